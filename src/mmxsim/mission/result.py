@@ -1,0 +1,66 @@
+"""What a run produces: the data handed from the runner to exports and the report.
+
+Kept free of heavy imports so exporters and the report can be used on saved results.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+
+@dataclass
+class Trajectory:
+    """Sampled states of one object.
+
+    Attributes
+    ----------
+    t : (N,) TDB seconds past J2000.
+    states : (N, 6) position [km] and velocity [km/s].
+    center : name of the origin body (``MARS``, ``PHOBOS``...).
+    frame : name of the axes (``ICRF``, ``MARS_FIXED``, ``PHOBOS_FIXED``, ``PHOBOS_HILL``).
+    object_name : name of the object (``MMX``).
+    """
+
+    t: np.ndarray
+    states: np.ndarray
+    center: str = "MARS"
+    frame: str = "ICRF"
+    object_name: str = "MMX"
+    object_id: str = "MMX"
+
+    def __post_init__(self):
+        self.t = np.asarray(self.t, dtype=float)
+        self.states = np.asarray(self.states, dtype=float)
+        if self.states.shape != (self.t.size, 6):
+            raise ValueError(f"states must have shape ({self.t.size}, 6), got {self.states.shape}")
+
+
+@dataclass
+class Event:
+    """A detected event (root-found by the integrator)."""
+
+    kind: str  # e.g. 'impact', 'max_distance', 'eclipse_entry', 'eclipse_exit'
+    t: float  # TDB seconds past J2000
+    body: str = ""  # body concerned (PHOBOS for impact, MARS/PHOBOS for eclipses)
+    terminal: bool = False
+    details: dict = field(default_factory=dict)
+
+
+@dataclass
+class RunResult:
+    """Everything a single-trajectory run produced."""
+
+    scenario_name: str
+    trajectory: Trajectory  # in the propagation frame (Mars-centred ICRF)
+    hill: Trajectory  # same epochs, Phobos-centred Hill frame
+    phobos_fixed: Trajectory  # same epochs, Phobos-centred body-fixed frame
+    distance_phobos_km: np.ndarray  # |r - r_phobos|
+    altitude_phobos_km: np.ndarray  # above the Phobos surface model used for impacts
+    events: list[Event] = field(default_factory=list)
+    assumptions: list[str] = field(default_factory=list)
+    force_model: list[str] = field(default_factory=list)  # one line per force
+    timings: dict = field(default_factory=dict)  # seconds: compile, propagate, outputs...
+    metadata: dict = field(default_factory=dict)  # scenario echo, versions, tolerance...
+    termination: str = "span completed"

@@ -1,0 +1,124 @@
+"""Epochs: astropy ``Time`` at the edge, TDB seconds past J2000 inside.
+
+No downloads, ever: astropy's IERS auto-download is switched off when this module
+is imported, so astropy uses the leap-second and IERS tables that the
+``astropy-iers-data`` package ships.
+
+>>> from mmxsim.time import Epoch
+>>> e = Epoch("2000-01-01T12:00:00", scale="tdb")
+>>> float(e.tdb)
+0.0
+>>> Epoch("2000-01-01T11:58:55.816", scale="utc").tdb.round(3)
+np.float64(-0.0)
+"""
+
+from __future__ import annotations
+
+from typing import Iterable
+
+import numpy as np
+
+from .errors import InputError
+
+J2000_JD = 2451545.0
+SCALES = ("utc", "tt", "tdb", "tai")
+_configured = False
+
+
+def _configure_astropy() -> None:
+    global _configured
+    if _configured:
+        return
+    from astropy.utils import iers
+
+    iers.conf.auto_download = False
+    iers.conf.auto_max_age = None
+    iers.conf.iers_degraded_accuracy = "warn"
+    try:  # astropy >= 5: leap seconds from the bundled table only
+        from astropy.utils.iers import LeapSeconds  # noqa: F401
+
+        iers.conf.remote_timeout = 0.0
+    except Exception:  # pragma: no cover
+        pass
+    _configured = True
+
+
+def astropy_time(value, scale: str = "utc"):
+    """An astropy Time from an ISO string (or list), with our offline configuration."""
+    _configure_astropy()
+    from astropy.time import Time
+
+    if scale not in SCALES:
+        raise InputError("time scale", scale, ", ".join(SCALES))
+    try:
+        return Time(value, scale=scale)
+    except (ValueError, TypeError) as exc:
+        raise InputError("epoch", value, f"an ISO 8601 date such as '2027-09-01T00:00:00' ({exc})") from None
+
+
+class Epoch:
+    """One epoch or an array of epochs.
+
+    Parameters
+    ----------
+    value : str, sequence of str, astropy Time, or float
+        ISO 8601 string(s) in ``scale``; an astropy ``Time``; or TDB seconds past
+        J2000 when ``scale='tdb_seconds'``.
+    scale : {'utc', 'tt', 'tdb', 'tai', 'tdb_seconds'}
+    """
+
+    __slots__ = ("tdb",)
+
+    def __init__(self, value, scale: str = "utc"):
+        if scale == "tdb_seconds":
+            self.tdb = np.asarray(value, dtype=float)
+            return
+        _configure_astropy()
+        from astropy.time import Time
+
+        t = value if isinstance(value, Time) else astropy_time(value, scale)
+        tdb = t.tdb
+        self.tdb = ((tdb.jd1 - J2000_JD) + tdb.jd2) * 86400.0
+
+    @classmethod
+    def from_tdb_seconds(cls, seconds) -> "Epoch":
+        return cls(seconds, scale="tdb_seconds")
+
+    @property
+    def astropy(self):
+        """The epoch(s) as an astropy ``Time`` in TDB."""
+        _configure_astropy()
+        from astropy.time import Time
+
+        day = np.floor(self.tdb / 86400.0)
+        return Time(J2000_JD + day, (self.tdb - day * 86400.0) / 86400.0, format="jd", scale="tdb")
+
+    def iso(self, scale: str = "tdb", precision: int = 3):
+        """ISO 8601 string(s) of the epoch in ``scale``."""
+        t = getattr(self.astropy, scale)
+        t.precision = precision
+        return t.isot
+
+    def __len__(self) -> int:
+        return int(np.size(self.tdb))
+
+    def __repr__(self) -> str:
+        iso = self.iso()
+        return f"Epoch({iso!r} TDB)" if np.ndim(self.tdb) == 0 else f"Epoch([{len(self)} epochs] TDB)"
+
+
+def to_tdb_seconds(value, scale: str = "utc") -> np.ndarray:
+    """TDB seconds past J2000 of ISO string(s) given in ``scale``."""
+    return Epoch(value, scale).tdb
+
+
+def iso_tdb(seconds: Iterable[float] | float, precision: int = 3):
+    """ISO 8601 TDB strings for TDB seconds past J2000 (fast path, no astropy)."""
+    sec = np.atleast_1d(np.asarray(seconds, dtype=float))
+    base = np.datetime64("2000-01-01T12:00:00", "ns")
+    q = 10 ** (9 - min(max(precision, 0), 9))
+    ns = (np.round(sec * 1e9 / q) * q).astype("int64")
+    dt = base + ns.astype("timedelta64[ns]")
+    unit = {0: "s", 3: "ms", 6: "us", 9: "ns"}.get(precision, "ms")
+    out = np.datetime_as_string(dt, unit=unit)
+    return out if np.ndim(seconds) else str(out[0])
