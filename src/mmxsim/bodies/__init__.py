@@ -49,17 +49,17 @@ DEIMOS_RADII = (7.8, 6.0, 5.1)  # [PCK11] BODY402_RADII
 DEIMOS_MEAN_RADIUS = 6.27  # [E23]
 
 # ---------------------------------------------------------------------------
-# Mars zonal harmonics (unnormalised J_n = -C_n0), reference radius in km.
-# Source: Konopliv et al. (2016), "An improved JPL Mars gravity field and orientation from
-# Mars orbiter and lander tracking data", Icarus 274:253-260 (MRO120D, R_ref = 3396 km),
-# normalised C20 = -8.750219e-4, C30 = -1.190e-5, C40 = 5.129e-6, unnormalised here with
-# J_n = -sqrt(2n+1) * Cbar_n0.  See ``docs/constants.md`` for the derivation.
+# Mars zonal harmonics (unnormalised J_n = -sqrt(2n+1) * Cbar_n0), reference radius in km.
+# Source [MRO120F]: Konopliv et al. (2020), GRL 47, e2020GL090568, doi:10.1029/2020GL090568;
+# PDS file jgmro_120f_sha.tab (R_ref = 3396.0 km, fully normalised). Verification and the
+# comparison with MRO120D and GMM-3 are in docs/constants.md.
 MARS_REF_RADIUS = 3396.0
-MARS_ZONALS = {
-    2: 8.750219e-4 * 5**0.5,
-    3: 1.190e-5 * 7**0.5,
-    4: -5.129e-6 * 3.0,
-}
+MARS_CBAR_N0 = {2: -8.750219819894e-4, 3: -1.189685487260e-5, 4: 5.129215056400e-6}
+MARS_ZONALS = {n: -((2 * n + 1) ** 0.5) * c for n, c in MARS_CBAR_N0.items()}
+
+# Phobos mean motion (rate of mean longitude), JPL SSD satellite mean elements, MAR080
+# (mmx-facts.md §3.1 [JPL-SAT]): 1128.8447569 deg/day.
+PHOBOS_MEAN_MOTION = 1128.8447569 * (3.141592653589793 / 180.0) / 86400.0  # rad/s
 
 # NAIF ids
 NAIF_IDS = {"SUN": 10, "EARTH": 399, "MOON": 301, "EARTH_BARYCENTER": 3, "MARS": 499,

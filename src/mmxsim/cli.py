@@ -1,0 +1,130 @@
+"""The ``mmxsim`` command line.
+
+Heavy libraries are imported inside the commands so ``mmxsim --help`` is instant.
+Any :class:`mmxsim.errors.MmxsimError` becomes a clear message and exit code 2.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_enable=False,
+                  help="mmxsim: simulator and operations planner for JAXA's MMX mission to Phobos.")
+
+
+def _fail(exc: Exception) -> None:
+    from rich.console import Console
+
+    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    raise typer.Exit(2)
+
+
+def _guard(fn):
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(*a, **k):
+        from .errors import MmxsimError
+
+        try:
+            return fn(*a, **k)
+        except MmxsimError as exc:
+            _fail(exc)
+
+    return wrapper
+
+
+@app.command()
+@_guard
+def run(
+    scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML file (default: the built-in reference QSO run)."),
+    out: Path = typer.Option(Path("mmxsim-out"), "--out", "-o", help="Output directory."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Run a scenario and write OEM, time series, summary.json and report.html."""
+    from .mission.runner import run_scenario_file
+
+    run_scenario_file(scenario, out, progress=not quiet)
+
+
+@app.command()
+@_guard
+def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
+    """Check a scenario file; exit 2 with the problems if it is invalid."""
+    from rich.console import Console
+
+    from .mission.scenario import check_coverage, load_scenario
+
+    s = load_scenario(scenario)
+    check_coverage(s)
+    Console().print(f"[green]ok[/]: {scenario} (scenario '{s.name}')")
+
+
+def _parse_step(text: str) -> float:
+    from .errors import InputError
+
+    units = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
+    t = text.strip().lower()
+    for u in sorted(units, key=len, reverse=True):
+        if t.endswith(u) and t[: -len(u)].strip():
+            t_num, k = t[: -len(u)], units[u]
+            break
+    else:
+        t_num, k = t, 1.0
+    try:
+        v = float(t_num) * k
+    except ValueError:
+        raise InputError("--step", text, "a positive duration: seconds, or a number with s, m, h or d") from None
+    if not v > 0 or v != v:
+        raise InputError("--step", text, "a positive duration: seconds, or a number with s, m, h or d")
+    return v
+
+
+@app.command()
+@_guard
+def ephemeris(
+    body: str = typer.Argument(..., help="Target body: SUN, EARTH, MOON, MARS, PHOBOS, DEIMOS..."),
+    center: str = typer.Option("MARS", "--center", help="Origin body."),
+    frame: str = typer.Option("ICRF", "--frame", help="ICRF, MARS_EQUATOR, MARS_FIXED, PHOBOS_FIXED, PHOBOS_HILL."),
+    start: str = typer.Option(..., "--start", help="Start epoch, ISO 8601."),
+    stop: str = typer.Option(..., "--stop", help="Stop epoch, ISO 8601."),
+    step: str = typer.Option("1h", "--step", help="Step: seconds, or e.g. 10m, 1h, 1d."),
+    scale: str = typer.Option("UTC", "--scale", help="Time scale of --start/--stop: UTC, TT, TDB."),
+    fmt: str = typer.Option("csv", "--format", help="csv or json."),
+    kernel: list[str] = typer.Option([], "--kernel", help="SPICE kernel(s) to use instead of the built-in ephemerides."),
+):
+    """A small offline Horizons: states of BODY about CENTER in FRAME (TDB epochs, km, km/s)."""
+    import json
+
+    import numpy as np
+
+    from .ephemeris_table import ephemeris_table
+    from .errors import InputError
+
+    if fmt not in ("csv", "json"):
+        raise InputError("--format", fmt, "csv, json")
+    dt = _parse_step(step)
+    iso, states = ephemeris_table(body, center, frame, start, stop, dt, scale=scale, kernels=kernel)
+    cols = ["time_tdb", "x_km", "y_km", "z_km", "vx_km_s", "vy_km_s", "vz_km_s"]
+    out = sys.stdout
+    if fmt == "csv":
+        out.write(",".join(cols) + "\n")
+        for ti, s in zip(iso, states):
+            out.write(ti + "," + ",".join(f"{v:.9f}" if k < 3 else f"{v:.12f}" for k, v in enumerate(s)) + "\n")
+    else:
+        json.dump({"body": body.upper(), "center": center.upper(), "frame": frame.upper(), "time_scale": "TDB",
+                   "units": {"position": "km", "velocity": "km/s"}, "columns": cols,
+                   "data": [[ti, *map(float, s)] for ti, s in zip(iso, np.asarray(states))]}, out, indent=1)
+        out.write("\n")
+
+
+def main() -> None:  # console-script entry point
+    app()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

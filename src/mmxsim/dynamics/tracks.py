@@ -1,0 +1,102 @@
+"""How the dynamics knows where perturbing bodies are.
+
+* :class:`AnalyticTrack`: the built-in Mars-moon theory, compiled into the equations
+  as exact expressions of time (no interpolation error at all).
+* :class:`ChebyshevTrack`: any ephemeris (DE kernel, SPICE): positions interpolated
+  by Chebyshev polynomials over fixed segments, coefficients passed as runtime
+  parameters and refreshed at every segment boundary. The fit error is checked
+  at fit time against the ephemeris and must stay below ``max_fit_error_km``.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..errors import MmxsimError
+
+
+class AnalyticTrack:
+    kind = "analytic"
+
+    def __init__(self, name: str, ephemeris, phobos_tidal: bool):
+        self.name = name
+        self.eph = ephemeris
+        self.phobos_tidal = phobos_tidal
+
+    def signature(self):
+        return ("analytic", self.name, self.phobos_tidal)
+
+    def expr(self, ctx):
+        from ..ephemeris.moons import moon_position_expr
+
+        return moon_position_expr(self.name, ctx.t, ctx.m.hy, phobos_tidal=self.phobos_tidal)
+
+    def position(self, t):
+        return self.eph.position(self.name, "MARS", t)
+
+
+class ChebyshevTrack:
+    kind = "chebyshev"
+
+    def __init__(self, name: str, ephemeris, degree: int = 12, max_fit_error_km: float = 1e-4):
+        self.name = name
+        self.eph = ephemeris
+        self.degree = degree
+        self.max_fit_error_km = max_fit_error_km
+        self.first_par: int | None = None  # set when the model is built
+
+    def signature(self):
+        return ("chebyshev", self.name, self.degree)
+
+    def reserve(self, params):
+        self.first_par = params.block(f"cheb:{self.name}", 3 * (self.degree + 1))
+
+    def expr(self, ctx):
+        """sum_k c_k T_k(s), s = (t - t_mid) / half, with c_k and t_mid, 1/half as parameters."""
+        tmid = ctx.param("cheb:t_mid")
+        inv_half = ctx.param("cheb:inv_half")
+        s = (ctx.t - tmid) * inv_half
+        T = [1.0, s]
+        for k in range(2, self.degree + 1):
+            T.append(2.0 * s * T[-1] - T[-2])
+        out = []
+        for i in range(3):
+            acc = ctx.par_index(self.first_par + i)  # c_0 (T_0 = 1)
+            for k in range(1, self.degree + 1):
+                acc = acc + ctx.par_index(self.first_par + 3 * k + i) * T[k]
+            out.append(acc)
+        return out
+
+    def position(self, t):
+        return self.eph.position(self.name, "MARS", t)
+
+    def fit(self, t0: float, t1: float) -> np.ndarray:
+        """Coefficients (degree+1, 3) on [t0, t1]; the interpolation error is checked."""
+        n = self.degree + 1
+        k = np.arange(n)
+        nodes = np.cos(np.pi * (k + 0.5) / n)  # Chebyshev nodes in (-1, 1)
+        tm, h = 0.5 * (t0 + t1), 0.5 * (t1 - t0)
+        pos = self.eph.position(self.name, "MARS", tm + h * nodes)
+        coef = np.polynomial.chebyshev.chebfit(nodes, pos, self.degree)  # (n, 3)
+        chk = np.linspace(-1, 1, 2 * n + 1)
+        err = np.max(np.abs(np.polynomial.chebyshev.chebval(chk, coef).T - self.eph.position(self.name, "MARS", tm + h * chk)))
+        if err > self.max_fit_error_km:
+            raise MmxsimError(
+                f"Chebyshev fit of {self.name} over {t1 - t0:.0f} s has error {err:.2e} km "
+                f"(> {self.max_fit_error_km:.1e} km): shorten the segment or raise the degree"
+            )
+        return coef
+
+
+def segment_length(tracks) -> float:
+    """Segment length (s) that keeps every Chebyshev track accurate.
+
+    Phobos (period 7.65 h) needs short segments; Sun and Earth seen from Mars move
+    slowly. Values chosen so a degree-12 fit stays well under 1 mm (checked at fit time).
+    """
+    lengths = {"PHOBOS": 3600.0, "DEIMOS": 4 * 3600.0}
+    out = 86400.0
+    for tr in tracks:
+        if getattr(tr, "kind", "") == "chebyshev":
+            out = min(out, lengths.get(tr.name, 86400.0))
+    return out

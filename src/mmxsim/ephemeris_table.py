@@ -1,0 +1,38 @@
+"""Tabulated states of a body about a centre in any frame (``mmxsim ephemeris``)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import InputError
+from .frames import check_frame, rotation_to
+from .time import Epoch, iso_tdb
+
+MAX_ROWS = 5_000_000
+
+
+def ephemeris_table(body, center, frame, start, stop, step_s, scale="UTC", kernels=()):
+    """(ISO TDB strings, (N, 6) states) of ``body`` relative to ``center`` in ``frame``.
+
+    Rotating frames give velocities relative to the rotating axes.
+    """
+    from .ephemeris import composite, default_ephemeris, spice_ephemeris
+
+    frame = check_frame(frame, "--frame")
+    sc = str(scale).lower()
+    t0 = float(Epoch(start, sc).tdb)
+    t1 = float(Epoch(stop, sc).tdb)
+    if not t1 > t0:
+        raise InputError("--stop", stop, f"an epoch after --start ({start})")
+    n = int(np.floor((t1 - t0) / step_s + 1e-9)) + 1
+    if n > MAX_ROWS:
+        raise InputError("--step", step_s, f"a step giving at most {MAX_ROWS} rows for this span")
+    t = t0 + step_s * np.arange(n)
+    eph = default_ephemeris()
+    if kernels:
+        eph = composite(spice_ephemeris(list(kernels)), eph)
+    rel = np.atleast_2d(eph.state(body.upper(), center.upper(), t))
+    R, dR, _ = rotation_to(frame, t, eph)
+    r = np.einsum("nij,nj->ni", R, rel[:, :3])
+    v = np.einsum("nij,nj->ni", R, rel[:, 3:]) + np.einsum("nij,nj->ni", dR, rel[:, :3])
+    return list(iso_tdb(t)), np.hstack([r, v])

@@ -1,0 +1,199 @@
+"""Gravity fields: point mass, zonal harmonics, spherical harmonics (written once).
+
+Each function takes a math namespace ``m`` (see :mod:`mmxsim.mathns`) so the same
+source builds heyoka expressions for the Taylor integrator and evaluates on NumPy
+for the SciPy baseline and tests. Positions in km, GM in km^3/s^2, accelerations
+in km/s^2.
+
+Later work adds models (polyhedron, mascons) through :mod:`mmxsim.dynamics.forces`,
+not by editing this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import lru_cache
+from math import factorial
+
+import numpy as np
+
+from .._data import data_path
+from ..errors import InputError
+from ..mathns import dot
+
+
+def point_mass(r, gm, m):
+    """-GM r/|r|^3."""
+    r2 = dot(r, r)
+    k = -gm / (r2 * m.sqrt(r2))
+    return [k * r[0], k * r[1], k * r[2]]
+
+
+def zonal(r, pole, gm, ref_radius, J: dict, m):
+    """Zonal harmonics J_n (n = 2..4), excluding the central term.
+
+    ``pole`` is the unit spin axis in the same axes as ``r``. Potential
+    U = -(GM/r) sum_n J_n (R/r)^n P_n(s), s = (r . pole)/r; acceleration = grad U
+    written in closed form for n = 2, 3, 4 (Vallado 2013, eqs. 8-27..8-29, generalised
+    to an arbitrary pole).
+    """
+    r2 = dot(r, r)
+    rn = m.sqrt(r2)
+    z = dot(r, pole)
+    s = z / rn
+    s2 = s * s
+    out = [0.0, 0.0, 0.0]
+    # For U_n = -(GM/r) J_n (R/r)^n P_n(s):
+    # grad U_n = (GM J_n R^n / r^(n+2)) [ (n+1) P_n(s) r_hat ... ] -- we use the
+    # generic form a = A_n(s) r/r + B_n(s) pole with
+    #   A_n = GM J_n R^n / r^(n+2) * ((n+1) P_n(s) + s P_n'(s))
+    #   B_n = -GM J_n R^n / r^(n+2) * P_n'(s)
+    for n, Jn in sorted(J.items()):
+        if n == 2:
+            P, dP = 0.5 * (3 * s2 - 1), 3 * s
+        elif n == 3:
+            P, dP = 0.5 * (5 * s2 * s - 3 * s), 0.5 * (15 * s2 - 3)
+        elif n == 4:
+            P, dP = (35 * s2 * s2 - 30 * s2 + 3) / 8.0, (140 * s2 * s - 60 * s) / 8.0
+        else:
+            raise InputError("zonal degree", n, "2, 3 or 4")
+        k = gm * Jn * ref_radius**n / rn ** (n + 2)
+        A = k * ((n + 1) * P + s * dP)
+        B = -k * dP
+        for i in range(3):
+            out[i] = out[i] + A * r[i] / rn + B * pole[i]
+    return out
+
+
+# ---------------------------------------------------------------------------
+# Spherical harmonics (Cunningham V/W recursion; Montenbruck & Gill 2000, §3.2.4-5)
+@dataclass(frozen=True)
+class SHField:
+    """A spherical-harmonic gravity field in body-fixed axes (unnormalised C, S)."""
+
+    gm: float
+    ref_radius: float
+    C: np.ndarray  # (nmax+1, nmax+1) unnormalised
+    S: np.ndarray
+    nmax: int
+    name: str = ""
+
+    def truncated(self, degree: int) -> "SHField":
+        if not 0 <= degree <= self.nmax:
+            raise InputError("gravity degree", degree, f"0..{self.nmax}")
+        return SHField(self.gm, self.ref_radius, self.C[: degree + 1, : degree + 1].copy(),
+                       self.S[: degree + 1, : degree + 1].copy(), degree, self.name)
+
+
+def normalisation(n: int, m_: int) -> float:
+    """Factor N_nm with C_nm = N_nm * Cbar_nm (4-pi normalisation, no Condon-Shortley)."""
+    d = 1 if m_ == 0 else 2
+    return float(np.sqrt(d * (2 * n + 1) * factorial(n - m_) / factorial(n + m_)))
+
+
+@lru_cache(maxsize=4)
+def phobos_field(degree: int = 10, gm: float | None = None) -> SHField:
+    """Phobos homogeneous-density field to ``degree`` (packaged CSV; R = 11 km).
+
+    Source: ``phobos_gravity_sh_constdensity_ernst_deg10.csv`` (coefficients of a
+    constant-density body with the Ernst et al. 2023 SPC shape, computed by exact volume
+    integration; see data/SOURCES.md). GM defaults to BODY401_GM of gm_de440.tpc.
+    """
+    from ..bodies import GM_PHOBOS
+
+    rows = []
+    for line in data_path("phobos_gravity_sh_constdensity_ernst_deg10.csv").read_text().splitlines():
+        if line.startswith("#") or line.startswith("n,") or not line.strip():
+            continue
+        rows.append(line.split(","))
+    nmax_file = 10
+    C = np.zeros((nmax_file + 1, nmax_file + 1))
+    S = np.zeros_like(C)
+    for n_, m_, c, s in rows:
+        n_, m_ = int(n_), int(m_)
+        N = normalisation(n_, m_)
+        C[n_, m_] = float(c) * N
+        S[n_, m_] = float(s) * N
+    f = SHField(gm if gm is not None else GM_PHOBOS, 11.0, C, S, nmax_file, "Phobos homogeneous (Ernst shape)")
+    return f.truncated(degree)
+
+
+def sh_acceleration(rb, field: SHField, m):
+    """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
+
+    Includes the central term (C00 = 1). Cunningham's recursion for
+    V_nm, W_nm up to degree nmax+1 and the standard acceleration sums
+    (Montenbruck & Gill, Satellite Orbits, eqs. 3.31-3.33).
+    """
+    x, y, z = rb
+    R = field.ref_radius
+    N = field.nmax
+    r2 = x * x + y * y + z * z
+    rho = R * R / r2
+    x0, y0, z0 = R * x / r2, R * y / r2, R * z / r2
+    V = [[None] * (N + 2) for _ in range(N + 2)]
+    W = [[None] * (N + 2) for _ in range(N + 2)]
+    V[0][0] = R / m.sqrt(r2)
+    W[0][0] = 0.0
+    V[1][0] = z0 * V[0][0]
+    W[1][0] = 0.0
+    for n in range(2, N + 2):
+        V[n][0] = ((2 * n - 1) * z0 * V[n - 1][0] - (n - 1) * rho * V[n - 2][0]) / n
+        W[n][0] = 0.0
+    for mm in range(1, N + 2):
+        V[mm][mm] = (2 * mm - 1) * (x0 * V[mm - 1][mm - 1] - y0 * W[mm - 1][mm - 1])
+        W[mm][mm] = (2 * mm - 1) * (x0 * W[mm - 1][mm - 1] + y0 * V[mm - 1][mm - 1])
+        if mm <= N:
+            V[mm + 1][mm] = (2 * mm + 1) * z0 * V[mm][mm]
+            W[mm + 1][mm] = (2 * mm + 1) * z0 * W[mm][mm]
+        for n in range(mm + 2, N + 2):
+            V[n][mm] = ((2 * n - 1) * z0 * V[n - 1][mm] - (n + mm - 1) * rho * V[n - 2][mm]) / (n - mm)
+            W[n][mm] = ((2 * n - 1) * z0 * W[n - 1][mm] - (n + mm - 1) * rho * W[n - 2][mm]) / (n - mm)
+    ax = ay = az = 0.0
+    C, S = field.C, field.S
+    for n in range(0, N + 1):
+        for mm in range(0, n + 1):
+            c, s = float(C[n, mm]), float(S[n, mm])
+            if c == 0.0 and s == 0.0:
+                continue
+            if mm == 0:
+                ax = ax - c * V[n + 1][1]
+                ay = ay - c * W[n + 1][1]
+            else:
+                f = 0.5 * (n - mm + 2) * (n - mm + 1)
+                ax = ax + 0.5 * (-c * V[n + 1][mm + 1] - s * W[n + 1][mm + 1]) + f * (c * V[n + 1][mm - 1] + s * W[n + 1][mm - 1])
+                ay = ay + 0.5 * (-c * W[n + 1][mm + 1] + s * V[n + 1][mm + 1]) + f * (-c * W[n + 1][mm - 1] + s * V[n + 1][mm - 1])
+            az = az + (n - mm + 1) * (-c * V[n + 1][mm] - s * W[n + 1][mm])
+    k = field.gm / (R * R)
+    return [k * ax, k * ay, k * az]
+
+
+def sh_potential(rb, field: SHField, m):
+    """Gravitational potential U (positive, km^2/s^2) of the field at ``rb`` (for tests)."""
+    x, y, z = rb
+    R = field.ref_radius
+    N = field.nmax
+    r2 = x * x + y * y + z * z
+    rho = R * R / r2
+    x0, y0, z0 = R * x / r2, R * y / r2, R * z / r2
+    Vl = [[0.0] * (N + 1) for _ in range(N + 1)]
+    Wl = [[0.0] * (N + 1) for _ in range(N + 1)]
+    Vl[0][0] = R / m.sqrt(r2)
+    if N >= 1:
+        Vl[1][0] = z0 * Vl[0][0]
+    for n in range(2, N + 1):
+        Vl[n][0] = ((2 * n - 1) * z0 * Vl[n - 1][0] - (n - 1) * rho * Vl[n - 2][0]) / n
+    for mm in range(1, N + 1):
+        Vl[mm][mm] = (2 * mm - 1) * (x0 * Vl[mm - 1][mm - 1] - y0 * Wl[mm - 1][mm - 1])
+        Wl[mm][mm] = (2 * mm - 1) * (x0 * Wl[mm - 1][mm - 1] + y0 * Vl[mm - 1][mm - 1])
+        if mm + 1 <= N:
+            Vl[mm + 1][mm] = (2 * mm + 1) * z0 * Vl[mm][mm]
+            Wl[mm + 1][mm] = (2 * mm + 1) * z0 * Wl[mm][mm]
+        for n in range(mm + 2, N + 1):
+            Vl[n][mm] = ((2 * n - 1) * z0 * Vl[n - 1][mm] - (n + mm - 1) * rho * Vl[n - 2][mm]) / (n - mm)
+            Wl[n][mm] = ((2 * n - 1) * z0 * Wl[n - 1][mm] - (n + mm - 1) * rho * Wl[n - 2][mm]) / (n - mm)
+    U = 0.0
+    for n in range(N + 1):
+        for mm in range(n + 1):
+            U = U + field.C[n, mm] * Vl[n][mm] + field.S[n, mm] * Wl[n][mm]
+    return field.gm / R * U

@@ -1,0 +1,234 @@
+"""Scenario -> dynamics model -> propagation -> results -> files.
+
+Data flows one way: a validated :class:`~mmxsim.mission.scenario.Scenario` is turned
+into a :class:`~mmxsim.dynamics.DynamicsModel` (the factory, Tudat-style), propagated
+with heyoka, post-processed into Phobos-relative products and handed to the exporters.
+"""
+
+from __future__ import annotations
+
+import platform
+import time as _time
+from pathlib import Path
+
+import numpy as np
+
+from ..errors import InputError, MmxsimError
+from .result import Event, RunResult, Trajectory
+
+
+def _ephemeris_for(s, base_dir=None):
+    from ..ephemeris import composite, default_ephemeris, spice_ephemeris
+
+    builtin = default_ephemeris(phobos_tidal=s.ephemeris.phobos_tidal_acceleration)
+    if s.ephemeris.backend == "spice":
+        from .scenario import resolve_kernel
+
+        paths = [str(resolve_kernel(k, base_dir)) for k in s.ephemeris.kernels]
+        sp = spice_ephemeris(paths)
+        return composite(sp, builtin), sp, paths
+    return builtin, None, []
+
+
+def build_model(s, base_dir=None):
+    """The dynamics model, ephemeris and text PCK (if any) a scenario asks for."""
+    from ..dynamics import (DynamicsModel, Eclipse, MarsGravity, MarsImpact, MaxDistance, PhobosGravity,
+                            PhobosImpact, SolarRadiationPressure, ThirdBody, make_surface)
+
+    eph, spice, kernels = _ephemeris_for(s, base_dir)
+    fm = s.force_model
+    forces = [MarsGravity(fm.mars.degree)]
+    if fm.phobos.model != "none":
+        forces.append(PhobosGravity(fm.phobos.model, fm.phobos.degree or 8))
+    for b in fm.third_bodies:
+        forces.append(ThirdBody(b))
+    if fm.srp.enabled:
+        sc = s.spacecraft
+        forces.append(SolarRadiationPressure(tuple(fm.srp.shadows), sc.cr, sc.srp_area_m2, sc.mass_kg))
+    events = [MarsImpact()]
+    if s.events.impact != "none":
+        events.append(PhobosImpact(make_surface(s.events.impact)))
+    if s.events.max_distance_km is not None:
+        events.append(MaxDistance(s.events.max_distance_km))
+    if s.events.eclipses:
+        events += [Eclipse("MARS"), Eclipse("PHOBOS")]
+    analytic = {"PHOBOS", "DEIMOS"}
+    if spice is not None:
+        analytic -= set(spice.bodies())
+    pck = next((k for k in kernels if k.lower().endswith(".tpc")), None)
+    model = DynamicsModel(forces=forces, ephemeris=eph, events=events, tolerance=s.propagation.tolerance,
+                          analytic_bodies=frozenset(analytic), phobos_tidal=s.ephemeris.phobos_tidal_acceleration,
+                          rotation_pck=pck)
+    return model, eph
+
+
+def _orientation(pck):
+    if pck is None:
+        return None
+    from ..bodies import get_body
+    from ..bodies.rotation import iau_rotation
+
+    def orient(body, t):
+        return iau_rotation(get_body(body).naif_id, pck).matrix_and_rate(t)
+
+    return orient
+
+
+def initial_state(s, t0: float, eph, orientation=None) -> np.ndarray:
+    """The scenario's initial state as Mars-centred ICRF (km, km/s)."""
+    from ..bodies import GM_MARS, PHOBOS_MEAN_MOTION
+    from ..frames import rotation_to, to_mars_icrf
+    from ..orbits import keplerian_to_cartesian, qso_hill_state
+
+    st = s.initial_state
+    kind = st.type
+    if kind == "qso":
+        hill = qso_hill_state(st.radial_semi_axis_km, PHOBOS_MEAN_MOTION, st.out_of_plane_km,
+                              np.radians(st.phase_deg))
+        return to_mars_icrf("PHOBOS_HILL", t0, hill, eph)
+    if kind == "hill":
+        return to_mars_icrf("PHOBOS_HILL", t0, np.r_[st.position_km, st.velocity_km_s], eph)
+    if kind == "cartesian":
+        R, dR, _ = rotation_to(st.frame, t0, eph, orientation)
+        R, dR = R[0], dR[0]
+        r = R.T @ np.asarray(st.position_km, float)
+        v = R.T @ (np.asarray(st.velocity_km_s, float) - dR @ r)
+        rel = np.r_[r, v]
+        if st.center == "MARS":
+            return rel
+        return rel + np.atleast_2d(eph.state(st.center, "MARS", t0))[0]
+    if kind == "keplerian":
+        x = keplerian_to_cartesian(GM_MARS, st.a_km, st.e, np.radians(st.i_deg), np.radians(st.raan_deg),
+                                   np.radians(st.argp_deg), np.radians(st.true_anomaly_deg))
+        if st.frame == "ICRF":
+            return x
+        R = rotation_to("MARS_EQUATOR", t0)[0][0]
+        return np.r_[R.T @ x[:3], R.T @ x[3:]]
+    raise InputError("initial_state.type", kind, "hill, qso, cartesian, keplerian")  # pragma: no cover
+
+
+def assumptions(s, model) -> list[str]:
+    """Plain-language list of the model's simplifications and unpublished parameters."""
+    out = []
+    if "PHOBOS" in model.analytic_bodies or "DEIMOS" in model.analytic_bodies:
+        out.append("Phobos and Deimos positions: built-in analytic theory on JPL MAR080 mean elements (precessing "
+                   "ellipses on the Laplace planes"
+                   + (", with Phobos' secular tidal acceleration" if model.phobos_tidal else "")
+                   + "); an approximation of the true orbits (see docs/ephemeris.md), not a fitted ephemeris.")
+    out.append("Sun and Earth positions: JPL DE421 (skyfield-data) interpolated in the integrator by Chebyshev "
+               "segments checked to < 1e-6 km against the kernel.")
+    if s.force_model.phobos.model == "harmonics":
+        out.append("Phobos gravity: homogeneous-density body (Ernst shape); the real interior is unknown. "
+                   "The series diverges inside the Brillouin sphere (~14 km): near-surface accuracy is limited.")
+    if s.force_model.srp.enabled:
+        out.append("Solar radiation pressure: cannonball model; Mars and Phobos as spheres with a smoothed "
+                   "conical penumbra. Spacecraft mass, area and Cr are ASSUMPTIONS (MMX values unpublished).")
+    out.append("Phobos impact surface: the IAU tri-axial ellipsoid (13.0 x 11.4 x 9.1 km); altitude is radial "
+               "altitude above it.")
+    out.append("Not modelled: Mars tesseral harmonics and atmosphere, relativity, other planets, manoeuvres.")
+    if s.time_scale == "UTC":
+        out.append("UTC epochs converted with the leap seconds shipped by astropy-iers-data (no downloads).")
+    out.append(f"Epoch {s.epoch} ({s.time_scale}) is an assumption: exact MMX dates are unpublished "
+               "(arrival at Mars JFY2027).")
+    return out
+
+
+def run_scenario(s, base_dir=None, progress=None) -> RunResult:
+    """Propagate a scenario and post-process it into a :class:`RunResult`."""
+    from .. import __version__
+    from ..dynamics import make_surface, propagate
+    from ..frames import from_mars_icrf
+    from .scenario import scenario_to_dict
+
+    t_build = _time.perf_counter()
+    model, eph = build_model(s, base_dir)
+    orient = _orientation(model.rotation_pck)
+    t0, t1 = float(s.t0_tdb), float(s.t1_tdb)
+    for body in ["MARS", *sorted(model.bodies())]:
+        lo, hi = eph.coverage(body)
+        if t0 < lo or t1 > hi:
+            from ..errors import CoverageError
+            from ..time import iso_tdb
+
+            bad = t0 if t0 < lo else t1
+            raise CoverageError(body, iso_tdb(bad), (iso_tdb(lo), iso_tdb(hi)), getattr(eph, "name", "ephemeris"))
+    x0 = initial_state(s, t0, eph, orient)
+    step = float(s.propagation.output_step_s)
+    n = int(np.floor((t1 - t0) / step + 1e-9))
+    grid = t0 + step * np.arange(n + 1)
+    if grid[-1] < t1 - 1e-6:
+        grid = np.r_[grid, t1]
+    prep_s = _time.perf_counter() - t_build
+    prop = propagate(model, t0, x0, grid, t1, progress=progress)
+    if prop.t.size == 0:
+        raise MmxsimError(f"propagation produced no samples ({prop.termination})")
+    t_post = _time.perf_counter()
+    traj = Trajectory(prop.t, prop.states, "MARS", "ICRF", "MMX", "MMX")
+    hill = from_mars_icrf("PHOBOS_HILL", prop.t, prop.states, eph)
+    pfix = from_mars_icrf("PHOBOS_FIXED", prop.t, prop.states, eph, orient)
+    surface = make_surface(s.events.impact if s.events.impact != "none" else "ellipsoid")
+    dist = np.linalg.norm(hill[:, :3], axis=1)
+    alt = surface.altitude(pfix[:, :3])
+    events = [Event(kind, t, body, term) for kind, body, t, term in prop.events]
+    post_s = _time.perf_counter() - t_post
+    import heyoka
+
+    return RunResult(
+        scenario_name=s.name,
+        trajectory=traj,
+        hill=Trajectory(prop.t, hill, "PHOBOS", "PHOBOS_HILL"),
+        phobos_fixed=Trajectory(prop.t, pfix, "PHOBOS", "PHOBOS_FIXED"),
+        distance_phobos_km=dist,
+        altitude_phobos_km=alt,
+        events=events,
+        assumptions=assumptions(s, model),
+        force_model=model.describe(),
+        timings={"setup_s": prep_s, "compile_s": prop.compile_s, "propagate_s": prop.propagate_s,
+                 "postprocess_s": post_s, "integrator_steps": prop.n_steps},
+        metadata={"mmxsim": __version__, "heyoka": heyoka.__version__, "python": platform.python_version(),
+                  "tolerance": s.propagation.tolerance, "propagation_frame": "Mars-centred ICRF",
+                  "time_system": "TDB", "scenario": scenario_to_dict(s)},
+        termination=prop.termination,
+    )
+
+
+def run_scenario_file(path, out_dir, progress: bool = True):
+    """CLI entry: load (or use the built-in reference), run, write outputs, print a summary."""
+    from rich.console import Console
+
+    from ..exports import write_outputs
+    from .scenario import check_coverage, load_scenario, reference_scenario
+
+    console = Console(stderr=True)
+    if path is None:
+        s, base = reference_scenario(), None
+        console.print("[bold]mmxsim[/]: no scenario given, running the built-in reference "
+                      f"'{s.name}'", highlight=False)
+    else:
+        s, base = load_scenario(path), Path(path).resolve().parent
+    check_coverage(s)
+    t_all = _time.perf_counter()
+    if progress:
+        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
+
+        with Progress(TextColumn("[bold blue]{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
+                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
+            task = bar.add_task(f"propagating {s.name}", total=1.0)
+            result = run_scenario(s, base, progress=lambda f: bar.update(task, completed=f))
+            bar.update(task, completed=1.0)
+    else:
+        result = run_scenario(s, base)
+    t_out = _time.perf_counter()
+    o = s.outputs
+    paths = write_outputs(result, Path(out_dir), oem=o.oem, timeseries=o.timeseries if o.timeseries != "none" else None,
+                          summary=True, report=o.report)
+    result.timings["outputs_s"] = _time.perf_counter() - t_out
+    result.timings["total_s"] = _time.perf_counter() - t_all
+    d = result.distance_phobos_km
+    console.print(f"[green]done[/] {s.name}: {result.trajectory.t.size} samples, {result.termination}; "
+                  f"distance to Phobos {d.min():.2f}..{d.max():.2f} km; "
+                  f"compile {result.timings['compile_s']:.2f} s, propagate {result.timings['propagate_s']:.2f} s",
+                  highlight=False)
+    for k, p in paths.items():
+        console.print(f"  {k}: {p}", highlight=False)
+    return result, paths

@@ -1,0 +1,300 @@
+"""A one-file HTML report of a run.
+
+The page is self-contained: styles are inline, figures are PNGs drawn with
+Matplotlib's Agg canvas (no pyplot, no GUI backend) and embedded as base64
+``data:`` URIs; nothing is fetched from the network. Every string that comes from
+the scenario or the result is HTML-escaped.
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+import math
+from html import escape
+from pathlib import Path
+
+import numpy as np
+
+from ..mission.result import RunResult
+from ..time import iso_tdb
+
+__all__ = ["write_report", "render_report", "PHOBOS_RADII_KM"]
+
+# Phobos triaxial radii (a along the Mars direction, b along track, c polar) [km]
+PHOBOS_RADII_KM = (13.0, 11.4, 9.1)
+MAX_PLOT_POINTS = 20000
+
+_CSS = """
+body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
+color:#222;line-height:1.4;padding:0 1em}
+h1{font-size:1.6em;border-bottom:2px solid #444;padding-bottom:.2em}
+h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #bbb}
+table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
+th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
+th{background:#f0f0f0}
+td.num{text-align:right;font-variant-numeric:tabular-nums}
+img{max-width:100%;height:auto;border:1px solid #ddd}
+code,pre{font-family:Menlo,Consolas,monospace;font-size:.9em}
+pre{background:#f7f7f7;padding:.6em;overflow-x:auto}
+.muted{color:#777}
+"""
+
+
+def _e(x) -> str:
+    return escape(str(x), quote=True)
+
+
+def _num(x, fmt: str = "{:.3f}") -> str:
+    try:
+        f = float(x)
+    except (TypeError, ValueError):
+        return _e(x)
+    return fmt.format(f) if math.isfinite(f) else "n/a"
+
+
+def _iso(t) -> str:
+    try:
+        return str(iso_tdb(float(t), precision=3))
+    except (TypeError, ValueError, OverflowError):
+        return "n/a"
+
+
+def _png(fig) -> str:
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    return base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _img(b64: str, alt: str) -> str:
+    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{b64}">'
+
+
+def _thin(n: int, keep: list[int]) -> np.ndarray:
+    """Indices of at most ~MAX_PLOT_POINTS samples, always keeping ``keep``."""
+    if n <= MAX_PLOT_POINTS:
+        return np.arange(n)
+    idx = np.arange(0, n, int(math.ceil(n / MAX_PLOT_POINTS)))
+    return np.unique(np.concatenate([idx, [n - 1], [k for k in keep if 0 <= k < n]]).astype(int))
+
+
+def _nanarg(a: np.ndarray, fn) -> int | None:
+    a = np.asarray(a, dtype=float).reshape(-1)
+    ok = np.isfinite(a)
+    if not ok.any():
+        return None
+    idx = np.flatnonzero(ok)
+    return int(idx[fn(a[ok])])
+
+
+def _fig_hill(result: RunResult) -> str | None:
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Ellipse
+
+    hill = result.hill
+    if hill is None or hill.t.size == 0:
+        return None
+    s = hill.states
+    i_min = _nanarg(result.distance_phobos_km, np.argmin)
+    sel = _thin(s.shape[0], [i_min] if i_min is not None else [])
+    x, y, z = s[sel, 0], s[sel, 1], s[sel, 2]
+    a, b, c = PHOBOS_RADII_KM
+    fig = Figure(figsize=(11, 5.2))
+    for k, (ax, v, w, lab) in enumerate(
+        zip(fig.subplots(1, 2), (y, z), (b, c), ("y (along track) [km]", "z (orbit normal) [km]"))
+    ):
+        ax.plot(x, v, lw=0.8, color="tab:blue", label="MMX")
+        ax.plot(s[0, 0], s[0, 1 + k], "o", color="tab:green", ms=5, label="start")
+        ax.plot(s[-1, 0], s[-1, 1 + k], "s", color="tab:red", ms=5, label="end")
+        ax.add_patch(Ellipse((0, 0), 2 * a, 2 * w, facecolor="0.55", edgecolor="0.25", lw=0.8, label="Phobos"))
+        ax.set_xlabel("x (radial, out from Mars) [km]")
+        ax.set_ylabel(lab)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.grid(True, lw=0.3, alpha=0.6)
+        ax.set_title("x-y plane" if k == 0 else "x-z plane")
+        ax.annotate("\u2190 to Mars", xy=(0.02, 0.97), xycoords="axes fraction", fontsize=8, color="0.35",
+                    ha="left", va="top")
+        if k == 0:
+            ax.legend(loc="upper right", fontsize=8)
+    fig.suptitle("Trajectory in the Phobos Hill frame (Phobos drawn as its ellipsoid, mean orientation)")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _fig_distance(result: RunResult) -> str | None:
+    from matplotlib.figure import Figure
+
+    t = result.trajectory.t
+    if t.size == 0:
+        return None
+    d = np.asarray(result.distance_phobos_km, dtype=float).reshape(-1)
+    h = np.asarray(result.altitude_phobos_km, dtype=float).reshape(-1)
+    if d.size != t.size or h.size != t.size:
+        return None
+    keep = [k for k in (_nanarg(d, np.argmin), _nanarg(h, np.argmin)) if k is not None]
+    sel = _thin(t.size, keep)
+    days = (t[sel] - t[0]) / 86400.0
+    fig = Figure(figsize=(11, 5.6))
+    ax1, ax2 = fig.subplots(2, 1, sharex=True)
+    ax1.plot(days, d[sel], lw=0.8, color="tab:blue")
+    ax1.set_ylabel("distance to Phobos [km]")
+    ax2.plot(days, h[sel], lw=0.8, color="tab:orange")
+    ax2.axhline(0.0, color="0.3", lw=0.6)
+    ax2.set_ylabel("altitude above Phobos [km]")
+    ax2.set_xlabel("days since start (TDB)")
+    for ev in result.events:
+        de = (float(ev.t) - t[0]) / 86400.0
+        for ax in (ax1, ax2):
+            ax.axvline(de, color="tab:red" if ev.terminal else "0.6", lw=0.6, ls=":")
+    for ax in (ax1, ax2):
+        ax.grid(True, lw=0.3, alpha=0.6)
+    fig.suptitle("Distance and altitude (dotted lines: events)")
+    fig.tight_layout()
+    return _png(fig)
+
+
+def _table(rows, header=None) -> str:
+    out = ["<table>"]
+    if header:
+        out.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
+    for r in rows:
+        cells = []
+        for i, v in enumerate(r):
+            if header is None and i == 0:
+                cells.append(f"<th>{v}</th>")
+            else:
+                cells.append(f"<td>{v}</td>")
+        out.append("<tr>" + "".join(cells) + "</tr>")
+    out.append("</table>")
+    return "\n".join(out)
+
+
+def _details(d) -> str:
+    if not d:
+        return ""
+    try:
+        from ..exports.summary import to_jsonable
+
+        text = json.dumps(to_jsonable(d), ensure_ascii=False, sort_keys=True)
+    except Exception:  # pragma: no cover - anything printable will do
+        text = str(d)
+    return f"<code>{_e(text)}</code>"
+
+
+def render_report(result: RunResult) -> str:
+    """The HTML text of the report of ``result``."""
+    traj = result.trajectory
+    t = traj.t
+    n = int(t.size)
+    d = np.asarray(result.distance_phobos_km, dtype=float).reshape(-1)
+    h = np.asarray(result.altitude_phobos_km, dtype=float).reshape(-1)
+    name = _e(result.scenario_name)
+
+    def at(i):
+        return "n/a" if i is None or i >= n else _e(_iso(t[i]))
+
+    i_dmin, i_dmax, i_hmin = _nanarg(d, np.argmin), _nanarg(d, np.argmax), _nanarg(h, np.argmin)
+    rows = [
+        ("Scenario", name),
+        ("Termination", _e(result.termination)),
+        ("Start (TDB)", _e(_iso(t[0])) if n else "n/a"),
+        ("Stop (TDB)", _e(_iso(t[-1])) if n else "n/a"),
+        ("Duration", f"{_num((t[-1] - t[0]) / 86400.0, '{:.4f}')} days" if n else "n/a"),
+        ("Samples", str(n)),
+        ("Propagation frame", f"{_e(traj.center)}-centred {_e(traj.frame)}"),
+        ("Min distance to Phobos", f"{_num(d[i_dmin])} km at {at(i_dmin)}" if i_dmin is not None else "n/a"),
+        ("Max distance to Phobos", f"{_num(d[i_dmax])} km at {at(i_dmax)}" if i_dmax is not None else "n/a"),
+        ("Min altitude above Phobos", f"{_num(h[i_hmin])} km at {at(i_hmin)}" if i_hmin is not None else "n/a"),
+        ("Events", str(len(result.events))),
+    ]
+
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<meta name="viewport" content="width=device-width, initial-scale=1">',
+        f"<title>mmxsim report: {name}</title>",
+        f"<style>{_CSS}</style></head><body>",
+        f"<h1>mmxsim run report: {name}</h1>",
+        '<h2 id="summary">Run summary</h2>',
+        _table(rows),
+    ]
+
+    parts.append('<h2 id="hill">Trajectory in the Phobos Hill frame</h2>')
+    parts.append(
+        '<p class="muted">Phobos-centred Hill frame: x radial (out from Mars), y along track, z along '
+        "Phobos' orbital angular momentum. Phobos is drawn as its ellipsoid of radii "
+        f"{PHOBOS_RADII_KM[0]} &times; {PHOBOS_RADII_KM[1]} &times; {PHOBOS_RADII_KM[2]} km "
+        "in its mean orientation (long axis towards Mars).</p>"
+    )
+    img = _fig_hill(result)
+    parts.append(_img(img, "Trajectory in the Phobos Hill frame") if img else "<p>No Hill-frame data.</p>")
+
+    parts.append('<h2 id="distance">Distance and altitude</h2>')
+    img = _fig_distance(result)
+    parts.append(_img(img, "Distance and altitude above Phobos") if img else "<p>No distance data.</p>")
+
+    parts.append('<h2 id="events">Events</h2>')
+    if result.events:
+        ev_rows = []
+        for ev in result.events:
+            ev_rows.append(
+                (
+                    _e(ev.kind),
+                    _e(ev.body),
+                    _e(_iso(ev.t)),
+                    _num((float(ev.t) - t[0]) / 86400.0, "{:.5f}") if n else "n/a",
+                    "yes" if ev.terminal else "no",
+                    _details(ev.details),
+                )
+            )
+        parts.append(_table(ev_rows, ("Kind", "Body", "Epoch (TDB)", "Days since start", "Terminal", "Details")))
+    else:
+        parts.append("<p>No events.</p>")
+
+    parts.append('<h2 id="model">Model and assumptions</h2>')
+    parts.append("<h3>Force model</h3>")
+    if result.force_model:
+        parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in result.force_model) + "</ul>")
+    else:
+        parts.append("<p>Not recorded.</p>")
+    parts.append("<h3>Assumptions</h3>")
+    if result.assumptions:
+        parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in result.assumptions) + "</ul>")
+    else:
+        parts.append("<p>None recorded.</p>")
+
+    parts.append('<h2 id="timings">Timings</h2>')
+    if result.timings:
+        trows = [(_e(k), _num(v, "{:.3f}")) for k, v in result.timings.items()]
+        parts.append(_table(trows, ("Step", "Seconds")))
+    else:
+        parts.append("<p>Not recorded.</p>")
+
+    if result.metadata:
+        parts.append('<h2 id="metadata">Metadata</h2>')
+        parts.append(f"<details><summary>Run metadata</summary><pre>{_e(_pretty(result.metadata))}</pre></details>")
+
+    parts.append('<p class="muted">Generated by mmxsim. Epochs are TDB.</p>')
+    parts.append("</body></html>")
+    return "\n".join(parts) + "\n"
+
+
+def _pretty(obj) -> str:
+    try:
+        from ..exports.summary import to_jsonable
+
+        return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False)
+    except Exception:  # pragma: no cover
+        return str(obj)
+
+
+def write_report(result: RunResult, path) -> Path:
+    """Write the self-contained HTML report of ``result`` to ``path``."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(render_report(result), encoding="utf-8")
+    return path

@@ -1,0 +1,36 @@
+"""write_outputs: the files of `mmxsim run`."""
+
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+import pytest
+
+from mmxsim.errors import InputError
+from mmxsim.exports import read_oem, write_outputs
+
+
+def test_write_outputs_all(result, tmp_path):
+    out = tmp_path / "new" / "dir"
+    paths = write_outputs(result, out)
+    assert {k: p.name for k, p in paths.items()} == {
+        "oem": "trajectory.oem", "timeseries": "timeseries.csv", "summary": "summary.json", "report": "report.html"}
+    assert all(p.is_file() and p.parent == out for p in paths.values())
+    back = read_oem(paths["oem"])
+    np.testing.assert_array_equal(back.states, result.trajectory.states)
+    assert "COMMENT Scenario: synthetic QSO" in paths["oem"].read_text()
+
+
+def test_write_outputs_subset_and_parquet(result, tmp_path):
+    pytest.importorskip("pyarrow")
+    paths = write_outputs(result, tmp_path, oem=False, timeseries="parquet", summary=False, report=False)
+    assert list(paths) == ["timeseries"] and paths["timeseries"].name == "timeseries.parquet"
+    assert write_outputs(result, tmp_path / "none", oem=False, timeseries=None, summary=False, report=False) == {}
+
+
+def test_bad_timeseries_format_writes_nothing(result, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    with pytest.raises(InputError):
+        write_outputs(result, tmp_path / "out", timeseries="parquet")
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,67 @@
+"""The one-file HTML report."""
+
+from __future__ import annotations
+
+import base64
+import io
+import re
+
+import numpy as np
+
+from mmxsim.report import write_report
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_report_is_self_contained(result, tmp_path):
+    path = write_report(result, tmp_path / "report.html")
+    html = path.read_text(encoding="utf-8")
+    assert html.startswith("<!DOCTYPE html>")
+    for heading in ("Run summary", "Trajectory in the Phobos Hill frame", "Distance and altitude", "Events",
+                    "Model and assumptions", "Timings"):
+        assert f">{heading}</h2>" in html
+    # nothing fetched from the network
+    assert "http://" not in html and "https://" not in html
+    for attr in re.findall(r"""(?:src|href)\s*=\s*["']([^"']*)""", html):
+        assert attr.startswith("data:image/png;base64,") or attr.startswith("#")
+    assert "<script" not in html.lower() and "<link" not in html.lower()
+
+    images = re.findall(r'src="data:image/png;base64,([A-Za-z0-9+/=]+)"', html)
+    assert len(images) == 2
+    import matplotlib.image as mpimg
+
+    for b64 in images:
+        raw = base64.b64decode(b64, validate=True)
+        assert raw.startswith(PNG_MAGIC)
+        img = mpimg.imread(io.BytesIO(raw), format="png")
+        assert img.shape[0] > 300 and img.shape[1] > 600
+
+    for line in result.force_model + result.assumptions:
+        assert f"<li>{line}</li>" in html
+    assert "eclipse_entry" in html and "max_distance" in html
+    assert "propagate" in html and "compile" in html
+
+
+def test_strings_are_escaped(synthetic, tmp_path):
+    bad = "<script>alert(1)</script>"
+    r = synthetic.make_result(n=30, name=bad)
+    r.force_model.append(bad)
+    r.assumptions.append('a "quoted" & <b>bold</b> assumption')
+    r.events[0].kind = bad
+    r.events[0].details = {"note": bad}
+    r.timings[bad] = 1.0
+    r.metadata["evil"] = bad
+    r.termination = bad
+    html = write_report(r, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "<script" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert "<title>mmxsim report: &lt;script&gt;" in html
+    assert "a &quot;quoted&quot; &amp; &lt;b&gt;bold&lt;/b&gt; assumption" in html
+
+
+def test_report_without_events_or_timings(synthetic, tmp_path):
+    r = synthetic.make_result(n=2, events=False)
+    r.timings, r.force_model, r.assumptions, r.metadata = {}, [], [], {}
+    r.distance_phobos_km = np.full(2, np.nan)
+    html = write_report(r, tmp_path / "r.html").read_text(encoding="utf-8")
+    assert "No events." in html and ">Timings</h2>" in html
