@@ -113,12 +113,13 @@ def to_tdb_seconds(value, scale: str = "utc") -> np.ndarray:
 
 
 def iso_tdb(seconds: Iterable[float] | float, precision: int = 3):
-    """ISO 8601 TDB strings for TDB seconds past J2000 (fast path, no astropy)."""
+    """ISO 8601 TDB strings for TDB seconds past J2000 (fast path, no astropy; precision 0, 3 or 6)."""
     sec = np.atleast_1d(np.asarray(seconds, dtype=float))
-    base = np.datetime64("2000-01-01T12:00:00", "ns")
-    q = 10 ** (9 - min(max(precision, 0), 9))
-    ns = (np.round(sec * 1e9 / q) * q).astype("int64")
-    dt = base + ns.astype("timedelta64[ns]")
-    unit = {0: "s", 3: "ms", 6: "us", 9: "ns"}.get(precision, "ms")
+    precision = min(max(int(precision), 0), 6)
+    base = np.datetime64("2000-01-01T12:00:00", "us")  # microseconds: valid for +-290,000 years
+    q = 10 ** (6 - precision)
+    us = (np.round(sec * 1e6 / q) * q).astype("int64")
+    dt = base + us.astype("timedelta64[us]")
+    unit = {0: "s", 3: "ms", 6: "us"}.get(precision, "ms")
     out = np.datetime_as_string(dt, unit=unit)
     return out if np.ndim(seconds) else str(out[0])

@@ -36,6 +36,9 @@ class DynamicsModel:
     phobos_tidal: bool = True
     rotation_pck: str | None = None  # text PCK for body orientation (default: packaged pck00011)
     compact_mode: bool = False
+    # user-supplied tracks by body name (objects with signature(), expr(ctx), position(t));
+    # they take precedence over the built-in ones (e.g. a circular Phobos for CR3BP studies)
+    track_overrides: dict = field(default_factory=dict)
 
     def bodies(self) -> set[str]:
         out = set()
@@ -53,7 +56,9 @@ class DynamicsModel:
     def make_tracks(self) -> dict:
         tracks = {}
         for b in sorted(self.bodies()):
-            if b in self.analytic_bodies and b in ("PHOBOS", "DEIMOS"):
+            if b in self.track_overrides:
+                tracks[b] = self.track_overrides[b]
+            elif b in self.analytic_bodies and b in ("PHOBOS", "DEIMOS"):
                 tracks[b] = AnalyticTrack(b, self.ephemeris, self.phobos_tidal)
             else:
                 tracks[b] = ChebyshevTrack(b, self.ephemeris)

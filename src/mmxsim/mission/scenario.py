@@ -1,0 +1,1091 @@
+"""Scenario files: one YAML file describes one run, validated with pydantic.
+
+A scenario names the epoch and span, the initial state of MMX, the spacecraft, the
+force model, the integrator settings, the events to watch, the ephemeris and the
+outputs. Unknown keys are errors everywhere, and every error names the YAML path,
+the value found and what is allowed::
+
+    scenario my.yaml is invalid:
+      - initial_state.frame: got 'FOO'; allowed: ICRF, MARS_FIXED, PHOBOS_FIXED, PHOBOS_HILL [line 9]
+
+Only ``name``, ``epoch``, ``duration_days`` (or ``stop``) and ``initial_state`` are
+required; everything else defaults to the reference run (the "full force model":
+Mars J2-J4, Phobos harmonics to degree 8, Sun + Earth + Deimos, solar radiation
+pressure with Mars and Phobos shadows, tolerance 1e-12, output every 600 s, impact on
+the Phobos ellipsoid, eclipses on). See ``scenarios/reference_qso.yaml``.
+
+>>> s = reference_scenario()
+>>> s.name, s.initial_state.type, s.duration_days
+('reference-qso', 'qso', 30.0)
+"""
+
+from __future__ import annotations
+
+import math
+import os
+import re
+import warnings
+from functools import lru_cache
+from importlib import resources
+from importlib.util import find_spec
+from pathlib import Path
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
+
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
+
+from ..bodies import PHOBOS_RADII, R_MARS_EQ, R_MARS_POL
+from ..errors import MmxsimError
+
+__all__ = [
+    "IMPACT_MODELS",
+    "KERNEL_ALIASES",
+    "BUILTIN_COVERAGE",
+    "Scenario",
+    "ScenarioError",
+    "HillState",
+    "QsoState",
+    "CartesianState",
+    "KeplerianState",
+    "Spacecraft",
+    "ForceModel",
+    "MarsGravity",
+    "PhobosGravity",
+    "SrpModel",
+    "Propagation",
+    "Events",
+    "EphemerisConfig",
+    "Outputs",
+    "load_scenario",
+    "parse_scenario",
+    "reference_scenario",
+    "scenario_to_dict",
+    "scenario_to_yaml",
+    "check_coverage",
+    "resolve_kernel",
+    "phobos_mean_motion",
+]
+
+#: Impact models accepted by ``events.impact``. Shape-model modules register more
+#: names here (``IMPACT_MODELS.add("gaskell")``) before scenarios are loaded.
+IMPACT_MODELS: set[str] = {"none", "ellipsoid"}
+
+#: ``builtin:NAME`` kernel aliases: NAME -> (package, path inside the package).
+KERNEL_ALIASES: dict[str, tuple[str, str]] = {
+    "de421": ("skyfield_data", "data/de421.bsp"),
+    "de421.bsp": ("skyfield_data", "data/de421.bsp"),
+    "naif0012.tls": ("mmxsim", "data/naif0012.tls"),
+    "pck00011.tpc": ("mmxsim", "data/pck00011.tpc"),
+    "gm_de440.tpc": ("mmxsim", "data/gm_de440.tpc"),
+}
+
+#: Span of the built-in analytic ephemeris (TDB), used by :func:`check_coverage`
+#: only when ``mmxsim.ephemeris`` cannot be imported.
+BUILTIN_COVERAGE = ("1950-01-01T00:00:00", "2050-01-01T00:00:00")
+
+MAX_SPAN_DAYS = 3650.0
+DAY_S = 86400.0
+
+THIRD_BODIES = ("SUN", "EARTH", "DEIMOS")
+
+
+# ---------------------------------------------------------------------------
+# Errors
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "<missing>"
+
+
+MISSING = _Missing()
+
+
+def _show(value: Any, limit: int = 80) -> str:
+    text = repr(value)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+class ScenarioError(MmxsimError, ValueError):
+    """A scenario could not be read or is invalid.
+
+    Attributes
+    ----------
+    problems : list of (path, value, message)
+        ``path`` is the YAML path (``initial_state.position_km[1]``), ``value`` the
+        offending value (``MISSING`` when a required key is absent) and ``message``
+        a sentence such as ``"got 'FOO'; allowed: ICRF, MARS_FIXED"``.
+    source : str
+        The file name (or ``<text>``, ``<dict>``).
+    lines : dict
+        YAML path -> line number, where known.
+    """
+
+    def __init__(self, source: str, problems: list[tuple[str, Any, str]], lines: dict | None = None):
+        self.source = source
+        self.problems = list(problems)
+        self.lines = dict(lines or {})
+        super().__init__(self._render())
+
+    def _line_of(self, path: str) -> int | None:
+        p = path
+        while p:
+            if p in self.lines:
+                return self.lines[p]
+            p = re.sub(r"(\.[^.\[\]]*|\[\d+\])$", "", p) if re.search(r"(\.|\[)", p) else ""
+        return None
+
+    def _render(self) -> str:
+        out = [f"scenario {self.source} is invalid:"]
+        for path, _value, message in self.problems:
+            line = self._line_of(path) if not path.startswith(("line ", "<")) and " line " not in message else None
+            out.append(f"  - {path}: {message}" + (f" [line {line}]" if line else ""))
+        return "\n".join(out)
+
+    @property
+    def paths(self) -> list[str]:
+        return [p for p, _, _ in self.problems]
+
+
+class _Problems(ValueError):
+    """Raised inside validators: problems with locations relative to the model."""
+
+    def __init__(self, problems: list[tuple[tuple, Any, str]]):
+        self.problems = problems
+        super().__init__("; ".join(f"{'.'.join(map(str, loc)) or '<scenario>'}: {msg}" for loc, _, msg in problems))
+
+
+def _got(value: Any, allowed: str) -> str:
+    return f"got {_show(value)}; allowed: {allowed}"
+
+
+# ---------------------------------------------------------------------------
+# Field types
+
+
+Vec3 = Annotated[
+    tuple[float, ...],
+    Field(min_length=3, max_length=3, json_schema_extra={"allowed": "exactly 3 finite numbers [x, y, z]"}),
+]
+
+
+def _third_body(name: str) -> str:
+    if name == "PHOBOS":
+        raise _Problems([((), name, _got(name, "SUN, EARTH, DEIMOS (Phobos' gravity is set by force_model.phobos)"))])
+    if name not in THIRD_BODIES:
+        raise _Problems([((), name, _got(name, ", ".join(THIRD_BODIES)))])
+    return name
+
+
+ThirdBody = Annotated[str, AfterValidator(_third_body)]
+
+
+def _iso_string(v: Any) -> Any:
+    """Accept datetime/date objects (from other YAML loaders) as ISO strings."""
+    import datetime as _dt
+
+    if isinstance(v, _dt.datetime):
+        return v.replace(tzinfo=None).isoformat()
+    if isinstance(v, _dt.date):
+        return v.isoformat()
+    return v
+
+
+_ISO_RE = re.compile(r"^\d{4}-\d{2}-\d{2}([T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?)?$")
+_ISO_ALLOWED = "an ISO 8601 date such as '2027-09-01T00:00:00' (no time zone; the scale is time_scale)"
+
+
+@lru_cache(maxsize=256)
+def _tdb_seconds(iso: str, scale: str) -> float:
+    """TDB seconds past J2000 of an ISO string in ``scale`` (utc, tt, tdb)."""
+    from ..time import Epoch
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ERFA "dubious year" for UTC far from today
+        return float(Epoch(iso, scale=scale.lower()).tdb)
+
+
+def _check_iso(v: str) -> str:
+    v = v.strip()
+    if not _ISO_RE.match(v):
+        raise _Problems([((), v, _got(v, _ISO_ALLOWED))])
+    try:
+        _tdb_seconds(v, "tdb")
+    except MmxsimError:
+        raise _Problems([((), v, _got(v, _ISO_ALLOWED + "; this one is not a valid date"))]) from None
+    return v
+
+
+IsoEpoch = Annotated[str, BeforeValidator(_iso_string), AfterValidator(_check_iso)]
+
+
+def _unique(values: tuple, what: str) -> tuple:
+    seen = set()
+    for i, v in enumerate(values):
+        if v in seen:
+            raise _Problems([((i,), v, _got(v, f"each {what} at most once ({_show(list(values))} repeats {v!r})"))])
+        seen.add(v)
+    return values
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
+
+
+# ---------------------------------------------------------------------------
+# Initial states
+
+
+class HillState(_Model):
+    """State relative to Phobos in the PHOBOS_HILL frame.
+
+    Axes: x radial, pointing away from Mars; y along Phobos' orbital velocity; z along
+    Phobos' orbit normal. The velocity is relative to the rotating Hill frame.
+    """
+
+    type: Literal["hill"] = Field(description="'hill': Phobos-centred state in the rotating Hill frame")
+    position_km: Vec3 = Field(description="position relative to Phobos in the Hill frame, km")
+    velocity_km_s: Vec3 = Field(description="velocity relative to the rotating Hill frame, km/s")
+
+
+class QsoState(_Model):
+    """Quasi-satellite orbit shortcut, in the PHOBOS_HILL frame.
+
+    The 1:2 retrograde relative ellipse of the Clohessy-Wiltshire (Hill) equations:
+    ``x = -A cos(n t)``, ``y = 2 A sin(n t)``, ``z = Z sin(n t + beta)``, i.e. at t0
+    ``x0 = -A, y0 = 0, vx0 = 0, vy0 = 2 n A, z0 = Z sin(beta), vz0 = n Z cos(beta)``,
+    with ``n`` Phobos' mean motion (:func:`phobos_mean_motion`).
+    """
+
+    type: Literal["qso"] = Field(description="'qso': quasi-satellite orbit about Phobos")
+    radial_semi_axis_km: float = Field(gt=0, description="A, radial semi-axis of the QSO ellipse, km (> 13 km, outside Phobos)")
+    out_of_plane_km: float = Field(0.0, ge=0, description="Z, out-of-plane amplitude, km")
+    phase_deg: float = Field(0.0, description="beta, phase of the out-of-plane oscillation, deg")
+
+    def hill_state(self, n_rad_s: float | None = None) -> tuple[float, float, float, float, float, float]:
+        """Initial (x, y, z, vx, vy, vz) in the Hill frame [km, km/s]."""
+        n = phobos_mean_motion() if n_rad_s is None else float(n_rad_s)
+        a, z, b = self.radial_semi_axis_km, self.out_of_plane_km, math.radians(self.phase_deg)
+        return (-a, 0.0, z * math.sin(b), 0.0, 2.0 * n * a, n * z * math.cos(b))
+
+
+class CartesianState(_Model):
+    """Cartesian state about Mars or Phobos in one of the mmxsim frames.
+
+    In the rotating frames (MARS_FIXED, PHOBOS_FIXED, PHOBOS_HILL) the velocity is the
+    one seen in that frame.
+    """
+
+    type: Literal["cartesian"] = Field(description="'cartesian': position and velocity in a named frame")
+    frame: Literal["ICRF", "MARS_FIXED", "PHOBOS_FIXED", "PHOBOS_HILL"] = Field(
+        "ICRF", description="axes: ICRF, MARS_FIXED, PHOBOS_FIXED or PHOBOS_HILL")
+    center: Literal["MARS", "PHOBOS"] = Field("MARS", description="origin: MARS or PHOBOS")
+    position_km: Vec3 = Field(description="position, km")
+    velocity_km_s: Vec3 = Field(description="velocity relative to the frame, km/s")
+
+
+class KeplerianState(_Model):
+    """Osculating Keplerian elements about Mars (GM of Mars alone)."""
+
+    type: Literal["keplerian"] = Field(description="'keplerian': osculating elements about Mars")
+    frame: Literal["ICRF", "MARS_EQUATOR"] = Field(
+        "ICRF", description="reference plane: ICRF or MARS_EQUATOR (Mars mean equator of date, IAU pole)")
+    a_km: float = Field(gt=R_MARS_EQ, description=f"semi-major axis, km (> Mars equatorial radius {R_MARS_EQ} km)",
+                        json_schema_extra={"allowed": f"> {R_MARS_EQ} km (Mars equatorial radius)"})
+    e: float = Field(ge=0, lt=1, description="eccentricity, 0 <= e < 1 (closed orbits only)",
+                     json_schema_extra={"allowed": "0 <= e < 1 (closed orbits only)"})
+    i_deg: float = Field(ge=0, le=180, description="inclination, deg, 0..180")
+    raan_deg: float = Field(0.0, description="right ascension of the ascending node, deg")
+    argp_deg: float = Field(0.0, description="argument of periapsis, deg")
+    true_anomaly_deg: float = Field(0.0, description="true anomaly, deg")
+
+    def to_cartesian(self, gm: float | None = None):
+        """Position [km] and velocity [km/s] in ``frame`` (two 3-tuples)."""
+        from ..bodies import GM_MARS
+
+        mu = GM_MARS if gm is None else gm
+        a, e = self.a_km, self.e
+        i, O, w, nu = map(math.radians, (self.i_deg, self.raan_deg, self.argp_deg, self.true_anomaly_deg))
+        p = a * (1 - e * e)
+        r = p / (1 + e * math.cos(nu))
+        xp, yp = r * math.cos(nu), r * math.sin(nu)
+        vxp, vyp = -math.sqrt(mu / p) * math.sin(nu), math.sqrt(mu / p) * (e + math.cos(nu))
+        cO, sO, cw, sw, ci, si = math.cos(O), math.sin(O), math.cos(w), math.sin(w), math.cos(i), math.sin(i)
+        m = ((cO * cw - sO * sw * ci, -cO * sw - sO * cw * ci),
+             (sO * cw + cO * sw * ci, -sO * sw + cO * cw * ci),
+             (sw * si, cw * si))
+        pos = tuple(row[0] * xp + row[1] * yp for row in m)
+        vel = tuple(row[0] * vxp + row[1] * vyp for row in m)
+        return pos, vel
+
+
+InitialState = Annotated[
+    Union[HillState, QsoState, CartesianState, KeplerianState], Field(discriminator="type")
+]
+
+
+# ---------------------------------------------------------------------------
+# Spacecraft, forces, integration, events, ephemeris, outputs
+
+
+class Spacecraft(_Model):
+    mass_kg: float = Field(
+        2000.0, gt=0,
+        description="mass, kg. ASSUMPTION: 2000 kg in the Mars system (MMX is ~4000 kg at launch, "
+                    "mmx-facts §2.1, much of it propellant and the return module); set your own value")
+    srp_area_m2: float = Field(20.0, ge=0, description="area facing the Sun for SRP, m^2 (ASSUMPTION: 20 m^2, "
+                                                        "bus plus solar arrays)")
+    cr: float = Field(1.3, ge=1, le=2, description="SRP reflectivity coefficient, 1 (absorbing) .. 2 (mirror)")
+
+
+class MarsGravity(_Model):
+    degree: int = Field(4, description="zonal degree: 0 (point mass) or 2..4 (J2..J4, Konopliv et al. 2016)",
+                        json_schema_extra={"allowed": "0 (point mass) or 2, 3, 4"})
+
+    @field_validator("degree")
+    @classmethod
+    def _deg(cls, v: int) -> int:
+        if v not in (0, 2, 3, 4):
+            raise _Problems([((), v, _got(v, "0 (point mass) or 2, 3, 4 (zonal degree)"))])
+        return v
+
+
+class PhobosGravity(_Model):
+    model: Literal["none", "point_mass", "harmonics"] = Field(
+        "harmonics", description="none | point_mass | harmonics (constant-density field of the Ernst et al. 2023 shape)")
+    degree: int | None = Field(
+        None, description="spherical-harmonic degree 2..10, only with model: harmonics (default 8)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _default_degree(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("model", "harmonics") == "harmonics" and data.get("degree") is None:
+            data = {**data, "degree": 8}
+        return data
+
+    @model_validator(mode="after")
+    def _degree_range(self) -> "PhobosGravity":
+        if self.model == "harmonics":
+            if not 2 <= self.degree <= 10:
+                raise _Problems([(("degree",), self.degree, _got(self.degree, "2..10 with model: harmonics"))])
+        elif self.degree is not None:
+            raise _Problems([(("degree",), self.degree,
+                              _got(self.degree, f"no degree with model: {self.model} (only with model: harmonics)"))])
+        return self
+
+
+class SrpModel(_Model):
+    enabled: bool = Field(True, description="solar radiation pressure on/off (cannonball model)")
+    shadows: tuple[Literal["MARS", "PHOBOS"], ...] = Field(
+        ("MARS", "PHOBOS"), description="bodies whose shadows switch SRP off: MARS, PHOBOS")
+
+    @field_validator("shadows")
+    @classmethod
+    def _uniq(cls, v: tuple) -> tuple:
+        return _unique(v, "body")
+
+
+class ForceModel(_Model):
+    mars: MarsGravity = Field(default_factory=MarsGravity, description="Mars gravity")
+    phobos: PhobosGravity = Field(default_factory=PhobosGravity, description="Phobos gravity")
+    third_bodies: tuple[ThirdBody, ...] = Field(
+        ("SUN", "EARTH", "DEIMOS"), description="point-mass perturbers: SUN, EARTH, DEIMOS (each at most once)")
+    srp: SrpModel = Field(default_factory=SrpModel, description="solar radiation pressure")
+
+    @field_validator("third_bodies")
+    @classmethod
+    def _uniq(cls, v: tuple) -> tuple:
+        return _unique(v, "body")
+
+
+class Propagation(_Model):
+    tolerance: float = Field(1e-12, gt=0, le=1e-3, description="integrator relative/absolute tolerance, (0, 1e-3]")
+    output_step_s: float = Field(600.0, gt=0, description="output sampling step, s (<= the span)")
+
+
+class Events(_Model):
+    impact: str = Field("ellipsoid", description="Phobos surface model for impact detection: "
+                                                   "none | ellipsoid | any registered in IMPACT_MODELS")
+    max_distance_km: float | None = Field(
+        None, gt=0, description="optional: stop when the distance to Phobos exceeds this, km")
+    eclipses: bool = Field(True, description="detect eclipse entries and exits")
+
+    @field_validator("impact")
+    @classmethod
+    def _impact(cls, v: str) -> str:
+        if v not in IMPACT_MODELS:
+            raise _Problems([((), v, _got(v, ", ".join(sorted(IMPACT_MODELS))))])
+        return v
+
+
+def resolve_kernel(entry: str, base_dir: str | os.PathLike | None = None) -> Path:
+    """Path of a kernel entry: ``builtin:NAME`` alias, absolute, or relative to ``base_dir``.
+
+    Raises :class:`ValueError` naming what is allowed when the alias is unknown or the
+    file is missing.
+    """
+    if entry.startswith("builtin:"):
+        name = entry[len("builtin:"):]
+        if name not in KERNEL_ALIASES:
+            raise ValueError(f"unknown builtin kernel; allowed: "
+                             + ", ".join(f"builtin:{k}" for k in KERNEL_ALIASES) + " or a file path")
+        pkg, rel = KERNEL_ALIASES[name]
+        if find_spec(pkg) is None:
+            raise ValueError(f"{entry} needs the Python package {pkg!r}, which is not installed")
+        p = Path(str(resources.files(pkg).joinpath(rel)))
+    else:
+        p = Path(entry).expanduser()
+        if not p.is_absolute():
+            p = Path(base_dir or os.getcwd()) / p
+        p = Path(os.path.abspath(p))
+    if not p.is_file():
+        raise ValueError(f"no such file: {p}")
+    return p
+
+
+class EphemerisConfig(_Model):
+    backend: Literal["builtin", "spice"] = Field(
+        "builtin", description="builtin (analytic, offline) | spice (kernels listed in `kernels`)")
+    kernels: tuple[str, ...] = Field(
+        (), description="SPICE kernels for backend spice: paths (relative to the scenario file's folder) "
+                        "or builtin:de421, builtin:naif0012.tls, builtin:pck00011.tpc")
+    phobos_tidal_acceleration: bool = Field(True, description="include Phobos' secular tidal acceleration")
+
+    @field_validator("kernels")
+    @classmethod
+    def _kernels(cls, v: tuple[str, ...], info: ValidationInfo) -> tuple[str, ...]:
+        base = (info.context or {}).get("base_dir")
+        out, problems = [], []
+        for i, entry in enumerate(v):
+            if entry.startswith("builtin:"):
+                out.append(entry)
+            else:
+                out.append(os.path.abspath(Path(base or os.getcwd()) / Path(entry).expanduser()))
+            try:
+                resolve_kernel(entry, base)
+            except ValueError as exc:
+                problems.append(((i,), entry, f"got {_show(entry)}; {exc}"
+                                 if "allowed" in str(exc) else _got(entry, f"an existing kernel file ({exc})")))
+        if problems:
+            raise _Problems(problems)
+        return tuple(out)
+
+    def kernel_paths(self) -> list[Path]:
+        """The kernels as absolute paths (``builtin:`` aliases resolved)."""
+        return [resolve_kernel(k) for k in self.kernels]
+
+
+class Outputs(_Model):
+    oem: bool = Field(True, description="write a CCSDS OEM of the trajectory")
+    timeseries: Literal["csv", "parquet", "none"] = Field("csv", description="time series format: csv | parquet | none")
+    report: bool = Field(True, description="write the run report")
+
+
+# ---------------------------------------------------------------------------
+# The scenario
+
+
+class Scenario(_Model):
+    """One run. See the module docstring and ``scenarios/reference_qso.yaml``."""
+
+    name: str = Field(min_length=1, max_length=80, description="scenario name, 1..80 characters")
+    description: str = Field("", description="free text")
+    epoch: IsoEpoch = Field(description=f"initial epoch: {_ISO_ALLOWED}")
+    time_scale: Literal["UTC", "TT", "TDB"] = Field("UTC", description="scale of epoch and stop: UTC | TT | TDB")
+    duration_days: float | None = Field(
+        None, gt=0, le=MAX_SPAN_DAYS,
+        description=f"span in days, 0 < d <= {MAX_SPAN_DAYS:g} (give exactly one of duration_days or stop)",
+        json_schema_extra={"allowed": f"a span in days, 0 < duration_days <= {MAX_SPAN_DAYS:g}"})
+    stop: IsoEpoch | None = Field(None, description="final epoch, ISO 8601 in time_scale (instead of duration_days)")
+    initial_state: InitialState = Field(description="initial state; `type` is one of hill, qso, cartesian, keplerian")
+    spacecraft: Spacecraft = Field(default_factory=Spacecraft)
+    force_model: ForceModel = Field(default_factory=ForceModel)
+    propagation: Propagation = Field(default_factory=Propagation)
+    events: Events = Field(default_factory=Events)
+    ephemeris: EphemerisConfig = Field(default_factory=EphemerisConfig)
+    outputs: Outputs = Field(default_factory=Outputs)
+
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        if not v.strip():
+            raise _Problems([((), v, _got(v, "a non-blank name of 1..80 characters"))])
+        return v.strip()
+
+    # -- derived quantities ------------------------------------------------
+    @property
+    def t0_tdb(self) -> float:
+        """Initial epoch, TDB seconds past J2000."""
+        return _tdb_seconds(self.epoch, self.time_scale)
+
+    @property
+    def t1_tdb(self) -> float:
+        """Final epoch, TDB seconds past J2000."""
+        if self.stop is not None:
+            return _tdb_seconds(self.stop, self.time_scale)
+        return self.t0_tdb + self.duration_days * DAY_S
+
+    @property
+    def span_s(self) -> float:
+        return self.t1_tdb - self.t0_tdb
+
+    @property
+    def span_days(self) -> float:
+        return self.span_s / DAY_S
+
+    @property
+    def needs_phobos_ephemeris(self) -> bool:
+        """True when the run needs Phobos' position (state, gravity, shadows, events)."""
+        st = self.initial_state
+        return (
+            isinstance(st, (HillState, QsoState))
+            or (isinstance(st, CartesianState) and (st.center == "PHOBOS" or st.frame.startswith("PHOBOS")))
+            or self.force_model.phobos.model != "none"
+            or (self.force_model.srp.enabled and "PHOBOS" in self.force_model.srp.shadows)
+            or self.events.impact != "none"
+            or self.events.max_distance_km is not None
+        )
+
+    def bodies_used(self) -> list[str]:
+        """Bodies whose ephemeris the run needs, among MARS, SUN, EARTH, PHOBOS, DEIMOS."""
+        fm = self.force_model
+        used = ["MARS"]
+        if "SUN" in fm.third_bodies or fm.srp.enabled or self.events.eclipses:
+            used.append("SUN")
+        if "EARTH" in fm.third_bodies:
+            used.append("EARTH")
+        if self.needs_phobos_ephemeris:
+            used.append("PHOBOS")
+        if "DEIMOS" in fm.third_bodies:
+            used.append("DEIMOS")
+        return used
+
+    # -- cross-field checks --------------------------------------------------
+    @model_validator(mode="after")
+    def _semantics(self) -> "Scenario":
+        problems: list[tuple[tuple, Any, str]] = []
+        add = problems.append
+
+        # span
+        if self.duration_days is None and self.stop is None:
+            add((("duration_days",), MISSING,
+                 "missing; give exactly one of duration_days (days, > 0) or stop (ISO 8601 epoch)"))
+        elif self.duration_days is not None and self.stop is not None:
+            add((("stop",), self.stop, _got(self.stop, f"exactly one of duration_days or stop "
+                                                       f"(duration_days: {self.duration_days:g} is also given)")))
+        elif self.stop is not None:
+            span = self.span_days
+            if span <= 0:
+                add((("stop",), self.stop, _got(self.stop, f"an epoch after epoch {self.epoch!r}")))
+            elif span > MAX_SPAN_DAYS:
+                add((("stop",), self.stop, _got(self.stop, f"at most {MAX_SPAN_DAYS:g} days after epoch "
+                                                           f"(this is {span:.1f} days)")))
+        if not any(p[0][0] in ("duration_days", "stop") for p in problems):
+            span_s = self.span_s
+            if self.propagation.output_step_s > span_s:
+                add((("propagation", "output_step_s"), self.propagation.output_step_s,
+                     _got(self.propagation.output_step_s, f"<= the span of the run, {span_s:g} s")))
+
+        # ephemeris
+        eph = self.ephemeris
+        if eph.backend == "spice" and not eph.kernels:
+            add((("ephemeris", "kernels"), list(eph.kernels),
+                 _got([], "a non-empty list of kernels with backend: spice "
+                          "(e.g. [builtin:de421, builtin:naif0012.tls, builtin:pck00011.tpc])")))
+            st = self.initial_state
+            if isinstance(st, (HillState, QsoState)) or (isinstance(st, CartesianState) and st.center == "PHOBOS"):
+                path = ("initial_state", "center") if isinstance(st, CartesianState) else ("initial_state", "type")
+                val = st.center if isinstance(st, CartesianState) else st.type
+                add((path, val, _got(val, "a Phobos-relative state only when Phobos is in the ephemeris: "
+                                          "list kernels with Phobos (backend: spice) or use backend: builtin")))
+        if eph.backend == "builtin" and eph.kernels:
+            add((("ephemeris", "kernels"), list(eph.kernels),
+                 _got(list(eph.kernels), "[] with backend: builtin (kernels are read only with backend: spice)")))
+
+        # initial state geometry
+        st = self.initial_state
+        if isinstance(st, QsoState) and st.radial_semi_axis_km <= PHOBOS_RADII[0]:
+            add((("initial_state", "radial_semi_axis_km"), st.radial_semi_axis_km,
+                 _got(st.radial_semi_axis_km, f"> {PHOBOS_RADII[0]} km (the start point x0 = -A must lie "
+                                              f"outside Phobos' long semi-axis)")))
+        elif isinstance(st, HillState) or (isinstance(st, CartesianState) and st.center == "PHOBOS"):
+            frame = "PHOBOS_HILL" if isinstance(st, HillState) else st.frame
+            if _inside_phobos(st.position_km, frame):
+                add((("initial_state", "position_km"), list(st.position_km),
+                     _got(list(st.position_km), f"a point outside Phobos (tri-axial {PHOBOS_RADII} km)")))
+        elif isinstance(st, CartesianState):
+            r = math.sqrt(sum(x * x for x in st.position_km))
+            if r <= R_MARS_POL:
+                add((("initial_state", "position_km"), list(st.position_km),
+                     _got(list(st.position_km), f"a point outside Mars (|r| = {r:.1f} km <= polar radius "
+                                                f"{R_MARS_POL} km)")))
+        elif isinstance(st, KeplerianState):
+            rp = st.a_km * (1 - st.e)
+            if rp <= R_MARS_EQ:
+                add((("initial_state", "e"), st.e,
+                     _got(st.e, f"< {1 - R_MARS_EQ / st.a_km:.4f}: periapsis a(1-e) = {rp:.1f} km is inside "
+                                f"Mars (equatorial radius {R_MARS_EQ} km)")))
+
+        # max distance vs start
+        dmax = self.events.max_distance_km
+        if dmax is not None:
+            r0 = None
+            if isinstance(st, QsoState):
+                hs = st.hill_state(1.0)
+                r0 = math.sqrt(hs[0] ** 2 + hs[1] ** 2 + hs[2] ** 2)
+            elif isinstance(st, HillState) or (isinstance(st, CartesianState) and st.center == "PHOBOS"):
+                r0 = math.sqrt(sum(x * x for x in st.position_km))
+            if dmax <= PHOBOS_RADII[0] or (r0 is not None and dmax <= r0):
+                lim = max(PHOBOS_RADII[0], r0 or 0.0)
+                add((("events", "max_distance_km"), dmax,
+                     _got(dmax, f"> {lim:g} km (beyond Phobos and the initial distance from Phobos)")))
+
+        # outputs
+        if self.outputs.timeseries == "parquet" and find_spec("pyarrow") is None:
+            add((("outputs", "timeseries"), "parquet",
+                 _got("parquet", "csv or none (parquet needs pyarrow: pip install 'mmxsim[parquet]')")))
+
+        if problems:
+            raise _Problems(problems)
+        return self
+
+
+def _inside_phobos(pos, frame: str) -> bool:
+    a, b, c = PHOBOS_RADII
+    x, y, z = pos
+    if frame in ("PHOBOS_FIXED", "PHOBOS_HILL"):
+        # Hill axes match Phobos' principal axes up to the ~1 deg libration.
+        return (x / a) ** 2 + (y / b) ** 2 + (z / c) ** 2 <= 1.0
+    return x * x + y * y + z * z <= c * c
+
+
+# ---------------------------------------------------------------------------
+# Phobos mean motion (for the qso shortcut)
+
+
+@lru_cache(maxsize=1)
+def phobos_mean_motion() -> float:
+    """Phobos' mean motion, rad/s (JPL SSD mean elements, MAR080; ``mars_moons_mean_elements.csv``)."""
+    from .._data import data_path
+
+    import csv
+
+    with open(data_path("mars_moons_mean_elements.csv"), newline="") as fh:
+        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
+        for row in rows:
+            if row["body"].strip().lower() == "phobos":
+                return math.radians(float(row["n_deg_per_day"])) / DAY_S
+    raise MmxsimError("Phobos is missing from mars_moons_mean_elements.csv")  # pragma: no cover
+
+
+# ---------------------------------------------------------------------------
+# Pydantic errors -> problems
+
+
+def _unwrap(t: Any) -> Any:
+    while get_origin(t) is Annotated:
+        t = get_args(t)[0]
+    return t
+
+
+def _is_model(t: Any) -> bool:
+    return isinstance(t, type) and issubclass(t, BaseModel)
+
+
+def _union_members(t: Any) -> list:
+    if get_origin(t) in (Union, UnionType):
+        return [_unwrap(a) for a in get_args(t) if a is not type(None)]
+    return []
+
+
+def _tag_of(model: type[BaseModel]) -> str | None:
+    f = model.model_fields.get("type")
+    if f is None:
+        return None
+    args = get_args(f.annotation)
+    return args[0] if args else None
+
+
+def _walk(loc: tuple) -> tuple[str, Any, Any, Any]:
+    """YAML path of a pydantic ``loc``; also the field info, its type and the parent model."""
+    parts: list[str] = []
+    typ: Any = Scenario
+    field = None
+    parent = None
+    for item in loc:
+        typ = _unwrap(typ)
+        members = _union_members(typ)
+        if members:
+            models = [m for m in members if _is_model(m)]
+            hit = [m for m in models if _tag_of(m) == item]
+            if hit:
+                typ = hit[0]
+                continue
+            if len(models) == 1:
+                typ = models[0]
+            elif len(members) == 1:
+                typ = members[0]
+        if _is_model(typ):
+            parent = typ
+            if isinstance(item, str) and item in typ.model_fields:
+                field = typ.model_fields[item]
+                typ = field.annotation
+            else:
+                field, typ = None, None
+            parts.append(str(item))
+            continue
+        origin = get_origin(typ)
+        if isinstance(item, int) and origin in (list, tuple, set):
+            parts.append(f"[{item}]")
+            args = [a for a in get_args(typ) if a is not Ellipsis]
+            typ = args[0] if args else None
+            continue
+        parts.append(str(item))
+        typ = None
+    path = ""
+    for p in parts:
+        path = path + p if p.startswith("[") or not path else f"{path}.{p}"
+    return path, field, typ, parent
+
+
+def _model_at(typ: Any) -> type[BaseModel] | None:
+    typ = _unwrap(typ)
+    if _is_model(typ):
+        return typ
+    members = [m for m in _union_members(typ) if _is_model(m)]
+    return members[0] if len(members) == 1 else None
+
+
+def _keys(model: type[BaseModel] | None) -> str:
+    return ", ".join(model.model_fields) if model else "?"
+
+
+_TYPE_WORDS = {
+    "float_type": "a number", "float_parsing": "a number", "int_type": "an integer", "int_parsing": "an integer",
+    "int_from_float": "an integer", "bool_type": "true or false", "bool_parsing": "true or false",
+    "string_type": "a string", "list_type": "a list", "tuple_type": "a list", "finite_number":
+    "a finite number (no NaN, no infinity)",
+}
+
+
+def _describe(err: dict) -> tuple[str, Any, str]:
+    loc = tuple(err["loc"])
+    etype = err["type"]
+    ctx = err.get("ctx") or {}
+    value = err.get("input", MISSING)
+    path, field, typ, parent = _walk(loc)
+    extra = (field.json_schema_extra or {}) if field is not None and isinstance(field.json_schema_extra, dict) else {}
+    override = extra.get("allowed")
+
+    if etype == "missing":
+        desc = field.description if field is not None and field.description else "a value"
+        return path, MISSING, f"missing; required: {desc}"
+    if etype == "extra_forbidden":
+        return path, value, f"unknown key (value {_show(value)}); allowed keys: {_keys(parent)}"
+    if etype in ("model_type", "model_attributes_type", "dict_type"):
+        model = _model_at(typ) if loc else Scenario
+        return path, value, _got(value, f"a mapping with keys {_keys(model)}")
+    if etype == "union_tag_invalid":
+        tags = ctx.get("expected_tags", "").replace("'", "")
+        tag = ctx.get("tag", value)
+        return (f"{path}.type" if path else "type"), tag, _got(tag, tags)
+    if etype == "union_tag_not_found":
+        model = _unwrap(typ)
+        tags = ", ".join(str(_tag_of(m)) for m in _union_members(model) if _is_model(m))
+        return (f"{path}.type" if path else "type"), MISSING, f"missing; required: one of {tags}"
+    if etype == "literal_error":
+        return path, value, _got(value, str(ctx.get("expected", "")).replace("'", "").replace(" or ", ", "))
+    if etype in ("too_short", "too_long"):
+        allowed = override or (f"{ctx.get('min_length')}..{ctx.get('max_length', '')} items")
+        return path, value, _got(value, allowed)
+    if etype in ("greater_than", "greater_than_equal", "less_than", "less_than_equal"):
+        sym = {"greater_than": ">", "greater_than_equal": ">=", "less_than": "<", "less_than_equal": "<="}[etype]
+        bound = next(iter(ctx.values()), "?")
+        allowed = f"{sym} {bound:g}" if isinstance(bound, (int, float)) else f"{sym} {bound}"
+        if override:
+            allowed = override
+        elif field is not None and field.description:
+            allowed = f"{allowed} ({field.description})"
+        return path, value, _got(value, allowed)
+    if etype in ("string_too_short", "string_too_long"):
+        return path, value, _got(value, field.description if field is not None and field.description else
+                                 f"{ctx.get('min_length', 0)}..{ctx.get('max_length', '')} characters")
+    if etype in _TYPE_WORDS:
+        allowed = _TYPE_WORDS[etype]
+        if field is not None and field.description and etype != "finite_number":
+            allowed = f"{allowed}: {field.description}"
+        return path, value, _got(value, allowed)
+    if etype == "value_error" and isinstance(ctx.get("error"), _Problems):
+        raise AssertionError("handled by caller")  # pragma: no cover
+    msg = err.get("msg", "invalid")
+    return path, value, _got(value, override or msg)
+
+
+def _problems_from(exc: ValidationError) -> list[tuple[str, Any, str]]:
+    out: list[tuple[str, Any, str]] = []
+    errors = exc.errors(include_url=False)
+    # pydantic reports a bad element of a fixed-length tuple twice (the element, then
+    # "too short" for the list): keep the element.
+    item_parents = {tuple(e["loc"][:-1]) for e in errors if e["loc"] and isinstance(e["loc"][-1], int)}
+    errors = [e for e in errors if not (e["type"] in ("too_short", "too_long") and tuple(e["loc"]) in item_parents)]
+    for err in errors:
+        ctx = err.get("ctx") or {}
+        inner = ctx.get("error")
+        if err["type"] == "value_error" and isinstance(inner, _Problems):
+            for rel, value, msg in inner.problems:
+                path, _, _, _ = _walk(tuple(err["loc"]) + tuple(rel))
+                out.append((path, value, msg))
+        else:
+            out.append(_describe(err))
+    # drop duplicates, keep order
+    seen, uniq = set(), []
+    for p in out:
+        key = (p[0], p[2])
+        if key not in seen:
+            seen.add(key)
+            uniq.append(p)
+    return uniq
+
+
+# ---------------------------------------------------------------------------
+# YAML reading (with line numbers, duplicate-key detection, timestamps left as text)
+
+
+def _make_loader():
+    import yaml
+
+    class _Loader(yaml.SafeLoader):
+        pass
+
+    _Loader.yaml_implicit_resolvers = {
+        k: [(tag, rx) for tag, rx in v if tag != "tag:yaml.org,2002:timestamp"]
+        for k, v in yaml.SafeLoader.yaml_implicit_resolvers.items()
+    }
+    return _Loader
+
+
+def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
+    import yaml
+    from yaml.nodes import MappingNode, ScalarNode, SequenceNode
+
+    lines: dict[str, int] = {}
+    problems: list[tuple[str, Any, str]] = []
+    text_lines = text.splitlines()
+
+    def where(mark) -> tuple[str, str]:
+        ln, col = mark.line + 1, mark.column + 1
+        snippet = text_lines[mark.line].strip() if 0 <= mark.line < len(text_lines) else ""
+        return f"line {ln}, column {col}", snippet
+
+    loader = _make_loader()(text)
+    try:
+        try:
+            node = loader.get_single_node()
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            loc, snippet = where(mark) if mark else ("<yaml>", "")
+            what = " ".join(x for x in (exc.context, exc.problem) if x)
+            raise ScenarioError(source, [(loc, snippet, f"YAML syntax error: {what} (near {snippet!r})")]) from None
+        except yaml.YAMLError as exc:
+            raise ScenarioError(source, [("<yaml>", None, f"YAML error: {exc}")]) from None
+
+        active: set[int] = set()
+
+        def build(n, path: str):
+            if n is None:
+                return None
+            if path:
+                lines.setdefault(path, n.start_mark.line + 1)
+            if id(n) in active:
+                loc, snip = where(n.start_mark)
+                problems.append((loc, snip, "recursive YAML alias; allowed: plain values"))
+                return None
+            if isinstance(n, MappingNode):
+                active.add(id(n))
+                loader.flatten_mapping(n)
+                out: dict = {}
+                for kn, vn in n.value:
+                    key = loader.construct_object(kn, deep=True) if isinstance(kn, ScalarNode) else None
+                    child = f"{path}.{key}" if path else str(key)
+                    if not isinstance(key, str):
+                        loc, snip = where(kn.start_mark)
+                        problems.append((child, key, _got(key, "text keys only")))
+                        continue
+                    if key in out:
+                        again = build(vn, "")
+                        problems.append((child, again, f"got {_show(again)} on line {kn.start_mark.line + 1}, a "
+                                                       f"duplicate key (first on line {lines.get(child, '?')}); "
+                                                       f"allowed: each key once"))
+                        continue
+                    lines[child] = kn.start_mark.line + 1
+                    out[key] = build(vn, child)
+                active.discard(id(n))
+                return out
+            if isinstance(n, SequenceNode):
+                active.add(id(n))
+                out_l = [build(v, f"{path}[{i}]") for i, v in enumerate(n.value)]
+                active.discard(id(n))
+                return out_l
+            return loader.construct_object(n, deep=True)
+
+        try:
+            data = build(node, "")
+        except yaml.MarkedYAMLError as exc:
+            mark = exc.problem_mark or exc.context_mark
+            loc, snippet = where(mark) if mark else ("<yaml>", "")
+            raise ScenarioError(source, [(loc, snippet, f"YAML error: {exc.problem}")]) from None
+    finally:
+        loader.dispose()
+    if problems:
+        raise ScenarioError(source, problems, lines)
+    return data, lines
+
+
+# ---------------------------------------------------------------------------
+# Public API
+
+
+def parse_scenario(data: Any, source: str = "<dict>", *, base_dir: str | os.PathLike | None = None,
+                   coverage: bool = True, _lines: dict | None = None) -> Scenario:
+    """Validate a mapping (e.g. from YAML) into a :class:`Scenario`.
+
+    Parameters
+    ----------
+    data : dict
+    source : str
+        Name used in error messages.
+    base_dir : path, optional
+        Folder against which relative kernel paths are resolved (default: cwd).
+    coverage : bool
+        Also check that the ephemeris covers the span (:func:`check_coverage`;
+        backend builtin only, SPICE coverage is checked when the run starts).
+
+    Raises
+    ------
+    ScenarioError
+    """
+    if not isinstance(data, dict):
+        kind = "nothing (empty document)" if data is None else f"a {type(data).__name__}"
+        raise ScenarioError(source, [("<top level>", data, f"got {kind} {_show(data) if data is not None else ''}"
+                                      .rstrip() + f"; allowed: a mapping with keys {_keys(Scenario)}")])
+    try:
+        scenario = Scenario.model_validate(data, context={"base_dir": str(base_dir) if base_dir else None})
+    except ValidationError as exc:
+        raise ScenarioError(source, _problems_from(exc), _lines) from None
+    if coverage and scenario.ephemeris.backend == "builtin":
+        check_coverage(scenario, source=source, _lines=_lines)
+    return scenario
+
+
+def load_scenario(path_or_text: str | os.PathLike, *, source: str | None = None,
+                  base_dir: str | os.PathLike | None = None, coverage: bool = True) -> Scenario:
+    """Read and validate a scenario.
+
+    ``path_or_text`` is a path (``str`` or ``Path``) to a YAML file, or YAML text: a
+    ``str`` containing a newline or starting with ``{`` is taken as text. Relative
+    kernel paths are resolved against the file's folder (text: ``base_dir`` or cwd).
+
+    Raises
+    ------
+    ScenarioError
+        For a missing/unreadable file, bad YAML (with line and column), a top level
+        that is not a mapping, and every schema or consistency problem.
+    """
+    is_text = isinstance(path_or_text, str) and ("\n" in path_or_text or path_or_text.lstrip().startswith("{"))
+    if is_text:
+        text = path_or_text
+        src = source or "<text>"
+    else:
+        path = Path(path_or_text).expanduser()
+        src = source or str(path_or_text)
+        if not path.exists():
+            raise ScenarioError(src, [("<file>", str(path), f"no such file: {str(path)!r}; allowed: "
+                                                            "the path of an existing scenario YAML file")])
+        if not path.is_file():
+            raise ScenarioError(src, [("<file>", str(path), f"{str(path)!r} is not a file; allowed: "
+                                                            "the path of a scenario YAML file")])
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            raise ScenarioError(src, [("<file>", str(path), f"cannot read {str(path)!r}: {exc}")]) from None
+        if base_dir is None:
+            base_dir = path.resolve().parent
+    data, lines = _read_yaml(text, src)
+    return parse_scenario(data, src, base_dir=base_dir, coverage=coverage, _lines=lines)
+
+
+def reference_scenario() -> Scenario:
+    """The built-in reference run (``mmxsim/scenarios/reference_qso.yaml``)."""
+    ref = resources.files("mmxsim").joinpath("scenarios", "reference_qso.yaml")
+    return load_scenario(ref.read_text(encoding="utf-8"), source="reference_qso.yaml (built-in)", coverage=False)
+
+
+def scenario_to_dict(s: Scenario) -> dict:
+    """Plain-data form of a scenario (JSON/YAML-safe); ``parse_scenario`` of it gives ``s`` back."""
+    return s.model_dump(mode="json", exclude_none=True)
+
+
+def scenario_to_yaml(s: Scenario) -> str:
+    """The scenario as YAML text (for echoing in results)."""
+    import yaml
+
+    return yaml.safe_dump(scenario_to_dict(s), sort_keys=False, default_flow_style=None)
+
+
+def _default_ephemeris_factory():
+    """``mmxsim.ephemeris.default_ephemeris`` if that package provides it, else None."""
+    if find_spec("mmxsim.ephemeris") is None:
+        return None
+    try:
+        from .. import ephemeris as _eph_mod
+    except ImportError:
+        return None
+    return getattr(_eph_mod, "default_ephemeris", None)
+
+
+def check_coverage(scenario: Scenario, ephemeris: Any = None, *, source: str | None = None,
+                   _lines: dict | None = None) -> None:
+    """Raise :class:`ScenarioError` if the ephemeris does not cover the run.
+
+    Asks ``ephemeris.coverage(body) -> (t0, t1)`` (TDB seconds past J2000) for every
+    body the run uses (:meth:`Scenario.bodies_used`). ``ephemeris`` defaults to
+    ``mmxsim.ephemeris.default_ephemeris(phobos_tidal=...)``; if that package is not
+    available the documented span of the built-in theory (:data:`BUILTIN_COVERAGE`) is used.
+    """
+    from ..time import iso_tdb
+
+    t0, t1 = scenario.t0_tdb, scenario.t1_tdb
+    spans: dict[str, tuple[float, float]] = {}
+    if ephemeris is None:
+        factory = _default_ephemeris_factory()
+        if factory is not None:
+            ephemeris = factory(phobos_tidal=scenario.ephemeris.phobos_tidal_acceleration)
+    for body in scenario.bodies_used():
+        if ephemeris is not None:
+            spans[body] = tuple(float(x) for x in ephemeris.coverage(body))
+        else:
+            spans[body] = (_tdb_seconds(BUILTIN_COVERAGE[0], "TDB"), _tdb_seconds(BUILTIN_COVERAGE[1], "TDB"))
+    problems = []
+    for body, (c0, c1) in spans.items():
+        span_txt = f"{iso_tdb(c0, 0)} to {iso_tdb(c1, 0)} TDB"
+        if not c0 <= t0 <= c1:
+            problems.append(("epoch", scenario.epoch,
+                             _got(scenario.epoch, f"an epoch the ephemeris covers for {body}: {span_txt}")))
+        elif t1 > c1:
+            path, val = ("stop", scenario.stop) if scenario.stop is not None else ("duration_days", scenario.duration_days)
+            problems.append((path, val, _got(val, f"a span ending before the end of the {body} ephemeris "
+                                                  f"({span_txt}; this run ends {iso_tdb(t1, 0)} TDB)")))
+        if problems:
+            break
+    if problems:
+        raise ScenarioError(source or scenario.name, problems, _lines)
