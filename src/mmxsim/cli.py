@@ -18,8 +18,11 @@ app = typer.Typer(add_completion=False, no_args_is_help=True, pretty_exceptions_
 
 def _fail(exc: Exception) -> None:
     from rich.console import Console
+    from rich.markup import escape
 
-    Console(stderr=True).print(f"[bold red]error:[/] {exc}", markup=True, highlight=False, soft_wrap=True)
+    # escape: messages contain "[line 9]", "[x, y, z]"... which rich would eat as markup tags
+    Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}", markup=True, highlight=False,
+                               soft_wrap=True)
     raise typer.Exit(2)
 
 
@@ -56,15 +59,19 @@ def run(
 def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
     """Check a scenario file; exit 2 with the problems if it is invalid."""
     from rich.console import Console
+    from rich.markup import escape
 
     from .mission.scenario import check_coverage, load_scenario
 
     s = load_scenario(scenario)
     check_coverage(s)
-    Console().print(f"[green]ok[/]: {scenario} (scenario '{s.name}')")
+    Console().print(f"[green]ok[/]: {escape(str(scenario))} (scenario {escape(repr(s.name))})", highlight=False,
+                    soft_wrap=True)
 
 
 def _parse_step(text: str) -> float:
+    import math
+
     from .errors import InputError
 
     units = {"s": 1.0, "m": 60.0, "min": 60.0, "h": 3600.0, "d": 86400.0}
@@ -79,7 +86,7 @@ def _parse_step(text: str) -> float:
         v = float(t_num) * k
     except ValueError:
         raise InputError("--step", text, "a positive duration: seconds, or a number with s, m, h or d") from None
-    if not v > 0 or v != v:
+    if not (v > 0 and math.isfinite(v)):
         raise InputError("--step", text, "a positive duration: seconds, or a number with s, m, h or d")
     return v
 

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+import warnings
+
 import numpy as np
 
 from .errors import InputError
@@ -9,6 +12,18 @@ from .frames import check_frame, rotation_to
 from .time import Epoch, iso_tdb
 
 MAX_ROWS = 5_000_000
+SCALES = ("utc", "tt", "tdb", "tai")
+
+
+def _tdb(text, scale: str, option: str) -> float:
+    """TDB seconds past J2000 of an ISO epoch given on the command line as ``option``."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ERFA "dubious year" far from today: coverage is checked later
+        try:
+            return float(Epoch(text, scale).tdb)
+        except InputError:
+            raise InputError(option, text, f"an ISO 8601 epoch such as '2027-09-01T00:00:00' "
+                                           f"(time scale {scale.upper()}, see --scale)") from None
 
 
 def ephemeris_table(body, center, frame, start, stop, step_s, scale="UTC", kernels=()):
@@ -20,8 +35,13 @@ def ephemeris_table(body, center, frame, start, stop, step_s, scale="UTC", kerne
 
     frame = check_frame(frame, "--frame")
     sc = str(scale).lower()
-    t0 = float(Epoch(start, sc).tdb)
-    t1 = float(Epoch(stop, sc).tdb)
+    if sc not in SCALES:  # Epoch also takes 'tdb_seconds', which is not an ISO scale
+        raise InputError("--scale", scale, ", ".join(s.upper() for s in SCALES))
+    step_s = float(step_s)
+    if not (step_s > 0 and math.isfinite(step_s)):
+        raise InputError("--step", step_s, "a positive, finite number of seconds")
+    t0 = _tdb(start, sc, "--start")
+    t1 = _tdb(stop, sc, "--stop")
     if not t1 > t0:
         raise InputError("--stop", stop, f"an epoch after --start ({start})")
     n = int(np.floor((t1 - t0) / step_s + 1e-9)) + 1
