@@ -4,12 +4,13 @@ No downloads, ever: astropy's IERS auto-download is switched off when this modul
 is imported, so astropy uses the leap-second and IERS tables that the
 ``astropy-iers-data`` package ships.
 
->>> from mmxsim.time import Epoch
->>> e = Epoch("2000-01-01T12:00:00", scale="tdb")
->>> float(e.tdb)
+>>> from mmxsim.time import Epoch, iso_tdb
+>>> float(Epoch("2000-01-01T12:00:00", scale="tdb").tdb)
 0.0
->>> Epoch("2000-01-01T11:58:55.816", scale="utc").tdb.round(3)
-np.float64(-0.0)
+>>> abs(float(Epoch("2000-01-01T11:58:55.816", scale="utc").tdb)) < 1e-3  # TDB - UTC = 64.184 s in 2000
+True
+>>> iso_tdb(86400.0)
+'2000-01-02T12:00:00.000'
 """
 
 from __future__ import annotations

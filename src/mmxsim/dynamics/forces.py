@@ -49,6 +49,15 @@ class ForceModel:
     def signature(self) -> tuple:
         return (self.kind,)
 
+    def step_breaks(self, ctx) -> list:
+        """Expressions whose zeros the integrator must stop at (and continue from).
+
+        For models with sharp but smooth features (e.g. shadow transitions): in float64 a
+        saturated sigmoid has all-zero Taylor coefficients, so the step-size control cannot
+        see a transition ahead; breaking the step at its edges makes it visible.
+        """
+        return []
+
     def describe(self) -> str:
         return self.kind
 
@@ -176,7 +185,25 @@ class ThirdBody(ForceModel):
 OCCULTER_RADII = {"MARS": R_MARS_EQ, "PHOBOS": PHOBOS_MEAN_RADIUS}
 
 
-def sun_visibility(ctx, occulter: str, gamma: float = 2.0):
+SHADOW_GAMMA = 2.0
+SHADOW_EDGE = 4.0  # |gamma x| at which steps are broken: nu = 3e-4 or 0.9997
+
+
+def shadow_edges(ctx, occulter: str):
+    """Two expressions that vanish where gamma*x = -SHADOW_EDGE and +SHADOW_EDGE."""
+    m = ctx.m
+    ro = ctx.body_position(occulter)
+    do = sub(ro, ctx.r)
+    no = m.sqrt(dot(do, do))
+    ds = sub(ctx.body_position("SUN"), ctx.r)
+    ns = m.sqrt(dot(ds, ds))
+    sin_b = OCCULTER_RADII[occulter] / no
+    a = R_SUN / ns
+    _, g = sun_visibility(ctx, occulter)
+    return [SHADOW_GAMMA * g + SHADOW_EDGE * a * sin_b, SHADOW_GAMMA * g - SHADOW_EDGE * a * sin_b]
+
+
+def sun_visibility(ctx, occulter: str, gamma: float = SHADOW_GAMMA):
     """Smoothed conical-shadow factor (1 in sunlight, 0 in umbra) and the eclipse function.
 
     With ``a`` the Sun's apparent radius, ``b`` the occulter's apparent radius and
@@ -239,6 +266,12 @@ class SolarRadiationPressure(ForceModel):
 
     def signature(self):
         return (self.kind, self.shadows)
+
+    def step_breaks(self, ctx):
+        out = []
+        for occ in self.shadows:
+            out += shadow_edges(ctx, occ)
+        return out
 
     def describe(self):
         sh = ", ".join(s.title() for s in self.shadows) or "no"

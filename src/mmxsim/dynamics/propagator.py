@@ -85,6 +85,13 @@ class Compiled:
     compile_s: float
 
 
+class _StepBreak:
+    """Callback of a step-breaking event: record nothing, continue."""
+
+    def __call__(self, ta, d_sgn):
+        return True
+
+
 class _Recorder:
     """Event callback object (deep-copied with the integrator)."""
 
@@ -167,8 +174,10 @@ def build(model: DynamicsModel) -> Compiled:
         if not ev.terminal:
             nt_events.append((ev, hy.nt_event(ev.expression(ctx), _Recorder(len(nt_events), False))))
     specs = [(e, True) for e, _ in t_events] + [(e, False) for e, _ in nt_events]
+    breaks = [hy.t_event(ex, callback=_StepBreak(), direction=hy.event_direction.any)
+              for f in model.forces for ex in f.step_breaks(ctx)]
     ta = hy.taylor_adaptive(sys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
-                            t_events=[e for _, e in t_events], nt_events=[e for _, e in nt_events],
+                            t_events=[e for _, e in t_events] + breaks, nt_events=[e for _, e in nt_events],
                             compact_mode=model.compact_mode)
     dt = _time.perf_counter() - t0
     comp = Compiled(ta, params, tracks, rots, specs, dt)
@@ -259,7 +268,7 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
     events = []
     terminal_specs = [e for e, term in comp.events if term]
     nt_specs = [e for e, term in comp.events if not term]
-    for k, ev in enumerate(ta.t_events if terminal_specs else []):
+    for k, ev in enumerate(ta.t_events[: len(terminal_specs)] if terminal_specs else []):
         for t, sg in ev.callback.hits:
             spec = terminal_specs[k]
             events.append((spec.label(sg), spec.body, float(t), True))
@@ -277,10 +286,19 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
                        comp.compile_s, tp, n_steps, float(ta.time), ta.state.copy())
 
 
-def numpy_rhs(model: DynamicsModel):
-    """The same equations of motion as a NumPy function ``f(t, y)`` (for SciPy)."""
+def numpy_rhs(model: DynamicsModel, cheb_origin: float | None = None):
+    """The same equations of motion as a NumPy function ``f(t, y)`` (for SciPy).
+
+    By default bodies come straight from the ephemeris. With ``cheb_origin`` (TDB s),
+    DE/SPICE bodies use the integrator's Chebyshev segments (anchored there), cached.
+    """
     params = ParameterTable()
     tracks = model.make_tracks()
+    if cheb_origin is not None:
+        from .tracks import CachedChebyshev
+
+        seg = segment_length(tracks.values())
+        tracks = {k: CachedChebyshev(v, cheb_origin, seg) if v.kind == "chebyshev" else v for k, v in tracks.items()}
     rots = _rotations(model)
     for f in model.forces:
         for k, v in f.parameters().items():

@@ -100,3 +100,30 @@ def segment_length(tracks) -> float:
         if getattr(tr, "kind", "") == "chebyshev":
             out = min(out, lengths.get(tr.name, 86400.0))
     return out
+
+
+class CachedChebyshev:
+    """NumPy evaluation of a :class:`ChebyshevTrack` with fits cached per segment.
+
+    Gives a NumPy right-hand side the same third-body interpolation the integrator
+    uses, so SciPy baselines are not slowed down by ephemeris look-ups.
+    """
+
+    kind = "chebyshev"
+
+    def __init__(self, track: ChebyshevTrack, origin: float, seg: float):
+        self.track = track
+        self.name = track.name
+        self.origin = float(origin)
+        self.seg = float(seg)
+        self._fits: dict[int, tuple] = {}
+
+    def position(self, t):
+        k = int(np.floor((float(t) - self.origin) / self.seg))
+        fit = self._fits.get(k)
+        if fit is None:
+            a = self.origin + k * self.seg
+            fit = (a + 0.5 * self.seg, 2.0 / self.seg, self.track.fit(a, a + self.seg))
+            self._fits[k] = fit
+        tm, ih, c = fit
+        return np.polynomial.chebyshev.chebval((float(t) - tm) * ih, c).T
