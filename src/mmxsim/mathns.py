@@ -1,8 +1,8 @@
 """Math namespaces so each model is written once.
 
 A model function takes ``m`` and calls ``m.sin``, ``m.sqrt``... With
-:data:`NP` it evaluates on floats/NumPy arrays (used by the SciPy baseline, the
-frames module and tests); with :func:`heyoka_ns` it builds heyoka expressions that
+:data:`NP` it evaluates on floats/NumPy arrays (used by the SciPy baseline and
+tests); with :func:`heyoka_ns` it builds heyoka expressions that
 the Taylor integrator compiles. The same source therefore defines both.
 """
 

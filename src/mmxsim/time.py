@@ -1,7 +1,7 @@
 """Epochs: astropy ``Time`` at the edge, TDB seconds past J2000 inside.
 
-No downloads, ever: astropy's IERS auto-download is switched off when this module
-is imported, so astropy uses the leap-second and IERS tables that the
+No downloads, ever: astropy's IERS auto-download is switched off before this module
+first uses astropy, so astropy uses the leap-second and IERS tables that the
 ``astropy-iers-data`` package ships.
 
 >>> from mmxsim.time import Epoch, iso_tdb

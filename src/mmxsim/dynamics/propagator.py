@@ -236,11 +236,9 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
         if cheb:
             ta.pars[i_tmid] = 0.5 * (s0 + s1)
             ta.pars[i_ih] = 2.0 / (s1 - s0) if s1 > s0 else 1.0
-            # fit on a slightly widened segment so the root finder may look past s1
             for tr in cheb:
                 coef = tr.fit(s0, s1)
                 ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
-            # the widened interval is handled by keeping t_mid/half of the nominal one
         res = ta.propagate_until(s1, c_output=True)
         outcome, n = res[0], res[3]
         c_out = res[4]

@@ -24,7 +24,12 @@ def _ephemeris_for(s, base_dir=None):
     if s.ephemeris.backend == "spice":
         from .scenario import resolve_kernel
 
-        paths = [str(resolve_kernel(k, base_dir)) for k in s.ephemeris.kernels]
+        try:
+            paths = [str(resolve_kernel(k, base_dir)) for k in s.ephemeris.kernels]
+        except ValueError as exc:  # e.g. a kernel removed since the scenario was validated
+            from ..errors import DataFileError
+
+            raise DataFileError(f"ephemeris.kernels: {exc}") from None
         sp = spice_ephemeris(paths)
         return composite(sp, builtin), sp, paths
     return builtin, None, []
@@ -115,8 +120,9 @@ def assumptions(s, model) -> list[str]:
                    "ellipses on the Laplace planes"
                    + (", with Phobos' secular tidal acceleration" if model.phobos_tidal else "")
                    + "); an approximation of the true orbits (see docs/ephemeris.md), not a fitted ephemeris.")
-    out.append("Sun and Earth positions: JPL DE421 (skyfield-data) interpolated in the integrator by Chebyshev "
-               "segments checked to < 1e-6 km against the kernel.")
+    src = "the SPICE kernels given" if s.ephemeris.backend == "spice" else "JPL DE421 (skyfield-data)"
+    out.append(f"Sun and Earth positions: {src}, interpolated in the integrator by Chebyshev segments checked "
+               "to < 1e-4 km against the ephemeris at fit time.")
     if s.force_model.phobos.model == "harmonics":
         out.append("Phobos gravity: homogeneous-density body (Ernst shape); the real interior is unknown. "
                    "The series diverges inside the Brillouin sphere (~14 km): near-surface accuracy is limited.")

@@ -349,7 +349,7 @@ class Spacecraft(_Model):
 
 
 class MarsGravity(_Model):
-    degree: int = Field(4, description="zonal degree: 0 (point mass) or 2..4 (J2..J4, Konopliv et al. 2016)",
+    degree: int = Field(4, description="zonal degree: 0 (point mass) or 2..4 (J2..J4, MRO120F, Konopliv et al. 2020)",
                         json_schema_extra={"allowed": "0 (point mass) or 2, 3, 4"})
 
     @field_validator("degree")
