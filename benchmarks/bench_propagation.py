@@ -74,7 +74,7 @@ def main():
     hy.llvm_state.set_diskcache_enabled(True)
 
     def tune_heyoka(compact):
-        for tol in (1e-12, 1e-13, 1e-14, 1e-15):
+        for tol in (1e-13, 5e-14, 2e-14, 1e-14, 5e-15):
             m, _ = model(tol, compact)
             r = propagate(m, t0, x0, grid)
             print(f"  heyoka tuning ({'compact' if compact else 'full'}): tol {tol:.0e}: final error "
@@ -102,7 +102,7 @@ def main():
         return time.perf_counter() - c, sol
 
     chosen = None
-    for rtol in (1e-11, 1e-12, 1e-13, 1e-14):
+    for rtol in (1e-12, 5e-13, 2e-13, 1e-13, 5e-14):
         w, sol = scipy_run(rtol)
         chosen = rtol
         print(f"  scipy tuning: rtol {rtol:.0e}: final error {err(sol.y[:, -1]):.3f} m, {w:.1f} s", flush=True)

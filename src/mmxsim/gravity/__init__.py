@@ -118,6 +118,31 @@ def phobos_field(degree: int = 10, gm: float | None = None) -> SHField:
     return f.truncated(degree)
 
 
+def _cunningham_vw(rb, R: float, nmax: int, m):
+    """Cunningham's V_nm, W_nm (Montenbruck & Gill eqs. 3.29-3.30) for n, m <= nmax."""
+    x, y, z = rb
+    r2 = x * x + y * y + z * z
+    rho = R * R / r2
+    x0, y0, z0 = R * x / r2, R * y / r2, R * z / r2
+    V = [[0.0] * (nmax + 1) for _ in range(nmax + 1)]
+    W = [[0.0] * (nmax + 1) for _ in range(nmax + 1)]
+    V[0][0] = R / m.sqrt(r2)
+    if nmax >= 1:
+        V[1][0] = z0 * V[0][0]
+    for n in range(2, nmax + 1):
+        V[n][0] = ((2 * n - 1) * z0 * V[n - 1][0] - (n - 1) * rho * V[n - 2][0]) / n
+    for mm in range(1, nmax + 1):
+        V[mm][mm] = (2 * mm - 1) * (x0 * V[mm - 1][mm - 1] - y0 * W[mm - 1][mm - 1])
+        W[mm][mm] = (2 * mm - 1) * (x0 * W[mm - 1][mm - 1] + y0 * V[mm - 1][mm - 1])
+        if mm < nmax:
+            V[mm + 1][mm] = (2 * mm + 1) * z0 * V[mm][mm]
+            W[mm + 1][mm] = (2 * mm + 1) * z0 * W[mm][mm]
+        for n in range(mm + 2, nmax + 1):
+            V[n][mm] = ((2 * n - 1) * z0 * V[n - 1][mm] - (n + mm - 1) * rho * V[n - 2][mm]) / (n - mm)
+            W[n][mm] = ((2 * n - 1) * z0 * W[n - 1][mm] - (n + mm - 1) * rho * W[n - 2][mm]) / (n - mm)
+    return V, W
+
+
 def sh_acceleration(rb, field: SHField, m):
     """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
 
@@ -125,30 +150,9 @@ def sh_acceleration(rb, field: SHField, m):
     V_nm, W_nm up to degree nmax+1 and the standard acceleration sums
     (Montenbruck & Gill, Satellite Orbits, eqs. 3.31-3.33).
     """
-    x, y, z = rb
     R = field.ref_radius
     N = field.nmax
-    r2 = x * x + y * y + z * z
-    rho = R * R / r2
-    x0, y0, z0 = R * x / r2, R * y / r2, R * z / r2
-    V = [[None] * (N + 2) for _ in range(N + 2)]
-    W = [[None] * (N + 2) for _ in range(N + 2)]
-    V[0][0] = R / m.sqrt(r2)
-    W[0][0] = 0.0
-    V[1][0] = z0 * V[0][0]
-    W[1][0] = 0.0
-    for n in range(2, N + 2):
-        V[n][0] = ((2 * n - 1) * z0 * V[n - 1][0] - (n - 1) * rho * V[n - 2][0]) / n
-        W[n][0] = 0.0
-    for mm in range(1, N + 2):
-        V[mm][mm] = (2 * mm - 1) * (x0 * V[mm - 1][mm - 1] - y0 * W[mm - 1][mm - 1])
-        W[mm][mm] = (2 * mm - 1) * (x0 * W[mm - 1][mm - 1] + y0 * V[mm - 1][mm - 1])
-        if mm <= N:
-            V[mm + 1][mm] = (2 * mm + 1) * z0 * V[mm][mm]
-            W[mm + 1][mm] = (2 * mm + 1) * z0 * W[mm][mm]
-        for n in range(mm + 2, N + 2):
-            V[n][mm] = ((2 * n - 1) * z0 * V[n - 1][mm] - (n + mm - 1) * rho * V[n - 2][mm]) / (n - mm)
-            W[n][mm] = ((2 * n - 1) * z0 * W[n - 1][mm] - (n + mm - 1) * rho * W[n - 2][mm]) / (n - mm)
+    V, W = _cunningham_vw(rb, R, N + 1, m)
     ax = ay = az = 0.0
     C, S = field.C, field.S
     for n in range(0, N + 1):
@@ -170,30 +174,9 @@ def sh_acceleration(rb, field: SHField, m):
 
 def sh_potential(rb, field: SHField, m):
     """Gravitational potential U (positive, km^2/s^2) of the field at ``rb`` (for tests)."""
-    x, y, z = rb
-    R = field.ref_radius
-    N = field.nmax
-    r2 = x * x + y * y + z * z
-    rho = R * R / r2
-    x0, y0, z0 = R * x / r2, R * y / r2, R * z / r2
-    Vl = [[0.0] * (N + 1) for _ in range(N + 1)]
-    Wl = [[0.0] * (N + 1) for _ in range(N + 1)]
-    Vl[0][0] = R / m.sqrt(r2)
-    if N >= 1:
-        Vl[1][0] = z0 * Vl[0][0]
-    for n in range(2, N + 1):
-        Vl[n][0] = ((2 * n - 1) * z0 * Vl[n - 1][0] - (n - 1) * rho * Vl[n - 2][0]) / n
-    for mm in range(1, N + 1):
-        Vl[mm][mm] = (2 * mm - 1) * (x0 * Vl[mm - 1][mm - 1] - y0 * Wl[mm - 1][mm - 1])
-        Wl[mm][mm] = (2 * mm - 1) * (x0 * Wl[mm - 1][mm - 1] + y0 * Vl[mm - 1][mm - 1])
-        if mm + 1 <= N:
-            Vl[mm + 1][mm] = (2 * mm + 1) * z0 * Vl[mm][mm]
-            Wl[mm + 1][mm] = (2 * mm + 1) * z0 * Wl[mm][mm]
-        for n in range(mm + 2, N + 1):
-            Vl[n][mm] = ((2 * n - 1) * z0 * Vl[n - 1][mm] - (n + mm - 1) * rho * Vl[n - 2][mm]) / (n - mm)
-            Wl[n][mm] = ((2 * n - 1) * z0 * Wl[n - 1][mm] - (n + mm - 1) * rho * Wl[n - 2][mm]) / (n - mm)
+    V, W = _cunningham_vw(rb, field.ref_radius, field.nmax, m)
     U = 0.0
-    for n in range(N + 1):
+    for n in range(field.nmax + 1):
         for mm in range(n + 1):
-            U = U + field.C[n, mm] * Vl[n][mm] + field.S[n, mm] * Wl[n][mm]
-    return field.gm / R * U
+            U = U + field.C[n, mm] * V[n][mm] + field.S[n, mm] * W[n][mm]
+    return field.gm / field.ref_radius * U
