@@ -30,9 +30,15 @@ def _select_np(cond, a, b):
     return np.where(cond, a, b)
 
 
+def _erf_np(x):
+    from scipy.special import erf
+
+    return erf(x)
+
+
 NP = SimpleNamespace(
     name="numpy",
-    sin=np.sin, cos=np.cos, sqrt=np.sqrt, exp=np.exp, tanh=np.tanh,
+    sin=np.sin, cos=np.cos, sqrt=np.sqrt, exp=np.exp, tanh=np.tanh, erf=_erf_np,
     asin=np.arcsin, acos=np.arccos, atan2=np.arctan2, kepE=_kepE_np,
     pi=math.pi, is_symbolic=False,
 )
@@ -44,7 +50,7 @@ def heyoka_ns():
 
     return SimpleNamespace(
         name="heyoka",
-        sin=hy.sin, cos=hy.cos, sqrt=hy.sqrt, exp=hy.exp, tanh=hy.tanh,
+        sin=hy.sin, cos=hy.cos, sqrt=hy.sqrt, exp=hy.exp, tanh=hy.tanh, erf=hy.erf,
         asin=hy.asin, acos=hy.acos, atan2=hy.atan2, kepE=hy.kepE,
         pi=math.pi, is_symbolic=True, hy=hy,
     )
