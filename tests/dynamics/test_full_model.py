@@ -13,14 +13,19 @@ from mmxsim.mission.runner import build_model, initial_state
 from mmxsim.mission.scenario import reference_scenario
 
 
-def test_heyoka_vs_scipy_dop853_three_days():
-    """Reference QSO, full model, 3 days: heyoka (tol 1e-15) vs DOP853 (rtol 1e-12): < 10 m."""
+def _reference(tolerance=1e-15):
+    """The reference scenario's full force model (events off), its ephemeris, t0 and x0."""
     s = reference_scenario()
     model, eph = build_model(s)
     model.events = []
-    model.tolerance = 1e-15
+    model.tolerance = tolerance
     t0 = float(s.t0_tdb)
-    x0 = initial_state(s, t0, eph)
+    return model, eph, t0, initial_state(s, t0, eph)
+
+
+def test_heyoka_vs_scipy_dop853_three_days():
+    """Reference QSO, full model, 3 days: heyoka (tol 1e-15) vs DOP853 (rtol 1e-12): < 10 m."""
+    model, eph, t0, x0 = _reference()
     span = 3 * 86400.0
     grid = t0 + np.linspace(0, span, 13)
     hy = propagate(model, t0, x0, grid)
@@ -40,12 +45,7 @@ def test_shadow_transitions_are_resolved():
     result by < 1 cm (QSO dynamics alone amplify it to ~2 mm). Before the step breaks at
     the penumbra edges the integrator stepped over saturated shadow transitions and the
     same nudge moved the result by ~2 m."""
-    s = reference_scenario()
-    model, eph = build_model(s)
-    model.events = []
-    model.tolerance = 1e-15
-    t0 = float(s.t0_tdb)
-    x0 = initial_state(s, t0, eph)
+    model, eph, t0, x0 = _reference()
     grid = [t0, t0 + 3 * 86400.0]
     a = propagate(model, t0, x0, grid).states[-1, :3]
     b = propagate(model, t0, x0 + np.r_[1e-9, 0, 0, 0, 0, 0], grid).states[-1, :3]
