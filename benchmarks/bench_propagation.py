@@ -74,7 +74,7 @@ def main():
     hy.llvm_state.set_diskcache_enabled(True)
 
     def tune_heyoka(compact):
-        for tol in (1e-13, 5e-14, 2e-14, 1e-14, 5e-15):
+        for tol in (1e-10, 3e-11, 1e-11, 3e-12, 1e-12, 3e-13, 1e-13, 3e-14, 1e-14):
             m, _ = model(tol, compact)
             r = propagate(m, t0, x0, grid)
             print(f"  heyoka tuning ({'compact' if compact else 'full'}): tol {tol:.0e}: final error "
