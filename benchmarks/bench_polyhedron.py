@@ -89,7 +89,8 @@ def main(argv=None):
                                              / np.linalg.norm(a, axis=1)))
         rows.append(row)
     print()
-    print("| mesh | faces | mmxsim (face-evals/s) | polyhedral-gravity (face-evals/s) | ratio | max rel. diff (200 pts) |")
+    print("| mesh | faces | mmxsim (face-evals/s) | polyhedral-gravity (face-evals/s) | ratio "
+          "| max rel. diff (200 pts) |")
     print("|---|---:|---:|---:|---:|---:|")
     for r in rows:
         pgs = f"{r['pg']:.3g}" if "pg" in r else "n/a"

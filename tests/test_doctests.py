@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["mmxsim.time"]
+MODULES = ["mmxsim.time", "mmxsim.bodies.shapes", "mmxsim.gravity.polyhedron"]
 
 
 @pytest.mark.parametrize("name", MODULES)
