@@ -129,6 +129,35 @@ def ephemeris(
         out.write("\n")
 
 
+@app.command()
+@_guard
+def qso(
+    degree: int = typer.Option(10, "--degree", help="Phobos gravity: 0 (point mass) or SH degree 1..10."),
+    sizes: str = typer.Option("200,100,70,50,40,30,25,20,15", "--sizes",
+                              help="Comma-separated QSO sizes (radial semi-axis at the section), km."),
+    out: Path = typer.Option(Path("mmxsim-out"), "--out", "-o", help="Output directory for the CSV and plot."),
+):
+    """Planar QSO family around Phobos: size, period, stability, distance to the surface."""
+    from rich.console import Console
+
+    from .errors import InputError
+    from .orbits.qso import qso_family, write_family
+
+    try:
+        values = [float(v) for v in sizes.split(",") if v.strip()]
+    except ValueError:
+        raise InputError("--sizes", sizes, "comma-separated numbers in km, e.g. 200,100,50") from None
+    fam = qso_family(degree, values, on_failure="stop")
+    c = Console()
+    c.print(f"Planar QSO family, circular Hill problem, Phobos gravity degree {degree} "
+            f"(stable when |k| < 2)", highlight=False)
+    c.print(fam.table(), highlight=False, markup=False)
+    if len(fam.members) < len(values):
+        c.print(f"[yellow]stopped[/]: {fam.stopped_reason}", highlight=False)
+    for k, p in write_family(fam, out).items():
+        c.print(f"  {k}: {p}", highlight=False)
+
+
 def main() -> None:  # console-script entry point
     app()
 

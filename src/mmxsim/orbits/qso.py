@@ -434,6 +434,10 @@ def qso_family(degree: int = 0, sizes_km=(200, 150, 100, 70, 50, 40, 30, 25, 20)
                 guess = g
             try:
                 q = periodic_qso(s_try, degree, guess_state=guess)
+                if abs(q.radial_semi_axis_km - s_try) > 0.1 * s_try:
+                    # converged onto another branch (the family's radial semi-axis tracks the size
+                    # to < 1 %): refine the continuation step instead of accepting it
+                    raise InputError("sizes_km", s_try, "a member on the continued family (branch jump)")
             except InputError as e:
                 if s_from is None or step / 2 < min_step_km:
                     reason = f"corrector failed at {s_try:.3f} km: {e.allowed}"
@@ -512,3 +516,47 @@ __all__ = [
     "N", "HILL_TO_BODY", "QSO", "QSOFamily", "hill_integrator", "hill_rhs", "jacobi_constant",
     "phobos_accel_hill", "ellipsoid_distance", "periodic_qso", "qso_family", "qso_3d",
 ]
+
+
+def sample_orbit(q: QSO, n_points: int = 400, n_revs: int = 1) -> np.ndarray:
+    """Hill-frame states (n_points, 6; km, km/s) along ``n_revs`` periods of ``q``, in its own model."""
+    ta = hill_integrator(q.degree, variational=False)
+    ta.time = 0.0
+    ta.state[:] = np.concatenate([q.state0[:3], q.state0[3:] / N])
+    grid = np.linspace(0.0, n_revs * q.period_s * N, n_points)
+    out = ta.propagate_grid(grid)[-1]
+    return np.hstack([out[:, :3], out[:, 3:] * N])
+
+
+def write_family(family: QSOFamily, out_dir) -> dict:
+    """Write ``qso_family.csv`` and ``qso_family.png`` (orbits in the Hill frame) to ``out_dir``."""
+    from pathlib import Path
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    cols = ["size_km", "radial_semi_axis_km", "along_track_semi_axis_km", "period_s", "k_planar", "k_vertical",
+            "max_abs_eigenvalue", "min_surface_distance_km", "closure_position_m", "jacobi_rel_variation"]
+    csv = out / "qso_family.csv"
+    with open(csv, "w") as fh:
+        fh.write(f"# planar QSO family, circular Hill problem, Phobos SH degree {family.degree} (0 = point mass)\n")
+        fh.write(",".join(cols) + "\n")
+        for m in family.members:
+            fh.write(",".join(f"{getattr(m, c):.10g}" for c in cols) + "\n")
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Ellipse
+
+    fig = Figure(figsize=(7, 7))
+    ax = fig.add_subplot(111)
+    for m in family.members:
+        xs = sample_orbit(m)
+        ax.plot(xs[:, 0], xs[:, 1], lw=0.8, label=f"{m.size_km:g} km, k={m.k_planar:+.2f}")
+    ax.add_patch(Ellipse((0, 0), 2 * PHOBOS_RADII[0], 2 * PHOBOS_RADII[1], color="0.4"))
+    ax.set_aspect("equal")
+    ax.set_xlabel("x, radial out from Mars [km]")
+    ax.set_ylabel("y, along track [km]")
+    ax.set_title(f"Planar QSO family (Hill problem, Phobos degree {family.degree})")
+    ax.legend(fontsize=7, loc="upper right")
+    ax.grid(alpha=0.3)
+    png = out / "qso_family.png"
+    fig.savefig(png, dpi=110)
+    return {"csv": csv, "plot": png}
