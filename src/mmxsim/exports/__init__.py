@@ -72,4 +72,9 @@ def write_outputs(
         from ..report import write_report
 
         written["report"] = write_report(result, out / OUTPUT_NAMES["report"])
+    for sec in result.sections:  # analysis files (tables as CSV, figures as PNG)
+        for name, blob in sec.files.items():
+            path = out / name
+            path.write_bytes(blob)
+            written[f"{sec.key}:{name}"] = path
     return written

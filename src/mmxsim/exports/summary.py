@@ -118,6 +118,9 @@ def build_summary(result: RunResult) -> dict:
         "assumptions": list(result.assumptions),
         "metadata": result.metadata,
     }
+    if result.sections:
+        summary["analyses"] = {sec.key: {"title": sec.title, **sec.data, "assumptions": list(sec.assumptions),
+                                         "seconds": sec.seconds} for sec in result.sections}
     return to_jsonable(summary)
 
 

@@ -49,6 +49,35 @@ class Event:
 
 
 @dataclass
+class Table:
+    """A table of an analysis section: a caption, column names and rows of printable values."""
+
+    caption: str
+    header: tuple
+    rows: list
+
+
+@dataclass
+class Section:
+    """One analysis of a run beyond the trajectory (QSO family, transfers, landing...).
+
+    The report renders it (paragraphs, tables, figures), ``summary.json`` carries ``data``
+    under ``analyses[key]`` and the files in ``files`` (name -> bytes) are written beside
+    the other outputs. Producers live in :mod:`mmxsim.mission.analyses`.
+    """
+
+    key: str  # short id, e.g. 'qso_family'
+    title: str
+    paragraphs: list[str] = field(default_factory=list)
+    tables: list[Table] = field(default_factory=list)
+    figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG bytes)
+    data: dict = field(default_factory=dict)  # JSON-ready numbers for summary.json
+    files: dict = field(default_factory=dict)  # file name -> bytes, written into the output folder
+    assumptions: list[str] = field(default_factory=list)
+    seconds: float = 0.0
+
+
+@dataclass
 class RunResult:
     """Everything a single-trajectory run produced."""
 
@@ -64,3 +93,4 @@ class RunResult:
     timings: dict = field(default_factory=dict)  # seconds: compile, propagate, outputs...
     metadata: dict = field(default_factory=dict)  # scenario echo, versions, tolerance...
     termination: str = "span completed"
+    sections: list[Section] = field(default_factory=list)  # analyses beyond the trajectory

@@ -179,6 +179,11 @@ def run_scenario(s, base_dir=None, progress=None) -> RunResult:
     post_s = _time.perf_counter() - t_post
     import heyoka
 
+    from .analyses import run_analyses
+
+    t_an = _time.perf_counter()
+    sections = run_analyses(s)
+    analyses_s = _time.perf_counter() - t_an
     return RunResult(
         scenario_name=s.name,
         trajectory=traj,
@@ -190,11 +195,12 @@ def run_scenario(s, base_dir=None, progress=None) -> RunResult:
         assumptions=assumptions(s, model),
         force_model=model.describe(),
         timings={"setup_s": prep_s, "compile_s": prop.compile_s, "propagate_s": prop.propagate_s,
-                 "postprocess_s": post_s, "integrator_steps": prop.n_steps},
+                 "postprocess_s": post_s, "analyses_s": analyses_s, "integrator_steps": prop.n_steps},
         metadata={"mmxsim": __version__, "heyoka": heyoka.__version__, "python": platform.python_version(),
                   "tolerance": s.propagation.tolerance, "propagation_frame": "Mars-centred ICRF",
                   "time_system": "TDB", "scenario": scenario_to_dict(s)},
         termination=prop.termination,
+        sections=sections,
     )
 
 

@@ -492,6 +492,34 @@ class Outputs(_Model):
 
 
 # ---------------------------------------------------------------------------
+# Analyses beyond the trajectory (proximity operations...): each is optional
+
+
+class QsoFamilyAnalysis(_Model):
+    """The planar QSO family in the circular Hill problem (CNES proximity-operations design)."""
+
+    degree: int = Field(10, ge=0, le=10, description="Phobos gravity: 0 (point mass) or SH degree 1..10")
+    sizes_km: tuple[float, ...] = Field(
+        (200.0, 100.0, 50.0, 30.0, 20.0), min_length=1, max_length=40,
+        description="QSO sizes (radial semi-axis at the Mars-side section crossing), km, each in (13, 1000]")
+
+    @field_validator("sizes_km")
+    @classmethod
+    def _sizes(cls, v: tuple) -> tuple:
+        bad = [((i,), x, _got(x, "a size in km with 13 < size <= 1000 (outside Phobos)"))
+               for i, x in enumerate(v) if not (13.0 < x <= 1000.0)]
+        if bad:
+            raise _Problems(bad)
+        return v
+
+
+class Analyses(_Model):
+    """Analyses run after the trajectory; each appears as a report section and in summary.json."""
+
+    qso_family: QsoFamilyAnalysis | None = Field(None, description="planar QSO family table and plot")
+
+
+# ---------------------------------------------------------------------------
 # The scenario
 
 
@@ -514,6 +542,7 @@ class Scenario(_Model):
     events: Events = Field(default_factory=Events)
     ephemeris: EphemerisConfig = Field(default_factory=EphemerisConfig)
     outputs: Outputs = Field(default_factory=Outputs)
+    analyses: Analyses = Field(default_factory=Analyses, description="optional analyses beyond the trajectory")
 
     @field_validator("name")
     @classmethod

@@ -1,0 +1,98 @@
+"""Analyses a scenario asks for beyond its trajectory, each turned into a report section.
+
+The scenario's ``analyses`` block names them (``qso_family``, ...). Each producer takes its
+validated settings and the scenario and returns a :class:`~mmxsim.mission.result.Section`:
+paragraphs, tables and figures for ``report.html``, numbers for ``summary.json`` and files
+(CSV, PNG) written beside the other outputs. Producers are registered by the settings
+field name, so a domain package adds an analysis with one function and one schema class.
+"""
+
+from __future__ import annotations
+
+import io
+import time as _time
+from typing import Callable
+
+from .result import Section, Table
+
+PRODUCERS: dict[str, Callable] = {}
+
+
+def producer(name: str):
+    """Register ``fn(settings, scenario) -> Section`` for the ``analyses.<name>`` block."""
+
+    def deco(fn):
+        PRODUCERS[name] = fn
+        return fn
+
+    return deco
+
+
+def png_bytes(fig, dpi: int = 100) -> bytes:
+    """PNG of a Matplotlib ``Figure`` drawn with the Agg canvas (no GUI backend)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    FigureCanvasAgg(fig)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=dpi)
+    return buf.getvalue()
+
+
+def run_analyses(scenario, progress: Callable[[str], None] | None = None) -> list[Section]:
+    """Run every analysis the scenario's ``analyses`` block enables, in declaration order."""
+    sections = []
+    block = scenario.analyses
+    for name in type(block).model_fields:
+        settings = getattr(block, name)
+        if settings is None:
+            continue
+        if progress is not None:
+            progress(name)
+        t0 = _time.perf_counter()
+        sec = PRODUCERS[name](settings, scenario)
+        sec.seconds = _time.perf_counter() - t0
+        sections.append(sec)
+    return sections
+
+
+# ---------------------------------------------------------------------------
+# Proximity operations (CNES flight dynamics; JAXA spacecraft)
+
+
+@producer("qso_family")
+def qso_family_section(cfg, scenario) -> Section:
+    """The planar QSO family (:func:`mmxsim.orbits.qso.qso_family`) as a section."""
+    import tempfile
+    from pathlib import Path
+
+    from ..orbits.qso import qso_family, write_family
+
+    fam = qso_family(cfg.degree, list(cfg.sizes_km), on_failure="stop")
+    header = ("size km", "period h", "radial km", "along-track km", "k planar", "k vertical", "stable",
+              "min surface distance km", "closure m")
+    rows = [(f"{m.size_km:.2f}", f"{m.period_s / 3600:.4f}", f"{m.radial_semi_axis_km:.2f}",
+             f"{m.along_track_semi_axis_km:.2f}", f"{m.k_planar:+.4f}", f"{m.k_vertical:+.4f}",
+             "yes" if m.stable else "no", f"{m.min_surface_distance_km:.2f}", f"{m.closure_position_m:.1e}")
+            for m in fam.members]
+    with tempfile.TemporaryDirectory() as tmp:
+        paths = write_family(fam, tmp)
+        files = {"qso_family.csv": Path(paths["csv"]).read_bytes(), "qso_family.png": Path(paths["plot"]).read_bytes()}
+    model = "a point mass" if cfg.degree == 0 else f"its spherical harmonics to degree {cfg.degree}"
+    paras = [f"Periodic planar QSOs of Phobos in the circular Hill problem of Mars-Phobos, with Phobos' gravity as "
+             f"{model}; found by differential correction and continuation in size; stability from the monodromy "
+             "matrix (stable when |k| < 2 for both pairs)."]
+    if len(fam.members) < len(cfg.sizes_km):
+        paras.append(f"Continuation stopped: {fam.stopped_reason}.")
+    return Section(
+        key="qso_family", title="QSO family (proximity operations design)", paragraphs=paras,
+        tables=[Table("Planar QSO family", header, rows)],
+        figures=[("Planar QSO family in the Phobos Hill frame", files["qso_family.png"])],
+        data={"degree": cfg.degree,
+              "members": [{"size_km": m.size_km, "period_s": m.period_s, "k_planar": m.k_planar,
+                           "k_vertical": m.k_vertical, "stable": bool(m.stable),
+                           "min_surface_distance_km": m.min_surface_distance_km} for m in fam.members],
+              "stopped_reason": fam.stopped_reason},
+        files=files,
+        assumptions=["circular Hill problem: Mars point mass, Phobos on a circular orbit, no Sun, no Mars J2 "
+                     "(the full model of the run above has them)"],
+    )
