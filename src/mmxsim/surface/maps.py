@@ -421,7 +421,8 @@ def _split_wrapped(lat, lon, lon0):
 
 def plot_map(result: SurfaceMap, quantity: str = "slope", ax=None, highlight_slope_max: float | None = None,
              points=None, ellipses=None, path=None, lon0: float = 0.0, cmap: str | None = None,
-             title: str | None = None, point_labels=None, dpi: int = 150):
+             title: str | None = None, point_labels=None, dpi: int = 150, points_label: str = "points",
+             ellipses_label: str = "ellipse", vmin: float | None = None, vmax: float | None = None):
     """Equirectangular lat/lon map of the facets coloured by ``quantity``.
 
     Parameters
@@ -430,15 +431,20 @@ def plot_map(result: SurfaceMap, quantity: str = "slope", ax=None, highlight_slo
     quantity : "slope" | "g_eff" | "g_body" | "height" | "potential" | "radius"
     ax : matplotlib Axes, optional (a new figure otherwise)
     highlight_slope_max : float, optional
-        Outline (black) the facets with slope <= this limit and fade the others.
+        Outline (black) the facets with slope <= this limit and draw the others in grey.
     points : (lat_deg, lon_deg) arrays, optional
-        Points to overlay (e.g. landing targets); ``point_labels`` optional strings.
+        Points to overlay (e.g. landing targets); ``point_labels`` optional per-point strings,
+        ``points_label`` the legend entry.
     ellipses : list of (lat_deg, lon_deg) polylines, optional
-        Closed curves to overlay (e.g. a landing ellipse sampled in lat/lon), split at the seam.
+        Closed curves to overlay (e.g. a landing ellipse sampled in lat/lon), split at the seam;
+        ``ellipses_label`` the legend entry.
     path : str or Path, optional
         Write a PNG there (``dpi``, default 150).
     lon0 : float
         East longitude at the map centre (deg); the map spans lon0 ± 180.
+    vmin, vmax : float, optional
+        Colour range; default the data range, except for slopes: 0 to the largest slope
+        <= 90° (a few folded facets of decimated meshes have slopes near 180°).
 
     Returns the Axes.
     """
@@ -461,18 +467,25 @@ def plot_map(result: SurfaceMap, quantity: str = "slope", ax=None, highlight_slo
     polys, idx = _facet_polygons(result.vertices, result.faces, lon0)
     cm = plt.get_cmap(cmap or ("viridis" if key != "slope" else "magma_r"))
     vals = values[idx]
-    norm = matplotlib.colors.Normalize(vmin=float(np.nanmin(values)), vmax=float(np.nanmax(values)))
+    if key == "slope":
+        ok90 = values[values <= 90.0]
+        lo_def, hi_def = 0.0, float(ok90.max()) if ok90.size else 90.0
+    else:
+        lo_def, hi_def = float(np.nanmin(values)), float(np.nanmax(values))
+    norm = matplotlib.colors.Normalize(vmin=lo_def if vmin is None else float(vmin),
+                                       vmax=hi_def if vmax is None else float(vmax))
     colors = cm(norm(vals))
     if highlight_slope_max is not None:
         ok = result.slope_deg <= hs
         fade = ~ok[idx]
-        colors[fade, :3] = 0.35 * colors[fade, :3] + 0.65 * 0.85  # blend toward light grey
+        colors[fade] = (0.78, 0.78, 0.78, 1.0)  # facets not meeting the limit: plain light grey
     pc = PolyCollection(polys, facecolors=colors, edgecolors="face", linewidths=0.2)
     ax.add_collection(pc)
     sm = matplotlib.cm.ScalarMappable(norm=norm, cmap=cm)
     sm.set_array([])
     label = QUANTITIES[key][1]
-    (ax.figure).colorbar(sm, ax=ax, label=label, fraction=0.035, pad=0.02)
+    ext = "max" if np.nanmax(values) > norm.vmax else "neither"
+    (ax.figure).colorbar(sm, ax=ax, label=label, fraction=0.035, pad=0.02, extend=ext)
     if highlight_slope_max is not None:
         seg = result.boundary_edges(ok)
         segs = []
@@ -487,14 +500,14 @@ def plot_map(result: SurfaceMap, quantity: str = "slope", ax=None, highlight_slo
     if points is not None:
         plat, plon = (np.atleast_1d(np.asarray(v, float)) for v in points)
         x = (plon - lon0 + 180.0) % 360.0 - 180.0
-        ax.plot(x, plat, "o", ms=6, mfc="cyan", mec="k", label="points", zorder=5)
+        ax.plot(x, plat, "o", ms=6, mfc="cyan", mec="k", label=points_label, zorder=5)
         if point_labels is not None:
             for xi, yi, t in zip(x, plat, point_labels):
                 ax.annotate(str(t), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
     if ellipses is not None:
         for k, (elat, elon) in enumerate(ellipses):
             for xs, ys in _split_wrapped(elat, elon, lon0):
-                ax.plot(xs, ys, "-", color="red", lw=1.4, zorder=6, label="ellipse" if k == 0 else None)
+                ax.plot(xs, ys, "-", color="red", lw=1.4, zorder=6, label=ellipses_label if k == 0 else None)
     ax.set_xlim(-180.0, 180.0)
     ax.set_ylim(-90.0, 90.0)
     ticks = np.arange(-180, 181, 60)
