@@ -251,6 +251,10 @@ def test_bad_quantity_and_model_refused(phobos):
         phobos.with_model("tidal")
     with pytest.raises(InputError, match="lat_range"):
         phobos.sites_meeting(10.0, lat_range=(10, -10))
+    with pytest.raises(InputError, match="points"):
+        plot_map(phobos, "g_eff", points=([0.0, 1.0], [0.0]))
+    with pytest.raises(InputError, match="ellipses"):
+        plot_map(phobos, "g_eff", ellipses=[([0.0, 1.0, 2.0], [0.0, 1.0])])
 
 
 def test_plot_writes_png_with_overlays(phobos, tmp_path):

@@ -454,6 +454,14 @@ def plot_map(result: SurfaceMap, quantity: str = "slope", ax=None, highlight_slo
         hs = _check_slope_limit(highlight_slope_max, "highlight_slope_max")
     if not np.isfinite(lon0):
         raise InputError("plot_map lon0", lon0, "a finite east longitude in deg")
+    if points is not None:
+        plat, plon = (np.atleast_1d(np.asarray(v, float)) for v in points)
+        if plat.shape != plon.shape:
+            raise InputError("plot_map points", (plat.shape, plon.shape), "(lat_deg, lon_deg) arrays of equal length")
+    for elat, elon in (ellipses or []):
+        if np.shape(elat) != np.shape(elon):
+            raise InputError("plot_map ellipses", (np.shape(elat), np.shape(elon)),
+                             "a list of (lat_deg, lon_deg) polylines of equal length")
     import matplotlib
 
     if ax is None:
@@ -488,26 +496,24 @@ def plot_map(result: SurfaceMap, quantity: str = "slope", ax=None, highlight_slo
     (ax.figure).colorbar(sm, ax=ax, label=label, fraction=0.035, pad=0.02, extend=ext)
     if highlight_slope_max is not None:
         seg = result.boundary_edges(ok)
-        segs = []
-        for p, q in seg:
-            la, lo = lat_lon_deg(np.array([p, q]))
-            parts = _split_wrapped(la, lo, lon0)
-            if len(parts) == 1 and abs(la).max() < 89.999:
-                segs.append(np.column_stack(parts[0]))
-        ax.add_collection(LineCollection(segs, colors="k", linewidths=0.6))
+        la, lo = lat_lon_deg(seg.reshape(-1, 3))
+        la, x = la.reshape(-1, 2), ((lo - lon0 + 180.0) % 360.0 - 180.0).reshape(-1, 2)
+        keep = (np.abs(x[:, 1] - x[:, 0]) <= 180.0) & (np.abs(la).max(axis=1) < 89.999)  # skip seam/pole edges
+        ax.add_collection(LineCollection(np.stack([x[keep], la[keep]], axis=2), colors="k", linewidths=0.6))
         frac = result.area_fraction_below(hs)
         ax.plot([], [], color="k", lw=0.8, label=f"slope ≤ {hs:g}° ({100 * frac:.1f} % of area)")
     if points is not None:
-        plat, plon = (np.atleast_1d(np.asarray(v, float)) for v in points)
         x = (plon - lon0 + 180.0) % 360.0 - 180.0
         ax.plot(x, plat, "o", ms=6, mfc="cyan", mec="k", label=points_label, zorder=5)
         if point_labels is not None:
             for xi, yi, t in zip(x, plat, point_labels):
                 ax.annotate(str(t), (xi, yi), xytext=(4, 4), textcoords="offset points", fontsize=8)
     if ellipses is not None:
-        for k, (elat, elon) in enumerate(ellipses):
+        first = True
+        for elat, elon in ellipses:
             for xs, ys in _split_wrapped(elat, elon, lon0):
-                ax.plot(xs, ys, "-", color="red", lw=1.4, zorder=6, label=ellipses_label if k == 0 else None)
+                ax.plot(xs, ys, "-", color="red", lw=1.4, zorder=6, label=ellipses_label if first else None)
+                first = False
     ax.set_xlim(-180.0, 180.0)
     ax.set_ylim(-90.0, 90.0)
     ticks = np.arange(-180, 181, 60)
