@@ -259,6 +259,10 @@ def test_bad_quantity_and_model_refused(phobos):
         surface_map("thomas3k", model="roche")
     with pytest.raises(InputError, match="model"):
         phobos.with_model("tidal")
+    with pytest.raises(InputError, match="polyhedron"):
+        from mmxsim.gravity.polyhedron import Polyhedron
+
+        surface_map("thomas3k", polyhedron=Polyhedron(icosphere(1), gm=1.0))
     with pytest.raises(InputError, match="lat_range"):
         phobos.sites_meeting(10.0, lat_range=(10, -10))
     with pytest.raises(InputError, match="points"):

@@ -323,6 +323,9 @@ def surface_map(shape="thomas3k", gm: float | None = None, density: float | None
         raise InputError("surface_map shape", type(shape).__name__, "a ShapeModel or a packaged Phobos mesh name")
     if model not in MODELS:
         raise InputError("surface_map model", model, ", ".join(MODELS))
+    if polyhedron is not None and not (polyhedron.shape.faces.shape == shape.faces.shape
+                                       and np.array_equal(polyhedron.shape.vertices, shape.vertices)):
+        raise InputError("surface_map polyhedron", polyhedron.shape.name, f"a Polyhedron built on {shape.name!r}")
     poly = polyhedron if polyhedron is not None else Polyhedron(shape, gm=gm, density=density)
 
     V, F = shape.vertices, shape.faces
