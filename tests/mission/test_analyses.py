@@ -70,3 +70,24 @@ def test_section_reaches_report_summary_and_files(run_with_family):
     assert len([ln for ln in csv if not ln.startswith("#")]) == 3  # header + 2 members
     assert (out / "qso_family.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert paths["qso_family:qso_family.png"] == out / "qso_family.png"
+
+
+def test_surface_map_section(tmp_path):
+    """The section carries the map's own statistics; the CSV's area column sums to the mesh area."""
+    import numpy as np
+
+    from mmxsim.mission.analyses import surface_map_section
+    from mmxsim.surface.maps import surface_map
+
+    s = parse_scenario({**BASE, "analyses": {"surface_map": {"shape": "thomas3k", "slope_limit_deg": 15}}})
+    sec = surface_map_section(s.analyses.surface_map, s)
+    sm = surface_map("thomas3k")
+    assert sec.data["area_fraction_meeting_limit"] == pytest.approx(sm.area_fraction_below(15.0), rel=1e-12)
+    assert len(sec.figures) == 2 and all(png[:4] == b"\x89PNG" for _, png in sec.figures)
+    (tmp_path / "m.csv").write_bytes(sec.files["surface_map.csv"])
+    tab = np.loadtxt(tmp_path / "m.csv", delimiter=",", skiprows=1)
+    assert tab.shape == (len(sm.faces), 7)
+    from mmxsim.bodies.shapes import phobos_shape
+
+    assert tab[:, 6].sum() == pytest.approx(phobos_shape("thomas3k").area, rel=1e-5)
+    assert any("15" in r[0] for r in sec.tables[0].rows)

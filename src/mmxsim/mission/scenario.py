@@ -513,10 +513,21 @@ class QsoFamilyAnalysis(_Model):
         return v
 
 
+class SurfaceMapAnalysis(_Model):
+    """Per-facet effective gravity and slope of Phobos (landing-site selection)."""
+
+    shape: Literal["thomas3k", "thomas32k", "ernst"] = Field(
+        "thomas3k", description="packaged Phobos shape model: thomas3k | thomas32k | ernst")
+    model: Literal["hill", "exact"] = Field(
+        "hill", description="rotation and Mars tide: hill (linearised) | exact (Mars point mass)")
+    slope_limit_deg: float = Field(20.0, gt=0, lt=90, description="slope limit for landing sites, deg, (0, 90)")
+
+
 class Analyses(_Model):
     """Analyses run after the trajectory; each appears as a report section and in summary.json."""
 
     qso_family: QsoFamilyAnalysis | None = Field(None, description="planar QSO family table and plot")
+    surface_map: SurfaceMapAnalysis | None = Field(None, description="Phobos slope and effective-gravity maps")
 
 
 # ---------------------------------------------------------------------------
