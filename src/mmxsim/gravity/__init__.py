@@ -143,33 +143,63 @@ def _cunningham_vw(rb, R: float, nmax: int, m):
     return V, W
 
 
-def sh_acceleration(rb, field: SHField, m):
-    """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
+def _sh_terms(field: SHField):
+    """The acceleration sums as {(kind, n, m): [cx, cy, cz]}: a_i = sum c_i * V_nm (kind 'V') or W_nm ('W').
 
-    Includes the central term (C00 = 1). Cunningham's recursion for
-    V_nm, W_nm up to degree nmax+1 and the standard acceleration sums
-    (Montenbruck & Gill, Satellite Orbits, eqs. 3.31-3.33).
+    Montenbruck & Gill eqs. 3.31-3.33, with each V_nm / W_nm collected once and GM/R^2 folded in,
+    so that the symbolic acceleration has one constant product per (V or W, component).
     """
     R = field.ref_radius
-    N = field.nmax
-    V, W = _cunningham_vw(rb, R, N + 1, m)
-    ax = ay = az = 0.0
+    k = field.gm / (R * R)
+    terms: dict[tuple, list] = {}
+
+    def acc(kind, n, mm, comp, val):
+        if kind == "W" and mm == 0:  # W_n0 = 0
+            return
+        terms.setdefault((kind, n, mm), [0.0, 0.0, 0.0])[comp] += k * val
+
     C, S = field.C, field.S
-    for n in range(0, N + 1):
+    for n in range(0, field.nmax + 1):
         for mm in range(0, n + 1):
             c, s = float(C[n, mm]), float(S[n, mm])
             if c == 0.0 and s == 0.0:
                 continue
             if mm == 0:
-                ax = ax - c * V[n + 1][1]
-                ay = ay - c * W[n + 1][1]
+                acc("V", n + 1, 1, 0, -c)
+                acc("W", n + 1, 1, 1, -c)
+                acc("V", n + 1, 0, 2, -(n + 1) * c)
             else:
                 f = 0.5 * (n - mm + 2) * (n - mm + 1)
-                ax = ax + 0.5 * (-c * V[n + 1][mm + 1] - s * W[n + 1][mm + 1]) + f * (c * V[n + 1][mm - 1] + s * W[n + 1][mm - 1])
-                ay = ay + 0.5 * (-c * W[n + 1][mm + 1] + s * V[n + 1][mm + 1]) + f * (-c * W[n + 1][mm - 1] + s * V[n + 1][mm - 1])
-            az = az + (n - mm + 1) * (-c * V[n + 1][mm] - s * W[n + 1][mm])
-    k = field.gm / (R * R)
-    return [k * ax, k * ay, k * az]
+                acc("V", n + 1, mm + 1, 0, -0.5 * c)
+                acc("W", n + 1, mm + 1, 0, -0.5 * s)
+                acc("V", n + 1, mm - 1, 0, f * c)
+                acc("W", n + 1, mm - 1, 0, f * s)
+                acc("W", n + 1, mm + 1, 1, -0.5 * c)
+                acc("V", n + 1, mm + 1, 1, 0.5 * s)
+                acc("W", n + 1, mm - 1, 1, -f * c)
+                acc("V", n + 1, mm - 1, 1, f * s)
+                acc("V", n + 1, mm, 2, -(n - mm + 1) * c)
+                acc("W", n + 1, mm, 2, -(n - mm + 1) * s)
+    return terms
+
+
+def sh_acceleration(rb, field: SHField, m):
+    """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
+
+    Includes the central term (C00 = 1). Cunningham's recursion for
+    V_nm, W_nm up to degree nmax+1 and the standard acceleration sums
+    (Montenbruck & Gill, Satellite Orbits, eqs. 3.31-3.33), collected per V_nm / W_nm.
+    """
+    V, W = _cunningham_vw(rb, field.ref_radius, field.nmax + 1, m)
+    parts = ([], [], [])
+    for (kind, n, mm), cs in sorted(_sh_terms(field).items()):
+        v = V[n][mm] if kind == "V" else W[n][mm]
+        for i in range(3):
+            if cs[i] != 0.0:
+                parts[i].append(cs[i] * v)
+    if m.is_symbolic:
+        return [m.hy.sum(p) for p in parts]
+    return [sum(p) for p in parts]
 
 
 def sh_potential(rb, field: SHField, m):
