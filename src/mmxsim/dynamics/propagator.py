@@ -281,20 +281,26 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
             for tr in cheb:
                 coef = tr.fit(s0, s1)
                 ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
-        res = ta.propagate_until(s1, c_output=True)
+        # output epochs of this segment come from the Taylor polynomials of the steps that
+        # contain them (propagate_grid); much cheaper than building a continuous output object
+        j = gi
+        while j < t_grid.size and t_grid[j] <= s1:
+            j += 1
+        if j > gi:
+            g = t_grid[gi:j]
+            u, inv = np.unique(g, return_inverse=True)  # heyoka wants a strictly increasing grid
+            tail = [s1] if u[-1] < s1 else []
+            res = ta.propagate_grid(np.concatenate([[ta.time], u, tail]))
+            xs = np.asarray(res[-1])[1:]  # rows for the grid points reached
+            ok = inv < len(xs)
+            out_t.extend(g[ok])
+            out_x.extend(xs[inv[ok]])
+            gi += int(np.count_nonzero(ok))
+        else:
+            res = ta.propagate_until(s1)
         outcome, n = res[0], res[3]
-        c_out = res[4]
         n_steps += int(n)
         t_reached = ta.time
-        j = gi
-        while j < t_grid.size and t_grid[j] <= t_reached + 1e-9:
-            j += 1
-        if j > gi and c_out is not None:
-            pts = np.clip(t_grid[gi:j], c_out.bounds[0], c_out.bounds[1])
-            xs = np.atleast_2d(c_out(pts))
-            out_t.extend(t_grid[gi:j])
-            out_x.extend(xs)
-        gi = j
         if progress is not None:
             progress(min(1.0, (t_reached - t0) / max(t_stop - t0, 1e-9)))
         name = str(outcome).split(".")[-1]

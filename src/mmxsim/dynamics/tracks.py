@@ -76,10 +76,10 @@ class ChebyshevTrack:
         k = np.arange(n)
         nodes = np.cos(np.pi * (k + 0.5) / n)  # Chebyshev nodes in (-1, 1)
         tm, h = 0.5 * (t0 + t1), 0.5 * (t1 - t0)
-        pos = self.eph.position(self.name, "MARS", tm + h * nodes)
-        coef = np.polynomial.chebyshev.chebfit(nodes, pos, self.degree)  # (n, 3)
         chk = np.linspace(-1, 1, 2 * n + 1)
-        err = np.max(np.abs(np.polynomial.chebyshev.chebval(chk, coef).T - self.eph.position(self.name, "MARS", tm + h * chk)))
+        pos = self.eph.position(self.name, "MARS", tm + h * np.concatenate([nodes, chk]))  # one look-up
+        coef = np.polynomial.chebyshev.chebfit(nodes, pos[:n], self.degree)  # (n, 3)
+        err = np.max(np.abs(np.polynomial.chebyshev.chebval(chk, coef).T - pos[n:]))
         if err > self.max_fit_error_km:
             raise MmxsimError(
                 f"Chebyshev fit of {self.name} over {t1 - t0:.0f} s has error {err:.2e} km "
