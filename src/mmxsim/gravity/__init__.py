@@ -183,23 +183,73 @@ def _sh_terms(field: SHField):
     return terms
 
 
+def _msum(terms, m):
+    """Sum of a list of numbers/expressions (an n-ary sum in symbolic mode)."""
+    consts = sum(t for t in terms if isinstance(t, float))
+    exprs = [t for t in terms if not isinstance(t, float)]
+    if consts != 0.0 or not exprs:
+        exprs.append(consts)
+    if len(exprs) == 1:
+        return exprs[0]
+    if m.is_symbolic:
+        return m.hy.sum([m.hy.expression(t) if isinstance(t, float) else t for t in exprs])
+    return sum(exprs)
+
+
 def sh_acceleration(rb, field: SHField, m):
     """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
 
-    Includes the central term (C00 = 1). Cunningham's recursion for
-    V_nm, W_nm up to degree nmax+1 and the standard acceleration sums
-    (Montenbruck & Gill, Satellite Orbits, eqs. 3.31-3.33), collected per V_nm / W_nm.
+    Includes the central term (C00 = 1). Cunningham's V_nm, W_nm (Montenbruck & Gill
+    eqs. 3.29-3.30) up to degree nmax+1 and the acceleration sums (eqs. 3.31-3.33),
+    factored for the Taylor integrator: for each order m, V_nm = V_mm q_nm and
+    W_nm = W_mm q_nm with one recursion q_nm (shared by V and W) in z0 and rho, and the
+    sums over n taken on q before multiplying by the sectorial terms. The recursions are
+    rescaled so that their constant factors move into the sum coefficients.
     """
-    V, W = _cunningham_vw(rb, field.ref_radius, field.nmax + 1, m)
+    R = field.ref_radius
+    M = field.nmax + 1
+    x, y, z = rb
+    r2 = x * x + y * y + z * z
+    inv_r2 = 1.0 / r2
+    rho = (R * R) * inv_r2
+    x0, y0, z0 = (R * x) * inv_r2, (R * y) * inv_r2, (R * z) * inv_r2
+    # sectorials: V_mm = (2m-1)!! Vs[m], W_mm = (2m-1)!! Ws[m]
+    Vs, Ws, dfac = [R / m.sqrt(r2)], [0.0], [1.0]
+    for mm in range(1, M + 1):
+        if mm == 1:
+            v, w = x0 * Vs[0], y0 * Vs[0]
+        else:
+            v, w = x0 * Vs[-1] - y0 * Ws[-1], x0 * Ws[-1] + y0 * Vs[-1]
+        Vs.append(v)
+        Ws.append(w)
+        dfac.append(dfac[-1] * (2 * mm - 1))
+    terms = _sh_terms(field)
     parts = ([], [], [])
-    for (kind, n, mm), cs in sorted(_sh_terms(field).items()):
-        v = V[n][mm] if kind == "V" else W[n][mm]
-        for i in range(3):
-            if cs[i] != 0.0:
-                parts[i].append(cs[i] * v)
-    if m.is_symbolic:
-        return [m.hy.sum(p) for p in parts]
-    return [sum(p) for p in parts]
+    for mm in range(0, M + 1):
+        # q_nm = k[n] * qs[n]: qs[m] = 1, qs[m+1] = z0, qs[n] = z0 qs[n-1] - beta_n rho qs[n-2]
+        k = {mm: 1.0}
+        qs = {mm: 1.0}
+        if mm + 1 <= M:
+            k[mm + 1] = 2 * mm + 1.0
+            qs[mm + 1] = z0
+        for n in range(mm + 2, M + 1):
+            a_n = (2 * n - 1) / (n - mm)
+            b_n = (n + mm - 1) / (n - mm)
+            k[n] = a_n * k[n - 1]
+            beta = b_n * k[n - 2] / k[n]
+            qs[n] = z0 * qs[n - 1] - (rho * beta if n == mm + 2 else beta * (rho * qs[n - 2]))
+        for kind, sect in (("V", Vs[mm]), ("W", Ws[mm])):
+            if kind == "W" and mm == 0:
+                continue
+            for i in range(3):
+                col = []
+                for n in range(mm, M + 1):
+                    c = terms.get((kind, n, mm))
+                    if c is not None and c[i] != 0.0:
+                        col.append((c[i] * dfac[mm] * k[n]) * qs[n])
+                if col:
+                    parts[i].append(sect * _msum(col, m))
+    return [_msum(p, m) for p in parts]
 
 
 def sh_potential(rb, field: SHField, m):
