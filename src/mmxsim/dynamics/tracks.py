@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+from functools import lru_cache
+
 import numpy as np
 
 from ..errors import MmxsimError
@@ -73,19 +75,31 @@ class ChebyshevTrack:
     def fit(self, t0: float, t1: float) -> np.ndarray:
         """Coefficients (degree+1, 3) on [t0, t1]; the interpolation error is checked."""
         n = self.degree + 1
-        k = np.arange(n)
-        nodes = np.cos(np.pi * (k + 0.5) / n)  # Chebyshev nodes in (-1, 1)
+        nodes, chk, fit_m, chk_m = _cheb_matrices(self.degree)
         tm, h = 0.5 * (t0 + t1), 0.5 * (t1 - t0)
-        chk = np.linspace(-1, 1, 2 * n + 1)
         pos = self.eph.position(self.name, "MARS", tm + h * np.concatenate([nodes, chk]))  # one look-up
-        coef = np.polynomial.chebyshev.chebfit(nodes, pos[:n], self.degree)  # (n, 3)
-        err = np.max(np.abs(np.polynomial.chebyshev.chebval(chk, coef).T - pos[n:]))
+        coef = fit_m @ pos[:n]  # (n, 3): interpolation at the Chebyshev nodes
+        err = np.max(np.abs(chk_m @ coef - pos[n:]))
         if err > self.max_fit_error_km:
             raise MmxsimError(
                 f"Chebyshev fit of {self.name} over {t1 - t0:.0f} s has error {err:.2e} km "
                 f"(> {self.max_fit_error_km:.1e} km): shorten the segment or raise the degree"
             )
         return coef
+
+
+@lru_cache(maxsize=None)
+def _cheb_matrices(degree: int):
+    """Chebyshev nodes, check points, the interpolation matrix and the check evaluation matrix."""
+    n = degree + 1
+    k = np.arange(n)
+    nodes = np.cos(np.pi * (k + 0.5) / n)  # Chebyshev nodes in (-1, 1)
+    chk = np.linspace(-1, 1, 2 * n + 1)
+    fit_m = np.linalg.inv(np.polynomial.chebyshev.chebvander(nodes, degree))
+    chk_m = np.polynomial.chebyshev.chebvander(chk, degree)
+    for a in (nodes, chk, fit_m, chk_m):
+        a.setflags(write=False)
+    return nodes, chk, fit_m, chk_m
 
 
 def segment_length(tracks) -> float:
