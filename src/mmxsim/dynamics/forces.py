@@ -54,9 +54,11 @@ class ForceModel:
     def step_breaks(self, ctx) -> list:
         """Expressions whose zeros the integrator must stop at (and continue from).
 
-        For models with sharp but smooth features (e.g. shadow transitions): in float64 a
-        saturated sigmoid has all-zero Taylor coefficients, so the step-size control cannot
-        see a transition ahead; breaking the step at its edges makes it visible.
+        For models with features that start or stop at a known surface (e.g. shadow edges):
+        an entry may be a :class:`Switch`, which also flips runtime parameters there, so that
+        piecewise models compile to a constant or a smooth function on each side. A force
+        returning switches also implements ``switch_parameters(ctx)`` (their values at a
+        numeric state, used at the start of a propagation).
         """
         return []
 
