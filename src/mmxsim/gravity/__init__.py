@@ -185,6 +185,8 @@ def _sh_terms(field: SHField):
 
 def _msum(terms, m):
     """Sum of a list of numbers/expressions (an n-ary sum in symbolic mode)."""
+    if not m.is_symbolic:
+        return sum(terms)
     consts = sum(t for t in terms if isinstance(t, float))
     exprs = [t for t in terms if not isinstance(t, float)]
     if consts != 0.0 or not exprs:
@@ -196,6 +198,41 @@ def _msum(terms, m):
     return sum(exprs)
 
 
+_PLANS: dict[int, tuple] = {}
+
+
+def _sh_plan(field: SHField):
+    """Per order m: the recursion factors beta_n of q_nm and, per (V or W, component), the sum
+    coefficients (n, c) with the recursion scales and (2m-1)!! folded in. Cached per field."""
+    hit = _PLANS.get(id(field))
+    if hit is not None and hit[0] is field:
+        return hit[1]
+    M = field.nmax + 1
+    terms = _sh_terms(field)
+    plan = []
+    dfac = 1.0
+    for mm in range(0, M + 1):
+        if mm:
+            dfac *= 2 * mm - 1
+        k = {mm: 1.0}
+        if mm + 1 <= M:
+            k[mm + 1] = 2 * mm + 1.0
+        betas = []
+        for n in range(mm + 2, M + 1):
+            k[n] = (2 * n - 1) / (n - mm) * k[n - 1]
+            betas.append((n + mm - 1) / (n - mm) * k[n - 2] / k[n])
+        sums = []
+        for kind in ("V", "W"):
+            for i in range(3):
+                col = [(n, terms[(kind, n, mm)][i] * dfac * k[n]) for n in range(mm, M + 1)
+                       if (kind, n, mm) in terms and terms[(kind, n, mm)][i] != 0.0]
+                if col and not (kind == "W" and mm == 0):
+                    sums.append((kind, i, col))
+        plan.append((betas, sums))
+    _PLANS[id(field)] = (field, plan)
+    return plan
+
+
 def sh_acceleration(rb, field: SHField, m):
     """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
 
@@ -204,17 +241,18 @@ def sh_acceleration(rb, field: SHField, m):
     factored for the Taylor integrator: for each order m, V_nm = V_mm q_nm and
     W_nm = W_mm q_nm with one recursion q_nm (shared by V and W) in z0 and rho, and the
     sums over n taken on q before multiplying by the sectorial terms. The recursions are
-    rescaled so that their constant factors move into the sum coefficients.
+    rescaled so that their constant factors move into the sum coefficients (``_sh_plan``).
     """
     R = field.ref_radius
     M = field.nmax + 1
+    plan = _sh_plan(field)
     x, y, z = rb
     r2 = x * x + y * y + z * z
     inv_r2 = 1.0 / r2
     rho = (R * R) * inv_r2
     x0, y0, z0 = (R * x) * inv_r2, (R * y) * inv_r2, (R * z) * inv_r2
     # sectorials: V_mm = (2m-1)!! Vs[m], W_mm = (2m-1)!! Ws[m]
-    Vs, Ws, dfac = [R / m.sqrt(r2)], [0.0], [1.0]
+    Vs, Ws = [R / m.sqrt(r2)], [0.0]
     for mm in range(1, M + 1):
         if mm == 1:
             v, w = x0 * Vs[0], y0 * Vs[0]
@@ -222,33 +260,15 @@ def sh_acceleration(rb, field: SHField, m):
             v, w = x0 * Vs[-1] - y0 * Ws[-1], x0 * Ws[-1] + y0 * Vs[-1]
         Vs.append(v)
         Ws.append(w)
-        dfac.append(dfac[-1] * (2 * mm - 1))
-    terms = _sh_terms(field)
     parts = ([], [], [])
-    for mm in range(0, M + 1):
-        # q_nm = k[n] * qs[n]: qs[m] = 1, qs[m+1] = z0, qs[n] = z0 qs[n-1] - beta_n rho qs[n-2]
-        k = {mm: 1.0}
-        qs = {mm: 1.0}
-        if mm + 1 <= M:
-            k[mm + 1] = 2 * mm + 1.0
-            qs[mm + 1] = z0
-        for n in range(mm + 2, M + 1):
-            a_n = (2 * n - 1) / (n - mm)
-            b_n = (n + mm - 1) / (n - mm)
-            k[n] = a_n * k[n - 1]
-            beta = b_n * k[n - 2] / k[n]
-            qs[n] = z0 * qs[n - 1] - (rho * beta if n == mm + 2 else beta * (rho * qs[n - 2]))
-        for kind, sect in (("V", Vs[mm]), ("W", Ws[mm])):
-            if kind == "W" and mm == 0:
-                continue
-            for i in range(3):
-                col = []
-                for n in range(mm, M + 1):
-                    c = terms.get((kind, n, mm))
-                    if c is not None and c[i] != 0.0:
-                        col.append((c[i] * dfac[mm] * k[n]) * qs[n])
-                if col:
-                    parts[i].append(sect * _msum(col, m))
+    for mm, (betas, sums) in enumerate(plan):
+        # q_nm = k_n qs[n - m]: qs = 1, z0, then qs_n = z0 qs_{n-1} - beta_n rho qs_{n-2}
+        qs = [1.0, z0] if mm + 1 <= M else [1.0]
+        for j, beta in enumerate(betas):
+            qs.append(z0 * qs[-1] - (rho * beta if j == 0 else beta * (rho * qs[-2])))
+        for kind, i, col in sums:
+            sect = Vs[mm] if kind == "V" else Ws[mm]
+            parts[i].append(sect * _msum([c * qs[n - mm] for n, c in col], m))
     return [_msum(p, m) for p in parts]
 
 
