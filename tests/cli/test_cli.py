@@ -217,7 +217,7 @@ def test_spice_matches_builtin(short_runs):
 
     Measured: 0.094 m apart at the end of the day (0.46 m at most along the way). The
     two ephemerides differ by only ~4e-6 km (SPICE vs jplephem evaluation of the same
-    DE421), but the smoothed shadow factor in SRP makes the 1-day QSO sensitive at the
+    DE421), but the shadow factor in SRP makes the 1-day QSO sensitive at the
     ~0.1-1 m level to any micrometre-sized perturbation (without SRP shadows a 1 um
     change of the initial state moves it by ~1.5 mm; with them by ~0.4 m).
     """

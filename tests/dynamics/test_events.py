@@ -80,7 +80,7 @@ def test_eclipse_events_match_geometry(occ):
 
 
 def test_srp_vanishes_in_mars_umbra():
-    """The smoothed shadow factor is 1 in sunlight and < 1e-6 deep in the Mars umbra."""
+    """The shadow factor is 1 in sunlight and < 1e-6 deep in the Mars umbra."""
     from mmxsim.dynamics.context import Context, ParameterTable
     from mmxsim.dynamics.forces import sun_visibility
     from mmxsim.dynamics.tracks import ChebyshevTrack

@@ -154,10 +154,9 @@ class Eclipse(Event):
         return ("eclipse", self.body)
 
     def expression(self, ctx):
-        from .forces import sun_visibility
+        from .forces import eclipse_function
 
-        _, g = sun_visibility(ctx, self.body)
-        return g
+        return eclipse_function(ctx, self.body)
 
     def label(self, sign: int) -> str:
         return "eclipse_entry" if sign < 0 else "eclipse_exit"

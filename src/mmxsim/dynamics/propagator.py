@@ -86,10 +86,50 @@ class Compiled:
 
 
 class _StepBreak:
-    """Callback of a step-breaking event: record nothing, continue."""
+    """Callback of a step-breaking event: switch parameters if asked, record nothing, continue.
+
+    ``below`` / ``above``: (parameter index, value) pairs to set when, after the event, the
+    event function is negative / positive in the direction of integration. heyoka's ``d_sgn``
+    is the sign of the time derivative and ``ta.last_h`` (the step just truncated at the event)
+    carries the direction, so the side reached is ``d_sgn * sign(last_h)``.
+    """
+
+    def __init__(self, below=(), above=()):
+        self.below = tuple(below)
+        self.above = tuple(above)
 
     def __call__(self, ta, d_sgn):
+        if self.below or self.above:
+            h = ta.last_h
+            side = d_sgn * (1 if h > 0 else -1 if h < 0 else 0)
+            if side:
+                pars = ta.pars
+                for i, v in (self.above if side > 0 else self.below):
+                    pars[i] = v
         return True
+
+
+def _step_break(item, params: ParameterTable):
+    """(expression, callback) of an entry of ``step_breaks``: an expression or a ``Switch``."""
+    from .forces import Switch
+
+    if isinstance(item, Switch):
+        idx = {k: params.names.index(k) for k in (*item.below, *item.above)}
+        return item.expr, _StepBreak([(idx[k], float(v)) for k, v in item.below.items()],
+                                     [(idx[k], float(v)) for k, v in item.above.items()])
+    return item, _StepBreak()
+
+
+def _switch_parameters(model, t, state, tracks, rots, params: ParameterTable) -> list:
+    """(index, value) of switched parameters at a numeric state (see ``Switch``)."""
+    forces = [f for f in model.forces if hasattr(f, "switch_parameters")]
+    if not forces:
+        return []
+    ctx = Context.numeric(t, state, tracks, rots, params)
+    out = []
+    for f in forces:
+        out += [(params.names.index(k), v) for k, v in f.switch_parameters(ctx).items()]
+    return out
 
 
 class _Recorder:
@@ -174,8 +214,8 @@ def build(model: DynamicsModel) -> Compiled:
         if not ev.terminal:
             nt_events.append((ev, hy.nt_event(ev.expression(ctx), _Recorder(len(nt_events), False))))
     specs = [(e, True) for e, _ in t_events] + [(e, False) for e, _ in nt_events]
-    breaks = [hy.t_event(ex, callback=_StepBreak(), direction=hy.event_direction.any)
-              for f in model.forces for ex in f.step_breaks(ctx)]
+    breaks = [hy.t_event(ex, callback=cb, direction=hy.event_direction.any)
+              for f in model.forces for ex, cb in (_step_break(b, params) for b in f.step_breaks(ctx))]
     ta = hy.taylor_adaptive(sys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
                             t_events=[e for _, e in t_events] + breaks, nt_events=[e for _, e in nt_events],
                             compact_mode=model.compact_mode)
@@ -216,6 +256,8 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
     ta.time = float(t0)
     ta.state[:] = np.asarray(state0, dtype=float)
     ta.pars[:] = np.asarray(comp.params.values, dtype=float)
+    for i, v in _switch_parameters(model, t0, state0, comp.tracks, comp.rotations, comp.params):
+        ta.pars[i] = v
     cheb = [tr for tr in comp.tracks.values() if tr.kind == "chebyshev"]
     seg = segment_length(comp.tracks.values()) if cheb else max(t_stop - t0, 1.0)
     i_tmid = comp.params.names.index("cheb:t_mid") if cheb else None
@@ -239,20 +281,26 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
             for tr in cheb:
                 coef = tr.fit(s0, s1)
                 ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
-        res = ta.propagate_until(s1, c_output=True)
+        # output epochs of this segment come from the Taylor polynomials of the steps that
+        # contain them (propagate_grid); much cheaper than building a continuous output object
+        j = gi
+        while j < t_grid.size and t_grid[j] <= s1:
+            j += 1
+        if j > gi:
+            g = t_grid[gi:j]
+            u, inv = np.unique(g, return_inverse=True)  # heyoka wants a strictly increasing grid
+            tail = [s1] if u[-1] < s1 else []
+            res = ta.propagate_grid(np.concatenate([[ta.time], u, tail]))
+            xs = np.asarray(res[-1])[1:]  # rows for the grid points reached
+            ok = inv < len(xs)
+            out_t.extend(g[ok])
+            out_x.extend(xs[inv[ok]])
+            gi += int(np.count_nonzero(ok))
+        else:
+            res = ta.propagate_until(s1)
         outcome, n = res[0], res[3]
-        c_out = res[4]
         n_steps += int(n)
         t_reached = ta.time
-        j = gi
-        while j < t_grid.size and t_grid[j] <= t_reached + 1e-9:
-            j += 1
-        if j > gi and c_out is not None:
-            pts = np.clip(t_grid[gi:j], c_out.bounds[0], c_out.bounds[1])
-            xs = np.atleast_2d(c_out(pts))
-            out_t.extend(t_grid[gi:j])
-            out_x.extend(xs)
-        gi = j
         if progress is not None:
             progress(min(1.0, (t_reached - t0) / max(t_stop - t0, 1e-9)))
         name = str(outcome).split(".")[-1]

@@ -143,33 +143,133 @@ def _cunningham_vw(rb, R: float, nmax: int, m):
     return V, W
 
 
-def sh_acceleration(rb, field: SHField, m):
-    """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
+def _sh_terms(field: SHField):
+    """The acceleration sums as {(kind, n, m): [cx, cy, cz]}: a_i = sum c_i * V_nm (kind 'V') or W_nm ('W').
 
-    Includes the central term (C00 = 1). Cunningham's recursion for
-    V_nm, W_nm up to degree nmax+1 and the standard acceleration sums
-    (Montenbruck & Gill, Satellite Orbits, eqs. 3.31-3.33).
+    Montenbruck & Gill eqs. 3.31-3.33, with each V_nm / W_nm collected once and GM/R^2 folded in,
+    so that the symbolic acceleration has one constant product per (V or W, component).
     """
     R = field.ref_radius
-    N = field.nmax
-    V, W = _cunningham_vw(rb, R, N + 1, m)
-    ax = ay = az = 0.0
+    k = field.gm / (R * R)
+    terms: dict[tuple, list] = {}
+
+    def acc(kind, n, mm, comp, val):
+        if kind == "W" and mm == 0:  # W_n0 = 0
+            return
+        terms.setdefault((kind, n, mm), [0.0, 0.0, 0.0])[comp] += k * val
+
     C, S = field.C, field.S
-    for n in range(0, N + 1):
+    for n in range(0, field.nmax + 1):
         for mm in range(0, n + 1):
             c, s = float(C[n, mm]), float(S[n, mm])
             if c == 0.0 and s == 0.0:
                 continue
             if mm == 0:
-                ax = ax - c * V[n + 1][1]
-                ay = ay - c * W[n + 1][1]
+                acc("V", n + 1, 1, 0, -c)
+                acc("W", n + 1, 1, 1, -c)
+                acc("V", n + 1, 0, 2, -(n + 1) * c)
             else:
                 f = 0.5 * (n - mm + 2) * (n - mm + 1)
-                ax = ax + 0.5 * (-c * V[n + 1][mm + 1] - s * W[n + 1][mm + 1]) + f * (c * V[n + 1][mm - 1] + s * W[n + 1][mm - 1])
-                ay = ay + 0.5 * (-c * W[n + 1][mm + 1] + s * V[n + 1][mm + 1]) + f * (-c * W[n + 1][mm - 1] + s * V[n + 1][mm - 1])
-            az = az + (n - mm + 1) * (-c * V[n + 1][mm] - s * W[n + 1][mm])
-    k = field.gm / (R * R)
-    return [k * ax, k * ay, k * az]
+                acc("V", n + 1, mm + 1, 0, -0.5 * c)
+                acc("W", n + 1, mm + 1, 0, -0.5 * s)
+                acc("V", n + 1, mm - 1, 0, f * c)
+                acc("W", n + 1, mm - 1, 0, f * s)
+                acc("W", n + 1, mm + 1, 1, -0.5 * c)
+                acc("V", n + 1, mm + 1, 1, 0.5 * s)
+                acc("W", n + 1, mm - 1, 1, -f * c)
+                acc("V", n + 1, mm - 1, 1, f * s)
+                acc("V", n + 1, mm, 2, -(n - mm + 1) * c)
+                acc("W", n + 1, mm, 2, -(n - mm + 1) * s)
+    return terms
+
+
+def _msum(terms, m):
+    """Sum of a list of numbers/expressions (an n-ary sum in symbolic mode)."""
+    if not m.is_symbolic:
+        return sum(terms)
+    consts = sum(t for t in terms if isinstance(t, float))
+    exprs = [t for t in terms if not isinstance(t, float)]
+    if consts != 0.0 or not exprs:
+        exprs.append(consts)
+    if len(exprs) == 1:
+        return exprs[0]
+    if m.is_symbolic:
+        return m.hy.sum([m.hy.expression(t) if isinstance(t, float) else t for t in exprs])
+    return sum(exprs)
+
+
+_PLANS: dict[int, tuple] = {}
+
+
+def _sh_plan(field: SHField):
+    """Per order m: the recursion factors beta_n of q_nm and, per (V or W, component), the sum
+    coefficients (n, c) with the recursion scales and (2m-1)!! folded in. Cached per field."""
+    hit = _PLANS.get(id(field))
+    if hit is not None and hit[0] is field:
+        return hit[1]
+    M = field.nmax + 1
+    terms = _sh_terms(field)
+    plan = []
+    dfac = 1.0
+    for mm in range(0, M + 1):
+        if mm:
+            dfac *= 2 * mm - 1
+        k = {mm: 1.0}
+        if mm + 1 <= M:
+            k[mm + 1] = 2 * mm + 1.0
+        betas = []
+        for n in range(mm + 2, M + 1):
+            k[n] = (2 * n - 1) / (n - mm) * k[n - 1]
+            betas.append((n + mm - 1) / (n - mm) * k[n - 2] / k[n])
+        sums = []
+        for kind in ("V", "W"):
+            for i in range(3):
+                col = [(n, terms[(kind, n, mm)][i] * dfac * k[n]) for n in range(mm, M + 1)
+                       if (kind, n, mm) in terms and terms[(kind, n, mm)][i] != 0.0]
+                if col and not (kind == "W" and mm == 0):
+                    sums.append((kind, i, col))
+        plan.append((betas, sums))
+    _PLANS[id(field)] = (field, plan)
+    return plan
+
+
+def sh_acceleration(rb, field: SHField, m):
+    """Acceleration of a spherical-harmonic field at body-fixed position ``rb``.
+
+    Includes the central term (C00 = 1). Cunningham's V_nm, W_nm (Montenbruck & Gill
+    eqs. 3.29-3.30) up to degree nmax+1 and the acceleration sums (eqs. 3.31-3.33),
+    factored for the Taylor integrator: for each order m, V_nm = V_mm q_nm and
+    W_nm = W_mm q_nm with one recursion q_nm (shared by V and W) in z0 and rho, and the
+    sums over n taken on q before multiplying by the sectorial terms. The recursions are
+    rescaled so that their constant factors move into the sum coefficients (``_sh_plan``).
+    """
+    R = field.ref_radius
+    M = field.nmax + 1
+    plan = _sh_plan(field)
+    x, y, z = rb
+    r2 = x * x + y * y + z * z
+    inv_r2 = 1.0 / r2
+    rho = (R * R) * inv_r2
+    x0, y0, z0 = (R * x) * inv_r2, (R * y) * inv_r2, (R * z) * inv_r2
+    # sectorials: V_mm = (2m-1)!! Vs[m], W_mm = (2m-1)!! Ws[m]
+    Vs, Ws = [R / m.sqrt(r2)], [0.0]
+    for mm in range(1, M + 1):
+        if mm == 1:
+            v, w = x0 * Vs[0], y0 * Vs[0]
+        else:
+            v, w = x0 * Vs[-1] - y0 * Ws[-1], x0 * Ws[-1] + y0 * Vs[-1]
+        Vs.append(v)
+        Ws.append(w)
+    parts = ([], [], [])
+    for mm, (betas, sums) in enumerate(plan):
+        # q_nm = k_n qs[n - m]: qs = 1, z0, then qs_n = z0 qs_{n-1} - beta_n rho qs_{n-2}
+        qs = [1.0, z0] if mm + 1 <= M else [1.0]
+        for j, beta in enumerate(betas):
+            qs.append(z0 * qs[-1] - (rho * beta if j == 0 else beta * (rho * qs[-2])))
+        for kind, i, col in sums:
+            sect = Vs[mm] if kind == "V" else Ws[mm]
+            parts[i].append(sect * _msum([c * qs[n - mm] for n, c in col], m))
+    return [_msum(p, m) for p in parts]
 
 
 def sh_potential(rb, field: SHField, m):

@@ -127,8 +127,8 @@ def assumptions(s, model) -> list[str]:
         out.append("Phobos gravity: homogeneous-density body (Ernst shape); the real interior is unknown. "
                    "The series diverges inside the Brillouin sphere (~14 km): near-surface accuracy is limited.")
     if s.force_model.srp.enabled:
-        out.append("Solar radiation pressure: cannonball model; Mars and Phobos as spheres with a smoothed "
-                   "conical penumbra. Spacecraft mass, area and Cr are ASSUMPTIONS (MMX values unpublished).")
+        out.append("Solar radiation pressure: cannonball model; Mars and Phobos as spheres, conical shadow, "
+                   "straight-limb penumbra. Spacecraft mass, area and Cr are ASSUMPTIONS (MMX values unpublished).")
     out.append("Phobos impact surface: the IAU tri-axial ellipsoid (13.0 x 11.4 x 9.1 km); altitude is radial "
                "altitude above it.")
     out.append("Not modelled: Mars tesseral harmonics and atmosphere, relativity, other planets, manoeuvres.")
