@@ -300,6 +300,7 @@ class Boundedness:
     termination: str
     runtime_s: float
     bounded: bool
+    first_violation_days: float  # first sample outside the criterion (nan if none)
     t: np.ndarray = field(repr=False, default=None)
     hill: np.ndarray = field(repr=False, default=None)
 
@@ -308,7 +309,7 @@ class Boundedness:
                 f"| {self.min_surface_km:.2f} | {self.radial_semi_km.min():.1f}..{self.radial_semi_km.max():.1f} "
                 f"| {self.along_semi_km.min():.1f}..{self.along_semi_km.max():.1f} "
                 f"| {self.radial_drift_km_per_rev:+.3f} | {self.along_drift_km_per_rev:+.3f} "
-                f"| {'yes' if self.bounded else 'NO'} |")
+                f"| {'yes' if self.bounded else f'NO (day {self.first_violation_days:.1f})'} |")
 
 
 BOUNDEDNESS_HEADER = ("| case | days | min dist km | max dist km | min surf. km | radial semi-extent km "
@@ -360,9 +361,11 @@ def boundedness(model, t0_tdb: float, x0, days: float = 30.0, nominal_km=None, t
     lo, hi = (1 - tol_frac) * nominal_km[0], (1 + tol_frac) * nominal_km[1]
     completed = p.termination == "span completed" and p.t.size == grid.size
     ok = bool(completed and surf.min() > 0.0 and d.min() >= lo and d.max() <= hi)
+    bad = np.nonzero((surf <= 0.0) | (d < lo) | (d > hi))[0]
+    first = float((p.t[bad[0]] - t0) / 86400.0) if bad.size else float("nan")
     return Boundedness(label, float(days), tuple(float(v) for v in nominal_km), float(tol_frac), float(d.min()),
                        float(d.max()), float(surf.min()), rad, alo, slope(rad), slope(alo), p.termination,
-                       _time.perf_counter() - T, ok, p.t, hill)
+                       _time.perf_counter() - T, ok, first, p.t, hill)
 
 
 # ---------------------------------------------------------------------------
