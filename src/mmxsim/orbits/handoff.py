@@ -249,7 +249,9 @@ def multiple_shooting(model, t, X0, tol_pos_km: float = 1e-6, tol_vel_km_s: floa
             J[6 * i:6 * i + 6, 6 * i:6 * i + 6] = (S[:, None] * Phis[i]) / S[None, :]
             J[6 * i:6 * i + 6, 6 * i + 6:6 * i + 12] = -np.eye(6)
         Fs = (F * S).ravel()
-        dZ = np.linalg.lstsq(J, -Fs, rcond=None)[0]  # minimum-norm solution
+        # minimum-norm solution dZ = -J^T (J J^T)^-1 F; J has full row rank (its -I blocks),
+        # so J J^T is symmetric positive definite (and block tridiagonal)
+        dZ = -J.T @ np.linalg.solve(J @ J.T, Fs)
         X = X + dZ.reshape(n + 1, 6) / S
         F, Phis = _defects(flow, t, X)
     shift = float(np.max(np.linalg.norm(X[:, :3] - guess[:, :3], axis=1)))
