@@ -252,8 +252,16 @@ def multiple_shooting(model, t, X0, tol_pos_km: float = 1e-6, tol_vel_km_s: floa
         # minimum-norm solution dZ = -J^T (J J^T)^-1 F; J has full row rank (its -I blocks),
         # so J J^T is symmetric positive definite (and block tridiagonal)
         dZ = -J.T @ np.linalg.solve(J @ J.T, Fs)
-        X = X + dZ.reshape(n + 1, 6) / S
-        F, Phis = _defects(flow, t, X)
+        step = dZ.reshape(n + 1, 6) / S
+        for _ in range(6):  # halve a step whose flows fail (e.g. a segment thrown into Phobos)
+            try:
+                F, Phis = _defects(flow, t, X + step)
+                break
+            except MmxsimError:
+                step = step / 2
+        else:
+            break
+        X = X + step
     shift = float(np.max(np.linalg.norm(X[:, :3] - guess[:, :3], axis=1)))
     return ShootingResult(t, guess, X, it, hp, hv, converged, c_s, _time.perf_counter() - T, flow.n_flows,
                           guess_dv, shift)

@@ -3,9 +3,8 @@
 Simplified model (stated):
 
 * **Reference**: a trajectory given by patch points ``(t_i, X_i)`` (Mars ICRF). Either the
-  hand-off-corrected full-model trajectory over the whole span (:func:`reference_trajectory`,
-  multiple shooting of :mod:`mmxsim.orbits.handoff`, continuous to < 1 mm, i.e. a natural
-  trajectory of the model), or the uncorrected Hill-problem samples (``kind="hill"``, not
+  hand-off-corrected 3D QSO propagated over the whole span (:func:`reference_trajectory`;
+  continuous to < 1 mm, i.e. a natural trajectory of the model), or the uncorrected Hill-problem samples (``kind="hill"``, not
   a solution of the full model: tracking it costs Delta-v even without errors).
 * **Navigation**: at each manoeuvre epoch the estimate is truth plus Gaussian errors, 1-sigma
   ``sigma_pos_km`` and ``sigma_vel_km_s`` per ICRF axis, independent between manoeuvres
@@ -52,8 +51,19 @@ class Reference:
 
 
 def reference_trajectory(q: QSO, t0_tdb: float, days: float = 30.0, per_rev: int = 4, kind: str = "corrected",
-                         model=None, eph=None, max_iter: int = 15) -> Reference:
-    """Reference patch points for ``days`` (plus the revolutions needed to target beyond)."""
+                         model=None, eph=None, max_iter: int = 15, handoff_revs: int = 10) -> Reference:
+    """Reference patch points for ``days`` (plus two revolutions to target beyond the span).
+
+    ``kind="corrected"``: the QSO is handed off by multiple shooting over ``handoff_revs``
+    revolutions (:func:`mmxsim.orbits.handoff.multiple_shooting`); the corrected initial
+    state is propagated ballistically over the whole span, sampled at the patch epochs and
+    polished by multiple shooting (defects < 1 mm). Multiple shooting of the Hill samples
+    over a whole month directly diverged for the 3D QSO (a flow thrown into Phobos at the
+    first Newton step), hence this two-stage construction. ``kind="hill"``: the
+    uncorrected Hill samples (discontinuous in the full model).
+    """
+    from ..dynamics import propagate
+
     if kind not in ("corrected", "hill"):
         raise InputError("kind", kind, "'corrected' or 'hill'")
     if not (isinstance(days, (int, float)) and 0 < days <= 120):
@@ -68,7 +78,14 @@ def reference_trajectory(q: QSO, t0_tdb: float, days: float = 30.0, per_rev: int
         F, _ = _defects(Flow(model), t, X)
         return Reference(kind, t, X, per_rev, float(np.max(np.linalg.norm(F[:, :3], axis=1)) * 1e3),
                          _time.perf_counter() - T)
-    sh = multiple_shooting(model, t, X, max_iter=max_iter)
+    k = min(handoff_revs, n_revs) * per_rev + 1
+    sh = multiple_shooting(model, t[:k], X[:k], max_iter=max_iter)
+    if not sh.converged:
+        raise MmxsimError(f"hand-off multiple shooting did not converge (defect {sh.mismatch_pos_m:.3g} m)")
+    p = propagate(model, t[0], sh.states[0], t)
+    if p.termination != "span completed" or p.t.size != t.size:
+        raise MmxsimError(f"the corrected QSO does not survive {days} days ballistically ({p.termination})")
+    sh = multiple_shooting(model, t, p.states, max_iter=max_iter)
     if not sh.converged:
         raise MmxsimError(f"reference multiple shooting did not converge (defect {sh.mismatch_pos_m:.3g} m)")
     return Reference(kind, t, sh.states, per_rev, sh.mismatch_pos_m, _time.perf_counter() - T)
