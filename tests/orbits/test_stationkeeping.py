@@ -88,9 +88,12 @@ def test_bad_input(ref, q3, model):
 
 @pytest.mark.slow
 def test_monte_carlo_30_days(q3, model):
-    """30 days, 10 samples, 10 m / 0.1 mm/s / 2 %: mean cost within 0.05..5 m/s (the
-    [BAR-SURREY] figure is ~1 m/s per month; ours is reported beside it in docs/qso.md)."""
+    """30 days: zero-error cost < 1 mm/s on the month-long reference; 5 samples at
+    10 m / 0.1 mm/s / 2 %: mean cost within 0.2..3 m/s (measured 0.79 m/s over 10 samples;
+    the [BAR-SURREY] figure is ~1 m/s per month, compared in docs/qso.md)."""
     ref30 = SK.reference_trajectory(q3, T0, days=30.0, model=model)
-    mc = SK.monte_carlo(ref30, SK.Errors(0.01, 1e-7, 0.02), 10, 1.25, days=30.0, seed=0, model=model)
-    assert 0.05 < mc.mean_m_s < 5.0
+    assert ref30.max_defect_m < 1.0
+    assert SK.simulate(ref30, SK.ZERO_ERRORS, 1.25, days=30.0, model=model).total_dv_m_s < 1e-3
+    mc = SK.monte_carlo(ref30, SK.Errors(0.01, 1e-7, 0.02), 5, 1.25, days=30.0, seed=0, model=model)
+    assert 0.2 < mc.mean_m_s < 3.0
     assert mc.std_m_s > 0
