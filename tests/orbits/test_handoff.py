@@ -45,7 +45,7 @@ def test_variational_stm_matches_central_differences(q50, model):
     assert np.max(np.abs(J - P)) / np.max(np.abs(P)) < 1e-5
 
 
-def test_multiple_shooting_continuity_reprogagated_independently(ho50, model):
+def test_multiple_shooting_continuity_repropagated_independently(ho50, model):
     """Corrected patch points: < 1 m position and < 1 mm/s velocity mismatch, checked with
     mmxsim.dynamics.propagate (not the variational integrator used by the corrector); the
     Hill guess was discontinuous by km (so the correction did something)."""
