@@ -1,0 +1,433 @@
+"""Hand-off of a Hill-problem QSO to the full ephemeris force model, by multiple shooting.
+
+Pipeline
+--------
+1. :func:`patch_points`: sample a QSO of :mod:`mmxsim.orbits.qso` (planar or 3D) over
+   ``n_revs`` revolutions, ``per_rev`` points per revolution, in its own circular-Hill
+   model; place each sample in the ephemeris ``PHOBOS_HILL`` frame of
+   :mod:`mmxsim.frames` at its epoch and convert it to Mars-centred ICRF (km, km/s, TDB s).
+2. :func:`multiple_shooting`: correct the patch-point states (epochs fixed) so that the
+   full-model flow from each one reaches the next: constraints
+   ``F_i = phi(t_i -> t_i+1, X_i) - X_i+1``, Jacobian blocks ``[Phi_i, -I]``,
+   **minimum-norm Newton updates** ``dX = -J^+ F`` (velocities scaled by 1/n so km and km/tau
+   weigh alike). STMs come from heyoka's first-order variational equations of the full
+   model (compile about 3 s in compact mode, measured; a one-revolution flow with the STM
+   takes about 30 ms, so finite differences were not needed).
+3. :func:`boundedness`: propagate ballistically (no manoeuvres) from a state for ``days``
+   and measure the distance to Phobos, the surface distance (IAU ellipsoid in the librating
+   Phobos frame), and the per-revolution radial / along-track semi-extents and their drift.
+
+"Bounded" is defined explicitly in :class:`Boundedness`: never inside the ellipsoid and
+the distance to Phobos within ``[(1 - f) d_min, (1 + f) d_max]`` of a nominal range.
+
+Full model (:func:`full_model`): Mars point mass + J2..J4 (MRO120F zonals), Phobos
+spherical harmonics (homogeneous Ernst shape, degree 8 by default) rotating with Phobos
+(IAU 2015 + forced libration), Sun / Earth (DE421) and Deimos point masses, Phobos and
+Deimos on the built-in MAR080 mean-element theory; SRP optional (cannonball; area, mass
+and Cr are assumptions). This is the spine's reference model without its events; it is
+built from :mod:`mmxsim.dynamics.forces` directly (orbits may not import mission/).
+"""
+
+from __future__ import annotations
+
+import math
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError, MmxsimError
+from .qso import N, QSO, ellipsoid_distance, sample_orbit
+
+TWO_PI = 2.0 * math.pi
+PHOBOS_PERIOD_S = TWO_PI / N  # 7.654 h (mean motion of [JPL-SAT], bodies.PHOBOS_MEAN_MOTION)
+
+
+# ---------------------------------------------------------------------------
+# Full model
+def full_model(eph=None, *, mars_degree: int = 4, phobos_degree: int = 8,
+               third_bodies=("SUN", "EARTH", "DEIMOS"), srp: bool = False, cr: float = 1.3,
+               area_m2: float = 20.0, mass_kg: float = 2000.0, tolerance: float = 1e-12):
+    """The spine's full force model (no events) as a :class:`~mmxsim.dynamics.DynamicsModel`.
+
+    Defaults repeat the reference scenario (``reference_qso.yaml``) except SRP, which is off
+    by default here (``srp=True`` adds it; mass 2000 kg, area 20 m², Cr 1.3 are the
+    scenario's ASSUMPTIONS, MMX values are unpublished).
+    """
+    from ..dynamics import DynamicsModel, MarsGravity, PhobosGravity, SolarRadiationPressure, ThirdBody
+
+    if eph is None:
+        from ..ephemeris import default_ephemeris
+
+        eph = default_ephemeris()
+    if not (isinstance(tolerance, (int, float)) and 0 < tolerance <= 1e-6):
+        raise InputError("tolerance", tolerance, "a number in (0, 1e-6]")
+    forces = [MarsGravity(mars_degree), PhobosGravity("harmonics", phobos_degree)]
+    forces += [ThirdBody(b) for b in third_bodies]
+    if srp:
+        forces.append(SolarRadiationPressure(("MARS", "PHOBOS"), cr, area_m2, mass_kg))
+    return DynamicsModel(forces=forces, ephemeris=eph, events=[], tolerance=float(tolerance))
+
+
+# ---------------------------------------------------------------------------
+# Flow with state-transition matrix
+_VAR_CACHE: dict = {}
+
+
+class Flow:
+    """Full-model flow ``(t0, x0, t1) -> (x1, Phi)`` with heyoka variational equations.
+
+    Third bodies on Chebyshev tracks are refitted per segment exactly as in
+    :func:`mmxsim.dynamics.propagate` (segments start at ``t0`` of each call).
+    """
+
+    def __init__(self, model):
+        from ..dynamics.tracks import segment_length
+
+        sig = ("var", model.signature())
+        self.compile_s = 0.0
+        if sig not in _VAR_CACHE:
+            import heyoka as hy
+
+            from ..dynamics.propagator import rhs_expressions
+
+            t = _time.perf_counter()
+            sys, _ctx, params, tracks, _rots = rhs_expressions(model)
+            vsys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
+            ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
+                                    compact_mode=model.compact_mode)
+            self.compile_s = _time.perf_counter() - t
+            _VAR_CACHE[sig] = (ta, params, tracks)
+        self.ta, self.params, self.tracks = _VAR_CACHE[sig]
+        self.cheb = [tr for tr in self.tracks.values() if tr.kind == "chebyshev"]
+        self.seg = segment_length(self.tracks.values()) if self.cheb else None
+        names = self.params.names
+        self.i_tmid = names.index("cheb:t_mid") if self.cheb else None
+        self.i_ih = names.index("cheb:inv_half") if self.cheb else None
+        self.n_flows = 0
+
+    def __call__(self, t0: float, x0, t1: float):
+        ta = self.ta
+        ta.time = float(t0)
+        ta.state[:6] = np.asarray(x0, float)
+        ta.state[6:] = np.eye(6).ravel()
+        ta.pars[:] = np.asarray(self.params.values, float)
+        s0 = float(t0)
+        seg = self.seg if self.cheb else abs(t1 - t0)
+        sgn = 1.0 if t1 >= t0 else -1.0
+        while sgn * (t1 - s0) > 0:
+            s1 = s0 + sgn * min(seg, abs(t1 - s0))
+            if self.cheb:
+                a, b = min(s0, s1), max(s0, s1)
+                ta.pars[self.i_tmid] = 0.5 * (a + b)
+                ta.pars[self.i_ih] = 2.0 / (b - a)
+                for tr in self.cheb:
+                    coef = tr.fit(a, b)
+                    ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
+            oc = ta.propagate_until(s1)[0]
+            if str(oc).split(".")[-1] not in ("time_limit", "success"):
+                raise MmxsimError(f"variational propagation failed at t = {ta.time:.3f} s ({oc})")
+            s0 = s1
+        self.n_flows += 1
+        return ta.state[:6].copy(), ta.state[6:].reshape(6, 6).copy()
+
+
+# ---------------------------------------------------------------------------
+# Patch points
+def _check_int(name, v, lo, hi):
+    if not (isinstance(v, (int, np.integer)) and not isinstance(v, bool) and lo <= v <= hi):
+        raise InputError(name, v, f"an integer {lo}..{hi}")
+    return int(v)
+
+
+def _check_epoch(t_tdb):
+    try:
+        t = float(t_tdb)
+    except (TypeError, ValueError):
+        raise InputError("t0_tdb", t_tdb, "TDB seconds past J2000 (a finite number)") from None
+    if not math.isfinite(t) or abs(t) > 100 * 365.25 * 86400:
+        raise InputError("t0_tdb", t_tdb, "TDB seconds past J2000 within +-100 years")
+    return t
+
+
+def patch_points(q: QSO, t0_tdb: float, n_revs: int = 10, per_rev: int = 4, eph=None):
+    """Hill-problem samples of ``q`` as Mars-centred ICRF patch points.
+
+    Returns ``(t, X)``: epochs (n_revs*per_rev + 1,) TDB s from ``t0_tdb`` spaced by
+    ``q.period_s / per_rev`` and the states (.., 6) km, km/s. The Hill states come from
+    :func:`mmxsim.orbits.qso.sample_orbit` (the QSO's own circular-Hill model) and are
+    placed in the ephemeris ``PHOBOS_HILL`` frame at each epoch.
+    """
+    if not isinstance(q, QSO):
+        raise InputError("q", type(q).__name__, "a mmxsim.orbits.qso.QSO")
+    t0 = _check_epoch(t0_tdb)
+    n_revs = _check_int("n_revs", n_revs, 1, 200)
+    per_rev = _check_int("per_rev", per_rev, 1, 32)
+    from ..frames import to_mars_icrf
+
+    n = n_revs * per_rev + 1
+    hill = sample_orbit(q, n_points=n, n_revs=n_revs)
+    t = t0 + np.linspace(0.0, n_revs * q.period_s, n)
+    return t, to_mars_icrf("PHOBOS_HILL", t, hill, eph)
+
+
+# ---------------------------------------------------------------------------
+# Multiple shooting
+@dataclass
+class ShootingResult:
+    t: np.ndarray  # patch-point epochs (TDB s)
+    guess: np.ndarray  # initial patch points (Mars ICRF)
+    states: np.ndarray  # corrected patch points
+    iterations: int
+    history_pos_m: list  # max position mismatch at the patch points before each iteration, m
+    history_vel_mm_s: list
+    converged: bool
+    compile_s: float
+    runtime_s: float
+    n_flows: int
+    guess_dv_m_s: float  # sum of velocity jumps of the guess (the Delta-v to fly it as is)
+    max_shift_km: float  # max |corrected - guess| position over the patch points
+
+    @property
+    def mismatch_pos_m(self) -> float:
+        return self.history_pos_m[-1]
+
+    @property
+    def mismatch_vel_mm_s(self) -> float:
+        return self.history_vel_mm_s[-1]
+
+
+def _defects(flow, t, X):
+    n = len(t) - 1
+    F = np.empty((n, 6))
+    Phis = []
+    for i in range(n):
+        xf, phi = flow(t[i], X[i], t[i + 1])
+        F[i] = xf - X[i + 1]
+        Phis.append(phi)
+    return F, Phis
+
+
+def multiple_shooting(model, t, X0, tol_pos_km: float = 1e-6, tol_vel_km_s: float = 1e-9,
+                      max_iter: int = 15, flow: Flow | None = None) -> ShootingResult:
+    """Correct patch points ``X0`` at fixed epochs ``t`` so the full-model trajectory is continuous.
+
+    Minimum-norm Newton on all 6(n+1) patch-point components (variables scaled:
+    km and km/tau with tau = n t); stops when every position defect is below
+    ``tol_pos_km`` and every velocity defect below ``tol_vel_km_s``.
+    """
+    t = np.asarray(t, float)
+    X = np.array(X0, float)
+    if t.ndim != 1 or t.size < 2 or X.shape != (t.size, 6) or not np.all(np.diff(t) > 0):
+        raise InputError("t, X0", (t.shape, X.shape), "increasing epochs (k >= 2,) and states (k, 6)")
+    if not np.all(np.isfinite(X)):
+        raise InputError("X0", "non-finite", "finite states")
+    T = _time.perf_counter()
+    flow = flow or Flow(model)
+    c_s = flow.compile_s
+    n = t.size - 1
+    S = np.r_[np.ones(3), np.full(3, 1.0 / N)]  # scaled variable = S * physical
+    hp, hv = [], []
+    converged = False
+    guess = X.copy()
+    it = 0
+    F, Phis = _defects(flow, t, X)
+    guess_dv = float(np.sum(np.linalg.norm(F[:, 3:], axis=1)) * 1e3)
+    for it in range(max_iter + 1):
+        ep = np.max(np.linalg.norm(F[:, :3], axis=1))
+        ev = np.max(np.linalg.norm(F[:, 3:], axis=1))
+        hp.append(float(ep * 1e3))
+        hv.append(float(ev * 1e6))
+        if ep < tol_pos_km and ev < tol_vel_km_s:
+            converged = True
+            break
+        if it == max_iter:
+            break
+        J = np.zeros((6 * n, 6 * (n + 1)))
+        for i in range(n):
+            # d(S F_i)/d(S X_i) = S Phi S^-1 ; d(S F_i)/d(S X_i+1) = -I
+            J[6 * i:6 * i + 6, 6 * i:6 * i + 6] = (S[:, None] * Phis[i]) / S[None, :]
+            J[6 * i:6 * i + 6, 6 * i + 6:6 * i + 12] = -np.eye(6)
+        Fs = (F * S).ravel()
+        # minimum-norm solution dZ = -J^T (J J^T)^-1 F; J has full row rank (its -I blocks),
+        # so J J^T is symmetric positive definite (and block tridiagonal)
+        dZ = -J.T @ np.linalg.solve(J @ J.T, Fs)
+        step = dZ.reshape(n + 1, 6) / S
+        for _ in range(6):  # halve a step whose flows fail (e.g. a segment thrown into Phobos)
+            try:
+                F, Phis = _defects(flow, t, X + step)
+                break
+            except MmxsimError:
+                step = step / 2
+        else:
+            break
+        X = X + step
+    shift = float(np.max(np.linalg.norm(X[:, :3] - guess[:, :3], axis=1)))
+    return ShootingResult(t, guess, X, it, hp, hv, converged, c_s, _time.perf_counter() - T, flow.n_flows,
+                          guess_dv, shift)
+
+
+def continuity(model, t, X):
+    """Independent check: re-propagate each segment with :func:`mmxsim.dynamics.propagate`.
+
+    Returns (position mismatch m, velocity mismatch mm/s) arrays at patch points 1..n.
+    """
+    from ..dynamics import propagate
+
+    t = np.asarray(t, float)
+    dp, dv = [], []
+    for i in range(t.size - 1):
+        p = propagate(model, t[i], X[i], [t[i], t[i + 1]])
+        e = p.states[-1] - X[i + 1]
+        dp.append(np.linalg.norm(e[:3]) * 1e3)
+        dv.append(np.linalg.norm(e[3:]) * 1e6)
+    return np.array(dp), np.array(dv)
+
+
+# ---------------------------------------------------------------------------
+# Boundedness
+@dataclass
+class Boundedness:
+    """Ballistic propagation in the full model, measured in the ephemeris Hill frame.
+
+    ``bounded`` means: the propagation completed the span, the trajectory never enters the
+    IAU ellipsoid (surface distance > 0 at every sample, ``samples_per_rev`` per Phobos
+    revolution, libration included through the PHOBOS_FIXED frame), and the distance to
+    Phobos stays within ``[(1 - tol_frac) * nominal_km[0], (1 + tol_frac) * nominal_km[1]]``.
+    """
+
+    label: str
+    days: float
+    nominal_km: tuple  # (d_min, d_max) the criterion refers to
+    tol_frac: float
+    min_distance_km: float
+    max_distance_km: float
+    min_surface_km: float
+    radial_semi_km: np.ndarray  # per revolution (max x - min x)/2, Hill frame
+    along_semi_km: np.ndarray
+    radial_drift_km_per_rev: float  # least-squares slope of the above
+    along_drift_km_per_rev: float
+    termination: str
+    runtime_s: float
+    bounded: bool
+    first_violation_days: float  # first sample outside the criterion (nan if none)
+    t: np.ndarray = field(repr=False, default=None)
+    hill: np.ndarray = field(repr=False, default=None)
+
+    def row(self) -> str:
+        return (f"| {self.label} | {self.days:g} | {self.min_distance_km:.2f} | {self.max_distance_km:.2f} "
+                f"| {self.min_surface_km:.2f} | {self.radial_semi_km.min():.1f}..{self.radial_semi_km.max():.1f} "
+                f"| {self.along_semi_km.min():.1f}..{self.along_semi_km.max():.1f} "
+                f"| {self.radial_drift_km_per_rev:+.3f} | {self.along_drift_km_per_rev:+.3f} "
+                f"| {'yes' if self.bounded else f'NO (day {self.first_violation_days:.1f})'} |")
+
+
+BOUNDEDNESS_HEADER = ("| case | days | min dist km | max dist km | min surf. km | radial semi-extent km "
+                      "| along-track semi-extent km | radial drift km/rev | along drift km/rev | bounded |\n"
+                      "|---|---|---|---|---|---|---|---|---|---|")
+
+
+def boundedness(model, t0_tdb: float, x0, days: float = 30.0, nominal_km=None, tol_frac: float = 0.25,
+                samples_per_rev: int = 96, label: str = "", eph=None) -> Boundedness:
+    """Propagate ``x0`` (Mars ICRF) ballistically for ``days`` and measure boundedness.
+
+    ``nominal_km`` = (d_min, d_max) of the designed orbit (default: the distance range of
+    the first revolution of this propagation).
+    """
+    from ..dynamics import propagate
+    from ..frames import from_mars_icrf
+
+    t0 = _check_epoch(t0_tdb)
+    if not (isinstance(days, (int, float)) and 0 < days <= 365):
+        raise InputError("days", days, "a number of days in (0, 365]")
+    if not (isinstance(tol_frac, (int, float)) and 0 < tol_frac < 1):
+        raise InputError("tol_frac", tol_frac, "a fraction in (0, 1)")
+    samples_per_rev = _check_int("samples_per_rev", samples_per_rev, 8, 10000)
+    eph = eph if eph is not None else model.ephemeris
+    T = _time.perf_counter()
+    n_rev = days * 86400.0 / PHOBOS_PERIOD_S
+    n = int(math.ceil(n_rev * samples_per_rev)) + 1
+    grid = t0 + np.linspace(0.0, days * 86400.0, n)
+    p = propagate(model, t0, np.asarray(x0, float), grid)
+    hill = from_mars_icrf("PHOBOS_HILL", p.t, p.states, eph)
+    pfix = from_mars_icrf("PHOBOS_FIXED", p.t, p.states, eph)
+    d = np.linalg.norm(hill[:, :3], axis=1)
+    surf = ellipsoid_distance(pfix[:, :3])
+    k = ((p.t - t0) // PHOBOS_PERIOD_S).astype(int)
+    full = int(math.floor(n_rev + 1e-9))
+    rad, alo = [], []
+    for j in range(max(full, 1)):
+        s = hill[k == j]
+        if len(s) < 2:
+            break
+        rad.append((s[:, 0].max() - s[:, 0].min()) / 2)
+        alo.append((s[:, 1].max() - s[:, 1].min()) / 2)
+    rad, alo = np.array(rad), np.array(alo)
+    idx = np.arange(len(rad))
+    slope = (lambda y: float(np.polyfit(idx, y, 1)[0]) if len(y) >= 2 else float("nan"))
+    if nominal_km is None:
+        first = d[k == 0]
+        nominal_km = (float(first.min()), float(first.max()))
+    lo, hi = (1 - tol_frac) * nominal_km[0], (1 + tol_frac) * nominal_km[1]
+    completed = p.termination == "span completed" and p.t.size == grid.size
+    ok = bool(completed and surf.min() > 0.0 and d.min() >= lo and d.max() <= hi)
+    bad = np.nonzero((surf <= 0.0) | (d < lo) | (d > hi))[0]
+    first = float((p.t[bad[0]] - t0) / 86400.0) if bad.size else float("nan")
+    return Boundedness(label, float(days), tuple(float(v) for v in nominal_km), float(tol_frac), float(d.min()),
+                       float(d.max()), float(surf.min()), rad, alo, slope(rad), slope(alo), p.termination,
+                       _time.perf_counter() - T, ok, first, p.t, hill)
+
+
+# ---------------------------------------------------------------------------
+# One call
+@dataclass
+class Handoff:
+    qso: QSO
+    t0_tdb: float
+    shooting: ShootingResult
+    corrected: Boundedness
+    uncorrected: Boundedness
+    nominal_km: tuple  # distance range of the Hill-problem design
+
+    @property
+    def x0(self) -> np.ndarray:
+        """Corrected initial state, Mars ICRF."""
+        return self.shooting.states[0]
+
+    def table(self) -> str:
+        return BOUNDEDNESS_HEADER + "\n" + self.corrected.row() + "\n" + self.uncorrected.row()
+
+
+def design_distance_range(q: QSO, n_revs: int = 1) -> tuple:
+    """(min, max) distance to Phobos (km) of the Hill-problem orbit over ``n_revs``."""
+    h = sample_orbit(q, n_points=600 * n_revs + 1, n_revs=n_revs)
+    d = np.linalg.norm(h[:, :3], axis=1)
+    return float(d.min()), float(d.max())
+
+
+def handoff(q: QSO, t0_tdb: float, n_revs: int = 10, per_rev: int = 4, days: float = 30.0,
+            tol_frac: float = 0.25, model=None, eph=None, max_iter: int = 15) -> Handoff:
+    """Hand ``q`` to the full model at ``t0_tdb``: multiple shooting over ``n_revs``, then a
+    ballistic ``days`` propagation of the corrected and of the uncorrected
+    (:func:`mmxsim.orbits.qso.to_mars_icrf`) initial states, both judged against the
+    distance range of the Hill design (``tol_frac``; see :class:`Boundedness`).
+    """
+    if model is None:
+        model = full_model(eph)
+    eph = eph if eph is not None else model.ephemeris
+    t, X = patch_points(q, t0_tdb, n_revs, per_rev, eph)
+    sh = multiple_shooting(model, t, X, max_iter=max_iter)
+    if not sh.converged:
+        raise MmxsimError(f"multiple shooting did not converge in {max_iter} iterations "
+                          f"(position defect {sh.mismatch_pos_m:.3g} m)")
+    nom = design_distance_range(q, n_revs=1 if q.periodic else min(n_revs, 10))
+    kind = "3D" if not q.periodic else "planar"
+    tag = f"{q.size_km:g} km {kind}"
+    cor = boundedness(model, t[0], sh.states[0], days, nom, tol_frac, label=f"{tag}, corrected", eph=eph)
+    unc = boundedness(model, t[0], X[0], days, nom, tol_frac, label=f"{tag}, to_mars_icrf", eph=eph)
+    return Handoff(q, float(t[0]), sh, cor, unc, nom)
+
+
+__all__ = ["full_model", "Flow", "patch_points", "multiple_shooting", "ShootingResult", "continuity",
+           "boundedness", "Boundedness", "BOUNDEDNESS_HEADER", "handoff", "Handoff", "design_distance_range",
+           "PHOBOS_PERIOD_S"]
