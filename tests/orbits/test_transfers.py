@@ -148,3 +148,25 @@ def test_optimiser_improves_on_grid():
     assert 0.1 * DAY <= r.tof_s <= 0.4 * DAY
     assert r.dv_total_m_s <= g.dv_total_m_s + 1e-9
     assert r.min_surface_distance_km > 0.0
+
+
+def test_three_impulse_never_worse_and_lands():
+    """Mid-course variant of a point-mass 100 -> 50 km transfer (few Nelder-Mead steps): total Δv
+    <= the two-impulse one (+1e-9), impulses consistent, arc lands on the arrival point < 1 m."""
+    from scipy.integrate import solve_ivp
+
+    a, b = Q.qso_family(0, sizes_km=[100, 50]).members
+    base = T.two_impulse_transfer(a, b, 0.5 * DAY, 0.0, 0.5)
+    t3 = T.three_impulse_transfer(base, a, b, maxiter=12)
+    assert t3.dv_mid is not None and 0.0 < t3.t_mid_s < base.tof_s
+    assert t3.dv_total_m_s <= base.dv_total_m_s + 1e-9
+    # re-propagate both arcs with SciPy, applying the mid-course impulse
+    X0 = np.concatenate([t3.trajectory[0, 1:4], t3.trajectory[0, 4:] / n])
+    f = lambda t, X: Q.hill_rhs(list(X), 0, NP)  # noqa: E731
+    s1 = solve_ivp(f, (0.0, t3.t_mid_s * n), X0, method="DOP853", rtol=1e-13, atol=1e-12)
+    Xm = s1.y[:, -1].copy()
+    Xm[3:] += t3.dv_mid / n
+    s2 = solve_ivp(f, (t3.t_mid_s * n, base.tof_s * n), Xm, method="DOP853", rtol=1e-13, atol=1e-12)
+    assert np.linalg.norm(s2.y[:3, -1] - base.r2) * 1e3 < 1.0
+    with pytest.raises(InputError, match="base"):
+        T.three_impulse_transfer(base, b, a)

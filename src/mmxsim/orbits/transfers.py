@@ -37,7 +37,7 @@ Units: km, s, km/s at the interface; dimensionless time tau = n t inside.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field as dc_field
+from dataclasses import dataclass, field as dc_field, replace
 
 import numpy as np
 
@@ -86,14 +86,14 @@ class Transfer:
     min_surface_distance_km: float  # along the arc, to the PHOBOS_RADII ellipsoid
     iterations: int
     trajectory: np.ndarray = dc_field(repr=False, default=None)  # (k, 7): t_s, x, y, z, vx, vy, vz
-    legs: tuple = ()  # for multi-impulse results: the component Transfers
+    dv_mid: np.ndarray = dc_field(default=None)  # km/s, mid-course impulse (three-impulse transfers only)
+    t_mid_s: float = float("nan")  # time of the mid-course impulse after departure
     notes: str = ""
 
     @property
     def dv_total_m_s(self) -> float:
-        if self.legs:
-            return float(sum(t.dv_total_m_s for t in self.legs))
-        return float((np.linalg.norm(self.dv1) + np.linalg.norm(self.dv2)) * 1e3)
+        mid = 0.0 if self.dv_mid is None else float(np.linalg.norm(self.dv_mid))
+        return float((np.linalg.norm(self.dv1) + mid + np.linalg.norm(self.dv2)) * 1e3)
 
     @property
     def tof_days(self) -> float:
@@ -106,7 +106,10 @@ class Transfer:
     def summary(self) -> str:
         return (f"{self.departure_size_km:g} km (phase {self.depart_phase:.3f}) -> {self.arrival_size_km:g} km "
                 f"(phase {self.arrive_phase:.3f}): {self.dv_total_m_s:.2f} m/s "
-                f"(|dv1| {np.linalg.norm(self.dv1) * 1e3:.2f}, |dv2| {np.linalg.norm(self.dv2) * 1e3:.2f}), "
+                f"(|dv1| {np.linalg.norm(self.dv1) * 1e3:.2f}, "
+                + ("" if self.dv_mid is None else
+                   f"|dv_mid| {np.linalg.norm(self.dv_mid) * 1e3:.2f} at {self.t_mid_s / DAY:.3f} d, ")
+                + f"|dv2| {np.linalg.norm(self.dv2) * 1e3:.2f}), "
                 f"tof {self.tof_days:.3f} d, miss {self.residual_m:.1e} m, min alt {self.min_surface_distance_km:.2f} km")
 
 
@@ -252,6 +255,28 @@ def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
     raise TransferError(f"Newton did not converge in {maxit} iterations (miss {g:.3g} km)")
 
 
+def _solve_arc(X1, X2, tau, deg, v_guess=None):
+    """Arc from X1's position to X2's position in tau: lowest-Δv converged solution over the guesses
+    (warm start ``v_guess`` first, then the linear Hill solution, then X1's own velocity)."""
+    guesses = [] if v_guess is None else [np.asarray(v_guess, float)]
+    guesses += [_linear_guess(X1[:3], X2[:3], tau), X1[3:]]
+    best, errs = None, []
+    for vg in guesses:
+        try:
+            v, Xf, miss, it = _solve_bvp(X1[:3], X2[:3], tau, deg, vg)
+        except (TransferError, np.linalg.LinAlgError) as e:
+            errs.append(str(e))
+            continue
+        dv = np.linalg.norm(v - X1[3:]) + np.linalg.norm(X2[3:] - Xf[3:])
+        if best is None or dv < best[0] - 1e-12:
+            best = (dv, v, Xf, miss, it)
+        if v_guess is not None:
+            break  # warm start converged: keep it (the optimisers rely on continuity)
+    if best is None:
+        raise TransferError("; ".join(errs))
+    return best[1:]
+
+
 # ---------------------------------------------------------------------------
 def two_impulse_transfer(departure: Q.QSO, arrival: Q.QSO, tof_s: float, depart_phase: float = 0.0,
                          arrive_phase: float = 0.0, degree: int | None = None, n_samples: int = 400,
@@ -281,25 +306,11 @@ def two_impulse_transfer(departure: Q.QSO, arrival: Q.QSO, tof_s: float, depart_
                              f"a point outside Phobos' ellipsoid (this one is {-d:.2f} km inside)")
     X1, X2 = _to_tau(s1), _to_tau(s2)
     tau = tof * N
-    guesses = []
-    if v_guess_km_s is not None:
-        guesses.append(np.asarray(v_guess_km_s, float) / N)
-    guesses += [_linear_guess(X1[:3], X2[:3], tau), X1[3:]]
-    best, errs = None, []
-    for vg in guesses:
-        try:
-            v, Xf, miss, it = _solve_bvp(X1[:3], X2[:3], tau, deg, vg)
-        except (TransferError, np.linalg.LinAlgError) as e:
-            errs.append(str(e))
-            continue
-        dv = np.linalg.norm(v - X1[3:]) + np.linalg.norm(X2[3:] - Xf[3:])
-        if best is None or dv < best[0] - 1e-12:
-            best = (dv, v, Xf, miss, it)
-        if v_guess_km_s is not None:
-            break  # warm start converged: keep it (the optimiser relies on continuity)
-    if best is None:
-        raise InputError("tof_s", tof_s, f"a transfer the Newton solver converges for ({'; '.join(errs)})")
-    _, v, Xf, miss, it = best
+    try:
+        v, Xf, miss, it = _solve_arc(X1, X2, tau, deg, None if v_guess_km_s is None else
+                                     np.asarray(v_guess_km_s, float) / N)
+    except TransferError as e:
+        raise InputError("tof_s", tof_s, f"a transfer the Newton solver converges for ({e})") from None
     t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, max(n_samples, int(60 * tau / _TWO_PI) + 2))
     dmin = float(Q.ellipsoid_distance(arc[:, :3]).min())
     if check_surface and dmin < 0.0:
@@ -429,6 +440,80 @@ def refine_transfer(departure: Q.QSO, arrival: Q.QSO, start: Transfer, tof_min_s
     if state["best"] is None:
         raise InputError("start", start.summary(), "a start point where the solver converges in this model")
     return state["best"]
+
+
+def three_impulse_transfer(base: Transfer, departure: Q.QSO, arrival: Q.QSO, maxiter: int = 150) -> Transfer:
+    """Add a mid-course impulse to the two-impulse transfer ``base`` (same endpoints and tof).
+
+    Unknowns: the mid-course point (3 km) and the time split; each of the two arcs is solved
+    by :func:`_solve_arc`, warm-started. Nelder-Mead starts from the point of ``base`` at
+    half its tof, where the mid impulse is zero, so the result is never worse than ``base``.
+    The primer-vector analysis of [SURREY-TR] motivates this variant; we do not use primer
+    vectors, only direct optimisation.
+    """
+    from scipy.optimize import minimize
+
+    if not isinstance(base, Transfer) or base.dv_mid is not None:
+        raise InputError("base", type(base).__name__, "a two-impulse Transfer")
+    _check_qso(departure, "departure")
+    _check_qso(arrival, "arrival")
+    deg = base.degree
+    X1 = _to_tau(qso_state(departure, base.depart_phase))
+    X2 = _to_tau(qso_state(arrival, base.arrive_phase))
+    if np.linalg.norm(X1[:3] - base.r1) > 1e-9 or np.linalg.norm(X2[:3] - base.r2) > 1e-9:
+        raise InputError("base", base.summary(), "a transfer between these departure and arrival QSOs")
+    tau = base.tof_s * N
+    v0 = base.v1_transfer / N
+    ta = Q.hill_integrator(deg, variational=False)
+    ta.time = 0.0
+    ta.state[:] = np.concatenate([X1[:3], v0])
+    ta.propagate_until(0.5 * tau)
+    Xm0 = ta.state.copy()
+    size = max(1.0, 0.05 * min(departure.size_km, arrival.size_km))
+    memo = {"va": v0, "vb": Xm0[3:], "best": None}
+
+    def solve(u):
+        frac = 0.5 + 0.25 * u[3]
+        if not 0.05 <= frac <= 0.95:
+            raise TransferError("split out of range")
+        rm = Xm0[:3] + size * u[:3]
+        if Q.ellipsoid_distance(rm)[0] <= 0.0:
+            raise TransferError("mid point inside Phobos")
+        va, Xa, ma, _ = _solve_arc(X1, np.concatenate([rm, Xm0[3:]]), frac * tau, deg, memo["va"])
+        vb, Xb, mb, _ = _solve_arc(np.concatenate([rm, Xa[3:]]), X2, (1 - frac) * tau, deg, memo["vb"])
+        return frac, rm, va, Xa, vb, Xb, max(ma, mb)
+
+    def f(u):
+        try:
+            frac, rm, va, Xa, vb, Xb, miss = solve(u)
+        except (TransferError, np.linalg.LinAlgError):
+            return 1e6
+        memo["va"], memo["vb"] = va, vb
+        dv = (np.linalg.norm(va - X1[3:]) + np.linalg.norm(vb - Xa[3:]) + np.linalg.norm(X2[3:] - Xb[3:])) * N * 1e3
+        if memo["best"] is None or dv < memo["best"][0]:
+            memo["best"] = (dv, np.array(u, float))
+        return dv
+
+    f(np.zeros(4))
+    minimize(f, np.zeros(4), method="Nelder-Mead",
+             options=dict(maxiter=maxiter, xatol=1e-4, fatol=1e-4, initial_simplex=np.vstack([np.zeros(4),
+                                                                                             0.5 * np.eye(4)])))
+    if memo["best"] is None:
+        raise InputError("base", base.summary(), "a transfer whose mid-course variant converges")
+    u = memo["best"][1]
+    memo["va"], memo["vb"] = v0, Xm0[3:]
+    frac, rm, va, Xa, vb, Xb, miss = solve(u)
+    ta1, arc1 = _sample_arc(np.concatenate([X1[:3], va]), frac * tau, deg, 200)
+    ta2, arc2 = _sample_arc(np.concatenate([rm, vb]), (1 - frac) * tau, deg, 200)
+    t = np.concatenate([ta1, ta2 + frac * tau])
+    arc = np.vstack([arc1, arc2])
+    dmin = float(Q.ellipsoid_distance(arc[:, :3]).min())
+    if dmin < 0.0:
+        raise InputError("base", base.summary(), "a transfer whose mid-course variant stays outside Phobos")
+    return replace(base, dv1=(va - X1[3:]) * N, dv2=(X2[3:] - Xb[3:]) * N, dv_mid=(vb - Xa[3:]) * N,
+                   t_mid_s=frac * tau / N, residual_m=float(miss * 1e3), min_surface_distance_km=dmin,
+                   trajectory=np.hstack([(t / N)[:, None], _to_dim(arc)]),
+                   notes="three-impulse (mid-course impulse at t_mid_s)")
 
 
 # ---------------------------------------------------------------------------
@@ -562,7 +647,7 @@ def transfer_table(rows) -> str:
 
 
 __all__ = ["Transfer", "Campaign", "PUBLISHED", "qso_state", "two_impulse_transfer", "transfer_jacobian",
-           "optimal_transfer", "refine_transfer", "transfer_campaign", "planar_3d_transfers", "transfer_table"]
+           "optimal_transfer", "refine_transfer", "three_impulse_transfer", "transfer_campaign", "planar_3d_transfers", "transfer_table"]
 
 
 def report(search_degree: int = 2, degree: int = 10, planar_size_km: float = 50.0, z_km: float = 20.0) -> str:
