@@ -170,3 +170,41 @@ def test_three_impulse_never_worse_and_lands():
     assert np.linalg.norm(s2.y[:3, -1] - base.r2) * 1e3 < 1.0
     with pytest.raises(InputError, match="base"):
         T.three_impulse_transfer(base, b, a)
+
+
+def test_planar_to_3d_dv_between_physical_bound_and_published(fam2):
+    """Planar 50 km -> 3D QSO (Z = 20 km, beta = 90 deg) at the optimum found by the degree-2 search
+    (docs/transfers.md): Δv >= 0.85 n Z and <= the published manifold value 8.277 m/s [SURREY-3D].
+    Lower side: the impulses must create the vertical amplitude; a linear oscillator of frequency n
+    needs n Z = 4.56 m/s; Phobos' gravity modulates the vertical stiffness along the orbit, and the
+    optimiser finds ~10 % less (measured 4.13 m/s), so 0.85 n Z is an empirical bracket, not a
+    theorem. Upper side: a direct injection is expected to be cheaper than the manifold route
+    (docs/transfers.md explains the model and method differences)."""
+    q3 = Q.qso_3d(fam2[50.0], 20.0, 90.0, n_revs=20)
+    tr = T.two_impulse_transfer(fam2[50.0], q3, 0.251 * DAY, 0.156, 17.006)
+    lower = 0.85 * n * 20.0 * 1e3
+    assert lower <= tr.dv_total_m_s <= T.PUBLISHED["planar_to_3d"]["dv_m_s"]
+    assert abs(tr.dv2[2]) * 1e3 > 0.8 * lower  # the out-of-plane injection dominates
+
+
+@pytest.mark.slow
+def test_campaign_within_published_bound():
+    """Degree-2 field, 100 -> 50 -> 30 -> 20 km (assumed sizes), legs <= 1 day, coarse search:
+    total Δv < 40 m/s and total time (transfers + coasts) < 5 days [BAR-SURREY] (~2-4 min)."""
+    c = T.transfer_campaign((100.0, 50.0, 30.0, 20.0), degree=2, n_phase=4, n_tof=2, maxiter=20)
+    assert len(c.legs) == 3 and all(t.min_surface_distance_km > 0 for t in c.legs)
+    assert c.dv_total_m_s < T.PUBLISHED["high_to_low"]["dv_m_s"]
+    assert c.total_time_s < T.PUBLISHED["high_to_low"]["tof_days"] * DAY
+    assert "**total**" in c.table()
+
+
+@pytest.mark.slow
+def test_planar_3d_optimiser_brackets():
+    """Degree-2 field: optimised planar <-> 3D (Z = 20 km) around 50 km, tof 0.25..1.5 d, coarse search:
+    both directions within [0.85 n Z, 8.3 m/s] (documented bound, not the 10 % band) (~3-5 min)."""
+    p = Q.periodic_qso(50.0, 2)
+    up, down, q3 = T.planar_3d_transfers(p, 20.0, n_phase=3, n_tof=2, maxiter=20)
+    lower = 0.85 * n * 20.0 * 1e3
+    for tr, key in ((up, "planar_to_3d"), (down, "3d_to_planar")):
+        assert lower <= tr.dv_total_m_s <= T.PUBLISHED[key]["dv_m_s"]
+        assert 0.25 * DAY <= tr.tof_s <= 1.5 * DAY

@@ -551,13 +551,15 @@ class Campaign:
         return "\n".join(rows)
 
 
-def _search_polish(dep, arr, tmax, tmin, deg, search, n_phase, n_tof, refine, polish_maxiter, **kw):
+def _search_polish(dep, arr, tmax, tmin, deg, search, n_phase, n_tof, refine, polish_maxiter, maxiter, **kw):
     """optimal_transfer in the search model (dep_s, arr_s, search_degree) or directly; polish at ``deg``."""
     if search is None:
-        return optimal_transfer(dep, arr, tmax, tmin, n_phase=n_phase, n_tof=n_tof, refine=refine, degree=deg, **kw)
+        return optimal_transfer(dep, arr, tmax, tmin, n_phase=n_phase, n_tof=n_tof, refine=refine, degree=deg,
+                                maxiter=maxiter, **kw)
     dep_s, arr_s, sdeg = search
-    t0 = optimal_transfer(dep_s, arr_s, tmax, tmin, n_phase=n_phase, n_tof=n_tof, refine=refine, degree=sdeg, **kw)
-    step = (0.02, 0.02, 0.02 * (tmax - tmin) + 1.0)
+    t0 = optimal_transfer(dep_s, arr_s, tmax, tmin, n_phase=n_phase, n_tof=n_tof, refine=refine, degree=sdeg,
+                          maxiter=maxiter, **kw)
+    step = (0.02, 0.02, 0.02 * (tmax - tmin))
     tr = refine_transfer(dep, arr, t0, tmin, tmax, step=step, maxiter=polish_maxiter, degree=deg)
     return two_impulse_transfer(dep, arr, tr.tof_s, tr.depart_phase, tr.arrive_phase, deg,
                                 v_guess_km_s=tr.v1_transfer)
@@ -565,7 +567,7 @@ def _search_polish(dep, arr, tmax, tmin, deg, search, n_phase, n_tof, refine, po
 
 def transfer_campaign(sizes_km=(100.0, 50.0, 30.0, 20.0), degree: int = 10, leg_tof_max_s: float = 1.0 * DAY,
                       n_phase: int = 6, n_tof: int = 3, refine: bool = True, search_degree: int | None = None,
-                      polish_maxiter: int = 30) -> Campaign:
+                      polish_maxiter: int = 30, maxiter: int = 40) -> Campaign:
     """Step down through planar QSOs of ``sizes_km`` (assumed sizes: the MMX ones are unpublished).
 
     Each leg is :func:`optimal_transfer` with 0.25 ``leg_tof_max_s`` <= tof <= ``leg_tof_max_s``.
@@ -589,7 +591,7 @@ def transfer_campaign(sizes_km=(100.0, 50.0, 30.0, 20.0), degree: int = 10, leg_
     legs, coasts = [], []
     for k, (a, b) in enumerate(zip(orbits, orbits[1:])):
         search = None if sorb is None else (sorb[k], sorb[k + 1], int(search_degree))
-        tr = _search_polish(a, b, tmax, 0.25 * tmax, degree, search, n_phase, n_tof, refine, polish_maxiter)
+        tr = _search_polish(a, b, tmax, 0.25 * tmax, degree, search, n_phase, n_tof, refine, polish_maxiter, maxiter)
         if legs:
             coasts.append(((tr.depart_phase - legs[-1].arrive_phase) % 1.0) * a.period_s)
         legs.append(tr)
@@ -599,7 +601,7 @@ def transfer_campaign(sizes_km=(100.0, 50.0, 30.0, 20.0), degree: int = 10, leg_
 def planar_3d_transfers(planar: Q.QSO, z_amplitude_km: float = 20.0, beta_deg: float = 90.0,
                         tof_min_s: float = 0.25 * DAY, tof_max_s: float = 1.5 * DAY, n_phase: int = 6,
                         n_tof: int = 3, refine: bool = True, search_degree: int | None = None,
-                        polish_maxiter: int = 30, n_revs_3d: int = 20):
+                        polish_maxiter: int = 30, n_revs_3d: int = 20, maxiter: int = 40):
     """Direct two-impulse transfers planar QSO -> 3D QSO (qso_3d of the same member) and back.
 
     The target 3D QSO is quasi-periodic; arrival (and departure) phases span ``n_revs_3d``
@@ -617,9 +619,9 @@ def planar_3d_transfers(planar: Q.QSO, z_amplitude_km: float = 20.0, beta_deg: f
         q3s = Q.qso_3d(ps, z_amplitude_km, beta_deg, n_revs=n_revs_3d)
         up_s, down_s = (ps, q3s, int(search_degree)), (q3s, ps, int(search_degree))
     up = _search_polish(planar, q3, tof_max_s, tof_min_s, planar.degree, up_s, n_phase, n_tof, refine,
-                        polish_maxiter, arrive_phase_span=span)
+                        polish_maxiter, maxiter, arrive_phase_span=span)
     down = _search_polish(q3, planar, tof_max_s, tof_min_s, planar.degree, down_s, n_phase, n_tof, refine,
-                          polish_maxiter, depart_phase_span=span)
+                          polish_maxiter, maxiter, depart_phase_span=span)
     return up, down, q3
 
 
@@ -663,7 +665,7 @@ def report(search_degree: int = 2, degree: int = 10, planar_size_km: float = 50.
     camp = transfer_campaign((100.0, 50.0, 30.0, 20.0), degree=degree, search_degree=search_degree)
     t1 = time.time()
     p = Q.periodic_qso(planar_size_km, degree)
-    up, down, q3 = planar_3d_transfers(p, z_km, search_degree=search_degree)
+    up, down, q3 = planar_3d_transfers(p, z_km, search_degree=search_degree, n_phase=5)
     t2 = time.time()
     lines = [f"Phobos field degree {degree} (search at degree {search_degree}); "
              f"campaign {t1 - t0:.0f} s, planar<->3D {t2 - t1:.0f} s.", "", "Campaign:", "", camp.table(), "",
