@@ -539,7 +539,7 @@ class Campaign:
         return self.transfer_time_s + float(sum(self.coasts_s))
 
     def table(self) -> str:
-        rows = ["| leg | depart phase | arrive phase | tof d | |dv1| m/s | |dv2| m/s | total m/s | min alt km | miss m |",
+        rows = ["| leg | depart phase | arrive phase | tof d | Δv1 m/s | Δv2 m/s | total m/s | min alt km | miss m |",
                 "|---|---|---|---|---|---|---|---|---|"]
         for t in self.legs:
             rows.append(f"| {t.departure_size_km:g} -> {t.arrival_size_km:g} km | {t.depart_phase:.3f} | "
