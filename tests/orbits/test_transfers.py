@@ -208,3 +208,14 @@ def test_planar_3d_optimiser_brackets():
     for tr, key in ((up, "planar_to_3d"), (down, "3d_to_planar")):
         assert lower <= tr.dv_total_m_s <= T.PUBLISHED[key]["dv_m_s"]
         assert 0.25 * DAY <= tr.tof_s <= 1.5 * DAY
+
+
+def test_transfer_table_lists_ours_beside_published(tr_50_30):
+    """The markdown table shows our value, the published one and the relative difference; unknown keys refused."""
+    md = T.transfer_table([("planar_to_3d", "case A", tr_50_30)])
+    row = md.splitlines()[-1]
+    assert f"{tr_50_30.dv_total_m_s:.2f}" in row and "8.277" in row and "4.19" in row
+    pct = 100 * (tr_50_30.dv_total_m_s / 8.277 - 1)
+    assert f"{pct:+.0f} %" in row
+    with pytest.raises(InputError, match="rows.key"):
+        T.transfer_table([("nope", "x", tr_50_30)])

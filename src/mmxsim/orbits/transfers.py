@@ -631,6 +631,8 @@ def transfer_table(rows) -> str:
     out = ["| case | ours: Δv m/s | ours: tof d | published Δv m/s | published tof d | Δv diff | tof diff | source |",
            "|---|---|---|---|---|---|---|---|"]
     for key, label, res in rows:
+        if key not in PUBLISHED:
+            raise InputError("rows.key", key, f"one of {sorted(PUBLISHED)}")
         pub = PUBLISHED[key]
         if isinstance(res, Campaign):
             dv, tof = res.dv_total_m_s, res.total_time_s / DAY
