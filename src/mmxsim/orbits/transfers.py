@@ -1,0 +1,684 @@
+"""Impulsive transfers between QSOs of Phobos in the circular Hill problem.
+
+Model (simplified; stated here as the standards require)
+-------------------------------------------------------
+Same dynamics as :mod:`mmxsim.orbits.qso`: circular Hill problem of Mars-Phobos with
+Phobos' gravity as a point mass (``degree=0``) or the spherical-harmonic field of
+degree 1..10. Manoeuvres are **impulsive** (instantaneous velocity changes, no finite
+burns, no navigation or execution errors). No eccentricity, Mars J2, Sun or Deimos.
+The surface check uses the IAU tri-axial ellipsoid ``PHOBOS_RADII``, not the polyhedron.
+
+Method
+------
+* A point on a QSO is named by its **phase**: the time since the Mars-side section
+  crossing (y = 0, x = -size, see :mod:`mmxsim.orbits.qso`) divided by the QSO period.
+  Phase 0 is the Mars-side periphobian point (x = -size), phase ~0.5 the anti-Mars one.
+  For the quasi-periodic 3D QSOs the phase counts revolutions along the torus
+  trajectory from ``state0`` (0 <= phase <= 100, not wrapped).
+* :func:`two_impulse_transfer` solves the two-point boundary-value problem
+  r(t0) = r1 (departure point), r(t0 + tof) = r2 (arrival point) for the departure
+  velocity by Newton's method. The Jacobian is the position-velocity block of the
+  state-transition matrix from heyoka's variational equations (``hy.var_ode_sys``,
+  the cached integrator of :func:`mmxsim.orbits.qso.hill_integrator`). The first guess
+  is the solution of the same problem in the linear Hill (Clohessy-Wiltshire) equations
+  (no Phobos gravity), then the departure orbit's own velocity; a backtracking line
+  search keeps the miss decreasing. The lowest-Δv converged solution is returned.
+* :func:`optimal_transfer` searches a grid of (departure phase, arrival phase, tof) and
+  refines the best points with Nelder-Mead (tof kept in [tof_min, tof_max]).
+* :func:`transfer_campaign` steps a planar QSO down through given sizes; the total
+  time includes the coasts on the intermediate QSOs to reach the next departure phase.
+* :func:`planar_3d_transfers` does a direct two-impulse transfer planar -> 3D QSO and back.
+  The published values [SURREY-3D] used invariant manifolds and an ellipsoidal Phobos;
+  ours are direct transfers in the SH field (see docs/transfers.md).
+
+Units: km, s, km/s at the interface; dimensionless time tau = n t inside.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field as dc_field, replace
+
+import numpy as np
+
+from ..errors import InputError
+from . import qso as Q
+
+N = Q.N
+_TWO_PI = 2.0 * math.pi
+DAY = 86400.0
+
+#: Published reference values (mmx-facts.md §4.1). Sizes of the QSOs involved are
+#: UNCONFIRMED there (§4.2), so our cases use assumed sizes stated in the table.
+PUBLISHED = {
+    "high_to_low": dict(dv_m_s=40.0, tof_days=5.0, bound=True, source="[BAR-SURREY]",
+                        text="high -> low QSO: < 40 m/s total, < 5 days"),
+    "planar_to_3d": dict(dv_m_s=8.277, tof_days=4.19, bound=False, source="[SURREY-3D]",
+                         text="planar -> 3D QSO (invariant manifolds, ellipsoidal Phobos)"),
+    "3d_to_planar": dict(dv_m_s=8.286, tof_days=6.75, bound=False, source="[SURREY-3D]",
+                         text="3D -> planar QSO (invariant manifolds, ellipsoidal Phobos)"),
+}
+
+MAX_TOF_S = 30.0 * DAY  # longer arcs are not transfers any more (and the Newton problem degrades)
+MAX_PHASE_3D = 100.0
+
+
+class TransferError(RuntimeError):
+    """The boundary-value solver did not converge (internal; the API turns it into InputError)."""
+
+
+# ---------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Transfer:
+    """An impulsive transfer arc (Hill frame; km, km/s, s)."""
+
+    degree: int  # Phobos field of the transfer arc (0 = point mass)
+    departure_size_km: float
+    arrival_size_km: float
+    depart_phase: float
+    arrive_phase: float
+    tof_s: float
+    r1: np.ndarray  # departure point (km)
+    r2: np.ndarray  # arrival point (km)
+    dv1: np.ndarray  # km/s, first impulse (transfer velocity - departure-orbit velocity)
+    dv2: np.ndarray  # km/s, second impulse (arrival-orbit velocity - transfer velocity)
+    residual_m: float  # position miss at arrival of the converged arc (heyoka, variational run)
+    min_surface_distance_km: float  # along the arc, to the PHOBOS_RADII ellipsoid
+    iterations: int
+    trajectory: np.ndarray = dc_field(repr=False, default=None)  # (k, 7): t_s, x, y, z, vx, vy, vz
+    dv_mid: np.ndarray = dc_field(default=None)  # km/s, mid-course impulse (three-impulse transfers only)
+    t_mid_s: float = float("nan")  # time of the mid-course impulse after departure
+    notes: str = ""
+
+    @property
+    def dv_total_m_s(self) -> float:
+        mid = 0.0 if self.dv_mid is None else float(np.linalg.norm(self.dv_mid))
+        return float((np.linalg.norm(self.dv1) + mid + np.linalg.norm(self.dv2)) * 1e3)
+
+    @property
+    def tof_days(self) -> float:
+        return self.tof_s / DAY
+
+    @property
+    def v1_transfer(self) -> np.ndarray:
+        return self.trajectory[0, 4:].copy()
+
+    def summary(self) -> str:
+        return (f"{self.departure_size_km:g} km (phase {self.depart_phase:.3f}) -> {self.arrival_size_km:g} km "
+                f"(phase {self.arrive_phase:.3f}): {self.dv_total_m_s:.2f} m/s "
+                f"(|dv1| {np.linalg.norm(self.dv1) * 1e3:.2f}, "
+                + ("" if self.dv_mid is None else
+                   f"|dv_mid| {np.linalg.norm(self.dv_mid) * 1e3:.2f} at {self.t_mid_s / DAY:.3f} d, ")
+                + f"|dv2| {np.linalg.norm(self.dv2) * 1e3:.2f}), "
+                f"tof {self.tof_days:.3f} d, miss {self.residual_m:.1e} m, min alt {self.min_surface_distance_km:.2f} km")
+
+
+# ---------------------------------------------------------------------------
+# Input checks
+def _check_qso(q, field):
+    if not isinstance(q, Q.QSO):
+        raise InputError(field, type(q).__name__, "a mmxsim.orbits.qso.QSO (from periodic_qso, qso_family or qso_3d)")
+    s = np.asarray(q.state0, float)
+    if s.shape != (6,) or not np.all(np.isfinite(s)) or not (math.isfinite(q.period_s) and q.period_s > 0):
+        raise InputError(field, "QSO with non-finite state0/period", "a converged QSO")
+    return q
+
+
+def _check_phase(q, phase, field):
+    try:
+        p = float(phase)
+    except (TypeError, ValueError):
+        raise InputError(field, phase, "a number (fraction of the QSO period)") from None
+    if not math.isfinite(p):
+        raise InputError(field, phase, "a finite number")
+    if q.periodic:
+        return p % 1.0
+    if not 0.0 <= p <= MAX_PHASE_3D:
+        raise InputError(field, phase, f"0 .. {MAX_PHASE_3D:g} revolutions along the quasi-periodic 3D QSO")
+    return p
+
+
+def _check_tof(tof_s, field="tof_s"):
+    try:
+        t = float(tof_s)
+    except (TypeError, ValueError):
+        raise InputError(field, tof_s, "a time of flight in seconds") from None
+    if not math.isfinite(t) or not 0.0 < t <= MAX_TOF_S:
+        raise InputError(field, tof_s, f"finite, 0 < tof <= {MAX_TOF_S:g} s (30 days)")
+    return t
+
+
+def _check_degree(degree, departure, arrival):
+    if degree is None:
+        if departure.degree != arrival.degree:
+            raise InputError("degree", None, f"given explicitly when the QSOs have different degrees "
+                                             f"({departure.degree}, {arrival.degree})")
+        return int(departure.degree)
+    Q._field(degree)  # validates 0..10
+    return int(degree)
+
+
+# ---------------------------------------------------------------------------
+# Propagation helpers (dimensionless time tau)
+def _to_tau(state):
+    s = np.asarray(state, float)
+    return np.concatenate([s[:3], s[3:] / N])
+
+
+def _to_dim(X):
+    X = np.asarray(X, float)
+    return np.concatenate([X[..., :3], X[..., 3:] * N], axis=-1)
+
+
+def qso_state(q: Q.QSO, phase: float) -> np.ndarray:
+    """Hill state (km, km/s) on QSO ``q`` at ``phase`` (see module docstring), in q's own model."""
+    _check_qso(q, "q")
+    p = _check_phase(q, phase, "phase")
+    if p == 0.0:
+        return np.asarray(q.state0, float).copy()
+    ta = Q.hill_integrator(q.degree, variational=False)
+    ta.time = 0.0
+    ta.state[:] = _to_tau(q.state0)
+    ta.propagate_until(p * q.period_s * N)
+    return _to_dim(ta.state.copy())
+
+
+def _flow_stm(X0, tau, degree):
+    """Propagate state and STM over tau (the cached integrator has a terminal y = 0 event: resume)."""
+    ta = Q.hill_integrator(degree, variational=True)
+    ta.time = 0.0
+    st = ta.state
+    st[:6] = X0
+    st[6:] = np.eye(6).ravel()
+    ta.reset_cooldowns()
+    for _ in range(10000):
+        oc = ta.propagate_until(tau)[0]
+        if int(oc) == -1:  # terminal event (section crossing): continue
+            continue
+        break
+    if not (abs(ta.time - tau) < 1e-12 * max(1.0, tau) and np.all(np.isfinite(ta.state))):
+        raise TransferError(f"propagation stopped at tau = {ta.time:.4g} of {tau:.4g} ({oc})")
+    return ta.state[:6].copy(), ta.state[6:].reshape(6, 6).copy()
+
+
+def _sample_arc(X0, tau, degree, n):
+    ta = Q.hill_integrator(degree, variational=False)
+    ta.time = 0.0
+    ta.state[:] = X0
+    grid = np.linspace(0.0, tau, n)
+    out = np.asarray(ta.propagate_grid(grid)[-1])
+    return grid, out
+
+
+def _linear_stm(tau):
+    """STM of the linear Hill (Clohessy-Wiltshire) equations, no Phobos gravity."""
+    from scipy.linalg import expm
+
+    A = np.zeros((6, 6))
+    A[:3, 3:] = np.eye(3)
+    A[3, 0], A[5, 2] = 3.0, -1.0
+    A[3, 4], A[4, 3] = 2.0, -2.0
+    return expm(A * tau)
+
+
+def _linear_guess(r1, r2, tau):
+    P = _linear_stm(tau)
+    return np.linalg.lstsq(P[:3, 3:], r2 - P[:3, :3] @ r1, rcond=1e-10)[0]
+
+
+def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
+    """Newton on v1 so that r(tau) = r2. Returns (v1, Xf, miss_km, iterations)."""
+    v = np.array(v_guess, float)
+    Xf, phi = _flow_stm(np.concatenate([r1, v]), tau, degree)
+    G = Xf[:3] - r2
+    g = np.linalg.norm(G)
+    for it in range(1, maxit + 1):
+        if g < tol_km * max(1.0, np.linalg.norm(r2)):
+            return v, Xf, g, it - 1
+        dv = np.linalg.lstsq(phi[:3, 3:], -G, rcond=1e-12)[0]
+        s = 1.0
+        while True:
+            vt = v + s * dv
+            try:
+                Xt, pt = _flow_stm(np.concatenate([r1, vt]), tau, degree)
+                gt = np.linalg.norm(Xt[:3] - r2)
+            except TransferError:
+                gt = math.inf
+            if gt < g or s < 1.0 / 64:
+                break
+            s *= 0.5
+        if not math.isfinite(gt) or gt >= g:
+            raise TransferError(f"line search failed (miss {g:.3g} km)")
+        v, Xf, phi, G, g = vt, Xt, pt, Xt[:3] - r2, gt
+    if g < tol_km * max(1.0, np.linalg.norm(r2)):
+        return v, Xf, g, maxit
+    raise TransferError(f"Newton did not converge in {maxit} iterations (miss {g:.3g} km)")
+
+
+def _solve_arc(X1, X2, tau, deg, v_guess=None):
+    """Arc from X1's position to X2's position in tau: lowest-Δv converged solution over the guesses
+    (warm start ``v_guess`` first, then the linear Hill solution, then X1's own velocity)."""
+    guesses = [] if v_guess is None else [np.asarray(v_guess, float)]
+    guesses += [_linear_guess(X1[:3], X2[:3], tau), X1[3:]]
+    best, errs = None, []
+    for vg in guesses:
+        try:
+            v, Xf, miss, it = _solve_bvp(X1[:3], X2[:3], tau, deg, vg)
+        except (TransferError, np.linalg.LinAlgError) as e:
+            errs.append(str(e))
+            continue
+        dv = np.linalg.norm(v - X1[3:]) + np.linalg.norm(X2[3:] - Xf[3:])
+        if best is None or dv < best[0] - 1e-12:
+            best = (dv, v, Xf, miss, it)
+        if v_guess is not None:
+            break  # warm start converged: keep it (the optimisers rely on continuity)
+    if best is None:
+        raise TransferError("; ".join(errs))
+    return best[1:]
+
+
+# ---------------------------------------------------------------------------
+def two_impulse_transfer(departure: Q.QSO, arrival: Q.QSO, tof_s: float, depart_phase: float = 0.0,
+                         arrive_phase: float = 0.0, degree: int | None = None, n_samples: int = 400,
+                         v_guess_km_s=None, check_surface: bool = True) -> Transfer:
+    """Two-impulse transfer from ``departure`` at ``depart_phase`` to ``arrival`` at ``arrive_phase``.
+
+    Solves the two-point boundary-value problem in the circular Hill problem (Phobos
+    field ``degree``; default: the QSOs' own degree) by Newton with the heyoka STM, from
+    the linear-Hill guess and the departure-orbit velocity (and ``v_guess_km_s`` if given),
+    and keeps the converged solution of lowest Δv. Endpoint states come from each QSO's
+    own model. Raises InputError for bad input, for endpoints inside Phobos' ellipsoid,
+    for an arc that crosses the ellipsoid (``check_surface``) and if no guess converges.
+    """
+    _check_qso(departure, "departure")
+    _check_qso(arrival, "arrival")
+    tof = _check_tof(tof_s)
+    deg = _check_degree(degree, departure, arrival)
+    p1 = _check_phase(departure, depart_phase, "depart_phase")
+    p2 = _check_phase(arrival, arrive_phase, "arrive_phase")
+    if not (isinstance(n_samples, (int, np.integer)) and 2 <= n_samples <= 100000):
+        raise InputError("n_samples", n_samples, "an integer 2..100000")
+    s1, s2 = qso_state(departure, p1), qso_state(arrival, p2)
+    for s, f in ((s1, "depart_phase"), (s2, "arrive_phase")):
+        d = float(Q.ellipsoid_distance(s[:3])[0])
+        if d < 0.0:
+            raise InputError(f, p1 if f == "depart_phase" else p2,
+                             f"a point outside Phobos' ellipsoid (this one is {-d:.2f} km inside)")
+    X1, X2 = _to_tau(s1), _to_tau(s2)
+    tau = tof * N
+    try:
+        v, Xf, miss, it = _solve_arc(X1, X2, tau, deg, None if v_guess_km_s is None else
+                                     np.asarray(v_guess_km_s, float) / N)
+    except TransferError as e:
+        raise InputError("tof_s", tof_s, f"a transfer the Newton solver converges for ({e})") from None
+    t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, max(n_samples, int(60 * tau / _TWO_PI) + 2))
+    dmin = float(Q.ellipsoid_distance(arc[:, :3]).min())
+    if check_surface and dmin < 0.0:
+        raise InputError("tof_s", tof_s, f"a transfer arc that stays outside Phobos' ellipsoid "
+                                         f"(this one goes {-dmin:.2f} km inside)")
+    if len(t) != n_samples:
+        t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, n_samples)
+    traj = np.hstack([(t / N)[:, None], _to_dim(arc)])
+    return Transfer(
+        degree=deg, departure_size_km=float(departure.size_km), arrival_size_km=float(arrival.size_km),
+        depart_phase=p1, arrive_phase=p2, tof_s=tof, r1=s1[:3].copy(), r2=s2[:3].copy(),
+        dv1=(v - X1[3:]) * N, dv2=(X2[3:] - Xf[3:]) * N, residual_m=float(miss * 1e3),
+        min_surface_distance_km=dmin, iterations=int(it), trajectory=traj,
+    )
+
+
+def transfer_jacobian(r1, v1, tof_s, degree: int = 0):
+    """d r(tof) / d v1 (s) from the heyoka STM: the Newton Jacobian (exposed for tests)."""
+    tau = _check_tof(tof_s) * N
+    X0 = np.concatenate([np.asarray(r1, float), np.asarray(v1, float) / N])
+    Xf, phi = _flow_stm(X0, tau, degree)
+    return Xf[:3].copy(), phi[:3, 3:] / N
+
+
+# ---------------------------------------------------------------------------
+def _try(departure, arrival, tof_s, p1, p2, degree, v_guess=None):
+    try:
+        return two_impulse_transfer(departure, arrival, tof_s, p1, p2, degree, n_samples=2,
+                                    v_guess_km_s=v_guess)
+    except InputError:
+        return None
+
+
+def optimal_transfer(departure: Q.QSO, arrival: Q.QSO, tof_max_s: float, tof_min_s: float | None = None,
+                     n_phase: int = 8, n_tof: int = 4, arrive_phase_span: float = 1.0, depart_phase_span: float = 1.0,
+                     refine: bool = True, degree: int | None = None, maxiter: int = 60,
+                     n_starts: int = 2) -> Transfer:
+    """Minimum-Δv two-impulse transfer with tof in [tof_min_s, tof_max_s].
+
+    Grid search over ``n_phase`` departure phases x ``n_phase`` arrival phases (spread
+    over ``arrive_phase_span`` revolutions, useful for 3D QSOs) x ``n_tof`` times of flight,
+    then Nelder-Mead refinement (:func:`refine_transfer`) from the ``n_starts`` best
+    grid points, with the Newton solver warm-started from the previous solution. A local
+    optimum of a sampled, multi-modal problem: not a guaranteed global minimum.
+    """
+    _check_qso(departure, "departure")
+    _check_qso(arrival, "arrival")
+    tmax = _check_tof(tof_max_s, "tof_max_s")
+    tmin = 0.25 * tmax if tof_min_s is None else _check_tof(tof_min_s, "tof_min_s")
+    if tmin > tmax:
+        raise InputError("tof_min_s", tof_min_s, f"<= tof_max_s ({tmax:g} s)")
+    for f, v in (("n_phase", n_phase), ("n_tof", n_tof)):
+        if not (isinstance(v, (int, np.integer)) and 1 <= v <= 64):
+            raise InputError(f, v, "an integer 1..64")
+    spans = []
+    for f, v, q in (("depart_phase_span", depart_phase_span, departure), ("arrive_phase_span", arrive_phase_span,
+                                                                          arrival)):
+        sp = float(v)
+        if not (math.isfinite(sp) and 0.0 < sp <= (1.0 if q.periodic else MAX_PHASE_3D)):
+            raise InputError(f, v, "0 < span <= 1 for a periodic QSO (<= 100 for a 3D QSO)")
+        spans.append(sp)
+    span1, span = spans
+    deg = _check_degree(degree, departure, arrival)
+    tofs = np.linspace(tmin, tmax, n_tof) if n_tof > 1 else np.array([tmax])
+    ph1 = np.arange(n_phase) * span1 / n_phase
+    ph2 = np.arange(n_phase) * span / n_phase
+    found = []
+    for tof in tofs:
+        for a in ph1:
+            for b in ph2:
+                tr = _try(departure, arrival, tof, a, b, deg)
+                if tr is not None:
+                    found.append(tr)
+    if not found:
+        raise InputError("tof_max_s", tof_max_s, "a time-of-flight range where at least one grid transfer converges")
+    found.sort(key=lambda t: t.dv_total_m_s)
+    best = found[0]
+    if refine:
+        step = (span1 / n_phase, span / n_phase, max(tmax - tmin, 0.05 * tmax) / max(n_tof, 2))
+        for start in found[:n_starts]:
+            tr = refine_transfer(departure, arrival, start, tmin, tmax, step=step, maxiter=maxiter, degree=deg)
+            if tr.dv_total_m_s < best.dv_total_m_s:
+                best = tr
+    # final solution with full sampling (and the surface check)
+    return two_impulse_transfer(departure, arrival, best.tof_s, best.depart_phase, best.arrive_phase, deg,
+                                v_guess_km_s=best.v1_transfer)
+
+
+def refine_transfer(departure: Q.QSO, arrival: Q.QSO, start: Transfer, tof_min_s: float, tof_max_s: float,
+                    step=(0.1, 0.1, 0.1 * DAY), maxiter: int = 60, degree: int | None = None) -> Transfer:
+    """Nelder-Mead on (depart phase, arrive phase, tof) from ``start`` (tof kept in [tof_min_s, tof_max_s]).
+
+    ``start`` may come from another Phobos field degree (e.g. a degree-2 search polished at
+    degree 10): its phases, tof and departure velocity seed the search. Returns the best
+    transfer met (``start`` re-solved in this model if nothing better converges).
+    """
+    from scipy.optimize import minimize
+
+    _check_qso(departure, "departure")
+    _check_qso(arrival, "arrival")
+    if not isinstance(start, Transfer):
+        raise InputError("start", type(start).__name__, "a Transfer")
+    tmin, tmax = _check_tof(tof_min_s, "tof_min_s"), _check_tof(tof_max_s, "tof_max_s")
+    deg = _check_degree(degree, departure, arrival)
+    lo1, hi1 = (-math.inf, math.inf) if departure.periodic else (0.0, MAX_PHASE_3D)
+    lo2, hi2 = (-math.inf, math.inf) if arrival.periodic else (0.0, MAX_PHASE_3D)
+    scale = np.asarray(step, float)
+    state = {"v": start.v1_transfer, "best": None}
+
+    def f(u):
+        a, b, tof = (start.depart_phase + u[0] * scale[0], start.arrive_phase + u[1] * scale[1],
+                     start.tof_s + u[2] * scale[2])
+        if not (tmin <= tof <= tmax) or not (lo2 <= b <= hi2) or not (lo1 <= a <= hi1):
+            return 1e6
+        tr = _try(departure, arrival, tof, a, b, deg, state["v"])
+        if tr is None:
+            return 1e6
+        state["v"] = tr.v1_transfer
+        if state["best"] is None or tr.dv_total_m_s < state["best"].dv_total_m_s:
+            state["best"] = tr
+        return tr.dv_total_m_s
+
+    f(np.zeros(3))
+    minimize(f, np.zeros(3), method="Nelder-Mead",
+             options=dict(maxiter=maxiter, xatol=1e-3, fatol=1e-3,
+                          initial_simplex=np.vstack([np.zeros(3), 0.5 * np.eye(3)])))
+    if state["best"] is None:
+        raise InputError("start", start.summary(), "a start point where the solver converges in this model")
+    return state["best"]
+
+
+def three_impulse_transfer(base: Transfer, departure: Q.QSO, arrival: Q.QSO, maxiter: int = 150) -> Transfer:
+    """Add a mid-course impulse to the two-impulse transfer ``base`` (same endpoints and tof).
+
+    Unknowns: the mid-course point (3 km) and the time split; each of the two arcs is solved
+    by :func:`_solve_arc`, warm-started. Nelder-Mead starts from the point of ``base`` at
+    half its tof, where the mid impulse is zero, so the result is never worse than ``base``.
+    The primer-vector analysis of [SURREY-TR] motivates this variant; we do not use primer
+    vectors, only direct optimisation.
+    """
+    from scipy.optimize import minimize
+
+    if not isinstance(base, Transfer) or base.dv_mid is not None:
+        raise InputError("base", type(base).__name__, "a two-impulse Transfer")
+    _check_qso(departure, "departure")
+    _check_qso(arrival, "arrival")
+    deg = base.degree
+    X1 = _to_tau(qso_state(departure, base.depart_phase))
+    X2 = _to_tau(qso_state(arrival, base.arrive_phase))
+    if np.linalg.norm(X1[:3] - base.r1) > 1e-9 or np.linalg.norm(X2[:3] - base.r2) > 1e-9:
+        raise InputError("base", base.summary(), "a transfer between these departure and arrival QSOs")
+    tau = base.tof_s * N
+    v0 = base.v1_transfer / N
+    ta = Q.hill_integrator(deg, variational=False)
+    ta.time = 0.0
+    ta.state[:] = np.concatenate([X1[:3], v0])
+    ta.propagate_until(0.5 * tau)
+    Xm0 = ta.state.copy()
+    size = max(1.0, 0.05 * min(departure.size_km, arrival.size_km))
+    memo = {"va": v0, "vb": Xm0[3:], "best": None}
+
+    def solve(u):
+        frac = 0.5 + 0.25 * u[3]
+        if not 0.05 <= frac <= 0.95:
+            raise TransferError("split out of range")
+        rm = Xm0[:3] + size * u[:3]
+        if Q.ellipsoid_distance(rm)[0] <= 0.0:
+            raise TransferError("mid point inside Phobos")
+        va, Xa, ma, _ = _solve_arc(X1, np.concatenate([rm, Xm0[3:]]), frac * tau, deg, memo["va"])
+        vb, Xb, mb, _ = _solve_arc(np.concatenate([rm, Xa[3:]]), X2, (1 - frac) * tau, deg, memo["vb"])
+        return frac, rm, va, Xa, vb, Xb, max(ma, mb)
+
+    def f(u):
+        try:
+            frac, rm, va, Xa, vb, Xb, miss = solve(u)
+        except (TransferError, np.linalg.LinAlgError):
+            return 1e6
+        memo["va"], memo["vb"] = va, vb
+        dv = (np.linalg.norm(va - X1[3:]) + np.linalg.norm(vb - Xa[3:]) + np.linalg.norm(X2[3:] - Xb[3:])) * N * 1e3
+        if memo["best"] is None or dv < memo["best"][0]:
+            memo["best"] = (dv, np.array(u, float))
+        return dv
+
+    f(np.zeros(4))
+    minimize(f, np.zeros(4), method="Nelder-Mead",
+             options=dict(maxiter=maxiter, xatol=1e-4, fatol=1e-4, initial_simplex=np.vstack([np.zeros(4),
+                                                                                             0.5 * np.eye(4)])))
+    if memo["best"] is None:
+        raise InputError("base", base.summary(), "a transfer whose mid-course variant converges")
+    u = memo["best"][1]
+    memo["va"], memo["vb"] = v0, Xm0[3:]
+    frac, rm, va, Xa, vb, Xb, miss = solve(u)
+    ta1, arc1 = _sample_arc(np.concatenate([X1[:3], va]), frac * tau, deg, 200)
+    ta2, arc2 = _sample_arc(np.concatenate([rm, vb]), (1 - frac) * tau, deg, 200)
+    t = np.concatenate([ta1, ta2 + frac * tau])
+    arc = np.vstack([arc1, arc2])
+    dmin = float(Q.ellipsoid_distance(arc[:, :3]).min())
+    if dmin < 0.0:
+        raise InputError("base", base.summary(), "a transfer whose mid-course variant stays outside Phobos")
+    return replace(base, dv1=(va - X1[3:]) * N, dv2=(X2[3:] - Xb[3:]) * N, dv_mid=(vb - Xa[3:]) * N,
+                   t_mid_s=frac * tau / N, residual_m=float(miss * 1e3), min_surface_distance_km=dmin,
+                   trajectory=np.hstack([(t / N)[:, None], _to_dim(arc)]),
+                   notes="three-impulse (mid-course impulse at t_mid_s)")
+
+
+# ---------------------------------------------------------------------------
+@dataclass
+class Campaign:
+    """A stepped-down sequence of transfers between planar QSOs."""
+
+    sizes_km: tuple
+    degree: int
+    legs: list
+    coasts_s: list  # coast on each intermediate QSO from arrival phase to the next departure phase
+
+    @property
+    def dv_total_m_s(self) -> float:
+        return float(sum(t.dv_total_m_s for t in self.legs))
+
+    @property
+    def transfer_time_s(self) -> float:
+        return float(sum(t.tof_s for t in self.legs))
+
+    @property
+    def total_time_s(self) -> float:
+        return self.transfer_time_s + float(sum(self.coasts_s))
+
+    def table(self) -> str:
+        rows = ["| leg | depart phase | arrive phase | tof d | Δv1 m/s | Δv2 m/s | total m/s | min alt km | miss m |",
+                "|---|---|---|---|---|---|---|---|---|"]
+        for t in self.legs:
+            rows.append(f"| {t.departure_size_km:g} -> {t.arrival_size_km:g} km | {t.depart_phase:.3f} | "
+                        f"{t.arrive_phase:.3f} | {t.tof_days:.3f} | {np.linalg.norm(t.dv1) * 1e3:.2f} | "
+                        f"{np.linalg.norm(t.dv2) * 1e3:.2f} | {t.dv_total_m_s:.2f} | "
+                        f"{t.min_surface_distance_km:.2f} | {t.residual_m:.1e} |")
+        rows.append(f"| **total** | | | {self.total_time_s / DAY:.3f} (incl. {sum(self.coasts_s) / DAY:.3f} coast) "
+                    f"| | | **{self.dv_total_m_s:.2f}** | | |")
+        return "\n".join(rows)
+
+
+def _search_polish(dep, arr, tmax, tmin, deg, search, n_phase, n_tof, refine, polish_maxiter, maxiter, **kw):
+    """optimal_transfer in the search model (dep_s, arr_s, search_degree) or directly; polish at ``deg``."""
+    if search is None:
+        return optimal_transfer(dep, arr, tmax, tmin, n_phase=n_phase, n_tof=n_tof, refine=refine, degree=deg,
+                                maxiter=maxiter, **kw)
+    dep_s, arr_s, sdeg = search
+    t0 = optimal_transfer(dep_s, arr_s, tmax, tmin, n_phase=n_phase, n_tof=n_tof, refine=refine, degree=sdeg,
+                          maxiter=maxiter, **kw)
+    step = (0.02, 0.02, 0.02 * (tmax - tmin))
+    tr = refine_transfer(dep, arr, t0, tmin, tmax, step=step, maxiter=polish_maxiter, degree=deg)
+    return two_impulse_transfer(dep, arr, tr.tof_s, tr.depart_phase, tr.arrive_phase, deg,
+                                v_guess_km_s=tr.v1_transfer)
+
+
+def transfer_campaign(sizes_km=(100.0, 50.0, 30.0, 20.0), degree: int = 10, leg_tof_max_s: float = 1.0 * DAY,
+                      n_phase: int = 6, n_tof: int = 3, refine: bool = True, search_degree: int | None = None,
+                      polish_maxiter: int = 30, maxiter: int = 40) -> Campaign:
+    """Step down through planar QSOs of ``sizes_km`` (assumed sizes: the MMX ones are unpublished).
+
+    Each leg is :func:`optimal_transfer` with 0.25 ``leg_tof_max_s`` <= tof <= ``leg_tof_max_s``.
+    With ``search_degree`` (e.g. 2, ten times cheaper than 10) the grid search and
+    refinement run on that field's QSOs and the result is polished by
+    :func:`refine_transfer` (``polish_maxiter`` evaluations) in the ``degree`` field.
+    The coast on an intermediate QSO from its arrival phase to the next departure phase
+    is added to the total time.
+    """
+    try:
+        sizes = [float(s) for s in sizes_km]
+    except (TypeError, ValueError):
+        raise InputError("sizes_km", sizes_km, "a sequence of sizes in km") from None
+    if len(sizes) < 2 or any(not b < a for a, b in zip(sizes, sizes[1:])):
+        raise InputError("sizes_km", sizes_km, "at least two sizes in strictly decreasing order")
+    tmax = _check_tof(leg_tof_max_s, "leg_tof_max_s")
+    orbits = Q.qso_family(degree, sizes_km=sizes).members
+    sorb = None
+    if search_degree is not None and search_degree != degree:
+        sorb = Q.qso_family(search_degree, sizes_km=sizes).members
+    legs, coasts = [], []
+    for k, (a, b) in enumerate(zip(orbits, orbits[1:])):
+        search = None if sorb is None else (sorb[k], sorb[k + 1], int(search_degree))
+        tr = _search_polish(a, b, tmax, 0.25 * tmax, degree, search, n_phase, n_tof, refine, polish_maxiter, maxiter)
+        if legs:
+            coasts.append(((tr.depart_phase - legs[-1].arrive_phase) % 1.0) * a.period_s)
+        legs.append(tr)
+    return Campaign(tuple(sizes), int(degree), legs, coasts)
+
+
+def planar_3d_transfers(planar: Q.QSO, z_amplitude_km: float = 20.0, beta_deg: float = 90.0,
+                        tof_min_s: float = 0.25 * DAY, tof_max_s: float = 1.5 * DAY, n_phase: int = 6,
+                        n_tof: int = 3, refine: bool = True, search_degree: int | None = None,
+                        polish_maxiter: int = 30, n_revs_3d: int = 20, maxiter: int = 40):
+    """Direct two-impulse transfers planar QSO -> 3D QSO (qso_3d of the same member) and back.
+
+    The target 3D QSO is quasi-periodic; arrival (and departure) phases span ``n_revs_3d``
+    of its revolutions. Returns (to_3d, to_planar, q3d). ``search_degree`` as in
+    :func:`transfer_campaign`.
+    """
+    _check_qso(planar, "planar")
+    if not planar.periodic:
+        raise InputError("planar", "3D QSO", "a planar (periodic) QSO")
+    q3 = Q.qso_3d(planar, z_amplitude_km, beta_deg, n_revs=n_revs_3d)
+    span = float(n_revs_3d)
+    up_s = down_s = None
+    if search_degree is not None and search_degree != planar.degree:
+        ps = Q.periodic_qso(planar.size_km, search_degree)
+        q3s = Q.qso_3d(ps, z_amplitude_km, beta_deg, n_revs=n_revs_3d)
+        up_s, down_s = (ps, q3s, int(search_degree)), (q3s, ps, int(search_degree))
+    up = _search_polish(planar, q3, tof_max_s, tof_min_s, planar.degree, up_s, n_phase, n_tof, refine,
+                        polish_maxiter, maxiter, arrive_phase_span=span)
+    down = _search_polish(q3, planar, tof_max_s, tof_min_s, planar.degree, down_s, n_phase, n_tof, refine,
+                          polish_maxiter, maxiter, depart_phase_span=span)
+    return up, down, q3
+
+
+# ---------------------------------------------------------------------------
+def transfer_table(rows) -> str:
+    """Markdown table, ours beside published. ``rows``: iterable of (key, label, Transfer or Campaign)."""
+    out = ["| case | ours: Δv m/s | ours: tof d | published Δv m/s | published tof d | Δv diff | tof diff | source |",
+           "|---|---|---|---|---|---|---|---|"]
+    for key, label, res in rows:
+        if key not in PUBLISHED:
+            raise InputError("rows.key", key, f"one of {sorted(PUBLISHED)}")
+        pub = PUBLISHED[key]
+        if isinstance(res, Campaign):
+            dv, tof = res.dv_total_m_s, res.total_time_s / DAY
+        else:
+            dv, tof = res.dv_total_m_s, res.tof_days
+        if pub["bound"]:
+            pd, pt = f"< {pub['dv_m_s']:g}", f"< {pub['tof_days']:g}"
+            ddv = "within" if dv < pub["dv_m_s"] else "above"
+            dt = "within" if tof < pub["tof_days"] else "above"
+        else:
+            pd, pt = f"{pub['dv_m_s']:g}", f"{pub['tof_days']:g}"
+            ddv = f"{100 * (dv / pub['dv_m_s'] - 1):+.0f} %"
+            dt = f"{100 * (tof / pub['tof_days'] - 1):+.0f} %"
+        out.append(f"| {label} | {dv:.2f} | {tof:.2f} | {pd} | {pt} | {ddv} | {dt} | {pub['source']} |")
+    return "\n".join(out)
+
+
+__all__ = ["Transfer", "Campaign", "PUBLISHED", "qso_state", "two_impulse_transfer", "transfer_jacobian",
+           "optimal_transfer", "refine_transfer", "three_impulse_transfer", "transfer_campaign", "planar_3d_transfers", "transfer_table"]
+
+
+def report(search_degree: int = 2, degree: int = 10, planar_size_km: float = 50.0, z_km: float = 20.0) -> str:
+    """Compute the documented cases and return markdown (``python -m mmxsim.orbits.transfers``).
+
+    Assumed sizes (the MMX ones are unpublished, mmx-facts.md §4.2): campaign 100 -> 50 -> 30
+    -> 20 km with legs of at most 1 day; planar <-> 3D around the ``planar_size_km`` QSO with
+    Z = ``z_km`` (beta = 90 deg), tof 0.25 .. 1.5 days.
+    """
+    import time
+
+    t0 = time.time()
+    camp = transfer_campaign((100.0, 50.0, 30.0, 20.0), degree=degree, search_degree=search_degree)
+    t1 = time.time()
+    p = Q.periodic_qso(planar_size_km, degree)
+    up, down, q3 = planar_3d_transfers(p, z_km, search_degree=search_degree, n_phase=5)
+    t2 = time.time()
+    lines = [f"Phobos field degree {degree} (search at degree {search_degree}); "
+             f"campaign {t1 - t0:.0f} s, planar<->3D {t2 - t1:.0f} s.", "", "Campaign:", "", camp.table(), "",
+             "Planar <-> 3D:", "", "up:   " + up.summary(), "down: " + down.summary(), "",
+             transfer_table([("high_to_low", "100 -> 50 -> 30 -> 20 km (assumed sizes)", camp),
+                             ("planar_to_3d", f"planar {planar_size_km:g} km -> 3D Z = {z_km:g} km", up),
+                             ("3d_to_planar", f"3D Z = {z_km:g} km -> planar {planar_size_km:g} km", down)])]
+    for tr in (up, down):
+        lines.append(f"dv1 = {np.round(tr.dv1 * 1e3, 3)} m/s, dv2 = {np.round(tr.dv2 * 1e3, 3)} m/s")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":  # pragma: no cover
+    print(report())
