@@ -1,0 +1,1 @@
+"""Surface operations (JAXA spacecraft landing; CNES flight dynamics)."""
