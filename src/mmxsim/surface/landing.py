@@ -585,6 +585,7 @@ class Dispersion:
     limits: TouchdownLimits
     seed: int
     model: DispersionModel = field(default_factory=DispersionModel)
+    tracks: np.ndarray | None = None  # (record, steps, 7): t, state of the first trajectories
 
     @property
     def landed(self) -> np.ndarray:
@@ -656,7 +657,9 @@ class Dispersion:
             nn = self.mean_en[1] + a1 * np.cos(t) * math.sin(th) + b1 * np.sin(t) * math.cos(th)
             for a in axes:
                 a.plot(self.plan.site_lon_deg + np.degrees(e / (R0 * max(math.cos(la0), 1e-6))),
-                       self.plan.site_lat_deg + np.degrees(nn / R0), "-", lw=1, label=f"{k}-sigma" if a is axes[0] else None)
+                       self.plan.site_lat_deg + np.degrees(nn / R0), "-", lw=1,
+                       color={1: "tab:blue", 2: "magenta", 3: "black"}.get(k, "gray"),
+                       label=f"{k}-sigma ellipse" if a is axes[0] else None)
         axes[0].set_xlabel("east longitude (deg)")
         axes[0].set_ylabel("planetocentric latitude (deg)")
         axes[0].set_title("Phobos landing dispersion (body-fixed; equirectangular)")
@@ -691,10 +694,12 @@ def sample_errors(n: int, model: DispersionModel, seed: int):
 
 
 def landing_dispersion(plan: DescentPlan, n: int = 1000, seed: int = 0, model: DispersionModel = DispersionModel(),
-                       limits: TouchdownLimits = TouchdownLimits()) -> Dispersion:
+                       limits: TouchdownLimits = TouchdownLimits(), record: int = 0) -> Dispersion:
     """Monte Carlo of the descent: the spacecraft's true departure state is the planned one plus
     a navigation error; each burn is computed from navigated states and executed with errors
-    (see module docstring). Ensemble propagated in parallel (numba threads)."""
+    (see module docstring). Ensemble propagated in parallel (numba threads). ``record`` > 0
+    keeps the integrator steps (t, state) of the first ``record`` trajectories in
+    ``Dispersion.tracks`` (record, steps, 7), unused rows zero."""
     if not isinstance(n, (int, np.integer)) or not 1 <= n <= 10_000_000:
         raise InputError("n", n, "an integer number of trajectories 1..1e7")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
@@ -707,13 +712,16 @@ def landing_dispersion(plan: DescentPlan, n: int = 1000, seed: int = 0, model: D
     for i in range(n):  # cheap; same formula as the kernel's
         _exec_burn(plan.dv1, ex0[i], dv1[i])
     X0[:, 3:] += dv1
-    out, burns, _ = _run(plan, X0, nav_c, ex_c, nav_b, ex_b)
+    if not isinstance(record, (int, np.integer)) or not 0 <= record <= n:
+        raise InputError("record", record, f"an integer 0..n ({n})")
+    out, burns, hist = _run(plan, X0, nav_c, ex_c, nav_b, ex_b, record=int(record),
+                            nsteps=int(plan.t_max / plan.dt) + 10 if record else 0)
     td = _touchdown_from(plan.grid, out, burns)
     la0, lo0 = math.radians(plan.site_lat_deg), math.radians(plan.site_lon_deg)
     east = np.array([-math.sin(lo0), math.cos(lo0), 0.0])
     north = np.array([-math.sin(la0) * math.cos(lo0), -math.sin(la0) * math.sin(lo0), math.cos(la0)])
     d = (td.position_km - plan.site_point) * 1e3
-    return Dispersion(plan, td, d @ east, d @ north, limits, int(seed), model)
+    return Dispersion(plan, td, d @ east, d @ north, limits, int(seed), model, hist if record else None)
 
 
 _DEFAULT = {}
