@@ -187,3 +187,16 @@ def test_bad_ensemble_arguments(plan):
     with pytest.raises(InputError) as e:
         landing_dispersion(plan, n=10, seed=-1)
     assert e.value.field == "seed"
+
+
+def test_departure_phase(grid):
+    """phase = 0.5 departs from the QSO state half a period later: the QSO's far (anti-Mars)
+    side, body x < 0; a far-side site refused from phase 0 is reached from there and lands
+    within the assumed limits (measured 0.32 / 0.044 m/s)."""
+    from mmxsim.surface.landing import qso_departure_state
+
+    q = periodic_qso(30.0)
+    x0, x5 = qso_departure_state(q, 0.0), qso_departure_state(q, 0.5)
+    assert x0[0] > 25.0 and x5[0] < -25.0
+    plan = plan_descent(q, -20.0, 150.0, grid=grid, transfer_time_s=3600.0, phase=0.5)
+    assert plan.touchdown.within(TouchdownLimits())[0]

@@ -369,7 +369,7 @@ class GridGravity:
     cache : bool
         Read/write the grid under the cache directory.
 
-    >>> g = GridGravity("thomas3k", dlat_deg=6, dlon_deg=6, n_radial=8, cache=False)
+    >>> g = GridGravity("thomas3k", dlat_deg=10, dlon_deg=10, n_radial=4, cache=False)  # coarse: a demo
     >>> a = g.acceleration([[20.0, 0.0, 0.0]])  # km/s^2, body-fixed
     >>> bool(a[0, 0] < 0)
     True
@@ -418,6 +418,8 @@ class GridGravity:
             except (OSError, ValueError, KeyError):
                 loaded = False
         if not loaded:
+            self._rays()
+            self._check_s_max(s_max)
             self._build()
             if cache:
                 try:
@@ -430,17 +432,27 @@ class GridGravity:
         self.R = np.ascontiguousarray(self.R)
         self.G = np.ascontiguousarray(self.G)
         self._sh = (_SH_REF_RADIUS, np.ascontiguousarray(self.C), np.ascontiguousarray(self.S))
-        if smax * self.R.min() <= self.R.max():
+        self._check_s_max(s_max)
+
+    def _check_s_max(self, s_max):
+        if self.s_max * self.R.min() <= self.R.max():
             raise InputError("GridGravity s_max", s_max,
                              f"> {self.R.max() / self.R.min():.3f} so that the grid reaches beyond the Brillouin "
                              f"sphere (max R {self.R.max():.2f} km, min R {self.R.min():.2f} km)")
 
-    def _build(self):
+    def _directions(self):
         lat, lon = np.meshgrid(self.lat_nodes, self.lon_nodes, indexing="ij")
         d = np.stack([np.cos(lat) * np.cos(lon), np.cos(lat) * np.sin(lon), np.sin(lat)], axis=-1)
         d[0, :] = d[0, 0]
         d[-1, :] = d[-1, 0]  # exactly one direction at each pole
-        R = ray_radii(self.shape, d.reshape(-1, 3)).reshape(self.nlat, self.nlon)
+        return d
+
+    def _rays(self):
+        self.R = ray_radii(self.shape, self._directions().reshape(-1, 3)).reshape(self.nlat, self.nlon)
+
+    def _build(self):
+        d = self._directions()
+        R = self.R
         s = np.exp(self.dq * np.arange(self.n_radial))
         P = s[:, None, None, None] * (R[..., None] * d)[None]  # (nq, nlat, nlon, 3)
         P = P.reshape(-1, 3)
@@ -534,6 +546,10 @@ class GridGravity:
         """(h, lat, lon): radial height above the interpolated surface (km; negative inside) and
         planetocentric latitude/east longitude (rad) of (N, 3) body-fixed points."""
         P = np.ascontiguousarray(np.atleast_2d(np.asarray(points, dtype=float)))
+        if P.ndim != 2 or P.shape[1] != 3 or not np.all(np.isfinite(P)):
+            raise InputError("GridGravity points", np.shape(points), "finite (N, 3) body-fixed positions in km")
+        if np.any(np.linalg.norm(P, axis=1) == 0.0):
+            raise InputError("GridGravity points", "the origin", "points away from the origin (lat/lon undefined)")
         h, la, lo = np.empty(len(P)), np.empty(len(P)), np.empty(len(P))
         _altitude_many(P, self.R, self.dlat, self.dlon, h, la, lo)
         return h, la, lo

@@ -404,7 +404,7 @@ def qso_departure_state(qso, phase: float = 0.0) -> np.ndarray:
     if ph == 0.0:
         X = np.asarray(qso.state0, float)
     else:
-        X = sample_orbit(qso, n_points=101, n_revs=1)[int(round(ph * 100))]
+        X = sample_orbit(qso, n_points=2, n_revs=ph)[-1]  # propagated to exactly ph * period
     return np.concatenate([HILL_TO_BODY @ X[:3], HILL_TO_BODY @ X[3:]])
 
 
@@ -492,8 +492,7 @@ def _shoot(grid, X0, target, T, dt, hb):
 
 def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGravity | None = None,
                  transfer_time_s: float = 7200.0, brake_altitude_m: float = 10.0, brake_speed_m_s: float = 0.1,
-                 correction_lead_s: float = 1200.0, phase: float = 0.0, dt: float = 10.0,
-                 limits: TouchdownLimits = TouchdownLimits()) -> DescentPlan:
+                 correction_lead_s: float = 1200.0, phase: float = 0.0, dt: float = 10.0) -> DescentPlan:
     """Nominal descent from a QSO (or a body-frame state) to the site at lat/lon (deg).
 
     ``start``: a :class:`~mmxsim.orbits.qso.QSO` (departure at ``phase`` of its period) or a
@@ -516,7 +515,7 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
         X0 = np.asarray(start, float)
         if X0.shape != (6,) or not np.all(np.isfinite(X0)):
             raise InputError("start", np.shape(start), "a QSO or a finite body-frame state (6,) km, km/s")
-    if grid.altitude(X0[None, :3])[0][0] <= 0:
+    if not np.linalg.norm(X0[:3]) > 0 or not grid.altitude(X0[None, :3])[0][0] > 0:
         raise InputError("start", X0[:3].tolist(), "a state above the surface")
     target = site + hb * nrm
 
@@ -706,6 +705,8 @@ def landing_dispersion(plan: DescentPlan, n: int = 1000, seed: int = 0, model: D
         raise InputError("seed", seed, "an integer >= 0")
     if not isinstance(model, DispersionModel):
         raise InputError("model", type(model).__name__, "a DispersionModel")
+    if not isinstance(limits, TouchdownLimits):
+        raise InputError("limits", type(limits).__name__, "a TouchdownLimits")
     nav0, ex0, nav_c, ex_c, nav_b, ex_b = sample_errors(int(n), model, int(seed))
     X0 = np.repeat(plan.state0[None], n, axis=0) + nav0
     dv1 = np.empty((n, 3))
