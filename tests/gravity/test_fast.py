@@ -6,6 +6,8 @@ polyhedral-gravity to 1e-9 in test_polyhedron.py). The grid here is coarser than
 the default grid (2 deg, 24 nodes) is measured in benchmarks/bench_descent.py and docs/descent.md.
 """
 
+import math
+
 import numpy as np
 import pytest
 
@@ -116,3 +118,28 @@ def test_bad_points(grid):
         assert e.value.field == "GridGravity points"
         with pytest.raises(InputError):
             grid.evaluate(bad)
+
+
+def test_overhang_tolerance():
+    """A mesh with a ray crossing its surface three times: accepted with the outermost crossing
+    when the crossings are closer than max_overhang_km, refused otherwise. Built from the
+    thomas3k mesh with one vertex pushed sideways so that its facets fold over (tested on the
+    rays through the folded facets)."""
+    from mmxsim.bodies.shapes import ShapeModel, phobos_shape
+
+    s = phobos_shape("thomas3k")
+    V = s.vertices.copy()
+    k = int(np.argmax(np.abs(V[:, 2]) < 0.5))  # an equatorial vertex
+    r = np.linalg.norm(V[k])
+    t = np.cross([0, 0, 1.0], V[k] / r)
+    V[k] = V[k] + 0.25 * r * t  # pushed 25% of the radius along the equator: facets fold over
+    bent = ShapeModel(V, s.faces, name="bent")
+    lon = np.linspace(-0.3, 0.3, 301)
+    base = math.atan2(s.vertices[k, 1], s.vertices[k, 0])
+    d = np.stack([np.cos(base + lon), np.sin(base + lon), np.zeros_like(lon)], axis=1)
+    rep = {}
+    with pytest.raises(InputError):
+        ray_radii(bent, d, max_overhang_km=0.001)
+    R = ray_radii(bent, d, max_overhang_km=100.0, report=rep)
+    assert rep["max_overhang_km"] > 0.001 and np.all(np.isfinite(R))
+    assert ray_radii(s, d, report=rep) is not None and rep["max_overhang_km"] < 1e-6
