@@ -15,6 +15,7 @@ on a surface-fitted grid). Measured in the same run:
   (a single-point Polyhedron call is much slower than a batch; both are printed).
 
     python benchmarks/bench_descent.py [--n 1000] [--repeat 3] [--threads 2] [--mesh thomas3k]
+        [--grid-deg 2] [--n-radial 24] [--map landing.png]
 
 The grid is built on first use and cached (~30-60 s for thomas3k on 2 cores; minutes for ernst).
 """
@@ -36,6 +37,8 @@ def main(argv=None):
     ap.add_argument("--repeat", type=int, default=3)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--mesh", default="thomas3k")
+    ap.add_argument("--grid-deg", type=float, default=2.0, help="angular step of the grid (deg)")
+    ap.add_argument("--n-radial", type=int, default=24)
     ap.add_argument("--qso-km", type=float, default=30.0)
     ap.add_argument("--site", type=float, nargs=2, default=(10.0, 30.0), metavar=("LAT", "LON"))
     ap.add_argument("--transfer-s", type=float, default=3600.0)
@@ -55,7 +58,7 @@ def main(argv=None):
     from mmxsim.surface.landing import landing_dispersion, plan_descent
 
     t0 = time.perf_counter()
-    grid = GridGravity(a.mesh)
+    grid = GridGravity(a.mesh, dlat_deg=a.grid_deg, dlon_deg=a.grid_deg, n_radial=a.n_radial)
     t_grid = time.perf_counter() - t0
     q = periodic_qso(a.qso_km, degree=0)
     t0 = time.perf_counter()
