@@ -200,3 +200,17 @@ def test_departure_phase(grid):
     assert x0[0] > 25.0 and x5[0] < -25.0
     plan = plan_descent(q, -20.0, 150.0, grid=grid, transfer_time_s=3600.0, phase=0.5)
     assert plan.touchdown.within(TouchdownLimits())[0]
+
+
+def test_site_from_point(grid):
+    """A surface point maps back to its lat/lon (to 1e-9 deg); a point 1 km above the surface,
+    or inside, is refused as not on the surface."""
+    from mmxsim.surface.landing import site_from_point
+
+    p, _ = site_on_surface(grid, -35.0, 120.0)
+    lat, lon = site_from_point(grid, p)
+    assert abs(lat + 35.0) < 1e-9 and abs(lon - 120.0) < 1e-9
+    for q in (p * (1 + 1.0 / np.linalg.norm(p)), p * 0.9, [0.0, 0.0, 0.0], [np.nan, 1.0, 1.0]):
+        with pytest.raises(InputError) as e:
+            site_from_point(grid, q)
+        assert e.value.field == "site point_km"

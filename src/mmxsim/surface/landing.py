@@ -355,6 +355,22 @@ def site_on_surface(grid: GridGravity, lat_deg, lon_deg):
     return grid.surface_point(la, lo), grid.surface_normal(la, lo)
 
 
+def site_from_point(grid: GridGravity, point_km, tolerance_m: float = 100.0):
+    """(lat_deg, lon_deg) of a body-fixed point (km) that lies on the surface to within
+    ``tolerance_m`` (radially). A point off the surface (e.g. a site from another shape model
+    further than the tolerance, or a point in space) raises InputError."""
+    p = np.asarray(point_km, float)
+    if p.shape != (3,) or not np.all(np.isfinite(p)) or not np.linalg.norm(p) > 0:
+        raise InputError("site point_km", point_km, "a finite body-fixed point (3,) in km, not the origin")
+    tol = _check_num("tolerance_m", tolerance_m, 0.0, 1e4, "0..10000 m")
+    h, la, lo = grid.altitude(p[None])
+    if abs(h[0]) * 1e3 > tol:
+        raise InputError("site point_km", p.tolist(),
+                         f"a point on the surface (within {tol:g} m; this one is {h[0] * 1e3:+.0f} m from it "
+                         f"along the radius)")
+    return math.degrees(la[0]), math.degrees(lo[0])
+
+
 def _propagate(grid, X0, plan_args, h_b, v_tgt, nav_c, exec_c, nav_b, exec_b, dt, t_max, record=0, nsteps=0,
                parallel=True):
     X0 = np.ascontiguousarray(np.atleast_2d(X0), float)
