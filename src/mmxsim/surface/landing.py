@@ -507,7 +507,7 @@ def _shoot(grid, X0, target, T, dt, hb):
 
 
 def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGravity | None = None,
-                 transfer_time_s: float = 7200.0, brake_altitude_m: float = 10.0, brake_speed_m_s: float = 0.1,
+                 transfer_time_s: float = 3600.0, brake_altitude_m: float = 10.0, brake_speed_m_s: float = 0.1,
                  correction_lead_s: float = 1200.0, phase: float = 0.0, dt: float = 10.0) -> DescentPlan:
     """Nominal descent from a QSO (or a body-frame state) to the site at lat/lon (deg).
 
