@@ -214,3 +214,17 @@ def test_site_from_point(grid):
         with pytest.raises(InputError) as e:
             site_from_point(grid, q)
         assert e.value.field == "site point_km"
+
+
+def test_auto_phase(grid):
+    """phase='auto' finds a departure phase for the far-side site that phase 0 cannot reach
+    and lands within the assumed limits; its cost is not above that of the phase-0.5 plan."""
+    q = periodic_qso(30.0)
+    auto = plan_descent(q, -20.0, 150.0, grid=grid, transfer_time_s=3600.0, phase="auto")
+    half = plan_descent(q, -20.0, 150.0, grid=grid, transfer_time_s=3600.0, phase=0.5)
+    assert auto.touchdown.within(TouchdownLimits())[0]
+
+    def cost(p):
+        return np.linalg.norm(p.dv1) * 1e3 + p.touchdown.dv_brake_m_s[0]
+
+    assert cost(auto) <= cost(half) + 1e-9

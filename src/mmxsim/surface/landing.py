@@ -512,11 +512,32 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
     """Nominal descent from a QSO (or a body-frame state) to the site at lat/lon (deg).
 
     ``start``: a :class:`~mmxsim.orbits.qso.QSO` (departure at ``phase`` of its period) or a
-    body-frame state (6,) km, km/s. Raises InputError for a site off the surface, bad
+    body-frame state (6,) km, km/s. ``phase="auto"`` (QSO only) tries departures at eighths
+    of the period and keeps the feasible one with the least total delta-v (departure +
+    braking). Raises InputError for a site off the surface, bad
     parameters, or when no ballistic arc reaches the braking point above the surface in
     ``transfer_time_s``. The nominal touchdown is in ``plan.touchdown`` (arrays of length 1).
     """
     grid = grid if grid is not None else default_grid()
+    if isinstance(phase, str) and phase == "auto" and hasattr(start, "period_s"):
+        best, why = None, ""
+        for k in range(8):
+            try:
+                p = plan_descent(start, site_lat_deg, site_lon_deg, grid, transfer_time_s, brake_altitude_m,
+                                 brake_speed_m_s, correction_lead_s, k / 8.0, dt)
+            except InputError as e:
+                if e.field not in ("site", "transfer_time_s"):
+                    raise
+                why = str(e)
+                continue
+            cost = np.linalg.norm(p.dv1) * 1e3 + p.touchdown.dv_brake_m_s[0]
+            if p.touchdown.status[0] == LANDED and (best is None or cost < best[0]):
+                best = (cost, p)
+        if best is None:
+            raise InputError("site", (site_lat_deg, site_lon_deg),
+                             f"a site reachable in {transfer_time_s} s from some departure phase (none of 8 tried; "
+                             f"last: {why})")
+        return best[1]
     if not isinstance(grid, GridGravity):
         raise InputError("grid", type(grid).__name__, "a mmxsim.gravity.fast.GridGravity")
     site, nrm = site_on_surface(grid, site_lat_deg, site_lon_deg)
