@@ -1,0 +1,772 @@
+"""Descent from a QSO to touchdown at a chosen site, and landing-dispersion Monte Carlo.
+
+Simplified model (stated assumptions; see docs/descent.md)
+----------------------------------------------------------
+* Dynamics: circular Hill problem of Mars-Phobos (as :mod:`mmxsim.orbits.qso`) written in
+  Phobos' body-fixed frame. Phobos rotates synchronously, so the body frame is the Hill frame
+  turned 180° about z (``HILL_TO_BODY``) and the equations keep their form (km, s)::
+
+      x'' =  2 n y' + 3 n² x + g_x
+      y'' = -2 n x'          + g_y
+      z'' =          - n² z  + g_z
+
+  with n the Phobos mean motion [JPL-SAT] and g Phobos' gravity from the interpolated
+  polyhedron (:class:`mmxsim.gravity.fast.GridGravity`, error bound stated there). No
+  eccentricity, libration, solar pressure or third bodies.
+* Surface: the grid's surface ``r = R(lat, lon)`` (planetocentric latitude, east longitude,
+  body-fixed IAU_PHOBOS convention). A site is a lat/lon mapped onto that surface. Velocities
+  relative to the surface are body-frame velocities; "vertical" is along the outward surface
+  normal at the touchdown point.
+* Guidance (open loop + one linear correction, impulsive burns):
+
+  1. departure burn at the QSO state (chosen by its phase): found by Newton shooting so that
+     the ballistic arc reaches the *braking point* (``brake_altitude_m`` above the site along
+     its normal) after ``transfer_time_s``;
+  2. correction burn ``correction_lead_s`` before the nominal arrival: from the navigated
+     state deviation, linear targeting of the braking point with the nominal trajectory's
+     state-transition matrix (finite differences);
+  3. braking burn when the (true) altitude falls to ``brake_altitude_m``: sets the navigated
+     velocity to ``brake_speed_m_s`` downward along the site normal; then free fall to touchdown.
+
+* Touchdown limits: MMX's are not published (mmx-facts.md §11 item 2, UNCONFIRMED);
+  :class:`TouchdownLimits` defaults (0.5 m/s vertical, 0.1 m/s horizontal) are ASSUMPTIONS.
+* Dispersions (:class:`DispersionModel`): Gaussian navigation errors (position, velocity, per
+  axis) at departure, at the correction and (velocity) at braking; manoeuvre execution errors
+  (magnitude, per cent; pointing, degrees per axis perpendicular to the burn) on all burns. All
+  default sigmas are ASSUMPTIONS (no MMX values published). Samples come from
+  ``numpy.random.default_rng(seed)``: same seed, same ensemble.
+
+Integration: fixed-step classical Runge-Kutta 4 (default 10 s; the local dynamical time near
+the surface is ~1400 s) in a numba kernel parallel over trajectories; altitude crossings are
+located by bisection on the step. Validated against SciPy DOP853 with the exact polyhedron in
+tests/surface/test_landing.py (tolerance stated there).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..bodies import PHOBOS_MEAN_MOTION
+from ..errors import InputError
+from ..gravity.fast import GridGravity, _radius_interp, grid_accel_point
+from ..gravity.polyhedron import HAVE_NUMBA
+
+N = PHOBOS_MEAN_MOTION  # rad/s, [JPL-SAT] 1128.8447569 deg/day
+HILL_TO_BODY = np.diag([-1.0, -1.0, 1.0])  # as mmxsim.orbits.qso (180 deg about z)
+
+LANDED, IMPACT_BEFORE_BRAKING, TIMEOUT, ESCAPED = 0, 1, 2, 3
+STATUS_NAMES = {LANDED: "landed", IMPACT_BEFORE_BRAKING: "impact before braking", TIMEOUT: "timeout",
+                ESCAPED: "escaped"}
+_R_ESCAPE_KM = 200.0
+
+if HAVE_NUMBA:
+    import numba as _nb
+
+    def _jit(f, parallel=False):
+        return _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)(f)
+
+    _prange = _nb.prange
+else:  # pragma: no cover
+    def _jit(f, parallel=False):
+        return f
+
+    _prange = range
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernels
+def _rhs(s, d, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
+    grid_accel_point(s[0], s[1], s[2], G, Rg, gm, dq, dlat, dlon, shR, shC, shS, buf)
+    d[0] = s[3]
+    d[1] = s[4]
+    d[2] = s[5]
+    d[3] = 2.0 * n * s[4] + 3.0 * n * n * s[0] + buf[1]
+    d[4] = -2.0 * n * s[3] + buf[2]
+    d[5] = -n * n * s[2] + buf[3]
+
+
+_rhs = _jit(_rhs)
+
+
+def _rk4(s, dt, out, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
+    _rhs(s, k1, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+    for i in range(6):
+        tmp[i] = s[i] + 0.5 * dt * k1[i]
+    _rhs(tmp, k2, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+    for i in range(6):
+        tmp[i] = s[i] + 0.5 * dt * k2[i]
+    _rhs(tmp, k3, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+    for i in range(6):
+        tmp[i] = s[i] + dt * k3[i]
+    _rhs(tmp, k4, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+    for i in range(6):
+        out[i] = s[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
+
+
+_rk4 = _jit(_rk4)
+
+
+def _height(s, Rg, dlat, dlon):
+    r = math.sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
+    lat = math.asin(max(-1.0, min(1.0, s[2] / r)))
+    lon = math.atan2(s[1], s[0])
+    return r - _radius_interp(lat, lon, Rg, dlat, dlon)
+
+
+def _exec_burn(dv, err, out):
+    """Executed burn: magnitude (1 + err[0]) and pointing error err[1:4] (rad, the component
+    perpendicular to the burn is applied; small angles)."""
+    m = math.sqrt(dv[0] * dv[0] + dv[1] * dv[1] + dv[2] * dv[2])
+    if m == 0.0:
+        for i in range(3):
+            out[i] = 0.0
+        return
+    ux = dv[0] / m
+    uy = dv[1] / m
+    uz = dv[2] / m
+    p = err[1] * ux + err[2] * uy + err[3] * uz
+    ex = err[1] - p * ux
+    ey = err[2] - p * uy
+    ez = err[3] - p * uz
+    f = 1.0 + err[0]
+    out[0] = f * (dv[0] + m * ex)
+    out[1] = f * (dv[1] + m * ey)
+    out[2] = f * (dv[2] + m * ez)
+
+
+_exec_burn = _jit(_exec_burn)
+
+
+def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, dt, t_max, r_esc,
+                  G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, out, burns, hist):
+    """Propagate trajectories i from X0[i] (state just after the executed departure burn).
+    out[i] = (t, x, y, z, vx, vy, vz, status), burns[i] = (correction dv, braking dv) (km/s).
+    hist (m, nsteps, 7) records (t, state) of the first m trajectories (m may be 0)."""
+    ntr = X0.shape[0]
+    nrec = hist.shape[0]
+    nmax = hist.shape[1]
+    for i in _prange(ntr):
+        s = np.empty(6)
+        s1 = np.empty(6)
+        sb = np.empty(6)
+        k1 = np.empty(6)
+        k2 = np.empty(6)
+        k3 = np.empty(6)
+        k4 = np.empty(6)
+        tmp = np.empty(6)
+        buf = np.empty(4)
+        dv = np.empty(3)
+        dva = np.empty(3)
+        for j in range(6):
+            s[j] = X0[i, j]
+        for j in range(6):
+            burns[i, j] = 0.0
+        t = 0.0
+        phase = 0 if t_c > 0.0 else 1
+        status = TIMEOUT_C
+        step = 0
+        while t < t_max:
+            if i < nrec and step < nmax:
+                hist[i, step, 0] = t
+                for j in range(6):
+                    hist[i, step, j + 1] = s[j]
+            step += 1
+            h_step = dt
+            if phase == 0 and t + h_step >= t_c:
+                h_step = t_c - t
+            _rk4(s, h_step, s1, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+            target = h_b if phase <= 1 else 0.0
+            h1 = _height(s1, Rg, dlat, dlon)
+            if h1 <= target:
+                # bisection on the step length for the crossing of the target altitude
+                lo = 0.0
+                hi = h_step
+                for _ in range(50):
+                    mid = 0.5 * (lo + hi)
+                    _rk4(s, mid, sb, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+                    if _height(sb, Rg, dlat, dlon) <= target:
+                        hi = mid
+                    else:
+                        lo = mid
+                    if hi - lo < 1e-6:
+                        break
+                _rk4(s, hi, s1, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+                t += hi
+                for j in range(6):
+                    s[j] = s1[j]
+                if phase == 2:
+                    status = LANDED_C
+                    break
+                if phase == 0:  # below the braking altitude before the correction: an impact course
+                    status = IMPACT_C
+                    # continue ballistically to the surface
+                    phase = 3
+                    continue
+                if phase == 3:
+                    status = IMPACT_C
+                    break
+                # braking: command = target velocity - navigated velocity
+                for j in range(3):
+                    dv[j] = v_tgt[j] - (s[3 + j] + nav_b[i, j])
+                _exec_burn(dv, exec_b[i], dva)
+                for j in range(3):
+                    s[3 + j] += dva[j]
+                    burns[i, 3 + j] = dva[j]
+                phase = 2
+                continue
+            t += h_step
+            for j in range(6):
+                s[j] = s1[j]
+            r = math.sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
+            if r > r_esc:
+                status = ESCAPED_C
+                break
+            if phase == 0 and t >= t_c and t_c < t_max:  # (t_c = t_max: a plain ballistic run to t_max)
+                # correction: linear targeting from the navigated deviation
+                for j in range(3):
+                    dv[j] = 0.0
+                for a in range(3):
+                    acc = 0.0
+                    for b in range(3):
+                        acc += K[a, b] * (s[b] + nav_c[i, b] - xnom_c[b])
+                    dv[a] = -acc - (s[3 + a] + nav_c[i, 3 + a] - xnom_c[3 + a])
+                _exec_burn(dv, exec_c[i], dva)
+                for j in range(3):
+                    s[3 + j] += dva[j]
+                    burns[i, j] = dva[j]
+                phase = 1
+        out[i, 0] = t
+        for j in range(6):
+            out[i, 1 + j] = s[j]
+        out[i, 7] = status
+
+
+_height = _jit(_height)
+LANDED_C, IMPACT_C, TIMEOUT_C, ESCAPED_C = LANDED, IMPACT_BEFORE_BRAKING, TIMEOUT, ESCAPED
+_descent_serial = _jit(_descent_impl, parallel=False)
+_descent_parallel = _jit(_descent_impl, parallel=True)
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class TouchdownLimits:
+    """Touchdown speed limits relative to the surface (m/s). MMX values are UNCONFIRMED
+    (mmx-facts.md §11 item 2): the defaults are ASSUMPTIONS."""
+
+    vertical_m_s: float = 0.5
+    horizontal_m_s: float = 0.1
+
+    def __post_init__(self):
+        for k in ("vertical_m_s", "horizontal_m_s"):
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
+                raise InputError(f"TouchdownLimits.{k}", v, "a finite speed > 0 m/s")
+
+
+@dataclass(frozen=True)
+class DispersionModel:
+    """1-sigma Gaussian errors, per axis (all defaults are ASSUMPTIONS: no MMX values published).
+
+    nav_pos_m, nav_vel_mm_s: navigation (knowledge) error at departure and at the correction.
+    brake_nav_vel_mm_s: velocity knowledge at braking (e.g. LIDAR/camera relative navigation).
+    exec_mag_pct: burn magnitude error, per cent; exec_point_deg: pointing error per axis, deg.
+    """
+
+    nav_pos_m: float = 10.0
+    nav_vel_mm_s: float = 1.0
+    brake_nav_vel_mm_s: float = 1.0
+    exec_mag_pct: float = 1.0
+    exec_point_deg: float = 0.5
+
+    def __post_init__(self):
+        for k in ("nav_pos_m", "nav_vel_mm_s", "brake_nav_vel_mm_s", "exec_mag_pct", "exec_point_deg"):
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and v >= 0):
+                raise InputError(f"DispersionModel.{k}", v, "a finite sigma >= 0")
+
+
+@dataclass
+class DescentPlan:
+    """A nominal descent (body-fixed frame, km, km/s, s)."""
+
+    grid: GridGravity
+    site_lat_deg: float
+    site_lon_deg: float
+    site_point: np.ndarray  # on the grid surface
+    site_normal: np.ndarray
+    state0: np.ndarray  # QSO state at departure (before the burn), body frame
+    dv1: np.ndarray  # departure burn
+    transfer_time_s: float
+    brake_point: np.ndarray
+    brake_altitude_km: float
+    v_brake_target: np.ndarray  # velocity commanded by the braking burn
+    correction_time_s: float  # <= 0: no correction
+    xnom_c: np.ndarray  # nominal state at the correction time
+    K: np.ndarray  # Phi_rv^-1 Phi_rr (nominal, correction -> braking point)
+    dt: float
+    t_max: float
+    touchdown: "Touchdown" = None
+    newton_iterations: int = 0
+
+    @property
+    def args(self):
+        return (self.correction_time_s, self.xnom_c, self.K)
+
+
+@dataclass
+class Touchdown:
+    """Touchdown states of one or more trajectories (arrays over trajectories)."""
+
+    time_s: np.ndarray
+    position_km: np.ndarray  # (n, 3) body-fixed
+    velocity_km_s: np.ndarray  # (n, 3) relative to the surface (body frame)
+    lat_deg: np.ndarray
+    lon_deg: np.ndarray
+    vertical_m_s: np.ndarray  # downward speed along the surface normal
+    horizontal_m_s: np.ndarray
+    status: np.ndarray
+    dv_correction_m_s: np.ndarray
+    dv_brake_m_s: np.ndarray
+
+    def within(self, limits: TouchdownLimits) -> np.ndarray:
+        return ((self.status == LANDED) & (self.vertical_m_s <= limits.vertical_m_s)
+                & (self.horizontal_m_s <= limits.horizontal_m_s))
+
+
+def _check_num(name, v, lo=-math.inf, hi=math.inf, what="a finite number"):
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InputError(name, v, what) from None
+    if not (math.isfinite(x) and lo <= x <= hi):
+        raise InputError(name, v, what)
+    return x
+
+
+def site_on_surface(grid: GridGravity, lat_deg, lon_deg):
+    """(point km, outward normal) of the site at planetocentric latitude/east longitude (deg)
+    on the grid's surface. Raises InputError for |lat| > 90, non-finite values, |lon| > 360."""
+    lat = _check_num("site latitude_deg", lat_deg, -90.0, 90.0, "a latitude in [-90, 90] deg (planetocentric)")
+    lon = _check_num("site longitude_deg", lon_deg, -360.0, 360.0, "an east longitude in [-360, 360] deg")
+    la, lo = math.radians(lat), math.radians(((lon + 180.0) % 360.0) - 180.0)
+    return grid.surface_point(la, lo), grid.surface_normal(la, lo)
+
+
+def site_from_point(grid: GridGravity, point_km, tolerance_m: float = 100.0):
+    """(lat_deg, lon_deg) of a body-fixed point (km) that lies on the surface to within
+    ``tolerance_m`` (radially). A point off the surface (e.g. a site from another shape model
+    further than the tolerance, or a point in space) raises InputError."""
+    p = np.asarray(point_km, float)
+    if p.shape != (3,) or not np.all(np.isfinite(p)) or not np.linalg.norm(p) > 0:
+        raise InputError("site point_km", point_km, "a finite body-fixed point (3,) in km, not the origin")
+    tol = _check_num("tolerance_m", tolerance_m, 0.0, 1e4, "0..10000 m")
+    h, la, lo = grid.altitude(p[None])
+    if abs(h[0]) * 1e3 > tol:
+        raise InputError("site point_km", p.tolist(),
+                         f"a point on the surface (within {tol:g} m; this one is {h[0] * 1e3:+.0f} m from it "
+                         f"along the radius)")
+    return math.degrees(la[0]), math.degrees(lo[0])
+
+
+def _propagate(grid, X0, plan_args, h_b, v_tgt, nav_c, exec_c, nav_b, exec_b, dt, t_max, record=0, nsteps=0,
+               parallel=True):
+    X0 = np.ascontiguousarray(np.atleast_2d(X0), float)
+    n = len(X0)
+    out = np.empty((n, 8))
+    burns = np.empty((n, 6))
+    hist = np.zeros((record, nsteps, 7))
+    t_c, xnom_c, K = plan_args
+    f = _descent_parallel if (parallel and n > 1) else _descent_serial
+    f(X0, float(t_c), np.ascontiguousarray(xnom_c, float), np.ascontiguousarray(K, float),
+      np.ascontiguousarray(nav_c, float), np.ascontiguousarray(exec_c, float), float(h_b),
+      np.ascontiguousarray(v_tgt, float), np.ascontiguousarray(nav_b, float), np.ascontiguousarray(exec_b, float),
+      float(dt), float(t_max), _R_ESCAPE_KM, *grid.kernel_args, N, out, burns, hist)
+    return out, burns, hist
+
+
+def _ballistic(grid, X0, T, dt):
+    """States after a ballistic flight of T seconds (no events; may pass below the surface,
+    where the field is extrapolated: callers check the altitude)."""
+    X0 = np.atleast_2d(X0)
+    z3 = np.zeros((len(X0), 3))
+    z4 = np.zeros((len(X0), 4))
+    z6 = np.zeros((len(X0), 6))
+    out, _, _ = _propagate(grid, X0, (T, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3), z6, z4, z3, z4,
+                           dt, T, parallel=len(X0) > 1)
+    return out[:, 1:7]
+
+
+def _touchdown_from(grid, out, burns) -> Touchdown:
+    pos = out[:, 1:4]
+    vel = out[:, 4:7]
+    h, lat, lon = grid.altitude(pos)
+    nrm = np.array([grid.surface_normal(a, b) for a, b in zip(lat, lon)])
+    vn = np.einsum("ij,ij->i", vel, nrm)
+    hor = vel - vn[:, None] * nrm
+    return Touchdown(out[:, 0], pos, vel, np.degrees(lat), np.degrees(lon), -vn * 1e3,
+                     np.linalg.norm(hor, axis=1) * 1e3, out[:, 7].astype(int),
+                     np.linalg.norm(burns[:, :3], axis=1) * 1e3, np.linalg.norm(burns[:, 3:], axis=1) * 1e3)
+
+
+def qso_departure_state(qso, phase: float = 0.0) -> np.ndarray:
+    """Body-frame state (km, km/s) on a :class:`mmxsim.orbits.qso.QSO` at ``phase`` (fraction
+    of its period from its y = 0 section), propagated in the QSO's own model."""
+    from ..orbits.qso import sample_orbit
+
+    ph = _check_num("phase", phase, 0.0, 1.0, "a fraction of the QSO period in [0, 1]")
+    if ph == 0.0:
+        X = np.asarray(qso.state0, float)
+    else:
+        X = sample_orbit(qso, n_points=2, n_revs=ph)[-1]  # propagated to exactly ph * period
+    return np.concatenate([HILL_TO_BODY @ X[:3], HILL_TO_BODY @ X[3:]])
+
+
+def _newton(grid, X0, target, T, dt, v, maxit=15, tol=1e-7):
+    """Newton on the departure velocity v so that the ballistic arc is at ``target`` after T."""
+    err = np.inf
+    for it in range(1, maxit + 1):
+        eps = 1e-7
+        batch = np.repeat(np.concatenate([X0[:3], v])[None], 4, axis=0)
+        for k in range(3):
+            batch[k + 1, 3 + k] += eps
+        Y = _ballistic(grid, batch, T, dt)
+        res = Y[0, :3] - target
+        err = float(np.linalg.norm(res))
+        if not np.isfinite(err):
+            return v, it, np.inf
+        if err < tol:
+            return v, it, err
+        J = (Y[1:, :3] - Y[0, :3]).T / eps
+        try:
+            step = np.linalg.solve(J, -res)
+        except np.linalg.LinAlgError:
+            return v, it, np.inf
+        lim = 0.5 * np.linalg.norm(v) + 1e-4
+        if np.linalg.norm(step) > lim:
+            step *= lim / np.linalg.norm(step)
+        v = v + step
+    return v, maxit, err
+
+
+def _shoot(grid, X0, target, T, dt, hb):
+    """Departure velocity reaching ``target`` after T: Newton from a Clohessy-Wiltshire guess
+    (Hill equations without Phobos' gravity); if that fails, continuation from an easy problem
+    (the surface point below the start, T <= 15 min: a nearly straight arc) to the requested one, moving the target along
+    the great circle and the time linearly, with step halving."""
+    from scipy.linalg import expm
+
+    A = np.zeros((6, 6))
+    A[:3, 3:] = np.eye(3)
+    A[3, 0], A[3, 4], A[4, 3], A[5, 2] = 3 * N * N, 2 * N, -2 * N, -N * N
+
+    def cw(tgt, TT):
+        Phi = expm(A * TT)
+        return np.linalg.solve(Phi[:3, 3:], tgt - Phi[:3, :3] @ X0[:3])
+
+    v, it, err = _newton(grid, X0, target, T, dt, cw(target, T))
+    if err < 1e-7:
+        return v, it, err
+    d1 = target / np.linalg.norm(target)
+    d0 = X0[:3] / np.linalg.norm(X0[:3])
+    ang = math.acos(max(-1.0, min(1.0, float(d0 @ d1))))
+    axis = np.cross(d0, d1)
+    axis = axis / np.linalg.norm(axis) if np.linalg.norm(axis) > 1e-12 else np.array([0.0, 0.0, 1.0])
+    T0 = min(T, 900.0)
+
+    def problem(lam):
+        th = lam * ang
+        d = d0 * math.cos(th) + np.cross(axis, d0) * math.sin(th) + axis * (axis @ d0) * (1 - math.cos(th))
+        h, la, lo = grid.altitude(d[None])
+        la, lo = float(la[0]), float(lo[0])
+        tgt = grid.surface_point(la, lo) + hb * grid.surface_normal(la, lo) if lam < 1 else target
+        return tgt, T0 + lam * (T - T0)
+
+    tgt, TT = problem(0.0)
+    v, n_it, err = _newton(grid, X0, tgt, TT, dt, cw(tgt, TT))
+    it += n_it
+    if err >= 1e-7:
+        return v, it, err
+    lam, dlam = 0.0, 0.125
+    while lam < 1.0:
+        nxt = min(1.0, lam + dlam)
+        tgt, TT = problem(nxt)
+        v1, n_it, err = _newton(grid, X0, tgt, TT, dt, v)
+        it += n_it
+        if err < 1e-7:
+            lam, v = nxt, v1
+            dlam = min(0.25, 1.5 * dlam)
+        else:
+            dlam *= 0.5
+            if dlam < 1.0 / 512:
+                return v, it, err
+    return v, it, err
+
+
+
+def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGravity | None = None,
+                 transfer_time_s: float = 3600.0, brake_altitude_m: float = 10.0, brake_speed_m_s: float = 0.1,
+                 correction_lead_s: float = 1200.0, phase: float = 0.0, dt: float = 10.0) -> DescentPlan:
+    """Nominal descent from a QSO (or a body-frame state) to the site at lat/lon (deg).
+
+    ``start``: a :class:`~mmxsim.orbits.qso.QSO` (departure at ``phase`` of its period) or a
+    body-frame state (6,) km, km/s. ``phase="auto"`` (QSO only) tries departures at eighths
+    of the period and keeps the feasible one with the least total delta-v (departure +
+    braking). Raises InputError for a site off the surface, bad
+    parameters, or when no ballistic arc reaches the braking point above the surface in
+    ``transfer_time_s``. The nominal touchdown is in ``plan.touchdown`` (arrays of length 1).
+    """
+    grid = grid if grid is not None else default_grid()
+    if isinstance(phase, str) and phase == "auto" and hasattr(start, "period_s"):
+        best, why = None, ""
+        for k in range(8):
+            try:
+                p = plan_descent(start, site_lat_deg, site_lon_deg, grid, transfer_time_s, brake_altitude_m,
+                                 brake_speed_m_s, correction_lead_s, k / 8.0, dt)
+            except InputError as e:
+                if e.field not in ("site", "transfer_time_s"):
+                    raise
+                why = str(e)
+                continue
+            cost = np.linalg.norm(p.dv1) * 1e3 + p.touchdown.dv_brake_m_s[0]
+            if p.touchdown.status[0] == LANDED and (best is None or cost < best[0]):
+                best = (cost, p)
+        if best is None:
+            raise InputError("site", (site_lat_deg, site_lon_deg),
+                             f"a site reachable in {transfer_time_s} s from some departure phase (none of 8 tried; "
+                             f"last: {why})")
+        return best[1]
+    if not isinstance(grid, GridGravity):
+        raise InputError("grid", type(grid).__name__, "a mmxsim.gravity.fast.GridGravity")
+    site, nrm = site_on_surface(grid, site_lat_deg, site_lon_deg)
+    T = _check_num("transfer_time_s", transfer_time_s, 600.0, 86400.0, "600..86400 s")
+    hb = _check_num("brake_altitude_m", brake_altitude_m, 1.0, 5000.0, "1..5000 m") * 1e-3
+    vb = _check_num("brake_speed_m_s", brake_speed_m_s, 0.0, 10.0, "0..10 m/s") * 1e-3
+    lead = _check_num("correction_lead_s", correction_lead_s, 0.0, T - 60.0, f"0 (none) .. {T - 60:.0f} s")
+    dt = _check_num("dt", dt, 0.1, 120.0, "0.1..120 s")
+    if hasattr(start, "state0") and hasattr(start, "period_s"):
+        X0 = qso_departure_state(start, phase)
+    else:
+        X0 = np.asarray(start, float)
+        if X0.shape != (6,) or not np.all(np.isfinite(X0)):
+            raise InputError("start", np.shape(start), "a QSO or a finite body-frame state (6,) km, km/s")
+    if not np.linalg.norm(X0[:3]) > 0 or not grid.altitude(X0[None, :3])[0][0] > 0:
+        raise InputError("start", X0[:3].tolist(), "a state above the surface")
+    target = site + hb * nrm
+
+    v, it, err = _shoot(grid, X0, target, T, dt, hb)
+    if err >= 1e-7:
+        raise InputError("transfer_time_s", transfer_time_s,
+                         f"a transfer time for which a ballistic arc reaches the site from this start (shooting "
+                         f"with continuation did not converge: miss {err * 1e3:.1f} m)")
+    dv1 = v - X0[3:]
+    Xd = np.concatenate([X0[:3], v])
+    # the arc must stay above the surface until the braking point
+    nchk = int(T / dt)
+    _, _, hist = _propagate(grid, Xd[None], (T, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3),
+                            np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)), dt, T,
+                            record=1, nsteps=nchk + 2, parallel=False)
+    hs = grid.altitude(hist[0, :nchk, 1:4])[0]
+    if np.any(hs[1:] < hb * 0.999):
+        raise InputError("site", (site_lat_deg, site_lon_deg),
+                         f"a site reachable in {T:.0f} s without crossing the surface (the arc dips to "
+                         f"{hs.min() * 1e3:.0f} m altitude before the braking point)")
+    t_c = T - lead if lead > 0 else 0.0
+    if t_c > 0:
+        xnom_c = _ballistic(grid, Xd[None], t_c, dt)[0]
+        eps = 1e-6
+        batch = np.repeat(xnom_c[None], 7, axis=0)
+        for k in range(6):
+            batch[k + 1, k] += eps
+        Y = _ballistic(grid, batch, T - t_c, dt)
+        Phi = (Y[1:, :3] - Y[0, :3]).T / eps  # (3, 6)
+        K = np.linalg.solve(Phi[:, 3:], Phi[:, :3])
+    else:
+        xnom_c, K = np.zeros(6), np.zeros((3, 3))
+    plan = DescentPlan(grid, float(site_lat_deg), float(site_lon_deg), site, nrm, X0, dv1, T, target, hb, -vb * nrm,
+                       t_c, xnom_c, K, dt, 3.0 * T + 3600.0, newton_iterations=it)
+    out, burns, _ = _run(plan, Xd[None], np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)))
+    plan.touchdown = _touchdown_from(grid, out, burns)
+    return plan
+
+
+def _run(plan, X0, nav_c, exec_c, nav_b, exec_b, record=0, nsteps=0, parallel=True):
+    return _propagate(plan.grid, X0, plan.args, plan.brake_altitude_km, plan.v_brake_target, nav_c, exec_c, nav_b,
+                      exec_b, plan.dt, plan.t_max, record, nsteps, parallel)
+
+
+def nominal_trajectory(plan: DescentPlan):
+    """(t, states) of the nominal descent, sampled at the integrator steps (body frame)."""
+    nsteps = int(plan.t_max / plan.dt) + 10
+    Xd = np.concatenate([plan.state0[:3], plan.state0[3:] + plan.dv1])
+    out, _, hist = _run(plan, Xd[None], np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)),
+                        record=1, nsteps=nsteps, parallel=False)
+    k = 1 + int(np.count_nonzero(hist[0, 1:, 0] > 0.0))  # recorded steps (t > 0 after the first)
+    t = np.append(hist[0, :k, 0], out[0, 0])
+    X = np.vstack([hist[0, :k, 1:], out[0, 1:7]])
+    return t, X
+
+
+# ---------------------------------------------------------------------------------------------
+@dataclass
+class Dispersion:
+    """Result of :func:`landing_dispersion`."""
+
+    plan: DescentPlan
+    touchdown: Touchdown
+    east_m: np.ndarray  # touchdown offsets from the site in its local east/north tangent plane
+    north_m: np.ndarray
+    limits: TouchdownLimits
+    seed: int
+    model: DispersionModel = field(default_factory=DispersionModel)
+    tracks: np.ndarray | None = None  # (record, steps, 7): t, state of the first trajectories
+
+    @property
+    def landed(self) -> np.ndarray:
+        return self.touchdown.status == LANDED
+
+    @property
+    def mean_en(self) -> np.ndarray:
+        return np.array([self.east_m[self.landed].mean(), self.north_m[self.landed].mean()])
+
+    @property
+    def cov_en(self) -> np.ndarray:
+        return np.cov(np.vstack([self.east_m[self.landed], self.north_m[self.landed]]))
+
+    def ellipse(self, k: float = 1.0):
+        """(semi-major m, semi-minor m, angle of the major axis from east toward north, rad) of
+        the k-sigma ellipse of the landed touchdown points (probability content of a 2-D
+        Gaussian: 1 - exp(-k²/2), i.e. 39 %, 86 %, 99 % for k = 1, 2, 3)."""
+        w, V = np.linalg.eigh(self.cov_en)
+        return k * math.sqrt(max(w[1], 0.0)), k * math.sqrt(max(w[0], 0.0)), math.atan2(V[1, 1], V[0, 1])
+
+    def fraction_within_limits(self) -> float:
+        return float(self.touchdown.within(self.limits).mean())
+
+    def summary(self) -> str:
+        a1, b1, th = self.ellipse(1.0)
+        td = self.touchdown
+        ok = self.landed
+        return (f"{len(td.status)} trajectories, {ok.mean() * 100:.1f}% landed after braking; "
+                f"mean offset E {self.mean_en[0]:.1f} m N {self.mean_en[1]:.1f} m; 1-sigma ellipse "
+                f"{a1:.1f} x {b1:.1f} m at {math.degrees(th):.0f} deg from east; vertical speed "
+                f"{np.median(td.vertical_m_s[ok]):.3f} m/s median, horizontal {np.median(td.horizontal_m_s[ok]):.3f} "
+                f"m/s median; within limits {self.fraction_within_limits() * 100:.1f}%")
+
+    def plot_map(self, path=None, ax=None, sigmas=(1, 2, 3)):
+        """Touchdown points and the k-sigma ellipses on an equirectangular lat/lon map of
+        Phobos coloured by surface radius (matplotlib, Agg backend). Returns the figure;
+        writes it to ``path`` if given. A zoomed inset shows the ellipse around the site."""
+        import matplotlib
+
+        matplotlib.use("Agg", force=False)
+        import matplotlib.pyplot as plt
+
+        g = self.plan.grid
+        lat = np.linspace(-90, 90, 181)
+        lon = np.linspace(-180, 180, 361)
+        LA, LO = np.meshgrid(np.radians(lat), np.radians(lon), indexing="ij")
+        R = g.surface_radius(LA, LO)
+        if ax is None:
+            fig, axes = plt.subplots(1, 2, figsize=(13, 4.8), gridspec_kw={"width_ratios": [2, 1]})
+        else:
+            fig, axes = ax.figure, [ax]
+        m = axes[0].pcolormesh(lon, lat, R, shading="auto", cmap="gray")
+        fig.colorbar(m, ax=axes[0], label="surface radius (km)")
+        td = self.touchdown
+        ok = self.landed
+        good = td.within(self.limits)
+        for a in axes:
+            a.plot(td.lon_deg[good], td.lat_deg[good], ".", ms=2, color="tab:green", label="within speed limits")
+            a.plot(td.lon_deg[ok & ~good], td.lat_deg[ok & ~good], ".", ms=2, color="tab:orange",
+                   label="landed, speed limits exceeded")
+            a.plot(td.lon_deg[~ok], td.lat_deg[~ok], "x", ms=3, color="tab:red", label="impact before braking")
+            a.plot([self.plan.site_lon_deg], [self.plan.site_lat_deg], "+", color="cyan", ms=10, label="site")
+        R0 = float(np.linalg.norm(self.plan.site_point)) * 1e3
+        la0 = math.radians(self.plan.site_lat_deg)
+        t = np.linspace(0, 2 * np.pi, 200)
+        for k in sigmas:
+            a1, b1, th = self.ellipse(k)
+            e = self.mean_en[0] + a1 * np.cos(t) * math.cos(th) - b1 * np.sin(t) * math.sin(th)
+            nn = self.mean_en[1] + a1 * np.cos(t) * math.sin(th) + b1 * np.sin(t) * math.cos(th)
+            for a in axes:
+                a.plot(self.plan.site_lon_deg + np.degrees(e / (R0 * max(math.cos(la0), 1e-6))),
+                       self.plan.site_lat_deg + np.degrees(nn / R0), "-", lw=1,
+                       color={1: "tab:blue", 2: "magenta", 3: "black"}.get(k, "gray"),
+                       label=f"{k}-sigma ellipse" if a is axes[0] else None)
+        axes[0].set_xlabel("east longitude (deg)")
+        axes[0].set_ylabel("planetocentric latitude (deg)")
+        axes[0].set_title("Phobos landing dispersion (body-fixed; equirectangular)")
+        axes[0].legend(fontsize=7, loc="lower left")
+        if len(axes) > 1:
+            a1, _, _ = self.ellipse(3.5)
+            span = np.degrees(max(a1, 20.0) / R0)
+            axes[1].set_xlim(self.plan.site_lon_deg - span / max(math.cos(la0), 1e-6),
+                             self.plan.site_lon_deg + span / max(math.cos(la0), 1e-6))
+            axes[1].set_ylim(self.plan.site_lat_deg - span, self.plan.site_lat_deg + span)
+            axes[1].set_title(self.summary().split(";")[2].strip(), fontsize=8)
+            axes[1].set_xlabel("east longitude (deg)")
+        fig.tight_layout()
+        if path is not None:
+            fig.savefig(path, dpi=120)
+        return fig
+
+
+def sample_errors(n: int, model: DispersionModel, seed: int):
+    """The random draws of :func:`landing_dispersion` (numpy default_rng(seed); fixed order)."""
+    rng = np.random.default_rng(seed)
+    sp, sv = model.nav_pos_m * 1e-3, model.nav_vel_mm_s * 1e-6
+    nav0 = np.hstack([rng.normal(0, sp, (n, 3)), rng.normal(0, sv, (n, 3))])
+    nav_c = np.hstack([rng.normal(0, sp, (n, 3)), rng.normal(0, sv, (n, 3))])
+    nav_b = rng.normal(0, model.brake_nav_vel_mm_s * 1e-6, (n, 3))
+
+    def ex():
+        return np.hstack([rng.normal(0, model.exec_mag_pct / 100.0, (n, 1)),
+                          rng.normal(0, math.radians(model.exec_point_deg), (n, 3))])
+
+    return nav0, ex(), nav_c, ex(), nav_b, ex()
+
+
+def landing_dispersion(plan: DescentPlan, n: int = 1000, seed: int = 0, model: DispersionModel = DispersionModel(),
+                       limits: TouchdownLimits = TouchdownLimits(), record: int = 0) -> Dispersion:
+    """Monte Carlo of the descent: the spacecraft's true departure state is the planned one plus
+    a navigation error; each burn is computed from navigated states and executed with errors
+    (see module docstring). Ensemble propagated in parallel (numba threads). ``record`` > 0
+    keeps the integrator steps (t, state) of the first ``record`` trajectories in
+    ``Dispersion.tracks`` (record, steps, 7), unused rows zero."""
+    if not isinstance(n, (int, np.integer)) or not 1 <= n <= 10_000_000:
+        raise InputError("n", n, "an integer number of trajectories 1..1e7")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", seed, "an integer >= 0")
+    if not isinstance(model, DispersionModel):
+        raise InputError("model", type(model).__name__, "a DispersionModel")
+    if not isinstance(limits, TouchdownLimits):
+        raise InputError("limits", type(limits).__name__, "a TouchdownLimits")
+    nav0, ex0, nav_c, ex_c, nav_b, ex_b = sample_errors(int(n), model, int(seed))
+    X0 = np.repeat(plan.state0[None], n, axis=0) + nav0
+    dv1 = np.empty((n, 3))
+    for i in range(n):  # cheap; same formula as the kernel's
+        _exec_burn(plan.dv1, ex0[i], dv1[i])
+    X0[:, 3:] += dv1
+    if not isinstance(record, (int, np.integer)) or not 0 <= record <= n:
+        raise InputError("record", record, f"an integer 0..n ({n})")
+    out, burns, hist = _run(plan, X0, nav_c, ex_c, nav_b, ex_b, record=int(record),
+                            nsteps=int(plan.t_max / plan.dt) + 10 if record else 0)
+    td = _touchdown_from(plan.grid, out, burns)
+    la0, lo0 = math.radians(plan.site_lat_deg), math.radians(plan.site_lon_deg)
+    east = np.array([-math.sin(lo0), math.cos(lo0), 0.0])
+    north = np.array([-math.sin(la0) * math.cos(lo0), -math.sin(la0) * math.sin(lo0), math.cos(la0)])
+    d = (td.position_km - plan.site_point) * 1e3
+    return Dispersion(plan, td, d @ east, d @ north, limits, int(seed), model, hist if record else None)
+
+
+_DEFAULT = {}
+
+
+def default_grid() -> GridGravity:
+    """The default fast gravity: GridGravity("thomas3k") with its default grid (cached)."""
+    if "g" not in _DEFAULT:
+        _DEFAULT["g"] = GridGravity("thomas3k")
+    return _DEFAULT["g"]
