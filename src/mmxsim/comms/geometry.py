@@ -51,8 +51,9 @@ class Target:
     def state(self, t: np.ndarray) -> np.ndarray:  # pragma: no cover - interface
         raise NotImplementedError
 
-    def check_span(self, t0: float, t1: float, field: str = "span") -> None:
-        if not (self.span[0] <= t0 and t1 <= self.span[1]):
+    def check_span(self, t0: float, t1: float, field: str = "span", pad: float = 0.0) -> None:
+        """InputError unless [t0 - pad, t1 + pad] lies in the target's span (message: t0, t1)."""
+        if not (self.span[0] <= t0 - pad and t1 + pad <= self.span[1]):
             from ..time import iso_tdb
 
             lo, hi = (iso_tdb(x) if math.isfinite(x) else str(x) for x in self.span)
@@ -336,7 +337,7 @@ def observe(station, target=None, t=None, eph=None, eo: EarthOrientation | None 
     eph = _default_eph(eph)
     target = as_target(target, eph)
     t = _times(t)
-    target.check_span(float(t.min()) - 3600.0, float(t.max()), "t")
+    target.check_span(float(t.min()), float(t.max()), "t", pad=3600.0)
     if eo is None:
         eo = EarthOrientation(float(t.min()), float(t.max()))
     e = _earth(eph, t)
@@ -360,7 +361,7 @@ def sun_earth_probe_deg(target=None, t=None, eph=None) -> np.ndarray:
     eph = _default_eph(eph)
     target = as_target(target, eph)
     t = _times(t)
-    target.check_span(float(t.min()) - 3600.0, float(t.max()), "t")
+    target.check_span(float(t.min()), float(t.max()), "t", pad=3600.0)
     ep = _earth(eph, t)[:, :3]
     sun = _EphTarget(eph, "SUN")
     a, _, _ = light_time_vector(sun, t, ep)
@@ -391,7 +392,7 @@ def mars_occultation(station, target=None, t=None, eph=None, radius_km: float = 
     t = _times(t)
     if not (radius_km > 0 and math.isfinite(radius_km)):
         raise InputError("radius_km", radius_km, "a positive radius in km")
-    target.check_span(float(t.min()) - 3600.0, float(t.max()), "t")
+    target.check_span(float(t.min()), float(t.max()), "t", pad=3600.0)
     if eo is None:
         eo = EarthOrientation(float(t.min()), float(t.max()))
     e = _earth(eph, t)

@@ -80,13 +80,13 @@ class _Geo:
         return self.eo.to_itrs(t, self.spline(t))
 
 
-def _prepare(start, stop, target, eph):
+def _prepare(start, stop, target, eph, pad: float = 7200.0):
     eph = _default_eph(eph)
     target = as_target(target, eph)
     t0, t1 = _epoch(start, "start"), _epoch(stop, "stop")
     if not t1 > t0:
         raise InputError("stop", stop, f"an epoch after start ({start})")
-    target.check_span(t0 - 7200.0, t1 + 7200.0, "start/stop")
+    target.check_span(t0, t1, "start/stop", pad=pad)
     return t0, t1, target, eph
 
 
@@ -225,7 +225,7 @@ def find_passes(stations=None, start=None, stop=None, target=None, *, eph=None, 
         raise InputError("tol", tol, "at most 1 s")
     if start is None or stop is None:
         raise InputError("start/stop", (start, stop), "two epochs")
-    t0, t1, target, eph = _prepare(start, stop, target, eph)
+    t0, t1, target, eph = _prepare(start, stop, target, eph, pad=2.5 * target_step)
     sts = get_stations(stations, catalogue)
     if band is not None:
         for s in sts:
