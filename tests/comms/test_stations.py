@@ -132,3 +132,12 @@ def test_bad_inputs_name_the_field(call, field):
         call()
     assert field in e.value.field, (e.value.field, field)
     assert e.value.allowed
+
+
+def test_docstring_examples():
+    import doctest
+
+    import mmxsim.comms.stations as mod
+
+    failures, tried = doctest.testmod(mod, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0 and failures == 0
