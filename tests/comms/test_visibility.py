@@ -234,3 +234,42 @@ def test_cli_contacts_errors(args, needle):
     r = runner.invoke(app, argv + args)
     assert r.exit_code == 2, r.output
     assert r.stderr.startswith("error: ") and needle in r.stderr
+
+
+def test_occultation_windows_of_an_orbiter():
+    """A 10,000 km circular orbit (8 h) in the plane of the line of sight: occulted for
+    2 asin(R/r)/n = 3176.6 s per orbit (tolerance 5 s: the line of sight sweeps ~1 km at Mars
+    during an occultation, moving each edge by ~0.5 s). Edges vs a 0.01 s sampling of the
+    perpendicular-distance test (a different formula): 0.02 s."""
+    import math
+
+    from mmxsim.comms.geometry import callable_target, mars_occultation
+    from mmxsim.comms.visibility import occultations
+
+    eph = default_ephemeris()
+    t0 = float(to_tdb_seconds("2028-06-01"))
+    lt = observe("DSS-14", "MARS", [t0], eph).light_time_s[0]
+    u = eph.position("MARS", "SSB", t0 - lt) - eph.position("EARTH", "SSB", t0)
+    u /= np.linalg.norm(u)
+    p = np.cross(u, [0.0, 0.0, 1.0])
+    p /= np.linalg.norm(p)
+    r, n = 1e4, 2 * math.pi / (8 * 3600.0)
+
+    def fn(t):
+        th = n * (t - t0)
+        return np.atleast_2d(eph.position("MARS", "SSB", t)) + r * (np.cos(th)[:, None] * u + np.sin(th)[:, None] * p)
+
+    tg = callable_target(fn, name="orbiter")
+    occ = occultations(["DSS-14", "DSS-43"], t0 - 4 * 3600.0, t0 + 12 * 3600.0, tg)
+    assert len(occ) == 4 and {o.station for o in occ} == {"DSS-14", "DSS-43"}
+    for o in occ:
+        assert abs((o.stop - o.start) - 2 * math.asin(3396.19 / r) / n) < 5.0
+    for o in occ[:2]:
+        for e in (o.start, o.stop):
+            g = e + np.arange(-1.0, 1.00001, 0.01)
+            hid = mars_occultation(o.station, tg, g, eph) < 0
+            k = np.nonzero(hid[1:] != hid[:-1])[0]
+            assert len(k) == 1 and abs(e - (g[k[0]] + 0.005)) < 0.02
+    with pytest.raises(InputError) as e:
+        occultations(["DSS-14"], t0, t0 + 3600.0, "MARS")
+    assert e.value.field == "target"

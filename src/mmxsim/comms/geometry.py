@@ -375,7 +375,7 @@ def _angle_deg(a, b):
 
 
 def mars_occultation(station, target=None, t=None, eph=None, radius_km: float = R_MARS_EQ,
-                     eo: EarthOrientation | None = None) -> np.ndarray:
+                     eo: EarthOrientation | None = None, continuous: bool = False) -> np.ndarray:
     """Occultation margin (km) of the target by Mars seen from ``station``: the distance of the
     station->target line of sight from Mars' centre minus ``radius_km`` when Mars lies between
     them (negative = occulted); +inf when Mars is not in front of the target.
@@ -383,6 +383,10 @@ def mars_occultation(station, target=None, t=None, eph=None, radius_km: float = 
     Apparent geometry: Mars is taken at the target's emission epoch (their light times differ by
     < 0.1 s near Mars). Mars is a sphere of ``radius_km`` (default the equatorial radius
     3396.19 km, pck00011; add an atmosphere margin by passing a larger radius).
+
+    ``continuous=True`` returns instead the distance of Mars' centre from the line-of-sight
+    *segment* minus the radius: finite, continuous in time, and negative exactly when the segment
+    crosses the sphere (used by :func:`.visibility.occultations` to find the edges).
     """
     from .stations import get_station
 
@@ -404,6 +408,9 @@ def mars_occultation(station, target=None, t=None, eph=None, radius_km: float = 
     u = rho / rng[:, None]
     along = np.einsum("ni,ni->n", m, u)
     d = np.linalg.norm(m - along[:, None] * u, axis=1)
+    if continuous:
+        a = np.clip(along, 0.0, rng)
+        return np.linalg.norm(m - a[:, None] * u, axis=1) - radius_km
     margin = d - radius_km
     # Mars in front of the target: its near limb along the line of sight is closer than the target
     front = along - np.sqrt(np.clip(radius_km ** 2 - d ** 2, 0.0, None)) < rng

@@ -366,6 +366,65 @@ def conjunctions(start, stop, target=None, *, eph=None, bands=("X", "Ka"), limit
     return out
 
 
+@dataclass(frozen=True)
+class Occultation:
+    """An interval when Mars hides the spacecraft from ``station`` (TDB s)."""
+
+    station: str
+    start: float
+    stop: float
+    truncated: bool = False
+
+
+def occultations(stations, start, stop, target, *, eph=None, radius_km: float | None = None, step: float = 60.0,
+                 tol: float = DEFAULT_TOL_S, catalogue=None) -> list[Occultation]:
+    """Intervals when Mars hides ``target`` (a spacecraft, e.g. :func:`.geometry.trajectory_target`)
+    from each station, edges to ``tol`` s, full geometry (:func:`.geometry.mars_occultation`).
+
+    No interval is missed: g = (distance of Mars' centre from the line-of-sight segment) - R
+    changes at most as fast as the spacecraft moves relative to Mars plus the sweep of the line of
+    sight at Mars, L = 1.5 (max |v_sc - v_Mars| + max |r_sc - r_Mars| x w_t) (measured on the
+    ``step`` grid; w_t as in :func:`find_passes`), and the same root-proof scan is used: an
+    occultation is missed only if it lasts < 1 s and dips < 0.5 L km below the limb."""
+    from ..bodies import R_MARS_EQ
+
+    radius_km = R_MARS_EQ if radius_km is None else radius_km
+    if not (isinstance(step, (int, float)) and math.isfinite(step) and step >= 2 * MIN_INTERVAL_S):
+        raise InputError("step", step, f"a number of seconds >= {2 * MIN_INTERVAL_S}")
+    if not (isinstance(tol, (int, float)) and 1e-6 <= tol <= 1.0):
+        raise InputError("tol", tol, "between 1e-6 and 1 s")
+    if not (isinstance(radius_km, (int, float)) and 0 < radius_km < 1e5):
+        raise InputError("radius_km", radius_km, "a positive radius in km")
+    t0, t1, target, eph = _prepare(start, stop, target, eph, pad=3600.0)
+    if isinstance(target, _EphTarget) and target.offset is None:
+        raise InputError("target", target.name, "a spacecraft (Mars' centre cannot be hidden by Mars)")
+    sts = get_stations(stations, catalogue)
+    n = max(int(math.ceil((t1 - t0) / step)), 1)
+    grid = np.linspace(t0, t1, n + 1)
+    s = target.state(grid)
+    mars = np.atleast_2d(eph.state("MARS", "SSB", grid))
+    e = np.atleast_2d(eph.state("EARTH", "SSB", grid))
+    rng = np.linalg.norm(s[:, :3] - e[:, :3], axis=1)
+    w_t = np.max((np.linalg.norm(s[:, 3:] - e[:, 3:], axis=1) + V_STATION_KM_S) / rng)
+    L = 1.5 * (np.max(np.linalg.norm(s[:, 3:] - mars[:, 3:], axis=1))
+               + np.max(np.linalg.norm(s[:, :3] - mars[:, :3], axis=1)) * w_t)
+    eo = EarthOrientation(t0 - 3600.0, t1 + 3600.0)
+    out = []
+    for st in sts:
+        def fn(x, st=st):
+            return -mars_occultation(st, target, np.atleast_1d(x), eph, radius_km, eo, continuous=True)
+
+        t, f = _scan(fn, grid, fn(grid), L, MIN_INTERVAL_S)
+        pos = f > 0
+        ch = np.nonzero(pos[1:] != pos[:-1])[0]
+        roots = _refine(fn, t[ch], t[ch + 1], f[ch], f[ch + 1], tol) if len(ch) else np.array([])
+        edges = ([t0] if pos[0] else []) + list(roots) + ([t1] if pos[-1] else [])
+        out += [Occultation(st.name, float(a), float(b), bool(a == t0 or b == t1))
+                for a, b in zip(edges[::2], edges[1::2])]
+    out.sort(key=lambda o: (o.start, o.station))
+    return out
+
+
 def passes_table(passes, blackouts=()) -> list[dict]:
     """Plain rows (ISO TDB strings) for CSV/JSON output; ``blackout_bands`` lists the bands whose
     conjunction blackout overlaps the pass."""
@@ -383,4 +442,5 @@ def passes_table(passes, blackouts=()) -> list[dict]:
     return rows
 
 
-__all__ = ["find_passes", "pass_profile", "conjunctions", "passes_table", "Blackout", "Pass", "C_KM_S"]
+__all__ = ["find_passes", "pass_profile", "conjunctions", "occultations", "passes_table", "Blackout", "Occultation",
+           "Pass"]
