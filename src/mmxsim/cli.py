@@ -193,6 +193,8 @@ def contacts(
     t0, t1 = (float(to_tdb_seconds(v, scale.lower())) for v in (start, stop))
     names = [n.strip() for n in stations.split(",") if n.strip()] or None
     sts = get_stations(names)
+    if band is not None and names is None:  # the whole catalogue: the stations that have the band
+        sts = [s for s in sts if any(b.lower() == band.lower() for b in s.bands)] or sts
     if mask is not None:
         cat = merge_stations([{"name": s.name, "elevation_mask_deg": mask} for s in sts])
         sts = get_stations([s.name for s in sts], cat)

@@ -178,7 +178,8 @@ def test_pass_profile_for_link_budgets():
     (dict(step=-60.0), "step"),
     (dict(tol=5.0), "tol"),
     (dict(tol=-1.0), "tol"),
-    (dict(band="L"), "DSS-14.band"),
+    (dict(band="L"), "band"),
+    (dict(band="Ka"), "DSS-14.band"),  # DSS-14 has S and X only
 ])
 def test_find_passes_bad_inputs(kwargs, field):
     args = dict(stations=["DSS-14"], start="2028-01-01", stop="2028-01-02") | kwargs
@@ -223,6 +224,7 @@ def test_cli_contacts_csv_and_json(tmp_path):
     (["--stations", "DSS-99"], "station"),
     (["--mask", "95"], "--mask"),
     (["--format", "xml"], "--format"),
+    (["--band", "L"], "band"),
     (["--stop", "2060-01-01"], "start/stop"),
 ])
 def test_cli_contacts_errors(args, needle):

@@ -228,6 +228,10 @@ def find_passes(stations=None, start=None, stop=None, target=None, *, eph=None, 
     t0, t1, target, eph = _prepare(start, stop, target, eph, pad=2.5 * target_step)
     sts = get_stations(stations, catalogue)
     if band is not None:
+        from .stations import KNOWN_BANDS
+
+        if not any(str(band).lower() == b.lower() for b in KNOWN_BANDS):
+            raise InputError("band", band, ", ".join(KNOWN_BANDS))
         for s in sts:
             s.band(band)
     geo = _Geo(target, eph, t0, t1, target_step)
