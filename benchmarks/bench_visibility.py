@@ -94,8 +94,10 @@ def main(argv=None):
     print()
     print("| Method | Span computed | Wall time | Scaled to the full span | Time / mmxsim warm |")
     print("|---|---:|---:|---:|---:|")
-    print(f"| mmxsim `find_passes` (root-found to 0.01 s), warm | {args.years:g} yr | {warm:.3f} s | {warm:.3f} s | 1x |")
-    print(f"| mmxsim `find_passes`, cold (first call in the process) | {args.years:g} yr | {cold:.3f} s | {cold:.3f} s | "
+    print(f"| mmxsim `find_passes` (root-found to 0.01 s), warm | {args.years:g} yr | {warm:.3f} s | "
+          f"{warm:.3f} s | 1x |")
+    print(f"| mmxsim `find_passes`, cold (first call in the process) | {args.years:g} yr | {cold:.3f} s | "
+          f"{cold:.3f} s | "
           f"{cold / warm:.1f}x |")
     print(f"| skyfield elevations, 60 s grid | {args.sky_days:g} d | {sky:.2f} s | {sky * scale:.1f} s (linear) | "
           f"{sky * scale / warm:.0f}x |")

@@ -286,7 +286,8 @@ def make_station(name: str, *, agency: str = "user", lat_deg: float | None = Non
     if itrf_m is not None:
         xyz = np.asarray(itrf_m, dtype=float)
         if xyz.shape != (3,) or not np.all(np.isfinite(xyz)) or not 6.3e6 < np.linalg.norm(xyz) < 6.4e6:
-            raise InputError(f"{f}.itrf_m", itrf_m, "three Earth-fixed coordinates in metres, 6300-6400 km from the geocentre")
+            raise InputError(f"{f}.itrf_m", itrf_m,
+                             "three Earth-fixed coordinates in metres, 6300-6400 km from the geocentre")
         lat, lon, h = itrf_to_geodetic(xyz / 1e3)
     else:
         if lat_deg is None or lon_deg is None:
@@ -329,7 +330,8 @@ def make_station(name: str, *, agency: str = "user", lat_deg: float | None = Non
         bname = next((k for k in KNOWN_BANDS if k.lower() == str(b).lower()), None)
         if bname is None:
             raise InputError(f"{f}.bands", b, ", ".join(KNOWN_BANDS))
-        base = default_band_params(diameter_m, bname, uplink=not (isinstance(spec, Mapping) and spec.get("eirp_dbw", 0) is None))
+        downlink_only = isinstance(spec, Mapping) and "eirp_dbw" in spec and spec["eirp_dbw"] is None
+        base = default_band_params(diameter_m, bname, uplink=not downlink_only)
         if isinstance(spec, BandParams):
             base = spec
         elif isinstance(spec, Mapping):

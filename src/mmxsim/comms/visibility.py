@@ -33,7 +33,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ..bodies import C_KM_S
 from ..errors import InputError
 from .geometry import (OMEGA_EARTH, EarthOrientation, Target, _angle_deg, _default_eph, _EphTarget, as_target,
                        light_time_vector, mars_occultation, observe)
@@ -292,7 +291,8 @@ def _station_passes(sf: _StationFn, grid, fgrid, t0, t1, tol, min_interval) -> l
     mask = "constant %.3g deg" % st.mask.elevation_deg[0] if st.mask.is_constant else "azimuth table"
     return [Pass(station=st.name, agency=st.agency, start=float(a), stop=float(b), max_elevation_deg=float(e),
                  t_max_elevation=float(x), truncated=bool(ts or te),
-                 notes={"azimuth_start_deg": float(np.degrees(za) % 360), "azimuth_stop_deg": float(np.degrees(zb) % 360),
+                 notes={"azimuth_start_deg": float(np.degrees(za) % 360),
+                        "azimuth_stop_deg": float(np.degrees(zb) % 360),
                         "mask": mask, "band": sf.band})
             for a, b, e, x, ts, te, za, zb in zip(starts, stops, em, tm, trunc_s, trunc_e, az_s, az_e)]
 
@@ -437,7 +437,8 @@ def passes_table(passes, blackouts=()) -> list[dict]:
     rows = []
     for p in passes:
         bb = sorted({b.band for b in blackouts if b.start < p.stop and b.stop > p.start})
-        rows.append({"station": p.station, "agency": p.agency, "start_tdb": iso_tdb(p.start), "stop_tdb": iso_tdb(p.stop),
+        rows.append({"station": p.station, "agency": p.agency,
+                     "start_tdb": iso_tdb(p.start), "stop_tdb": iso_tdb(p.stop),
                      "duration_s": round(p.duration_s, 3), "max_elevation_deg": round(p.max_elevation_deg, 4),
                      "t_max_elevation_tdb": iso_tdb(p.t_max_elevation), "truncated": p.truncated,
                      "azimuth_start_deg": round(p.notes.get("azimuth_start_deg", float("nan")), 3),
