@@ -158,6 +158,74 @@ def qso(
         c.print(f"  {k}: {p}", highlight=False)
 
 
+@app.command()
+@_guard
+def contacts(
+    start: str = typer.Option(..., "--start", help="Start epoch, ISO 8601."),
+    stop: str = typer.Option(..., "--stop", help="Stop epoch, ISO 8601."),
+    stations: str = typer.Option("", "--stations", help="Comma-separated station names (default: all catalogued)."),
+    scale: str = typer.Option("UTC", "--scale", help="Time scale of --start/--stop: UTC, TT, TDB."),
+    mask: Optional[float] = typer.Option(None, "--mask", help="Elevation mask for every station, deg (default: each station's)."),
+    band: Optional[str] = typer.Option(None, "--band", help="Band whose elevation mask applies (S, X, K, Ka)."),
+    fmt: str = typer.Option("csv", "--format", help="csv or json."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: standard output)."),
+):
+    """Passes of the spacecraft at Mars (Mars' centre, DE421) over ground stations, with solar-conjunction blackouts (TDB)."""
+    import csv
+    import io
+    import json
+    import warnings
+
+    # erfa's "dubious year" notes for UTC epochs past the leap-second table's horizon: the
+    # spans are checked against the ephemeris below, and the note is not the user's problem
+    warnings.filterwarnings("ignore", message=".*dubious year.*")
+    from .comms.stations import get_stations, merge_stations
+    from .comms.visibility import conjunctions, find_passes, passes_table
+    from .errors import InputError
+    from .time import to_tdb_seconds
+
+    if fmt not in ("csv", "json"):
+        raise InputError("--format", fmt, "csv, json")
+    if scale.lower() not in ("utc", "tt", "tdb"):
+        raise InputError("--scale", scale, "UTC, TT, TDB")
+    if mask is not None and not 0.0 <= mask <= 90.0:
+        raise InputError("--mask", mask, "an elevation between 0 and 90 deg")
+    t0, t1 = (float(to_tdb_seconds(v, scale.lower())) for v in (start, stop))
+    names = [n.strip() for n in stations.split(",") if n.strip()] or None
+    sts = get_stations(names)
+    if band is not None and names is None:  # the whole catalogue: the stations that have the band
+        sts = [s for s in sts if any(b.lower() == band.lower() for b in s.bands)] or sts
+    if mask is not None:
+        cat = merge_stations([{"name": s.name, "elevation_mask_deg": mask} for s in sts])
+        sts = get_stations([s.name for s in sts], cat)
+    passes = find_passes(sts, t0, t1, band=band)
+    blackouts = conjunctions(t0, t1, bands=(band,) if band else ("X", "Ka"))
+    rows = passes_table(passes, blackouts)
+    buf = io.StringIO()
+    if fmt == "csv":
+        cols = ["station", "agency", "start_tdb", "stop_tdb", "duration_s", "max_elevation_deg", "t_max_elevation_tdb",
+                "truncated", "azimuth_start_deg", "azimuth_stop_deg", "blackout_bands"]
+        w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
+        w.writeheader()
+        w.writerows(rows)
+    else:
+        from .time import iso_tdb
+
+        json.dump({"target": "MARS (centre, DE421)", "time_scale": "TDB", "passes": rows,
+                   "blackouts": [{"band": b.band, "start_tdb": iso_tdb(b.start), "stop_tdb": iso_tdb(b.stop),
+                                  "sep_limit_deg": b.limit_deg, "min_sep_deg": round(b.min_sep_deg, 4),
+                                  "t_min_sep_tdb": iso_tdb(b.t_min_sep), "truncated": b.truncated} for b in blackouts]},
+                  buf, indent=1)
+        buf.write("\n")
+    if out is None:
+        sys.stdout.write(buf.getvalue())
+    else:
+        try:
+            out.write_text(buf.getvalue(), encoding="utf-8")
+        except OSError as exc:
+            raise InputError("--out", str(out), f"a writable file path ({exc.strerror})") from None
+
+
 def main() -> None:  # console-script entry point
     app()
 
