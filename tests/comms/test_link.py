@@ -78,9 +78,13 @@ def test_itur_interpolation_vs_direct(dss55):
 
 
 def test_one_value_vs_itur_called_directly(dss55):
+    import warnings
+
     import itur
 
-    a = itur.atmospheric_attenuation_slant_path(40.42, -4.25, 32.0, 30.0, 1.0, 34.0, hs=0.82).value
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # itur's own scintillation sqrt warning
+        a = itur.atmospheric_attenuation_slant_path(40.42, -4.25, 32.0, 30.0, 1.0, 34.0, hs=0.82).value
     ours = float(L.atmospheric_attenuation_db(dss55, 32e9, 30.0, availability_pct=99.0))
     assert ours == pytest.approx(float(a), rel=0.02)
     # plausibility (ITU-R at Madrid, 99 %): Ka 30 deg a few dB, X well under 1 dB, Ka > X
@@ -147,3 +151,10 @@ def test_bad_inputs_raise_input_error(dss55):
         L.link_budget(sc, "Ka", L.ground_terminal("DSS-14"), [AU_KM], [30.0])  # 70 m: X only here
     with pytest.raises(InputError, match="elevation_deg"):
         L.link_budget(sc, "X", dss55, [AU_KM], [120.0])
+
+
+def test_docstring_examples():
+    import doctest
+
+    failures, tried = doctest.testmod(L, optionflags=doctest.NORMALIZE_WHITESPACE)
+    assert tried > 0 and failures == 0
