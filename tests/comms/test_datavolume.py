@@ -70,10 +70,12 @@ def test_random_bounds_conservation_and_stepping_reference(seed):
     assert abs(r.conservation_residual_bits) <= 1e-9 * max(prod_total, 1.0)
     assert sum(r.downlinked_by_interval) == pytest.approx(r.total_downlinked_bits, rel=1e-9, abs=1e-6)
     assert sum(e.lost_bits for e in r.overflows) == pytest.approx(r.total_lost_bits, abs=1e-6)
-    # fixed-step reference (dt = 1/8 s, interval ends on the grid): error <= events x rate x dt
+    # fixed-step reference (dt = 1/8 s, all interval ends on the grid, rates constant in a
+    # step): with clamping, one step's net change is exact whether or not the recorder empties
+    # or fills inside it, so the totals must agree to rounding (measured: 1.3e-9 bits)
     dt = 0.125
     down, lost, Q, S_ = reference_stepping(prod, dls, C, R, 0.0, T, dt)
-    tol = 2 * (len(prod) + len(dls)) * 2 * 50.0 * dt
+    tol = 1e-6 * max(prod_total, 1.0)
     assert r.total_downlinked_bits == pytest.approx(down, abs=tol)
     assert r.total_lost_bits == pytest.approx(lost, abs=tol)
     assert float(r.rdr_bits[-1]) == pytest.approx(Q, abs=tol)
