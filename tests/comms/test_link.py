@@ -65,7 +65,10 @@ def dss55():
 
 
 def test_itur_interpolation_vs_direct(dss55):
-    """Cached grid + interpolation of A sin(el) vs itur at random elevations: < 0.05 dB, < 2 %."""
+    """Cached grid + interpolation of A sin(el) vs itur at random elevations: < 0.03 dB and < 1 %.
+
+    Measured (DSS-55, 400 elevations): X 99 % 0.0002 dB / 0.12 %; Ka 99 % 0.013 dB / 0.51 %.
+    """
     rng = np.random.default_rng(7)
     el = rng.uniform(5.0, 90.0, 40)
     for f in (8.42e9, 32e9):
@@ -73,8 +76,8 @@ def test_itur_interpolation_vs_direct(dss55):
             direct = L.atmospheric_attenuation_direct_db(dss55.lat_deg, dss55.lon_deg, dss55.height_km,
                                                          f, el, av, dss55.antenna_diameter_m)
             interp = L.atmospheric_attenuation_db(dss55, f, el, av)
-            assert np.max(np.abs(interp - direct)) < 0.05
-            assert np.max(np.abs(interp - direct) / direct) < 0.02
+            assert np.max(np.abs(interp - direct)) < 0.03
+            assert np.max(np.abs(interp - direct) / direct) < 0.01
 
 
 def test_one_value_vs_itur_called_directly(dss55):

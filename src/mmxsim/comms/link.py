@@ -282,7 +282,8 @@ def antenna_gain_db(diameter_m: float, frequency_hz: float, efficiency: float) -
 
 
 # --- ITU-R atmosphere --------------------------------------------------------------------
-_ELEV_GRID_DEG = np.concatenate([np.arange(5.0, 20.0, 0.5), np.arange(20.0, 90.0001, 2.0)])
+# fine at low elevation (A ~ 1/sin el) and near zenith, where ITU-R P.618 rain has a kink
+_ELEV_GRID_DEG = np.concatenate([np.arange(5.0, 20.0, 0.25), np.arange(20.0, 80.0, 1.0), np.arange(80.0, 90.0001, 0.25)])
 _ITU_MIN_EL_DEG = 5.0  # ITU-R P.676 approximate method: valid 5..90 deg
 _atm_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 _atm_lock = threading.Lock()
@@ -339,7 +340,7 @@ def atmospheric_attenuation_db(term: GroundTerminal, frequency_hz: float, elevat
                                availability_pct: float = 99.0):
     """Slant-path attenuation (dB), ITU-R via ``itur``, interpolated from a cached grid.
 
-    ``A(el) sin(el)`` is interpolated linearly on a 0.5 deg (5-20 deg) / 2 deg grid.
+    ``A(el) sin(el)`` is interpolated linearly on a 0.25 deg (5-20 deg, 80-90 deg) / 1 deg (20-80 deg) grid.
     Below 5 deg (outside the ITU-R approximate gas model) the 5 deg value is scaled by
     the cosecant law ``sin(5 deg)/sin(el)`` (flat-layer approximation; 0 < el < 5).
     """
