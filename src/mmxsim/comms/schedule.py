@@ -379,10 +379,13 @@ def _build_milp(segs, rules, blocked):
                     continue
                 add([(Z + a.index, 1.0), (Y + b.index, 1.0)], -np.inf, 1.0)
     # spacecraft: one downlink at a time (cliques at segment starts)
-    order = sorted(segs, key=lambda s: s.start)
+    order = sorted(segs, key=lambda s: (s.start, s.index))
     seen = set()
+    live: list[Segment] = []  # sweep: segments covering the current start instant
     for s in order:
-        active = tuple(sorted(q.index for q in order if q.start <= s.start + 1e-9 and q.stop > s.start + 1e-9))
+        live = [q for q in live if q.stop > s.start + 1e-9]
+        live.append(s)
+        active = tuple(sorted(q.index for q in live))
         if len(active) > 1 and active not in seen:
             seen.add(active)
             add([(X + q, 1.0) for q in active], -np.inf, 1.0)
