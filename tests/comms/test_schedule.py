@@ -184,5 +184,5 @@ def test_bad_inputs():
     with pytest.raises(InputError, match="rate_bps"):
         S.segment_passes([(p, -1.0)])
     with pytest.raises(InputError, match="candidates"):
-        S.brute_force_schedule([(p, 1.0)] * 0 + [(Pass("A", "NASA", t0, t0 + 20 * H, 1, t0), 1.0)],
+        S.brute_force_schedule([(Pass("A", "NASA", t0, t0 + 20 * H, 1, t0), 1.0)],  # 120 segments
                                {"*": S.BookingRules()}, segment_s=600.0)

@@ -208,7 +208,7 @@ def simulate_recorder(production: Sequence[RateInterval], downlinks: Sequence[Do
         raise InputError("initial_bits", initial_bits, f"<= capacity_bits ({capacity_bits})")
     if not (math.isfinite(t_start) and math.isfinite(t_stop) and t_stop > t_start):
         raise InputError("t_stop", t_stop, f"finite and > t_start ({t_start})")
-    for i, iv in enumerate(list(production) + list(downlinks)):
+    for iv in list(production) + list(downlinks):
         if not isinstance(iv, RateInterval):
             raise InputError("interval", iv, "RateInterval / DownlinkInterval items")
     clip = lambda x: min(max(x, t_start), t_stop)  # noqa: E731
