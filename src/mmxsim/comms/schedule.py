@@ -1,0 +1,548 @@
+"""Contact scheduling: which passes (or parts of passes) to book (layer 4).
+
+Model
+-----
+Each candidate pass is cut into fixed segments (default 30 min; the last one of a pass
+may be shorter).  A *track* (a booking) is a run of consecutive booked segments of one
+pass.  Binary variables per segment ``s``: ``x_s`` (booked), ``y_s`` (a track starts at
+``s``), ``z_s`` (a track ends at ``s``).  Constraints:
+
+* ``y``/``z`` are exactly the start/end indicators of the runs of ``x``;
+* minimum track length per agency (``min_pass_s``): a track starting at ``s`` books the
+  following segments until the length is reached (no start where the pass is too short);
+* set-up before and tear-down after each track occupy the antenna: they may not overlap
+  a blocked window of that station (other missions' tracks, maintenance) nor another
+  track at the same station (``z_a + y_b <= 1`` when the gap is too short);
+* booked segments may not overlap a blocked window;
+* the spacecraft downlinks to one station at a time (ASSUMPTION: one high-gain antenna,
+  no multiple-spacecraft-per-aperture or arraying): at most one booked segment at any
+  instant (clique constraints at every segment start);
+* per-agency budgets: charged time (booked segments + set-up + tear-down of each track)
+  per day and per 7-day week <= the agency's allowance.  A segment counts in the day
+  (week) its start falls in; set-up and tear-down count in the day of the track start.
+  Days run from UTC midnight (``DAY_ORIGIN_S``), weeks are 7-day blocks of those days.
+
+Objective: maximise the returnable volume (sum of segment capacities), or with
+``required_bits`` minimise charged hours subject to volume >= required.  Solved as a MILP
+with HiGHS (``scipy.optimize.milp``) under a time limit; :func:`greedy_schedule` is the
+baseline (contiguous runs ranked by volume per charged hour) and the MILP answer is never
+returned worse than it.  :func:`check_schedule` verifies any selection against the rules
+independently of the MILP formulation; :func:`brute_force_schedule` enumerates small cases.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Mapping, Sequence
+
+import numpy as np
+
+from ..errors import InputError
+from .link import PassRates
+from .types import Pass
+
+__all__ = [
+    "DAY_ORIGIN_S", "BookingRules", "BlockedWindow", "Segment", "Booking", "Schedule",
+    "segment_passes", "check_schedule", "optimal_schedule", "greedy_schedule",
+    "brute_force_schedule", "tracks_of",
+]
+
+#: TDB seconds past J2000 of a UTC midnight: J2000 is 2000-01-01 12:00 TT, and
+#: TT - UTC = 32.184 s + 37 leap s = 69.184 s since 2017-01-01 (IERS Bulletin C; valid
+#: until the next leap second); TDB - TT (< 2 ms) is ignored.
+DAY_ORIGIN_S = -43200.0 + 69.184
+DAY_S = 86400.0
+WEEK_S = 7 * DAY_S
+
+
+@dataclass(frozen=True)
+class BookingRules:
+    """One agency's booking rules (hours are charged antenna time)."""
+
+    max_hours_per_day: float | None = None
+    max_hours_per_week: float | None = None
+    min_pass_s: float = 0.0
+    setup_s: float = 0.0
+    teardown_s: float = 0.0
+
+    def __post_init__(self):
+        for f in ("max_hours_per_day", "max_hours_per_week"):
+            v = getattr(self, f)
+            if v is not None and not (math.isfinite(v) and v >= 0):
+                raise InputError(f, v, "None or a finite number of hours >= 0")
+        if self.max_hours_per_day is not None and self.max_hours_per_day > 24:
+            raise InputError("max_hours_per_day", self.max_hours_per_day, "0..24 h")
+        if self.max_hours_per_week is not None and self.max_hours_per_week > 168:
+            raise InputError("max_hours_per_week", self.max_hours_per_week, "0..168 h")
+        for f in ("min_pass_s", "setup_s", "teardown_s"):
+            v = getattr(self, f)
+            if not (math.isfinite(v) and v >= 0):
+                raise InputError(f, v, "a finite number of seconds >= 0")
+
+    @property
+    def overhead_s(self) -> float:
+        return self.setup_s + self.teardown_s
+
+
+@dataclass(frozen=True)
+class BlockedWindow:
+    """The antenna of ``station`` is not ours in [start, stop] (TDB s past J2000)."""
+
+    station: str
+    start: float
+    stop: float
+    reason: str = ""
+
+    def __post_init__(self):
+        if not (self.stop > self.start):
+            raise InputError("BlockedWindow.stop", self.stop, f"> start ({self.start})")
+
+
+@dataclass(frozen=True)
+class Segment:
+    index: int
+    pass_index: int
+    k: int  # position within its pass
+    station: str
+    agency: str
+    start: float
+    stop: float
+    volume_bits: float
+
+    @property
+    def duration_s(self) -> float:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class Booking:
+    """A track: consecutive booked segments of one pass, with its set-up and tear-down."""
+
+    station: str
+    agency: str
+    pass_index: int
+    start: float
+    stop: float
+    setup_start: float
+    teardown_stop: float
+    volume_bits: float
+    segments: tuple[int, ...]
+
+    @property
+    def charged_s(self) -> float:
+        return self.teardown_stop - self.setup_start
+
+
+@dataclass
+class Schedule:
+    method: str
+    status: str
+    selected: np.ndarray
+    bookings: list[Booking]
+    volume_bits: float
+    charged_hours: dict[str, float]
+    segments: list[Segment] = field(repr=False)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def total_charged_hours(self) -> float:
+        return float(sum(self.charged_hours.values()))
+
+
+# --- inputs ------------------------------------------------------------------------------
+def _item_pass_and_volume(item, i):
+    if isinstance(item, PassRates):
+        return item.pass_, item.volume_between
+    if isinstance(item, tuple) and len(item) == 2 and isinstance(item[0], Pass):
+        p, rate = item
+        rate = float(rate)
+        if not (math.isfinite(rate) and rate >= 0):
+            raise InputError(f"candidates[{i}].rate_bps", rate, "a finite rate >= 0 b/s")
+        return p, (lambda t0, t1, p=p, r=rate: r * max(0.0, min(t1, p.stop) - max(t0, p.start)))
+    raise InputError(f"candidates[{i}]", type(item).__name__, "a PassRates or a (Pass, rate_bps) tuple")
+
+
+def segment_passes(candidates: Sequence, segment_s: float = 1800.0) -> list[Segment]:
+    """Cut candidate passes into segments of ``segment_s`` (the last one may be shorter).
+
+    ``candidates``: :class:`~mmxsim.comms.link.PassRates` (volume integrated from its rate
+    series) or ``(Pass, rate_bps)`` tuples (constant rate).
+    """
+    if not (math.isfinite(segment_s) and segment_s >= 60.0):
+        raise InputError("segment_s", segment_s, ">= 60 s")
+    segs: list[Segment] = []
+    for i, item in enumerate(candidates):
+        p, vol = _item_pass_and_volume(item, i)
+        if not (p.stop > p.start):
+            raise InputError(f"candidates[{i}].stop", p.stop, f"> start ({p.start})")
+        n = max(1, int(math.ceil((p.stop - p.start) / segment_s - 1e-9)))
+        for k in range(n):
+            a = p.start + k * segment_s
+            b = min(p.stop, a + segment_s)
+            segs.append(Segment(len(segs), i, k, p.station, p.agency, a, b, float(vol(a, b))))
+    return segs
+
+
+def _rules_for(rules: Mapping[str, BookingRules], agency: str) -> BookingRules:
+    if agency in rules:
+        return rules[agency]
+    if "*" in rules:
+        return rules["*"]
+    raise InputError("rules", agency, f"booking rules for every agency with passes (have {sorted(rules)}; '*' = default)")
+
+
+def _check_blocked(blocked: Sequence[BlockedWindow], segs: list[Segment]):
+    stations = {s.station for s in segs}
+    for w in blocked:
+        if not isinstance(w, BlockedWindow):
+            raise InputError("blocked", w, "BlockedWindow items")
+        if w.station not in stations:
+            raise InputError("BlockedWindow.station", w.station, f"a station with candidate passes: {sorted(stations)}")
+
+
+def _hits(blocked_by_station, station, a, b) -> bool:
+    """True if the open interval (a, b) meets a blocked window of ``station``."""
+    for w in blocked_by_station.get(station, ()):
+        if a < w.stop and w.start < b:
+            return True
+    return False
+
+
+# --- tracks and the independent checker ----------------------------------------------------
+def tracks_of(segs: list[Segment], selected, rules: Mapping[str, BookingRules]) -> list[Booking]:
+    """Group selected segments into tracks (runs of consecutive segments of one pass)."""
+    sel = np.asarray(selected, dtype=bool)
+    out: list[Booking] = []
+    run: list[Segment] = []
+
+    def flush():
+        if run:
+            r = _rules_for(rules, run[0].agency)
+            out.append(Booking(run[0].station, run[0].agency, run[0].pass_index, run[0].start,
+                               run[-1].stop, run[0].start - r.setup_s, run[-1].stop + r.teardown_s,
+                               float(sum(s.volume_bits for s in run)), tuple(s.index for s in run)))
+            run.clear()
+
+    for s in segs:
+        if sel[s.index]:
+            if run and (run[-1].pass_index != s.pass_index or run[-1].k != s.k - 1):
+                flush()
+            run.append(s)
+        else:
+            flush()
+    flush()
+    return out
+
+
+def _day(t) -> int:
+    return int(math.floor((t - DAY_ORIGIN_S) / DAY_S))
+
+
+def _charged_by_agency(segs, tracks, rules):
+    """{agency: {('d'|'w', index): seconds}} with the attribution rules of the module doc."""
+    acc: dict[str, dict[tuple, float]] = {}
+    for b in tracks:
+        r = _rules_for(rules, b.agency)
+        d = acc.setdefault(b.agency, {})
+        day0 = _day(b.start)
+        for key in (("d", day0), ("w", day0 // 7)):
+            d[key] = d.get(key, 0.0) + r.overhead_s
+        for i in b.segments:
+            s = segs[i]
+            dd = _day(s.start)
+            for key in (("d", dd), ("w", dd // 7)):
+                d[key] = d.get(key, 0.0) + s.duration_s
+    return acc
+
+
+def check_schedule(segs: list[Segment], selected, rules: Mapping[str, BookingRules],
+                   blocked: Sequence[BlockedWindow] = (), tol_s: float = 1e-6) -> list[str]:
+    """All rule violations of a selection (empty list = feasible)."""
+    sel = np.asarray(selected, dtype=bool)
+    bl: dict[str, list[BlockedWindow]] = {}
+    for w in blocked:
+        bl.setdefault(w.station, []).append(w)
+    bad: list[str] = []
+    tracks = tracks_of(segs, sel, rules)
+    for b in tracks:
+        r = _rules_for(rules, b.agency)
+        if b.stop - b.start < r.min_pass_s - tol_s:
+            bad.append(f"track {b.station}@{b.start:.0f} shorter than {r.min_pass_s} s")
+        if _hits(bl, b.station, b.setup_start + tol_s, b.teardown_stop - tol_s):
+            bad.append(f"track {b.station}@{b.start:.0f} (with set-up/tear-down) meets a blocked window")
+    by_station: dict[str, list[Booking]] = {}
+    for b in tracks:
+        by_station.setdefault(b.station, []).append(b)
+    for st, bs in by_station.items():
+        bs = sorted(bs, key=lambda b: b.setup_start)
+        for a, c in zip(bs, bs[1:]):
+            if a.teardown_stop > c.setup_start + tol_s:
+                bad.append(f"station {st}: tracks @{a.start:.0f} and @{c.start:.0f} overlap with set-up/tear-down")
+    on = sorted((segs[i] for i in np.flatnonzero(sel)), key=lambda s: s.start)
+    for a, c in zip(on, on[1:]):
+        if c.start < a.stop - tol_s:
+            bad.append(f"spacecraft: segments {a.station}@{a.start:.0f} and {c.station}@{c.start:.0f} overlap")
+    for ag, acc in _charged_by_agency(segs, tracks, rules).items():
+        r = _rules_for(rules, ag)
+        for (kind, idx), sec in acc.items():
+            lim = r.max_hours_per_day if kind == "d" else r.max_hours_per_week
+            if lim is not None and sec > lim * 3600.0 + tol_s:
+                bad.append(f"{ag}: {sec / 3600:.3f} h charged in {'day' if kind == 'd' else 'week'} {idx} > {lim} h")
+    return bad
+
+
+def _result(method, status, segs, sel, rules, notes=()) -> Schedule:
+    sel = np.asarray(sel, dtype=bool)
+    tracks = tracks_of(segs, sel, rules)
+    hours: dict[str, float] = {}
+    for b in tracks:
+        hours[b.agency] = hours.get(b.agency, 0.0) + b.charged_s / 3600.0
+    vol = float(sum(segs[i].volume_bits for i in np.flatnonzero(sel)))
+    return Schedule(method, status, sel, tracks, vol, hours, segs, list(notes))
+
+
+# --- MILP ----------------------------------------------------------------------------------
+def _build_milp(segs, rules, blocked):
+    n = len(segs)
+    bl: dict[str, list[BlockedWindow]] = {}
+    for w in blocked:
+        bl.setdefault(w.station, []).append(w)
+    X, Y, Z = 0, n, 2 * n
+    ub = np.ones(3 * n)
+    rows, cols, vals, lo, hi = [], [], [], [], []
+    r_i = 0
+
+    def add(entries, lb, ubv):
+        nonlocal r_i
+        for c, v in entries:
+            rows.append(r_i); cols.append(c); vals.append(v)
+        lo.append(lb); hi.append(ubv)
+        r_i += 1
+
+    by_pass: dict[int, list[Segment]] = {}
+    for s in segs:
+        by_pass.setdefault(s.pass_index, []).append(s)
+    for ps in by_pass.values():
+        ps.sort(key=lambda s: s.k)
+        r = _rules_for(rules, ps[0].agency)
+        for j, s in enumerate(ps):
+            i = s.index
+            prv = ps[j - 1].index if j > 0 else None
+            nxt = ps[j + 1].index if j + 1 < len(ps) else None
+            # y = x AND NOT x_prev ; z = x AND NOT x_next
+            add([(Y + i, 1.0), (X + i, -1.0)] + ([(X + prv, 1.0)] if prv is not None else []), 0.0, np.inf)
+            add([(Y + i, 1.0), (X + i, -1.0)], -np.inf, 0.0)
+            if prv is not None:
+                add([(Y + i, 1.0), (X + prv, 1.0)], -np.inf, 1.0)
+            add([(Z + i, 1.0), (X + i, -1.0)] + ([(X + nxt, 1.0)] if nxt is not None else []), 0.0, np.inf)
+            add([(Z + i, 1.0), (X + i, -1.0)], -np.inf, 0.0)
+            if nxt is not None:
+                add([(Z + i, 1.0), (X + nxt, 1.0)], -np.inf, 1.0)
+            # minimum track length
+            if r.min_pass_s > 0:
+                acc, K = 0.0, None
+                for kk in range(j, len(ps)):
+                    acc += ps[kk].duration_s
+                    if acc >= r.min_pass_s - 1e-6:
+                        K = kk - j + 1
+                        break
+                if K is None:
+                    ub[Y + i] = 0.0
+                else:
+                    for kk in range(j + 1, j + K):
+                        add([(X + ps[kk].index, 1.0), (Y + i, -1.0)], 0.0, np.inf)
+            # blocked windows
+            if _hits(bl, s.station, s.start, s.stop):
+                ub[X + i] = 0.0
+            if r.setup_s > 0 and _hits(bl, s.station, s.start - r.setup_s, s.start):
+                ub[Y + i] = 0.0
+            if r.teardown_s > 0 and _hits(bl, s.station, s.stop, s.stop + r.teardown_s):
+                ub[Z + i] = 0.0
+    # same station, different passes: end of one track vs start of the next
+    by_station: dict[str, list[Segment]] = {}
+    for s in segs:
+        by_station.setdefault(s.station, []).append(s)
+    for st, ss in by_station.items():
+        gap = max(_rules_for(rules, s.agency).overhead_s for s in ss)
+        ss = sorted(ss, key=lambda s: s.start)
+        starts = np.array([s.start for s in ss])
+        for a in ss:
+            # b with b.start in [a.start, a.stop + gap): too close after a's end
+            j_lo = int(np.searchsorted(starts, a.start, side="left"))
+            j_hi = int(np.searchsorted(starts, a.stop + gap, side="left"))
+            for b in ss[j_lo:j_hi]:
+                if b.pass_index == a.pass_index or b.start < a.stop - 1e-9:
+                    continue  # same pass, or overlapping in time (spacecraft cliques)
+                need = _rules_for(rules, a.agency).teardown_s + _rules_for(rules, b.agency).setup_s
+                if a.stop + need <= b.start + 1e-9:
+                    continue
+                add([(Z + a.index, 1.0), (Y + b.index, 1.0)], -np.inf, 1.0)
+    # spacecraft: one downlink at a time (cliques at segment starts)
+    order = sorted(segs, key=lambda s: (s.start, s.index))
+    seen = set()
+    live: list[Segment] = []  # sweep: segments covering the current start instant
+    for s in order:
+        live = [q for q in live if q.stop > s.start + 1e-9]
+        live.append(s)
+        active = tuple(sorted(q.index for q in live))
+        if len(active) > 1 and active not in seen:
+            seen.add(active)
+            add([(X + q, 1.0) for q in active], -np.inf, 1.0)
+    # budgets
+    by_agency: dict[str, list[Segment]] = {}
+    for s in segs:
+        by_agency.setdefault(s.agency, []).append(s)
+    for ag, ss in by_agency.items():
+        r = _rules_for(rules, ag)
+        for lim, div in ((r.max_hours_per_day, 1), (r.max_hours_per_week, 7)):
+            if lim is None:
+                continue
+            groups: dict[int, list[Segment]] = {}
+            for s in ss:
+                groups.setdefault(_day(s.start) // div, []).append(s)
+            for g in groups.values():
+                ent = [(X + s.index, s.duration_s / 3600.0) for s in g]
+                if r.overhead_s > 0:
+                    ent += [(Y + s.index, r.overhead_s / 3600.0) for s in g]
+                add(ent, -np.inf, float(lim))
+    return (np.array(rows, int), np.array(cols, int), np.array(vals, float),
+            np.array(lo, float), np.array(hi, float), r_i, ub)
+
+
+def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, BookingRules],
+                     blocked: Sequence[BlockedWindow] = (), *, segment_s: float = 1800.0,
+                     required_bits: float | None = None, time_limit_s: float = 30.0,
+                     mip_rel_gap: float = 1e-6) -> Schedule:
+    """Book segments to maximise volume (or meet ``required_bits`` with fewest hours).
+
+    ``candidates``: as for :func:`segment_passes`, or an already made list of
+    :class:`Segment`.  Returns a :class:`Schedule`; ``status`` is ``'optimal'``,
+    ``'time_limit'`` (best found, possibly suboptimal), ``'greedy'`` (the MILP answer
+    was worse than the greedy baseline, which is returned instead) or ``'infeasible'``
+    (``required_bits`` cannot be met; nothing booked).
+    """
+    from scipy.optimize import Bounds, LinearConstraint, milp
+    from scipy.sparse import coo_matrix
+
+    segs = _as_segments(candidates, segment_s)
+    _check_blocked(blocked, segs)
+    for s in segs:
+        _rules_for(rules, s.agency)
+    if not (math.isfinite(time_limit_s) and time_limit_s > 0):
+        raise InputError("time_limit_s", time_limit_s, "> 0 s")
+    n = len(segs)
+    if n == 0:
+        return _result("milp", "optimal", segs, np.zeros(0, bool), rules)
+    rows, cols, vals, lo, hi, m, ub = _build_milp(segs, rules, blocked)
+    vol = np.array([s.volume_bits for s in segs])
+    vscale = max(float(vol.max()), 1.0)
+    c = np.zeros(3 * n)
+    if required_bits is None:
+        c[:n] = -vol / vscale
+    else:
+        if not (math.isfinite(required_bits) and required_bits >= 0):
+            raise InputError("required_bits", required_bits, "a finite volume >= 0 bits")
+        c[:n] = [s.duration_s / 3600.0 for s in segs]
+        c[n:2 * n] = [_rules_for(rules, s.agency).overhead_s / 3600.0 for s in segs]
+        rows = np.append(rows, np.full(n, m))
+        cols = np.append(cols, np.arange(n))
+        vals = np.append(vals, vol / vscale)
+        lo = np.append(lo, required_bits / vscale)
+        hi = np.append(hi, np.inf)
+        m += 1
+    A = coo_matrix((vals, (rows, cols)), shape=(m, 3 * n)).tocsr()
+    res = milp(c, integrality=np.ones(3 * n), bounds=Bounds(np.zeros(3 * n), ub),
+               constraints=LinearConstraint(A, lo, hi),
+               options={"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap)})
+    if res.x is None:
+        if required_bits is not None:
+            return _result("milp", "infeasible", segs, np.zeros(n, bool), rules,
+                           [f"HiGHS: {res.message}"])
+        g = greedy_schedule(segs, rules, blocked)
+        g.status = "greedy"
+        g.notes.append(f"MILP returned no solution ({res.message}); greedy baseline returned")
+        return g
+    sel = np.round(res.x[:n]).astype(bool)
+    status = "optimal" if res.status == 0 else "time_limit"
+    out = _result("milp", status, segs, sel, rules, [f"HiGHS: {res.message}"])
+    viol = check_schedule(segs, sel, rules, blocked)
+    if viol:  # would be a bug in the formulation: say so loudly
+        raise RuntimeError("MILP schedule violates rules: " + "; ".join(viol[:5]))
+    if required_bits is None:
+        g = greedy_schedule(segs, rules, blocked)
+        if g.volume_bits > out.volume_bits * (1 + 1e-12):
+            g.status = "greedy"
+            g.notes.append(f"MILP ({status}) found {out.volume_bits:.6g} bits < greedy; greedy returned")
+            return g
+    return out
+
+
+def _as_segments(candidates, segment_s):
+    if len(candidates) and all(isinstance(s, Segment) for s in candidates):
+        segs = list(candidates)
+        if [s.index for s in segs] != list(range(len(segs))):
+            raise InputError("segments", "indices", "Segment.index == position in the list")
+        return segs
+    return segment_passes(candidates, segment_s)
+
+
+# --- greedy baseline -----------------------------------------------------------------------
+def greedy_schedule(candidates, rules: Mapping[str, BookingRules],
+                    blocked: Sequence[BlockedWindow] = (), *, segment_s: float = 1800.0) -> Schedule:
+    """Baseline: contiguous runs of segments (one per pass), best volume per charged hour first.
+
+    Every run of at least the agency's minimum length and free of blocked windows is a
+    unit; units are taken in order of volume / charged hours (then volume) when they keep
+    the selection feasible (:func:`check_schedule`) and their pass has no track yet.
+    """
+    segs = _as_segments(candidates, segment_s)
+    _check_blocked(blocked, segs)
+    by_pass: dict[int, list[Segment]] = {}
+    for s in segs:
+        by_pass.setdefault(s.pass_index, []).append(s)
+    units = []
+    for pi, ps in by_pass.items():
+        ps.sort(key=lambda s: s.k)
+        r = _rules_for(rules, ps[0].agency)
+        for i in range(len(ps)):
+            vol = dur = 0.0
+            for j in range(i, len(ps)):
+                vol += ps[j].volume_bits
+                dur += ps[j].duration_s
+                if dur < r.min_pass_s - 1e-6 or vol <= 0:
+                    continue
+                units.append((vol / ((dur + r.overhead_s) / 3600.0), vol, pi, [s.index for s in ps[i:j + 1]]))
+    units.sort(key=lambda u: (-u[0], -u[1], u[2], u[3][0]))
+    sel = np.zeros(len(segs), bool)
+    used = set()
+    for _, _, pi, idx in units:
+        if pi in used:
+            continue
+        sel[idx] = True
+        if check_schedule(segs, sel, rules, blocked):
+            sel[idx] = False
+        else:
+            used.add(pi)
+    return _result("greedy", "heuristic", segs, sel, rules)
+
+
+def brute_force_schedule(candidates, rules: Mapping[str, BookingRules],
+                         blocked: Sequence[BlockedWindow] = (), *, segment_s: float = 1800.0,
+                         max_segments: int = 16) -> Schedule:
+    """Exhaustive maximum-volume selection (reference for tests; <= ``max_segments``)."""
+    segs = _as_segments(candidates, segment_s)
+    _check_blocked(blocked, segs)
+    n = len(segs)
+    if n > max_segments:
+        raise InputError("candidates", f"{n} segments", f"at most {max_segments} for brute force")
+    vol = np.array([s.volume_bits for s in segs])
+    best, best_sel = -1.0, np.zeros(n, bool)
+    for mask in range(1 << n):
+        sel = np.array([(mask >> i) & 1 for i in range(n)], bool)
+        v = float(vol[sel].sum())
+        if v <= best:
+            continue
+        if not check_schedule(segs, sel, rules, blocked):
+            best, best_sel = v, sel
+    return _result("brute_force", "optimal", segs, best_sel, rules)
