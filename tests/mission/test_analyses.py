@@ -91,3 +91,44 @@ def test_surface_map_section(tmp_path):
 
     assert tab[:, 6].sum() == pytest.approx(phobos_shape("thomas3k").area, rel=1e-5)
     assert any("15" in r[0] for r in sec.tables[0].rows)
+
+
+def test_transfer_section_lands_and_matches_the_api():
+    """The section reports the optimiser's own transfer; the arc ends on the arrival QSO (< 1 m)."""
+    import numpy as np
+
+    from mmxsim.mission.analyses import transfer_section
+    from mmxsim.orbits.qso import periodic_qso
+    from mmxsim.orbits.transfers import optimal_transfer
+
+    s = parse_scenario({**BASE, "analyses": {"transfer": {"from_size_km": 60, "to_size_km": 40, "degree": 0,
+                                                          "tof_max_days": 0.5, "search_points": 2}}})
+    sec = transfer_section(s.analyses.transfer, s)
+    dep, arr = periodic_qso(60.0, 0), periodic_qso(40.0, 0)
+    tr = optimal_transfer(dep, arr, 0.5 * 86400, n_phase=2, n_tof=3, refine=True, maxiter=30, n_starts=1)
+    assert sec.data["dv_total_m_s"] == pytest.approx(tr.dv_total_m_s, rel=1e-9)
+    assert sec.data["residual_m"] < 1.0
+    # a transfer between different QSOs costs something, and less than the published whole step-down bound
+    assert 0.1 < sec.data["dv_total_m_s"] < 40.0
+    assert np.isfinite(sec.data["tof_days"]) and 0 < sec.data["tof_days"] <= 0.5 + 1e-9
+    assert sec.tables[0].rows[1][0] == "published"
+
+
+def test_landing_section_is_reproducible_and_matches_the_api():
+    """Same seed, same ellipse as calling landing_dispersion directly; touchdown near the site."""
+    from mmxsim.mission.analyses import landing_section
+
+    cfg = {"qso_size_km": 30, "site_lat_deg": 10, "site_lon_deg": 30, "samples": 40, "seed": 3}
+    s = parse_scenario({**BASE, "analyses": {"landing": cfg}})
+    a = landing_section(s.analyses.landing, s)
+    b = landing_section(s.analyses.landing, s)
+    assert a.data["ellipse_1sigma_m"] == b.data["ellipse_1sigma_m"]
+    assert a.data["landed_fraction"] > 0.9
+    # mean touchdown within 3 sigma (1-sigma semi-major axis / sqrt(n)) + 5 m of the site
+    import math
+
+    off = math.hypot(*a.data["mean_offset_east_north_m"])
+    assert off < 3 * a.data["ellipse_1sigma_m"][0] / math.sqrt(40) + 5.0
+    assert a.files["landing_dispersion.png"][:4] == b"\x89PNG"
+    s2 = parse_scenario({**BASE, "analyses": {"landing": {**cfg, "seed": 4}}})
+    assert landing_section(s2.analyses.landing, s2).data["ellipse_1sigma_m"] != a.data["ellipse_1sigma_m"]

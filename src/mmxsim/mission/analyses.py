@@ -10,6 +10,8 @@ field name, so a domain package adds an analysis with one function and one schem
 from __future__ import annotations
 
 import io
+
+import numpy as np
 import time as _time
 from typing import Callable
 
@@ -141,3 +143,114 @@ def surface_map_section(cfg, scenario) -> Section:
         assumptions=["constant density (Phobos' interior is not known); slope of a facet is the angle between its "
                      "outward normal and -g_eff at its centroid, so it depends on the mesh resolution"],
     )
+
+
+@producer("transfer")
+def transfer_section(cfg, scenario) -> Section:
+    """Minimum-delta-v two-impulse QSO transfer (:func:`mmxsim.orbits.transfers.optimal_transfer`)."""
+    from ..orbits.qso import periodic_qso, sample_orbit
+    from ..orbits.transfers import PUBLISHED, optimal_transfer
+
+    dep = periodic_qso(cfg.from_size_km, cfg.degree)
+    arr = periodic_qso(cfg.to_size_km, cfg.degree)
+    tr = optimal_transfer(dep, arr, cfg.tof_max_days * 86400.0, n_phase=cfg.search_points, n_tof=3,
+                          refine=True, maxiter=30, n_starts=1)
+    pub = PUBLISHED["high_to_low"]
+    rows = [("ours", f"{cfg.from_size_km:g} -> {cfg.to_size_km:g} km", f"{tr.dv_total_m_s:.3f}",
+             f"{tr.tof_days:.3f}", f"{1e3 * float(np.linalg.norm(tr.dv1)):.3f}",
+             f"{1e3 * float(np.linalg.norm(tr.dv2)):.3f}", f"{tr.min_surface_distance_km:.2f}"),
+            ("published", pub["text"], f"< {pub['dv_m_s']:g} (whole step-down)", f"< {pub['tof_days']:g}", "", "",
+             pub["source"])]
+    from matplotlib.figure import Figure
+    from matplotlib.patches import Ellipse
+
+    from ..orbits.qso import PHOBOS_RADII
+
+    fig = Figure(figsize=(6.5, 6.5))
+    ax = fig.add_subplot(111)
+    for q, lab in ((dep, "departure QSO"), (arr, "arrival QSO")):
+        xs = sample_orbit(q)
+        ax.plot(xs[:, 0], xs[:, 1], lw=0.8, label=lab)
+    tx = tr.trajectory
+    ax.plot(tx[:, 1], tx[:, 2], "k-", lw=1.2, label=f"transfer, {tr.dv_total_m_s:.2f} m/s")
+    ax.add_patch(Ellipse((0, 0), 2 * PHOBOS_RADII[0], 2 * PHOBOS_RADII[1], color="0.5"))
+    ax.set_aspect("equal")
+    ax.set_xlabel("x, radial out from Mars [km]")
+    ax.set_ylabel("y, along track [km]")
+    ax.legend(fontsize=8)
+    ax.grid(alpha=0.3)
+    return Section(
+        key="transfer", title="QSO transfer (two impulses)",
+        paragraphs=["Two-impulse transfer between planar QSOs, solved by Newton iterations on the heyoka "
+                    "state-transition matrix and optimised over departure/arrival phases and time of flight "
+                    "(grid search, then Nelder-Mead: a local optimum). The published bound covers a whole "
+                    "high-to-low step-down; docs/transfers.md compares complete campaigns."],
+        tables=[Table("Transfer beside the published value", ("", "case", "total dv m/s", "tof days", "dv1 m/s",
+                                                            "dv2 m/s", "min surface distance km / source"), rows)],
+        figures=[("Transfer in the Phobos Hill frame", png_bytes(fig))],
+        data={"dv_total_m_s": tr.dv_total_m_s, "tof_days": tr.tof_days, "residual_m": tr.residual_m,
+              "from_size_km": cfg.from_size_km, "to_size_km": cfg.to_size_km, "degree": cfg.degree},
+        assumptions=["impulsive burns; circular Hill problem with Phobos' harmonics (no eccentricity, Sun, "
+                     "Mars J2); QSO sizes are scenario choices (the MMX sizes are unpublished)"],
+    )
+
+
+@producer("landing")
+def landing_section(cfg, scenario) -> Section:
+    """Descent from a QSO and the landing-dispersion Monte Carlo (:mod:`mmxsim.surface.landing`)."""
+    from ..gravity.fast import GridGravity
+    from ..orbits.qso import periodic_qso
+    from ..surface.landing import DispersionModel, TouchdownLimits, landing_dispersion, plan_descent
+
+    grid = GridGravity("thomas3k", dlat_deg=cfg.grid_deg, dlon_deg=cfg.grid_deg)
+    q = periodic_qso(cfg.qso_size_km, 2)
+    plan = plan_descent(q, cfg.site_lat_deg, cfg.site_lon_deg, grid, transfer_time_s=cfg.transfer_time_s,
+                        phase="auto")
+    model = DispersionModel(nav_pos_m=cfg.nav_pos_m, nav_vel_mm_s=cfg.nav_vel_mm_s, exec_mag_pct=cfg.exec_mag_pct,
+                            exec_point_deg=cfg.exec_point_deg)
+    limits = TouchdownLimits(cfg.max_vertical_m_s, cfg.max_horizontal_m_s)
+    disp = landing_dispersion(plan, n=cfg.samples, seed=cfg.seed, model=model, limits=limits)
+    td = disp.touchdown
+    rows = []
+    for k in (1, 2, 3):
+        a, b, th = disp.ellipse(k)
+        rows.append((f"{k} sigma", f"{a:.1f}", f"{b:.1f}", f"{np.degrees(th):.1f}"))
+    ok = disp.landed
+    stats = {"landed_fraction": float(ok.mean()), "within_limits_fraction": disp.fraction_within_limits(),
+             "mean_offset_east_north_m": disp.mean_en.tolist(),
+             "vertical_m_s_p50_p99": [float(np.percentile(td.vertical_m_s[ok], p)) for p in (50, 99)] if ok.any()
+             else [], "horizontal_m_s_p50_p99": [float(np.percentile(td.horizontal_m_s[ok], p)) for p in (50, 99)]
+             if ok.any() else []}
+    fig = disp.plot_map()
+    png = png_bytes(fig)
+    import matplotlib.pyplot as plt
+
+    plt.close(fig)
+    nom = plan.touchdown
+    return Section(
+        key="landing", title="Descent and landing dispersion",
+        paragraphs=[f"Descent from the {cfg.qso_size_km:g} km planar QSO to the site at "
+                    f"({cfg.site_lat_deg:g}°, {cfg.site_lon_deg:g}°E): departure burn "
+                    f"{1e3 * float(np.linalg.norm(plan.dv1)):.2f} m/s, {plan.transfer_time_s:g} s transfer with one "
+                    "correction, braking at 10 m altitude. Nominal touchdown speed "
+                    f"{float(nom.vertical_m_s[0]):.3f} m/s vertical, {float(nom.horizontal_m_s[0]):.3f} m/s horizontal.",
+                    disp.summary()],
+        tables=[Table("Landing ellipse (local east/north about the mean touchdown point)",
+                      ("", "semi-major m", "semi-minor m", "orientation deg from east"), rows),
+                Table("Touchdown statistics", ("quantity", "value"),
+                      [(k, json_num(v)) for k, v in stats.items()])],
+        figures=[("Landing dispersion on a map of Phobos (touchdown points and 1/2/3-sigma ellipses)", png)],
+        data={"site_lat_deg": cfg.site_lat_deg, "site_lon_deg": cfg.site_lon_deg, "samples": cfg.samples,
+              "seed": cfg.seed, "ellipse_1sigma_m": list(disp.ellipse(1)[:2]), **stats},
+        files={"landing_dispersion.png": png},
+        assumptions=["touchdown limits and all error sigmas are assumptions (MMX values unpublished); impulsive "
+                     "burns; Hill problem in Phobos' body frame (no eccentricity, libration, SRP); fast gravity "
+                     "grid on the Thomas 3.5k-facet shape, constant density (error bound in docs/descent.md)"],
+    )
+
+
+def json_num(v) -> str:
+    """Compact text of a number or a list of numbers for a report table."""
+    if isinstance(v, (list, tuple)):
+        return ", ".join(f"{x:.4g}" for x in v)
+    return f"{v:.4g}"

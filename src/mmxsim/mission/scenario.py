@@ -523,11 +523,41 @@ class SurfaceMapAnalysis(_Model):
     slope_limit_deg: float = Field(20.0, gt=0, lt=90, description="slope limit for landing sites, deg, (0, 90)")
 
 
+class TransferAnalysis(_Model):
+    """A minimum-delta-v two-impulse transfer between two planar QSOs (Hill problem, Phobos SH)."""
+
+    from_size_km: float = Field(100.0, gt=13, le=1000, description="departure QSO size, km, (13, 1000]")
+    to_size_km: float = Field(50.0, gt=13, le=1000, description="arrival QSO size, km, (13, 1000]")
+    degree: int = Field(2, ge=0, le=10, description="Phobos gravity: 0 (point mass) or SH degree 1..10")
+    tof_max_days: float = Field(1.0, gt=0, le=5, description="longest time of flight searched, days, (0, 5]")
+    search_points: int = Field(4, ge=1, le=16, description="phases per orbit in the grid search, 1..16")
+
+
+class LandingAnalysis(_Model):
+    """Descent from a planar QSO to a site and its landing-dispersion Monte Carlo."""
+
+    qso_size_km: float = Field(30.0, gt=13, le=200, description="departure QSO size, km, (13, 200]")
+    site_lat_deg: float = Field(10.0, ge=-90, le=90, description="site planetocentric latitude, deg, [-90, 90]")
+    site_lon_deg: float = Field(30.0, ge=-360, le=360, description="site east longitude, deg, [-360, 360]")
+    transfer_time_s: float = Field(3600.0, ge=600, le=86400, description="departure-to-braking time, s")
+    samples: int = Field(1000, ge=10, le=100000, description="Monte Carlo trajectories, 10..100000")
+    seed: int = Field(0, ge=0, description="random seed (same seed, same result)")
+    grid_deg: float = Field(3.0, ge=1, le=6, description="fast-gravity grid spacing, deg, [1, 6]")
+    max_vertical_m_s: float = Field(0.5, gt=0, le=5, description="touchdown vertical speed limit, m/s (assumed)")
+    max_horizontal_m_s: float = Field(0.1, gt=0, le=5, description="touchdown horizontal speed limit, m/s (assumed)")
+    nav_pos_m: float = Field(10.0, ge=0, description="navigation position error, 1 sigma per axis, m (assumed)")
+    nav_vel_mm_s: float = Field(1.0, ge=0, description="navigation velocity error, 1 sigma per axis, mm/s (assumed)")
+    exec_mag_pct: float = Field(1.0, ge=0, le=50, description="burn magnitude error, 1 sigma, % (assumed)")
+    exec_point_deg: float = Field(0.5, ge=0, le=30, description="burn pointing error, 1 sigma per axis, deg (assumed)")
+
+
 class Analyses(_Model):
     """Analyses run after the trajectory; each appears as a report section and in summary.json."""
 
     qso_family: QsoFamilyAnalysis | None = Field(None, description="planar QSO family table and plot")
     surface_map: SurfaceMapAnalysis | None = Field(None, description="Phobos slope and effective-gravity maps")
+    transfer: TransferAnalysis | None = Field(None, description="QSO-to-QSO transfer beside the published values")
+    landing: LandingAnalysis | None = Field(None, description="descent, touchdown and landing-dispersion ellipse")
 
 
 # ---------------------------------------------------------------------------
