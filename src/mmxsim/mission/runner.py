@@ -79,6 +79,37 @@ def _orientation(pck):
     return orient
 
 
+def corrected_qso_state(s, t0: float, eph, n_revs: int = 10) -> np.ndarray:
+    """The scenario's QSO designed in the Hill problem and corrected in the full model.
+
+    The planar periodic QSO of that size (Phobos harmonics to the scenario's degree, at
+    least 2), with the 3D out-of-plane motion imposed when asked, is sampled as patch points
+    over ``n_revs`` revolutions and made continuous in the scenario's forces (Mars zonals,
+    Phobos harmonics, third bodies, SRP) by multiple shooting (:mod:`mmxsim.orbits.handoff`).
+    """
+    from ..orbits.handoff import full_model, multiple_shooting, patch_points
+    from ..orbits.qso import periodic_qso, qso_3d
+
+    st, fm, sc = s.initial_state, s.force_model, s.spacecraft
+    if fm.phobos.model != "harmonics":
+        raise InputError("initial_state.design", "corrected",
+                         "'linear' unless force_model.phobos.model is 'harmonics' (the correction uses them)")
+    deg = fm.phobos.degree or 8
+    q = periodic_qso(st.radial_semi_axis_km, deg)
+    if st.out_of_plane_km > 0:
+        q = qso_3d(q, st.out_of_plane_km, st.phase_deg)
+    model = full_model(eph, mars_degree=fm.mars.degree,
+                       phobos_degree=deg,
+                       third_bodies=tuple(fm.third_bodies), srp=fm.srp.enabled, cr=sc.cr,
+                       area_m2=sc.srp_area_m2, mass_kg=sc.mass_kg, tolerance=s.propagation.tolerance)
+    t, X = patch_points(q, t0, n_revs, 4, eph)
+    sh = multiple_shooting(model, t, X)
+    if not sh.converged:
+        raise MmxsimError(f"initial_state: the {st.radial_semi_axis_km:g} km QSO could not be corrected in the "
+                          f"full model (position defect {sh.mismatch_pos_m:.3g} m); use design: linear")
+    return np.asarray(sh.states[0], float)
+
+
 def initial_state(s, t0: float, eph, orientation=None) -> np.ndarray:
     """The scenario's initial state as Mars-centred ICRF (km, km/s)."""
     from ..bodies import GM_MARS, PHOBOS_MEAN_MOTION
@@ -87,6 +118,8 @@ def initial_state(s, t0: float, eph, orientation=None) -> np.ndarray:
 
     st = s.initial_state
     kind = st.type
+    if kind == "qso" and st.design == "corrected":
+        return corrected_qso_state(s, t0, eph)
     if kind == "qso":
         hill = qso_hill_state(st.radial_semi_axis_km, PHOBOS_MEAN_MOTION, st.out_of_plane_km,
                               np.radians(st.phase_deg))

@@ -271,6 +271,9 @@ class QsoState(_Model):
     radial_semi_axis_km: float = Field(gt=0, description="A, radial semi-axis of the QSO ellipse, km (> 13 km, outside Phobos)")
     out_of_plane_km: float = Field(0.0, ge=0, description="Z, out-of-plane amplitude, km")
     phase_deg: float = Field(0.0, description="beta, phase of the out-of-plane oscillation, deg")
+    design: Literal["linear", "corrected"] = Field(
+        "linear", description="linear: the Hill ellipse below; corrected: the periodic (or 3D) QSO of the Hill "
+        "problem with Phobos' harmonics, corrected in the run's force model by multiple shooting over 10 revolutions")
 
     def hill_state(self, n_rad_s: float | None = None) -> tuple[float, float, float, float, float, float]:
         """Initial (x, y, z, vx, vy, vz) in the Hill frame [km, km/s]."""
