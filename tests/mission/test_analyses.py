@@ -148,3 +148,29 @@ def test_corrected_qso_design_stays_bounded_where_the_linear_one_hits_phobos():
     assert cor.termination == "span completed"
     d = cor.distance_phobos_km
     assert 0.75 * 35 < d.min() and d.max() < 1.25 * 62.0
+
+
+def test_comms_section_passes_bookings_and_volume(tmp_path):
+    """Passes equal find_passes on the same target; MILP >= greedy; volume is conserved."""
+    from mmxsim.comms.geometry import trajectory_target
+    from mmxsim.comms.visibility import find_passes
+    from mmxsim.mission.analyses import comms_section
+    from mmxsim.mission.runner import run_scenario
+
+    s = parse_scenario({**BASE, "duration_days": 1.5, "analyses": {"comms": {
+        "stations": ["DSS-14", "DSS-43", "MDSS"], "recorder_gbit": 0.5, "instrument_rates_bps": {"MIRS": 20000}}}})
+    res = run_scenario(s)
+    (sec,) = res.sections
+    d = sec.data
+    t = res.trajectory.t
+    target = trajectory_target(t, res.trajectory.states, "MARS")
+    direct = find_passes(["DSS-14", "DSS-43", "MDSS"], t[0] + 7260.0, t[-1] - 7260.0, target, band="X",
+                         target_step=600.0)
+    assert d["passes"] == len(direct) > 0
+    assert d["optimal_bits"] >= d["greedy_bits"] * (1 - 1e-9)
+    assert d["produced_bits"] == pytest.approx(20000 * (t[-1] - t[0] - 2 * 7260.0), rel=1e-9)
+    returned = sum(r["returned_bits"] for r in d["agencies"])
+    assert returned == pytest.approx(d["downlinked_bits"], rel=1e-9)
+    assert d["downlinked_bits"] <= d["produced_bits"] * (1 + 1e-12)
+    assert [f[0] for f in sec.figures][0].startswith("Station passes")
+    assert sec.files["passes.csv"].decode().count("\n") == len(direct) + 1

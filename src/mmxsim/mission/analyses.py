@@ -21,7 +21,10 @@ PRODUCERS: dict[str, Callable] = {}
 
 
 def producer(name: str):
-    """Register ``fn(settings, scenario) -> Section`` for the ``analyses.<name>`` block."""
+    """Register ``fn(settings, scenario, ctx=None) -> Section`` for the ``analyses.<name>`` block.
+
+    ``ctx`` holds the run's products when there is a run: ``t`` (TDB s), ``states``
+    (Mars-centred ICRF, km, km/s) and ``eph`` (the run's ephemeris)."""
 
     def deco(fn):
         PRODUCERS[name] = fn
@@ -40,7 +43,7 @@ def png_bytes(fig, dpi: int = 100) -> bytes:
     return buf.getvalue()
 
 
-def run_analyses(scenario, progress: Callable[[str], None] | None = None) -> list[Section]:
+def run_analyses(scenario, ctx: dict | None = None, progress: Callable[[str], None] | None = None) -> list[Section]:
     """Run every analysis the scenario's ``analyses`` block enables, in declaration order."""
     sections = []
     block = scenario.analyses
@@ -51,7 +54,7 @@ def run_analyses(scenario, progress: Callable[[str], None] | None = None) -> lis
         if progress is not None:
             progress(name)
         t0 = _time.perf_counter()
-        sec = PRODUCERS[name](settings, scenario)
+        sec = PRODUCERS[name](settings, scenario, ctx)
         sec.seconds = _time.perf_counter() - t0
         sections.append(sec)
     return sections
@@ -62,7 +65,7 @@ def run_analyses(scenario, progress: Callable[[str], None] | None = None) -> lis
 
 
 @producer("qso_family")
-def qso_family_section(cfg, scenario) -> Section:
+def qso_family_section(cfg, scenario, ctx=None) -> Section:
     """The planar QSO family (:func:`mmxsim.orbits.qso.qso_family`) as a section."""
     import tempfile
     from pathlib import Path
@@ -101,7 +104,7 @@ def qso_family_section(cfg, scenario) -> Section:
 
 
 @producer("surface_map")
-def surface_map_section(cfg, scenario) -> Section:
+def surface_map_section(cfg, scenario, ctx=None) -> Section:
     """Slope and effective gravity per facet (:func:`mmxsim.surface.maps.surface_map`)."""
     import io as _io
 
@@ -146,7 +149,7 @@ def surface_map_section(cfg, scenario) -> Section:
 
 
 @producer("transfer")
-def transfer_section(cfg, scenario) -> Section:
+def transfer_section(cfg, scenario, ctx=None) -> Section:
     """Minimum-delta-v two-impulse QSO transfer (:func:`mmxsim.orbits.transfers.optimal_transfer`)."""
     from ..orbits.qso import periodic_qso, sample_orbit
     from ..orbits.transfers import PUBLISHED, optimal_transfer
@@ -196,7 +199,7 @@ def transfer_section(cfg, scenario) -> Section:
 
 
 @producer("landing")
-def landing_section(cfg, scenario) -> Section:
+def landing_section(cfg, scenario, ctx=None) -> Section:
     """Descent from a QSO and the landing-dispersion Monte Carlo (:mod:`mmxsim.surface.landing`)."""
     from ..gravity.fast import GridGravity
     from ..orbits.qso import periodic_qso
@@ -254,3 +257,140 @@ def json_num(v) -> str:
     if isinstance(v, (list, tuple)):
         return ", ".join(f"{x:.4g}" for x in v)
     return f"{v:.4g}"
+
+
+# ---------------------------------------------------------------------------
+# Ground segment (NASA DSN, ESA ESTRACK, JAXA stations)
+
+
+def ground_terminal_for(station, band: str):
+    """The link budget's view (:class:`~mmxsim.comms.link.GroundTerminal`) of a catalogue station."""
+    from ..comms.link import GroundTerminal
+    from ..errors import InputError
+
+    bp = station.band(band)
+    if bp.g_t_db_k is None:
+        raise InputError("analyses.comms.stations", station.name, f"stations that receive in {band} band")
+    mask = bp.elevation_mask_deg if bp.elevation_mask_deg is not None else station.mask_deg(0.0, band)
+    return GroundTerminal(name=station.name, lat_deg=station.lat_deg, lon_deg=station.lon_deg,
+                          height_km=max(station.height_km, -0.4), antenna_diameter_m=station.diameter_m,
+                          g_over_t_db={band: bp.g_t_db_k}, elevation_mask_deg=float(mask))
+
+
+@producer("comms")
+def comms_section(cfg, scenario, ctx=None) -> Section:
+    """Passes of the run's trajectory, their downlink rates, an optimised booking plan and the recorder."""
+    from matplotlib.figure import Figure
+
+    from ..comms.datavolume import (Phase, agency_table, downlink_intervals, plot_backlog, production_intervals,
+                                    simulate_recorder)
+    from ..comms.geometry import mars_target, trajectory_target
+    from ..comms.link import mmx_telecom_assumed, pass_rates
+    from ..comms.schedule import BookingRules, greedy_schedule, optimal_schedule
+    from ..comms.stations import get_stations
+    from ..comms.visibility import find_passes, pass_profile
+
+    t0, t1 = float(scenario.t0_tdb), float(scenario.t1_tdb)
+    if ctx and ctx.get("t") is not None and len(ctx["t"]) > 1:
+        target = trajectory_target(ctx["t"], ctx["states"], "MARS", ctx.get("eph"))
+        # the pass search looks up to 2 h (light time, refinement) beyond its span on either side
+        t0, t1 = float(ctx["t"][0]) + 7260.0, float(ctx["t"][-1]) - 7260.0
+        if t1 <= t0 + 3600.0:
+            from ..errors import InputError
+
+            raise InputError("analyses.comms", f"a run of {(ctx['t'][-1] - ctx['t'][0]) / 3600:.1f} h",
+                             "a run longer than 5 h (passes are searched 2 h inside each end)")
+        what = "the run's trajectory (2 h inside each end)"
+    else:
+        target = mars_target()
+        what = "Mars' centre"
+    stations = get_stations(list(cfg.stations))
+    by_name = {s.name: s for s in stations}
+    terms = {s.name: ground_terminal_for(s, cfg.band) for s in stations}
+    passes = find_passes(stations, t0, t1, target, band=cfg.band, target_step=600.0)
+    sc = mmx_telecom_assumed()
+    cands, profiles = [], []
+    for p in passes:
+        if p.duration_s < 60.0:
+            continue
+        prof = pass_profile(p, target, step=300.0)
+        cands.append(pass_rates(p, prof["t"], prof["range_km"], prof["elevation_deg"], sc, cfg.band,
+                                terms[p.station], code=cfg.code, availability_pct=cfg.availability_pct,
+                                margin_db=cfg.margin_db))
+        profiles.append(prof)
+    rules = {name: BookingRules(**r.model_dump()) for name, r in cfg.rules.items()}
+    rules.setdefault("*", BookingRules())
+    opt = optimal_schedule(cands, rules) if cands else None
+    greedy = greedy_schedule(cands, rules) if cands else None
+    phases = [Phase("span", t0, t1)]
+    prod = production_intervals(phases, {k: {"span": v} for k, v in cfg.instrument_rates_bps.items()})
+    rec = simulate_recorder(prod, downlink_intervals(opt, cands) if opt else [], cfg.recorder_gbit * 1e9, t0, t1,
+                            rdr_capacity_bits=cfg.rdr_gbit * 1e9)
+    rows = agency_table(opt, rec) if opt else []
+    day = 86400.0
+
+    # Gantt chart: passes per station, booked tracks on top
+    fig = Figure(figsize=(10, 0.45 * len(stations) + 1.6))
+    ax = fig.add_subplot(111)
+    names = [s.name for s in stations]
+    for p in passes:
+        ax.barh(names.index(p.station), p.duration_s / day, left=(p.start - t0) / day, color="0.8", height=0.6)
+    for b in (opt.bookings if opt else []):
+        ax.barh(names.index(b.station), (b.stop - b.start) / day, left=(b.start - t0) / day, color="tab:blue",
+                height=0.4)
+    ax.set_yticks(range(len(names)), names, fontsize=7)
+    ax.set_xlabel("days since start")
+    ax.set_title(f"Passes above the mask (grey) and booked tracks (blue), {cfg.band} band")
+    fig.tight_layout()
+    gantt = png_bytes(fig)
+    # elevation and supportable rate along the passes
+    fig2 = Figure(figsize=(10, 4.6))
+    a1, a2 = fig2.add_subplot(211), fig2.add_subplot(212, sharex=None)
+    for c, prof in zip(cands, profiles):
+        a1.plot((prof["t"] - t0) / day, prof["elevation_deg"], lw=0.7)
+        a2.step((c.t - t0) / day, c.rate_bps / 1e3, where="post", lw=0.7)
+    a1.set_ylabel("elevation [deg]")
+    a2.set_ylabel("rate [kbit/s]")
+    a2.set_xlabel("days since start")
+    fig2.tight_layout()
+    elev = png_bytes(fig2)
+    backlog = png_bytes(plot_backlog(rec, title="Onboard recorder (optimised bookings)"))
+
+    table_rows = [(r["agency"], str(r["tracks"]), f"{r['hours']:.1f}", f"{r['capacity_bits'] / 1e9:.3f}",
+                   f"{r['returned_bits'] / 1e9:.3f}") for r in rows]
+    produced, down = rec.total_produced_bits, rec.total_downlinked_bits
+    lost = float(rec.lost_bits[-1])
+    paras = [f"{len(passes)} passes of {what} from {len(stations)} stations over {(t1 - t0) / day:.2f} days "
+             f"({cfg.band} band, mask and G/T from the station catalogue). Rates from the link budget "
+             f"({cfg.code}, {cfg.availability_pct:g} % weather availability, {cfg.margin_db:g} dB margin); bookings "
+             "chosen by a MILP (HiGHS) under each agency's rules, one station at a time.",
+             f"Optimised bookings: {opt.volume_bits / 1e9 if opt else 0:.3f} Gbit of link capacity "
+             f"(greedy baseline {greedy.volume_bits / 1e9 if greedy else 0:.3f} Gbit). Produced {produced / 1e9:.3f} "
+             f"Gbit, downlinked {down / 1e9:.3f} Gbit, lost {lost / 1e9:.3f} Gbit: "
+             + ("zero loss." if rec.zero_loss else f"{len(rec.overflows)} overflow(s), first at "
+                f"{(rec.overflows[0].start - t0) / day:.2f} d.")]
+    return Section(
+        key="comms", title="Ground segment: passes, link, bookings and data volume", paragraphs=paras,
+        tables=[Table("Per agency (optimised bookings)", ("agency", "tracks", "hours", "capacity Gbit",
+                                                         "returned Gbit"), table_rows)],
+        figures=[("Station passes and booked tracks", gantt), ("Elevation and supportable data rate per pass",
+                                                               elev), ("Recorder backlog", backlog)],
+        data={"passes": len(passes), "band": cfg.band, "optimal_bits": opt.volume_bits if opt else 0.0,
+              "greedy_bits": greedy.volume_bits if greedy else 0.0, "schedule_status": opt.status if opt else "none",
+              "produced_bits": produced, "downlinked_bits": down, "lost_bits": lost, "zero_loss": rec.zero_loss,
+              "agencies": rows},
+        files={"passes.csv": _passes_csv(passes, t0)},
+        assumptions=["all spacecraft telecom values, instrument rates, recorder capacity and booking rules are "
+                     "assumptions (MMX values unpublished); station G/T and masks: see the station catalogue's "
+                     "assumptions", *sorted({a for s in stations for a in s.assumptions})][:12],
+    )
+
+
+def _passes_csv(passes, t0: float) -> bytes:
+    from ..time import iso_tdb
+
+    lines = ["station,agency,start_tdb,stop_tdb,duration_s,max_elevation_deg"]
+    for p in passes:
+        lines.append(f"{p.station},{p.agency},{iso_tdb(p.start)},{iso_tdb(p.stop)},{p.duration_s:.1f},"
+                     f"{p.max_elevation_deg:.3f}")
+    return ("\n".join(lines) + "\n").encode()

@@ -554,6 +554,60 @@ class LandingAnalysis(_Model):
     exec_point_deg: float = Field(0.5, ge=0, le=30, description="burn pointing error, 1 sigma per axis, deg (assumed)")
 
 
+class AgencyRules(_Model):
+    """Booking rules of one agency's antennas (ASSUMPTIONS: MMX's allocations are unpublished)."""
+
+    max_hours_per_day: float | None = Field(None, ge=0, le=24, description="antenna hours per UTC day, 0..24")
+    max_hours_per_week: float | None = Field(None, ge=0, le=168, description="antenna hours per week, 0..168")
+    min_pass_s: float = Field(1800.0, ge=0, description="shortest bookable track, s")
+    setup_s: float = Field(1800.0, ge=0, description="set-up time before each track, s")
+    teardown_s: float = Field(900.0, ge=0, description="tear-down time after each track, s")
+
+
+class CommsAnalysis(_Model):
+    """Passes, downlink rates, an optimised booking plan and the onboard recorder over the run's span."""
+
+    stations: tuple[str, ...] = Field(("DSS-14", "DSS-43", "DSS-63", "DSS-25", "DSS-35", "DSS-55", "DSA-1", "DSA-3",
+                                       "MDSS"), min_length=1, description="station names from the catalogue")
+    band: Literal["X", "Ka"] = Field("X", description="downlink band: X | Ka")
+    code: str = Field("turbo-1/2", description="CCSDS code of the downlink (see mmxsim.comms.link.CODES)")
+    availability_pct: float = Field(99.0, ge=50, le=99.99, description="weather availability, %, 50..99.99")
+    margin_db: float = Field(3.0, ge=0, le=20, description="required link margin, dB")
+    instrument_rates_bps: dict[str, float] = Field(
+        {"TENGOO": 5000.0, "OROCHI": 5000.0, "MIRS": 8000.0, "MEGANE": 500.0, "LIDAR": 200.0},
+        description="science data production per instrument, bit/s (ASSUMPTIONS)")
+    recorder_gbit: float = Field(64.0, gt=0, description="onboard recorder capacity, Gbit (ASSUMPTION)")
+    rdr_gbit: float = Field(0.0, ge=0, description="capsule Retrieval Data Recorder capacity used as last resort, Gbit")
+    rules: dict[str, AgencyRules] = Field(
+        {"NASA DSN": AgencyRules(max_hours_per_day=8.0), "ESA ESTRACK": AgencyRules(max_hours_per_day=4.0),
+         "JAXA": AgencyRules(max_hours_per_day=8.0)},
+        description="booking rules per agency name (as in the station catalogue); '*' for the others")
+
+    @field_validator("stations")
+    @classmethod
+    def _stations(cls, v: tuple) -> tuple:
+        from ..comms.stations import get_station, load_catalogue
+
+        cat = load_catalogue()
+        bad = []
+        for i, name in enumerate(v):
+            try:
+                get_station(name, cat)
+            except MmxsimError:
+                bad.append(((i,), name, _got(name, "a station of the catalogue: " + ", ".join(cat))))
+        if bad:
+            raise _Problems(bad)
+        return v
+
+    @field_validator("instrument_rates_bps")
+    @classmethod
+    def _rates(cls, v: dict) -> dict:
+        bad = [((k,), r, _got(r, "a data rate >= 0 bit/s")) for k, r in v.items() if not r >= 0]
+        if bad:
+            raise _Problems(bad)
+        return v
+
+
 class Analyses(_Model):
     """Analyses run after the trajectory; each appears as a report section and in summary.json."""
 
@@ -561,6 +615,7 @@ class Analyses(_Model):
     surface_map: SurfaceMapAnalysis | None = Field(None, description="Phobos slope and effective-gravity maps")
     transfer: TransferAnalysis | None = Field(None, description="QSO-to-QSO transfer beside the published values")
     landing: LandingAnalysis | None = Field(None, description="descent, touchdown and landing-dispersion ellipse")
+    comms: CommsAnalysis | None = Field(None, description="station passes, link rates, bookings, data volume")
 
 
 # ---------------------------------------------------------------------------
