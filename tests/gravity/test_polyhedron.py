@@ -6,6 +6,7 @@ Tolerances are stated in each test, with the values measured when they were writ
 import numpy as np
 import pytest
 
+from mmxsim.bodies.shapes import icosphere
 from mmxsim.bodies import GM_PHOBOS
 from mmxsim.bodies.shapes import ShapeModel, phobos_shape
 from mmxsim.errors import InputError
@@ -139,30 +140,6 @@ def test_acceleration_is_gradient_of_potential():
     assert np.max(np.linalg.norm(a - g, axis=1) / np.linalg.norm(a, axis=1)) < 1e-8
 
 
-def icosphere(n_sub: int, radius: float = 1.0) -> ShapeModel:
-    t = (1 + 5**0.5) / 2
-    v = [(-1, t, 0), (1, t, 0), (-1, -t, 0), (1, -t, 0), (0, -1, t), (0, 1, t), (0, -1, -t), (0, 1, -t),
-         (t, 0, -1), (t, 0, 1), (-t, 0, -1), (-t, 0, 1)]
-    f = [(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), (5, 11, 4), (11, 10, 2),
-         (10, 7, 6), (7, 1, 8), (3, 9, 4), (3, 4, 2), (3, 2, 6), (3, 6, 8), (3, 8, 9), (4, 9, 5), (2, 4, 11),
-         (6, 2, 10), (8, 6, 7), (9, 8, 1)]
-    v = [np.array(x, float) / np.linalg.norm(x) for x in v]
-    for _ in range(n_sub):
-        cache, nf = {}, []
-
-        def mid(i, j):
-            key = (min(i, j), max(i, j))
-            if key not in cache:
-                m = v[i] + v[j]
-                v.append(m / np.linalg.norm(m))
-                cache[key] = len(v) - 1
-            return cache[key]
-
-        for a, b, c in f:
-            ab, bc, ca = mid(a, b), mid(b, c), mid(c, a)
-            nf += [(a, ab, ca), (b, bc, ab), (c, ca, bc), (ab, bc, ca)]
-        f = nf
-    return ShapeModel(np.array(v) * radius, np.array(f), f"icosphere{n_sub}").check()
 
 
 def test_icosphere_converges_to_point_mass():

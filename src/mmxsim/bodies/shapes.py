@@ -314,3 +314,31 @@ def phobos_shape(name: str = "ernst") -> ShapeModel:
 def deimos_shape(name: str = "thomas5k") -> ShapeModel:
     """Packaged Deimos mesh (Thomas 5° grid, 5,040 faces)."""
     return _packaged(DEIMOS_SHAPES, name, "deimos shape", "IAU_DEIMOS")
+
+
+def icosphere(n_sub: int, radius: float = 1.0) -> ShapeModel:
+    """A geodesic sphere: the icosahedron with each facet split in 4, ``n_sub`` times, vertices
+    projected on the sphere of ``radius`` km (20·4^n_sub facets; a test body with closed forms)."""
+    t = (1 + 5**0.5) / 2
+    v = [(-1, t, 0), (1, t, 0), (-1, -t, 0), (1, -t, 0), (0, -1, t), (0, 1, t), (0, -1, -t), (0, 1, -t),
+         (t, 0, -1), (t, 0, 1), (-t, 0, -1), (-t, 0, 1)]
+    f = [(0, 11, 5), (0, 5, 1), (0, 1, 7), (0, 7, 10), (0, 10, 11), (1, 5, 9), (5, 11, 4), (11, 10, 2),
+         (10, 7, 6), (7, 1, 8), (3, 9, 4), (3, 4, 2), (3, 2, 6), (3, 6, 8), (3, 8, 9), (4, 9, 5), (2, 4, 11),
+         (6, 2, 10), (8, 6, 7), (9, 8, 1)]
+    v = [np.array(x, float) / np.linalg.norm(x) for x in v]
+    for _ in range(n_sub):
+        cache, nf = {}, []
+
+        def mid(i, j):
+            key = (min(i, j), max(i, j))
+            if key not in cache:
+                m = v[i] + v[j]
+                v.append(m / np.linalg.norm(m))
+                cache[key] = len(v) - 1
+            return cache[key]
+
+        for a, b, c in f:
+            ab, bc, ca = mid(a, b), mid(b, c), mid(c, a)
+            nf += [(a, ab, ca), (b, bc, ab), (c, ca, bc), (ab, bc, ca)]
+        f = nf
+    return ShapeModel(np.array(v) * radius, np.array(f), f"icosphere{n_sub}").check()
