@@ -174,3 +174,24 @@ def test_comms_section_passes_bookings_and_volume(tmp_path):
     assert d["downlinked_bits"] <= d["produced_bits"] * (1 + 1e-12)
     assert [f[0] for f in sec.figures][0].startswith("Station passes")
     assert sec.files["passes.csv"].decode().count("\n") == len(direct) + 1
+
+
+def test_qso_campaign_section_with_station_keeping():
+    """Six preset orbits (five planar, one 3D); station keeping equals the direct Monte Carlo call
+    with the same seed, and costs more than zero with navigation errors."""
+    from mmxsim.mission.analyses import qso_campaign_section
+    from mmxsim.orbits.campaign import mmx_campaign
+    from mmxsim.orbits.stationkeeping import Errors, monte_carlo, reference_trajectory
+
+    s = parse_scenario({**BASE, "duration_days": 2,
+                        "analyses": {"qso_campaign": {"station_keeping_samples": 2, "seed": 5}}})
+    sec = qso_campaign_section(s.analyses.qso_campaign, s)
+    orbits = sec.data["orbits"]
+    assert len(orbits) == 6 and sum(o["z_km"] is not None for o in orbits) == 1
+    sk = sec.data["station_keeping"]
+    q3 = next(o.qso for o in mmx_campaign(8).orbits if o.spec.is_3d)
+    ref = reference_trajectory(q3, float(s.t0_tdb), days=2.0)
+    mc = monte_carlo(ref, Errors(0.01, 1e-7, 0.02), n_samples=2, interval_revs=1.25, days=2.0, seed=5)
+    assert sk["mean_m_s"] == pytest.approx(mc.mean_m_s, rel=1e-9)
+    assert sk["mean_m_s"] > 0
+    assert sec.tables[1].header[-1].startswith("[BAR-SURREY]")

@@ -394,3 +394,51 @@ def _passes_csv(passes, t0: float) -> bytes:
         lines.append(f"{p.station},{p.agency},{iso_tdb(p.start)},{iso_tdb(p.stop)},{p.duration_s:.1f},"
                      f"{p.max_elevation_deg:.3f}")
     return ("\n".join(lines) + "\n").encode()
+
+
+@producer("qso_campaign")
+def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
+    """The preset QSO campaign (:func:`mmxsim.orbits.campaign.mmx_campaign`) and 3D-QSO station keeping."""
+    from ..orbits.campaign import mmx_campaign
+
+    camp = mmx_campaign(cfg.degree)
+    lines = camp.table().splitlines()
+    header = tuple(c.strip() for c in lines[0].strip("|").split("|"))
+    rows = [tuple(c.strip() for c in ln.strip("|").split("|")) for ln in lines[2:]]
+    tables = [Table("Preset campaign (circular Hill problem)", header, rows)]
+    data = {"degree": cfg.degree, "orbits": [{"name": o.spec.name, "size_km": o.spec.size_km,
+                                              "z_km": o.spec.z_km, "period_s": o.qso.period_s,
+                                              "min_surface_distance_km": o.qso.min_surface_distance_km}
+                                             for o in camp.orbits]}
+    paras = ["Five planar QSOs stepping down from high to low and one 3D QSO, designed in the circular Hill problem "
+             "with Phobos' harmonics. Only the name QSO-H and the count of five altitudes are published [N21], [M21]: "
+             "the sizes are assumptions (chosen outside the 29-30.5 km band where the hand-off to the full model "
+             "is not bounded, docs/qso.md)."]
+    if cfg.station_keeping_samples:
+        from ..bodies import PHOBOS_MEAN_MOTION
+        from ..orbits.stationkeeping import BAR_SURREY_M_S_PER_MONTH, Errors, monte_carlo, reference_trajectory
+
+        q3 = next(o.qso for o in camp.orbits if o.spec.is_3d)
+        days = min(scenario.span_days, 30.0)
+        if days < 2.0 * (2 * np.pi / PHOBOS_MEAN_MOTION) / 86400.0 * cfg.interval_revs:
+            from ..errors import InputError
+
+            raise InputError("analyses.qso_campaign.station_keeping_samples", cfg.station_keeping_samples,
+                             "0, or a run long enough for two manoeuvre intervals")
+        ref = reference_trajectory(q3, float(scenario.t0_tdb), days=days)
+        err = Errors(cfg.nav_pos_m * 1e-3, cfg.nav_vel_mm_s * 1e-6, cfg.exec_pct / 100.0)
+        mc = monte_carlo(ref, err, n_samples=cfg.station_keeping_samples, interval_revs=cfg.interval_revs, days=days,
+                         seed=cfg.seed)
+        tables.append(Table("3D-QSO station keeping in the full model, ours beside the published value",
+                            ("days", "samples", "dv mean m/s", "dv sd m/s", "ours per 30 d m/s", "[BAR-SURREY] m/s/month"),
+                            [(f"{days:g}", str(len(mc.runs)), f"{mc.mean_m_s:.3f}", f"{mc.std_m_s:.3f}",
+                              f"{mc.per_month_m_s:.3f}", f"~{BAR_SURREY_M_S_PER_MONTH:g}")]))
+        data["station_keeping"] = {"days": days, "samples": len(mc.runs), "mean_m_s": mc.mean_m_s,
+                                   "sd_m_s": mc.std_m_s, "per_month_m_s": mc.per_month_m_s,
+                                   "published_m_s_per_month": BAR_SURREY_M_S_PER_MONTH}
+        paras.append("Station keeping: target-point control every "
+                     f"{cfg.interval_revs:g} revolutions towards the shooting-corrected reference, with navigation "
+                     "and execution errors (no filter, no deadband); see docs/qso.md.")
+    return Section(key="qso_campaign", title="QSO campaign preset and 3D-QSO station keeping", paragraphs=paras,
+                   tables=tables, data=data,
+                   assumptions=["QSO sizes, error sigmas and the control interval are assumptions"])

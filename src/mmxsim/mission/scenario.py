@@ -608,10 +608,25 @@ class CommsAnalysis(_Model):
         return v
 
 
+class QsoCampaignAnalysis(_Model):
+    """The preset MMX QSO campaign (five planar + one 3D QSO; sizes are assumptions) and,
+    optionally, the 3D QSO's station-keeping cost in the full model."""
+
+    degree: int = Field(8, ge=2, le=10, description="Phobos gravity SH degree, 2..10")
+    station_keeping_samples: int = Field(
+        0, ge=0, le=50, description="Monte Carlo runs of 3D-QSO station keeping over the run's span (0: off), 0..50")
+    nav_pos_m: float = Field(10.0, ge=0, description="navigation position error, 1 sigma per axis, m (assumed)")
+    nav_vel_mm_s: float = Field(0.1, ge=0, description="navigation velocity error, 1 sigma per axis, mm/s (assumed)")
+    exec_pct: float = Field(2.0, ge=0, le=50, description="manoeuvre execution error, 1 sigma, % (assumed)")
+    interval_revs: float = Field(1.25, gt=0, le=10, description="revolutions between manoeuvres (not 0.5, 1, 1.5...)")
+    seed: int = Field(0, ge=0, description="random seed")
+
+
 class Analyses(_Model):
     """Analyses run after the trajectory; each appears as a report section and in summary.json."""
 
     qso_family: QsoFamilyAnalysis | None = Field(None, description="planar QSO family table and plot")
+    qso_campaign: QsoCampaignAnalysis | None = Field(None, description="MMX QSO campaign preset, 3D station keeping")
     surface_map: SurfaceMapAnalysis | None = Field(None, description="Phobos slope and effective-gravity maps")
     transfer: TransferAnalysis | None = Field(None, description="QSO-to-QSO transfer beside the published values")
     landing: LandingAnalysis | None = Field(None, description="descent, touchdown and landing-dispersion ellipse")
