@@ -1,0 +1,128 @@
+"""Observation geometry of a shape model's facets from a spacecraft, under the Sun.
+
+For each epoch and each facet: whether the facet is seen from the spacecraft and lit by
+the Sun (facing, and not hidden by the body itself or, for light, by Mars), incidence,
+emission and phase angles, range, and the facet's solid angle seen from the spacecraft.
+
+All vectors are in the body-fixed frame of the shape model (km), e.g. IAU_PHOBOS.
+The Sun is far: one Sun direction per epoch is used for every facet (parallax across
+Phobos < 1e-7 rad).
+
+The public call pattern (shared by MEGANE, MIRS, cameras and LIDAR)::
+
+    g = facet_geometry(shape, sc_pos_km, sun_pos_km, mars_pos_km=..., occlusion=True)
+    g.visible, g.illuminated, g.cos_i, g.cos_e, g.phase_rad, g.range_km, g.solid_angle_sr
+
+Arrays are (N epochs, F facets).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..errors import InputError
+
+__all__ = ["FacetGeometry", "facet_geometry", "facet_frame"]
+
+#: Mars mean (volumetric) radius, km, for eclipses of the Sun by Mars.  Source: IAU WGCCRE
+#: 2015 (Archinal et al. 2018), via pck00011.tpc: radii 3396.19, 3396.19, 3376.20 km.
+MARS_RADIUS_KM = (3396.19 * 3396.19 * 3376.20) ** (1.0 / 3.0)
+
+
+@dataclass(frozen=True)
+class FacetGeometry:
+    """Geometry of every facet at every epoch; arrays (N, F) unless noted.
+
+    visible : facet centroid in view (facing the spacecraft, not hidden by the body).
+    illuminated : facet centroid lit (facing the Sun, not shadowed by the body, not in
+        Mars' shadow).
+    cos_i, cos_e : cosines of incidence (Sun) and emission (spacecraft) from the facet normal
+        (may be negative: facing away).
+    phase_rad : Sun–facet–spacecraft angle.
+    range_km : facet centroid to spacecraft.
+    solid_angle_sr : area * cos_e / range^2 where visible, else 0 (the facet's solid angle
+        seen from the spacecraft, far-field).
+    in_mars_shadow : (N,) the body centre in Mars' umbra (cylindrical shadow; the body is
+        small compared with Mars).
+    """
+
+    visible: np.ndarray
+    illuminated: np.ndarray
+    cos_i: np.ndarray
+    cos_e: np.ndarray
+    phase_rad: np.ndarray
+    range_km: np.ndarray
+    solid_angle_sr: np.ndarray
+    in_mars_shadow: np.ndarray
+
+
+def facet_frame(shape):
+    """(centroids (F, 3) km, unit outward normals (F, 3), areas (F,) km^2) of a shape."""
+    v, f = shape.vertices, shape.faces
+    a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
+    n = np.cross(b - a, c - a)
+    area2 = np.linalg.norm(n, axis=1)
+    return (a + b + c) / 3.0, n / area2[:, None], 0.5 * area2
+
+
+def _as_epochs(x, field: str) -> np.ndarray:
+    a = np.asarray(x, dtype=float)
+    if a.ndim == 1:
+        a = a[None, :]
+    if a.ndim != 2 or a.shape[1] != 3 or not np.all(np.isfinite(a)):
+        raise InputError(field, f"array of shape {np.shape(x)}", "finite positions, (3,) or (N, 3), km")
+    return a
+
+
+def mars_shadow(body_pos_from_mars_km: np.ndarray, sun_pos_from_mars_km: np.ndarray,
+                radius_km: float = MARS_RADIUS_KM) -> np.ndarray:
+    """True where a point is in Mars' cylindrical shadow (behind Mars, within its radius)."""
+    s = sun_pos_from_mars_km / np.linalg.norm(sun_pos_from_mars_km, axis=-1, keepdims=True)
+    along = np.sum(body_pos_from_mars_km * s, axis=-1)
+    perp = np.linalg.norm(body_pos_from_mars_km - along[..., None] * s, axis=-1)
+    return (along < 0.0) & (perp < radius_km)
+
+
+def facet_geometry(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion: bool = True,
+                   mars_radius_km: float = MARS_RADIUS_KM) -> FacetGeometry:
+    """Geometry of each facet of ``shape`` at N epochs.
+
+    Parameters
+    ----------
+    shape : :class:`~mmxsim.bodies.shapes.ShapeModel` (body-fixed, km).
+    sc_pos_km : (N, 3) spacecraft position, body-fixed, km.
+    sun_pos_km : (N, 3) Sun position relative to the body centre, body-fixed, km.
+    mars_pos_km : (N, 3) Mars centre relative to the body centre, body-fixed, km; None: no
+        eclipses by Mars.
+    occlusion : test self-occlusion (visibility) and self-shadowing (illumination) by the body
+        itself; False keeps only the facing tests (exact for convex bodies).
+    """
+    sc = _as_epochs(sc_pos_km, "sc_pos_km")
+    sun = _as_epochs(sun_pos_km, "sun_pos_km")
+    if len(sun) != len(sc):
+        raise InputError("sun_pos_km", f"{len(sun)} epochs", f"{len(sc)} epochs, as sc_pos_km")
+    c, n, area = facet_frame(shape)
+    sdir = sun / np.linalg.norm(sun, axis=1, keepdims=True)
+    d = sc[:, None, :] - c[None, :, :]
+    rng = np.linalg.norm(d, axis=2)
+    e = d / rng[..., None]
+    cos_e = np.einsum("nfk,fk->nf", e, n)
+    cos_i = sdir @ n.T
+    phase = np.arccos(np.clip(np.einsum("nfk,nk->nf", e, sdir), -1.0, 1.0))
+    visible = cos_e > 0.0
+    lit = cos_i > 0.0
+    if occlusion:
+        from ._raycast import occluded  # accelerated ray casting (BVH)
+
+        visible &= ~occluded(shape, c, sc, visible, to_point=True)
+        lit &= ~occluded(shape, c, sdir, lit, to_point=False)
+    if mars_pos_km is not None:
+        mars = _as_epochs(mars_pos_km, "mars_pos_km")
+        shadow = mars_shadow(-mars, sun - mars, mars_radius_km)
+        lit &= ~shadow[:, None]
+    else:
+        shadow = np.zeros(len(sc), bool)
+    sa = np.where(visible, area[None, :] * cos_e / rng**2, 0.0)
+    return FacetGeometry(visible, lit, cos_i, cos_e, phase, rng, sa, shadow)

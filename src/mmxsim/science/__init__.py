@@ -1,0 +1,1 @@
+"""What the measurements say: origin inference (capture vs giant impact)."""
