@@ -195,3 +195,66 @@ def test_qso_campaign_section_with_station_keeping():
     assert sk["mean_m_s"] == pytest.approx(mc.mean_m_s, rel=1e-9)
     assert sk["mean_m_s"] > 0
     assert sec.tables[1].header[-1].startswith("[BAR-SURREY]")
+
+
+def test_comms_scenario_user_stations_blocked_windows_phases():
+    """A user station takes part; a blocked window keeps its station unbooked inside it; a horizon
+    mask override shortens that station's passes; production follows the phases."""
+    from mmxsim.mission.analyses import comms_section
+    from mmxsim.mission.runner import run_scenario
+    from mmxsim.mission.scenario import _tdb_seconds
+
+    comms = {
+        "stations": ["DSS-14", "MDSS", "Weilheim"], "recorder_gbit": 0.5,
+        "user_stations": [{"name": "Weilheim", "agency": "DLR", "lat_deg": 47.88, "lon_deg": 11.085,
+                           "height_m": 660, "diameter_m": 30, "bands": {"X": {}}}],
+        "blocked": [{"station": "DSS-14", "start": "2027-09-01T00:00:00", "stop": "2027-09-03T00:00:00"}],
+        "phases": [{"name": "a", "start": "2027-09-01T00:00:00", "stop": "2027-09-01T12:00:00",
+                    "rates_bps": {"MIRS": 20000}},
+                   {"name": "b", "start": "2027-09-01T12:00:00", "stop": "2027-09-03T00:00:00",
+                    "rates_bps": {"MIRS": 1000, "MEGANE": 500}}],
+        "rules": {"DLR": {"max_hours_per_day": 4, "min_pass_s": 600}, "*": {}},
+    }
+    s = parse_scenario({**BASE, "duration_days": 1.5, "analyses": {"comms": comms}})
+    res = run_scenario(s)
+    d = res.sections[0].data
+    agencies = {r["agency"]: r for r in d["agencies"]}
+    assert "DLR" in agencies and agencies["DLR"]["hours"] > 0
+    assert agencies.get("NASA DSN", {"tracks": 0})["tracks"] == 0  # DSS-14 blocked all along
+    t = res.trajectory.t
+    a0, a1 = t[0] + 7260.0, t[-1] - 7260.0
+    mid = _tdb_seconds("2027-09-01T12:00:00", "utc")
+    expect = 20000 * (mid - a0) + 1500 * (a1 - mid)
+    assert d["produced_bits"] == pytest.approx(expect, rel=1e-9)
+
+    # a higher horizon toward every azimuth shortens MDSS' passes
+    hi = {**comms, "stations": ["MDSS"], "blocked": [],
+          "user_stations": [{"name": "MDSS", "horizon_mask": {"azimuth_deg": [0, 180], "elevation_deg": [25, 25]}}]}
+    lo = {**hi, "user_stations": []}
+    ctx = {"t": t, "states": res.trajectory.states}
+    sec_hi = comms_section(parse_scenario({**BASE, "duration_days": 1.5, "analyses": {"comms": hi}}).analyses.comms,
+                           s, ctx)
+    sec_lo = comms_section(parse_scenario({**BASE, "duration_days": 1.5, "analyses": {"comms": lo}}).analyses.comms,
+                           s, ctx)
+    dur = [sum(float(r.split(",")[4]) for r in x.files["passes.csv"].decode().splitlines()[1:])
+           for x in (sec_hi, sec_lo)]
+    assert 0 < dur[0] < dur[1] - 3600.0
+
+
+@pytest.mark.parametrize("comms, where", [
+    ({"stations": ["DSS-14"], "blocked": [{"station": "DSS-43", "start": "2027-09-01", "stop": "2027-09-02"}]},
+     "blocked[0].station"),
+    ({"stations": ["DSS-14"], "blocked": [{"station": "DSS-14", "start": "2027-09-02", "stop": "2027-09-01"}]},
+     "stop"),
+    ({"stations": ["Nowhere"], "user_stations": [{"name": "Nowhere", "diameter_m": 12}]}, "user_stations"),
+    ({"stations": ["MDSS"], "user_stations": [{"name": "MDSS", "horizon_mask": {
+        "azimuth_deg": [0, 180], "elevation_deg": [5, 95]}}]}, "user_stations"),
+    ({"phases": [{"name": "p", "start": "2027-09-01", "stop": "2027-09-02", "rates_bps": {"MIRS": -1}}]},
+     "rates_bps.MIRS"),
+])
+def test_comms_scenario_bad_inputs_name_the_field(comms, where):
+    from mmxsim.mission.scenario import ScenarioError
+
+    with pytest.raises(ScenarioError) as e:
+        parse_scenario({**BASE, "analyses": {"comms": comms}})
+    assert where in str(e.value), str(e.value)

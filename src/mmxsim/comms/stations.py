@@ -446,6 +446,17 @@ def get_stations(names: Iterable[str | Station] | str | None = None,
     return out
 
 
+def _override_band(base: BandParams, spec: Mapping, field: str) -> BandParams:
+    allowed = set(BandParams.__dataclass_fields__)
+    bad = set(spec) - allowed
+    if bad:
+        raise InputError(field, sorted(bad), ", ".join(sorted(allowed)))
+    out = replace(base, **spec)
+    if spec.get("g_t_db_k") is not None or spec.get("eirp_dbw") is not None:
+        out = replace(out, assumed=bool(spec.get("assumed", False)), source=spec.get("source", "user"))
+    return out
+
+
 def merge_stations(user_entries: Iterable[Mapping] | None = None,
                    catalogue: Mapping[str, Station] | None = None) -> dict[str, Station]:
     """The catalogue plus users' stations (each a dict of :func:`make_station` keywords, with
@@ -469,6 +480,16 @@ def merge_stations(user_entries: Iterable[Mapping] | None = None,
             e.setdefault("agency", old.agency)
             e.setdefault("diameter_m", old.diameter_m)
             e.setdefault("site", old.site)
+            if "bands" in e and isinstance(e["bands"], Mapping):
+                # partial band overrides keep the catalogue's values for what is not given
+                merged = dict(old.bands)
+                for b, spec in e["bands"].items():
+                    ob = next((k for k in merged if k.lower() == str(b).lower()), None)
+                    if ob is not None and isinstance(spec, Mapping):
+                        merged[ob] = _override_band(merged[ob], spec, f"stations[{i}].bands.{ob}")
+                    else:
+                        merged[b] = spec
+                e["bands"] = merged
             e.setdefault("bands", dict(old.bands))
             e.setdefault("source", old.source)
             e.setdefault("assumptions", old.assumptions)

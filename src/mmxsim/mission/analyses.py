@@ -286,8 +286,17 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
                                     simulate_recorder)
     from ..comms.geometry import mars_target, trajectory_target
     from ..comms.link import mmx_telecom_assumed, pass_rates
-    from ..comms.schedule import BookingRules, greedy_schedule, optimal_schedule
-    from ..comms.stations import get_stations
+    from dataclasses import replace as dc_replace
+
+    from ..comms.schedule import BlockedWindow, BookingRules, greedy_schedule, optimal_schedule
+    from ..comms.stations import get_station, get_stations
+    from .scenario import _tdb_seconds
+
+    def _utc(iso: str) -> float:
+        return _tdb_seconds(iso, "utc")
+
+    def by_name_or(name: str) -> str:
+        return get_station(name, {s.name: s for s in stations}).name
     from ..comms.visibility import find_passes, pass_profile
 
     t0, t1 = float(scenario.t0_tdb), float(scenario.t1_tdb)
@@ -304,26 +313,40 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
     else:
         target = mars_target()
         what = "Mars' centre"
-    stations = get_stations(list(cfg.stations))
+    stations = get_stations(list(cfg.stations), cfg.catalogue())
     by_name = {s.name: s for s in stations}
     terms = {s.name: ground_terminal_for(s, cfg.band) for s in stations}
     passes = find_passes(stations, t0, t1, target, band=cfg.band, target_step=600.0)
     sc = mmx_telecom_assumed()
+    overrides = cfg.spacecraft.model_dump(exclude_none=True)
+    if overrides:
+        sc = dc_replace(sc, bands={**sc.bands, cfg.band: dc_replace(sc.band(cfg.band), **overrides)})
     cands, profiles = [], []
     for p in passes:
         if p.duration_s < 60.0:
             continue
-        prof = pass_profile(p, target, step=300.0)
+        prof = pass_profile(p, target, step=300.0, catalogue=by_name)
         cands.append(pass_rates(p, prof["t"], prof["range_km"], prof["elevation_deg"], sc, cfg.band,
                                 terms[p.station], code=cfg.code, availability_pct=cfg.availability_pct,
                                 margin_db=cfg.margin_db))
         profiles.append(prof)
     rules = {name: BookingRules(**r.model_dump()) for name, r in cfg.rules.items()}
     rules.setdefault("*", BookingRules())
-    opt = optimal_schedule(cands, rules) if cands else None
-    greedy = greedy_schedule(cands, rules) if cands else None
-    phases = [Phase("span", t0, t1)]
-    prod = production_intervals(phases, {k: {"span": v} for k, v in cfg.instrument_rates_bps.items()})
+    blocked = [BlockedWindow(by_name_or(b.station), _utc(b.start), _utc(b.stop), b.reason) for b in cfg.blocked]
+    required = cfg.required_gbit * 1e9 if cfg.required_gbit else None
+    opt = optimal_schedule(cands, rules, blocked, required_bits=required, time_limit_s=cfg.time_limit_s) \
+        if cands else None
+    greedy = greedy_schedule(cands, rules, blocked) if cands else None
+    if cfg.phases:
+        phases = [Phase(p.name, _utc(p.start), _utc(p.stop)) for p in cfg.phases]
+        rates: dict = {}
+        for p in cfg.phases:
+            for k, v in p.rates_bps.items():
+                rates.setdefault(k, {})[p.name] = v
+    else:
+        phases = [Phase("span", t0, t1)]
+        rates = {k: {"span": v} for k, v in cfg.instrument_rates_bps.items()}
+    prod = production_intervals(phases, rates)
     rec = simulate_recorder(prod, downlink_intervals(opt, cands) if opt else [], cfg.recorder_gbit * 1e9, t0, t1,
                             rdr_capacity_bits=cfg.rdr_gbit * 1e9)
     rows = agency_table(opt, rec) if opt else []
@@ -338,9 +361,12 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
     for b in (opt.bookings if opt else []):
         ax.barh(names.index(b.station), (b.stop - b.start) / day, left=(b.start - t0) / day, color="tab:blue",
                 height=0.4)
+    for w in blocked:
+        ax.barh(names.index(w.station), (w.stop - w.start) / day, left=(w.start - t0) / day, color="none",
+                edgecolor="tab:red", hatch="///", height=0.7)
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_xlabel("days since start")
-    ax.set_title(f"Passes above the mask (grey) and booked tracks (blue), {cfg.band} band")
+    ax.set_title(f"Passes above the mask (grey), booked tracks (blue), blocked (red hatch), {cfg.band} band")
     fig.tight_layout()
     gantt = png_bytes(fig)
     # elevation and supportable rate along the passes
@@ -363,8 +389,14 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
     paras = [f"{len(passes)} passes of {what} from {len(stations)} stations over {(t1 - t0) / day:.2f} days "
              f"({cfg.band} band, mask and G/T from the station catalogue). Rates from the link budget "
              f"({cfg.code}, {cfg.availability_pct:g} % weather availability, {cfg.margin_db:g} dB margin); bookings "
-             "chosen by a MILP (HiGHS) under each agency's rules, one station at a time.",
+             "chosen by a MILP (HiGHS) under each agency's rules, one station at a time"
+             + (f", to return {cfg.required_gbit:g} Gbit with the fewest antenna hours" if required else
+                ", to return the most data")
+             + (f"; {len(blocked)} blocked window(s) held by other missions" if blocked else "")
+             + (f"; user stations/overrides: {', '.join(u.name for u in cfg.user_stations)}"
+                if cfg.user_stations else "") + ".",
              f"Optimised bookings: {opt.volume_bits / 1e9 if opt else 0:.3f} Gbit of link capacity "
+             f"in {opt.total_charged_hours if opt else 0:.1f} charged antenna hours, solver status {opt.status if opt else 'none'} "
              f"(greedy baseline {greedy.volume_bits / 1e9 if greedy else 0:.3f} Gbit). Produced {produced / 1e9:.3f} "
              f"Gbit, downlinked {down / 1e9:.3f} Gbit, lost {lost / 1e9:.3f} Gbit: "
              + ("zero loss." if rec.zero_loss else f"{len(rec.overflows)} overflow(s), first at "

@@ -564,6 +564,91 @@ class AgencyRules(_Model):
     teardown_s: float = Field(900.0, ge=0, description="tear-down time after each track, s")
 
 
+class HorizonMaskSpec(_Model):
+    """A station's horizon: elevation (deg) at azimuths (deg), linear between, periodic in 360."""
+
+    azimuth_deg: tuple[float, ...] = Field(min_length=2, description="azimuths, deg, increasing within [0, 360)")
+    elevation_deg: tuple[float, ...] = Field(min_length=2, description="mask elevations, deg, each in [0, 90]")
+
+
+class StationBandSpec(_Model):
+    """Per-band overrides of a station (None: the catalogue's or the size-class default)."""
+
+    g_t_db_k: float | None = Field(None, ge=-20, le=80, description="receive G/T, dB/K")
+    eirp_dbw: float | None = Field(None, ge=0, le=140, description="uplink EIRP, dBW")
+    elevation_mask_deg: float | None = Field(None, ge=0, le=90, description="band's own elevation mask, deg")
+    sep_limit_deg: float | None = Field(None, ge=0, le=90, description="Sun-Earth-probe blackout limit, deg")
+
+
+class StationSpec(_Model):
+    """A ground station added by the user, or overrides of a catalogue station (same name).
+
+    For a new station give ``lat_deg``, ``lon_deg`` (geodetic, east positive) and
+    ``height_m``; for a catalogue station give only what changes (e.g. ``horizon_mask``)."""
+
+    name: str = Field(min_length=1, max_length=40, description="station name (a catalogue name overrides it)")
+    agency: str | None = Field(None, description="agency name, as used by the booking rules")
+    lat_deg: float | None = Field(None, ge=-90, le=90, description="geodetic latitude, deg")
+    lon_deg: float | None = Field(None, ge=-180, le=360, description="east longitude, deg")
+    height_m: float | None = Field(None, ge=-500, le=9000, description="height above the WGS84 ellipsoid, m")
+    diameter_m: float | None = Field(None, gt=0, le=150, description="antenna diameter, m")
+    bands: dict[Literal["S", "X", "Ka"], StationBandSpec] | None = Field(
+        None, description="bands the station receives, with optional overrides")
+    elevation_mask_deg: float | None = Field(None, ge=0, le=90, description="constant elevation mask, deg")
+    horizon_mask: HorizonMaskSpec | None = Field(None, description="azimuth-dependent horizon mask")
+
+    def make_kwargs(self) -> dict:
+        d = self.model_dump(exclude_none=True)
+        if "bands" in d:
+            d["bands"] = {b: (v or True) for b, v in d["bands"].items()}
+        return d
+
+
+class BlockedSpec(_Model):
+    """A window in which another mission holds a station's antenna."""
+
+    station: str = Field(description="station name")
+    start: IsoEpoch = Field(description=f"start, UTC: {_ISO_ALLOWED}")
+    stop: IsoEpoch = Field(description=f"stop, UTC: {_ISO_ALLOWED}")
+    reason: str = Field("", description="free text (e.g. the other mission)")
+
+    @model_validator(mode="after")
+    def _order(self):
+        if not _tdb_seconds(self.stop, "utc") > _tdb_seconds(self.start, "utc"):
+            raise _Problems([(("stop",), self.stop, _got(self.stop, f"a time after start ({self.start})"))])
+        return self
+
+
+class DataPhase(_Model):
+    """Science data production during one phase (UTC span) of the run."""
+
+    name: str = Field(min_length=1, description="phase name")
+    start: IsoEpoch = Field(description=f"start, UTC: {_ISO_ALLOWED}")
+    stop: IsoEpoch = Field(description=f"stop, UTC: {_ISO_ALLOWED}")
+    rates_bps: dict[str, float] = Field(description="data production per instrument in this phase, bit/s, >= 0")
+
+    @model_validator(mode="after")
+    def _check(self):
+        bad = [(("rates_bps", k), r, _got(r, "a data rate >= 0 bit/s")) for k, r in self.rates_bps.items()
+               if not (math.isfinite(r) and r >= 0)]
+        if not _tdb_seconds(self.stop, "utc") > _tdb_seconds(self.start, "utc"):
+            bad.append((("stop",), self.stop, _got(self.stop, f"a time after start ({self.start})")))
+        if bad:
+            raise _Problems(bad)
+        return self
+
+
+class TelecomSpec(_Model):
+    """The spacecraft's downlink chain in the analysed band. MMX's values are unpublished:
+    None keeps the documented ASSUMPTION of :func:`mmxsim.comms.link.mmx_telecom_assumed`."""
+
+    tx_power_w: float | None = Field(None, gt=0, le=1000, description="RF transmit power, W")
+    antenna_diameter_m: float | None = Field(None, gt=0, le=10, description="high-gain antenna diameter, m")
+    antenna_efficiency: float | None = Field(None, gt=0, le=1, description="aperture efficiency, (0, 1]")
+    pointing_loss_db: float | None = Field(None, ge=0, le=20, description="pointing loss, dB")
+    circuit_loss_db: float | None = Field(None, ge=0, le=20, description="circuit loss, dB")
+
+
 class CommsAnalysis(_Model):
     """Passes, downlink rates, an optimised booking plan and the onboard recorder over the run's span."""
 
@@ -578,26 +663,58 @@ class CommsAnalysis(_Model):
         description="science data production per instrument, bit/s (ASSUMPTIONS)")
     recorder_gbit: float = Field(64.0, gt=0, description="onboard recorder capacity, Gbit (ASSUMPTION)")
     rdr_gbit: float = Field(0.0, ge=0, description="capsule Retrieval Data Recorder capacity used as last resort, Gbit")
+    user_stations: list[StationSpec] = Field(
+        [], description="stations to add, or catalogue stations to override (e.g. a horizon mask)")
+    blocked: list[BlockedSpec] = Field([], description="windows where other missions hold an antenna")
+    phases: list[DataPhase] = Field(
+        [], description="data production by phase (UTC spans); empty: instrument_rates_bps over the whole run")
+    spacecraft: TelecomSpec = Field(default_factory=TelecomSpec,
+                                    description="spacecraft downlink chain (unpublished: defaults are assumptions)")
+    required_gbit: float | None = Field(
+        None, gt=0, description="book the fewest hours that return this volume instead of the most volume, Gbit")
+    time_limit_s: float = Field(30.0, gt=0, le=3600, description="MILP solver time limit, s")
     rules: dict[str, AgencyRules] = Field(
         {"NASA DSN": AgencyRules(max_hours_per_day=8.0), "ESA ESTRACK": AgencyRules(max_hours_per_day=4.0),
          "JAXA": AgencyRules(max_hours_per_day=8.0)},
         description="booking rules per agency name (as in the station catalogue); '*' for the others")
 
-    @field_validator("stations")
-    @classmethod
-    def _stations(cls, v: tuple) -> tuple:
-        from ..comms.stations import get_station, load_catalogue
+    def catalogue(self) -> dict:
+        """The packaged station catalogue merged with ``user_stations``."""
+        from ..comms.stations import merge_stations
 
-        cat = load_catalogue()
+        return merge_stations([s.make_kwargs() for s in self.user_stations])
+
+    @model_validator(mode="after")
+    def _stations(self):
+        from ..comms.stations import get_station
+
         bad = []
-        for i, name in enumerate(v):
+        try:
+            cat = self.catalogue()
+        except MmxsimError as exc:
+            i = next((k for k, s in enumerate(self.user_stations)
+                      if s.name in str(getattr(exc, "field", ""))), None)
+            f = getattr(exc, "field", "user_stations")
+            where = ("user_stations",) if i is None else ("user_stations", i)
+            raise _Problems([(where, getattr(exc, "value", None),
+                              _got(getattr(exc, "value", None), f"{f}: {getattr(exc, 'allowed', exc)}"))]) from None
+        names = set()
+        for i, name in enumerate(self.stations):
             try:
-                get_station(name, cat)
+                names.add(get_station(name, cat).name)
             except MmxsimError:
-                bad.append(((i,), name, _got(name, "a station of the catalogue: " + ", ".join(cat))))
+                bad.append((("stations", i), name, _got(name, "a station of the catalogue or user_stations: "
+                                                         + ", ".join(cat))))
+        for i, b in enumerate(self.blocked):
+            try:
+                if get_station(b.station, cat).name not in names:
+                    raise MmxsimError
+            except MmxsimError:
+                bad.append((("blocked", i, "station"), b.station, _got(b.station, "one of stations: "
+                                                                        + ", ".join(self.stations))))
         if bad:
             raise _Problems(bad)
-        return v
+        return self
 
     @field_validator("instrument_rates_bps")
     @classmethod
