@@ -600,7 +600,7 @@ def figures(curve: AccuracyCurve | None = None, verdict: Verdict | None = None,
         ax.plot(x, 100 * curve.per_hypothesis[k], ls="--", lw=1, label=f"recall: {name}")
     if uniqueness is not None:
         ax.plot(100 * uniqueness.errors, 100 * uniqueness.fraction, marker="s", ms=3, lw=1,
-                label="uniquely identified (H24-style metric, this model)")
+                label=f"uniquely identified (H24-style metric, {uniqueness.criterion}, this model)")
     ax.fill_between([20, 30], [0, 0], [100, 100], color="orange", alpha=0.15, lw=0,
                     label="MEGANE planned EP 20-30 % [H24]")
     px = [100 * k for k in H24_PUBLISHED]
@@ -636,7 +636,8 @@ def origin_summary(measured: Mapping[str, float] | None = None, rel_sigma: Mappi
                    errors: Sequence[float] = (0.01, 0.02, 0.05, 0.1, 0.15, 0.2, 0.25, 0.3, 0.4, 0.5, 0.7, 1.0),
                    n_trials: int = 1000, seed: int = 0, elements: Sequence[str] = KEY_ELEMENTS) -> dict:
     """One call for a report section: the accuracy curve, the [H24]-style uniqueness curve,
-    the confusion matrix at 25 %, optionally the verdict for one measurement, and figures.
+    the confusion matrix at 25 %, the [H24]-style "uniquely identified" fraction (box criterion),
+    optionally the verdict for one measurement, and figures.
 
     Returns plain numbers (lists/dicts) plus ``figures`` (dict of matplotlib Figures).
     """
@@ -645,7 +646,7 @@ def origin_summary(measured: Mapping[str, float] | None = None, rel_sigma: Mappi
         errs.append(0.25)
     errs = sorted(errs)
     curve = accuracy_curve(errs, n_trials=n_trials, seed=seed, elements=elements)
-    uniq = uniqueness_curve(errs, elements=elements)
+    uniq = uniqueness_curve(errs, elements=elements, criterion="box")
     i25 = errs.index(0.25)
     verdict = classify(measured, rel_sigma) if measured is not None else None
     return {
