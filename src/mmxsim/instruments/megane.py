@@ -62,7 +62,7 @@ Model
 5. **Neutrons**: leakage flux (thermal, epithermal, fast) vs water-equivalent hydrogen W
    (wt%) from an ASSUMPTION parameterisation (the quantitative curve is UNCONFIRMED, facts-2
    §D3): epithermal ∝ 1/(1 + W/W_epi), fast ∝ 1/(1 + W/W_fast), thermal
-   ∝ (1 + W/W_t)/(1 + W/(3 W_t))² (rises then falls with H). W_epi = 2.33 wt% is DERIVED so that
+   ∝ (1 + W/W_t)/(1 + W/(3 W_t))² (rises then falls with H). W_epi = 2.32 wt% is DERIVED so that
    125 ppm H (the Lunar Prospector polar value, 100–150 ppm [LAW06]) gives a 4.6 % epithermal
    depression, the north-polar value of [FELD98]; the thermal/epithermal ratio then rises
    monotonically with H, the basis of H mapping [FRM91]. Radiance isotropic (a = 0);
@@ -237,6 +237,8 @@ def composition_matrix(composition, n_facets: int, elements=None) -> np.ndarray:
 
 
 def _element_col(e: str) -> int:
+    if e not in KNOWN_ELEMENTS:
+        raise InputError("GammaLine.element", e, f"one of {', '.join(KNOWN_ELEMENTS)}")
     return KNOWN_ELEMENTS.index(e)
 
 
@@ -572,7 +574,7 @@ class MeganeResult:
         from matplotlib.figure import Figure
 
         h = (self.t_s - self.t_s[0]) / 3600.0
-        f1 = Figure(figsize=(8, 5))
+        f1 = Figure(figsize=(9.5, 5), layout="constrained")
         ax = f1.add_subplot(111)
         for i, ln in enumerate(self.lines):
             ax.semilogy(h, self.signal_rate[:, i], label=ln.name)
@@ -581,7 +583,7 @@ class MeganeResult:
         ax.set_xlabel("time since start (h)")
         ax.set_ylabel("count rate (counts/s)")
         ax.set_title("MEGANE count rates from the body (peak in window; neutrons dashed)")
-        ax.legend(fontsize=7, ncol=3)
+        ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
         f2 = Figure(figsize=(7, 5))
         ax2 = f2.add_subplot(111)
         dt = _dt(self.t_s) * (self.live_s / max(_dt(self.t_s).sum(), 1e-300))
@@ -723,8 +725,10 @@ class PrecisionTable:
         n = len(self.qso_sizes_km)
         fig = Figure(figsize=(4 * n, 4))
         hours = np.logspace(-1, 4, 100)
+        first = None
         for i, q in enumerate(self.qso_sizes_km):
-            ax = fig.add_subplot(1, n, i + 1)
+            ax = fig.add_subplot(1, n, i + 1, sharey=first)
+            first = first or ax
             for el in self.elements:
                 s, m, c = self.rates[i][el]
                 ax.loglog(hours, precision_from_rates(s, m, c, hours * 3600 * self.live_fraction), label=el)
@@ -740,17 +744,17 @@ class PrecisionTable:
 
 def precision_table(shape, qso_sizes_km=(100, 50, 30, 20), composition="CI",
                     targets=(0.1, 0.2, 0.3), *, elements=KEY_ELEMENTS + ("K",), detector=None,
-                    gcr_factor=1.0, mars_composition="MARS_SURFACE", occlusion=None,
+                    gcr_factor=1.0, mars_composition="MARS_SURFACE", lines=LINES, occlusion=None,
                     n: int = 96) -> PrecisionTable:
     """Hours in each QSO (linear Hill ellipse, :func:`qso_positions`) to reach each precision."""
     det = detector or Detector()
     for e in elements:
-        if e not in _LINE_ELEMENTS:
+        if e not in {ln.element for ln in lines}:
             raise InputError("elements", e, f"elements with lines: {', '.join(_LINE_ELEMENTS)}")
     hours, rates, nr = [], [], []
     for q in qso_sizes_km:
         r, nrate = qso_rates(shape, q, composition, detector=det, gcr_factor=gcr_factor,
-                             mars_composition=mars_composition, occlusion=occlusion, n=n)
+                             mars_composition=mars_composition, lines=lines, occlusion=occlusion, n=n)
         rates.append(r)
         nr.append(nrate)
         hours.append([[float(time_to_precision(*r[e], p)) / 3600.0 / det.live_fraction for p in targets]
@@ -761,7 +765,7 @@ def precision_table(shape, qso_sizes_km=(100, 50, 30, 20), composition="CI",
 
 def relative_errors(shape, qso_size_km, hours, composition="CI", *, elements=KEY_ELEMENTS,
                     detector=None, gcr_factor=1.0, mars_composition="MARS_SURFACE",
-                    occlusion=None, n: int = 96) -> dict:
+                    lines=LINES, occlusion=None, n: int = 96) -> dict:
     """Predicted relative 1-σ abundance errors after ``hours`` (wall clock) in a QSO:
     {element: σ/abundance} (the input to origin inference)."""
     h = np.asarray(hours, float)
@@ -769,7 +773,7 @@ def relative_errors(shape, qso_size_km, hours, composition="CI", *, elements=KEY
         raise InputError("hours", hours, "> 0, finite")
     det = detector or Detector()
     r, _ = qso_rates(shape, qso_size_km, composition, detector=det, gcr_factor=gcr_factor,
-                     mars_composition=mars_composition, occlusion=occlusion, n=n)
+                     mars_composition=mars_composition, lines=lines, occlusion=occlusion, n=n)
     out = {}
     for e in elements:
         if e not in r:
