@@ -278,7 +278,8 @@ def _geometry_chunks(shape, sc, occlusion, chunk=64):
 @dataclass(frozen=True)
 class Detector:
     """HPGe gamma-ray detector and ³He neutron counters. All defaults are ASSUMPTION
-    (heritage, see module docstring); MEGANE's own values are in [L19] (not read)."""
+    (heritage, see module docstring); MEGANE's own values are in [L19] (not read). MEGANE's
+    GRS follows APL's GeMini design, a cryocooled HPGe crystal (< 2 kg) [GEMINI]."""
 
     area_1332_cm2: float = 7.0          # photopeak effective area at 1332 keV, direction-averaged
     area_slope: float = 0.8             # A ∝ E^-slope
