@@ -401,8 +401,9 @@ def band_detectability(lam_um, snr, center_um: float, fwhm_um: float, k_sigma: f
     σ_D = sqrt(Σ_b SNR_j⁻² / N_b² + Σ_c SNR_j⁻² / N_c²) (independent channels, small D).
     Returns ``n_band``, ``n_cont``, ``sigma``, ``min_depth`` = k σ (the window-averaged depth),
     ``min_depth_center`` (the central depth of a Gaussian band whose window average is
-    ``min_depth``: window average = 0.810 × centre for a ±FWHM/2 window), and ``z`` = depth/σ
-    when ``depth`` (window-averaged) is given.
+    ``min_depth``: window average = 0.810 × centre for a ±FWHM/2 window), and, when ``depth``
+    (window-averaged) is given, ``sigma_at_depth`` = (1 - depth) σ (the ratio's noise scales with
+    the ratio) and ``z`` = depth / sigma_at_depth.
     """
     lam = np.asarray(lam_um, float)
     s = np.asarray(snr, float)
@@ -427,7 +428,9 @@ def band_detectability(lam_um, snr, center_um: float, fwhm_um: float, k_sigma: f
     out = dict(n_band=nb, n_cont=nc, sigma=sigma, min_depth=k_sigma * sigma,
                min_depth_center=k_sigma * sigma / avg, window_average_factor=avg, k_sigma=k_sigma)
     if depth is not None:
-        out["z"] = depth / sigma
+        # exact first-order noise of D = 1 - ratio at a finite depth: (1 - D) × the small-D value
+        out["sigma_at_depth"] = (1.0 - depth) * sigma
+        out["z"] = depth / out["sigma_at_depth"]
     return out
 
 
