@@ -438,7 +438,8 @@ def band_detectability(lam_um, snr, center_um: float, fwhm_um: float, k_sigma: f
 # Coverage
 @dataclass
 class Coverage:
-    """Best ground resolution per facet (m; inf = never covered), facet areas (km²), lat/lon."""
+    """Best ground resolution per facet (m; inf = never covered), number of epochs each facet
+    was covered, facet areas (km²), lat/lon, and per epoch the number of covered facets."""
 
     best_resolution_m: np.ndarray
     n_observations: np.ndarray
@@ -446,6 +447,7 @@ class Coverage:
     lat_deg: np.ndarray
     lon_deg: np.ndarray
     occlusion_used: bool
+    facets_per_epoch: np.ndarray
 
     def fraction_better_than(self, resolution_m: float) -> float:
         """Area fraction of the surface covered at a resolution <= ``resolution_m``."""
@@ -521,6 +523,7 @@ def coverage(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, instrument: MIRS
     c, _, area = facet_frame(shape)
     best = np.full(len(c), np.inf)
     nobs = np.zeros(len(c), int)
+    per_epoch = np.zeros(len(sc), int)
     for k in range(0, len(sc), chunk):
         sl = slice(k, k + chunk)
         g = facet_geometry(shape, sc[sl], sun[sl], mars_pos_km=None if mars is None else mars[sl], occlusion=occ)
@@ -532,10 +535,11 @@ def coverage(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, instrument: MIRS
         res = np.where(seen, res, np.inf)
         best = np.minimum(best, res.min(axis=0))
         nobs += seen.sum(axis=0)
+        per_epoch[sl] = seen.sum(axis=1)
     r = np.linalg.norm(c, axis=1)
     lat = np.degrees(np.arcsin(np.clip(c[:, 2] / r, -1, 1)))
     lon = np.degrees(np.arctan2(c[:, 1], c[:, 0])) % 360.0
-    return Coverage(best, nobs, area, lat, lon, occ)
+    return Coverage(best, nobs, area, lat, lon, occ, per_epoch)
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,16 +602,26 @@ class MIRSResult:
         k = next((j for j, s in enumerate(self.spectra) if s is not None), None)
         sp, sn = (self.spectra[k], self.snr[k]) if k is not None else self.reference
         label = (f"epoch {self.epochs[k]}, facet {self.facet[k]}" if k is not None else "reference scene")
-        f1 = Figure(figsize=(7, 4))
-        ax = f1.add_subplot(111)
+        f1 = Figure(figsize=(7, 6.5))
+        ax = f1.add_subplot(211)
         ax.plot(sp.wavelength_um, sp.reflected, label="reflected")
         ax.plot(sp.wavelength_um, sp.total, label="reflected + thermal")
         ax.plot(sp.wavelength_um, sp.thermal, ":", label="thermal")
         ax.set_yscale("log")
-        ax.set_xlabel("wavelength (µm)")
+        ax.set_ylim(max(1e-4, float(sp.reflected[sp.reflected > 0].min()) / 100) if np.any(sp.reflected > 0) else None)
         ax.set_ylabel("radiance (W m$^{-2}$ sr$^{-1}$ µm$^{-1}$)")
         ax.set_title(f"MIRS spectrum, {label}, T = {float(sp.temperature_K):.0f} K")
         ax.legend()
+        ax2 = f1.add_subplot(212, sharex=ax)
+        F = solar_irradiance(sp.wavelength_um, 1.0)  # apparent I/F: total radiance / (F/pi) at the same r
+        r_au = float(self.geometry[k]["r_au"]) if k is not None else REFERENCE_SCENE["r_au"]
+        F = F / r_au ** 2
+        ax2.plot(sp.wavelength_um, sp.iof, label="I/F (reflected)")
+        ax2.plot(sp.wavelength_um, np.pi * sp.total / F, "--", label="apparent I/F incl. thermal")
+        ax2.set_ylim(0, 2.5 * float(np.max(sp.iof)) if np.max(sp.iof) > 0 else None)
+        ax2.set_xlabel("wavelength (µm)")
+        ax2.set_ylabel("I/F")
+        ax2.legend()
         f2 = Figure(figsize=(7, 4))
         ax = f2.add_subplot(111)
         rs, rn = self.reference
@@ -633,7 +647,8 @@ def mirs_along(shape, t, sc_pos_km, sun_pos_km, *, surface="phobos", mars_pos_km
 
     shape : body-fixed mesh (km); t : (N,) epochs (s, any origin); sc_pos_km, sun_pos_km : (N, 3)
     body-fixed positions relative to the body centre (km), the Sun's distance giving the
-    heliocentric distance; spectra_at : epoch indices for spectra (default: first, middle, last);
+    heliocentric distance; spectra_at : epoch indices for spectra (default: the first, middle
+    and last epochs at which a lit, visible facet is in the FOV);
     bands : bands whose detectability is computed (default: the surface's bands, else a 2.8 µm
     hydration band, FWHM 0.3 µm); occlusion : True / False / "auto" (ray casting when
     ``mmxsim.instruments._raycast`` is available, else the facing test only, exact for convex
@@ -650,8 +665,9 @@ def mirs_along(shape, t, sc_pos_km, sun_pos_km, *, surface="phobos", mars_pos_km
     cov = coverage(shape, sc, sun, mars_pos_km=mars_pos_km, instrument=instrument, occlusion=occlusion,
                    oblique=oblique)
     n = len(sc)
-    if spectra_at is None:
-        spectra_at = sorted({0, n // 2, n - 1})
+    if spectra_at is None:  # first, middle and last epoch with a lit, visible facet in the FOV
+        ok = np.flatnonzero(cov.facets_per_epoch > 0)
+        spectra_at = sorted({int(ok[0]), int(ok[len(ok) // 2]), int(ok[-1])}) if len(ok) else [0]
     spectra_at = [int(x) for x in np.atleast_1d(spectra_at)]
     for x in spectra_at:
         if not 0 <= x < n:
