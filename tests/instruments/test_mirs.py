@@ -49,6 +49,10 @@ def test_subsolar_temperature_vs_themis():
     # energy balance: emitted = absorbed (tolerance 1e-12)
     S = 1360.8 / 1.52 ** 2
     assert s.emissivity * SIGMA * T ** 4 == pytest.approx((1 - s.bond()) * S, rel=1e-12)
+    # thermal-inertia / beaming factor eta: T scales as eta^(-1/4); cos i law T ∝ cos(i)^(1/4)
+    assert m.surface_temperature(1.0, 1.52, s.bond(), s.emissivity, 1.3) == pytest.approx(T * 1.3 ** -0.25, rel=1e-12)
+    assert m.surface_temperature(0.5, 1.52, s.bond(), s.emissivity) == pytest.approx(T * 0.5 ** 0.25, rel=1e-12)
+    assert m.surface_temperature(-0.2, 1.52) == 0.0
 
 
 def test_bond_albedo_is_hemispherical_average():

@@ -35,7 +35,7 @@ Simplified models (each stated; details and validation in ``docs/mirs.md``):
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -48,7 +48,7 @@ __all__ = ["MIRS_RANGE_UM", "MIRS_SAMPLING_UM", "MIRS_IFOV_RAD", "MIRS_FOV_DEG",
            "PHOBOS_HAPKE", "Band", "Surface", "SURFACES", "MIRSInstrument", "REFERENCE_SCENE",
            "wavelengths_um", "solar_irradiance", "planck_radiance", "surface_temperature",
            "radiance_spectrum", "snr_spectrum", "band_detectability", "reference_snr",
-           "coverage", "Coverage", "mirs_along", "MIRSResult"]
+           "coverage", "Coverage", "in_fov", "Spectrum", "SNR", "mirs_along", "MIRSResult"]
 
 # --------------------------------------------------------------------------------------------
 # Published MIRS numbers (mmx-facts.md §5.3)
@@ -662,6 +662,8 @@ def mirs_along(shape, t, sc_pos_km, sun_pos_km, *, surface="phobos", mars_pos_km
         raise InputError("t/sc_pos_km/sun_pos_km", (len(tt), len(sc), len(sun)), "the same number of epochs")
     if not (np.isfinite(integration_s) and integration_s > 0):
         raise InputError("integration_s", integration_s, "> 0 s")
+    if not np.all(np.isfinite(tt)):
+        raise InputError("t", "non-finite epochs", "finite times, s")
     cov = coverage(shape, sc, sun, mars_pos_km=mars_pos_km, instrument=instrument, occlusion=occlusion,
                    oblique=oblique)
     n = len(sc)
