@@ -240,3 +240,23 @@ def test_bad_inputs():
         m.mirs_along(icosphere(1, 10.0), [0.0, 1.0], [[30, 0, 0]], [[1e8, 0, 0]])
     with pytest.raises(InputError):
         m.mirs_along(icosphere(1, 10.0), [0.0], [[30, 0, 0]], [[1e8, 0, 0]], integration_s=-2)
+
+
+def test_coverage_oblique_and_mars_shadow():
+    """``oblique=True`` divides the resolution by cos e (per facet, so the best oblique value is
+    >= the nadir one, and equal where the best view was the same epoch: checked on a single-epoch
+    track to 1e-12); with Mars between the Sun and the body nothing is lit, nothing covered."""
+    s = icosphere(4, 10.0)
+    sc = np.array([[25.0, 3.0, 2.0]])
+    sun = sc * 1e6
+    a = m.coverage(s, sc, sun, occlusion=False)
+    b = m.coverage(s, sc, sun, occlusion=False, oblique=True)
+    from mmxsim.instruments.geometry import facet_geometry
+    g = facet_geometry(s, sc, sun, occlusion=False)
+    ok = np.isfinite(a.best_resolution_m)
+    assert ok.sum() > 3
+    np.testing.assert_allclose(b.best_resolution_m[ok], a.best_resolution_m[ok] / g.cos_e[0, ok], rtol=1e-12)
+    # Mars 9376 km from the body, on the Sun's side: the body is in Mars' shadow
+    mars = sun / np.linalg.norm(sun) * 9376.0
+    c = m.coverage(s, sc, sun, mars_pos_km=mars, occlusion=False)
+    assert not np.isfinite(c.best_resolution_m).any()
