@@ -474,3 +474,7 @@ def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
     return Section(key="qso_campaign", title="QSO campaign preset and 3D-QSO station keeping", paragraphs=paras,
                    tables=tables, data=data,
                    assumptions=["QSO sizes, error sigmas and the control interval are assumptions"])
+
+
+# Science instruments and the origin question register their producers here.
+from . import science_sections as _science_sections  # noqa: E402,F401

@@ -215,7 +215,8 @@ def run_scenario(s, base_dir=None, progress=None) -> RunResult:
     from .analyses import run_analyses
 
     t_an = _time.perf_counter()
-    sections = run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph})
+    sections = run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph, "orientation": orient,
+                                "phobos_fixed": pfix})
     analyses_s = _time.perf_counter() - t_an
     return RunResult(
         scenario_name=s.name,

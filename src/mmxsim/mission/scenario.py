@@ -142,7 +142,8 @@ class ScenarioError(MmxsimError, ValueError):
         while p:
             if p in self.lines:
                 return self.lines[p]
-            p = re.sub(r"(\.[^.\[\]]*|\[\d+\])$", "", p) if re.search(r"(\.|\[)", p) else ""
+            q = re.sub(r"(\.[^.\[\]]*|\[[^\[\]]*\])$", "", p) if re.search(r"(\.|\[)", p) else ""
+            p = q if q != p else ""  # a last segment the pattern cannot strip: give up, never loop
         return None
 
     def _render(self) -> str:
@@ -739,6 +740,93 @@ class QsoCampaignAnalysis(_Model):
     seed: int = Field(0, ge=0, description="random seed")
 
 
+_SHAPES = Literal["thomas3k", "thomas32k", "ernst"]
+
+
+class MeganeAnalysis(_Model):
+    """NASA's MEGANE along the run (count rates, retrieved abundances) and the hours each QSO
+    needs to reach the precision targets."""
+
+    shape: _SHAPES = Field("thomas3k", description="Phobos shape model: thomas3k | thomas32k | ernst")
+    composition: Literal["CI", "BSM", "MARS_SURFACE"] | dict[str, float] = Field(
+        "CI", description="Phobos surface composition: CI | BSM | MARS_SURFACE or {element: weight fraction}")
+    step_s: float = Field(600.0, ge=10, le=86400, description="sampling of the run for the counts, s")
+    gcr_factor: float = Field(1.0, gt=0, le=5, description="cosmic-ray flux relative to the solar-cycle mean")
+    qso_sizes_km: tuple[float, ...] = Field((100.0, 50.0, 30.0, 20.0), min_length=1,
+                                            description="QSOs of the precision table, km")
+    targets_pct: tuple[float, ...] = Field((10.0, 20.0, 30.0), min_length=1,
+                                           description="relative 1-sigma precision targets, %, (0, 100]")
+    seed: int = Field(0, ge=0, description="random seed of the simulated counts")
+
+    @field_validator("composition", mode="before")
+    @classmethod
+    def _composition(cls, v):
+        from ..instruments.megane import COMPOSITIONS, composition_matrix
+
+        allowed = " | ".join(COMPOSITIONS) + " or {element: weight fraction}"
+        if isinstance(v, str):
+            if v not in COMPOSITIONS:
+                raise _Problems([((), v, _got(v, allowed))])
+        elif isinstance(v, dict):
+            try:
+                composition_matrix({str(k): float(x) for k, x in v.items()}, 1)
+            except (MmxsimError, TypeError, ValueError) as exc:
+                raise _Problems([((), v, _got(v, f"{allowed} ({getattr(exc, 'allowed', exc)})"))]) from None
+        else:
+            raise _Problems([((), v, _got(v, allowed))])
+        return v
+
+    @field_validator("qso_sizes_km")
+    @classmethod
+    def _sizes(cls, v):
+        bad = [((i,), x, _got(x, "a QSO size in (13, 1000] km")) for i, x in enumerate(v) if not 13 < x <= 1000]
+        if bad:
+            raise _Problems(bad)
+        return v
+
+    @field_validator("targets_pct")
+    @classmethod
+    def _targets(cls, v):
+        bad = [((i,), x, _got(x, "a precision in (0, 100] %")) for i, x in enumerate(v) if not 0 < x <= 100]
+        if bad:
+            raise _Problems(bad)
+        return v
+
+
+class OriginAnalysis(_Model):
+    """Capture or giant impact? Classification accuracy vs measurement error beside Hirata et
+    al. 2024, and the verdict on a simulated MEGANE measurement of a chosen true Phobos."""
+
+    asteroid: Literal["CI", "CM", "CV"] = Field("CM", description="true Phobos' asteroid material: CI | CM | CV")
+    mars_fraction: float = Field(0.0, ge=0, le=1, description="true Phobos' Mars mass fraction (0: captured)")
+    hours_per_qso: dict[float, float] = Field(
+        {100.0: 500.0, 50.0: 500.0, 30.0: 500.0, 20.0: 1000.0},
+        description="MEGANE hours spent in each QSO (size km -> hours); ASSUMED campaign plan")
+    shape: _SHAPES = Field("thomas3k", description="Phobos shape model for MEGANE")
+    include_k: bool = Field(False, description="use K as well as the six key elements")
+    errors_pct: tuple[float, ...] = Field((1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 70, 100), min_length=2,
+                                          description="errors of the accuracy curve, %")
+    trials: int = Field(1000, ge=100, le=200000, description="Monte Carlo truths per curve point")
+    seed: int = Field(0, ge=0, description="random seed")
+
+    @field_validator("hours_per_qso")
+    @classmethod
+    def _hours(cls, v):
+        bad = [((k,), h, _got(h, "hours > 0 in a QSO of size (13, 1000] km")) for k, h in v.items()
+               if not (13 < k <= 1000 and h > 0 and math.isfinite(h))]
+        if bad or not v:
+            raise _Problems(bad or [((), v, _got(v, "at least one QSO"))])
+        return v
+
+    @field_validator("errors_pct")
+    @classmethod
+    def _errs(cls, v):
+        bad = [((i,), x, _got(x, "an error in (0, 1000] %")) for i, x in enumerate(v) if not 0 < x <= 1000]
+        if bad:
+            raise _Problems(bad)
+        return v
+
+
 class Analyses(_Model):
     """Analyses run after the trajectory; each appears as a report section and in summary.json."""
 
@@ -748,6 +836,8 @@ class Analyses(_Model):
     transfer: TransferAnalysis | None = Field(None, description="QSO-to-QSO transfer beside the published values")
     landing: LandingAnalysis | None = Field(None, description="descent, touchdown and landing-dispersion ellipse")
     comms: CommsAnalysis | None = Field(None, description="station passes, link rates, bookings, data volume")
+    megane: MeganeAnalysis | None = Field(None, description="MEGANE count rates along the run, precision per QSO")
+    origin: OriginAnalysis | None = Field(None, description="origin inference: accuracy vs error, verdict")
 
 
 # ---------------------------------------------------------------------------
