@@ -793,6 +793,19 @@ class MeganeAnalysis(_Model):
         return v
 
 
+class MirsAnalysis(_Model):
+    """CNES' MIRS along the run: spectra with thermal emission, SNR, band detectability, coverage."""
+
+    shape: _SHAPES = Field("thomas3k", description="Phobos shape model: thomas3k | thomas32k | ernst")
+    surface: Literal["phobos", "phobos_hydrated", "mixed"] = Field(
+        "phobos_hydrated", description="surface spectrum preset: phobos | phobos_hydrated | mixed")
+    step_s: float = Field(600.0, ge=10, le=86400, description="sampling of the run, s")
+    integration_s: float = Field(2.0, gt=0, le=600, description="integration time per observation, s")
+    resolution_m: tuple[float, ...] = Field((5.0, 20.0, 50.0), min_length=1,
+                                            description="resolution thresholds of the coverage fractions, m")
+    k_sigma: float = Field(3.0, gt=0, le=10, description="detection threshold, sigma")
+
+
 class OriginAnalysis(_Model):
     """Capture or giant impact? Classification accuracy vs measurement error beside Hirata et
     al. 2024, and the verdict on a simulated MEGANE measurement of a chosen true Phobos."""
@@ -837,6 +850,7 @@ class Analyses(_Model):
     landing: LandingAnalysis | None = Field(None, description="descent, touchdown and landing-dispersion ellipse")
     comms: CommsAnalysis | None = Field(None, description="station passes, link rates, bookings, data volume")
     megane: MeganeAnalysis | None = Field(None, description="MEGANE count rates along the run, precision per QSO")
+    mirs: MirsAnalysis | None = Field(None, description="MIRS spectra, SNR, band detectability and coverage")
     origin: OriginAnalysis | None = Field(None, description="origin inference: accuracy vs error, verdict")
 
 
