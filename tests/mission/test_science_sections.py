@@ -23,7 +23,7 @@ def run():
 
     s = parse_scenario({**BASE, "duration_days": 0.5, "analyses": {"megane": {"step_s": 1200, "seed": 3},
                                              "mirs": {"step_s": 1200},
-                                             "origin": {"trials": 200, "hours_per_qso": {50: 400, 20: 800}}}})
+                                             "origin": {"trials": 200, "plan": [{"size_km": 50, "hours": 400}, {"size_km": 20, "hours": 800}]}}})
     return s, run_scenario(s)
 
 
@@ -93,7 +93,7 @@ def test_origin_verdict_follows_a_giant_impact_truth():
 
 
 @pytest.mark.parametrize("block, where", [
-    ({"origin": {"hours_per_qso": {5: 100}}}, "analyses.origin.hours_per_qso"),
+    ({"origin": {"plan": [{"size_km": 5, "hours": 100}]}}, "analyses.origin.plan[0].size_km"),
     ({"origin": {"mars_fraction": 1.5}}, "analyses.origin.mars_fraction"),
     ({"megane": {"targets_pct": [0]}}, "analyses.megane.targets_pct"),
     ({"megane": {"composition": "XX"}}, "analyses.megane.composition"),

@@ -806,30 +806,29 @@ class MirsAnalysis(_Model):
     k_sigma: float = Field(3.0, gt=0, le=10, description="detection threshold, sigma")
 
 
+class QsoTime(_Model):
+    """Time spent measuring in one QSO."""
+
+    size_km: float = Field(gt=13, le=1000, description="QSO size, km, (13, 1000]")
+    hours: float = Field(gt=0, le=1e5, description="hours of MEGANE data in that QSO")
+
+
 class OriginAnalysis(_Model):
     """Capture or giant impact? Classification accuracy vs measurement error beside Hirata et
     al. 2024, and the verdict on a simulated MEGANE measurement of a chosen true Phobos."""
 
     asteroid: Literal["CI", "CM", "CV"] = Field("CM", description="true Phobos' asteroid material: CI | CM | CV")
     mars_fraction: float = Field(0.0, ge=0, le=1, description="true Phobos' Mars mass fraction (0: captured)")
-    hours_per_qso: dict[float, float] = Field(
-        {100.0: 500.0, 50.0: 500.0, 30.0: 500.0, 20.0: 1000.0},
-        description="MEGANE hours spent in each QSO (size km -> hours); ASSUMED campaign plan")
+    plan: list[QsoTime] = Field(
+        [QsoTime(size_km=100, hours=500), QsoTime(size_km=50, hours=500), QsoTime(size_km=30, hours=500),
+         QsoTime(size_km=20, hours=1000)], min_length=1,
+        description="MEGANE hours in each QSO (ASSUMED campaign plan): [{size_km, hours}, ...]")
     shape: _SHAPES = Field("thomas3k", description="Phobos shape model for MEGANE")
     include_k: bool = Field(False, description="use K as well as the six key elements")
     errors_pct: tuple[float, ...] = Field((1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 70, 100), min_length=2,
                                           description="errors of the accuracy curve, %")
     trials: int = Field(1000, ge=100, le=200000, description="Monte Carlo truths per curve point")
     seed: int = Field(0, ge=0, description="random seed")
-
-    @field_validator("hours_per_qso")
-    @classmethod
-    def _hours(cls, v):
-        bad = [((k,), h, _got(h, "hours > 0 in a QSO of size (13, 1000] km")) for k, h in v.items()
-               if not (13 < k <= 1000 and h > 0 and math.isfinite(h))]
-        if bad or not v:
-            raise _Problems(bad or [((), v, _got(v, "at least one QSO"))])
-        return v
 
     @field_validator("errors_pct")
     @classmethod

@@ -122,7 +122,10 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
     shape = phobos_shape(cfg.shape)
     inv = {e: 0.0 for e in els}
     per_qso = {}
-    for q, h in sorted(cfg.hours_per_qso.items(), reverse=True):
+    hours = {}
+    for item in cfg.plan:
+        hours[item.size_km] = hours.get(item.size_km, 0.0) + item.hours
+    for q, h in sorted(hours.items(), reverse=True):
         r = relative_errors(shape, q, h, truth, elements=els)
         per_qso[q] = r
         for e in els:
@@ -143,7 +146,7 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
                         if i is not None)
     paras = [
         f"Truth: {truth_name}. MEGANE time plan (ASSUMED): "
-        + ", ".join(f"{h:g} h at {q:g} km" for q, h in sorted(cfg.hours_per_qso.items(), reverse=True))
+        + ", ".join(f"{h:g} h at {q:g} km" for q, h in sorted(hours.items(), reverse=True))
         + f" gives relative 1-sigma errors "
         + ", ".join(f"{e} {100 * sigma[e]:.3g} %" for e in els) + ".",
         f"Verdict on one simulated measurement (seed {cfg.seed}): **{verdict.winner}** with posterior "
@@ -169,8 +172,8 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
                       ("error %", "max-posterior accuracy %", "[H24]-style unique %", "[H24] published %"), rows),
                 Table("Confusion at 25 % error (rows: truth)", ("truth", *curve.hypotheses), conf),
                 Table("MEGANE relative errors per QSO (%)", ("QSO km", "hours", *els),
-                      [(f"{q:g}", f"{cfg.hours_per_qso[q]:g}", *(f"{100 * per_qso[q][e]:.3g}" for e in els))
-                       for q in per_qso] + [("combined", f"{sum(cfg.hours_per_qso.values()):g}",
+                      [(f"{q:g}", f"{hours[q]:g}", *(f"{100 * per_qso[q][e]:.3g}" for e in els))
+                       for q in per_qso] + [("combined", f"{sum(hours.values()):g}",
                                              *(f"{100 * sigma[e]:.3g}" for e in els))])],
         figures=[("Classification accuracy vs error, beside [H24]", png_bytes(figs["accuracy"])),
                  ("Posterior probabilities of the simulated measurement", png_bytes(figs["posteriors"]))],
