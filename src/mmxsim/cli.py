@@ -226,6 +226,42 @@ def contacts(
             raise InputError("--out", str(out), f"a writable file path ({exc.strerror})") from None
 
 
+@app.command()
+@_guard
+def timeline(
+    fmt: str = typer.Option("table", "--format", help="table, csv or ics (iCalendar)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Output file (default: standard output)."),
+):
+    """The reference MMX mission: phases with dates and sources, and the mmxsim models behind each."""
+    from .errors import InputError
+    from .mission.timeline import Timeline, events_csv, events_ical, model_status
+
+    if fmt not in ("table", "csv", "ics"):
+        raise InputError("--format", fmt, "table, csv, ics")
+    tl = Timeline()
+    if fmt == "table":
+        from rich.console import Console
+        from rich.table import Table
+
+        t = Table(title="MMX reference timeline (days inside the published periods are assumptions)")
+        for c in ("phase", "start", "stop", "published", "source", "mmxsim models (+ present, - not yet)"):
+            t.add_column(c)
+        for p in tl.phases:
+            st = model_status(p)
+            t.add_row(p.name, p.start, p.stop, p.published, p.source,
+                      " ".join(("+" if ok else "-") + m.removeprefix("mmxsim.") for m, ok in st.items()))
+        Console(file=sys.stdout if out is None else open(out, "w", encoding="utf-8"), width=200).print(t)
+        return
+    text = events_csv(tl.merged()) if fmt == "csv" else events_ical(tl.merged())
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        try:
+            out.write_text(text, encoding="utf-8", newline="")
+        except OSError as exc:
+            raise InputError("--out", str(out), f"a writable file path ({exc.strerror})") from None
+
+
 def main() -> None:  # console-script entry point
     app()
 

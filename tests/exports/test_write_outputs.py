@@ -15,7 +15,8 @@ def test_write_outputs_all(result, tmp_path):
     out = tmp_path / "new" / "dir"
     paths = write_outputs(result, out)
     assert {k: p.name for k, p in paths.items()} == {
-        "oem": "trajectory.oem", "timeseries": "timeseries.csv", "summary": "summary.json", "report": "report.html"}
+        "oem": "trajectory.oem", "timeseries": "timeseries.csv", "summary": "summary.json", "report": "report.html",
+        "events_csv": "events.csv", "events_ics": "events.ics"}
     assert all(p.is_file() and p.parent == out for p in paths.values())
     back = read_oem(paths["oem"])
     np.testing.assert_array_equal(back.states, result.trajectory.states)
@@ -24,9 +25,11 @@ def test_write_outputs_all(result, tmp_path):
 
 def test_write_outputs_subset_and_parquet(result, tmp_path):
     pytest.importorskip("pyarrow")
-    paths = write_outputs(result, tmp_path, oem=False, timeseries="parquet", summary=False, report=False)
+    paths = write_outputs(result, tmp_path, oem=False, timeseries="parquet", summary=False, report=False,
+                          events=False)
     assert list(paths) == ["timeseries"] and paths["timeseries"].name == "timeseries.parquet"
-    assert write_outputs(result, tmp_path / "none", oem=False, timeseries=None, summary=False, report=False) == {}
+    assert write_outputs(result, tmp_path / "none", oem=False, timeseries=None, summary=False, report=False,
+                         events=False) == {}
 
 
 def test_bad_timeseries_format_writes_nothing(result, tmp_path, monkeypatch):

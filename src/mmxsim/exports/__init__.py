@@ -49,11 +49,13 @@ def write_outputs(
     timeseries: str | None = "csv",
     summary: bool = True,
     report: bool = True,
+    events: bool = True,
 ) -> dict[str, Path]:
     """Write the outputs of a run into ``out_dir`` (created if missing).
 
     Files: ``trajectory.oem`` (Mars-centred ICRF), ``timeseries.csv`` or
-    ``timeseries.parquet``, ``summary.json`` and ``report.html``. Pass ``False``
+    ``timeseries.parquet``, ``summary.json``, ``report.html`` and the merged event list
+    ``events.csv`` / ``events.ics`` (iCalendar). Pass ``False``
     (``None`` for ``timeseries``) to skip one. Returns ``{kind: path}`` of what
     was written, keys ``oem``, ``timeseries``, ``summary``, ``report``.
     """
@@ -72,6 +74,13 @@ def write_outputs(
         from ..report import write_report
 
         written["report"] = write_report(result, out / OUTPUT_NAMES["report"])
+    if events:
+        from ..mission.timeline import events_csv, events_ical, run_events
+
+        ev = run_events(result)
+        (out / "events.csv").write_text(events_csv(ev))
+        (out / "events.ics").write_text(events_ical(ev, f"MMX run: {result.scenario_name} (mmxsim)"), newline="")
+        written["events_csv"], written["events_ics"] = out / "events.csv", out / "events.ics"
     for sec in result.sections:  # analysis files (tables as CSV, figures as PNG)
         for name, blob in sec.files.items():
             path = out / name

@@ -291,6 +291,7 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
     from ..comms.schedule import BlockedWindow, BookingRules, greedy_schedule, optimal_schedule
     from ..comms.stations import get_station, get_stations
     from .scenario import _tdb_seconds
+    from .timeline import MissionEvent
 
     def _utc(iso: str) -> float:
         return _tdb_seconds(iso, "utc")
@@ -412,6 +413,14 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
               "produced_bits": produced, "downlinked_bits": down, "lost_bits": lost, "zero_loss": rec.zero_loss,
               "agencies": rows},
         files={"passes.csv": _passes_csv(passes, t0)},
+        events=[MissionEvent(p.start, p.stop, "pass", f"{p.station} pass",
+                             f"{p.agency}; max elevation {p.max_elevation_deg:.1f} deg", "comms.visibility")
+                for p in passes]
+        + [MissionEvent(b.start, b.stop, "track", f"{b.station} booked track",
+                        f"{b.agency}; {b.volume_bits / 1e9:.3f} Gbit", "comms.schedule")
+           for b in (opt.bookings if opt else [])]
+        + [MissionEvent(w.start, w.stop, "blocked", f"{w.station} held by another mission", w.reason,
+                        "scenario") for w in blocked],
         assumptions=["all spacecraft telecom values, instrument rates, recorder capacity and booking rules are "
                      "assumptions (MMX values unpublished); station G/T and masks: see the station catalogue's "
                      "assumptions", *sorted({a for s in stations for a in s.assumptions})][:12],

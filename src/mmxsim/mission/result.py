@@ -75,6 +75,7 @@ class Section:
     files: dict = field(default_factory=dict)  # file name -> bytes, written into the output folder
     assumptions: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    events: list = field(default_factory=list)  # mission.timeline.MissionEvent items for the event list
 
 
 @dataclass

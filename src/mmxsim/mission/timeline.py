@@ -1,0 +1,286 @@
+"""The reference MMX mission as dated phases, and one merged event list (CSV and iCalendar).
+
+Phases follow the current plan after the 2023 delay (``../shared/mmx-facts.md`` §1.1, each
+date with its source key); the order of the operations at Mars follows the science operation
+plan [N21] (§1.3). Only years, fiscal years or months are published: a day inside the
+published period is chosen for each phase boundary and marked ``assumed`` with the published
+value beside it, so the reference timeline is a *plan skeleton*, not JAXA's schedule.
+
+Each phase names the mmxsim models that simulate it (``models``: dotted module paths and a
+scenario analysis where one exists); :func:`model_status` says which are present in this
+installation, so the report shows what was simulated and what is still an extension point.
+
+:func:`merge_events` folds the run's events (eclipses, impacts), station passes, manoeuvres and
+phase boundaries into one time-ordered list; :func:`events_csv` and :func:`events_ical` export it
+(iCalendar per RFC 5545: UTC times, escaped text, folded lines).
+
+>>> tl = reference_timeline()
+>>> [p.name for p in tl][:3]
+['launch', 'cruise to Mars', 'Mars orbit insertion']
+>>> tl[0].source
+'[CNES-MMX], [JAXA-MMX]'
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import uuid
+from dataclasses import dataclass, field
+from importlib.util import find_spec
+from typing import Iterable, Sequence
+
+from ..errors import InputError
+
+__all__ = ["Phase", "MissionEvent", "reference_timeline", "phase_by_name", "model_status", "merge_events",
+           "phase_events", "run_events", "events_csv", "events_ical"]
+
+
+@dataclass(frozen=True)
+class Phase:
+    """A mission phase [start, stop] (ISO dates, UTC) with its sources and models."""
+
+    name: str
+    start: str
+    stop: str
+    description: str
+    source: str  # source keys of mmx-facts.md / facts-2.md
+    published: str  # what the sources say (year, fiscal year, month)
+    assumed: bool  # True when the day/month were chosen inside the published period
+    models: tuple[str, ...] = ()  # dotted module paths of mmxsim that simulate this phase
+    analyses: tuple[str, ...] = ()  # scenario analyses blocks for this phase
+    provider: str = "JAXA"
+
+    @property
+    def t0_tdb(self) -> float:
+        return _utc_tdb(self.start)
+
+    @property
+    def t1_tdb(self) -> float:
+        return _utc_tdb(self.stop)
+
+
+@dataclass(frozen=True)
+class MissionEvent:
+    """One entry of the merged event list (times TDB s past J2000; ``stop`` = ``start`` for instants)."""
+
+    start: float
+    stop: float
+    kind: str  # phase | eclipse | impact | pass | conjunction | manoeuvre | touchdown | science | ...
+    name: str
+    detail: str = ""
+    source: str = ""  # which model or table produced it
+
+    @property
+    def duration_s(self) -> float:
+        return self.stop - self.start
+
+
+def _utc_tdb(iso: str) -> float:
+    import warnings
+
+    from ..time import to_tdb_seconds
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ERFA "dubious year": leap seconds after the table are unknown
+        return float(to_tdb_seconds(iso, "utc"))
+
+
+def reference_timeline() -> list[Phase]:
+    """The reference MMX mission: launch 2026 to capsule landing 2031, in order.
+
+    Dates: launch October 2026 ([CNES-MMX]; JFY2026 [JAXA-MMX]); cruise about a year ("less than
+    1 year" [CNES-MMX]); Mars orbit insertion JFY2027 [JAXA-MMX], 2027 [UCHUBIZ]; Phobos
+    observations during the first ~1.5 years at Mars, five equatorial QSOs plus a 3D-QSO [N21];
+    IDEFIX release "late 2028" during a landing rehearsal [PEPS-IDEFIX]; sampling 2029
+    [SPACECOM-2024], >= 2 touchdowns [F21]; Deimos flybys from two resonant orbits before
+    departure [N21]; Mars departure 2030 [UCHUBIZ]; return cruise about a year [JAXA-MMX]; capsule
+    landing at Woomera JFY2031 [JAXA-MMX], 2031 [CNES-MMX] ([AUS-2022]). Days (and months where
+    only a year is published) are ASSUMPTIONS chosen inside the published periods.
+    """
+    P = Phase
+    return [
+        P("launch", "2026-10-15", "2026-10-15", "H3 launch from Tanegashima", "[CNES-MMX], [JAXA-MMX]",
+          "October 2026 (JFY2026)", True, ("mmxsim.orbits.windows", "mmxsim.orbits.lambert"), (), "JAXA"),
+        P("cruise to Mars", "2026-10-15", "2027-08-01", "Earth-Mars transfer, about 1 year",
+          "[JAXA-MMX], [CNES-MMX]", "about / less than 1 year", True,
+          ("mmxsim.orbits.lambert", "mmxsim.comms.visibility"), ("comms",), "JAXA"),
+        P("Mars orbit insertion", "2027-08-01", "2027-08-01", "capture burn with the 500 N-class engines",
+          "[JAXA-MMX], [UCHUBIZ]", "JFY2027; 2027", True, ("mmxsim.orbits.capture",), (), "JAXA"),
+        P("approach to Phobos", "2027-08-01", "2027-08-25", "phasing and insertion into a QSO", "[N21]",
+          "not published", True, ("mmxsim.orbits.capture", "mmxsim.orbits.handoff"), (), "JAXA/CNES"),
+        P("QSO campaign", "2027-08-25", "2028-10-01", "five equatorial QSOs from high to low, then a 3D-QSO; "
+          "global mapping by TENGOO, OROCHI, MIRS, MEGANE, LIDAR", "[N21]", "first ~1.5 years at Mars", True,
+          ("mmxsim.orbits.qso", "mmxsim.orbits.campaign", "mmxsim.orbits.transfers", "mmxsim.orbits.stationkeeping",
+           "mmxsim.instruments.megane", "mmxsim.instruments.mirs", "mmxsim.instruments.cameras",
+           "mmxsim.instruments.lidar", "mmxsim.comms.schedule"),
+          ("qso_family", "qso_campaign", "transfer", "megane", "mirs", "comms"), "CNES/JAXA/NASA"),
+        P("landing-site selection", "2028-10-01", "2028-11-15", "slope and gravity maps, dispersion ellipses",
+          "[N21], [F21]", "after the QSOs", True, ("mmxsim.surface.maps", "mmxsim.surface.landing"),
+          ("surface_map", "landing"), "CNES/JAXA"),
+        P("IDEFIX rover release", "2028-11-15", "2028-11-15", "released at ~40 m during a landing rehearsal",
+          "[PEPS-IDEFIX]", "late 2028", True, ("mmxsim.surface.rover", "mmxsim.surface.testbeds"), (), "CNES/DLR"),
+        P("landing and sampling", "2029-03-01", "2029-06-30", ">= 2 touchdowns; C-Sampler and P-Sampler, >= 10 g",
+          "[SPACECOM-2024], [F21], [MMXN-331]", "2029", True,
+          ("mmxsim.surface.landing", "mmxsim.surface.touchdown", "mmxsim.surface.samplers"), ("landing",),
+          "JAXA/NASA"),
+        P("Deimos flybys", "2029-09-01", "2030-06-30", "two resonant orbits with many Deimos flybys", "[N21]",
+          "before Mars departure", True, ("mmxsim.orbits.deimos",), (), "JAXA"),
+        P("Mars departure", "2030-08-01", "2030-08-01", "escape from Mars towards Earth", "[UCHUBIZ], [FR-WP]",
+          "2030", True, ("mmxsim.orbits.windows", "mmxsim.earth_return.targeting"), (), "JAXA"),
+        P("return cruise", "2030-08-01", "2031-07-15", "Mars-Earth transfer, about 1 year", "[JAXA-MMX]",
+          "about 1 year", True, ("mmxsim.orbits.lambert", "mmxsim.earth_return.targeting"), (), "JAXA"),
+        P("capsule entry and landing", "2031-07-15", "2031-07-15", "sample-return capsule lands at Woomera",
+          "[JAXA-MMX], [CNES-MMX], [AUS-2022]", "JFY2031; 2031", True,
+          ("mmxsim.earth_return.entry", "mmxsim.science.planetary_protection"), (), "JAXA/Australia"),
+    ]
+
+
+def phase_by_name(name: str, timeline: Sequence[Phase] | None = None) -> Phase:
+    """A phase by (case-insensitive) name, or an InputError listing the phases."""
+    tl = reference_timeline() if timeline is None else list(timeline)
+    for p in tl:
+        if p.name.lower() == str(name).strip().lower():
+            return p
+    raise InputError("phase", name, ", ".join(p.name for p in tl))
+
+
+def model_status(phase: Phase) -> dict[str, bool]:
+    """``{module: available}`` for the phase's models in this installation."""
+    out = {}
+    for m in phase.models:
+        try:
+            out[m] = find_spec(m) is not None
+        except ModuleNotFoundError:
+            out[m] = False
+    return out
+
+
+def phase_events(timeline: Iterable[Phase]) -> list[MissionEvent]:
+    return [MissionEvent(p.t0_tdb, p.t1_tdb, "phase", p.name,
+                         p.description + (f" (dates assumed within: {p.published})" if p.assumed else ""),
+                         p.source) for p in timeline]
+
+
+def merge_events(*groups: Iterable[MissionEvent]) -> list[MissionEvent]:
+    """One time-ordered list (by start, then stop, then kind, then name) from several groups."""
+    out: list[MissionEvent] = []
+    for g in groups:
+        for e in g:
+            if not isinstance(e, MissionEvent):
+                raise InputError("events", type(e).__name__, "MissionEvent items")
+            if not e.stop >= e.start:
+                raise InputError(f"event {e.name!r}.stop", e.stop, f">= start ({e.start})")
+            out.append(e)
+    return sorted(out, key=lambda e: (e.start, e.stop, e.kind, e.name))
+
+
+def _isos(ts) -> list[str]:
+    """ISO UTC strings (ms) of TDB seconds, in one astropy call."""
+    import numpy as np
+
+    from ..time import Epoch
+
+    import warnings
+
+    ts = np.asarray(list(ts), float)
+    if ts.size == 0:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ERFA "dubious year" beyond the leap-second table
+        return [str(x) for x in np.atleast_1d(Epoch.from_tdb_seconds(ts).iso("utc", 3))]
+
+
+def events_csv(events: Sequence[MissionEvent]) -> str:
+    """CSV text: start_utc, stop_utc, duration_s, kind, name, detail, source."""
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(["start_utc", "stop_utc", "duration_s", "kind", "name", "detail", "source"])
+    a = _isos([e.start for e in events])
+    b = _isos([e.stop for e in events])
+    for e, s0, s1 in zip(events, a, b):
+        w.writerow([s0, s1, f"{e.duration_s:.3f}", e.kind, e.name, e.detail, e.source])
+    return buf.getvalue()
+
+
+def _ical_text(s: str) -> str:
+    return (s.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n")
+            .replace("\n", "\\n"))
+
+
+def _fold(line: str) -> str:
+    """RFC 5545 §3.1: lines of at most 75 octets, continuation lines start with a space."""
+    b = line.encode()
+    if len(b) <= 75:
+        return line
+    parts, cur = [], b""
+    for ch in line:
+        c = ch.encode()
+        limit = 75 if not parts else 74
+        if len(cur) + len(c) > limit:
+            parts.append(cur.decode())
+            cur = b""
+        cur += c
+    parts.append(cur.decode())
+    return "\r\n ".join(parts)
+
+
+def _ical_time(iso: str) -> str:
+    """'YYYY-MM-DDTHH:MM:SS.sss' (UTC) -> 'YYYYMMDDTHHMMSSZ' (seconds truncated)."""
+    return iso[:19].replace("-", "").replace(":", "") + "Z"
+
+
+def events_ical(events: Sequence[MissionEvent], calendar_name: str = "MMX mission (mmxsim)") -> str:
+    """iCalendar (RFC 5545) text: one VEVENT per event, UTC times, stable UIDs."""
+    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//mmxsim//mission timeline//EN", "CALSCALE:GREGORIAN",
+             f"X-WR-CALNAME:{_ical_text(calendar_name)}"]
+    stamp = "20260101T000000Z"  # fixed DTSTAMP: identical inputs give identical files
+    a = _isos([e.start for e in events])
+    b = _isos([max(e.stop, e.start) for e in events])
+    for e, s0, s1 in zip(events, a, b):
+        uid = uuid.uuid5(uuid.NAMESPACE_URL, f"mmxsim:{e.kind}:{e.name}:{e.start:.3f}:{e.stop:.3f}")
+        lines += ["BEGIN:VEVENT", f"UID:{uid}@mmxsim", f"DTSTAMP:{stamp}", f"DTSTART:{_ical_time(s0)}",
+                  f"DTEND:{_ical_time(s1)}", f"SUMMARY:{_ical_text(f'[{e.kind}] {e.name}')}",
+                  f"DESCRIPTION:{_ical_text(e.detail + (' — ' + e.source if e.source else ''))}",
+                  f"CATEGORIES:{_ical_text(e.kind)}", "END:VEVENT"]
+    lines.append("END:VCALENDAR")
+    return "\r\n".join(_fold(x) for x in lines) + "\r\n"
+
+
+def run_events(result, timeline: Sequence[Phase] | None = None) -> list[MissionEvent]:
+    """The merged event list of a run: the reference phases that overlap the run's span, the
+    integrator's events (eclipse entry/exit paired into intervals, impacts), and the events of
+    each analysis section (station passes and booked tracks, manoeuvres, touchdowns...)."""
+    t = result.trajectory.t
+    t0, t1 = float(t[0]), float(t[-1])
+    phases = [p for p in (reference_timeline() if timeline is None else timeline)
+              if p.t1_tdb >= t0 and p.t0_tdb <= t1]
+    ev: list[MissionEvent] = []
+    open_: dict[str, float] = {}
+    for e in sorted(result.events, key=lambda x: x.t):
+        kind = str(e.kind)
+        if kind.endswith("_entry"):
+            open_[(kind[:-6], e.body)] = e.t
+        elif kind.endswith("_exit"):
+            start = open_.pop((kind[:-5], e.body), t0)
+            ev.append(MissionEvent(start, e.t, kind[:-5], f"{kind[:-5]} by {e.body}".strip(), "", "integrator"))
+        else:
+            ev.append(MissionEvent(e.t, e.t, kind, f"{kind} {e.body}".strip(),
+                                   "terminal" if e.terminal else "", "integrator"))
+    for (kind, body), start in open_.items():  # still inside at the end of the run
+        ev.append(MissionEvent(start, t1, kind, f"{kind} by {body}".strip(), "until the end of the run",
+                               "integrator"))
+    for sec in getattr(result, "sections", []):
+        ev.extend(getattr(sec, "events", []) or [])
+    return merge_events(phase_events(phases), ev)
+
+
+@dataclass
+class Timeline:
+    """Phases plus extra events, for reports and exports."""
+
+    phases: list[Phase] = field(default_factory=reference_timeline)
+    events: list[MissionEvent] = field(default_factory=list)
+
+    def merged(self) -> list[MissionEvent]:
+        return merge_events(phase_events(self.phases), self.events)
