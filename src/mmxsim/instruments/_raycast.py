@@ -8,19 +8,22 @@ or along a direction (the Sun; any ``t > 0``).  A ray is *occluded* if it hits a
 
 Acceleration (exact; none of it changes a result):
 
-* BVH: axis-aligned boxes, median split on the longest axis of the centroid bounds, leaves of
-  at most 4 triangles; any-hit traversal with a stack.  Built once per shape (NumPy) and cached
-  in ``shape._cache["bvh"]``.
-* Horizon bound: for each facet an upper bound ``clear_f`` on the sine of the elevation, above
-  the facet's tangent plane, of every point of the mesh seen from its centroid (BVH traversal
-  with bounds ``max height / min distance`` on boxes and triangles).  A ray leaving the facet
-  more steeply than that cannot hit anything and is not traced.  Cached in
-  ``shape._cache["horizon"]``.  (Computed with numba only; the NumPy path uses ``clear_f = 1``,
-  i.e. traces every ray.)
+* BVH: axis-aligned boxes, full-sweep surface-area-heuristic splits (MacDonald & Booth 1990),
+  leaves of at most 4 triangles; any-hit traversal with a stack.  Built once per shape (NumPy,
+  ~1.6 s for 50k facets) and cached in ``shape._cache["bvh"]``.
+* Horizon bounds: for each facet and each of 16 azimuth sectors of its tangent plane, an upper
+  bound on the sine of the elevation of every point of the mesh seen from the centroid (BVH
+  traversal; boxes bounded by max height / min distance, triangles by the exact maximum over
+  the spherical triangle they subtend).  A ray leaving the facet more steeply than the bound of
+  its sector cannot hit anything and is not traced (on the Ernst mesh from a QSO this skips
+  ~80 % of the facing rays).  Cached in ``shape._cache`` and on disk (seconds to compute on a
+  50k mesh).  Computed with numba only; the NumPy path traces every facing ray.
+* Occluder cache: walking the epochs in order, each facet first retries the triangle that
+  occluded it last time (a hit is a hit).
 
-With numba (optional) the traversal runs in a ``prange`` kernel over blocks of (epoch, facet);
-without numba (or with ``MMXSIM_NO_NUMBA=1``) a NumPy version expands (ray, node) pairs level by
-level -- same rays, same triangle test, same booleans, much slower.
+With numba (optional) the kernels run in ``prange`` over blocks of facets; without numba (or
+with ``MMXSIM_NO_NUMBA=1``) a NumPy version expands (ray, node) pairs level by level -- same
+rays, same triangle test, same booleans, much slower.
 
 :func:`brute_force_occluded` tests every ray against every triangle (no BVH), for validation.
 """
@@ -409,6 +412,66 @@ def _point_tri_dist2(px, py, pz, ax, ay, az, bx, by, bz, cx, cy, cz):
     return (px - qx) ** 2 + (py - qy) ** 2 + (pz - qz) ** 2
 
 
+def _tri_max_sin_el(cx, cy, cz, nx, ny, nz, px0, py0, pz0, px1, py1, pz1, px2, py2, pz2):
+    """Exact maximum over a triangle of sin(elevation) = n . (p - c) / |p - c|, seen from c.
+
+    Seen from c the triangle is a spherical triangle bounded by great-circle arcs; the maximum of
+    n . x over it is 1 if the zenith n points into it, else on an edge: at an endpoint or where
+    the projection of n on the arc's great circle falls inside the arc."""
+    # zenith inside: the ray c + t n (t > 0) crosses the triangle
+    e1x = px1 - px0
+    e1y = py1 - py0
+    e1z = pz1 - pz0
+    e2x = px2 - px0
+    e2y = py2 - py0
+    e2z = pz2 - pz0
+    e12 = np.sqrt(e1x * e1x + e1y * e1y + e1z * e1z) * np.sqrt(e2x * e2x + e2y * e2y + e2z * e2z)
+    if _mt_hit(cx, cy, cz, nx, ny, nz, 1.0, np.inf, px0, py0, pz0, e1x, e1y, e1z, e2x, e2y, e2z, e12):
+        return 1.0
+    best = -1.0
+    for q in range(3):
+        if q == 0:
+            ax, ay, az, bx, by, bz = px0 - cx, py0 - cy, pz0 - cz, px1 - cx, py1 - cy, pz1 - cz
+        elif q == 1:
+            ax, ay, az, bx, by, bz = px1 - cx, py1 - cy, pz1 - cz, px2 - cx, py2 - cy, pz2 - cz
+        else:
+            ax, ay, az, bx, by, bz = px2 - cx, py2 - cy, pz2 - cz, px0 - cx, py0 - cy, pz0 - cz
+        la = np.sqrt(ax * ax + ay * ay + az * az)
+        lb = np.sqrt(bx * bx + by * by + bz * bz)
+        ax /= la
+        ay /= la
+        az /= la
+        bx /= lb
+        by /= lb
+        bz /= lb
+        best = max(best, nx * ax + ny * ay + nz * az, nx * bx + ny * by + nz * bz)
+        mx = ay * bz - az * by
+        my = az * bx - ax * bz
+        mz = ax * by - ay * bx
+        mm = np.sqrt(mx * mx + my * my + mz * mz)
+        if mm <= 0.0:
+            continue
+        mx /= mm
+        my /= mm
+        mz /= mm
+        nm = nx * mx + ny * my + nz * mz
+        qx = nx - nm * mx
+        qy = ny - nm * my
+        qz = nz - nm * mz
+        lq = np.sqrt(qx * qx + qy * qy + qz * qz)
+        if lq <= 0.0:
+            continue
+        qx /= lq
+        qy /= lq
+        qz /= lq
+        # x* inside the arc a -> b: (a x x*) . m >= 0 and (x* x b) . m >= 0
+        s1 = (ay * qz - az * qy) * mx + (az * qx - ax * qz) * my + (ax * qy - ay * qx) * mz
+        s2 = (qy * bz - qz * by) * mx + (qz * bx - qx * bz) * my + (qx * by - qy * bx) * mz
+        if s1 >= 0.0 and s2 >= 0.0:
+            best = max(best, lq)
+    return min(1.0, best + 1e-12)
+
+
 def _arc_update(xs, ys, npts, bound, K, m, pad):
     """Azimuth arc (in the facet's tangent plane) spanned by points (xs, ys), padded; raise
     m[s] to ``bound`` on its sectors (all sectors if the points' hull surrounds the origin).
@@ -550,6 +613,9 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
                 b = 1.0 if d2 <= 0.0 else min(1.0, h / np.sqrt(d2))
                 if b <= mmin:
                     continue
+                b = min(b, _tri_max_sin_el(cx, cy, cz, nx, ny, nz, px0, py0, pz0, px1, py1, pz1, px2, py2, pz2))
+                if b <= mmin:
+                    continue
                 xs[0] = (px0 - cx) * ax + (py0 - cy) * ay + (pz0 - cz) * az
                 ys[0] = (px0 - cx) * bx_ + (py0 - cy) * by_ + (pz0 - cz) * bz_
                 xs[1] = (px1 - cx) * ax + (py1 - cy) * ay + (pz1 - cz) * az
@@ -573,6 +639,7 @@ if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
     _mt_hit = _nb.njit(inline="always", **_OPTS)(_mt_hit)
     _point_tri_dist2 = _nb.njit(inline="always", **_OPTS)(_point_tri_dist2)
     _arc_update = _nb.njit(**_OPTS)(_arc_update)
+    _tri_max_sin_el = _nb.njit(**_OPTS)(_tri_max_sin_el)
     _clear_of = _nb.njit(inline="always", **_OPTS)(_clear_of)
     _ray_any_hit = _nb.njit(**_OPTS)(_ray_any_hit)
     _tri_hit = _nb.njit(inline="always", **_OPTS)(_tri_hit)
@@ -590,22 +657,61 @@ def _kernel(which: str):
 HORIZON_SECTORS = 16
 
 
-def horizon_bound(shape, sectors: int = HORIZON_SECTORS) -> np.ndarray:
+_HORIZON_VERSION = "1"
+
+
+def _cache_dir():
+    if os.environ.get("MMXSIM_CACHE_DIR"):
+        return os.environ["MMXSIM_CACHE_DIR"]
+    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
+    return os.path.join(base, "mmxsim")
+
+
+def horizon_bound(shape, sectors: int = HORIZON_SECTORS, disk_cache: bool = True) -> np.ndarray:
     """(F, K) upper bound on sin(elevation) of the mesh above each facet's tangent plane, seen
     from its centroid, in K azimuth sectors; a ray leaving the facet more steeply than the bound
-    of its sector cannot hit the mesh.  1 (no bound) without numba.  Cached in
-    ``shape._cache``."""
+    of its sector cannot hit the mesh.  1 (no bound) without numba.
+
+    Cached in ``shape._cache`` and on disk (``$MMXSIM_CACHE_DIR`` or ``$XDG_CACHE_HOME/mmxsim``,
+    as the gravity grids; keyed by a hash of the mesh), since it costs seconds on a 50k mesh."""
     key = ("horizon", sectors)
-    if key not in shape._cache:
-        cen, nrm, _, t1, t2 = _frame(shape)
-        if HAVE_NUMBA:
-            bvh = get_bvh(shape)
-            out = np.empty((len(cen), sectors))
-            _kernel("horizon")(cen, nrm, t1, t2, sectors, *bvh.arrays, bvh.tri_id, out)
-        else:
-            out = np.ones((len(cen), sectors))
+    if key in shape._cache:
+        return shape._cache[key]
+    cen, nrm, _, t1, t2 = _frame(shape)
+    if not HAVE_NUMBA:
+        out = np.ones((len(cen), sectors))
         shape._cache[key] = out
-    return shape._cache[key]
+        return out
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(_HORIZON_VERSION.encode())
+    h.update(np.ascontiguousarray(shape.vertices).tobytes())
+    h.update(np.ascontiguousarray(shape.faces).tobytes())
+    h.update(repr((sectors, OFFSET_REL)).encode())
+    path = os.path.join(_cache_dir(), f"horizon-{h.hexdigest()[:20]}.npy")
+    out = None
+    if disk_cache and os.path.exists(path):
+        try:
+            out = np.load(path)
+            if out.shape != (len(cen), sectors):
+                out = None
+        except (OSError, ValueError):
+            out = None
+    if out is None:
+        bvh = get_bvh(shape)
+        out = np.empty((len(cen), sectors))
+        _kernel("horizon")(cen, nrm, t1, t2, sectors, *bvh.arrays, bvh.tri_id, out)
+        if disk_cache:
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                tmp = path + f".{os.getpid()}.tmp.npy"
+                np.save(tmp, out)
+                os.replace(tmp, path)
+            except OSError:  # a read-only cache is not an error
+                pass
+    shape._cache[key] = out
+    return out
 
 
 # ---------------------------------------------------------------------------------------------
