@@ -182,28 +182,39 @@ def _frame(shape):
 def _ray_any_hit(ox, oy, oz, dx, dy, dz, tmax, box, nd, tri, stack):
     """Index (BVH order) of a triangle hit by the ray o + t d, 0 < t < tmax, or -1 (any-hit
     traversal; packed arrays, see :class:`BVH`)."""
-    ix = 1.0 / dx if dx != 0.0 else 1e300
-    iy = 1.0 / dy if dy != 0.0 else 1e300
-    iz = 1.0 / dz if dz != 0.0 else 1e300
+    ix = 1.0 / dx if dx != 0.0 else 0.0
+    iy = 1.0 / dy if dy != 0.0 else 0.0
+    iz = 1.0 / dz if dz != 0.0 else 0.0
     dn = np.sqrt(dx * dx + dy * dy + dz * dz)
     stack[0] = 0
     sp = 1
     while sp > 0:
         sp -= 1
         node = stack[sp]
-        # slab test (conservative where a direction component is 0)
-        lo = (box[node, 0] - ox) * ix
-        hi = (box[node, 3] - ox) * ix
-        t0 = min(lo, hi)
-        t1 = max(lo, hi)
-        lo = (box[node, 1] - oy) * iy
-        hi = (box[node, 4] - oy) * iy
-        t0 = max(t0, min(lo, hi))
-        t1 = min(t1, max(lo, hi))
-        lo = (box[node, 2] - oz) * iz
-        hi = (box[node, 5] - oz) * iz
-        t0 = max(t0, min(lo, hi), 0.0)
-        t1 = min(t1, max(lo, hi), tmax)
+        # slab test (a zero direction component: inside the slab or not)
+        t0 = 0.0
+        t1 = tmax
+        if dx != 0.0:
+            lo = (box[node, 0] - ox) * ix
+            hi = (box[node, 3] - ox) * ix
+            t0 = max(t0, min(lo, hi))
+            t1 = min(t1, max(lo, hi))
+        elif ox < box[node, 0] or ox > box[node, 3]:
+            continue
+        if dy != 0.0:
+            lo = (box[node, 1] - oy) * iy
+            hi = (box[node, 4] - oy) * iy
+            t0 = max(t0, min(lo, hi))
+            t1 = min(t1, max(lo, hi))
+        elif oy < box[node, 1] or oy > box[node, 4]:
+            continue
+        if dz != 0.0:
+            lo = (box[node, 2] - oz) * iz
+            hi = (box[node, 5] - oz) * iz
+            t0 = max(t0, min(lo, hi))
+            t1 = min(t1, max(lo, hi))
+        elif oz < box[node, 2] or oz > box[node, 5]:
+            continue
         if t0 > t1 * (1.0 + 1e-12) + 1e-300:
             continue
         c = nd[node, 0]
@@ -249,6 +260,92 @@ def _mt_hit(ox, oy, oz, dx, dy, dz, dn, tmax, ax, ay, az, e1x, e1y, e1z, e2x, e2
         return False
     t = (e2x * qx + e2y * qy + e2z * qz) * inv
     return t > 0.0 and t < tmax
+
+
+def _ray_closest(ox, oy, oz, dx, dy, dz, box, nd, tri, stack):
+    """(t, k) of the nearest triangle hit by the ray o + t d, t > 0 (k in BVH order), or
+    (inf, -1): closest-hit traversal, the ray shortened to the best hit so far."""
+    ix = 1.0 / dx if dx != 0.0 else 0.0
+    iy = 1.0 / dy if dy != 0.0 else 0.0
+    iz = 1.0 / dz if dz != 0.0 else 0.0
+    dn = np.sqrt(dx * dx + dy * dy + dz * dz)
+    best = np.inf
+    kbest = -1
+    stack[0] = 0
+    sp = 1
+    while sp > 0:
+        sp -= 1
+        node = stack[sp]
+        t0 = 0.0
+        t1 = best
+        if dx != 0.0:
+            lo = (box[node, 0] - ox) * ix
+            hi = (box[node, 3] - ox) * ix
+            t0 = max(t0, min(lo, hi))
+            t1 = min(t1, max(lo, hi))
+        elif ox < box[node, 0] or ox > box[node, 3]:
+            continue
+        if dy != 0.0:
+            lo = (box[node, 1] - oy) * iy
+            hi = (box[node, 4] - oy) * iy
+            t0 = max(t0, min(lo, hi))
+            t1 = min(t1, max(lo, hi))
+        elif oy < box[node, 1] or oy > box[node, 4]:
+            continue
+        if dz != 0.0:
+            lo = (box[node, 2] - oz) * iz
+            hi = (box[node, 5] - oz) * iz
+            t0 = max(t0, min(lo, hi))
+            t1 = min(t1, max(lo, hi))
+        elif oz < box[node, 2] or oz > box[node, 5]:
+            continue
+        if t0 > t1 * (1.0 + 1e-12) + 1e-300:
+            continue
+        c = nd[node, 0]
+        if c >= 0:
+            stack[sp] = c + 1
+            stack[sp + 1] = c
+            sp += 2
+            continue
+        for k in range(-c - 1, -c - 1 + nd[node, 1]):
+            t = _mt_t(ox, oy, oz, dx, dy, dz, dn, tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4],
+                      tri[k, 5], tri[k, 6], tri[k, 7], tri[k, 8], tri[k, 9])
+            if t > 0.0 and t < best:
+                best = t
+                kbest = k
+    return best, kbest
+
+
+def _mt_t(ox, oy, oz, dx, dy, dz, dn, ax, ay, az, e1x, e1y, e1z, e2x, e2y, e2z, e12):
+    """Möller–Trumbore: the ray parameter t of the hit, or -1 for a miss."""
+    px = dy * e2z - dz * e2y
+    py = dz * e2x - dx * e2z
+    pz = dx * e2y - dy * e2x
+    det = e1x * px + e1y * py + e1z * pz
+    if abs(det) <= DET_EPS * e12 * dn:
+        return -1.0
+    inv = 1.0 / det
+    sx = ox - ax
+    sy = oy - ay
+    sz = oz - az
+    u = (sx * px + sy * py + sz * pz) * inv
+    if u < 0.0 or u > 1.0:
+        return -1.0
+    qx = sy * e1z - sz * e1y
+    qy = sz * e1x - sx * e1z
+    qz = sx * e1y - sy * e1x
+    v = (dx * qx + dy * qy + dz * qz) * inv
+    if v < 0.0 or u + v > 1.0:
+        return -1.0
+    return (e2x * qx + e2y * qy + e2z * qz) * inv
+
+
+def _first_hits_impl(O, D, box, nd, tri, tri_id, t_out, f_out):
+    for i in _prange(O.shape[0]):
+        stack = np.empty(256, np.int64)
+        t, k = _ray_closest(O[i, 0], O[i, 1], O[i, 2], D[i, 0], D[i, 1], D[i, 2], box, nd, tri, stack)
+        t_out[i] = t
+        f_out[i] = tri_id[k] if k >= 0 else -1
 
 
 def _clear_of(clear, t1, t2, f, dx, dy, dz):
@@ -643,9 +740,12 @@ if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
     _clear_of = _nb.njit(inline="always", **_OPTS)(_clear_of)
     _ray_any_hit = _nb.njit(**_OPTS)(_ray_any_hit)
     _tri_hit = _nb.njit(inline="always", **_OPTS)(_tri_hit)
+    _mt_t = _nb.njit(inline="always", **_OPTS)(_mt_t)
+    _ray_closest = _nb.njit(**_OPTS)(_ray_closest)
     _KERNELS = {"occ": _nb.njit(parallel=True, **_OPTS)(_occ_impl),
                 "visillum": _nb.njit(parallel=True, **_OPTS)(_visillum_impl),
-                "horizon": _nb.njit(parallel=True, **_OPTS)(_horizon_impl)}
+                "horizon": _nb.njit(parallel=True, **_OPTS)(_horizon_impl),
+                "first": _nb.njit(parallel=True, **_OPTS)(_first_hits_impl)}
 else:
     _KERNELS = {}
 
@@ -867,3 +967,26 @@ def visibility_illumination_arrays(shape, sc, sdir, dark, backend: str | None = 
         vis[s] = cv & ~occluded(shape, cen, sc[s], cv, True, "numpy")
         lit[s] = cl & ~occluded(shape, cen, sdir[s], cl, False, "numpy")
     return vis, lit
+
+
+def first_hits(shape, origins, directions, backend: str | None = None):
+    """Closest intersection of rays with the mesh: (t (R,), facet (R,)) with the hit point
+    ``origins + t * directions``; t = inf and facet = -1 where the ray misses.  BVH
+    closest-hit traversal with the Möller–Trumbore test (numba ``prange``, or the same scalar
+    code in plain Python without numba: fine for thousands of rays)."""
+    O = np.ascontiguousarray(np.atleast_2d(np.asarray(origins, float)))
+    D = np.ascontiguousarray(np.atleast_2d(np.asarray(directions, float)))
+    bvh = get_bvh(shape)
+    t = np.empty(len(O))
+    f = np.empty(len(O), np.int64)
+    backend = backend or ("numba" if HAVE_NUMBA else "numpy")
+    if backend == "numba":
+        _kernel("first")(O, D, *bvh.packed, bvh.tri_id, t, f)
+    else:
+        closest = getattr(_ray_closest, "py_func", _ray_closest)
+        stack = np.empty(256, np.int64)
+        for i in range(len(O)):
+            ti, k = closest(*O[i], *D[i], *bvh.packed, stack)
+            t[i] = ti
+            f[i] = bvh.tri_id[k] if k >= 0 else -1
+    return t, f
