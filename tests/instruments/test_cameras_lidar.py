@@ -96,7 +96,8 @@ def test_sphere_footprint_solid_angle_and_area():
 def test_coverage_latitude_reach_and_limits():
     """OROCHI pointed at the centre of a 10 km sphere from a 15 km equatorial circle, Sun in the
     equatorial plane: the highest latitude observed equals the latitude where the FOV's corner
-    rays meet the sphere, 19.3 deg, within a facet size (1.5 deg on icosphere n=4); with a 40 deg incidence limit every kept observation has
+    rays meet the sphere, 19.3 deg, within a facet size (1.5 deg on icosphere n=4); with a
+    40 deg incidence limit every kept observation has
     cos i >= cos 40 deg (checked by recomputing), and the covered area shrinks."""
     R, D = 10.0, 15.0
     sph = icosphere(4, R)

@@ -830,7 +830,7 @@ def _mt_numpy(o, d, tmax, v0, e1, e2):
         q = np.cross(s, e1)
         v = np.einsum("ij,ij->i", d, q) * inv
         t = np.einsum("ij,ij->i", e2, q) * inv
-    return ok & (u >= 0.0) & (u <= 1.0) & (v >= 0.0) & (u + v <= 1.0) & (t > 0.0) & (t < tmax)
+        return ok & (u >= 0.0) & (u <= 1.0) & (v >= 0.0) & (u + v <= 1.0) & (t > 0.0) & (t < tmax)
 
 
 def _any_hit_numpy(o, d, tmax, bvh: BVH, chunk: int = 200_000) -> np.ndarray:
