@@ -5,7 +5,9 @@ retrograde relative ellipse x_H = -rho/2 cos(n t), y_H = rho sin(n t) in the Hil
 Phobos (x_H away from Mars, y_H along track), n = Phobos' mean motion [JPL-SAT], rho = 60 km
 (30 km x 60 km semi-axes), taken into the body frame as x_b = -x_H, y_b = -y_H (+x toward
 Mars, synchronous rotation).  The Sun direction rotates in the body frame at -n with a fixed
-sub-solar latitude (default 10 deg); Mars at 9376 km along +x [JPL-SAT] for eclipses.  These are
+sub-solar latitude (default 10 deg), its longitude 0.5 rad ahead of the spacecraft's (in a QSO
+both turn at -n in the body frame, so the sub-spacecraft point keeps its local solar time);
+Mars at 9376 km along +x [JPL-SAT] for eclipses.  These are
 benchmark inputs, not a mission design.
 
 mmxsim: ``visibility_illumination`` (BVH + horizon culling + occluder cache, numba, 2
@@ -40,7 +42,7 @@ def qso_day(n_epochs, step_s=60.0, rho_km=60.0, subsolar_lat_deg=10.0):
     xh, yh = -0.5 * rho_km * np.cos(n * t), rho_km * np.sin(n * t)
     sc = np.stack([-xh, -yh, np.zeros_like(t)], axis=1)
     b = np.radians(subsolar_lat_deg)
-    lam = -n * t + 2.0  # Sun longitude in the body frame
+    lam = -n * t + 0.5  # Sun longitude in the body frame: ~29 deg from the sub-spacecraft point
     sun = 2.28e8 * np.stack([np.cos(b) * np.cos(lam), np.cos(b) * np.sin(lam), np.full_like(t, np.sin(b))], 1)
     mars = np.tile([9376.0, 0.0, 0.0], (n_epochs, 1))  # [JPL-SAT] Phobos semi-major axis
     return t, sc, sun, mars
