@@ -570,10 +570,10 @@ def _tri_max_sin_el(cx, cy, cz, nx, ny, nz, px0, py0, pz0, px1, py1, pz1, px2, p
 
 
 def _arc_update(xs, ys, npts, bound, K, m, pad):
-    """Azimuth arc (in the facet's tangent plane) spanned by points (xs, ys), padded; raise
-    m[s] to ``bound`` on its sectors (all sectors if the points' hull surrounds the origin).
-    With ``bound < 0`` nothing is raised; returns True if some m[s] on the arc is < bound_test
-    (used as a query: pass bound = -(value) to test)."""
+    """Azimuth sectors (of K, in the facet's tangent plane) met by the convex hull of the
+    points (xs[:npts], ys[:npts]): returns (first sector, number of sectors), wrapping modulo K;
+    all K if the hull surrounds the origin or a point projects onto it.  The arc is padded by
+    ``pad`` rad on both sides.  (``bound`` and ``m`` are unused; the caller updates m.)"""
     if K == 1:
         return 0, 1
     two_pi = 2.0 * np.pi

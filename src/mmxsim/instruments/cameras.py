@@ -130,8 +130,11 @@ def camera_frames(sc_pos_km, boresight=None, roll_rad: float = 0.0, up=(0.0, 0.0
 def in_fov(camera: Camera, sc_pos_km, points_km, frames) -> np.ndarray:
     """(N, P) bool: points inside the FOV pyramid of the camera at each epoch."""
     sc = _as_epochs(sc_pos_km, "sc_pos_km")
-    d = points_km[None, :, :] - sc[:, None, :]
-    c = np.einsum("nij,npj->npi", frames, d)
+    frames = np.asarray(frames, float)
+    # camera coordinates of the points: R (p - s) = R p - R s (batched matrix products)
+    P = np.asarray(points_km, float)
+    c = (P @ frames.reshape(-1, 3).T).reshape(len(P), len(sc), 3).transpose(1, 0, 2)
+    c = c - np.einsum("nij,nj->ni", frames, sc)[:, None, :]
     tx, ty = math.tan(0.5 * camera.fov_x_rad), math.tan(0.5 * camera.fov_y_rad)
     z = c[..., 2]
     return (z > 0.0) & (np.abs(c[..., 0]) <= tx * z) & (np.abs(c[..., 1]) <= ty * z)
