@@ -259,3 +259,18 @@ def test_bad_inputs():
     cov = camera_coverage(OROCHI, sph, sc, [[1e8, 0, 0]])
     with pytest.raises(InputError, match="band_deg"):
         cov.by_latitude(1.0, 0.0)
+
+
+def test_camera_roll_and_boresight():
+    """Roll turns the detector about the boresight: a point 30 deg off the boresight toward
+    body +z lies outside OROCHI's 26.5 deg half-height but inside its 33 deg half-width once
+    rolled by 90 deg; a given boresight replaces the centre pointing; frames are orthonormal."""
+    sc = np.array([[30.0, 0.0, 0.0]])
+    p = np.array([[30.0 - math.cos(math.radians(30)), 0.0, math.sin(math.radians(30))]])
+    assert not in_fov(OROCHI, sc, p, camera_frames(sc))[0, 0]
+    assert in_fov(OROCHI, sc, p, camera_frames(sc, roll_rad=math.pi / 2))[0, 0]
+    fr = camera_frames(sc, boresight=[0.0, 1.0, 0.0], roll_rad=0.3)
+    np.testing.assert_allclose(fr[0] @ fr[0].T, np.eye(3), atol=1e-15)
+    np.testing.assert_allclose(fr[0, 2], [0.0, 1.0, 0.0])
+    assert np.linalg.det(fr[0]) > 0
+    assert in_fov(OROCHI, sc, np.array([[30.0, 5.0, 0.0]]), fr)[0, 0]
