@@ -96,6 +96,7 @@ def main(argv=None):
 
     # trimesh on a subset of epochs
     try:
+        import rtree  # noqa: F401  (trimesh's ray queries need it)
         import trimesh
         from trimesh.ray.ray_triangle import RayMeshIntersector
     except ImportError:
