@@ -24,7 +24,7 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["FacetGeometry", "facet_geometry", "facet_frame"]
+__all__ = ["FacetGeometry", "facet_geometry", "facet_frame", "visibility_illumination", "mars_shadow"]
 
 #: Mars mean (volumetric) radius, km, for eclipses of the Sun by Mars.  Source: IAU WGCCRE
 #: 2015 (Archinal et al. 2018), via pck00011.tpc: radii 3396.19, 3396.19, 3376.20 km.
@@ -97,7 +97,12 @@ def facet_geometry(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion:
     mars_pos_km : (N, 3) Mars centre relative to the body centre, body-fixed, km; None: no
         eclipses by Mars.
     occlusion : test self-occlusion (visibility) and self-shadowing (illumination) by the body
-        itself; False keeps only the facing tests (exact for convex bodies).
+        itself (ray casting, :mod:`mmxsim.instruments._raycast`); False keeps only the facing
+        tests (exact for convex bodies).
+
+    Memory: five (N, F) float64 arrays, 576 MB each for a day at 60 s on the 50k Ernst mesh;
+    for long runs call this on chunks of epochs, or :func:`visibility_illumination` (two bool
+    arrays) when only the booleans are needed.
     """
     sc = _as_epochs(sc_pos_km, "sc_pos_km")
     sun = _as_epochs(sun_pos_km, "sun_pos_km")
@@ -105,12 +110,20 @@ def facet_geometry(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion:
         raise InputError("sun_pos_km", f"{len(sun)} epochs", f"{len(sc)} epochs, as sc_pos_km")
     c, n, area = facet_frame(shape)
     sdir = sun / np.linalg.norm(sun, axis=1, keepdims=True)
-    d = sc[:, None, :] - c[None, :, :]
-    rng = np.linalg.norm(d, axis=2)
-    e = d / rng[..., None]
-    cos_e = np.einsum("nfk,fk->nf", e, n)
+    N, F = len(sc), len(c)
+    cos_e = np.empty((N, F))
+    rng = np.empty((N, F))
+    phase = np.empty((N, F))
+    step = max(1, 2_000_000 // F)  # epochs per chunk: (chunk, F, 3) temporaries stay < 50 MB
+    for i0 in range(0, N, step):
+        s_ = slice(i0, min(N, i0 + step))
+        d = sc[s_, None, :] - c[None, :, :]
+        r = np.linalg.norm(d, axis=2)
+        d /= r[..., None]
+        rng[s_] = r
+        cos_e[s_] = np.einsum("nfk,fk->nf", d, n)
+        phase[s_] = np.arccos(np.clip(np.einsum("nfk,nk->nf", d, sdir[s_]), -1.0, 1.0))
     cos_i = sdir @ n.T
-    phase = np.arccos(np.clip(np.einsum("nfk,nk->nf", e, sdir), -1.0, 1.0))
     visible = cos_e > 0.0
     lit = cos_i > 0.0
     if occlusion:
@@ -120,9 +133,49 @@ def facet_geometry(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion:
         lit &= ~occluded(shape, c, sdir, lit, to_point=False)
     if mars_pos_km is not None:
         mars = _as_epochs(mars_pos_km, "mars_pos_km")
+        if len(mars) != N:
+            raise InputError("mars_pos_km", f"{len(mars)} epochs", f"{N} epochs, as sc_pos_km")
         shadow = mars_shadow(-mars, sun - mars, mars_radius_km)
         lit &= ~shadow[:, None]
     else:
-        shadow = np.zeros(len(sc), bool)
+        shadow = np.zeros(N, bool)
     sa = np.where(visible, area[None, :] * cos_e / rng**2, 0.0)
     return FacetGeometry(visible, lit, cos_i, cos_e, phase, rng, sa, shadow)
+
+
+def visibility_illumination(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion: bool = True,
+                            mars_radius_km: float = MARS_RADIUS_KM, backend: str | None = None):
+    """The lean call for long runs: ``(visible, illuminated)``, two (N, F) bool arrays, the same
+    booleans as :func:`facet_geometry` but without its five (N, F) float arrays.
+
+    For 1440 epochs x 49,988 facets (a day at 60 s on the Ernst mesh) each bool array is 72 MB,
+    whereas each float array of :func:`facet_geometry` would be 576 MB; call
+    :func:`facet_geometry` on chunks of epochs when the angles are needed too.  With numba the
+    facing tests and the ray casts run in one parallel kernel (no float temporaries); without it
+    the NumPy path works in chunks of epochs.  ``backend``: "numba", "numpy" or None (numba when
+    installed)."""
+    sc = _as_epochs(sc_pos_km, "sc_pos_km")
+    sun = _as_epochs(sun_pos_km, "sun_pos_km")
+    if len(sun) != len(sc):
+        raise InputError("sun_pos_km", f"{len(sun)} epochs", f"{len(sc)} epochs, as sc_pos_km")
+    if backend not in (None, "numba", "numpy"):
+        raise InputError("backend", backend, "None, 'numba' or 'numpy'")
+    sdir = sun / np.linalg.norm(sun, axis=1, keepdims=True)
+    if mars_pos_km is not None:
+        mars = _as_epochs(mars_pos_km, "mars_pos_km")
+        if len(mars) != len(sc):
+            raise InputError("mars_pos_km", f"{len(mars)} epochs", f"{len(sc)} epochs, as sc_pos_km")
+        dark = mars_shadow(-mars, sun - mars, mars_radius_km)
+    else:
+        dark = np.zeros(len(sc), bool)
+    if not occlusion:
+        c, n, _ = facet_frame(shape)
+        vis = np.empty((len(sc), len(c)), bool)
+        step = max(1, 2_000_000 // len(c))
+        for i0 in range(0, len(sc), step):
+            s_ = slice(i0, min(len(sc), i0 + step))
+            vis[s_] = np.einsum("fk,nfk->nf", n, sc[s_, None, :] - c[None, :, :]) > 0.0
+        return vis, (sdir @ n.T > 0.0) & ~dark[:, None]
+    from ._raycast import visibility_illumination_arrays
+
+    return visibility_illumination_arrays(shape, sc, sdir, dark, backend=backend)
