@@ -21,8 +21,9 @@ BASE = {
 def run():
     from mmxsim.mission.runner import run_scenario
 
-    s = parse_scenario({**BASE, "duration_days": 0.5, "analyses": {"megane": {"step_s": 1200, "seed": 3},
-                                             "mirs": {"step_s": 1200},
+    s = parse_scenario({**BASE, "duration_days": 1.0, "analyses": {"megane": {"step_s": 1200, "seed": 3},
+                                             "mirs": {"step_s": 600},
+                                             "observation": {"step_s": 1200, "instruments": ["OROCHI", "LIDAR"]},
                                              "origin": {"trials": 200, "plan": [{"size_km": 50, "hours": 400}, {"size_km": 20, "hours": 800}]}}})
     return s, run_scenario(s)
 
@@ -97,6 +98,8 @@ def test_origin_verdict_follows_a_giant_impact_truth():
     ({"origin": {"mars_fraction": 1.5}}, "analyses.origin.mars_fraction"),
     ({"megane": {"targets_pct": [0]}}, "analyses.megane.targets_pct"),
     ({"megane": {"composition": "XX"}}, "analyses.megane.composition"),
+    ({"observation": {"instruments": ["HRSC"]}}, "analyses.observation.instruments[0]"),
+    ({"observation": {"gsd_m": [-1]}}, "analyses.observation.gsd_m[0]"),
 ])
 def test_science_blocks_reject_bad_values(block, where):
     with pytest.raises(ScenarioError) as e:
@@ -121,10 +124,30 @@ def test_mirs_section_matches_direct_call(run):
     s, res = run
     sec = next(x for x in res.sections if x.key == "mirs")
     ctx = {"t": res.trajectory.t, "states": res.trajectory.states, "phobos_fixed": res.phobos_fixed.states}
-    t, sc, sun, mars = phobos_fixed_geometry(ctx, 1200.0, "mirs")
+    t, sc, sun, mars = phobos_fixed_geometry(ctx, 600.0, "mirs")
     direct = mirs_along(phobos_shape("thomas3k"), t, sc, sun, surface="phobos_hydrated", mars_pos_km=mars)
     fr = direct.summary()["coverage_fraction"]
     assert sec.data["coverage_fraction"] == pytest.approx(fr, rel=1e-12)
     v = list(fr.values())
     assert v == sorted(v) and v[-1] > 0
     assert sec.data["reference_snr_reflected_3p2um"] > 100
+
+
+def test_observation_section_matches_plan_coverage(run):
+    """Camera coverage and LIDAR availability equal plan_coverage on the same geometry; from a
+    50 km QSO OROCHI (1 mrad) sees Phobos at 30-100 m/pixel, the LIDAR ranges all the time."""
+    from mmxsim.bodies.shapes import phobos_shape
+    from mmxsim.instruments.planning import plan_coverage
+    from mmxsim.mission.science_sections import phobos_fixed_geometry
+
+    s, res = run
+    sec = next(x for x in res.sections if x.key == "observation")
+    ctx = {"t": res.trajectory.t, "states": res.trajectory.states, "phobos_fixed": res.phobos_fixed.states}
+    t, sc, sun, mars = phobos_fixed_geometry(ctx, 1200.0, "observation")
+    plan = plan_coverage(phobos_shape("thomas3k"), t, sc, sun, mars, instruments=("OROCHI", "LIDAR"),
+                         gsd_levels_m=(0.3, 1.0, 3.0, 10.0, 30.0, 100.0))
+    d = sec.data["instruments"]
+    assert d["OROCHI"]["fraction"] == pytest.approx(plan.summary()["OROCHI"]["fraction"], rel=1e-12)
+    fr = d["OROCHI"]["fraction"]
+    assert fr[10.0] == 0.0 and fr[100.0] > 0.1 and d["OROCHI"]["fraction_any"] >= fr[100.0]
+    assert d["LIDAR"]["fraction_available"] == 1.0

@@ -806,6 +806,30 @@ class MirsAnalysis(_Model):
     k_sigma: float = Field(3.0, gt=0, le=10, description="detection threshold, sigma")
 
 
+class ObservationAnalysis(_Model):
+    """Observation planning along the run: TENGOO, OROCHI (JAXA) coverage at given resolutions and
+    illumination, by latitude band, and the LIDAR's ranging availability and ground track."""
+
+    shape: _SHAPES = Field("thomas3k", description="Phobos shape model: thomas3k | thomas32k | ernst")
+    instruments: tuple[Literal["TENGOO", "OROCHI", "LIDAR"], ...] = Field(
+        ("TENGOO", "OROCHI", "LIDAR"), min_length=1, description="instruments: TENGOO, OROCHI, LIDAR")
+    step_s: float = Field(300.0, ge=10, le=86400, description="sampling of the run, s")
+    gsd_m: tuple[float, ...] = Field((0.3, 1.0, 3.0, 10.0, 30.0, 100.0), min_length=1,
+                                     description="ground sampling distances of the coverage fractions, m/pixel")
+    max_incidence_deg: float | None = Field(None, ge=0, le=90, description="keep images with incidence below, deg")
+    max_emission_deg: float | None = Field(None, ge=0, le=90, description="keep images with emission below, deg")
+    band_deg: float = Field(30.0, ge=5, le=90, description="latitude band width, deg")
+    occlusion: bool = Field(True, description="self-occlusion and self-shadowing by ray casting")
+
+    @field_validator("gsd_m")
+    @classmethod
+    def _gsd(cls, v):
+        bad = [((i,), x, _got(x, "a GSD > 0 m/pixel")) for i, x in enumerate(v) if not x > 0]
+        if bad:
+            raise _Problems(bad)
+        return v
+
+
 class QsoTime(_Model):
     """Time spent measuring in one QSO."""
 
@@ -850,6 +874,8 @@ class Analyses(_Model):
     comms: CommsAnalysis | None = Field(None, description="station passes, link rates, bookings, data volume")
     megane: MeganeAnalysis | None = Field(None, description="MEGANE count rates along the run, precision per QSO")
     mirs: MirsAnalysis | None = Field(None, description="MIRS spectra, SNR, band detectability and coverage")
+    observation: ObservationAnalysis | None = Field(
+        None, description="camera coverage by resolution, illumination and latitude; LIDAR availability")
     origin: OriginAnalysis | None = Field(None, description="origin inference: accuracy vs error, verdict")
 
 
