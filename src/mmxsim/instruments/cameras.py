@@ -96,12 +96,9 @@ def gsd_m(camera: Camera, range_km, cos_e=1.0):
         return np.where(c > 0.0, r * 1e3 * camera.ifov_rad / np.where(c > 0.0, c, 1.0), np.inf)
 
 
-def camera_frames(sc_pos_km, boresight=None, roll_rad: float = 0.0, up=(0.0, 0.0, 1.0)) -> np.ndarray:
-    """(N, 3, 3) rows = detector x, detector y, boresight z (unit, body-fixed).
-
-    boresight: None or "center" (toward the body-frame origin), or (3,) / (N, 3) vectors.
-    up: reference for the detector y axis (projected on the image plane; body +x is used
-    where the boresight is within 1e-6 of it), then turned by roll_rad about z."""
+def boresight_directions(sc_pos_km, boresight=None) -> np.ndarray:
+    """(N, 3) unit pointing directions: None or "center" (toward the body-frame origin, i.e.
+    nadir for a body-centred frame), or given (3,) / (N, 3) vectors."""
     sc = _as_epochs(sc_pos_km, "sc_pos_km")
     if boresight is None or (isinstance(boresight, str) and boresight == "center"):
         z = -sc
@@ -112,7 +109,17 @@ def camera_frames(sc_pos_km, boresight=None, roll_rad: float = 0.0, up=(0.0, 0.0
     nz = np.linalg.norm(z, axis=1)
     if not np.all(np.isfinite(nz)) or np.any(nz == 0):
         raise InputError("boresight", "zero or non-finite vector", "non-zero boresight; spacecraft not at the centre")
-    z = z / nz[:, None]
+    return z / nz[:, None]
+
+
+def camera_frames(sc_pos_km, boresight=None, roll_rad: float = 0.0, up=(0.0, 0.0, 1.0)) -> np.ndarray:
+    """(N, 3, 3) rows = detector x, detector y, boresight z (unit, body-fixed).
+
+    boresight: None or "center" (toward the body-frame origin), or (3,) / (N, 3) vectors.
+    up: reference for the detector y axis (projected on the image plane; body +x is used
+    where the boresight is within 1e-6 of it), then turned by roll_rad about z."""
+    sc = _as_epochs(sc_pos_km, "sc_pos_km")
+    z = boresight_directions(sc, boresight)
     u = np.broadcast_to(np.asarray(up, float), sc.shape).copy()
     y = u - np.sum(u * z, axis=1)[:, None] * z
     bad = np.linalg.norm(y, axis=1) < 1e-6

@@ -26,6 +26,7 @@ import numpy as np
 
 from ..errors import InputError
 from .geometry import _as_epochs
+from .cameras import boresight_directions
 
 __all__ = ["Lidar", "MMX_LIDAR", "LidarTrack", "lidar_track", "plot_lidar_track"]
 
@@ -118,16 +119,7 @@ def lidar_track(shape, t, sc_pos_km, *, boresight=None, lidar: Lidar = MMX_LIDAR
     t = np.atleast_1d(np.asarray(t, float))
     if t.shape != (len(sc),) or not np.all(np.isfinite(t)):
         raise InputError("t", f"shape {t.shape}", f"({len(sc)},) finite epochs, s")
-    if boresight is None or (isinstance(boresight, str) and boresight == "center"):
-        d = -sc
-    elif isinstance(boresight, str):
-        raise InputError("boresight", boresight, "None, 'center' or (3,)/(N, 3) vectors")
-    else:
-        d = np.broadcast_to(np.asarray(boresight, float), sc.shape).copy()
-    n = np.linalg.norm(d, axis=1)
-    if not np.all(np.isfinite(n)) or np.any(n == 0):
-        raise InputError("boresight", "zero or non-finite vector", "non-zero directions")
-    d = d / n[:, None]
+    d = boresight_directions(sc, boresight)
     tt, f = first_hits(shape, sc, d)
     hit = f >= 0
     pt = np.where(hit[:, None], sc + np.where(hit, tt, 0.0)[:, None] * d, np.nan)

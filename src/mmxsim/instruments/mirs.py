@@ -485,26 +485,14 @@ def _occlusion_flag(occlusion):
     return bool(occlusion)
 
 
-def _fov_axes(sc):
-    """Boresight (to the body centre) and two cross axes per epoch; u ⟂ z (north) when possible."""
-    b = -sc / np.linalg.norm(sc, axis=1, keepdims=True)
-    ref = np.tile([0.0, 0.0, 1.0], (len(sc), 1))
-    par = np.abs(b[:, 2]) > 0.99
-    ref[par] = [1.0, 0.0, 0.0]
-    u = np.cross(ref, b)
-    u /= np.linalg.norm(u, axis=1, keepdims=True)
-    v = np.cross(b, u)
-    return b, u, v
-
-
 def in_fov(centroids, sc, fov_deg=MIRS_FOV_DEG):
     """(N, F) True where a centroid lies in the square FOV (±fov/2 on both axes) of a nadir-
     (body-centre-) pointed instrument at each spacecraft position; also the off-boresight angle."""
-    b, u, v = _fov_axes(sc)
+    from .cameras import camera_frames  # rows: detector x, detector y, boresight (to the centre)
+
+    fr = camera_frames(sc)
     d = centroids[None, :, :] - sc[:, None, :]
-    db = np.einsum("nfk,nk->nf", d, b)
-    du = np.einsum("nfk,nk->nf", d, u)
-    dv = np.einsum("nfk,nk->nf", d, v)
+    du, dv, db = (np.einsum("nfk,nk->nf", d, fr[:, i]) for i in range(3))
     t = np.tan(np.radians(fov_deg / 2.0))
     with np.errstate(divide="ignore", invalid="ignore"):
         ok = (db > 0) & (np.abs(du) <= t * db) & (np.abs(dv) <= t * db)
