@@ -262,6 +262,23 @@ def timeline(
             raise InputError("--out", str(out), f"a writable file path ({exc.strerror})") from None
 
 
+@app.command()
+@_guard
+def partners():
+    """MMX's partners: what each provides, agreements and dates, and the mmxsim models behind each."""
+    from rich.console import Console
+    from rich.table import Table
+
+    from .partners import partners_table
+
+    t = Table(title="MMX international cooperation ([JAXA-INTL]; + modelled here, - not yet)")
+    for c in ("agency", "contribution", "mmxsim models", "milestones"):
+        t.add_column(c, overflow="fold")
+    for row in partners_table():
+        t.add_row(*row)
+    Console(width=200).print(t)
+
+
 def main() -> None:  # console-script entry point
     app()
 
