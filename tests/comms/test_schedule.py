@@ -57,6 +57,24 @@ def test_milp_equals_brute_force_and_beats_greedy(case):
     assert m.volume_bits >= g.volume_bits * (1 - 1e-12)
 
 
+def test_two_tracks_in_one_pass_keep_the_setup_and_teardown_gap():
+    """A faster pass of another station takes hour 2-3 of a 6 h pass. The slow station may split
+    its pass into two tracks only with its tear-down + set-up (2 h) between them: the optimum
+    books hours 0-2 and 4-6 of it plus the fast pass (not hours 0-2 and 3-6, 1 h apart). A MILP
+    once allowed that: the gap rule was applied between passes only."""
+    t0 = S.DAY_ORIGIN_S
+    slow = Pass("DSS-55", "NASA", t0, t0 + 6 * H, 60.0, t0 + 3 * H)
+    fast = Pass("MLG", "ESA", t0 + 2 * H, t0 + 3 * H, 60.0, t0 + 2.5 * H)
+    rules = {"NASA": S.BookingRules(setup_s=H, teardown_s=H), "ESA": S.BookingRules()}
+    segs = S.segment_passes([(slow, 1000.0), (fast, 5000.0)], H)
+    m, bf = S.optimal_schedule(segs, rules), S.brute_force_schedule(segs, rules)
+    assert S.check_schedule(segs, m.selected, rules) == []
+    assert m.volume_bits == pytest.approx(bf.volume_bits, rel=1e-12)
+    assert m.volume_bits == pytest.approx(H * (5000 + 4 * 1000), rel=1e-12)
+    a, b = sorted((x for x in m.bookings if x.station == "DSS-55"), key=lambda x: x.start)
+    assert b.start - a.stop == pytest.approx(2 * H)
+
+
 def test_greedy_is_strictly_beaten_on_a_hand_case():
     """So that 'MILP >= greedy' is not vacuous: a fast 1 h pass cuts a slower 4 h pass in two.
 

@@ -359,7 +359,8 @@ def _build_milp(segs, rules, blocked):
                 ub[Y + i] = 0.0
             if r.teardown_s > 0 and _hits(bl, s.station, s.stop, s.stop + r.teardown_s):
                 ub[Z + i] = 0.0
-    # same station, different passes: end of one track vs start of the next
+    # same station: end of one track vs start of the next (in another pass, or later in the same
+    # pass when it is split into two tracks) needs tear-down + set-up in between
     by_station: dict[str, list[Segment]] = {}
     for s in segs:
         by_station.setdefault(s.station, []).append(s)
@@ -372,8 +373,8 @@ def _build_milp(segs, rules, blocked):
             j_lo = int(np.searchsorted(starts, a.start, side="left"))
             j_hi = int(np.searchsorted(starts, a.stop + gap, side="left"))
             for b in ss[j_lo:j_hi]:
-                if b.pass_index == a.pass_index or b.start < a.stop - 1e-9:
-                    continue  # same pass, or overlapping in time (spacecraft cliques)
+                if b.start < a.stop - 1e-9:
+                    continue  # overlapping in time (spacecraft cliques)
                 need = _rules_for(rules, a.agency).teardown_s + _rules_for(rules, b.agency).setup_s
                 if a.stop + need <= b.start + 1e-9:
                     continue
