@@ -38,7 +38,7 @@ def test_flybys_in_the_ephemeris_model():
     for a, b in zip(seq.flybys, seq.flybys[1:]):
         assert (b.t_tdb - a.t_tdb) / 86400 == pytest.approx(o.revisit_days, rel=5e-3)
     for f in seq.flybys:
-        assert f.v_rel_km_s == pytest.approx(o.v_rel_km_s, rel=0.02)
+        assert f.v_rel_km_s == pytest.approx(o.v_rel_km_s, rel=0.05)
         assert 50.0 < f.distance_km < 500.0
     with pytest.raises(InputError, match="miss_km"):
         D.flyby_sequence(o, 9.5e8, miss_km=-1.0)
