@@ -261,26 +261,46 @@ def _batch_impl(mu, r1, r2, tof, n, right, prograde, out):
                    prograde, out[i])
 
 
+def _batch_serial(mu, r1, r2, tof, n, right, prograde, out):
+    m = tof.shape[0]
+    for i in range(m):
+        _solve_one(mu, r1[i, 0], r1[i, 1], r1[i, 2], r2[i, 0], r2[i, 1], r2[i, 2], tof[i], n, right,
+                   prograde, out[i])
+
+
 _SCALAR_FUNCS = ("_hyp2f1b", "_x2tof", "_dtdx", "_householder_l", "_tmin", "_nmax", "_solve_one")
-_COMPILED: dict = {}
+
+
+def _pure_python_namespace() -> dict:
+    """Plain-Python copies of the kernel (the fallback without numba, and the benchmark's scalar
+    baseline), bound to each other rather than to the compiled versions."""
+    import types
+
+    g = dict(globals())
+    g["_prange"] = range
+    for name in (*_SCALAR_FUNCS, "_batch_impl", "_batch_serial"):
+        f = globals()[name]
+        f = getattr(f, "py_func", f)
+        g[name] = types.FunctionType(f.__code__, g, name)
+    return g
+
+
+PURE = _pure_python_namespace()  # PURE["_solve_one"], PURE["_batch_serial"]: no numba involved
+
+if HAVE_NUMBA:  # compile lazily on first call, cached on disk by numba
+    _jit = _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
+    for _name in _SCALAR_FUNCS:
+        globals()[_name] = _jit(globals()[_name])
+    _batch_serial = _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)(_batch_serial)
+    _batch_impl = _nb.njit(parallel=True, cache=True, fastmath=False, error_model="numpy", nogil=True)(_batch_impl)
+    del _name
 
 
 def _kernel(parallel: bool = True):
-    """The batch kernel: numba-compiled (cached on disk) or the pure-Python one."""
+    """The batch kernel: numba-compiled (parallel or serial) or the pure-Python one."""
     if not HAVE_NUMBA:
-        return _batch_impl
-    key = parallel
-    if key not in _COMPILED:
-        import types
-
-        g = dict(globals())
-        jit = _nb.njit(cache=False, fastmath=False, error_model="numpy", nogil=True)
-        for name in _SCALAR_FUNCS:  # compile the helpers in a private namespace
-            f = globals()[name]
-            g[name] = jit(types.FunctionType(f.__code__, g, name))
-        batch = types.FunctionType(_batch_impl.__code__, g, "_batch_impl")
-        _COMPILED[key] = _nb.njit(parallel=parallel, fastmath=False, error_model="numpy", nogil=True)(batch)
-    return _COMPILED[key]
+        return PURE["_batch_serial"]
+    return _batch_impl if parallel else _batch_serial
 
 
 # ---------------------------------------------------------------------------------------------
