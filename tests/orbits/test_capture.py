@@ -89,3 +89,6 @@ def test_entry_point():
     assert r["moi"]["gravity_loss_m_s"] > 0
     assert r["total_propellant_kg"] < C.WET_MASS_KG
     assert set(r["figures"]) == {"moi_burn", "dv_budget"}
+    names = [row["leg"] for row in r["budget"]]
+    assert any("Deimos resonance" in n for n in names) and names[-1] == "Mars departure (impulsive)"
+    assert r["return_transfer"]["departure_date"].startswith("2030")

@@ -227,10 +227,10 @@ class Budget:
                  "propellant_kg": g.propellant_kg, "m_after_kg": g.m_after_kg, "note": g.note} for g in self.legs]
 
     def table(self) -> str:
-        lines = [f"{'leg':34s} {'dv m/s':>9s} {'mass kg':>9s} {'prop kg':>9s}  note"]
+        lines = [f"{"leg":52s} {'dv m/s':>9s} {'mass kg':>9s} {'prop kg':>9s}  note"]
         for g in self.legs:
-            lines.append(f"{g.name:34s} {1e3 * g.dv_km_s:9.1f} {g.m_before_kg:9.1f} {g.propellant_kg:9.1f}  {g.note}")
-        lines.append(f"{'total':34s} {1e3 * self.total_dv_km_s:9.1f} {self.m0_kg:9.1f} "
+            lines.append(f"{g.name:52s} {1e3 * g.dv_km_s:9.1f} {g.m_before_kg:9.1f} {g.propellant_kg:9.1f}  {g.note}")
+        lines.append(f"{"total":52s} {1e3 * self.total_dv_km_s:9.1f} {self.m0_kg:9.1f} "
                      f"{self.total_propellant_kg:9.1f}  Isp {self.isp_s:g} s")
         return "\n".join(lines)
 
@@ -246,7 +246,7 @@ class Budget:
         cells.append(["total", f"{1e3 * self.total_dv_km_s:.1f}", f"{self.m0_kg:.1f}",
                       f"{self.total_propellant_kg:.1f}"])
         t = ax.table(cellText=cells, colLabels=["leg", "Δv (m/s)", "mass before (kg)", "propellant (kg)"],
-                     loc="center", cellLoc="left")
+                     loc="center", cellLoc="left", colWidths=[0.55, 0.13, 0.16, 0.16])
         t.auto_set_font_size(False)
         t.set_fontsize(8)
         ax.set_title(f"Δv and propellant budget (Isp {self.isp_s:g} s, initial mass {self.m0_kg:g} kg)")
@@ -288,7 +288,7 @@ def approach_budget(vinf_arr_km_s: float, vinf_arr_dec_deg: float = 0.0, *,
                     thrust_n: float = N_ENGINES * ENGINE_THRUST_N, isp_s: float = ISP_S, m0_kg: float = WET_MASS_KG,
                     phase_rad: float = math.pi, phasing_revs: int = 3, qso_size_km: float = QSO_SIZE_KM,
                     extra_legs=(), vinf_dep_km_s: float | None = None, departure_radius_km: float = A_PHOBOS_KM,
-                    jettison_before_departure_kg: float = 0.0):
+                    departure_orbit_a_km: float | None = None, jettison_before_departure_kg: float = 0.0):
     """Delta-v and propellant from the arrival hyperbola to a QSO (and, optionally, Mars departure).
 
     ``vinf_arr_dec_deg``: declination of the arrival asymptote w.r.t. Phobos' orbit plane (the
@@ -319,8 +319,11 @@ def approach_budget(vinf_arr_km_s: float, vinf_arr_dec_deg: float = 0.0, *,
     jett = None
     if vinf_dep_km_s is not None:
         r = departure_radius_km
-        dv_dep = math.sqrt(_pos("vinf_dep_km_s", vinf_dep_km_s) ** 2 + 2 * GM_MARS / r) - _vcirc(r)
-        legs.append(Leg("Mars departure (impulsive)", dv_dep, f"from a circular orbit r = {r:.0f} km"))
+        v_before = _vcirc(r) if departure_orbit_a_km is None else _vis_viva(r, departure_orbit_a_km)
+        dv_dep = math.sqrt(_pos("vinf_dep_km_s", vinf_dep_km_s) ** 2 + 2 * GM_MARS / r) - v_before
+        where = (f"circular orbit r = {r:.0f} km" if departure_orbit_a_km is None
+                 else f"periapsis r = {r:.0f} km of an orbit a = {departure_orbit_a_km:.0f} km")
+        legs.append(Leg("Mars departure (impulsive)", dv_dep, f"v∞ {vinf_dep_km_s:.3f} km/s from {where}"))
         if jettison_before_departure_kg:
             jett = {"Mars departure (impulsive)": jettison_before_departure_kg}
     return apply_rocket_equation(legs, m0_kg, isp_s, jett), fb
@@ -339,12 +342,16 @@ def arrival_declination_deg(vinf_vec_icrf, t_tdb: float, eph=None) -> float:
     return float(np.degrees(np.arcsin(np.dot(v, h) / np.linalg.norm(v))))
 
 
-def mars_orbit_insertion(n_grid: int = 120, eph=None, **kw) -> dict:
-    """Entry point: MOI and approach budget for the MMX-like 2026 transfer.
+def mars_orbit_insertion(n_grid: int = 120, eph=None, through_departure: bool = True, **kw) -> dict:
+    """Entry point: MOI and the delta-v / propellant budget for the MMX-like 2026 transfer.
 
     Uses :func:`mmxsim.orbits.windows.earth_mars_2026` (``n_grid`` x ``n_grid``) for the arrival
-    v-infinity vector, its declination w.r.t. Phobos' orbit plane, the finite-burn MOI and the
-    budget; ``kw`` go to :func:`approach_budget`. Returns plain numbers and Figures.
+    v-infinity vector and its declination w.r.t. Phobos' orbit plane, then the finite-burn MOI
+    and the approach legs. With ``through_departure`` the budget continues with the QSO exit,
+    the Deimos resonant orbits (:func:`mmxsim.orbits.deimos.budget_legs`) and the Mars departure
+    to the MMX-like 2030 return transfer (:func:`mmxsim.orbits.windows.mars_earth_2030`) from
+    the periapsis of the last resonant orbit. ``kw`` go to :func:`approach_budget`.
+    Returns plain numbers and Figures.
     """
     from . import windows as W
     from . import lambert as L
@@ -362,9 +369,18 @@ def mars_orbit_insertion(n_grid: int = 120, eph=None, **kw) -> dict:
     _, v2 = L.lambert(GM_SUN, xe[:3], xm[:3], ta - td)
     vinf_vec = v2 - xm[3:]
     dec = arrival_declination_deg(vinf_vec, ta, eph)
+    ret = None
+    if through_departure:
+        from . import deimos as Dm
+
+        ret = W.mars_earth_2030(n_grid, n_grid, eph).marks["mmx_like"]
+        legs, a_last = Dm.budget_legs(qso_size_km=kw.get("qso_size_km", QSO_SIZE_KM))
+        kw = {"extra_legs": legs, "vinf_dep_km_s": ret["vinf_departure_km_s"], "departure_orbit_a_km": a_last,
+              **kw}
     budget, fb = approach_budget(float(np.linalg.norm(vinf_vec)), dec, **kw)
     return {
         "transfer": p,
+        "return_transfer": ret,
         "vinf_arrival_km_s": float(np.linalg.norm(vinf_vec)),
         "vinf_declination_phobos_plane_deg": dec,
         "moi": {"burn_s": fb.burn_s, "dv_finite_m_s": 1e3 * fb.dv_finite_km_s,

@@ -38,7 +38,7 @@ N_DEIMOS_RAD_S = 285.1618790 * math.pi / 180.0 / 86400.0  # [JPL-SAT] mean motio
 P_DEIMOS_S = 2 * math.pi / N_DEIMOS_RAD_S
 DEFAULT_RESONANCES = ((5, 3), (3, 2))  # ASSUMPTION (see the module docstring)
 
-__all__ = ["ResonantOrbit", "resonant_orbit", "Flyby", "flyby_sequence", "deimos_flybys"]
+__all__ = ["ResonantOrbit", "resonant_orbit", "Flyby", "flyby_sequence", "deimos_flybys", "budget_legs"]
 
 
 @dataclass
@@ -183,3 +183,27 @@ def deimos_flybys(t0="2030-03-01", resonances=DEFAULT_RESONANCES, miss_km: float
     ax.legend()
     out["figures"]["deimos_distance"] = fig
     return out
+
+
+def budget_legs(resonances=DEFAULT_RESONANCES, qso_size_km: float = 100.0):
+    """Budget legs (:class:`mmxsim.orbits.capture.Leg`) from the QSO to the last resonant orbit:
+    QSO exit onto Phobos' orbit (CW estimate 2 n d), tangential burn at r_p into the first
+    resonant orbit, then periapsis burns between resonant orbits (impulsive, coplanar).
+    Returns (legs, semi-major axis of the last orbit, km)."""
+    from ..bodies import PHOBOS_MEAN_MOTION
+    from .capture import Leg
+
+    legs = [Leg("QSO exit (CW estimate 2 n d)", 2 * PHOBOS_MEAN_MOTION * qso_size_km, f"d = {qso_size_km:g} km")]
+    prev = None
+    for p, q in resonances:
+        o = resonant_orbit(p, q)
+        if prev is None:
+            legs.append(Leg(f"Phobos orbit -> {p}:{q} Deimos resonance", o.dv_from_phobos_orbit_km_s,
+                            f"r_p {o.rp_km:.0f} km, r_a {o.ra_km:.0f} km, flybys every {o.revisit_days:.2f} d"))
+        else:
+            vp1 = math.sqrt(GM_MARS * (2 / prev.rp_km - 1 / prev.a_km))
+            vp2 = math.sqrt(GM_MARS * (2 / o.rp_km - 1 / o.a_km))
+            legs.append(Leg(f"{prev.p_sc}:{prev.q_deimos} -> {p}:{q} Deimos resonance", abs(vp2 - vp1),
+                            f"r_a {o.ra_km:.0f} km, flybys every {o.revisit_days:.2f} d"))
+        prev = o
+    return legs, prev.a_km
