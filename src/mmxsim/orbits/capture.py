@@ -227,10 +227,10 @@ class Budget:
                  "propellant_kg": g.propellant_kg, "m_after_kg": g.m_after_kg, "note": g.note} for g in self.legs]
 
     def table(self) -> str:
-        lines = [f"{"leg":52s} {'dv m/s':>9s} {'mass kg':>9s} {'prop kg':>9s}  note"]
+        lines = [f"{'leg':52s} {'dv m/s':>9s} {'mass kg':>9s} {'prop kg':>9s}  note"]
         for g in self.legs:
             lines.append(f"{g.name:52s} {1e3 * g.dv_km_s:9.1f} {g.m_before_kg:9.1f} {g.propellant_kg:9.1f}  {g.note}")
-        lines.append(f"{"total":52s} {1e3 * self.total_dv_km_s:9.1f} {self.m0_kg:9.1f} "
+        lines.append(f"{'total':52s} {1e3 * self.total_dv_km_s:9.1f} {self.m0_kg:9.1f} "
                      f"{self.total_propellant_kg:9.1f}  Isp {self.isp_s:g} s")
         return "\n".join(lines)
 
