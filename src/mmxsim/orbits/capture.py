@@ -271,9 +271,12 @@ def apply_rocket_equation(legs, m0_kg: float, isp_s: float, jettison: dict | Non
 
 
 def phasing_dv(phase_rad: float = math.pi, k_revs: int = 3, r_km: float = A_PHOBOS_KM, mu: float = GM_MARS):
-    """Two impulses: circular orbit r -> phasing ellipse (period P(1 + phase/(2 pi k))) -> back.
-    Trailing Phobos by ``phase`` needs a shorter period; the magnitude is the same to first order;
-    here the spacecraft is behind (longer-period ellipse with periapsis r when phase < 0)."""
+    """Two impulses: circular orbit r -> phasing ellipse -> back to the circular orbit.
+
+    The spacecraft is ``phase`` rad ahead of Phobos and waits ``k_revs`` revolutions on a
+    longer-period ellipse (periapsis r, period P (1 + phase / (2 pi k))) for Phobos to catch up;
+    being behind needs a shorter period and, to first order, the same delta-v.
+    """
     if not isinstance(k_revs, (int, np.integer)) or k_revs < 1:
         raise InputError("k_revs", k_revs, "an integer >= 1")
     a0 = r_km
