@@ -114,16 +114,16 @@ def test_too_many_revolutions_and_bad_inputs():
 
 def test_against_pykep():
     """pykep (ESA, MPL-2.0; an optional test reference, never imported by mmxsim) on random
-    heliocentric problems with all multi-revolution branches: 1e-8 relative
-    (measured: ~1e-14)."""
+    heliocentric problems (times of flight 1 d .. 1500 d, log-uniform: hyperbolic, near-parabolic
+    and elliptic arcs) with all multi-revolution branches: 1e-8 relative (measured: ~1e-14)."""
     pk = pytest.importorskip("pykep")
     rng = np.random.default_rng(3)
     worst = 0.0
     nsol = 0
-    for _ in range(100):
+    for _ in range(150):
         r1 = rng.normal(size=3) * 1.5e8
         r2 = rng.normal(size=3) * 2.3e8
-        tof = float(rng.uniform(30, 1500) * 86400.0)
+        tof = float(10 ** rng.uniform(0.0, np.log10(1500.0)) * 86400.0)  # 1 d (hyperbolic) .. 1500 d
         cw = bool(rng.integers(0, 2))
         ref = pk.lambert_problem(r0=r1, r1=r2, tof=tof, mu=GM_SUN, cw=cw, multi_revs=5)
         ours = L.lambert_all(GM_SUN, r1, r2, tof, max_revs=5, prograde=not cw)
@@ -138,7 +138,7 @@ def test_against_pykep():
 
 
 def test_arc_propagated_with_the_spine_lands_within_1_m():
-    """Propagate Lambert arcs (direct and 1-rev branches) with mmxsim.dynamics (heyoka Taylor
+    """Propagate Lambert arcs (direct and 1-rev branches, and a hyperbolic one) with mmxsim.dynamics (heyoka Taylor
     integrator, point mass, tolerance 1e-15): the arrival point is reached within 1 m."""
     from mmxsim.dynamics import DynamicsModel, MarsGravity, propagate
     from mmxsim.bodies import GM_MARS
@@ -149,8 +149,8 @@ def test_arc_propagated_with_the_spine_lands_within_1_m():
     r1 = np.array([9376.0, 0.0, 0.0])
     r2 = np.array([-15000.0, 20000.0, 1500.0])
     tof = 2.2 * 86400.0
-    cases = [(0, "left"), (1, "left"), (1, "right")]
-    for revs, br in cases:
+    cases = [(0, "left", tof), (1, "left", tof), (1, "right", tof), (0, "left", 1800.0)]  # last: hyperbolic
+    for revs, br, tof in cases:
         v1, v2 = L.lambert(GM_MARS, r1, r2, tof, revs, br)
         res = propagate(model, t0, np.concatenate([r1, v1]), [t0 + tof])
         miss = np.linalg.norm(np.asarray(res.states)[-1, :3] - r2)

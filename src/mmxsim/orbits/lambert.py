@@ -127,7 +127,10 @@ def _dtdx(x, t, lam):
 
 
 def _householder_l(t_target, x0, lam, n):
-    """Householder iterations on T(x) = t_target: (x, iterations), iterations -1 on NaN."""
+    """Householder iterations on T(x) = t_target: (x, iterations); iterations -1 on failure.
+
+    Stops when the step is below 1e-13 max(1, |x|) (x reaches several hundred on fast
+    hyperbolic arcs) or, after the iteration limit, accepts x if |T(x) - T| <= 1e-12 T."""
     x = x0
     for it in range(_MAXIT):
         t = _x2tof(x, lam, n)
@@ -136,14 +139,16 @@ def _householder_l(t_target, x0, lam, n):
         d12 = d1 * d1
         den = d1 * (d12 - delta * d2) + d3 * delta * delta / 6.0
         if den == 0.0:
-            return x, it
+            break
         xn = x - delta * (d12 - delta * d2 / 2.0) / den
         if not (xn == xn):  # NaN
             return xn, -1
-        if abs(xn - x) < _XTOL:
+        if abs(xn - x) < _XTOL * max(1.0, abs(xn)):
             return xn, it + 1
         x = xn
-    return x, _MAXIT
+    if abs(_x2tof(x, lam, n) - t_target) <= 1e-12 * t_target:
+        return x, _MAXIT
+    return x, -1
 
 
 def _tmin(lam, n):
@@ -232,7 +237,7 @@ def _solve_one(mu, r1x, r1y, r1z, r2x, r2y, r2z, tof, n, right, prograde, out):
             tmp = ((n * _PI + _PI) / (8.0 * T)) ** (2.0 / 3.0)
         x0 = (tmp - 1.0) / (tmp + 1.0)
     x, it = _householder_l(T, x0, lam, n)
-    if it < 0 or it >= _MAXIT or not (x == x):
+    if it < 0 or not (x == x):
         out[7] = 3.0
         return
     gamma = math.sqrt(mu * s / 2.0)
