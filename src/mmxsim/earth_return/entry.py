@@ -342,7 +342,7 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
                    winds: WindProfile | None = None, earth: EarthModel = WGS84,
                    ground_altitude_km: float = 0.0, max_time_s: float = 7200.0,
                    rtol: float = 1e-9, sample_dt_s: float = 0.1, no_atmosphere: bool = False,
-                   check_skip: bool = True) -> EntryTrajectory:
+                   check_skip: bool = True, stop_at_deploy: bool = False) -> EntryTrajectory:
     """Fly the capsule from the entry interface to the ground.
 
     Parameters
@@ -355,6 +355,7 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
     ground_altitude_km : geodetic height where the flight ends
     no_atmosphere : fly in vacuum for ``max_time_s`` (dynamics checks; no landing)
     check_skip : raise :class:`InputError` if the capsule climbs back above the entry interface
+    stop_at_deploy : end the flight at parachute deployment (hypersonic phase only)
 
     Raises
     ------
@@ -443,7 +444,12 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
     chute_flags = [np.zeros(ts[0].size, bool)]
     landed = bool(sol1.t_events[0].size)
     deploy_t = None
-    if not no_atmosphere and not landed:
+    if not no_atmosphere and not landed and stop_at_deploy:
+        deploy_t = t1
+        ts.append(np.array([t1]))
+        ys.append(sol1.y[:, -1][None, :])
+        chute_flags.append(np.zeros(1, bool))
+    elif not no_atmosphere and not landed:
         deploy_t = t1
         sol2 = solve_ivp(rhs, (t1, t1 + max_time_s), sol1.y[:, -1], method="DOP853", rtol=rtol,
                          atol=1e-10 * np.r_[1, 1, 1, 1e-3, 1e-3, 1e-3] * 1e3, events=[ev_ground],
@@ -481,7 +487,7 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
         "peak_decel_g": dec[ipk_a], "peak_decel_altitude_km": h[ipk_a], "peak_decel_time_s": t[ipk_a],
         "heat_load_MJm2": heat_load / 1e6,
         "landing_time_s": float(t[-1]), "landing_lat_deg": lat[-1], "landing_lon_deg": lon[-1],
-        "landing_speed_ms": sp[-1] * 1000.0, "landed": bool(not no_atmosphere),
+        "landing_speed_ms": sp[-1] * 1000.0, "landed": bool(not no_atmosphere and not stop_at_deploy),
     }
     if deploy_t is not None:
         k = int(np.searchsorted(t, deploy_t))
