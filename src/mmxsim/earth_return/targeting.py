@@ -27,7 +27,6 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.optimize import least_squares
 
 from ..errors import InputError
 from .entry import (A_WGS84, DEG, GM_WGS84, OMEGA_EARTH, WGS84, Capsule, EntryState, EntryTrajectory,
@@ -172,13 +171,27 @@ def target_landing(vinf, t_ei_tdb: float, target_lat_deg: float, target_lon_deg:
             best = (err, th, dt)
 
     def resid(x):
-        _, tr = land(x[0], x[1] * 1000.0)
+        _, tr = land(x[0], x[1])
         return local_en_km(tr.summary["landing_lat_deg"], tr.summary["landing_lon_deg"],
                            target_lat_deg, target_lon_deg)[0]
 
-    sol = least_squares(resid, [best[1], best[2] / 1000.0], x_scale=[0.05, 0.5], xtol=1e-12, ftol=1e-12,
-                        gtol=1e-12, diff_step=1e-6, max_nfev=60)
-    th, dt = float(sol.x[0]), float(sol.x[1]) * 1000.0
+    # Newton iteration on (theta, dt) with a finite-difference Jacobian; stops below tol_km
+    x = np.array([best[1], best[2]])
+    f = resid(x)
+    steps = np.array([1e-5, 1.0])  # rad, s
+    for _ in range(20):
+        if math.hypot(*f) < tol_km:
+            break
+        J = np.column_stack([(resid(x + np.eye(2)[k] * steps[k]) - f) / steps[k] for k in range(2)])
+        dx = np.linalg.lstsq(J, -f, rcond=None)[0]
+        lam = 1.0
+        for _ in range(6):  # backtracking keeps the step inside the region where the map is smooth
+            fn = resid(x + lam * dx)
+            if math.hypot(*fn) < math.hypot(*f):
+                break
+            lam *= 0.5
+        x, f = x + lam * dx, fn
+    th, dt = float(x[0]), float(x[1])
     e, tr = land(th, dt)
     miss = float(np.hypot(*local_en_km(tr.summary["landing_lat_deg"], tr.summary["landing_lon_deg"],
                                        target_lat_deg, target_lon_deg)[0]))
