@@ -77,7 +77,7 @@ def test_scalings():
     assert b / a == pytest.approx(3.0, rel=1e-4)  # linear in mass while the per-event mean N0 << 1
     lo = pp.contamination_probability(0.01, 0.02, replace(p, shielded_fraction=0.20)).probability
     hi = pp.contamination_probability(0.01, 0.02, replace(p, shielded_fraction=0.30)).probability
-    assert hi / lo == pytest.approx(1.5, rel=1e-6)  # [KU19] 20-30 % shielded enters linearly
+    assert hi / lo == pytest.approx(1.5, rel=1e-4)  # [KU19] 20-30 % shielded enters linearly
     assert pp.contamination_probability(0.01, 0.6, p).probability == 0.0  # below the mixing depth
     assert pp.fraction_large_fragments(p) == pytest.approx(1 - 0.03 ** 0.5, rel=1e-12)
 
