@@ -170,7 +170,8 @@ class Capsule:
     mass_kg 16 [BBC-2020], [Y18]; diameter_m 0.40 [JAXA-BLOG-SRC] (secondary); nose_radius_m 0.20
     (ASSUMPTION: unpublished); cd_mach (ASSUMPTION, see DEFAULT_CD_MACH); deploy_altitude_km 10
     [H2-CH24], [Y21]; chute_cds_m2 4.0 m^2 (ASSUMPTION: about 8 m/s at sea level with 16 kg); descent_mass_kg
-    (ASSUMPTION: None = entry mass).
+    (ASSUMPTION: None = entry mass); chute_inflation_s 3 s (ASSUMPTION: the drag area grows
+    linearly from the capsule's to the parachute's over this time, which sets the opening load).
     """
 
     mass_kg: float = 16.0
@@ -182,8 +183,11 @@ class Capsule:
     deploy_mach: float | None = None
     chute_cds_m2: float = 4.0
     descent_mass_kg: float | None = None
+    chute_inflation_s: float = 3.0
 
     def __post_init__(self):
+        if not (np.isfinite(self.chute_inflation_s) and self.chute_inflation_s >= 0):
+            raise InputError("capsule.chute_inflation_s", self.chute_inflation_s, ">= 0 s")
         for name in ("mass_kg", "diameter_m", "nose_radius_m", "cd_scale", "chute_cds_m2"):
             v = getattr(self, name)
             if not (np.isfinite(v) and v > 0):
@@ -389,16 +393,23 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
         vr = math.sqrt(vrel[0] * vrel[0] + vrel[1] * vrel[1] + vrel[2] * vrel[2])
         mach = vr * 1000.0 / a_snd
         if chute:
-            cda, mass = capsule.chute_cds_m2, capsule.descent_mass_kg or capsule.mass_kg
+            mass = capsule.descent_mass_kg or capsule.mass_kg
+            f = 1.0 if chute is True else min(max(chute, 0.0), 1.0)
+            cda = capsule.cd_scalar(mach) * area + f * (capsule.chute_cds_m2 - capsule.cd_scalar(mach) * area)
         else:
             cda, mass = capsule.cd_scalar(mach) * area, capsule.mass_kg
         # rho kg/m^3 * (km/s)^2 * m^2 / kg -> 1e3 m/s^2 -> km/s^2 (factor 1e3 * 1e-3 = 1)
         adrag = -0.5 * rho * cda / mass * vr * vrel * 1000.0
         return adrag, h, rho, vr, mach, lat, lon
 
+    def inflation(t, chute):
+        if not chute:
+            return False
+        return True if capsule.chute_inflation_s <= 0 else min((t - chute) / capsule.chute_inflation_s, 1.0) + 1e-300
+
     def rhs(t, y, chute):
         r, v = y[:3], y[3:]
-        ad = aero(y, chute)[0]
+        ad = aero(y, inflation(t, chute))[0]
         # Coriolis -2 w x v and centrifugal -w x (w x r) for w along +z, written out (speed)
         om = earth.omega
         g = gravity_j2(r, earth)
@@ -453,11 +464,12 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
         deploy_t = t1
         sol2 = solve_ivp(rhs, (t1, t1 + max_time_s), sol1.y[:, -1], method="DOP853", rtol=rtol,
                          atol=1e-10 * np.r_[1, 1, 1, 1e-3, 1e-3, 1e-3] * 1e3, events=[ev_ground],
-                         dense_output=True, args=(True,))
+                         dense_output=True, args=(t1,))
         if sol2.status != 1:
             raise InputError("max_time_s", max_time_s, "a longer flight time (the capsule did not land)")
         t2 = float(sol2.t[-1])
-        tt = np.append(np.arange(t1, t2, 1.0), t2)
+        tt = np.concatenate([np.arange(t1, t1 + 10.0, 0.05), np.arange(t1 + 10.0, t2, 1.0), [t2]])
+        tt = tt[tt <= t2]
         ts.append(tt)
         ys.append(sol2.sol(tt).T)
         chute_flags.append(np.ones(tt.size, bool))
@@ -471,7 +483,7 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
     n = t.size
     h, lat, lon, sp, mach, dec, q = (np.empty(n) for _ in range(7))
     for i in range(n):
-        ad, h[i], rho, vr, mach[i], la, lo = aero(Y[i], bool(chute[i]))
+        ad, h[i], rho, vr, mach[i], la, lo = aero(Y[i], inflation(t[i], deploy_t) if chute[i] else False)
         lat[i], lon[i] = la / DEG, lo / DEG
         sp[i] = float(np.linalg.norm(Y[i, 3:]))
         dec[i] = float(np.linalg.norm(ad)) * 1000.0 / G0
