@@ -238,11 +238,18 @@ def run_planetary_protection(sample_mass_kg: float = SAMPLE_MASS_REQ_KG, depth_m
     ax2 = fig2.subplots()
     names = ["microbes_per_kg", "launch_survival", "d10_gy", "gcr_dose_gy_yr", "sep_dose_gy_yr",
              "background_rate_per_yr", "mixing_depth_m"]
-    lo, hi = [], []
-    for k in names:
+    def varied(k, up):
         v = getattr(p, k)
-        lo.append(contamination_probability(sample_mass_kg, depth_m, replace(p, **{k: v / 10 if k != "mixing_depth_m" else max(v / 2, depth_m)})).probability)
-        hi.append(contamination_probability(sample_mass_kg, depth_m, replace(p, **{k: min(v * 10, 1.0) if k == "launch_survival" else v * (10 if k != "mixing_depth_m" else 2)})).probability)
+        if k == "mixing_depth_m":
+            return v * 2 if up else max(v / 2, depth_m)
+        if k == "launch_survival":
+            return min(v * 10, 1.0) if up else v / 10
+        return v * 10 if up else v / 10
+
+    lo = [contamination_probability(sample_mass_kg, depth_m, replace(p, **{k: varied(k, False)})).probability
+          for k in names]
+    hi = [contamination_probability(sample_mass_kg, depth_m, replace(p, **{k: varied(k, True)})).probability
+          for k in names]
     y = np.arange(len(names))
     ax2.barh(y - 0.2, np.log10(np.maximum(lo, 1e-300)) - math.log10(r.probability), 0.4, label="parameter / 10 (depth / 2)")
     ax2.barh(y + 0.2, np.log10(np.maximum(hi, 1e-300)) - math.log10(r.probability), 0.4, label="parameter x 10 (depth x 2)")
