@@ -225,3 +225,25 @@ def test_monte_carlo_footprint_seeded_and_figure():
     assert isinstance(f1.figure(), Figure)
     with pytest.raises(InputError):
         en.monte_carlo_footprint(e, n=3)
+
+
+def test_run_entry_analysis_entry_point():
+    from matplotlib.figure import Figure
+
+    from mmxsim.earth_return import run_entry_analysis
+
+    numbers, figs = run_entry_analysis(n_monte_carlo=10, seed=2)
+    assert set(figs) == {"entry_profiles", "footprint"}
+    assert all(isinstance(f, Figure) for f in figs.values())
+    assert all(isinstance(v, float) for v in numbers.values())
+    miss = en.local_en_km(numbers["landing_lat_deg"], numbers["landing_lon_deg"], *en.WPA_NOMINAL)[0]
+    assert math.hypot(*miss) < 0.1
+    assert numbers["footprint_semi_major_km"] >= numbers["footprint_semi_minor_km"] > 0
+
+
+def test_msis_without_pymsis_says_what_to_do(monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "pymsis", None)  # makes "import pymsis" fail
+    with pytest.raises(ImportError, match="pip install pymsis"):
+        atm.MSIS()

@@ -260,7 +260,13 @@ class WindProfile:
         return cls((0.0,), (float(east_ms),), (float(north_ms),))
 
     def at(self, h_km: float) -> tuple[float, float]:
-        h = np.asarray(self.altitude_km, dtype=float)
+        h = self.altitude_km
+        if len(h) == 1:
+            return float(self.east_ms[0]), float(self.north_ms[0])
+        if h_km <= h[0]:
+            return float(self.east_ms[0]), float(self.north_ms[0])
+        if h_km >= h[-1]:
+            return float(self.east_ms[-1]), float(self.north_ms[-1])
         return (float(np.interp(h_km, h, self.east_ms)), float(np.interp(h_km, h, self.north_ms)))
 
 

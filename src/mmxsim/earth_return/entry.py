@@ -85,7 +85,8 @@ WGS84 = EarthModel()
 
 
 def geodetic_from_ecef(r, earth: EarthModel = WGS84):
-    """ECEF position (km) -> geodetic latitude (rad), longitude (rad), height (km) (Bowring, 4 iterations)."""
+    """ECEF position (km) -> geodetic latitude (rad), longitude (rad), height (km) (fixed point, 3 iterations;
+    converged to < 1 mm below 1000 km, checked by a round-trip test)."""
     x, y, z = float(r[0]), float(r[1]), float(r[2])
     a, e2 = earth.a_km, earth.e2
     p = math.hypot(x, y)
@@ -94,7 +95,7 @@ def geodetic_from_ecef(r, earth: EarthModel = WGS84):
         b = a * math.sqrt(1 - e2)
         return math.copysign(math.pi / 2, z), lon, abs(z) - b
     lat = math.atan2(z, p * (1.0 - e2))
-    for _ in range(4):
+    for _ in range(3):
         s = math.sin(lat)
         n = a / math.sqrt(1.0 - e2 * s * s)
         h = p / math.cos(lat) - n
