@@ -517,15 +517,75 @@ def greedy_schedule(candidates, rules: Mapping[str, BookingRules],
     units.sort(key=lambda u: (-u[0], -u[1], u[2], u[3][0]))
     sel = np.zeros(len(segs), bool)
     used = set()
+    book = _Ledger(rules, blocked)
     for _, _, pi, idx in units:
         if pi in used:
             continue
-        sel[idx] = True
-        if check_schedule(segs, sel, rules, blocked):
-            sel[idx] = False
-        else:
+        if book.try_add([segs[i] for i in idx]):
+            sel[idx] = True
             used.add(pi)
+    bad = check_schedule(segs, sel, rules, blocked)
+    if bad:  # the ledger and the independent checker disagree: a bug, never a silent bad plan
+        raise RuntimeError("greedy schedule violates rules: " + "; ".join(bad[:5]))
     return _result("greedy", "heuristic", segs, sel, rules)
+
+
+class _Ledger:
+    """Incremental feasibility of adding one track (a run of consecutive segments of a pass
+    that has no track yet) to a feasible selection: the rules of :func:`check_schedule`,
+    checked only where the new track can break them (its station's set-up/tear-down windows,
+    the spacecraft's other downlinks, its agency's day and week budgets, blocked windows)."""
+
+    def __init__(self, rules, blocked, tol_s: float = 1e-6):
+        import bisect
+
+        self._bisect = bisect
+        self.rules, self.tol = rules, tol_s
+        self.blocked: dict[str, list[BlockedWindow]] = {}
+        for w in blocked:
+            self.blocked.setdefault(w.station, []).append(w)
+        self.windows: dict[str, list[tuple[float, float]]] = {}  # station -> sorted charged windows
+        self.on: list[tuple[float, float]] = []  # sorted selected downlink intervals
+        self.charged: dict[str, dict[tuple, float]] = {}
+
+    def _overlaps(self, intervals, a, b, tol):
+        k = self._bisect.bisect_left(intervals, (a, -math.inf))
+        for j in (k - 1, k):
+            if 0 <= j < len(intervals) and intervals[j][0] < b - tol and a < intervals[j][1] - tol:
+                return True
+        return False
+
+    def try_add(self, run: list[Segment]) -> bool:
+        r, tol = _rules_for(self.rules, run[0].agency), self.tol
+        st, a, b = run[0].station, run[0].start, run[-1].stop
+        if b - a < r.min_pass_s - tol:
+            return False
+        ws, we = a - r.setup_s, b + r.teardown_s
+        if _hits(self.blocked, st, ws + tol, we - tol):
+            return False
+        if self._overlaps(self.windows.get(st, []), ws, we, tol):
+            return False
+        if any(self._overlaps(self.on, s.start, s.stop, tol) for s in run):
+            return False
+        add: dict[tuple, float] = {}
+        d0 = _day(a)
+        for key in (("d", d0), ("w", d0 // 7)):
+            add[key] = add.get(key, 0.0) + r.overhead_s
+        for s in run:
+            dd = _day(s.start)
+            for key in (("d", dd), ("w", dd // 7)):
+                add[key] = add.get(key, 0.0) + s.duration_s
+        acc = self.charged.setdefault(run[0].agency, {})
+        for (kind, idx), sec in add.items():
+            lim = r.max_hours_per_day if kind == "d" else r.max_hours_per_week
+            if lim is not None and acc.get((kind, idx), 0.0) + sec > lim * 3600.0 + tol:
+                return False
+        for key, sec in add.items():
+            acc[key] = acc.get(key, 0.0) + sec
+        self._bisect.insort(self.windows.setdefault(st, []), (ws, we))
+        for s in run:
+            self._bisect.insort(self.on, (s.start, s.stop))
+        return True
 
 
 def brute_force_schedule(candidates, rules: Mapping[str, BookingRules],
