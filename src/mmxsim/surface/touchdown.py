@@ -522,53 +522,63 @@ def quat_to_matrix(q) -> np.ndarray:
     return R.reshape(q.shape[:-1] + (3, 3))
 
 
-def tip_margin(position_m, quaternion, gear: LandingGear, g_site, velocity_m_s=None, omega_body=None,
-               spacecraft: Spacecraft | None = None):
-    """Tip-over margins of a pose (site frame: z = plane normal).
+def tip_margins(position_m, quaternion, gear: LandingGear, g_site, velocity_m_s=None, omega_body=None,
+                spacecraft: Spacecraft | None = None):
+    """Tip-over margins of poses (site frame: z = plane normal); arrays over poses, shapes (n, 3)
+    and (n, 4) (or single poses).
 
     The support polygon is the four footpads projected onto the plane (pads in the order of their
     azimuths). For each support edge the *angle margin* is the rotation about that edge that
     brings the CoM vertically (along g) over it (positive = stable); the *energy barrier* is the
     potential-energy rise of that rotation, m |g⊥| (|r⊥| − r⊥·up) (r⊥, g⊥ perpendicular to the
-    edge). Returns (angle_margin_deg, energy_barrier_J, kinetic_J) for the worst edge, the
-    kinetic energy only when velocities are given (else 0). Negative angle: already past the edge
-    (barrier 0).
+    edge; m = 1 kg without ``spacecraft``). Returns (angle_margin_deg, energy_barrier_J, kinetic_J)
+    for the worst edge; kinetic energy only with velocities and a spacecraft (else 0). A
+    negative angle means the CoM is already past the edge (barrier 0).
     """
-    x = np.asarray(position_m, float)
-    R = quat_to_matrix(quaternion)
-    P = x + gear.pads_body @ R.T
-    P[:, 2] = 0.0
+    x = np.atleast_2d(np.asarray(position_m, float))
+    R = quat_to_matrix(np.atleast_2d(np.asarray(quaternion, float)))
+    P = x[:, None, :] + np.einsum("nij,kj->nki", R, gear.pads_body)  # (n, 4, 3)
+    P[..., 2] = 0.0
     gv = np.asarray(g_site, float)
     gn = np.linalg.norm(gv)
     ghat = gv / gn
-    centre = P.mean(axis=0)
-    best = (math.inf, math.inf)
+    centre = P.mean(axis=1)
+    m = spacecraft.mass_kg if spacecraft is not None else 1.0
+    best_a = np.full(len(x), np.inf)
+    best_b = np.zeros(len(x))
+    zhat = np.array([0.0, 0.0, 1.0])
+
+    def dot(a, b):
+        return np.einsum("ni,ni->n", a, b)
+
     for i in range(4):
-        a, b = P[i], P[(i + 1) % 4]
-        e = (b - a) / np.linalg.norm(b - a)
-        out = np.cross(e, [0.0, 0.0, 1.0])
-        if np.dot(out, a - centre) < 0:
-            out = -out
-        gp = ghat - np.dot(ghat, e) * e
-        gpn = np.linalg.norm(gp)
-        up = -gp / gpn
-        u2 = out - np.dot(out, up) * up
-        u2 /= np.linalg.norm(u2)
+        a, b = P[:, i], P[:, (i + 1) % 4]
+        e = (b - a) / np.linalg.norm(b - a, axis=1)[:, None]
+        out = np.cross(e, zhat)
+        out *= np.where(dot(out, a - centre) < 0, -1.0, 1.0)[:, None]
+        gp = ghat[None, :] - (e @ ghat)[:, None] * e
+        gpn = np.linalg.norm(gp, axis=1)
+        up = -gp / gpn[:, None]
+        u2 = out - dot(out, up)[:, None] * up
+        u2 /= np.linalg.norm(u2, axis=1)[:, None]
         r = x - a
-        rp = r - np.dot(r, e) * e
-        A, B = np.dot(rp, up), np.dot(rp, u2)
-        ang = math.degrees(math.atan2(-B, A))
-        m = spacecraft.mass_kg if spacecraft is not None else 1.0
-        barrier = m * gn * gpn * (np.linalg.norm(rp) - A) if ang > 0 else 0.0
-        if ang < best[0]:
-            best = (ang, barrier)
-    ke = 0.0
+        rp = r - dot(r, e)[:, None] * e
+        A, B = dot(rp, up), dot(rp, u2)
+        ang = np.degrees(np.arctan2(-B, A))
+        barrier = np.where(ang > 0, m * gn * gpn * (np.linalg.norm(rp, axis=1) - A), 0.0)
+        sel = ang < best_a
+        best_a = np.where(sel, ang, best_a)
+        best_b = np.where(sel, barrier, best_b)
+    ke = np.zeros(len(x))
     if velocity_m_s is not None and spacecraft is not None:
-        ke = 0.5 * spacecraft.mass_kg * float(np.dot(velocity_m_s, velocity_m_s))
+        v = np.atleast_2d(np.asarray(velocity_m_s, float))
+        ke = 0.5 * spacecraft.mass_kg * np.einsum("ni,ni->n", v, v)
         if omega_body is not None:
-            w = np.asarray(omega_body, float)
-            ke += 0.5 * float(np.dot(spacecraft.inertia * w, w))
-    return best[0], float(best[1]), ke
+            w = np.atleast_2d(np.asarray(omega_body, float))
+            ke = ke + 0.5 * np.einsum("ni,ni->n", w * spacecraft.inertia, w)
+    if np.ndim(position_m) == 1:
+        return float(best_a[0]), float(best_b[0]), float(ke[0])
+    return best_a, best_b, ke
 
 
 @dataclass
@@ -671,7 +681,7 @@ def simulate_touchdown(vertical_m_s: float = 0.3, horizontal_m_s: float = 0.05, 
                        g_m_s2: float = G_PHOBOS_M_S2, horizontal_azimuth_deg: float = 0.0,
                        attitude_error_deg=(0.0, 0.0), rate_error_deg_s=(0.0, 0.0, 0.0),
                        spacecraft: Spacecraft = Spacecraft(), gear: LandingGear = LandingGear(),
-                       spin_site_rad_s=(0.0, 0.0, 0.0), t_max_s: float = 600.0, dt_contact_s: float = 1e-3,
+                       spin_site_rad_s=(0.0, 0.0, 0.0), t_max_s: float = 600.0, dt_contact_s: float = 5e-4,
                        dt_flight_s: float = 0.02, record_dt_s: float = 0.05, settle_speed_m_s: float = 1e-3,
                        settle_rate_deg_s: float = 0.05, settle_hold_s: float = 5.0, stop_when_settled: bool = True,
                        tipped_tilt_deg: float = 80.0, adhesive: bool = False,
@@ -750,13 +760,9 @@ def simulate_touchdown(vertical_m_s: float = 0.3, horizontal_m_s: float = 0.05, 
     H = hist[:n]
     Rh = quat_to_matrix(H[:, 7:11])
     tilt = np.degrees(np.arccos(np.clip(Rh[:, 2, 2], -1, 1)))
-    margins = np.empty(n)
-    eratio = np.full(n, np.inf)
-    for j in range(n):
-        a, bar, ke = tip_margin(H[j, 1:4], H[j, 7:11], gear, gvec, H[j, 4:7], H[j, 11:14], spacecraft)
-        margins[j] = a
-        if ke > 0:
-            eratio[j] = bar / ke
+    margins, bar, ke = tip_margins(H[:, 1:4], H[:, 7:11], gear, gvec, H[:, 4:7], H[:, 11:14], spacecraft)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eratio = np.where(ke > 0, bar / np.where(ke > 0, ke, 1.0), np.inf)
     after = H[:, 0] >= summ[3] if summ[3] >= 0 else np.ones(n, bool)
     history = {"t_s": H[:, 0], "com_m": H[:, 1:4], "velocity_m_s": H[:, 4:7], "quaternion": H[:, 7:11],
                "omega_body_rad_s": H[:, 11:14], "stroke_m": H[:, 14:18], "contact": H[:, 18:22].astype(bool),
