@@ -29,7 +29,8 @@ Simplified model (say so wherever the numbers are used; see docs/sampling.md)
   a slider of limit μN): true sticking on a slope, slip when the tangential load exceeds μN; the
   slip distance is the slider's travel.
 * **Integration**: semi-implicit (symplectic) Euler, quaternion attitude, step ``dt_contact`` when
-  any pad is in or near contact and ``dt_flight`` in flight. Every dissipation channel (damper,
+  any pad is in or near contact and ``dt_flight`` in flight (where the position step is the
+  trapezoid, exact for uniform gravity). Every dissipation channel (damper,
   crush, friction slip, tangential damper, contact release) is integrated from its own rate, so
   the energy bookkeeping (E0 − E = dissipated) is an independent check (tests/surface/test_touchdown.py).
 
@@ -440,9 +441,15 @@ def _sim_impl(prm, pads, inertia, y0, gvec, spin, dt_c, dt_f, t_max, rec_dt, his
         w[0] += dt * a0
         w[1] += dt * a1
         w[2] += dt * a2
-        x[0] += dt * v[0]
-        x[1] += dt * v[1]
-        x[2] += dt * v[2]
+        if ncont == 0 and not (thrust > 0.0 and had_contact and t - first_contact < thrust_s):
+            # free flight: trapezoidal position step, exact for the uniform gravity (no energy drift)
+            x[0] += 0.5 * dt * (2.0 * v[0] - dt * F0 / m)
+            x[1] += 0.5 * dt * (2.0 * v[1] - dt * F1 / m)
+            x[2] += 0.5 * dt * (2.0 * v[2] - dt * F2 / m)
+        else:
+            x[0] += dt * v[0]
+            x[1] += dt * v[1]
+            x[2] += dt * v[2]
         wn = math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2])
         if wn > 0.0:
             h = 0.5 * wn * dt
@@ -541,6 +548,10 @@ def tip_margins(position_m, quaternion, gear: LandingGear, g_site, velocity_m_s=
     P[..., 2] = 0.0
     gv = np.asarray(g_site, float)
     gn = np.linalg.norm(gv)
+    if not gn > 0:  # no gravity: no tipping direction
+        n = len(x)
+        inf = np.full(n, np.inf)
+        return (math.inf, math.inf, 0.0) if np.ndim(position_m) == 1 else (inf, inf.copy(), np.zeros(n))
     ghat = gv / gn
     centre = P.mean(axis=1)
     m = spacecraft.mass_kg if spacecraft is not None else 1.0
