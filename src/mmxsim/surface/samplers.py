@@ -378,7 +378,7 @@ class SamplingMC:
         cdeep = (self.c_mass_kg >= self.threshold_kg) & (self.depth_m > CORING_MIN_DEPTH_M)
         return {"n": self.n, "seed": self.seed, "threshold_g": self.threshold_kg * 1e3,
                 "p_total_ge_threshold": p, "stderr": se, "wilson95": list(ci),
-                "p_c_sampler_alone_ge_threshold_below_2cm": float(cdeep.mean()),
+                "p_c_sampler_alone_ge_threshold_from_gt_2cm": float(cdeep.mean()),
                 "total_g_median": float(np.median(t)), "total_g_p05": float(np.percentile(t, 5)),
                 "total_g_p95": float(np.percentile(t, 95)), "c_g_median": float(np.median(self.c_mass_kg) * 1e3),
                 "p_g_median": float(np.median(self.p_mass_kg) * 1e3),
@@ -408,7 +408,7 @@ class SamplingMC:
 
 def sample_mass_mc(n: int = 20000, seed: int = 0, grain_density=Dist("normal", GRAIN_DENSITY_DERIVED, 150.0),
                    porosity=Dist("uniform", 0.35, 0.75), bulk_density=None, grain_size_um=Dist("lognormal", 100.0, 1.0),
-                   fill_efficiency=Dist("uniform", 0.3, 1.0), resistance_gradient_Pa_m=Dist("loguniform", 1e5, 1e7),
+                   fill_efficiency=Dist("uniform", 0.3, 1.0), resistance_gradient_Pa_m=Dist("loguniform", 1e5, 5e7),
                    lofting_ratio=Dist("loguniform", *HERITAGE_RATIO_RANGE), c_sampler: CSampler = CSampler(),
                    p_sampler: PSampler | None = PSampler(), use_c: bool = True,
                    threshold_kg: float = SAMPLE_REQUIREMENT_G * 1e-3) -> SamplingMC:
