@@ -224,3 +224,15 @@ def test_bad_parameters_raise_input_error(make, field):
     with pytest.raises(InputError) as ei:
         make()
     assert ei.value.field == field
+
+
+def test_from_descent_uses_landed_touchdown_speeds():
+    # the descent model's Touchdown arrays (vertical/horizontal m/s, status 0 = landed) drive the runs
+    from types import SimpleNamespace
+
+    tdn = SimpleNamespace(vertical_m_s=np.array([0.2, 0.4, 0.3]), horizontal_m_s=np.array([0.01, 0.02, 0.05]),
+                          status=np.array([0, 1, 0]))
+    runs = td.from_descent(tdn, t_max_s=30.0)
+    assert len(runs) == 2
+    assert [r.inputs["vertical_m_s"] for r in runs] == [0.2, 0.3]
+    assert [r.inputs["horizontal_m_s"] for r in runs] == [0.01, 0.05]
