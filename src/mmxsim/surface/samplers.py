@@ -39,7 +39,7 @@ Simplified models (ASSUMPTIONS are marked on each parameter; see docs/sampling.m
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
