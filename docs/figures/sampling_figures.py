@@ -39,6 +39,10 @@ for name, kw in {"flat_passive": dict(slope_deg=0.0), "slope10_passive": dict(sl
         a["figures"]["envelope"].savefig(f"{out}/touchdown_envelope_{name.split('_')[1]}.png", dpi=90)
 site = T.touchdown_analysis(0.5, 0.1, site=(0.0, 0.0), attitude_error_deg=(0.0, 2.0), envelope=False)
 res["touchdown_site_lat0_lon0"] = clean(site)
+for name, kw in {"mc_flat_passive": dict(slope_deg=0.0), "mc_slope10_passive": dict(slope_deg=10.0),
+                 "mc_flat_holddown": dict(slope_deg=0.0, hold_down_thrust_N=88.0, hold_down_s=60.0),
+                 "mc_slope10_holddown": dict(slope_deg=10.0, hold_down_thrust_N=88.0, hold_down_s=60.0)}.items():
+    res[f"touchdown_{name}"] = T.touchdown_monte_carlo(n=500, seed=0, **kw).summary()
 res["touchdown_wall_s"] = time.time() - t0
 
 t0 = time.time()

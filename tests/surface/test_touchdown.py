@@ -188,12 +188,13 @@ def test_entry_point_returns_numbers_and_figures():
     from matplotlib.figure import Figure
 
     out = touchdown_analysis(envelope_slopes_deg=(0.0, 20.0), envelope_vertical_m_s=(0.1, 0.5),
-                             envelope_horizontal_m_s=(0.0, 0.1), t_max_s=200.0)
+                             envelope_horizontal_m_s=(0.0, 0.1), t_max_s=200.0, monte_carlo_n=3)
     assert isinstance(out["figures"]["touchdown"], Figure) and isinstance(out["figures"]["envelope"], Figure)
     assert np.asarray(out["envelope"]["safe"]).shape == (2, 2, 2)
     assert 0.0 <= out["envelope"]["safe_fraction"] <= 1.0
     assert out["static_tip_slope_deg"] == pytest.approx(math.degrees(math.atan(1.05 / 1.2)), abs=1e-9)
     assert isinstance(out["nominal"]["max_rebound_m"], float)
+    assert out["monte_carlo"]["n"] == 3 and 0.0 <= out["monte_carlo"]["p_safe"] <= 1.0
 
 
 @pytest.mark.parametrize("kw, field", [
@@ -236,3 +237,20 @@ def test_from_descent_uses_landed_touchdown_speeds():
     assert len(runs) == 2
     assert [r.inputs["vertical_m_s"] for r in runs] == [0.2, 0.3]
     assert [r.inputs["horizontal_m_s"] for r in runs] == [0.01, 0.05]
+
+
+def test_touchdown_monte_carlo_seeded_and_consistent_with_single_runs():
+    a = td.touchdown_monte_carlo(n=6, seed=2, t_max_s=200.0, hold_down_thrust_N=88.0, hold_down_s=60.0)
+    b = td.touchdown_monte_carlo(n=6, seed=2, t_max_s=200.0, hold_down_thrust_N=88.0, hold_down_s=60.0)
+    np.testing.assert_array_equal(a.max_rebound_m, b.max_rebound_m)
+    assert np.all((a.vertical_m_s >= 0.1) & (a.vertical_m_s <= 0.5)) and np.all(a.horizontal_m_s <= 0.1)
+    # run 3 again by hand: same outcome
+    r = simulate_touchdown(a.vertical_m_s[3], a.horizontal_m_s[3], 0.0, horizontal_azimuth_deg=a.azimuth_deg[3],
+                           attitude_error_deg=tuple(a.attitude_error_deg[3]), t_max_s=200.0,
+                           hold_down_thrust_N=88.0, hold_down_s=60.0)
+    assert r.safe() == a.safe[3] and r.max_rebound_m == a.max_rebound_m[3]
+    p, se = a.probability_safe()
+    assert p == a.safe.mean() and se >= 0
+    with pytest.raises(InputError) as ei:
+        td.touchdown_monte_carlo(n=3, vertical_m_s=(0.5, 0.1))
+    assert ei.value.field == "vertical_m_s"

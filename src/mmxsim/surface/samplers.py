@@ -370,7 +370,7 @@ class SamplingMC:
         den = 1 + z * z / n
         c = (p + z * z / (2 * n)) / den
         h = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / den
-        return p, math.sqrt(max(p * (1 - p), 1e-300) / n), (c - h, c + h)
+        return p, math.sqrt(p * (1 - p) / n), (c - h, c + h)
 
     def summary(self) -> dict:
         p, se, ci = self.probability()

@@ -1,5 +1,5 @@
-"""Touchdown of the MMX spacecraft (JAXA; landing gear by JAXA/MELCO): rigid body on four
-spring-damper legs with crushable strokes and Coulomb footpad friction, on a plane in Phobos gravity.
+"""Touchdown of the MMX spacecraft (JAXA; spacecraft system by Mitsubishi Electric [MELCO]): rigid
+body on four spring-damper legs with crushable strokes and Coulomb footpad friction, on a plane in Phobos gravity.
 
 Simplified model (say so wherever the numbers are used; see docs/sampling.md)
 -----------------------------------------------------------------------------
@@ -928,11 +928,77 @@ def from_descent(touchdown, max_runs: int = 50, slope_deg: float = 0.0, g_m_s2: 
     return out
 
 
+@dataclass
+class TouchdownMC:
+    """Monte Carlo of touchdowns (arrays over runs)."""
+
+    n: int
+    seed: int
+    vertical_m_s: np.ndarray
+    horizontal_m_s: np.ndarray
+    azimuth_deg: np.ndarray
+    attitude_error_deg: np.ndarray  # (n, 2)
+    safe: np.ndarray
+    tipped: np.ndarray
+    max_rebound_m: np.ndarray
+    max_stroke_m: np.ndarray
+    settle_time_s: np.ndarray
+
+    def probability_safe(self) -> tuple:
+        """(fraction safe, binomial standard error)."""
+        p = float(self.safe.mean())
+        return p, math.sqrt(p * (1 - p) / self.n)
+
+    def summary(self) -> dict:
+        p, se = self.probability_safe()
+        st = self.settle_time_s[np.isfinite(self.settle_time_s)]
+        return {"n": self.n, "seed": self.seed, "p_safe": p, "stderr": se, "p_tipped": float(self.tipped.mean()),
+                "rebound_m_median": float(np.median(self.max_rebound_m)),
+                "rebound_m_p95": float(np.percentile(self.max_rebound_m, 95)),
+                "stroke_m_max": float(self.max_stroke_m.max()),
+                "settle_s_median": float(np.median(st)) if len(st) else math.nan}
+
+
+def touchdown_monte_carlo(n: int = 200, seed: int = 0, vertical_m_s=(0.1, 0.5), horizontal_m_s=(0.0, 0.1),
+                          attitude_sigma_deg: float = 1.0, slope_deg: float = 0.0, **kw) -> TouchdownMC:
+    """Touchdowns with vertical and horizontal speeds uniform in the given ranges (defaults: up
+    to the ASSUMED descent limits), horizontal azimuth uniform in [0, 360) deg from downhill and
+    Gaussian attitude errors (sigma per axis, ASSUMPTION 1°). Draws from
+    ``numpy.random.default_rng(seed)``. Other keywords go to :func:`simulate_touchdown`."""
+    if not (isinstance(n, (int, np.integer)) and 1 <= n <= 100_000):
+        raise InputError("n", n, "an integer number of runs 1..100000")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", seed, "an integer >= 0")
+    rng_ = []
+    for name, r in (("vertical_m_s", vertical_m_s), ("horizontal_m_s", horizontal_m_s)):
+        try:
+            lo, hi = (float(r[0]), float(r[1]))
+        except (TypeError, ValueError, IndexError):
+            raise InputError(name, r, "a range (lo, hi) in m/s") from None
+        if not (0 <= lo <= hi <= 20):
+            raise InputError(name, r, "a range 0 <= lo <= hi <= 20 m/s")
+        rng_.append((lo, hi))
+    sig = _num("attitude_sigma_deg", attitude_sigma_deg, 0.0, 30.0, "a sigma in [0, 30] deg")
+    rng = np.random.default_rng(int(seed))
+    vv = rng.uniform(*rng_[0], n)
+    vh = rng.uniform(*rng_[1], n)
+    az = rng.uniform(0.0, 360.0, n)
+    att = rng.normal(0.0, sig, (n, 2)) if sig > 0 else np.zeros((n, 2))
+    safe, tip = np.zeros(n, bool), np.zeros(n, bool)
+    reb, stroke, st = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        r = simulate_touchdown(vv[i], vh[i], slope_deg, horizontal_azimuth_deg=az[i],
+                               attitude_error_deg=tuple(att[i]), **kw)
+        safe[i], tip[i] = r.safe(), r.tipped
+        reb[i], stroke[i], st[i] = r.max_rebound_m, float(r.max_stroke_m.max()), r.settle_time_s
+    return TouchdownMC(int(n), int(seed), vv, vh, az, att, safe, tip, reb, stroke, st)
+
+
 def touchdown_analysis(vertical_m_s: float = 0.5, horizontal_m_s: float = 0.1, slope_deg: float | None = None,
                        site=None, attitude_error_deg=(0.0, 2.0), envelope: bool = True,
                        envelope_slopes_deg=(0.0, 10.0, 20.0, 30.0), envelope_vertical_m_s=(0.1, 0.3, 0.5, 0.7, 0.9),
                        envelope_horizontal_m_s=(0.0, 0.1, 0.2, 0.3), spacecraft: Spacecraft = Spacecraft(),
-                       gear: LandingGear = LandingGear(), **kw) -> dict:
+                       gear: LandingGear = LandingGear(), monte_carlo_n: int = 0, seed: int = 0, **kw) -> dict:
     """Entry point for a report section: one touchdown at the given speeds (defaults: the descent
     model's ASSUMED limits 0.5 m/s vertical and 0.1 m/s horizontal, downhill) plus the safe envelope.
 
@@ -942,7 +1008,9 @@ def touchdown_analysis(vertical_m_s: float = 0.5, horizontal_m_s: float = 0.1, s
 
         {"nominal": dict, "site": dict | None, "static_tip_slope_deg": float,
          "envelope": {"safe_fraction", "max_safe_vertical_m_s", ...} | None,
-         "figures": {"touchdown": Figure, "envelope": Figure}}
+         "monte_carlo": {"p_safe", ...} | None, "figures": {"touchdown": Figure, "envelope": Figure}}
+
+    ``monte_carlo_n`` > 0 adds :func:`touchdown_monte_carlo` (speeds up to the given ones, seeded).
     """
     g = kw.pop("g_m_s2", G_PHOBOS_M_S2)
     spin = kw.pop("spin_site_rad_s", (0.0, 0.0, 0.0))
@@ -972,4 +1040,10 @@ def touchdown_analysis(vertical_m_s: float = 0.5, horizontal_m_s: float = 0.1, s
                            "safe_fraction": env.safe_fraction(),
                            "max_safe_vertical_m_s": env.max_safe_vertical().tolist()}
         out["figures"]["envelope"] = env.plot()
+    out["monte_carlo"] = None
+    if monte_carlo_n:
+        mc = touchdown_monte_carlo(monte_carlo_n, seed, vertical_m_s=(0.0, vertical_m_s),
+                                   horizontal_m_s=(0.0, horizontal_m_s), slope_deg=slope, g_m_s2=g,
+                                   spacecraft=spacecraft, gear=gear, spin_site_rad_s=spin, **kw)
+        out["monte_carlo"] = mc.summary()
     return out
