@@ -706,7 +706,9 @@ def simulate_touchdown(vertical_m_s: float = 0.3, horizontal_m_s: float = 0.05, 
     aligned with the plane normal and then turned by that angle about +y (used in tests). The
     lowest pad touches the plane at t = 0. Velocity: ``vertical_m_s`` down along g plus
     ``horizontal_m_s`` perpendicular to g, its azimuth from downhill (0 = downhill, worst case)
-    towards +y. ``rate_error_deg_s``: body rates. ``adhesive=True`` lets the damper pull on the
+    towards +y. ``rate_error_deg_s``: body rates. The run stops as "tipped over" when the body
+    axis is more than ``tipped_tilt_deg`` from the plane normal, on the ground or tumbling during
+    a rebound (in Phobos gravity a rebound flight lasts tens of seconds: the tilt grows in the air). ``adhesive=True`` lets the damper pull on the
     ground (the classical linear oscillator; for validation only). ``hold_down_thrust_N`` for
     ``hold_down_s`` after the first contact: thrust along −body z through the CoM (e.g. attitude
     thrusters, 22 N class [IHI-2020]; whether MMX fires any at touchdown is UNCONFIRMED, default 0);
