@@ -21,6 +21,8 @@ from mmxsim.surface.touchdown import (LandingGear, Spacecraft, simulate_touchdow
                                       tip_margins, touchdown_analysis)
 
 NOCRUSH = LandingGear(crush_load_N=float("inf"), stroke_max_m=1.0)
+# long simulations: seconds with numba (installed with the test extra), minutes without it
+long_sim = (lambda f: f) if td.HAVE_NUMBA else pytest.mark.slow
 
 
 def _oscillator(v0, gear=NOCRUSH, m=2000.0):
@@ -86,6 +88,7 @@ def test_static_tipover_angle_geometry():
                 assert barrier == pytest.approx(expected, rel=1e-9)
 
 
+@long_sim
 @pytest.mark.parametrize("delta, tips", [(-3.0, False), (3.0, True)])
 def test_quasi_static_placement_tips_only_beyond_critical_slope(delta, tips):
     # body placed at rest aligned with the plane (high friction, no crush): it stays below the
@@ -98,6 +101,7 @@ def test_quasi_static_placement_tips_only_beyond_critical_slope(delta, tips):
         assert r.status == td.SETTLED and r.min_tip_margin_deg > 2.5
 
 
+@long_sim
 def test_energy_bookkeeping_closes():
     # slope, horizontal speed, attitude error, rates, crushing, slip, Coriolis and hold-down thrust:
     # E0 - E_end = sum of the separately integrated dissipation channels.
@@ -184,6 +188,7 @@ def test_site_frame_on_a_sphere():
                                                                           abs=0.02)
 
 
+@long_sim
 def test_entry_point_returns_numbers_and_figures():
     from matplotlib.figure import Figure
 
@@ -239,6 +244,7 @@ def test_from_descent_uses_landed_touchdown_speeds():
     assert [r.inputs["horizontal_m_s"] for r in runs] == [0.01, 0.05]
 
 
+@long_sim
 def test_touchdown_monte_carlo_seeded_and_consistent_with_single_runs():
     a = td.touchdown_monte_carlo(n=6, seed=2, t_max_s=200.0, hold_down_thrust_N=88.0, hold_down_s=60.0)
     b = td.touchdown_monte_carlo(n=6, seed=2, t_max_s=200.0, hold_down_thrust_N=88.0, hold_down_s=60.0)
