@@ -1,0 +1,1051 @@
+"""Touchdown of the MMX spacecraft (JAXA; spacecraft system by Mitsubishi Electric [MELCO]): rigid
+body on four spring-damper legs with crushable strokes and Coulomb footpad friction, on a plane in Phobos gravity.
+
+Simplified model (say so wherever the numbers are used; see docs/sampling.md)
+-----------------------------------------------------------------------------
+* **Body**: one rigid body (6 DOF): mass, principal inertia about the centre of mass (CoM) and
+  four footpads at fixed body points (unstroked legs). MMX's current landing mass, inertia and
+  gear geometry are not published (mmx-facts.md §2.1: current wet/dry masses UNCONFIRMED), so
+  every number of :class:`Spacecraft` and :class:`LandingGear` is a parameter; the defaults are
+  ASSUMPTIONS stated on each field. The legs and pads are massless.
+* **Ground**: a plane (z = 0 of the *site frame*: z = outward plane normal, x = downhill, y = z × x)
+  of given slope, i.e. angle between the plane normal and the local vertical −g. Gravity is
+  uniform over the footprint: g = |g|(sin s, 0, −cos s). A site on the Phobos shape model takes
+  its slope, downhill direction and effective gravity (gravity + rotation + Mars tide, Hill
+  model) from the facet of :func:`mmxsim.surface.maps.surface_map` under it
+  (:func:`site_conditions`); the facet is the plane (a thomas3k facet is ~0.7 km across, far
+  larger than the 2 m footprint; boulders and roughness below the mesh scale are not modelled).
+* **Rotating frame**: the Coriolis acceleration −2Ω×v of Phobos' spin (Ω in the site frame, zero
+  for a plain plane) is applied to the CoM; the centrifugal and tidal terms are inside g_eff. No
+  gyroscopic coupling of Ω with the attitude (|Ω| = 2.3e-4 rad/s).
+* **Leg (shock absorber)**: for each footpad in contact, a spring k and damper c in series with a
+  crushable element (rigid-plastic, crush load F_c, irreversible stroke) act along the plane
+  normal at the pad (the leg axis for a body aligned with the plane; for a tilt α the axial stroke
+  is larger by 1/cos α, i.e. < 1.5 % below 10°). Beyond the stroke limit a hard stop (stiffness
+  ``k_stop``) takes the load ("bottoming"). The ground pushes only: when the damper would pull, the
+  force is zero and the massless pad follows the spring (the stored energy is dissipated).
+  Normal force N = k e + c ė with e the elastic deflection (penetration of the pad minus crush).
+* **Footpad friction**: elastic-plastic Coulomb (tangential spring k_t + damper c_t in series with
+  a slider of limit μN): true sticking on a slope, slip when the tangential load exceeds μN; the
+  slip distance is the slider's travel.
+* **Integration**: semi-implicit (symplectic) Euler, quaternion attitude, step ``dt_contact`` when
+  any pad is in or near contact and ``dt_flight`` in flight (where the position step is the
+  trapezoid, exact for uniform gravity). Every dissipation channel (damper,
+  crush, friction slip, tangential damper, contact release) is integrated from its own rate, so
+  the energy bookkeeping (E0 − E = dissipated) is an independent check (tests/surface/test_touchdown.py).
+
+Touchdown conditions: vertical and horizontal speeds relative to the local vertical (−g), from
+the descent model :mod:`mmxsim.surface.landing` (its limits 0.5 m/s vertical and 0.1 m/s
+horizontal are ASSUMPTIONS there; its "vertical" is along the large-scale surface normal of the
+gravity grid, here along −g: the difference is the grid's slope at the site), plus attitude and
+rate errors.
+
+Speed: with numba the kernel is compiled (optional, ``fast`` extra); without it the same Python
+code runs (about 100× slower; set ``MMXSIM_NO_NUMBA=1`` to force it).
+"""
+
+from __future__ import annotations
+
+import math
+import os
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+
+try:  # optional accelerator (BSD-2); the same code runs as plain Python without it
+    import numba as _nb
+
+    HAVE_NUMBA = os.environ.get("MMXSIM_NO_NUMBA", "") == ""
+except ImportError:  # pragma: no cover - depends on the environment
+    _nb = None
+    HAVE_NUMBA = False
+
+G0_M_S2 = 9.80665  # standard gravity (CGPM 1901), only to express "1/2000 g" [MMXN-331]
+G_PHOBOS_M_S2 = 0.0057  # m/s^2, Phobos surface gravity [WP-Phobos] (mmx-facts.md §0)
+
+# status codes
+SETTLED, TIPPED, TIMEOUT = 0, 1, 2
+STATUS_NAMES = {SETTLED: "settled", TIPPED: "tipped over", TIMEOUT: "not settled by t_max"}
+
+# history columns
+_H_T, _H_X, _H_V, _H_Q, _H_W, _H_S, _H_C, _H_E, _H_D = 0, 1, 4, 7, 11, 14, 18, 22, 23
+_NH = 24
+
+
+def _num(name, v, lo=-math.inf, hi=math.inf, what="a finite number", lo_open=False):
+    try:
+        x = float(v)
+    except (TypeError, ValueError):
+        raise InputError(name, v, what) from None
+    if not (math.isfinite(x) and (x > lo if lo_open else x >= lo) and x <= hi):
+        raise InputError(name, v, what)
+    return x
+
+
+@dataclass(frozen=True)
+class Spacecraft:
+    """Rigid-body properties at landing (SI units: kg, m, kg m²).
+
+    mass_kg: ASSUMPTION 2000 kg. The current MMX masses are UNCONFIRMED (mmx-facts.md §2.1); the
+    2020-era figure is 3400 kg including 2000 kg of propellant [ZAPZAP] (secondary), i.e. 1400 kg
+    dry, and the spacecraft lands with part of its propellant, hence a value between the two.
+    inertia_kg_m2: principal moments (Ixx, Iyy, Izz) about the CoM; None = a uniform box
+    ``box_m`` (ASSUMPTION 2.1 × 2.1 × 3.0 m: width of the landing footprint 2.1 m [TOPO21], height
+    assumed).
+    """
+
+    mass_kg: float = 2000.0
+    inertia_kg_m2: tuple | None = None
+    box_m: tuple = (2.1, 2.1, 3.0)
+
+    def __post_init__(self):
+        _num("Spacecraft.mass_kg", self.mass_kg, 0.0, 1e6, "a mass in (0, 1e6] kg", lo_open=True)
+        if self.inertia_kg_m2 is not None:
+            I = np.asarray(self.inertia_kg_m2, float)
+            if I.shape != (3,) or not np.all(np.isfinite(I)) or np.any(I <= 0):
+                raise InputError("Spacecraft.inertia_kg_m2", self.inertia_kg_m2, "three principal moments > 0 kg m²")
+            a, b, c = sorted(I)
+            if c > a + b + 1e-12 * c:
+                raise InputError("Spacecraft.inertia_kg_m2", self.inertia_kg_m2,
+                                 "moments obeying the triangle inequality (largest <= sum of the others)")
+        b = np.asarray(self.box_m, float)
+        if b.shape != (3,) or not np.all(np.isfinite(b)) or np.any(b <= 0):
+            raise InputError("Spacecraft.box_m", self.box_m, "three box dimensions > 0 m")
+
+    @property
+    def inertia(self) -> np.ndarray:
+        if self.inertia_kg_m2 is not None:
+            return np.asarray(self.inertia_kg_m2, float)
+        a, b, c = self.box_m
+        m = self.mass_kg
+        return np.array([m * (b * b + c * c), m * (a * a + c * c), m * (a * a + b * b)]) / 12.0
+
+
+@dataclass(frozen=True)
+class LandingGear:
+    """Four legs (SI units). All defaults are ASSUMPTIONS (no MMX landing-gear data are published):
+
+    pad_radius_m: distance of each footpad from the body z axis; default 2.1/√2 m so that the four
+    pads (at azimuths 45°, 135°, 225°, 315°) span a 2.1 m square, the mothership width / landing
+    footprint of [TOPO21] (interpreted as the pad square). com_height_m: height of the CoM above
+    the pad plane (unstroked). stiffness_N_m (k) and damping_N_s_m (c) per leg; crush_load_N (F_c,
+    ``inf`` = no crushable element); stroke_max_m (usable stroke; hard stop beyond, stiffness
+    ``stop_stiffness_N_m``); friction_mu (footpad-regolith Coulomb coefficient); tangential
+    stiffness/damping of the pad contact.
+    """
+
+    pad_radius_m: float = 2.1 / math.sqrt(2.0)
+    com_height_m: float = 1.2
+    pad_azimuths_deg: tuple = (45.0, 135.0, 225.0, 315.0)
+    stiffness_N_m: float = 5.0e4
+    damping_N_s_m: float = 5.0e3
+    crush_load_N: float = 2.0e3
+    stroke_max_m: float = 0.20
+    stop_stiffness_N_m: float = 1.0e6
+    friction_mu: float = 0.6
+    tangential_stiffness_N_m: float = 5.0e4
+    tangential_damping_N_s_m: float = 5.0e3
+
+    def __post_init__(self):
+        _num("LandingGear.pad_radius_m", self.pad_radius_m, 0.0, 100.0, "a radius in (0, 100] m", lo_open=True)
+        _num("LandingGear.com_height_m", self.com_height_m, 0.0, 100.0, "a height in (0, 100] m", lo_open=True)
+        az = np.asarray(self.pad_azimuths_deg, float)
+        if az.shape != (4,) or not np.all(np.isfinite(az)) or np.any(np.diff(az) <= 0) or az[-1] - az[0] >= 360:
+            raise InputError("LandingGear.pad_azimuths_deg", self.pad_azimuths_deg,
+                             "four increasing azimuths (deg) spanning less than 360°")
+        _num("LandingGear.stiffness_N_m", self.stiffness_N_m, 0.0, 1e9, "a stiffness in (0, 1e9] N/m", lo_open=True)
+        _num("LandingGear.damping_N_s_m", self.damping_N_s_m, 0.0, 1e8, "a damping in [0, 1e8] N s/m")
+        try:
+            fc = float(self.crush_load_N)
+        except (TypeError, ValueError):
+            raise InputError("LandingGear.crush_load_N", self.crush_load_N, "a load > 0 N or inf") from None
+        if not fc > 0:
+            raise InputError("LandingGear.crush_load_N", self.crush_load_N, "a load > 0 N or inf")
+        _num("LandingGear.stroke_max_m", self.stroke_max_m, 0.0, 10.0, "a stroke in (0, 10] m", lo_open=True)
+        _num("LandingGear.stop_stiffness_N_m", self.stop_stiffness_N_m, 0.0, 1e10, "a stiffness in (0, 1e10] N/m",
+             lo_open=True)
+        _num("LandingGear.friction_mu", self.friction_mu, 0.0, 10.0, "a friction coefficient in [0, 10]")
+        _num("LandingGear.tangential_stiffness_N_m", self.tangential_stiffness_N_m, 0.0, 1e9,
+             "a stiffness in (0, 1e9] N/m", lo_open=True)
+        _num("LandingGear.tangential_damping_N_s_m", self.tangential_damping_N_s_m, 0.0, 1e8,
+             "a damping in (0, 1e8] N s/m", lo_open=True)
+
+    @property
+    def pads_body(self) -> np.ndarray:
+        """(4, 3) footpad positions in the body frame relative to the CoM (m), unstroked."""
+        az = np.radians(np.asarray(self.pad_azimuths_deg, float))
+        r = self.pad_radius_m
+        return np.column_stack([r * np.cos(az), r * np.sin(az), np.full(4, -self.com_height_m)])
+
+    def static_tipover_slope_deg(self) -> float:
+        """Static tip-over slope (deg) of the pad footprint with the body aligned to the plane:
+        atan(d / h), d the smallest distance from the body axis to a support edge (for the default
+        square, half the pad span), h the CoM height over the pad plane."""
+        P = self.pads_body[:, :2]
+        d = math.inf
+        for i in range(4):
+            a, b = P[i], P[(i + 1) % 4]
+            e = (b - a) / np.linalg.norm(b - a)
+            d = min(d, abs(a[0] * e[1] - a[1] * e[0]))
+        return math.degrees(math.atan2(d, self.com_height_m))
+
+
+# ---------------------------------------------------------------------------------------------
+# Kernel: plain Python on scalars, numba-compiled when available
+def _sim_impl(prm, pads, inertia, y0, gvec, spin, dt_c, dt_f, t_max, rec_dt, hist, summ):
+    m = prm[0]
+    k = prm[1]
+    c = prm[2]
+    fc = prm[3]
+    smax = prm[4]
+    kstop = prm[5]
+    mu = prm[6]
+    kt = prm[7]
+    ct = prm[8]
+    v_set = prm[9]
+    w_set = prm[10]
+    hold = prm[11]
+    tip_deg = prm[12]
+    adhesive = prm[13] > 0.5
+    stop_settled = prm[14] > 0.5
+    thrust = prm[15]
+    thrust_s = prm[16]
+    d_thrust = 0.0
+    Ix = inertia[0]
+    Iy = inertia[1]
+    Iz = inertia[2]
+    x = y0[0:3].copy()
+    v = y0[3:6].copy()
+    q = y0[6:10].copy()
+    w = y0[10:13].copy()
+    crush = np.zeros(4)
+    dlt = np.zeros((4, 2))
+    slip = np.zeros(4)
+    smax_seen = np.zeros(4)
+    R = np.zeros((3, 3))
+    rw = np.zeros((4, 3))
+    vp = np.zeros((4, 3))
+    fpad = np.zeros((4, 3))
+    crate = np.zeros(4)
+    drate = np.zeros((4, 2))
+    incont = np.zeros(4)
+    pen = np.zeros(4)
+    d_damp = 0.0
+    d_crush = 0.0
+    d_slip = 0.0
+    d_release = 0.0
+    t = 0.0
+    nrec = hist.shape[0]
+    irec = 0
+    t_next_rec = 0.0
+    first_contact = -1.0
+    had_contact = False
+    airborne = False
+    n_lift = 0
+    max_clear = 0.0
+    settle_start = -1.0
+    settle_time = -1.0
+    status = TIMEOUT
+    bottomed = 0.0
+    cos_tip = math.cos(math.radians(tip_deg))
+    while True:
+        # rotation matrix from the unit quaternion (w, x, y, z): body -> site frame
+        q0 = q[0]
+        q1 = q[1]
+        q2 = q[2]
+        q3 = q[3]
+        R[0, 0] = 1 - 2 * (q2 * q2 + q3 * q3)
+        R[0, 1] = 2 * (q1 * q2 - q0 * q3)
+        R[0, 2] = 2 * (q1 * q3 + q0 * q2)
+        R[1, 0] = 2 * (q1 * q2 + q0 * q3)
+        R[1, 1] = 1 - 2 * (q1 * q1 + q3 * q3)
+        R[1, 2] = 2 * (q2 * q3 - q0 * q1)
+        R[2, 0] = 2 * (q1 * q3 - q0 * q2)
+        R[2, 1] = 2 * (q2 * q3 + q0 * q1)
+        R[2, 2] = 1 - 2 * (q1 * q1 + q2 * q2)
+        ww0 = R[0, 0] * w[0] + R[0, 1] * w[1] + R[0, 2] * w[2]
+        ww1 = R[1, 0] * w[0] + R[1, 1] * w[1] + R[1, 2] * w[2]
+        ww2 = R[2, 0] * w[0] + R[2, 1] * w[1] + R[2, 2] * w[2]
+        near = False
+        ncont = 0
+        minh = 1e300
+        for i in range(4):
+            for j in range(3):
+                rw[i, j] = R[j, 0] * pads[i, 0] + R[j, 1] * pads[i, 1] + R[j, 2] * pads[i, 2]
+            vp[i, 0] = v[0] + ww1 * rw[i, 2] - ww2 * rw[i, 1]
+            vp[i, 1] = v[1] + ww2 * rw[i, 0] - ww0 * rw[i, 2]
+            vp[i, 2] = v[2] + ww0 * rw[i, 1] - ww1 * rw[i, 0]
+            pen[i] = -(x[2] + rw[i, 2])
+            gap = -(pen[i] - crush[i])
+            if gap < minh:
+                minh = gap
+            if gap < 1e-3 + 3.0 * dt_f * max(0.0, -vp[i, 2]):
+                near = True
+            if gap < 0.0:
+                ncont += 1
+        # ---- energy (before the step) for the record
+        ke = 0.5 * m * (v[0] * v[0] + v[1] * v[1] + v[2] * v[2]) + 0.5 * (Ix * w[0] * w[0] + Iy * w[1] * w[1]
+                                                                           + Iz * w[2] * w[2])
+        pe = -m * (gvec[0] * x[0] + gvec[1] * x[1] + gvec[2] * x[2])
+        el = 0.0
+        for i in range(4):
+            e = pen[i] - crush[i]
+            if e > 0:
+                el += 0.5 * k * e * e + 0.5 * kt * (dlt[i, 0] * dlt[i, 0] + dlt[i, 1] * dlt[i, 1])
+            if pen[i] > smax:
+                el += 0.5 * kstop * (pen[i] - smax) ** 2
+        # ---- bookkeeping of contact phases
+        if ncont > 0:
+            if not had_contact:
+                had_contact = True
+                first_contact = t
+            if airborne:
+                airborne = False
+        elif had_contact:
+            if not airborne:
+                airborne = True
+                n_lift += 1
+            if minh > max_clear:
+                max_clear = minh
+        vmag = math.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+        wmag = math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2])
+        if had_contact and ncont >= 3 and vmag < v_set and wmag < w_set:
+            if settle_start < 0:
+                settle_start = t
+            elif t - settle_start >= hold:
+                settle_time = settle_start
+        else:
+            settle_start = -1.0
+        # body z axis vs plane normal: tipped past tip_deg
+        tipped = R[2, 2] < cos_tip
+        # ---- record
+        done = t >= t_max or tipped or (stop_settled and settle_time >= 0)
+        if (t >= t_next_rec or done) and irec < nrec:
+            hist[irec, 0] = t
+            for j in range(3):
+                hist[irec, 1 + j] = x[j]
+                hist[irec, 4 + j] = v[j]
+                hist[irec, 11 + j] = w[j]
+            for j in range(4):
+                hist[irec, 7 + j] = q[j]
+                hist[irec, 14 + j] = max(0.0, pen[j]) if pen[j] - crush[j] > 0 else crush[j]
+                hist[irec, 18 + j] = 1.0 if pen[j] - crush[j] > 0 else 0.0
+            hist[irec, 22] = ke + pe + el
+            hist[irec, 23] = d_damp + d_crush + d_slip + d_release + d_thrust
+            irec += 1
+            t_next_rec += rec_dt
+        if done:
+            if tipped:
+                status = TIPPED
+            elif settle_time >= 0:
+                status = SETTLED
+            break
+        dt = dt_c if near else dt_f
+        # ---- forces
+        F0 = m * gvec[0] - 2.0 * m * (spin[1] * v[2] - spin[2] * v[1])
+        F1 = m * gvec[1] - 2.0 * m * (spin[2] * v[0] - spin[0] * v[2])
+        F2 = m * gvec[2] - 2.0 * m * (spin[0] * v[1] - spin[1] * v[0])
+        if thrust > 0.0 and had_contact and t - first_contact < thrust_s:
+            # hold-down thrust along -body z through the CoM; its work is booked (sign: removed)
+            F0 -= thrust * R[0, 2]
+            F1 -= thrust * R[1, 2]
+            F2 -= thrust * R[2, 2]
+            d_thrust += thrust * (R[0, 2] * v[0] + R[1, 2] * v[1] + R[2, 2] * v[2]) * dt
+        T0 = 0.0
+        T1 = 0.0
+        T2 = 0.0
+        for i in range(4):
+            e = pen[i] - crush[i]
+            fpad[i, 0] = 0.0
+            fpad[i, 1] = 0.0
+            fpad[i, 2] = 0.0
+            crate[i] = 0.0
+            drate[i, 0] = 0.0
+            drate[i, 1] = 0.0
+            incont[i] = 0.0
+            if e <= 0.0:
+                if dlt[i, 0] != 0.0 or dlt[i, 1] != 0.0:  # contact released: tangential spring energy lost
+                    d_release += 0.5 * kt * (dlt[i, 0] * dlt[i, 0] + dlt[i, 1] * dlt[i, 1])
+                    dlt[i, 0] = 0.0
+                    dlt[i, 1] = 0.0
+                continue
+            incont[i] = 1.0
+            pdot = -vp[i, 2]
+            ftr = k * e + c * pdot
+            if ftr < 0.0 and not adhesive:
+                N = 0.0
+                d_damp += -k * e * pdot * dt  # the massless pad follows the spring: its energy is dissipated
+            elif ftr > fc and crush[i] < smax:
+                N = fc
+                if c > 0.0:
+                    crate[i] = (ftr - fc) / c
+                    edot = pdot - crate[i]
+                    d_damp += c * edot * edot * dt
+                else:
+                    crate[i] = max(pdot, 0.0)
+                d_crush += fc * crate[i] * dt
+            else:
+                N = ftr
+                d_damp += c * pdot * pdot * dt
+            if pen[i] > smax:
+                N += kstop * (pen[i] - smax)
+                bottomed = 1.0
+            if pen[i] > smax_seen[i]:
+                smax_seen[i] = pen[i]
+            # friction: elastic-plastic Coulomb
+            vtx = vp[i, 0]
+            vty = vp[i, 1]
+            ftx = -kt * dlt[i, 0] - ct * vtx
+            fty = -kt * dlt[i, 1] - ct * vty
+            fmag = math.sqrt(ftx * ftx + fty * fty)
+            lim = mu * max(N, 0.0)
+            if fmag <= lim:
+                drate[i, 0] = vtx
+                drate[i, 1] = vty
+                d_damp += ct * (vtx * vtx + vty * vty) * dt
+            else:
+                if fmag > 0.0:
+                    ftx = ftx * lim / fmag
+                    fty = fty * lim / fmag
+                else:
+                    ftx = 0.0
+                    fty = 0.0
+                drate[i, 0] = -(ftx + kt * dlt[i, 0]) / ct
+                drate[i, 1] = -(fty + kt * dlt[i, 1]) / ct
+                vsx = vtx - drate[i, 0]
+                vsy = vty - drate[i, 1]
+                d_damp += ct * (drate[i, 0] ** 2 + drate[i, 1] ** 2) * dt
+                d_slip += -(ftx * vsx + fty * vsy) * dt
+                slip[i] += math.sqrt(vsx * vsx + vsy * vsy) * dt
+            fpad[i, 0] = ftx
+            fpad[i, 1] = fty
+            fpad[i, 2] = N
+            F0 += ftx
+            F1 += fty
+            F2 += N
+            T0 += rw[i, 1] * N - rw[i, 2] * fty
+            T1 += rw[i, 2] * ftx - rw[i, 0] * N
+            T2 += rw[i, 0] * fty - rw[i, 1] * ftx
+        # ---- semi-implicit Euler
+        v[0] += dt * F0 / m
+        v[1] += dt * F1 / m
+        v[2] += dt * F2 / m
+        tb0 = R[0, 0] * T0 + R[1, 0] * T1 + R[2, 0] * T2
+        tb1 = R[0, 1] * T0 + R[1, 1] * T1 + R[2, 1] * T2
+        tb2 = R[0, 2] * T0 + R[1, 2] * T1 + R[2, 2] * T2
+        a0 = (tb0 - (Iz - Iy) * w[1] * w[2]) / Ix
+        a1 = (tb1 - (Ix - Iz) * w[2] * w[0]) / Iy
+        a2 = (tb2 - (Iy - Ix) * w[0] * w[1]) / Iz
+        w[0] += dt * a0
+        w[1] += dt * a1
+        w[2] += dt * a2
+        if ncont == 0 and not (thrust > 0.0 and had_contact and t - first_contact < thrust_s):
+            # free flight: trapezoidal position step, exact for the uniform gravity (no energy drift)
+            x[0] += 0.5 * dt * (2.0 * v[0] - dt * F0 / m)
+            x[1] += 0.5 * dt * (2.0 * v[1] - dt * F1 / m)
+            x[2] += 0.5 * dt * (2.0 * v[2] - dt * F2 / m)
+        else:
+            x[0] += dt * v[0]
+            x[1] += dt * v[1]
+            x[2] += dt * v[2]
+        wn = math.sqrt(w[0] * w[0] + w[1] * w[1] + w[2] * w[2])
+        if wn > 0.0:
+            h = 0.5 * wn * dt
+            s = math.sin(h) / wn
+            r0 = math.cos(h)
+            r1 = s * w[0]
+            r2 = s * w[1]
+            r3 = s * w[2]
+            n0 = q0 * r0 - q1 * r1 - q2 * r2 - q3 * r3
+            n1 = q0 * r1 + q1 * r0 + q2 * r3 - q3 * r2
+            n2 = q0 * r2 - q1 * r3 + q2 * r0 + q3 * r1
+            n3 = q0 * r3 + q1 * r2 - q2 * r1 + q3 * r0
+            qn = math.sqrt(n0 * n0 + n1 * n1 + n2 * n2 + n3 * n3)
+            q[0] = n0 / qn
+            q[1] = n1 / qn
+            q[2] = n2 / qn
+            q[3] = n3 / qn
+        for i in range(4):
+            crush[i] += crate[i] * dt
+            if crush[i] > smax:
+                crush[i] = smax
+            dlt[i, 0] += drate[i, 0] * dt
+            dlt[i, 1] += drate[i, 1] * dt
+        t += dt
+    summ[0] = status
+    summ[1] = t
+    summ[2] = settle_time
+    summ[3] = first_contact
+    summ[4] = n_lift
+    summ[5] = max_clear
+    summ[6] = bottomed
+    summ[7] = d_damp
+    summ[8] = d_crush
+    summ[9] = d_slip
+    summ[10] = d_release
+    summ[11] = irec
+    summ[24] = d_thrust
+    for i in range(4):
+        summ[12 + i] = smax_seen[i]
+        summ[16 + i] = crush[i]
+        summ[20 + i] = slip[i]
+
+
+_KERNEL = {}
+
+
+def _kernel():
+    if "k" not in _KERNEL:
+        _KERNEL["k"] = (_nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)(_sim_impl)
+                        if HAVE_NUMBA else _sim_impl)
+    return _KERNEL["k"]
+
+
+# ---------------------------------------------------------------------------------------------
+def _quat_from_rotvec(r):
+    r = np.asarray(r, float)
+    a = np.linalg.norm(r)
+    if a == 0:
+        return np.array([1.0, 0.0, 0.0, 0.0])
+    return np.concatenate([[math.cos(a / 2)], math.sin(a / 2) * r / a])
+
+
+def _quat_mul(p, q):
+    p0, p1, p2, p3 = p
+    q0, q1, q2, q3 = q
+    return np.array([p0 * q0 - p1 * q1 - p2 * q2 - p3 * q3, p0 * q1 + p1 * q0 + p2 * q3 - p3 * q2,
+                     p0 * q2 - p1 * q3 + p2 * q0 + p3 * q1, p0 * q3 + p1 * q2 - p2 * q1 + p3 * q0])
+
+
+def quat_to_matrix(q) -> np.ndarray:
+    """Rotation matrix (body → site frame) of a unit quaternion (w, x, y, z), or (n, 3, 3) for (n, 4)."""
+    q = np.asarray(q, float)
+    q0, q1, q2, q3 = np.moveaxis(q, -1, 0)
+    R = np.stack([1 - 2 * (q2 * q2 + q3 * q3), 2 * (q1 * q2 - q0 * q3), 2 * (q1 * q3 + q0 * q2),
+                  2 * (q1 * q2 + q0 * q3), 1 - 2 * (q1 * q1 + q3 * q3), 2 * (q2 * q3 - q0 * q1),
+                  2 * (q1 * q3 - q0 * q2), 2 * (q2 * q3 + q0 * q1), 1 - 2 * (q1 * q1 + q2 * q2)], axis=-1)
+    return R.reshape(q.shape[:-1] + (3, 3))
+
+
+def tip_margins(position_m, quaternion, gear: LandingGear, g_site, velocity_m_s=None, omega_body=None,
+                spacecraft: Spacecraft | None = None):
+    """Tip-over margins of poses (site frame: z = plane normal); arrays over poses, shapes (n, 3)
+    and (n, 4) (or single poses).
+
+    The support polygon is the four footpads projected onto the plane (pads in the order of their
+    azimuths). For each support edge the *angle margin* is the rotation about that edge that
+    brings the CoM vertically (along g) over it (positive = stable); the *energy barrier* is the
+    potential-energy rise of that rotation, m |g⊥| (|r⊥| − r⊥·up) (r⊥, g⊥ perpendicular to the
+    edge; m = 1 kg without ``spacecraft``). Returns (angle_margin_deg, energy_barrier_J, kinetic_J)
+    for the worst edge; kinetic energy only with velocities and a spacecraft (else 0). A
+    negative angle means the CoM is already past the edge (barrier 0).
+    """
+    x = np.atleast_2d(np.asarray(position_m, float))
+    R = quat_to_matrix(np.atleast_2d(np.asarray(quaternion, float)))
+    P = x[:, None, :] + np.einsum("nij,kj->nki", R, gear.pads_body)  # (n, 4, 3)
+    P[..., 2] = 0.0
+    gv = np.asarray(g_site, float)
+    gn = np.linalg.norm(gv)
+    if not gn > 0:  # no gravity: no tipping direction
+        n = len(x)
+        inf = np.full(n, np.inf)
+        return (math.inf, math.inf, 0.0) if np.ndim(position_m) == 1 else (inf, inf.copy(), np.zeros(n))
+    ghat = gv / gn
+    centre = P.mean(axis=1)
+    m = spacecraft.mass_kg if spacecraft is not None else 1.0
+    best_a = np.full(len(x), np.inf)
+    best_b = np.zeros(len(x))
+    zhat = np.array([0.0, 0.0, 1.0])
+
+    def dot(a, b):
+        return np.einsum("ni,ni->n", a, b)
+
+    for i in range(4):
+        a, b = P[:, i], P[:, (i + 1) % 4]
+        e = (b - a) / np.linalg.norm(b - a, axis=1)[:, None]
+        out = np.cross(e, zhat)
+        out *= np.where(dot(out, a - centre) < 0, -1.0, 1.0)[:, None]
+        gp = ghat[None, :] - (e @ ghat)[:, None] * e
+        gpn = np.linalg.norm(gp, axis=1)
+        up = -gp / gpn[:, None]
+        u2 = out - dot(out, up)[:, None] * up
+        u2 /= np.linalg.norm(u2, axis=1)[:, None]
+        r = x - a
+        rp = r - dot(r, e)[:, None] * e
+        A, B = dot(rp, up), dot(rp, u2)
+        ang = np.degrees(np.arctan2(-B, A))
+        barrier = np.where(ang > 0, m * gn * gpn * (np.linalg.norm(rp, axis=1) - A), 0.0)
+        sel = ang < best_a
+        best_a = np.where(sel, ang, best_a)
+        best_b = np.where(sel, barrier, best_b)
+    ke = np.zeros(len(x))
+    if velocity_m_s is not None and spacecraft is not None:
+        v = np.atleast_2d(np.asarray(velocity_m_s, float))
+        ke = 0.5 * spacecraft.mass_kg * np.einsum("ni,ni->n", v, v)
+        if omega_body is not None:
+            w = np.atleast_2d(np.asarray(omega_body, float))
+            ke = ke + 0.5 * np.einsum("ni,ni->n", w * spacecraft.inertia, w)
+    if np.ndim(position_m) == 1:
+        return float(best_a[0]), float(best_b[0]), float(ke[0])
+    return best_a, best_b, ke
+
+
+@dataclass
+class TouchdownResult:
+    """One touchdown simulation (SI units; site frame z = plane normal, x = downhill)."""
+
+    status: int
+    t_end_s: float
+    settle_time_s: float  # NaN when not settled
+    first_contact_s: float
+    n_liftoffs: int  # times all four pads left the ground after a contact
+    max_rebound_m: float  # highest clearance of the lowest pad after the first contact
+    bottomed_out: bool
+    max_stroke_m: np.ndarray  # (4,) total leg stroke (crush + elastic), max over time
+    crush_m: np.ndarray  # (4,) permanent crush at the end
+    slip_m: np.ndarray  # (4,) footpad slip distance
+    dissipated_J: dict
+    energy_initial_J: float
+    energy_final_J: float
+    min_tip_margin_deg: float
+    min_energy_margin_ratio: float  # min over time of barrier / kinetic energy (inf if never moving)
+    static_tip_slope_deg: float
+    inputs: dict
+    history: dict = field(repr=False)
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[self.status]
+
+    @property
+    def tipped(self) -> bool:
+        return self.status == TIPPED
+
+    @property
+    def left_surface(self) -> bool:
+        return self.n_liftoffs > 0
+
+    @property
+    def energy_balance_error_J(self) -> float:
+        """(E0 − E_end) − dissipated (J): zero for exact bookkeeping."""
+        return (self.energy_initial_J - self.energy_final_J) - sum(self.dissipated_J.values())
+
+    def safe(self, stroke_limit_m: float | None = None) -> bool:
+        """Not tipped, settled, no bottoming out (and max stroke under ``stroke_limit_m`` if given)."""
+        ok = self.status == SETTLED and not self.bottomed_out
+        if stroke_limit_m is not None:
+            ok = ok and float(self.max_stroke_m.max()) <= stroke_limit_m
+        return bool(ok)
+
+    def summary(self) -> dict:
+        """Plain numbers for a report."""
+        return {"status": self.status_name, "settle_time_s": self.settle_time_s, "t_end_s": self.t_end_s,
+                "left_surface": self.left_surface, "n_liftoffs": self.n_liftoffs,
+                "max_rebound_m": self.max_rebound_m, "max_stroke_m": float(self.max_stroke_m.max()),
+                "max_crush_m": float(self.crush_m.max()), "max_slip_m": float(self.slip_m.max()),
+                "bottomed_out": self.bottomed_out, "min_tip_margin_deg": self.min_tip_margin_deg,
+                "min_energy_margin_ratio": self.min_energy_margin_ratio,
+                "static_tip_slope_deg": self.static_tip_slope_deg,
+                "dissipated_J": sum(self.dissipated_J.values()), "energy_initial_J": self.energy_initial_J,
+                "energy_balance_error_J": self.energy_balance_error_J}
+
+    def plot(self):
+        """matplotlib Figure: CoM height/speeds, leg strokes, tilt and tip margin, energy."""
+        from matplotlib.figure import Figure
+
+        h = self.history
+        t = h["t_s"]
+        fig = Figure(figsize=(10, 7), constrained_layout=True)
+        ax = fig.subplots(2, 2)
+        ax[0, 0].plot(t, h["com_m"][:, 2], label="CoM height over plane")
+        ax[0, 0].plot(t, h["com_m"][:, 0] - h["com_m"][0, 0], label="downhill travel")
+        ax[0, 0].set_ylabel("m")
+        ax[0, 0].legend(fontsize=8)
+        ax[0, 0].set_title(f"touchdown: {self.status_name}")
+        for i in range(4):
+            ax[0, 1].plot(t, h["stroke_m"][:, i] * 100, label=f"leg {i + 1}")
+        ax[0, 1].set_ylabel("leg stroke (cm)")
+        ax[0, 1].legend(fontsize=8)
+        ax[1, 0].plot(t, h["tilt_deg"], label="tilt from plane normal")
+        ax[1, 0].plot(t, h["tip_margin_deg"], label="tip-over margin")
+        ax[1, 0].set_ylabel("deg")
+        ax[1, 0].set_xlabel("time (s)")
+        ax[1, 0].legend(fontsize=8)
+        ax[1, 1].plot(t, h["energy_J"], label="mechanical energy")
+        ax[1, 1].plot(t, h["energy_J"][0] - h["dissipated_J"], "--", label="E0 − dissipated")
+        ax[1, 1].set_ylabel("J")
+        ax[1, 1].set_xlabel("time (s)")
+        ax[1, 1].legend(fontsize=8)
+        return fig
+
+
+def _check_vec(name, v, n=3):
+    a = np.asarray(v, float)
+    if a.shape != (n,) or not np.all(np.isfinite(a)):
+        raise InputError(name, v, f"{n} finite numbers")
+    return a
+
+
+def simulate_touchdown(vertical_m_s: float = 0.3, horizontal_m_s: float = 0.05, slope_deg: float = 0.0,
+                       g_m_s2: float = G_PHOBOS_M_S2, horizontal_azimuth_deg: float = 0.0,
+                       attitude_error_deg=(0.0, 0.0), rate_error_deg_s=(0.0, 0.0, 0.0),
+                       spacecraft: Spacecraft = Spacecraft(), gear: LandingGear = LandingGear(),
+                       spin_site_rad_s=(0.0, 0.0, 0.0), t_max_s: float = 600.0, dt_contact_s: float = 5e-4,
+                       dt_flight_s: float = 0.02, record_dt_s: float = 0.05, settle_speed_m_s: float = 1e-3,
+                       settle_rate_deg_s: float = 0.05, settle_hold_s: float = 5.0, stop_when_settled: bool = True,
+                       tipped_tilt_deg: float = 80.0, adhesive: bool = False,
+                       initial_tilt_deg: float | None = None, hold_down_thrust_N: float = 0.0,
+                       hold_down_s: float = 0.0) -> TouchdownResult:
+    """Simulate one touchdown on a plane of ``slope_deg`` in uniform gravity ``g_m_s2``.
+
+    Initial state: body z axis along the local vertical −g (the descent attitude), turned by
+    ``attitude_error_deg`` = (about the site x axis, about the site y axis) in deg (positive y
+    turns the pads' plane towards downhill); or, with ``initial_tilt_deg`` set, the body is
+    aligned with the plane normal and then turned by that angle about +y (used in tests). The
+    lowest pad touches the plane at t = 0. Velocity: ``vertical_m_s`` down along g plus
+    ``horizontal_m_s`` perpendicular to g, its azimuth from downhill (0 = downhill, worst case)
+    towards +y. ``rate_error_deg_s``: body rates. The run stops as "tipped over" when the body
+    axis is more than ``tipped_tilt_deg`` from the plane normal, on the ground or tumbling during
+    a rebound (in Phobos gravity a rebound flight lasts tens of seconds: the tilt grows in the air). ``adhesive=True`` lets the damper pull on the
+    ground (the classical linear oscillator; for validation only). ``hold_down_thrust_N`` for
+    ``hold_down_s`` after the first contact: thrust along −body z through the CoM (e.g. attitude
+    thrusters, 22 N class [IHI-2020]; whether MMX fires any at touchdown is UNCONFIRMED, default 0);
+    its work appears in ``dissipated_J["thrust_work_removed"]``.
+    """
+    vv = _num("vertical_m_s", vertical_m_s, 0.0, 20.0, "a downward speed in [0, 20] m/s")
+    vh = _num("horizontal_m_s", horizontal_m_s, 0.0, 20.0, "a horizontal speed in [0, 20] m/s")
+    s = math.radians(_num("slope_deg", slope_deg, 0.0, 60.0, "a slope in [0, 60] deg"))
+    g = _num("g_m_s2", g_m_s2, 0.0, 30.0, "a gravity in [0, 30] m/s²")
+    az = math.radians(_num("horizontal_azimuth_deg", horizontal_azimuth_deg, -360, 360, "an azimuth in deg"))
+    att = np.radians(_check_vec("attitude_error_deg", attitude_error_deg, 2))
+    rate = np.radians(_check_vec("rate_error_deg_s", rate_error_deg_s, 3))
+    spin = _check_vec("spin_site_rad_s", spin_site_rad_s)
+    if np.linalg.norm(spin) > 1e-2:
+        raise InputError("spin_site_rad_s", spin_site_rad_s, "a rotation rate below 1e-2 rad/s (Phobos: 2.3e-4)")
+    if not isinstance(spacecraft, Spacecraft):
+        raise InputError("spacecraft", type(spacecraft).__name__, "a Spacecraft")
+    if not isinstance(gear, LandingGear):
+        raise InputError("gear", type(gear).__name__, "a LandingGear")
+    t_max = _num("t_max_s", t_max_s, 0.0, 1e5, "a duration in (0, 1e5] s", lo_open=True)
+    dtc = _num("dt_contact_s", dt_contact_s, 0.0, 0.01, "a step in (0, 0.01] s", lo_open=True)
+    dtf = _num("dt_flight_s", dt_flight_s, dtc, 1.0, f"a step in [{dtc:g}, 1] s")
+    thrust = _num("hold_down_thrust_N", hold_down_thrust_N, 0.0, 1e4, "a thrust in [0, 1e4] N")
+    hold_s = _num("hold_down_s", hold_down_s, 0.0, 1e5, "a duration in [0, 1e5] s")
+    rdt = _num("record_dt_s", record_dt_s, 0.0, 100.0, "an interval in (0, 100] s", lo_open=True)
+    m = spacecraft.mass_kg
+    # stability of the explicit contact step (fastest contact mode vs dt)
+    om = math.sqrt(4 * max(gear.stiffness_N_m, gear.tangential_stiffness_N_m) / m)
+    om_stop = math.sqrt(gear.stop_stiffness_N_m / m * (1 + m * gear.pad_radius_m ** 2 / spacecraft.inertia.min()))
+    if max(om, om_stop) * dtc > 0.2:
+        raise InputError("dt_contact_s", dt_contact_s,
+                         f"a step below {0.2 / max(om, om_stop):.2e} s for this stiffness and mass")
+
+    gvec = g * np.array([math.sin(s), 0.0, -math.cos(s)])
+    # attitude: body z along -g (descent) turned by the errors; or aligned with the plane normal
+    if initial_tilt_deg is None:
+        q = _quat_from_rotvec([0.0, -s, 0.0])  # body z -> -g direction (rotate about y by -s)
+        q = _quat_mul(_quat_from_rotvec([att[0], 0.0, 0.0]), q)
+        q = _quat_mul(_quat_from_rotvec([0.0, att[1], 0.0]), q)
+    else:
+        q = _quat_from_rotvec([0.0, math.radians(initial_tilt_deg), 0.0])
+    R = quat_to_matrix(q)
+    pads = gear.pads_body
+    pw = pads @ R.T
+    x0 = np.array([0.0, 0.0, -pw[:, 2].min()])
+    down = gvec / g if g > 0 else np.array([0.0, 0.0, -1.0])
+    hdir = np.array([math.cos(az), math.sin(az), 0.0])
+    hdir = hdir - np.dot(hdir, down) * down
+    hdir /= np.linalg.norm(hdir)
+    v0 = vv * down + vh * hdir
+    y0 = np.concatenate([x0, v0, q, rate])
+    prm = np.array([m, gear.stiffness_N_m, gear.damping_N_s_m, float(gear.crush_load_N), gear.stroke_max_m,
+                    gear.stop_stiffness_N_m, gear.friction_mu, gear.tangential_stiffness_N_m,
+                    gear.tangential_damping_N_s_m, settle_speed_m_s, math.radians(settle_rate_deg_s), settle_hold_s,
+                    tipped_tilt_deg, 1.0 if adhesive else 0.0, 1.0 if stop_when_settled else 0.0, thrust,
+                    hold_s])
+    nrec = int(t_max / rdt) + 3
+    hist = np.zeros((nrec, _NH))
+    summ = np.zeros(25)
+    _kernel()(prm, np.ascontiguousarray(pads), spacecraft.inertia, y0, gvec, spin, dtc, dtf, t_max, rdt, hist, summ)
+    n = int(summ[11])
+    H = hist[:n]
+    Rh = quat_to_matrix(H[:, 7:11])
+    tilt = np.degrees(np.arccos(np.clip(Rh[:, 2, 2], -1, 1)))
+    margins, bar, ke = tip_margins(H[:, 1:4], H[:, 7:11], gear, gvec, H[:, 4:7], H[:, 11:14], spacecraft)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        eratio = np.where(ke > 0, bar / np.where(ke > 0, ke, 1.0), np.inf)
+    after = H[:, 0] >= summ[3] if summ[3] >= 0 else np.ones(n, bool)
+    history = {"t_s": H[:, 0], "com_m": H[:, 1:4], "velocity_m_s": H[:, 4:7], "quaternion": H[:, 7:11],
+               "omega_body_rad_s": H[:, 11:14], "stroke_m": H[:, 14:18], "contact": H[:, 18:22].astype(bool),
+               "energy_J": H[:, 22], "dissipated_J": H[:, 23], "tilt_deg": tilt, "tip_margin_deg": margins,
+               "energy_margin_ratio": eratio}
+    return TouchdownResult(
+        status=int(summ[0]), t_end_s=float(summ[1]),
+        settle_time_s=float(summ[2]) if summ[2] >= 0 else math.nan, first_contact_s=float(summ[3]),
+        n_liftoffs=int(summ[4]), max_rebound_m=float(summ[5]), bottomed_out=bool(summ[6]),
+        max_stroke_m=summ[12:16].copy(), crush_m=summ[16:20].copy(), slip_m=summ[20:24].copy(),
+        dissipated_J={"damping": float(summ[7]), "crushing": float(summ[8]), "friction_slip": float(summ[9]),
+                      "contact_release": float(summ[10]),
+                      "thrust_work_removed": float(summ[24])},
+        energy_initial_J=float(H[0, 22]), energy_final_J=float(H[-1, 22]),
+        min_tip_margin_deg=float(margins[after].min()), min_energy_margin_ratio=float(eratio[after].min()),
+        static_tip_slope_deg=gear.static_tipover_slope_deg(),
+        inputs={"vertical_m_s": vv, "horizontal_m_s": vh, "slope_deg": math.degrees(s), "g_m_s2": g,
+                "attitude_error_deg": tuple(np.degrees(att)), "mass_kg": m},
+        history=history)
+
+
+# ---------------------------------------------------------------------------------------------
+# Sites on the Phobos shape model
+_MAPS = {}
+
+
+def site_conditions(lat_deg: float, lon_deg: float, shape: str = "thomas3k", surface_map=None) -> dict:
+    """Slope, effective gravity and Phobos' spin in the site frame at the facet under a site.
+
+    Uses :func:`mmxsim.surface.maps.surface_map` (constant-density polyhedron + Hill rotation and
+    tide; GM [DE440-GM], n [JPL-SAT]). The site frame is z = facet outward normal, x = downhill
+    (maps' ``downhill``; any tangent direction on a flat facet), y = z × x. Returns a dict with
+    ``slope_deg``, ``g_m_s2`` (|g_eff|), ``spin_site_rad_s`` (Phobos' spin vector n ẑ_body in the
+    site frame), ``facet`` and the facet's ``lat_deg``/``lon_deg``.
+    """
+    from . import maps
+
+    lat = _num("site latitude_deg", lat_deg, -90.0, 90.0, "a latitude in [-90, 90] deg (planetocentric)")
+    lon = _num("site longitude_deg", lon_deg, -360.0, 360.0, "an east longitude in [-360, 360] deg")
+    m = surface_map
+    if m is None:
+        if shape not in _MAPS:
+            _MAPS[shape] = maps.surface_map(shape)
+        m = _MAPS[shape]
+    la, lo = math.radians(lat), math.radians(lon)
+    d = np.array([math.cos(la) * math.cos(lo), math.cos(la) * math.sin(lo), math.sin(la)])
+    c = m.centroids / np.linalg.norm(m.centroids, axis=1)[:, None]
+    # the facet hit by the ray from the centre: among facets whose centroid direction is close,
+    # the one the ray crosses (largest cosine is enough for a star-shaped mesh at facet scale)
+    i = int(np.argmax(c @ d))
+    nrm = m.normals[i]
+    dh = m.downhill[i]
+    if not np.linalg.norm(dh) > 0:
+        t = np.cross(nrm, [0.0, 0.0, 1.0])
+        dh = t / np.linalg.norm(t) if np.linalg.norm(t) > 0 else np.array([1.0, 0.0, 0.0])
+    y = np.cross(nrm, dh)
+    M = np.vstack([dh, y, nrm])  # body-fixed -> site
+    spin = M @ np.array([0.0, 0.0, m.n])
+    return {"slope_deg": float(m.slope_deg[i]), "g_m_s2": float(np.linalg.norm(m.g_eff[i]) * 1e3),
+            "spin_site_rad_s": spin, "facet": i, "lat_deg": float(m.lat_deg[i]), "lon_deg": float(m.lon_deg[i]),
+            "shape": m.shape_name}
+
+
+# ---------------------------------------------------------------------------------------------
+# Safe envelope
+@dataclass
+class Envelope:
+    """Safe/unsafe grid over (slope, vertical speed, horizontal speed)."""
+
+    slopes_deg: np.ndarray
+    vertical_m_s: np.ndarray
+    horizontal_m_s: np.ndarray
+    safe: np.ndarray  # (n_slope, n_vert, n_hor) bool
+    tipped: np.ndarray
+    bottomed: np.ndarray
+    max_rebound_m: np.ndarray
+    min_tip_margin_deg: np.ndarray
+    settle_time_s: np.ndarray
+    conditions: dict
+
+    def safe_fraction(self) -> float:
+        return float(self.safe.mean())
+
+    def max_safe_vertical(self) -> np.ndarray:
+        """(n_slope, n_hor): largest grid vertical speed below which every grid point is safe (0 if none)."""
+        out = np.zeros(self.safe.shape[::2])
+        for a in range(self.safe.shape[0]):
+            for c in range(self.safe.shape[2]):
+                col = self.safe[a, :, c]
+                n_ok = int(np.argmin(col)) if not col.all() else len(col)
+                out[a, c] = self.vertical_m_s[n_ok - 1] if n_ok > 0 else 0.0
+        return out
+
+    def plot(self, limits=(0.5, 0.1)):
+        """matplotlib Figure: one panel per slope, safe (green) / tipped (red) / bottomed out
+        (orange) / not settled (grey) over (horizontal, vertical) speed, with the descent limits
+        (ASSUMPTION in mmxsim.surface.landing) dashed."""
+        from matplotlib.colors import ListedColormap
+        from matplotlib.figure import Figure
+
+        ns = len(self.slopes_deg)
+        fig = Figure(figsize=(3.2 * ns + 1, 3.4), constrained_layout=True)
+        axs = np.atleast_1d(fig.subplots(1, ns, sharey=True))
+        cmap = ListedColormap(["#2ca02c", "#d62728", "#ff7f0e", "#999999"])
+        for a, ax in enumerate(axs):
+            code = np.where(self.safe[a], 0, np.where(self.tipped[a], 1, np.where(self.bottomed[a], 2, 3)))
+            ax.pcolormesh(self.horizontal_m_s, self.vertical_m_s, code, cmap=cmap, vmin=-0.5, vmax=3.5,
+                          shading="nearest")
+            if limits is not None:
+                ax.axhline(limits[0], color="k", ls="--", lw=1)
+                ax.axvline(limits[1], color="k", ls="--", lw=1)
+            ax.set_title(f"slope {self.slopes_deg[a]:g}°")
+            ax.set_xlabel("horizontal speed (m/s)")
+        axs[0].set_ylabel("vertical speed (m/s)")
+        fig.suptitle("touchdown envelope: green safe, red tipped, orange bottomed out, grey not settled")
+        return fig
+
+
+def safe_envelope(slopes_deg=(0.0, 10.0, 20.0, 30.0), vertical_m_s=(0.1, 0.3, 0.5, 0.7, 0.9),
+                  horizontal_m_s=(0.0, 0.1, 0.2, 0.3), **kw) -> Envelope:
+    """Run :func:`simulate_touchdown` on the grid (horizontal velocity downhill by default, the
+    worst case; other keywords pass through) and classify each run (:meth:`TouchdownResult.safe`)."""
+    S = np.asarray(slopes_deg, float)
+    V = np.asarray(vertical_m_s, float)
+    H = np.asarray(horizontal_m_s, float)
+    for name, arr in (("slopes_deg", S), ("vertical_m_s", V), ("horizontal_m_s", H)):
+        if arr.ndim != 1 or len(arr) == 0 or not np.all(np.isfinite(arr)):
+            raise InputError(name, arr.tolist(), "a non-empty 1-D sequence of finite numbers")
+    shp = (len(S), len(V), len(H))
+    safe, tip, bot = np.zeros(shp, bool), np.zeros(shp, bool), np.zeros(shp, bool)
+    reb, mar, st = np.zeros(shp), np.zeros(shp), np.zeros(shp)
+    for a, s in enumerate(S):
+        for b, v in enumerate(V):
+            for c, h in enumerate(H):
+                r = simulate_touchdown(vertical_m_s=v, horizontal_m_s=h, slope_deg=s, **kw)
+                safe[a, b, c], tip[a, b, c], bot[a, b, c] = r.safe(), r.tipped, r.bottomed_out
+                reb[a, b, c], mar[a, b, c], st[a, b, c] = r.max_rebound_m, r.min_tip_margin_deg, r.settle_time_s
+    return Envelope(S, V, H, safe, tip, bot, reb, mar, st, {k: v for k, v in kw.items()
+                                                            if isinstance(v, (int, float, tuple))})
+
+
+def from_descent(touchdown, max_runs: int = 50, slope_deg: float = 0.0, g_m_s2: float = G_PHOBOS_M_S2, **kw):
+    """Landing-gear runs at the touchdown speeds of :class:`mmxsim.surface.landing.Touchdown`
+    (landed trajectories only, the first ``max_runs``). Returns the list of results."""
+    vv = np.asarray(touchdown.vertical_m_s, float)
+    vh = np.asarray(touchdown.horizontal_m_s, float)
+    ok = np.asarray(touchdown.status) == 0
+    out = []
+    for v, h in list(zip(vv[ok], vh[ok]))[:int(max_runs)]:
+        out.append(simulate_touchdown(vertical_m_s=max(v, 0.0), horizontal_m_s=h, slope_deg=slope_deg,
+                                      g_m_s2=g_m_s2, **kw))
+    return out
+
+
+@dataclass
+class TouchdownMC:
+    """Monte Carlo of touchdowns (arrays over runs)."""
+
+    n: int
+    seed: int
+    vertical_m_s: np.ndarray
+    horizontal_m_s: np.ndarray
+    azimuth_deg: np.ndarray
+    attitude_error_deg: np.ndarray  # (n, 2)
+    safe: np.ndarray
+    tipped: np.ndarray
+    max_rebound_m: np.ndarray
+    max_stroke_m: np.ndarray
+    settle_time_s: np.ndarray
+
+    def probability_safe(self) -> tuple:
+        """(fraction safe, binomial standard error)."""
+        p = float(self.safe.mean())
+        return p, math.sqrt(p * (1 - p) / self.n)
+
+    def summary(self) -> dict:
+        p, se = self.probability_safe()
+        st = self.settle_time_s[np.isfinite(self.settle_time_s)]
+        return {"n": self.n, "seed": self.seed, "p_safe": p, "stderr": se, "p_tipped": float(self.tipped.mean()),
+                "rebound_m_median": float(np.median(self.max_rebound_m)),
+                "rebound_m_p95": float(np.percentile(self.max_rebound_m, 95)),
+                "stroke_m_max": float(self.max_stroke_m.max()),
+                "settle_s_median": float(np.median(st)) if len(st) else math.nan}
+
+
+def touchdown_monte_carlo(n: int = 200, seed: int = 0, vertical_m_s=(0.1, 0.5), horizontal_m_s=(0.0, 0.1),
+                          attitude_sigma_deg: float = 1.0, slope_deg: float = 0.0, **kw) -> TouchdownMC:
+    """Touchdowns with vertical and horizontal speeds uniform in the given ranges (defaults: up
+    to the ASSUMED descent limits), horizontal azimuth uniform in [0, 360) deg from downhill and
+    Gaussian attitude errors (sigma per axis, ASSUMPTION 1°). Draws from
+    ``numpy.random.default_rng(seed)``. Other keywords go to :func:`simulate_touchdown`."""
+    if not (isinstance(n, (int, np.integer)) and 1 <= n <= 100_000):
+        raise InputError("n", n, "an integer number of runs 1..100000")
+    if not isinstance(seed, (int, np.integer)) or seed < 0:
+        raise InputError("seed", seed, "an integer >= 0")
+    rng_ = []
+    for name, r in (("vertical_m_s", vertical_m_s), ("horizontal_m_s", horizontal_m_s)):
+        try:
+            lo, hi = (float(r[0]), float(r[1]))
+        except (TypeError, ValueError, IndexError):
+            raise InputError(name, r, "a range (lo, hi) in m/s") from None
+        if not (0 <= lo <= hi <= 20):
+            raise InputError(name, r, "a range 0 <= lo <= hi <= 20 m/s")
+        rng_.append((lo, hi))
+    sig = _num("attitude_sigma_deg", attitude_sigma_deg, 0.0, 30.0, "a sigma in [0, 30] deg")
+    rng = np.random.default_rng(int(seed))
+    vv = rng.uniform(*rng_[0], n)
+    vh = rng.uniform(*rng_[1], n)
+    az = rng.uniform(0.0, 360.0, n)
+    att = rng.normal(0.0, sig, (n, 2)) if sig > 0 else np.zeros((n, 2))
+    safe, tip = np.zeros(n, bool), np.zeros(n, bool)
+    reb, stroke, st = np.zeros(n), np.zeros(n), np.zeros(n)
+    for i in range(n):
+        r = simulate_touchdown(vv[i], vh[i], slope_deg, horizontal_azimuth_deg=az[i],
+                               attitude_error_deg=tuple(att[i]), **kw)
+        safe[i], tip[i] = r.safe(), r.tipped
+        reb[i], stroke[i], st[i] = r.max_rebound_m, float(r.max_stroke_m.max()), r.settle_time_s
+    return TouchdownMC(int(n), int(seed), vv, vh, az, att, safe, tip, reb, stroke, st)
+
+
+def touchdown_analysis(vertical_m_s: float = 0.5, horizontal_m_s: float = 0.1, slope_deg: float | None = None,
+                       site=None, attitude_error_deg=(0.0, 2.0), envelope: bool = True,
+                       envelope_slopes_deg=(0.0, 10.0, 20.0, 30.0), envelope_vertical_m_s=(0.1, 0.3, 0.5, 0.7, 0.9),
+                       envelope_horizontal_m_s=(0.0, 0.1, 0.2, 0.3), spacecraft: Spacecraft = Spacecraft(),
+                       gear: LandingGear = LandingGear(), monte_carlo_n: int = 0, seed: int = 0, **kw) -> dict:
+    """Entry point for a report section: one touchdown at the given speeds (defaults: the descent
+    model's ASSUMED limits 0.5 m/s vertical and 0.1 m/s horizontal, downhill) plus the safe envelope.
+
+    ``site``: None (plane of ``slope_deg``, default 0°, in g = 0.0057 m/s² [WP-Phobos]) or
+    (lat_deg, lon_deg) on Phobos (slope, g_eff and spin from :func:`site_conditions`; an explicit
+    ``slope_deg`` overrides the facet slope). Returns plain numbers and matplotlib Figures::
+
+        {"nominal": dict, "site": dict | None, "static_tip_slope_deg": float,
+         "envelope": {"safe_fraction", "max_safe_vertical_m_s", ...} | None,
+         "monte_carlo": {"p_safe", ...} | None, "figures": {"touchdown": Figure, "envelope": Figure}}
+
+    ``monte_carlo_n`` > 0 adds :func:`touchdown_monte_carlo` (speeds up to the given ones, seeded).
+    """
+    g = kw.pop("g_m_s2", G_PHOBOS_M_S2)
+    spin = kw.pop("spin_site_rad_s", (0.0, 0.0, 0.0))
+    sc = None
+    if site is not None:
+        try:
+            lat, lon = site
+        except (TypeError, ValueError):
+            raise InputError("site", site, "None or (lat_deg, lon_deg)") from None
+        sc = site_conditions(lat, lon)
+        g = sc["g_m_s2"]
+        spin = sc["spin_site_rad_s"]
+        if slope_deg is None:
+            slope_deg = sc["slope_deg"]
+    slope = 0.0 if slope_deg is None else slope_deg
+    r = simulate_touchdown(vertical_m_s, horizontal_m_s, slope, g_m_s2=g, attitude_error_deg=attitude_error_deg,
+                           spacecraft=spacecraft, gear=gear, spin_site_rad_s=spin, **kw)
+    out = {"nominal": r.summary(), "site": None if sc is None else {k: (v.tolist() if isinstance(v, np.ndarray)
+                                                                          else v) for k, v in sc.items()},
+           "static_tip_slope_deg": gear.static_tipover_slope_deg(), "envelope": None,
+           "figures": {"touchdown": r.plot()}}
+    if envelope:
+        env = safe_envelope(envelope_slopes_deg, envelope_vertical_m_s, envelope_horizontal_m_s, g_m_s2=g,
+                            attitude_error_deg=attitude_error_deg, spacecraft=spacecraft, gear=gear, **kw)
+        out["envelope"] = {"slopes_deg": env.slopes_deg.tolist(), "vertical_m_s": env.vertical_m_s.tolist(),
+                           "horizontal_m_s": env.horizontal_m_s.tolist(), "safe": env.safe.tolist(),
+                           "safe_fraction": env.safe_fraction(),
+                           "max_safe_vertical_m_s": env.max_safe_vertical().tolist()}
+        out["figures"]["envelope"] = env.plot()
+    out["monte_carlo"] = None
+    if monte_carlo_n:
+        mc = touchdown_monte_carlo(monte_carlo_n, seed, vertical_m_s=(0.0, vertical_m_s),
+                                   horizontal_m_s=(0.0, horizontal_m_s), slope_deg=slope, g_m_s2=g,
+                                   spacecraft=spacecraft, gear=gear, spin_site_rad_s=spin, **kw)
+        out["monte_carlo"] = mc.summary()
+    return out
