@@ -487,3 +487,4 @@ def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
 
 # Science instruments and the origin question register their producers here.
 from . import science_sections as _science_sections  # noqa: E402,F401
+from . import legs_sections as _legs_sections  # noqa: E402,F401

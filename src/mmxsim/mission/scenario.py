@@ -830,6 +830,73 @@ class ObservationAnalysis(_Model):
         return v
 
 
+class WindowsAnalysis(_Model):
+    """Porkchop maps Earth->Mars 2026-2027 and Mars->Earth 2030-2031 (DE421, our Lambert solver)."""
+
+    grid: int = Field(150, ge=20, le=500, description="departure x arrival grid points per axis, 20..500")
+
+
+class BudgetAnalysis(_Model):
+    """Mars orbit insertion (finite burn) and the delta-v / propellant budget to a QSO and home."""
+
+    grid: int = Field(80, ge=20, le=500, description="porkchop grid used to pick the transfer, 20..500")
+    wet_mass_kg: float = Field(4000.0, gt=500, le=10000, description="mass at Mars arrival, kg (ASSUMPTION)")
+    isp_s: float = Field(320.0, gt=100, le=500, description="main-engine specific impulse, s (ASSUMPTION)")
+    thrust_n: float = Field(3000.0, gt=10, le=1e5, description="total main-engine thrust, N (ASSUMPTION)")
+    qso_size_km: float = Field(100.0, gt=13, le=1000, description="first QSO, km")
+
+
+class DeimosAnalysis(_Model):
+    """Resonant orbits with repeated Deimos flybys before Mars departure."""
+
+    first_flyby: IsoEpoch = Field("2030-03-01T00:00:00", description=f"first flyby, UTC: {_ISO_ALLOWED}")
+    miss_km: float = Field(100.0, gt=0, le=5000, description="designed flyby distance, km")
+    flybys_per_orbit: int = Field(4, ge=1, le=20, description="flybys propagated per resonant orbit")
+
+
+class EntryAnalysis(_Model):
+    """Capsule entry at Woomera (Hayabusa2-like capsule and entry state) and its landing footprint."""
+
+    samples: int = Field(100, ge=10, le=5000, description="Monte Carlo entries for the footprint")
+    seed: int = Field(0, ge=0, description="random seed")
+    atmosphere: Literal["ussa76", "msis"] = Field("ussa76", description="ussa76 | msis (needs pymsis)")
+
+
+class PlanetaryProtectionAnalysis(_Model):
+    """Probability that the returned sample holds a viable Martian microbe (Category V)."""
+
+    sample_mass_g: float = Field(10.0, gt=0, le=1000, description="sample mass, g")
+    depth_cm: float = Field(2.0, ge=0, le=100, description="sampling depth, cm")
+
+
+class TouchdownAnalysis(_Model):
+    """Landing-gear touchdown of the spacecraft: rebound, tip-over margin, safe envelope."""
+
+    vertical_m_s: float = Field(0.5, gt=0, le=3, description="touchdown vertical speed, m/s")
+    horizontal_m_s: float = Field(0.1, ge=0, le=3, description="touchdown horizontal speed, m/s")
+    slope_deg: float | None = Field(None, ge=0, le=45, description="ground slope, deg (None: flat or the site's)")
+    site_lat_deg: float | None = Field(None, ge=-90, le=90, description="site latitude on Phobos, deg")
+    site_lon_deg: float | None = Field(None, ge=-360, le=360, description="site east longitude on Phobos, deg")
+    hold_down_thrust_n: float = Field(0.0, ge=0, le=1000, description="thrust pressing down after contact, N")
+    hold_down_s: float = Field(60.0, ge=0, le=600, description="duration of the hold-down thrust, s")
+    monte_carlo: int = Field(0, ge=0, le=5000, description="Monte Carlo touchdowns (0: off)")
+    seed: int = Field(0, ge=0, description="random seed")
+
+    @model_validator(mode="after")
+    def _site(self):
+        if (self.site_lat_deg is None) != (self.site_lon_deg is None):
+            raise _Problems([(("site_lon_deg",), self.site_lon_deg,
+                              _got(self.site_lon_deg, "both site_lat_deg and site_lon_deg, or neither"))])
+        return self
+
+
+class SamplingAnalysis(_Model):
+    """C-Sampler (JAXA) and P-Sampler (NASA) yields and the probability of >= 10 g."""
+
+    samples: int = Field(20000, ge=100, le=1000000, description="Monte Carlo draws of regolith properties")
+    seed: int = Field(0, ge=0, description="random seed")
+
+
 class QsoTime(_Model):
     """Time spent measuring in one QSO."""
 
@@ -876,6 +943,14 @@ class Analyses(_Model):
     mirs: MirsAnalysis | None = Field(None, description="MIRS spectra, SNR, band detectability and coverage")
     observation: ObservationAnalysis | None = Field(
         None, description="camera coverage by resolution, illumination and latitude; LIDAR availability")
+    touchdown: TouchdownAnalysis | None = Field(None, description="landing gear: rebound, tip-over, envelope")
+    sampling: SamplingAnalysis | None = Field(None, description="C-/P-Sampler yields, P(sample >= 10 g)")
+    windows: WindowsAnalysis | None = Field(None, description="launch and return porkchop maps")
+    budget: BudgetAnalysis | None = Field(None, description="MOI finite burn, delta-v and propellant budget")
+    deimos: DeimosAnalysis | None = Field(None, description="Deimos flybys from resonant orbits")
+    entry: EntryAnalysis | None = Field(None, description="capsule entry at Woomera and landing footprint")
+    planetary_protection: PlanetaryProtectionAnalysis | None = Field(
+        None, description="probability of a viable Martian microbe in the sample")
     origin: OriginAnalysis | None = Field(None, description="origin inference: accuracy vs error, verdict")
 
 

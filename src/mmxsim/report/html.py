@@ -12,6 +12,7 @@ import base64
 import io
 import json
 import math
+import re
 from html import escape
 from pathlib import Path
 
@@ -286,10 +287,18 @@ def render_report(result: RunResult) -> str:
     return "\n".join(parts) + "\n"
 
 
+_BOLD = re.compile(r"[*][*]([^*<>]+)[*][*]")
+
+
+def _strong(escaped: str) -> str:
+    """``**text**`` in already escaped text -> ``<strong>text</strong>`` (nothing else is markup)."""
+    return _BOLD.sub(r"<strong>\1</strong>", escaped)
+
+
 def _section(sec) -> str:
     """HTML of one analysis section (see :class:`mmxsim.mission.result.Section`)."""
     out = [f'<h2 id="{_e(sec.key)}">{_e(sec.title)}</h2>']
-    out += [f"<p>{_e(p)}</p>" for p in sec.paragraphs]
+    out += [f"<p>{_strong(_e(p))}</p>" for p in sec.paragraphs]
     for tab in sec.tables:
         if tab.caption:
             out.append(f"<h3>{_e(tab.caption)}</h3>")
