@@ -47,11 +47,15 @@ def run(
     scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML file (default: the built-in reference QSO run)."),
     out: Path = typer.Option(Path("mmxsim-out"), "--out", "-o", help="Output directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+    quick: bool = typer.Option(False, "--quick", help="A fast look: at most 3 days, every analysis at small "
+                                                      "sample sizes and coarse sampling."),
+    phase: Optional[str] = typer.Option(None, "--phase", help="Only the analyses of one mission phase "
+                                                              "(see `mmxsim timeline`), e.g. 'QSO campaign'."),
 ):
-    """Run a scenario and write OEM, time series, summary.json and report.html."""
+    """Run a scenario and write OEM, time series, events, summary.json and report.html."""
     from .mission.runner import run_scenario_file
 
-    run_scenario_file(scenario, out, progress=not quiet)
+    run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase)
 
 
 @app.command()

@@ -85,3 +85,12 @@ def test_shipped_scenarios_fall_in_the_qso_campaign():
     p = phase_by_name("QSO campaign")
     s = reference_scenario()
     assert p.t0_tdb <= s.t0_tdb and s.t1_tdb <= p.t1_tdb
+
+
+def test_phase_analyses_are_scenario_blocks():
+    from mmxsim.mission.scenario import Analyses
+
+    known = set(Analyses.model_fields) | {"rover"}  # rover: the IDEFIX deployment block, being added
+    for p in reference_timeline():
+        assert set(p.analyses) <= known, (p.name, p.analyses)
+    assert all(p.analyses for p in reference_timeline())

@@ -238,8 +238,10 @@ def run_scenario(s, base_dir=None, progress=None) -> RunResult:
     )
 
 
-def run_scenario_file(path, out_dir, progress: bool = True):
-    """CLI entry: load (or use the built-in reference), run, write outputs, print a summary."""
+def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False, phase: str | None = None):
+    """CLI entry: load (or use the built-in reference), run, write outputs, print a summary.
+    ``quick``: a fast look (:func:`mmxsim.mission.variants.quick_variant`); ``phase``: only the
+    analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`)."""
     from rich.console import Console
 
     from ..exports import write_outputs
@@ -252,6 +254,14 @@ def run_scenario_file(path, out_dir, progress: bool = True):
                       f"'{s.name}'", highlight=False)
     else:
         s, base = load_scenario(path), Path(path).resolve().parent
+    if phase is not None:
+        from .variants import phase_variant
+
+        s = phase_variant(s, phase, base)
+    if quick:
+        from .variants import quick_variant
+
+        s = quick_variant(s, base)
     check_coverage(s)
     t_all = _time.perf_counter()
     if progress:
