@@ -39,7 +39,7 @@ Simplified model (stated assumptions; see docs/rover.md)
   irregularities larger than 40 cm).
 * **Integration**: between contacts, classical RK4 on the 13-dimensional state with steps limited
   by the clearance to the terrain (up to ``dt_flight_s``); near and in contact, semi-implicit Euler
-  with a fixed step ``dt`` (default the contact duration / 25).
+  with a fixed step ``dt`` (default the contact duration / 20).
 * **Outcomes**: first-impact time and speed, impacts (ballistic arcs of at least ``t_air_min_s``
   ending in contact faster than ``v_impact_min_m_s``; the first included), settling time (start of
   the first interval of ``t_hold_s`` in contact with all point speeds below ``v_rest_m_s``), rest
@@ -68,6 +68,9 @@ G_PHOBOS_NOMINAL = 0.0057  # m/s², Phobos surface gravity [WP-Phobos] (mmx-fact
 IDEFIX_MASS_KG = 25.0  # [DLR-IDEFIX], [DLR-2024] (25.1 kg [CLUBIC-2023])
 IDEFIX_HEIGHT_M = 0.415  # [CLUBIC-2023] (secondary)
 RELEASE_ALTITUDE_M = 40.0  # [PEPS-IDEFIX], [IEEE-LSS]
+# The IDEFIX landing site is not published: ASSUMPTION, a low-slope facet of the thomas3k mesh
+# (slope 0.6 deg, 'hill' model of mmxsim.surface.maps; planetocentric lat, east lon, deg).
+DEFAULT_SITE = (10.0, 106.0)
 
 SETTLED, TIMEOUT, LEFT_PATCH, ESCAPED = 0, 1, 2, 3
 STATUS_NAMES = {SETTLED: "settled", TIMEOUT: "timeout", LEFT_PATCH: "left terrain patch", ESCAPED: "escaped"}
@@ -183,7 +186,7 @@ class ContactModel:
     """Contact law (module docstring). restitution (normal, for the four-wheel flat impact) and
     friction (Coulomb μ) of the regolith are ASSUMPTIONS (the DEM-estimated restitution of [CE19]
     is not recorded). contact_time_s: duration of the nominal four-wheel impact (sets the
-    stiffness; ASSUMPTION for soft regolith); dt_s: contact time step (default contact_time_s/25)."""
+    stiffness; ASSUMPTION for soft regolith); dt_s: contact time step (default contact_time_s/20)."""
 
     restitution: float = 0.4
     friction: float = 0.6
@@ -201,7 +204,7 @@ class ContactModel:
 
     @property
     def dt(self) -> float:
-        return self.dt_s if self.dt_s is not None else self.contact_time_s / 25.0
+        return self.dt_s if self.dt_s is not None else self.contact_time_s / 20.0
 
     def coefficients(self, mass_kg: float, restitution: float | None = None):
         """(k N/m, c N s/m) per contact point for a contact mass m/4."""
@@ -455,8 +458,8 @@ def _terrain(x, y, cb, H, hs, out):
 _terrain = _jit(_terrain)
 
 
-def _accel(p, v, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a):
-    """External acceleration (m/s², local frame) at local position p (m), velocity v (m/s)."""
+def _field(p, prm, site, Rlb, G, Rg, shC, shS, buf, a):
+    """Gravity + Hill (centrifugal and tidal) acceleration (m/s², local frame) at local p (m)."""
     gk = int(prm[4])
     n = prm[9]
     rot = prm[10]
@@ -464,29 +467,38 @@ def _accel(p, v, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a):
         a[0] = prm[5]
         a[1] = prm[6]
         a[2] = prm[7]
-    else:
-        xb = site[0] + 1e-3 * (Rlb[0, 0] * p[0] + Rlb[0, 1] * p[1] + Rlb[0, 2] * p[2])
-        yb = site[1] + 1e-3 * (Rlb[1, 0] * p[0] + Rlb[1, 1] * p[1] + Rlb[1, 2] * p[2])
-        zb = site[2] + 1e-3 * (Rlb[2, 0] * p[0] + Rlb[2, 1] * p[1] + Rlb[2, 2] * p[2])
-        if gk == 1:
-            r = math.sqrt(xb * xb + yb * yb + zb * zb)
-            k3 = prm[8] / (r * r * r)
-            buf[1] = -k3 * xb
-            buf[2] = -k3 * yb
-            buf[3] = -k3 * zb
-        else:
-            grid_accel_point(xb, yb, zb, G, Rg, prm[8], prm[27], prm[28], prm[29], prm[30], shC, shS, buf)
-        if rot > 0.0:
-            buf[1] += 3.0 * n * n * xb
-            buf[3] -= n * n * zb
-        for k in range(3):
-            a[k] = 1e3 * (Rlb[0, k] * buf[1] + Rlb[1, k] * buf[2] + Rlb[2, k] * buf[3])
-    if rot > 0.0:
-        if gk == 0:  # uniform gravity with rotation: Hill terms about the site offset
+        if rot > 0.0:  # uniform gravity with rotation: Hill terms at the body-fixed position
             xb = site[0] * 1e3 + Rlb[0, 0] * p[0] + Rlb[0, 1] * p[1] + Rlb[0, 2] * p[2]
             zb = site[2] * 1e3 + Rlb[2, 0] * p[0] + Rlb[2, 1] * p[1] + Rlb[2, 2] * p[2]
             for k in range(3):
                 a[k] += Rlb[0, k] * 3.0 * n * n * xb - Rlb[2, k] * n * n * zb
+        return
+    xb = site[0] + 1e-3 * (Rlb[0, 0] * p[0] + Rlb[0, 1] * p[1] + Rlb[0, 2] * p[2])
+    yb = site[1] + 1e-3 * (Rlb[1, 0] * p[0] + Rlb[1, 1] * p[1] + Rlb[1, 2] * p[2])
+    zb = site[2] + 1e-3 * (Rlb[2, 0] * p[0] + Rlb[2, 1] * p[1] + Rlb[2, 2] * p[2])
+    if gk == 1:
+        r = math.sqrt(xb * xb + yb * yb + zb * zb)
+        k3 = prm[8] / (r * r * r)
+        buf[1] = -k3 * xb
+        buf[2] = -k3 * yb
+        buf[3] = -k3 * zb
+    else:
+        grid_accel_point(xb, yb, zb, G, Rg, prm[8], prm[27], prm[28], prm[29], prm[30], shC, shS, buf)
+    if rot > 0.0:
+        buf[1] += 3.0 * n * n * xb
+        buf[3] -= n * n * zb
+    for k in range(3):
+        a[k] = 1e3 * (Rlb[0, k] * buf[1] + Rlb[1, k] * buf[2] + Rlb[2, k] * buf[3])
+
+
+_field = _jit(_field)
+
+
+def _accel(p, v, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a):
+    """External acceleration (m/s², local frame) at local position p (m), velocity v (m/s):
+    gravity + Hill terms + Coriolis -2 Om x v."""
+    _field(p, prm, site, Rlb, G, Rg, shC, shS, buf, a)
+    if prm[10] > 0.0:
         a[0] -= 2.0 * (Om[1] * v[2] - Om[2] * v[1])
         a[1] -= 2.0 * (Om[2] * v[0] - Om[0] * v[2])
         a[2] -= 2.0 * (Om[0] * v[1] - Om[1] * v[0])
@@ -542,18 +554,19 @@ def _rk4(s, dt, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R, k1, k2, k3, k4, 
 _rk4 = _jit(_rk4)
 
 
-def _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, site, Rlb, Om, G, Rg, shC, shS, buf, a, R, tb):
-    """One semi-implicit Euler step with contact forces. Returns (number of penetrating points,
-    max penetration)."""
+def _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, Om, ga, rl, R, tb):
+    """One semi-implicit Euler step with contact forces; ga: gravity + Hill field (m/s², local),
+    rl: an upper bound of the relief under the rover (points higher above the base surface than
+    rl + their radius are not tested). Returns (number of penetrating points, max penetration)."""
     m = prm[0]
     k = prm[11]
     kt = prm[12]
     hs = prm[23]
-    _accel(s[0:3], s[3:6], prm, site, Rlb, Om, G, Rg, shC, shS, buf, a)
     _rotm(s[6:10], R)
-    Fx = m * a[0]
-    Fy = m * a[1]
-    Fz = m * a[2]
+    cor = 1.0 if prm[10] > 0.0 else 0.0
+    Fx = m * (ga[0] - cor * 2.0 * (Om[1] * s[5] - Om[2] * s[4]))
+    Fy = m * (ga[1] - cor * 2.0 * (Om[2] * s[3] - Om[0] * s[5]))
+    Fz = m * (ga[2] - cor * 2.0 * (Om[0] * s[4] - Om[1] * s[3]))
     Tx = 0.0
     Ty = 0.0
     Tz = 0.0
@@ -570,6 +583,12 @@ def _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, site, Rlb, Om, G, Rg
         Px = s[0] + rx
         Py = s[1] + ry
         Pz = s[2] + rz
+        zq = cb[0] + cb[1] * Px + cb[2] * Py + cb[3] * Px * Px + cb[4] * Px * Py + cb[5] * Py * Py
+        if Pz - zq > rl + 1.5 * rad[c] + 1e-3:  # clearly above any relief here
+            anc[c, 0] = 0.0
+            anc[c, 1] = 0.0
+            anc[c, 2] = 0.0
+            continue
         _terrain(Px, Py, cb, H, hs, tb)
         nn = 1.0 / math.sqrt(1.0 + tb[1] * tb[1] + tb[2] * tb[2])
         nx = -tb[1] * nn
@@ -661,7 +680,7 @@ def _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, site, Rlb, Om, G, Rg
 _contact_step = _jit(_contact_step)
 
 
-def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, site, Rlb, Om, G, Rg, shC, shS, out, hist):
+def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, shC, shS, out, hist):
     """Propagate deployments i from X0[i] (13-state) to rest. out[i] as the _O_* columns; hist
     (m, steps, 8) records (t, p, q) every prm[24] s for the first m deployments."""
     ntr = X0.shape[0]
@@ -683,6 +702,11 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, site, Rlb, Om, G, Rg, shC, 
     lch = prm[26]
     gest = prm[31]
     hstand = prm[32]
+    bsz = prm[33]
+    dmove = prm[34]
+    grefresh = prm[35]
+    nb0 = Mb.shape[0]
+    nb1 = Mb.shape[1]
     for i in _prange(ntr):
         s = np.empty(13)
         for j in range(13):
@@ -697,6 +721,11 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, site, Rlb, Om, G, Rg, shC, 
         k3 = np.empty(13)
         k4 = np.empty(13)
         tmp = np.empty(13)
+        ga = np.empty(3)
+        pg = np.empty(3)
+        pg[0] = 1e300
+        pg[1] = 0.0
+        pg[2] = 0.0
         cn = cns[i]
         mu = mus[i]
         t = 0.0
@@ -732,7 +761,9 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, site, Rlb, Om, G, Rg, shC, 
             gy = cb[2] + cb[4] * s[0] + 2.0 * cb[5] * s[1]
             nz = 1.0 / math.sqrt(1.0 + gx * gx + gy * gy)
             hcom = (s[2] - zb) * nz
-            clr = hcom - rbound - relmax
+            # local relief maximum (block maxima dilated by the rover radius + dmove)
+            rl = Mb[int(math.floor(s[0] / bsz)) % nb0, int(math.floor(s[1] / bsz)) % nb1]
+            clr = hcom - rbound - (rl if rl < relmax else relmax)
             sp = math.sqrt(s[3] * s[3] + s[4] * s[4] + s[5] * s[5])
             if t1 >= 0.0 and hcom - hstand > hop:
                 hop = hcom - hstand
@@ -741,6 +772,8 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, site, Rlb, Om, G, Rg, shC, 
                 dt = 0.5 * clr / (sp + math.sqrt(gest * clr) + 1e-12)
                 if dt > dtf:
                     dt = dtf
+                if dt * sp > dmove:
+                    dt = dmove / sp
                 if dt < dtc:
                     dt = dtc
                 if t + dt > tmax:
@@ -752,8 +785,13 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, site, Rlb, Om, G, Rg, shC, 
                 vpre0 = s[3]
                 vpre1 = s[4]
                 vpre2 = s[5]
-                ncon, pm = _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, site, Rlb, Om, G, Rg, shC, shS,
-                                         buf, a, R, tb)
+                dg = (s[0] - pg[0]) ** 2 + (s[1] - pg[1]) ** 2 + (s[2] - pg[2]) ** 2
+                if dg > grefresh * grefresh:
+                    _field(s[0:3], prm, site, Rlb, G, Rg, shC, shS, buf, ga)
+                    for j in range(3):
+                        pg[j] = s[j]
+                ncon, pm = _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, Om, ga,
+                                         (rl if rl < relmax else relmax), R, tb)
                 if pm > penmax:
                     penmax = pm
                 if ncon > 0 and not prev:
@@ -879,7 +917,9 @@ class Settings:
     v_impact_min_m_s: what counts as a new impact; record_dt_s: trajectory sampling of recorded
     deployments; escape_m: a rover this far above the terrain is declared escaped; slope_max_deg,
     roughness_max_m: safe-zone limits at rest (ASSUMPTIONS: IDEFIX's uprighting limits are not
-    published)."""
+    published); gravity_refresh_m: in contact mode the gravity + Hill field is re-evaluated when
+    the centre has moved more than this (its relative change over 0.5 m is ~1e-4; 0 = every step;
+    free flight always evaluates it at every RK4 stage)."""
 
     dt_flight_s: float = 1.0
     t_max_s: float = 7200.0
@@ -891,6 +931,7 @@ class Settings:
     escape_m: float = 2000.0
     slope_max_deg: float = 30.0
     roughness_max_m: float = 0.15
+    gravity_refresh_m: float = 0.5
 
     def __post_init__(self):
         _num("Settings.dt_flight_s", self.dt_flight_s, 1e-4, 100.0)
@@ -903,6 +944,7 @@ class Settings:
         _num("Settings.escape_m", self.escape_m, 1.0, 1e7)
         _num("Settings.slope_max_deg", self.slope_max_deg, 0.0, 90.0)
         _num("Settings.roughness_max_m", self.roughness_max_m, 0.0, 100.0)
+        _num("Settings.gravity_refresh_m", self.gravity_refresh_m, 0.0, 100.0)
 
 
 class _Env:
@@ -922,7 +964,7 @@ class _Env:
         self.rover, self.contact, self.terrain, self.gravity, self.settings = rover, contact, terrain, gravity, settings
         self.n = _num("n", n, 0.0, 1.0, "a spin rate in [0, 1] rad/s")
         self.rotating = bool(rotating)
-        prm = np.zeros(33)
+        prm = np.zeros(36)
         prm[0] = rover.mass_kg
         prm[1:4] = rover.inertia
         prm[4] = GRAVITY_KINDS[gravity]
@@ -975,6 +1017,21 @@ class _Env:
         a = self.accel(np.zeros(3))
         prm[31] = 1.5 * np.linalg.norm(a) + 1e-9
         prm[32] = 0.5 * rover.height_m
+        # block maxima of the relief, dilated so that a flight step (horizontal motion <= dmove)
+        # never meets relief higher than the block value at its start
+        H = terrain.relief
+        nbk = next(k for k in (8, 6, 5, 4, 3, 2, 1) if H.shape[0] % k == 0 and H.shape[1] % k == 0)
+        Mb = H.reshape(H.shape[0] // nbk, nbk, H.shape[1] // nbk, nbk).max(axis=(1, 3))
+        bsz = nbk * terrain.spacing_m
+        dmove = 0.5
+        rdil = int(math.ceil((prm[21] + dmove) / bsz)) + 1
+        D = Mb.copy()
+        for di in range(-rdil, rdil + 1):
+            for dj in range(-rdil, rdil + 1):
+                D = np.maximum(D, np.roll(np.roll(Mb, di, axis=0), dj, axis=1))
+        self.Mb = np.ascontiguousarray(np.maximum(D, 0.0))
+        prm[33], prm[34] = bsz, dmove
+        prm[35] = settings.gravity_refresh_m
 
     def accel(self, p, v=(0.0, 0.0, 0.0)):
         """External acceleration (m/s², local frame) at a local position (no contact)."""
@@ -1022,7 +1079,7 @@ class _Env:
         out = np.zeros((n, _NOUT))
         hist = np.zeros((record, nsteps, 8))
         _deploy_kernel(np.ascontiguousarray(X0), cns, np.asarray(friction, float), self.prm, self.pts, self.rad,
-                       np.ascontiguousarray(self.terrain.base, float), self.terrain.relief, self.site, self.Rlb,
+                       np.ascontiguousarray(self.terrain.base, float), self.terrain.relief, self.Mb, self.site, self.Rlb,
                        self.Om, self.G, self.Rg, self.shC, self.shS, out, hist)
         return out, hist
 
@@ -1245,7 +1302,7 @@ def _nsteps(settings):
 
 
 def deploy(release: Release = Release(), rover: RoverModel = RoverModel(), contact: ContactModel = ContactModel(),
-           terrain: Terrain | None = None, site=(0.0, 0.0), grid=None, gravity: str = "grid",
+           terrain: Terrain | None = None, site=None, grid=None, gravity: str = "grid",
            g_uniform=(0.0, 0.0, -G_PHOBOS_NOMINAL), rotating: bool = True, n: float = N_PHOBOS,
            settings: Settings = Settings(), record: bool = True, terrain_model: TerrainModel = TerrainModel(),
            seed: int = 0) -> DeploymentResult:
@@ -1255,6 +1312,7 @@ def deploy(release: Release = Release(), rover: RoverModel = RoverModel(), conta
     and ``seed``; ``gravity`` 'grid' (default; GridGravity ``grid`` or the default grid), 'point'
     (GM_PHOBOS point mass) or 'uniform' (``g_uniform``, m/s² in the local frame); ``rotating``
     adds the Hill (centrifugal + tide) and Coriolis terms with spin ``n``."""
+    site = DEFAULT_SITE if site is None else site
     if not isinstance(release, Release):
         raise InputError("release", type(release).__name__, "a Release")
     if terrain is None:
@@ -1332,7 +1390,7 @@ def site_facet_slope(grid, lat_deg, lon_deg) -> float:
     return float(m.slope_deg[int(np.argmax(c @ d))])
 
 
-def deploy_monte_carlo(n: int = 1000, seed: int = 0, site=(0.0, 0.0), distribution=DeploymentDistribution(),
+def deploy_monte_carlo(n: int = 1000, seed: int = 0, site=None, distribution=DeploymentDistribution(),
                        rover: RoverModel = RoverModel(), contact: ContactModel = ContactModel(),
                        terrain: Terrain | None = None, terrain_model: TerrainModel = TerrainModel(),
                        terrain_seed: int = 0, grid=None, gravity: str = "grid",
@@ -1344,6 +1402,7 @@ def deploy_monte_carlo(n: int = 1000, seed: int = 0, site=(0.0, 0.0), distributi
     (``terrain_seed``). Ensemble run in parallel (numba threads). Returns a
     :class:`DeploymentResult` with ``summary()`` (plain numbers) and ``figures()`` (trajectory
     of the first recorded deployment, dispersion map, settling-time histogram)."""
+    site = DEFAULT_SITE if site is None else site
     if not isinstance(n, (int, np.integer)) or not 1 <= n <= 10_000_000:
         raise InputError("n", n, "an integer number of deployments 1..1e7")
     if not isinstance(seed, (int, np.integer)) or seed < 0:
