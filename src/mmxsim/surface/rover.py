@@ -870,7 +870,7 @@ _deploy_kernel = _jit(_deploy_impl, parallel=True)
 class Release:
     """Release conditions (local frame at the site: x east, y north, z up).
 
-    altitude_m: height of the rover's lowest point above the terrain at the release point
+    altitude_m: smallest vertical clearance of the rover's contact geometry above the terrain
     (about 40 m [PEPS-IDEFIX]); velocity_m_s: rover velocity relative to the surface after
     separation (the MECSS separation speed is not published: the default, 3 cm/s straight down,
     is an ASSUMPTION); attitude_deg: roll, pitch, yaw (z-y-x Euler angles of the rover body in
@@ -941,7 +941,7 @@ class Settings:
         _num("Settings.t_air_min_s", self.t_air_min_s, 0.0, 1e4)
         _num("Settings.v_impact_min_m_s", self.v_impact_min_m_s, 0.0, 100.0)
         _num("Settings.record_dt_s", self.record_dt_s, 1e-4, 1e4)
-        _num("Settings.escape_m", self.escape_m, 1.0, 1e7)
+        _num("Settings.escape_m", self.escape_m, 1.0, 1e14)
         _num("Settings.slope_max_deg", self.slope_max_deg, 0.0, 90.0)
         _num("Settings.roughness_max_m", self.roughness_max_m, 0.0, 100.0)
         _num("Settings.gravity_refresh_m", self.gravity_refresh_m, 0.0, 100.0)
@@ -1063,9 +1063,14 @@ class _Env:
         X = np.zeros((n, 13))
         for i in range(n):
             R = quat_matrix(quat[i])
-            zmin = np.min((self.pts @ R.T)[:, 2] - self.rad)
+            rp = self.pts @ R.T
             x0, y0 = offset[i]
-            X[i, 0:3] = (x0, y0, float(self.terrain.height(x0, y0)) + altitude[i] - zmin)
+            # the lowest clearance (vertical) of any contact point above the terrain = altitude
+            xs, ys = x0 + rp[:, 0], y0 + rp[:, 1]
+            zt = self.terrain.height(xs, ys)
+            c = self.terrain.base
+            nz = 1.0 / np.sqrt(1.0 + (c[1] + 2 * c[3] * xs + c[4] * ys) ** 2 + (c[2] + c[4] * xs + 2 * c[5] * ys) ** 2)
+            X[i, 0:3] = (x0, y0, altitude[i] + float(np.max(zt + self.rad / nz - rp[:, 2])))
             X[i, 3:6] = vel[i]
             X[i, 6:10] = quat[i]
             X[i, 10:13] = np.asarray(rate_rel[i]) + R.T @ self.Om
