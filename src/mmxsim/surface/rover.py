@@ -207,14 +207,46 @@ class ContactModel:
         return self.dt_s if self.dt_s is not None else self.contact_time_s / 20.0
 
     def coefficients(self, mass_kg: float, restitution: float | None = None):
-        """(k N/m, c N s/m) per contact point for a contact mass m/4."""
+        """(k N/m, c N s/m) per contact point for a contact mass m/4. The stiffness follows from
+        the nominal contact duration (clamped spring-damper, exact); the damping ratio is
+        calibrated so that the *discrete* integrator (semi-implicit Euler at ``dt``) gives the
+        requested restitution for the nominal impact (without calibration the explicit step
+        lowers e by O(dt): -13 % for e = 0.2 at t_c/20)."""
         e = self.restitution if restitution is None else restitution
-        z = _zeta_for(e)
-        wd = math.pi / self.contact_time_s * spring_damper_restitution(z)[1] / math.pi
-        # t_c = (π - 2 asin ζ)/ω_d → ω_d = ph/t_c
-        wn = wd / math.sqrt(1.0 - z * z)
+        z0 = _zeta_for(e)
+        wd = spring_damper_restitution(z0)[1] / self.contact_time_s
+        wn = wd / math.sqrt(1.0 - z0 * z0)
+        zt, et = _discrete_table(wn, self.dt)
+        z = float(np.interp(e, et[::-1], zt[::-1]))
         mc = 0.25 * mass_kg
         return mc * wn * wn, 2.0 * z * mc * wn
+
+
+_TABLES = {}
+
+
+def _discrete_table(wn, dt):
+    """(ζ grid, e of the discrete contact) for the kernel's semi-implicit Euler step: unit mass,
+    k = wn², c = 2 ζ wn, force clamped >= 0, contact while the penetration is > 0."""
+    key = (round(wn, 12), round(dt, 15))
+    if key not in _TABLES:
+        zs = np.linspace(0.0, 0.98, 491)
+        es = np.empty_like(zs)
+        for i, zeta in enumerate(zs):
+            z, v = -dt, -1.0  # first contact step (the kernel enters after one free step from z = 0)
+            k, c = wn * wn, 2.0 * zeta * wn
+            while -z > 0.0:
+                f = -k * z - c * v
+                if f < 0.0:
+                    f = 0.0
+                v += f * dt
+                z += v * dt
+            es[i] = v
+        # e must decrease with ζ; keep the monotone part
+        ok = np.concatenate([[True], np.diff(es) < 0])
+        ok = np.cumprod(ok).astype(bool)
+        _TABLES[key] = (zs[ok], es[ok])
+    return _TABLES[key]
 
 
 @dataclass(frozen=True)
