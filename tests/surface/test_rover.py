@@ -23,8 +23,8 @@ def _state(p, v=(0, 0, 0), att=(0, 0, 0), w=(0, 0, 0)):
 def test_free_fall_40m_uniform_analytic():
     """Release at rest, lowest point 40 m above a flat plane, uniform 0.0057 m/s², no rotation:
     first contact at t = sqrt(2h/g) = 118.47 s with v = sqrt(2gh) = 0.6753 m/s (issue: ~118 s,
-    ~0.68 m/s). Tolerance: 0.01 s (the contact step is 2.5 ms; measured 118.470 vs 118.470 s and
-    relative speed error < 1e-4)."""
+    ~0.68 m/s). Tolerance: 0.01 s (contact onset is resolved to the 2.5 ms contact step; measured
+    +2.0 ms) and 1e-4 relative in speed (measured 1.7e-5)."""
     res = rv.deploy(rv.Release(altitude_m=40.0, velocity_m_s=(0, 0, 0)), gravity="uniform", rotating=False,
                     terrain=rv.Terrain.plane(), settings=rv.Settings(t_max_s=200.0), record=False)
     t_an, v_an = math.sqrt(2 * 40 / G), math.sqrt(2 * G * 40)
@@ -39,7 +39,8 @@ def test_jacobi_integral_conserved_without_contact():
     the rotating frame: the Jacobi-like integral |v|²/2 - GM/r - n²(3x² - z²)/2 plus the
     rotational energy of the torque-free tumble is conserved to 1e-9 relative over a 240 s hop
     (40 m above an 11 km radius, 0.5 m/s up, tumbling) with the kernel's RK4 at 1 s steps
-    (measured 6e-12; the error falls as dt^5: it is integration error, not a model term)."""
+    (measured 3.9e-16; with a path through the deep interior the error grows as dt^5: it is
+    integration error, not a model term)."""
     site = np.array([11.0, 0.0, 0.0])
     ter = rv.Terrain(np.array([-1e9, 0, 0, 0, 0, 0.0]), np.zeros((4, 4)), 0.1, 1e9, site, rv.local_frame(site, site))
     env = rv.make_env(terrain=ter, gravity="point", rotating=True, settings=rv.Settings(escape_m=1e13))
@@ -91,20 +92,23 @@ def test_jacobi_kernel_run_matches_rk4_loop():
 
 def test_single_bounce_restitution():
     """Level four-wheel impact on a flat plane (uniform 0.0057 m/s²): the rebound normal speed
-    equals e x impact speed. The damping is calibrated on the discrete step, so the remaining
-    error comes from the phase of the first contact within a step and the gravity impulse during
-    contact (g t_c = 0.0003 m/s). Measured (e = 0.2, 0.4, 0.7; 7 entry phases): at the default
-    step t_c/20 the error lies in [-10 %, 0]; at t_c/400 within 1 %. Tolerances: [-12 %, +2 %]
-    and 1.5 %; the convergence with dt is what this test guards."""
+    equals e x impact speed. The damping is calibrated on the discrete step (averaged over entry
+    phases), so what remains is the phase of the first contact within a step and the gravity
+    impulse during contact (g t_c = 0.0003 m/s). Nine entry phases per case. Measured at the
+    default step t_c/20: single impacts within -8.5..+6.2 % (e = 0.2), -4.5..+3.6 % (0.4),
+    -1.7..+1.3 % (0.7), means -1.7 / -0.9 / -0.3 %; at t_c/400 all within 0.7 %. Tolerances:
+    10 % single, 2.5 % mean at t_c/20; 1 % at t_c/400."""
     for e in (0.2, 0.4, 0.7):
-        for dt, lo, hi in ((None, -0.12, 0.02), (0.05 / 400, -0.015, 0.015)):
-            c = rv.ContactModel(restitution=e, friction=0.5, dt_s=dt)
-            res = rv.deploy(rv.Release(altitude_m=0.0104, velocity_m_s=(0, 0, -0.5)), contact=c, gravity="uniform",
-                            rotating=False, terrain=rv.Terrain.plane(), settings=rv.Settings(t_max_s=1.0),
-                            record=False)
-            vin, vout = res.vn_first_impact_m_s[0], res.rebound_normal_m_s[0]
-            err = vout / (e * vin) - 1
-            assert lo < err < hi, (e, dt, err)
+        for dt, tol1, tolm in ((None, 0.10, 0.025), (0.05 / 400, 0.01, 0.01)):
+            errs = []
+            for alt in np.linspace(0.01, 0.0112, 9):  # entry phases over 1.2 mm (the step at 0.5 m/s)
+                c = rv.ContactModel(restitution=e, friction=0.5, dt_s=dt)
+                res = rv.deploy(rv.Release(altitude_m=alt, velocity_m_s=(0, 0, -0.5)), contact=c, gravity="uniform",
+                                rotating=False, terrain=rv.Terrain.plane(), settings=rv.Settings(t_max_s=1.0),
+                                record=False)
+                errs.append(res.rebound_normal_m_s[0] / (e * res.vn_first_impact_m_s[0]) - 1)
+            errs = np.array(errs)
+            assert np.max(np.abs(errs)) < tol1 and abs(errs.mean()) < tolm, (e, dt, errs)
 
 
 def test_restitution_closed_form():
@@ -120,12 +124,12 @@ def test_restitution_closed_form():
 def test_friction_stops_at_analytic_distance():
     """Rover standing on its wheels on a flat plane, uniform 0.0057 m/s², pushed horizontally at
     v0: Coulomb friction decelerates the centre of mass at μg, stopping after v0²/(2μg). Tolerance
-    1 % (measured 0.1-0.3 %: spring settling and the stick-spring offset)."""
+    1 % (measured -0.016 % for μ = 0.5 and 0.8: spring settling and the stick-spring offset)."""
     r = rv.RoverModel()
     for mu, v0 in ((0.5, 0.05), (0.8, 0.08)):
         c = rv.ContactModel(restitution=0.4, friction=mu)
         env = rv.make_env(contact=c, settings=rv.Settings(t_max_s=200.0, t_hold_s=2.0))
-        z0 = 0.5 * r.height_m - 0.5 * r.mass_kg * G / 4 / env.prm[11] * 0 - 1e-5
+        z0 = 0.5 * r.height_m - 1e-5  # wheels 10 µm into the plane
         X = _state((0.0, 0.0, z0), (v0, 0.0, 0.0))
         res = rv.run_states(env, X[None], friction=mu)
         assert res.status[0] == rv.SETTLED
@@ -176,7 +180,7 @@ def test_phobos_deployment_grid_gravity_rotating():
     # the terrain's quadratic fits the grid surface within 5 m rms over ±300 m
     assert res.terrain.fit_rms_m < 5.0
     figs = res.figures()
-    assert set(figs) == {"trajectory", "dispersion", "settling"}
+    assert {"trajectory", "dispersion", "settling"} <= set(figs)
 
 
 def test_monte_carlo_seeded_and_summary():

@@ -225,26 +225,30 @@ class ContactModel:
 _TABLES = {}
 
 
-def _discrete_table(wn, dt):
+def _discrete_table(wn, dt, n_phase: int = 16):
     """(ζ grid, e of the discrete contact) for the kernel's semi-implicit Euler step: unit mass,
-    k = wn², c = 2 ζ wn, force clamped >= 0, contact while the penetration is > 0."""
+    k = wn², c = 2 ζ wn, force clamped >= 0, contact while the penetration is > 0; e is averaged
+    over ``n_phase`` entry phases (first penetrating step at depth φ v dt, φ uniform in (0, 1]),
+    since the first contact falls anywhere within a step."""
     key = (round(wn, 12), round(dt, 15))
     if key not in _TABLES:
-        zs = np.linspace(0.0, 0.98, 491)
-        es = np.empty_like(zs)
-        for i, zeta in enumerate(zs):
-            z, v = -dt, -1.0  # first contact step (the kernel enters after one free step from z = 0)
-            k, c = wn * wn, 2.0 * zeta * wn
-            while -z > 0.0:
-                f = -k * z - c * v
-                if f < 0.0:
-                    f = 0.0
-                v += f * dt
-                z += v * dt
-            es[i] = v
-        # e must decrease with ζ; keep the monotone part
-        ok = np.concatenate([[True], np.diff(es) < 0])
-        ok = np.cumprod(ok).astype(bool)
+        zs = np.linspace(0.0, 0.98, 246)
+        ph = (np.arange(n_phase) + 0.5) / n_phase
+        Z, P = np.meshgrid(zs, ph, indexing="ij")
+        z = -P * dt  # unit impact speed
+        v = -np.ones_like(z)
+        c = 2.0 * Z * wn
+        k = wn * wn
+        live = np.ones(z.shape, bool)
+        for _ in range(int(50 * math.pi / (wn * dt)) + 100):
+            f = np.maximum(-k * z - c * v, 0.0)
+            v = np.where(live, v + f * dt, v)
+            z = np.where(live, z + v * dt, z)
+            live &= z < 0.0
+            if not live.any():
+                break
+        es = v.mean(axis=1)
+        ok = np.cumprod(np.concatenate([[True], np.diff(es) < 0])).astype(bool)  # monotone part
         _TABLES[key] = (zs[ok], es[ok])
     return _TABLES[key]
 
@@ -383,7 +387,6 @@ def relief_tile(model: TerrainModel = TerrainModel(), seed: int = 0):
     u = rng.random(nb)
     D = (d0 ** -b - u * (d0 ** -b - d1 ** -b)) ** (-1.0 / b)
     xy = rng.random((nb, 2)) * model.tile_m
-    xs = np.arange(n) * hs
     for (bx, by), d in zip(xy, D):
         r = 0.5 * d
         m = int(math.ceil(r / hs)) + 1
@@ -396,7 +399,6 @@ def relief_tile(model: TerrainModel = TerrainModel(), seed: int = 0):
         # boulder surface sits on the local roughness at its centre
         base = h[int(bx / hs) % n, int(by / hs) % n]
         h[np.ix_(ix % n, iy % n)] = np.where(cap > 0, np.maximum(sub, base + cap), sub)
-    del xs
     return np.ascontiguousarray(h), np.column_stack([xy, D]) if nb else np.zeros((0, 3))
 
 
@@ -1152,6 +1154,7 @@ class DeploymentResult:
     release_altitude_m: np.ndarray | None = None
     site_facet_slope_deg: float = float("nan")
     seed: int | None = None
+    _map: object = field(default=None, repr=False)
 
     @property
     def settled(self) -> np.ndarray:
@@ -1300,9 +1303,29 @@ class DeploymentResult:
         fig.tight_layout()
         return fig
 
+    def plot_site_map(self):
+        """Figure: the site on the Phobos slope map (facets of the gravity grid's mesh, 'hill'
+        model of :mod:`mmxsim.surface.maps`); the rest points lie within ~0.5 deg of it."""
+        from matplotlib.figure import Figure
+
+        from .maps import plot_map
+
+        if self._map is None:
+            raise InputError("site map", "no shape-model site", "a Monte Carlo on a site_terrain with gravity='grid'")
+        fig = Figure(figsize=(10, 5.2))
+        ax = fig.subplots()
+        plot_map(self._map, "slope", ax=ax, points=([self.terrain.lat_deg], [self.terrain.lon_deg]),
+                 points_label="IDEFIX release site (ASSUMPTION)",
+                 title=f"IDEFIX site on the Phobos slope map ({self._map.shape_name}); "
+                       f"{100 * float(np.mean(self.settled)):.0f}% settled, safe "
+                       f"{100 * float(np.mean(self.safe[self.settled])) if self.settled.any() else float('nan'):.0f}%")
+        return fig
+
     def figures(self) -> dict:
-        """{'trajectory', 'dispersion', 'settling'}: matplotlib Figures (no pyplot)."""
+        """{'trajectory', 'dispersion', 'settling'[, 'site_map']}: matplotlib Figures (no pyplot)."""
         out = {"dispersion": self.plot_dispersion(), "settling": self.plot_settling()}
+        if self._map is not None:
+            out["site_map"] = self.plot_site_map()
         if self.tracks is not None and len(self.tracks):
             out["trajectory"] = self.plot_trajectory(0)
         return out
@@ -1456,7 +1479,10 @@ def deploy_monte_carlo(n: int = 1000, seed: int = 0, site=None, distribution=Dep
     X0 = env.initial_states(alt, vel, q, rate, np.zeros((n, 2)))
     out, hist = env.run(X0, e, mu, record=int(record), nsteps=_nsteps(settings) if record else 0)
     fs = site_facet_slope(env.grid, *site) if env.grid is not None else float("nan")
-    return _result(env, out, hist, e, mu, record, alt, int(seed), fs)
+    res = _result(env, out, hist, e, mu, record, alt, int(seed), fs)
+    if env.grid is not None and np.isfinite(terrain.lat_deg):
+        res._map = _FACET.get(id(env.grid))
+    return res
 
 
 def jacobi_integral(env_or_result, p, v, w=None):
