@@ -114,7 +114,7 @@ class FacilityRun:
     gravity_m_s2: float
     impact_speed_m_s: float
     impact_normal_m_s: float
-    contact_duration_s: float
+    contact_duration_s: float  # NaN: no lift-off after the first contact within the window
     rebound_speed_m_s: float
     impacts: int
     settle_time_s: float  # from release; NaN if not at rest within the window
@@ -126,12 +126,13 @@ class FacilityRun:
 
 def _row(name, res, g, window, rover, repro, miss):
     v = float(res.v_first_impact_m_s[0])
-    return FacilityRun(name, g, v, float(res.vn_first_impact_m_s[0]), float(res.first_contact_s[0]),
+    tc = float(res.first_contact_s[0])
+    return FacilityRun(name, g, v, float(res.vn_first_impact_m_s[0]), tc if tc >= 0 else float("nan"),
                        float(res.rebound_speed_m_s[0]), int(res.impacts[0]), float(res.settle_time_s[0]), window,
                        froude(v, g, rover.height_m), repro, miss)
 
 
-def lama_drop(height_m: float = LAMA_DROP_HEIGHT_M, plate_deg: float = 20.0, rover: RoverModel = RoverModel(),
+def lama_drop(height_m: float = LAMA_DROP_HEIGHT_M, plate_deg: float = 15.0, rover: RoverModel = RoverModel(),
               contact: ContactModel = ContactModel(), window_s: float = 10.0) -> FacilityRun:
     """LAMA-like test: the rover dropped (wheels down, level) from ``height_m`` at 1 g onto a
     plate inclined by ``plate_deg`` (angles of the 2019 tests not recorded: ASSUMPTION)."""
@@ -147,7 +148,7 @@ def lama_drop(height_m: float = LAMA_DROP_HEIGHT_M, plate_deg: float = 20.0, rov
                 "within centimetres)")
 
 
-def zarm_impact(speed_m_s: float, gap_m: float = 0.05, plate_deg: float = 20.0, residual_g: float = ZARM_RESIDUAL_G,
+def zarm_impact(speed_m_s: float, gap_m: float = 0.05, plate_deg: float = 15.0, residual_g: float = ZARM_RESIDUAL_G,
                 rover: RoverModel = RoverModel(), contact: ContactModel = ContactModel(),
                 window_s: float = ZARM_MICROGRAVITY_S) -> FacilityRun:
     """ZARM drop-tower test: in the freely falling capsule (residual ``residual_g`` g0 toward the
@@ -165,7 +166,7 @@ def zarm_impact(speed_m_s: float, gap_m: float = 0.05, plate_deg: float = 20.0, 
                 "within 4.74 s) and settling")
 
 
-def phobos_reference(plate_deg: float = 20.0, g: float = 0.0057, altitude_m: float = 40.0,
+def phobos_reference(plate_deg: float = 15.0, g: float = 0.0057, altitude_m: float = 40.0,
                      rover: RoverModel = RoverModel(), contact: ContactModel = ContactModel()) -> FacilityRun:
     """The same rover released level from ``altitude_m`` at rest in uniform Phobos gravity g
     (0.0057 m/s² [WP-Phobos]) onto the same inclined plate (no rotation terms, no relief), to
@@ -177,7 +178,7 @@ def phobos_reference(plate_deg: float = 20.0, g: float = 0.0057, altitude_m: flo
                 "(target conditions)", "")
 
 
-def comparison(plate_deg: float = 20.0, rover: RoverModel = RoverModel(), contact: ContactModel = ContactModel()):
+def comparison(plate_deg: float = 15.0, rover: RoverModel = RoverModel(), contact: ContactModel = ContactModel()):
     """(rows, markdown table): Phobos reference, LAMA-like drop, ZARM push at the Phobos impact speed."""
     ph = phobos_reference(plate_deg, rover=rover, contact=contact)
     la = lama_drop(plate_deg=plate_deg, rover=rover, contact=contact)
@@ -188,7 +189,8 @@ def comparison(plate_deg: float = 20.0, rover: RoverModel = RoverModel(), contac
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
     body = "\n".join(
         f"| {r.facility} | {r.gravity_m_s2:.3g} | {r.impact_speed_m_s:.3f} | {r.impact_normal_m_s:.3f} | "
-        f"{r.contact_duration_s:.3f} | {r.rebound_speed_m_s:.3f} | {r.impacts} | "
+        f"{'no lift-off' if not np.isfinite(r.contact_duration_s) else format(r.contact_duration_s, '.3f')} | "
+        f"{'-' if not np.isfinite(r.contact_duration_s) else format(r.rebound_speed_m_s, '.3f')} | {r.impacts} | "
         f"{'not within ' + format(r.window_s, 'g') + ' s' if not np.isfinite(r.settle_time_s) else format(r.settle_time_s, '.1f')} | "
         f"{r.froude:.3g} | {r.reproduces} | {r.misses} |" for r in rows)
     return rows, head + body
@@ -201,7 +203,7 @@ def comparison_figure(rows):
     fig = Figure(figsize=(10, 3.6))
     axs = fig.subplots(1, 3)
     names = [r.facility.split(",")[0] for r in rows]
-    for ax, vals, lab in zip(axs, ([r.impact_speed_m_s for r in rows], [r.contact_duration_s for r in rows],
+    for ax, vals, lab in zip(axs, ([r.impact_speed_m_s for r in rows], [np.nan_to_num(r.contact_duration_s) for r in rows],
                                    [math.log10(max(r.froude, 1e-12)) for r in rows]),
                              ("impact speed (m/s)", "first contact (s)", "log10 Froude v²/(gL)")):
         ax.bar(range(len(rows)), vals, color=["tab:gray", "tab:blue", "tab:orange"][: len(rows)])
