@@ -206,8 +206,8 @@ def test_relief_tile_statistics():
     assert abs(h.std() - 0.05) < 1e-12 and len(b) == 0
     m = rv.TerrainModel(roughness_rms_m=0.0, tile_m=102.4)
     h, b = rv.relief_tile(m, seed=2)
-    lam = m.boulder_density_per_m2 * (m.boulder_dmin_m ** -m.boulder_exponent - m.boulder_dmax_m ** -m.boulder_exponent) \
-        * m.tile_m ** 2
+    b_ = m.boulder_exponent
+    lam = m.boulder_density_per_m2 * (m.boulder_dmin_m ** -b_ - m.boulder_dmax_m ** -b_) * m.tile_m ** 2
     assert abs(len(b) - lam) < 5 * math.sqrt(lam)
     assert abs(h.max() - b[:, 2].max() / 2) < 0.05  # hemispheres
 

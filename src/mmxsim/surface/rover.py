@@ -53,7 +53,7 @@ is installed; without numba the same code runs in Python (correct, ~100x slower)
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -1006,7 +1006,8 @@ class _Env:
         if gravity == "uniform":
             gu = np.asarray(g_uniform, float)
             if gu.shape != (3,) or not np.all(np.isfinite(gu)) or not np.linalg.norm(gu) > 0:
-                raise InputError("g_uniform", g_uniform, "a finite non-zero acceleration vector (3,) m/s², local frame")
+                raise InputError("g_uniform", g_uniform,
+                                 "a finite non-zero acceleration vector (3,) m/s², local frame")
         prm[5:8] = gu
         self.grid = None
         G, Rg, shC, shS = np.zeros((1, 1, 1, 4)), np.zeros((1, 1)), np.zeros((1, 1)), np.zeros((1, 1))
@@ -1118,8 +1119,8 @@ class _Env:
         out = np.zeros((n, _NOUT))
         hist = np.zeros((record, nsteps, 8))
         _deploy_kernel(np.ascontiguousarray(X0), cns, np.asarray(friction, float), self.prm, self.pts, self.rad,
-                       np.ascontiguousarray(self.terrain.base, float), self.terrain.relief, self.Mb, self.site, self.Rlb,
-                       self.Om, self.G, self.Rg, self.shC, self.shS, out, hist)
+                       np.ascontiguousarray(self.terrain.base, float), self.terrain.relief, self.Mb, self.site,
+                       self.Rlb, self.Om, self.G, self.Rg, self.shC, self.shS, out, hist)
         return out, hist
 
 
@@ -1213,7 +1214,8 @@ class DeploymentResult:
         from matplotlib.figure import Figure
 
         if self.tracks is None or k >= len(self.tracks):
-            raise InputError("trajectory index", k, f"a recorded deployment 0..{0 if self.tracks is None else len(self.tracks) - 1}")
+            last = 0 if self.tracks is None else len(self.tracks) - 1
+            raise InputError("trajectory index", k, f"a recorded deployment 0..{last}")
         tr = self.tracks[k]
         m = np.nonzero(tr[:, 0] > 0)[0]
         tr = tr[: (m[-1] + 1 if len(m) else 1)]

@@ -33,8 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..errors import InputError
-from .rover import (G0, ContactModel, Release, RoverModel, Settings, Terrain, deploy, euler_quaternion, make_env,
-                    quat_matrix, run_states)
+from .rover import G0, ContactModel, Release, RoverModel, Settings, Terrain, deploy, make_env, run_states
 
 ZARM_MICROGRAVITY_S = 4.74  # s, drop mode [ZARM]
 ZARM_DROP_TUBE_M = 120.0  # m, drop mode [ZARM]
@@ -187,11 +186,14 @@ def comparison(plate_deg: float = 15.0, rover: RoverModel = RoverModel(), contac
     head = ("| case | g (m/s²) | impact speed (m/s) | normal (m/s) | first contact (s) | rebound (m/s) | impacts | "
             "at rest after (s) | Fr = v²/(gL) | reproduces | does not reproduce |\n"
             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|\n")
+    def rest(r):
+        return f"not within {r.window_s:g} s" if not np.isfinite(r.settle_time_s) else f"{r.settle_time_s:.1f}"
+
     body = "\n".join(
         f"| {r.facility} | {r.gravity_m_s2:.3g} | {r.impact_speed_m_s:.3f} | {r.impact_normal_m_s:.3f} | "
         f"{'no lift-off' if not np.isfinite(r.contact_duration_s) else format(r.contact_duration_s, '.3f')} | "
         f"{'-' if not np.isfinite(r.contact_duration_s) else format(r.rebound_speed_m_s, '.3f')} | {r.impacts} | "
-        f"{'not within ' + format(r.window_s, 'g') + ' s' if not np.isfinite(r.settle_time_s) else format(r.settle_time_s, '.1f')} | "
+        f"{rest(r)} | "
         f"{r.froude:.3g} | {r.reproduces} | {r.misses} |" for r in rows)
     return rows, head + body
 
@@ -203,8 +205,9 @@ def comparison_figure(rows):
     fig = Figure(figsize=(10, 3.6))
     axs = fig.subplots(1, 3)
     names = [r.facility.split(",")[0] for r in rows]
-    for ax, vals, lab in zip(axs, ([r.impact_speed_m_s for r in rows], [np.nan_to_num(r.contact_duration_s) for r in rows],
-                                   [math.log10(max(r.froude, 1e-12)) for r in rows]),
+    vals3 = ([r.impact_speed_m_s for r in rows], [np.nan_to_num(r.contact_duration_s) for r in rows],
+             [math.log10(max(r.froude, 1e-12)) for r in rows])
+    for ax, vals, lab in zip(axs, vals3,
                              ("impact speed (m/s)", "first contact (s)", "log10 Froude v²/(gL)")):
         ax.bar(range(len(rows)), vals, color=["tab:gray", "tab:blue", "tab:orange"][: len(rows)])
         ax.set_xticks(range(len(rows)))
