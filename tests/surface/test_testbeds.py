@@ -20,8 +20,8 @@ def test_closed_forms():
 
 def test_drop_tower_simulation_matches_closed_forms():
     """The rover integrator (RK4, no contact) reproduces the capsule free-fall time through
-    110.17 m to 1e-6 s (measured ~1e-13 s; linear interpolation between 1 ms samples of a
-    quadratic) and the residual-g drift over 4.74 s to 1e-9 relative (measured ~1e-15)."""
+    110.17 m to 1e-6 s (measured 4e-14 s; linear interpolation between 1 ms samples of a
+    quadratic) and the residual-g drift over 4.74 s to 1e-9 relative (measured 2.8e-14)."""
     r = tb.simulate_drop_tower_fall()
     assert abs(r["t_fall_s"] - r["t_fall_closed_s"]) < 1e-6
     assert abs(r["drift_m"] / r["drift_closed_m"] - 1) < 1e-9
