@@ -208,15 +208,21 @@ class ContactModel:
 
     def coefficients(self, mass_kg: float, restitution: float | None = None):
         """(k N/m, c N s/m) per contact point for a contact mass m/4. The stiffness follows from
-        the nominal contact duration (clamped spring-damper, exact); the damping ratio is
-        calibrated so that the *discrete* integrator (semi-implicit Euler at ``dt``) gives the
-        requested restitution for the nominal impact (without calibration the explicit step
-        lowers e by O(dt): -13 % for e = 0.2 at t_c/20)."""
-        e = self.restitution if restitution is None else restitution
-        z0 = _zeta_for(e)
+        the nominal contact duration at the nominal restitution (clamped spring-damper, exact);
+        for another ``restitution`` (Monte Carlo samples) the stiffness is kept and only the
+        damping changes (so the contact duration changes slightly with e, as for a real contact of
+        fixed stiffness). The damping ratio is calibrated so that the *discrete* integrator
+        (semi-implicit Euler at ``dt``, averaged over entry phases) gives the requested
+        restitution for the nominal impact (without calibration the explicit step lowers e by
+        O(dt): -13 % for e = 0.2 at t_c/20)."""
+        e = self.restitution if restitution is None else float(restitution)
+        z0 = _zeta_for(self.restitution)
         wd = spring_damper_restitution(z0)[1] / self.contact_time_s
         wn = wd / math.sqrt(1.0 - z0 * z0)
         zt, et = _discrete_table(wn, self.dt)
+        if not (et[-1] <= e <= et[0]):
+            raise InputError("restitution", e, f"a restitution reachable by the discrete contact: "
+                                               f"[{et[-1]:.3f}, {min(et[0], 1.0):.3f}]")
         z = float(np.interp(e, et[::-1], zt[::-1]))
         mc = 0.25 * mass_kg
         return mc * wn * wn, 2.0 * z * mc * wn
@@ -1115,7 +1121,7 @@ class _Env:
         n = len(X0)
         cns = np.array([self.contact.coefficients(self.rover.mass_kg, e)[1] for e in restitution]) \
             if np.ptp(restitution) > 0 else np.full(n, self.contact.coefficients(self.rover.mass_kg,
-                                                                                  restitution[0])[1])
+                                                                                  float(restitution[0]))[1])
         out = np.zeros((n, _NOUT))
         hist = np.zeros((record, nsteps, 8))
         _deploy_kernel(np.ascontiguousarray(X0), cns, np.asarray(friction, float), self.prm, self.pts, self.rad,
@@ -1442,7 +1448,7 @@ def site_facet_slope(grid, lat_deg, lon_deg) -> float:
     """Slope (deg, 'hill' model of :mod:`mmxsim.surface.maps`) of the shape-model facet nearest the site."""
     from .maps import surface_map
 
-    key = id(grid)
+    key = grid.key
     if key not in _FACET:
         _FACET[key] = surface_map(grid.shape, polyhedron=grid.poly, model="hill", about_centroid=False)
     m = _FACET[key]
@@ -1483,7 +1489,7 @@ def deploy_monte_carlo(n: int = 1000, seed: int = 0, site=None, distribution=Dep
     fs = site_facet_slope(env.grid, *site) if env.grid is not None else float("nan")
     res = _result(env, out, hist, e, mu, record, alt, int(seed), fs)
     if env.grid is not None and np.isfinite(terrain.lat_deg):
-        res._map = _FACET.get(id(env.grid))
+        res._map = _FACET.get(env.grid.key)
     return res
 
 
