@@ -264,3 +264,48 @@ def test_rotating_frame_flight_matches_landing_hill_equations():
         s = s1.copy()
     p_land = Rf.T @ (s[:3] - ter.site_km) * 1e3
     assert np.max(np.abs(out[0, 6:9] - p_land)) < 1e-3, out[0, 6:9] - p_land
+
+
+def test_restitution_closed_form_against_scipy():
+    """The clamped spring-damper closed form (separation at ω_d t = π - 2 arcsin ζ) against an
+    independent numerical solution (SciPy DOP853, rtol 1e-12, event on the force k x + c x' = 0,
+    then free flight): e and contact time agree to 1e-7 for ζ = 0.1, 0.3, 0.6 (measured 6e-13)."""
+    from scipy.integrate import solve_ivp
+
+    for zeta in (0.1, 0.3, 0.6):
+        wn = 1.0
+        c = 2 * zeta * wn
+
+        def rhs(t, y):
+            return [y[1], -wn * wn * y[0] - c * y[1]]
+
+        def force_zero(t, y):
+            return wn * wn * y[0] + c * y[1] if t > 1e-9 else 1.0
+
+        force_zero.terminal, force_zero.direction = True, -1
+        sol = solve_ivp(rhs, (0, 20), [0.0, 1.0], method="DOP853", rtol=1e-12, atol=1e-14, events=force_zero)
+        ts, (xs, vs) = sol.t_events[0][0], sol.y_events[0][0]
+        e, ph = rv.spring_damper_restitution(zeta)
+        assert abs(-vs - e) < 1e-7, (zeta, -vs, e)
+        assert abs(ts * wn * math.sqrt(1 - zeta ** 2) - ph) < 1e-7
+
+
+def test_safe_zone_slope_at_rest():
+    """A rover set down on a 20° plane (μ = 0.8, uniform gravity) rests with a footprint slope of
+    20° relative to gravity (to 0.5°; measured 20.0°): safe with the default 30° limit, unsafe
+    with a 15° limit; roughness of a plane is 0."""
+    ter = rv.Terrain.plane(slope_deg=20.0)
+    q = rv.euler_quaternion(0, -20.0, 0)
+    r = rv.RoverModel()
+    pts, rad = r.contact_points()
+    n = np.array([-math.sin(math.radians(20)), 0, math.cos(math.radians(20))])
+    X = np.zeros(13)
+    X[0:3] = -np.min((pts @ rv.quat_matrix(q).T) @ n - rad) * n + 1e-5 * n
+    X[6:10] = q
+    for lim, safe in ((30.0, True), (15.0, False)):
+        env = rv.make_env(contact=rv.ContactModel(friction=0.8), terrain=ter,
+                          settings=rv.Settings(t_max_s=60.0, slope_max_deg=lim))
+        res = rv.run_states(env, X[None], friction=0.8)
+        assert res.status[0] == rv.SETTLED
+        assert abs(res.rest_slope_deg[0] - 20.0) < 0.5 and res.rest_roughness_m[0] < 1e-9
+        assert bool(res.safe[0]) is safe
