@@ -28,14 +28,15 @@ def test_drop_tower_simulation_matches_closed_forms():
 
 
 def test_comparison_table():
-    """LAMA-like 5 cm drop at 1 g: impact normal speed sqrt(2 g0 h) = 0.990 m/s within 1 %
-    (vertical, plate normal component cos 20 deg); ZARM push at the Phobos impact speed: same
+    """LAMA-like 5 cm drop at 1 g: impact speed sqrt(2 g0 h) = 0.990 m/s; the speed is taken
+    before the step in which the first penetration appears, so it lies in [v - g0 dt, v] with
+    dt = 2.5 ms (measured 0.981 m/s; bound 0.966-0.990 + 1e-3); ZARM push at the Phobos impact speed: same
     first-contact duration as on Phobos within 10 % (same contact law) and no second impact within
     4.74 s; Froude numbers ordered LAMA << Phobos << ZARM."""
     rows, table = tb.comparison(plate_deg=20.0)
     ph, la, za = rows
     v_lama = math.sqrt(2 * 9.80665 * 0.05)
-    assert abs(la.impact_speed_m_s / v_lama - 1) < 0.01
+    assert v_lama - 9.80665 * 0.0025 - 1e-3 < la.impact_speed_m_s < v_lama + 1e-3
     assert abs(za.impact_speed_m_s - ph.impact_speed_m_s) < 1e-3
     assert abs(za.contact_duration_s / ph.contact_duration_s - 1) < 0.10
     assert za.impacts == 1 and ph.impacts > 1
