@@ -762,8 +762,8 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, s
         k4 = np.empty(13)
         tmp = np.empty(13)
         ga = np.empty(3)
-        pg = np.empty(3)
-        pg[0] = 1e300
+        pg = np.empty(3)  # where the field was last evaluated (none yet: forces the first evaluation)
+        pg[0] = 1e150
         pg[1] = 0.0
         pg[2] = 0.0
         cn = cns[i]
