@@ -73,3 +73,13 @@ def test_bad_values_name_the_field(block, where):
     with pytest.raises(ScenarioError) as e:
         parse_scenario({**BASE, "analyses": block})
     assert where in str(e.value)
+
+
+def test_rover_section_equals_the_monte_carlo():
+    from mmxsim.surface.rover import deploy_monte_carlo
+
+    sec = _section({"rover": {"samples": 12, "seed": 2}})
+    ref = deploy_monte_carlo(12, 2).summary()
+    assert sec.data["settle_time_median_s"] == pytest.approx(ref["settle_time_median_s"], rel=1e-12)
+    assert sec.data["ellipse_1sigma_m"] == pytest.approx(list(ref["ellipse_1sigma_m"]), rel=1e-12)
+    assert len(sec.tables[1].rows) == 3

@@ -90,7 +90,7 @@ def test_shipped_scenarios_fall_in_the_qso_campaign():
 def test_phase_analyses_are_scenario_blocks():
     from mmxsim.mission.scenario import Analyses
 
-    known = set(Analyses.model_fields) | {"rover"}  # rover: the IDEFIX deployment block, being added
+    known = set(Analyses.model_fields)
     for p in reference_timeline():
         assert set(p.analyses) <= known, (p.name, p.analyses)
     assert all(p.analyses for p in reference_timeline())

@@ -890,6 +890,23 @@ class TouchdownAnalysis(_Model):
         return self
 
 
+class RoverAnalysis(_Model):
+    """IDEFIX (CNES/DLR) deployment Monte Carlo at a site, and the DLR test facilities beside Phobos."""
+
+    samples: int = Field(200, ge=10, le=100000, description="Monte Carlo deployments")
+    seed: int = Field(0, ge=0, description="random seed")
+    site_lat_deg: float | None = Field(None, ge=-90, le=90, description="release site latitude, deg (None: default)")
+    site_lon_deg: float | None = Field(None, ge=-360, le=360, description="release site east longitude, deg")
+    plate_deg: float = Field(15.0, ge=0, le=45, description="inclined plate of the test-facility comparison, deg")
+
+    @model_validator(mode="after")
+    def _site(self):
+        if (self.site_lat_deg is None) != (self.site_lon_deg is None):
+            raise _Problems([(("site_lon_deg",), self.site_lon_deg,
+                              _got(self.site_lon_deg, "both site_lat_deg and site_lon_deg, or neither"))])
+        return self
+
+
 class SamplingAnalysis(_Model):
     """C-Sampler (JAXA) and P-Sampler (NASA) yields and the probability of >= 10 g."""
 
@@ -943,6 +960,7 @@ class Analyses(_Model):
     mirs: MirsAnalysis | None = Field(None, description="MIRS spectra, SNR, band detectability and coverage")
     observation: ObservationAnalysis | None = Field(
         None, description="camera coverage by resolution, illumination and latitude; LIDAR availability")
+    rover: RoverAnalysis | None = Field(None, description="IDEFIX deployment dispersion, DLR test facilities")
     touchdown: TouchdownAnalysis | None = Field(None, description="landing gear: rebound, tip-over, envelope")
     sampling: SamplingAnalysis | None = Field(None, description="C-/P-Sampler yields, P(sample >= 10 g)")
     windows: WindowsAnalysis | None = Field(None, description="launch and return porkchop maps")
