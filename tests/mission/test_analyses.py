@@ -258,3 +258,18 @@ def test_comms_scenario_bad_inputs_name_the_field(comms, where):
     with pytest.raises(ScenarioError) as e:
         parse_scenario({**BASE, "analyses": {"comms": comms}})
     assert where in str(e.value), str(e.value)
+
+
+def test_comms_books_nothing_in_solar_conjunction():
+    """In the March 2028 Mars solar conjunction (SEP < 3 deg in X band) every station is blocked:
+    passes exist, nothing is booked, and the event list carries the conjunction."""
+    from mmxsim.mission.runner import run_scenario
+    from mmxsim.mission.timeline import run_events
+
+    s = parse_scenario({**BASE, "epoch": "2028-03-20T00:00:00", "duration_days": 1.0,
+                        "analyses": {"comms": {"stations": ["DSS-14", "DSS-43", "DSS-63"]}}})
+    res = run_scenario(s)
+    d = res.sections[0].data
+    assert d["passes"] > 0 and d["optimal_bits"] == 0.0 and d["greedy_bits"] == 0.0
+    kinds = {e.kind for e in run_events(res)}
+    assert {"conjunction", "pass"} <= kinds and "track" not in kinds

@@ -298,7 +298,7 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
 
     def by_name_or(name: str) -> str:
         return get_station(name, {s.name: s for s in stations}).name
-    from ..comms.visibility import find_passes, pass_profile
+    from ..comms.visibility import conjunctions, find_passes, pass_profile
 
     t0, t1 = float(scenario.t0_tdb), float(scenario.t1_tdb)
     if ctx and ctx.get("t") is not None and len(ctx["t"]) > 1:
@@ -334,6 +334,11 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
     rules = {name: BookingRules(**r.model_dump()) for name, r in cfg.rules.items()}
     rules.setdefault("*", BookingRules())
     blocked = [BlockedWindow(by_name_or(b.station), _utc(b.start), _utc(b.stop), b.reason) for b in cfg.blocked]
+    # solar conjunction (Sun-Earth-probe angle below the band's limit): no station is booked
+    blackouts = conjunctions(t0, t1, target, bands=(cfg.band,))
+    with_passes = sorted({c.pass_.station for c in cands})
+    blocked += [BlockedWindow(st, b.start, b.stop, f"solar conjunction (SEP < {b.limit_deg:g} deg)")
+                for b in blackouts for st in with_passes]
     required = cfg.required_gbit * 1e9 if cfg.required_gbit else None
     opt = optimal_schedule(cands, rules, blocked, required_bits=required, time_limit_s=cfg.time_limit_s) \
         if cands else None
@@ -393,7 +398,9 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
              "chosen by a MILP (HiGHS) under each agency's rules, one station at a time"
              + (f", to return {cfg.required_gbit:g} Gbit with the fewest antenna hours" if required else
                 ", to return the most data")
-             + (f"; {len(blocked)} blocked window(s) held by other missions" if blocked else "")
+             + (f"; {len(cfg.blocked)} blocked window(s) held by other missions" if cfg.blocked else "")
+             + (f"; solar conjunction {', '.join(f'{(b.start - t0) / day:.1f}-{(b.stop - t0) / day:.1f} d' for b in blackouts)}"
+                " blocks every station" if blackouts else "")
              + (f"; user stations/overrides: {', '.join(u.name for u in cfg.user_stations)}"
                 if cfg.user_stations else "") + ".",
              f"Optimised bookings: {opt.volume_bits / 1e9 if opt else 0:.3f} Gbit of link capacity "
@@ -420,7 +427,10 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
                         f"{b.agency}; {b.volume_bits / 1e9:.3f} Gbit", "comms.schedule")
            for b in (opt.bookings if opt else [])]
         + [MissionEvent(w.start, w.stop, "blocked", f"{w.station} held by another mission", w.reason,
-                        "scenario") for w in blocked],
+                        "scenario") for w in blocked if not w.reason.startswith("solar conjunction")]
+        + [MissionEvent(b.start, b.stop, "conjunction", f"solar conjunction ({b.band} band)",
+                        f"SEP < {b.limit_deg:g} deg, minimum {b.min_sep_deg:.2f} deg", "comms.visibility")
+           for b in blackouts],
         assumptions=["all spacecraft telecom values, instrument rates, recorder capacity and booking rules are "
                      "assumptions (MMX values unpublished); station G/T and masks: see the station catalogue's "
                      "assumptions", *sorted({a for s in stations for a in s.assumptions})][:12],
