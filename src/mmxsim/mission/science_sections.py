@@ -115,7 +115,7 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
     measurement after the planned hours in each QSO."""
     from ..bodies.shapes import phobos_shape
     from ..instruments.megane import relative_errors
-    from ..science.origin import KEY_ELEMENTS, accuracy_curve, classify, figures, uniqueness_curve
+    from ..science.origin import H24_PUBLISHED, KEY_ELEMENTS, accuracy_curve, classify, figures, uniqueness_curve
 
     els = KEY_ELEMENTS + (("K",) if cfg.include_k else ())
     truth = true_composition(cfg.asteroid, cfg.mars_fraction)
@@ -155,14 +155,14 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
         f"{100 * plan.accuracy[0]:.1f} % of the time.",
         f"With equal errors on {', '.join(els)}: {acc_txt} correct (max posterior). Hirata et al. 2024 "
         "[H24] report that the six key elements decide the origin in about 70 % of cases at 20-30 % "
-        "errors (87 % at 10 %, 74 % at 20 %, >= 65 % at 30 %, 'uniquely identified'); our reconstruction "
+        "errors (" + ", ".join(f"{100 * v:.0f} % at {100 * k:g} %" for k, v in sorted(H24_PUBLISHED.items()))
+        + ", the last a lower bound, 'uniquely identified'); our reconstruction "
         "of their metric gives " + ", ".join(f"{100 * uniq.fraction[errs.index(e)]:.0f} % at {100 * e:g} %"
                                             for e in (0.1, 0.2, 0.3) if e in errs)
         + ". What differs (metric, end-members, the Mars-fraction range): docs/origin.md.",
     ]
     rows = [(f"{100 * e:g}", f"{100 * a:.1f}", f"{100 * u:.1f}",
-             (f"{100 * [v for k, v in sorted({0.10: .87, 0.20: .74, 0.30: .65}.items()) if k == e][0]:.0f}"
-              if e in (0.1, 0.2, 0.3) else ""))
+             f"{100 * H24_PUBLISHED[e]:.0f}" if e in H24_PUBLISHED else "")
             for e, a, u in zip(errs, curve.accuracy, uniq.fraction)]
     i25 = errs.index(0.25)
     conf = [(h, *(f"{x:.3f}" for x in curve.confusion[i25][k])) for k, h in enumerate(curve.hypotheses)]
