@@ -40,6 +40,8 @@ img{max-width:100%;height:auto;border:1px solid #ddd}
 code,pre{font-family:Menlo,Consolas,monospace;font-size:.9em}
 pre{background:#f7f7f7;padding:.6em;overflow-x:auto}
 .muted{color:#777}
+nav{font-size:.9em;background:#f7f7f7;padding:.5em;border:1px solid #ddd}
+.warn{background:#fff4e5;border:1px solid #f0b46e;padding:.4em .8em;margin:.6em 0}
 """
 
 
@@ -186,8 +188,15 @@ def _details(d) -> str:
     return f"<code>{_e(text)}</code>"
 
 
-def render_report(result: RunResult) -> str:
-    """The HTML text of the report of ``result``."""
+def render_report(result: RunResult, interactive: bool | None = None) -> str:
+    """The HTML text of the report of ``result``.
+
+    ``interactive``: add a plotly 3D view of the trajectory around the Phobos shape model
+    (plotly.js embedded in the page, ~4.5 MB); None: when plotly is installed."""
+    if interactive is None:
+        from importlib.util import find_spec
+
+        interactive = find_spec("plotly") is not None
     traj = result.trajectory
     t = traj.t
     n = int(t.size)
@@ -220,9 +229,11 @@ def render_report(result: RunResult) -> str:
         f"<title>mmxsim report: {name}</title>",
         f"<style>{_CSS}</style></head><body>",
         f"<h1>mmxsim run report: {name}</h1>",
+        _contents(result),
         '<h2 id="summary">Run summary</h2>',
         _table(rows),
     ]
+    parts += _glance(result)
 
     parts.append('<h2 id="hill">Trajectory in the Phobos Hill frame</h2>')
     parts.append(
@@ -233,6 +244,8 @@ def render_report(result: RunResult) -> str:
     )
     img = _fig_hill(result)
     parts.append(_img(img, "Trajectory in the Phobos Hill frame") if img else "<p>No Hill-frame data.</p>")
+    if interactive:
+        parts += _interactive_3d(result)
 
     parts.append('<h2 id="distance">Distance and altitude</h2>')
     img = _fig_distance(result)
@@ -270,6 +283,13 @@ def render_report(result: RunResult) -> str:
         parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in result.assumptions) + "</ul>")
     else:
         parts.append("<p>None recorded.</p>")
+    sec_assumptions = [(sec.title, a) for sec in result.sections for a in sec.assumptions]
+    if sec_assumptions:
+        parts.append("<h3>Assumptions of the analyses</h3>")
+        parts.append(_table([(_e(t), _e(a)) for t, a in sec_assumptions], ("Section", "Assumption")))
+    parts.append('<p class="muted">Sources: the citation keys in brackets ([K22], [N21]...) are those of the '
+                 "project's fact sheets; every packaged data file is described with its origin and licence in "
+                 "mmxsim/data/SOURCES.md.</p>")
 
     parts.append('<h2 id="timings">Timings</h2>')
     if result.timings:
@@ -319,6 +339,105 @@ def _pretty(obj) -> str:
         return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False)
     except Exception:  # pragma: no cover
         return str(obj)
+
+
+def _contents(result) -> str:
+    links = [("glance", "Mission at a glance"), ("summary", "Run summary"), ("hill", "Trajectory"),
+             ("distance", "Distance"), ("events", "Events")]
+    links += [(sec.key, sec.title) for sec in result.sections]
+    links += [("model", "Model and assumptions"), ("timings", "Timings")]
+    return '<nav id="contents"><b>Contents:</b> ' + " &middot; ".join(
+        f'<a href="#{_e(k)}">{_e(t)}</a>' for k, t in links) + "</nav>"
+
+
+def _warnings(result) -> list[str]:
+    """Things a reader must not miss, from the run and the sections' numbers."""
+    w = []
+    if result.termination != "span completed":
+        w.append(f"The propagation stopped early: {result.termination}.")
+    for sec in result.sections:
+        d = sec.data
+        if d.get("zero_loss") is False:
+            w.append(f"{sec.title}: science data lost ({d.get('lost_bits', 0) / 1e9:.3f} Gbit).")
+        nom = d.get("nominal") if isinstance(d.get("nominal"), dict) else {}
+        if nom.get("status") not in (None, "settled"):
+            w.append(f"{sec.title}: the nominal touchdown {nom['status']}.")
+        mc = d.get("monte_carlo") if isinstance(d.get("monte_carlo"), dict) else {}
+        if mc.get("p_total_ge_threshold", 1.0) < 0.9:
+            w.append(f"{sec.title}: P(sample >= {mc.get('threshold_g', 10):g} g) = {mc['p_total_ge_threshold']:.3f}.")
+        if "probability" in d and "cospar_threshold" in d and d["probability"] >= d["cospar_threshold"]:
+            w.append(f"{sec.title}: probability {d['probability']:.2g} at or above the COSPAR threshold.")
+        if d.get("landed") == 0.0:
+            w.append(f"{sec.title}: the nominal capsule does not land.")
+    return w
+
+
+def _glance(result) -> list[str]:
+    """Mission timeline, key numbers per partner system, warnings."""
+    from ..mission.timeline import reference_timeline
+    from ..partners import PARTNERS
+
+    keys = {sec.key: sec for sec in result.sections}
+    t = result.trajectory.t
+    t0, t1 = (float(t[0]), float(t[-1])) if t.size else (math.nan, math.nan)
+    out = ['<h2 id="glance">Mission at a glance</h2>']
+    warn = _warnings(result)
+    if warn:
+        out.append('<div class="warn"><b>Warnings</b><ul>' + "".join(f"<li>{_e(x)}</li>" for x in warn)
+                   + "</ul></div>")
+    out.append("<h3>Mission timeline</h3>")
+    rows = []
+    for p in reference_timeline():
+        here = [k for k in p.analyses if k in keys]
+        now = p.t0_tdb <= t1 and t0 <= p.t1_tdb
+        rows.append((("<b>" + _e(p.name) + "</b>") if now else _e(p.name), _e(p.start), _e(p.stop),
+                     _e(p.published) + (" (days assumed)" if p.assumed else ""), _e(p.source),
+                     ", ".join(f'<a href="#{_e(k)}">{_e(k)}</a>' for k in here) or "&ndash;"))
+    out.append(_table(rows, ("Phase (bold: this run)", "Start", "Stop", "Published", "Source", "Simulated here")))
+    out.append("<h3>Key numbers per partner system</h3>")
+    prow = []
+    for partner in PARTNERS:
+        for c in partner.contributions:
+            for k in c.analyses:
+                if k in keys and keys[k].paragraphs:
+                    text = keys[k].paragraphs[0]
+                    prow.append((_e(partner.agency), _e(c.what), f'<a href="#{_e(k)}">{_e(keys[k].title)}</a>',
+                                 _strong(_e(text if len(text) < 320 else text[:317] + "..."))))
+    if prow:
+        out.append(_table(prow, ("Agency", "Contribution", "Section", "Result")))
+    else:
+        out.append("<p>This run has no analysis sections (add an <code>analyses</code> block to the scenario; "
+                   "see scenarios/reference_mission.yaml).</p>")
+    return out
+
+
+def _interactive_3d(result) -> list[str]:
+    """A plotly 3D view of the trajectory in the Phobos body-fixed frame around the shape model."""
+    try:
+        import plotly.graph_objects as go
+        import plotly.io as pio
+    except ImportError:
+        return []
+    from ..bodies.shapes import phobos_shape
+
+    traj = getattr(result, "phobos_fixed", None)
+    if traj is None or traj.t.size == 0:
+        return []
+    keep = _thin(traj.t.size, [])
+    x, y, z = (traj.states[keep, i] for i in range(3))
+    sh = phobos_shape("thomas3k")
+    v, f = sh.vertices, sh.faces
+    fig = go.Figure([
+        go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], color="#a08c78",
+                  flatshading=True, name="Phobos (Thomas, 3,480 facets)", showlegend=True),
+        go.Scatter3d(x=x, y=y, z=z, mode="lines", line={"width": 3, "color": "#1f77b4"}, name="MMX"),
+    ])
+    fig.update_layout(scene={"aspectmode": "data", "xaxis_title": "x km (to Mars)", "yaxis_title": "y km",
+                             "zaxis_title": "z km (north)"}, margin={"l": 0, "r": 0, "t": 30, "b": 0}, height=560,
+                      title="Trajectory in the Phobos body-fixed frame (drag to rotate)")
+    html = pio.to_html(fig, full_html=False, include_plotlyjs=True, div_id="plot3d",
+                       config={"displaylogo": False})
+    return ['<h3 id="hill3d">Interactive 3D view</h3>', html]
 
 
 def write_report(result: RunResult, path) -> Path:
