@@ -7,6 +7,7 @@ import io
 import re
 
 import numpy as np
+import pytest
 
 from mmxsim.report import write_report
 
@@ -14,7 +15,7 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
 def test_report_is_self_contained(result, tmp_path):
-    path = write_report(result, tmp_path / "report.html")
+    path = write_report(result, tmp_path / "report.html", interactive=False)
     html = path.read_text(encoding="utf-8")
     assert html.startswith("<!DOCTYPE html>")
     for heading in ("Run summary", "Trajectory in the Phobos Hill frame", "Distance and altitude", "Events",
@@ -42,6 +43,20 @@ def test_report_is_self_contained(result, tmp_path):
     assert "propagate" in html and "compile" in html
 
 
+def test_interactive_report_loads_nothing_from_the_network(result, tmp_path):
+    """With the plotly 3D view: scripts are inline (no src), no stylesheet links, every src/href
+    attribute is a data URI or an anchor (plotly.js carries URLs in its code but fetches none for
+    a 3D scatter/mesh; the headless-browser test in test_browser.py loads the page)."""
+    pytest.importorskip("plotly")
+    html = write_report(result, tmp_path / "report.html", interactive=True).read_text(encoding="utf-8")
+    assert 'id="plot3d"' in html
+    assert not re.search(r"<script[^>]*\bsrc\s*=", html, re.I) and "<link" not in html.lower()
+    markup = re.sub(r"<script[^>]*>.*?</script>", "", html, flags=re.S | re.I)  # the page, not plotly's code
+    assert "Mission at a glance" in markup
+    for attr in re.findall(r"""<[a-z]+[^>]*\s(?:src|href)\s*=\s*["']([^"']*)""", markup):
+        assert attr.startswith("data:") or attr.startswith("#"), attr
+
+
 def test_strings_are_escaped(synthetic, tmp_path):
     bad = "<script>alert(1)</script>"
     r = synthetic.make_result(n=30, name=bad)
@@ -52,7 +67,7 @@ def test_strings_are_escaped(synthetic, tmp_path):
     r.timings[bad] = 1.0
     r.metadata["evil"] = bad
     r.termination = bad
-    html = write_report(r, tmp_path / "r.html").read_text(encoding="utf-8")
+    html = write_report(r, tmp_path / "r.html", interactive=False).read_text(encoding="utf-8")
     assert "<script" not in html
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert "<title>mmxsim report: &lt;script&gt;" in html

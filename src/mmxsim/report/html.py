@@ -2,8 +2,9 @@
 
 The page is self-contained: styles are inline, figures are PNGs drawn with
 Matplotlib's Agg canvas (no pyplot, no GUI backend) and embedded as base64
-``data:`` URIs; nothing is fetched from the network. Every string that comes from
-the scenario or the result is HTML-escaped.
+``data:`` URIs, and the optional interactive 3D view embeds plotly.js inline;
+nothing is fetched from the network. Every string that comes from the scenario or
+the result is HTML-escaped.
 """
 
 from __future__ import annotations
@@ -440,9 +441,10 @@ def _interactive_3d(result) -> list[str]:
     return ['<h3 id="hill3d">Interactive 3D view</h3>', html]
 
 
-def write_report(result: RunResult, path) -> Path:
-    """Write the self-contained HTML report of ``result`` to ``path``."""
+def write_report(result: RunResult, path, interactive: bool | None = None) -> Path:
+    """Write the self-contained HTML report of ``result`` to ``path`` (``interactive``: see
+    :func:`render_report`)."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result), encoding="utf-8")
+    path.write_text(render_report(result, interactive), encoding="utf-8")
     return path
