@@ -195,6 +195,9 @@ def test_qso_campaign_section_with_station_keeping():
     assert sk["mean_m_s"] == pytest.approx(mc.mean_m_s, rel=1e-9)
     assert sk["mean_m_s"] > 0
     assert sec.tables[1].header[-1].startswith("[BAR-SURREY]")
+    man = [e for e in sec.events if e.kind == "manoeuvre"]
+    assert len(man) == len(mc.runs[0].t_manoeuvres) > 0
+    assert sum(float(e.detail.split()[0]) for e in man) == pytest.approx(mc.runs[0].total_dv_m_s * 1e3, rel=1e-2)
 
 
 def test_comms_scenario_user_stations_blocked_windows_phases():

@@ -151,3 +151,20 @@ def test_observation_section_matches_plan_coverage(run):
     fr = d["OROCHI"]["fraction"]
     assert fr[10.0] == 0.0 and fr[100.0] > 0.1 and d["OROCHI"]["fraction_any"] >= fr[100.0]
     assert d["LIDAR"]["fraction_available"] == 1.0
+
+
+def test_science_windows_are_the_runs_of_observing_epochs():
+    from mmxsim.mission.science_sections import science_windows
+
+    t = np.arange(8) * 600.0
+    ev = science_windows(t, [0, 1, 1, 0, 1, 0, 1, 1], 600.0, "x", "y")
+    assert [(e.start, e.stop) for e in ev] == [(600.0, 1200.0), (2400.0, 2400.0), (3600.0, 4200.0)]
+    assert science_windows(t, np.zeros(8), 600.0, "x", "y") == []
+
+
+def test_mirs_windows_enter_the_event_list(run):
+    from mmxsim.mission.timeline import run_events
+
+    s, res = run
+    sci = [e for e in run_events(res) if e.kind == "science"]
+    assert sci and all(e.stop >= e.start for e in sci)

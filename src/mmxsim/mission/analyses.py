@@ -490,8 +490,16 @@ def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
         paras.append("Station keeping: target-point control every "
                      f"{cfg.interval_revs:g} revolutions towards the shooting-corrected reference, with navigation "
                      "and execution errors (no filter, no deadband); see docs/qso.md.")
+    events = []
+    if cfg.station_keeping_samples:
+        from .timeline import MissionEvent
+
+        run0 = mc.runs[0]  # the first Monte Carlo run's manoeuvres, as a plan would book them
+        events = [MissionEvent(float(t), float(t), "manoeuvre", "3D-QSO station keeping",
+                               f"{dv * 1e3:.2f} mm/s (Monte Carlo run 1)", "orbits.stationkeeping")
+                  for t, dv in zip(run0.t_manoeuvres, run0.dv_m_s)]
     return Section(key="qso_campaign", title="QSO campaign preset and 3D-QSO station keeping", paragraphs=paras,
-                   tables=tables, data=data,
+                   tables=tables, data=data, events=events,
                    assumptions=["QSO sizes, error sigmas and the control interval are assumptions"])
 
 

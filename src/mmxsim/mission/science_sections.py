@@ -41,6 +41,26 @@ def phobos_fixed_geometry(ctx: dict | None, step_s: float, what: str):
     return t, sc, sun, mars
 
 
+def science_windows(t, on, step_s: float, name: str, source: str) -> list:
+    """Events for the runs of consecutive sampled epochs where ``on`` holds (each sample stands for
+    ``step_s`` around it)."""
+    from .timeline import MissionEvent
+
+    on = np.asarray(on, bool)
+    out, k = [], 0
+    while k < len(on):
+        if not on[k]:
+            k += 1
+            continue
+        j = k
+        while j + 1 < len(on) and on[j + 1]:
+            j += 1
+        out.append(MissionEvent(float(t[k]), float(t[j]), "science", name, f"{j - k + 1} samples of {step_s:g} s",
+                                source))
+        k = j + 1
+    return out
+
+
 @producer("megane")
 def megane_section(cfg, scenario, ctx=None) -> Section:
     """MEGANE (NASA; JHU/APL) count rates and abundances along the run, precision per QSO."""
@@ -229,6 +249,8 @@ def mirs_section(cfg, scenario, ctx=None) -> Section:
                       rows)],
         figures=[(f"MIRS {k}", png_bytes(f)) for k, f in figs.items()],
         data={k: v for k, v in summ.items() if k != "epochs"} | {"spectra": summ["epochs"]},
+        events=science_windows(t, res.coverage.facets_per_epoch > 0, cfg.step_s, "MIRS observing lit surface",
+                               "instruments.mirs"),
         assumptions=["MIRS optics, detector and noise parameters: ASSUMPTIONS tuned to the published SNR "
                      "(docs/mirs.md)", "surface spectra are parametric (no analogue spectra shipped)"],
     )
