@@ -193,6 +193,13 @@ def run_campaign(
         Delete earlier results in ``out_dir`` first (also allows another campaign there).
     """
     t_all = time.perf_counter()
+    from importlib.util import find_spec
+
+    if find_spec("pyarrow") is None:
+        from ..errors import MmxsimError
+
+        raise MmxsimError("campaign results are written as Parquet, which needs pyarrow: "
+                          "pip install 'mmxsim[parquet]'")
     if n_workers is not None and (isinstance(n_workers, bool) or int(n_workers) < 1):
         raise InputError("n_workers", n_workers, "an integer >= 1")
     out = ck.open_campaign_dir(out_dir, {"name": spec.name, "digest": spec.digest, "n_samples": spec.n_samples,
