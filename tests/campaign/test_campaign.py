@@ -309,3 +309,31 @@ def test_sigkill_then_resume_gives_the_uninterrupted_parquet(tmp_path, reference
     # a finished campaign resumed again runs nothing and writes the same table
     again = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False)
     assert again.n_run == 0 and rows(again.table) == rows(reference.table)
+
+
+# -- command line ---------------------------------------------------------------------
+
+
+def test_cli_campaign_runs_resumes_and_reports_errors(tmp_path):
+    import yaml
+    from typer.testing import CliRunner
+
+    from mmxsim.cli import app
+
+    (tmp_path / "c.yaml").write_text(yaml.safe_dump({
+        "name": "cli", "base": BASE, "seed": 3,
+        "vary": {"initial_state.radial_semi_axis_km": {"grid": [10, 40]}}, "outputs": ["samples"]}))
+    runner = CliRunner()
+    r = runner.invoke(app, ["campaign", str(tmp_path / "c.yaml"), "-o", str(tmp_path / "o"),
+                            "--scheduler", "synchronous", "-q"])
+    assert r.exit_code == 0, r.output
+    assert "2 samples, 1 ok, 1 failed" in r.output
+    t = pq.read_table(tmp_path / "o" / "results.parquet")
+    assert t.column("status").to_pylist() == ["failed", "ok"]
+    r = runner.invoke(app, ["campaign", str(tmp_path / "c.yaml"), "-o", str(tmp_path / "o"),
+                            "--scheduler", "synchronous", "-q"])
+    assert "(2 found finished, 0 run)" in r.output
+    (tmp_path / "bad.yaml").write_text(yaml.safe_dump({"name": "b", "base": BASE, "seed": 3,
+                                                       "vary": {"spacecraft.mass": {"grid": [1]}}}))
+    r = runner.invoke(app, ["campaign", str(tmp_path / "bad.yaml"), "-o", str(tmp_path / "b")])
+    assert r.exit_code == 2 and "mass_kg" in r.output and "Traceback" not in r.output
