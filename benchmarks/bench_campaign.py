@@ -15,7 +15,9 @@ Baseline measured in the same run: the first ``--baseline`` samples run by plain
 ``multiprocessing`` pools of 1 and 2 processes (no Dask; each process warmed up by one
 sample first). Its ratio is the speed-up this machine offers at that moment (other
 load on a shared machine lowers it); ``efficiency`` = Dask speed-up / that ratio.
-The load average is printed before and after.
+The load average is printed before and after. Also printed: the Dask and cluster
+overhead of the 1-worker run (its wall time minus the sum of its samples' times) and
+the speed-up it implies on two idle cores, labelled as a projection.
 
 Run:  python benchmarks/bench_campaign.py [--samples 200] [--days 20]
 """
@@ -114,6 +116,10 @@ def main():
         ideal = base_t[1] / base_t[2]
         print(f"baseline, plain process pool, {args.baseline} samples: 1 process {base_t[1]:.1f} s, "
               f"2 processes {base_t[2]:.1f} s, speed-up {ideal:.2f}; Dask efficiency {sp / ideal:.2f}")
+    w1, c1 = rows[1][0], rows[1][1]
+    print(f"Dask + cluster overhead with 1 worker (wall - sum of sample s): {w1 - c1:.1f} s for {spec.n_samples} "
+          f"samples; projected speed-up on 2 otherwise idle cores (overhead + work / 2): "
+          f"{w1 / ((w1 - c1) + c1 / 2):.2f} (a projection, not a measurement)")
     print(f"load average (1 min) before {load0[0]:.2f}, after {load1[0]:.2f}")
 
 
