@@ -337,3 +337,20 @@ def test_cli_campaign_runs_resumes_and_reports_errors(tmp_path):
                                                        "vary": {"spacecraft.mass": {"grid": [1]}}}))
     r = runner.invoke(app, ["campaign", str(tmp_path / "bad.yaml"), "-o", str(tmp_path / "b")])
     assert r.exit_code == 2 and "mass_kg" in r.output and "Traceback" not in r.output
+
+
+def test_example_campaign_file_loads():
+    root = Path(__file__).resolve().parents[2]
+    spec = load_campaign(root / "scenarios" / "campaigns" / "qso_insertion_mc.yaml")
+    assert spec.n_samples == 60
+    s, vals = spec.inputs(59)
+    assert vals["initial_state.radial_semi_axis_km"] == 100
+    from mmxsim.mission.scenario import parse_scenario
+
+    scen = parse_scenario(spec.scenario_data(vals))
+    assert scen.duration_days == 5 and scen.initial_state.radial_semi_axis_km == 100  # set: and vary: applied
+    with pytest.raises(InputError, match="campaign.set"):
+        parse_campaign({"name": "x", "base": BASE, "seed": 1, "set": {"spacecraft.mass_kg": 1},
+                        "vary": {"spacecraft.mass_kg": {"grid": [1]}}})
+    with pytest.raises(InputError, match="fields at spacecraft"):
+        parse_campaign({"name": "x", "base": BASE, "seed": 1, "set": {"spacecraft.mas": 1}})

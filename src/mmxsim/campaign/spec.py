@@ -5,6 +5,8 @@ is code. Example (``campaign.yaml``)::
 
     name: qso-size-mc
     base: my_scenario.yaml          # a path (relative to this file) or an inline mapping
+    set:                            # optional fixed changes to the base (same dotted paths)
+      duration_days: 5
     seed: 2027
     samples: 4                      # Monte Carlo draws per grid point (default 1)
     vary:
@@ -97,7 +99,7 @@ DEFAULT_OUTPUTS = (
     "altitude_phobos_km.min",
 )
 
-_TOP_KEYS = ("name", "description", "base", "seed", "samples", "vary", "outputs")
+_TOP_KEYS = ("name", "description", "base", "set", "seed", "samples", "vary", "outputs")
 MAX_SAMPLES = 10_000_000
 
 
@@ -364,6 +366,7 @@ class CampaignSpec:
     samples: int = 1
     description: str = ""
     base_dir: str | None = None  # folder of the campaign file (relative kernel paths)
+    fixed: dict = field(default_factory=dict)  # ``set:`` entries, applied before the varied values
 
     # -- sizes and indices --------------------------------------------------
     @property
@@ -405,7 +408,7 @@ class CampaignSpec:
     def scenario_data(self, values: dict[str, Any]) -> dict:
         """The base scenario (plain data) with ``values`` set at their paths."""
         data = copy.deepcopy(self.base)
-        for path, val in values.items():
+        for path, val in {**self.fixed, **values}.items():
             set_path(data, path, val)
         return data
 
@@ -416,6 +419,7 @@ class CampaignSpec:
             "description": self.description,
             "seed": self.seed,
             "samples": self.samples,
+            "set": self.fixed,
             "vary": {v.path: v.to_dict() for v in self.vary},
             "outputs": list(self.outputs),
             "base": self.base,
@@ -468,6 +472,13 @@ def parse_campaign(data: Any, *, base_dir: str | os.PathLike | None = None) -> C
     if not isinstance(vary_in, dict):
         raise InputError("campaign.vary", vary_in, "a mapping {scenario.path: {grid|linspace|dist: ...}}")
     vary = tuple(_parse_vary(str(p), s) for p, s in vary_in.items())
+    fixed = data.get("set") or {}
+    if not isinstance(fixed, dict):
+        raise InputError("campaign.set", fixed, "a mapping {scenario.path: value}")
+    for p in fixed:
+        check_scenario_path(str(p))
+        if p in vary_in:
+            raise InputError("campaign.set", p, "a path that vary does not also name")
     if samples > 1 and not any(not v.is_grid for v in vary):
         raise InputError("campaign.samples", samples, "1 when no field has a distribution (draws would be identical)")
     outputs = data.get("outputs", list(DEFAULT_OUTPUTS))
@@ -479,7 +490,7 @@ def parse_campaign(data: Any, *, base_dir: str | os.PathLike | None = None) -> C
         raise InputError("campaign.outputs", outputs, "each path at most once")
     spec = CampaignSpec(name=name.strip(), base=scenario_to_dict(scen), vary=vary, outputs=tuple(outputs),
                         seed=int(seed), samples=int(samples), description=str(data.get("description", "")),
-                        base_dir=str(bdir))
+                        base_dir=str(bdir), fixed={str(k): v for k, v in fixed.items()})
     if spec.n_samples > MAX_SAMPLES:
         raise InputError("campaign", f"{spec.n_samples} samples", f"at most {MAX_SAMPLES} (grid points x samples)")
     return spec
