@@ -302,6 +302,7 @@ def test_sigkill_then_resume_gives_the_uninterrupted_parquet(tmp_path, reference
     mtimes = {p.name: p.stat().st_mtime_ns for p in parts.glob("sample-*.json")}
 
     res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False)
+    print(f"killed ({scheduler or 'LocalCluster'}) with {len(survived)} of 12 parts on disk; resume ran {res.n_run}")
     # finished samples were not run again, and none was lost
     assert res.n_resumed == len(survived) and res.n_run == 12 - len(survived)
     assert all(p.stat().st_mtime_ns == mtimes[p.name] for p in parts.glob("sample-*.json") if p.name in mtimes)
@@ -354,3 +355,19 @@ def test_example_campaign_file_loads():
                         "vary": {"spacecraft.mass_kg": {"grid": [1]}}})
     with pytest.raises(InputError, match="fields at spacecraft"):
         parse_campaign({"name": "x", "base": BASE, "seed": 1, "set": {"spacecraft.mas": 1}})
+
+
+def test_killed_again_while_resuming(tmp_path, reference):
+    """Three SIGKILLs in a row, each during the resume of the previous one, then a last resume."""
+    out = tmp_path / "k"
+    parts = out / "parts"
+    counts = []
+    for target in (2, 5, 8):
+        proc = _start(out, "synchronous")
+        _kill_when(proc, lambda: parts.is_dir() and len(list(parts.glob("sample-*.json"))) >= target)
+        counts.append(len(read_parts(out)))
+    assert counts == sorted(counts) and counts[-1] < 12
+    res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False)
+    print(f"parts after each kill: {counts}; last resume ran {res.n_run}")
+    assert res.n_resumed == counts[-1]
+    assert rows(res.table) == rows(reference.table)
