@@ -371,3 +371,17 @@ def test_killed_again_while_resuming(tmp_path, reference):
     print(f"parts after each kill: {counts}; last resume ran {res.n_run}")
     assert res.n_resumed == counts[-1]
     assert rows(res.table) == rows(reference.table)
+
+
+def test_existing_cluster_by_address(tmp_path):
+    """``scheduler=ADDRESS``: the path `--scheduler tcp://...` takes (an in-process cluster here)."""
+    from dask.distributed import LocalCluster
+
+    spec = campaign(seed=21, samples=2)
+    ref = run_campaign(spec, tmp_path / "ref", scheduler="synchronous", progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        res = run_campaign(spec, tmp_path / "remote", scheduler=cluster.scheduler_address, progress=False)
+    assert res.workers == 1 and res.n_run == 4
+    assert rows(res.table) == rows(ref.table)
+    with pytest.raises(InputError, match="running Dask scheduler"):  # nothing listens there
+        run_campaign(spec, tmp_path / "none", scheduler="tcp://127.0.0.1:9", progress=False, connect_timeout_s=2)

@@ -169,6 +169,7 @@ def run_campaign(
     retry_failed: bool = False,
     fresh: bool = False,
     console=None,
+    connect_timeout_s: float = 30.0,
 ) -> CampaignResult:
     """Run (or resume) a campaign into ``out_dir`` and return its results.
 
@@ -191,6 +192,8 @@ def run_campaign(
         Run again the samples recorded as failed.
     fresh : bool
         Delete earlier results in ``out_dir`` first (also allows another campaign there).
+    connect_timeout_s : float
+        How long to try to reach ``scheduler`` before giving up.
     """
     t_all = time.perf_counter()
     from importlib.util import find_spec
@@ -232,7 +235,11 @@ def run_campaign(
                                        silence_logs=logging.ERROR)
                 client = Client(cluster)
             else:
-                client = Client(scheduler, timeout="30s")
+                try:
+                    client = Client(scheduler, timeout=f"{float(connect_timeout_s)}s")
+                except (OSError, TimeoutError, ValueError) as exc:
+                    raise InputError("scheduler", scheduler, "the address of a running Dask scheduler such as "
+                                     f"tcp://10.0.0.5:8786, or 'synchronous' (could not connect: {exc})") from None
             workers = len(client.scheduler_info().get("workers", {}))
             it = _iter_dask(client, spec, todo)
         t_start = time.perf_counter()
