@@ -211,6 +211,20 @@ def test_failed_samples_are_recorded_with_the_scenario_error(tmp_path):
             assert r["error"] is None and r["out.termination"]
 
 
+def test_retry_failed_reruns_only_the_failed(tmp_path):
+    spec = parse_campaign({"name": "r", "base": BASE, "seed": 1,
+                           "vary": {"initial_state.radial_semi_axis_km": {"grid": [10, 40, 12, 60]}},
+                           "outputs": ["samples"]})
+    first = run_campaign(spec, tmp_path, scheduler="synchronous", progress=False)
+    assert first.n_failed == 2
+    ok_parts = {p.name: p.stat().st_mtime_ns for p in (tmp_path / "parts").glob("*.json")
+                if json.loads(p.read_text())["status"] == "ok"}
+    again = run_campaign(spec, tmp_path, scheduler="synchronous", progress=False, retry_failed=True)
+    assert again.n_run == 2 and again.n_resumed == 2 and again.n_failed == 2  # same input, same error
+    assert all((tmp_path / "parts" / n).stat().st_mtime_ns == m for n, m in ok_parts.items())
+    assert rows(again.table) == rows(first.table)
+
+
 def test_unknown_output_fails_the_sample_naming_what_exists(tmp_path):
     spec = campaign(samples=1, outputs=["distance_phobos_km.mean"])
     rec = run_sample(spec, 0)
