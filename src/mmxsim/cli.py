@@ -283,6 +283,32 @@ def partners():
     Console(width=200).print(t)
 
 
+@app.command()
+@_guard
+def campaign(
+    spec: Path = typer.Argument(..., help="Campaign YAML file (base scenario, vary, outputs, seed)."),
+    out: Path = typer.Option(Path("mmxsim-campaign"), "--out", "-o", help="Campaign folder (resumed if it exists)."),
+    workers: Optional[int] = typer.Option(None, "--workers", "-w", help="Local Dask worker processes (default: CPUs)."),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="Address of an existing Dask scheduler "
+                                            "(tcp://host:8786), or 'synchronous' to run in this process."),
+    retry_failed: bool = typer.Option(False, "--retry-failed", help="Run again the samples recorded as failed."),
+    fresh: bool = typer.Option(False, "--fresh", help="Delete earlier results in the folder first."),
+    quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
+):
+    """Run (or resume) a Monte Carlo / sweep campaign on Dask; results in OUT/results.parquet."""
+    from rich.console import Console
+    from rich.markup import escape
+
+    from .campaign import load_campaign, run_campaign
+
+    res = run_campaign(load_campaign(spec), out, n_workers=workers, scheduler=scheduler, progress=not quiet,
+                       retry_failed=retry_failed, fresh=fresh)
+    Console(stderr=True).print(
+        f"[green]done[/] {escape(res.spec.name)}: {res.spec.n_samples} samples, {res.n_ok} ok, {res.n_failed} failed "
+        f"({res.n_resumed} found finished, {res.n_run} run) in {res.wall_s:.1f} s\n  results: {escape(str(res.path))}",
+        highlight=False, soft_wrap=True)
+
+
 def main() -> None:  # console-script entry point
     app()
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from ..mission.result import RunResult
 from .oem import read_oem, write_oem
+from .opm import write_opm
 from .summary import build_summary, write_summary
 from .timeseries import check_format, write_timeseries
 
@@ -21,12 +22,17 @@ __all__ = [
     "write_summary",
     "build_summary",
     "OUTPUT_NAMES",
+    "write_opm",
+    "write_spk",
+    "write_czml",
 ]
 
 OUTPUT_NAMES = {
     "oem": "trajectory.oem",
     "summary": "summary.json",
     "report": "report.html",
+    "spk": "trajectory.bsp",
+    "czml": "trajectory.czml",
 }
 
 
@@ -50,6 +56,8 @@ def write_outputs(
     summary: bool = True,
     report: bool = True,
     events: bool = True,
+    spk: bool = False,
+    czml: bool = False,
 ) -> dict[str, Path]:
     """Write the outputs of a run into ``out_dir`` (created if missing).
 
@@ -58,6 +66,8 @@ def write_outputs(
     ``events.csv`` / ``events.ics`` (iCalendar). Pass ``False``
     (``None`` for ``timeseries``) to skip one. Returns ``{kind: path}`` of what
     was written, keys ``oem``, ``timeseries``, ``summary``, ``report``.
+    ``spk=True`` adds ``trajectory.bsp`` (SPICE SPK, :mod:`.spk`) and ``czml=True``
+    ``trajectory.czml`` (Cesium, :mod:`.czml`); both are off by default.
     """
     # check options before writing anything, so a bad format leaves no partial output
     fmt = check_format(timeseries) if timeseries else None
@@ -68,6 +78,14 @@ def write_outputs(
         written["oem"] = write_oem(result.trajectory, out / OUTPUT_NAMES["oem"], comments=_oem_comments(result))
     if fmt:
         written["timeseries"] = write_timeseries(result, out / f"timeseries.{fmt}", fmt=fmt)
+    if spk:
+        from .spk import write_spk
+
+        written["spk"] = write_spk(result.trajectory, out / OUTPUT_NAMES["spk"], comments=_oem_comments(result))
+    if czml:
+        from .czml import write_czml
+
+        written["czml"] = write_czml(result, out / OUTPUT_NAMES["czml"])
     if summary:
         written["summary"] = write_summary(result, out / OUTPUT_NAMES["summary"])
     if report:
@@ -87,3 +105,15 @@ def write_outputs(
             path.write_bytes(blob)
             written[f"{sec.key}:{name}"] = path
     return written
+
+
+def __getattr__(name):  # spiceypy and czml3 are imported only when these are used
+    if name == "write_spk":
+        from .spk import write_spk
+
+        return write_spk
+    if name == "write_czml":
+        from .czml import write_czml
+
+        return write_czml
+    raise AttributeError(name)

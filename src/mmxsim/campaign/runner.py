@@ -1,0 +1,314 @@
+"""Run a campaign's samples on Dask, checkpointing each finished sample.
+
+Execution
+---------
+``scheduler=None`` starts a :class:`dask.distributed.LocalCluster` (``n_workers``
+processes, one thread each: heyoka and NumPy release the GIL only in parts, and one
+process per core is what scales); ``scheduler="tcp://host:8786"`` connects to an
+existing cluster (its workers need mmxsim installed and the base scenario's kernel
+files at the same paths); ``scheduler="synchronous"`` runs the samples one after the
+other in this process, without Dask (debugging, tests, tiny campaigns).
+
+Each sample runs :func:`run_sample` on a worker: it builds the sample's scenario
+(base + drawn values), validates it with :func:`mmxsim.mission.scenario.parse_scenario`,
+runs it with :func:`mmxsim.mission.runner.run_scenario` and picks the requested
+numbers out of its summary (:func:`mmxsim.exports.summary.build_summary`). The
+record comes back to this (client) process, which writes it as a part file
+(:mod:`.checkpoint`) before counting it done; so the parts folder lives where the
+client runs, whatever the cluster.
+
+A sample that fails (a drawn value the scenario rejects, a propagation error, a
+worker that died) is recorded with ``status = "failed"`` and its error text; it is
+not retried on resume unless ``retry_failed`` is set.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ..errors import InputError
+from . import checkpoint as ck
+from .spec import CampaignSpec, get_path
+
+__all__ = ["run_sample", "run_campaign", "CampaignResult", "campaign_figure", "result_columns"]
+
+FIXED_COLUMNS = ("index", "seed", "grid_index", "draw_index")
+TAIL_COLUMNS = ("status", "error", "wall_s")
+
+
+def result_columns(spec: CampaignSpec) -> list[str]:
+    """Columns of the results table, in order: ids, ``in.<path>``, ``out.<path>``, status."""
+    return [*FIXED_COLUMNS, *(f"in.{v.path}" for v in spec.vary), *(f"out.{o}" for o in spec.outputs),
+            *TAIL_COLUMNS]
+
+
+def _scalar(v: Any) -> Any:
+    if isinstance(v, dict) and "value" in v:  # an extremum record {value, epoch_tdb, t_tdb_s}
+        v = v["value"]
+    if v is None or isinstance(v, (bool, int, str)):
+        return v
+    if isinstance(v, float):
+        return v if math.isfinite(v) else None
+    return json.dumps(v, sort_keys=True)
+
+
+def pick_outputs(summary: dict, outputs) -> dict[str, Any]:
+    """``{'out.<path>': value}`` from a summary; ``KeyError`` (naming what exists) if absent."""
+    out = {}
+    for o in outputs:
+        try:
+            out[f"out.{o}"] = _scalar(get_path(summary, o))
+        except KeyError as exc:
+            raise KeyError(f"output {exc.args[0]}") from None
+    return out
+
+
+def run_sample(spec: CampaignSpec, index: int) -> dict:
+    """Run sample ``index`` of ``spec`` and return its record (never raises for a bad sample).
+
+    The record has the columns of :func:`result_columns`. Reproducible alone: the
+    same spec and index give the same inputs and outputs on any machine.
+    """
+    from ..exports.summary import build_summary
+    from ..mission.runner import run_scenario
+    from ..mission.scenario import parse_scenario
+
+    t = time.perf_counter()
+    seed, values = spec.inputs(index)
+    rec: dict[str, Any] = {"index": int(index), "seed": seed, "grid_index": int(index) // spec.samples,
+                           "draw_index": int(index) % spec.samples}
+    rec.update({f"in.{k}": v for k, v in values.items()})
+    rec.update({f"out.{o}": None for o in spec.outputs})
+    try:
+        data = spec.scenario_data(values)
+        data["name"] = f"{spec.name}-{index}"[:80]
+        scen = parse_scenario(data, f"{spec.name} sample {index}", base_dir=spec.base_dir)
+        result = run_scenario(scen, spec.base_dir)
+        rec.update(pick_outputs(build_summary(result), spec.outputs))
+        rec["status"], rec["error"] = "ok", None
+    except Exception as exc:  # noqa: BLE001 - every failure is recorded, never dropped
+        msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        rec["status"], rec["error"] = "failed", f"{type(exc).__name__}: {msg}"
+    rec["wall_s"] = time.perf_counter() - t
+    return rec
+
+
+@dataclass
+class CampaignResult:
+    """What :func:`run_campaign` returns. ``table`` is a ``pyarrow.Table``, one row per sample."""
+
+    spec: CampaignSpec
+    out_dir: Path
+    path: Path  # results.parquet
+    table: Any
+    n_ok: int
+    n_failed: int
+    n_resumed: int  # samples found finished in the parts folder and not re-run
+    n_run: int  # samples run by this call
+    wall_s: float
+    workers: int = 0
+    timings: dict = field(default_factory=dict)
+
+    def summary(self) -> dict:
+        """Plain numbers for reports and scripts."""
+        return {"name": self.spec.name, "samples": self.spec.n_samples, "ok": self.n_ok, "failed": self.n_failed,
+                "resumed": self.n_resumed, "run": self.n_run, "wall_s": self.wall_s, "workers": self.workers,
+                "results": str(self.path)}
+
+
+def _progress(console, total: int, done: int, enabled: bool):
+    if not enabled:
+        return None
+    from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
+                               TimeRemainingColumn)
+
+    bar = Progress(TextColumn("[bold blue]{task.description}"), BarColumn(), MofNCompleteColumn(),
+                   TextColumn("failed {task.fields[failed]}"), TimeElapsedColumn(), TextColumn("ETA"),
+                   TimeRemainingColumn(), console=console, transient=False)
+    return bar
+
+
+def _iter_synchronous(spec, todo):
+    for i in todo:
+        yield i, run_sample(spec, i)
+
+
+def _iter_dask(client, spec, todo):
+    from dask.distributed import as_completed
+
+    spec_f = client.scatter(spec, broadcast=True)
+    tag = spec.digest[:12]
+    futures = {client.submit(run_sample, spec_f, i, pure=False, key=f"mmxsim-sample-{tag}-{i}"): i
+               for i in todo}
+    for fut in as_completed(futures):
+        i = futures.pop(fut)
+        try:
+            rec = fut.result()
+        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record it
+            seed, values = spec.inputs(i)
+            rec = {"index": i, "seed": seed, "grid_index": i // spec.samples, "draw_index": i % spec.samples,
+                   **{f"in.{k}": v for k, v in values.items()}, **{f"out.{o}": None for o in spec.outputs},
+                   "status": "failed", "error": f"{type(exc).__name__}: {exc}", "wall_s": None}
+        fut.release()
+        yield i, rec
+
+
+def run_campaign(
+    spec: CampaignSpec,
+    out_dir,
+    *,
+    n_workers: int | None = None,
+    scheduler: str | None = None,
+    progress: bool = True,
+    retry_failed: bool = False,
+    fresh: bool = False,
+    console=None,
+    connect_timeout_s: float = 30.0,
+) -> CampaignResult:
+    """Run (or resume) a campaign into ``out_dir`` and return its results.
+
+    Parameters
+    ----------
+    spec : CampaignSpec
+        From :func:`mmxsim.campaign.load_campaign` or ``parse_campaign``.
+    out_dir : path
+        Campaign folder (``campaign.json``, ``parts/``, ``results.parquet``). Samples
+        with a part there are not run again (resume).
+    n_workers : int, optional
+        Worker processes of the LocalCluster (default: the CPU count). Not used with
+        ``scheduler``.
+    scheduler : str, optional
+        ``None`` (LocalCluster), an address such as ``tcp://10.0.0.5:8786``, or
+        ``"synchronous"`` (in this process, no Dask).
+    progress : bool
+        Show a rich progress bar with ETA on stderr.
+    retry_failed : bool
+        Run again the samples recorded as failed.
+    fresh : bool
+        Delete earlier results in ``out_dir`` first (also allows another campaign there).
+    connect_timeout_s : float
+        How long to try to reach ``scheduler`` before giving up.
+    """
+    t_all = time.perf_counter()
+    from importlib.util import find_spec
+
+    if find_spec("pyarrow") is None:
+        from ..errors import MmxsimError
+
+        raise MmxsimError("campaign results are written as Parquet, which needs pyarrow: "
+                          "pip install 'mmxsim[parquet]'")
+    if n_workers is not None and (isinstance(n_workers, bool) or int(n_workers) < 1):
+        raise InputError("n_workers", n_workers, "an integer >= 1")
+    out = ck.open_campaign_dir(out_dir, {"name": spec.name, "digest": spec.digest, "n_samples": spec.n_samples,
+                                         "columns": result_columns(spec), "spec": spec.to_dict()}, fresh=fresh)
+    done = ck.read_parts(out)
+    if retry_failed:
+        done = {i: r for i, r in done.items() if r.get("status") == "ok"}
+    todo = [i for i in range(spec.n_samples) if i not in done]
+    n_resumed = spec.n_samples - len(todo)
+
+    from rich.console import Console
+
+    console = console or Console(stderr=True)
+    bar = _progress(console, spec.n_samples, n_resumed, progress and bool(todo))
+    failed = sum(1 for r in done.values() if r.get("status") != "ok")
+    client = cluster = None
+    workers = 0
+    t_start = time.perf_counter()
+    try:
+        if scheduler == "synchronous" or not todo:
+            it = _iter_synchronous(spec, todo)
+        else:
+            from dask.distributed import Client, LocalCluster
+
+            if scheduler is None:
+                import logging
+
+                nw = int(n_workers or os.cpu_count() or 1)
+                cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None,
+                                       silence_logs=logging.ERROR)
+                client = Client(cluster)
+            else:
+                try:
+                    client = Client(scheduler, timeout=f"{float(connect_timeout_s)}s")
+                except (OSError, TimeoutError, ValueError) as exc:
+                    raise InputError("scheduler", scheduler, "the address of a running Dask scheduler such as "
+                                     f"tcp://10.0.0.5:8786, or 'synchronous' (could not connect: {exc})") from None
+            workers = len(client.scheduler_info().get("workers", {}))
+            it = _iter_dask(client, spec, todo)
+        t_start = time.perf_counter()
+        if bar is not None:
+            bar.start()
+            task = bar.add_task(spec.name, total=spec.n_samples, completed=n_resumed, failed=failed)
+        for _i, rec in it:
+            ck.write_part(out, rec)  # the sample counts as done only once its part is on disk
+            failed += rec["status"] != "ok"
+            if bar is not None:
+                bar.update(task, advance=1, failed=failed)
+    finally:
+        if bar is not None:
+            bar.stop()
+        if client is not None:
+            client.close()
+        if cluster is not None:
+            cluster.close()
+    t_run = time.perf_counter() - t_start
+    records = ck.read_parts(out)
+    missing = [i for i in range(spec.n_samples) if i not in records]
+    if missing:  # pragma: no cover - only if parts vanished during the run
+        raise RuntimeError(f"campaign {spec.name}: samples {missing[:5]} have no result part")
+    table = ck.records_to_table(records.values(), result_columns(spec))
+    path = ck.write_results(out, table)
+    n_ok = sum(1 for r in records.values() if r.get("status") == "ok")
+    return CampaignResult(spec=spec, out_dir=out, path=path, table=table, n_ok=n_ok,
+                          n_failed=spec.n_samples - n_ok, n_resumed=n_resumed, n_run=len(todo),
+                          wall_s=time.perf_counter() - t_all, workers=workers,
+                          timings={"samples_s": t_run, "total_s": time.perf_counter() - t_all})
+
+
+def campaign_figure(table, output: str | None = None, input: str | None = None):
+    """A matplotlib Figure of one recorded output: histogram, or scatter against an input.
+
+    ``output`` and ``input`` are column names (``out.<path>``, ``in.<path>``); by default
+    the first numeric output and, if there is one, the first numeric input. Failed
+    samples are left out and counted in the title.
+    """
+    import numpy as np
+    from matplotlib.figure import Figure
+
+    cols = table.column_names
+
+    def numeric(c):
+        import pyarrow.types as pt
+
+        return pt.is_integer(table.schema.field(c).type) or pt.is_floating(table.schema.field(c).type)
+
+    outs = [c for c in cols if c.startswith("out.") and numeric(c)]
+    ins = [c for c in cols if c.startswith("in.") and numeric(c)]
+    output = output or (outs[0] if outs else None)
+    if output is None or output not in cols:
+        raise InputError("output", output, ", ".join(outs) or "a numeric output column (none recorded)")
+    if input is None and ins:
+        input = ins[0]
+    ok = np.array([s == "ok" for s in table.column("status").to_pylist()])
+    y = np.array([np.nan if v is None else v for v in table.column(output).to_pylist()], float)[ok]
+    fig = Figure(figsize=(6.4, 4.0), layout="constrained")
+    ax = fig.add_subplot()
+    if input:
+        x = np.array([np.nan if v is None else v for v in table.column(input).to_pylist()], float)[ok]
+        ax.plot(x, y, "o", ms=3, alpha=0.7)
+        ax.set_xlabel(input[3:])
+        ax.set_ylabel(output[4:])
+    else:
+        ax.hist(y[np.isfinite(y)], bins=max(5, int(np.sqrt(max(y.size, 1)))))
+        ax.set_xlabel(output[4:])
+        ax.set_ylabel("samples")
+    ax.set_title(f"{int(ok.sum())} ok, {int((~ok).sum())} failed of {ok.size} samples")
+    ax.grid(alpha=0.3)
+    return fig
