@@ -347,3 +347,22 @@ def test_coverage_checked_on_load_for_builtin_backend():
     with pytest.raises(ScenarioError, match="covers"):
         parse_scenario(minimal(epoch="2070-01-01T00:00:00"))
     assert parse_scenario(minimal(epoch="2070-01-01T00:00:00"), coverage=False).epoch.startswith("2070")
+
+
+def test_outputs_block_switches_spk_czml_and_events(tmp_path):
+    """`outputs: {spk, czml, events}` of a scenario decide what `mmxsim run` writes."""
+    import yaml
+    from typer.testing import CliRunner
+
+    from mmxsim.cli import app
+
+    f = tmp_path / "s.yaml"
+    f.write_text(yaml.safe_dump({"name": "out", "epoch": "2027-09-01T00:00:00", "duration_days": 0.1,
+                                 "initial_state": {"type": "qso", "radial_semi_axis_km": 50},
+                                 "force_model": {"phobos": {"model": "point_mass"}, "srp": {"enabled": False}},
+                                 "outputs": {"spk": True, "czml": True, "events": False, "report": False}}))
+    r = CliRunner().invoke(app, ["run", str(f), "-q", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    names = {p.name for p in (tmp_path / "o").iterdir()}
+    assert {"trajectory.bsp", "trajectory.czml", "trajectory.oem", "summary.json"} <= names
+    assert "events.csv" not in names and "report.html" not in names

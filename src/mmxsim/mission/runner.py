@@ -277,7 +277,7 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
     t_out = _time.perf_counter()
     o = s.outputs
     paths = write_outputs(result, Path(out_dir), oem=o.oem, timeseries=o.timeseries if o.timeseries != "none" else None,
-                          summary=True, report=o.report)
+                          summary=True, report=o.report, events=o.events, spk=o.spk, czml=o.czml)
     result.timings["outputs_s"] = _time.perf_counter() - t_out
     result.timings["total_s"] = _time.perf_counter() - t_all
     d = result.distance_phobos_km

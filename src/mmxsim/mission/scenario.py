@@ -493,6 +493,9 @@ class Outputs(_Model):
     oem: bool = Field(True, description="write a CCSDS OEM of the trajectory")
     timeseries: Literal["csv", "parquet", "none"] = Field("csv", description="time series format: csv | parquet | none")
     report: bool = Field(True, description="write the run report")
+    events: bool = Field(True, description="write the merged event list (events.csv, events.ics)")
+    spk: bool = Field(False, description="write a SPICE SPK of the trajectory (trajectory.bsp, NAIF ID -239)")
+    czml: bool = Field(False, description="write a CZML document for Cesium (trajectory.czml)")
 
 
 # ---------------------------------------------------------------------------
