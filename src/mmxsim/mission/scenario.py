@@ -520,11 +520,14 @@ class QsoFamilyAnalysis(_Model):
         return v
 
 
+#: The packaged Phobos shape models (mmxsim.bodies.shapes.PHOBOS_SHAPES).
+_SHAPES = Literal["thomas3k", "thomas32k", "ernst"]
+
+
 class SurfaceMapAnalysis(_Model):
     """Per-facet effective gravity and slope of Phobos (landing-site selection)."""
 
-    shape: Literal["thomas3k", "thomas32k", "ernst"] = Field(
-        "thomas3k", description="packaged Phobos shape model: thomas3k | thomas32k | ernst")
+    shape: _SHAPES = Field("thomas3k", description="packaged Phobos shape model: thomas3k | thomas32k | ernst")
     model: Literal["hill", "exact"] = Field(
         "hill", description="rotation and Mars tide: hill (linearised) | exact (Mars point mass)")
     slope_limit_deg: float = Field(20.0, gt=0, lt=90, description="slope limit for landing sites, deg, (0, 90)")
@@ -743,7 +746,6 @@ class QsoCampaignAnalysis(_Model):
     seed: int = Field(0, ge=0, description="random seed")
 
 
-_SHAPES = Literal["thomas3k", "thomas32k", "ernst"]
 
 
 class MeganeAnalysis(_Model):
@@ -833,6 +835,14 @@ class ObservationAnalysis(_Model):
         return v
 
 
+def _site_pair(m):
+    """A site is both latitude and longitude, or neither."""
+    if (m.site_lat_deg is None) != (m.site_lon_deg is None):
+        raise _Problems([(("site_lon_deg",), m.site_lon_deg,
+                          _got(m.site_lon_deg, "both site_lat_deg and site_lon_deg, or neither"))])
+    return m
+
+
 class WindowsAnalysis(_Model):
     """Porkchop maps Earth->Mars 2026-2027 and Mars->Earth 2030-2031 (DE421, our Lambert solver)."""
 
@@ -885,12 +895,7 @@ class TouchdownAnalysis(_Model):
     monte_carlo: int = Field(0, ge=0, le=5000, description="Monte Carlo touchdowns (0: off)")
     seed: int = Field(0, ge=0, description="random seed")
 
-    @model_validator(mode="after")
-    def _site(self):
-        if (self.site_lat_deg is None) != (self.site_lon_deg is None):
-            raise _Problems([(("site_lon_deg",), self.site_lon_deg,
-                              _got(self.site_lon_deg, "both site_lat_deg and site_lon_deg, or neither"))])
-        return self
+    _site = model_validator(mode="after")(_site_pair)
 
 
 class RoverAnalysis(_Model):
@@ -902,12 +907,7 @@ class RoverAnalysis(_Model):
     site_lon_deg: float | None = Field(None, ge=-360, le=360, description="release site east longitude, deg")
     plate_deg: float = Field(15.0, ge=0, le=45, description="inclined plate of the test-facility comparison, deg")
 
-    @model_validator(mode="after")
-    def _site(self):
-        if (self.site_lat_deg is None) != (self.site_lon_deg is None):
-            raise _Problems([(("site_lon_deg",), self.site_lon_deg,
-                              _got(self.site_lon_deg, "both site_lat_deg and site_lon_deg, or neither"))])
-        return self
+    _site = model_validator(mode="after")(_site_pair)
 
 
 class SamplingAnalysis(_Model):
