@@ -231,8 +231,12 @@ def run_campaign(
                 import logging
 
                 nw = int(n_workers or os.cpu_count() or 1)
-                cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None,
-                                       silence_logs=logging.ERROR)
+                import dask
+
+                # no dashboard, so no use for the workers' 10 ms stack-sampling profiler: it only costs CPU
+                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                    cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None,
+                                           silence_logs=logging.ERROR)
                 client = Client(cluster)
             else:
                 try:
