@@ -59,20 +59,14 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from .polyhedron import HAVE_NUMBA, Polyhedron
+from .._accel import jit
+from .polyhedron import Polyhedron
 
 _VERSION = "grid-v2"
 _SH_DEGREE = 10
 _SH_REF_RADIUS = 11.0  # km, reference radius of the fitted exterior field
 
-if HAVE_NUMBA:
-    import numba as _nb
-
-    def _jit(f):
-        return _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)(f)
-else:  # pragma: no cover - depends on the environment
-    def _jit(f):
-        return f
+_jit = jit
 
 
 # ---------------------------------------------------------------------------------------------

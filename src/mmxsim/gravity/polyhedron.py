@@ -36,7 +36,6 @@ only used to convert between density and GM (the field itself needs only Gρ = G
 
 from __future__ import annotations
 
-import os
 
 import numpy as np
 
@@ -44,15 +43,9 @@ from ..errors import InputError
 
 G_SI = 6.67430e-11  # m^3 kg^-1 s^-2, CODATA 2018 (Tiesinga et al. 2021, RMP 93, 025010)
 
-try:  # optional accelerator (BSD-2); MMXSIM_NO_NUMBA=1 forces the NumPy fallback
-    import numba as _nb
-
-    HAVE_NUMBA = os.environ.get("MMXSIM_NO_NUMBA", "") == ""
-    _prange = _nb.prange  # a plain range when not compiled
-except ImportError:  # pragma: no cover - depends on the environment
-    _nb = None
-    HAVE_NUMBA = False
-    _prange = range
+from .._accel import HAVE_NUMBA  # noqa: E402  (MMXSIM_NO_NUMBA=1 forces the NumPy fallback)
+from .._accel import numba as _nb  # noqa: E402
+from .._accel import prange as _prange  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------

@@ -34,15 +34,9 @@ import os
 
 import numpy as np
 
-try:  # optional accelerator (BSD-2); MMXSIM_NO_NUMBA=1 forces the NumPy fallback
-    import numba as _nb
-
-    HAVE_NUMBA = os.environ.get("MMXSIM_NO_NUMBA", "") == ""
-    _prange = _nb.prange
-except ImportError:  # pragma: no cover - depends on the environment
-    _nb = None
-    HAVE_NUMBA = False
-    _prange = range
+from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the NumPy fallback
+from .._accel import numba as _nb
+from .._accel import prange as _prange
 
 LEAF_SIZE = 4
 #: origin offset along the facet normal, as a fraction of the body's bounding radius

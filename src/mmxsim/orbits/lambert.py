@@ -35,21 +35,14 @@ A requested number of revolutions that the time of flight does not allow gives N
 from __future__ import annotations
 
 import math
-import os
 
 import numpy as np
 
 from ..errors import InputError
 
-try:  # optional accelerator (BSD-2); MMXSIM_NO_NUMBA=1 forces the pure-Python fallback
-    import numba as _nb
-
-    HAVE_NUMBA = os.environ.get("MMXSIM_NO_NUMBA", "") == ""
-    _prange = _nb.prange
-except ImportError:  # pragma: no cover - depends on the environment
-    _nb = None
-    HAVE_NUMBA = False
-    _prange = range
+from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the pure-Python fallback
+from .._accel import numba as _nb
+from .._accel import prange as _prange
 
 __all__ = ["lambert", "lambert_all", "solve", "max_revolutions", "HAVE_NUMBA"]
 

@@ -52,7 +52,7 @@ import numpy as np
 from ..bodies import PHOBOS_MEAN_MOTION
 from ..errors import InputError
 from ..gravity.fast import GridGravity, _radius_interp, grid_accel_point
-from ..gravity.polyhedron import HAVE_NUMBA
+from .._accel import jit, prange
 
 N = PHOBOS_MEAN_MOTION  # rad/s, [JPL-SAT] 1128.8447569 deg/day
 HILL_TO_BODY = np.diag([-1.0, -1.0, 1.0])  # as mmxsim.orbits.qso (180 deg about z)
@@ -62,18 +62,7 @@ STATUS_NAMES = {LANDED: "landed", IMPACT_BEFORE_BRAKING: "impact before braking"
                 ESCAPED: "escaped"}
 _R_ESCAPE_KM = 200.0
 
-if HAVE_NUMBA:
-    import numba as _nb
-
-    def _jit(f, parallel=False):
-        return _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)(f)
-
-    _prange = _nb.prange
-else:  # pragma: no cover
-    def _jit(f, parallel=False):
-        return f
-
-    _prange = range
+_jit, _prange = jit, prange
 
 
 # ---------------------------------------------------------------------------------------------

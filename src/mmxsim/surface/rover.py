@@ -60,7 +60,7 @@ import numpy as np
 from ..bodies import GM_PHOBOS, PHOBOS_MEAN_MOTION
 from ..errors import InputError
 from ..gravity.fast import grid_accel_point
-from ..gravity.polyhedron import HAVE_NUMBA
+from .._accel import jit, prange
 
 N_PHOBOS = PHOBOS_MEAN_MOTION  # rad/s [JPL-SAT]
 G0 = 9.80665  # m/s², standard gravity (definition)
@@ -81,18 +81,7 @@ _O_STATUS, _O_T1, _O_V1, _O_VN1, _O_IMP, _O_TSET, _O_P, _O_Q, _O_TC1, _O_VR1, _O
     _O_PEN, _O_T = 0, 1, 2, 3, 4, 5, 6, 9, 13, 14, 15, 16, 17, 18, 19
 _NOUT = 20
 
-if HAVE_NUMBA:
-    import numba as _nb
-
-    def _jit(f, parallel=False):
-        return _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)(f)
-
-    _prange = _nb.prange
-else:  # pragma: no cover - depends on the environment
-    def _jit(f, parallel=False):
-        return f
-
-    _prange = range
+_jit, _prange = jit, prange
 
 
 # ---------------------------------------------------------------------------------------------

@@ -47,20 +47,14 @@ code runs (about 100× slower; set ``MMXSIM_NO_NUMBA=1`` to force it).
 from __future__ import annotations
 
 import math
-import os
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InputError
 
-try:  # optional accelerator (BSD-2); the same code runs as plain Python without it
-    import numba as _nb
-
-    HAVE_NUMBA = os.environ.get("MMXSIM_NO_NUMBA", "") == ""
-except ImportError:  # pragma: no cover - depends on the environment
-    _nb = None
-    HAVE_NUMBA = False
+from .._accel import HAVE_NUMBA  # the same code runs as plain Python without numba
+from .._accel import numba as _nb
 
 G0_M_S2 = 9.80665  # standard gravity (CGPM 1901), only to express "1/2000 g" [MMXN-331]
 G_PHOBOS_M_S2 = 0.0057  # m/s^2, Phobos surface gravity [WP-Phobos] (mmx-facts.md §0)
