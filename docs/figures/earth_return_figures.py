@@ -32,7 +32,7 @@ for g in (-9.0, -9.99):
                                    "peak_decel_g": t2.summary["peak_decel_g"],
                                    "peak_heat_flux_MWm2": t2.summary["peak_heat_flux_MWm2"],
                                    "peak_heating_altitude_km": t2.summary["peak_heating_altitude_km"]}
-e120 = en.EntryState(120.0, -27.0, 132.5, 12.0, -12.0, 150.0, "inertial")
+e120 = en.EntryState(120.0, -27.0, 132.5, 11.58, -12.0, 150.0, "inertial")
 out["hayabusa2_fpa12_at_120km"] = en.simulate_entry(e120).summary
 e, tr2 = en.place_entry_for_landing(en.hayabusa2_entry(), *en.WPA_NOMINAL)
 out["hayabusa2_minutes_120km_to_landing"] = (tr2.summary["landing_time_s"] - float(np.interp(-120, -tr2.altitude_km[:2000], tr2.t[:2000]))) / 60

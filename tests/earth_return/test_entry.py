@@ -84,7 +84,7 @@ def test_entry_state_roundtrip():
     e = en.hayabusa2_entry()
     y = e.ecef_state()
     s = en.state_summary(y[:3], y[3:], frame="inertial")
-    assert s["speed_kms"] == pytest.approx(12.0, abs=1e-12)
+    assert s["speed_kms"] == pytest.approx(e.speed_kms, abs=1e-12)
     assert s["fpa_deg"] == pytest.approx(-12.0, abs=1e-10)
     assert s["azimuth_deg"] == pytest.approx(150.0, abs=1e-10)
     assert s["altitude_km"] == pytest.approx(200.0, abs=1e-6)
@@ -163,14 +163,15 @@ def test_hayabusa_2010_optical_trajectory():
 
 
 def test_hayabusa2_entry_and_landing():
-    """Hayabusa2 SRC (facts-2 §B1). Inputs: 200 km, 12.0 km/s, -12 deg inertial, heading 150 deg,
-    16 kg, 0.40 m. Checks: peak heat flux vs ~15-16 MW/m^2 [Y18], [MK2-SLIDE] (30 %); landing 19-29 min
-    after the 120 km interface (predicted landing 02:47-02:57 JST for 02:28 JST at 120 km, [NIKKAN-2020]);
-    parachute at 10 km [H2-CH24] subsonic; landing in the WPA (moved onto the WPA nominal point)."""
+    """Hayabusa2 SRC (facts-2 §B1). Inputs: 200 km, 11.58 km/s, -12.0 deg [TSUDA24] (taken inertial),
+    heading 150 deg, 16 kg, 0.40 m. Checks: peak heat flux vs ~15-16 MW/m^2 design values [Y18],
+    [MK2-SLIDE] (an upper bound; model >= 0.6 of 15.5); landing 19-29 min after the 120 km interface
+    (predicted landing 02:47-02:57 JST for 02:28 JST at 120 km, [NIKKAN-2020]); parachute at 10 km
+    [H2-CH24] subsonic; landing in the WPA (moved onto the WPA nominal point)."""
     e, tr = en.place_entry_for_landing(en.hayabusa2_entry(), *en.WPA_NOMINAL)
     s = tr.summary
     # the published 15-16 MW/m^2 are design values (with margins, any radiative part): an upper bound
-    assert 0.65 * 15.5 <= s["peak_heat_flux_MWm2"] <= 16.0
+    assert 0.6 * 15.5 <= s["peak_heat_flux_MWm2"] <= 16.0
     t120 = float(np.interp(-120.0, -tr.altitude_km[:2000], tr.t[:2000]))
     minutes = (s["landing_time_s"] - t120) / 60.0
     assert 19.0 <= minutes <= 29.0
@@ -183,6 +184,22 @@ def test_hayabusa2_entry_and_landing():
     en_ = en.local_en_km(tr.lat_deg[m][[0, -1]], tr.lon_deg[m][[0, -1]], tr.lat_deg[m][0], tr.lon_deg[m][0])
     heading = math.degrees(math.atan2(en_[1, 0], en_[1, 1])) % 360
     assert heading == pytest.approx(150.0, abs=6.0)
+
+
+def test_hayabusa2_peak_deceleration_against_published_prediction():
+    """[Y21] (Yamada, Kawahara, Itou & Nakazawa 2021, Trans. JSASS Aerospace Tech. Japan 19(4) 514)
+    print the Hayabusa2 capsule's predicted maximum deceleration: 41.26 G (sigma 0.48 G, 5000-run
+    Monte Carlo) at 83.1 s (SECONDARY: read via a quotation, docs/earth_return.md). With the
+    published entry state [TSUDA24] (11.58 km/s, -12.0 deg at 200 km, taken inertial), 16 kg, 0.40 m,
+    USSA76: peak deceleration within 10 % (measured 44.4 G, +7.5 %; the ballistic peak hardly depends
+    on the unpublished C_D, see the Allen-Eggers check) and its time after the 200 km interface
+    within 3 s (measured 82.8 s)."""
+    tr = en.simulate_entry(en.hayabusa2_entry(), sample_dt_s=0.1, rtol=1e-9)
+    s = tr.summary
+    print("Hayabusa2 peak deceleration", s["peak_decel_g"], "g at", s["peak_decel_time_s"], "s,",
+          s["peak_decel_altitude_km"], "km; peak heating at", s["peak_heating_altitude_km"], "km")
+    assert s["peak_decel_g"] == pytest.approx(41.26, rel=0.10)
+    assert s["peak_decel_time_s"] == pytest.approx(83.1, abs=3.0)
 
 
 def test_wind_drift_under_parachute():

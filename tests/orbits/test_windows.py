@@ -30,9 +30,8 @@ def _c3(eph, td, ta):
 
 def test_minimum_c3_2026_is_resolved(pc2026):
     """The grid minimum (90 x 90, 2 d x 5 d spacing) is within 2 % of the continuous minimum
-    found by Nelder-Mead from it (measured: 0.1 %). A published 2026 value is not available
-    in the project's sources (docs/interplanetary.md), so the 2 % check is against this
-    refined minimum and against pykep below."""
+    found by Nelder-Mead from it (measured: 0.1 %); the published value is checked in the next
+    test."""
     eph = default_ephemeris()
     p = pc2026.marks["optimum"]
     d0, a0 = p["departure_tdb_s"], p["arrival_tdb_s"]
@@ -44,6 +43,45 @@ def test_minimum_c3_2026_is_resolved(pc2026):
     # physical range of Earth-Mars minimum-energy windows (C3 ~ 8-16 km^2/s^2), Oct-Nov 2026
     assert 7.0 < res.fun < 12.0
     assert "2026-10" <= p["departure_date"] <= "2026-11-30"
+
+
+#: NASA/TM-2010-216764 (Burke, Falck & McGuire 2010, "Interplanetary Mission Design Handbook:
+#: Earth-to-Mars Mission Opportunities 2026 to 2045"), table of optimal missions, 2026 rows:
+#: (type, quantity minimised, departure, arrival, C3 km^2/s^2, arrival v-infinity km/s). Read from a
+#: transcription of the handbook's tables (markbastian/allgo, test/data/imdh/earth-mars-2026-2045.edn),
+#: confirmed by a second, independent transcription (9.144 for 2026); docs/interplanetary.md.
+HANDBOOK_2026 = [
+    ("II", "c3", "2026-10-31", "2027-08-19", 9.144, 2.729),
+    ("I", "c3", "2026-11-14", "2027-08-09", 11.11, 2.915),
+    ("II", "vinf", "2026-11-06", "2027-09-08", 9.646, 2.565),
+]
+
+
+def test_minimum_c3_2026_against_published_handbook(pc2026):
+    """The 2026 window's minimum C3 against NASA's Mars mission design handbook (Type II optimum,
+    9.144 km^2/s^2, 2026-10-31 -> 2027-08-19): within 2 % (measured +0.42 %, continuous minimum
+    9.182 on the same dates) and dates within 2 days. At each tabulated trajectory's dates, C3 within
+    2 % and arrival v-infinity within 1 % (measured -0.66..+0.44 % and <= 0.05 %). The handbook used
+    JPL DE405 and a 1-day grid; we use DE421."""
+    from mmxsim.time import to_tdb_seconds
+
+    eph = default_ephemeris()
+    for _typ, _what, dep, arr, c3_pub, vinf_pub in HANDBOOK_2026:
+        td, ta = (float(to_tdb_seconds(f"{d}T00:00:00", "tdb")) for d in (dep, arr))
+        xe, xm = eph.state("EARTH", "SUN", td), eph.state("MARS", "SUN", ta)
+        v1, v2 = L.lambert(GM_SUN, xe[:3], xm[:3], ta - td)
+        assert float(np.sum((v1 - xe[3:]) ** 2)) == pytest.approx(c3_pub, rel=0.02), dep
+        assert float(np.linalg.norm(v2 - xm[3:])) == pytest.approx(vinf_pub, rel=0.01), dep
+    p = pc2026.marks["optimum"]
+    d0, a0 = p["departure_tdb_s"], p["arrival_tdb_s"]
+    res = minimize(lambda z: _c3(eph, d0 + z[0] * DAY, a0 + z[1] * DAY), [0.0, 0.0], method="Nelder-Mead",
+                   options={"xatol": 1e-3, "fatol": 1e-9, "initial_simplex": [[0, 0], [3, 0], [0, 6]]})
+    _t, _w, dep, arr, c3_pub, _v = HANDBOOK_2026[0]
+    print("2026 minimum C3: ours", res.fun, "handbook", c3_pub, "relative", res.fun / c3_pub - 1)
+    assert res.fun == pytest.approx(c3_pub, rel=0.02)
+    assert p["c3_km2_s2"] == pytest.approx(c3_pub, rel=0.02)
+    for t, ref in ((d0 + res.x[0] * DAY, dep), (a0 + res.x[1] * DAY, arr)):
+        assert abs(t - float(to_tdb_seconds(f"{ref}T00:00:00", "tdb"))) < 2 * DAY, ref
 
 
 def test_porkchop_against_pykep_same_ephemeris(pc2026):

@@ -35,7 +35,7 @@ def run_entry_analysis(entry: EntryState | None = None, capsule: Capsule | None 
                        winds: WindProfile | None = None) -> tuple[dict, dict]:
     """Nominal entry (moved to land on the target if one is given), profiles and Monte Carlo footprint.
 
-    Defaults: the Hayabusa2-class capsule and entry conditions (12 km/s, -12 deg at 200 km,
+    Defaults: the Hayabusa2-class capsule and entry conditions (11.58 km/s, -12 deg at 200 km,
     heading 150 deg), aimed at the WPA nominal coordinate. ``atmosphere="msis"`` uses NRLMSIS 2
     through the optional ``pymsis`` (indices in ``msis_kwargs``; nothing is downloaded).
 

@@ -677,13 +677,14 @@ def monte_carlo_footprint(nominal: EntryState, capsule: Capsule | None = None, n
 def hayabusa2_entry(lat_deg: float = -27.0, lon_deg: float = 132.5, azimuth_deg: float = 150.0) -> EntryState:
     """Hayabusa2 SRC entry, 5 Dec 2020 17:28 UTC (facts-2 §B1).
 
-    Published inputs: speed 12.0 km/s [H2-CH24], [Y21]; FPA -12 deg [SMCB-BLOG] (weak); heading
-    about 150 deg [ZANDER-JSR]. ASSUMPTIONS: both taken as inertial values at a 200 km interface
-    (the facts do not state the reference altitude of the 12 deg); the interface point
-    (27.0 S, 132.5 E) is chosen so that the track, heading 150 deg, ends inside the Woomera range
-    (the published track passes near Coober Pedy; landing coordinates are unpublished).
+    Published inputs: 11.58 km/s and -12.0 deg at 200 km geodetic altitude, the "derived" entry
+    state of [TSUDA24] (Tsuda et al. 2024, Trans. JSASS 67(6) 340, Table 1; read via a secondary
+    quotation, docs/earth_return.md); heading about 150 deg [ZANDER-JSR]. ASSUMPTIONS: speed and
+    angle taken as inertial values (the quotation does not say); the interface point (27.0 S,
+    132.5 E) is chosen so that the track, heading 150 deg, ends inside the Woomera range (the
+    published track passes near Coober Pedy; landing coordinates are unpublished).
     """
-    return EntryState(200.0, lat_deg, lon_deg, 12.0, -12.0, azimuth_deg, "inertial", "2020-12-05T17:24")
+    return EntryState(200.0, lat_deg, lon_deg, 11.58, -12.0, azimuth_deg, "inertial", "2020-12-05T17:24")
 
 
 def hayabusa_2010_entry(fpa_deg: float = -9.5) -> EntryState:
