@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 import shutil
 import subprocess
+import tempfile
 
 import numpy as np
 import pytest
@@ -19,9 +20,13 @@ BROWSER_NOISE = re.compile(r"GL Driver Message|software WebGL|willReadFrequently
 
 
 def _chromium(url: str, *args: str, timeout: float = 120.0) -> subprocess.CompletedProcess:
-    cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--enable-logging=stderr", "--v=0",
-           "--virtual-time-budget=8000", *args, url]
-    return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
+    # a fresh profile, and none of Chromium's own network traffic (the machine may have no network)
+    with tempfile.TemporaryDirectory() as profile:
+        cmd = [CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu", "--no-first-run",
+               "--disable-background-networking", "--disable-component-update", "--disable-sync",
+               f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0", "--virtual-time-budget=8000",
+               *args, url]
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout)
 
 
 def _console(stderr: str) -> list[str]:
