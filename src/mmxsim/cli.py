@@ -44,7 +44,9 @@ def _guard(fn):
 @app.command()
 @_guard
 def run(
-    scenario: Optional[Path] = typer.Argument(None, help="Scenario YAML file (default: the built-in reference QSO run)."),
+    scenario: Optional[Path] = typer.Argument(
+        None, help="Scenario YAML file, or a built-in scenario: reference_mission (the default: the whole "
+                   "reference mission, every capability) or reference_qso (the spine's 30-day QSO run alone)."),
     out: Path = typer.Option(Path("mmxsim-out"), "--out", "-o", help="Output directory."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     quick: bool = typer.Option(False, "--quick", help="A fast look: at most 3 days, every analysis at small "
@@ -254,6 +256,9 @@ def timeline(
             st = model_status(p)
             t.add_row(p.name, p.start, p.stop, p.published, p.source,
                       " ".join(("+" if ok else "-") + m.removeprefix("mmxsim.") for m, ok in st.items()))
+            for o in tl.operations:
+                if o.phase == p.name:
+                    t.add_row(f"  {o.name}", o.at[:10], o.at[:10], o.published, o.source, o.description)
         Console(file=sys.stdout if out is None else open(out, "w", encoding="utf-8"), width=200).print(t)
         return
     text = events_csv(tl.merged()) if fmt == "csv" else events_ical(tl.merged())

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from mmxsim.bodies import GM_MARS
+from mmxsim.errors import InputError
 from mmxsim.mission import scenario as sc
 from mmxsim.mission.scenario import (
     IMPACT_MODELS,
@@ -59,9 +60,21 @@ def test_shipped_scenario_loads_and_round_trips(path):
     assert load_scenario(scenario_to_yaml(s)) == s
 
 
-def test_packaged_reference_is_the_shipped_file():
-    packaged = resources.files("mmxsim").joinpath("scenarios", "reference_qso.yaml").read_bytes()
-    assert packaged == (ROOT / "scenarios" / "reference_qso.yaml").read_bytes()
+@pytest.mark.parametrize("name", ["reference_qso", "reference_mission"])
+def test_packaged_builtins_are_the_shipped_files(name):
+    from mmxsim.mission.scenario import BUILTIN_SCENARIOS, builtin_scenario
+
+    assert name in BUILTIN_SCENARIOS
+    packaged = resources.files("mmxsim").joinpath("scenarios", f"{name}.yaml").read_bytes()
+    assert packaged == (ROOT / "scenarios" / f"{name}.yaml").read_bytes()
+    assert builtin_scenario(name) == load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+
+
+def test_unknown_builtin_names_the_choices():
+    from mmxsim.mission.scenario import builtin_scenario
+
+    with pytest.raises(InputError, match="reference_mission, reference_qso"):
+        builtin_scenario("reference")
 
 
 def test_reference_scenario():

@@ -94,3 +94,48 @@ def test_phase_analyses_are_scenario_blocks():
     for p in reference_timeline():
         assert set(p.analyses) <= known, (p.name, p.analyses)
     assert all(p.analyses for p in reference_timeline())
+
+
+def test_phases_simulated_by_a_section_and_their_touchdowns_join_the_list():
+    """A run in the QSO campaign with a landing section lists the landing phase and its planned
+    touchdowns (outside the run's span), beside the section's simulated descent."""
+    import numpy as np
+
+    from mmxsim.mission.result import RunResult, Section, Trajectory
+    from mmxsim.mission.timeline import first_touchdown_tdb, reference_operations
+
+    t0 = phase_by_name("QSO campaign").t0_tdb + 86400.0
+    t = t0 + np.arange(3) * 600.0
+    traj = Trajectory(t, np.zeros((3, 6)))
+    td = first_touchdown_tdb()
+    sec = Section("landing", "L", events=[MissionEvent(td - 3600.0, td, "touchdown", "descent (simulated)")])
+    names = [(e.kind, e.name) for e in run_events(RunResult("x", traj, traj, traj, np.zeros(3), np.zeros(3),
+                                                            sections=[sec]))]
+    assert ("phase", "landing and sampling") in names and ("phase", "capsule entry and landing") not in names
+    assert ("touchdown", "touchdown 1 (planned)") in names and ("touchdown", "touchdown 2 (planned)") in names
+    assert ("touchdown", "descent (simulated)") in names
+    plain = [(e.kind, e.name) for e in run_events(RunResult("x", traj, traj, traj, np.zeros(3), np.zeros(3)))]
+    assert ("phase", "landing and sampling") not in plain and not any(k == "touchdown" for k, _ in plain)
+    ops = reference_operations()
+    lp = phase_by_name("landing and sampling")
+    assert len([o for o in ops if o.kind == "touchdown"]) == 2  # two touchdowns at different sites [F21]
+    assert all(lp.t0_tdb <= o.t_tdb <= lp.t1_tdb for o in ops if o.phase == lp.name)
+
+
+def test_surface_sections_place_their_events_at_the_first_touchdown():
+    from mmxsim.mission.scenario import parse_scenario
+    from mmxsim.mission.analyses import run_analyses
+    from mmxsim.mission.timeline import first_touchdown_tdb
+
+    s = parse_scenario({"name": "td", "epoch": "2027-09-01T00:00:00", "duration_days": 0.1,
+                        "initial_state": {"type": "qso", "radial_semi_axis_km": 50},
+                        "analyses": {"touchdown": {"site_lat_deg": 10, "site_lon_deg": 30},
+                                     "sampling": {"samples": 200}}})
+    secs = {sec.key: sec for sec in run_analyses(s)}
+    td = first_touchdown_tdb()
+    contact = secs["touchdown"].events
+    assert len(contact) == 1 and contact[0].kind == "touchdown" and contact[0].start == td
+    assert contact[0].stop > td and "rebound" in contact[0].detail
+    samp = secs["sampling"].events
+    assert [e.name for e in samp][:2] == ["touchdown 1: settled", "touchdown 1: P-Sampler firing (NASA/Honeybee)"]
+    assert all(e.start >= td for e in samp) and any("C-Sampler core" in e.name for e in samp)

@@ -204,6 +204,7 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
     from ..gravity.fast import GridGravity
     from ..orbits.qso import periodic_qso
     from ..surface.landing import DispersionModel, TouchdownLimits, landing_dispersion, plan_descent
+    from .timeline import MissionEvent, first_touchdown_tdb
 
     grid = GridGravity("thomas3k", dlat_deg=cfg.grid_deg, dlon_deg=cfg.grid_deg)
     q = periodic_qso(cfg.qso_size_km, 2)
@@ -230,8 +231,14 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
 
     plt.close(fig)
     nom = plan.touchdown
+    t_td = first_touchdown_tdb()
+    events = [MissionEvent(t_td - float(plan.transfer_time_s), t_td, "touchdown",
+                           "touchdown 1: descent from the QSO (simulated)",
+                           f"{cfg.qso_size_km:g} km QSO to ({cfg.site_lat_deg:g} deg, {cfg.site_lon_deg:g} deg E); "
+                           f"touchdown {float(nom.vertical_m_s[0]):.3f} m/s vertical; 1-sigma ellipse "
+                           f"{disp.ellipse(1)[0]:.0f} x {disp.ellipse(1)[1]:.0f} m", "mmxsim.surface.landing")]
     return Section(
-        key="landing", title="Descent and landing dispersion",
+        key="landing", title="Descent and landing dispersion", events=events,
         paragraphs=[f"Descent from the {cfg.qso_size_km:g} km planar QSO to the site at "
                     f"({cfg.site_lat_deg:g}°, {cfg.site_lon_deg:g}°E): departure burn "
                     f"{1e3 * float(np.linalg.norm(plan.dv1)):.2f} m/s, {plan.transfer_time_s:g} s transfer with one "

@@ -11,6 +11,7 @@ import math
 
 from .analyses import png_bytes, producer
 from .result import Section, Table
+from .timeline import MissionEvent, first_touchdown_tdb
 
 
 def _num(v) -> str:
@@ -86,8 +87,12 @@ def touchdown_section(cfg, scenario, ctx=None) -> Section:
     tables = [kv_table("Nominal touchdown", nom)]
     if r.get("monte_carlo"):
         tables.append(kv_table("Monte Carlo", r["monte_carlo"]))
+    t_td = first_touchdown_tdb()
+    events = [MissionEvent(t_td, t_td + float(nom["t_end_s"]), "touchdown", "touchdown 1: contact (simulated)",
+                           f"{nom['status']}; rebound {nom['max_rebound_m']:.3g} m, tip-over margin "
+                           f"{nom['min_tip_margin_deg']:.1f} deg", "mmxsim.surface.touchdown")]
     return Section(key="touchdown", title="Touchdown of the spacecraft (JAXA)", paragraphs=paras, tables=tables,
-                   figures=_figs(r.get("figures", {})), data=_plain(r),
+                   figures=_figs(r.get("figures", {})), data=_plain(r), events=events,
                    assumptions=["landing-gear parameters and landing mass are assumptions (docs/sampling.md)"])
 
 
@@ -107,9 +112,14 @@ def sampling_section(cfg, scenario, ctx=None) -> Section:
              f"median total {mc['total_g_median']:.1f} g (5-95 %: {mc['total_g_p05']:.1f}-{mc['total_g_p95']:.1f} g).",
              "Regolith distributions, corer geometry, fill efficiency and the P-Sampler's gas budget are "
              "ASSUMPTIONS; the 1:1000-1:6000 gas-to-regolith heritage ratio is sourced (docs/sampling.md)."]
+    t_td = first_touchdown_tdb()
+    events = [MissionEvent(t_td + e["start_s"], t_td + e["start_s"] + e["duration_s"],
+                           "touchdown" if e["name"] == "touchdown" else "sampling",
+                           f"touchdown 1: {e['name']}", "sampling timeline (simulated)", "mmxsim.surface.samplers")
+              for e in tl["events"] if e["name"] != "touchdown"]
     return Section(key="sampling", title="Sampling: C-Sampler (JAXA) and P-Sampler (NASA)", paragraphs=paras,
                    tables=[kv_table("C-Sampler", c), kv_table("P-Sampler", p), kv_table("Monte Carlo", mc)],
-                   figures=_figs(r.get("figures", {})), data=_plain(r),
+                   figures=_figs(r.get("figures", {})), data=_plain(r), events=events,
                    assumptions=["regolith property distributions and sampler parameters are assumptions"])
 
 

@@ -239,19 +239,22 @@ def run_scenario(s, base_dir=None, progress=None) -> RunResult:
 
 
 def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False, phase: str | None = None):
-    """CLI entry: load (or use the built-in reference), run, write outputs, print a summary.
+    """CLI entry: load (or use a built-in scenario: ``path`` None is the reference mission, or a name
+    of :data:`~mmxsim.mission.scenario.BUILTIN_SCENARIOS`), run, write outputs, print a summary.
     ``quick``: a fast look (:func:`mmxsim.mission.variants.quick_variant`); ``phase``: only the
     analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`)."""
     from rich.console import Console
 
     from ..exports import write_outputs
-    from .scenario import check_coverage, load_scenario, reference_scenario
+    from .scenario import BUILTIN_SCENARIOS, builtin_scenario, check_coverage, load_scenario
 
     console = Console(stderr=True)
-    if path is None:
-        s, base = reference_scenario(), None
-        console.print("[bold]mmxsim[/]: no scenario given, running the built-in reference "
-                      f"'{s.name}'", highlight=False)
+    name = None if path is None else str(path).removesuffix(".yaml")
+    if path is None or (name in BUILTIN_SCENARIOS and not Path(path).exists()):
+        s, base = builtin_scenario(name or "reference_mission"), None
+        console.print(("[bold]mmxsim[/]: no scenario given, running" if path is None else "[bold]mmxsim[/]: running")
+                      + f" the built-in '{s.name}'" + (" (every capability; --quick for a fast look)"
+                                                       if path is None else ""), highlight=False)
     else:
         s, base = load_scenario(path), Path(path).resolve().parent
     if phase is not None:

@@ -45,7 +45,7 @@ from pydantic import (
 )
 
 from ..bodies import PHOBOS_RADII, R_MARS_EQ, R_MARS_POL
-from ..errors import MmxsimError
+from ..errors import InputError, MmxsimError
 
 __all__ = [
     "IMPACT_MODELS",
@@ -69,6 +69,8 @@ __all__ = [
     "load_scenario",
     "parse_scenario",
     "reference_scenario",
+    "builtin_scenario",
+    "BUILTIN_SCENARIOS",
     "scenario_to_dict",
     "scenario_to_yaml",
     "check_coverage",
@@ -1509,10 +1511,26 @@ def load_scenario(path_or_text: str | os.PathLike, *, source: str | None = None,
     return parse_scenario(data, src, base_dir=base_dir, coverage=coverage, _lines=lines)
 
 
+#: Scenarios shipped inside the package (copies of ``scenarios/<name>.yaml``), by name.
+BUILTIN_SCENARIOS = {
+    "reference_mission": "the whole MMX reference mission: the 30-day QSO run and every capability as a "
+                         "section (what `mmxsim run` runs with no file)",
+    "reference_qso": "the spine reference: 30 days in the 50 km QSO with the full force model, no analyses",
+}
+
+
+def builtin_scenario(name: str = "reference_mission") -> Scenario:
+    """A scenario shipped inside the package, by name (see :data:`BUILTIN_SCENARIOS`)."""
+    key = str(name).strip().removesuffix(".yaml")
+    if key not in BUILTIN_SCENARIOS:
+        raise InputError("scenario", name, "a scenario file, or a built-in scenario: " + ", ".join(BUILTIN_SCENARIOS))
+    ref = resources.files("mmxsim").joinpath("scenarios", f"{key}.yaml")
+    return load_scenario(ref.read_text(encoding="utf-8"), source=f"{key}.yaml (built-in)", coverage=False)
+
+
 def reference_scenario() -> Scenario:
-    """The built-in reference run (``mmxsim/scenarios/reference_qso.yaml``)."""
-    ref = resources.files("mmxsim").joinpath("scenarios", "reference_qso.yaml")
-    return load_scenario(ref.read_text(encoding="utf-8"), source="reference_qso.yaml (built-in)", coverage=False)
+    """The spine's reference run (``mmxsim/scenarios/reference_qso.yaml``): 30 days in the 50 km QSO."""
+    return builtin_scenario("reference_qso")
 
 
 def scenario_to_dict(s: Scenario) -> dict:

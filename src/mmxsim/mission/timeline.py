@@ -32,8 +32,9 @@ from typing import Iterable, Sequence
 
 from ..errors import InputError
 
-__all__ = ["Phase", "MissionEvent", "reference_timeline", "phase_by_name", "model_status", "merge_events",
-           "phase_events", "run_events", "events_csv", "events_ical"]
+__all__ = ["Phase", "Operation", "MissionEvent", "reference_timeline", "reference_operations",
+           "first_touchdown_tdb", "phase_by_name", "model_status", "merge_events", "phase_events", "run_events",
+           "events_csv", "events_ical"]
 
 
 @dataclass(frozen=True)
@@ -137,6 +138,49 @@ def reference_timeline() -> list[Phase]:
           ("mmxsim.earth_return.entry", "mmxsim.science.planetary_protection"), ("entry", "planetary_protection"),
           "JAXA/Australia"),
     ]
+
+
+@dataclass(frozen=True)
+class Operation:
+    """A planned instant inside a phase (a touchdown, a release...), ISO date UTC, with its sources."""
+
+    phase: str
+    at: str
+    kind: str
+    name: str
+    description: str
+    source: str
+    published: str
+    assumed: bool = True
+
+    @property
+    def t_tdb(self) -> float:
+        return _utc_tdb(self.at)
+
+    def event(self) -> MissionEvent:
+        return MissionEvent(self.t_tdb, self.t_tdb, self.kind, self.name,
+                            self.description + (f" (date assumed within: {self.published})" if self.assumed else ""),
+                            self.source)
+
+
+def reference_operations() -> list[Operation]:
+    """Planned instants of the reference mission: the two touchdowns of the landing phase, at
+    different sites [F21], in 2029 [SPACECOM-2024]. The days are ASSUMPTIONS inside the phase."""
+    O = Operation
+    return [
+        O("landing and sampling", "2029-04-01T00:00:00", "touchdown", "touchdown 1 (planned)",
+          "first touchdown: C-Sampler and P-Sampler, >= 10 g", "[F21], [SPACECOM-2024], [MMXN-331]",
+          "2029; two touchdowns at different sites"),
+        O("landing and sampling", "2029-06-01T00:00:00", "touchdown", "touchdown 2 (planned)",
+          "second touchdown, at a different site", "[F21], [SPACECOM-2024]",
+          "2029; two touchdowns at different sites"),
+    ]
+
+
+def first_touchdown_tdb() -> float:
+    """TDB seconds of the reference mission's first planned touchdown (where the surface
+    analyses place their simulated descent, contact and sampling in the event list)."""
+    return next(o for o in reference_operations() if o.kind == "touchdown").t_tdb
 
 
 def phase_by_name(name: str, timeline: Sequence[Phase] | None = None) -> Phase:
@@ -251,13 +295,18 @@ def events_ical(events: Sequence[MissionEvent], calendar_name: str = "MMX missio
 
 
 def run_events(result, timeline: Sequence[Phase] | None = None) -> list[MissionEvent]:
-    """The merged event list of a run: the reference phases that overlap the run's span, the
-    integrator's events (eclipse entry/exit paired into intervals, impacts), and the events of
-    each analysis section (station passes and booked tracks, manoeuvres, touchdowns...)."""
+    """The merged event list of a run: the reference phases that overlap the run's span or that
+    one of the run's analyses simulates (so the whole reference mission lists every phase) with
+    their planned operations (touchdowns), the integrator's events (eclipse entry/exit paired
+    into intervals, impacts), and the events of each analysis section (station passes and
+    booked tracks, conjunctions, manoeuvres, science windows, simulated touchdowns...)."""
     t = result.trajectory.t
     t0, t1 = float(t[0]), float(t[-1])
+    keys = {sec.key for sec in getattr(result, "sections", [])}
     phases = [p for p in (reference_timeline() if timeline is None else timeline)
-              if p.t1_tdb >= t0 and p.t0_tdb <= t1]
+              if (p.t1_tdb >= t0 and p.t0_tdb <= t1) or keys & set(p.analyses)]
+    names = {p.name for p in phases}
+    ops = [o.event() for o in reference_operations() if o.phase in names]
     ev: list[MissionEvent] = []
     open_: dict[str, float] = {}
     for e in sorted(result.events, key=lambda x: x.t):
@@ -275,15 +324,18 @@ def run_events(result, timeline: Sequence[Phase] | None = None) -> list[MissionE
                                "integrator"))
     for sec in getattr(result, "sections", []):
         ev.extend(getattr(sec, "events", []) or [])
-    return merge_events(phase_events(phases), ev)
+    return merge_events(phase_events(phases), ops, ev)
 
 
 @dataclass
 class Timeline:
-    """Phases plus extra events, for reports and exports."""
+    """Phases, their planned operations and extra events, for reports and exports."""
 
     phases: list[Phase] = field(default_factory=reference_timeline)
     events: list[MissionEvent] = field(default_factory=list)
+    operations: list[Operation] = field(default_factory=reference_operations)
 
     def merged(self) -> list[MissionEvent]:
-        return merge_events(phase_events(self.phases), self.events)
+        names = {p.name for p in self.phases}
+        return merge_events(phase_events(self.phases), [o.event() for o in self.operations if o.phase in names],
+                            self.events)

@@ -408,7 +408,7 @@ def _glance(result) -> list[str]:
         out.append(_table(prow, ("Agency", "Contribution", "Section", "Result")))
     else:
         out.append("<p>This run has no analysis sections (add an <code>analyses</code> block to the scenario; "
-                   "see scenarios/reference_mission.yaml).</p>")
+                   "see scenarios/reference_mission.yaml, which <code>mmxsim run</code> runs with no file).</p>")
     return out
 
 
