@@ -98,7 +98,8 @@ def main():
                 res = run_campaign(spec, os.path.join(tmp, f"w{n}"), n_workers=n, progress=False)
                 wall = time.perf_counter() - t
             cpu = sum(v for v in res.table.column("wall_s").to_pylist() if v is not None)
-            print(f"  {n} worker(s): {wall:.1f} s", flush=True)
+            print(f"  {n} worker(s): {wall:.1f} s, {res.timings.get('tasks', '?')} tasks "
+                  f"(largest {res.timings.get('max_batch', '?')} samples)", flush=True)
             if n not in rows or wall < rows[n][0]:
                 rows[n] = (wall, cpu, res.n_ok, res.n_failed, res.workers, res.timings["samples_s"])
             tables[n] = [{k: v for k, v in r.items() if k != "wall_s"} for r in res.table.to_pylist()]

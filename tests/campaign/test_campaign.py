@@ -399,3 +399,26 @@ def test_existing_cluster_by_address(tmp_path):
     assert rows(res.table) == rows(ref.table)
     with pytest.raises(InputError, match="running Dask scheduler"):  # nothing listens there
         run_campaign(spec, tmp_path / "none", scheduler="tcp://127.0.0.1:9", progress=False, connect_timeout_s=2)
+
+
+@pytest.mark.parametrize("target_s, batched", [(1.0, True), (1e-9, False)], ids=["short-samples-batched",
+                                                                                  "long-samples-one-per-task"])
+def test_tasks_batch_short_samples_only(tmp_path, monkeypatch, target_s, batched):
+    """Samples much shorter than TARGET_TASK_S share tasks (fewer scheduler round trips); samples
+    longer than it run one per task. The results are those of the synchronous run either way."""
+    from dask.distributed import LocalCluster
+
+    from mmxsim.campaign import runner
+
+    monkeypatch.setattr(runner, "TARGET_TASK_S", target_s)
+    spec = campaign(seed=5, samples=10)  # 20 samples (10 draws x 2 masses) of a 0.05-day run, milliseconds each
+    ref = run_campaign(spec, tmp_path / "ref", scheduler="synchronous", progress=False)
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
+        res = run_campaign(spec, tmp_path / "b", scheduler=cluster.scheduler_address, progress=False)
+    assert rows(res.table) == rows(ref.table)
+    t = res.timings
+    print("tasks", t["tasks"], "largest batch", t["max_batch"])
+    if batched:
+        assert t["max_batch"] > 1 and t["tasks"] < spec.n_samples
+    else:
+        assert t["max_batch"] == 1 and t["tasks"] == spec.n_samples

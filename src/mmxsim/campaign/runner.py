@@ -36,9 +36,27 @@ from ..errors import InputError
 from . import checkpoint as ck
 from .spec import CampaignSpec, get_path
 
-__all__ = ["run_sample", "run_campaign", "CampaignResult", "campaign_figure", "result_columns"]
+__all__ = ["run_sample", "run_samples", "run_campaign", "CampaignResult", "campaign_figure", "result_columns"]
 
 FIXED_COLUMNS = ("index", "seed", "grid_index", "draw_index")
+
+#: Dask settings of the LocalCluster. It has no dashboard, so the monitors that feed one only take
+#: CPU from the samples (on 2 cores the scheduler, the nannies and this client share the cores with
+#: the workers): the workers' 10 ms stack-sampling profiler off, the event-loop tick (20 ms), the
+#: system monitor (0.5 s) and the nannies' memory monitor (0.1 s) slowed, work stealing off (the
+#: scheduler queues tasks and hands them to free workers anyway). Measured with
+#: benchmarks/bench_campaign.py: the samples' summed time with 2 workers fell from +17 % to +7 %
+#: of the 1-worker sum (docs/campaign.md).
+QUIET_CLUSTER = {
+    "distributed.worker.profile.enabled": False,
+    "distributed.admin.tick.interval": "1s",
+    "distributed.admin.system-monitor.interval": "5s",
+    "distributed.admin.system-monitor.disk": False,
+    "distributed.admin.system-monitor.host-cpu": False,
+    "distributed.admin.system-monitor.gil.enabled": False,
+    "distributed.worker.memory.monitor-interval": "1s",
+    "distributed.scheduler.work-stealing": False,
+}
 TAIL_COLUMNS = ("status", "error", "wall_s")
 
 
@@ -139,24 +157,73 @@ def _iter_synchronous(spec, todo):
         yield i, run_sample(spec, i)
 
 
-def _iter_dask(client, spec, todo):
+def run_samples(spec: CampaignSpec, indices) -> list[dict]:
+    """:func:`run_sample` for each of ``indices`` (one Dask task running a small batch)."""
+    return [run_sample(spec, i) for i in indices]
+
+
+#: Target wall time of one Dask task, s: short samples are batched up to this (at most
+#: :data:`MAX_BATCH` per task) so that the scheduler's few milliseconds per task stay small
+#: beside the work; samples longer than this run one per task.
+TARGET_TASK_S = 1.0
+MAX_BATCH = 16
+
+
+def _failed_record(spec, i, exc) -> dict:
+    seed, values = spec.inputs(i)
+    return {"index": i, "seed": seed, "grid_index": i // spec.samples, "draw_index": i % spec.samples,
+            **{f"in.{k}": v for k, v in values.items()}, **{f"out.{o}": None for o in spec.outputs},
+            "status": "failed", "error": f"{type(exc).__name__}: {exc}", "wall_s": None}
+
+
+def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
+    """Yield ``(index, record)`` as samples finish on the cluster.
+
+    Tasks are fed a few at a time (two per worker in flight), so the batch size can follow the
+    measured sample time: the first tasks hold one sample each; then each task holds
+    ``TARGET_TASK_S / median sample time`` samples (1..MAX_BATCH). A killed campaign loses at
+    most the samples of the tasks in flight, about 2 x TARGET_TASK_S of work per worker when
+    samples are short, one sample per worker in flight when they are long. ``stats`` receives
+    the number of tasks and the largest batch.
+    """
     from dask.distributed import as_completed
 
     spec_f = client.scatter(spec, broadcast=True)
     tag = spec.digest[:12]
-    futures = {client.submit(run_sample, spec_f, i, pure=False, key=f"mmxsim-sample-{tag}-{i}"): i
-               for i in todo}
-    for fut in as_completed(futures):
-        i = futures.pop(fut)
+    queue = list(todo)
+    in_flight = 2 * max(1, workers)
+    futures: dict = {}
+    recent: list[float] = []
+    batch = 1
+    ac = as_completed()
+
+    def submit():
+        nonlocal queue
+        chunk, queue = queue[:batch], queue[batch:]
+        fut = client.submit(run_samples, spec_f, chunk, pure=False, key=f"mmxsim-samples-{tag}-{chunk[0]}-{len(chunk)}")
+        futures[fut] = chunk
+        ac.add(fut)
+        if stats is not None:
+            stats["tasks"] = stats.get("tasks", 0) + 1
+            stats["max_batch"] = max(stats.get("max_batch", 0), len(chunk))
+
+    while queue and len(futures) < in_flight:
+        submit()
+    for fut in ac:
+        chunk = futures.pop(fut)
         try:
-            rec = fut.result()
+            recs = fut.result()
         except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record it
-            seed, values = spec.inputs(i)
-            rec = {"index": i, "seed": seed, "grid_index": i // spec.samples, "draw_index": i % spec.samples,
-                   **{f"in.{k}": v for k, v in values.items()}, **{f"out.{o}": None for o in spec.outputs},
-                   "status": "failed", "error": f"{type(exc).__name__}: {exc}", "wall_s": None}
+            recs = [_failed_record(spec, i, exc) for i in chunk]
         fut.release()
-        yield i, rec
+        recent = (recent + [r["wall_s"] for r in recs if r.get("wall_s")])[-32:]
+        if recent:
+            med = sorted(recent)[len(recent) // 2]
+            batch = max(1, min(MAX_BATCH, int(TARGET_TASK_S / max(med, 1e-6))))
+        while queue and len(futures) < in_flight:
+            submit()
+        for rec in recs:
+            yield rec["index"], rec
 
 
 def run_campaign(
@@ -220,6 +287,7 @@ def run_campaign(
     failed = sum(1 for r in done.values() if r.get("status") != "ok")
     client = cluster = None
     workers = 0
+    task_stats: dict = {}
     t_start = time.perf_counter()
     try:
         if scheduler == "synchronous" or not todo:
@@ -233,8 +301,7 @@ def run_campaign(
                 nw = int(n_workers or os.cpu_count() or 1)
                 import dask
 
-                # no dashboard, so no use for the workers' 10 ms stack-sampling profiler: it only costs CPU
-                with dask.config.set({"distributed.worker.profile.enabled": False}):
+                with dask.config.set(QUIET_CLUSTER):
                     cluster = LocalCluster(n_workers=nw, threads_per_worker=1, processes=True, dashboard_address=None,
                                            silence_logs=logging.ERROR)
                 client = Client(cluster)
@@ -245,7 +312,7 @@ def run_campaign(
                     raise InputError("scheduler", scheduler, "the address of a running Dask scheduler such as "
                                      f"tcp://10.0.0.5:8786, or 'synchronous' (could not connect: {exc})") from None
             workers = len(client.scheduler_info().get("workers", {}))
-            it = _iter_dask(client, spec, todo)
+            it = _iter_dask(client, spec, todo, workers, task_stats)
         t_start = time.perf_counter()
         if bar is not None:
             bar.start()
@@ -273,7 +340,7 @@ def run_campaign(
     return CampaignResult(spec=spec, out_dir=out, path=path, table=table, n_ok=n_ok,
                           n_failed=spec.n_samples - n_ok, n_resumed=n_resumed, n_run=len(todo),
                           wall_s=time.perf_counter() - t_all, workers=workers,
-                          timings={"samples_s": t_run, "total_s": time.perf_counter() - t_all})
+                          timings={"samples_s": t_run, "total_s": time.perf_counter() - t_all, **task_stats})
 
 
 def campaign_figure(table, output: str | None = None, input: str | None = None):
