@@ -79,4 +79,23 @@ def test_report_without_events_or_timings(synthetic, tmp_path):
     r.timings, r.force_model, r.assumptions, r.metadata = {}, [], [], {}
     r.distance_phobos_km = np.full(2, np.nan)
     html = write_report(r, tmp_path / "r.html").read_text(encoding="utf-8")
-    assert "No events." in html and ">Timings</h2>" in html
+    assert "No integrator events." in html and ">Timings</h2>" in html
+
+
+def test_events_section_shows_the_merged_list(synthetic, tmp_path):
+    """The report's event list is the run's merged list (events.csv): counts by kind, mission events
+    (here a section's touchdown, escaped), the integrator's events folded away."""
+    from mmxsim.mission.result import Section
+    from mmxsim.mission.timeline import MissionEvent, events_csv, run_events
+
+    r = synthetic.make_result()
+    t0 = float(r.trajectory.t[0])
+    r.sections = [Section("landing", "Landing", events=[MissionEvent(t0 + 60.0, t0 + 120.0, "touchdown",
+                                                                     "descent <b>x</b>", "1 & 2")])]
+    html = write_report(r, tmp_path / "r.html").read_text(encoding="utf-8")
+    ev = html[html.index('id="events"'):]
+    n = len(run_events(r))
+    assert n == events_csv(run_events(r)).count("\n") - 1
+    assert f"({n} events;" in ev and "<td>touchdown</td>" in ev
+    assert "descent &lt;b&gt;x&lt;/b&gt;" in ev and "1 &amp; 2" in ev
+    assert f"<summary>Integrator events ({len(r.events)})</summary>" in ev

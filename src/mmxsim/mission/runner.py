@@ -172,8 +172,11 @@ def assumptions(s, model) -> list[str]:
     return out
 
 
-def run_scenario(s, base_dir=None, progress=None) -> RunResult:
-    """Propagate a scenario and post-process it into a :class:`RunResult`."""
+def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> RunResult:
+    """Propagate a scenario and post-process it into a :class:`RunResult`.
+
+    ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
+    analysis starts (``None`` once all are done)."""
     from .. import __version__
     from ..dynamics import make_surface, propagate
     from ..frames import from_mars_icrf
@@ -216,7 +219,9 @@ def run_scenario(s, base_dir=None, progress=None) -> RunResult:
 
     t_an = _time.perf_counter()
     sections = run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph, "orientation": orient,
-                                "phobos_fixed": pfix})
+                                "phobos_fixed": pfix}, progress=analysis_progress)
+    if analysis_progress is not None:
+        analysis_progress(None)
     analyses_s = _time.perf_counter() - t_an
     return RunResult(
         scenario_name=s.name,
@@ -273,7 +278,19 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
         with Progress(TextColumn("[bold blue]{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
             task = bar.add_task(f"propagating {s.name}", total=1.0)
-            result = run_scenario(s, base, progress=lambda f: bar.update(task, completed=f))
+            names = [k for k in type(s.analyses).model_fields if getattr(s.analyses, k) is not None]
+            an = bar.add_task("analyses", total=max(len(names), 1), visible=bool(names))
+            done = []
+
+            def on_analysis(name):
+                bar.update(task, completed=1.0)
+                if done:
+                    bar.advance(an)
+                done.append(name)
+                bar.update(an, description="analyses done" if name is None else f"analysis: {name}")
+
+            result = run_scenario(s, base, progress=lambda f: bar.update(task, completed=f),
+                                  analysis_progress=on_analysis if names else None)
             bar.update(task, completed=1.0)
     else:
         result = run_scenario(s, base)

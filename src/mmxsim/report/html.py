@@ -252,23 +252,7 @@ def render_report(result: RunResult, interactive: bool | None = None) -> str:
     img = _fig_distance(result)
     parts.append(_img(img, "Distance and altitude above Phobos") if img else "<p>No distance data.</p>")
 
-    parts.append('<h2 id="events">Events</h2>')
-    if result.events:
-        ev_rows = []
-        for ev in result.events:
-            ev_rows.append(
-                (
-                    _e(ev.kind),
-                    _e(ev.body),
-                    _e(_iso(ev.t)),
-                    _num((float(ev.t) - t[0]) / 86400.0, "{:.5f}") if n else "n/a",
-                    "yes" if ev.terminal else "no",
-                    _details(ev.details),
-                )
-            )
-        parts.append(_table(ev_rows, ("Kind", "Body", "Epoch (TDB)", "Days since start", "Terminal", "Details")))
-    else:
-        parts.append("<p>No events.</p>")
+    parts += _events_html(result, t, n)
 
     for sec in result.sections:
         parts.append(_section(sec))
@@ -371,6 +355,45 @@ def _warnings(result) -> list[str]:
         if d.get("landed") == 0.0:
             w.append(f"{sec.title}: the nominal capsule does not land.")
     return w
+
+
+#: Event kinds that come by the dozen (counted, first and last shown) rather than listed one by one.
+_FREQUENT_KINDS = ("eclipse", "pass", "track", "science", "manoeuvre")
+
+
+def _events_html(result, t, n) -> list[str]:
+    """The merged event list (as in events.csv/.ics): counts by kind, the mission-level events
+    listed, and the integrator's raw events in a folded table."""
+    from ..mission.timeline import _isos, run_events
+
+    out = ['<h2 id="events">Events</h2>']
+    merged = run_events(result)
+    out.append(f'<p class="muted">The merged event list of this run ({len(merged)} events; the same list as '
+               "events.csv and events.ics): mission phases and planned operations of the reference timeline, "
+               "the integrator's events and those of each analysis.</p>")
+    kinds: dict[str, list] = {}
+    for e in merged:
+        kinds.setdefault(e.kind, []).append(e)
+    firsts = _isos([v[0].start for v in kinds.values()])
+    lasts = _isos([v[-1].start for v in kinds.values()])
+    out.append(_table([(_e(k), str(len(v)), _e(a), _e(b)) for (k, v), a, b in zip(kinds.items(), firsts, lasts)],
+                      ("Kind", "Count", "First (UTC)", "Last (UTC)")))
+    key = [e for e in merged if e.kind not in _FREQUENT_KINDS]
+    if key:
+        a, b = _isos([e.start for e in key]), _isos([e.stop for e in key])
+        out.append("<h3>Mission events</h3>")
+        out.append(_table([(_e(x), _e(y) if e.stop > e.start else "", _e(e.kind), _e(e.name), _e(e.detail))
+                           for e, x, y in zip(key, a, b)], ("Start (UTC)", "Stop (UTC)", "Kind", "Event", "Detail")))
+    if result.events:
+        ev_rows = [(_e(ev.kind), _e(ev.body), _e(_iso(ev.t)),
+                    _num((float(ev.t) - t[0]) / 86400.0, "{:.5f}") if n else "n/a",
+                    "yes" if ev.terminal else "no", _details(ev.details)) for ev in result.events]
+        out.append(f"<details><summary>Integrator events ({len(result.events)})</summary>"
+                   + _table(ev_rows, ("Kind", "Body", "Epoch (TDB)", "Days since start", "Terminal", "Details"))
+                   + "</details>")
+    else:
+        out.append("<p>No integrator events.</p>")
+    return out
 
 
 def _glance(result) -> list[str]:
