@@ -39,14 +39,15 @@ from .spec import CampaignSpec, get_path
 __all__ = ["run_sample", "run_samples", "run_campaign", "CampaignResult", "campaign_figure", "result_columns"]
 
 FIXED_COLUMNS = ("index", "seed", "grid_index", "draw_index")
+TAIL_COLUMNS = ("status", "error", "wall_s")
 
 #: Dask settings of the LocalCluster. It has no dashboard, so the monitors that feed one only take
 #: CPU from the samples (on 2 cores the scheduler, the nannies and this client share the cores with
 #: the workers): the workers' 10 ms stack-sampling profiler off, the event-loop tick (20 ms), the
 #: system monitor (0.5 s) and the nannies' memory monitor (0.1 s) slowed, work stealing off (the
 #: scheduler queues tasks and hands them to free workers anyway). Measured with
-#: benchmarks/bench_campaign.py: the samples' summed time with 2 workers fell from +17 % to +7 %
-#: of the 1-worker sum (docs/campaign.md).
+#: benchmarks/bench_campaign.py, these settings alone: the samples' summed time with 2 workers fell
+#: from +17 % to +7 % of the 1-worker sum; with batched tasks (below), +2 to +3 % (docs/campaign.md).
 QUIET_CLUSTER = {
     "distributed.worker.profile.enabled": False,
     "distributed.admin.tick.interval": "1s",
@@ -57,7 +58,6 @@ QUIET_CLUSTER = {
     "distributed.worker.memory.monitor-interval": "1s",
     "distributed.scheduler.work-stealing": False,
 }
-TAIL_COLUMNS = ("status", "error", "wall_s")
 
 
 def result_columns(spec: CampaignSpec) -> list[str]:
@@ -191,7 +191,6 @@ def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
     spec_f = client.scatter(spec, broadcast=True)
     tag = spec.digest[:12]
     queue = list(todo)
-    in_flight = 2 * max(1, workers)
     futures: dict = {}
     recent: list[float] = []
     batch = 1
@@ -200,14 +199,18 @@ def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
     def submit():
         nonlocal queue
         chunk, queue = queue[:batch], queue[batch:]
-        fut = client.submit(run_samples, spec_f, chunk, pure=False, key=f"mmxsim-samples-{tag}-{chunk[0]}-{len(chunk)}")
+        fut = client.submit(run_samples, spec_f, chunk, pure=False,
+                            key=f"mmxsim-samples-{tag}-{chunk[0]}-{len(chunk)}")
         futures[fut] = chunk
         ac.add(fut)
         if stats is not None:
             stats["tasks"] = stats.get("tasks", 0) + 1
             stats["max_batch"] = max(stats.get("max_batch", 0), len(chunk))
 
-    while queue and len(futures) < in_flight:
+    def in_flight() -> int:  # two tasks per worker, following a cluster that grows or shrinks
+        return 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
+
+    while queue and len(futures) < in_flight():
         submit()
     for fut in ac:
         chunk = futures.pop(fut)
@@ -220,7 +223,7 @@ def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
         if recent:
             med = sorted(recent)[len(recent) // 2]
             batch = max(1, min(MAX_BATCH, int(TARGET_TASK_S / max(med, 1e-6))))
-        while queue and len(futures) < in_flight:
+        while queue and len(futures) < in_flight():
             submit()
         for rec in recs:
             yield rec["index"], rec
