@@ -257,9 +257,9 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
     name = None if path is None else str(path).removesuffix(".yaml")
     if path is None or (name in BUILTIN_SCENARIOS and not Path(path).exists()):
         s, base = builtin_scenario(name or "reference_mission"), None
-        console.print(("[bold]mmxsim[/]: no scenario given, running" if path is None else "[bold]mmxsim[/]: running")
-                      + f" the built-in '{s.name}'" + (" (every capability; --quick for a fast look)"
-                                                       if path is None else ""), highlight=False)
+        how, hint = ("no scenario given, running", " (every capability; --quick for a fast look)") if path is None \
+            else ("running", "")
+        console.print(f"[bold]mmxsim[/]: {how} the built-in '{s.name}'{hint}", highlight=False)
     else:
         s, base = load_scenario(path), Path(path).resolve().parent
     if phase is not None:
@@ -280,14 +280,11 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
             task = bar.add_task(f"propagating {s.name}", total=1.0)
             names = [k for k in type(s.analyses).model_fields if getattr(s.analyses, k) is not None]
             an = bar.add_task("analyses", total=max(len(names), 1), visible=bool(names))
-            done = []
 
-            def on_analysis(name):
+            def on_analysis(name):  # called as each analysis starts, then with None
                 bar.update(task, completed=1.0)
-                if done:
-                    bar.advance(an)
-                done.append(name)
-                bar.update(an, description="analyses done" if name is None else f"analysis: {name}")
+                bar.update(an, completed=len(names) if name is None else names.index(name),
+                           description="analyses done" if name is None else f"analysis: {name}")
 
             result = run_scenario(s, base, progress=lambda f: bar.update(task, completed=f),
                                   analysis_progress=on_analysis if names else None)
