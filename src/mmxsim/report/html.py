@@ -220,7 +220,7 @@ def render_report(result: RunResult, interactive: bool | None = None) -> str:
         ("Min distance to Phobos", f"{_num(d[i_dmin])} km at {at(i_dmin)}" if i_dmin is not None else "n/a"),
         ("Max distance to Phobos", f"{_num(d[i_dmax])} km at {at(i_dmax)}" if i_dmax is not None else "n/a"),
         ("Min altitude above Phobos", f"{_num(h[i_hmin])} km at {at(i_hmin)}" if i_hmin is not None else "n/a"),
-        ("Events", str(len(result.events))),
+        ("Integrator events", str(len(result.events))),
     ]
 
     parts = [
