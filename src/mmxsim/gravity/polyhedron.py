@@ -21,7 +21,7 @@ L_e is evaluated as ln((a+b+e)²/(a b |â+b̂|²)) near the edge (no cancellatio
 ω_f with the van Oosterom & Strackee (1983, IEEE Trans. Biomed. Eng. 30, 125) atan2 formula.
 U is positive (U = GM/r far away), the acceleration is ∇U. Units: km, km²/s², km/s², 1/s².
 
-Speed: with numba installed (optional, BSD-2), potential/acceleration/Laplacian run in a kernel
+Speed: with numba (BSD-2, a core dependency), potential/acceleration/Laplacian run in a kernel
 that is parallel over points and SIMD-vectorised over blocks of up to 64 points (``_simd_impl``:
 the mesh is cut into Morton-ordered patches of 256 faces whose vertex/edge work arrays stay in
 cache; atan and log are written out as argument reduction + Taylor series with exact

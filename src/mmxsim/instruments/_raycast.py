@@ -21,7 +21,7 @@ Acceleration (exact; none of it changes a result):
 * Occluder cache: walking the epochs in order, each facet first retries the triangle that
   occluded it last time (a hit is a hit).
 
-With numba (optional) the kernels run in ``prange`` over blocks of facets; without numba (or
+With numba (a core dependency) the kernels run in ``prange`` over blocks of facets; without numba (or
 with ``MMXSIM_NO_NUMBA=1``) a NumPy version expands (ray, node) pairs level by level -- same
 rays, same triangle test, same booleans, much slower.
 

@@ -40,7 +40,7 @@ horizontal are ASSUMPTIONS there; its "vertical" is along the large-scale surfac
 gravity grid, here along −g: the difference is the grid's slope at the site), plus attitude and
 rate errors.
 
-Speed: with numba the kernel is compiled (optional, ``fast`` extra); without it the same Python
+Speed: with numba (a core dependency) the kernel is compiled; without it the same Python
 code runs (about 100× slower; set ``MMXSIM_NO_NUMBA=1`` to force it).
 """
 
