@@ -17,12 +17,13 @@ from __future__ import annotations
 
 from .atmosphere import MSIS, USSA76, ExponentialAtmosphere, WindProfile, make_atmosphere
 from .entry import (WPA_NOMINAL, WOOMERA_VILLAGE, Capsule, Dispersions, EarthModel, EntryState, EntryTrajectory,
-                    Footprint, hayabusa2_entry, hayabusa_2010_entry, monte_carlo_footprint, place_entry_for_landing,
-                    simulate_entry, sutton_graves)
+                    Footprint, fly_entries, hayabusa2_entry, hayabusa_2010_entry, monte_carlo_footprint,
+                    place_entry_for_landing, simulate_entry, sutton_graves)
 from .targeting import TargetingResult, b_magnitude_for_fpa, entry_state_from_bplane, target_landing
 
 __all__ = ["MSIS", "USSA76", "ExponentialAtmosphere", "WindProfile", "make_atmosphere", "Capsule", "Dispersions",
-           "EarthModel", "EntryState", "EntryTrajectory", "Footprint", "hayabusa2_entry", "hayabusa_2010_entry",
+           "EarthModel", "EntryState", "EntryTrajectory", "Footprint", "fly_entries", "hayabusa2_entry",
+           "hayabusa_2010_entry",
            "monte_carlo_footprint", "place_entry_for_landing", "simulate_entry", "sutton_graves", "WPA_NOMINAL",
            "WOOMERA_VILLAGE", "TargetingResult", "b_magnitude_for_fpa", "entry_state_from_bplane", "target_landing",
            "run_entry_analysis"]

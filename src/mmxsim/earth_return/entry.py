@@ -634,23 +634,32 @@ def error_ellipse(east_km, north_km, probability: float = 0.99):
 
 def monte_carlo_footprint(nominal: EntryState, capsule: Capsule | None = None, n: int = 200, seed: int = 0,
                           dispersions: Dispersions | None = None, atmosphere_factory=None,
-                          probability: float = 0.99, **kw) -> Footprint:
+                          probability: float = 0.99, method: str = "auto", **kw) -> Footprint:
     """Landing footprint: ``n`` entries with dispersed entry state, density scale, C_D, parachute, wind.
 
     ``atmosphere_factory(density_scale)`` returns the atmosphere of one sample (default USSA76).
     Seeded (``numpy.random.default_rng(seed)``): the same seed gives the same footprint.
+    ``method``: ``"ensemble"`` flies all samples in the compiled fixed-step ensemble
+    (:mod:`mmxsim.earth_return._ensemble`, numba), ``"scipy"`` one :func:`simulate_entry` each
+    (DOP853, rtol 1e-7), ``"auto"`` (default) the ensemble where numba is available. The same seed
+    draws the same samples for both. ``kw`` go to :func:`simulate_entry` (the ensemble takes
+    ``earth``, ``ground_altitude_km``, ``max_time_s`` and ``check_skip``).
     """
+    from . import _ensemble
+
     if int(n) < 10:
         raise InputError("n", n, "at least 10 Monte Carlo samples")
+    if method not in ("auto", "ensemble", "scipy"):
+        raise InputError("method", method, "auto, ensemble or scipy")
+    if method == "auto":
+        ok_kw = {"earth", "ground_altitude_km", "max_time_s", "check_skip"}
+        method = "ensemble" if (_ensemble.HAVE_NUMBA and set(kw) <= ok_kw) else "scipy"
     capsule = capsule or Capsule()
     d = dispersions or Dispersions()
     atmosphere_factory = atmosphere_factory or (lambda s: USSA76(density_scale=s))
     rng = np.random.default_rng(seed)
-    lat = np.empty(n)
-    lon = np.empty(n)
-    pa = np.empty(n)
-    pq = np.empty(n)
-    for i in range(n):
+    samples = []
+    for _ in range(int(n)):
         de, dn = rng.normal(0, d.position_km, 2)
         la0 = nominal.lat_deg + dn / 6371.0 / DEG
         lo0 = nominal.lon_deg + de / (6371.0 * math.cos(nominal.lat_deg * DEG)) / DEG
@@ -662,14 +671,83 @@ def monte_carlo_footprint(nominal: EntryState, capsule: Capsule | None = None, n
                     chute_cds_m2=capsule.chute_cds_m2 * max(1 + rng.normal(0, d.chute_cds), 0.3))
         atm = atmosphere_factory(float(np.exp(rng.normal(0, d.density_scale))))
         wind = WindProfile.constant(*rng.normal(0, d.wind_ms, 2))
-        tr = simulate_entry(e, c, atm, wind, sample_dt_s=0.5, rtol=1e-7, **kw)
-        lat[i], lon[i] = tr.summary["landing_lat_deg"], tr.summary["landing_lon_deg"]
-        pa[i], pq[i] = tr.summary["peak_decel_g"], tr.summary["peak_heat_flux_MWm2"]
+        samples.append((e, c, atm, wind))
+    if method == "ensemble":
+        lat, lon, pa, pq = _fly_samples(samples, **kw)
+    else:
+        lat, lon, pa, pq = (np.empty(len(samples)) for _ in range(4))
+        for i, (e, c, atm, wind) in enumerate(samples):
+            tr = simulate_entry(e, c, atm, wind, sample_dt_s=0.5, rtol=1e-7, **kw)
+            lat[i], lon[i] = tr.summary["landing_lat_deg"], tr.summary["landing_lon_deg"]
+            pa[i], pq[i] = tr.summary["peak_decel_g"], tr.summary["peak_heat_flux_MWm2"]
     c_lat, c_lon = float(lat.mean()), float(lon.mean())
     en = local_en_km(lat, lon, c_lat, c_lon)
     a, b, o, cov, k2 = error_ellipse(en[:, 0], en[:, 1], probability)
     md2 = np.einsum("ij,jk,ik->i", en, np.linalg.inv(cov), en)
     return Footprint(lat, lon, pa, pq, c_lat, c_lon, a, b, o, probability, float(np.mean(md2 <= k2)))
+
+
+def fly_entries(samples, earth: EarthModel = WGS84, ground_altitude_km: float = 0.0, max_time_s: float = 7200.0,
+                check_skip: bool = True, dt_hypersonic_s: float = 0.1, dt_parachute_s: float = 1.0) -> dict:
+    """Fly ``samples`` = [(EntryState, Capsule, atmosphere, WindProfile), ...] in the compiled
+    ensemble (:mod:`mmxsim.earth_return._ensemble`): landing point and time, peak deceleration and
+    heat flux, parachute deployment, per sample, as arrays in a dict. Skip-out and a flight longer
+    than ``max_time_s`` raise :class:`InputError` as :func:`simulate_entry` does."""
+    from . import _ensemble as E
+
+    if not (-1.0 <= ground_altitude_km <= 5.0):
+        raise InputError("ground_altitude_km", ground_altitude_km, "-1 to 5 km")
+    if not samples:
+        raise InputError("samples", 0, "at least one (entry, capsule, atmosphere, wind) sample")
+    n = len(samples)
+    cols = [_Column(atm, e.altitude_km + 10.0) for e, _c, atm, _w in samples]
+    nh = max(col.n for col in cols)
+    if any(col.n != nh or col.h0 != cols[0].h0 or col.dh != cols[0].dh for col in cols):
+        raise InputError("samples", "entry altitudes", "one entry-interface altitude for all samples")
+    cd_tables = {(tuple(c.cd_mach[0]), tuple(c.cd_mach[1])) for _e, c, _a, _w in samples}
+    if len(cd_tables) != 1:
+        raise InputError("samples", "capsule.cd_mach", "one C_D table for all samples (scale it with cd_scale)")
+    nw = max(len(w.altitude_km) for _e, _c, _a, w in samples)
+    Y0 = np.empty((n, 6))
+    PRM = np.empty((n, E.NPAR))
+    LR = np.empty((n, nh))
+    AS = np.empty((n, nh))
+    WH, WE, WN = (np.empty((n, nw)) for _ in range(3))
+    for i, ((e, c, _atm, w), col) in enumerate(zip(samples, cols)):
+        Y0[i] = e.ecef_state(earth)
+        LR[i], AS[i] = col.lrho, col.a
+        k = len(w.altitude_km)
+        pad = np.arange(1, nw - k + 1) * 1e6
+        WH[i] = np.r_[np.asarray(w.altitude_km, float), float(w.altitude_km[-1]) + pad]
+        WE[i] = np.r_[np.asarray(w.east_ms, float), np.full(nw - k, float(w.east_ms[-1]))]
+        WN[i] = np.r_[np.asarray(w.north_ms, float), np.full(nw - k, float(w.north_ms[-1]))]
+        row = {"gm": earth.gm, "j2": earth.j2, "a_km": earth.a_km, "e2": earth.e2, "omega": earth.omega,
+               "mass": c.mass_kg, "descent_mass": c.descent_mass_kg or c.mass_kg, "area": c.area_m2,
+               "cd_scale": c.cd_scale, "chute_cds": c.chute_cds_m2, "inflation_s": c.chute_inflation_s,
+               "deploy_h": c.deploy_altitude_km, "deploy_m": np.nan if c.deploy_mach is None else c.deploy_mach,
+               "ground_h": ground_altitude_km, "h0": col.h0, "dh": col.dh, "h_top": col.h[-1],
+               "zero": 1.0 if col.zero else 0.0, "nose_radius": c.nose_radius_m,
+               "skip_h": e.altitude_km + 1.0 if check_skip else np.inf, "max_time": max_time_s,
+               "dt_hyp": dt_hypersonic_s, "dt_chute": dt_parachute_s, "k_sg": K_SUTTON_GRAVES, "g0": G0}
+        for name, v in row.items():
+            PRM[i, E.P[name]] = v
+    res = E.fly_ensemble(Y0, PRM, LR, AS, next(iter(cd_tables)), WH, WE, WN)
+    out = {name: res[:, k] for k, name in enumerate(E.OUT)}
+    st = out["status"]
+    if np.any(st == E.SKIPPED):
+        i = int(np.argmax(st == E.SKIPPED))
+        e = samples[i][0]
+        raise InputError("entry.fpa_deg", e.fpa_deg,
+                         f"an angle steep enough for capture: this capsule at {e.speed_kms} km/s skips out "
+                         f"of the atmosphere (climbed back above {e.altitude_km + 1:.0f} km; sample {i})")
+    if np.any(st != E.LANDED):
+        raise InputError("max_time_s", max_time_s, "a longer flight time (the capsule did not land)")
+    return out
+
+
+def _fly_samples(samples, **kw):
+    out = fly_entries(samples, **kw)
+    return out["landing_lat_deg"], out["landing_lon_deg"], out["peak_decel_g"], out["peak_heat_flux_MWm2"]
 
 
 # --- Hayabusa2 / Hayabusa validation cases ---------------------------------------------------------

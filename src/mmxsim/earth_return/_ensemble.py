@@ -1,0 +1,256 @@
+"""Compiled ensemble of capsule entries for the Monte Carlo footprint (simplified integrator).
+
+The equations are those of :func:`mmxsim.earth_return.entry.simulate_entry` (rotating oblate
+Earth with J2, tabulated atmosphere, C_D vs Mach, winds vs altitude, parachute with its inflation
+time, Sutton-Graves heating); only the integrator differs: classical fixed-step RK4 (by default
+0.1 s before the parachute and for its first 10 s, 1 s under the open parachute), with the
+parachute deployment, skip-out and ground events located by bisection inside the step. A fixed
+step in compiled code is what makes a 1000-entry footprint take seconds instead of minutes
+(SciPy's DOP853 with a Python right-hand side spends ~0.3 s per entry). Measured against DOP853
+at rtol 1e-11 for the Hayabusa2 case with wind: landing point 0.9 mm apart, landing time 0.1 ms,
+peak deceleration 3e-6 and heat flux 7e-8 relative (0.2 s / 1 s steps: 1.1 cm); the tests check
+dispersed samples against DOP853 at rtol 1e-10. Without numba the footprint keeps the SciPy path.
+
+Each sample has its own entry state, parameters (capsule, Earth, deployment) and atmosphere
+column, so the ensemble covers every dispersion of :class:`~mmxsim.earth_return.entry.Dispersions`.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from .._accel import HAVE_NUMBA, jit, prange
+
+__all__ = ["HAVE_NUMBA", "P", "fly_ensemble"]
+
+#: Index of each per-sample parameter in the parameter rows.
+P = {name: i for i, name in enumerate((
+    "gm", "j2", "a_km", "e2", "omega", "mass", "descent_mass", "area", "cd_scale", "chute_cds",
+    "inflation_s", "deploy_h", "deploy_m", "ground_h", "h0", "dh", "h_top", "zero", "nose_radius",
+    "skip_h", "max_time", "dt_hyp", "dt_chute", "k_sg", "g0"))}
+NPAR = len(P)
+#: Columns of the result rows.
+OUT = ("status", "landing_lat_deg", "landing_lon_deg", "landing_time_s", "peak_decel_g",
+       "peak_heat_flux_MWm2", "deploy_time_s", "deploy_altitude_km", "steps")
+LANDED, SKIPPED, TIMEOUT = 0, 1, 2
+
+
+def _geodetic(x, y, z, a, e2):
+    """ECEF (km) -> geodetic lat, lon (rad), height (km): the iteration of ``geodetic_from_ecef``."""
+    p = math.sqrt(x * x + y * y)
+    lon = math.atan2(y, x)
+    if p < 1e-9:
+        b = a * math.sqrt(1.0 - e2)
+        return math.copysign(math.pi / 2.0, z), lon, abs(z) - b
+    lat = math.atan2(z, p * (1.0 - e2))
+    for _ in range(3):
+        s = math.sin(lat)
+        n = a / math.sqrt(1.0 - e2 * s * s)
+        h = p / math.cos(lat) - n
+        lat = math.atan2(z, p * (1.0 - e2 * n / (n + h)))
+    s = math.sin(lat)
+    n = a / math.sqrt(1.0 - e2 * s * s)
+    if abs(lat) < 1.5:
+        h = p / math.cos(lat) - n
+    else:
+        h = z / s - n * (1.0 - e2)
+    return lat, lon, h
+
+
+def _lin(x, xs, ys):
+    """Linear interpolation in a strictly increasing table, end values held outside."""
+    n = xs.shape[0]
+    if n == 1 or x <= xs[0]:
+        return ys[0]
+    if x >= xs[n - 1]:
+        return ys[n - 1]
+    lo, hi = 0, n - 1
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        if xs[mid] <= x:
+            lo = mid
+        else:
+            hi = mid
+    f = (x - xs[lo]) / (xs[hi] - xs[lo])
+    return ys[lo] + f * (ys[hi] - ys[lo])
+
+
+def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
+    """dy/dt into ``dy``; returns (drag deceleration m/s^2, heat flux W/m^2, height km, Mach)."""
+    x, yy, z = y[0], y[1], y[2]
+    vx, vy, vz = y[3], y[4], y[5]
+    lat, lon, h = _geodetic(x, yy, z, prm[2], prm[3])
+    # atmosphere column (log-linear density, linear sound speed), zero above its top
+    u = (h - prm[14]) / prm[15]
+    i = int(u)
+    if i < 0:
+        i = 0
+    nh = lrho.shape[0]
+    if i > nh - 2:
+        i = nh - 2
+    f = u - i
+    if f < 0.0:
+        f = 0.0
+    if f > 1.0 or h > prm[16]:
+        f = 1.0
+    a_snd = asnd[i] + f * (asnd[i + 1] - asnd[i])
+    rho = 0.0
+    if prm[17] == 0.0 and h <= prm[16]:
+        rho = math.exp(lrho[i] + f * (lrho[i + 1] - lrho[i]))
+    # air-relative velocity (winds east/north, m/s)
+    ue = _lin(h, wh, we)
+    un = _lin(h, wh, wn)
+    rx, ry, rz = vx, vy, vz
+    if ue != 0.0 or un != 0.0:
+        sl, cl, so, co = math.sin(lat), math.cos(lat), math.sin(lon), math.cos(lon)
+        rx -= (-so * ue - sl * co * un) / 1000.0
+        ry -= (co * ue - sl * so * un) / 1000.0
+        rz -= (cl * un) / 1000.0
+    vr = math.sqrt(rx * rx + ry * ry + rz * rz)
+    mach = vr * 1000.0 / a_snd
+    cd = prm[8] * _lin(mach, cdm, cdc)
+    cda = cd * prm[7]
+    mass = prm[5]
+    chute = t_dep >= 0.0
+    if chute:
+        fr = 1.0
+        if prm[10] > 0.0:
+            fr = min((t - t_dep) / prm[10], 1.0)
+            if fr < 0.0:
+                fr = 0.0
+        cda = cda + fr * (prm[9] - cda)
+        mass = prm[6]
+    k = -0.5 * rho * cda / mass * vr * 1000.0  # km/s^2 per (km/s)
+    # gravity: point mass + J2
+    r2 = x * x + yy * yy + z * z
+    rn = math.sqrt(r2)
+    mu_r3 = prm[0] / (r2 * rn)
+    kj = 1.5 * prm[1] * (prm[2] / rn) ** 2
+    zz = 5.0 * z * z / r2
+    fxy = -mu_r3 * (1.0 + kj * (1.0 - zz))
+    om = prm[4]
+    dy[0] = vx
+    dy[1] = vy
+    dy[2] = vz
+    dy[3] = fxy * x + 2.0 * om * vy + om * om * x + k * rx
+    dy[4] = fxy * yy - 2.0 * om * vx + om * om * yy + k * ry
+    dy[5] = -mu_r3 * z * (1.0 + kj * (3.0 - zz)) + k * rz
+    decel = abs(k) * vr * 1000.0  # m/s^2
+    q = 0.0 if chute else prm[23] * math.sqrt(rho / prm[18]) * (vr * 1000.0) ** 3
+    return decel, q, h, mach
+
+
+def _rk4(t, y, dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, out, k1, k2, k3, k4, tmp):
+    _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k1)
+    for j in range(6):
+        tmp[j] = y[j] + 0.5 * dt * k1[j]
+    _deriv(t + 0.5 * dt, tmp, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k2)
+    for j in range(6):
+        tmp[j] = y[j] + 0.5 * dt * k2[j]
+    _deriv(t + 0.5 * dt, tmp, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k3)
+    for j in range(6):
+        tmp[j] = y[j] + dt * k3[j]
+    _deriv(t + dt, tmp, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k4)
+    for j in range(6):
+        out[j] = y[j] + dt / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+
+
+def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
+    y = y0.copy()
+    yn = np.empty(6)
+    ya = np.empty(6)
+    dy = np.empty(6)
+    k1, k2, k3, k4, tmp = np.empty(6), np.empty(6), np.empty(6), np.empty(6), np.empty(6)
+    t = 0.0
+    t_dep = -1.0
+    dec, q, h, mach = _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+    pk_a, pk_q = dec, q
+    status = TIMEOUT
+    steps = 0
+    res[6] = math.nan
+    res[7] = math.nan
+    while t < prm[20]:
+        dt = prm[21] if (t_dep < 0.0 or t - t_dep < 10.0) else prm[22]
+        _rk4(t, y, dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, yn, k1, k2, k3, k4, tmp)
+        steps += 1
+        dec, q, h, mach = _deriv(t + dt, yn, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+        if h > prm[19]:  # climbed back above the entry interface: skip-out
+            status = SKIPPED
+            break
+        ground = h <= prm[13]
+        deploy = t_dep < 0.0 and (h <= prm[11] or (not math.isnan(prm[12]) and mach <= prm[12]))
+        if ground or deploy:
+            # bisection on the step fraction for the first of the crossings
+            lo, hi = 0.0, 1.0
+            for _ in range(40):
+                mid = 0.5 * (lo + hi)
+                _rk4(t, y, mid * dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, ya, k1, k2, k3, k4, tmp)
+                _d, _q, hm, mm = _deriv(t + mid * dt, ya, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+                crossed = hm <= prm[13]
+                if t_dep < 0.0:
+                    crossed = crossed or hm <= prm[11] or (not math.isnan(prm[12]) and mm <= prm[12])
+                if crossed:
+                    hi = mid
+                else:
+                    lo = mid
+            _rk4(t, y, hi * dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, yn, k1, k2, k3, k4, tmp)
+            dec, q, h, mach = _deriv(t + hi * dt, yn, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+            t = t + hi * dt
+            for j in range(6):
+                y[j] = yn[j]
+            pk_a = max(pk_a, dec)
+            pk_q = max(pk_q, q)
+            if h <= prm[13] + 1e-9:
+                status = LANDED
+                break
+            t_dep = t  # parachute deployed here; its load at once if it opens instantly
+            res[6] = t
+            res[7] = h
+            dec, q, h, mach = _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+            pk_a = max(pk_a, dec)
+            continue
+        t = t + dt
+        for j in range(6):
+            y[j] = yn[j]
+        pk_a = max(pk_a, dec)
+        pk_q = max(pk_q, q)
+    lat, lon, h = _geodetic(y[0], y[1], y[2], prm[2], prm[3])
+    res[0] = status
+    res[1] = lat * 180.0 / math.pi
+    res[2] = lon * 180.0 / math.pi
+    res[3] = t
+    res[4] = pk_a / prm[24]
+    res[5] = pk_q / 1e6
+    res[8] = steps
+
+
+def _fly_many(Y0, PRM, LRHO, ASND, cdm, cdc, WH, WE, WN, RES):
+    for i in prange(Y0.shape[0]):
+        _fly_one(Y0[i], PRM[i], LRHO[i], ASND[i], cdm, cdc, WH[i], WE[i], WN[i], RES[i])
+
+
+if HAVE_NUMBA:  # compiled; the footprint falls back to SciPy without numba
+    _geodetic = jit(_geodetic)
+    _lin = jit(_lin)
+    _deriv = jit(_deriv)
+    _rk4 = jit(_rk4)
+    _fly_one = jit(_fly_one)
+    _fly_many = jit(_fly_many, parallel=True)
+
+
+def fly_ensemble(Y0, PRM, LRHO, ASND, cd_mach, WH, WE, WN) -> np.ndarray:
+    """Fly N entries: ``Y0`` (N, 6) ECEF states (km, km/s), ``PRM`` (N, NPAR) rows indexed by
+    :data:`P`, ``LRHO``/``ASND`` (N, nh) log-density and sound-speed columns on the grid
+    ``h0 + dh k``, ``cd_mach`` the (mach, cd) table, ``WH``/``WE``/``WN`` (N, nw) wind tables.
+    Returns (N, len(OUT)) rows."""
+    n = Y0.shape[0]
+    res = np.full((n, len(OUT)), np.nan)
+    cdm = np.ascontiguousarray(cd_mach[0], dtype=float)
+    cdc = np.ascontiguousarray(cd_mach[1], dtype=float)
+    _fly_many(np.ascontiguousarray(Y0, dtype=float), np.ascontiguousarray(PRM, dtype=float),
+              np.ascontiguousarray(LRHO, dtype=float), np.ascontiguousarray(ASND, dtype=float), cdm, cdc,
+              np.ascontiguousarray(WH, dtype=float), np.ascontiguousarray(WE, dtype=float),
+              np.ascontiguousarray(WN, dtype=float), res)
+    return res
