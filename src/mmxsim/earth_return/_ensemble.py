@@ -25,11 +25,37 @@ from .._accel import HAVE_NUMBA, jit, prange
 
 __all__ = ["HAVE_NUMBA", "P", "fly_ensemble"]
 
-#: Index of each per-sample parameter in the parameter rows.
-P = {name: i for i, name in enumerate((
-    "gm", "j2", "a_km", "e2", "omega", "mass", "descent_mass", "area", "cd_scale", "chute_cds",
-    "inflation_s", "deploy_h", "deploy_m", "ground_h", "h0", "dh", "h_top", "zero", "nose_radius",
-    "skip_h", "max_time", "dt_hyp", "dt_chute", "k_sg", "g0"))}
+#: Column of each per-sample parameter in the parameter rows (module constants, so that the
+#: compiled kernel reads ``prm[_GM]`` and the Python side fills rows by name through ``P``).
+_GM = 0
+_J2 = 1
+_A_KM = 2
+_E2 = 3
+_OMEGA = 4
+_MASS = 5
+_DESCENT_MASS = 6
+_AREA = 7
+_CD_SCALE = 8
+_CHUTE_CDS = 9
+_INFLATION_S = 10
+_DEPLOY_H = 11
+_DEPLOY_M = 12
+_GROUND_H = 13
+_H0 = 14
+_DH = 15
+_H_TOP = 16
+_ZERO = 17
+_NOSE_RADIUS = 18
+_SKIP_H = 19
+_MAX_TIME = 20
+_DT_HYP = 21
+_DT_CHUTE = 22
+_K_SG = 23
+_G0 = 24
+P = {name: globals()[f"_{name.upper()}"] for name in (
+    "gm", "j2", "a_km", "e2", "omega", "mass", "descent_mass", "area", "cd_scale",
+    "chute_cds", "inflation_s", "deploy_h", "deploy_m", "ground_h", "h0", "dh", "h_top", "zero",
+    "nose_radius", "skip_h", "max_time", "dt_hyp", "dt_chute", "k_sg", "g0")}
 NPAR = len(P)
 #: Columns of the result rows.
 OUT = ("status", "landing_lat_deg", "landing_lon_deg", "landing_time_s", "peak_decel_g",
@@ -81,9 +107,9 @@ def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
     """dy/dt into ``dy``; returns (drag deceleration m/s^2, heat flux W/m^2, height km, Mach)."""
     x, yy, z = y[0], y[1], y[2]
     vx, vy, vz = y[3], y[4], y[5]
-    lat, lon, h = _geodetic(x, yy, z, prm[2], prm[3])
+    lat, lon, h = _geodetic(x, yy, z, prm[_A_KM], prm[_E2])
     # atmosphere column (log-linear density, linear sound speed), zero above its top
-    u = (h - prm[14]) / prm[15]
+    u = (h - prm[_H0]) / prm[_DH]
     i = int(u)
     if i < 0:
         i = 0
@@ -93,11 +119,11 @@ def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
     f = u - i
     if f < 0.0:
         f = 0.0
-    if f > 1.0 or h > prm[16]:
+    if f > 1.0 or h > prm[_H_TOP]:
         f = 1.0
     a_snd = asnd[i] + f * (asnd[i + 1] - asnd[i])
     rho = 0.0
-    if prm[17] == 0.0 and h <= prm[16]:
+    if prm[_ZERO] == 0.0 and h <= prm[_H_TOP]:
         rho = math.exp(lrho[i] + f * (lrho[i + 1] - lrho[i]))
     # air-relative velocity (winds east/north, m/s)
     ue = _lin(h, wh, we)
@@ -110,27 +136,27 @@ def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
         rz -= (cl * un) / 1000.0
     vr = math.sqrt(rx * rx + ry * ry + rz * rz)
     mach = vr * 1000.0 / a_snd
-    cd = prm[8] * _lin(mach, cdm, cdc)
-    cda = cd * prm[7]
-    mass = prm[5]
+    cd = prm[_CD_SCALE] * _lin(mach, cdm, cdc)
+    cda = cd * prm[_AREA]
+    mass = prm[_MASS]
     chute = t_dep >= 0.0
     if chute:
         fr = 1.0
-        if prm[10] > 0.0:
-            fr = min((t - t_dep) / prm[10], 1.0)
+        if prm[_INFLATION_S] > 0.0:
+            fr = min((t - t_dep) / prm[_INFLATION_S], 1.0)
             if fr < 0.0:
                 fr = 0.0
-        cda = cda + fr * (prm[9] - cda)
-        mass = prm[6]
+        cda = cda + fr * (prm[_CHUTE_CDS] - cda)
+        mass = prm[_DESCENT_MASS]
     k = -0.5 * rho * cda / mass * vr * 1000.0  # km/s^2 per (km/s)
     # gravity: point mass + J2
     r2 = x * x + yy * yy + z * z
     rn = math.sqrt(r2)
-    mu_r3 = prm[0] / (r2 * rn)
-    kj = 1.5 * prm[1] * (prm[2] / rn) ** 2
+    mu_r3 = prm[_GM] / (r2 * rn)
+    kj = 1.5 * prm[_J2] * (prm[_A_KM] / rn) ** 2
     zz = 5.0 * z * z / r2
     fxy = -mu_r3 * (1.0 + kj * (1.0 - zz))
-    om = prm[4]
+    om = prm[_OMEGA]
     dy[0] = vx
     dy[1] = vy
     dy[2] = vz
@@ -138,7 +164,7 @@ def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
     dy[4] = fxy * yy - 2.0 * om * vx + om * om * yy + k * ry
     dy[5] = -mu_r3 * z * (1.0 + kj * (3.0 - zz)) + k * rz
     decel = abs(k) * vr * 1000.0  # m/s^2
-    q = 0.0 if chute else prm[23] * math.sqrt(rho / prm[18]) * (vr * 1000.0) ** 3
+    q = 0.0 if chute else prm[_K_SG] * math.sqrt(rho / prm[_NOSE_RADIUS]) * (vr * 1000.0) ** 3
     return decel, q, h, mach
 
 
@@ -171,16 +197,17 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
     steps = 0
     res[6] = math.nan
     res[7] = math.nan
-    while t < prm[20]:
-        dt = prm[21] if (t_dep < 0.0 or t - t_dep < 10.0) else prm[22]
+    while t < prm[_MAX_TIME]:
+        dt = prm[_DT_HYP] if (t_dep < 0.0 or t - t_dep < 10.0) else prm[_DT_CHUTE]
         _rk4(t, y, dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, yn, k1, k2, k3, k4, tmp)
         steps += 1
         dec, q, h, mach = _deriv(t + dt, yn, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
-        if h > prm[19]:  # climbed back above the entry interface: skip-out
+        if h > prm[_SKIP_H]:  # climbed back above the entry interface: skip-out
             status = SKIPPED
             break
-        ground = h <= prm[13]
-        deploy = t_dep < 0.0 and (h <= prm[11] or (not math.isnan(prm[12]) and mach <= prm[12]))
+        ground = h <= prm[_GROUND_H]
+        by_mach = not math.isnan(prm[_DEPLOY_M]) and mach <= prm[_DEPLOY_M]
+        deploy = t_dep < 0.0 and (h <= prm[_DEPLOY_H] or by_mach)
         if ground or deploy:
             # bisection on the step fraction for the first of the crossings
             lo, hi = 0.0, 1.0
@@ -188,9 +215,10 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
                 mid = 0.5 * (lo + hi)
                 _rk4(t, y, mid * dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, ya, k1, k2, k3, k4, tmp)
                 _d, _q, hm, mm = _deriv(t + mid * dt, ya, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
-                crossed = hm <= prm[13]
+                crossed = hm <= prm[_GROUND_H]
                 if t_dep < 0.0:
-                    crossed = crossed or hm <= prm[11] or (not math.isnan(prm[12]) and mm <= prm[12])
+                    crossed = (crossed or hm <= prm[_DEPLOY_H]
+                               or (not math.isnan(prm[_DEPLOY_M]) and mm <= prm[_DEPLOY_M]))
                 if crossed:
                     hi = mid
                 else:
@@ -202,7 +230,7 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
                 y[j] = yn[j]
             pk_a = max(pk_a, dec)
             pk_q = max(pk_q, q)
-            if h <= prm[13] + 1e-9:
+            if h <= prm[_GROUND_H] + 1e-9:
                 status = LANDED
                 break
             t_dep = t  # parachute deployed here; its load at once if it opens instantly
@@ -216,12 +244,12 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
             y[j] = yn[j]
         pk_a = max(pk_a, dec)
         pk_q = max(pk_q, q)
-    lat, lon, h = _geodetic(y[0], y[1], y[2], prm[2], prm[3])
+    lat, lon, h = _geodetic(y[0], y[1], y[2], prm[_A_KM], prm[_E2])
     res[0] = status
     res[1] = lat * 180.0 / math.pi
     res[2] = lon * 180.0 / math.pi
     res[3] = t
-    res[4] = pk_a / prm[24]
+    res[4] = pk_a / prm[_G0]
     res[5] = pk_q / 1e6
     res[8] = steps
 

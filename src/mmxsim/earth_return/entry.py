@@ -374,7 +374,6 @@ def simulate_entry(entry: EntryState, capsule: Capsule | None = None, atmosphere
         raise InputError("ground_altitude_km", ground_altitude_km, "-1 to 5 km")
     y0 = entry.ecef_state(earth)
     col = _Column(atmosphere, entry.altitude_km + 10.0)
-    w = np.array([0.0, 0.0, earth.omega])
     area = capsule.area_m2
     deploy_h = capsule.deploy_altitude_km
     deploy_m = capsule.deploy_mach
