@@ -177,6 +177,8 @@ def test_hayabusa2_entry_and_landing():
     t120 = float(np.interp(-120.0, -tr.altitude_km[:2000], tr.t[:2000]))
     minutes = (s["landing_time_s"] - t120) / 60.0
     assert 19.0 <= minutes <= 29.0
+    # parachute opened at 02:31:33 JST for re-entry "at around 2:28" [MYNAVI-2020]: 154-213 s after 120 km
+    assert 154.0 <= s["deploy_time_s"] - t120 <= 213.0
     assert s["deploy_mach"] < 1.0
     miss = en.local_en_km(s["landing_lat_deg"], s["landing_lon_deg"], *en.WPA_NOMINAL)[0]
     assert math.hypot(*miss) < 0.1
