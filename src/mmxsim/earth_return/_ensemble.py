@@ -23,7 +23,7 @@ import numpy as np
 
 from .._accel import HAVE_NUMBA, jit, prange
 
-__all__ = ["HAVE_NUMBA", "P", "fly_ensemble"]
+__all__ = ["HAVE_NUMBA", "P", "fly_ensemble", "geodetic"]
 
 #: Column of each per-sample parameter in the parameter rows (module constants, so that the
 #: compiled kernel reads ``prm[_GM]`` and the Python side fills rows by name through ``P``).
@@ -63,8 +63,9 @@ OUT = ("status", "landing_lat_deg", "landing_lon_deg", "landing_time_s", "peak_d
 LANDED, SKIPPED, TIMEOUT = 0, 1, 2
 
 
-def _geodetic(x, y, z, a, e2):
-    """ECEF (km) -> geodetic lat, lon (rad), height (km): the iteration of ``geodetic_from_ecef``."""
+def geodetic(x, y, z, a, e2):
+    """ECEF (km) -> geodetic lat, lon (rad), height (km): fixed point, 3 iterations (used by
+    ``entry.geodetic_from_ecef`` too)."""
     p = math.sqrt(x * x + y * y)
     lon = math.atan2(y, x)
     if p < 1e-9:
@@ -107,7 +108,7 @@ def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
     """dy/dt into ``dy``; returns (drag deceleration m/s^2, heat flux W/m^2, height km, Mach)."""
     x, yy, z = y[0], y[1], y[2]
     vx, vy, vz = y[3], y[4], y[5]
-    lat, lon, h = _geodetic(x, yy, z, prm[_A_KM], prm[_E2])
+    lat, lon, h = geodetic(x, yy, z, prm[_A_KM], prm[_E2])
     # atmosphere column (log-linear density, linear sound speed), zero above its top
     u = (h - prm[_H0]) / prm[_DH]
     i = int(u)
@@ -244,7 +245,7 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
             y[j] = yn[j]
         pk_a = max(pk_a, dec)
         pk_q = max(pk_q, q)
-    lat, lon, h = _geodetic(y[0], y[1], y[2], prm[_A_KM], prm[_E2])
+    lat, lon, h = geodetic(y[0], y[1], y[2], prm[_A_KM], prm[_E2])
     res[0] = status
     res[1] = lat * 180.0 / math.pi
     res[2] = lon * 180.0 / math.pi
@@ -260,7 +261,7 @@ def _fly_many(Y0, PRM, LRHO, ASND, cdm, cdc, WH, WE, WN, RES):
 
 
 if HAVE_NUMBA:  # compiled; the footprint falls back to SciPy without numba
-    _geodetic = jit(_geodetic)
+    geodetic = jit(geodetic)
     _lin = jit(_lin)
     _deriv = jit(_deriv)
     _rk4 = jit(_rk4)
