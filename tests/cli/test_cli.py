@@ -203,7 +203,7 @@ def test_run_reference_short(short_runs):
     summary = _check_outputs(short_runs["reference_qso"], 1.0)
     assert summary["scenario"] == "reference-qso"
     d = summary["distance_phobos_km"]
-    assert 30.0 < d["min"]["value"] < 50.0 < d["max"]["value"] < 120.0
+    assert 45.0 < d["min"]["value"] < 50.5 < d["max"]["value"] < 120.0  # the periodic 50 x 95 km QSO
 
 
 def test_run_spice_short(short_runs):
@@ -213,7 +213,9 @@ def test_run_spice_short(short_runs):
 
 
 def test_spice_matches_builtin(short_runs):
-    """Both runs use DE421 for Sun/Earth and the built-in theory for Phobos/Deimos.
+    """Both runs use DE421 for Sun/Earth and the built-in integrated Phobos/Deimos; both start on
+    the periodic QSO corrected in their own ephemeris (same to < 1e-6 km: the DE421 evaluations differ
+    by ~4e-6 km).
 
     Measured: 0.094 m apart at the end of the day (0.46 m at most along the way). The
     two ephemerides differ by only ~4e-6 km (SPICE vs jplephem evaluation of the same
@@ -224,7 +226,7 @@ def test_spice_matches_builtin(short_runs):
     ta, a = _oem_states(short_runs["reference_qso"] / "trajectory.oem")
     tb, b = _oem_states(short_runs["spice_de"] / "trajectory.oem")
     assert ta == tb
-    assert np.array_equal(a[0], b[0])
+    assert np.abs(a[0, :3] - b[0, :3]).max() < 1e-6 and np.abs(a[0, 3:] - b[0, 3:]).max() < 1e-9
     diff_m = np.linalg.norm(a[-1, :3] - b[-1, :3]) * 1e3
     assert diff_m < 1.0, diff_m
     assert np.linalg.norm(a[-1, 3:] - b[-1, 3:]) * 1e3 < 1e-3  # m/s
@@ -341,7 +343,7 @@ BAD_EPHEMERIS = {
     "step_nan": (["PHOBOS", "--start", "2027-09-01", "--stop", "2027-09-02", "--step", "nan"], ["--step"]),
     "stop_before_start": (["PHOBOS", "--start", "2027-09-02", "--stop", "2027-09-01"], ["--stop", "after --start"]),
     "outside_coverage": (["PHOBOS", "--start", "2070-01-01", "--stop", "2070-01-02"],
-                         ["PHOBOS", "not covered", "2050-01-01"]),
+                         ["PHOBOS", "not covered", "2034-01-01"]),
     "format_xml": (["PHOBOS", *SPAN, "--format", "xml"], ["--format", "'xml'", "csv, json"]),
     "start_garbage": (["PHOBOS", "--start", "garbage", "--stop", "2027-09-02"], ["--start", "'garbage'", "ISO 8601"]),
     "start_bad_date": (["PHOBOS", "--start", "2027-13-45", "--stop", "2027-09-02"], ["--start", "'2027-13-45'"]),

@@ -65,9 +65,9 @@ def test_scalar_and_vector_shapes(de):
 def test_antisymmetry_and_chaining():
     """Composite chaining through SSB/MARS: r(A,C) = r(A,B) + r(B,C), r(A,B) = -r(B,A).
 
-    Tolerance 1e-6 km (rounding of sums of ~1e8 km vectors).
+    Tolerance 1e-6 km (rounding of sums of ~1e8 km vectors). Epochs 1975-2050: the mean-element moons.
     """
-    eph = ephem.default_ephemeris()
+    eph = ephem.default_ephemeris(moons="mean_elements")
     t = EPOCHS[3:10]
     a = eph.state("PHOBOS", "EARTH", t)
     b = eph.state("PHOBOS", "MARS", t) + eph.state("MARS", "EARTH", t)
@@ -114,7 +114,8 @@ def test_default_ephemeris_is_cached_and_complete():
     assert isinstance(a, ephem.Ephemeris)
     assert {"SSB", "SUN", "EARTH", "MOON", "EARTH_BARYCENTER", "MARS", "MARS_BARYCENTER",
             "PHOBOS", "DEIMOS", "JUPITER_BARYCENTER"} <= a.bodies()
-    assert ephem.default_ephemeris(phobos_tidal=False) is not a
+    assert ephem.default_ephemeris(phobos_tidal=False, moons="mean_elements") is not a
+    assert ephem.default_ephemeris(moons="mean_elements") is not a
 
 
 def test_import_is_light():

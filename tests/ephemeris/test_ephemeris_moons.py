@@ -105,7 +105,7 @@ def test_period_and_semimajor_axis_from_a_day_of_states(body):
       velocity scale n a differs from Kepler's sqrt(GM/a) by the Mars-J2 part of n).
     """
     el = moons.mean_elements(body)
-    eph = ephem.default_ephemeris()
+    eph = ephem.default_ephemeris(moons="mean_elements")
     P_anom = 2 * np.pi / el.M_dot
     norb = 3
     t0 = tdb("2027-03-01")
@@ -215,7 +215,7 @@ def test_against_horizons_osculating_elements(body, tol):
 
 
 def test_phobos_coverage_error_in_2060():
-    eph = ephem.default_ephemeris()
+    eph = ephem.default_ephemeris(moons="mean_elements")
     with pytest.raises(CoverageError) as info:
         eph.state("PHOBOS", "EARTH", [tdb("2030-01-01"), tdb("2060-03-01")])
     msg = str(info.value)

@@ -62,14 +62,16 @@ def test_multiple_shooting_continuity_repropagated_independently(ho50, model):
 
 def test_corrected_3_day_arc_bounded_and_better_than_uncorrected(ho50):
     """3 days ballistic, 50 km QSO: the corrected state stays within +-25 % of the Hill
-    design's distance range, never inside the ellipsoid; the raw to_mars_icrf hand-off
-    leaves that range (eccentricity of Phobos' orbit, docs/qso.md)."""
+    design's distance range, never inside the ellipsoid; the raw to_mars_icrf hand-off drifts
+    (eccentricity of Phobos' orbit, docs/qso.md): measured -0.170 km/rev along track against
+    -0.008, 104.0 km farthest against 95.3 (with Phobos on the integrated ephemeris it leaves
+    the range after ~5 days and escapes by day 8; with the old MAR080 theory it left it in 3 days)."""
     c, u = ho50.corrected, ho50.uncorrected
     assert c.bounded, c.row()
     assert c.min_surface_km > 30.0
     assert abs(c.radial_drift_km_per_rev) < 0.05 and abs(c.along_drift_km_per_rev) < 0.05
-    assert not u.bounded
-    assert u.max_distance_km > c.max_distance_km + 10.0
+    assert abs(u.along_drift_km_per_rev) > 0.1 > 10 * abs(c.along_drift_km_per_rev)
+    assert u.max_distance_km > c.max_distance_km + 5.0
 
 
 @pytest.mark.slow

@@ -32,8 +32,11 @@ class DynamicsModel:
     ephemeris: object
     events: list = field(default_factory=list)
     tolerance: float = 1e-12
-    analytic_bodies: frozenset = frozenset({"PHOBOS", "DEIMOS"})  # built-in moon theory as expressions
-    phobos_tidal: bool = True
+    # moons whose positions may enter the equations as the exact expressions of the MAR080 theory, when
+    # the ephemeris takes them from that theory (moons="mean_elements"); otherwise (the default integrated
+    # moons, SPICE) they come through Chebyshev tracks fitted to the ephemeris
+    analytic_bodies: frozenset = frozenset({"PHOBOS", "DEIMOS"})
+    phobos_tidal: bool = True  # unused (kept for callers): the theory's own setting is used
     rotation_pck: str | None = None  # text PCK for body orientation (default: packaged pck00011)
     # heyoka compact mode: cold compile of the reference model 1.75 s instead of 16 s, for 1.5x
     # slower steps (measured, docs/design.md); compiled code is also cached on disk by heyoka
@@ -60,8 +63,8 @@ class DynamicsModel:
         for b in sorted(self.bodies()):
             if b in self.track_overrides:
                 tracks[b] = self.track_overrides[b]
-            elif b in self.analytic_bodies and b in ("PHOBOS", "DEIMOS"):
-                tracks[b] = AnalyticTrack(b, self.ephemeris, self.phobos_tidal)
+            elif b in self.analytic_bodies and (theory := _mean_element_theory(self.ephemeris, b)) is not None:
+                tracks[b] = AnalyticTrack(b, self.ephemeris, theory.phobos_tidal)
             else:
                 tracks[b] = ChebyshevTrack(b, self.ephemeris)
         return tracks
@@ -73,6 +76,28 @@ class DynamicsModel:
 
     def describe(self) -> list[str]:
         return [f.describe() for f in self.forces]
+
+
+def _mean_element_theory(eph, body: str):
+    """The MAR080 mean-element backend that places ``body`` in ``eph`` (None if another one does)."""
+    from ..ephemeris.moons import MarsMoonsEphemeris
+
+    if body not in ("PHOBOS", "DEIMOS"):
+        return None
+    link = eph._link(body) if hasattr(eph, "_link") else None
+    if link is not None and isinstance(link[1], MarsMoonsEphemeris):
+        return link[1]
+    return None
+
+
+def moon_source(model: "DynamicsModel", body: str = "PHOBOS") -> str:
+    """'integrated', 'mean_elements' or the name of the ephemeris that places ``body``."""
+    if _mean_element_theory(model.ephemeris, body) is not None:
+        return "mean_elements"
+    link = model.ephemeris._link(body) if hasattr(model.ephemeris, "_link") else None
+    if link is not None and type(link[1]).__name__ == "IntegratedMoonsEphemeris":
+        return "integrated"
+    return getattr(link[1], "name", "ephemeris") if link is not None else "none"
 
 
 @dataclass

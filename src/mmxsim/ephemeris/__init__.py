@@ -15,6 +15,8 @@ Backends
 --------
 * :class:`~mmxsim.ephemeris.de.DEEphemeris` -- JPL DE421 (from the ``skyfield-data``
   package) read with jplephem: planets and barycentres, 1899-07-29 .. 2053-10-09.
+* :class:`~mmxsim.ephemeris.integrated.IntegratedMoonsEphemeris` -- Phobos and Deimos integrated
+  in the spacecraft's force model, fitted to MAR080 (packaged SPK, 2024-2034); the default moons.
 * :class:`~mmxsim.ephemeris.moons.MarsMoonsEphemeris` -- built-in analytic theory of
   Phobos and Deimos (JPL MAR080 mean elements, precessing ellipses), 1950 .. 2050; its
   geometry is also available as heyoka expressions (:func:`moon_position_expr`).
@@ -77,21 +79,45 @@ class Ephemeris(Protocol):
         ...
 
 
+MOON_MODELS = ("integrated", "mean_elements")
+
+
 @lru_cache(maxsize=None)
-def _default(phobos_tidal) -> TreeEphemeris:
+def _default(phobos_tidal, moons) -> TreeEphemeris:
     from .de import DEEphemeris
+
+    if moons == "integrated":
+        from .integrated import IntegratedMoonsEphemeris
+
+        return CompositeEphemeris(IntegratedMoonsEphemeris(), DEEphemeris())
     from .moons import MarsMoonsEphemeris
 
     return CompositeEphemeris(MarsMoonsEphemeris(phobos_tidal=phobos_tidal), DEEphemeris())
 
 
-def default_ephemeris(phobos_tidal: bool = PHOBOS_TIDAL_DEFAULT) -> Ephemeris:
-    """DE421 planets + the built-in Phobos/Deimos theory, cached (one instance per setting).
+def default_ephemeris(phobos_tidal: bool = PHOBOS_TIDAL_DEFAULT, moons: str = "integrated") -> Ephemeris:
+    """DE421 planets + the built-in Phobos/Deimos, cached (one instance per setting).
 
-    ``phobos_tidal`` switches Phobos' secular tidal acceleration on (default, measured to be
-    better; see ``docs/ephemeris.md``).
+    ``moons``: ``"integrated"`` (default) -- Phobos and Deimos integrated in the spacecraft's force
+    model and fitted to MAR080 (packaged SPK, 2024-2034, :mod:`mmxsim.ephemeris.integrated`), so
+    their motion satisfies the forces a spacecraft feels; ``"mean_elements"`` -- the analytic
+    MAR080 precessing ellipses (1950-2050, :mod:`mmxsim.ephemeris.moons`; its acceleration differs
+    from the force model by 1.7e-7 km/s^2 at Phobos, see ``docs/ephemeris.md``).
+    ``phobos_tidal`` switches Phobos' secular tidal acceleration in the mean-element theory (default
+    on, measured to be better); the integrated moons always carry it, so False needs
+    ``moons="mean_elements"``.
     """
-    return _default(phobos_tidal if not isinstance(phobos_tidal, (bool, np.bool_)) else bool(phobos_tidal))
+    from ..errors import InputError
+
+    if moons not in MOON_MODELS:
+        raise InputError("ephemeris.moons", moons, ", ".join(MOON_MODELS))
+    tidal = phobos_tidal if not isinstance(phobos_tidal, (bool, np.bool_)) else bool(phobos_tidal)
+    if moons == "integrated":
+        if tidal is not True:
+            raise InputError("ephemeris.phobos_tidal_acceleration", phobos_tidal,
+                             "true with moons 'integrated' (the integrated Phobos includes it); "
+                             "use moons 'mean_elements' to switch it off")
+    return _default(tidal, moons)
 
 
 def spice_ephemeris(kernels: list[str | Path]) -> Ephemeris:

@@ -20,7 +20,7 @@ from .result import Event, RunResult, Trajectory
 def _ephemeris_for(s, base_dir=None):
     from ..ephemeris import composite, default_ephemeris, spice_ephemeris
 
-    builtin = default_ephemeris(phobos_tidal=s.ephemeris.phobos_tidal_acceleration)
+    builtin = default_ephemeris(phobos_tidal=s.ephemeris.phobos_tidal_acceleration, moons=s.ephemeris.moons)
     if s.ephemeris.backend == "spice":
         from .scenario import resolve_kernel
 
@@ -148,11 +148,20 @@ def initial_state(s, t0: float, eph, orientation=None) -> np.ndarray:
 def assumptions(s, model) -> list[str]:
     """Plain-language list of the model's simplifications and unpublished parameters."""
     out = []
-    if "PHOBOS" in model.analytic_bodies or "DEIMOS" in model.analytic_bodies:
+    from ..dynamics.propagator import moon_source
+
+    src_moon = moon_source(model, "PHOBOS")
+    if src_moon == "integrated":
+        out.append("Phobos and Deimos positions: integrated in the spacecraft's force model (Mars GM + J2..J4, Sun; "
+                   "Phobos' tidal deceleration) from states fitted to JPL MAR080 (packaged SPK, 2024-2034): their "
+                   "motion satisfies the forces the spacecraft feels to < 1e-9 km/s^2; accuracy against JPL about "
+                   "5-10 km, mostly along-track (see docs/ephemeris.md).")
+    elif src_moon == "mean_elements":
         out.append("Phobos and Deimos positions: built-in analytic theory on JPL MAR080 mean elements (precessing "
                    "ellipses on the Laplace planes"
-                   + (", with Phobos' secular tidal acceleration" if model.phobos_tidal else "")
-                   + "); an approximation of the true orbits (see docs/ephemeris.md), not a fitted ephemeris.")
+                   + (", with Phobos' secular tidal acceleration" if s.ephemeris.phobos_tidal_acceleration else "")
+                   + "); NOT a solution of the force model: its acceleration differs from it by 1.7e-7 km/s^2 at "
+                   "Phobos, a spurious force of 59 % of Phobos' pull at 50 km (see docs/ephemeris.md).")
     src = "the SPICE kernels given" if s.ephemeris.backend == "spice" else "JPL DE421 (skyfield-data)"
     out.append(f"Sun and Earth positions: {src}, interpolated in the integrator by Chebyshev segments checked "
                "to < 1e-4 km against the ephemeris at fit time.")

@@ -465,7 +465,20 @@ class EphemerisConfig(_Model):
     kernels: tuple[str, ...] = Field(
         (), description="SPICE kernels for backend spice: paths (relative to the scenario file's folder) "
                         "or builtin:de421, builtin:naif0012.tls, builtin:pck00011.tpc")
-    phobos_tidal_acceleration: bool = Field(True, description="include Phobos' secular tidal acceleration")
+    moons: Literal["integrated", "mean_elements"] = Field(
+        "integrated", description="built-in Phobos/Deimos: integrated (a solution of the spacecraft's force model, "
+                                  "fitted to JPL MAR080; 2024-2034) | mean_elements (MAR080 precessing ellipses, "
+                                  "1950-2050, not a solution of the force model)")
+    phobos_tidal_acceleration: bool = Field(True, description="include Phobos' secular tidal acceleration "
+                                            "(always on with moons: integrated)")
+
+    @model_validator(mode="after")
+    def _tidal_needs_theory(self):
+        if self.moons == "integrated" and not self.phobos_tidal_acceleration:
+            raise _Problems([(("phobos_tidal_acceleration",), False,
+                              _got(False, "true with moons 'integrated' (the integrated Phobos includes the tidal "
+                                          "acceleration); set moons: mean_elements to switch it off"))])
+        return self
 
     @field_validator("kernels")
     @classmethod
@@ -1572,7 +1585,8 @@ def check_coverage(scenario: Scenario, ephemeris: Any = None, *, source: str | N
     if ephemeris is None:
         factory = _default_ephemeris_factory()
         if factory is not None:
-            ephemeris = factory(phobos_tidal=scenario.ephemeris.phobos_tidal_acceleration)
+            ephemeris = factory(phobos_tidal=scenario.ephemeris.phobos_tidal_acceleration,
+                                moons=scenario.ephemeris.moons)
     for body in scenario.bodies_used():
         if ephemeris is not None:
             spans[body] = tuple(float(x) for x in ephemeris.coverage(body))
