@@ -120,8 +120,7 @@ class ShapeSurface:
         n = len(self.shape.faces)
         src = "Ernst et al. 2023" if self.model == "ernst" else "Thomas"
         return (f"the {self.model} shape model of Phobos ({n} facets, {src}); altitude is the exact minimum "
-                "distance to the mesh (negative inside), impacts are found on the mesh to 1 ms; the error is "
-                "that of the mesh itself (planar facets)")
+                "distance to the mesh (negative inside); the error is that of the mesh itself (planar facets)")
 
 
 def make_surface(name: str, shape_model: str | None = None):

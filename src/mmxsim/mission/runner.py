@@ -170,8 +170,12 @@ def assumptions(s, model) -> list[str]:
     if s.force_model.srp.enabled:
         out.append("Solar radiation pressure: cannonball model; Mars and Phobos as spheres, conical shadow, "
                    "straight-limb penumbra. Spacecraft mass, area and Cr are ASSUMPTIONS (MMX values unpublished).")
-    out.append(f"Phobos altitude{' and impact' if s.events.impact != 'none' else ''} surface: "
-               f"{altitude_surface(s).describe()}.")
+    surf = altitude_surface(s)
+    how = ""
+    if s.events.impact != "none":
+        how = ("; impacts are found on the mesh itself to 1 ms (an enclosing ellipsoid only triggers the search)"
+               if hasattr(surf, "signed_distance") else "; impacts are root-found on it by the integrator")
+    out.append(f"Phobos altitude{' and impact' if s.events.impact != 'none' else ''} surface: {surf.describe()}{how}.")
     out.append("Not modelled: Mars tesseral harmonics and atmosphere, relativity, other planets, manoeuvres.")
     if s.time_scale == "UTC":
         out.append("UTC epochs converted with the leap seconds shipped by astropy-iers-data (no downloads).")
