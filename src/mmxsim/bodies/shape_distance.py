@@ -27,9 +27,10 @@ Simplifications: the shape is the mesh itself (facets are planar; the real surfa
 vertices is not modelled: the Ernst mesh has ~0.1 km facets); an open or non-manifold mesh is
 signed with the face normal near its boundary edges.
 
-Speed (numba, one core): ~10-40 us per point from the surface to 100 km on the 50k-facet Ernst
+Speed (numba): ~8 us per point in a batch of 4321 (parallel), ~15 us one point at a time, from the
+surface to 100 km on the 50k-facet Ernst
 mesh (``tests/bodies/test_shape_distance.py`` prints the figure); the BVH and pseudo-normals are
-built once per shape (~2 s) and cached in ``shape._cache``.
+built once per mesh (~2 s) and cached in ``shape._cache`` and on disk.
 """
 
 from __future__ import annotations
@@ -232,12 +233,56 @@ def pseudo_normals(vertices, faces) -> np.ndarray:
                                            efold.reshape(3, F).T, vfold[f]]))
 
 
-def _prepared(shape):
-    if "sdist" not in shape._cache:
+_VERSION = "1"
+
+
+def _cache_path(shape) -> str:
+    """Disk cache of the packed BVH and pseudo-normals (``$MMXSIM_CACHE_DIR`` or
+    ``$XDG_CACHE_HOME/mmxsim``, as the gravity grids and horizon bounds), keyed by a hash of the mesh."""
+    import hashlib
+    import os
+
+    h = hashlib.sha256()
+    h.update(f"sdist{_VERSION}".encode())
+    h.update(np.ascontiguousarray(shape.vertices).tobytes())
+    h.update(np.ascontiguousarray(shape.faces).tobytes())
+    base = os.environ.get("MMXSIM_CACHE_DIR") or os.path.join(
+        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mmxsim")
+    return os.path.join(base, f"sdist-{h.hexdigest()[:20]}.npz")
+
+
+def _prepared(shape, disk_cache: bool = True):
+    """(box, nd, tri, pn, tri_id): the BVH packed for the kernels and the pseudo-normals in BVH
+    order; cached in ``shape._cache`` and on disk (building them costs ~2 s on a 50k mesh)."""
+    if "sdist" in shape._cache:
+        return shape._cache["sdist"]
+    import os
+
+    keys = ("box", "nd", "tri", "pn", "tri_id")
+    path = _cache_path(shape) if disk_cache else ""
+    out = None
+    if path and os.path.exists(path):
+        try:
+            with np.load(path) as z:
+                out = tuple(np.ascontiguousarray(z[k]) for k in keys)
+            if len(out[4]) != len(shape.faces) or out[3].shape != (len(shape.faces), 28):
+                out = None
+        except (OSError, ValueError, KeyError):
+            out = None
+    if out is None:
         bvh = get_bvh(shape)
         pn = np.ascontiguousarray(pseudo_normals(shape.vertices, shape.faces)[bvh.tri_id])
-        shape._cache["sdist"] = (bvh.box, np.ascontiguousarray(bvh.nd), bvh.tri, pn, bvh.tri_id)
-    return shape._cache["sdist"]
+        out = (bvh.box, np.ascontiguousarray(bvh.nd), bvh.tri, pn, bvh.tri_id)
+        if path:
+            try:
+                os.makedirs(os.path.dirname(path), exist_ok=True)
+                tmp = path + f".{os.getpid()}.tmp.npz"
+                np.savez(tmp, **dict(zip(keys, out)))
+                os.replace(tmp, path)
+            except OSError:  # a read-only cache is not an error
+                pass
+    shape._cache["sdist"] = out
+    return out
 
 
 def signed_distance(shape, points, return_facet: bool = False):
