@@ -92,7 +92,8 @@ def test_reference_scenario():
     assert fm.third_bodies == ("SUN", "EARTH", "DEIMOS")
     assert fm.srp.enabled and fm.srp.shadows == ("MARS", "PHOBOS")
     assert s.propagation.tolerance == 1e-12 and s.propagation.output_step_s == 600
-    assert s.events.impact == "ellipsoid" and s.events.eclipses and s.events.max_distance_km is None
+    assert s.events.impact == "shape" and s.events.shape_model == "ernst"
+    assert s.events.eclipses and s.events.max_distance_km is None
     assert s.ephemeris.backend == "builtin" and s.ephemeris.kernels == ()
     assert s.ephemeris.phobos_tidal_acceleration
     assert s.outputs.oem and s.outputs.timeseries == "csv" and s.outputs.report

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import MmxsimError
 from .context import Context, ParameterTable
+from .surface_watch import SurfaceWatch, Trigger
 from .tracks import AnalyticTrack, ChebyshevTrack, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
@@ -108,6 +109,7 @@ class Compiled:
     rotations: dict
     events: list  # (Event spec, terminal?) in heyoka order: terminal first then non-terminal
     compile_s: float
+    watched: list = field(default_factory=list)  # refined event specs: their triggers end ta.t_events
 
 
 class _StepBreak:
@@ -223,14 +225,14 @@ def build(model: DynamicsModel) -> Compiled:
         for name, tr in tracks.items():
             if tr.kind == "chebyshev":
                 tr.first_par = c.tracks[name].first_par
-        return Compiled(ta, params, tracks, c.rotations, c.events, 0.0)
+        return Compiled(ta, params, tracks, c.rotations, c.events, 0.0, c.watched)
     import heyoka as hy
 
     t0 = _time.perf_counter()
     sys, ctx, params, tracks, rots = rhs_expressions(model)
     t_events, nt_events, specs = [], [], []
     for ev in model.events:
-        if ev.terminal:
+        if ev.terminal and not getattr(ev, "refine", False):
             direction = {"negative": hy.event_direction.negative, "positive": hy.event_direction.positive,
                          "any": hy.event_direction.any}[ev.direction]
             t_events.append((ev, hy.t_event(ev.expression(ctx), callback=_Recorder(len(t_events), True),
@@ -241,13 +243,17 @@ def build(model: DynamicsModel) -> Compiled:
     specs = [(e, True) for e, _ in t_events] + [(e, False) for e, _ in nt_events]
     breaks = [hy.t_event(ex, callback=cb, direction=hy.event_direction.any)
               for f in model.forces for ex, cb in (_step_break(b, params) for b in f.step_breaks(ctx))]
+    # exact surfaces that are not expressions: a trigger event here, the rest in surface_watch
+    watched = [ev for ev in model.events if getattr(ev, "refine", False)]
+    triggers = [hy.t_event(ev.expression(ctx), callback=Trigger(), direction=hy.event_direction.any)
+                for ev in watched]
     ta = hy.taylor_adaptive(sys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
-                            t_events=[e for _, e in t_events] + breaks, nt_events=[e for _, e in nt_events],
-                            compact_mode=model.compact_mode)
+                            t_events=[e for _, e in t_events] + breaks + triggers,
+                            nt_events=[e for _, e in nt_events], compact_mode=model.compact_mode)
     dt = _time.perf_counter() - t0
-    comp = Compiled(ta, params, tracks, rots, specs, dt)
+    comp = Compiled(ta, params, tracks, rots, specs, dt, watched)
     _CACHE[sig] = comp
-    return Compiled(copy.deepcopy(ta), copy.deepcopy(params), tracks, rots, specs, dt)
+    return Compiled(copy.deepcopy(ta), copy.deepcopy(params), tracks, rots, specs, dt, watched)
 
 
 @dataclass
@@ -270,6 +276,9 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
     ``t_grid``: output epochs (TDB s, increasing, within [t0, t_stop]). The
     integration stops at ``t_stop`` (default: last grid epoch) or at a terminal
     event. ``progress(fraction)`` is called at every segment boundary.
+
+    The result holds the grid epochs reached and, after a terminal event between grid
+    epochs, the state at the event as the last row (so ``t`` is not uniform then).
     """
     t_grid = np.asarray(t_grid, dtype=float)
     if t_stop is None:
@@ -283,6 +292,8 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
     ta.pars[:] = np.asarray(comp.params.values, dtype=float)
     for i, v in _switch_parameters(model, t0, state0, comp.tracks, comp.rotations, comp.params):
         ta.pars[i] = v
+    watch = SurfaceWatch.create(comp, ta, t0, state0)  # None unless an exact-surface event is on
+    cb = {} if watch is None else {"callback": watch}
     cheb = [tr for tr in comp.tracks.values() if tr.kind == "chebyshev"]
     seg = segment_length(comp.tracks.values()) if cheb else max(t_stop - t0, 1.0)
     i_tmid = comp.params.names.index("cheb:t_mid") if cheb else None
@@ -315,14 +326,14 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
             g = t_grid[gi:j]
             u, inv = np.unique(g, return_inverse=True)  # heyoka wants a strictly increasing grid
             tail = [s1] if u[-1] < s1 else []
-            res = ta.propagate_grid(np.concatenate([[ta.time], u, tail]))
+            res = ta.propagate_grid(np.concatenate([[ta.time], u, tail]), **cb)
             xs = np.asarray(res[-1])[1:]  # rows for the grid points reached
             ok = inv < len(xs)
             out_t.extend(g[ok])
             out_x.extend(xs[inv[ok]])
             gi += int(np.count_nonzero(ok))
         else:
-            res = ta.propagate_until(s1)
+            res = ta.propagate_until(s1, write_tc=watch is not None, **cb)
         outcome, n = res[0], res[3]
         n_steps += int(n)
         t_reached = ta.time
@@ -347,6 +358,14 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
         for t, sg in ev.callback.hits:
             spec = nt_specs[k]
             events.append((spec.label(sg), spec.body, float(t), False))
+    if watch is not None and watch.hit is not None:  # stopped on an exact surface: back to the impact
+        t_hit = watch.stop_at_hit(ta)
+        events += watch.events()
+        keep = [k for k, t in enumerate(out_t) if t <= t_hit]
+        out_t, out_x = [out_t[k] for k in keep], [out_x[k] for k in keep]
+    if termination == "terminal event" and (not out_t or ta.time > out_t[-1]):
+        out_t.append(ta.time)  # the state at the terminal event ends the output
+        out_x.append(ta.state.copy())
     events.sort(key=lambda e: e[2])
     if termination == "terminal event" and events:
         term = [e for e in events if e[3]]

@@ -109,6 +109,7 @@ def build_summary(result: RunResult) -> dict:
             "max": _extremum(result.distance_phobos_km, t, "max"),
         },
         "altitude_phobos_km": {
+            "surface": result.altitude_surface or None,
             "min": _extremum(result.altitude_phobos_km, t, "min"),
             "max": _extremum(result.altitude_phobos_km, t, "max"),
         },

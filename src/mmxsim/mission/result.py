@@ -87,7 +87,7 @@ class RunResult:
     hill: Trajectory  # same epochs, Phobos-centred Hill frame
     phobos_fixed: Trajectory  # same epochs, Phobos-centred body-fixed frame
     distance_phobos_km: np.ndarray  # |r - r_phobos|
-    altitude_phobos_km: np.ndarray  # above the Phobos surface model used for impacts
+    altitude_phobos_km: np.ndarray  # above the Phobos surface model used for impacts (see altitude_surface)
     events: list[Event] = field(default_factory=list)
     assumptions: list[str] = field(default_factory=list)
     force_model: list[str] = field(default_factory=list)  # one line per force
@@ -95,3 +95,4 @@ class RunResult:
     metadata: dict = field(default_factory=dict)  # scenario echo, versions, tolerance...
     termination: str = "span completed"
     sections: list[Section] = field(default_factory=list)  # analyses beyond the trajectory
+    altitude_surface: str = ""  # what altitude_phobos_km is measured from (e.g. 'Ernst shape model, exact distance')

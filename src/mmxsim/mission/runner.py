@@ -52,7 +52,7 @@ def build_model(s, base_dir=None):
         forces.append(SolarRadiationPressure(tuple(fm.srp.shadows), sc.cr, sc.srp_area_m2, sc.mass_kg))
     events = [MarsImpact()]
     if s.events.impact != "none":
-        events.append(PhobosImpact(make_surface(s.events.impact)))
+        events.append(PhobosImpact(make_surface(s.events.impact, s.events.shape_model)))
     if s.events.max_distance_km is not None:
         events.append(MaxDistance(s.events.max_distance_km))
     if s.events.eclipses:
@@ -145,6 +145,14 @@ def initial_state(s, t0: float, eph, orientation=None) -> np.ndarray:
     raise InputError("initial_state.type", kind, "hill, qso, cartesian, keplerian")  # pragma: no cover
 
 
+def altitude_surface(s):
+    """The surface altitudes are measured from: the impact surface, or the shape model when
+    impacts are off (``events.impact: none``)."""
+    from ..dynamics import make_surface
+
+    return make_surface(s.events.impact if s.events.impact != "none" else "shape", s.events.shape_model)
+
+
 def assumptions(s, model) -> list[str]:
     """Plain-language list of the model's simplifications and unpublished parameters."""
     out = []
@@ -171,8 +179,12 @@ def assumptions(s, model) -> list[str]:
     if s.force_model.srp.enabled:
         out.append("Solar radiation pressure: cannonball model; Mars and Phobos as spheres, conical shadow, "
                    "straight-limb penumbra. Spacecraft mass, area and Cr are ASSUMPTIONS (MMX values unpublished).")
-    out.append("Phobos impact surface: the IAU tri-axial ellipsoid (13.0 x 11.4 x 9.1 km); altitude is radial "
-               "altitude above it.")
+    surf = altitude_surface(s)
+    how = ""
+    if s.events.impact != "none":
+        how = ("; impacts are found on the mesh itself to 1 ms (an enclosing ellipsoid only triggers the search)"
+               if hasattr(surf, "signed_distance") else "; impacts are root-found on it by the integrator")
+    out.append(f"Phobos altitude{' and impact' if s.events.impact != 'none' else ''} surface: {surf.describe()}{how}.")
     out.append("Not modelled: Mars tesseral harmonics and atmosphere, relativity, other planets, manoeuvres.")
     if s.time_scale == "UTC":
         out.append("UTC epochs converted with the leap seconds shipped by astropy-iers-data (no downloads).")
@@ -187,7 +199,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
     ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
     analysis starts (``None`` once all are done)."""
     from .. import __version__
-    from ..dynamics import make_surface, propagate
+    from ..dynamics import propagate
     from ..frames import from_mars_icrf
     from .scenario import scenario_to_dict
 
@@ -217,7 +229,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
     traj = Trajectory(prop.t, prop.states, "MARS", "ICRF", "MMX", "MMX")
     hill = from_mars_icrf("PHOBOS_HILL", prop.t, prop.states, eph)
     pfix = from_mars_icrf("PHOBOS_FIXED", prop.t, prop.states, eph, orient)
-    surface = make_surface(s.events.impact if s.events.impact != "none" else "ellipsoid")
+    surface = altitude_surface(s)
     dist = np.linalg.norm(hill[:, :3], axis=1)
     alt = surface.altitude(pfix[:, :3])
     events = [Event(kind, t, body, term) for kind, body, t, term in prop.events]
@@ -249,6 +261,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
                   "time_system": "TDB", "scenario": scenario_to_dict(s)},
         termination=prop.termination,
         sections=sections,
+        altitude_surface=surface.label,
     )
 
 

@@ -80,7 +80,7 @@ __all__ = [
 
 #: Impact models accepted by ``events.impact``. Shape-model modules register more
 #: names here (``IMPACT_MODELS.add("gaskell")``) before scenarios are loaded.
-IMPACT_MODELS: set[str] = {"none", "ellipsoid"}
+IMPACT_MODELS: set[str] = {"none", "ellipsoid", "shape"}
 
 #: ``builtin:NAME`` kernel aliases: NAME -> (package, path inside the package).
 KERNEL_ALIASES: dict[str, tuple[str, str]] = {
@@ -420,8 +420,12 @@ class Propagation(_Model):
 
 
 class Events(_Model):
-    impact: str = Field("ellipsoid", description="Phobos surface model for impact detection: "
-                                                   "none | ellipsoid | any registered in IMPACT_MODELS")
+    impact: str = Field("shape", description="Phobos surface model for impact detection and altitude: "
+                                               "shape (the mesh of shape_model, exact distance) | ellipsoid "
+                                               "(IAU 13.0 x 11.4 x 9.1 km, radial altitude) | none | any "
+                                               "registered in IMPACT_MODELS")
+    shape_model: str = Field("ernst", description="Phobos mesh used by impact: shape: ernst (49,988 facets) | "
+                                                  "thomas32k | thomas3k")
     max_distance_km: float | None = Field(
         None, gt=0, description="optional: stop when the distance to Phobos exceeds this, km")
     eclipses: bool = Field(True, description="detect eclipse entries and exits")
@@ -431,6 +435,15 @@ class Events(_Model):
     def _impact(cls, v: str) -> str:
         if v not in IMPACT_MODELS:
             raise _Problems([((), v, _got(v, ", ".join(sorted(IMPACT_MODELS))))])
+        return v
+
+    @field_validator("shape_model")
+    @classmethod
+    def _shape_model(cls, v: str) -> str:
+        from ..bodies.shapes import PHOBOS_SHAPES
+
+        if v not in PHOBOS_SHAPES:
+            raise _Problems([((), v, _got(v, ", ".join(PHOBOS_SHAPES)))])
         return v
 
 

@@ -219,7 +219,8 @@ def render_report(result: RunResult, interactive: bool | None = None) -> str:
         ("Propagation frame", f"{_e(traj.center)}-centred {_e(traj.frame)}"),
         ("Min distance to Phobos", f"{_num(d[i_dmin])} km at {at(i_dmin)}" if i_dmin is not None else "n/a"),
         ("Max distance to Phobos", f"{_num(d[i_dmax])} km at {at(i_dmax)}" if i_dmax is not None else "n/a"),
-        ("Min altitude above Phobos", f"{_num(h[i_hmin])} km at {at(i_hmin)}" if i_hmin is not None else "n/a"),
+        ("Min altitude above Phobos", (f"{_num(h[i_hmin])} km at {at(i_hmin)}" if i_hmin is not None else "n/a")
+         + (f" (above the {_e(result.altitude_surface)})" if result.altitude_surface else "")),
         ("Integrator events", str(len(result.events))),
     ]
 
