@@ -30,13 +30,14 @@ def test_brillouin_radius_is_the_largest_vertex_radius():
 
 
 def test_harmonics_beyond_switch_radius_within_1e3():
-    """Every degree 2..10: 1500 fresh random points (other seed than the table) between R_s and
-    1.5 R_s: max relative error vs the polyhedron < 1e-3 (measured max 4.5e-4, degree 2)."""
+    """Every degree 2..10: 700 fresh random points (other seed than the table) between R_s and
+    1.5 R_s: max relative error vs the polyhedron < 1e-3 (measured 2.4e-4 at degree 10 to 4.4e-4 at
+    degree 2)."""
     poly = near_surface_field("polyhedron")
     rng = np.random.default_rng(2024)
-    d = rng.normal(size=(1500, 3))
+    d = rng.normal(size=(700, 3))
     d /= np.linalg.norm(d, axis=1)[:, None]
-    u = rng.uniform(0.0, 1.0, 1500) ** 2  # denser near R_s
+    u = rng.uniform(0.0, 1.0, 700) ** 2  # denser near R_s
     worst = {}
     for deg, R in SWITCH_RADIUS_KM.items():
         P = d * (R * (1.0 + 0.5 * u))[:, None]
@@ -44,7 +45,7 @@ def test_harmonics_beyond_switch_radius_within_1e3():
     assert max(worst.values()) < 1e-3, worst
     # and the radius is not needlessly large: 15 % inside it the error exceeds 5e-4 for each degree
     for deg, R in SWITCH_RADIUS_KM.items():
-        P = d[:400] * 0.85 * R
+        P = d[:200] * 0.85 * R
         assert _rel(_sh(P, deg), poly.acceleration(P)).max() > 5e-4, deg
 
 
