@@ -44,7 +44,7 @@ def build_model(s, base_dir=None):
     fm = s.force_model
     forces = [MarsGravity(fm.mars.degree)]
     if fm.phobos.model != "none":
-        forces.append(PhobosGravity(fm.phobos.model, fm.phobos.degree or 8))
+        forces.append(PhobosGravity(fm.phobos.model, fm.phobos.degree or 8, near_surface=fm.phobos.near_surface))
     for b in fm.third_bodies:
         forces.append(ThirdBody(b))
     if fm.srp.enabled:
@@ -162,11 +162,17 @@ def assumptions(s, model) -> list[str]:
 
         deg = s.force_model.phobos.degree or 8
         R, err = SWITCH_TABLE[deg]
+        ns = s.force_model.phobos.near_surface
+        inside = {"polyhedron": "the propagation switches automatically to the exact constant-density polyhedron "
+                                "of the same shape (SciPy DOP853 on those arcs)",
+                  "grid": "the propagation switches automatically to the interpolation grid of the exact "
+                          "polyhedron of the same shape (SciPy DOP853 on those arcs)",
+                  "refuse": "the propagation refuses to continue (near_surface: refuse)",
+                  "off": "the harmonics are still used (near_surface: off), up to 6e-2 wrong at 14 km"}[ns]
         out.append("Phobos gravity: homogeneous-density body (Ernst shape); the real interior is unknown. "
                    f"The degree-{deg} harmonics are used beyond {R:g} km from Phobos' centre (max error vs the exact "
-                   f"polyhedron there {err:.1e}); inside {R:g} km the propagation switches automatically to the exact "
-                   "constant-density polyhedron of the same shape (SciPy DOP853 on those arcs; the harmonics diverge "
-                   "inside the 13.94 km Brillouin sphere).")
+                   f"polyhedron there {err:.1e}); inside {R:g} km {inside}; the harmonics diverge inside the "
+                   "13.94 km Brillouin sphere.")
     if s.force_model.srp.enabled:
         out.append("Solar radiation pressure: cannonball model; Mars and Phobos as spheres, conical shadow, "
                    "straight-limb penumbra. Spacecraft mass, area and Cr are ASSUMPTIONS (MMX values unpublished).")
