@@ -251,9 +251,11 @@ def propagate_switched(model, t0, state0, t_grid, t_stop, progress=None):
             continue
         if force.near_surface == "refuse":
             raise _refusal(force, R, t, "starts inside")
+        if t >= t_stop:  # entered exactly at the end of the span
+            break
         if sysn is None:
             sysn = _NumericSystem(model, force, t0)
-        if not out_t:  # grid epochs at or before the start
+        if t == t0:  # grid epochs at or before the start
             while gi < t_grid.size and t_grid[gi] <= t:
                 out_t.append(t_grid[gi])
                 out_x.append(x.copy())
