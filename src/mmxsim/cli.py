@@ -157,7 +157,7 @@ def qso(
     c = Console()
     c.print(f"Planar QSO family, circular Hill problem, Phobos gravity degree {degree} "
             f"(stable when |k| < 2)", highlight=False)
-    c.print(fam.table(), highlight=False, markup=False)
+    c.print(fam.table(), highlight=False, markup=False)  # orbits inside the SH switch radius are marked
     if len(fam.members) < len(values):
         c.print(f"[yellow]stopped[/]: {fam.stopped_reason}", highlight=False)
     for k, p in write_family(fam, out).items():

@@ -141,3 +141,15 @@ def test_campaign_preset():
         mmx_campaign(2, specs=[])
     with pytest.raises(InputError):
         mmx_campaign(2, specs=[PresetSpec("tiny", 5.0)])
+
+
+def test_handoff_refuses_a_qso_inside_the_switch_radius(model):
+    """The degree-8 harmonics of the full model are within 1e-3 of the polyhedron only beyond
+    22 km; the 15 km QSO (closest 15.0 km) is refused with the radius and the size named, before
+    any multiple shooting; the 25 km one passes the check."""
+    from mmxsim.errors import MmxsimError
+
+    q15 = qso.periodic_qso(15.0, 2)
+    with pytest.raises(MmxsimError, match="15 km QSO comes 15.00 km .* inside the 22 km radius"):
+        H.handoff(q15, T0, model=model)
+    H.check_switch_radius(model, qso.periodic_qso(25.0, 2))

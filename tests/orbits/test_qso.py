@@ -197,3 +197,25 @@ def test_3d_impossible_amplitude_is_refused(Z, family2):
     assert p.size_km == 15.0
     with pytest.raises(InputError, match="z_amplitude_km"):
         Q.qso_3d(p, Z, 90.0, n_revs=2)
+
+
+def test_orbits_inside_the_switch_radius_are_marked_or_refused(family2):
+    """Degree 2: the harmonics are within 1e-3 of the polyhedron only beyond 80 km
+    (mmxsim.gravity.validity). The 100 km member stays outside (closest 100 km), the 50 km and
+    smaller ones are marked in the table, and inside_switch='refuse' names the radius and size.
+    A member that entered the 13.94 km Brillouin sphere would get no numbers at all."""
+    import dataclasses
+
+    by = {m.size_km: m for m in family2.members}
+    assert by[100.0].min_center_distance_km == pytest.approx(100.0, abs=0.5)
+    assert not by[100.0].inside_switch_radius and by[100.0].switch_radius_km == 80.0
+    assert all(by[s].inside_switch_radius for s in (50.0, 30.0, 20.0, 15.0))
+    assert "inside the 80 km switch radius" in by[50.0].notes
+    table = family2.table()
+    assert "| SH valid (1e-3) |" in table and "no: min 15.00 km < 80 km" in table
+    assert "| yes |" in table and "differ from the exact polyhedron by more than 1e-3" in table
+    with pytest.raises(InputError, match="30 km QSO comes 30.00 km .* inside the 80 km switch radius"):
+        Q.periodic_qso(30.0, 2, guess_state=by[30.0].state0, inside_switch="refuse")
+    row = dataclasses.replace(by[15.0], min_center_distance_km=13.5).row()
+    assert "series diverges" in row and "0.0" not in row.split("no:")[0]
+    assert not np.isfinite(Q.periodic_qso(100.0, 0).switch_radius_km)  # point mass: no series

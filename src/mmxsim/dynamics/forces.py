@@ -114,17 +114,31 @@ class MarsGravity(ForceModel):
 
 @register_force
 class PhobosGravity(ForceModel):
-    """Phobos: point mass or spherical harmonics in its body-fixed (librating) frame."""
+    """Phobos: point mass or spherical harmonics in its body-fixed (librating) frame.
+
+    The harmonics are only valid outside a switch radius (:mod:`mmxsim.gravity.validity`:
+    22 km from the centre at degree 8, 20 km at degree 10; max error there 4e-4 vs the exact
+    polyhedron). ``near_surface`` says what :func:`~mmxsim.dynamics.propagate` does inside it:
+    ``"polyhedron"`` (default: that arc is flown with the exact constant-density polyhedron of
+    the same Ernst mesh, :mod:`mmxsim.dynamics.near_surface`), ``"grid"`` (the interpolation
+    grid of that polyhedron), ``"refuse"`` (MmxsimError naming the radius) or ``"off"`` (keep
+    the harmonics everywhere, as before; up to 6e-2 wrong at 14 km). It does not change the
+    compiled equations (not part of the signature).
+    """
 
     kind = "phobos"
+    NEAR_SURFACE = ("polyhedron", "grid", "refuse", "off")
 
-    def __init__(self, model: str = "harmonics", degree: int = 8):
+    def __init__(self, model: str = "harmonics", degree: int = 8, near_surface: str = "polyhedron"):
         if model not in ("point_mass", "harmonics"):
             raise InputError("force_model.phobos.model", model, "none, point_mass, harmonics")
         if model == "harmonics" and not 2 <= degree <= 10:
             raise InputError("force_model.phobos.degree", degree, "2..10")
+        if near_surface not in self.NEAR_SURFACE:
+            raise InputError("force_model.phobos.near_surface", near_surface, ", ".join(self.NEAR_SURFACE))
         self.model = model
         self.degree = degree if model == "harmonics" else 0
+        self.near_surface = near_surface
 
     def bodies(self):
         return {"PHOBOS"}

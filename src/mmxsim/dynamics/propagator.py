@@ -267,15 +267,19 @@ class Propagation:
     n_steps: int
     final_time: float
     final_state: np.ndarray
+    # (t_start, t_end, model) per arc when Phobos' gravity switched models (dynamics/near_surface.py)
+    arcs: list = field(default_factory=list)
 
 
 def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | None = None,
-              progress=None) -> Propagation:
+              progress=None, near_surface: bool = True) -> Propagation:
     """Propagate ``state0`` (Mars-centred ICRF, km, km/s) from ``t0`` over ``t_grid``.
 
     ``t_grid``: output epochs (TDB s, increasing, within [t0, t_stop]). The
     integration stops at ``t_stop`` (default: last grid epoch) or at a terminal
     event. ``progress(fraction)`` is called at every segment boundary.
+    With Phobos harmonics, arcs inside their switch radius are flown with a field valid to
+    the surface (:mod:`mmxsim.dynamics.near_surface`; ``near_surface=False``: heyoka only).
 
     The result holds the grid epochs reached and, after a terminal event between grid
     epochs, the state at the event as the last row (so ``t`` is not uniform then).
@@ -285,6 +289,12 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
         t_stop = float(t_grid[-1])
     if not np.all(np.isfinite(state0)):
         raise MmxsimError("initial state contains NaN or infinity")
+    if near_surface:
+        from .near_surface import propagate_switched
+
+        switched = propagate_switched(model, t0, state0, t_grid, t_stop, progress)
+        if switched is not None:
+            return switched
     comp = build(model)
     ta = comp.ta
     ta.time = float(t0)

@@ -86,6 +86,14 @@ def qso_family_section(cfg, scenario, ctx=None) -> Section:
     paras = [f"Periodic planar QSOs of Phobos in the circular Hill problem of Mars-Phobos, with Phobos' gravity as "
              f"{model}; found by differential correction and continuation in size; stability from the monodromy "
              "matrix (stable when |k| < 2 for both pairs)."]
+    marked = [m for m in fam.members if m.inside_switch_radius]
+    if marked:
+        paras.append("Not valid to 1e-3: the " + ", ".join(f"{m.size_km:g}" for m in marked)
+                     + f" km orbits come inside {marked[0].switch_radius_km:g} km of Phobos' centre (closest "
+                     + ", ".join(f"{m.min_center_distance_km:.1f}" for m in marked)
+                     + f" km), where the degree-{cfg.degree} harmonics differ from the exact polyhedron by more "
+                       "than 1e-3 (divergent inside the 13.94 km Brillouin sphere); their rows are computed with the "
+                       "truncated series. Propagations switch to the polyhedron there (docs/qso.md).")
     if len(fam.members) < len(cfg.sizes_km):
         paras.append(f"Continuation stopped: {fam.stopped_reason}.")
     return Section(

@@ -44,7 +44,7 @@ def build_model(s, base_dir=None):
     fm = s.force_model
     forces = [MarsGravity(fm.mars.degree)]
     if fm.phobos.model != "none":
-        forces.append(PhobosGravity(fm.phobos.model, fm.phobos.degree or 8))
+        forces.append(PhobosGravity(fm.phobos.model, fm.phobos.degree or 8, near_surface=fm.phobos.near_surface))
     for b in fm.third_bodies:
         forces.append(ThirdBody(b))
     if fm.srp.enabled:
@@ -87,7 +87,7 @@ def corrected_qso_state(s, t0: float, eph, n_revs: int = 10) -> np.ndarray:
     over ``n_revs`` revolutions and made continuous in the scenario's forces (Mars zonals,
     Phobos harmonics, third bodies, SRP) by multiple shooting (:mod:`mmxsim.orbits.handoff`).
     """
-    from ..orbits.handoff import full_model, multiple_shooting, patch_points
+    from ..orbits.handoff import check_switch_radius, full_model, multiple_shooting, patch_points
     from ..orbits.qso import periodic_qso, qso_3d
 
     st, fm, sc = s.initial_state, s.force_model, s.spacecraft
@@ -102,6 +102,7 @@ def corrected_qso_state(s, t0: float, eph, n_revs: int = 10) -> np.ndarray:
                        phobos_degree=deg,
                        third_bodies=tuple(fm.third_bodies), srp=fm.srp.enabled, cr=sc.cr,
                        area_m2=sc.srp_area_m2, mass_kg=sc.mass_kg, tolerance=s.propagation.tolerance)
+    check_switch_radius(model, q)
     t, X = patch_points(q, t0, n_revs, 4, eph)
     sh = multiple_shooting(model, t, X)
     if not sh.converged:
@@ -174,8 +175,21 @@ def assumptions(s, model) -> list[str]:
     out.append(f"Sun and Earth positions: {src}, interpolated in the integrator by Chebyshev segments checked "
                "to < 1e-4 km against the ephemeris at fit time.")
     if s.force_model.phobos.model == "harmonics":
+        from ..gravity.validity import SWITCH_TABLE
+
+        deg = s.force_model.phobos.degree or 8
+        R, err = SWITCH_TABLE[deg]
+        ns = s.force_model.phobos.near_surface
+        inside = {"polyhedron": "the propagation switches automatically to the exact constant-density polyhedron "
+                                "of the same shape (SciPy DOP853 on those arcs)",
+                  "grid": "the propagation switches automatically to the interpolation grid of the exact "
+                          "polyhedron of the same shape (SciPy DOP853 on those arcs)",
+                  "refuse": "the propagation refuses to continue (near_surface: refuse)",
+                  "off": "the harmonics are still used (near_surface: off), up to 6e-2 wrong at 14 km"}[ns]
         out.append("Phobos gravity: homogeneous-density body (Ernst shape); the real interior is unknown. "
-                   "The series diverges inside the Brillouin sphere (~14 km): near-surface accuracy is limited.")
+                   f"The degree-{deg} harmonics are used beyond {R:g} km from Phobos' centre (max error vs the exact "
+                   f"polyhedron there {err:.1e}); inside {R:g} km {inside}; the harmonics diverge inside the "
+                   "13.94 km Brillouin sphere.")
     if s.force_model.srp.enabled:
         out.append("Solar radiation pressure: cannonball model; Mars and Phobos as spheres, conical shadow, "
                    "straight-limb penumbra. Spacecraft mass, area and Cr are ASSUMPTIONS (MMX values unpublished).")
@@ -191,6 +205,17 @@ def assumptions(s, model) -> list[str]:
     out.append(f"Epoch {s.epoch} ({s.time_scale}) is an assumption: exact MMX dates are unpublished "
                "(arrival at Mars JFY2027).")
     return out
+
+
+def switch_lines(prop) -> list[str]:
+    """A plain-language line when the propagation flew arcs with the near-surface Phobos field."""
+    near = [(a, b, m) for a, b, m in getattr(prop, "arcs", []) if m.startswith("near-surface")]
+    if not near:
+        return []
+    hours = sum(b - a for a, b, _ in near) / 3600.0
+    return [f"Phobos gravity switched: {len(near)} arc(s), {hours:.2f} h in all, came inside the harmonics' switch "
+            f"radius and were flown with the exact polyhedron ({near[0][2]}); the other "
+            f"{len(prop.arcs) - len(near)} arc(s) used the harmonics (heyoka)."]
 
 
 def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> RunResult:
@@ -252,7 +277,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
         distance_phobos_km=dist,
         altitude_phobos_km=alt,
         events=events,
-        assumptions=assumptions(s, model),
+        assumptions=assumptions(s, model) + switch_lines(prop),
         force_model=model.describe(),
         timings={"setup_s": prep_s, "compile_s": prop.compile_s, "propagate_s": prop.propagate_s,
                  "postprocess_s": post_s, "analyses_s": analyses_s, "integrator_steps": prop.n_steps},

@@ -371,6 +371,10 @@ class PhobosGravity(_Model):
         "harmonics", description="none | point_mass | harmonics (constant-density field of the Ernst et al. 2023 shape)")
     degree: int | None = Field(
         None, description="spherical-harmonic degree 2..10, only with model: harmonics (default 8)")
+    near_surface: Literal["polyhedron", "grid", "refuse", "off"] = Field(
+        "polyhedron", description="inside the harmonics' switch radius (22 km at degree 8, 20 km at degree 10): "
+        "polyhedron (exact field of the same shape, default) | grid (its interpolation grid; minutes to build "
+        "once) | refuse (error naming the radius) | off (harmonics everywhere; up to 6e-2 wrong at 14 km)")
 
     @model_validator(mode="before")
     @classmethod

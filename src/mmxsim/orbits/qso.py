@@ -47,6 +47,7 @@ import numpy as np
 from ..bodies import GM_PHOBOS, PHOBOS_MEAN_MOTION, PHOBOS_RADII
 from ..errors import InputError
 from ..gravity import SHField, phobos_field, sh_acceleration, sh_potential
+from ..gravity.validity import BRILLOUIN_RADIUS_KM, SWITCH_RADIUS_KM, switch_radius
 from ..mathns import NP, heyoka_ns
 
 N = PHOBOS_MEAN_MOTION  # rad/s
@@ -246,6 +247,18 @@ class QSO:
     iterations: int = 0
     notes: str = ""
     eigenvalues: np.ndarray = dc_field(default=None, repr=False)
+    min_center_distance_km: float = float("nan")  # min |r| over the orbit (Phobos' centre)
+
+    @property
+    def switch_radius_km(self) -> float:
+        """Radius inside which this degree's harmonics lose 1e-3 accuracy (nan: point mass)."""
+        return _switch_radius(self.degree)
+
+    @property
+    def inside_switch_radius(self) -> bool:
+        """True if the orbit comes inside :attr:`switch_radius_km`: its numbers come from a
+        truncated series that is off by more than 1e-3 there (diverging inside 13.94 km)."""
+        return bool(self.min_center_distance_km < self.switch_radius_km)
 
     @property
     def stable(self) -> bool:
@@ -263,15 +276,30 @@ class QSO:
         return self.along_track_semi_axis_km / self.radial_semi_axis_km
 
     def row(self) -> str:
+        """One table row; an orbit inside the switch radius is marked, and one entering the
+        Brillouin sphere (divergent series) gets no numbers."""
+        if self.degree >= 1 and self.min_center_distance_km < BRILLOUIN_RADIUS_KM:
+            return (f"| {self.size_km:7.2f} | " + " | ".join(["-"] * 10)
+                    + f" | no: enters the Brillouin sphere ({self.min_center_distance_km:.2f} < "
+                      f"{BRILLOUIN_RADIUS_KM} km), series diverges |")
+        valid = "yes" if not self.inside_switch_radius else \
+            f"no: min {self.min_center_distance_km:.2f} km < {self.switch_radius_km:g} km"
         return (f"| {self.size_km:7.2f} | {self.radial_semi_axis_km:7.2f} | {self.along_track_semi_axis_km:7.2f} "
                 f"| {self.axis_ratio:5.3f} | {self.period_s / 3600:6.3f} | {self.k_planar:+8.4f} | {self.k_vertical:+8.4f} "
                 f"| {self.max_abs_eigenvalue:7.4f} | {self.min_surface_distance_km:6.2f} | {self.closure_position_m:.1e} "
-                f"| {self.jacobi_rel_variation:.1e} |")
+                f"| {self.jacobi_rel_variation:.1e} | {valid} |")
 
 
 TABLE_HEADER = ("| size km | radial km | along-track km | ratio | period h | k_planar | k_vertical "
-                "| max abs(lambda) | min surf. dist km | closure m | Jacobi rel |\n"
-                "|---|---|---|---|---|---|---|---|---|---|---|")
+                "| max abs(lambda) | min surf. dist km | closure m | Jacobi rel | SH valid (1e-3) |\n"
+                "|---|---|---|---|---|---|---|---|---|---|---|---|")
+TABLE_FOOTNOTE = ("SH valid: 'no' marks orbits that come inside the radius where the harmonics of this degree "
+                  "differ from the exact polyhedron by more than 1e-3 (mmxsim.gravity.validity: 22 km at degree 8, "
+                  "20 km at degree 10); their numbers are from the truncated series, not the real field.")
+
+
+def _switch_radius(degree: int) -> float:
+    return switch_radius(int(degree)) if int(degree) in SWITCH_RADIUS_KM else float("nan")
 
 
 def _stability(phi, planar_block: bool):
@@ -310,6 +338,7 @@ def _characterise(X0_tau, tau, phi, degree, iterations, periodic=True, n_revs=1,
     C = C + 2.0 * phobos_potential_hill(r, degree)
     jrel = float(np.max(np.abs(C - C[0])) / abs(C[0]))
     dmin = float(ellipsoid_distance(r).min())
+    rmin = float(np.linalg.norm(r, axis=1).min())
     if Xend is not None:
         cp = float(np.linalg.norm(Xend[:3] - X0_tau[:3]) * 1e3)
         cv = float(np.linalg.norm(Xend[3:] - X0_tau[3:]) * N * 1e6)
@@ -327,7 +356,7 @@ def _characterise(X0_tau, tau, phi, degree, iterations, periodic=True, n_revs=1,
         max_abs_eigenvalue=float(np.abs(lam).max()), k_planar=kp, k_vertical=kv,
         closure_position_m=cp, closure_velocity_mm_s=cv, jacobi_km2_s2=float(C[0] * N**2),
         jacobi_rel_variation=jrel, periodic=periodic, iterations=iterations, notes=notes,
-        eigenvalues=lam,
+        eigenvalues=lam, min_center_distance_km=rmin,
     )
 
 
@@ -348,12 +377,20 @@ def _check_size(size, field="sizes_km"):
 
 
 def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = None,
-                 guess_state: np.ndarray | None = None) -> QSO:
+                 guess_state: np.ndarray | None = None, inside_switch: str = "mark") -> QSO:
     """Correct one periodic QSO crossing y = 0 at x = -size_km (see module docstring).
 
     ``guess_state`` (dimensional Hill state) or ``guess_vy_km_s`` seed Newton; default is
     the linear Hill ellipse (vy = 2 n size). Raises InputError if it cannot be found.
+
+    The harmonics of degree d are within 1e-3 of the exact field only beyond a switch radius
+    (:mod:`mmxsim.gravity.validity`; 22 km at degree 8, 20 km at degree 10). An orbit that comes
+    inside it is returned marked (``inside_switch="mark"``: ``q.inside_switch_radius`` and a
+    note; the design itself is *not* redone with the polyhedron) or refused
+    (``inside_switch="refuse"``: InputError naming the radius and the size).
     """
+    if inside_switch not in ("mark", "refuse"):
+        raise InputError("inside_switch", inside_switch, "'mark' or 'refuse'")
     s = _check_size(size_km, "size_km")
     X = np.zeros(6)
     if guess_state is not None:
@@ -375,8 +412,10 @@ def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = 
     except (_NoReturn, np.linalg.LinAlgError) as e:
         if guess_state is None and guess_vy_km_s is None and s < _DIRECT_SIZE_KM:
             # no good linear guess this close to Phobos: continue down from a large QSO
-            fam = qso_family(degree, sizes_km=[_DIRECT_SIZE_KM, s])
-            return fam.members[-1]
+            q = qso_family(degree, sizes_km=[_DIRECT_SIZE_KM, s]).members[-1]
+            if inside_switch == "refuse" and q.inside_switch_radius:
+                raise InputError("size_km", size_km, f"a QSO that stays outside the switch radius: {q.notes}")
+            return q
         raise InputError("size_km", size_km,
                          f"a size where the differential corrector converges (degree {degree}): {e}") from None
     q = _characterise(X, tau, phi, degree, it, planar_block=planar)
@@ -384,6 +423,13 @@ def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = 
         raise InputError("size_km", size_km,
                          f"a size whose QSO stays outside Phobos' ellipsoid (this one reaches "
                          f"{q.min_surface_distance_km:.2f} km below the surface)")
+    if q.inside_switch_radius:
+        msg = (f"the {s:g} km QSO comes {q.min_center_distance_km:.2f} km from Phobos' centre, inside the "
+               f"{q.switch_radius_km:g} km switch radius of the degree-{int(degree)} harmonics (error > 1e-3 there, "
+               f"divergent inside {BRILLOUIN_RADIUS_KM} km)")
+        if inside_switch == "refuse":
+            raise InputError("size_km", size_km, f"a QSO that stays outside the switch radius: {msg}")
+        q = replace(q, notes=(q.notes + "; " if q.notes else "") + msg)
     return q
 
 
@@ -397,7 +443,10 @@ class QSOFamily:
     stopped_reason: str = ""
 
     def table(self) -> str:
-        return TABLE_HEADER + "\n" + "\n".join(m.row() for m in self.members)
+        out = TABLE_HEADER + "\n" + "\n".join(m.row() for m in self.members)
+        if any(m.inside_switch_radius for m in self.members):
+            out += "\n\n" + TABLE_FOOTNOTE
+        return out
 
 
 def qso_family(degree: int = 0, sizes_km=(200, 150, 100, 70, 50, 40, 30, 25, 20),

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, MmxsimError
-from .handoff import Flow, full_model, multiple_shooting, patch_points
+from .handoff import Flow, check_switch_radius, full_model, multiple_shooting, patch_points
 from .qso import QSO
 
 BAR_SURREY_M_S_PER_MONTH = 1.0  # 3D-QSO maintenance ~1 m/s per month [BAR-SURREY], mmx-facts §4.1
@@ -69,6 +69,7 @@ def reference_trajectory(q: QSO, t0_tdb: float, days: float = 30.0, per_rev: int
     if not (isinstance(days, (int, float)) and 0 < days <= 120):
         raise InputError("days", days, "a number of days in (0, 120]")
     model = model if model is not None else full_model(eph)
+    check_switch_radius(model, q)  # the flows below use the harmonics everywhere
     T = _time.perf_counter()
     n_revs = int(math.ceil(days * 86400.0 / q.period_s)) + 2
     t, X = patch_points(q, t0_tdb, n_revs, per_rev, eph if eph is not None else model.ephemeris)
