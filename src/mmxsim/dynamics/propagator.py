@@ -22,7 +22,7 @@ import numpy as np
 from ..errors import MmxsimError
 from .context import Context, ParameterTable
 from .surface_watch import SurfaceWatch, Trigger
-from .tracks import AnalyticTrack, ChebyshevTrack, segment_length
+from .tracks import AnalyticTrack, ChebyshevTrack, SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
 
@@ -308,6 +308,7 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
     seg = segment_length(comp.tracks.values()) if cheb else max(t_stop - t0, 1.0)
     i_tmid = comp.params.names.index("cheb:t_mid") if cheb else None
     i_ih = comp.params.names.index("cheb:inv_half") if cheb else None
+    fits = SegmentFits(cheb, seg, t_stop) if cheb else None
     out_t, out_x = [], []
     n_steps = 0
     termination = "span completed"
@@ -324,8 +325,7 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
         if cheb:
             ta.pars[i_tmid] = 0.5 * (s0 + s1)
             ta.pars[i_ih] = 2.0 / (s1 - s0) if s1 > s0 else 1.0
-            for tr in cheb:
-                coef = tr.fit(s0, s1)
+            for tr, coef in fits.coefficients(s0):
                 ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
         # output epochs of this segment come from the Taylor polynomials of the steps that
         # contain them (propagate_grid); much cheaper than building a continuous output object
