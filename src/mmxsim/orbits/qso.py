@@ -410,6 +410,17 @@ def _check_size(size, field="sizes_km"):
     return s
 
 
+def _branch_jump(X_tau, tau: float, size_km: float, degree: int) -> bool:
+    """True if the corrected orbit's radial semi-axis is off the size by more than 10 %, i.e.
+    Newton converged onto another branch (on the QSO family it tracks the size to < 1 %)."""
+    ta = hill_integrator(degree, variational=False)
+    ta.time = 0.0
+    ta.state[:] = X_tau
+    out = ta.propagate_grid(np.linspace(0.0, tau, 241))
+    x = np.asarray(out[-1] if isinstance(out, tuple) else out)[:, 0]
+    return bool(abs((x.max() - x.min()) / 2.0 - size_km) > 0.1 * size_km)
+
+
 def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = None,
                  guess_state: np.ndarray | None = None, inside_switch: str = "mark") -> QSO:
     """Correct one periodic QSO crossing y = 0 at x = -size_km (see module docstring).
@@ -441,10 +452,16 @@ def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = 
         free, cons = [3, 4], [0, 3]
     else:
         free, cons = [3, 4, 2, 5], [0, 3, 2, 5]
+    direct = guess_state is None and guess_vy_km_s is None
     try:
         X, tau, Xf, phi, it = _newton(X, free, cons, degree)
+        if direct and s < _DIRECT_SIZE_KM and _branch_jump(X, tau, s, degree):
+            # the linear-ellipse guess converged onto another family (measured at degree 8:
+            # 40, 30 and 28 km landed on an unstable orbit with k_planar ~ +3.5 and a radial
+            # semi-axis of 41-61 km): use the continuation below instead
+            raise _NoReturn("the linear guess converged onto another branch")
     except (_NoReturn, np.linalg.LinAlgError) as e:
-        if guess_state is None and guess_vy_km_s is None and s < _DIRECT_SIZE_KM:
+        if direct and s < _DIRECT_SIZE_KM:
             # no good linear guess this close to Phobos: continue down from a large QSO
             q = qso_family(degree, sizes_km=[_DIRECT_SIZE_KM, s]).members[-1]
             if inside_switch == "refuse" and q.inside_switch_radius:
