@@ -138,8 +138,25 @@ def test_3d_qso_is_bounded_quasi_periodic():
 
 @pytest.mark.parametrize("size", [5.0, 13.0, -20.0, float("nan")])
 def test_size_inside_phobos_is_refused(size):
-    with pytest.raises(InputError, match="inside Phobos|finite|number"):
+    # 13.0 km: the start point is outside the Ernst mesh (sub-Mars radius ~12.6 km) but the orbit
+    # dips below the shape elsewhere, so it is refused by the whole-orbit shape check
+    with pytest.raises(InputError, match="inside Phobos|outside Phobos|finite|number"):
         Q.periodic_qso(size, 0)
+
+
+def test_surface_distance_uses_the_shape_model():
+    """Clearances are signed distances to the Ernst mesh, not to the IAU ellipsoid: the Hill point
+    (-size, 0, 0) is the body point (+size, 0, 0); far away the distance tends to |r| - ~13 km."""
+    from mmxsim.bodies.shape_distance import signed_distance
+    from mmxsim.bodies.shapes import phobos_shape
+
+    pts = np.array([[-13.0, 0.0, 0.0], [20.0, 5.0, -3.0], [0.0, 0.0, 5.0]])
+    d = Q.surface_distance_hill(pts)
+    ref = signed_distance(phobos_shape("ernst"), pts @ Q.HILL_TO_BODY.T)
+    assert np.allclose(d, ref, atol=1e-12)
+    assert d[2] < 0.0 < d[1]
+    assert abs(d[0] - float(Q.ellipsoid_distance(pts[0])[0])) > 0.1  # the shape is not the ellipsoid
+    assert 284.0 < Q.surface_distance_hill([300.0, 0.0, 0.0])[0] < 290.0
 
 
 def test_family_below_convergence_limit_is_refused(monkeypatch):

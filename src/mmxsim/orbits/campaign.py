@@ -12,8 +12,10 @@ Sources (mmx-facts.md §4.1/§4.2):
 ASSUMPTIONS (the published QSO sizes, Nakamura et al. 2021 Table 1, could not be read):
 the sizes below (|x| at the Mars-side crossing of the circular-Hill QSO, i.e. the radial
 semi-axis) are chosen by us to span the family from far outside Phobos' Hill sphere
-(r_H ≈ 16.6 km) down to about 7 km above the ellipsoid, avoiding the 29–30.5 km band (k_planar ≈ −1) where the
-full-model hand-off is not bounded over 30 days (see docs/qso.md, "Hand-off"). The 3D QSO
+(r_H ≈ 16.6 km) down to about 7 km above the ellipsoid (6.5 km above the Ernst shape), avoiding the
+29–30.5 km band where the hand-off with the old MAR080 mean-element Phobos was not bounded over 30 days (with
+the integrated ephemeris it is; see docs/qso.md, "Hand-off"). QSO-LC (20 km) is inside the 22 km switch radius
+of degree 8 and is refused by the hand-off. The 3D QSO
 is built around QSO-M with Z = 20 km and β = −5° (one of the Fig. 12 pairs).
 
 Model: circular Hill problem with the Phobos SH field (:mod:`mmxsim.orbits.qso`); the

@@ -14,16 +14,17 @@ Pipeline
    model (compile about 3 s in compact mode, measured; a one-revolution flow with the STM
    takes about 30 ms, so finite differences were not needed).
 3. :func:`boundedness`: propagate ballistically (no manoeuvres) from a state for ``days``
-   and measure the distance to Phobos, the surface distance (IAU ellipsoid in the librating
-   Phobos frame), and the per-revolution radial / along-track semi-extents and their drift.
+   and measure the distance to Phobos, the surface distance (signed, exact distance to the
+   Ernst shape model in the librating Phobos body-fixed frame), and the per-revolution radial / along-track semi-extents and their drift.
 
-"Bounded" is defined explicitly in :class:`Boundedness`: never inside the ellipsoid and
+"Bounded" is defined explicitly in :class:`Boundedness`: never inside the shape model and
 the distance to Phobos within ``[(1 - f) d_min, (1 + f) d_max]`` of a nominal range.
 
 Full model (:func:`full_model`): Mars point mass + J2..J4 (MRO120F zonals), Phobos
 spherical harmonics (homogeneous Ernst shape, degree 8 by default) rotating with Phobos
 (IAU 2015 + forced libration), Sun / Earth (DE421) and Deimos point masses, Phobos and
-Deimos on the built-in MAR080 mean-element theory; SRP optional (cannonball; area, mass
+Deimos from the default ephemeris (integrated in the spacecraft's own force model and fitted to
+MAR080, :func:`mmxsim.ephemeris.default_ephemeris`); SRP optional (cannonball; area, mass
 and Cr are assumptions). This is the spine's reference model without its events; it is
 built from :mod:`mmxsim.dynamics.forces` directly (orbits may not import mission/).
 """
@@ -37,7 +38,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError, MmxsimError
-from .qso import N, QSO, ellipsoid_distance, sample_orbit
+from .qso import N, QSO, sample_orbit, surface_distance_body
 
 TWO_PI = 2.0 * math.pi
 PHOBOS_PERIOD_S = TWO_PI / N  # 7.654 h (mean motion of [JPL-SAT], bodies.PHOBOS_MEAN_MOTION)
@@ -319,7 +320,7 @@ class Boundedness:
     """Ballistic propagation in the full model, measured in the ephemeris Hill frame.
 
     ``bounded`` means: the propagation completed the span, the trajectory never enters the
-    IAU ellipsoid (surface distance > 0 at every sample, ``samples_per_rev`` per Phobos
+    Ernst shape model (surface distance > 0 at every sample, ``samples_per_rev`` per Phobos
     revolution, libration included through the PHOBOS_FIXED frame), and the distance to
     Phobos stays within ``[(1 - tol_frac) * nominal_km[0], (1 + tol_frac) * nominal_km[1]]``.
     """
@@ -330,7 +331,7 @@ class Boundedness:
     tol_frac: float
     min_distance_km: float
     max_distance_km: float
-    min_surface_km: float
+    min_surface_km: float  # to the Ernst shape model (signed, exact mesh distance), body-fixed
     radial_semi_km: np.ndarray  # per revolution (max x - min x)/2, Hill frame
     along_semi_km: np.ndarray
     radial_drift_km_per_rev: float  # least-squares slope of the above
@@ -380,7 +381,7 @@ def boundedness(model, t0_tdb: float, x0, days: float = 30.0, nominal_km=None, t
     hill = from_mars_icrf("PHOBOS_HILL", p.t, p.states, eph)
     pfix = from_mars_icrf("PHOBOS_FIXED", p.t, p.states, eph)
     d = np.linalg.norm(hill[:, :3], axis=1)
-    surf = ellipsoid_distance(pfix[:, :3])
+    surf = surface_distance_body(pfix[:, :3])
     k = ((p.t - t0) // PHOBOS_PERIOD_S).astype(int)
     full = int(math.floor(n_rev + 1e-9))
     rad, alo = [], []

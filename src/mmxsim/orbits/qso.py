@@ -198,11 +198,45 @@ def _newton(X0, free, cons, degree, fixed_cons=None, tol=1e-11, maxit=25):
 
 # ---------------------------------------------------------------------------
 # Geometry
+#: Phobos shape model used for every surface distance of the QSO side (orbits/)
+SURFACE_SHAPE = "ernst"
+
+
+def surface_distance_body(p_body, shape: str = SURFACE_SHAPE) -> np.ndarray:
+    """Signed distance (km) from Phobos body-fixed points ``p_body`` (..., 3) to the shape model.
+
+    Exact distance to the triangle mesh (:func:`mmxsim.bodies.shape_distance.signed_distance`,
+    Ernst et al. 2023 mesh by default, 49,988 facets), negative inside the body. This replaces
+    the IAU tri-axial ellipsoid (13.0, 11.4, 9.1) km, which the real Phobos pokes through by
+    up to 1.74 km.
+    """
+    from ..bodies.shape_distance import signed_distance
+    from ..bodies.shapes import phobos_shape
+
+    p = np.atleast_2d(np.asarray(p_body, float)).reshape(-1, 3)
+    return np.asarray(signed_distance(phobos_shape(shape), np.ascontiguousarray(p)), float)
+
+
+def surface_distance_hill(r_hill, shape: str = SURFACE_SHAPE) -> np.ndarray:
+    """Signed distance (km) from circular-Hill-frame points ``r_hill`` (..., 3) to Phobos' shape.
+
+    In the circular Hill problem Phobos rotates synchronously with no libration, so its body
+    frame coincides with the Hill frame up to the 180° turn about z of :data:`HILL_TO_BODY`
+    (the real body's Mars direction is off by up to ±1.8° from forced libration and eccentricity,
+    see the module docstring, which the Hill design ignores):
+    the point is rotated to body axes and measured to the mesh (:func:`surface_distance_body`).
+    """
+    r = np.atleast_2d(np.asarray(r_hill, float)).reshape(-1, 3)
+    return surface_distance_body(r @ HILL_TO_BODY.T, shape)
+
+
 def ellipsoid_distance(p, radii=PHOBOS_RADII, iters: int = 200):
     """Distance (km) from points ``p`` (..., 3) to the tri-axial ellipsoid ``radii``.
 
     Exact closest point (Eberly's root of sum (a_i p_i/(t + a_i²))² = 1, bisection).
     Points inside get a negative value (approximate depth, radial scaling).
+    Kept for comparison only: clearances of the QSO side use the shape model
+    (:func:`surface_distance_hill`, :func:`surface_distance_body`).
     """
     p = np.abs(np.atleast_2d(np.asarray(p, float)))
     a = np.asarray(radii, float)
@@ -235,7 +269,7 @@ class QSO:
     radial_semi_axis_km: float  # (max x - min x)/2
     along_track_semi_axis_km: float  # (max y - min y)/2
     out_of_plane_km: float  # max |z|
-    min_surface_distance_km: float  # to the (13.0, 11.4, 9.1) km ellipsoid
+    min_surface_distance_km: float  # to the Ernst shape model (signed, exact mesh distance; Hill = body axes)
     max_abs_eigenvalue: float  # of the monodromy (one-revolution STM)
     k_planar: float  # lambda + 1/lambda of the in-plane pair (|k| < 2: stable)
     k_vertical: float  # same, out-of-plane pair
@@ -337,7 +371,7 @@ def _characterise(X0_tau, tau, phi, degree, iterations, periodic=True, n_revs=1,
     C = 3.0 * r[:, 0] ** 2 - r[:, 2] ** 2 - np.sum(traj[:, 3:] ** 2, axis=1)
     C = C + 2.0 * phobos_potential_hill(r, degree)
     jrel = float(np.max(np.abs(C - C[0])) / abs(C[0]))
-    dmin = float(ellipsoid_distance(r).min())
+    dmin = float(surface_distance_hill(r).min())
     rmin = float(np.linalg.norm(r, axis=1).min())
     if Xend is not None:
         cp = float(np.linalg.norm(Xend[:3] - X0_tau[:3]) * 1e3)
@@ -369,11 +403,22 @@ def _check_size(size, field="sizes_km"):
         raise InputError(field, size, "a number of km") from None
     if not math.isfinite(s) or s > MAX_SIZE_KM:
         raise InputError(field, size, f"finite, <= {MAX_SIZE_KM:g} km (Hill approximation)")
-    if s <= PHOBOS_RADII[0]:
+    if s <= 0.0 or float(surface_distance_hill([-s, 0.0, 0.0])[0]) <= 0.0:
         raise InputError(field, size,
-                         f"> {PHOBOS_RADII[0]} km: a QSO of this size starts inside Phobos' ellipsoid "
-                         f"{PHOBOS_RADII} km")
+                         "a size whose Mars-side section point (x = -size) lies outside Phobos' shape "
+                         f"(Ernst mesh; at {s:g} km it starts inside Phobos)")
     return s
+
+
+def _branch_jump(X_tau, tau: float, size_km: float, degree: int) -> bool:
+    """True if the corrected orbit's radial semi-axis is off the size by more than 10 %, i.e.
+    Newton converged onto another branch (on the QSO family it tracks the size to < 1 %)."""
+    ta = hill_integrator(degree, variational=False)
+    ta.time = 0.0
+    ta.state[:] = X_tau
+    out = ta.propagate_grid(np.linspace(0.0, tau, 241))
+    x = np.asarray(out[-1] if isinstance(out, tuple) else out)[:, 0]
+    return bool(abs((x.max() - x.min()) / 2.0 - size_km) > 0.1 * size_km)
 
 
 def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = None,
@@ -407,10 +452,16 @@ def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = 
         free, cons = [3, 4], [0, 3]
     else:
         free, cons = [3, 4, 2, 5], [0, 3, 2, 5]
+    direct = guess_state is None and guess_vy_km_s is None
     try:
         X, tau, Xf, phi, it = _newton(X, free, cons, degree)
+        if direct and s < _DIRECT_SIZE_KM and _branch_jump(X, tau, s, degree):
+            # the linear-ellipse guess converged onto another family (measured at degree 8:
+            # 40, 30 and 28 km landed on an unstable orbit with k_planar ~ +3.5 and a radial
+            # semi-axis of 41-61 km): use the continuation below instead
+            raise _NoReturn("the linear guess converged onto another branch")
     except (_NoReturn, np.linalg.LinAlgError) as e:
-        if guess_state is None and guess_vy_km_s is None and s < _DIRECT_SIZE_KM:
+        if direct and s < _DIRECT_SIZE_KM:
             # no good linear guess this close to Phobos: continue down from a large QSO
             q = qso_family(degree, sizes_km=[_DIRECT_SIZE_KM, s]).members[-1]
             if inside_switch == "refuse" and q.inside_switch_radius:
@@ -421,8 +472,8 @@ def periodic_qso(size_km: float, degree: int = 0, guess_vy_km_s: float | None = 
     q = _characterise(X, tau, phi, degree, it, planar_block=planar)
     if q.min_surface_distance_km <= 0.0:
         raise InputError("size_km", size_km,
-                         f"a size whose QSO stays outside Phobos' ellipsoid (this one reaches "
-                         f"{q.min_surface_distance_km:.2f} km below the surface)")
+                         f"a size whose QSO stays outside Phobos (Ernst shape model; this one reaches "
+                         f"{-q.min_surface_distance_km:.2f} km below the surface)")
     if q.inside_switch_radius:
         msg = (f"the {s:g} km QSO comes {q.min_center_distance_km:.2f} km from Phobos' centre, inside the "
                f"{q.switch_radius_km:g} km switch radius of the degree-{int(degree)} harmonics (error > 1e-3 there, "
@@ -543,7 +594,7 @@ def qso_3d(planar: QSO, z_amplitude_km: float = 20.0, beta_deg: float = 90.0, n_
     q = replace(q, closure_position_m=miss, closure_velocity_mm_s=vmiss, size_km=planar.size_km)
     if q.min_surface_distance_km <= 0.0:
         raise InputError("z_amplitude_km", z_amplitude_km,
-                         "an amplitude for which the 3D QSO stays outside Phobos' ellipsoid")
+                         "an amplitude for which the 3D QSO stays outside Phobos (Ernst shape model)")
     return q
 
 
@@ -563,7 +614,8 @@ def to_mars_icrf(q: QSO, t_tdb: float, eph=None) -> np.ndarray:
 __all__ = [
     "to_mars_icrf",
     "N", "HILL_TO_BODY", "QSO", "QSOFamily", "hill_integrator", "hill_rhs", "jacobi_constant",
-    "phobos_accel_hill", "ellipsoid_distance", "periodic_qso", "qso_family", "qso_3d",
+    "phobos_accel_hill", "ellipsoid_distance", "surface_distance_hill", "surface_distance_body",
+    "periodic_qso", "qso_family", "qso_3d",
 ]
 
 

@@ -6,7 +6,9 @@ Same dynamics as :mod:`mmxsim.orbits.qso`: circular Hill problem of Mars-Phobos 
 Phobos' gravity as a point mass (``degree=0``) or the spherical-harmonic field of
 degree 1..10. Manoeuvres are **impulsive** (instantaneous velocity changes, no finite
 burns, no navigation or execution errors). No eccentricity, Mars J2, Sun or Deimos.
-The surface check uses the IAU tri-axial ellipsoid ``PHOBOS_RADII``, not the polyhedron.
+The surface check uses the signed, exact distance to the Ernst shape model
+(:func:`mmxsim.orbits.qso.surface_distance_hill`: Phobos' body frame taken as the Hill frame,
+no libration), not the IAU ellipsoid.
 
 Method
 ------
@@ -83,7 +85,7 @@ class Transfer:
     dv1: np.ndarray  # km/s, first impulse (transfer velocity - departure-orbit velocity)
     dv2: np.ndarray  # km/s, second impulse (arrival-orbit velocity - transfer velocity)
     residual_m: float  # position miss at arrival of the converged arc (heyoka, variational run)
-    min_surface_distance_km: float  # along the arc, to the PHOBOS_RADII ellipsoid
+    min_surface_distance_km: float  # along the arc, to the Ernst shape model (signed, exact mesh distance)
     iterations: int
     trajectory: np.ndarray = dc_field(repr=False, default=None)  # (k, 7): t_s, x, y, z, vx, vy, vz
     dv_mid: np.ndarray = dc_field(default=None)  # km/s, mid-course impulse (three-impulse transfers only)
@@ -287,8 +289,8 @@ def two_impulse_transfer(departure: Q.QSO, arrival: Q.QSO, tof_s: float, depart_
     field ``degree``; default: the QSOs' own degree) by Newton with the heyoka STM, from
     the linear-Hill guess and the departure-orbit velocity (and ``v_guess_km_s`` if given),
     and keeps the converged solution of lowest Δv. Endpoint states come from each QSO's
-    own model. Raises InputError for bad input, for endpoints inside Phobos' ellipsoid,
-    for an arc that crosses the ellipsoid (``check_surface``) and if no guess converges.
+    own model. Raises InputError for bad input, for endpoints inside Phobos (shape model),
+    for an arc that crosses the surface (``check_surface``) and if no guess converges.
     """
     _check_qso(departure, "departure")
     _check_qso(arrival, "arrival")
@@ -300,10 +302,10 @@ def two_impulse_transfer(departure: Q.QSO, arrival: Q.QSO, tof_s: float, depart_
         raise InputError("n_samples", n_samples, "an integer 2..100000")
     s1, s2 = qso_state(departure, p1), qso_state(arrival, p2)
     for s, f in ((s1, "depart_phase"), (s2, "arrive_phase")):
-        d = float(Q.ellipsoid_distance(s[:3])[0])
+        d = float(Q.surface_distance_hill(s[:3])[0])
         if d < 0.0:
             raise InputError(f, p1 if f == "depart_phase" else p2,
-                             f"a point outside Phobos' ellipsoid (this one is {-d:.2f} km inside)")
+                             f"a point outside Phobos' shape (this one is {-d:.2f} km inside)")
     X1, X2 = _to_tau(s1), _to_tau(s2)
     tau = tof * N
     try:
@@ -312,9 +314,9 @@ def two_impulse_transfer(departure: Q.QSO, arrival: Q.QSO, tof_s: float, depart_
     except TransferError as e:
         raise InputError("tof_s", tof_s, f"a transfer the Newton solver converges for ({e})") from None
     t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, max(n_samples, int(60 * tau / _TWO_PI) + 2))
-    dmin = float(Q.ellipsoid_distance(arc[:, :3]).min())
+    dmin = float(Q.surface_distance_hill(arc[:, :3]).min())
     if check_surface and dmin < 0.0:
-        raise InputError("tof_s", tof_s, f"a transfer arc that stays outside Phobos' ellipsoid "
+        raise InputError("tof_s", tof_s, f"a transfer arc that stays outside Phobos' shape "
                                          f"(this one goes {-dmin:.2f} km inside)")
     if len(t) != n_samples:
         t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, n_samples)
@@ -477,7 +479,7 @@ def three_impulse_transfer(base: Transfer, departure: Q.QSO, arrival: Q.QSO, max
         if not 0.05 <= frac <= 0.95:
             raise TransferError("split out of range")
         rm = Xm0[:3] + size * u[:3]
-        if Q.ellipsoid_distance(rm)[0] <= 0.0:
+        if Q.surface_distance_hill(rm)[0] <= 0.0:
             raise TransferError("mid point inside Phobos")
         va, Xa, ma, _ = _solve_arc(X1, np.concatenate([rm, Xm0[3:]]), frac * tau, deg, memo["va"])
         vb, Xb, mb, _ = _solve_arc(np.concatenate([rm, Xa[3:]]), X2, (1 - frac) * tau, deg, memo["vb"])
@@ -507,7 +509,7 @@ def three_impulse_transfer(base: Transfer, departure: Q.QSO, arrival: Q.QSO, max
     ta2, arc2 = _sample_arc(np.concatenate([rm, vb]), (1 - frac) * tau, deg, 200)
     t = np.concatenate([ta1, ta2 + frac * tau])
     arc = np.vstack([arc1, arc2])
-    dmin = float(Q.ellipsoid_distance(arc[:, :3]).min())
+    dmin = float(Q.surface_distance_hill(arc[:, :3]).min())
     if dmin < 0.0:
         raise InputError("base", base.summary(), "a transfer whose mid-course variant stays outside Phobos")
     return replace(base, dv1=(va - X1[3:]) * N, dv2=(X2[3:] - Xb[3:]) * N, dv_mid=(vb - Xa[3:]) * N,
