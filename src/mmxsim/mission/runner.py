@@ -163,8 +163,9 @@ def assumptions(s, model) -> list[str]:
     if src_moon == "integrated":
         out.append("Phobos and Deimos positions: integrated in the spacecraft's force model (Mars GM + J2..J4, Sun; "
                    "Phobos' tidal deceleration) from states fitted to JPL MAR080 (packaged SPK, 2024-2034): their "
-                   "motion satisfies the forces the spacecraft feels to < 1e-9 km/s^2; accuracy against JPL about "
-                   "5-10 km, mostly along-track (see docs/ephemeris.md).")
+                   "motion satisfies the forces the spacecraft feels to < 1e-9 km/s^2; Phobos 2.1 km from JPL Horizons "
+                   "at the one epoch checked (the MAR080 theory it follows: 5-10 km, mostly along-track; see "
+                   "docs/ephemeris.md).")
     elif src_moon == "mean_elements":
         out.append("Phobos and Deimos positions: built-in analytic theory on JPL MAR080 mean elements (precessing "
                    "ellipses on the Laplace planes"
