@@ -272,3 +272,14 @@ def test_grid_qso_bad_input(grid):
         with pytest.raises(InputError) as e:
             periodic_qso_grid(**kw)
         assert e.value.field == field
+
+
+def test_quasi_periodic_qso_is_refused_as_start(grid):
+    """A 3D (quasi-periodic) QSO has no periodic counterpart in the descent model: refused,
+    naming ``start`` (a body-frame state is the way to start from such an orbit)."""
+    import dataclasses
+
+    q = dataclasses.replace(periodic_qso(30.0), periodic=False)
+    with pytest.raises(InputError) as e:
+        plan_descent(q, *SITE, grid=grid)
+    assert e.value.field == "start"

@@ -529,6 +529,10 @@ def _as_grid_qso(q, grid, dt):
         if q.grid is grid and q.dt == dt:
             return q
         return periodic_qso_grid(q.size_km, grid, guess=q.guess, dt=dt)
+    if not getattr(q, "periodic", True):
+        raise InputError("start", f"quasi-periodic QSO of {getattr(q, 'size_km', '?')} km",
+                         "a periodic QSO (a quasi-periodic 3D QSO has no periodic counterpart in the descent "
+                         "model), or a body-frame state (6,) km, km/s")
     return periodic_qso_grid(float(q.size_km), grid, guess=q, dt=dt)
 
 
