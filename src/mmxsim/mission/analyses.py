@@ -208,7 +208,8 @@ def transfer_section(cfg, scenario, ctx=None) -> Section:
 
 @producer("landing")
 def landing_section(cfg, scenario, ctx=None) -> Section:
-    """Descent from a QSO and the landing-dispersion Monte Carlo (:mod:`mmxsim.surface.landing`)."""
+    """Descent from a QSO and the landing-dispersion Monte Carlo (:mod:`mmxsim.surface.landing`), all in one
+    model: the departure QSO is corrected in the descent's own equations and gravity grid."""
     from ..gravity.fast import GridGravity
     from ..surface.landing import (DispersionModel, TouchdownLimits, landing_dispersion, periodic_qso_grid,
                                    plan_descent)

@@ -648,7 +648,8 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
     one gravity model; a :class:`GridQSO` on this grid and step is used as is. ``plan.qso`` and
     ``plan.phase`` record the departure orbit. ``phase="auto"`` (QSO only) tries departures at eighths
     of the period and keeps the feasible one with the least total delta-v (departure +
-    braking). Raises InputError for a site off the surface, bad
+    braking; touchdown accuracy is not ranked: a larger braking burn means larger horizontal
+    speeds from its pointing error, docs/descent.md). Raises InputError for a site off the surface, bad
     parameters, or when no ballistic arc reaches the braking point above the surface in
     ``transfer_time_s``. The nominal touchdown is in ``plan.touchdown`` (arrays of length 1).
     """
