@@ -23,7 +23,8 @@ Simplified model (stated assumptions; see docs/descent.md)
   is not on any orbit of the descent model and the hand-over would carry a force jump of the
   size of those omitted terms; the harmonic QSO (degree 2) at 30 km is inside the harmonics'
   validity radius (80 km, :mod:`mmxsim.gravity.validity`) and is off by 1.1e-2 (relative
-  acceleration) from the polyhedron at the 30 km point; flown in the grid model it drifts
+  acceleration) from the thomas3k polyhedron at the 30 km point (truncation and a different
+  shape model together); flown in the grid model it drifts
   0.7 km in one revolution (measured, docs/descent.md). With the QSO corrected in the descent
   model, the acceleration at the hand-over is the same function on both sides, and without the
   departure burn the descent integrator stays on the QSO (tests/surface/test_landing.py).
