@@ -127,8 +127,9 @@ def main(argv=None):
     print(f"# bench_descent: {platform.processor() or platform.machine()}, {a.threads} threads, mesh {a.mesh} "
           f"({len(grid.shape.faces)} facets), grid {grid.G.shape[1]}x{grid.G.shape[2]}x{grid.G.shape[0]} "
           f"(lat x lon x radial), load/build {t_grid:.1f} s, plan {t_plan:.2f} s")
-    print(f"# QSO {a.qso_km:g} km -> site lat {a.site[0]:g}, lon {a.site[1]:g} deg, transfer {a.transfer_s:g} s; "
-          f"{d.summary()}")
+    print(f"# QSO {a.qso_km:g} km (periodic in the descent model: period {plan.qso.period_s:.1f} s, closure "
+          f"{plan.qso.closure_position_m * 1e3:.1f} mm) -> site lat {a.site[0]:g}, lon {a.site[1]:g} deg, "
+          f"transfer {a.transfer_s:g} s; seed {a.repeat - 1} (the last timed run): {d.summary()}")
     print()
     print("| case | N | wall s (median) | trajectories/s | s per trajectory |")
     print("|---|---:|---:|---:|---:|")

@@ -208,14 +208,17 @@ def transfer_section(cfg, scenario, ctx=None) -> Section:
 
 @producer("landing")
 def landing_section(cfg, scenario, ctx=None) -> Section:
-    """Descent from a QSO and the landing-dispersion Monte Carlo (:mod:`mmxsim.surface.landing`)."""
+    """Descent from a QSO and the landing-dispersion Monte Carlo (:mod:`mmxsim.surface.landing`), all in one
+    model: the departure QSO is corrected in the descent's own equations and gravity grid."""
     from ..gravity.fast import GridGravity
-    from ..orbits.qso import periodic_qso
-    from ..surface.landing import DispersionModel, TouchdownLimits, landing_dispersion, plan_descent
+    from ..surface.landing import (DispersionModel, TouchdownLimits, landing_dispersion, periodic_qso_grid,
+                                   plan_descent)
     from .timeline import MissionEvent, first_touchdown_tdb
 
     grid = GridGravity("thomas3k", dlat_deg=cfg.grid_deg, dlon_deg=cfg.grid_deg)
-    q = periodic_qso(cfg.qso_size_km, 2)
+    # one gravity model from the QSO to touchdown: the departure QSO is periodic in the descent's own
+    # model (Hill equations in the body frame, this grid, the same RK4), not a harmonic design
+    q = periodic_qso_grid(cfg.qso_size_km, grid)
     plan = plan_descent(q, cfg.site_lat_deg, cfg.site_lon_deg, grid, transfer_time_s=cfg.transfer_time_s,
                         phase="auto")
     model = DispersionModel(nav_pos_m=cfg.nav_pos_m, nav_vel_mm_s=cfg.nav_vel_mm_s, exec_mag_pct=cfg.exec_mag_pct,
@@ -229,6 +232,8 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
         rows.append((f"{k} sigma", f"{a:.1f}", f"{b:.1f}", f"{np.degrees(th):.1f}"))
     ok = disp.landed
     stats = {"landed_fraction": float(ok.mean()), "within_limits_fraction": disp.fraction_within_limits(),
+             "departure_phase": float(plan.phase), "departure_dv_m_s": 1e3 * float(np.linalg.norm(plan.dv1)),
+             "braking_dv_m_s": float(plan.touchdown.dv_brake_m_s[0]), "qso_period_s": float(q.period_s),
              "mean_offset_east_north_m": disp.mean_en.tolist(),
              "vertical_m_s_p50_p99": [float(np.percentile(td.vertical_m_s[ok], p)) for p in (50, 99)] if ok.any()
              else [], "horizontal_m_s_p50_p99": [float(np.percentile(td.horizontal_m_s[ok], p)) for p in (50, 99)]
@@ -252,6 +257,13 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
                     f"{1e3 * float(np.linalg.norm(plan.dv1)):.2f} m/s, {plan.transfer_time_s:g} s transfer with one "
                     "correction, braking at 10 m altitude. Nominal touchdown speed "
                     f"{float(nom.vertical_m_s[0]):.3f} m/s vertical, {float(nom.horizontal_m_s[0]):.3f} m/s horizontal.",
+                    f"One gravity model from the QSO to touchdown: the departure QSO (period {q.period_s:.0f} s, "
+                    f"lowest altitude {q.min_altitude_km:.1f} km, |z| up to {q.out_of_plane_km * 1e3:.0f} m) is "
+                    "corrected to periodicity in the descent model itself (Hill equations of Mars-Phobos in Phobos' "
+                    "body frame with the polyhedron grid; closes to "
+                    f"{q.closure_position_m * 1e3:.1f} mm after one revolution in the descent integrator); departure "
+                    f"at phase {plan.phase:g} of its period (least departure + braking delta-v; braking "
+                    f"{float(nom.dv_brake_m_s[0]):.2f} m/s).",
                     disp.summary()],
         tables=[Table("Landing ellipse (local east/north about the mean touchdown point)",
                       ("", "semi-major m", "semi-minor m", "orientation deg from east"), rows),
@@ -262,8 +274,10 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
               "seed": cfg.seed, "ellipse_1sigma_m": list(disp.ellipse(1)[:2]), **stats},
         files={"landing_dispersion.png": png},
         assumptions=["touchdown limits and all error sigmas are assumptions (MMX values unpublished); impulsive "
-                     "burns; Hill problem in Phobos' body frame (no eccentricity, libration, SRP); fast gravity "
-                     "grid on the Thomas 3.5k-facet shape, constant density (error bound in docs/descent.md)"],
+                     "burns; QSO, descent and dispersion in one model: circular Hill problem of Mars-Phobos in "
+                     "Phobos' body frame (Mars as the Hill tide and frame rotation; no eccentricity, libration, Mars "
+                     "J2, Sun, Deimos or SRP) with the fast polyhedron gravity grid on the Thomas 3.5k-facet shape, "
+                     "constant density (error bound in docs/descent.md)"],
     )
 
 

@@ -11,8 +11,23 @@ Simplified model (stated assumptions; see docs/descent.md)
       z'' =          - n² z  + g_z
 
   with n the Phobos mean motion [JPL-SAT] and g Phobos' gravity from the interpolated
-  polyhedron (:class:`mmxsim.gravity.fast.GridGravity`, error bound stated there). No
-  eccentricity, libration, solar pressure or third bodies.
+  polyhedron (:class:`mmxsim.gravity.fast.GridGravity`, error bound stated there). Mars enters
+  only as the Hill tide and the frame rotation (circular orbit); not modelled: eccentricity,
+  libration, Mars' J2, the Sun, Deimos, solar pressure.
+* One model from the QSO to touchdown: the departure QSO is a periodic orbit of *these*
+  equations with *this* grid and integrator (:func:`periodic_qso_grid`; a harmonic
+  :class:`mmxsim.orbits.qso.QSO` handed to :func:`plan_descent` is re-corrected there and
+  serves only as Newton's guess). Why this and not the reverse (a full-model QSO state
+  expressed in the body frame and then flown in the grid model): the full model has Mars'
+  eccentricity, J2, the Sun and Deimos, which the descent model omits, so a full-model state
+  is not on any orbit of the descent model and the hand-over would carry a force jump of the
+  size of those omitted terms; the harmonic QSO (degree 2) at 30 km is inside the harmonics'
+  validity radius (80 km, :mod:`mmxsim.gravity.validity`) and is off by 1.1e-2 (relative
+  acceleration) from the thomas3k polyhedron at the 30 km point (truncation and a different
+  shape model together); flown in the grid model it drifts
+  0.7 km in one revolution (measured, docs/descent.md). With the QSO corrected in the descent
+  model, the acceleration at the hand-over is the same function on both sides, and without the
+  departure burn the descent integrator stays on the QSO (tests/surface/test_landing.py).
 * Surface: the grid's surface ``r = R(lat, lon)`` (planetocentric latitude, east longitude,
   body-fixed IAU_PHOBOS convention). A site is a lat/lon mapped onto that surface. Velocities
   relative to the surface are body-frame velocities; "vertical" is along the outward surface
@@ -299,6 +314,8 @@ class DescentPlan:
     t_max: float
     touchdown: "Touchdown" = None
     newton_iterations: int = 0
+    qso: "GridQSO" = None  # the departure QSO, corrected in this plan's model (None: a state was given)
+    phase: float | None = None  # departure phase on it (fraction of its period)
 
     @property
     def args(self):
@@ -400,12 +417,137 @@ def _touchdown_from(grid, out, burns) -> Touchdown:
                      np.linalg.norm(burns[:, :3], axis=1) * 1e3, np.linalg.norm(burns[:, 3:], axis=1) * 1e3)
 
 
+@dataclass
+class GridQSO:
+    """A periodic QSO of the descent model itself: the body-frame Hill equations of this module
+    with the same :class:`GridGravity` and the same fixed-step RK4 (``dt``). Body frame, km,
+    km/s, s. ``state0`` is at the Mars-side crossing of the body x axis (Hill y = 0, x = -size;
+    body x = +size), ``closure_*`` the return error after one period in the descent integrator,
+    ``guess`` the harmonic design (:class:`mmxsim.orbits.qso.QSO`) Newton started from."""
+
+    grid: GridGravity
+    size_km: float
+    state0: np.ndarray
+    period_s: float
+    dt: float
+    closure_position_m: float
+    closure_velocity_mm_s: float
+    min_altitude_km: float  # above the grid surface, sampled at the integrator steps
+    out_of_plane_km: float  # max |z| over one period
+    iterations: int
+    guess: object = None
+
+
+def _grid_rhs(grid, X):
+    """Right-hand side of the descent equations (body frame) at one state."""
+    g = grid.acceleration(np.asarray(X[:3], float)[None])[0]
+    return np.array([X[3], X[4], X[5], 2 * N * X[4] + 3 * N * N * X[0] + g[0], -2 * N * X[3] + g[1],
+                     -N * N * X[2] + g[2]])
+
+
+def periodic_qso_grid(size_km: float, grid: GridGravity | None = None, guess=None, dt: float = 10.0,
+                      tol_m: float = 0.01, maxit: int = 20) -> GridQSO:
+    """Periodic QSO of ``size_km`` (|x| at the Mars-side crossing) corrected in the descent model.
+
+    The descent (:func:`plan_descent`) flies the body-frame Hill equations with Phobos' gravity
+    from ``grid``; a QSO designed with spherical harmonics (:func:`mmxsim.orbits.qso.periodic_qso`)
+    is not periodic there, and at 30 km it lies inside the harmonics' validity radius
+    (:mod:`mmxsim.gravity.validity`: degree 2 needs r > 80 km). This corrector gives the
+    departure orbit *in the same model and the same integrator* as the descent: x = size,
+    y = 0 fixed; vx, vy, z, vz and the period T free (the grid field has no north-south symmetry,
+    so the orbit is not exactly planar); Gauss-Newton on X(T) - X(0) with finite-difference
+    Jacobians through the RK4 kernel, until the position closes to ``tol_m`` (default 1 cm; the
+    iteration stops at the floor of the fixed-step flow, measured 1-4 mm after one 5.8 h
+    revolution of the 30 km QSO: RK4 does not conserve the Jacobi constant exactly, so the 6
+    residuals cannot all vanish). ``guess``: a
+    :class:`mmxsim.orbits.qso.QSO` of about that size (default: the point-mass Hill design of
+    ``size_km``). Raises InputError if Newton does not converge or the orbit meets the surface.
+    """
+    from ..orbits.qso import periodic_qso
+
+    grid = grid if grid is not None else default_grid()
+    if not isinstance(grid, GridGravity):
+        raise InputError("grid", type(grid).__name__, "a mmxsim.gravity.fast.GridGravity")
+    s = _check_num("size_km", size_km, 13.5, 200.0, "a QSO size in [13.5, 200] km")
+    dt = _check_num("dt", dt, 0.1, 120.0, "0.1..120 s")
+    if guess is None:
+        guess = periodic_qso(s, 0)
+    if not (hasattr(guess, "state0") and hasattr(guess, "period_s")):
+        raise InputError("guess", type(guess).__name__, "a mmxsim.orbits.qso.QSO (or None)")
+    X0 = np.concatenate([HILL_TO_BODY @ np.asarray(guess.state0[:3], float),
+                         HILL_TO_BODY @ np.asarray(guess.state0[3:], float)])
+    X0[0], X0[1] = s, 0.0
+    T = float(guess.period_s)
+    free = [2, 3, 4, 5]
+    err, prev, it = np.inf, np.inf, 0
+    for it in range(1, maxit + 1):
+        eps = np.array([1e-6, 1e-9, 1e-9, 1e-9])  # km, km/s
+        batch = np.repeat(X0[None], 5, axis=0)
+        for k, j in enumerate(free):
+            batch[k + 1, j] += eps[k]
+        Y = _ballistic(grid, batch, T, dt)
+        res = Y[0] - X0
+        err = float(np.linalg.norm(res[:3])) * 1e3
+        if not np.isfinite(err) or err < 1e-2 * tol_m or (err < tol_m and err > 0.5 * prev):
+            break  # converged, or stalled at the discrete flow's floor (mm: RK4 does not conserve C exactly)
+        prev = err
+        J = np.empty((6, 5))
+        for k, j in enumerate(free):
+            J[:, k] = (Y[k + 1] - Y[0]) / eps[k]
+            J[j, k] -= 1.0
+        J[:, 4] = _grid_rhs(grid, Y[0])
+        # position in km, velocity scaled by 1/n (km): comparable residuals
+        W = np.array([1, 1, 1, 1 / N, 1 / N, 1 / N])
+        step = np.linalg.lstsq(J * W[:, None], -res * W, rcond=None)[0]
+        lim = np.array([1.0, 1e-3, 1e-3, 1e-3, 0.05 * T])
+        f = float(np.max(np.abs(step) / lim))
+        if f > 1.0:
+            step /= f
+        X0[free] += step[:4]
+        T += step[4]
+    if not err < tol_m:
+        raise InputError("size_km", size_km, f"a size whose QSO the grid-model corrector closes (miss {err:.3g} m "
+                                             f"after {it} iterations)")
+    nst = int(T / dt) + 3
+    out, _, hist = _propagate(grid, X0[None], (T, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3),
+                              np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)), dt, T,
+                              record=1, nsteps=nst, parallel=False)
+    k = 1 + int(np.count_nonzero(hist[0, 1:, 0] > 0.0))
+    P = hist[0, :k, 1:4]
+    h = grid.altitude(P)[0]
+    if not np.all(h > 0):
+        raise InputError("size_km", size_km, "a QSO that stays above the surface in the grid model")
+    Xf = out[0, 1:7]
+    return GridQSO(grid, s, X0.copy(), T, dt, float(np.linalg.norm(Xf[:3] - X0[:3]) * 1e3),
+                   float(np.linalg.norm(Xf[3:] - X0[3:]) * 1e6), float(h.min()), float(np.abs(P[:, 2]).max()),
+                   it, guess)
+
+
+def _as_grid_qso(q, grid, dt):
+    """``q`` as a periodic QSO of the descent model on ``grid`` with step ``dt`` (re-corrected
+    there when it is a harmonic design or was corrected on another grid/step)."""
+    if isinstance(q, GridQSO):
+        if q.grid is grid and q.dt == dt:
+            return q
+        return periodic_qso_grid(q.size_km, grid, guess=q.guess, dt=dt)
+    if not getattr(q, "periodic", True):
+        raise InputError("start", f"quasi-periodic QSO of {getattr(q, 'size_km', '?')} km",
+                         "a periodic QSO (a quasi-periodic 3D QSO has no periodic counterpart in the descent "
+                         "model), or a body-frame state (6,) km, km/s")
+    return periodic_qso_grid(float(q.size_km), grid, guess=q, dt=dt)
+
+
 def qso_departure_state(qso, phase: float = 0.0) -> np.ndarray:
-    """Body-frame state (km, km/s) on a :class:`mmxsim.orbits.qso.QSO` at ``phase`` (fraction
-    of its period from its y = 0 section), propagated in the QSO's own model."""
+    """Body-frame state (km, km/s) on a QSO at ``phase`` (fraction of its period from its
+    Mars-side section), propagated in the QSO's own model: a :class:`GridQSO` in the descent
+    model (grid gravity, RK4), a :class:`mmxsim.orbits.qso.QSO` in its harmonic Hill model."""
     from ..orbits.qso import sample_orbit
 
     ph = _check_num("phase", phase, 0.0, 1.0, "a fraction of the QSO period in [0, 1]")
+    if isinstance(qso, GridQSO):
+        if ph == 0.0:
+            return qso.state0.copy()
+        return _ballistic(qso.grid, qso.state0[None], ph * qso.period_s, qso.dt)[0]
     if ph == 0.0:
         X = np.asarray(qso.state0, float)
     else:
@@ -500,14 +642,23 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
                  correction_lead_s: float = 1200.0, phase: float = 0.0, dt: float = 10.0) -> DescentPlan:
     """Nominal descent from a QSO (or a body-frame state) to the site at lat/lon (deg).
 
-    ``start``: a :class:`~mmxsim.orbits.qso.QSO` (departure at ``phase`` of its period) or a
-    body-frame state (6,) km, km/s. ``phase="auto"`` (QSO only) tries departures at eighths
+    ``start``: a QSO (departure at ``phase`` of its period) or a body-frame state (6,) km, km/s.
+    A harmonic design (:class:`~mmxsim.orbits.qso.QSO`) is first re-corrected into a periodic
+    orbit of this descent model (:func:`periodic_qso_grid`, same grid and step; it keeps its
+    size, the harmonic state is only Newton's guess), so that QSO, descent and dispersion share
+    one gravity model; a :class:`GridQSO` on this grid and step is used as is. ``plan.qso`` and
+    ``plan.phase`` record the departure orbit. ``phase="auto"`` (QSO only) tries departures at eighths
     of the period and keeps the feasible one with the least total delta-v (departure +
-    braking). Raises InputError for a site off the surface, bad
+    braking; touchdown accuracy is not ranked: a larger braking burn means larger horizontal
+    speeds from its pointing error, docs/descent.md). Raises InputError for a site off the surface, bad
     parameters, or when no ballistic arc reaches the braking point above the surface in
     ``transfer_time_s``. The nominal touchdown is in ``plan.touchdown`` (arrays of length 1).
     """
     grid = grid if grid is not None else default_grid()
+    if not isinstance(grid, GridGravity):
+        raise InputError("grid", type(grid).__name__, "a mmxsim.gravity.fast.GridGravity")
+    if hasattr(start, "state0") and hasattr(start, "period_s"):
+        start = _as_grid_qso(start, grid, dt)
     if isinstance(phase, str) and phase == "auto" and hasattr(start, "period_s"):
         best, why = None, ""
         for k in range(8):
@@ -527,8 +678,6 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
                              f"a site reachable in {transfer_time_s} s from some departure phase (none of 8 tried; "
                              f"last: {why})")
         return best[1]
-    if not isinstance(grid, GridGravity):
-        raise InputError("grid", type(grid).__name__, "a mmxsim.gravity.fast.GridGravity")
     site, nrm = site_on_surface(grid, site_lat_deg, site_lon_deg)
     T = _check_num("transfer_time_s", transfer_time_s, 600.0, 86400.0, "600..86400 s")
     hb = _check_num("brake_altitude_m", brake_altitude_m, 1.0, 5000.0, "1..5000 m") * 1e-3
@@ -575,7 +724,9 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
     else:
         xnom_c, K = np.zeros(6), np.zeros((3, 3))
     plan = DescentPlan(grid, float(site_lat_deg), float(site_lon_deg), site, nrm, X0, dv1, T, target, hb, -vb * nrm,
-                       t_c, xnom_c, K, dt, 3.0 * T + 3600.0, newton_iterations=it)
+                       t_c, xnom_c, K, dt, 3.0 * T + 3600.0, newton_iterations=it,
+                       qso=start if isinstance(start, GridQSO) else None,
+                       phase=float(phase) if isinstance(start, GridQSO) else None)
     out, burns, _ = _run(plan, Xd[None], np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)))
     plan.touchdown = _touchdown_from(grid, out, burns)
     return plan
