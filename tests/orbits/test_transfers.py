@@ -104,7 +104,7 @@ def test_linear_hill_limit():
 
 
 def test_arc_through_phobos_is_refused(fam2):
-    """50 -> 30 km, both at the Mars-side point, half a day: the converged arc dives 3 km into the ellipsoid."""
+    """50 -> 30 km, both at the Mars-side point, half a day: the converged arc dives 2.9 km into the Ernst shape."""
     with pytest.raises(InputError, match="outside Phobos"):
         T.two_impulse_transfer(fam2[50.0], fam2[30.0], 0.5 * DAY, 0.0, 0.0)
 
@@ -133,7 +133,7 @@ def test_bad_arguments_are_refused(fam2):
 
 
 def test_arrival_inside_phobos_is_refused(fam2):
-    """An arrival 'QSO' whose point lies inside the ellipsoid (5 km from the centre) is refused."""
+    """An arrival 'QSO' whose point lies inside Phobos (5 km from the centre) is refused."""
     bad = replace(fam2[20.0], state0=np.array([-5.0, 0.0, 0.0, 0.0, 0.005, 0.0]))
     with pytest.raises(InputError, match="inside"):
         T.two_impulse_transfer(fam2[30.0], bad, 0.5 * DAY)
