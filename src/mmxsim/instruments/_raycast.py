@@ -34,6 +34,7 @@ import os
 
 import numpy as np
 
+from ..bodies.shape_distance import _closest_on_tri
 from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the NumPy fallback
 from .._accel import numba as _nb
 from .._accel import prange as _prange
@@ -348,55 +349,11 @@ def _visillum_impl(cen, orig, nrm, t1, t2, clear, sc, sdir, dark, box, nd, tri, 
 
 
 def _point_tri_dist2(px, py, pz, ax, ay, az, bx, by, bz, cx, cy, cz):
-    """Squared distance from a point to a triangle (Ericson 2005, Real-Time Collision Detection §5.1.5)."""
-    abx = bx - ax
-    aby = by - ay
-    abz = bz - az
-    acx = cx - ax
-    acy = cy - ay
-    acz = cz - az
-    apx = px - ax
-    apy = py - ay
-    apz = pz - az
-    d1 = abx * apx + aby * apy + abz * apz
-    d2 = acx * apx + acy * apy + acz * apz
-    if d1 <= 0.0 and d2 <= 0.0:
-        qx, qy, qz = ax, ay, az
-    else:
-        bpx = px - bx
-        bpy = py - by
-        bpz = pz - bz
-        d3 = abx * bpx + aby * bpy + abz * bpz
-        d4 = acx * bpx + acy * bpy + acz * bpz
-        cpx = px - cx
-        cpy = py - cy
-        cpz = pz - cz
-        d5 = abx * cpx + aby * cpy + abz * cpz
-        d6 = acx * cpx + acy * cpy + acz * cpz
-        vc = d1 * d4 - d3 * d2
-        vb = d5 * d2 - d1 * d6
-        va = d3 * d6 - d5 * d4
-        if d3 >= 0.0 and d4 <= d3:
-            qx, qy, qz = bx, by, bz
-        elif vc <= 0.0 and d1 >= 0.0 and d3 <= 0.0:
-            s = d1 / (d1 - d3)
-            qx, qy, qz = ax + s * abx, ay + s * aby, az + s * abz
-        elif d6 >= 0.0 and d5 <= d6:
-            qx, qy, qz = cx, cy, cz
-        elif vb <= 0.0 and d2 >= 0.0 and d6 <= 0.0:
-            s = d2 / (d2 - d6)
-            qx, qy, qz = ax + s * acx, ay + s * acy, az + s * acz
-        elif va <= 0.0 and (d4 - d3) >= 0.0 and (d5 - d6) >= 0.0:
-            s = (d4 - d3) / ((d4 - d3) + (d5 - d6))
-            qx, qy, qz = bx + s * (cx - bx), by + s * (cy - by), bz + s * (cz - bz)
-        else:
-            den = 1.0 / (va + vb + vc)
-            s = vb * den
-            t = vc * den
-            qx = ax + s * abx + t * acx
-            qy = ay + s * aby + t * acy
-            qz = az + s * abz + t * acz
-    return (px - qx) ** 2 + (py - qy) ** 2 + (pz - qz) ** 2
+    """Squared distance from a point to a triangle: the one implementation of Ericson's (2005) Voronoi-region
+    test, :func:`mmxsim.bodies.shape_distance._closest_on_tri`."""
+    d2, _f, _qx, _qy, _qz = _closest_on_tri(px, py, pz, ax, ay, az, bx - ax, by - ay, bz - az,
+                                            cx - ax, cy - ay, cz - az)
+    return d2
 
 
 def _tri_max_sin_el(cx, cy, cz, nx, ny, nz, px0, py0, pz0, px1, py1, pz1, px2, py2, pz2):
