@@ -29,7 +29,7 @@ def model():
 
 @pytest.fixture(scope="module")
 def qsos():
-    return {s: Q.periodic_qso(s, degree=8) for s in (100.0, 50.0)}
+    return {s: Q.periodic_qso(s, degree=8) for s in (100.0, 50.0, 30.0)}
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +105,14 @@ def test_qso_inside_switch_radius_refused(hill, model):
     bad = replace(hill, arrival_size_km=20.0)
     with pytest.raises(MmxsimError, match=r"22 km radius"):
         F.full_model_transfer(bad, T0, model=model)
+
+
+def test_arc_inside_switch_radius_refused(qsos, model):
+    """50 -> 30 km, phases 0.25 -> 0.75 in 0.4 d: the Hill arc is fine (min alt 3.67 km) but dives
+    to 15.6 km from the centre (measured), inside the 22 km switch radius: refused, radius named."""
+    tr = T.two_impulse_transfer(qsos[50.0], qsos[30.0], 0.4 * DAY, 0.25, 0.75)
+    with pytest.raises(F.FullModelTransferError, match=r"arc comes .* inside the 22 km radius"):
+        F.full_model_transfer(tr, T0, model=model, departure=qsos[50.0], arrival=qsos[30.0])
 
 
 def test_bad_input(hill, qsos, model):

@@ -156,6 +156,14 @@ def _check_switch(model, q, name):
         raise FullModelTransferError(f"full-model transfer refused ({name} QSO): {e}") from None
 
 
+def _switch_radius_km(model) -> float:
+    """Switch radius of the model's Phobos harmonics (0 if it has none)."""
+    from ..gravity.validity import switch_radius
+
+    sh = [f for f in model.forces if getattr(f, "kind", "") == "phobos" and getattr(f, "model", "") == "harmonics"]
+    return float(switch_radius(sh[0].degree)) if sh else 0.0
+
+
 def corrected_state(q: Q.QSO, phase: float, t_tdb: float, model, flow: H.Flow, n_revs: int = 4,
                     per_rev: int = 4, max_iter: int = 15):
     """State (Mars ICRF) at ``t_tdb`` on ``q`` corrected in the full model, where the Hill orbit
@@ -231,9 +239,11 @@ def full_model_transfer(hill_transfer: Transfer, t0_tdb: float, model=None, depa
     miss is below ``tol_m`` metres (at most ``max_iter`` iterations). ``n_samples`` epochs
     sample the re-propagated arc for the surface check.
 
-    Raises InputError for bad input, FullModelTransferError (an MmxsimError) if a QSO comes
-    inside the switch radius of the model's Phobos harmonics, if a multiple-shooting correction
-    or the Newton solve does not converge, or if the re-propagation stops early.
+    Raises InputError for bad input, FullModelTransferError (an MmxsimError) if a QSO or the
+    transfer arc comes inside the switch radius of the model's Phobos harmonics (22 km at degree 8:
+    the variational equations fly the harmonics everywhere, the re-propagation switches to the
+    polyhedron inside it), if a multiple-shooting correction or the Newton solve does not
+    converge, or if the re-propagation stops early.
     """
     from ..dynamics import propagate
     from ..frames import from_mars_icrf, to_mars_icrf
@@ -278,6 +288,12 @@ def full_model_transfer(hill_transfer: Transfer, t0_tdb: float, model=None, depa
     pfix = from_mars_icrf("PHOBOS_FIXED", p.t, p.states, eph)
     surf = float(Q.surface_distance_body(pfix[:, :3]).min())
     dcen = float(np.linalg.norm(pfix[:, :3], axis=1).min())
+    R = _switch_radius_km(model)
+    if dcen < R:
+        raise FullModelTransferError(
+            f"full-model transfer refused: the arc comes {dcen:.2f} km from Phobos' centre, inside the {R:g} km "
+            "radius where the Phobos harmonics flown by the Newton solve (variational equations) differ from the "
+            "exact polyhedron by more than 1e-3; choose a transfer that stays outside it")
     return FullModelTransfer(
         hill=ht, t_dep_tdb=t_dep, t_arr_tdb=t_arr, x_depart=x1, x_target=x2, v1_transfer=v, dv1=dv1, dv2=dv2,
         dv1_hill=_rotate_dv(t_dep, x1, dv1, eph), dv2_hill=_rotate_dv(t_arr, xf, dv2, eph),
