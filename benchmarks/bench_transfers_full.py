@@ -5,7 +5,8 @@ For each case: the circular-Hill transfer (degree-8 Phobos field) is computed wi
 ``tof_max`` 1 day, ``n_phase`` 6, ``n_tof`` 3), then ``full_model_transfer`` flies it in the
 default full model (``handoff.full_model()``) with the first impulse at 2027-09-01T00:00 UTC.
 Prints one markdown row per case and the runtimes (the first full-model call of the process
-includes compiling heyoka's variational equations).
+includes compiling heyoka's variational equations), then, for the two fixed-phase cases, the
+spread over 8 departure epochs spaced by 1/8 of Phobos' period from 2027-09-01.
 
     python benchmarks/bench_transfers_full.py [--no-optimal]
 """
@@ -23,7 +24,7 @@ from mmxsim.time import to_tdb_seconds
 
 DAY = 86400.0
 T0 = float(to_tdb_seconds("2027-09-01T00:00:00", "utc"))
-HEADER = ("| case | Hill |Δv1| / |Δv2| / total m/s | full |Δv1| / |Δv2| / total m/s | full/Hill | tof d "
+HEADER = ("| case | Hill Δv1 / Δv2 / total m/s | full Δv1 / Δv2 / total m/s | full/Hill | tof d "
           "| miss m (flow / re-propagated) | min alt km (Hill / full) | Newton it. | Hill s | full s |\n"
           "|---|---|---|---|---|---|---|---|---|---|")
 
@@ -59,6 +60,18 @@ def main(optimal: bool = True):
               f"min centre dist {f.min_center_distance_km:.2f} km, miss history {f.miss_history_m}", flush=True)
     print(HEADER)
     print("\n".join(rows))
+    # epoch sweep: the two fixed-phase cases, first impulse at 8 epochs over one Phobos revolution
+    import numpy as np
+
+    for label, make in cases[:2]:
+        tr = make()
+        a, b = tr.departure_size_km, tr.arrival_size_km
+        r = np.array([(f.ratio, f.repropagated_miss_m, f.min_surface_distance_km, f.iterations, f.runtime_s)
+                      for f in (full_model_transfer(tr, T0 + k * H.PHOBOS_PERIOD_S / 8, model=model,
+                                                    departure=q[a], arrival=q[b]) for k in range(8))])
+        print(f"sweep {label}: full/Hill {r[:, 0].min():.4f} .. {r[:, 0].max():.4f}, max re-propagated miss "
+              f"{r[:, 1].max():.1e} m, min alt {r[:, 2].min():.2f} km, Newton it. {int(r[:, 3].min())}..{int(r[:, 3].max())}, "
+              f"runtime {r[:, 4].min():.2f}..{r[:, 4].max():.2f} s", flush=True)
 
 
 if __name__ == "__main__":
