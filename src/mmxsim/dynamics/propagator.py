@@ -37,7 +37,6 @@ class DynamicsModel:
     # the ephemeris takes them from that theory (moons="mean_elements"); otherwise (the default integrated
     # moons, SPICE) they come through Chebyshev tracks fitted to the ephemeris
     analytic_bodies: frozenset = frozenset({"PHOBOS", "DEIMOS"})
-    phobos_tidal: bool = True  # unused (kept for callers): the theory's own setting is used
     rotation_pck: str | None = None  # text PCK for body orientation (default: packaged pck00011)
     # heyoka compact mode: cold compile of the reference model 1.75 s instead of 16 s, for 1.5x
     # slower steps (measured, docs/design.md); compiled code is also cached on disk by heyoka
@@ -79,26 +78,31 @@ class DynamicsModel:
         return [f.describe() for f in self.forces]
 
 
+def _backend(eph, body: str):
+    """The ephemeris backend that places ``body`` in ``eph`` (None if it has no segment for it)."""
+    link = eph._link(body) if hasattr(eph, "_link") else None
+    return None if link is None else link[1]
+
+
 def _mean_element_theory(eph, body: str):
     """The MAR080 mean-element backend that places ``body`` in ``eph`` (None if another one does)."""
     from ..ephemeris.moons import MarsMoonsEphemeris
 
-    if body not in ("PHOBOS", "DEIMOS"):
-        return None
-    link = eph._link(body) if hasattr(eph, "_link") else None
-    if link is not None and isinstance(link[1], MarsMoonsEphemeris):
-        return link[1]
-    return None
+    b = _backend(eph, body) if body in ("PHOBOS", "DEIMOS") else None
+    return b if isinstance(b, MarsMoonsEphemeris) else None
 
 
 def moon_source(model: "DynamicsModel", body: str = "PHOBOS") -> str:
     """'integrated', 'mean_elements' or the name of the ephemeris that places ``body``."""
-    if _mean_element_theory(model.ephemeris, body) is not None:
+    from ..ephemeris.integrated import IntegratedMoonsEphemeris
+    from ..ephemeris.moons import MarsMoonsEphemeris
+
+    b = _backend(model.ephemeris, body)
+    if isinstance(b, MarsMoonsEphemeris):
         return "mean_elements"
-    link = model.ephemeris._link(body) if hasattr(model.ephemeris, "_link") else None
-    if link is not None and type(link[1]).__name__ == "IntegratedMoonsEphemeris":
+    if isinstance(b, IntegratedMoonsEphemeris):
         return "integrated"
-    return getattr(link[1], "name", "ephemeris") if link is not None else "none"
+    return getattr(b, "name", "ephemeris") if b is not None else "none"
 
 
 @dataclass

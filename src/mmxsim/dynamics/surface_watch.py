@@ -128,7 +128,7 @@ class SurfaceWatch:
         h = t1 - t0
         vmax = max(self._speed(ta, spec, t0, t0, t1), self._speed(ta, spec, t1, t0, t1)) * 1.01
         vmax += spec.accel_bound * 0.5 * h + 1e-9
-        t = t0
+        t = t_prev = t0
         x, rb, d = self._sample(ta, spec, t)
         while True:
             if d <= 0.0:

@@ -75,19 +75,7 @@ class ChebyshevTrack:
 
     def fit(self, t0: float, t1: float) -> np.ndarray:
         """Coefficients (degree+1, 3) on [t0, t1]; the interpolation error is checked."""
-        n = self.degree + 1
-        nodes, chk, fit_m, chk_m = _cheb_matrices(self.degree)
-        tm, h = 0.5 * (t0 + t1), 0.5 * (t1 - t0)
-        pos = self.eph.position(self.name, "MARS", tm + h * np.concatenate([nodes, chk]))  # one look-up
-        coef = fit_m @ pos[:n]  # (n, 3): interpolation at the Chebyshev nodes
-        err = np.max(np.abs(chk_m @ coef - pos[n:]))
-        if err > self.max_fit_error_km:
-            raise MmxsimError(
-                f"Chebyshev fit of {self.name} over {t1 - t0:.0f} s has error {err:.2e} km "
-                f"(> {self.max_fit_error_km:.1e} km): shorten the segment or raise the degree"
-            )
-        return coef
-
+        return self.fit_many([t0], [t1])[0]
 
     def fit_many(self, t0s, t1s) -> np.ndarray:
         """Coefficients (S, degree+1, 3) on the segments [t0s[k], t1s[k]], from one vectorised
@@ -119,7 +107,6 @@ class SegmentFits:
 
     def __init__(self, tracks, seg: float, t_stop: float, batch: int = 96):
         self.tracks, self.seg, self.t_stop, self.batch = list(tracks), float(seg), float(t_stop), int(batch)
-        self._start = None
         self._bounds = np.empty(0)
         self._coef: list = []
 

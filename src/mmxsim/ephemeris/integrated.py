@@ -24,7 +24,6 @@ from ._base import TreeEphemeris
 from .de import J2000_JD, _open_spk
 
 FILE = "mars_moons_integrated.bsp"
-MOONS = ("PHOBOS", "DEIMOS")
 _IDS = {401: "PHOBOS", 402: "DEIMOS"}
 
 

@@ -40,7 +40,7 @@ def build_model(s, base_dir=None):
     from ..dynamics import (DynamicsModel, Eclipse, MarsGravity, MarsImpact, MaxDistance, PhobosGravity,
                             PhobosImpact, SolarRadiationPressure, ThirdBody, make_surface)
 
-    eph, spice, kernels = _ephemeris_for(s, base_dir)
+    eph, _spice, kernels = _ephemeris_for(s, base_dir)
     fm = s.force_model
     forces = [MarsGravity(fm.mars.degree)]
     if fm.phobos.model != "none":
@@ -57,12 +57,10 @@ def build_model(s, base_dir=None):
         events.append(MaxDistance(s.events.max_distance_km))
     if s.events.eclipses:
         events += [Eclipse("MARS"), Eclipse("PHOBOS")]
-    analytic = {"PHOBOS", "DEIMOS"}
-    if spice is not None:
-        analytic -= set(spice.bodies())
     pck = next((k for k in kernels if k.lower().endswith(".tpc")), None)
+    # the moons enter as the theory's expressions only where the ephemeris takes them from it
+    # (moons: mean_elements and no SPICE kernel for them): DynamicsModel.make_tracks decides
     model = DynamicsModel(forces=forces, ephemeris=eph, events=events, tolerance=s.propagation.tolerance,
-                          analytic_bodies=frozenset(analytic), phobos_tidal=s.ephemeris.phobos_tidal_acceleration,
                           rotation_pck=pck)
     return model, eph
 
