@@ -41,7 +41,7 @@ def main():
     from mmxsim.dynamics import numpy_rhs, propagate
     from mmxsim.dynamics import propagator as P
     from mmxsim.mission.runner import build_model, initial_state
-    from mmxsim.mission.scenario import reference_scenario
+    from mmxsim.scenario import reference_scenario
 
     s = reference_scenario()
     t0 = float(s.t0_tdb)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from mmxsim.mission.scenario import Analyses
+from mmxsim.scenario import Analyses
 from mmxsim.partners import PARTNERS, partner_status, partners_table
 
 def test_partners_cover_the_mission_brief():

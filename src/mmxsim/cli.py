@@ -67,7 +67,7 @@ def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
     from rich.console import Console
     from rich.markup import escape
 
-    from .mission.scenario import check_coverage, load_scenario
+    from .scenario import check_coverage, load_scenario
 
     s = load_scenario(scenario)
     check_coverage(s)

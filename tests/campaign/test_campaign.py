@@ -127,7 +127,7 @@ def test_other_spec_errors():
                         "vary": {"spacecraft.mass_kg": {"grid": [1, 2]}}})
     with pytest.raises(InputError, match="keys name"):
         parse_campaign({"name": "x", "base": BASE, "seed": 1, "sampels": 5})
-    from mmxsim.mission.scenario import ScenarioError
+    from mmxsim.scenario import ScenarioError
 
     with pytest.raises(ScenarioError):  # the base scenario is validated up front
         parse_campaign({"name": "x", "base": {**BASE, "duration_days": -1}, "seed": 1})
@@ -158,7 +158,7 @@ def test_missing_parent_blocks_are_created():
 def test_outputs_are_the_run_numbers(tmp_path):
     from mmxsim.exports.summary import build_summary
     from mmxsim.mission.runner import run_scenario
-    from mmxsim.mission.scenario import parse_scenario
+    from mmxsim.scenario import parse_scenario
 
     spec = campaign(samples=1)
     rec = run_sample(spec, 1)
@@ -360,7 +360,7 @@ def test_example_campaign_file_loads():
     assert spec.n_samples == 60
     s, vals = spec.inputs(59)
     assert vals["initial_state.radial_semi_axis_km"] == 100
-    from mmxsim.mission.scenario import parse_scenario
+    from mmxsim.scenario import parse_scenario
 
     scen = parse_scenario(spec.scenario_data(vals))
     assert scen.duration_days == 5 and scen.initial_state.radial_semi_axis_km == 100  # set: and vary: applied

@@ -93,7 +93,7 @@ def test_corpus_present():
 
 
 def _expected_message(path: Path) -> str:
-    from mmxsim.mission.scenario import ScenarioError, check_coverage, load_scenario
+    from mmxsim.scenario import ScenarioError, check_coverage, load_scenario
 
     with pytest.raises(ScenarioError) as info:
         check_coverage(load_scenario(path))

@@ -10,7 +10,7 @@ from scipy.integrate import solve_ivp
 
 from mmxsim.dynamics import numpy_rhs, propagate
 from mmxsim.mission.runner import build_model, initial_state
-from mmxsim.mission.scenario import reference_scenario
+from mmxsim.scenario import reference_scenario
 
 
 def _reference(tolerance=1e-15):

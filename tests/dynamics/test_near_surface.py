@@ -17,7 +17,7 @@ from mmxsim.gravity import phobos_field, sh_acceleration
 from mmxsim.gravity.validity import near_surface_field, switch_radius, switched_acceleration
 from mmxsim.mathns import NP
 from mmxsim.mission.runner import build_model, initial_state
-from mmxsim.mission.scenario import reference_scenario
+from mmxsim.scenario import reference_scenario
 
 R_S = 22.0
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from mmxsim.mission.result import Event, RunResult, Trajectory
+from mmxsim.results import Event, RunResult, Trajectory
 
 GM_MARS = 42828.375214  # km^3/s^2
 T0 = 872_510_400.0  # 2027-08-26T00:00:00 TDB, seconds past J2000

@@ -13,7 +13,7 @@ czml3 = pytest.importorskip("czml3")
 
 from mmxsim.errors import InputError  # noqa: E402
 from mmxsim.exports.czml import czml_document, write_czml  # noqa: E402
-from mmxsim.mission.result import Trajectory  # noqa: E402
+from mmxsim.results import Trajectory  # noqa: E402
 
 
 def _traj(synthetic, days=1.0, step=600.0):

@@ -7,7 +7,7 @@ import pytest
 
 from mmxsim.errors import DataFileError, InputError
 from mmxsim.exports.oem import format_epochs, parse_epoch, read_oem, write_oem
-from mmxsim.mission.result import Trajectory
+from mmxsim.results import Trajectory
 
 J2000_NS = np.datetime64("2000-01-01T12:00:00", "ns")
 

@@ -16,7 +16,7 @@ sp = pytest.importorskip("spiceypy")
 
 from mmxsim.errors import InputError  # noqa: E402
 from mmxsim.exports.spk import MMX_NAIF_ID, read_spk_states, write_spk  # noqa: E402
-from mmxsim.mission.result import Trajectory  # noqa: E402
+from mmxsim.results import Trajectory  # noqa: E402
 
 
 def _kepler(synthetic, step=600.0, days=2.0):
@@ -64,7 +64,7 @@ def test_type9_lagrange_is_also_written(synthetic, tmp_path):
 
 def test_real_run_spk_between_samples_against_a_denser_run(tmp_path):
     from mmxsim.mission.runner import run_scenario
-    from mmxsim.mission.scenario import parse_scenario
+    from mmxsim.scenario import parse_scenario
 
     base = {"name": "spk", "epoch": "2027-09-01T00:00:00", "duration_days": 1.0,
             "initial_state": {"type": "qso", "radial_semi_axis_km": 50},

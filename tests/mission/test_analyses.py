@@ -8,7 +8,7 @@ import pytest
 
 from mmxsim.exports import write_outputs
 from mmxsim.mission.analyses import PRODUCERS, run_analyses
-from mmxsim.mission.scenario import Analyses, parse_scenario
+from mmxsim.scenario import Analyses, parse_scenario
 
 BASE = {
     "name": "analyses",
@@ -205,7 +205,7 @@ def test_comms_scenario_user_stations_blocked_windows_phases():
     mask override shortens that station's passes; production follows the phases."""
     from mmxsim.mission.analyses import comms_section
     from mmxsim.mission.runner import run_scenario
-    from mmxsim.mission.scenario import _tdb_seconds
+    from mmxsim.scenario import _tdb_seconds
 
     comms = {
         "stations": ["DSS-14", "MDSS", "Weilheim"], "recorder_gbit": 0.5,
@@ -256,7 +256,7 @@ def test_comms_scenario_user_stations_blocked_windows_phases():
      "rates_bps.MIRS"),
 ])
 def test_comms_scenario_bad_inputs_name_the_field(comms, where):
-    from mmxsim.mission.scenario import ScenarioError
+    from mmxsim.scenario import ScenarioError
 
     with pytest.raises(ScenarioError) as e:
         parse_scenario({**BASE, "analyses": {"comms": comms}})

@@ -9,7 +9,7 @@ import pytest
 from mmxsim.exports import write_outputs
 from mmxsim.exports.oem import read_oem
 from mmxsim.mission.runner import run_scenario
-from mmxsim.mission.scenario import parse_scenario
+from mmxsim.scenario import parse_scenario
 
 FALL = {"name": "fall", "epoch": "2027-09-01T00:00:00", "duration_days": 0.5,
         "initial_state": {"type": "hill", "position_km": [-20.0, 0.0, 3.0], "velocity_km_s": [0.010, 0.0, 0.0]},

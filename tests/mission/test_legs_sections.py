@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from mmxsim.mission.scenario import ScenarioError, parse_scenario
+from mmxsim.scenario import ScenarioError, parse_scenario
 
 BASE = {
     "name": "legs",

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from mmxsim.mission.scenario import ScenarioError, load_scenario
+from mmxsim.scenario import ScenarioError, load_scenario
 
 CORPUS = Path(__file__).parent / "malformed"
 FILES = sorted(CORPUS.glob("*.yaml"))

@@ -3,7 +3,7 @@
 from types import SimpleNamespace
 
 from mmxsim.mission.runner import assumptions, build_model, switch_lines
-from mmxsim.mission.scenario import reference_scenario
+from mmxsim.scenario import reference_scenario
 
 
 def test_switch_line_only_when_a_near_surface_arc_was_flown():

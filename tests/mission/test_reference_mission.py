@@ -11,7 +11,7 @@ import pytest
 from typer.testing import CliRunner
 
 from mmxsim.cli import app
-from mmxsim.mission.scenario import Analyses, builtin_scenario
+from mmxsim.scenario import Analyses, builtin_scenario
 
 
 def _check(out, quick: bool):

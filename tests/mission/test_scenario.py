@@ -11,8 +11,8 @@ import pytest
 
 from mmxsim.bodies import GM_MARS
 from mmxsim.errors import InputError
-from mmxsim.mission import scenario as sc
-from mmxsim.mission.scenario import (
+from mmxsim import scenario as sc
+from mmxsim.scenario import (
     IMPACT_MODELS,
     Scenario,
     ScenarioError,
@@ -62,7 +62,7 @@ def test_shipped_scenario_loads_and_round_trips(path):
 
 @pytest.mark.parametrize("name", ["reference_qso", "reference_mission"])
 def test_packaged_builtins_are_the_shipped_files(name):
-    from mmxsim.mission.scenario import BUILTIN_SCENARIOS, builtin_scenario
+    from mmxsim.scenario import BUILTIN_SCENARIOS, builtin_scenario
 
     assert name in BUILTIN_SCENARIOS
     packaged = resources.files("mmxsim").joinpath("scenarios", f"{name}.yaml").read_bytes()
@@ -71,7 +71,7 @@ def test_packaged_builtins_are_the_shipped_files(name):
 
 
 def test_unknown_builtin_names_the_choices():
-    from mmxsim.mission.scenario import builtin_scenario
+    from mmxsim.scenario import builtin_scenario
 
     with pytest.raises(InputError, match="reference_mission, reference_qso"):
         builtin_scenario("reference")

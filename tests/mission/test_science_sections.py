@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from mmxsim.mission.scenario import ScenarioError, parse_scenario
+from mmxsim.scenario import ScenarioError, parse_scenario
 
 BASE = {
     "name": "science",

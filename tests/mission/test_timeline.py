@@ -61,7 +61,7 @@ def test_csv_and_ical_exports_round_trip():
 
 
 def test_run_events_pair_eclipses_and_keep_phases():
-    from mmxsim.mission.result import Event, RunResult, Section, Trajectory
+    from mmxsim.results import Event, RunResult, Section, Trajectory
     import numpy as np
 
     t0 = phase_by_name("QSO campaign").t0_tdb + 86400.0
@@ -80,7 +80,7 @@ def test_run_events_pair_eclipses_and_keep_phases():
 
 def test_shipped_scenarios_fall_in_the_qso_campaign():
     """The shipped QSO scenarios (epoch 2027-09-01) lie inside the reference QSO campaign phase."""
-    from mmxsim.mission.scenario import reference_scenario
+    from mmxsim.scenario import reference_scenario
 
     p = phase_by_name("QSO campaign")
     s = reference_scenario()
@@ -88,7 +88,7 @@ def test_shipped_scenarios_fall_in_the_qso_campaign():
 
 
 def test_phase_analyses_are_scenario_blocks():
-    from mmxsim.mission.scenario import Analyses
+    from mmxsim.scenario import Analyses
 
     known = set(Analyses.model_fields)
     for p in reference_timeline():
@@ -101,7 +101,7 @@ def test_phases_simulated_by_a_section_and_their_touchdowns_join_the_list():
     touchdowns (outside the run's span), beside the section's simulated descent."""
     import numpy as np
 
-    from mmxsim.mission.result import RunResult, Section, Trajectory
+    from mmxsim.results import RunResult, Section, Trajectory
     from mmxsim.mission.timeline import first_touchdown_tdb, reference_operations
 
     t0 = phase_by_name("QSO campaign").t0_tdb + 86400.0
@@ -123,7 +123,7 @@ def test_phases_simulated_by_a_section_and_their_touchdowns_join_the_list():
 
 
 def test_surface_sections_place_their_events_at_the_first_touchdown():
-    from mmxsim.mission.scenario import parse_scenario
+    from mmxsim.scenario import parse_scenario
     from mmxsim.mission.analyses import run_analyses
     from mmxsim.mission.timeline import first_touchdown_tdb
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from mmxsim.errors import InputError
-from mmxsim.mission.scenario import parse_scenario
+from mmxsim.scenario import parse_scenario
 from mmxsim.mission.variants import QUICK_DAYS, phase_variant, quick_variant
 
 BASE = {

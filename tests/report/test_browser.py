@@ -39,7 +39,7 @@ def report(tmp_path_factory):
     name carries markup that must stay text."""
     pytest.importorskip("plotly")
     from mmxsim.mission.runner import run_scenario
-    from mmxsim.mission.scenario import parse_scenario
+    from mmxsim.scenario import parse_scenario
     from mmxsim.report import write_report
 
     s = parse_scenario({"name": "browser <script>console.error('injected')</script>",

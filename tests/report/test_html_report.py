@@ -85,7 +85,7 @@ def test_report_without_events_or_timings(synthetic, tmp_path):
 def test_events_section_shows_the_merged_list(synthetic, tmp_path):
     """The report's event list is the run's merged list (events.csv): counts by kind, mission events
     (here a section's touchdown, escaped), the integrator's events folded away."""
-    from mmxsim.mission.result import Section
+    from mmxsim.results import Section
     from mmxsim.mission.timeline import MissionEvent, events_csv, run_events
 
     r = synthetic.make_result()

@@ -1,7 +1,7 @@
 
 
 def test_bold_markers_only_after_escaping():
-    from mmxsim.mission.result import Section
+    from mmxsim.results import Section
     from mmxsim.report.html import _section
 
     html = _section(Section("k", "T", paragraphs=["a **b** <script>x</script> **<i>**"]))

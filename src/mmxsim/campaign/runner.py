@@ -10,7 +10,7 @@ files at the same paths); ``scheduler="synchronous"`` runs the samples one after
 other in this process, without Dask (debugging, tests, tiny campaigns).
 
 Each sample runs :func:`run_sample` on a worker: it builds the sample's scenario
-(base + drawn values), validates it with :func:`mmxsim.mission.scenario.parse_scenario`,
+(base + drawn values), validates it with :func:`mmxsim.scenario.parse_scenario`,
 runs it with :func:`mmxsim.mission.runner.run_scenario` and picks the requested
 numbers out of its summary (:func:`mmxsim.exports.summary.build_summary`). The
 record comes back to this (client) process, which writes it as a part file
@@ -95,7 +95,7 @@ def run_sample(spec: CampaignSpec, index: int) -> dict:
     """
     from ..exports.summary import build_summary
     from ..mission.runner import run_scenario
-    from ..mission.scenario import parse_scenario
+    from ..scenario import parse_scenario
 
     t = time.perf_counter()
     seed, values = spec.inputs(index)

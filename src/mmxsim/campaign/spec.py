@@ -176,7 +176,7 @@ def set_path(data: dict, path: str, value: Any) -> None:
 
 @lru_cache(maxsize=1)
 def _scenario_schema() -> dict:
-    from ..mission.scenario import Scenario
+    from ..scenario import Scenario
 
     return Scenario.model_json_schema()
 
@@ -436,9 +436,9 @@ def parse_campaign(data: Any, *, base_dir: str | os.PathLike | None = None) -> C
     """Validate a campaign mapping (e.g. from YAML) into a :class:`CampaignSpec`.
 
     Raises :class:`~mmxsim.errors.InputError` for campaign keys and
-    :class:`~mmxsim.mission.scenario.ScenarioError` for an invalid base scenario.
+    :class:`~mmxsim.scenario.ScenarioError` for an invalid base scenario.
     """
-    from ..mission.scenario import load_scenario, parse_scenario, scenario_to_dict
+    from ..scenario import load_scenario, parse_scenario, scenario_to_dict
 
     if not isinstance(data, dict):
         raise InputError("campaign", data, f"a mapping with keys {', '.join(_TOP_KEYS)}")

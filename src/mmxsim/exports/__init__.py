@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..mission.result import RunResult
+from ..results import RunResult
 from .oem import read_oem, write_oem
 from .opm import write_opm
 from .summary import build_summary, write_summary

@@ -36,7 +36,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..mission.result import Trajectory
+from ..results import Trajectory
 from .oem import _ordered
 
 __all__ = ["czml_document", "write_czml", "czml_positions"]

@@ -45,7 +45,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import DataFileError, InputError
-from ..mission.result import Trajectory
+from ..results import Trajectory
 
 __all__ = ["write_oem", "read_oem", "format_epochs", "parse_epoch", "FRAME_TO_CCSDS", "CCSDS_TO_FRAME"]
 

@@ -34,7 +34,7 @@ from typing import Iterable
 import numpy as np
 
 from ..errors import InputError
-from ..mission.result import Trajectory
+from ..results import Trajectory
 from .oem import _ascii_line, _ordered
 
 __all__ = ["write_spk", "read_spk_states", "MMX_NAIF_ID", "CENTER_IDS"]

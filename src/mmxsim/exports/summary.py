@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..mission.result import Event, RunResult
+from ..results import Event, RunResult
 from ..time import iso_tdb
 
 __all__ = ["build_summary", "write_summary", "to_jsonable", "SCHEMA"]

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError
-from ..mission.result import RunResult
+from ..results import RunResult
 from .oem import format_epochs
 
 __all__ = ["write_timeseries", "timeseries_columns", "FORMATS"]

@@ -1,7 +1,7 @@
 """Analyses a scenario asks for beyond its trajectory, each turned into a report section.
 
 The scenario's ``analyses`` block names them (``qso_family``, ...). Each producer takes its
-validated settings and the scenario and returns a :class:`~mmxsim.mission.result.Section`:
+validated settings and the scenario and returns a :class:`~mmxsim.results.Section`:
 paragraphs, tables and figures for ``report.html``, numbers for ``summary.json`` and files
 (CSV, PNG) written beside the other outputs. Producers are registered by the settings
 field name, so a domain package adds an analysis with one function and one schema class.
@@ -15,7 +15,7 @@ import numpy as np
 import time as _time
 from typing import Callable
 
-from .result import Section, Table
+from ..results import Section, Table
 
 PRODUCERS: dict[str, Callable] = {}
 
@@ -319,7 +319,7 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
 
     from ..comms.schedule import BlockedWindow, BookingRules, greedy_schedule, optimal_schedule
     from ..comms.stations import get_station, get_stations
-    from .scenario import _tdb_seconds
+    from ..scenario import _tdb_seconds
     from .timeline import MissionEvent
 
     def _utc(iso: str) -> float:

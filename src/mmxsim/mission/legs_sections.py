@@ -2,7 +2,7 @@
 operations (touchdown, samplers), the interplanetary legs (launch and return windows, Mars orbit
 insertion and the delta-v budget, Deimos flybys) and the way home (capsule entry at Woomera,
 planetary protection). Each producer calls the capability's own entry point and lays its
-numbers and figures out as a :class:`~mmxsim.mission.result.Section`.
+numbers and figures out as a :class:`~mmxsim.results.Section`.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 
 from .analyses import png_bytes, producer
-from .result import Section, Table
+from ..results import Section, Table
 from .timeline import MissionEvent, first_touchdown_tdb
 
 

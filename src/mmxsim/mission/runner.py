@@ -1,6 +1,6 @@
 """Scenario -> dynamics model -> propagation -> results -> files.
 
-Data flows one way: a validated :class:`~mmxsim.mission.scenario.Scenario` is turned
+Data flows one way: a validated :class:`~mmxsim.scenario.Scenario` is turned
 into a :class:`~mmxsim.dynamics.DynamicsModel` (the factory, Tudat-style), propagated
 with heyoka, post-processed into Phobos-relative products and handed to the exporters.
 """
@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from ..errors import InputError, MmxsimError
-from .result import Event, RunResult, Trajectory
+from ..results import Event, RunResult, Trajectory
 
 
 def _ephemeris_for(s, base_dir=None):
@@ -22,7 +22,7 @@ def _ephemeris_for(s, base_dir=None):
 
     builtin = default_ephemeris(phobos_tidal=s.ephemeris.phobos_tidal_acceleration, moons=s.ephemeris.moons)
     if s.ephemeris.backend == "spice":
-        from .scenario import resolve_kernel
+        from ..scenario import resolve_kernel
 
         try:
             paths = [str(resolve_kernel(k, base_dir)) for k in s.ephemeris.kernels]
@@ -225,7 +225,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
     from .. import __version__
     from ..dynamics import propagate
     from ..frames import from_mars_icrf
-    from .scenario import scenario_to_dict
+    from ..scenario import scenario_to_dict
 
     t_build = _time.perf_counter()
     model, eph = build_model(s, base_dir)
@@ -291,13 +291,13 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
 
 def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False, phase: str | None = None):
     """CLI entry: load (or use a built-in scenario: ``path`` None is the reference mission, or a name
-    of :data:`~mmxsim.mission.scenario.BUILTIN_SCENARIOS`), run, write outputs, print a summary.
+    of :data:`~mmxsim.scenario.BUILTIN_SCENARIOS`), run, write outputs, print a summary.
     ``quick``: a fast look (:func:`mmxsim.mission.variants.quick_variant`); ``phase``: only the
     analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`)."""
     from rich.console import Console
 
     from ..exports import write_outputs
-    from .scenario import BUILTIN_SCENARIOS, builtin_scenario, check_coverage, load_scenario
+    from ..scenario import BUILTIN_SCENARIOS, builtin_scenario, check_coverage, load_scenario
 
     console = Console(stderr=True)
     name = None if path is None else str(path).removesuffix(".yaml")

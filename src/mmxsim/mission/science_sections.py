@@ -1,7 +1,7 @@
 """Report sections of the science instruments and the origin question (issue: instruments).
 
 Each producer turns an ``analyses.<name>`` block of the scenario into a
-:class:`~mmxsim.mission.result.Section`: NASA's MEGANE along the run (``megane``) and the
+:class:`~mmxsim.results.Section`: NASA's MEGANE along the run (``megane``) and the
 capture-vs-impact inference (``origin``). Geometry comes from the run's trajectory in the
 Phobos body-fixed frame, with the Sun and Mars from the run's ephemeris.
 """
@@ -12,7 +12,7 @@ import numpy as np
 
 from ..errors import InputError
 from .analyses import png_bytes, producer
-from .result import Section, Table
+from ..results import Section, Table
 
 
 def phobos_fixed_geometry(ctx: dict | None, step_s: float, what: str):

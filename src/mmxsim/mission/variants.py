@@ -1,7 +1,7 @@
 """Variants of a scenario for the command line: ``--quick`` (a fast look) and ``--phase NAME``
 (the analyses of one mission phase).
 
-Both return a new, re-validated :class:`~mmxsim.mission.scenario.Scenario`; the original is
+Both return a new, re-validated :class:`~mmxsim.scenario.Scenario`; the original is
 untouched. ``--quick`` shortens the run to at most :data:`QUICK_DAYS` days and shrinks every
 analysis to the settings in :data:`QUICK` (fewer Monte Carlo samples, coarser sampling, smaller
 grids): the same models, less statistics, so numbers are indicative only. ``--phase`` keeps the
@@ -39,14 +39,14 @@ QUICK: dict[str, dict] = {
 
 
 def _reparse(d: dict, source: str, base_dir=None):
-    from .scenario import parse_scenario
+    from ..scenario import parse_scenario
 
     return parse_scenario(d, source=source, base_dir=base_dir, coverage=False)
 
 
 def quick_variant(scenario, base_dir=None):
     """The scenario shortened to <= QUICK_DAYS days with every analysis at its QUICK settings."""
-    from .scenario import DAY_S, scenario_to_dict
+    from ..scenario import DAY_S, scenario_to_dict
 
     d = scenario_to_dict(scenario)
     if scenario.span_s / DAY_S > QUICK_DAYS:
@@ -68,7 +68,7 @@ def quick_variant(scenario, base_dir=None):
 
 def phase_variant(scenario, phase: str, base_dir=None):
     """The scenario with only the analyses the reference timeline ties to ``phase``."""
-    from .scenario import scenario_to_dict
+    from ..scenario import scenario_to_dict
     from .timeline import phase_by_name
 
     p = phase_by_name(phase)

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..mission.result import RunResult
+from ..results import RunResult
 from ..time import iso_tdb
 
 __all__ = ["write_report", "render_report", "PHOBOS_RADII_KM"]
@@ -302,7 +302,7 @@ def _strong(escaped: str) -> str:
 
 
 def _section(sec) -> str:
-    """HTML of one analysis section (see :class:`mmxsim.mission.result.Section`)."""
+    """HTML of one analysis section (see :class:`mmxsim.results.Section`)."""
     out = [f'<h2 id="{_e(sec.key)}">{_e(sec.title)}</h2>']
     out += [f"<p>{_strong(_e(p))}</p>" for p in sec.paragraphs]
     for tab in sec.tables:
