@@ -38,9 +38,9 @@ def _force_code_acceleration(eph, t):
     forces = [MarsGravity(4), ThirdBody("SUN")]
     model = DynamicsModel(forces=forces, ephemeris=eph)
     tracks = {"SUN": _Direct(eph, "SUN")}
-    from mmxsim.dynamics.propagator import _rotations
+    from mmxsim.dynamics.model import body_rotations
 
-    rots = _rotations(model)
+    rots = body_rotations(model)
     out = []
     for ti in np.atleast_1d(t):
         x = eph.state("PHOBOS", "MARS", ti)

@@ -19,7 +19,6 @@ adds the corresponding indirect term.
 
 from __future__ import annotations
 
-import numpy as np
 
 from ..bodies import (AU_KM, GM_DEIMOS, GM_EARTH, GM_MARS, GM_PHOBOS, GM_SUN, MARS_REF_RADIUS,
                       MARS_ZONALS, PHOBOS_MEAN_RADIUS, R_MARS_EQ, R_SUN, SRP_1AU_N_M2)

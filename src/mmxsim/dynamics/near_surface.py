@@ -46,6 +46,7 @@ from ..mathns import dot, sub
 from .context import Context, ParameterTable
 from .events import Event
 from .forces import ForceModel
+from .model import Propagation, body_rotations
 
 ENTRY_EVENT_SCALE = 1e-8  # 1/km^2, see the module docstring
 EXIT_HYSTERESIS_KM = 0.1
@@ -121,14 +122,13 @@ class _NumericSystem:
     """NumPy equations of motion of ``model`` with Phobos' harmonics replaced by the near-surface field."""
 
     def __init__(self, model, force, cheb_origin: float):
-        from .propagator import _rotations
         from .tracks import CachedChebyshev, segment_length
 
         tracks = model.make_tracks()
         seg = segment_length(tracks.values())
         self.tracks = {k: CachedChebyshev(v, cheb_origin, seg) if v.kind == "chebyshev" else v
                        for k, v in tracks.items()}
-        self.rots = _rotations(model)
+        self.rots = body_rotations(model)
         self.params = ParameterTable()
         for f in model.forces:
             for k, v in f.parameters().items():
@@ -204,12 +204,14 @@ def _refusal(force, R, t, where):
         f"(use 'polyhedron' or 'grid' to fly it with a field valid to the surface)")
 
 
-def propagate_switched(model, t0, state0, t_grid, t_stop, progress=None):
-    """:func:`~mmxsim.dynamics.propagate` with the near-surface switch, or None if the model has none."""
+def propagate_switched(model, t0, state0, t_grid, t_stop, progress=None, *, arc):
+    """:func:`~mmxsim.dynamics.propagate` with the near-surface switch, or None if the model has none.
+
+    ``arc(model, t0, state0, t_grid, t_stop, progress) -> Propagation`` flies the arcs outside the
+    switch radius (the propagator passes its heyoka propagation: this module does not import it)."""
     force = switched_force(model)
     if force is None:
         return None
-    from .propagator import Propagation, propagate
 
     R = switch_radius(force.degree)
     outer = dataclasses.replace(model, events=[*model.events, NearSurfaceEntry(R)])
@@ -233,7 +235,7 @@ def propagate_switched(model, t0, state0, t_grid, t_stop, progress=None):
             gpass = np.append(g, t_stop) if extra else g
             prog = None if progress is None else \
                 (lambda f, a=t: progress(min(1.0, (a + f * (t_stop - a) - t0) / span)))
-            p = propagate(outer, t, x, gpass, t_stop, prog, near_surface=False)
+            p = arc(outer, t, x, gpass, t_stop, prog)
             entered = p.termination.startswith(f"terminal event: {NearSurfaceEntry.kind}")
             # rows at grid epochs; propagate() appends the state of a terminal event as a last row
             # off the grid: kept for a real terminal event (impact...), not for the hand-over

@@ -22,87 +22,11 @@ import numpy as np
 from ..errors import MmxsimError
 from .context import Context, ParameterTable
 from .surface_watch import SurfaceWatch, Trigger
-from .tracks import AnalyticTrack, ChebyshevTrack, SegmentFits, segment_length
+from .model import DynamicsModel, Propagation, body_rotations, moon_source  # noqa: F401 (public here too)
+from .near_surface import propagate_switched
+from .tracks import SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
-
-
-@dataclass
-class DynamicsModel:
-    forces: list
-    ephemeris: object
-    events: list = field(default_factory=list)
-    tolerance: float = 1e-12
-    # moons whose positions may enter the equations as the exact expressions of the MAR080 theory, when
-    # the ephemeris takes them from that theory (moons="mean_elements"); otherwise (the default integrated
-    # moons, SPICE) they come through Chebyshev tracks fitted to the ephemeris
-    analytic_bodies: frozenset = frozenset({"PHOBOS", "DEIMOS"})
-    rotation_pck: str | None = None  # text PCK for body orientation (default: packaged pck00011)
-    # heyoka compact mode: cold compile of the reference model 1.75 s instead of 16 s, for 1.5x
-    # slower steps (measured, docs/design.md); compiled code is also cached on disk by heyoka
-    compact_mode: bool = True
-    # user-supplied tracks by body name (objects with signature(), expr(ctx), position(t));
-    # they take precedence over the built-in ones (e.g. a circular Phobos for CR3BP studies)
-    track_overrides: dict = field(default_factory=dict)
-
-    def bodies(self) -> set[str]:
-        out = set()
-        for f in [*self.forces, *self.events]:
-            out |= set(f.bodies())
-        out.discard("MARS")
-        return out
-
-    def rotations(self) -> set[str]:
-        out = set()
-        for f in [*self.forces, *self.events]:
-            out |= set(f.rotations())
-        return out
-
-    def make_tracks(self) -> dict:
-        tracks = {}
-        for b in sorted(self.bodies()):
-            if b in self.track_overrides:
-                tracks[b] = self.track_overrides[b]
-            elif b in self.analytic_bodies and (theory := _mean_element_theory(self.ephemeris, b)) is not None:
-                tracks[b] = AnalyticTrack(b, self.ephemeris, theory.phobos_tidal)
-            else:
-                tracks[b] = ChebyshevTrack(b, self.ephemeris)
-        return tracks
-
-    def signature(self) -> tuple:
-        tr = tuple(t.signature() for t in self.make_tracks().values())
-        return (tuple(f.signature() for f in self.forces), tuple(e.signature() for e in self.events),
-                tr, float(self.tolerance), self.compact_mode, self.rotation_pck)
-
-    def describe(self) -> list[str]:
-        return [f.describe() for f in self.forces]
-
-
-def _backend(eph, body: str):
-    """The ephemeris backend that places ``body`` in ``eph`` (None if it has no segment for it)."""
-    link = eph._link(body) if hasattr(eph, "_link") else None
-    return None if link is None else link[1]
-
-
-def _mean_element_theory(eph, body: str):
-    """The MAR080 mean-element backend that places ``body`` in ``eph`` (None if another one does)."""
-    from ..ephemeris.moons import MarsMoonsEphemeris
-
-    b = _backend(eph, body) if body in ("PHOBOS", "DEIMOS") else None
-    return b if isinstance(b, MarsMoonsEphemeris) else None
-
-
-def moon_source(model: "DynamicsModel", body: str = "PHOBOS") -> str:
-    """'integrated', 'mean_elements' or the name of the ephemeris that places ``body``."""
-    from ..ephemeris.integrated import IntegratedMoonsEphemeris
-    from ..ephemeris.moons import MarsMoonsEphemeris
-
-    b = _backend(model.ephemeris, body)
-    if isinstance(b, MarsMoonsEphemeris):
-        return "mean_elements"
-    if isinstance(b, IntegratedMoonsEphemeris):
-        return "integrated"
-    return getattr(b, "name", "ephemeris") if b is not None else "none"
 
 
 @dataclass
@@ -180,15 +104,6 @@ class _Recorder:
         self.hits.append((t, int(d_sgn)))
 
 
-def _rotations(model: DynamicsModel) -> dict:
-    from ..bodies import get_body
-    from ..bodies.rotation import iau_rotation
-
-    if model.rotation_pck:
-        return {b: iau_rotation(get_body(b).naif_id, model.rotation_pck) for b in model.rotations()}
-    return {b: get_body(b).rotation() for b in model.rotations()}
-
-
 def rhs_expressions(model: DynamicsModel):
     """The equations of motion as heyoka expressions, with the parameter table."""
     params = ParameterTable()
@@ -199,7 +114,7 @@ def rhs_expressions(model: DynamicsModel):
         for t in tracks.values():
             if t.kind == "chebyshev":
                 t.reserve(params)
-    rots = _rotations(model)
+    rots = body_rotations(model)
     ctx = Context.symbolic(tracks, rots, params)
     for f in model.forces:
         for k, v in f.parameters().items():
@@ -260,21 +175,6 @@ def build(model: DynamicsModel) -> Compiled:
     return Compiled(copy.deepcopy(ta), copy.deepcopy(params), tracks, rots, specs, dt, watched)
 
 
-@dataclass
-class Propagation:
-    t: np.ndarray  # output epochs actually reached (TDB s)
-    states: np.ndarray  # (N, 6) Mars-centred ICRF
-    events: list  # list of (label, body, t, terminal)
-    termination: str
-    compile_s: float
-    propagate_s: float
-    n_steps: int
-    final_time: float
-    final_state: np.ndarray
-    # (t_start, t_end, model) per arc when Phobos' gravity switched models (dynamics/near_surface.py)
-    arcs: list = field(default_factory=list)
-
-
 def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | None = None,
               progress=None, near_surface: bool = True) -> Propagation:
     """Propagate ``state0`` (Mars-centred ICRF, km, km/s) from ``t0`` over ``t_grid``.
@@ -294,11 +194,15 @@ def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | N
     if not np.all(np.isfinite(state0)):
         raise MmxsimError("initial state contains NaN or infinity")
     if near_surface:
-        from .near_surface import propagate_switched
-
-        switched = propagate_switched(model, t0, state0, t_grid, t_stop, progress)
+        switched = propagate_switched(model, t0, state0, t_grid, t_stop, progress, arc=_propagate_heyoka)
         if switched is not None:
             return switched
+    return _propagate_heyoka(model, t0, state0, t_grid, t_stop, progress)
+
+
+def _propagate_heyoka(model: DynamicsModel, t0: float, state0, t_grid: np.ndarray, t_stop: float,
+                      progress=None) -> Propagation:
+    """One heyoka propagation of ``model`` (no near-surface switch): :func:`propagate`'s work."""
     comp = build(model)
     ta = comp.ta
     ta.time = float(t0)
@@ -403,7 +307,7 @@ def numpy_rhs(model: DynamicsModel, cheb_origin: float | None = None):
 
         seg = segment_length(tracks.values())
         tracks = {k: CachedChebyshev(v, cheb_origin, seg) if v.kind == "chebyshev" else v for k, v in tracks.items()}
-    rots = _rotations(model)
+    rots = body_rotations(model)
     for f in model.forces:
         for k, v in f.parameters().items():
             params.index(k, v)
