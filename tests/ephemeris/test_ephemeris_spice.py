@@ -79,3 +79,38 @@ def test_orientation_from_pck_matches_iau_model(spk):
         assert np.abs(dR - dR2).max() < 1e-9 * np.abs(dR2).max(), name
     R, dR = spk.orientation("phobos", 0.0)
     assert R.shape == (3, 3) and dR.shape == (3, 3)
+
+
+# --- what a kernel provides (issue 15: a kernel that provides nothing is refused) ---------------
+
+
+@pytest.mark.parametrize("content", ["root:x:0:0:root:/root:/bin/bash\n", "# mmxsim\n\nA README.\n", ""])
+def test_a_file_that_is_not_a_kernel_is_refused_naming_it(tmp_path, content):
+    junk = tmp_path / "not_a_kernel.txt"
+    junk.write_text(content)
+    with pytest.raises(DataFileError) as info:
+        ephem.spice_ephemeris([de421_path(), junk])
+    assert str(junk) in str(info.value) and "not a SPICE kernel" in str(info.value)
+
+
+def test_a_kernel_set_that_provides_nothing_used_is_refused():
+    """A leap-second file alone loads fine in SPICE but gives mmxsim nothing: refused, saying what it is."""
+    with pytest.raises(DataFileError) as info:
+        ephem.spice_ephemeris([data_path("naif0012.tls")])
+    msg = str(info.value)
+    assert "naif0012.tls" in msg and "leap seconds" in msg and "provide no ephemeris" in msg
+
+
+def test_contents_and_per_body_sources(spk):
+    kinds = {p.name: (k, useful) for p, k, _what, useful in spk.contents}
+    assert kinds[de421_path().name] == ("SPK", True) and kinds["pck00011.tpc"] == ("PCK", True)
+    what = dict((p.name, w) for p, _k, w, _u in spk.contents)
+    assert "MARS_BARYCENTER" in what[de421_path().name] and "PHOBOS" in what["pck00011.tpc"]
+    assert spk.sources("SUN", "MARS") == [f"SPICE kernel {de421_path().name}"]
+    # chained: Phobos from the built-in moons, Mars from the kernel: both named, nothing else
+    from mmxsim.ephemeris.moons import MarsMoonsEphemeris
+
+    comp = ephem.composite(MarsMoonsEphemeris(), spk)
+    assert comp.sources("PHOBOS", "MARS") == [MarsMoonsEphemeris().source]
+    assert comp.sources("PHOBOS", "EARTH") == [MarsMoonsEphemeris().source, f"SPICE kernel {de421_path().name}"]
+    assert ephem.default_ephemeris().sources("SUN") == [f"JPL {de421_path().name} (jplephem)"]

@@ -193,6 +193,25 @@ class TreeEphemeris:
         """Position of ``target`` relative to ``center``: (3,) or (N, 3), km, ICRF axes."""
         return self.state(target, center, t)[..., :3]
 
+    def sources(self, target: str, center: str = "MARS") -> list[str]:
+        """Where the state of ``target`` relative to ``center`` comes from: the ``source`` of every
+        backend whose segments :meth:`state` chains for it, in chain order, each once.
+
+        This is the provenance a result should state (e.g. ``['JPL DE421 (skyfield-data)']`` for the
+        Sun seen from Mars): a kernel listed in a scenario but not used for a body does not appear."""
+        tn, cn = self._name(target, "target"), self._name(center, "center")
+        ct, cc = self._chain(tn), self._chain(cn)
+        t_nodes = [tn] + [p for _b, p, _v in ct]
+        c_nodes = [cn] + [p for _b, p, _v in cc]
+        common = next((n for n in t_nodes if n in set(c_nodes)), None)
+        links = ct if common is None else ct[: t_nodes.index(common)] + cc[: c_nodes.index(common)]
+        out: list[str] = []
+        for b, _p, prov in links:
+            src = prov.source_of(b) if hasattr(prov, "source_of") else prov.source
+            if src not in out:
+                out.append(src)
+        return out
+
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}: {', '.join(sorted(self.bodies()))}>"
 

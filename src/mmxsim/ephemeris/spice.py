@@ -48,6 +48,34 @@ def _furnsh(path: Path) -> None:
     _LOADED.add(key)
 
 
+def _kernel_kind(path: Path) -> str:
+    """SPK, PCK-binary, PCK, LSK, FK, ... of a kernel file, or DataFileError if SPICE cannot use it.
+
+    Read from the file's ID word (``getfat``); a text file without one counts as a text kernel only
+    if it has a ``\\begindata`` block (anything else -- a README, /etc/passwd -- would load as an
+    empty kernel and silently provide nothing)."""
+    sp = _sp()
+    try:
+        arch, kind = (x.strip().upper() for x in sp.getfat(str(path)))
+    except sp.utils.exceptions.SpiceyError as exc:
+        raise DataFileError(f"{path} is not a SPICE kernel mmxsim can use (SPICE cannot read its type: "
+                            f"{exc.short or exc})") from None
+    if arch == "DAF" and kind in ("SPK", "PCK"):
+        return "SPK" if kind == "SPK" else "PCK-binary"
+    if arch == "KPL" and kind == "MK":
+        raise DataFileError(f"SPICE kernel {path} is a meta-kernel: list the kernels it loads instead "
+                            "(mmxsim reads each file to know what it provides)")
+    if arch == "KPL":
+        return kind
+    with open(path, "rb") as fh:
+        head = fh.read(1 << 20)
+    if arch == "?" and b"\\begindata" in head:
+        return "TEXT"
+    raise DataFileError(
+        f"{path} is not a SPICE kernel mmxsim can use (SPICE reads its type as architecture {arch!r}, "
+        f"type {kind!r}); allowed: SPK (.bsp), PCK (.tpc, .bpc), LSK (.tls) and other NAIF kernels")
+
+
 def _name_of(naif_id: int) -> str:
     if naif_id in ID_TO_NAME:
         return ID_TO_NAME[naif_id]
@@ -70,12 +98,42 @@ class SpiceEphemeris(TreeEphemeris):
         for p in paths:
             if not p.is_file():
                 raise DataFileError(f"SPICE kernel not found: {p}")
+        kinds = [_kernel_kind(p) for p in paths]  # before loading: junk never reaches SPICE's pool
         for p in paths:
             _furnsh(p)
         self.kernels = tuple(paths)
         self.name = name or "SPICE(" + ", ".join(p.name for p in paths) + ")"
         self.source = "SPICE kernels " + ", ".join(p.name for p in paths)
         self._scan()
+        self.contents = tuple(self._describe(p, k) for p, k in zip(paths, kinds))
+        if not any(useful for _p, _k, _what, useful in self.contents):
+            raise DataFileError(
+                "the SPICE kernels given provide no ephemeris (SPK segments) and no body orientation (PCK): "
+                + "; ".join(f"{p}: {what}" for p, _k, what, _u in self.contents))
+
+    def _describe(self, path: Path, kind: str) -> tuple[Path, str, str, bool]:
+        """(path, kind, what it provides, whether mmxsim uses any of it) of one loaded kernel."""
+        if kind == "SPK":
+            bodies = sorted(_name_of(b) for b in self._file_bodies.get(str(path), ()))
+            if not bodies:
+                raise DataFileError(f"SPICE kernel {path} is an SPK with no segments: it places no body")
+            return path, kind, "SPK: states of " + ", ".join(bodies), True
+        if kind == "PCK-binary":
+            return path, "PCK", "binary PCK (body orientation)", True
+        if kind in ("PCK", "TEXT"):
+            from ..bodies.pck import read_text_kernel
+
+            k = read_text_kernel(str(path))
+            poles = sorted(_name_of(int(v[4:-8])) for v in k if v.startswith("BODY") and v.endswith("_POLE_RA")
+                           and v[4:-8].lstrip("-").isdigit())
+            if poles:
+                return path, "PCK", "text PCK: orientation of " + ", ".join(poles), True
+            names = ", ".join(sorted(k)[:6]) + (" ..." if len(k) > 6 else "")
+            return path, kind, f"text kernel without orientation data (variables: {names or 'none'}; not used)", False
+        what = {"LSK": "leap seconds (not used: mmxsim takes time scales from ERFA via astropy)",
+                "FK": "frame definitions (not used)", "SCLK": "spacecraft clock (not used)",
+                "IK": "instrument parameters (not used)"}.get(kind, f"{kind} kernel (not used)")
+        return path, kind, what, False
 
     # -- tree from the loaded SPKs -------------------------------------------------
     def _scan(self) -> None:
@@ -86,16 +144,19 @@ class SpiceEphemeris(TreeEphemeris):
         sp = _sp()
         spans: dict[int, list[float]] = {}
         best: dict[int, tuple[float, int]] = {}
+        self._file_bodies: dict[str, set[int]] = {}
         for path in self.kernels:
             arch, kind = sp.getfat(str(path))
             if kind.strip().upper() != "SPK":
                 continue
             handle = sp.dafopr(str(path))
+            mine = self._file_bodies.setdefault(str(path), set())
             try:
                 sp.dafbfs(handle)
                 while sp.daffna():
                     dc, ic = sp.dafus(sp.dafgs(), 2, 6)
                     body, center = int(ic[0]), int(ic[1])
+                    mine.add(body)
                     a, b = float(dc[0]), float(dc[1])
                     lo_hi = spans.setdefault(body, [a, b])
                     lo_hi[0], lo_hi[1] = min(lo_hi[0], a), max(lo_hi[1], b)
@@ -110,6 +171,12 @@ class SpiceEphemeris(TreeEphemeris):
 
     def _known(self) -> set[str]:
         return set(self._ids)
+
+    def source_of(self, body: str) -> str:
+        """The SPK file(s) of this backend with segments for ``body`` (SPICE serves the last loaded)."""
+        i = self._ids[body]
+        files = [p.name for p in self.kernels if i in self._file_bodies.get(str(p), ())]
+        return "SPICE kernel " + ", ".join(files) if files else self.source
 
     def _link(self, body: str):
         i = self._ids.get(body)
