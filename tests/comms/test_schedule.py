@@ -248,3 +248,22 @@ def test_greedy_ledger_equals_full_checks(seed):
     g = S.greedy_schedule(segs, rules, bl)
     np.testing.assert_array_equal(g.selected, _greedy_by_full_checks(segs, rules, bl))
     assert g.selected.sum() > 0
+
+
+def test_node_limited_milp_is_reproducible_and_says_how_it_stopped():
+    """The MILP's work limit is a node count, not a time: the same case twice gives the same
+    bookings, and a plan stopped early says so with its gap (issue 15: results must not depend on
+    machine load)."""
+    cands, rules = random_case(201, 12, 5 * 24.0, dur_h=(1.0, 6.0))
+    segs = S.segment_passes(cands, 1800.0)
+    a = S.optimal_schedule(segs, rules, node_limit=1)
+    b = S.optimal_schedule(segs, rules, node_limit=1)
+    assert np.array_equal(a.selected, b.selected) and a.status == b.status
+    assert a.status in ("optimal", "node_limit", "greedy")
+    if a.status == "node_limit":
+        assert "best found in 1 branch-and-bound nodes" in a.notes[0] and "gap" in a.notes[0]
+    full = S.optimal_schedule(segs, rules, node_limit=None)
+    assert full.status in ("optimal", "greedy") and full.volume_bits >= a.volume_bits * (1 - 1e-12)
+    for bad in (0, -3, 2.5, "ten"):
+        with pytest.raises(InputError, match="node_limit"):
+            S.optimal_schedule(segs, rules, node_limit=bad)
