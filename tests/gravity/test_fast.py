@@ -143,3 +143,27 @@ def test_overhang_tolerance():
     R = ray_radii(bent, d, max_overhang_km=100.0, report=rep)
     assert rep["max_overhang_km"] > 0.001 and np.all(np.isfinite(R))
     assert ray_radii(s, d, report=rep) is not None and rep["max_overhang_km"] < 1e-6
+
+
+def test_a_truncated_cache_is_rebuilt_with_a_warning(tmp_path):
+    """A cache file cut short (a disk filled or a process killed by an older writer) used to raise
+    BadZipFile in every later run; now it is rebuilt, with a warning naming the file, and rewritten
+    whole (issue 15)."""
+    g1 = GridGravity("thomas3k", dlat_deg=10.0, dlon_deg=10.0, n_radial=4, cache_dir=tmp_path)
+    data = g1.cache_path.read_bytes()
+    g1.cache_path.write_bytes(data[: len(data) // 2])
+    with pytest.warns(RuntimeWarning, match="unreadable"):
+        g2 = GridGravity("thomas3k", dlat_deg=10.0, dlon_deg=10.0, n_radial=4, cache_dir=tmp_path)
+    assert np.array_equal(g1.G, g2.G) and g2.cache_path.read_bytes() == data
+    assert not list(tmp_path.glob(".*.tmp"))  # no temporary left behind
+
+
+def test_atomic_file_leaves_the_old_file_on_failure(tmp_path):
+    from mmxsim.files import atomic_file, atomic_write
+
+    p = atomic_write(tmp_path / "x.bin", b"old")
+    with pytest.raises(KeyboardInterrupt):
+        with atomic_file(p) as fh:
+            fh.write(b"new, half")
+            raise KeyboardInterrupt
+    assert p.read_bytes() == b"old" and not list(tmp_path.glob(".*.tmp"))

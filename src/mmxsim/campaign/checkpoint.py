@@ -17,13 +17,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import re
-import tempfile
 from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError
+from ..files import atomic_write
 
 __all__ = [
     "MANIFEST",
@@ -42,25 +41,6 @@ PARTS = "parts"
 RESULTS = "results.parquet"
 SCHEMA = "mmxsim.campaign/1"
 _PART = re.compile(r"^sample-(\d+)\.json$")
-
-
-def atomic_write(path: Path, data: bytes) -> Path:
-    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename)."""
-    path = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    return path
 
 
 def _clean(obj: Any) -> Any:

@@ -54,12 +54,15 @@ from __future__ import annotations
 import hashlib
 import math
 import os
+import warnings
+import zipfile
 from pathlib import Path
 
 import numpy as np
 
-from ..errors import InputError
 from .._accel import jit
+from ..errors import InputError
+from ..files import atomic_file
 from .polyhedron import Polyhedron
 
 _VERSION = "grid-v2"
@@ -422,19 +425,20 @@ class GridGravity:
                 with np.load(path) as d:
                     self.R, self.G, self.C, self.S = d["R"], d["G"], d["C"], d["S"]
                 loaded = self.G.shape == (self.n_radial, nlat, nlon, 4)
-            except (OSError, ValueError, KeyError):
+            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
                 loaded = False
+                warnings.warn(f"gravity grid cache {path} is unreadable ({type(exc).__name__}: {exc}); "
+                              "rebuilding it", RuntimeWarning, stacklevel=2)
         if not loaded:
             self._rays()
             self._check_s_max(s_max)
             self._build()
             if cache:
-                try:
+                try:  # complete or absent, never a truncated file that breaks later runs
                     path.parent.mkdir(parents=True, exist_ok=True)
-                    tmp = path.with_suffix(".tmp.npz")
-                    np.savez(tmp, R=self.R, G=self.G, C=self.C, S=self.S)
-                    os.replace(tmp, path)
-                except OSError:  # a read-only cache is not an error; the grid is just not kept
+                    with atomic_file(path) as fh:
+                        np.savez(fh, R=self.R, G=self.G, C=self.C, S=self.S)
+                except OSError:  # a read-only or full cache is not an error; the grid is just not kept
                     pass
         self.R = np.ascontiguousarray(self.R)
         self.G = np.ascontiguousarray(self.G)

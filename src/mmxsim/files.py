@@ -1,0 +1,57 @@
+"""Files that are either complete or absent: atomic writes for caches, checkpoints and outputs.
+
+A writer gets a temporary file beside the target (a unique name from :func:`tempfile.mkstemp`,
+so two processes never share one), writes and ``fsync``\\ s it, and only then renames it over
+the target (``os.replace`` is atomic on POSIX and Windows). A process killed, interrupted or out
+of disk space midway leaves the old file (or none) and at most a hidden ``.NAME.*.tmp`` file,
+which :func:`remove_stale_temporaries` clears. Layer 0: no mmxsim imports.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from contextlib import contextmanager
+from pathlib import Path
+from typing import BinaryIO, Iterator
+
+__all__ = ["atomic_write", "atomic_file", "remove_stale_temporaries"]
+
+
+@contextmanager
+def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
+    """``with atomic_file(p) as fh: fh.write(...)``: ``p`` appears, complete, when the block ends
+    without an exception; on any exception (KeyboardInterrupt included) it is left untouched."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            yield fh
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def atomic_write(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` atomically (temporary file, fsync, rename); returns the path."""
+    with atomic_file(path) as fh:
+        fh.write(data)
+    return Path(path)
+
+
+def remove_stale_temporaries(folder: str | os.PathLike, name: str = "*") -> int:
+    """Delete the ``.NAME.*.tmp`` files a killed writer left in ``folder``; returns how many."""
+    n = 0
+    for p in Path(folder).glob(f".{name}.*.tmp"):
+        try:
+            p.unlink()
+            n += 1
+        except OSError:
+            pass
+    return n
