@@ -1,7 +1,9 @@
-"""Files written by ``mmxsim run``: CCSDS OEM, time series, summary and report.
+"""File formats of a run: CCSDS OEM and OPM, time series, summary.json, SPICE SPK, CZML.
 
-Only NumPy is imported here; pyarrow (Parquet) and Matplotlib (report) are
-imported when used.
+Reads only the results model (:mod:`mmxsim.results`); the report (:mod:`mmxsim.report`) is a
+sibling and the merged event list belongs to the mission layer: :func:`mmxsim.app.write_outputs`
+writes all of them, as ``mmxsim run`` does. Only NumPy is imported here; pyarrow (Parquet),
+spiceypy (SPK) and czml3 are imported when used.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from .timeseries import check_format, write_timeseries
 
 __all__ = [
     "write_outputs",
+    "write_section_files",
     "write_oem",
     "read_oem",
     "write_timeseries",
@@ -30,7 +33,6 @@ __all__ = [
 OUTPUT_NAMES = {
     "oem": "trajectory.oem",
     "summary": "summary.json",
-    "report": "report.html",
     "spk": "trajectory.bsp",
     "czml": "trajectory.czml",
 }
@@ -54,20 +56,19 @@ def write_outputs(
     oem: bool = True,
     timeseries: str | None = "csv",
     summary: bool = True,
-    report: bool = True,
-    events: bool = True,
     spk: bool = False,
     czml: bool = False,
+    files: bool = True,
 ) -> dict[str, Path]:
-    """Write the outputs of a run into ``out_dir`` (created if missing).
+    """Write the exports of a run into ``out_dir`` (created if missing).
 
     Files: ``trajectory.oem`` (Mars-centred ICRF), ``timeseries.csv`` or
-    ``timeseries.parquet``, ``summary.json``, ``report.html`` and the merged event list
-    ``events.csv`` / ``events.ics`` (iCalendar). Pass ``False``
-    (``None`` for ``timeseries``) to skip one. Returns ``{kind: path}`` of what
-    was written, keys ``oem``, ``timeseries``, ``summary``, ``report``.
+    ``timeseries.parquet``, ``summary.json`` and (``files``) the analysis sections' files
+    (:func:`write_section_files`). Pass ``False`` (``None`` for ``timeseries``) to skip one.
+    Returns ``{kind: path}`` of what was written, keys ``oem``, ``timeseries``, ``summary``.
     ``spk=True`` adds ``trajectory.bsp`` (SPICE SPK, :mod:`.spk`) and ``czml=True``
-    ``trajectory.czml`` (Cesium, :mod:`.czml`); both are off by default.
+    ``trajectory.czml`` (Cesium, :mod:`.czml`); both are off by default. The report and the
+    merged event list are written by :func:`mmxsim.app.write_outputs`.
     """
     # check options before writing anything, so a bad format leaves no partial output
     fmt = check_format(timeseries) if timeseries else None
@@ -88,18 +89,18 @@ def write_outputs(
         written["czml"] = write_czml(result, out / OUTPUT_NAMES["czml"])
     if summary:
         written["summary"] = write_summary(result, out / OUTPUT_NAMES["summary"])
-    if report:
-        from ..report import write_report
+    if files:
+        written.update(write_section_files(result, out))
+    return written
 
-        written["report"] = write_report(result, out / OUTPUT_NAMES["report"])
-    if events:
-        from ..mission.timeline import events_csv, events_ical, run_events
 
-        ev = run_events(result)
-        (out / "events.csv").write_text(events_csv(ev))
-        (out / "events.ics").write_text(events_ical(ev, f"MMX run: {result.scenario_name} (mmxsim)"), newline="")
-        written["events_csv"], written["events_ics"] = out / "events.csv", out / "events.ics"
-    for sec in result.sections:  # analysis files (tables as CSV, figures as PNG)
+def write_section_files(result: RunResult, out_dir) -> dict[str, Path]:
+    """Write the analysis sections' files (tables as CSV, figures as PNG: ``Section.files``) into
+    ``out_dir``; returns ``{"<section key>:<file name>": path}``."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    written: dict[str, Path] = {}
+    for sec in result.sections:
         for name, blob in sec.files.items():
             path = out / name
             path.write_bytes(blob)
