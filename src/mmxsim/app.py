@@ -60,26 +60,28 @@ def apply_overrides(data: dict, overrides: dict) -> dict:
 
 
 def resolve_scenario(source=None, *, overrides: dict | None = None, quick: bool = False, phase: str | None = None,
-                     announce=None):
+                     announce=None, base_dir=None):
     """``(scenario, base_dir)`` of what ``mmxsim run`` (or :func:`mmxsim.run`) is asked to run.
 
     ``source``: ``None`` (the built-in ``reference_mission``), the name of a built-in scenario
     (:data:`~mmxsim.scenario.BUILTIN_SCENARIOS`; a file of that name in the working folder wins),
-    a path to a scenario file, a mapping (validated as a scenario file) or a
-    :class:`~mmxsim.scenario.Scenario`. ``overrides``: see :func:`apply_overrides`. ``phase``:
+    a path to a scenario file, YAML text, a mapping (validated as a scenario file) or a
+    :class:`~mmxsim.scenario.Scenario`; ``base_dir`` for the last three (default: cwd). ``overrides``: see :func:`apply_overrides`. ``phase``:
     only the analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`);
     ``quick``: a fast look (:func:`mmxsim.mission.variants.quick_variant`), in that order, as
     the command line does. ``announce(text)`` is told when a built-in scenario is used.
-    ``base_dir`` is the folder relative kernel paths are resolved against (``None``: cwd).
+    Returns ``base_dir``: the folder relative kernel paths are resolved against (``None``: cwd).
     """
     from .scenario import (BUILTIN_SCENARIOS, Scenario, builtin_scenario, load_scenario, parse_scenario,
                            scenario_to_dict)
 
-    base = None
+    base = base_dir
     if isinstance(source, Scenario):
         s = source
     elif isinstance(source, dict):
-        s = parse_scenario(source)
+        s = parse_scenario(source, base_dir=base)
+    elif isinstance(source, str) and ("\n" in source or source.lstrip().startswith("{")):  # YAML text
+        s = load_scenario(source, base_dir=base)
     else:
         name = None if source is None else str(source).removesuffix(".yaml")
         if source is None or (name in BUILTIN_SCENARIOS and not Path(source).exists()):
@@ -91,7 +93,8 @@ def resolve_scenario(source=None, *, overrides: dict | None = None, quick: bool 
         else:
             s, base = load_scenario(source), Path(source).resolve().parent
     if overrides:
-        what = "<dict>" if isinstance(source, (dict, Scenario)) else f"{source or 'reference_mission'}"
+        what = f"{source or 'reference_mission'}" if isinstance(source, (str, Path)) and "\n" not in str(source) \
+            else f"'{s.name}'"
         s = parse_scenario(apply_overrides(scenario_to_dict(s), overrides), f"{what} with overrides", base_dir=base)
     if phase is not None:
         from .mission.variants import phase_variant

@@ -223,7 +223,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
 
     ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
     analysis starts (``None`` once all are done)."""
-    from .. import __version__
+    from ..version import __version__
     from ..dynamics import propagate
     from ..frames import from_mars_icrf
     from ..scenario import scenario_to_dict
