@@ -12,14 +12,10 @@ from __future__ import annotations
 
 import math
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from ..time import iso_tdb
-
-if TYPE_CHECKING:  # pragma: no cover
-    from . import Event, RunResult
 
 __all__ = ["build_summary", "event_dict", "to_jsonable", "SCHEMA"]
 
@@ -69,8 +65,8 @@ def _extremum(values: np.ndarray, t: np.ndarray, kind: str) -> dict:
     return {"value": float(a[i]), "epoch_tdb": _iso(t[i]), "t_tdb_s": float(t[i])}
 
 
-def event_dict(ev: Event, t0: float | None = None) -> dict:
-    """One event as a JSON-ready dict."""
+def event_dict(ev, t0: float | None = None) -> dict:
+    """One :class:`~mmxsim.results.Event` as a JSON-ready dict."""
     d = {
         "kind": ev.kind,
         "body": ev.body,
@@ -84,8 +80,8 @@ def event_dict(ev: Event, t0: float | None = None) -> dict:
     return d
 
 
-def build_summary(result: RunResult) -> dict:
-    """The summary of ``result`` as a JSON-ready dict."""
+def build_summary(result) -> dict:
+    """The summary of ``result`` (a :class:`~mmxsim.results.RunResult`) as a JSON-ready dict."""
     traj = result.trajectory
     t = traj.t
     n = int(t.size)
