@@ -120,33 +120,23 @@ def write_events(result: RunResult, out_dir) -> dict[str, Path]:
     return {"events_csv": out / "events.csv", "events_ics": out / "events.ics"}
 
 
-def write_outputs(
-    result: RunResult,
-    out_dir,
-    *,
-    oem: bool = True,
-    timeseries: str | None = "csv",
-    summary: bool = True,
-    report: bool = True,
-    events: bool = True,
-    spk: bool = False,
-    czml: bool = False,
-) -> dict[str, Path]:
+def write_outputs(result: RunResult, out_dir, *, report: bool = True, events: bool = True,
+                  **exports) -> dict[str, Path]:
     """Write every output of a run into ``out_dir`` (created if missing), as ``mmxsim run`` does.
 
-    The exports (:func:`mmxsim.exports.write_outputs`: ``trajectory.oem``, ``timeseries.csv`` or
-    ``.parquet``, ``summary.json``, and with ``spk``/``czml`` ``trajectory.bsp`` and
-    ``trajectory.czml``), then ``report.html`` (:func:`mmxsim.report.write_report`), the merged
-    event list ``events.csv`` / ``events.ics`` (:func:`write_events`) and the analysis sections'
-    files. Pass ``False`` (``None`` for ``timeseries``) to skip one; a bad option is refused
-    before anything is written. Returns ``{kind: path}`` of what was written.
+    The exports (:func:`mmxsim.exports.write_outputs`, whose switches ``exports`` are: ``oem``,
+    ``timeseries`` (``"csv"``, ``"parquet"`` or ``None``), ``summary``, ``spk``, ``czml``) give
+    ``trajectory.oem``, ``timeseries.csv``, ``summary.json`` and, when asked, ``trajectory.bsp`` and
+    ``trajectory.czml``; then ``report.html`` (:func:`mmxsim.report.write_report`), the merged event
+    list ``events.csv`` / ``events.ics`` (:func:`write_events`) and the analysis sections' files.
+    Pass ``False`` to skip one; a bad option is refused before anything is written. Returns
+    ``{kind: path}`` of what was written.
     """
     from .exports import write_outputs as write_exports
     from .exports import write_section_files
 
     out = Path(out_dir)
-    written = write_exports(result, out, oem=oem, timeseries=timeseries, summary=summary, spk=spk, czml=czml,
-                            files=False)
+    written = write_exports(result, out, **exports, files=False)
     if report:
         from .report import write_report
 
