@@ -51,17 +51,7 @@ from typing import Any
 from .errors import InputError
 from .results import RunResult, build_summary
 from .time import as_tdb_seconds
-
-__all__ = [
-    "run", "Result", "Frames", "load_scenario", "parse_scenario", "builtin_scenario", "BUILTIN_SCENARIOS",
-    "Scenario", "ScenarioError", "scenario_to_dict", "scenario_to_yaml", "build_model", "run_scenario",
-    "write_outputs", "read_oem",
-    "default_ephemeris", "spice_ephemeris", "composite", "get_body", "PHOBOS", "MARS", "DEIMOS", "SUN", "EARTH",
-    "phobos_shape", "Epoch", "to_tdb_seconds", "iso_tdb", "iso_utc",
-    "rotation_to", "from_mars_icrf", "to_mars_icrf", "transform", "recenter",
-    "periodic_qso", "qso_family", "qso_3d", "qso_hill_state", "keplerian_to_cartesian", "cartesian_to_keplerian",
-    "propagate", "find_passes", "conjunctions", "occultations",
-]
+from .time import iso_tdb as _iso
 
 # name -> (module, attribute, takes Time/Quantity arguments through accept_units)
 _LAZY = {
@@ -83,6 +73,8 @@ _LAZY = {
     "propagate": ("mmxsim.dynamics", "propagate", True),
     **{n: ("mmxsim.comms.visibility", n, True) for n in ("find_passes", "conjunctions", "occultations")},
 }
+
+__all__ = ["run", "Result", "Frames", "load_scenario", "parse_scenario", *_LAZY]
 
 
 def __getattr__(name: str):
@@ -334,7 +326,7 @@ class Result(RunResult):
 
     def __repr__(self) -> str:
         t = self.trajectory.t
-        span = f"{self.summary()['span']['start_tdb']} .. {self.summary()['span']['stop_tdb']} TDB, " if t.size else ""
+        span = f"{_iso(t[0])} .. {_iso(t[-1])} TDB, " if t.size else ""
         return (f"<mmxsim.Result {self.scenario_name!r}: {t.size} samples, {span}{self.termination}; "
                 f"{len(self.sections)} section(s)>")
 

@@ -22,7 +22,6 @@ from __future__ import annotations
 import copy
 import time as _time
 from pathlib import Path
-from typing import Any
 
 from .results import RunResult
 
