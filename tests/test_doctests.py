@@ -5,7 +5,7 @@ import importlib
 
 import pytest
 
-MODULES = ["mmxsim.time", "mmxsim.bodies.shapes", "mmxsim.gravity.polyhedron"]
+MODULES = ["mmxsim.time", "mmxsim.bodies.shapes", "mmxsim.gravity.polyhedron", "mmxsim.api"]
 
 
 @pytest.mark.parametrize("name", MODULES)

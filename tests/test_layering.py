@@ -16,6 +16,7 @@ LAYER = {
     "orbits": 3,
     "comms": 4, "surface": 4, "instruments": 4, "science": 4, "earth_return": 4,
     "scenario": 5, "results": 5, "mission": 5, "exports": 5, "report": 5, "cli": 5, "campaign": 5, "partners": 5, "__init__": 5,
+    "app": 5, "api": 5, "version": 0,
 }
 
 

@@ -55,7 +55,7 @@ def run(
                                                               "(see `mmxsim timeline`), e.g. 'QSO campaign'."),
 ):
     """Run a scenario and write OEM, time series, events, summary.json and report.html."""
-    from .mission.runner import run_scenario_file
+    from .app import run_scenario_file
 
     run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase)
 

@@ -124,3 +124,28 @@ def iso_tdb(seconds: Iterable[float] | float, precision: int = 3):
     unit = {0: "s", 3: "ms", 6: "us"}.get(precision, "ms")
     out = np.datetime_as_string(dt, unit=unit)
     return out if np.ndim(seconds) else str(out[0])
+
+
+def iso_utc(seconds, precision: int = 3) -> list[str]:
+    """ISO 8601 UTC strings of TDB seconds past J2000 (a list, one astropy call; leap seconds
+    from the shipped table, ERFA's "dubious year" warning beyond its end silenced)."""
+    import warnings
+
+    ts = np.atleast_1d(np.asarray(list(seconds) if isinstance(seconds, (list, tuple)) else seconds, float))
+    if ts.size == 0:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return [str(x) for x in np.atleast_1d(Epoch.from_tdb_seconds(ts).iso("utc", precision))]
+
+
+def as_tdb_seconds(t):
+    """``t`` with an astropy ``Time`` turned into TDB seconds past J2000 (a float, or an array
+    for an array of epochs); anything else is returned unchanged. astropy is not imported."""
+    import sys
+
+    at = sys.modules.get("astropy.time")
+    if at is not None and isinstance(t, at.Time):
+        tdb = Epoch(t).tdb
+        return float(tdb) if np.ndim(tdb) == 0 else tdb
+    return t

@@ -99,7 +99,7 @@ def test_bad_inputs(synthetic):
 
 
 def test_write_outputs_czml_flag(result, tmp_path):
-    from mmxsim.exports import write_outputs
+    from mmxsim.app import write_outputs
 
     paths = write_outputs(result, tmp_path, oem=False, timeseries=None, summary=False, report=False, czml=True)
     doc = czml3.Document.model_validate(json.loads(paths["czml"].read_text()))

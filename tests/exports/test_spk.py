@@ -131,7 +131,7 @@ def test_body_fixed_or_unknown_centre_refused(synthetic, tmp_path):
 
 
 def test_write_outputs_spk_flag(result, tmp_path):
-    from mmxsim.exports import write_outputs
+    from mmxsim.app import write_outputs
 
     paths = write_outputs(result, tmp_path, oem=False, timeseries=None, summary=False, report=False)
     assert "spk" not in paths and not (tmp_path / "trajectory.bsp").exists()  # off by default

@@ -1,4 +1,4 @@
-"""write_outputs: the files of `mmxsim run`."""
+"""write_outputs (mmxsim.app): the files of `mmxsim run`; mmxsim.exports.write_outputs: the exports alone."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ import numpy as np
 import pytest
 
 from mmxsim.errors import InputError
-from mmxsim.exports import read_oem, write_outputs
+from mmxsim.app import write_outputs
+from mmxsim.exports import read_oem
 
 
 def test_write_outputs_all(result, tmp_path):
@@ -37,3 +38,14 @@ def test_bad_timeseries_format_writes_nothing(result, tmp_path, monkeypatch):
     with pytest.raises(InputError):
         write_outputs(result, tmp_path / "out", timeseries="parquet")
     assert not (tmp_path / "out").exists()
+
+
+def test_exports_alone_write_neither_report_nor_events(result, tmp_path):
+    """The exports package writes its formats only: the report and the event list are the
+    application layer's (mmxsim.app.write_outputs)."""
+    from mmxsim.exports import write_outputs as write_exports
+
+    paths = write_exports(result, tmp_path)
+    assert {k: p.name for k, p in paths.items()} == {
+        "oem": "trajectory.oem", "timeseries": "timeseries.csv", "summary": "summary.json"}
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["summary.json", "timeseries.csv", "trajectory.oem"]

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mmxsim.exports import write_outputs
+from mmxsim.app import write_outputs
 from mmxsim.mission.analyses import PRODUCERS, run_analyses
 from mmxsim.scenario import Analyses, parse_scenario
 

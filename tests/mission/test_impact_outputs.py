@@ -6,7 +6,7 @@ import json
 import numpy as np
 import pytest
 
-from mmxsim.exports import write_outputs
+from mmxsim.app import write_outputs
 from mmxsim.exports.oem import read_oem
 from mmxsim.mission.runner import run_scenario
 from mmxsim.scenario import parse_scenario

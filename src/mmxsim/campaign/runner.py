@@ -12,7 +12,7 @@ other in this process, without Dask (debugging, tests, tiny campaigns).
 Each sample runs :func:`run_sample` on a worker: it builds the sample's scenario
 (base + drawn values), validates it with :func:`mmxsim.scenario.parse_scenario`,
 runs it with :func:`mmxsim.mission.runner.run_scenario` and picks the requested
-numbers out of its summary (:func:`mmxsim.exports.summary.build_summary`). The
+numbers out of its summary (:func:`mmxsim.results.build_summary`). The
 record comes back to this (client) process, which writes it as a part file
 (:mod:`.checkpoint`) before counting it done; so the parts folder lives where the
 client runs, whatever the cluster.
@@ -93,7 +93,7 @@ def run_sample(spec: CampaignSpec, index: int) -> dict:
     The record has the columns of :func:`result_columns`. Reproducible alone: the
     same spec and index give the same inputs and outputs on any machine.
     """
-    from ..exports.summary import build_summary
+    from ..results import build_summary
     from ..mission.runner import run_scenario
     from ..scenario import parse_scenario
 

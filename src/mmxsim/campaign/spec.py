@@ -46,7 +46,7 @@ the ``vary`` entries, so every sample can be rebuilt alone from the campaign see
 its index, or from its recorded seed.
 
 ``outputs`` are dotted paths into the run's ``summary.json`` data
-(:func:`mmxsim.exports.summary.build_summary`); an extremum such as
+(:func:`mmxsim.results.build_summary`); an extremum such as
 ``distance_phobos_km.min`` (a ``{value, epoch_tdb, t_tdb_s}`` record) gives its
 ``value``. Non-scalar values are recorded as JSON text.
 """

@@ -13,6 +13,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import CoverageError, InputError
+from ..time import as_tdb_seconds
 
 # NAIF ids of the body names mmxsim understands (upper case).
 NAME_TO_ID: dict[str, int] = {
@@ -64,7 +65,8 @@ def body_name(body, allowed=None, field: str = "body") -> str:
 
 
 def as_epochs(t) -> tuple[np.ndarray, bool]:
-    """(1-D float array of TDB seconds past J2000, was_scalar)."""
+    """(1-D float array of TDB seconds past J2000, was_scalar); ``t`` may also be an astropy ``Time``."""
+    t = as_tdb_seconds(t)
     try:
         arr = np.asarray(t, dtype=float)
     except (TypeError, ValueError):

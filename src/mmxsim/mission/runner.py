@@ -1,15 +1,16 @@
-"""Scenario -> dynamics model -> propagation -> results -> files.
+"""Scenario -> dynamics model -> propagation -> results.
 
 Data flows one way: a validated :class:`~mmxsim.scenario.Scenario` is turned
 into a :class:`~mmxsim.dynamics.DynamicsModel` (the factory, Tudat-style), propagated
-with heyoka, post-processed into Phobos-relative products and handed to the exporters.
+with heyoka and post-processed into Phobos-relative products: a
+:class:`~mmxsim.results.RunResult`. Nothing here writes a file: :mod:`mmxsim.app` (the
+command line's and the API's layer) hands the result to the exports and the report.
 """
 
 from __future__ import annotations
 
 import platform
 import time as _time
-from pathlib import Path
 
 import numpy as np
 
@@ -222,7 +223,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
 
     ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
     analysis starts (``None`` once all are done)."""
-    from .. import __version__
+    from ..version import __version__
     from ..dynamics import propagate
     from ..frames import from_mars_icrf
     from ..scenario import scenario_to_dict
@@ -287,67 +288,3 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
         sections=sections,
         altitude_surface=surface.label,
     )
-
-
-def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False, phase: str | None = None):
-    """CLI entry: load (or use a built-in scenario: ``path`` None is the reference mission, or a name
-    of :data:`~mmxsim.scenario.BUILTIN_SCENARIOS`), run, write outputs, print a summary.
-    ``quick``: a fast look (:func:`mmxsim.mission.variants.quick_variant`); ``phase``: only the
-    analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`)."""
-    from rich.console import Console
-
-    from ..exports import write_outputs
-    from ..scenario import BUILTIN_SCENARIOS, builtin_scenario, check_coverage, load_scenario
-
-    console = Console(stderr=True)
-    name = None if path is None else str(path).removesuffix(".yaml")
-    if path is None or (name in BUILTIN_SCENARIOS and not Path(path).exists()):
-        s, base = builtin_scenario(name or "reference_mission"), None
-        how, hint = ("no scenario given, running", " (every capability; --quick for a fast look)") if path is None \
-            else ("running", "")
-        console.print(f"[bold]mmxsim[/]: {how} the built-in '{s.name}'{hint}", highlight=False)
-    else:
-        s, base = load_scenario(path), Path(path).resolve().parent
-    if phase is not None:
-        from .variants import phase_variant
-
-        s = phase_variant(s, phase, base)
-    if quick:
-        from .variants import quick_variant
-
-        s = quick_variant(s, base)
-    check_coverage(s)
-    t_all = _time.perf_counter()
-    if progress:
-        from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
-
-        with Progress(TextColumn("[bold blue]{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
-                      TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
-            task = bar.add_task(f"propagating {s.name}", total=1.0)
-            names = [k for k in type(s.analyses).model_fields if getattr(s.analyses, k) is not None]
-            an = bar.add_task("analyses", total=max(len(names), 1), visible=bool(names))
-
-            def on_analysis(name):  # called as each analysis starts, then with None
-                bar.update(task, completed=1.0)
-                bar.update(an, completed=len(names) if name is None else names.index(name),
-                           description="analyses done" if name is None else f"analysis: {name}")
-
-            result = run_scenario(s, base, progress=lambda f: bar.update(task, completed=f),
-                                  analysis_progress=on_analysis if names else None)
-            bar.update(task, completed=1.0)
-    else:
-        result = run_scenario(s, base)
-    t_out = _time.perf_counter()
-    o = s.outputs
-    paths = write_outputs(result, Path(out_dir), oem=o.oem, timeseries=o.timeseries if o.timeseries != "none" else None,
-                          summary=True, report=o.report, events=o.events, spk=o.spk, czml=o.czml)
-    result.timings["outputs_s"] = _time.perf_counter() - t_out
-    result.timings["total_s"] = _time.perf_counter() - t_all
-    d = result.distance_phobos_km
-    console.print(f"[green]done[/] {s.name}: {result.trajectory.t.size} samples, {result.termination}; "
-                  f"distance to Phobos {d.min():.2f}..{d.max():.2f} km; "
-                  f"compile {result.timings['compile_s']:.2f} s, propagate {result.timings['propagate_s']:.2f} s",
-                  highlight=False)
-    for k, p in paths.items():
-        console.print(f"  {k}: {p}", highlight=False)
-    return result, paths

@@ -206,7 +206,7 @@ def build(path, log=print, fitted: dict | None = None) -> dict:
     ``fitted``: {body: (t_mid, state_mid, rms, max)} from an earlier fit, to rewrite the records only."""
     import heyoka
 
-    from .. import __version__
+    from ..version import __version__
 
     stats, records = {}, {}
     tic = _time.perf_counter()

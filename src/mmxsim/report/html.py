@@ -181,7 +181,7 @@ def _details(d) -> str:
     if not d:
         return ""
     try:
-        from ..exports.summary import to_jsonable
+        from ..results import to_jsonable
 
         text = json.dumps(to_jsonable(d), ensure_ascii=False, sort_keys=True)
     except Exception:  # pragma: no cover - anything printable will do
@@ -320,7 +320,7 @@ def _section(sec) -> str:
 
 def _pretty(obj) -> str:
     try:
-        from ..exports.summary import to_jsonable
+        from ..results import to_jsonable
 
         return json.dumps(to_jsonable(obj), indent=2, ensure_ascii=False)
     except Exception:  # pragma: no cover
@@ -365,7 +365,8 @@ _FREQUENT_KINDS = ("eclipse", "pass", "track", "science", "manoeuvre")
 def _events_html(result, t, n) -> list[str]:
     """The merged event list (as in events.csv/.ics): counts by kind, the mission-level events
     listed, and the integrator's raw events in a folded table."""
-    from ..mission.timeline import _isos, run_events
+    from ..mission.timeline import run_events
+    from ..time import iso_utc as _isos
 
     out = ['<h2 id="events">Events</h2>']
     merged = run_events(result)

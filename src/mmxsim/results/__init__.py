@@ -1,6 +1,8 @@
 """What a run produces: the data handed from the runner to exports and the report.
 
-Kept free of heavy imports so exporters and the report can be used on saved results.
+Kept free of heavy imports (NumPy only) so exporters and the report can be used on saved
+results. :mod:`mmxsim.exports` and :mod:`mmxsim.report` are siblings that both read this
+model and its summary (:func:`build_summary`, :func:`to_jsonable`), never each other.
 """
 
 from __future__ import annotations
@@ -8,6 +10,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from .summary import SCHEMA, build_summary, event_dict, to_jsonable
+
+__all__ = ["Trajectory", "Event", "Table", "Section", "RunResult", "build_summary", "event_dict", "to_jsonable",
+           "SCHEMA"]
 
 
 @dataclass
