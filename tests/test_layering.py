@@ -15,7 +15,11 @@ LAYER = {
     "gravity": 2, "dynamics": 2,
     "orbits": 3,
     "comms": 4, "surface": 4, "instruments": 4, "science": 4, "earth_return": 4,
-    "scenario": 5, "results": 5, "mission": 5, "exports": 5, "report": 5, "cli": 5, "campaign": 5, "partners": 5, "__init__": 5,
+    "scenario": 5, "results": 5,
+    "analyses": 6,
+    # exports and report go above mission once the runner no longer writes files (issue 14)
+    "mission": 7, "partners": 7, "exports": 7, "report": 7,
+    "cli": 8, "campaign": 8, "__init__": 8,
 }
 
 

@@ -314,6 +314,25 @@ def campaign(
         highlight=False, soft_wrap=True)
 
 
+def _analysis_commands() -> None:
+    """``mmxsim <name>`` for each analysis that declares a command (:attr:`mmxsim.analyses.Analysis.command`)."""
+    from .analyses import registry
+    from .errors import InputError
+
+    taken = {c.name or c.callback.__name__ for c in app.registered_commands}
+    for a in registry().values():
+        if a.command is None:
+            continue
+        if a.command_name in taken:
+            raise InputError(f"analysis {a.name}: command", a.command_name,
+                             "a command name that mmxsim does not have yet: not " + ", ".join(sorted(taken)))
+        app.command(a.command_name)(_guard(a.command))
+        taken.add(a.command_name)
+
+
+_analysis_commands()
+
+
 def main() -> None:  # console-script entry point
     app()
 
