@@ -53,7 +53,8 @@ from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
            "report_warnings", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
-           "png_bytes", "figures_png", "fmt_num", "kv_table", "plain", "phobos_fixed_geometry", "science_windows", "site_pair"]
+           "png_bytes", "figures_png", "fmt_num", "kv_table", "plain", "phobos_fixed_geometry", "science_windows",
+           "site_pair"]
 
 #: The entry-point group through which installed packages add analyses.
 ENTRY_POINT_GROUP = "mmxsim.analyses"
@@ -120,7 +121,8 @@ def analyses_model() -> type[AnalysesBlock]:
 set_analyses_provider(analyses_model)
 
 
-def run_analyses(scenario, ctx: dict | None = None, progress: Callable[[str], None] | None = None) -> list[Section]:
+def run_analyses(scenario, ctx: dict | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[Section]:
     """Run every analysis the scenario's ``analyses`` block enables, in order; each section's
     ``seconds`` is its wall time. ``ctx``: the run's products (see :class:`Analysis`)."""
     sections = []

@@ -1,4 +1,5 @@
-"""The ``budget`` analysis: mars orbit insertion with finite burns and the delta-v / propellant budget by leg.
+"""The ``budget`` analysis: mars orbit insertion with finite burns and the delta-v / propellant budget by
+leg.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """
@@ -56,6 +57,8 @@ ANALYSIS = Analysis(
     description="MOI finite burn, delta-v and propellant budget",
     order=140,
     phases=("Mars orbit insertion", "approach to Phobos", "Mars departure"),
-    partners=(("JAXA", "interplanetary legs: launch and return windows, Mars orbit insertion, Deimos flybys"),),
+    partners=(
+        ("JAXA", "interplanetary legs: launch and return windows, Mars orbit insertion, Deimos flybys"),
+    ),
     quick={"grid": 40},
 )

@@ -1,19 +1,18 @@
-"""The ``comms`` analysis: passes of the run's trajectory, their downlink rates, an optimised booking plan and the recorder.
+"""The ``comms`` analysis: passes of the run's trajectory, their downlink rates, an optimised booking plan
+and the recorder.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """
 
 from __future__ import annotations
 
-from typing import Literal
-
 import math
+from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from ..errors import MmxsimError
+from ..errors import InputError, MmxsimError
 from ..results import Section, Table
-from ..errors import InputError
 from ..scenario import ISO_ALLOWED, IsoEpoch, Problems, SchemaModel, got
 from ..time import iso_tdb, tdb_seconds
 from ._common import png_bytes
@@ -340,7 +339,12 @@ ANALYSIS = Analysis(
     description="station passes, link rates, bookings, data volume",
     order=60,
     phases=("cruise to Mars", "QSO campaign"),
-    partners=(("JAXA", "Usuda, Misasa (GREAT) and Uchinoura stations"), ("NASA", "Deep Space Network: control and mission-data reception"), ("ESA", "Ka-band deep-space transponder"), ("ESA", "ESTRACK ground stations")),
+    partners=(
+        ("JAXA", "Usuda, Misasa (GREAT) and Uchinoura stations"),
+        ("NASA", "Deep Space Network: control and mission-data reception"),
+        ("ESA", "Ka-band deep-space transponder"),
+        ("ESA", "ESTRACK ground stations"),
+    ),
     quick={"time_limit_s": 5.0},
     warnings=warnings,
 )

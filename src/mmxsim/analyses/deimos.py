@@ -49,5 +49,7 @@ ANALYSIS = Analysis(
     description="Deimos flybys from resonant orbits",
     order=150,
     phases=("Deimos flybys",),
-    partners=(("JAXA", "interplanetary legs: launch and return windows, Mars orbit insertion, Deimos flybys"),),
+    partners=(
+        ("JAXA", "interplanetary legs: launch and return windows, Mars orbit insertion, Deimos flybys"),
+    ),
 )

@@ -1,4 +1,5 @@
-"""The ``entry`` analysis: sample-return capsule (JAXA) entry and landing at Woomera (Australia recovers it).
+"""The ``entry`` analysis: sample-return capsule (JAXA) entry and landing at Woomera (Australia recovers
+it).
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """
@@ -57,7 +58,10 @@ ANALYSIS = Analysis(
     description="capsule entry at Woomera and landing footprint",
     order=160,
     phases=("capsule entry and landing",),
-    partners=(("JAXA", "sample return capsule and Earth return; planetary protection (Category V)"), ("Australia", "sample return capsule landing and recovery at Woomera")),
+    partners=(
+        ("JAXA", "sample return capsule and Earth return; planetary protection (Category V)"),
+        ("Australia", "sample return capsule landing and recovery at Woomera"),
+    ),
     quick={"samples": 10},
     warnings=warnings,
 )

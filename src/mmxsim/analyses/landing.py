@@ -1,5 +1,6 @@
-"""The ``landing`` analysis: descent from a QSO and the landing-dispersion Monte Carlo (:mod:`mmxsim.surface.landing`), all in one
-    model: the departure QSO is corrected in the descent's own equations and gravity grid.
+"""The ``landing`` analysis: descent from a QSO and the landing-dispersion Monte Carlo
+(:mod:`mmxsim.surface.landing`), all in one model: the departure QSO is corrected in the descent's own
+equations and gravity grid.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

@@ -1,4 +1,5 @@
-"""The ``megane`` analysis: MEGANE (NASA; JHU/APL) count rates and abundances along the run, precision per QSO.
+"""The ``megane`` analysis: MEGANE (NASA; JHU/APL) count rates and abundances along the run, precision per
+QSO.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

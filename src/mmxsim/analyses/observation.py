@@ -1,5 +1,5 @@
-"""The ``observation`` analysis: coverage of Phobos by TENGOO and OROCHI (JAXA) at given resolutions, by latitude band, and
-    the LIDAR's ranging availability along the run (observation planning).
+"""The ``observation`` analysis: coverage of Phobos by TENGOO and OROCHI (JAXA) at given resolutions, by
+latitude band, and the LIDAR's ranging availability along the run (observation planning).
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

@@ -1,5 +1,5 @@
-"""The ``origin`` analysis: capture vs giant impact: accuracy vs error, and the verdict on a simulated MEGANE
-    measurement after the planned hours in each QSO.
+"""The ``origin`` analysis: capture vs giant impact, accuracy vs error, and the verdict on a simulated
+MEGANE measurement after the planned hours in each QSO.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

@@ -1,4 +1,5 @@
-"""The ``planetary_protection`` analysis: category V unrestricted Earth return: probability of a viable Martian microbe in the sample.
+"""The ``planetary_protection`` analysis: Category V unrestricted Earth return: probability of a viable
+Martian microbe in the sample.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

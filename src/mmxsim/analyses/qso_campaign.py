@@ -1,4 +1,5 @@
-"""The ``qso_campaign`` analysis: the preset QSO campaign (:func:`mmxsim.orbits.campaign.mmx_campaign`) and 3D-QSO station keeping.
+"""The ``qso_campaign`` analysis: the preset QSO campaign (:func:`mmxsim.orbits.campaign.mmx_campaign`) and
+3D-QSO station keeping.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

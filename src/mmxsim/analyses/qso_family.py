@@ -88,6 +88,9 @@ ANALYSIS = Analysis(
     description="planar QSO family table and plot",
     order=10,
     phases=("QSO campaign",),
-    partners=(("JAXA", "spacecraft, mission design, proximity operations"), ("CNES", "proximity-operations flight dynamics (QSO design, transfers)")),
+    partners=(
+        ("JAXA", "spacecraft, mission design, proximity operations"),
+        ("CNES", "proximity-operations flight dynamics (QSO design, transfers)"),
+    ),
     quick=quick,
 )

@@ -1,4 +1,5 @@
-"""The ``rover`` analysis: IDEFIX (CNES/DLR) deployment Monte Carlo, and the DLR drop facilities beside Phobos.
+"""The ``rover`` analysis: IDEFIX (CNES/DLR) deployment Monte Carlo, and the DLR drop facilities beside
+Phobos.
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """
@@ -68,6 +69,11 @@ ANALYSIS = Analysis(
     description="IDEFIX deployment dispersion, DLR test facilities",
     order=100,
     phases=("IDEFIX rover release",),
-    partners=(("CNES", "IDEFIX rover (with DLR)"), ("DLR", "IDEFIX rover (with CNES): locomotion, MECSS, RAX, miniRAD"), ("DLR", "test facilities: drop tower, microgravity (ZARM, LAMA)"), ("INTA", "contributions to the rover")),
+    partners=(
+        ("CNES", "IDEFIX rover (with DLR)"),
+        ("DLR", "IDEFIX rover (with CNES): locomotion, MECSS, RAX, miniRAD"),
+        ("DLR", "test facilities: drop tower, microgravity (ZARM, LAMA)"),
+        ("INTA", "contributions to the rover"),
+    ),
     quick={"samples": 50},
 )

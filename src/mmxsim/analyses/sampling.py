@@ -1,4 +1,5 @@
-"""The ``sampling`` analysis: C-Sampler (JAXA) and P-Sampler (NASA, Honeybee Robotics) yields and P(total >= 10 g).
+"""The ``sampling`` analysis: C-Sampler (JAXA) and P-Sampler (NASA, Honeybee Robotics) yields and P(total
+>= 10 g).
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """
@@ -62,7 +63,10 @@ ANALYSIS = Analysis(
     description="C-/P-Sampler yields, P(sample >= 10 g)",
     order=120,
     phases=("landing and sampling",),
-    partners=(("JAXA", "landing and C-Sampler coring sampler"), ("NASA", "P-Sampler pneumatic sampler (Honeybee Robotics, through PMPO)")),
+    partners=(
+        ("JAXA", "landing and C-Sampler coring sampler"),
+        ("NASA", "P-Sampler pneumatic sampler (Honeybee Robotics, through PMPO)"),
+    ),
     quick={"samples": 2000},
     warnings=warnings,
 )

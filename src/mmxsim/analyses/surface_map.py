@@ -1,4 +1,5 @@
-"""The ``surface_map`` analysis: slope and effective gravity per facet (:func:`mmxsim.surface.maps.surface_map`).
+"""The ``surface_map`` analysis: slope and effective gravity per facet
+(:func:`mmxsim.surface.maps.surface_map`).
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

@@ -1,4 +1,5 @@
-"""The ``transfer`` analysis: minimum-delta-v two-impulse QSO transfer (:func:`mmxsim.orbits.transfers.optimal_transfer`).
+"""The ``transfer`` analysis: minimum-delta-v two-impulse QSO transfer
+(:func:`mmxsim.orbits.transfers.optimal_transfer`).
 
 One file (docs/adding_an_analysis.md): its settings, its run function and ``ANALYSIS``.
 """

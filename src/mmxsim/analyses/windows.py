@@ -48,6 +48,8 @@ ANALYSIS = Analysis(
     description="launch and return porkchop maps",
     order=130,
     phases=("launch", "cruise to Mars", "Mars departure", "return cruise"),
-    partners=(("JAXA", "interplanetary legs: launch and return windows, Mars orbit insertion, Deimos flybys"),),
+    partners=(
+        ("JAXA", "interplanetary legs: launch and return windows, Mars orbit insertion, Deimos flybys"),
+    ),
     quick={"grid": 50},
 )

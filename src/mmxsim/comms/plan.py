@@ -1,11 +1,8 @@
 """The ground-segment pipeline in one call (layer 4): passes of a target from the stations, the
 downlink rate along each pass, a booking plan (MILP and the greedy baseline) under each
 agency's rules, blocked windows and solar conjunctions, and the onboard recorder fed by the
-instruments and emptied by the booked tracks.
-
->>> from mmxsim.comms.plan import DownlinkPlan
->>> DownlinkPlan.__doc__.split(".")[0]
-'The result of :func:`plan_downlink`'
+instruments and emptied by the booked tracks. The ``comms`` analysis
+(:mod:`mmxsim.analyses.comms`) lays its result out as a report section.
 """
 
 from __future__ import annotations
@@ -53,7 +50,8 @@ class DownlinkPlan:
 def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, catalogue: Mapping | None = None,
                   band: str = "X", code: str = "turbo-1/2", availability_pct: float = 99.0, margin_db: float = 3.0,
                   spacecraft_overrides: Mapping[str, float] | None = None, rules: Mapping | None = None,
-                  blocked: Sequence = (), phases: Sequence = (), rates_bps: Mapping[str, Mapping[str, float]] | None = None,
+                  blocked: Sequence = (), phases: Sequence = (),
+                  rates_bps: Mapping[str, Mapping[str, float]] | None = None,
                   recorder_bits: float = 64e9, rdr_bits: float = 0.0, required_bits: float | None = None,
                   time_limit_s: float = 30.0, field_name: str = "stations") -> DownlinkPlan:
     """Passes, rates, bookings and the recorder over [t0, t1] for ``target`` (a

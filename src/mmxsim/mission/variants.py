@@ -12,7 +12,7 @@ of the reference timeline (:attr:`mmxsim.analyses.Analysis.phases`,
 
 from __future__ import annotations
 
-from ..analyses import registry
+from ..analyses import get
 from ..errors import InputError
 
 __all__ = ["QUICK_DAYS", "quick_variant", "phase_variant"]
@@ -35,9 +35,8 @@ def quick_variant(scenario, base_dir=None):
     if scenario.span_s / DAY_S > QUICK_DAYS:
         d.pop("stop", None)
         d["duration_days"] = QUICK_DAYS
-    reg = registry()
     for name, block in (d.get("analyses") or {}).items():
-        block.update(reg[name].quick_settings(getattr(scenario.analyses, name)))
+        block.update(get(name).quick_settings(getattr(scenario.analyses, name)))
     d["name"] = f"{scenario.name} (quick)"[:80]
     return _reparse(d, f"{scenario.name} --quick", base_dir)
 
