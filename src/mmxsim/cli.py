@@ -1,6 +1,8 @@
 """The ``mmxsim`` command line.
 
-Heavy libraries are imported inside the commands so ``mmxsim --help`` is instant.
+Heavy libraries are imported inside the commands so ``mmxsim --help`` is quick. Besides the
+commands below, each analysis that declares a command (:attr:`mmxsim.analyses.Analysis.command`)
+adds ``mmxsim <name>``.
 Any :class:`mmxsim.errors.MmxsimError` becomes a clear message and exit code 2.
 """
 

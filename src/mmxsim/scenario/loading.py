@@ -15,6 +15,7 @@ from .builtins import check_coverage
 from .problems import ScenarioError, got, keys_of, problems_from, show
 from .schema import Scenario, scenario_model
 
+# ---------------------------------------------------------------------------
 # YAML reading (with line numbers, duplicate-key detection, timestamps left as text)
 
 
