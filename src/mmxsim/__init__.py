@@ -14,16 +14,24 @@ are imported only by what needs them.
 
 The package is layered (a lower layer never imports a higher one; docs/design.md §2):
 
+0. ``errors``, ``_data``, ``mathns``, ``_accel``, ``files``, ``yamlread``, ``hooks``, ``version``.
 1. ``bodies``, ``time``, ``frames``, ``ephemeris``: constants, epochs, rotations, positions.
 2. ``gravity``, ``dynamics``: force models and the heyoka propagator, events.
-3. ``orbits``: elements and relative-motion helpers.
+3. ``orbits``: elements, Lambert, QSO design, transfers.
 4. domain packages: comms, instruments, surface, earth_return, science.
-5. ``scenario`` and ``results``; ``mission`` (the runner: results, no files); ``exports`` and
-   ``report`` (siblings that read the results); ``app`` (writes a run's files), ``api``, ``cli``
-   and ``campaign`` on top.
+5. ``scenario`` (scenario files) and ``results`` (the results model, NumPy only).
+6. ``analyses``: one module per analysis and their registry.
+7. ``mission``: the runner (returns results, writes no files) and the timeline.
+8. ``exports`` and ``report``: siblings that read the results.
+9. ``app`` (writes a run's files); then ``cli``, ``campaign`` and ``api``.
 """
 
+from . import hooks
 from .version import __version__  # noqa: F401 - the package's version
+
+# The scenario layer validates the ``analyses`` block with the registry's model; it finds the module
+# that provides it here and imports it on first need (see mmxsim.hooks), so this import stays cheap.
+hooks.ANALYSES_PROVIDER_MODULE = f"{__name__}.analyses"
 
 
 def __getattr__(name: str):
@@ -46,4 +54,3 @@ def __dir__() -> list[str]:
     from .api import __all__ as names
 
     return sorted({*globals(), "api", *names})
-

@@ -1,6 +1,8 @@
 """The ``mmxsim`` command line.
 
-Heavy libraries are imported inside the commands so ``mmxsim --help`` is instant.
+Heavy libraries are imported inside the commands so ``mmxsim --help`` is quick. Besides the
+commands below, each analysis that declares a command (:attr:`mmxsim.analyses.Analysis.command`)
+adds ``mmxsim <name>``.
 Any :class:`mmxsim.errors.MmxsimError` becomes a clear message and exit code 2.
 """
 
@@ -312,6 +314,25 @@ def campaign(
         f"[green]done[/] {escape(res.spec.name)}: {res.spec.n_samples} samples, {res.n_ok} ok, {res.n_failed} failed "
         f"({res.n_resumed} found finished, {res.n_run} run) in {res.wall_s:.1f} s\n  results: {escape(str(res.path))}",
         highlight=False, soft_wrap=True)
+
+
+def _analysis_commands() -> None:
+    """``mmxsim <name>`` for each analysis that declares a command (:attr:`mmxsim.analyses.Analysis.command`)."""
+    from .analyses import registry
+    from .errors import InputError
+
+    taken = {c.name or c.callback.__name__ for c in app.registered_commands}
+    for a in registry().values():
+        if a.command is None:
+            continue
+        if a.command_name in taken:
+            raise InputError(f"analysis {a.name}: command", a.command_name,
+                             "a command name that mmxsim does not have yet: not " + ", ".join(sorted(taken)))
+        app.command(a.command_name)(_guard(a.command))
+        taken.add(a.command_name)
+
+
+_analysis_commands()
 
 
 def main() -> None:  # console-script entry point

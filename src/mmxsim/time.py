@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+from functools import lru_cache
 from typing import Iterable
 
 import numpy as np
@@ -111,6 +112,31 @@ class Epoch:
 def to_tdb_seconds(value, scale: str = "utc") -> np.ndarray:
     """TDB seconds past J2000 of ISO string(s) given in ``scale``."""
     return Epoch(value, scale).tdb
+
+
+@lru_cache(maxsize=256)
+def tdb_seconds(iso: str, scale: str = "utc") -> float:
+    """TDB seconds past J2000 of one ISO string in ``scale`` (utc, tt, tdb; any case), cached.
+
+    ERFA's "dubious year" warning (UTC beyond the leap-second table) is silenced: scenario
+    epochs and plan dates lie years ahead."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return float(Epoch(iso, scale=scale.lower()).tdb)
+
+
+def iso_utc(seconds: Iterable[float]) -> list[str]:
+    """ISO UTC strings (ms) of TDB seconds past J2000, in one astropy call (``[]`` for none)."""
+    import warnings
+
+    ts = np.asarray(list(seconds), float)
+    if ts.size == 0:
+        return []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # ERFA "dubious year" beyond the leap-second table
+        return [str(x) for x in np.atleast_1d(Epoch.from_tdb_seconds(ts).iso("utc", 3))]
 
 
 def iso_tdb(seconds: Iterable[float] | float, precision: int = 3):

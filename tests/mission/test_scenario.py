@@ -381,3 +381,11 @@ def test_outputs_block_switches_spk_czml_and_events(tmp_path):
     names = {p.name for p in (tmp_path / "o").iterdir()}
     assert {"trajectory.bsp", "trajectory.czml", "trajectory.oem", "summary.json"} <= names
     assert "events.csv" not in names and "report.html" not in names
+
+
+def test_the_repository_copies_of_the_builtin_scenarios_equal_the_package_data():
+    from mmxsim.scenario import BUILTIN_SCENARIOS
+
+    pkg = Path(sc.__file__).parents[1] / "scenarios"
+    for name in BUILTIN_SCENARIOS:
+        assert (ROOT / "scenarios" / f"{name}.yaml").read_bytes() == (pkg / f"{name}.yaml").read_bytes(), name

@@ -174,11 +174,16 @@ def set_path(data: dict, path: str, value: Any) -> None:
         cur[last] = value
 
 
-@lru_cache(maxsize=1)
 def _scenario_schema() -> dict:
-    from ..scenario import Scenario
+    from ..scenario import scenario_model
 
-    return Scenario.model_json_schema()
+    return _model_schema(scenario_model())
+
+
+@lru_cache(maxsize=4)
+def _model_schema(model) -> dict:
+    """JSON schema of a scenario model (with its analyses block), cached per model."""
+    return model.model_json_schema()
 
 
 def _branches(node: dict, defs: dict) -> list[dict]:

@@ -5,5 +5,10 @@ ESTRACK stations and the Ka-band deep-space transponder (ESA), JAXA's Misasa (GR
 Usuda and Uchinoura stations. Modules: ``stations`` (catalogue), ``geometry`` (topocentric
 az/el/range, Sun-Earth-probe angle, Mars occultation), ``visibility`` (passes, conjunction
 blackouts), ``link`` (X/Ka downlink budgets), ``schedule`` (pass booking), ``datavolume``
-(onboard recorder). Shared data types are in ``types``.
+(onboard recorder), ``plan`` (the whole pipeline in one call: :func:`plan_downlink`). Shared data
+types are in ``types``.
 """
+
+from .plan import DownlinkPlan, plan_downlink
+
+__all__ = ["DownlinkPlan", "plan_downlink"]

@@ -261,7 +261,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
     post_s = _time.perf_counter() - t_post
     import heyoka
 
-    from .analyses import run_analyses
+    from ..analyses import run_analyses
 
     t_an = _time.perf_counter()
     sections = run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph, "orientation": orient,

@@ -6,9 +6,13 @@ plan [N21] (§1.3). Only years, fiscal years or months are published: a day insi
 published period is chosen for each phase boundary and marked ``assumed`` with the published
 value beside it, so the reference timeline is a *plan skeleton*, not JAXA's schedule.
 
-Each phase names the mmxsim models that simulate it (``models``: dotted module paths and a
-scenario analysis where one exists); :func:`model_status` says which are present in this
+Each phase names the mmxsim models that simulate it (``models``: dotted module paths) and the
+analyses that do (``analyses``: those that declare the phase in
+:attr:`mmxsim.analyses.Analysis.phases`); :func:`model_status` says which models are present in this
 installation, so the report shows what was simulated and what is still an extension point.
+
+:class:`MissionEvent`, :class:`Operation` and :func:`first_touchdown_tdb` live in
+:mod:`mmxsim.analyses` (analyses place their events with them) and are re-exported here.
 
 :func:`merge_events` folds the run's events (eclipses, impacts), station passes, manoeuvres and
 phase boundaries into one time-ordered list; :func:`events_csv` and :func:`events_ical` export it
@@ -26,11 +30,13 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib.util import find_spec
 from typing import Iterable, Sequence
 
+from ..analyses import MissionEvent, Operation, first_touchdown_tdb, phase_analyses, reference_operations
 from ..errors import InputError
+from ..time import iso_utc, tdb_seconds
 
 __all__ = ["Phase", "Operation", "MissionEvent", "reference_timeline", "reference_operations",
            "first_touchdown_tdb", "phase_by_name", "model_status", "merge_events", "phase_events", "run_events",
@@ -49,42 +55,16 @@ class Phase:
     published: str  # what the sources say (year, fiscal year, month)
     assumed: bool  # True when the day/month were chosen inside the published period
     models: tuple[str, ...] = ()  # dotted module paths of mmxsim that simulate this phase
-    analyses: tuple[str, ...] = ()  # scenario analyses blocks for this phase
     provider: str = "JAXA"
+    analyses: tuple[str, ...] = ()  # the analyses that simulate it (from the registry: Analysis.phases)
 
     @property
     def t0_tdb(self) -> float:
-        return _utc_tdb(self.start)
+        return tdb_seconds(self.start, "utc")
 
     @property
     def t1_tdb(self) -> float:
-        return _utc_tdb(self.stop)
-
-
-@dataclass(frozen=True)
-class MissionEvent:
-    """One entry of the merged event list (times TDB s past J2000; ``stop`` = ``start`` for instants)."""
-
-    start: float
-    stop: float
-    kind: str  # phase | eclipse | impact | pass | conjunction | manoeuvre | touchdown | science | ...
-    name: str
-    detail: str = ""
-    source: str = ""  # which model or table produced it
-
-    @property
-    def duration_s(self) -> float:
-        return self.stop - self.start
-
-
-def _utc_tdb(iso: str) -> float:
-    import warnings
-
-    from ..time import to_tdb_seconds
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ERFA "dubious year": leap seconds after the table are unknown
-        return float(to_tdb_seconds(iso, "utc"))
+        return tdb_seconds(self.stop, "utc")
 
 
 def reference_timeline() -> list[Phase]:
@@ -100,87 +80,42 @@ def reference_timeline() -> list[Phase]:
     only a year is published) are ASSUMPTIONS chosen inside the published periods.
     """
     P = Phase
-    return [
+    phases = [
         P("launch", "2026-10-15", "2026-10-15", "H3 launch from Tanegashima", "[CNES-MMX], [JAXA-MMX]",
-          "October 2026 (JFY2026)", True, ("mmxsim.orbits.windows", "mmxsim.orbits.lambert"), ("windows",), "JAXA"),
+          "October 2026 (JFY2026)", True, ("mmxsim.orbits.windows", "mmxsim.orbits.lambert"), "JAXA"),
         P("cruise to Mars", "2026-10-15", "2027-08-01", "Earth-Mars transfer, about 1 year",
           "[JAXA-MMX], [CNES-MMX]", "about / less than 1 year", True,
-          ("mmxsim.orbits.lambert", "mmxsim.comms.visibility"), ("windows", "comms"), "JAXA"),
+          ("mmxsim.orbits.lambert", "mmxsim.comms.visibility"), "JAXA"),
         P("Mars orbit insertion", "2027-08-01", "2027-08-01", "capture burn with the 500 N-class engines",
-          "[JAXA-MMX], [UCHUBIZ]", "JFY2027; 2027", True, ("mmxsim.orbits.capture",), ("budget",), "JAXA"),
+          "[JAXA-MMX], [UCHUBIZ]", "JFY2027; 2027", True, ("mmxsim.orbits.capture",), "JAXA"),
         P("approach to Phobos", "2027-08-01", "2027-08-25", "phasing and insertion into a QSO", "[N21]",
-          "not published", True, ("mmxsim.orbits.capture", "mmxsim.orbits.handoff"), ("budget",), "JAXA/CNES"),
+          "not published", True, ("mmxsim.orbits.capture", "mmxsim.orbits.handoff"), "JAXA/CNES"),
         P("QSO campaign", "2027-08-25", "2028-10-01", "five equatorial QSOs from high to low, then a 3D-QSO; "
           "global mapping by TENGOO, OROCHI, MIRS, MEGANE, LIDAR", "[N21]", "first ~1.5 years at Mars", True,
           ("mmxsim.orbits.qso", "mmxsim.orbits.campaign", "mmxsim.orbits.transfers", "mmxsim.orbits.stationkeeping",
            "mmxsim.instruments.megane", "mmxsim.instruments.mirs", "mmxsim.instruments.cameras",
            "mmxsim.instruments.lidar", "mmxsim.comms.schedule"),
-          ("qso_family", "qso_campaign", "transfer", "megane", "mirs", "observation", "origin", "comms"), "CNES/JAXA/NASA"),
+          "CNES/JAXA/NASA"),
         P("landing-site selection", "2028-10-01", "2028-11-15", "slope and gravity maps, dispersion ellipses",
           "[N21], [F21]", "after the QSOs", True, ("mmxsim.surface.maps", "mmxsim.surface.landing"),
-          ("surface_map", "landing"), "CNES/JAXA"),
+          "CNES/JAXA"),
         P("IDEFIX rover release", "2028-11-15", "2028-11-15", "released at ~40 m during a landing rehearsal",
-          "[PEPS-IDEFIX]", "late 2028", True, ("mmxsim.surface.rover", "mmxsim.surface.testbeds"), ("rover",),
-          "CNES/DLR"),
+          "[PEPS-IDEFIX]", "late 2028", True, ("mmxsim.surface.rover", "mmxsim.surface.testbeds"), "CNES/DLR"),
         P("landing and sampling", "2029-03-01", "2029-06-30", ">= 2 touchdowns; C-Sampler and P-Sampler, >= 10 g",
           "[SPACECOM-2024], [F21], [MMXN-331]", "2029", True,
           ("mmxsim.surface.landing", "mmxsim.surface.touchdown", "mmxsim.surface.samplers"),
-          ("landing", "touchdown", "sampling"),
           "JAXA/NASA"),
         P("Deimos flybys", "2029-09-01", "2030-06-30", "two resonant orbits with many Deimos flybys", "[N21]",
-          "before Mars departure", True, ("mmxsim.orbits.deimos",), ("deimos",), "JAXA"),
+          "before Mars departure", True, ("mmxsim.orbits.deimos",), "JAXA"),
         P("Mars departure", "2030-08-01", "2030-08-01", "escape from Mars towards Earth", "[UCHUBIZ], [FR-WP]",
-          "2030", True, ("mmxsim.orbits.windows", "mmxsim.earth_return.targeting"), ("windows", "budget"), "JAXA"),
+          "2030", True, ("mmxsim.orbits.windows", "mmxsim.earth_return.targeting"), "JAXA"),
         P("return cruise", "2030-08-01", "2031-07-15", "Mars-Earth transfer, about 1 year", "[JAXA-MMX]",
-          "about 1 year", True, ("mmxsim.orbits.lambert", "mmxsim.earth_return.targeting"), ("windows",), "JAXA"),
+          "about 1 year", True, ("mmxsim.orbits.lambert", "mmxsim.earth_return.targeting"), "JAXA"),
         P("capsule entry and landing", "2031-07-15", "2031-07-15", "sample-return capsule lands at Woomera",
           "[JAXA-MMX], [CNES-MMX], [AUS-2022]", "JFY2031; 2031", True,
-          ("mmxsim.earth_return.entry", "mmxsim.science.planetary_protection"), ("entry", "planetary_protection"),
-          "JAXA/Australia"),
+          ("mmxsim.earth_return.entry", "mmxsim.science.planetary_protection"), "JAXA/Australia"),
     ]
-
-
-@dataclass(frozen=True)
-class Operation:
-    """A planned instant inside a phase (a touchdown, a release...), ISO date UTC, with its sources."""
-
-    phase: str
-    at: str
-    kind: str
-    name: str
-    description: str
-    source: str
-    published: str
-    assumed: bool = True
-
-    @property
-    def t_tdb(self) -> float:
-        return _utc_tdb(self.at)
-
-    def event(self) -> MissionEvent:
-        return MissionEvent(self.t_tdb, self.t_tdb, self.kind, self.name,
-                            self.description + (f" (date assumed within: {self.published})" if self.assumed else ""),
-                            self.source)
-
-
-def reference_operations() -> list[Operation]:
-    """Planned instants of the reference mission: the two touchdowns of the landing phase, at
-    different sites [F21], in 2029 [SPACECOM-2024]. The days are ASSUMPTIONS inside the phase."""
-    O = Operation
-    return [
-        O("landing and sampling", "2029-04-01T00:00:00", "touchdown", "touchdown 1 (planned)",
-          "first touchdown: C-Sampler and P-Sampler, >= 10 g", "[F21], [SPACECOM-2024], [MMXN-331]",
-          "2029; two touchdowns at different sites"),
-        O("landing and sampling", "2029-06-01T00:00:00", "touchdown", "touchdown 2 (planned)",
-          "second touchdown, at a different site", "[F21], [SPACECOM-2024]",
-          "2029; two touchdowns at different sites"),
-    ]
-
-
-def first_touchdown_tdb() -> float:
-    """TDB seconds of the reference mission's first planned touchdown (where the surface
-    analyses place their simulated descent, contact and sampling in the event list)."""
-    return next(o for o in reference_operations() if o.kind == "touchdown").t_tdb
+    return [replace(p, analyses=phase_analyses(p.name)) for p in phases]
 
 
 def phase_by_name(name: str, timeline: Sequence[Phase] | None = None) -> Phase:
@@ -222,29 +157,13 @@ def merge_events(*groups: Iterable[MissionEvent]) -> list[MissionEvent]:
     return sorted(out, key=lambda e: (e.start, e.stop, e.kind, e.name))
 
 
-def _isos(ts) -> list[str]:
-    """ISO UTC strings (ms) of TDB seconds, in one astropy call."""
-    import numpy as np
-
-    from ..time import Epoch
-
-    import warnings
-
-    ts = np.asarray(list(ts), float)
-    if ts.size == 0:
-        return []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ERFA "dubious year" beyond the leap-second table
-        return [str(x) for x in np.atleast_1d(Epoch.from_tdb_seconds(ts).iso("utc", 3))]
-
-
 def events_csv(events: Sequence[MissionEvent]) -> str:
     """CSV text: start_utc, stop_utc, duration_s, kind, name, detail, source."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["start_utc", "stop_utc", "duration_s", "kind", "name", "detail", "source"])
-    a = _isos([e.start for e in events])
-    b = _isos([e.stop for e in events])
+    a = iso_utc([e.start for e in events])
+    b = iso_utc([e.stop for e in events])
     for e, s0, s1 in zip(events, a, b):
         w.writerow([s0, s1, f"{e.duration_s:.3f}", e.kind, e.name, e.detail, e.source])
     return buf.getvalue()
@@ -282,8 +201,8 @@ def events_ical(events: Sequence[MissionEvent], calendar_name: str = "MMX missio
     lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//mmxsim//mission timeline//EN", "CALSCALE:GREGORIAN",
              f"X-WR-CALNAME:{_ical_text(calendar_name)}"]
     stamp = "20260101T000000Z"  # fixed DTSTAMP: identical inputs give identical files
-    a = _isos([e.start for e in events])
-    b = _isos([max(e.stop, e.start) for e in events])
+    a = iso_utc([e.start for e in events])
+    b = iso_utc([max(e.stop, e.start) for e in events])
     for e, s0, s1 in zip(events, a, b):
         uid = uuid.uuid5(uuid.NAMESPACE_URL, f"mmxsim:{e.kind}:{e.name}:{e.start:.3f}:{e.stop:.3f}")
         lines += ["BEGIN:VEVENT", f"UID:{uid}@mmxsim", f"DTSTAMP:{stamp}", f"DTSTART:{_ical_time(s0)}",

@@ -337,25 +337,14 @@ def _contents(result) -> str:
 
 
 def _warnings(result) -> list[str]:
-    """Things a reader must not miss, from the run and the sections' numbers."""
+    """Things a reader must not miss: an early stop, and what each section's analysis warns about
+    (:attr:`mmxsim.analyses.Analysis.warnings`)."""
+    from ..analyses import report_warnings
+
     w = []
     if result.termination != "span completed":
         w.append(f"The propagation stopped early: {result.termination}.")
-    for sec in result.sections:
-        d = sec.data
-        if d.get("zero_loss") is False:
-            w.append(f"{sec.title}: science data lost ({d.get('lost_bits', 0) / 1e9:.3f} Gbit).")
-        nom = d.get("nominal") if isinstance(d.get("nominal"), dict) else {}
-        if nom.get("status") not in (None, "settled"):
-            w.append(f"{sec.title}: the nominal touchdown {nom['status']}.")
-        mc = d.get("monte_carlo") if isinstance(d.get("monte_carlo"), dict) else {}
-        if mc.get("p_total_ge_threshold", 1.0) < 0.9:
-            w.append(f"{sec.title}: P(sample >= {mc.get('threshold_g', 10):g} g) = {mc['p_total_ge_threshold']:.3f}.")
-        if "probability" in d and "cospar_threshold" in d and d["probability"] >= d["cospar_threshold"]:
-            w.append(f"{sec.title}: probability {d['probability']:.2g} at or above the COSPAR threshold.")
-        if d.get("landed") == 0.0:
-            w.append(f"{sec.title}: the nominal capsule does not land.")
-    return w
+    return w + report_warnings(result.sections)
 
 
 #: Event kinds that come by the dozen (counted, first and last shown) rather than listed one by one.

@@ -7,8 +7,8 @@ import json
 import pytest
 
 from mmxsim.app import write_outputs
-from mmxsim.mission.analyses import PRODUCERS, run_analyses
-from mmxsim.scenario import Analyses, parse_scenario
+from mmxsim.analyses import analyses_model, registry, run_analyses
+from mmxsim.scenario import parse_scenario
 
 BASE = {
     "name": "analyses",
@@ -20,7 +20,7 @@ BASE = {
 
 
 def test_every_analysis_has_a_producer():
-    assert set(Analyses.model_fields) <= set(PRODUCERS)
+    assert set(analyses_model().model_fields) <= set(registry())
 
 
 def test_no_analysis_by_default():
@@ -76,7 +76,7 @@ def test_surface_map_section(tmp_path):
     """The section carries the map's own statistics; the CSV's area column sums to the mesh area."""
     import numpy as np
 
-    from mmxsim.mission.analyses import surface_map_section
+    from mmxsim.analyses.surface_map import surface_map_section
     from mmxsim.surface.maps import surface_map
 
     s = parse_scenario({**BASE, "analyses": {"surface_map": {"shape": "thomas3k", "slope_limit_deg": 15}}})
@@ -97,7 +97,7 @@ def test_transfer_section_lands_and_matches_the_api():
     """The section reports the optimiser's own transfer; the arc ends on the arrival QSO (< 1 m)."""
     import numpy as np
 
-    from mmxsim.mission.analyses import transfer_section
+    from mmxsim.analyses.transfer import transfer_section
     from mmxsim.orbits.qso import periodic_qso
     from mmxsim.orbits.transfers import optimal_transfer
 
@@ -116,7 +116,7 @@ def test_transfer_section_lands_and_matches_the_api():
 
 def test_landing_section_is_reproducible_and_matches_the_api():
     """Same seed, same ellipse as calling landing_dispersion directly; touchdown near the site."""
-    from mmxsim.mission.analyses import landing_section
+    from mmxsim.analyses.landing import landing_section
 
     cfg = {"qso_size_km": 30, "site_lat_deg": 10, "site_lon_deg": 30, "samples": 40, "seed": 3}
     s = parse_scenario({**BASE, "analyses": {"landing": cfg}})
@@ -154,7 +154,7 @@ def test_comms_section_passes_bookings_and_volume(tmp_path):
     """Passes equal find_passes on the same target; MILP >= greedy; volume is conserved."""
     from mmxsim.comms.geometry import trajectory_target
     from mmxsim.comms.visibility import find_passes
-    from mmxsim.mission.analyses import comms_section
+    from mmxsim.analyses.comms import comms_section
     from mmxsim.mission.runner import run_scenario
 
     s = parse_scenario({**BASE, "duration_days": 1.5, "analyses": {"comms": {
@@ -179,7 +179,7 @@ def test_comms_section_passes_bookings_and_volume(tmp_path):
 def test_qso_campaign_section_with_station_keeping():
     """Six preset orbits (five planar, one 3D); station keeping equals the direct Monte Carlo call
     with the same seed, and costs more than zero with navigation errors."""
-    from mmxsim.mission.analyses import qso_campaign_section
+    from mmxsim.analyses.qso_campaign import qso_campaign_section
     from mmxsim.orbits.campaign import mmx_campaign
     from mmxsim.orbits.stationkeeping import Errors, monte_carlo, reference_trajectory
 
@@ -203,9 +203,9 @@ def test_qso_campaign_section_with_station_keeping():
 def test_comms_scenario_user_stations_blocked_windows_phases():
     """A user station takes part; a blocked window keeps its station unbooked inside it; a horizon
     mask override shortens that station's passes; production follows the phases."""
-    from mmxsim.mission.analyses import comms_section
+    from mmxsim.analyses.comms import comms_section
     from mmxsim.mission.runner import run_scenario
-    from mmxsim.scenario import _tdb_seconds
+    from mmxsim.time import tdb_seconds
 
     comms = {
         "stations": ["DSS-14", "MDSS", "Weilheim"], "recorder_gbit": 0.5,
@@ -226,7 +226,7 @@ def test_comms_scenario_user_stations_blocked_windows_phases():
     assert agencies.get("NASA DSN", {"tracks": 0})["tracks"] == 0  # DSS-14 blocked all along
     t = res.trajectory.t
     a0, a1 = t[0] + 7260.0, t[-1] - 7260.0
-    mid = _tdb_seconds("2027-09-01T12:00:00", "utc")
+    mid = tdb_seconds("2027-09-01T12:00:00", "utc")
     expect = 20000 * (mid - a0) + 1500 * (a1 - mid)
     assert d["produced_bits"] == pytest.approx(expect, rel=1e-9)
 

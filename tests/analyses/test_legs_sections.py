@@ -17,11 +17,11 @@ BASE = {
 
 
 def _section(block: dict):
-    from mmxsim.mission.analyses import PRODUCERS
+    from mmxsim.analyses import registry
 
     s = parse_scenario({**BASE, "analyses": block})
     (name,) = block
-    return PRODUCERS[name](getattr(s.analyses, name), s, None)
+    return registry()[name].run(getattr(s.analyses, name), s, None)
 
 
 def test_sampling_and_planetary_protection_equal_their_entry_points():

@@ -33,7 +33,7 @@ def test_megane_section_matches_direct_call(run):
     geometry; the precision table follows the 1/p^2 law of counting statistics."""
     from mmxsim.bodies.shapes import phobos_shape
     from mmxsim.instruments.megane import megane_along
-    from mmxsim.mission.science_sections import phobos_fixed_geometry
+    from mmxsim.analyses import phobos_fixed_geometry
 
     s, res = run
     sec = next(x for x in res.sections if x.key == "megane")
@@ -59,7 +59,7 @@ def test_origin_section_combines_qso_errors_and_decides(run):
     the planned MEGANE time is classified as captured."""
     from mmxsim.bodies.shapes import phobos_shape
     from mmxsim.instruments.megane import relative_errors
-    from mmxsim.mission.science_sections import true_composition
+    from mmxsim.analyses.origin import true_composition
 
     s, res = run
     sec = next(x for x in res.sections if x.key == "origin")
@@ -74,7 +74,7 @@ def test_origin_section_combines_qso_errors_and_decides(run):
 
 
 def test_true_composition_mixes_and_depletes_k():
-    from mmxsim.mission.science_sections import true_composition
+    from mmxsim.analyses.origin import true_composition
     from mmxsim.science.origin import end_members
 
     em = end_members()
@@ -85,7 +85,7 @@ def test_true_composition_mixes_and_depletes_k():
 
 
 def test_origin_verdict_follows_a_giant_impact_truth():
-    from mmxsim.mission.science_sections import origin_section
+    from mmxsim.analyses.origin import origin_section
 
     s = parse_scenario({**BASE, "analyses": {"origin": {"asteroid": "CI", "mars_fraction": 0.7, "trials": 100,
                                                         "errors_pct": [10, 30]}}})
@@ -119,7 +119,7 @@ def test_mirs_section_matches_direct_call(run):
     the resolution threshold; the reference SNR meets the published > 100 at 3.2 um in 2 s."""
     from mmxsim.bodies.shapes import phobos_shape
     from mmxsim.instruments.mirs import mirs_along
-    from mmxsim.mission.science_sections import phobos_fixed_geometry
+    from mmxsim.analyses import phobos_fixed_geometry
 
     s, res = run
     sec = next(x for x in res.sections if x.key == "mirs")
@@ -138,7 +138,7 @@ def test_observation_section_matches_plan_coverage(run):
     50 km QSO OROCHI (1 mrad) sees Phobos at 30-100 m/pixel, the LIDAR ranges all the time."""
     from mmxsim.bodies.shapes import phobos_shape
     from mmxsim.instruments.planning import plan_coverage
-    from mmxsim.mission.science_sections import phobos_fixed_geometry
+    from mmxsim.analyses import phobos_fixed_geometry
 
     s, res = run
     sec = next(x for x in res.sections if x.key == "observation")
@@ -154,7 +154,7 @@ def test_observation_section_matches_plan_coverage(run):
 
 
 def test_science_windows_are_the_runs_of_observing_epochs():
-    from mmxsim.mission.science_sections import science_windows
+    from mmxsim.analyses import science_windows
 
     t = np.arange(8) * 600.0
     ev = science_windows(t, [0, 1, 1, 0, 1, 0, 1, 1], 600.0, "x", "y")

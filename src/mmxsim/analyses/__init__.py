@@ -1,0 +1,157 @@
+"""The analyses a scenario can ask for beyond its trajectory, one module each, and their registry.
+
+Contract
+--------
+An analysis is one module that defines ``ANALYSIS = Analysis(...)`` (:class:`Analysis`): its
+name, its settings model, its run function ``(settings, scenario, ctx) -> Section``, its
+quick-look settings, the mission phases it simulates, the partner contributions it models and,
+optionally, its report warnings and a command. docs/adding_an_analysis.md has a worked example.
+
+Discovery
+---------
+:func:`registry` collects, once (``refresh=True`` looks again):
+
+1. every public module of this package (``mmxsim.analyses.<name>``; modules starting with
+   ``_`` are helpers), each of which must define ``ANALYSIS``;
+2. every entry point of the group ``mmxsim.analyses`` (:data:`ENTRY_POINT_GROUP`), so a partner
+   ships an analysis as a separate package: the entry point names a module with ``ANALYSIS``, or
+   an :class:`Analysis` object (``module:ANALYSIS``).
+
+They are ordered by :attr:`Analysis.order` (the built-ins keep the historical order of the
+report and summary.json; plugins come after them by default). Two analyses with one name are an
+error.
+
+Built from the registry
+-----------------------
+- the scenario's ``analyses`` block (:func:`analyses_model`): this package registers it with
+  :func:`mmxsim.scenario.set_analyses_provider` when imported (``import mmxsim`` imports it), so
+  :func:`mmxsim.scenario.parse_scenario` and every loader validate every analysis' settings while
+  the scenario layer stays below this one;
+- :func:`run_analyses` (the sections of a run), ``--quick`` and ``--phase``
+  (:mod:`mmxsim.mission.variants`), the timeline's "simulated here" (:func:`phase_analyses`),
+  the partners table (:mod:`mmxsim.partners`), the report's warnings (:func:`report_warnings`)
+  and the commands of ``mmxsim`` (:mod:`mmxsim.cli`).
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import time as _time
+from importlib.metadata import entry_points
+from typing import Callable
+
+from pydantic import Field, create_model
+
+from ..errors import InputError
+from ..results import Section
+from ..scenario import AnalysesBlock, set_analyses_provider
+from ._common import (figures_png, fmt_num, kv_table, phobos_fixed_geometry, plain, png_bytes, science_windows,
+                      site_pair)
+from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_operations
+from ._plugin import Analysis
+
+__all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
+           "report_warnings", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
+           "png_bytes", "figures_png", "fmt_num", "kv_table", "plain", "phobos_fixed_geometry", "science_windows",
+           "site_pair"]
+
+#: The entry-point group through which installed packages add analyses.
+ENTRY_POINT_GROUP = "mmxsim.analyses"
+
+_registry: dict[str, Analysis] | None = None
+_models: dict[tuple, type[AnalysesBlock]] = {}
+
+
+def _declared(obj, where: str) -> Analysis:
+    a = getattr(obj, "ANALYSIS", obj)
+    if not isinstance(a, Analysis):
+        raise InputError(where, type(a).__name__, "a module defining ANALYSIS = mmxsim.analyses.Analysis(...), "
+                                                  "or an Analysis")
+    return a
+
+
+def _discover() -> dict[str, Analysis]:
+    found: list[tuple[Analysis, str]] = []
+    for info in sorted(pkgutil.iter_modules(__path__), key=lambda m: m.name):
+        if info.name.startswith("_"):
+            continue
+        mod = importlib.import_module(f"{__name__}.{info.name}")
+        found.append((_declared(mod, mod.__name__), mod.__name__))
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        where = f"entry point {ep.name} = {ep.value} ({ENTRY_POINT_GROUP})"
+        found.append((_declared(ep.load(), where), where))
+    out: dict[str, Analysis] = {}
+    origin: dict[str, str] = {}
+    for a, where in sorted(found, key=lambda x: x[0].order):  # stable: ties keep discovery order
+        if a.name in out:
+            raise InputError(f"analysis {a.name!r}", where, f"one analysis per name (also in {origin[a.name]})")
+        out[a.name], origin[a.name] = a, where
+    return out
+
+
+def registry(refresh: bool = False) -> dict[str, Analysis]:
+    """Every analysis, by name, in order (discovered on first use; ``refresh`` looks again)."""
+    global _registry
+    if _registry is None or refresh:
+        _registry = _discover()
+    return _registry
+
+
+def get(name: str) -> Analysis:
+    """One analysis by name, or an InputError listing them."""
+    reg = registry()
+    if name not in reg:
+        raise InputError("analysis", name, ", ".join(reg))
+    return reg[name]
+
+
+def analyses_model() -> type[AnalysesBlock]:
+    """The model of the scenario's ``analyses`` block: one optional field per analysis, in order
+    (``None``: not run). One model per set of analyses (cached)."""
+    reg = registry()
+    key = tuple((a.name, a.settings, a.description) for a in reg.values())
+    if key not in _models:
+        fields = {a.name: (a.settings | None, Field(None, description=a.description)) for a in reg.values()}
+        _models[key] = create_model("Analyses", __base__=AnalysesBlock, __module__=__name__,
+                                    __doc__=AnalysesBlock.__doc__.split("\n\n")[0], **fields)
+    return _models[key]
+
+
+set_analyses_provider(analyses_model)
+
+
+def run_analyses(scenario, ctx: dict | None = None,
+                 progress: Callable[[str], None] | None = None) -> list[Section]:
+    """Run every analysis the scenario's ``analyses`` block enables, in order; each section's
+    ``seconds`` is its wall time. ``ctx``: the run's products (see :class:`Analysis`)."""
+    sections = []
+    block = scenario.analyses
+    reg = registry()
+    for name in type(block).model_fields:
+        settings = getattr(block, name)
+        if settings is None:
+            continue
+        if progress is not None:
+            progress(name)
+        t0 = _time.perf_counter()
+        sec = reg[name].run(settings, scenario, ctx)
+        sec.seconds = _time.perf_counter() - t0
+        sections.append(sec)
+    return sections
+
+
+def phase_analyses(phase: str) -> tuple[str, ...]:
+    """Names of the analyses that simulate the mission phase ``phase`` (by its exact name), in order."""
+    return tuple(a.name for a in registry().values() if phase in a.phases)
+
+
+def report_warnings(sections) -> list[str]:
+    """The warnings the analyses raise on their sections (each section by its analysis, in section order)."""
+    reg = registry()
+    out: list[str] = []
+    for sec in sections:
+        a = reg.get(sec.key)
+        if a is not None and a.warnings is not None:
+            out.extend(a.warnings(sec))
+    return out
