@@ -66,3 +66,29 @@ def test_recursive_alias_does_not_hang_the_size_check():
 def test_syntax_errors_stay_pyyaml_errors_with_marks():
     with pytest.raises(yaml.MarkedYAMLError):
         _compose("a: [1, 2\nb: 3\n")
+
+
+BOMB = "\n".join(['a0: &a0 ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]']
+                 + [f"a{i}: &a{i} [" + ",".join([f"*a{i - 1}"] * 9) + "]" for i in range(1, 10)]) + "\n"
+
+
+def test_scenario_and_campaign_loaders_refuse_a_bomb_with_a_clear_error(tmp_path):
+    """Through the real loaders: a ScenarioError naming the limit (exit 2 in the CLI), in < 1 s."""
+    from mmxsim.campaign.spec import load_campaign
+    from mmxsim.errors import InputError
+    from mmxsim.scenario import ScenarioError, load_scenario
+
+    f = tmp_path / "bomb.yaml"
+    f.write_text("name: bomb\n" + BOMB)
+    t = time.perf_counter()
+    with pytest.raises(ScenarioError, match="aliases expanded"):
+        load_scenario(f)
+    with pytest.raises(ScenarioError, match="nesting depth"):
+        load_scenario("name: deep\nx: " + "[" * 10_000 + "]" * 10_000 + "\n")
+    with pytest.raises(InputError, match="aliases expanded"):
+        load_campaign(f)
+    assert time.perf_counter() - t < 3.0
+    big = tmp_path / "big.yaml"
+    big.write_bytes(b"name: big\n" + b"#" * (yamlread.MAX_BYTES + 10) + b"\n")
+    with pytest.raises(ScenarioError, match="file size"):
+        load_scenario(big)

@@ -66,6 +66,7 @@ from typing import Any
 
 import numpy as np
 
+from .. import yamlread
 from ..errors import InputError
 
 __all__ = [
@@ -509,7 +510,13 @@ def load_campaign(path: str | os.PathLike) -> CampaignSpec:
     if not p.is_file():
         raise InputError("campaign file", str(path), "the path of an existing campaign YAML file")
     try:
-        data = yaml.safe_load(p.read_text(encoding="utf-8"))
+        if p.stat().st_size > yamlread.MAX_BYTES:  # before reading it into memory
+            raise InputError("campaign file", str(path), f"a file of at most {yamlread.MAX_BYTES} bytes")
+        loader, node = yamlread.compose(p.read_text(encoding="utf-8"), yaml.SafeLoader, str(path))
+        try:
+            data = loader.construct_document(node) if node is not None else None
+        finally:
+            loader.dispose()
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise InputError("campaign file", str(path), f"a readable YAML file ({exc})") from None
     return parse_campaign(data, base_dir=p.resolve().parent)

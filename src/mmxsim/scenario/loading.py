@@ -11,6 +11,8 @@ from typing import Any
 
 from pydantic import ValidationError
 
+from .. import yamlread
+
 from .coverage import check_coverage
 from .problems import ScenarioError, got, keys_of, problems_from, show
 from .schema import Scenario, scenario_model
@@ -45,10 +47,13 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
         snippet = text_lines[mark.line].strip() if 0 <= mark.line < len(text_lines) else ""
         return f"line {ln}, column {col}", snippet
 
-    loader = _make_loader()(text)
+    loader = None
     try:
-        try:
-            node = loader.get_single_node()
+        try:  # bounded: size, depth, and size with aliases expanded (mmxsim.yamlread)
+            loader, node = yamlread.compose(text, _make_loader(), source)
+        except yamlread.YamlLimitError as exc:
+            raise ScenarioError(source, [("<file>", exc.value, f"{exc.field.removeprefix(source + ': ')}: got "
+                                                               f"{exc.value}; allowed: {exc.allowed}")]) from None
         except yaml.MarkedYAMLError as exc:
             mark = exc.problem_mark or exc.context_mark
             loc, snippet = where(mark) if mark else ("<yaml>", "")
@@ -103,7 +108,8 @@ def _read_yaml(text: str, source: str) -> tuple[Any, dict[str, int]]:
             loc, snippet = where(mark) if mark else ("<yaml>", "")
             raise ScenarioError(source, [(loc, snippet, f"YAML error: {exc.problem}")]) from None
     finally:
-        loader.dispose()
+        if loader is not None:
+            loader.dispose()
     if problems:
         raise ScenarioError(source, problems, lines)
     return data, lines
@@ -170,6 +176,10 @@ def load_scenario(path_or_text: str | os.PathLike, *, source: str | None = None,
             raise ScenarioError(src, [("<file>", str(path), f"{str(path)!r} is not a file; allowed: "
                                                             "the path of a scenario YAML file")])
         try:
+            size = path.stat().st_size
+            if size > yamlread.MAX_BYTES:  # before reading it into memory
+                raise ScenarioError(src, [("<file>", str(path), f"file size: got {size} bytes; allowed: at most "
+                                                                f"{yamlread.MAX_BYTES} bytes")])
             text = path.read_text(encoding="utf-8")
         except (OSError, UnicodeDecodeError) as exc:
             raise ScenarioError(src, [("<file>", str(path), f"cannot read {str(path)!r}: {exc}")]) from None
