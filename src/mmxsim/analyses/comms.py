@@ -138,7 +138,12 @@ class CommsAnalysis(SchemaModel):
                                     description="spacecraft downlink chain (unpublished: defaults are assumptions)")
     required_gbit: float | None = Field(
         None, gt=0, description="book the fewest hours that return this volume instead of the most volume, Gbit")
-    time_limit_s: float = Field(30.0, gt=0, le=3600, description="MILP solver time limit, s")
+    node_limit: int = Field(20, ge=1, le=100_000, description=(
+        "MILP work limit in branch-and-bound nodes: the same bookings on any machine load (HiGHS is "
+        "deterministic for a node count); the plan says how it stopped and its gap"))
+    time_limit_s: float = Field(600.0, gt=0, le=3600, description=(
+        "wall-clock safety cap on the MILP, s; if it is hit, the bookings may differ with machine load "
+        "and the report says so"))
     rules: dict[str, AgencyRules] = Field(
         {"NASA DSN": AgencyRules(max_hours_per_day=8.0), "ESA ESTRACK": AgencyRules(max_hours_per_day=4.0),
          "JAXA": AgencyRules(max_hours_per_day=8.0)},
@@ -191,6 +196,17 @@ class CommsAnalysis(SchemaModel):
         return v
 
 
+def _method(opt) -> str:
+    """How the bookings were chosen, as the solver reported it (the report never claims an optimum
+    it did not reach)."""
+    if opt is None:
+        return "nothing (no pass long enough)"
+    notes = "; ".join(opt.notes)
+    if opt.method == "greedy" or opt.status == "greedy":
+        return "the greedy baseline" + (f" ({notes})" if notes else "")
+    return "a MILP" + (f" ({notes})" if notes else " (HiGHS)")
+
+
 def comms_section(cfg, scenario, ctx=None) -> Section:
     """Passes of the run's trajectory, their downlink rates, an optimised booking plan and the recorder
     (:func:`mmxsim.comms.plan.plan_downlink`), laid out as a section."""
@@ -231,7 +247,8 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
         blocked=[BlockedWindow(b.station, tdb_seconds(b.start, "utc"), tdb_seconds(b.stop, "utc"), b.reason)
                  for b in cfg.blocked],
         phases=phases, rates_bps=rates, recorder_bits=cfg.recorder_gbit * 1e9, rdr_bits=cfg.rdr_gbit * 1e9,
-        required_bits=required, time_limit_s=cfg.time_limit_s, field_name="analyses.comms.stations")
+        required_bits=required, node_limit=cfg.node_limit, time_limit_s=cfg.time_limit_s,
+        field_name="analyses.comms.stations")
     stations, passes, cands, profiles = plan.stations, plan.passes, plan.candidates, plan.profiles
     blocked, blackouts, opt, greedy, rec, rows = (plan.blocked, plan.conjunctions, plan.optimal, plan.greedy,
                                                   plan.recorder, plan.agencies)
@@ -274,7 +291,7 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
     paras = [f"{len(passes)} passes of {what} from {len(stations)} stations over {(t1 - t0) / day:.2f} days "
              f"({cfg.band} band, mask and G/T from the station catalogue). Rates from the link budget "
              f"({cfg.code}, {cfg.availability_pct:g} % weather availability, {cfg.margin_db:g} dB margin); bookings "
-             "chosen by a MILP (HiGHS) under each agency's rules, one station at a time"
+             f"chosen under each agency's rules, one station at a time, by {_method(opt)}"
              + (f", to return {cfg.required_gbit:g} Gbit with the fewest antenna hours" if required else
                 ", to return the most data")
              + (f"; {len(cfg.blocked)} blocked window(s) held by other missions" if cfg.blocked else "")
@@ -345,6 +362,6 @@ ANALYSIS = Analysis(
         ("ESA", "Ka-band deep-space transponder"),
         ("ESA", "ESTRACK ground stations"),
     ),
-    quick={"time_limit_s": 5.0},
+    quick={"node_limit": 2},
     warnings=warnings,
 )

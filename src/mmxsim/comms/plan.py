@@ -53,7 +53,8 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
                   blocked: Sequence = (), phases: Sequence = (),
                   rates_bps: Mapping[str, Mapping[str, float]] | None = None,
                   recorder_bits: float = 64e9, rdr_bits: float = 0.0, required_bits: float | None = None,
-                  time_limit_s: float = 30.0, field_name: str = "stations") -> DownlinkPlan:
+                  node_limit: int | None = 20, time_limit_s: float = 600.0,
+                  field_name: str = "stations") -> DownlinkPlan:
     """Passes, rates, bookings and the recorder over [t0, t1] for ``target`` (a
     :mod:`mmxsim.comms.geometry` target).
 
@@ -65,7 +66,9 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
     looked up like ``stations``); solar conjunctions block every station with passes.
     ``phases`` (:class:`~mmxsim.comms.datavolume.Phase`) and ``rates_bps`` (instrument -> phase
     name -> bit/s) set the data production. With ``required_bits`` the MILP books the fewest hours
-    that return that volume, else the most volume.
+    that return that volume, else the most volume. ``node_limit`` bounds the MILP's work (the
+    same bookings on any machine load); ``time_limit_s`` is only a safety cap (see
+    :func:`~mmxsim.comms.schedule.optimal_schedule`).
     """
     from .datavolume import agency_table, downlink_intervals, production_intervals, simulate_recorder
     from .link import mmx_telecom_assumed, pass_rates
@@ -95,7 +98,8 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
     with_passes = sorted({c.pass_.station for c in cands})
     windows += [BlockedWindow(st, b.start, b.stop, f"solar conjunction (SEP < {b.limit_deg:g} deg)")
                 for b in blackouts for st in with_passes]
-    opt = optimal_schedule(cands, rules, windows, required_bits=required_bits, time_limit_s=time_limit_s) \
+    opt = optimal_schedule(cands, rules, windows, required_bits=required_bits, node_limit=node_limit,
+                           time_limit_s=time_limit_s) \
         if cands else None
     greedy = greedy_schedule(cands, rules, windows) if cands else None
     prod = production_intervals(phases, rates_bps or {})
