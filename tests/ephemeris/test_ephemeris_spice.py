@@ -114,3 +114,18 @@ def test_contents_and_per_body_sources(spk):
     assert comp.sources("PHOBOS", "MARS") == [MarsMoonsEphemeris().source]
     assert comp.sources("PHOBOS", "EARTH") == [MarsMoonsEphemeris().source, f"SPICE kernel {de421_path().name}"]
     assert ephem.default_ephemeris().sources("SUN") == [f"JPL {de421_path().name} (jplephem)"]
+
+
+def test_run_summary_names_each_body_source(tmp_path):
+    """summary.json's metadata and the assumptions name, per body, the source actually used: with a
+    SPICE kernel for the planets and the built-in moons, Sun/Earth from the kernel file, Phobos from
+    the packaged integrated moons (before: 'the SPICE kernels given', whatever the kernels held)."""
+    from mmxsim.mission.runner import build_model, ephemeris_sources
+    from mmxsim.scenario import load_scenario
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2] / "scenarios"
+    m, _ = build_model(load_scenario(root / "spice_de.yaml"), root)
+    src = ephemeris_sources(m)
+    assert src["SUN"] == src["EARTH"] == ["SPICE kernel de421.bsp"]
+    assert src["PHOBOS"][0].startswith("mmxsim integrated Phobos/Deimos")

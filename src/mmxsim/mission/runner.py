@@ -153,6 +153,15 @@ def altitude_surface(s):
     return make_surface(s.events.impact if s.events.impact != "none" else "shape", s.events.shape_model)
 
 
+def ephemeris_sources(model) -> dict[str, list[str]]:
+    """``{body: [source, ...]}`` for every body the model's forces and events place: the backend
+    (and SPK file) each position relative to Mars actually comes from (``Ephemeris.sources``), so a
+    kernel listed in a scenario but providing nothing used never appears as a source."""
+    eph = model.ephemeris
+    return {b: (eph.sources(b, "MARS") if hasattr(eph, "sources") else [getattr(eph, "name", "ephemeris")])
+            for b in sorted(model.bodies())}
+
+
 def assumptions(s, model) -> list[str]:
     """Plain-language list of the model's simplifications and unpublished parameters."""
     out = []
@@ -171,9 +180,11 @@ def assumptions(s, model) -> list[str]:
                    + (", with Phobos' secular tidal acceleration" if s.ephemeris.phobos_tidal_acceleration else "")
                    + "); NOT a solution of the force model: its acceleration differs from it by 1.7e-7 km/s^2 at "
                    "Phobos, a spurious force of 59 % of Phobos' pull at 50 km (see docs/ephemeris.md).")
-    src = "the SPICE kernels given" if s.ephemeris.backend == "spice" else "JPL DE421 (skyfield-data)"
-    out.append(f"Sun and Earth positions: {src}, interpolated in the integrator by Chebyshev segments checked "
-               "to < 1e-4 km against the ephemeris at fit time.")
+    src = ephemeris_sources(model)
+    out.append("Positions of the perturbing bodies relative to Mars, by source: "
+               + "; ".join(f"{b}: {', '.join(v)}" for b, v in src.items())
+               + ". Interpolated in the integrator by Chebyshev segments checked to < 1e-4 km against the "
+               "ephemeris at fit time.")
     if s.force_model.phobos.model == "harmonics":
         from ..gravity.validity import SWITCH_TABLE
 
@@ -283,7 +294,8 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
                  "postprocess_s": post_s, "analyses_s": analyses_s, "integrator_steps": prop.n_steps},
         metadata={"mmxsim": __version__, "heyoka": heyoka.__version__, "python": platform.python_version(),
                   "tolerance": s.propagation.tolerance, "propagation_frame": "Mars-centred ICRF",
-                  "time_system": "TDB", "scenario": scenario_to_dict(s)},
+                  "time_system": "TDB", "ephemeris_sources": ephemeris_sources(model),
+                  "scenario": scenario_to_dict(s)},
         termination=prop.termination,
         sections=sections,
         altitude_surface=surface.label,
