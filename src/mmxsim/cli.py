@@ -184,6 +184,8 @@ def contacts(
     import json
     import warnings
 
+    from .files import csv_text
+
     # erfa's "dubious year" notes for UTC epochs past the leap-second table's horizon: the
     # spans are checked against the ephemeris below, and the note is not the user's problem
     warnings.filterwarnings("ignore", message=".*dubious year.*")
@@ -215,7 +217,7 @@ def contacts(
                 "truncated", "azimuth_start_deg", "azimuth_stop_deg", "blackout_bands"]
         w = csv.DictWriter(buf, fieldnames=cols, lineterminator="\n")
         w.writeheader()
-        w.writerows(rows)
+        w.writerows({**r, "station": csv_text(r["station"]), "agency": csv_text(r["agency"])} for r in rows)
     else:
         from .time import iso_tdb
 

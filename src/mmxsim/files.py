@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-__all__ = ["atomic_write", "atomic_file", "remove_stale_temporaries"]
+__all__ = ["atomic_write", "atomic_file", "remove_stale_temporaries", "csv_text"]
 
 
 @contextmanager
@@ -55,3 +55,16 @@ def remove_stale_temporaries(folder: str | os.PathLike, name: str = "*") -> int:
         except OSError:
             pass
     return n
+
+
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_text(value) -> str:
+    """A text cell for a CSV file that a spreadsheet will not run as a formula.
+
+    Text that starts with ``=``, ``+``, ``-``, ``@``, a tab or a carriage return (OWASP's list for
+    CSV injection) gets a leading apostrophe, which spreadsheets show as text. Use it for names and
+    free text (station names, event details), not for numbers: ``-1.5`` must stay a number."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(_FORMULA_START) else text

@@ -139,3 +139,23 @@ def test_surface_sections_place_their_events_at_the_first_touchdown():
     samp = secs["sampling"].events
     assert [e.name for e in samp][:2] == ["touchdown 1: settled", "touchdown 1: P-Sampler firing (NASA/Honeybee)"]
     assert all(e.start >= td for e in samp) and any("C-Sampler core" in e.name for e in samp)
+
+
+def test_exports_refuse_formulas_and_zero_length_ical_events():
+    """Issue 15: names that start like a spreadsheet formula are written as text in events.csv, and an
+    instantaneous event has no DTEND (RFC 5545: DTEND must be later than DTSTART)."""
+    import csv as _csv
+    import io as _io
+
+    from mmxsim.mission.timeline import MissionEvent, events_csv, events_ical
+
+    evs = [MissionEvent(100.0, 100.0, "event", "=HYPERLINK(\"http://x\")", "+1 detail", "@src"),
+           MissionEvent(200.0, 3800.0, "pass", "-DSS-14", "", "")]
+    rows = list(_csv.reader(_io.StringIO(events_csv(evs))))
+    assert rows[1][4] == "'=HYPERLINK(\"http://x\")" and rows[1][5] == "'+1 detail" and rows[1][6] == "'@src"
+    assert rows[2][4] == "'-DSS-14" and rows[2][2] == "3600.000"
+    ics = events_ical(evs).split("\r\n")
+    first = ics.index("BEGIN:VEVENT")
+    second = ics.index("BEGIN:VEVENT", first + 1)
+    assert not any(x.startswith("DTEND") for x in ics[first:second])
+    assert any(x.startswith("DTEND") for x in ics[second:])

@@ -6,12 +6,15 @@ One file (docs/adding_an_analysis.md): its settings, its run function and ``ANAL
 
 from __future__ import annotations
 
+import csv
+import io
 import math
 from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
 from ..errors import InputError, MmxsimError
+from ..files import csv_text
 from ..results import Section, Table
 from ..scenario import ISO_ALLOWED, IsoEpoch, Problems, SchemaModel, got
 from ..time import iso_tdb, tdb_seconds
@@ -342,11 +345,13 @@ def warnings(sec: Section) -> list[str]:
 
 def passes_csv(passes) -> bytes:
     """passes.csv: one row per pass (times ISO TDB)."""
-    lines = ["station,agency,start_tdb,stop_tdb,duration_s,max_elevation_deg"]
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")  # quoting: names may hold commas; csv_text: no formulas
+    w.writerow(["station", "agency", "start_tdb", "stop_tdb", "duration_s", "max_elevation_deg"])
     for p in passes:
-        lines.append(f"{p.station},{p.agency},{iso_tdb(p.start)},{iso_tdb(p.stop)},{p.duration_s:.1f},"
-                     f"{p.max_elevation_deg:.3f}")
-    return ("\n".join(lines) + "\n").encode()
+        w.writerow([csv_text(p.station), csv_text(p.agency), iso_tdb(p.start), iso_tdb(p.stop),
+                    f"{p.duration_s:.1f}", f"{p.max_elevation_deg:.3f}"])
+    return buf.getvalue().encode()
 
 
 ANALYSIS = Analysis(

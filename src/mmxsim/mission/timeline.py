@@ -36,6 +36,7 @@ from typing import Iterable, Sequence
 
 from ..analyses import MissionEvent, Operation, first_touchdown_tdb, phase_analyses, reference_operations
 from ..errors import InputError
+from ..files import csv_text
 from ..time import iso_utc, tdb_seconds
 
 __all__ = ["Phase", "Operation", "MissionEvent", "reference_timeline", "reference_operations",
@@ -165,7 +166,7 @@ def events_csv(events: Sequence[MissionEvent]) -> str:
     a = iso_utc([e.start for e in events])
     b = iso_utc([e.stop for e in events])
     for e, s0, s1 in zip(events, a, b):
-        w.writerow([s0, s1, f"{e.duration_s:.3f}", e.kind, e.name, e.detail, e.source])
+        w.writerow([s0, s1, f"{e.duration_s:.3f}", *(csv_text(x) for x in (e.kind, e.name, e.detail, e.source))])
     return buf.getvalue()
 
 
@@ -205,8 +206,11 @@ def events_ical(events: Sequence[MissionEvent], calendar_name: str = "MMX missio
     b = iso_utc([max(e.stop, e.start) for e in events])
     for e, s0, s1 in zip(events, a, b):
         uid = uuid.uuid5(uuid.NAMESPACE_URL, f"mmxsim:{e.kind}:{e.name}:{e.start:.3f}:{e.stop:.3f}")
-        lines += ["BEGIN:VEVENT", f"UID:{uid}@mmxsim", f"DTSTAMP:{stamp}", f"DTSTART:{_ical_time(s0)}",
-                  f"DTEND:{_ical_time(s1)}", f"SUMMARY:{_ical_text(f'[{e.kind}] {e.name}')}",
+        # RFC 5545 §3.6.1: DTEND must be later than DTSTART; an instant (or an event shorter than the
+        # file's one-second resolution) has no DTEND, which means zero duration
+        t0, t1 = _ical_time(s0), _ical_time(s1)
+        lines += ["BEGIN:VEVENT", f"UID:{uid}@mmxsim", f"DTSTAMP:{stamp}", f"DTSTART:{t0}",
+                  *([f"DTEND:{t1}"] if t1 > t0 else []), f"SUMMARY:{_ical_text(f'[{e.kind}] {e.name}')}",
                   f"DESCRIPTION:{_ical_text(e.detail + (' — ' + e.source if e.source else ''))}",
                   f"CATEGORIES:{_ical_text(e.kind)}", "END:VEVENT"]
     lines.append("END:VCALENDAR")
