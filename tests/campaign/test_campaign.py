@@ -422,3 +422,14 @@ def test_tasks_batch_short_samples_only(tmp_path, monkeypatch, target_s, batched
         assert t["max_batch"] > 1 and t["tasks"] < spec.n_samples
     else:
         assert t["max_batch"] == 1 and t["tasks"] == spec.n_samples
+
+
+def test_resume_digest_includes_the_mmxsim_version(monkeypatch):
+    """Issue 15: a folder written by another mmxsim version is another campaign (its samples came from
+    other models), even with the same spec."""
+    import mmxsim.version
+
+    spec = campaign(seed=2, samples=1)
+    d = spec.digest
+    monkeypatch.setattr(mmxsim.version, "__version__", mmxsim.version.__version__ + ".post1")
+    assert spec.digest != d

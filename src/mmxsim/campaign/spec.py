@@ -433,8 +433,12 @@ class CampaignSpec:
 
     @property
     def digest(self) -> str:
-        """SHA-256 of the canonical JSON of :meth:`to_dict` (what a resumed run must match)."""
-        text = json.dumps(self.to_dict(), sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+        """SHA-256 of the canonical JSON of :meth:`to_dict` and the mmxsim version (what a resumed run
+        must match: samples computed by another version of the models never mix with this one's)."""
+        from ..version import __version__
+
+        text = json.dumps({"spec": self.to_dict(), "mmxsim": __version__}, sort_keys=True, separators=(",", ":"),
+                          ensure_ascii=True)
         return hashlib.sha256(text.encode()).hexdigest()
 
 
