@@ -127,18 +127,6 @@ def tdb_seconds(iso: str, scale: str = "utc") -> float:
         return float(Epoch(iso, scale=scale.lower()).tdb)
 
 
-def iso_utc(seconds: Iterable[float]) -> list[str]:
-    """ISO UTC strings (ms) of TDB seconds past J2000, in one astropy call (``[]`` for none)."""
-    import warnings
-
-    ts = np.asarray(list(seconds), float)
-    if ts.size == 0:
-        return []
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # ERFA "dubious year" beyond the leap-second table
-        return [str(x) for x in np.atleast_1d(Epoch.from_tdb_seconds(ts).iso("utc", 3))]
-
-
 def iso_tdb(seconds: Iterable[float] | float, precision: int = 3):
     """ISO 8601 TDB strings for TDB seconds past J2000 (fast path, no astropy; precision 0, 3 or 6)."""
     sec = np.atleast_1d(np.asarray(seconds, dtype=float))
@@ -175,3 +163,29 @@ def as_tdb_seconds(t):
         tdb = Epoch(t).tdb
         return float(tdb) if np.ndim(tdb) == 0 else tdb
     return t
+
+
+def utc_day(t) -> np.ndarray | int:
+    """Whole UTC days since 2000-01-01T00:00 UTC of TDB seconds past J2000 (int, or an int array):
+    the UTC date that daily limits (e.g. antenna-hour budgets) count in.
+
+    TDB -> TT with the two-term series of the Explanatory Supplement (USNO Circular 179, eq. 2.6:
+    TDB - TT = 1.657 ms sin g + 0.014 ms sin 2g, to ~30 us), then TT -> TAI -> UTC with ERFA and the
+    leap-second table shipped by astropy-iers-data (not a fixed TT - UTC): correct on either side of
+    a leap second. An epoch within 0.1 ms before midnight counts as the next day (the series' error with
+    margin; outputs carry milliseconds). Beyond the table's last entry no new leap second is assumed (ERFA's "dubious year" note
+    for such dates is silenced: plan dates lie years ahead)."""
+    import warnings
+
+    import erfa
+
+    tdb = np.atleast_1d(np.asarray(t, float))
+    g = np.radians(357.53 + 0.98560028 * (tdb / 86400.0))
+    tt = tdb - (0.001657 * np.sin(g) + 0.000014 * np.sin(2.0 * g))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", erfa.ErfaWarning)
+        tai1, tai2 = erfa.tttai(np.full(tt.shape, 2451545.0), tt / 86400.0)
+        u1, u2 = erfa.taiutc(tai1, tai2)
+    # quasi-JD of UTC: a day runs from JD n - 0.5 to n + 0.5 (the leap second's day is 86401 s long)
+    day = np.floor((u1 - 2451544.5) + u2 + 1e-4 / 86400.0).astype(np.int64)
+    return int(day[0]) if np.ndim(t) == 0 else day

@@ -267,3 +267,24 @@ def test_node_limited_milp_is_reproducible_and_says_how_it_stopped():
     for bad in (0, -3, 2.5, "ten"):
         with pytest.raises(InputError, match="node_limit"):
             S.optimal_schedule(segs, rules, node_limit=bad)
+
+
+def test_budget_days_are_utc_dates_from_the_leap_second_table():
+    """Issue 15: days were counted with a fixed TT - UTC of 69.184 s. Checked against astropy's own
+    UTC calendar dates (independent of mmxsim.time.utc_day's ERFA path): both sides of the
+    2016-12-31 leap second, an exact midnight, and dates before 2017 (TT - UTC = 64.184 s in 2000)."""
+    import datetime
+
+    from astropy.time import Time
+
+    from mmxsim.time import tdb_seconds, utc_day
+
+    for iso in ("2000-01-01T00:00:00", "1999-12-31T23:59:59.999", "2003-06-30T23:59:58",
+                "2016-12-31T23:59:59.5", "2016-12-31T23:59:60.5", "2017-01-01T00:00:00",
+                "2027-08-31T23:59:59.999", "2027-09-01T00:00:00", "2031-05-01T12:00:00"):
+        t = tdb_seconds(iso, "utc")
+        ymd = Time(iso, scale="utc").ymdhms  # the UTC calendar date (astropy, not ERFA called by us)
+        y, m, d = int(ymd["year"]), int(ymd["month"]), int(ymd["day"])
+        expect = (datetime.date(y, m, d) - datetime.date(2000, 1, 1)).days
+        assert utc_day(t) == expect == S._day(t), iso
+    assert S.DAY_ORIGIN_S == pytest.approx(tdb_seconds("2000-01-01T00:00:00", "utc"), abs=1e-3)

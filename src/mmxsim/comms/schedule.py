@@ -20,7 +20,8 @@ pass.  Binary variables per segment ``s``: ``x_s`` (booked), ``y_s`` (a track st
 * per-agency budgets: charged time (booked segments + set-up + tear-down of each track)
   per day and per 7-day week <= the agency's allowance.  A segment counts in the day
   (week) its start falls in; set-up and tear-down count in the day of the track start.
-  Days run from UTC midnight (``DAY_ORIGIN_S``), weeks are 7-day blocks of those days.
+  Days are UTC dates (:func:`mmxsim.time.utc_day`, leap seconds from the shipped table), weeks are
+  7-day blocks of those days counted from 2000-01-01.
 
 Objective: maximise the returnable volume (sum of segment capacities), or with
 ``required_bits`` minimise charged hours subject to volume >= required.  Solved as a MILP
@@ -39,6 +40,7 @@ from typing import Mapping, Sequence
 import numpy as np
 
 from ..errors import InputError
+from ..time import utc_day
 from .link import PassRates
 from .types import Pass
 
@@ -48,10 +50,11 @@ __all__ = [
     "brute_force_schedule", "tracks_of",
 ]
 
-#: TDB seconds past J2000 of a UTC midnight: J2000 is 2000-01-01 12:00 TT, and
-#: TT - UTC = 32.184 s + 37 leap s = 69.184 s since 2017-01-01 (IERS Bulletin C; valid
-#: until the next leap second); TDB - TT (< 2 ms) is ignored.
-DAY_ORIGIN_S = -43200.0 + 69.184
+#: TDB seconds past J2000 of 2000-01-01T00:00 UTC, a UTC midnight (J2000 is 2000-01-01 12:00 TT, and
+#: TT - UTC was 32.184 s + 32 leap s = 64.184 s from 1999-01-01 to 2005-12-31, IERS Bulletin C;
+#: TDB - TT there is -0.07 ms). A convenient origin for examples and tests; the days that budgets
+#: count are UTC dates from the leap-second table (:func:`mmxsim.time.utc_day`), not this constant.
+DAY_ORIGIN_S = -43200.0 + 64.184
 DAY_S = 86400.0
 WEEK_S = 7 * DAY_S
 
@@ -236,7 +239,7 @@ def tracks_of(segs: list[Segment], selected, rules: Mapping[str, BookingRules]) 
 
 
 def _day(t) -> int:
-    return int(math.floor((t - DAY_ORIGIN_S) / DAY_S))
+    return utc_day(t)
 
 
 def _charged_by_agency(segs, tracks, rules):
