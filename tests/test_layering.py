@@ -25,7 +25,7 @@ LAYER = {
     "analyses": 6,
     "mission": 7, "partners": 7,
     "exports": 8, "report": 8,
-    "app": 9,
+    "app": 9, "publish": 9,
     "campaign": 10, "api": 10,
     "cli": 11,
     "__init__": 12,

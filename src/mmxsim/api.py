@@ -287,12 +287,14 @@ class Result(RunResult):
         return build_summary(self)
 
     def write(self, out_dir) -> dict:
-        """Write the files of ``mmxsim run`` into ``out_dir`` (the scenario's ``outputs`` switches when
-        the scenario is known); returns ``{kind: path}``."""
+        """Write the files of ``mmxsim run`` into ``out_dir`` as the command does: staged, sealed in
+        summary.json (sizes, SHA-256) and swapped in whole (:mod:`mmxsim.publish`), with the
+        scenario's ``outputs`` switches when the scenario is known; returns ``{kind: path}``."""
         from .app import write_outputs, write_scenario_outputs
+        from .publish import publish
 
-        return write_outputs(self, out_dir) if self.scenario is None else \
-            write_scenario_outputs(self, self.scenario, out_dir)
+        return publish(out_dir, (lambda stage: write_outputs(self, stage)) if self.scenario is None else
+                       (lambda stage: write_scenario_outputs(self, self.scenario, stage)))
 
     def to_pandas(self) -> Frames:
         """The time series, events, merged event list and sections' tables as DataFrames (:class:`Frames`)."""

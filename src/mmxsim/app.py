@@ -12,7 +12,7 @@ never import each other. This module sits above the three and is what the comman
 * :func:`write_outputs`: every file of ``mmxsim run`` (the exports, then the report and the
   merged event list ``events.csv`` / ``events.ics``, then the sections' files);
 * :func:`run_scenario_file`: the ``mmxsim run`` command without its argument parsing
-  (progress bars, the console summary).
+  (progress bars, the console summary); its files are published whole (:mod:`mmxsim.publish`).
 
 Nothing heavy is imported at module import.
 """
@@ -155,9 +155,11 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
     from rich.console import Console
 
     from .mission.runner import run_scenario
+    from .publish import check_output_folder, publish
     from .scenario import check_coverage
 
     console = Console(stderr=True)
+    check_output_folder(Path(out_dir).absolute())  # a bad --out fails before the run, not after it
     s, base = resolve_scenario(path, quick=quick, phase=phase,
                                announce=lambda text: console.print(f"[bold]mmxsim[/]: {text}", highlight=False))
     check_coverage(s)
@@ -182,7 +184,9 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
     else:
         result = run_scenario(s, base)
     t_out = _time.perf_counter()
-    paths = write_scenario_outputs(result, s, out_dir)
+    # staged, sealed (sizes and SHA-256 in summary.json) and swapped in whole: out_dir holds this
+    # complete run or, after any failure or interrupt, what it held before (mmxsim.publish)
+    paths = publish(out_dir, lambda stage: write_scenario_outputs(result, s, stage))
     result.timings["outputs_s"] = _time.perf_counter() - t_out
     result.timings["total_s"] = _time.perf_counter() - t_all
     d = result.distance_phobos_km

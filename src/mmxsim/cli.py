@@ -56,10 +56,33 @@ def run(
     phase: Optional[str] = typer.Option(None, "--phase", help="Only the analyses of one mission phase "
                                                               "(see `mmxsim timeline`), e.g. 'QSO campaign'."),
 ):
-    """Run a scenario and write OEM, time series, events, summary.json and report.html."""
+    """Run a scenario and write OEM, time series, events, summary.json and report.html.
+
+    The files appear in --out all at once, when the run is complete (summary.json lists them with
+    their sizes and SHA-256); an interrupt (Ctrl-C, SIGTERM) or a failure leaves --out as it was.
+    Exit codes: 0 done; 1 the integration failed (outputs up to the failure are written); 2 bad
+    input or an output folder that cannot be written; 130 / 143 interrupted."""
+    import signal
+
     from .app import run_scenario_file
 
-    run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase)
+    def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: staging removed, --out untouched
+        raise KeyboardInterrupt(signum)
+
+    previous = signal.signal(signal.SIGTERM, _terminate)
+    try:
+        result, _paths = run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase)
+    except KeyboardInterrupt as exc:
+        code = 143 if exc.args and exc.args[0] == signal.SIGTERM else 130
+        sys.stderr.write(f"mmxsim: interrupted; nothing was written to {out} (it holds what it held before: "
+                         "a previous complete run, or nothing)\n")
+        raise typer.Exit(code) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+    if result.termination.startswith("non-finite"):
+        sys.stderr.write(f"mmxsim: the integration failed ({result.termination}); the outputs in {out} stop "
+                         "at the failure\n")
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -49,3 +49,7 @@ class CoverageError(MmxsimError, ValueError):
 
 class DataFileError(MmxsimError, OSError):
     """A data file (kernel, table, mesh) is missing or unreadable."""
+
+
+class OutputError(MmxsimError, OSError):
+    """The output folder cannot be written (not a folder, read-only, full, held by another run)."""
