@@ -54,3 +54,27 @@ def test_malformed(path: Path):
         assert bad not in msg, msg
     for p, _value, message in err.problems:
         assert isinstance(p, str) and p and isinstance(message, str) and message
+
+
+# --- bounded work and meaningful values (issue 15 item 2) -----------------------------------------
+
+@pytest.mark.parametrize("patch, path, needle", [
+    ({"propagation": {"output_step_s": 1e-3}}, "propagation.output_step_s", "at most 1,000,000 output samples"),
+    ({"propagation": {"output_step_s": 1e-6}}, "propagation.output_step_s", "at most 1,000,000 output samples"),
+    ({"propagation": {"tolerance": 1e-30}}, "propagation.tolerance", "1e-16"),
+    ({"initial_state": {"type": "qso", "radial_semi_axis_km": 1e12}}, "initial_state.radial_semi_axis_km", "2000"),
+    ({"spacecraft": {"srp_area_m2": 1e30}}, "spacecraft.srp_area_m2", "1000"),
+    ({"spacecraft": {"mass_kg": 1e-30}}, "spacecraft.mass_kg", "1"),
+])
+def test_absurd_values_and_unbounded_work_are_refused_at_validation(patch, path, needle):
+    """The measured failures: these validated, then ran out of memory, tracebacked or gave garbage."""
+    from mmxsim.scenario import ScenarioError, parse_scenario
+
+    data = {"name": "bounds", "epoch": "2027-09-01T00:00:00", "duration_days": 1.0,
+            "initial_state": {"type": "qso", "radial_semi_axis_km": 50.0}}
+    for k, v in patch.items():
+        data[k] = {**data.get(k, {}), **v}
+    with pytest.raises(ScenarioError) as info:
+        parse_scenario(data, coverage=False)
+    msg = str(info.value)
+    assert path in msg and needle in msg, msg

@@ -38,6 +38,8 @@ from .schema import (
     IMPACT_MODELS,
     ISO_ALLOWED,
     KERNEL_ALIASES,
+    MAX_OUTPUT_SAMPLES,
+    MAX_QSO_KM,
     MAX_SPAN_DAYS,
     AnalysesBlock,
     CartesianState,
@@ -64,7 +66,7 @@ from .schema import (
 )
 
 __all__ = [
-    "IMPACT_MODELS", "KERNEL_ALIASES", "BUILTIN_COVERAGE", "DAY_S", "MAX_SPAN_DAYS", "ISO_ALLOWED", "MISSING",
+    "IMPACT_MODELS", "KERNEL_ALIASES", "BUILTIN_COVERAGE", "DAY_S", "MAX_SPAN_DAYS", "MAX_OUTPUT_SAMPLES", "MAX_QSO_KM", "ISO_ALLOWED", "MISSING",
     "Scenario", "ScenarioError", "Problems", "got", "show", "SchemaModel", "IsoEpoch", "PhobosShape", "AnalysesBlock",
     "HillState", "QsoState", "CartesianState", "KeplerianState", "Spacecraft", "ForceModel", "MarsGravity",
     "PhobosGravity", "SrpModel", "Propagation", "Events", "EphemerisConfig", "Outputs",

@@ -58,6 +58,12 @@ KERNEL_ALIASES: dict[str, tuple[str, str]] = {
 
 
 MAX_SPAN_DAYS = 3650.0
+#: at most this many output samples per run: the trajectory arrays, the time series and the OEM take
+#: ~0.7 kB per sample together, so ~0.7 GB at the cap (the measured failure: 1e-3 s steps over a day
+#: passed 4 GB in 24 s; 1e-6 s asked for 644 GiB)
+MAX_OUTPUT_SAMPLES = 1_000_000
+#: QSO sizes beyond this are not relative orbits about Phobos in any useful sense (its orbit: 9378 km)
+MAX_QSO_KM = 2000.0
 DAY_S = 86400.0
 
 THIRD_BODIES = ("SUN", "EARTH", "DEIMOS")
@@ -155,8 +161,11 @@ class QsoState(SchemaModel):
     """
 
     type: Literal["qso"] = Field(description="'qso': quasi-satellite orbit about Phobos")
-    radial_semi_axis_km: float = Field(gt=0, description="A, radial semi-axis of the QSO ellipse, km (> 13 km, outside Phobos)")
-    out_of_plane_km: float = Field(0.0, ge=0, description="Z, out-of-plane amplitude, km")
+    radial_semi_axis_km: float = Field(gt=0, le=MAX_QSO_KM, description=(
+        f"A, radial semi-axis of the QSO ellipse, km (> 13 km, outside Phobos; <= {MAX_QSO_KM:g} km: the "
+        "Hill-frame ellipse describes motion relative to Phobos only well inside its 9378 km orbit)"))
+    out_of_plane_km: float = Field(0.0, ge=0, le=MAX_QSO_KM, description=(
+        f"Z, out-of-plane amplitude, km (<= {MAX_QSO_KM:g} km, as A)"))
     phase_deg: float = Field(0.0, description="beta, phase of the out-of-plane oscillation, deg")
     design: Literal["linear", "corrected"] = Field(
         "linear", description="linear: the Hill ellipse below; corrected: the periodic (or 3D) QSO of the Hill "
@@ -230,11 +239,12 @@ InitialState = Annotated[
 
 class Spacecraft(SchemaModel):
     mass_kg: float = Field(
-        2000.0, gt=0,
+        2000.0, ge=1.0, le=1e5,
         description="mass, kg. ASSUMPTION: 2000 kg in the Mars system (MMX is ~4000 kg at launch, "
                     "mmx-facts §2.1, much of it propellant and the return module); set your own value")
-    srp_area_m2: float = Field(20.0, ge=0, description="area facing the Sun for SRP, m^2 (ASSUMPTION: 20 m^2, "
-                                                        "bus plus solar arrays)")
+    srp_area_m2: float = Field(20.0, ge=0, le=1000.0, description=(
+        "area facing the Sun for SRP, m^2 (ASSUMPTION: 20 m^2, bus plus solar arrays; at most 1000 m^2, "
+        "a large solar sail)"))
     cr: float = Field(1.3, ge=1, le=2, description="SRP reflectivity coefficient, 1 (absorbing) .. 2 (mirror)")
 
 
@@ -303,8 +313,12 @@ class ForceModel(SchemaModel):
 
 
 class Propagation(SchemaModel):
-    tolerance: float = Field(1e-12, gt=0, le=1e-3, description="integrator relative/absolute tolerance, (0, 1e-3]")
-    output_step_s: float = Field(600.0, gt=0, description="output sampling step, s (<= the span)")
+    tolerance: float = Field(1e-12, ge=1e-16, le=1e-3, description=(
+        "integrator relative/absolute tolerance, [1e-16, 1e-3] (below 1e-16, under double precision's "
+        "resolution, no integrator can deliver it)"))
+    output_step_s: float = Field(600.0, gt=0, description=(
+        f"output sampling step, s (<= the span; at least span / {MAX_OUTPUT_SAMPLES:,} s: at most "
+        f"{MAX_OUTPUT_SAMPLES:,} output samples)"))
 
 
 class Events(SchemaModel):
@@ -524,9 +538,14 @@ class Scenario(SchemaModel):
                                                            f"(this is {span:.1f} days)")))
         if not any(p[0][0] in ("duration_days", "stop") for p in problems):
             span_s = self.span_s
-            if self.propagation.output_step_s > span_s:
-                add((("propagation", "output_step_s"), self.propagation.output_step_s,
-                     got(self.propagation.output_step_s, f"<= the span of the run, {span_s:g} s")))
+            step = self.propagation.output_step_s
+            if step > span_s:
+                add((("propagation", "output_step_s"), step, got(step, f"<= the span of the run, {span_s:g} s")))
+            elif span_s / step + 1 > MAX_OUTPUT_SAMPLES:
+                add((("propagation", "output_step_s"), step,
+                     got(step, f">= {span_s / (MAX_OUTPUT_SAMPLES - 1):.4g} s for this {span_s / DAY_S:g}-day "
+                               f"span (at most {MAX_OUTPUT_SAMPLES:,} output samples, ~0.7 kB each in memory "
+                               f"and files; this step asks for {span_s / step + 1:.3g})")))
 
         # ephemeris
         eph = self.ephemeris
