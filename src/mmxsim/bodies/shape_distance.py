@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._accel import HAVE_NUMBA
-from .._accel import numba as _nb
+from .._accel import jit as _jit
 from .._accel import prange as _prange
 from .bvh import get_bvh
 
@@ -183,13 +183,12 @@ def _sdist_parallel(P, box, nd, tri, pn, out, kout):
 
 
 if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
-    _OPTS = dict(fastmath=False, error_model="numpy", cache=True, nogil=True)
-    _closest_on_tri = _nb.njit(inline="always", **_OPTS)(_closest_on_tri)
-    _box_dist2 = _nb.njit(inline="always", **_OPTS)(_box_dist2)
-    _winding_inside = _nb.njit(**_OPTS)(_winding_inside)
-    _sdist_point = _nb.njit(**_OPTS)(_sdist_point)
-    _sdist_serial = _nb.njit(**_OPTS)(_sdist_serial)
-    _sdist_parallel = _nb.njit(parallel=True, **_OPTS)(_sdist_parallel)
+    _closest_on_tri = _jit(_closest_on_tri, inline=True)
+    _box_dist2 = _jit(_box_dist2, inline=True)
+    _winding_inside = _jit(_winding_inside)
+    _sdist_point = _jit(_sdist_point)
+    _sdist_serial = _jit(_sdist_serial)
+    _sdist_parallel = _jit(_sdist_parallel, parallel=True)
 
 
 def pseudo_normals(vertices, faces) -> np.ndarray:

@@ -66,7 +66,6 @@ _VERSION = "grid-v2"
 _SH_DEGREE = 10
 _SH_REF_RADIUS = 11.0  # km, reference radius of the fitted exterior field
 
-_jit = jit
 
 
 # ---------------------------------------------------------------------------------------------
@@ -87,7 +86,7 @@ def _lagrange4(t, n):
     return i0, w0, w1, w2, w3
 
 
-_lagrange4 = _jit(_lagrange4)
+_lagrange4 = jit(_lagrange4)
 
 
 def _catmull_rom(t):
@@ -98,10 +97,10 @@ def _catmull_rom(t):
             0.5 * (-3.0 * t3 + 4.0 * t2 + t), 0.5 * (t3 - t2))
 
 
-_catmull_rom = _jit(_catmull_rom)
+_catmull_rom = jit(_catmull_rom)
 
 
-def _radius_interp(lat, lon, Rg, dlat, dlon):
+def radius_interp(lat, lon, Rg, dlat, dlon):
     """Surface radius at (lat, lon): bicubic Catmull-Rom interpolant (C1) of the ray radii
     Rg[nlat, nlon] (lat nodes from -pi/2, lon nodes from -pi; periodic in longitude, reflected
     across the poles). A C1 surface makes the grid coordinates smooth, so that the tricubic
@@ -137,7 +136,7 @@ def _radius_interp(lat, lon, Rg, dlat, dlon):
     return acc
 
 
-_radius_interp = _jit(_radius_interp)
+radius_interp = jit(radius_interp)
 
 
 def _sh_accel(x, y, z, gm, R, C, S, nmax, out):
@@ -188,7 +187,7 @@ def _sh_accel(x, y, z, gm, R, C, S, nmax, out):
     out[3] = k * az
 
 
-_sh_accel = _jit(_sh_accel)
+_sh_accel = jit(_sh_accel)
 
 
 def grid_accel_point(x, y, z, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out):
@@ -201,7 +200,7 @@ def grid_accel_point(x, y, z, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out):
     r = math.sqrt(x * x + y * y + z * z)
     lat = math.asin(max(-1.0, min(1.0, z / r)))
     lon = math.atan2(y, x)
-    Rs = _radius_interp(lat, lon, Rg, dlat, dlon)
+    Rs = radius_interp(lat, lon, Rg, dlat, dlon)
     q = math.log(r / Rs)
     if q > dq * (nq - 1):
         _sh_accel(x, y, z, gm, shR, shC, shS, shC.shape[0] - 1, out)
@@ -259,7 +258,7 @@ def grid_accel_point(x, y, z, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out):
     return region
 
 
-grid_accel_point = _jit(grid_accel_point)
+grid_accel_point = jit(grid_accel_point)
 
 
 def _eval_many(P, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out, region):
@@ -270,7 +269,7 @@ def _eval_many(P, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out, region):
             out[i, c] = buf[c]
 
 
-_eval_many = _jit(_eval_many)
+_eval_many = jit(_eval_many)
 
 
 def _altitude_many(P, Rg, dlat, dlon, out_h, out_lat, out_lon):
@@ -281,12 +280,12 @@ def _altitude_many(P, Rg, dlat, dlon, out_h, out_lat, out_lon):
         r = math.sqrt(x * x + y * y + z * z)
         lat = math.asin(max(-1.0, min(1.0, z / r)))
         lon = math.atan2(y, x)
-        out_h[i] = r - _radius_interp(lat, lon, Rg, dlat, dlon)
+        out_h[i] = r - radius_interp(lat, lon, Rg, dlat, dlon)
         out_lat[i] = lat
         out_lon[i] = lon
 
 
-_altitude_many = _jit(_altitude_many)
+_altitude_many = jit(_altitude_many)
 
 
 # ---------------------------------------------------------------------------------------------

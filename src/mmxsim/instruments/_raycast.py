@@ -36,7 +36,7 @@ import numpy as np
 
 from ..bodies.shape_distance import _closest_on_tri
 from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the NumPy fallback
-from .._accel import numba as _nb
+from .._accel import jit as _jit
 from .._accel import prange as _prange
 from ..bodies.bvh import BVH, LEAF_SIZE, build_bvh, get_bvh  # noqa: F401 (re-exported; moved to bodies)
 
@@ -579,20 +579,19 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
 
 
 if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
-    _OPTS = dict(fastmath=False, error_model="numpy", cache=True, nogil=True)
-    _mt_hit = _nb.njit(inline="always", **_OPTS)(_mt_hit)
-    _point_tri_dist2 = _nb.njit(inline="always", **_OPTS)(_point_tri_dist2)
-    _arc_update = _nb.njit(**_OPTS)(_arc_update)
-    _tri_max_sin_el = _nb.njit(**_OPTS)(_tri_max_sin_el)
-    _clear_of = _nb.njit(inline="always", **_OPTS)(_clear_of)
-    _ray_any_hit = _nb.njit(**_OPTS)(_ray_any_hit)
-    _tri_hit = _nb.njit(inline="always", **_OPTS)(_tri_hit)
-    _mt_t = _nb.njit(inline="always", **_OPTS)(_mt_t)
-    _ray_closest = _nb.njit(**_OPTS)(_ray_closest)
-    _KERNELS = {"occ": _nb.njit(parallel=True, **_OPTS)(_occ_impl),
-                "visillum": _nb.njit(parallel=True, **_OPTS)(_visillum_impl),
-                "horizon": _nb.njit(parallel=True, **_OPTS)(_horizon_impl),
-                "first": _nb.njit(parallel=True, **_OPTS)(_first_hits_impl)}
+    _mt_hit = _jit(_mt_hit, inline=True)
+    _point_tri_dist2 = _jit(_point_tri_dist2, inline=True)
+    _arc_update = _jit(_arc_update)
+    _tri_max_sin_el = _jit(_tri_max_sin_el)
+    _clear_of = _jit(_clear_of, inline=True)
+    _ray_any_hit = _jit(_ray_any_hit)
+    _tri_hit = _jit(_tri_hit, inline=True)
+    _mt_t = _jit(_mt_t, inline=True)
+    _ray_closest = _jit(_ray_closest)
+    _KERNELS = {"occ": _jit(_occ_impl, parallel=True),
+                "visillum": _jit(_visillum_impl, parallel=True),
+                "horizon": _jit(_horizon_impl, parallel=True),
+                "first": _jit(_first_hits_impl, parallel=True)}
 else:
     _KERNELS = {}
 

@@ -66,7 +66,7 @@ import numpy as np
 
 from ..bodies import PHOBOS_MEAN_MOTION
 from ..errors import InputError
-from ..gravity.fast import GridGravity, _radius_interp, grid_accel_point
+from ..gravity.fast import GridGravity, grid_accel_point, radius_interp
 from .._accel import jit, prange
 
 N = PHOBOS_MEAN_MOTION  # rad/s, [JPL-SAT] 1128.8447569 deg/day
@@ -77,7 +77,6 @@ STATUS_NAMES = {LANDED: "landed", IMPACT_BEFORE_BRAKING: "impact before braking"
                 ESCAPED: "escaped"}
 _R_ESCAPE_KM = 200.0
 
-_jit, _prange = jit, prange
 
 
 # ---------------------------------------------------------------------------------------------
@@ -92,7 +91,7 @@ def _rhs(s, d, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
     d[5] = -n * n * s[2] + buf[3]
 
 
-_rhs = _jit(_rhs)
+_rhs = jit(_rhs)
 
 
 def _rk4(s, dt, out, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
@@ -110,14 +109,14 @@ def _rk4(s, dt, out, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, s
         out[i] = s[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
 
 
-_rk4 = _jit(_rk4)
+_rk4 = jit(_rk4)
 
 
 def _height(s, Rg, dlat, dlon):
     r = math.sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
     lat = math.asin(max(-1.0, min(1.0, s[2] / r)))
     lon = math.atan2(s[1], s[0])
-    return r - _radius_interp(lat, lon, Rg, dlat, dlon)
+    return r - radius_interp(lat, lon, Rg, dlat, dlon)
 
 
 def _exec_burn(dv, err, out):
@@ -141,7 +140,7 @@ def _exec_burn(dv, err, out):
     out[2] = f * (dv[2] + m * ez)
 
 
-_exec_burn = _jit(_exec_burn)
+_exec_burn = jit(_exec_burn)
 
 
 def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, dt, t_max, r_esc,
@@ -152,7 +151,7 @@ def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, 
     ntr = X0.shape[0]
     nrec = hist.shape[0]
     nmax = hist.shape[1]
-    for i in _prange(ntr):
+    for i in prange(ntr):
         s = np.empty(6)
         s1 = np.empty(6)
         sb = np.empty(6)
@@ -248,10 +247,10 @@ def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, 
         out[i, 7] = status
 
 
-_height = _jit(_height)
+_height = jit(_height)
 LANDED_C, IMPACT_C, TIMEOUT_C, ESCAPED_C = LANDED, IMPACT_BEFORE_BRAKING, TIMEOUT, ESCAPED
-_descent_serial = _jit(_descent_impl, parallel=False)
-_descent_parallel = _jit(_descent_impl, parallel=True)
+_descent_serial = jit(_descent_impl, parallel=False)
+_descent_parallel = jit(_descent_impl, parallel=True)
 
 
 # ---------------------------------------------------------------------------------------------

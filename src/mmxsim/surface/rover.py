@@ -81,7 +81,6 @@ _O_STATUS, _O_T1, _O_V1, _O_VN1, _O_IMP, _O_TSET, _O_P, _O_Q, _O_TC1, _O_VR1, _O
     _O_PEN, _O_T = 0, 1, 2, 3, 4, 5, 6, 9, 13, 14, 15, 16, 17, 18, 19
 _NOUT = 20
 
-_jit, _prange = jit, prange
 
 
 # ---------------------------------------------------------------------------------------------
@@ -452,7 +451,7 @@ def _rotm(q, R):
     R[2, 2] = 1.0 - 2.0 * (x * x + y * y)
 
 
-_rotm = _jit(_rotm)
+_rotm = jit(_rotm)
 
 
 def _terrain(x, y, cb, H, hs, out):
@@ -484,7 +483,7 @@ def _terrain(x, y, cb, H, hs, out):
     out[2] = gy
 
 
-_terrain = _jit(_terrain)
+_terrain = jit(_terrain)
 
 
 def _field(p, prm, site, Rlb, G, Rg, shC, shS, buf, a):
@@ -520,7 +519,7 @@ def _field(p, prm, site, Rlb, G, Rg, shC, shS, buf, a):
         a[k] = 1e3 * (Rlb[0, k] * buf[1] + Rlb[1, k] * buf[2] + Rlb[2, k] * buf[3])
 
 
-_field = _jit(_field)
+_field = jit(_field)
 
 
 def _accel(p, v, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a):
@@ -533,7 +532,7 @@ def _accel(p, v, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a):
         a[2] -= 2.0 * (Om[0] * v[1] - Om[1] * v[0])
 
 
-_accel = _jit(_accel)
+_accel = jit(_accel)
 
 
 def _deriv(s, ds, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R):
@@ -559,7 +558,7 @@ def _deriv(s, ds, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R):
     ds[12] = (I1 - I2) * w1 * w2 / I3
 
 
-_deriv = _jit(_deriv)
+_deriv = jit(_deriv)
 
 
 def _rk4(s, dt, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R, k1, k2, k3, k4, tmp):
@@ -580,7 +579,7 @@ def _rk4(s, dt, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R, k1, k2, k3, k4, 
         s[i] /= qn
 
 
-_rk4 = _jit(_rk4)
+_rk4 = jit(_rk4)
 
 
 def _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, Om, ga, rl, R, tb):
@@ -706,7 +705,7 @@ def _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, Om, ga, rl, R, tb):
     return ncon, pmax
 
 
-_contact_step = _jit(_contact_step)
+_contact_step = jit(_contact_step)
 
 
 def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, shC, shS, out, hist):
@@ -736,7 +735,7 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, s
     grefresh = prm[35]
     nb0 = Mb.shape[0]
     nb1 = Mb.shape[1]
-    for i in _prange(ntr):
+    for i in prange(ntr):
         s = np.empty(13)
         for j in range(13):
             s[j] = X0[i, j]
@@ -890,7 +889,7 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, s
         out[i, 19] = t
 
 
-_deploy_kernel = _jit(_deploy_impl, parallel=True)
+_deploy_kernel = jit(_deploy_impl, parallel=True)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -54,7 +54,7 @@ import numpy as np
 from ..errors import InputError
 
 from .._accel import HAVE_NUMBA  # the same code runs as plain Python without numba
-from .._accel import numba as _nb
+from .._accel import jit
 
 G0_M_S2 = 9.80665  # standard gravity (CGPM 1901), only to express "1/2000 g" [MMXN-331]
 G_PHOBOS_M_S2 = 0.0057  # m/s^2, Phobos surface gravity [WP-Phobos] (mmx-facts.md §0)
@@ -492,8 +492,7 @@ _KERNEL = {}
 
 def _kernel():
     if "k" not in _KERNEL:
-        _KERNEL["k"] = (_nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)(_sim_impl)
-                        if HAVE_NUMBA else _sim_impl)
+        _KERNEL["k"] = jit(_sim_impl)
     return _KERNEL["k"]
 
 
