@@ -68,6 +68,7 @@ from ..bodies import PHOBOS_MEAN_MOTION
 from ..errors import InputError
 from ..gravity.fast import GridGravity, grid_accel_point, radius_interp
 from .._accel import jit, prange
+from ..dynamics.fixed_step import event_bisector, rk4_stepper, rk4_work
 
 N = PHOBOS_MEAN_MOTION  # rad/s, [JPL-SAT] 1128.8447569 deg/day
 HILL_TO_BODY = np.diag([-1.0, -1.0, 1.0])  # as mmxsim.orbits.qso (180 deg about z)
@@ -81,7 +82,7 @@ _R_ESCAPE_KM = 200.0
 
 # ---------------------------------------------------------------------------------------------
 # Kernels
-def _rhs(s, d, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
+def _rhs(t, s, d, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
     grid_accel_point(s[0], s[1], s[2], G, Rg, gm, dq, dlat, dlon, shR, shC, shS, buf)
     d[0] = s[3]
     d[1] = s[4]
@@ -94,29 +95,24 @@ def _rhs(s, d, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
 _rhs = jit(_rhs)
 
 
-def _rk4(s, dt, out, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf):
-    _rhs(s, k1, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
-    for i in range(6):
-        tmp[i] = s[i] + 0.5 * dt * k1[i]
-    _rhs(tmp, k2, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
-    for i in range(6):
-        tmp[i] = s[i] + 0.5 * dt * k2[i]
-    _rhs(tmp, k3, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
-    for i in range(6):
-        tmp[i] = s[i] + dt * k3[i]
-    _rhs(tmp, k4, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
-    for i in range(6):
-        out[i] = s[i] + dt / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
-
-
-_rk4 = jit(_rk4)
-
-
 def _height(s, Rg, dlat, dlon):
     r = math.sqrt(s[0] * s[0] + s[1] * s[1] + s[2] * s[2])
     lat = math.asin(max(-1.0, min(1.0, s[2] / r)))
     lon = math.atan2(s[1], s[0])
     return r - radius_interp(lat, lon, Rg, dlat, dlon)
+
+
+_height = jit(_height)
+
+
+def _below(t, s, Rg, dlat, dlon, target):
+    """The event of the step bisection: at or below the target height (km)."""
+    return _height(s, Rg, dlat, dlon) <= target
+
+
+_below = jit(_below)
+_step = rk4_stepper(_rhs, 6)
+_locate = event_bisector(_step, _below)
 
 
 def _exec_burn(dv, err, out):
@@ -155,11 +151,7 @@ def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, 
         s = np.empty(6)
         s1 = np.empty(6)
         sb = np.empty(6)
-        k1 = np.empty(6)
-        k2 = np.empty(6)
-        k3 = np.empty(6)
-        k4 = np.empty(6)
-        tmp = np.empty(6)
+        w = rk4_work(6)
         buf = np.empty(4)
         dv = np.empty(3)
         dva = np.empty(3)
@@ -180,23 +172,14 @@ def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, 
             h_step = dt
             if phase == 0 and t + h_step >= t_c:
                 h_step = t_c - t
-            _rk4(s, h_step, s1, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+            _step(t, s, h_step, s1, w, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
             target = h_b if phase <= 1 else 0.0
             h1 = _height(s1, Rg, dlat, dlon)
             if h1 <= target:
                 # bisection on the step length for the crossing of the target altitude
-                lo = 0.0
-                hi = h_step
-                for _ in range(50):
-                    mid = 0.5 * (lo + hi)
-                    _rk4(s, mid, sb, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
-                    if _height(sb, Rg, dlat, dlon) <= target:
-                        hi = mid
-                    else:
-                        lo = mid
-                    if hi - lo < 1e-6:
-                        break
-                _rk4(s, hi, s1, k1, k2, k3, k4, tmp, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+                hi = _locate(t, s, 0.0, h_step, 1.0, sb, w, 50, 1e-6, (Rg, dlat, dlon, target),
+                             (G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf))
+                _step(t, s, hi, s1, w, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
                 t += hi
                 for j in range(6):
                     s[j] = s1[j]
@@ -247,7 +230,6 @@ def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, 
         out[i, 7] = status
 
 
-_height = jit(_height)
 LANDED_C, IMPACT_C, TIMEOUT_C, ESCAPED_C = LANDED, IMPACT_BEFORE_BRAKING, TIMEOUT, ESCAPED
 _descent_serial = jit(_descent_impl, parallel=False)
 _descent_parallel = jit(_descent_impl, parallel=True)

@@ -55,6 +55,10 @@ from ..errors import InputError
 
 from .._accel import HAVE_NUMBA  # the same code runs as plain Python without numba
 from .._accel import jit
+from ..bodies.quaternion import from_rotvec, multiply, to_matrix
+from ..bodies.quaternion import matrix_into as quat_matrix_into
+from ..bodies.quaternion import normalize_at as quat_normalize_at
+from ..bodies.quaternion import product as quat_product
 
 G0_M_S2 = 9.80665  # standard gravity (CGPM 1901), only to express "1/2000 g" [MMXN-331]
 G_PHOBOS_M_S2 = 0.0057  # m/s^2, Phobos surface gravity [WP-Phobos] (mmx-facts.md §0)
@@ -250,15 +254,7 @@ def _sim_impl(prm, pads, inertia, y0, gvec, spin, dt_c, dt_f, t_max, rec_dt, his
         q1 = q[1]
         q2 = q[2]
         q3 = q[3]
-        R[0, 0] = 1 - 2 * (q2 * q2 + q3 * q3)
-        R[0, 1] = 2 * (q1 * q2 - q0 * q3)
-        R[0, 2] = 2 * (q1 * q3 + q0 * q2)
-        R[1, 0] = 2 * (q1 * q2 + q0 * q3)
-        R[1, 1] = 1 - 2 * (q1 * q1 + q3 * q3)
-        R[1, 2] = 2 * (q2 * q3 - q0 * q1)
-        R[2, 0] = 2 * (q1 * q3 - q0 * q2)
-        R[2, 1] = 2 * (q2 * q3 + q0 * q1)
-        R[2, 2] = 1 - 2 * (q1 * q1 + q2 * q2)
+        quat_matrix_into(q, R)
         ww0 = R[0, 0] * w[0] + R[0, 1] * w[1] + R[0, 2] * w[2]
         ww1 = R[1, 0] * w[0] + R[1, 1] * w[1] + R[1, 2] * w[2]
         ww2 = R[2, 0] * w[0] + R[2, 1] * w[1] + R[2, 2] * w[2]
@@ -452,15 +448,8 @@ def _sim_impl(prm, pads, inertia, y0, gvec, spin, dt_c, dt_f, t_max, rec_dt, his
             r1 = s * w[0]
             r2 = s * w[1]
             r3 = s * w[2]
-            n0 = q0 * r0 - q1 * r1 - q2 * r2 - q3 * r3
-            n1 = q0 * r1 + q1 * r0 + q2 * r3 - q3 * r2
-            n2 = q0 * r2 - q1 * r3 + q2 * r0 + q3 * r1
-            n3 = q0 * r3 + q1 * r2 - q2 * r1 + q3 * r0
-            qn = math.sqrt(n0 * n0 + n1 * n1 + n2 * n2 + n3 * n3)
-            q[0] = n0 / qn
-            q[1] = n1 / qn
-            q[2] = n2 / qn
-            q[3] = n3 / qn
+            q[0], q[1], q[2], q[3] = quat_product(q0, q1, q2, q3, r0, r1, r2, r3)
+            quat_normalize_at(q, 0)
         for i in range(4):
             crush[i] += crate[i] * dt
             if crush[i] > smax:
@@ -497,29 +486,7 @@ def _kernel():
 
 
 # ---------------------------------------------------------------------------------------------
-def _quat_from_rotvec(r):
-    r = np.asarray(r, float)
-    a = np.linalg.norm(r)
-    if a == 0:
-        return np.array([1.0, 0.0, 0.0, 0.0])
-    return np.concatenate([[math.cos(a / 2)], math.sin(a / 2) * r / a])
-
-
-def _quat_mul(p, q):
-    p0, p1, p2, p3 = p
-    q0, q1, q2, q3 = q
-    return np.array([p0 * q0 - p1 * q1 - p2 * q2 - p3 * q3, p0 * q1 + p1 * q0 + p2 * q3 - p3 * q2,
-                     p0 * q2 - p1 * q3 + p2 * q0 + p3 * q1, p0 * q3 + p1 * q2 - p2 * q1 + p3 * q0])
-
-
-def quat_to_matrix(q) -> np.ndarray:
-    """Rotation matrix (body → site frame) of a unit quaternion (w, x, y, z), or (n, 3, 3) for (n, 4)."""
-    q = np.asarray(q, float)
-    q0, q1, q2, q3 = np.moveaxis(q, -1, 0)
-    R = np.stack([1 - 2 * (q2 * q2 + q3 * q3), 2 * (q1 * q2 - q0 * q3), 2 * (q1 * q3 + q0 * q2),
-                  2 * (q1 * q2 + q0 * q3), 1 - 2 * (q1 * q1 + q3 * q3), 2 * (q2 * q3 - q0 * q1),
-                  2 * (q1 * q3 - q0 * q2), 2 * (q2 * q3 + q0 * q1), 1 - 2 * (q1 * q1 + q2 * q2)], axis=-1)
-    return R.reshape(q.shape[:-1] + (3, 3))
+quat_to_matrix = to_matrix  # public name kept (the code lives in mmxsim.bodies.quaternion)
 
 
 def tip_margins(position_m, quaternion, gear: LandingGear, g_site, velocity_m_s=None, omega_body=None,
@@ -738,11 +705,11 @@ def simulate_touchdown(vertical_m_s: float = 0.3, horizontal_m_s: float = 0.05, 
     gvec = g * np.array([math.sin(s), 0.0, -math.cos(s)])
     # attitude: body z along -g (descent) turned by the errors; or aligned with the plane normal
     if initial_tilt_deg is None:
-        q = _quat_from_rotvec([0.0, -s, 0.0])  # body z -> -g direction (rotate about y by -s)
-        q = _quat_mul(_quat_from_rotvec([att[0], 0.0, 0.0]), q)
-        q = _quat_mul(_quat_from_rotvec([0.0, att[1], 0.0]), q)
+        q = from_rotvec([0.0, -s, 0.0])  # body z -> -g direction (rotate about y by -s)
+        q = multiply(from_rotvec([att[0], 0.0, 0.0]), q)
+        q = multiply(from_rotvec([0.0, att[1], 0.0]), q)
     else:
-        q = _quat_from_rotvec([0.0, math.radians(initial_tilt_deg), 0.0])
+        q = from_rotvec([0.0, math.radians(initial_tilt_deg), 0.0])
     R = quat_to_matrix(q)
     pads = gear.pads_body
     pw = pads @ R.T
