@@ -265,6 +265,18 @@ def _contact_step(s, dt, prm, cn, mu, pts, rad, anc, cb, H, Om, ga, rl, R, tb):
 _contact_step = jit(_contact_step)
 
 
+def _record(hist, i, k, t, s):
+    """hist[i, k] = (t, position, quaternion) of the state s."""
+    hist[i, k, 0] = t
+    for j in range(3):
+        hist[i, k, 1 + j] = s[j]
+    for j in range(4):
+        hist[i, k, 4 + j] = s[6 + j]
+
+
+_record = jit(_record, inline=True)
+
+
 def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, shC, shS, out, hist):
     """Propagate deployments i from X0[i] (13-state) to rest. out[i] as the _O_* columns; hist
     (m, steps, 8) records (t, p, q) every prm[24] s for the first m deployments."""
@@ -329,11 +341,7 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, s
         krec = 0
         while t < tmax:
             if i < nrec and krec < nmax and t >= nextrec:
-                hist[i, krec, 0] = t
-                for j in range(3):
-                    hist[i, krec, 1 + j] = s[j]
-                for j in range(4):
-                    hist[i, krec, 4 + j] = s[6 + j]
+                _record(hist, i, krec, t, s)
                 krec += 1
                 nextrec += recdt
             zb = cb[0] + cb[1] * s[0] + cb[2] * s[1] + cb[3] * s[0] * s[0] + cb[4] * s[0] * s[1] \
@@ -418,11 +426,7 @@ def _deploy_impl(X0, cns, mus, prm, pts, rad, cb, H, Mb, site, Rlb, Om, G, Rg, s
                 status = 3
                 break
         if i < nrec and krec < nmax:
-            hist[i, krec, 0] = t
-            for j in range(3):
-                hist[i, krec, 1 + j] = s[j]
-            for j in range(4):
-                hist[i, krec, 4 + j] = s[6 + j]
+            _record(hist, i, krec, t, s)
         out[i, 0] = status
         out[i, 1] = t1
         out[i, 2] = v1
