@@ -27,8 +27,8 @@ __all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads"]
 def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
     """``numba.njit`` with the project's options (disk cache, no fastmath, NumPy error model,
     GIL released), or ``f`` itself without numba. ``inline``: numba's ``inline="always"`` (the
-    body is inlined at the numba IR level into every caller). ``cache=False`` for kernels built
-    at run time by a factory (a closure's cache entry would be shared by all of its instances)."""
+    body is inlined at the numba IR level into every caller); ``cache``: numba's disk cache (for
+    a closure built by a factory, numba keys the cache entry on the closed-over values too)."""
     if not HAVE_NUMBA:
         return f
     opts = dict(cache=cache, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)

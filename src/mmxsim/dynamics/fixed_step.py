@@ -8,9 +8,9 @@ return jitted kernels (numba through :mod:`mmxsim._accel`; plain Python without 
 compiles the right-hand side into the kernel as a constant, so the kernel costs what a hand-written
 copy for that right-hand side costs.
 
-* :func:`rk4_stepper` ``(rhs, n)`` -> ``step(t, y, h, out, w, *args)``: one RK4 step of length ``h``
-  from ``(t, y)`` into ``out`` (``out`` may be ``y``: in place); ``w`` is a (5, n) work array
-  (:func:`rk4_work`).
+* :func:`rk4_stepper` ``(rhs, n)`` -> ``step(t, y, h, args, out, w)``: one RK4 step of length ``h``
+  from ``(t, y)`` into ``out`` (``out`` may be ``y``: in place), ``rhs(t, y, dy, *args)`` with the
+  tuple ``args``; ``w`` is the work arrays (k1, k2, k3, k4, stage state) (:func:`rk4_work`).
 * :func:`event_bisector` ``(step, event)`` -> ``locate(t, y, lo, hi, scale, out, w, iters, tol,
   ev_args, args)``: bisection of a step for the first crossing of an event. The trial step is
   ``u * scale`` for ``u`` in ``[lo, hi]``; ``event(t + u * scale, y_u, *ev_args)`` is True once
@@ -35,9 +35,9 @@ _STEPPERS: dict = {}
 _BISECTORS: dict = {}
 
 
-def rk4_work(n: int) -> np.ndarray:
-    """Work array for a stepper of dimension ``n`` (k1, k2, k3, k4 and the stage state)."""
-    return np.empty((5, n))
+def rk4_work(n: int):
+    """Work arrays for a stepper of dimension ``n``: a tuple (k1, k2, k3, k4, stage state)."""
+    return np.empty(n), np.empty(n), np.empty(n), np.empty(n), np.empty(n)
 
 
 rk4_work = jit(rk4_work)
@@ -51,19 +51,20 @@ def rk4_stepper(rhs, n: int):
         return _STEPPERS[key]
     n = int(n)
 
-    def step(t, y, h, out, w, *args):
-        rhs(t, y, w[0], *args)
+    def step(t, y, h, args, out, w):
+        k1, k2, k3, k4, tmp = w
+        rhs(t, y, k1, *args)
         for i in range(n):
-            w[4, i] = y[i] + 0.5 * h * w[0, i]
-        rhs(t + 0.5 * h, w[4], w[1], *args)
+            tmp[i] = y[i] + 0.5 * h * k1[i]
+        rhs(t + 0.5 * h, tmp, k2, *args)
         for i in range(n):
-            w[4, i] = y[i] + 0.5 * h * w[1, i]
-        rhs(t + 0.5 * h, w[4], w[2], *args)
+            tmp[i] = y[i] + 0.5 * h * k2[i]
+        rhs(t + 0.5 * h, tmp, k3, *args)
         for i in range(n):
-            w[4, i] = y[i] + h * w[2, i]
-        rhs(t + h, w[4], w[3], *args)
+            tmp[i] = y[i] + h * k3[i]
+        rhs(t + h, tmp, k4, *args)
         for i in range(n):
-            out[i] = y[i] + h / 6.0 * (w[0, i] + 2.0 * w[1, i] + 2.0 * w[2, i] + w[3, i])
+            out[i] = y[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
 
     _STEPPERS[key] = jit(step)
     return _STEPPERS[key]
@@ -79,7 +80,7 @@ def event_bisector(step, event):
     def locate(t, y, lo, hi, scale, out, w, iters, tol, ev_args, args):
         for _ in range(iters):
             mid = 0.5 * (lo + hi)
-            step(t, y, mid * scale, out, w, *args)
+            step(t, y, mid * scale, args, out, w)
             if event(t + mid * scale, out, *ev_args):
                 hi = mid
             else:

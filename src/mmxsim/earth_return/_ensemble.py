@@ -205,7 +205,7 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
     res[7] = math.nan
     while t < prm[_MAX_TIME]:
         dt = prm[_DT_HYP] if (t_dep < 0.0 or t - t_dep < 10.0) else prm[_DT_CHUTE]
-        _step(t, y, dt, yn, w, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
+        _step(t, y, dt, (prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep), yn, w)
         steps += 1
         dec, q, h, mach = _deriv(t + dt, yn, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
         if h > prm[_SKIP_H]:  # climbed back above the entry interface: skip-out
@@ -218,7 +218,7 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
             # bisection on the step fraction for the first of the crossings
             args = (prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
             hi = _locate(t, y, 0.0, 1.0, dt, ya, w, 40, 0.0, (dy,) + args, args)
-            _step(t, y, hi * dt, yn, w, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
+            _step(t, y, hi * dt, args, yn, w)
             dec, q, h, mach = _deriv(t + hi * dt, yn, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
             t = t + hi * dt
             for j in range(6):

@@ -106,14 +106,14 @@ def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, 
             h_step = dt
             if phase == 0 and t + h_step >= t_c:
                 h_step = t_c - t
-            _step(t, s, h_step, s1, w, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+            _step(t, s, h_step, (G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf), s1, w)
             target = h_b if phase <= 1 else 0.0
             h1 = _height(s1, Rg, dlat, dlon)
             if h1 <= target:
                 # bisection on the step length for the crossing of the target altitude
                 hi = _locate(t, s, 0.0, h_step, 1.0, sb, w, 50, 1e-6, (Rg, dlat, dlon, target),
                              (G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf))
-                _step(t, s, hi, s1, w, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf)
+                _step(t, s, hi, (G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, buf), s1, w)
                 t += hi
                 for j in range(6):
                     s[j] = s1[j]

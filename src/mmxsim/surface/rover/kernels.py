@@ -19,8 +19,6 @@ from ...dynamics.fixed_step import rk4_stepper, rk4_work
 # output columns of the kernel
 _O_STATUS, _O_T1, _O_V1, _O_VN1, _O_IMP, _O_TSET, _O_P, _O_Q, _O_TC1, _O_VR1, _O_VRN1, _O_HOP, _O_STEPS, \
     _O_PEN, _O_T = 0, 1, 2, 3, 4, 5, 6, 9, 13, 14, 15, 16, 17, 18, 19
-
-
 _NOUT = 20
 
 
@@ -134,7 +132,7 @@ _rk4_step = rk4_stepper(_deriv, 13)
 
 def _flight_step(t, s, dt, w, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R):
     """One free-flight RK4 step of s in place (w: work array (5, 13)), quaternion renormalised."""
-    _rk4_step(t, s, dt, s, w, prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R)
+    _rk4_step(t, s, dt, (prm, site, Rlb, Om, G, Rg, shC, shS, buf, a, R), s, w)
     quat_normalize_at(s, 6)
 
 

@@ -14,34 +14,17 @@ from ...bodies.quaternion import from_euler_zyx, to_matrix
 
 
 N_PHOBOS = PHOBOS_MEAN_MOTION  # rad/s [JPL-SAT]
-
-
 G0 = 9.80665  # m/s², standard gravity (definition)
-
-
 G_PHOBOS_NOMINAL = 0.0057  # m/s², Phobos surface gravity [WP-Phobos] (mmx-facts.md §0)
-
-
 IDEFIX_MASS_KG = 25.0  # [DLR-IDEFIX], [DLR-2024] (25.1 kg [CLUBIC-2023])
-
-
 IDEFIX_HEIGHT_M = 0.415  # [CLUBIC-2023] (secondary)
-
-
 RELEASE_ALTITUDE_M = 40.0  # [PEPS-IDEFIX], [IEEE-LSS]
-
-
 # The IDEFIX landing site is not published: ASSUMPTION, a low-slope facet of the thomas3k mesh
 # (slope 0.6 deg, 'hill' model of mmxsim.surface.maps; planetocentric lat, east lon, deg).
 DEFAULT_SITE = (10.0, 106.0)
 
-
 SETTLED, TIMEOUT, LEFT_PATCH, ESCAPED = 0, 1, 2, 3
-
-
 STATUS_NAMES = {SETTLED: "settled", TIMEOUT: "timeout", LEFT_PATCH: "left terrain patch", ESCAPED: "escaped"}
-
-
 GRAVITY_KINDS = {"uniform": 0, "point": 1, "grid": 2}
 
 
