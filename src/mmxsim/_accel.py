@@ -21,12 +21,22 @@ except ImportError:  # pragma: no cover - depends on the environment
     HAVE_NUMBA = False
     prange = range
 
-__all__ = ["HAVE_NUMBA", "numba", "prange", "jit"]
+__all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads"]
 
 
-def jit(f, parallel: bool = False):
+def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
     """``numba.njit`` with the project's options (disk cache, no fastmath, NumPy error model,
-    GIL released), or ``f`` itself without numba."""
+    GIL released), or ``f`` itself without numba. ``inline``: numba's ``inline="always"`` (the
+    body is inlined at the numba IR level into every caller); ``cache``: numba's disk cache (for
+    a closure built by a factory, numba keys the cache entry on the closed-over values too)."""
     if not HAVE_NUMBA:
         return f
-    return numba.njit(cache=True, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)(f)
+    opts = dict(cache=cache, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)
+    if inline:
+        opts["inline"] = "always"
+    return numba.njit(**opts)(f)
+
+
+def num_threads() -> int:
+    """numba's current number of threads (1 without numba)."""
+    return numba.get_num_threads() if HAVE_NUMBA else 1

@@ -27,7 +27,10 @@ SCALES = ("utc", "tt", "tdb", "tai")
 _configured = False
 
 
-def _configure_astropy() -> None:
+def configure_astropy() -> None:
+    """Configure astropy for offline use, once: no IERS download (the bundled tables only), no
+    maximum age, degraded accuracy a warning. Called by every function here that uses astropy;
+    call it before using astropy's IERS tables directly."""
     global _configured
     if _configured:
         return
@@ -47,7 +50,7 @@ def _configure_astropy() -> None:
 
 def astropy_time(value, scale: str = "utc"):
     """An astropy Time from an ISO string (or list), with our offline configuration."""
-    _configure_astropy()
+    configure_astropy()
     from astropy.time import Time
 
     if scale not in SCALES:
@@ -75,7 +78,7 @@ class Epoch:
         if scale == "tdb_seconds":
             self.tdb = np.asarray(value, dtype=float)
             return
-        _configure_astropy()
+        configure_astropy()
         from astropy.time import Time
 
         t = value if isinstance(value, Time) else astropy_time(value, scale)
@@ -89,7 +92,7 @@ class Epoch:
     @property
     def astropy(self):
         """The epoch(s) as an astropy ``Time`` in TDB."""
-        _configure_astropy()
+        configure_astropy()
         from astropy.time import Time
 
         day = np.floor(self.tdb / 86400.0)

@@ -48,11 +48,10 @@ def test_jacobi_integral_conserved_without_contact():
     J0 = rv.jacobi_integral(env, X[:3], X[3:6], X[10:13])[0]
     s = X.copy()
     buf, a, R = np.empty(4), np.empty(3), np.empty((3, 3))
-    k1, k2, k3, k4, tmp = (np.empty(13) for _ in range(5))
+    w = tuple(np.empty(13) for _ in range(5))  # RK4 work arrays (k1..k4, stage state)
     J = []
     for _ in range(240):
-        rv._rk4(s, 1.0, env.prm, env.site, env.Rlb, env.Om, env.G, env.Rg, env.shC, env.shS, buf, a, R, k1, k2, k3, k4,
-                tmp)
+        rv._flight_step(0.0, s, 1.0, w, env.prm, env.site, env.Rlb, env.Om, env.G, env.Rg, env.shC, env.shS, buf, a, R)
         J.append(rv.jacobi_integral(env, s[:3], s[3:6], s[10:13])[0])
     err = np.max(np.abs(np.array(J) - J0)) / abs(J0)
     assert err < 1e-9, err
@@ -83,10 +82,9 @@ def test_jacobi_kernel_run_matches_rk4_loop():
     out, _ = env.run(X[None], [0.4], [0.6])
     s = X.copy()
     buf, a, R = np.empty(4), np.empty(3), np.empty((3, 3))
-    k1, k2, k3, k4, tmp = (np.empty(13) for _ in range(5))
+    w = tuple(np.empty(13) for _ in range(5))  # RK4 work arrays (k1..k4, stage state)
     for _ in range(6000):
-        rv._rk4(s, 0.1, env.prm, env.site, env.Rlb, env.Om, env.G, env.Rg, env.shC, env.shS, buf, a, R, k1, k2, k3,
-                k4, tmp)
+        rv._flight_step(0.0, s, 0.1, w, env.prm, env.site, env.Rlb, env.Om, env.G, env.Rg, env.shC, env.shS, buf, a, R)
     assert np.max(np.abs(out[0, 6:9] - s[:3])) < 1e-6
 
 
@@ -257,10 +255,10 @@ def test_rotating_frame_flight_matches_landing_hill_equations():
     Rf = ter.frame
     s = np.concatenate([ter.site_km + Rf @ X[:3] * 1e-3, Rf @ X[3:6] * 1e-3])
     s1 = np.empty(6)
-    k = [np.empty(6) for _ in range(5)]
+    w = tuple(np.empty(6) for _ in range(5))  # RK4 work arrays (k1..k4, stage state)
     buf = np.empty(4)
     for _ in range(200):
-        landing._rk4(s, 0.5, s1, *k, *grid.kernel_args, rv.N_PHOBOS, buf)
+        landing._step(0.0, s, 0.5, (*grid.kernel_args, rv.N_PHOBOS, buf), s1, w)
         s = s1.copy()
     p_land = Rf.T @ (s[:3] - ter.site_km) * 1e3
     assert np.max(np.abs(out[0, 6:9] - p_land)) < 1e-3, out[0, 6:9] - p_land

@@ -38,7 +38,7 @@ from __future__ import annotations
 import numpy as np
 
 from .._accel import HAVE_NUMBA
-from .._accel import numba as _nb
+from .._accel import jit as _jit
 from .._accel import prange as _prange
 from .bvh import get_bvh
 
@@ -52,7 +52,7 @@ _FLAG = 21  # then 7 flags (face, AB, AC, BC, A, B, C): 1 where the feature is f
 FOLD_RATIO = 0.5
 
 
-def _closest_on_tri(px, py, pz, ax, ay, az, abx, aby, abz, acx, acy, acz):
+def closest_on_tri(px, py, pz, ax, ay, az, abx, aby, abz, acx, acy, acz):
     """(squared distance, feature offset, closest point) from p to the triangle (a, a + ab, a + ac):
     Voronoi-region classification of Ericson (2005) §5.1.5."""
     bx, by, bz = ax + abx, ay + aby, az + abz
@@ -137,7 +137,7 @@ def _sdist_point(px, py, pz, box, nd, tri, pn, stack):
                     sp += 1
             continue
         for k in range(-c - 1, -c - 1 + nd[node, 1]):
-            d2, feat, qx, qy, qz = _closest_on_tri(px, py, pz, tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3],
+            d2, feat, qx, qy, qz = closest_on_tri(px, py, pz, tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3],
                                                    tri[k, 4], tri[k, 5], tri[k, 6], tri[k, 7], tri[k, 8])
             if d2 < best:
                 best, kbest, fbest, qbx, qby, qbz = d2, k, feat, qx, qy, qz
@@ -183,13 +183,12 @@ def _sdist_parallel(P, box, nd, tri, pn, out, kout):
 
 
 if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
-    _OPTS = dict(fastmath=False, error_model="numpy", cache=True, nogil=True)
-    _closest_on_tri = _nb.njit(inline="always", **_OPTS)(_closest_on_tri)
-    _box_dist2 = _nb.njit(inline="always", **_OPTS)(_box_dist2)
-    _winding_inside = _nb.njit(**_OPTS)(_winding_inside)
-    _sdist_point = _nb.njit(**_OPTS)(_sdist_point)
-    _sdist_serial = _nb.njit(**_OPTS)(_sdist_serial)
-    _sdist_parallel = _nb.njit(parallel=True, **_OPTS)(_sdist_parallel)
+    closest_on_tri = _jit(closest_on_tri, inline=True)
+    _box_dist2 = _jit(_box_dist2, inline=True)
+    _winding_inside = _jit(_winding_inside)
+    _sdist_point = _jit(_sdist_point)
+    _sdist_serial = _jit(_sdist_serial)
+    _sdist_parallel = _jit(_sdist_parallel, parallel=True)
 
 
 def pseudo_normals(vertices, faces) -> np.ndarray:

@@ -167,9 +167,9 @@ def as_target(target, eph=None) -> Target:
 # ---------------------------------------------------------------------------------------------
 def _eop_at(t_tdb: np.ndarray):
     """TT (jd1, jd2), UT1 - TDB (s), xp, yp (rad) at TDB seconds, from astropy's bundled table."""
-    from ..time import Epoch, _configure_astropy
+    from ..time import Epoch, configure_astropy
 
-    _configure_astropy()
+    configure_astropy()
     from astropy.utils import iers
 
     with warnings.catch_warnings():
@@ -186,9 +186,9 @@ def _eop_at(t_tdb: np.ndarray):
 
 def eop_table_end() -> float:
     """TDB seconds of the last epoch in astropy's bundled IERS table (UT1 - UTC held beyond)."""
-    from ..time import _configure_astropy
+    from ..time import configure_astropy
 
-    _configure_astropy()
+    configure_astropy()
     from astropy.utils import iers
 
     mjd = float(iers.earth_orientation_table.get()["MJD"][-1].value)

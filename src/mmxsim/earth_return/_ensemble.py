@@ -22,6 +22,7 @@ import math
 import numpy as np
 
 from .._accel import HAVE_NUMBA, jit, prange
+from ..dynamics.fixed_step import event_bisector, rk4_stepper, rk4_work
 
 __all__ = ["HAVE_NUMBA", "P", "fly_ensemble", "geodetic"]
 
@@ -104,7 +105,7 @@ def _lin(x, xs, ys):
     return ys[lo] + f * (ys[hi] - ys[lo])
 
 
-def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
+def _deriv(t, y, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep):
     """dy/dt into ``dy``; returns (drag deceleration m/s^2, heat flux W/m^2, height km, Mach)."""
     x, yy, z = y[0], y[1], y[2]
     vx, vy, vz = y[3], y[4], y[5]
@@ -169,19 +170,23 @@ def _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy):
     return decel, q, h, mach
 
 
-def _rk4(t, y, dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, out, k1, k2, k3, k4, tmp):
-    _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k1)
-    for j in range(6):
-        tmp[j] = y[j] + 0.5 * dt * k1[j]
-    _deriv(t + 0.5 * dt, tmp, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k2)
-    for j in range(6):
-        tmp[j] = y[j] + 0.5 * dt * k2[j]
-    _deriv(t + 0.5 * dt, tmp, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k3)
-    for j in range(6):
-        tmp[j] = y[j] + dt * k3[j]
-    _deriv(t + dt, tmp, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, k4)
-    for j in range(6):
-        out[j] = y[j] + dt / 6.0 * (k1[j] + 2.0 * k2[j] + 2.0 * k3[j] + k4[j])
+def _crossed(t, y, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep):
+    """The event of the step bisection: the ground or (before deployment) a deployment trigger."""
+    _d, _q, hm, mm = _deriv(t, y, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
+    crossed = hm <= prm[_GROUND_H]
+    if t_dep < 0.0:
+        crossed = (crossed or hm <= prm[_DEPLOY_H]
+                   or (not math.isnan(prm[_DEPLOY_M]) and mm <= prm[_DEPLOY_M]))
+    return crossed
+
+
+if HAVE_NUMBA:  # compiled; the footprint falls back to SciPy without numba
+    geodetic = jit(geodetic)
+    _lin = jit(_lin)
+    _deriv = jit(_deriv)
+    _crossed = jit(_crossed)
+_step = rk4_stepper(_deriv, 6)
+_locate = event_bisector(_step, _crossed)
 
 
 def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
@@ -189,10 +194,10 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
     yn = np.empty(6)
     ya = np.empty(6)
     dy = np.empty(6)
-    k1, k2, k3, k4, tmp = np.empty(6), np.empty(6), np.empty(6), np.empty(6), np.empty(6)
+    w = rk4_work(6)
     t = 0.0
     t_dep = -1.0
-    dec, q, h, mach = _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+    dec, q, h, mach = _deriv(t, y, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
     pk_a, pk_q = dec, q
     status = TIMEOUT
     steps = 0
@@ -200,9 +205,9 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
     res[7] = math.nan
     while t < prm[_MAX_TIME]:
         dt = prm[_DT_HYP] if (t_dep < 0.0 or t - t_dep < 10.0) else prm[_DT_CHUTE]
-        _rk4(t, y, dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, yn, k1, k2, k3, k4, tmp)
+        _step(t, y, dt, (prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep), yn, w)
         steps += 1
-        dec, q, h, mach = _deriv(t + dt, yn, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+        dec, q, h, mach = _deriv(t + dt, yn, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
         if h > prm[_SKIP_H]:  # climbed back above the entry interface: skip-out
             status = SKIPPED
             break
@@ -211,21 +216,10 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
         deploy = t_dep < 0.0 and (h <= prm[_DEPLOY_H] or by_mach)
         if ground or deploy:
             # bisection on the step fraction for the first of the crossings
-            lo, hi = 0.0, 1.0
-            for _ in range(40):
-                mid = 0.5 * (lo + hi)
-                _rk4(t, y, mid * dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, ya, k1, k2, k3, k4, tmp)
-                _d, _q, hm, mm = _deriv(t + mid * dt, ya, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
-                crossed = hm <= prm[_GROUND_H]
-                if t_dep < 0.0:
-                    crossed = (crossed or hm <= prm[_DEPLOY_H]
-                               or (not math.isnan(prm[_DEPLOY_M]) and mm <= prm[_DEPLOY_M]))
-                if crossed:
-                    hi = mid
-                else:
-                    lo = mid
-            _rk4(t, y, hi * dt, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, yn, k1, k2, k3, k4, tmp)
-            dec, q, h, mach = _deriv(t + hi * dt, yn, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+            args = (prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
+            hi = _locate(t, y, 0.0, 1.0, dt, ya, w, 40, 0.0, (dy,) + args, args)
+            _step(t, y, hi * dt, args, yn, w)
+            dec, q, h, mach = _deriv(t + hi * dt, yn, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
             t = t + hi * dt
             for j in range(6):
                 y[j] = yn[j]
@@ -237,7 +231,7 @@ def _fly_one(y0, prm, lrho, asnd, cdm, cdc, wh, we, wn, res):
             t_dep = t  # parachute deployed here; its load at once if it opens instantly
             res[6] = t
             res[7] = h
-            dec, q, h, mach = _deriv(t, y, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep, dy)
+            dec, q, h, mach = _deriv(t, y, dy, prm, lrho, asnd, cdm, cdc, wh, we, wn, t_dep)
             pk_a = max(pk_a, dec)
             continue
         t = t + dt
@@ -261,10 +255,6 @@ def _fly_many(Y0, PRM, LRHO, ASND, cdm, cdc, WH, WE, WN, RES):
 
 
 if HAVE_NUMBA:  # compiled; the footprint falls back to SciPy without numba
-    geodetic = jit(geodetic)
-    _lin = jit(_lin)
-    _deriv = jit(_deriv)
-    _rk4 = jit(_rk4)
     _fly_one = jit(_fly_one)
     _fly_many = jit(_fly_many, parallel=True)
 

@@ -69,11 +69,29 @@ _VERSION = "grid-v2"
 _SH_DEGREE = 10
 _SH_REF_RADIUS = 11.0  # km, reference radius of the fitted exterior field
 
-_jit = jit
-
 
 # ---------------------------------------------------------------------------------------------
 # Kernels (scalar code; numba-compiled when available)
+def _cubic_weights(x):
+    """The 4 cubic Lagrange weights of nodes 0, 1, 2, 3 at position x."""
+    return ((-(x - 1.0) * (x - 2.0) * (x - 3.0) / 6.0), x * (x - 2.0) * (x - 3.0) / 2.0,
+            -x * (x - 1.0) * (x - 3.0) / 2.0, x * (x - 1.0) * (x - 2.0) / 6.0)
+
+
+def _reflect_lat(j, nlat, half):
+    """(node, longitude shift) of latitude node j, reflected across a pole when outside 0..nlat-1
+    (lat -> -pi - lat or pi - lat, lon + pi: a shift of half the longitude nodes)."""
+    if j < 0:
+        return -j, half
+    if j > nlat - 1:
+        return 2 * (nlat - 1) - j, half
+    return j, 0
+
+
+_cubic_weights = jit(_cubic_weights, inline=True)
+_reflect_lat = jit(_reflect_lat, inline=True)
+
+
 def _lagrange4(t, n):
     """Start index i0 in [0, n-4] and the 4 cubic Lagrange weights at fractional index t."""
     i = int(math.floor(t))
@@ -83,14 +101,11 @@ def _lagrange4(t, n):
     if i0 > n - 4:
         i0 = n - 4
     x = t - i0  # position within the nodes i0..i0+3 (normally in [1, 2])
-    w0 = -(x - 1.0) * (x - 2.0) * (x - 3.0) / 6.0
-    w1 = x * (x - 2.0) * (x - 3.0) / 2.0
-    w2 = -x * (x - 1.0) * (x - 3.0) / 2.0
-    w3 = x * (x - 1.0) * (x - 2.0) / 6.0
+    w0, w1, w2, w3 = _cubic_weights(x)
     return i0, w0, w1, w2, w3
 
 
-_lagrange4 = _jit(_lagrange4)
+_lagrange4 = jit(_lagrange4)
 
 
 def _catmull_rom(t):
@@ -101,10 +116,10 @@ def _catmull_rom(t):
             0.5 * (-3.0 * t3 + 4.0 * t2 + t), 0.5 * (t3 - t2))
 
 
-_catmull_rom = _jit(_catmull_rom)
+_catmull_rom = jit(_catmull_rom)
 
 
-def _radius_interp(lat, lon, Rg, dlat, dlon):
+def radius_interp(lat, lon, Rg, dlat, dlon):
     """Surface radius at (lat, lon): bicubic Catmull-Rom interpolant (C1) of the ray radii
     Rg[nlat, nlon] (lat nodes from -pi/2, lon nodes from -pi; periodic in longitude, reflected
     across the poles). A C1 surface makes the grid coordinates smooth, so that the tricubic
@@ -122,14 +137,7 @@ def _radius_interp(lat, lon, Rg, dlat, dlon):
     c0, c1, c2, c3 = _catmull_rom(tk - k1)
     acc = 0.0
     for jj in range(4):
-        j = j1 - 1 + jj
-        shift = 0
-        if j < 0:
-            j = -j
-            shift = half
-        elif j > nlat - 1:
-            j = 2 * (nlat - 1) - j
-            shift = half
+        j, shift = _reflect_lat(j1 - 1 + jj, nlat, half)
         wj = b0 if jj == 0 else (b1 if jj == 1 else (b2 if jj == 2 else b3))
         row = 0.0
         for kk in range(4):
@@ -140,7 +148,7 @@ def _radius_interp(lat, lon, Rg, dlat, dlon):
     return acc
 
 
-_radius_interp = _jit(_radius_interp)
+radius_interp = jit(radius_interp)
 
 
 def _sh_accel(x, y, z, gm, R, C, S, nmax, out):
@@ -191,7 +199,7 @@ def _sh_accel(x, y, z, gm, R, C, S, nmax, out):
     out[3] = k * az
 
 
-_sh_accel = _jit(_sh_accel)
+_sh_accel = jit(_sh_accel)
 
 
 def grid_accel_point(x, y, z, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out):
@@ -204,7 +212,7 @@ def grid_accel_point(x, y, z, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out):
     r = math.sqrt(x * x + y * y + z * z)
     lat = math.asin(max(-1.0, min(1.0, z / r)))
     lon = math.atan2(y, x)
-    Rs = _radius_interp(lat, lon, Rg, dlat, dlon)
+    Rs = radius_interp(lat, lon, Rg, dlat, dlon)
     q = math.log(r / Rs)
     if q > dq * (nq - 1):
         _sh_accel(x, y, z, gm, shR, shC, shS, shC.shape[0] - 1, out)
@@ -216,31 +224,18 @@ def grid_accel_point(x, y, z, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out):
     tj = (lat + 0.5 * math.pi) / dlat
     jb = int(math.floor(tj)) - 1
     xj = tj - jb
-    b0 = -(xj - 1.0) * (xj - 2.0) * (xj - 3.0) / 6.0
-    b1 = xj * (xj - 2.0) * (xj - 3.0) / 2.0
-    b2 = -xj * (xj - 1.0) * (xj - 3.0) / 2.0
-    b3 = xj * (xj - 1.0) * (xj - 2.0) / 6.0
+    b0, b1, b2, b3 = _cubic_weights(xj)
     tk = (lon + math.pi) / dlon
     kb = int(math.floor(tk)) - 1
     xk = tk - kb
-    c0 = -(xk - 1.0) * (xk - 2.0) * (xk - 3.0) / 6.0
-    c1 = xk * (xk - 2.0) * (xk - 3.0) / 2.0
-    c2 = -xk * (xk - 1.0) * (xk - 3.0) / 2.0
-    c3 = xk * (xk - 1.0) * (xk - 2.0) / 6.0
+    c0, c1, c2, c3 = _cubic_weights(xk)
     u0 = 0.0
     u1 = 0.0
     u2 = 0.0
     u3 = 0.0
     half = nlon // 2
     for jj in range(4):
-        j = jb + jj
-        shift = 0
-        if j < 0:  # across the south pole: lat -> -pi - lat, lon + pi
-            j = -j
-            shift = half
-        elif j > nlat - 1:
-            j = 2 * (nlat - 1) - j
-            shift = half
+        j, shift = _reflect_lat(jb + jj, nlat, half)  # across a pole: lon + pi
         wj = b0 if jj == 0 else (b1 if jj == 1 else (b2 if jj == 2 else b3))
         for kk in range(4):
             k = (kb + kk + shift) % nlon
@@ -262,7 +257,7 @@ def grid_accel_point(x, y, z, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out):
     return region
 
 
-grid_accel_point = _jit(grid_accel_point)
+grid_accel_point = jit(grid_accel_point)
 
 
 def _eval_many(P, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out, region):
@@ -273,7 +268,7 @@ def _eval_many(P, G, Rg, gm, dq, dlat, dlon, shR, shC, shS, out, region):
             out[i, c] = buf[c]
 
 
-_eval_many = _jit(_eval_many)
+_eval_many = jit(_eval_many)
 
 
 def _altitude_many(P, Rg, dlat, dlon, out_h, out_lat, out_lon):
@@ -284,12 +279,12 @@ def _altitude_many(P, Rg, dlat, dlon, out_h, out_lat, out_lon):
         r = math.sqrt(x * x + y * y + z * z)
         lat = math.asin(max(-1.0, min(1.0, z / r)))
         lon = math.atan2(y, x)
-        out_h[i] = r - _radius_interp(lat, lon, Rg, dlat, dlon)
+        out_h[i] = r - radius_interp(lat, lon, Rg, dlat, dlon)
         out_lat[i] = lat
         out_lon[i] = lon
 
 
-_altitude_many = _jit(_altitude_many)
+_altitude_many = jit(_altitude_many)
 
 
 # ---------------------------------------------------------------------------------------------

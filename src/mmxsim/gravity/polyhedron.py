@@ -44,7 +44,8 @@ from ..errors import InputError
 G_SI = 6.67430e-11  # m^3 kg^-1 s^-2, CODATA 2018 (Tiesinga et al. 2021, RMP 93, 025010)
 
 from .._accel import HAVE_NUMBA  # noqa: E402  (MMXSIM_NO_NUMBA=1 forces the NumPy fallback)
-from .._accel import numba as _nb  # noqa: E402
+from .._accel import jit as _jit  # noqa: E402
+from .._accel import num_threads as _num_threads  # noqa: E402
 from .._accel import prange as _prange  # noqa: E402
 
 
@@ -394,8 +395,7 @@ def _get_kernel(which="scalar", parallel=True):
     key = (which, parallel)
     if key not in _KERNELS:
         impl = _kernel_impl if which == "scalar" else _simd_impl
-        _KERNELS[key] = _nb.njit(parallel=parallel, fastmath=False, error_model="numpy", cache=True,
-                                 nogil=True)(impl)
+        _KERNELS[key] = _jit(impl, parallel=parallel)
     return _KERNELS[key]
 
 
@@ -579,7 +579,7 @@ class Polyhedron:
         if self.backend == "numba":
             n = len(P)
             u, a, w = np.empty(n), np.empty((n, 3)), np.empty(n)
-            nth = _nb.get_num_threads()
+            nth = _num_threads()
             lanes = min(_LANES, max(1, -(-n // nth)))
             if tensor or lanes < 16:  # the SIMD kernel needs >= 16 points per thread to pay off
                 t = np.empty((n, 6)) if tensor else np.empty((1, 6))

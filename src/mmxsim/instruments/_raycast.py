@@ -34,16 +34,15 @@ import os
 
 import numpy as np
 
-from ..bodies.shape_distance import _closest_on_tri
+from ..bodies.shape_distance import closest_on_tri
 from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the NumPy fallback
-from .._accel import numba as _nb
+from .._accel import jit as _jit
 from .._accel import prange as _prange
 from ..bodies.bvh import BVH, LEAF_SIZE, build_bvh, get_bvh  # noqa: F401 (re-exported; moved to bodies)
+from ..bodies.bvh import DET_EPS, ray_any_hit, ray_closest, ray_traverse, ray_triangle_t
 
 #: origin offset along the facet normal, as a fraction of the body's bounding radius
 OFFSET_REL = 1e-9
-#: parallel-ray threshold on the Möller–Trumbore determinant, relative to |e1||e2||d|
-DET_EPS = 1e-14
 #: margin on the horizon bound before a ray is declared clear without tracing
 CLEAR_MARGIN = 1e-9
 _BLOCK = 512  # facets per parallel work item
@@ -70,57 +69,6 @@ def _frame(shape):
 
 # ---------------------------------------------------------------------------------------------
 # Scalar kernels (plain Python on scalars; numba-compiled when available)
-def _ray_any_hit(ox, oy, oz, dx, dy, dz, tmax, box, nd, tri, stack):
-    """Index (BVH order) of a triangle hit by the ray o + t d, 0 < t < tmax, or -1 (any-hit
-    traversal; packed arrays, see :class:`BVH`)."""
-    ix = 1.0 / dx if dx != 0.0 else 0.0
-    iy = 1.0 / dy if dy != 0.0 else 0.0
-    iz = 1.0 / dz if dz != 0.0 else 0.0
-    dn = np.sqrt(dx * dx + dy * dy + dz * dz)
-    stack[0] = 0
-    sp = 1
-    while sp > 0:
-        sp -= 1
-        node = stack[sp]
-        # slab test (a zero direction component: inside the slab or not)
-        t0 = 0.0
-        t1 = tmax
-        if dx != 0.0:
-            lo = (box[node, 0] - ox) * ix
-            hi = (box[node, 3] - ox) * ix
-            t0 = max(t0, min(lo, hi))
-            t1 = min(t1, max(lo, hi))
-        elif ox < box[node, 0] or ox > box[node, 3]:
-            continue
-        if dy != 0.0:
-            lo = (box[node, 1] - oy) * iy
-            hi = (box[node, 4] - oy) * iy
-            t0 = max(t0, min(lo, hi))
-            t1 = min(t1, max(lo, hi))
-        elif oy < box[node, 1] or oy > box[node, 4]:
-            continue
-        if dz != 0.0:
-            lo = (box[node, 2] - oz) * iz
-            hi = (box[node, 5] - oz) * iz
-            t0 = max(t0, min(lo, hi))
-            t1 = min(t1, max(lo, hi))
-        elif oz < box[node, 2] or oz > box[node, 5]:
-            continue
-        if t0 > t1 * (1.0 + 1e-12) + 1e-300:
-            continue
-        c = nd[node, 0]
-        if c >= 0:
-            stack[sp] = c + 1
-            stack[sp + 1] = c
-            sp += 2
-            continue
-        for k in range(-c - 1, -c - 1 + nd[node, 1]):
-            if _mt_hit(ox, oy, oz, dx, dy, dz, dn, tmax, tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4],
-                       tri[k, 5], tri[k, 6], tri[k, 7], tri[k, 8], tri[k, 9]):
-                return k
-    return -1
-
-
 def _tri_hit(ox, oy, oz, dx, dy, dz, tmax, tri, k):
     dn = np.sqrt(dx * dx + dy * dy + dz * dz)
     return _mt_hit(ox, oy, oz, dx, dy, dz, dn, tmax, tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4],
@@ -128,113 +76,15 @@ def _tri_hit(ox, oy, oz, dx, dy, dz, tmax, tri, k):
 
 
 def _mt_hit(ox, oy, oz, dx, dy, dz, dn, tmax, ax, ay, az, e1x, e1y, e1z, e2x, e2y, e2z, e12):
-    """Möller & Trumbore (1997, J. Graphics Tools 2, 21) ray/triangle test, 0 < t < tmax;
-    ``e12`` = |e1| |e2|, ``dn`` = |d| (for the relative parallel-ray threshold)."""
-    px = dy * e2z - dz * e2y
-    py = dz * e2x - dx * e2z
-    pz = dx * e2y - dy * e2x
-    det = e1x * px + e1y * py + e1z * pz
-    if abs(det) <= DET_EPS * e12 * dn:
-        return False
-    inv = 1.0 / det
-    sx = ox - ax
-    sy = oy - ay
-    sz = oz - az
-    u = (sx * px + sy * py + sz * pz) * inv
-    if u < 0.0 or u > 1.0:
-        return False
-    qx = sy * e1z - sz * e1y
-    qy = sz * e1x - sx * e1z
-    qz = sx * e1y - sy * e1x
-    v = (dx * qx + dy * qy + dz * qz) * inv
-    if v < 0.0 or u + v > 1.0:
-        return False
-    t = (e2x * qx + e2y * qy + e2z * qz) * inv
+    """Möller–Trumbore hit with 0 < t < tmax (:func:`mmxsim.bodies.bvh.ray_triangle_t`)."""
+    t = ray_triangle_t(ox, oy, oz, dx, dy, dz, dn, ax, ay, az, e1x, e1y, e1z, e2x, e2y, e2z, e12)
     return t > 0.0 and t < tmax
-
-
-def _ray_closest(ox, oy, oz, dx, dy, dz, box, nd, tri, stack):
-    """(t, k) of the nearest triangle hit by the ray o + t d, t > 0 (k in BVH order), or
-    (inf, -1): closest-hit traversal, the ray shortened to the best hit so far."""
-    ix = 1.0 / dx if dx != 0.0 else 0.0
-    iy = 1.0 / dy if dy != 0.0 else 0.0
-    iz = 1.0 / dz if dz != 0.0 else 0.0
-    dn = np.sqrt(dx * dx + dy * dy + dz * dz)
-    best = np.inf
-    kbest = -1
-    stack[0] = 0
-    sp = 1
-    while sp > 0:
-        sp -= 1
-        node = stack[sp]
-        t0 = 0.0
-        t1 = best
-        if dx != 0.0:
-            lo = (box[node, 0] - ox) * ix
-            hi = (box[node, 3] - ox) * ix
-            t0 = max(t0, min(lo, hi))
-            t1 = min(t1, max(lo, hi))
-        elif ox < box[node, 0] or ox > box[node, 3]:
-            continue
-        if dy != 0.0:
-            lo = (box[node, 1] - oy) * iy
-            hi = (box[node, 4] - oy) * iy
-            t0 = max(t0, min(lo, hi))
-            t1 = min(t1, max(lo, hi))
-        elif oy < box[node, 1] or oy > box[node, 4]:
-            continue
-        if dz != 0.0:
-            lo = (box[node, 2] - oz) * iz
-            hi = (box[node, 5] - oz) * iz
-            t0 = max(t0, min(lo, hi))
-            t1 = min(t1, max(lo, hi))
-        elif oz < box[node, 2] or oz > box[node, 5]:
-            continue
-        if t0 > t1 * (1.0 + 1e-12) + 1e-300:
-            continue
-        c = nd[node, 0]
-        if c >= 0:
-            stack[sp] = c + 1
-            stack[sp + 1] = c
-            sp += 2
-            continue
-        for k in range(-c - 1, -c - 1 + nd[node, 1]):
-            t = _mt_t(ox, oy, oz, dx, dy, dz, dn, tri[k, 0], tri[k, 1], tri[k, 2], tri[k, 3], tri[k, 4],
-                      tri[k, 5], tri[k, 6], tri[k, 7], tri[k, 8], tri[k, 9])
-            if t > 0.0 and t < best:
-                best = t
-                kbest = k
-    return best, kbest
-
-
-def _mt_t(ox, oy, oz, dx, dy, dz, dn, ax, ay, az, e1x, e1y, e1z, e2x, e2y, e2z, e12):
-    """Möller–Trumbore: the ray parameter t of the hit, or -1 for a miss."""
-    px = dy * e2z - dz * e2y
-    py = dz * e2x - dx * e2z
-    pz = dx * e2y - dy * e2x
-    det = e1x * px + e1y * py + e1z * pz
-    if abs(det) <= DET_EPS * e12 * dn:
-        return -1.0
-    inv = 1.0 / det
-    sx = ox - ax
-    sy = oy - ay
-    sz = oz - az
-    u = (sx * px + sy * py + sz * pz) * inv
-    if u < 0.0 or u > 1.0:
-        return -1.0
-    qx = sy * e1z - sz * e1y
-    qy = sz * e1x - sx * e1z
-    qz = sx * e1y - sy * e1x
-    v = (dx * qx + dy * qy + dz * qz) * inv
-    if v < 0.0 or u + v > 1.0:
-        return -1.0
-    return (e2x * qx + e2y * qy + e2z * qz) * inv
 
 
 def _first_hits_impl(O, D, box, nd, tri, tri_id, t_out, f_out):
     for i in _prange(O.shape[0]):
         stack = np.empty(256, np.int64)
-        t, k = _ray_closest(O[i, 0], O[i, 1], O[i, 2], D[i, 0], D[i, 1], D[i, 2], box, nd, tri, stack)
+        t, k = ray_closest(O[i, 0], O[i, 1], O[i, 2], D[i, 0], D[i, 1], D[i, 2], box, nd, tri, stack)
         t_out[i] = t
         f_out[i] = tri_id[k] if k >= 0 else -1
 
@@ -287,7 +137,7 @@ def _occ_impl(orig, nrm, t1, t2, clear, targets, to_point, cand, box, nd, tri, o
                 if last[j] >= 0 and _tri_hit(ox, oy, oz, dx, dy, dz, tmax, tri, last[j]):
                     out[i, f] = True
                     continue
-                k = _ray_any_hit(ox, oy, oz, dx, dy, dz, tmax, box, nd, tri, stack)
+                k = ray_any_hit(ox, oy, oz, dx, dy, dz, tmax, box, nd, tri, stack)
                 if k >= 0:
                     last[j] = k
                     out[i, f] = True
@@ -330,7 +180,7 @@ def _visillum_impl(cen, orig, nrm, t1, t2, clear, sc, sdir, dark, box, nd, tri, 
                         if lastv[j] >= 0 and _tri_hit(ox, oy, oz, dx, dy, dz, 1.0, tri, lastv[j]):
                             v_ok = False
                         else:
-                            k = _ray_any_hit(ox, oy, oz, dx, dy, dz, 1.0, box, nd, tri, stack)
+                            k = ray_any_hit(ox, oy, oz, dx, dy, dz, 1.0, box, nd, tri, stack)
                             if k >= 0:
                                 lastv[j] = k
                                 v_ok = False
@@ -341,7 +191,7 @@ def _visillum_impl(cen, orig, nrm, t1, t2, clear, sc, sdir, dark, box, nd, tri, 
                     if lastl[j] >= 0 and _tri_hit(ox, oy, oz, sx, sy, sz, np.inf, tri, lastl[j]):
                         l_ok = False
                     else:
-                        k = _ray_any_hit(ox, oy, oz, sx, sy, sz, np.inf, box, nd, tri, stack)
+                        k = ray_any_hit(ox, oy, oz, sx, sy, sz, np.inf, box, nd, tri, stack)
                         if k >= 0:
                             lastl[j] = k
                             l_ok = False
@@ -350,8 +200,8 @@ def _visillum_impl(cen, orig, nrm, t1, t2, clear, sc, sdir, dark, box, nd, tri, 
 
 def _point_tri_dist2(px, py, pz, ax, ay, az, bx, by, bz, cx, cy, cz):
     """Squared distance from a point to a triangle: the one implementation of Ericson's (2005) Voronoi-region
-    test, :func:`mmxsim.bodies.shape_distance._closest_on_tri`."""
-    d2, _f, _qx, _qy, _qz = _closest_on_tri(px, py, pz, ax, ay, az, bx - ax, by - ay, bz - az,
+    test, :func:`mmxsim.bodies.shape_distance.closest_on_tri`."""
+    d2, _f, _qx, _qy, _qz = closest_on_tri(px, py, pz, ax, ay, az, bx - ax, by - ay, bz - az,
                                             cx - ax, cy - ay, cz - az)
     return d2
 
@@ -579,20 +429,16 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
 
 
 if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
-    _OPTS = dict(fastmath=False, error_model="numpy", cache=True, nogil=True)
-    _mt_hit = _nb.njit(inline="always", **_OPTS)(_mt_hit)
-    _point_tri_dist2 = _nb.njit(inline="always", **_OPTS)(_point_tri_dist2)
-    _arc_update = _nb.njit(**_OPTS)(_arc_update)
-    _tri_max_sin_el = _nb.njit(**_OPTS)(_tri_max_sin_el)
-    _clear_of = _nb.njit(inline="always", **_OPTS)(_clear_of)
-    _ray_any_hit = _nb.njit(**_OPTS)(_ray_any_hit)
-    _tri_hit = _nb.njit(inline="always", **_OPTS)(_tri_hit)
-    _mt_t = _nb.njit(inline="always", **_OPTS)(_mt_t)
-    _ray_closest = _nb.njit(**_OPTS)(_ray_closest)
-    _KERNELS = {"occ": _nb.njit(parallel=True, **_OPTS)(_occ_impl),
-                "visillum": _nb.njit(parallel=True, **_OPTS)(_visillum_impl),
-                "horizon": _nb.njit(parallel=True, **_OPTS)(_horizon_impl),
-                "first": _nb.njit(parallel=True, **_OPTS)(_first_hits_impl)}
+    _mt_hit = _jit(_mt_hit, inline=True)
+    _point_tri_dist2 = _jit(_point_tri_dist2, inline=True)
+    _arc_update = _jit(_arc_update)
+    _tri_max_sin_el = _jit(_tri_max_sin_el)
+    _clear_of = _jit(_clear_of, inline=True)
+    _tri_hit = _jit(_tri_hit, inline=True)
+    _KERNELS = {"occ": _jit(_occ_impl, parallel=True),
+                "visillum": _jit(_visillum_impl, parallel=True),
+                "horizon": _jit(_horizon_impl, parallel=True),
+                "first": _jit(_first_hits_impl, parallel=True)}
 else:
     _KERNELS = {}
 
@@ -830,10 +676,10 @@ def first_hits(shape, origins, directions, backend: str | None = None):
     if backend == "numba":
         _kernel("first")(O, D, *bvh.packed, bvh.tri_id, t, f)
     else:
-        closest = getattr(_ray_closest, "py_func", _ray_closest)
+        traverse = getattr(ray_traverse, "py_func", ray_traverse)
         stack = np.empty(256, np.int64)
         for i in range(len(O)):
-            ti, k = closest(*O[i], *D[i], *bvh.packed, stack)
+            ti, k = traverse(*O[i], *D[i], np.inf, False, *bvh.packed, stack)
             t[i] = ti
             f[i] = bvh.tri_id[k] if k >= 0 else -1
     return t, f

@@ -40,9 +40,9 @@ import numpy as np
 
 from ..bodies import GM_MARS, PHOBOS_MEAN_MOTION, R_MARS_EQ
 from ..errors import InputError
+from .budget import A_PHOBOS_KM, Leg  # noqa: F401 (public here too)
 
 G0_KM_S2 = 9.80665e-3  # standard gravity, km/s^2 (3rd CGPM 1901; ISO 80000-3)
-A_PHOBOS_KM = 9376.0  # Phobos semi-major axis [JPL-SAT] (mmx-facts §0)
 # Defaults
 WET_MASS_KG = 4000.0  # launch mass "about 4,000 kg" [MELCO], [SN-2024] (mmx-facts §2.1)
 ENGINE_THRUST_N = 500.0  # "500 N-class" main engine [IHI-2020] (mmx-facts §2.2)
@@ -196,16 +196,6 @@ def _vcirc(r, mu=GM_MARS):
 
 def _vis_viva(r, a, mu=GM_MARS):
     return math.sqrt(mu * (2 / r - 1 / a))
-
-
-@dataclass
-class Leg:
-    name: str
-    dv_km_s: float
-    note: str = ""
-    m_before_kg: float = float("nan")
-    propellant_kg: float = float("nan")
-    m_after_kg: float = float("nan")
 
 
 @dataclass

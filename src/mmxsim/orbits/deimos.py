@@ -31,7 +31,7 @@ import numpy as np
 
 from ..bodies import GM_MARS
 from ..errors import InputError
-from .capture import A_PHOBOS_KM
+from .budget import A_PHOBOS_KM, Leg
 
 A_DEIMOS_KM = 23458.0  # [JPL-SAT] (mmx-facts §3.1)
 N_DEIMOS_RAD_S = 285.1618790 * math.pi / 180.0 / 86400.0  # [JPL-SAT] mean motion
@@ -186,12 +186,11 @@ def deimos_flybys(t0="2030-03-01", resonances=DEFAULT_RESONANCES, miss_km: float
 
 
 def budget_legs(resonances=DEFAULT_RESONANCES, qso_size_km: float = 100.0):
-    """Budget legs (:class:`mmxsim.orbits.capture.Leg`) from the QSO to the last resonant orbit:
+    """Budget legs (:class:`mmxsim.orbits.budget.Leg`) from the QSO to the last resonant orbit:
     QSO exit onto Phobos' orbit (CW estimate 2 n d), tangential burn at r_p into the first
     resonant orbit, then periapsis burns between resonant orbits (impulsive, coplanar).
     Returns (legs, semi-major axis of the last orbit, km)."""
     from ..bodies import PHOBOS_MEAN_MOTION
-    from .capture import Leg
 
     legs = [Leg("QSO exit (CW estimate 2 n d)", 2 * PHOBOS_MEAN_MOTION * qso_size_km, f"d = {qso_size_km:g} km")]
     prev = None
