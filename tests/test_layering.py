@@ -101,9 +101,11 @@ def _private_imports(shared=SHARED_PRIVATE):
     bad = []
     for m in MODULES:
         for line, _target, name, src in imports(m):
-            if _top(src) == _top(m) or _top(src) in shared:
+            if _top(src) == _top(m):
                 continue
-            parts = src.split(".")[2:] + ([name] if name else [])
+            parts = src.split(".")[1:] + ([name] if name else [])
+            if parts and parts[0] in shared:  # mmxsim-wide infrastructure: its public names only
+                parts = parts[1:]
             if any(p.startswith("_") and not p.startswith("__") for p in parts):
                 bad.append(f"{m}:{line} imports {src}.{name}")
     return bad

@@ -41,7 +41,7 @@ import numpy as np
 from ..errors import InputError
 
 from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the pure-Python fallback
-from .._accel import numba as _nb
+from .._accel import jit
 from .._accel import prange as _prange
 
 __all__ = ["lambert", "lambert_all", "solve", "max_revolutions", "HAVE_NUMBA"]
@@ -286,11 +286,10 @@ def _pure_python_namespace() -> dict:
 PURE = _pure_python_namespace()  # PURE["_solve_one"], PURE["_batch_serial"]: no numba involved
 
 if HAVE_NUMBA:  # compile lazily on first call, cached on disk by numba
-    _jit = _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)
     for _name in _SCALAR_FUNCS:
-        globals()[_name] = _jit(globals()[_name])
-    _batch_serial = _nb.njit(cache=True, fastmath=False, error_model="numpy", nogil=True)(_batch_serial)
-    _batch_impl = _nb.njit(parallel=True, cache=True, fastmath=False, error_model="numpy", nogil=True)(_batch_impl)
+        globals()[_name] = jit(globals()[_name])
+    _batch_serial = jit(_batch_serial)
+    _batch_impl = jit(_batch_impl, parallel=True)
     del _name
 
 
