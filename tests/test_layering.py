@@ -191,3 +191,20 @@ def test_the_cycle_finder_can_fail():
     edges = graph()
     edges["mmxsim.errors"] = edges["mmxsim.errors"] | {"mmxsim.cli"}  # a planted back edge
     assert cycles(edges)
+
+
+def test_the_picture_in_design_md_is_this_layering():
+    """docs/design.md §2 draws the layers; the picture must say what LAYER says (docs true to code)."""
+    import re
+
+    text = (Path(__file__).resolve().parents[1] / "docs" / "design.md").read_text(encoding="utf-8")
+    block = text.split("## 2. Layering", 1)[1].split("```", 2)[1]
+    drawn = {}
+    for line in block.splitlines():
+        m = re.match(r"^\s*(\d+)\s+(.*)$", line)
+        if m:
+            names = re.split(r"\s{3,}", m.group(2).strip())[0]
+            for name in re.split(r"[,|\s]+", names):
+                if name:
+                    drawn[name] = int(m.group(1))
+    assert drawn == LAYER

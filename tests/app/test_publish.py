@@ -128,3 +128,21 @@ def test_cli_interrupted_keeps_the_previous_run(tmp_path, sig, code):
     assert "interrupted; nothing was written" in err and "Traceback" not in err
     assert _snapshot(out) == before and verify(out) == []
     assert not [x for x in tmp_path.iterdir() if x.name.endswith(".staging")]
+
+
+def test_cli_exit_1_when_the_integration_failed(monkeypatch, tmp_path):
+    """A run whose integration stopped on a non-finite state is not a success (it exited 0)."""
+    from types import SimpleNamespace
+
+    from typer.testing import CliRunner
+
+    import mmxsim.app
+    from mmxsim.cli import app
+
+    failed = SimpleNamespace(termination="non-finite state (integration failed)")
+    monkeypatch.setattr(mmxsim.app, "run_scenario_file", lambda *a, **k: (failed, {}))
+    r = CliRunner().invoke(app, ["run", "reference_qso", "-q", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 1 and "the integration failed" in r.output
+    ok = SimpleNamespace(termination="span completed")
+    monkeypatch.setattr(mmxsim.app, "run_scenario_file", lambda *a, **k: (ok, {}))
+    assert CliRunner().invoke(app, ["run", "reference_qso", "-q", "--out", str(tmp_path / "o")]).exit_code == 0

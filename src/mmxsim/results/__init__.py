@@ -70,7 +70,7 @@ class Section:
 
     The report renders it (paragraphs, tables, figures), ``summary.json`` carries ``data``
     under ``analyses[key]`` and the files in ``files`` (name -> bytes) are written beside
-    the other outputs. Producers live in :mod:`mmxsim.mission.analyses`.
+    the other outputs. Each analysis (:mod:`mmxsim.analyses`) returns one.
     """
 
     key: str  # short id, e.g. 'qso_family'
