@@ -66,7 +66,7 @@ def rk4_stepper(rhs, n: int):
         for i in range(n):
             out[i] = y[i] + h / 6.0 * (k1[i] + 2.0 * k2[i] + 2.0 * k3[i] + k4[i])
 
-    _STEPPERS[key] = jit(step)
+    _STEPPERS[key] = jit(step, inline=True)
     return _STEPPERS[key]
 
 
