@@ -193,3 +193,18 @@ def test_every_api_name_resolves_and_import_is_cheap():
             "'pydantic', 'pandas', 'matplotlib') if m in sys.modules); print(a, b)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[] []"
+
+
+def test_summary_records_provenance_digest_seeds_and_versions():
+    """Issue 15: summary.json names the scenario's SHA-256 (same scenario, same digest), the seeds of
+    the analyses that draw random numbers, the library versions and each body's ephemeris source."""
+    a, b = mmxsim.run(SHORT).summary()["metadata"], mmxsim.run(SHORT).summary()["metadata"]
+    assert a["scenario_sha256"] == b["scenario_sha256"] and len(a["scenario_sha256"]) == 64
+    other = mmxsim.run(SHORT, duration_days=0.2).summary()["metadata"]
+    assert other["scenario_sha256"] != a["scenario_sha256"]
+    assert a["seeds"] == {} and {"heyoka", "numba", "numpy", "astropy"} <= set(a["versions"])
+    assert a["ephemeris_sources"]["SUN"] == ["JPL de421.bsp (jplephem)"]
+    from mmxsim.mission.runner import analysis_seeds
+    from mmxsim.scenario import builtin_scenario
+
+    assert analysis_seeds(builtin_scenario("reference_mission"))["landing"] == 0

@@ -153,6 +153,41 @@ def altitude_surface(s):
     return make_surface(s.events.impact if s.events.impact != "none" else "shape", s.events.shape_model)
 
 
+def library_versions() -> dict[str, str | None]:
+    """Versions of the libraries whose numbers a run's results depend on (None: not installed)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    out: dict[str, str | None] = {}
+    for name in ("heyoka", "numba", "numpy", "scipy", "astropy", "pyerfa", "jplephem", "spiceypy", "pydantic"):
+        try:
+            out[name] = version(name)
+        except PackageNotFoundError:
+            out[name] = None
+    return out
+
+
+def scenario_digest(s) -> str:
+    """SHA-256 of the validated scenario (canonical JSON of :func:`~mmxsim.scenario.scenario_to_dict`):
+    two runs with the same digest, mmxsim version and library versions give the same numbers."""
+    import hashlib
+    import json
+
+    from ..scenario import scenario_to_dict
+
+    text = json.dumps(scenario_to_dict(s), sort_keys=True, separators=(",", ":"), ensure_ascii=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def analysis_seeds(s) -> dict[str, int]:
+    """``{analysis: seed}`` of the enabled analyses that draw random numbers."""
+    out = {}
+    for name in type(s.analyses).model_fields:
+        cfg = getattr(s.analyses, name)
+        if cfg is not None and hasattr(cfg, "seed"):
+            out[name] = int(cfg.seed)
+    return out
+
+
 def ephemeris_sources(model) -> dict[str, list[str]]:
     """``{body: [source, ...]}`` for every body the model's forces and events place: the backend
     (and SPK file) each position relative to Mars actually comes from (``Ephemeris.sources``), so a
@@ -293,8 +328,10 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
         timings={"setup_s": prep_s, "compile_s": prop.compile_s, "propagate_s": prop.propagate_s,
                  "postprocess_s": post_s, "analyses_s": analyses_s, "integrator_steps": prop.n_steps},
         metadata={"mmxsim": __version__, "heyoka": heyoka.__version__, "python": platform.python_version(),
+                  "versions": library_versions(),
                   "tolerance": s.propagation.tolerance, "propagation_frame": "Mars-centred ICRF",
                   "time_system": "TDB", "ephemeris_sources": ephemeris_sources(model),
+                  "scenario_sha256": scenario_digest(s), "seeds": analysis_seeds(s),
                   "scenario": scenario_to_dict(s)},
         termination=prop.termination,
         sections=sections,
