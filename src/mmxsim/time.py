@@ -15,6 +15,7 @@ True
 
 from __future__ import annotations
 
+import warnings
 from functools import lru_cache
 from typing import Iterable
 
@@ -23,6 +24,14 @@ import numpy as np
 from .errors import InputError
 
 J2000_JD = 2451545.0
+
+#: ERFA's "dubious year" warning, filtered out (that message only, from any ERFA function), for the
+#: whole process, when this module is imported: it says a UTC date lies beyond the leap-second
+#: table, which for a mission planned years ahead is every date, and tells a user nothing they can
+#: act on. What it means is stated where it matters: a run's assumptions say that UTC is converted
+#: with the shipped table and that no leap second is assumed after its last entry.
+DUBIOUS_YEAR = r'ERFA function "\w+" yielded .*dubious year'
+warnings.filterwarnings("ignore", message=DUBIOUS_YEAR)
 SCALES = ("utc", "tt", "tdb", "tai")
 _configured = False
 
@@ -30,7 +39,10 @@ _configured = False
 def configure_astropy() -> None:
     """Configure astropy for offline use, once: no IERS download (the bundled tables only), no
     maximum age, degraded accuracy a warning. Called by every function here that uses astropy;
-    call it before using astropy's IERS tables directly."""
+    call it before using astropy's IERS tables directly.
+
+    ERFA's "dubious year" warning is filtered when this module is imported (see
+    :data:`DUBIOUS_YEAR`)."""
     global _configured
     if _configured:
         return

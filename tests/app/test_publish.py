@@ -146,3 +146,21 @@ def test_cli_exit_1_when_the_integration_failed(monkeypatch, tmp_path):
     ok = SimpleNamespace(termination="span completed")
     monkeypatch.setattr(mmxsim.app, "run_scenario_file", lambda *a, **k: (ok, {}))
     assert CliRunner().invoke(app, ["run", "reference_qso", "-q", "--out", str(tmp_path / "o")]).exit_code == 0
+
+
+def test_no_dubious_year_warning_reaches_users():
+    """Issue 15: ERFA's 'dubious year' (a UTC date past the leap-second table, i.e. every plan date)
+    reached users. In a fresh interpreter that shows warnings, importing mmxsim.time filters that
+    message for the process: the conversions that used to warn (inside mmxsim's own catch_warnings
+    blocks first, then outside them, then astropy itself) stay silent."""
+    code = ("import warnings; warnings.simplefilter('default'); "
+            "from mmxsim.time import Epoch, iso_utc, tdb_seconds; "
+            "tdb_seconds('2040-01-01T00:00:00', 'utc'); t = Epoch('2040-01-02T00:00:00', 'utc').tdb; "
+            "iso_utc([float(t)]); from astropy.time import Time; Time('2041-01-01', scale='utc').tdb")
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert r.returncode == 0, r.stderr
+    assert "dubious" not in r.stderr
+    bare = subprocess.run([sys.executable, "-c", "import warnings; warnings.simplefilter('default'); "
+                           "from astropy.time import Time; Time('2041-01-01', scale='utc').tdb"],
+                          capture_output=True, text=True, timeout=120)
+    assert "dubious year" in bare.stderr  # the check can fail: astropy alone still warns

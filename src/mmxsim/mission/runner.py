@@ -247,7 +247,8 @@ def assumptions(s, model) -> list[str]:
     out.append(f"Phobos altitude{' and impact' if s.events.impact != 'none' else ''} surface: {surf.describe()}{how}.")
     out.append("Not modelled: Mars tesseral harmonics and atmosphere, relativity, other planets, manoeuvres.")
     if s.time_scale == "UTC":
-        out.append("UTC epochs converted with the leap seconds shipped by astropy-iers-data (no downloads).")
+        out.append("UTC epochs converted with the leap seconds shipped by astropy-iers-data (no downloads); "
+                   "no leap second is assumed after the table's last entry.")
     out.append(f"Epoch {s.epoch} ({s.time_scale}) is an assumption: exact MMX dates are unpublished "
                "(arrival at Mars JFY2027).")
     return out
