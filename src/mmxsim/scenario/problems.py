@@ -25,6 +25,15 @@ class _Missing:
 MISSING = _Missing()
 
 
+#: at most this many problems are listed in a message (a hostile file can have thousands)
+MAX_SHOWN = 50
+
+
+def _cut(text: str, limit: int = 120) -> str:
+    """``text`` cut to ``limit`` characters, saying how long it was (a 100 kB key stays readable)."""
+    return text if len(text) <= limit else f"{text[: limit - 30]}... ({len(text)} characters)"
+
+
 def show(value: Any, limit: int = 80) -> str:
     """``repr`` of a value, cut to ``limit`` characters."""
     text = repr(value)
@@ -63,9 +72,11 @@ class ScenarioError(MmxsimError, ValueError):
 
     def _render(self) -> str:
         out = [f"scenario {self.source} is invalid:"]
-        for path, _value, message in self.problems:
+        for path, _value, message in self.problems[:MAX_SHOWN]:
             line = self._line_of(path) if not path.startswith(("line ", "<")) and " line " not in message else None
-            out.append(f"  - {path}: {message}" + (f" [line {line}]" if line else ""))
+            out.append(f"  - {_cut(path)}: {_cut(message, 400)}" + (f" [line {line}]" if line else ""))
+        if len(self.problems) > MAX_SHOWN:
+            out.append(f"  ... and {len(self.problems) - MAX_SHOWN} more problems")
         return "\n".join(out)
 
     @property

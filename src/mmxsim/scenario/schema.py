@@ -22,7 +22,8 @@ from functools import lru_cache
 from importlib import resources
 from importlib.util import find_spec
 from pathlib import Path
-from typing import Annotated, Any, Callable, Literal, Union
+from types import UnionType
+from typing import Annotated, Any, Callable, Literal, Union, get_args, get_origin
 
 from pydantic import (
     AfterValidator,
@@ -133,6 +134,24 @@ class SchemaModel(BaseModel):
     frozen, no NaN or infinity, defaults validated too."""
 
     model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False, validate_default=True)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_for_numbers(cls, data):
+        """``true`` / ``false`` where a number goes is a mistake, not 1 / 0 (pydantic's lax mode would
+        take ``duration_days: true`` as one day)."""
+        if isinstance(data, dict):
+            bad = []
+            for key, v in data.items():
+                f = cls.model_fields.get(key) if isinstance(key, str) else None
+                if f is not None and isinstance(v, bool):
+                    ann = f.annotation
+                    members = get_args(ann) if get_origin(ann) in (Union, UnionType) else (ann,)
+                    if bool not in members and any(m in (int, float) for m in members):
+                        bad.append(((key,), v, got(v, "a number (true / false are not numbers here)")))
+            if bad:
+                raise Problems(bad)
+        return data
 
 
 # ---------------------------------------------------------------------------
