@@ -14,7 +14,10 @@
    old one deleted. Only this swap touches ``OUT``.
 
 An exception (an interrupt, a full disk, a failed model) before the swap removes the staging
-folder and leaves ``OUT`` as it was: the previous complete run, or nothing. Errors of the file
+folder and leaves ``OUT`` as it was: the previous complete run, or nothing. A writer killed
+outright (SIGKILL) can leave a staging folder, or the previous run renamed aside if it died
+between the two renames of the swap; the next writer, under the lock, deletes the first and puts
+the second back. Errors of the file
 system become :class:`~mmxsim.errors.OutputError` naming the path and the reason.
 Application layer (above exports and report); standard library only.
 """
@@ -144,12 +147,26 @@ def verify(out) -> list[str]:
     return bad
 
 
+def _recover(out: Path) -> None:
+    """Under the lock: clear what a writer killed outright (SIGKILL, power loss) left beside ``out``.
+    Its staging folders are incomplete by construction and are deleted; a previous run it had
+    renamed aside but not yet replaced (killed between the two renames) is put back as ``out``."""
+    for stage in out.parent.glob(f".{out.name}.*.staging"):
+        shutil.rmtree(stage, ignore_errors=True)
+    for old in sorted(out.parent.glob(f".{out.name}.previous-*")):
+        if not out.exists():
+            os.replace(old, out)
+        else:
+            shutil.rmtree(old, ignore_errors=True)
+
+
 def publish(out_dir, write: Callable[[Path], dict[str, Path]]) -> dict[str, Path]:
     """Run ``write(stage)`` into a staging folder, seal it and swap it in as ``out_dir`` (see the
     module docstring). Returns ``write``'s ``{kind: path}`` with the paths under ``out_dir``."""
     out = Path(out_dir).absolute()
     check_output_folder(out)
     with output_lock(out):
+        _recover(out)
         check_output_folder(out)  # again, under the lock
         try:
             stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.", suffix=".staging", dir=out.parent))

@@ -164,3 +164,38 @@ def test_no_dubious_year_warning_reaches_users():
                            "from astropy.time import Time; Time('2041-01-01', scale='utc').tdb"],
                           capture_output=True, text=True, timeout=120)
     assert "dubious year" in bare.stderr  # the check can fail: astropy alone still warns
+
+
+def test_sigkill_while_writing_leaves_the_previous_run_and_the_next_writer_cleans_up(tmp_path):
+    """A writer killed outright (no cleanup runs) mid-write: --out is still the previous complete run;
+    the next publish removes the orphaned staging folder."""
+    out = tmp_path / "out"
+    publish(out, _writer("previous"))
+    before = _snapshot(out)
+    code = ("import sys, time; from pathlib import Path; from mmxsim.publish import publish\n"
+            "def w(stage):\n"
+            "    (stage / 'a.txt').write_text('half'); Path(sys.argv[2]).write_text('go'); time.sleep(60)\n"
+            "publish(sys.argv[1], w)\n")
+    flag = tmp_path / "writing"
+    p = subprocess.Popen([sys.executable, "-c", code, str(out), str(flag)])
+    for _ in range(300):
+        if flag.exists():
+            break
+        time.sleep(0.05)
+    assert flag.exists()
+    p.send_signal(signal.SIGKILL)
+    p.wait(timeout=30)
+    assert _snapshot(out) == before and verify(out) == []
+    assert [x for x in tmp_path.iterdir() if x.name.endswith(".staging")]  # orphaned, as expected
+    publish(out, _writer("next"))
+    assert verify(out) == [] and not [x for x in tmp_path.iterdir() if x.name.endswith(".staging")]
+
+
+def test_a_run_killed_between_the_two_renames_is_put_back(tmp_path):
+    out = tmp_path / "out"
+    publish(out, _writer("previous"))
+    before = _snapshot(out)
+    os.replace(out, tmp_path / ".out.previous-12345")  # what a kill between the renames leaves
+    with pytest.raises(RuntimeError):
+        publish(out, _writer("x", fail=RuntimeError("stop")))
+    assert _snapshot(out) == before  # recovered under the lock, then the failed write left it alone
