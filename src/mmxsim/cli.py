@@ -87,17 +87,23 @@ def run(
 
 @app.command()
 @_guard
-def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file.")):
+def validate(scenario: Path = typer.Argument(..., help="Scenario YAML file."),
+             explain: bool = typer.Option(False, "--explain", help="Also say what a run will produce: output "
+                                                                   "samples, memory and files, analysis sizes.")):
     """Check a scenario file; exit 2 with the problems if it is invalid."""
     from rich.console import Console
     from rich.markup import escape
 
-    from .scenario import check_coverage, load_scenario
+    from .scenario import check_coverage, estimate_work, load_scenario
 
     s = load_scenario(scenario)
     check_coverage(s)
-    Console().print(f"[green]ok[/]: {escape(str(scenario))} (scenario {escape(repr(s.name))})", highlight=False,
-                    soft_wrap=True)
+    con = Console()
+    con.print(f"[green]ok[/]: {escape(str(scenario))} (scenario {escape(repr(s.name))})", highlight=False,
+              soft_wrap=True)
+    if explain:
+        for line in estimate_work(s).lines():
+            con.print(f"  {escape(line)}", highlight=False, soft_wrap=True)
 
 
 def _parse_step(text: str) -> float:

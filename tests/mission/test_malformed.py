@@ -78,3 +78,22 @@ def test_absurd_values_and_unbounded_work_are_refused_at_validation(patch, path,
         parse_scenario(data, coverage=False)
     msg = str(info.value)
     assert path in msg and needle in msg, msg
+
+
+def test_validate_explain_says_what_a_run_will_produce(tmp_path):
+    """`mmxsim validate --explain`: output samples, bytes (~0.7 kB per sample, measured on the
+    reference run's files) and the analyses' sizes, before anything runs."""
+    from typer.testing import CliRunner
+
+    from mmxsim.cli import app
+    from mmxsim.scenario import BUILTIN_SCENARIOS, builtin_scenario, estimate_work
+
+    assert "reference_mission" in BUILTIN_SCENARIOS
+    w = estimate_work(builtin_scenario("reference_mission"))
+    assert w.output_samples == 30 * 144 + 1 and w.output_bytes == w.output_samples * 700
+    assert w.analyses["landing"]["samples"] == 1000 and w.analyses["sampling"]["samples"] == 20000
+    f = tmp_path / "s.yaml"
+    f.write_text("name: e\nepoch: '2027-09-01T00:00:00'\nduration_days: 2\n"
+                 "initial_state: {type: qso, radial_semi_axis_km: 50}\npropagation: {output_step_s: 60}\n")
+    r = CliRunner().invoke(app, ["validate", "--explain", str(f)])
+    assert r.exit_code == 0 and "2,881 output samples" in r.output, r.output

@@ -32,6 +32,7 @@ from ..errors import MmxsimError
 from .builtins import BUILTIN_SCENARIOS, builtin_scenario, reference_scenario
 from .coverage import BUILTIN_COVERAGE, check_coverage
 from .loading import load_scenario, parse_scenario, scenario_to_dict, scenario_to_yaml
+from .work import WorkEstimate, estimate_work
 from .problems import MISSING, Problems, ScenarioError, got, show
 from .schema import (
     DAY_S,
@@ -71,6 +72,6 @@ __all__ = [
     "HillState", "QsoState", "CartesianState", "KeplerianState", "Spacecraft", "ForceModel", "MarsGravity",
     "PhobosGravity", "SrpModel", "Propagation", "Events", "EphemerisConfig", "Outputs",
     "load_scenario", "parse_scenario", "reference_scenario", "builtin_scenario", "BUILTIN_SCENARIOS",
-    "scenario_to_dict", "scenario_to_yaml", "check_coverage", "resolve_kernel", "phobos_mean_motion",
+    "scenario_to_dict", "scenario_to_yaml", "check_coverage", "estimate_work", "WorkEstimate", "resolve_kernel", "phobos_mean_motion",
     "scenario_model", "set_analyses_provider", "MmxsimError",
 ]
