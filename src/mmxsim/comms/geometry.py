@@ -186,13 +186,14 @@ def _eop_at(t_tdb: np.ndarray):
 
 def eop_table_end() -> float:
     """TDB seconds of the last epoch in astropy's bundled IERS table (UT1 - UTC held beyond)."""
-    from ..time import configure_astropy
+    from ..time import Epoch, configure_astropy
 
     configure_astropy()
+    from astropy.time import Time
     from astropy.utils import iers
 
     mjd = float(iers.earth_orientation_table.get()["MJD"][-1].value)
-    return (mjd + 2400000.5 - 2451545.0) * 86400.0 + 69.184  # UTC -> TDB, 37 leap seconds (to < 2 ms)
+    return float(Epoch(Time(mjd, format="mjd", scale="utc")).tdb)  # UTC -> TDB with the leap-second table
 
 
 class EarthOrientation:
