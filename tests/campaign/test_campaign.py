@@ -451,9 +451,10 @@ def test_every_grid_point_has_its_own_seeds_and_draws():
 
 def test_recorded_grid_and_draw_index_match_the_inputs():
     """run_sample records grid_index = i // samples, draw_index = i % samples, and the grid value
-    in the record is the one of that grid point (mass grid [1500, 2500], samples=3: i=4 -> (1, 1))."""
+    in the record is the one of that grid point (mass grid [1500, 2500], samples=3: i=5 -> (1, 2)).
+    i=5 is chosen so that i // 3 != i % 3 (i=4 would not tell them apart)."""
     spec = campaign(samples=3)
-    rec = run_sample(spec, 4)
-    assert (rec["index"], rec["grid_index"], rec["draw_index"]) == (4, 1, 1)
+    rec = run_sample(spec, 5)
+    assert (rec["index"], rec["grid_index"], rec["draw_index"]) == (5, 1, 2)
     assert rec["in.spacecraft.mass_kg"] == [1500, 2500][rec["grid_index"]]
-    assert rec["seed"] == sample_seed(7, 4)
+    assert rec["seed"] == sample_seed(7, 5)
