@@ -143,6 +143,26 @@ MUTATIONS = [
      "np.asarray(pos_km, float)[:, :3]])", "CZML positions in km (Cesium wants m)", ["tests/exports/test_czml.py"]),
     ("M39", "exports", S + "exports/opm.py", "* 1000.0 / (isp_s * G0_M_S2)", "/ (isp_s * G0_M_S2)",
      "OPM manoeuvre mass: delta-v in km/s used as m/s", ["tests/exports/test_opm.py"]),
+    # ---- more: shapes, link, data volume, light time, instruments, scenario ---------------------
+    ("M40", "bodies", S + "bodies/shapes.py", "(a + b + c) / 4.0", "(a + b + c) / 3.0",
+     "shape centroid: tetrahedron centroid (a+b+c)/3 instead of (0+a+b+c)/4", ["tests/bodies/test_shapes.py"]),
+    ("M41", "comms", S + "comms/link.py", "(math.pi * diameter_m / lam_m) ** 2)", "(math.pi * diameter_m / lam_m))",
+     "antenna gain: (pi D / lambda) not squared", ["tests/comms/test_link.py"]),
+    ("M42", "comms", S + "comms/datavolume.py", "dl_k = dk * (t_empty - t0) + pk * (t1 - t_empty)",
+     "dl_k = dk * (t_empty - t0)", "recorder: after it empties, the live downlink of new data is not counted",
+     ["tests/comms/test_datavolume.py"]),
+    ("M43", "comms", S + "comms/geometry.py", "LIGHT_TIME_ITERATIONS = 3", "LIGHT_TIME_ITERATIONS = 0",
+     "topocentric geometry without light-time correction",
+     ["tests/comms/test_geometry.py", "tests/comms/test_visibility.py"]),
+    ("M44", "instruments", S + "instruments/lidar.py", "* 1e3 * self.divergence_rad", "* self.divergence_rad",
+     "LIDAR footprint: range in km used as m", ["tests/instruments/test_cameras_lidar.py"]),
+    ("M45", "instruments", S + "instruments/cameras.py", "math.radians(1.1), math.radians(0.82)",
+     "math.radians(0.82), math.radians(1.1)", "TENGOO field of view: width and height swapped",
+     ["tests/instruments/test_cameras_lidar.py"]),
+    ("M46", "scenario", S + "scenario/schema.py", "cr: float = Field(1.3, ge=1, le=2,", "cr: float = Field(1.3, ge=1, le=20,",
+     "SRP coefficient up to 20 accepted (bound typo)",
+     ["tests/mission/test_scenario.py", "tests/mission/test_malformed.py"]),
+
 ]
 
 
