@@ -163,6 +163,9 @@ MUTATIONS = [
      "SRP coefficient up to 20 accepted (bound typo)",
      ["tests/mission/test_scenario.py", "tests/mission/test_malformed.py"]),
 
+    ("M47", "earth_return", S + "earth_return/entry.py", "mass = capsule.descent_mass_kg or capsule.mass_kg",
+     "mass = capsule.mass_kg", "simulate_entry: descent mass ignored under the parachute",
+     ["tests/earth_return/test_entry.py"]),
 ]
 
 
