@@ -138,3 +138,18 @@ def test_load_obj_quads_slashes_and_errors(tmp_path):
     assert s.faces.shape == (12, 3) and s.volume == pytest.approx(8.0)
     with pytest.raises(Exception, match="not found"):
         load_obj(tmp_path / "missing.obj")
+
+
+def test_centroid_of_shifted_solids_is_analytic():
+    """The volume centroid does not depend on where the origin is: a cube shifted by s has its
+    centroid at s, a tetrahedron (any placement) at the mean of its 4 vertices; volume unchanged.
+    (A centred symmetric body cannot tell a wrong weighting of the origin apart.)"""
+    shift = np.array([3.0, -1.0, 2.0])
+    c = _cube(2.0)
+    moved = ShapeModel(c.vertices + shift, c.faces, "cube+s")
+    np.testing.assert_allclose(moved.centroid, shift, rtol=0, atol=1e-12)
+    assert moved.volume == pytest.approx(8.0, rel=1e-12)
+    v = np.array([[0.0, 0, 0], [2.0, 0, 0], [0, 1.0, 0], [0, 0, 3.0]]) + np.array([10.0, 20.0, -5.0])
+    tet = ShapeModel(v, np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]]), "tet")
+    assert tet.volume == pytest.approx(1.0, rel=1e-12)  # 2 * 1 * 3 / 6, outward orientation
+    np.testing.assert_allclose(tet.centroid, v.mean(axis=0), rtol=0, atol=1e-12)

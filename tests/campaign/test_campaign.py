@@ -433,3 +433,28 @@ def test_resume_digest_includes_the_mmxsim_version(monkeypatch):
     d = spec.digest
     monkeypatch.setattr(mmxsim.version, "__version__", mmxsim.version.__version__ + ".post1")
     assert spec.digest != d
+
+
+def test_every_grid_point_has_its_own_seeds_and_draws():
+    """Sample i's seed is numpy's SeedSequence(seed).spawn(n)[i] for every i, at every grid point
+    (not only the first): two grid points must not reuse the same draws."""
+    spec = campaign(seed=11, samples=3)
+    n = spec.n_samples
+    assert n == 6
+    children = np.random.SeedSequence(11).spawn(n)
+    seeds = [spec.inputs(i)[0] for i in range(n)]
+    assert seeds == [int(c.generate_state(1, np.uint64)[0] >> np.uint64(1)) for c in children]
+    assert len(set(seeds)) == n
+    draws = [spec.inputs(i)[1]["initial_state.radial_semi_axis_km"] for i in range(n)]
+    assert len(set(draws)) == n  # grid point 1 does not repeat grid point 0's draws
+
+
+def test_recorded_grid_and_draw_index_match_the_inputs():
+    """run_sample records grid_index = i // samples, draw_index = i % samples, and the grid value
+    in the record is the one of that grid point (mass grid [1500, 2500], samples=3: i=5 -> (1, 2)).
+    i=5 is chosen so that i // 3 != i % 3 (i=4 would not tell them apart)."""
+    spec = campaign(samples=3)
+    rec = run_sample(spec, 5)
+    assert (rec["index"], rec["grid_index"], rec["draw_index"]) == (5, 1, 2)
+    assert rec["in.spacecraft.mass_kg"] == [1500, 2500][rec["grid_index"]]
+    assert rec["seed"] == sample_seed(7, 5)

@@ -288,3 +288,25 @@ def test_budget_days_are_utc_dates_from_the_leap_second_table():
         expect = (datetime.date(y, m, d) - datetime.date(2000, 1, 1)).days
         assert utc_day(t) == expect == S._day(t), iso
     assert S.DAY_ORIGIN_S == pytest.approx(tdb_seconds("2000-01-01T00:00:00", "utc"), abs=1e-3)
+
+
+def test_week_of_a_track_on_the_last_day_of_a_week():
+    """Weeks are 7-day blocks of UTC days from 2000-01-01 (day 6 = 2000-01-07 ends week 0): a track
+    on day 6 charges its set-up/tear-down and its segments to week 0, a track on day 7 to week 1.
+    Weekly allowance 3 h, overhead 1/3 h: 2 h + 1/3 h in week 0 and 2.5 h + 1/3 h in week 1 are both
+    feasible; every week's charge is the sum of its days' charges (conservation)."""
+    D = 86400.0
+    a = S.DAY_ORIGIN_S + 6 * D + 10 * H
+    b = S.DAY_ORIGIN_S + 7 * D + 10 * H
+    cands = [(Pass("MLG", "ESA", a, a + 2 * H, 45.0, a + H), 1e4),
+             (Pass("MLG", "ESA", b, b + 2.5 * H, 45.0, b + H), 1e4)]
+    rules = {"ESA": S.BookingRules(max_hours_per_week=3.0, setup_s=600.0, teardown_s=600.0)}
+    segs = S.segment_passes(cands, 1800.0)
+    sel = np.ones(len(segs), bool)
+    assert S.check_schedule(segs, sel, rules) == []
+    acc = S._charged_by_agency(segs, S.tracks_of(segs, sel, rules), rules)["ESA"]
+    assert acc[("w", 0)] == pytest.approx(2 * H + 1200.0) and acc[("w", 1)] == pytest.approx(2.5 * H + 1200.0)
+    for w in (0, 1):
+        assert acc[("w", w)] == pytest.approx(sum(v for (k, i), v in acc.items() if k == "d" and i // 7 == w))
+    m = S.optimal_schedule(segs, rules)
+    assert m.selected.all() if hasattr(m.selected, "all") else all(m.selected)

@@ -295,3 +295,22 @@ def test_all_stations_month_vs_skyfield(sky):
         worst = max(worst, float(np.max(np.abs(ours - ref))))
     print(f"worst rise/set difference vs skyfield: {worst:.3f} s")
     assert worst < 2.0, worst
+
+
+def test_band_elevation_mask_vs_skyfield(sky):
+    """A band with its own elevation mask (Ka 25 deg) above the station's (10 deg): Ka passes rise
+    and set where skyfield puts Mars at 25 deg, X passes at 10 deg; a band mask below the station's
+    (S 5 deg) does not lower it (the higher of the two applies)."""
+    d14 = get_station("DSS-14")
+    st = make_station("BandMask", lat_deg=d14.lat_deg, lon_deg=d14.lon_deg, height_m=d14.height_km * 1e3,
+                      elevation_mask_deg=10.0,
+                      bands={"X": {}, "Ka": {"elevation_mask_deg": 25.0}, "S": {"elevation_mask_deg": 5.0}})
+    cat = {"BandMask": st}
+    t0 = float(to_tdb_seconds("2023-03-01"))
+    t1 = t0 + 2 * 86400.0
+    for band, mask in (("Ka", 25.0), ("X", 10.0), ("S", 10.0), (None, 10.0)):
+        got = find_passes(["BandMask"], t0, t1, band=band, catalogue=cat)
+        ours = np.sort([e for p in got for e, trunc in ((p.start, p.start == t0), (p.stop, p.stop == t1)) if not trunc])
+        ref = sky_events(sky, st, t0, t1, mask)
+        assert len(ours) == len(ref) >= 2, (band, ours, ref)
+        assert np.max(np.abs(ours - ref)) < 0.2, (band, ours - ref)

@@ -322,3 +322,19 @@ def test_footprint_methods_agree_and_ensemble_errors():
         en.fly_entries([(replace(e, fpa_deg=-3.0), en.Capsule(), atm.USSA76(), atm.WindProfile())])
     with pytest.raises(InputError, match="method"):
         en.monte_carlo_footprint(e, n=20, method="rk4")
+
+
+@pytest.mark.parametrize("descent_mass_kg, cds", [(None, 4.0), (10.0, 3.0)])
+def test_landing_speed_is_the_parachute_terminal_velocity(descent_mass_kg, cds):
+    """Under the open parachute the capsule lands at its terminal speed sqrt(2 m g / (rho C_D S))
+    with the descent mass, the parachute's C_D S, sea-level density 1.225 kg/m^3 (US Standard
+    Atmosphere 1976) and g = 9.7946 m/s^2 (WGS84 normal gravity at Woomera's ~31 deg S): within 0.3 %
+    (measured 3e-4)."""
+    import dataclasses
+
+    cap = dataclasses.replace(en.Capsule(), descent_mass_kg=descent_mass_kg, chute_cds_m2=cds)
+    tr = en.simulate_entry(en.hayabusa2_entry(), cap, sample_dt_s=0.5, rtol=1e-8)
+    m = descent_mass_kg or cap.mass_kg
+    assert tr.altitude_km[-1] == pytest.approx(0.0, abs=1e-6)
+    v_term = math.sqrt(2.0 * m * 9.7946 / (1.225 * cds))
+    assert tr.speed_kms[-1] * 1e3 == pytest.approx(v_term, rel=3e-3)

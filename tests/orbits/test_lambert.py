@@ -176,3 +176,19 @@ def test_pure_python_fallback_equals_compiled():
         assert ok.sum() >= 10
         np.testing.assert_allclose(out[ok, 0:3], v1[ok], rtol=1e-12, atol=1e-12)
         np.testing.assert_allclose(out[ok, 3:6], v2[ok], rtol=1e-12, atol=1e-12)
+
+
+@pytest.mark.parametrize("k", [1, 2, 3])
+def test_lambert_all_includes_the_highest_revolution_count(k):
+    """Analytic: on the unit circle (mu = 1) a quarter arc plus k full turns takes 2 pi k + pi/2,
+    so the circular velocity (0, 1, 0) -> (-1, 0, 0) must be among the k-revolution solutions
+    lambert_all returns; and it returns the direct arc plus two branches for each n = 1..max."""
+    tof = 2 * math.pi * k + math.pi / 2
+    nmax = L.max_revolutions(1.0, [1.0, 0, 0], [0, 1.0, 0], tof)
+    assert nmax >= k
+    sols = L.lambert_all(1.0, [1.0, 0, 0], [0, 1.0, 0], tof)
+    assert [(n, b) for n, b, _, _ in sols] == [(0, "direct")] + [(n, b) for n in range(1, nmax + 1)
+                                                                 for b in ("left", "right")]
+    circ = [(b, v1, v2) for n, b, v1, v2 in sols if n == k
+            and np.allclose(v1, [0, 1, 0], atol=1e-8) and np.allclose(v2, [-1, 0, 0], atol=1e-8)]
+    assert len(circ) == 1, [(n, b, v1) for n, b, v1, _ in sols]

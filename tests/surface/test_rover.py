@@ -307,3 +307,33 @@ def test_safe_zone_slope_at_rest():
         assert res.status[0] == rv.SETTLED
         assert abs(res.rest_slope_deg[0] - 20.0) < 0.5 and res.rest_roughness_m[0] < 1e-9
         assert bool(res.safe[0]) is safe
+
+
+def test_deployment_dispersions_follow_their_documented_distributions():
+    """DeploymentDistribution.sample against the distributions its docstring states, checked with
+    scipy: Kolmogorov-Smirnov tests for altitude (Normal(mean, sigma)), roll and pitch
+    (Normal(0, tilt_sigma), recovered from the quaternions by scipy's Rotation, intrinsic z-y-x),
+    yaw (Uniform 0..360), the rates (Normal(0, sigma) deg/s, returned in rad/s), velocity, restitution
+    and friction; roll and pitch independent (|correlation| < 4/sqrt(n))."""
+    from scipy import stats
+    from scipy.spatial.transform import Rotation
+
+    d = rv.DeploymentDistribution(altitude_m=(40.0, 3.0), velocity_mean_m_s=(0.01, -0.02, -0.03),
+                                  velocity_sigma_m_s=0.01, tilt_sigma_deg=5.0, rate_sigma_deg_s=0.5,
+                                  restitution=(0.2, 0.6), friction=(0.4, 0.9))
+    n = 4000
+    alt, vel, q, rate, e, mu = d.sample(n, 12345)
+    p = 1e-4  # the KS p-value below which a sample is rejected (fixed seed: deterministic)
+    assert stats.kstest(alt, stats.norm(40.0, 3.0).cdf).pvalue > p
+    yaw, pitch, roll = Rotation.from_quat(np.asarray(q)[:, [1, 2, 3, 0]]).as_euler("ZYX", degrees=True).T
+    assert stats.kstest(roll, stats.norm(0.0, 5.0).cdf).pvalue > p
+    assert stats.kstest(pitch, stats.norm(0.0, 5.0).cdf).pvalue > p
+    assert stats.kstest(np.mod(yaw, 360.0), stats.uniform(0.0, 360.0).cdf).pvalue > p
+    assert abs(np.corrcoef(roll, pitch)[0, 1]) < 4.0 / math.sqrt(n)
+    rate = np.asarray(rate)
+    assert rate.shape == (n, 3)
+    for k in range(3):
+        assert stats.kstest(rate[:, k], stats.norm(0.0, math.radians(0.5)).cdf).pvalue > p
+        assert stats.kstest(vel[:, k], stats.norm(d.velocity_mean_m_s[k], 0.01).cdf).pvalue > p
+    assert stats.kstest(e, stats.uniform(0.2, 0.4).cdf).pvalue > p
+    assert stats.kstest(mu, stats.uniform(0.4, 0.5).cdf).pvalue > p
