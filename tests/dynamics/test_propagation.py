@@ -167,3 +167,37 @@ def test_third_body_is_the_tidal_acceleration_near_the_centre():
         got = np.array(third_body(list(r), list(rb), GM_SUN, NP), float)
         tidal = GM_SUN / D**3 * (3.0 * (r @ u) * u - r)
         assert np.linalg.norm(got - tidal) < 1e-3 * np.linalg.norm(tidal), (got, tidal)
+
+
+def test_mars_gravity_force_is_minus_the_gradient_of_the_zonal_potential():
+    """Issue 15 (thin kill): the zonals were tested only through a separate fixed-pole force class.
+    Here the production `MarsGravity(4)`, with its IAU 2015 pole at the epoch, evaluated by the NumPy
+    right-hand side, equals minus the gradient of U = GM/r [1 - sum J_n (R/r)^n P_n(sin phi)] taken
+    by a five-point difference (numpy's Legendre polynomials, the pole from the rotation matrix's third
+    row): 1e-9 relative (the differences' own error ~1e-11)."""
+    from numpy.polynomial import legendre
+
+    from mmxsim.bodies import get_body
+    from mmxsim.dynamics import numpy_rhs
+
+    f = numpy_rhs(DynamicsModel(forces=[MarsGravity(4)], ephemeris=None))
+    pole = np.asarray(get_body("MARS").rotation().matrix(T0))[2]
+
+    def U(r):
+        rn = np.linalg.norm(r)
+        s = (r @ pole) / rn
+        return GM_MARS / rn * (1 - sum(J * (MARS_REF_RADIUS / rn) ** n * legendre.legval(s, [0] * n + [1])
+                                       for n, J in MARS_ZONALS.items()))
+
+    rng = np.random.default_rng(11)
+    for _ in range(20):
+        r = rng.normal(size=3)
+        r *= rng.uniform(3500.0, 20000.0) / np.linalg.norm(r)
+        h = 0.1  # five-point stencil: truncation (h/r)^4 < 1e-17, rounding ~1e-11 relative
+        grad = np.array([(-U(r + 2 * h * e) + 8 * U(r + h * e) - 8 * U(r - h * e) + U(r - 2 * h * e)) / (12 * h)
+                         for e in np.eye(3)])
+        a = f(T0, np.concatenate([r, [0.0, 0.0, 0.0]]))[3:]
+        assert np.linalg.norm(a - grad) < 1e-9 * np.linalg.norm(grad)
+        # the zonal part itself is checked, not just the point mass
+        pm = -GM_MARS * r / np.linalg.norm(r) ** 3
+        assert np.linalg.norm((a - pm) - (grad - pm)) < 1e-6 * np.linalg.norm(grad - pm)
