@@ -146,6 +146,17 @@ def write_outputs(result: RunResult, out_dir, *, report: bool = True, events: bo
     return written
 
 
+#: set by the command line's signal handlers (SIGINT, SIGTERM): a run asked to stop is never published,
+#: even where Python swallowed the KeyboardInterrupt (raised inside a finaliser, it is only printed)
+STOP_REQUESTED: list[int] = []
+
+
+def _not_stopped(value):
+    if STOP_REQUESTED:
+        raise KeyboardInterrupt(STOP_REQUESTED[0])
+    return value
+
+
 def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False, phase: str | None = None):
     """``mmxsim run``: load (or use a built-in scenario: ``path`` None is the reference mission, or a
     name of :data:`~mmxsim.scenario.BUILTIN_SCENARIOS`), run, write outputs, print a summary.
@@ -186,7 +197,7 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
     t_out = _time.perf_counter()
     # staged, sealed (sizes and SHA-256 in summary.json) and swapped in whole: out_dir holds this
     # complete run or, after any failure or interrupt, what it held before (mmxsim.publish)
-    paths = publish(out_dir, lambda stage: write_scenario_outputs(result, s, stage))
+    paths = publish(out_dir, lambda stage: _not_stopped(write_scenario_outputs(result, s, stage)))
     result.timings["outputs_s"] = _time.perf_counter() - t_out
     result.timings["total_s"] = _time.perf_counter() - t_all
     d = result.distance_phobos_km

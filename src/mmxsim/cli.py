@@ -64,12 +64,15 @@ def run(
     input or an output folder that cannot be written; 130 / 143 interrupted."""
     import signal
 
-    from .app import run_scenario_file
+    from . import app as _app
 
-    def _terminate(signum, frame):  # SIGTERM unwinds like Ctrl-C: staging removed, --out untouched
+    def _stop(signum, frame):  # SIGINT / SIGTERM: unwind (staging removed, --out untouched), and
+        _app.STOP_REQUESTED.append(signum)  # remember it, in case Python swallows the exception
         raise KeyboardInterrupt(signum)
 
-    previous = signal.signal(signal.SIGTERM, _terminate)
+    run_scenario_file = _app.run_scenario_file
+    _app.STOP_REQUESTED.clear()
+    previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         result, _paths = run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase)
     except KeyboardInterrupt as exc:
@@ -78,7 +81,8 @@ def run(
                          "a previous complete run, or nothing)\n")
         raise typer.Exit(code) from None
     finally:
-        signal.signal(signal.SIGTERM, previous)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
     if result.termination.startswith("non-finite"):
         sys.stderr.write(f"mmxsim: the integration failed ({result.termination}); the outputs in {out} stop "
                          "at the failure\n")

@@ -151,9 +151,11 @@ def _recover(out: Path) -> None:
     """Under the lock: clear what a writer killed outright (SIGKILL, power loss) left beside ``out``.
     Its staging folders are incomplete by construction and are deleted; a previous run it had
     renamed aside but not yet replaced (killed between the two renames) is put back as ``out``."""
-    for stage in out.parent.glob(f".{out.name}.*.staging"):
+    # names compared as text, not as glob patterns: a folder may be called "run[1]"
+    mine = [p for p in out.parent.iterdir() if p.name.startswith(f".{out.name}.")]
+    for stage in (p for p in mine if p.name.endswith(".staging")):
         shutil.rmtree(stage, ignore_errors=True)
-    for old in sorted(out.parent.glob(f".{out.name}.previous-*")):
+    for old in sorted(p for p in mine if p.name.startswith(f".{out.name}.previous-")):
         if not out.exists():
             os.replace(old, out)
         else:

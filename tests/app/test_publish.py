@@ -121,7 +121,10 @@ def test_cli_interrupted_keeps_the_previous_run(tmp_path, sig, code):
     publish(out, _writer("previous"))
     before = _snapshot(out)
     p = _cli("run", "reference_qso", "-q", "--out", str(out))
-    time.sleep(4.0)  # importing and building: well before the outputs
+    # the run announces its scenario once the signal handlers are in place, seconds before the outputs
+    for _ in range(50):
+        if "running the built-in" in p.stderr.readline():
+            break
     p.send_signal(sig)
     _, err = p.communicate(timeout=120)
     assert p.returncode == code, err
@@ -199,3 +202,22 @@ def test_a_run_killed_between_the_two_renames_is_put_back(tmp_path):
     with pytest.raises(RuntimeError):
         publish(out, _writer("x", fail=RuntimeError("stop")))
     assert _snapshot(out) == before  # recovered under the lock, then the failed write left it alone
+
+
+def test_folder_names_with_glob_characters(tmp_path):
+    out = tmp_path / "run[1]*"
+    publish(out, _writer("one"))
+    publish(out, _writer("two"))
+    assert json.loads((out / "summary.json").read_text())["x"] == "two" and verify(out) == []
+    assert sorted(p.name for p in tmp_path.iterdir()) == [".run[1]*.lock", "run[1]*"]
+
+
+def test_a_swallowed_interrupt_still_stops_publishing(tmp_path, monkeypatch):
+    """Python only prints a KeyboardInterrupt raised inside a finaliser; the signal handler also
+    records the signal, and the run refuses to publish once one was received."""
+    import mmxsim.app as app
+
+    monkeypatch.setattr(app, "STOP_REQUESTED", [signal.SIGTERM])
+    with pytest.raises(KeyboardInterrupt):
+        publish(tmp_path / "out", lambda stage: app._not_stopped(_writer("x")(stage)))
+    assert not (tmp_path / "out").exists()
