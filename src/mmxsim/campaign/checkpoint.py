@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from ..errors import InputError
-from ..files import atomic_write
+from ..files import atomic_write, remove_stale_temporaries
 
 __all__ = [
     "MANIFEST",
@@ -85,8 +85,8 @@ def open_campaign_dir(out_dir, manifest: dict, *, fresh: bool = False) -> Path:
             if p.exists():
                 p.unlink()
     parts.mkdir(exist_ok=True)
-    for p in list(parts.glob(".*.tmp")) + list(out.glob(".*.tmp")):  # left by a killed writer
-        p.unlink(missing_ok=True)
+    remove_stale_temporaries(parts)  # left by a killed writer
+    remove_stale_temporaries(out)
     if not man.exists():
         atomic_write(man, (json.dumps({"schema": SCHEMA, **manifest}, indent=2, allow_nan=False) + "\n").encode())
     return out

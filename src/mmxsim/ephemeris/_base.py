@@ -171,11 +171,11 @@ class TreeEphemeris:
             acc += prov._segment(b, t)
         return acc
 
-    def state(self, target: str, center: str, t) -> np.ndarray:
-        """State of ``target`` relative to ``center``: (6,) or (N, 6), km and km/s, ICRF axes."""
+    def _links(self, target: str, center: str):
+        """(up, down): the segments from ``target`` up to the first node it shares with ``center``'s
+        chain, and from ``center`` up to it; InputError if the two trees are not connected."""
         tn = self._name(target, "target")
         cn = self._name(center, "center")
-        tt, scalar = as_epochs(t)
         ct, cc = self._chain(tn), self._chain(cn)
         t_nodes = [tn] + [p for _b, p, _v in ct]
         c_nodes = [cn] + [p for _b, p, _v in cc]
@@ -186,8 +186,12 @@ class TreeEphemeris:
                 f"a body connected to {tn} in {self.name} (its chain: {' -> '.join(t_nodes)}; "
                 f"{cn}'s chain: {' -> '.join(c_nodes)})",
             )
-        up = ct[: t_nodes.index(common)]
-        down = cc[: c_nodes.index(common)]
+        return ct[: t_nodes.index(common)], cc[: c_nodes.index(common)]
+
+    def state(self, target: str, center: str, t) -> np.ndarray:
+        """State of ``target`` relative to ``center``: (6,) or (N, 6), km and km/s, ICRF axes."""
+        up, down = self._links(target, center)
+        tt, scalar = as_epochs(t)
         out = self._sum_chain(up, tt) - self._sum_chain(down, tt)
         return out[0] if scalar else out
 
@@ -201,14 +205,9 @@ class TreeEphemeris:
 
         This is the provenance a result should state (e.g. ``['JPL DE421 (skyfield-data)']`` for the
         Sun seen from Mars): a kernel listed in a scenario but not used for a body does not appear."""
-        tn, cn = self._name(target, "target"), self._name(center, "center")
-        ct, cc = self._chain(tn), self._chain(cn)
-        t_nodes = [tn] + [p for _b, p, _v in ct]
-        c_nodes = [cn] + [p for _b, p, _v in cc]
-        common = next((n for n in t_nodes if n in set(c_nodes)), None)
-        links = ct if common is None else ct[: t_nodes.index(common)] + cc[: c_nodes.index(common)]
+        up, down = self._links(target, center)
         out: list[str] = []
-        for b, _p, prov in links:
+        for b, _p, prov in up + down:
             src = prov.source_of(b) if hasattr(prov, "source_of") else prov.source
             if src not in out:
                 out.append(src)
