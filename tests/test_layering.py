@@ -20,7 +20,7 @@ LAYER = {
     "bodies": 1, "time": 1, "frames": 1, "ephemeris": 1, "ephemeris_table": 1,
     "gravity": 2, "dynamics": 2,
     "orbits": 3,
-    "comms": 4, "surface": 4, "instruments": 4, "science": 4, "earth_return": 4,
+    "comms": 4, "navigation": 4, "surface": 4, "instruments": 4, "science": 4, "earth_return": 4,
     "scenario": 5, "results": 5,
     "analyses": 6,
     "mission": 7, "partners": 7,
