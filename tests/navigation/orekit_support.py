@@ -41,6 +41,7 @@ from __future__ import annotations
 import os
 import re
 import time
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -119,14 +120,16 @@ def tdb_minus_tt(t) -> np.ndarray:
     """TDB - TT in seconds at TDB seconds past J2000 ``t`` (astropy/ERFA, as ``mmxsim.time``)."""
     from astropy.time import Time
 
-    from mmxsim.time import configure_astropy
+    from mmxsim.time import DUBIOUS_YEAR, configure_astropy
 
     configure_astropy()
     t = np.atleast_1d(np.asarray(t, dtype=float))
     days = np.floor(t / 86400.0)
     rem = t - days * 86400.0
-    tdb = Time(2451545.0 + days, rem / 86400.0, format="jd", scale="tdb")
-    tt = tdb.tt
+    with warnings.catch_warnings():  # ERFA's "dubious year": UTC beyond the leap-second table
+        warnings.filterwarnings("ignore", message=DUBIOUS_YEAR)
+        tdb = Time(2451545.0 + days, rem / 86400.0, format="jd", scale="tdb")
+        tt = tdb.tt
     return ((tdb.jd1 - tt.jd1) + (tdb.jd2 - tt.jd2)) * 86400.0
 
 
@@ -401,13 +404,11 @@ class Reference:
         tc = self.case.count_time
         return Row("doppler", station, *_two_sum(t, t_lo + 0.5 * tc), value, sigma, tc)
 
-    def theoretical(self, rows, x0) -> np.ndarray:
+    def theoretical(self, rows, x0, *, integrated=True) -> np.ndarray:
         """Orekit's computed values (km, km/s) of ``rows`` for the trajectory from ``x0``."""
-        from org.orekit.propagation import SpacecraftState  # noqa: F401
-
         b = self.builder(x0)
         prop = b.buildPropagator(b.getSelectedNormalizedParameters())
-        meas = [self.measurement(r) for r in rows]
+        meas = [self.measurement(r, integrated=integrated) for r in rows]
         order = sorted(range(len(meas)), key=lambda i: meas[i].getDate().durationFrom(meas[0].getDate()))
         out = np.empty(len(rows))
         for i in order:
