@@ -425,14 +425,15 @@ class Reference:
             b.addModifier(self._modifier(self.case.count_time))
         return b
 
-    def generate(self, x0, *, seed=None, integrated=True) -> list[Row]:
+    def generate(self, x0, *, seed=None, integrated=True, margin=60.0) -> list[Row]:
         """Simulated range and Doppler from every station above the mask every ``case.step`` s.
 
         Doppler is integrated over ``case.count_time`` (the mmxsim definition, tag at the count's end)
         unless ``integrated`` is False (Orekit's instantaneous range-rate, tagged Tc/2 later).
 
         Noise-free when ``seed`` is None, else Gaussian with ``case.sigma_*`` (Hipparchus
-        Well19937a(seed)). Returns rows in mmxsim's conventions, date-ordered."""
+        Well19937a(seed)). Measurements lie in [t0 + margin, t1 - margin] so that every light path
+        and count interval stays inside the arc. Returns rows in mmxsim's conventions, date-ordered."""
         from org.hipparchus.linear import MatrixUtils
         from org.hipparchus.random import CorrelatedRandomVectorGenerator, GaussianRandomGenerator, Well19937a
         from org.orekit.estimation.measurements.generation import (EventBasedScheduler, GatheringSubscriber,
@@ -468,7 +469,7 @@ class Reference:
                 gen.addScheduler(sched)
         sub = GatheringSubscriber()
         gen.addSubscriber(sub)
-        gen.generate(to_date(case.t0), to_date(case.t1))
+        gen.generate(to_date(case.t0 + margin), to_date(case.t1 - margin))
         return [self.row(m.getObservedMeasurement() if hasattr(m, "getObservedMeasurement") else m)
                 for m in sub.getGeneratedMeasurements()]
 
