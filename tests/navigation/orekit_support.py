@@ -96,9 +96,11 @@ def start(data_dir) -> float:
     from mmxsim._data import data_path
 
     t0 = time.perf_counter()
+    import jpype
     import orekit_jpype
 
-    orekit_jpype.initVM()
+    if not jpype.isJVMStarted():  # another test module may have started it (once per process)
+        orekit_jpype.initVM()
     from java.io import File
     from org.orekit.data import DataContext, DirectoryCrawler
 
@@ -713,8 +715,48 @@ def integrated_doppler_modifier(gm: float, tc: float, sat):
     return _MODIFIER_CLASS[0](gm, tc, sat)
 
 
+def write_reference_files(folder, *, step=1800.0, seed=5) -> tuple:
+    """Write ``orekit_reference.tdm`` (Orekit's TdmWriter, UTC) and ``orekit_reference_values.csv``
+    (what Orekit wrote: station, kind, t, t_lo, value km or km/s, count_time; floats as repr) for the
+    reference case with noise (Hipparchus seed ``seed``). The committed copies in
+    ``tests/navigation/data`` let mmxsim's TDM reader be tested on a file another tool wrote without
+    Java; regenerate with ``python tests/navigation/orekit_support.py``."""
+    ref = Reference(ReferenceCase(step=step, count_time=10.0))
+    rows = sorted(ref.generate(ref.case.x0, seed=seed), key=lambda r: (r.station, r.kind, r.t + r.t_lo))
+    os.makedirs(folder, exist_ok=True)
+    tdm = os.path.join(folder, "orekit_reference.tdm")
+    csv = os.path.join(folder, "orekit_reference_values.csv")
+    with open(tdm, "w", encoding="ascii") as f:
+        f.write(ref.write_tdm(rows))
+    with open(csv, "w", encoding="ascii") as f:
+        f.write("# written by tests/navigation/orekit_support.py:write_reference_files (Orekit "
+                f"{_orekit_version()}); epochs TDB s past J2000 = t + t_lo\n")
+        f.write("station,kind,t,t_lo,value,count_time\n")
+        for r in rows:
+            f.write(f"{r.station},{r.kind},{r.t!r},{r.t_lo!r},{r.value!r},{r.count_time!r}\n")
+    return tdm, csv
+
+
+def _orekit_version() -> str:
+    from org.orekit.utils import Constants  # noqa: F401
+
+    try:
+        import importlib.metadata as md
+
+        return "orekit-jpype " + md.version("orekit-jpype")
+    except Exception:  # pragma: no cover
+        return "orekit-jpype (version unknown)"
+
+
 def _two_sum(a, b):
     """(hi, lo) with hi = fl(a + b) and hi + lo = a + b exactly (Knuth's TwoSum)."""
     s = a + b
     bb = s - a
     return s, (a - (s - bb)) + (b - bb)
+
+
+if __name__ == "__main__":  # regenerate tests/navigation/data/orekit_reference.*
+    import tempfile
+
+    start(tempfile.mkdtemp(prefix="orekit-data-"))
+    print(write_reference_files(os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")))

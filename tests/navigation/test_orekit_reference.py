@@ -399,3 +399,27 @@ def test_od_same_tdm_mmxsim_vs_orekit_dense(orekit, tmp_path, j2):
     pytest.importorskip("mmxsim.navigation.estimation")
     ref = orekit.Reference(orekit.ReferenceCase(step=120.0, count_time=10.0, j2=j2))
     _check_od(*_compare_od(orekit, ref, tmp_path), ref.case.x0)
+
+
+def test_orekit_written_tdm_file_read_by_mmxsim_without_java():
+    """Reference: ``data/orekit_reference_values.csv``, the observations Orekit 13.1.9 (orekit-jpype)
+    wrote into ``data/orekit_reference.tdm`` with its TdmWriter (see ``orekit_support
+    .write_reference_files``). Runs without Java. mmxsim's ``read_tdm`` gives the same stations, types,
+    count times, values within 1e-15 relative and epochs (t + t_lo) within 1e-9 s."""
+    pytest.importorskip("mmxsim.navigation.tdm")
+    from pathlib import Path
+
+    from mmxsim.navigation.tdm import read_tdm
+
+    folder = Path(__file__).resolve().parent / "data"
+    expected = [line.split(",") for line in (folder / "orekit_reference_values.csv").read_text().splitlines()
+                if line and not line.startswith(("#", "station"))]
+    data = read_tdm(folder / "orekit_reference.tdm", noise={"range": 1e-3, "doppler": 1e-7})
+    assert len(data) == len(expected) > 50
+    order = _sorted_data(data)
+    for i, (station, kind, t, t_lo, value, tc) in zip(order, expected):
+        assert (data.receiver[i], data.transmitter[i], data.kind[i]) == (station, station, kind)
+        assert abs((data.t[i] - float(t)) + (data.t_lo[i] - float(t_lo))) < 1e-9
+        assert abs(data.value[i] - float(value)) <= 1e-15 * abs(float(value))
+        if kind == "doppler":
+            assert data.count_time[i] == float(tc)
