@@ -14,21 +14,25 @@ The reference case (both tools model it identically):
 * central body: a point mass with mu = ``mmxsim.bodies.GM_MARS`` at the origin of Orekit's GCRF
   (taken as mmxsim's Mars-centred ICRF axes), optionally plus J2 (``MARS_ZONALS[2]``,
   ``MARS_REF_RADIUS``) about the IAU 2015 Mars pole frozen at mid-arc (mmxsim's ``MarsGravity``
-  moves the pole with time; over one day the pole turns by ~5e-8 rad, measured in
-  ``test_orekit_reference.py``);
+  moves the pole with time: 8.3e-8 rad over the day; the two propagations then agree to 1.4e-6 km,
+  measured in ``test_orekit_reference.py``);
 * 2-3 ground stations defined by Orekit: ``GroundStation`` on a ``OneAxisEllipsoid`` with Mars'
   equatorial radius and flattening, fixed in Orekit's ITRF (so they turn with the *Earth's* rotation:
   a synthetic but exactly shared geometry) and centred at the origin (the central body);
 * two-way range (km, one-way equivalent) and range-rate, elevation mask 10 deg, light time in the
   inertial frame, no media, no relativity;
 * Orekit's ``RangeRate`` is instantaneous while mmxsim's Doppler is the mean range-rate over a count
-  time ``Tc`` ending at the tag; rows here carry the mmxsim convention (tag = end of the count) and
-  Orekit's measurement is placed at the middle of the interval (tag - Tc/2). The difference between
-  the two (rho''' Tc^2 / 24 and the light-time factors) is measured in the tests.
+  time ``Tc`` ending at the tag. Rows here carry the mmxsim convention (tag = end of the count);
+  Orekit's ``RangeRate`` is dated at the middle of the interval (tag - Tc/2) and carries an
+  ``EstimationModifier`` implemented in Python (:func:`integrated_doppler_modifier`) that replaces
+  its value by ``(R(tag) - R(tag - Tc)) / Tc`` with R Orekit's own two-way ``Range``, and its partials
+  accordingly. Without it the gap is ~0.8 mm/s (Orekit's instantaneous two-way range-rate is not
+  the derivative of its two-way range at the v/c level; the third-derivative term Tc^2/24 is far
+  smaller at Tc = 10 s): eight times the 0.1 mm/s noise. Measured in the tests.
 
 Time: mmxsim epochs are TDB seconds past J2000 (two parts ``t + t_lo``). They map to Orekit
 ``AbsoluteDate``s through TT with astropy/ERFA's TDB - TT (what ``mmxsim.time`` uses), not through
-Orekit's own simplified TDB model (which differs from ERFA by tens of microseconds). Orekit
+Orekit's own two-term TDB model (1.1e-6 s from ERFA at the default epoch, more elsewhere). Orekit
 integrates in TT seconds and mmxsim in TDB seconds: the rate difference is ~3e-10 except where
 TDB - TT is at an extremum; the default epoch (2030-04-04, TDB - TT = +1.657 ms at its yearly
 maximum) keeps the elapsed-time difference over one day below 1e-6 s.
