@@ -372,7 +372,7 @@ def write_tdm(data: TrackingData, *, originator: str = "MMXSIM", time_system: st
             lines += [f"INTEGRATION_INTERVAL = {count!r}", "INTEGRATION_REF = END"]
         if kind == "range":
             lines += ["RANGE_MODE = COHERENT", "RANGE_MODULUS = 0", "RANGE_UNITS = km"]
-        lines += [f"DATA_QUALITY = {quality}", "META_STOP", "", "DATA_START"]
+        lines += [f"DATA_QUALITY = {quality}", "META_STOP", "DATA_START"]  # no blank line: ccsds-ndm-py 0.0.9 refuses one here
         if kind != "ddor" and tx in frequencies:
             lines.append(f"TRANSMIT_FREQ_1 = {eps[idx[0]]} {_fmt(float(frequencies[tx]))}")
         word = _DATA_KEYWORD[kind]
