@@ -28,16 +28,17 @@ arithmetic (integer seconds and :class:`fractions.Fraction`), never through one 
 Julian date: UTC <-> TAI with the leap-second table of ERFA (``erfa.dat``, exact integer seconds;
 a time inside a leap second, ``23:59:60.x``, is handled), TT = TAI + 32.184 s, GPS = TAI - 19 s
 (definitions), and TDB - TT from ERFA's ``dtdb`` (Fairhead & Bretagnon series, geocentre, as
-astropy does). Epochs are written with ``epoch_decimals`` (default 12) decimals of the second.
-Reading an epoch gives the two-part TDB epoch ``t + t_lo`` as the float nearest the exact value
-and the rounded remainder. Writing inverts that exactly, so **a round trip is bit-exact** for every
-epoch that is itself a reading of a decimal epoch with at most ``epoch_decimals`` decimals (all
-data read from a TDM, and schedules built with :func:`parse_epochs`); other epochs are rounded to
-that many decimals (1e-12 s by default). Values are written with 17 significant digits (every
-float64 reads back bit for bit).
+astropy does). Reading an epoch gives the two-part TDB epoch ``t + t_lo`` as the float nearest the exact value
+and the rounded remainder (normal form). Epochs are written with 12 decimals of the second (1 ps),
+or more (24, 27 or 30) where an epoch needs them for :func:`read_tdm` to give back ``t`` and ``t_lo``
+bit for bit, so **a round trip is bit-exact**: ``read_tdm(write_tdm(d)) == tdm_order(d)``
+(``tdm_order`` puts rows in the reader's order and epochs in normal form). Epochs on a grid of
+the file's time system (every epoch read from a TDM, schedules made with :func:`parse_epochs`)
+need no more than 12 decimals. Values are written with 17 significant digits (every float64 reads
+back bit for bit).
 
 Sigma is not a TDM field: each segment we write carries ``COMMENT MMXSIM SIGMA = <value> <unit>``
-(and ``COMMENT MMXSIM PASS = <id>``), which :func:`read_tdm` understands; for files written by
+(and ``COMMENT MMXSIM PASS = <id>``; for ΔDOR ``COMMENT MMXSIM UPLINK_BAND``), which :func:`read_tdm` understands; for files written by
 other tools the sigmas come from the ``noise`` mapping (kind -> sigma in km, km/s or s).
 
 Simplifications
@@ -61,7 +62,9 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import unicodedata
+import warnings
 from fractions import Fraction
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
@@ -69,7 +72,7 @@ import numpy as np
 from ..errors import DataFileError, InputError
 from .data import BANDS, KINDS, TrackingData
 
-__all__ = ["write_tdm", "save_tdm", "read_tdm", "parse_epochs", "format_epochs", "tdm_order",
+__all__ = ["write_tdm", "save_tdm", "read_tdm", "parse_epochs", "format_epochs", "normalize_epochs", "tdm_order",
            "TURNAROUND", "TIME_SYSTEMS", "MAX_BYTES"]
 
 #: Speed of light, km/s (SI definition of the metre, exact).
@@ -115,6 +118,7 @@ _J2000_DATE = _dt.date(2000, 1, 1)
 # -- epochs: exact arithmetic -------------------------------------------------------------------
 
 
+@lru_cache(maxsize=4096)
 def _leap(days: int) -> int:
     """TAI - UTC (whole s, from ERFA's table) at 0h UTC of the day ``days`` after 2000-01-01."""
     import erfa
@@ -122,7 +126,9 @@ def _leap(days: int) -> int:
     d = _J2000_DATE + _dt.timedelta(days=days)
     if d.year < 1972:
         raise InputError("TDM epoch", d.isoformat(), "UTC dates from 1972 on (before, UTC had rubber seconds)")
-    return int(erfa.dat(d.year, d.month, d.day, 0.0))
+    with warnings.catch_warnings():  # "dubious year": beyond the table no new leap second is assumed
+        warnings.simplefilter("ignore")
+        return int(erfa.dat(d.year, d.month, d.day, 0.0))
 
 
 def _dtdb(tt_seconds: Fraction) -> float:
@@ -137,8 +143,9 @@ def _split(exact: Fraction) -> tuple[float, float]:
     return hi, float(exact - Fraction(hi))
 
 
-def _parse_one(text: str, system: str) -> Fraction:
-    """Exact TDB seconds past J2000 of one epoch string in ``system``."""
+def _parse_one(text: str, system: str, shift: Fraction = Fraction(0)) -> Fraction:
+    """Exact TDB seconds past J2000 of one epoch string in ``system``, plus ``shift`` seconds of
+    that time scale (added before TDB - TT is applied)."""
     m = _ISO.match(text.strip())
     if not m:
         raise ValueError(f"epoch {text!r} is not YYYY-MM-DDThh:mm:ss[.f] or YYYY-DDDThh:mm:ss[.f]")
@@ -159,6 +166,7 @@ def _parse_one(text: str, system: str) -> Fraction:
     else:
         x = days * 86400 - 43200 + sod
         x += {"TAI": TT_MINUS_TAI, "GPS": TT_MINUS_TAI + TAI_MINUS_GPS}.get(system, 0)
+    x += shift
     if system == "TDB":
         return x
     return x + Fraction(_dtdb(x))
@@ -218,16 +226,42 @@ def _format_one(exact_tdb: Fraction, system: str, decimals: int) -> str:
     return text + (f".{frac:0{decimals}d}" if decimals else "")
 
 
-def format_epochs(t, t_lo=None, time_system: str = "UTC", decimals: int = 12) -> list[str]:
-    """CCSDS epoch strings (``YYYY-MM-DDThh:mm:ss.f``, ``decimals`` digits) of two-part TDB epochs,
-    in ``time_system``; exact up to the last digit (see module doc)."""
+def format_epochs(t, t_lo=None, time_system: str = "UTC", decimals: int | None = None) -> list[str]:
+    """CCSDS epoch strings (``YYYY-MM-DDThh:mm:ss.f``) of two-part TDB epochs in ``time_system``.
+
+    ``decimals`` digits of the second (exact rounding); ``None`` (default): 12, or more (24, 27,
+    30) for an epoch that needs them so that :func:`parse_epochs` gives back ``t`` and
+    ``t_lo`` bit for bit (two-part epochs in normal form, see :func:`normalize_epochs`)."""
     system = _system(time_system)
-    decimals = int(decimals)
-    if not 0 <= decimals <= 18:
-        raise InputError("epoch_decimals", decimals, "0 to 18")
+    if decimals is not None:
+        decimals = int(decimals)
+        if not 0 <= decimals <= 30:
+            raise InputError("epoch_decimals", decimals, "0 to 30, or None (12, more where exactness needs)")
     t = np.atleast_1d(np.asarray(t, float))
     lo = np.zeros_like(t) if t_lo is None else np.atleast_1d(np.asarray(t_lo, float))
-    return [_format_one(Fraction(a) + Fraction(b), system, decimals) for a, b in zip(t.tolist(), lo.tolist())]
+    out = []
+    for a, b in zip(t.tolist(), lo.tolist()):
+        exact = Fraction(a) + Fraction(b)
+        if decimals is not None:
+            out.append(_format_one(exact, system, decimals))
+            continue
+        target = _split(exact)
+        for dec in (12, 24, 27, 30):
+            text = _format_one(exact, system, dec)
+            if _split(_parse_one(text, system)) == target:
+                break
+        out.append(text)  # at 30 decimals the epoch is exact to 1e-30 s even if not bit for bit
+    return out
+
+
+def normalize_epochs(t, t_lo) -> tuple[np.ndarray, np.ndarray]:
+    """Two-part epochs in normal form: ``t`` the float nearest ``t + t_lo``, ``t_lo`` the exact
+    remainder (Fast2Sum, exact since ``|t_lo| < |t|`` or ``t_lo`` = 0): the form :func:`read_tdm`
+    returns."""
+    t = np.asarray(t, float)
+    lo = np.asarray(t_lo, float)
+    hi = t + lo
+    return hi, (t - hi) + lo
 
 
 # -- writer ---------------------------------------------------------------------------------------
@@ -254,10 +288,14 @@ def _keys(data: TrackingData) -> list[tuple]:
 def tdm_order(data: TrackingData) -> TrackingData:
     """``data`` in the order :func:`read_tdm` returns a file written from it: by epoch; at equal
     epochs by segment (segments ordered by first epoch, then by their metadata), then as given.
-    ``read_tdm(write_tdm(d)) == tdm_order(d)`` exactly; it is ``d`` itself when ``d`` is in that order."""
+    Epochs are put in normal form (:func:`normalize_epochs`). ``read_tdm(write_tdm(d)) ==
+    tdm_order(d)`` bit for bit; it is ``d`` itself when ``d`` is already in that order and form."""
     n = len(data)
     if n == 0:
         return data
+    hi, lo = normalize_epochs(data.t, data.t_lo)
+    data = data.select(np.arange(n))
+    data.t, data.t_lo = hi, lo
     keys = _keys(data)
     first: dict[tuple, tuple] = {}
     for i, k in enumerate(keys):
@@ -277,7 +315,7 @@ def _fmt(x: float) -> str:
 def write_tdm(data: TrackingData, *, originator: str = "MMXSIM", time_system: str = "UTC",
               frequencies: dict | None = None, message_id: str | None = None, comment=None,
               spacecraft: str = "MMX", data_quality: str = "RAW", creation_date: str | None = None,
-              epoch_decimals: int = 12) -> str:
+              epoch_decimals: int | None = None) -> str:
     """KVN text of a CCSDS TDM 2.0 holding ``data`` (see module doc for the mapping).
 
     Parameters
@@ -297,8 +335,9 @@ def write_tdm(data: TrackingData, *, originator: str = "MMXSIM", time_system: st
     data_quality : {'RAW', 'VALIDATED', 'DEGRADED'}
     creation_date : str, optional
         ``CREATION_DATE`` (UTC), now by default.
-    epoch_decimals : int
-        Decimals of the second in epochs (default 12: 1 ps).
+    epoch_decimals : int, optional
+        Decimals of the second in epochs; default: 12 (1 ps), more where an epoch needs them for
+        a bit-exact round trip (see module doc).
     """
     if not isinstance(data, TrackingData):
         raise InputError("write_tdm data", type(data).__name__, "a TrackingData")
@@ -348,6 +387,7 @@ def write_tdm(data: TrackingData, *, originator: str = "MMXSIM", time_system: st
             lines.append("COMMENT DOPPLER_INTEGRATED is the mean range rate over the count, "
                          "positive for increasing range, km/s")
         if kind == "ddor":
+            lines.append(f"COMMENT MMXSIM UPLINK_BAND = {up}")  # not a DOR attribute; kept for the round trip
             lines.append("COMMENT DOR is the delay at PARTICIPANT_2 minus the delay at PARTICIPANT_3, s")
         lines += [f"TRACK_ID = PASS_{pass_id}" if pass_id >= 0 else "TRACK_ID = NONE",
                   f"DATA_TYPES = {_DATA_KEYWORD[kind]}",
@@ -455,7 +495,7 @@ def read_tdm(text_or_path, *, noise: dict | None = None, spacecraft: str | None 
             continue
         if line.startswith("COMMENT"):
             if seg is not None and state == "meta":
-                m = re.match(r"COMMENT\s+MMXSIM\s+(SIGMA|PASS)\s*=\s*(\S+)", line)
+                m = re.match(r"COMMENT\s+MMXSIM\s+(SIGMA|PASS|UPLINK_BAND)\s*=\s*(\S+)", line)
                 if m:
                     seg["mmxsim_" + m.group(1).lower()] = (m.group(2), lineno)
             continue
@@ -592,6 +632,8 @@ def _segment(seg, si, noise, spacecraft, range_unit_km, source, err, freq_meta, 
         if b.upper() not in bands:
             err(line(key), f"keyword {key}", b, ", ".join(BANDS) + " (bands mmxsim models)")
     up, down = bands[up.upper()], bands[down.upper()]
+    if kind == "ddor" and "mmxsim_uplink_band" in seg and seg["mmxsim_uplink_band"][0].upper() in bands:
+        up = bands[seg["mmxsim_uplink_band"][0].upper()]
     station2 = ""
     if kind == "ddor":
         p1, p2 = path("PATH_1"), path("PATH_2")
@@ -665,7 +707,7 @@ def _segment(seg, si, noise, spacecraft, range_unit_km, source, err, freq_meta, 
     t, lo, val = [], [], []
     for key, ep, v, ln in seg["obs"]:
         try:
-            a, b = _split(_parse_one(ep, system) + shift)
+            a, b = _split(_parse_one(ep, system, shift))
         except ValueError as exc:
             err(ln, f"keyword {key}", ep, f"a CCSDS epoch in {system} ({exc})")
         try:
