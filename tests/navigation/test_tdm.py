@@ -463,6 +463,25 @@ def test_independent_reader_orekit(tmp_path):
     assert worst_t < 1e-9, worst_t
     assert worst_v < 1e-15, worst_v
 
+    # The same data written in TDB: Orekit's TDB scale is the two-term series (TDB - TT = 1.657 ms
+    # sin g + 0.014 ms sin 2g, Explanatory Supplement), not ERFA's full series: its epochs then
+    # differ from ours by the series' difference, ~2e-5 s here. Tools that trade TDMs with Orekit
+    # should use UTC, TAI or TT. Reference: that series as written here. Tolerance: 1e-7 s (Orekit's
+    # rendering of the series differs from this one by a constant 3.8e-8 s; the ERFA gap is 500x that).
+    path = save_tdm(tmp_path / "o_tdb.tdm", d, time_system="TDB")
+    tdm = ParserBuilder().buildTdmParser().parseMessage(DataSource(File(str(path))))
+    durs = sorted(float(o.getEpoch().durationFrom(ref)) for seg in tdm.getSegments()
+                  for o in seg.getData().getObservations())
+    expect, gap = [], []
+    for a, b in zip(d.t, d.t_lo):
+        exact = float(Fraction(a) + Fraction(b))
+        g = np.radians(357.53 + 0.98560028 * (exact / 86400.0))
+        expect.append(float(Fraction(a) + Fraction(b) - ref_tt) - (0.001657 * np.sin(g) + 0.000014 * np.sin(2 * g)))
+        gap.append(float(erfa.dtdb(2451545.0, exact / 86400.0, 0.0, 0.0, 0.0, 0.0))
+                   - (0.001657 * np.sin(g) + 0.000014 * np.sin(2 * g)))
+    assert np.max(np.abs(np.array(durs) - np.sort(expect))) < 1e-7
+    assert 1e-5 < np.min(np.abs(gap))
+
 
 def test_normalize_epochs_is_exact():
     """Reference: Fraction sums. Tolerance: none."""

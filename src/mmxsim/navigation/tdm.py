@@ -196,12 +196,20 @@ def _system(time_system: str) -> str:
     return system
 
 
-def _format_one(exact_tdb: Fraction, system: str, decimals: int) -> str:
+def _in_scale(exact_tdb: Fraction, system: str) -> Fraction:
+    """Exact seconds past J2000 (12:00 of 2000-01-01 on that scale's clock) in ``system``; for UTC
+    the TAI seconds (the UTC day is found when formatting)."""
     x = exact_tdb
     if system != "TDB":
         tt = x - Fraction(_dtdb(x))
         tt = x - Fraction(_dtdb(tt))  # dtdb changes by < 1e-12 s between the two arguments
         x = tt - {"UTC": TT_MINUS_TAI, "TAI": TT_MINUS_TAI, "GPS": TT_MINUS_TAI + TAI_MINUS_GPS, "TT": 0}[system]
+    return x
+
+
+def _format_one(exact_tdb: Fraction, system: str, decimals: int, x: Fraction | None = None) -> str:
+    if x is None:
+        x = _in_scale(exact_tdb, system)
     scale = 10**decimals
     ticks = round(x * scale)  # exact rounding, half to even
     if system == "UTC":  # x is TAI: find the UTC day that holds it (a leap second day is 86401 s)
@@ -246,8 +254,9 @@ def format_epochs(t, t_lo=None, time_system: str = "UTC", decimals: int | None =
             out.append(_format_one(exact, system, decimals))
             continue
         target = _split(exact)
+        x = _in_scale(exact, system)
         for dec in (12, 24, 27, 30):
-            text = _format_one(exact, system, dec)
+            text = _format_one(exact, system, dec, x)
             if _split(_parse_one(text, system)) == target:
                 break
         out.append(text)  # at 30 decimals the epoch is exact to 1e-30 s even if not bit for bit
