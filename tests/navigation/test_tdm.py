@@ -491,3 +491,54 @@ def test_normalize_epochs_is_exact():
     for a, b, c, e in zip(t, lo, hi, rest):
         assert Fraction(a) + Fraction(b) == Fraction(c) + Fraction(e)
         assert abs(e) <= abs(np.spacing(c)) / 2
+
+
+MIXED = """CCSDS_TDM_VERS = 1.0
+CREATION_DATE = 2027-10-27T12:00:00
+ORIGINATOR = OTHER-TOOL
+META_START
+TIME_SYSTEM = UTC
+PARTICIPANT_1 = DSS-25
+PARTICIPANT_2 = MMX
+MODE = SEQUENTIAL
+PATH = 1,2,1
+INTEGRATION_INTERVAL = 10.0
+INTEGRATION_REF = START
+RANGE_UNITS = km
+META_STOP
+DATA_START
+RANGE = 2027-10-27T00:00:10 2.0e8
+DOPPLER_INTEGRATED = 2027-10-27T00:00:00 1.5
+RANGE = 2027-10-27T00:00:20 2.1e8
+DOPPLER_INTEGRATED = 2027-10-27T00:00:10 1.6
+DATA_STOP
+"""
+
+
+def test_segment_with_several_data_types():
+    """Another tool's segment holding RANGE and DOPPLER_INTEGRATED lines (TDM 1.0). Reference: the
+    file; INTEGRATION_REF START -> end tag = start + 10 s. Tolerances: values exact; order by epoch
+    then file line."""
+    d = read_tdm(MIXED, noise={"range": 1e-3, "doppler": 1e-7})
+    assert list(d.kind) == ["range", "doppler", "range", "doppler"]  # 00:00:10 (both), 00:00:20 (both)
+    assert list(d.value) == [2.0e8, 1.5, 2.1e8, 1.6]
+    assert list(d.sigma) == [1e-3, 1e-7, 1e-3, 1e-7]
+    assert list(d.count_time) == [0.0, 10.0, 0.0, 10.0]
+    assert d.t[0] == d.t[1] and d.t_lo[0] == d.t_lo[1]  # Doppler start 00:00:00 + 10 s = range tag 00:00:10
+
+
+def test_turnaround_metadata_and_missing_file(tmp_path):
+    """Reference: the brief's (UNCONFIRMED) ratios X/X 880/749, X-up Ka-down 3344/749, stated as such
+    in a COMMENT; a missing file -> DataFileError naming it."""
+    from mmxsim.errors import DataFileError
+
+    t, lo = parse_epochs(["2027-10-27T00:00:00", "2027-10-27T00:01:00"], "UTC")
+    d = TrackingData(kind=["doppler"] * 2, t=t, t_lo=lo, receiver=["DSS-14", "DSS-63"], value=[0.1, 0.2],
+                     sigma=[1e-7] * 2, count_time=[60.0] * 2, uplink_band=["X", "X"], downlink_band=["X", "Ka"])
+    text = write_tdm(d)
+    segs = text.split("META_START")[1:]
+    assert "TURNAROUND_NUMERATOR = 880\nTURNAROUND_DENOMINATOR = 749" in segs[0]
+    assert "TURNAROUND_NUMERATOR = 3344\nTURNAROUND_DENOMINATOR = 749" in segs[1]
+    assert all("COMMENT turnaround ratio UNCONFIRMED" in s for s in segs)
+    with pytest.raises(DataFileError, match="nowhere.tdm"):
+        read_tdm(tmp_path / "nowhere.tdm")

@@ -467,7 +467,9 @@ def read_tdm(text_or_path, *, noise: dict | None = None, spacecraft: str | None 
     max_bytes : int
         Largest file or text accepted.
 
-    Rows come in the order of :func:`tdm_order`. Bad input raises :class:`InputError` naming the
+    A segment may hold several data types (e.g. RANGE and DOPPLER_INTEGRATED lines under one
+    PATH, as other tools write); each needs its own metadata (INTEGRATION_INTERVAL for Doppler...).
+    Rows come by epoch, then in file order (for our files, the order of :func:`tdm_order`). Bad input raises :class:`InputError` naming the
     line number and keyword.
     """
     source = "TDM text"
@@ -577,14 +579,18 @@ def read_tdm(text_or_path, *, noise: dict | None = None, spacecraft: str | None 
     freq_meta = []
     corrections = []
     for si, seg in enumerate(segments):
-        if not seg["obs"]:
-            continue
-        parts.append(_segment(seg, si, noise, spacecraft, range_unit_km, source, err, freq_meta, corrections))
+        words = list(dict.fromkeys(o[0] for o in seg["obs"]))
+        for w in words:  # a segment of several data types (other tools write them) is read type by type
+            sub = dict(seg, obs=[o for o in seg["obs"] if o[0] == w], freq=seg["freq"] if w == words[0] else [])
+            if len(words) > 1:
+                sub.pop("mmxsim_sigma", None)  # ours hold one type; a shared sigma would be ambiguous
+            parts.append(_segment(sub, si, noise, spacecraft, range_unit_km, source, err, freq_meta,
+                                  corrections if w == words[0] else []))
     if not parts:
         raise InputError(source, "no RANGE, DOPPLER_INTEGRATED or DOR data lines", "at least one observation")
     out = TrackingData.concatenate([p[0] for p in parts])
-    seg_id = np.concatenate([np.full(len(p[0]), i) for i, p in enumerate(parts)])
-    out = out.select(np.lexsort((np.arange(len(out)), seg_id, out.t_lo, out.t)))
+    line_no = np.concatenate([p[1] for p in parts])
+    out = out.select(np.lexsort((line_no, out.t_lo, out.t)))  # by epoch, then file order
     out.meta = {"source": source, "originator": header.get("ORIGINATOR", ""),
                 "message_id": header.get("MESSAGE_ID", ""), "creation_date": header.get("CREATION_DATE", "")}
     if freq_meta:
@@ -610,11 +616,7 @@ def _segment(seg, si, noise, spacecraft, range_unit_km, source, err, freq_meta, 
     if system.upper() not in TIME_SYSTEMS:
         err(line("TIME_SYSTEM"), "keyword TIME_SYSTEM", system, ", ".join(TIME_SYSTEMS))
     system = system.upper()
-    kinds = {o[0] for o in seg["obs"]}
-    if len(kinds) > 1:
-        err(seg["obs"][0][3], "DATA", ", ".join(sorted(kinds)),
-            "one observable type per segment (mmxsim writes them so; split the segment)")
-    word = kinds.pop()
+    word = seg["obs"][0][0]
     kind = _KIND_OF[word]
     names = {int(k.rsplit("_", 1)[1]): v for k, (v, _) in meta.items() if k.startswith("PARTICIPANT_")}
     tag = get("TIMETAG_REF", "RECEIVE").upper()
@@ -737,6 +739,7 @@ def _segment(seg, si, noise, spacecraft, range_unit_km, source, err, freq_meta, 
     try:
         return (TrackingData(kind=[kind] * n, t=t, t_lo=lo, receiver=[rx] * n, transmitter=[tx] * n,
                              station2=[station2] * n, value=val, sigma=[sigma] * n, count_time=[count] * n,
-                             uplink_band=[up] * n, downlink_band=[down] * n, pass_id=[pass_id] * n),)
+                             uplink_band=[up] * n, downlink_band=[down] * n, pass_id=[pass_id] * n),
+                np.array([o[3] for o in seg["obs"]], dtype=np.int64))
     except InputError as exc:
         raise InputError(f"{source} segment at line {line0}: {exc.field}", exc.value, exc.allowed) from None
