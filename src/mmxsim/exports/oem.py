@@ -292,7 +292,8 @@ def write_oem(
         body += ["", "COVARIANCE_START"]
         cframe = None
         if covariance.frame is not None:
-            cframe = _value(FRAME_TO_CCSDS.get(str(covariance.frame).upper(), str(covariance.frame)), "oem.cov_ref_frame")
+            name = str(covariance.frame)
+            cframe = _value(FRAME_TO_CCSDS.get(name.upper(), name), "oem.cov_ref_frame")
         for e, m in zip(format_epochs(covariance.t, epoch_decimals).tolist(), covariance.matrices):
             body.append(f"EPOCH = {e}")
             if cframe is not None:
@@ -450,7 +451,8 @@ def read_oem(path, *, covariance: bool = False):
         raise DataFileError(f"{path}: last covariance block has {len(cov[-1]['v'])} of 21 values")
     frames = {c["frame"] for c in cov}
     if len(frames) > 1:
-        raise DataFileError(f"{path}: covariance blocks in several frames {sorted(map(str, frames))}; read them one by one")
+        raise DataFileError(
+            f"{path}: covariance blocks in several frames {sorted(map(str, frames))}; read them one by one")
     il, jl = np.tril_indices(6)
     mats = np.zeros((len(cov), 6, 6))
     for k, c in enumerate(cov):

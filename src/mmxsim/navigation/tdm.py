@@ -38,8 +38,9 @@ need no more than 12 decimals. Values are written with 17 significant digits (ev
 back bit for bit).
 
 Sigma is not a TDM field: each segment we write carries ``COMMENT MMXSIM SIGMA = <value> <unit>``
-(and ``COMMENT MMXSIM PASS = <id>``; for ΔDOR ``COMMENT MMXSIM UPLINK_BAND``), which :func:`read_tdm` understands; for files written by
-other tools the sigmas come from the ``noise`` mapping (kind -> sigma in km, km/s or s).
+(and ``COMMENT MMXSIM PASS = <id>``; for ΔDOR ``COMMENT MMXSIM UPLINK_BAND``), which
+:func:`read_tdm` understands; for files written by other tools the sigmas come from the ``noise``
+mapping (kind -> sigma in km, km/s or s).
 
 Simplifications
 ---------------
@@ -421,7 +422,8 @@ def write_tdm(data: TrackingData, *, originator: str = "MMXSIM", time_system: st
             lines += [f"INTEGRATION_INTERVAL = {count!r}", "INTEGRATION_REF = END"]
         if kind == "range":
             lines += ["RANGE_MODE = COHERENT", "RANGE_MODULUS = 0", "RANGE_UNITS = km"]
-        lines += [f"DATA_QUALITY = {quality}", "META_STOP", "DATA_START"]  # no blank line: ccsds-ndm-py 0.0.9 refuses one here
+        # no blank line before DATA_START: ccsds-ndm-py 0.0.9 refuses one there
+        lines += [f"DATA_QUALITY = {quality}", "META_STOP", "DATA_START"]
         if kind != "ddor" and tx in frequencies:
             lines.append(f"TRANSMIT_FREQ_1 = {eps[idx[0]]} {_fmt(float(frequencies[tx]))}")
         word = _DATA_KEYWORD[kind]
@@ -469,8 +471,8 @@ def read_tdm(text_or_path, *, noise: dict | None = None, spacecraft: str | None 
 
     A segment may hold several data types (e.g. RANGE and DOPPLER_INTEGRATED lines under one
     PATH, as other tools write); each needs its own metadata (INTEGRATION_INTERVAL for Doppler...).
-    Rows come by epoch, then in file order (for our files, the order of :func:`tdm_order`). Bad input raises :class:`InputError` naming the
-    line number and keyword.
+    Rows come by epoch, then in file order (for our files, the order of :func:`tdm_order`). Bad
+    input raises :class:`InputError` naming the line number and keyword.
     """
     source = "TDM text"
     if isinstance(text_or_path, Path) or (isinstance(text_or_path, str) and "\n" not in text_or_path
