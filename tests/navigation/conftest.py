@@ -44,10 +44,11 @@ class LinearProblem:
             p_true = rng.multivariate_normal(self.p0, self.P0)
         self.p_true = p_true
         self.c_true = c_true
-        u = np.array([[1.0, 0.2, 0.1], [0.1, 1.0, -0.3], [0.3, -0.2, 1.0]])
+        # four directions, not coplanar as points: position and range bias separable without a priori
+        u = np.array([[1.0, 0.2, 0.1], [0.1, 1.0, -0.3], [0.3, -0.2, 1.0], [-0.6, -0.7, -0.5]])
         u /= np.linalg.norm(u, axis=1)[:, None]
         te = t0 + np.linspace(0.0, span, n_epochs)
-        k = np.arange(n_epochs) % 3
+        k = np.arange(n_epochs) % 4
         H = np.zeros((2 * n_epochs, 7))
         H[0::2, 0:3] = u[k]
         H[0::2, 3:6] = u[k] * (te - t0)[:, None]
