@@ -185,8 +185,10 @@ def test_no_a_priori_and_infinite_variance(linear_problem):
 
 
 def test_speed_10000_rows_30_parameters():
-    """Benchmark-sized problem: 10,000 rows x 30 parameters (random linear, seed 1). Requirement of
-    the task: well under 1 s per iteration; asserted < 0.5 s per iteration (measured ~0.02 s)."""
+    """Benchmark-sized problem: 10,000 rows x 30 parameters (random linear, columns spanning 1e-3..1e3,
+    seed 1). Requirement of the task: well under 1 s per iteration; asserted: best of 3 runs
+    < 0.5 s per iteration. Measured on the shared 2-core machine: 0.016 s per iteration with
+    OPENBLAS_NUM_THREADS=1, 0.16-0.23 s with threaded BLAS under load (thread contention)."""
     rng = np.random.default_rng(1)
     m, n = 10_000, 30
     H = rng.standard_normal((m, n)) * np.logspace(-3, 3, n)
@@ -204,10 +206,14 @@ def test_speed_10000_rows_30_parameters():
         def linearize(self, p):
             return Linearization(y - H @ p, sig, H, np.zeros(m))
 
-    t = time.perf_counter()
-    res = batch_least_squares(Big())
-    per_iteration = (time.perf_counter() - t) / len(res.iterations)
+    times = []
+    for _ in range(3):
+        t = time.perf_counter()
+        res = batch_least_squares(Big())
+        times.append((time.perf_counter() - t) / len(res.iterations))
+    per_iteration = min(times)
     assert res.converged
+    np.testing.assert_array_less(np.abs(res.estimate - p_true) / res.sigma, 5.0)
     assert per_iteration < 0.5, per_iteration
 
 

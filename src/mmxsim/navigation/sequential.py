@@ -41,7 +41,6 @@ from dataclasses import dataclass
 from typing import Optional
 
 import numpy as np
-from scipy.linalg import solve_triangular
 
 from ..errors import InputError
 from .estimation import EstimationError, _check_linearization, check_problem
@@ -232,7 +231,7 @@ def square_root_information_filter(problem, reference: Optional[np.ndarray] = No
             T = _qr_r(np.vstack([np.hstack([R, z[:, None]]),
                                  np.hstack([Hl * w[rows, None], (lin.residual[rows] * w[rows])[:, None]])]))
             R, z = T[:n, :n], T[:n, n]
-        Rinv = solve_triangular(R, eye) if k <= uniq.size else np.linalg.inv(R)
+        Rinv = np.linalg.inv(R)
         xs[k] = Rinv @ z
         Ps[k] = Rinv @ Rinv.T
         if k <= uniq.size:
@@ -248,7 +247,7 @@ def square_root_information_filter(problem, reference: Optional[np.ndarray] = No
             if wrows[k] is not None:
                 G, Rw, Rwx, zw = wrows[k]
                 nw = G.shape[1]
-                Rwi = solve_triangular(Rw, np.eye(nw))
+                Rwi = np.linalg.inv(Rw)
                 w_s = Rwi @ (zw - Rwx @ x_k)
                 M = eye + G @ Rwi @ Rwx
                 GRi = G @ Rwi
