@@ -130,11 +130,6 @@ def _qr_r(M: np.ndarray) -> np.ndarray:
     return T
 
 
-def _right_solve(M: np.ndarray, phi: np.ndarray) -> np.ndarray:
-    """M phi^-1."""
-    return np.linalg.solve(phi.T, M.T).T
-
-
 def square_root_information_filter(problem, reference: Optional[np.ndarray] = None,
                                    t_final: Optional[float] = None, smooth: bool = True) -> FilterResult:
     """Run the SRIF over the problem's rows (linearised about ``reference``, default ``p0``) and,
@@ -181,27 +176,26 @@ def square_root_information_filter(problem, reference: Optional[np.ndarray] = No
     pn = getattr(problem, "process_noise", None)
 
     w = 1.0 / lin.sigma
-    prefit = np.empty(m)
-    postfit = np.empty(m)
-    xs = np.zeros((K, n))
-    Ps = np.zeros((K, n, n))
+    Rs = np.zeros((K, n, n))
+    zs = np.zeros((K, n))
+    # all transition matrices and their inverses at once (one batched LAPACK call, not K solves)
+    phi_all = np.concatenate([np.eye(n)[None], phis])
+    try:
+        inv_all = np.linalg.inv(phi_all)
+    except np.linalg.LinAlgError:
+        raise EstimationError("a state transition matrix from problem.stm is singular") from None
     phi_step = np.zeros((K, n, n))
+    phi_step[1:] = phi_all[1:] @ inv_all[:-1]  # Phi(t_k, t_{k-1}) = Phi_k Phi_{k-1}^-1
+    step_inv = np.zeros((K, n, n))
+    step_inv[1:] = phi_all[:-1] @ inv_all[1:]  # its inverse
     wrows: list = [None] * K  # (G, Rw*, Rwx*, zw*) of each time update with process noise
     # node 0: the a priori on the deviation at t0
     R = chk.R0.copy()
     z = R @ (chk.p0 - p_ref)
-    x = np.linalg.solve(R, z)
-    Rinv = np.linalg.inv(R)
-    xs[0], Ps[0] = x, Rinv @ Rinv.T
-    phi_prev = np.eye(n)
+    Rs[0], zs[0] = R, z
     eye = np.eye(n)
     for k in range(1, K):
-        phi_k = phis[k - 1]
-        try:
-            phi_kk = _right_solve(phi_k, phi_prev)  # Phi_k Phi_{k-1}^-1
-            Rt = _right_solve(R @ phi_prev, phi_k)  # R Phi(t_k, t_{k-1})^-1
-        except np.linalg.LinAlgError:
-            raise EstimationError(f"the state transition matrix at t = {epochs[k]!r} is singular") from None
+        Rt = R @ step_inv[k]  # R Phi(t_k, t_{k-1})^-1
         zt = z
         Q = None
         if pn is not None and epochs[k] != epochs[k - 1]:
@@ -221,22 +215,31 @@ def square_root_information_filter(problem, reference: Optional[np.ndarray] = No
                 wrows[k] = (G, T[:nw, :nw], T[:nw, nw:nw + n], T[:nw, nw + n])
                 Rt = T[nw:nw + n, nw:nw + n]
                 zt = T[nw:nw + n, nw + n]
-        xt = phi_kk @ xs[k - 1]
-        phi_step[k] = phi_kk
         R, z = Rt, zt
         if k <= uniq.size:
             rows = order[start[k - 1]:stop[k - 1]]
-            Hl = _right_solve(lin.H[rows], phi_k)
-            prefit[rows] = lin.residual[rows] - Hl @ xt
+            Hl = lin.H[rows] @ inv_all[k]
             T = _qr_r(np.vstack([np.hstack([R, z[:, None]]),
                                  np.hstack([Hl * w[rows, None], (lin.residual[rows] * w[rows])[:, None]])]))
             R, z = T[:n, :n], T[:n, n]
-        Rinv = np.linalg.inv(R)
-        xs[k] = Rinv @ z
-        Ps[k] = Rinv @ Rinv.T
-        if k <= uniq.size:
-            postfit[rows] = lin.residual[rows] - Hl @ xs[k]
-        phi_prev = phi_k
+        Rs[k], zs[k] = R, z
+
+    # estimates and covariances from the stored square-root information, in batched calls
+    try:
+        Rinv_all = np.linalg.inv(Rs)
+    except np.linalg.LinAlgError:  # pragma: no cover - a finite a priori keeps R invertible
+        raise EstimationError("the filter's square-root information matrix became singular") from None
+    xs = np.einsum("kij,kj->ki", Rinv_all, zs)
+    Ps = Rinv_all @ np.swapaxes(Rinv_all, -1, -2)
+    # residuals: H_local x_k = H (Phi_k^-1 x_k); predicted x~_k = Phi(t_k, t_{k-1}) x_{k-1}
+    xpred = np.zeros((K, n))
+    xpred[1:] = np.einsum("kij,kj->ki", phi_step[1:], xs[:-1])
+    node = np.empty(m, dtype=int)
+    node[order] = 1 + np.searchsorted(uniq, ts)
+    back_f = np.einsum("kij,kj->ki", inv_all, xs)
+    back_p = np.einsum("kij,kj->ki", inv_all, xpred)
+    postfit = lin.residual - np.einsum("mi,mi->m", lin.H, back_f[node])
+    prefit = lin.residual - np.einsum("mi,mi->m", lin.H, back_p[node])
 
     sm = smP = None
     if smooth:
@@ -253,8 +256,8 @@ def square_root_information_filter(problem, reference: Optional[np.ndarray] = No
                 GRi = G @ Rwi
                 x_k = x_k - G @ w_s
                 P_k = M @ P_k @ M.T + GRi @ GRi.T
-            sm[k - 1] = np.linalg.solve(phi_step[k], x_k)
-            Pk1 = np.linalg.solve(phi_step[k], np.linalg.solve(phi_step[k], P_k).T)
+            sm[k - 1] = step_inv[k] @ x_k
+            Pk1 = step_inv[k] @ P_k @ step_inv[k].T
             smP[k - 1] = 0.5 * (Pk1 + Pk1.T)
 
     fe = se = None
