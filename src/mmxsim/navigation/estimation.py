@@ -497,8 +497,9 @@ def batch_least_squares(problem, settings: Optional[BatchSettings] = None,
         if not finite.all():
             i = int(np.flatnonzero(~finite)[0])
             where = f" ({lin.labels[i]})" if lin.labels is not None else ""
+            what = "the batch diverged" if it > 1 else "the model gave non-finite numbers at the first iterate"
             raise EstimationError(
-                f"the batch diverged: non-finite residual or partial at iteration {it}, row {i}{where}, "
+                f"{what}: non-finite residual or partial at iteration {it}, row {i}{where}, "
                 f"t = {lin.t[i]!r}", table)
         w = 1.0 / lin.sigma
         wr = lin.residual * w

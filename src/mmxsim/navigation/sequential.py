@@ -32,7 +32,14 @@ estimate mapped to the final epoch, and the smoothed deviation at t0 equals the 
 a priori, same rows, one Gauss-Newton step about the same reference).
 
 Simplifications: no outlier editing in the filter (edit with the batch first); the filter needs
-a finite, positive-definite a priori covariance (it reports covariances at every epoch).
+a finite, positive-definite a priori covariance (it reports covariances at every epoch); rows
+are expected at or after t0 (a row before t0 is reached by a backward step, which only makes sense
+without process noise); rows at t0 itself are processed at the first node.
+
+Cost: the transition matrices are inverted in one batched call; per epoch one QR of
+(n + rows) x (n + 1) (plus one of (nw + n) x (nw + n + 1) with process noise). Measured on the
+shared 2-core machine, single-threaded BLAS: 10,000 epochs x 30 parameters, filter and smoother,
+2.6 s.
 """
 
 from __future__ import annotations
