@@ -59,7 +59,7 @@ def test_process_noise_changes_the_answer(linear_problem):
     assert np.all(np.diag(f.final_covariance)[:6] > np.diag(Pm)[:6])
 
 
-def _kalman_rts(pr, q):
+def _kalman_rts(pr):
     """Textbook linearised Kalman filter (Joseph-form update) and Rauch-Tung-Striebel smoother in
     covariance form (Tapley, Schutz & Born 2004, §4.7 and §4.15), epoch groups in time order."""
     n = 7
@@ -70,7 +70,7 @@ def _kalman_rts(pr, q):
     xs, Ps, xp, Pp, F = [x], [P], [None], [None], [None]
     for k in range(1, t_nodes.size):
         Fk = phis[k] @ np.linalg.inv(phis[k - 1])
-        Q = white_noise_acceleration(q, t_nodes[k] - t_nodes[k - 1], n, slice(0, 3), slice(3, 6))
+        Q = pr.process_noise(t_nodes[k - 1], t_nodes[k])
         x = Fk @ x
         P = Fk @ P @ Fk.T + Q
         xp.append(x), Pp.append(P), F.append(Fk)
@@ -101,7 +101,7 @@ def test_filter_and_smoother_with_process_noise_match_kalman_rts(linear_problem)
     pr.y = pr.H @ pr.p_true + pr.noise * 30
     pr.P0 = pr.P0 / 100
     f = square_root_information_filter(pr)
-    xs, Ps, sx, sP = _kalman_rts(pr, 1e-14)
+    xs, Ps, sx, sP = _kalman_rts(pr)
     assert _rel(f.filtered_covariance, Ps) < 1e-6
     assert _rel(f.smoothed_covariance, sP) < 1e-6
     sig = np.sqrt(np.diagonal(Ps, 0, 1, 2))
@@ -110,6 +110,41 @@ def test_filter_and_smoother_with_process_noise_match_kalman_rts(linear_problem)
     np.testing.assert_array_less(np.abs(f.smoothed - sx) / ssig, 1e-5)
     # the smoother is never less certain than the filter (diagonal)
     assert np.all(np.diagonal(f.smoothed_covariance, 0, 1, 2) <= np.diagonal(f.filtered_covariance, 0, 1, 2) * (1 + 1e-9))
+
+
+def test_gauss_markov_bias_matches_kalman_rts(linear_problem):
+    """The range bias as a first-order Gauss-Markov parameter (tau = 2000 s, steady-state sigma
+    0.01 km) on top of white-noise accelerations: Phi carries exp(-(t - t0)/tau) for the bias, the
+    process noise gauss_markov's q. Reference: the textbook Kalman filter / RTS smoother above.
+    Tolerance as above (1e-5 sigma, 1e-6 relative)."""
+    tau, s_b = 2000.0, 0.01
+    pr = linear_problem(np.random.default_rng(6), q=1e-14)
+    pr.sigma = pr.sigma * 30
+    pr.P0 = pr.P0 / 100
+    pr.H = pr.H.copy()
+    pr.H[:, 6] *= np.exp(-(pr.t - pr.t0) / tau)
+    pr.y = pr.H @ pr.p_true + pr.noise * 30
+    base_stm, base_q = pr.stm, pr.process_noise
+
+    def stm(t):
+        phi = base_stm(t)
+        phi[:, 6, 6] = np.exp(-(np.asarray(t) - pr.t0) / tau)
+        return phi
+
+    def process_noise(a, b):
+        Q = base_q(a, b)
+        Q[6, 6] = gauss_markov(s_b, tau, b - a)[1]
+        return Q
+
+    pr.stm, pr.process_noise = stm, process_noise
+    f = square_root_information_filter(pr)
+    xs, Ps, sx, sP = _kalman_rts(pr)
+    assert _rel(f.filtered_covariance, Ps) < 1e-6
+    assert _rel(f.smoothed_covariance, sP) < 1e-6
+    np.testing.assert_array_less(np.abs(f.filtered - xs) / np.sqrt(np.diagonal(Ps, 0, 1, 2)), 1e-5)
+    np.testing.assert_array_less(np.abs(f.smoothed - sx) / np.sqrt(np.diagonal(sP, 0, 1, 2)), 1e-5)
+    # the bias variance relaxes towards the steady state between passes: never far above s_b^2
+    assert np.all(np.diagonal(f.filtered_covariance, 0, 1, 2)[:, 6] < 1.01 * max(s_b ** 2, pr.P0[6, 6]))
 
 
 def test_white_noise_acceleration_matches_the_integral():
