@@ -3,7 +3,6 @@ problems of conftest.py (a linear constant-velocity problem and a nonlinear rang
 
 from __future__ import annotations
 
-import time
 from fractions import Fraction
 
 import numpy as np
@@ -184,11 +183,10 @@ def test_no_a_priori_and_infinite_variance(linear_problem):
     assert batch_least_squares(pr).converged
 
 
-def test_speed_10000_rows_30_parameters():
+def test_benchmark_sized_problem_10000_rows_30_parameters():
     """Benchmark-sized problem: 10,000 rows x 30 parameters (random linear, columns spanning 1e-3..1e3,
-    seed 1). Requirement of the task: well under 1 s per iteration; asserted: best of 3 runs
-    < 0.5 s per iteration. Measured on the shared 2-core machine: 0.016 s per iteration with
-    OPENBLAS_NUM_THREADS=1, 0.16-0.23 s with threaded BLAS under load (thread contention)."""
+    seed 1) converges and recovers the truth within 5 sigma. Its speed is measured in
+    benchmarks/bench_od.py, not asserted here (no timed assertions in tests)."""
     rng = np.random.default_rng(1)
     m, n = 10_000, 30
     H = rng.standard_normal((m, n)) * np.logspace(-3, 3, n)
@@ -206,15 +204,9 @@ def test_speed_10000_rows_30_parameters():
         def linearize(self, p):
             return Linearization(y - H @ p, sig, H, np.zeros(m))
 
-    times = []
-    for _ in range(3):
-        t = time.perf_counter()
-        res = batch_least_squares(Big())
-        times.append((time.perf_counter() - t) / len(res.iterations))
-    per_iteration = min(times)
+    res = batch_least_squares(Big())
     assert res.converged
     np.testing.assert_array_less(np.abs(res.estimate - p_true) / res.sigma, 5.0)
-    assert per_iteration < 0.5, per_iteration
 
 
 # ------------------------------------------------------------------------------------------------
