@@ -41,7 +41,8 @@ plus the troposphere difference and ``delay_rx - delay_station2``. One bounce co
   within "a few cm to ≥ 25 cm", MESSENGER TRK-2-23 help page; UNCONFIRMED as a default), each
   times Chao's mapping function (Chao 1974, JPL TR 32-1587; dry ``1/(sin E + 0.00143/(tan E +
   0.0445))``, wet ``1/(sin E + 0.00035/(tan E + 0.017))``; coefficients as quoted in the DSN
-  literature, UNCONFIRMED against the primary report). The elevation is geometric (light-time
+  literature, UNCONFIRMED against the primary report), evaluated at 1 deg for rays lower than
+  that (:data:`MIN_MAPPING_ELEVATION_DEG`). The elevation is geometric (light-time
   corrected direction, no aberration, no refraction). The residual after calibration is noise,
   not a correction: :func:`troposphere_residual_sigma`. No ionosphere (X and Ka only).
 - Shapiro delay of the Sun on each leg, ``(1 + γ) GM_sun / c^2 ln((r1 + r2 + r12)/(r1 + r2 - r12))``
@@ -85,6 +86,11 @@ TURNAROUND = {("X", "X"): (880, 749), ("X", "Ka"): (3344, 749), ("S", "S"): (240
 #: DSN range-unit factor F: range in RU = F * f_uplink * (round-trip light time, s); S 1/2,
 #: X 221/(749*2), Ka 221/(3599*2) as usually quoted from DSN 810-005 module 203: UNCONFIRMED.
 RU_FACTOR = {"S": 0.5, "X": 221.0 / 1498.0, "Ka": 221.0 / 7198.0}
+
+
+#: Below this elevation the mapping functions are evaluated at it (they are not meant for rays at or
+#: below the horizon; such rows are dropped by the elevation mask, see :func:`elevation_mask`).
+MIN_MAPPING_ELEVATION_DEG = 1.0
 
 
 class LightTimeError(MmxsimError):
@@ -263,7 +269,7 @@ def _tropo(p, t, elev_deg, settings):
                          "a participant with up(t) and geodetic(t) when settings.troposphere is on")
     lat, h = p.geodetic(t)
     zh, zw = troposphere_zenith_m(lat, h, settings.zenith_wet_m)
-    md, mw = chao_mapping(np.radians(elev_deg))
+    md, mw = chao_mapping(np.radians(np.maximum(elev_deg, MIN_MAPPING_ELEVATION_DEG)))
     return (zh * md + zw * mw) * 1e-3, mw
 
 
