@@ -52,10 +52,12 @@ plus the troposphere difference and ``delay_rx - delay_station2``. One bounce co
 
 *Partials.* ``d_value_d_state[:, j]`` is the derivative of the value with respect to the spacecraft
 state at bounce epoch ``j``, the epochs moving with the perturbed light times
-(``dτ = n·δr / (c + n·v)`` style terms, exact to first order, v/c kept). Velocity columns are zero
-(the observables depend on positions only; the epoch shifts are first order, their product with
-δv second order). The Shapiro and troposphere terms are not differentiated (their partials are
-~1e-8 of the geometric ones). The estimator forms ``H = Σ_j D[:, j] @ S(bounce_j)``.
+(``dτ = n·δr / (c + n·v)`` style terms, exact to first order, v/c kept), with ``n`` replaced by the
+gradient of the leg length including the Shapiro term (~1e-5 of the geometric partial for a ray
+passing 2 solar radii from the Sun; more closer in). Velocity columns are zero (the observables
+depend on positions only; the epoch shifts are first order, their product with δv second order).
+The troposphere is not differentiated (its partial is ~1e-11 of the geometric one: metres over
+~1e8 km). The estimator forms ``H = Σ_j D[:, j] @ S(bounce_j)``.
 
 Simplifications: GCRS axes = BCRS axes (see ``participants``); no antenna offsets; no
 ionosphere or solar plasma; no clock offsets between stations (three-way and ΔDOR assume
@@ -75,8 +77,8 @@ from .data import KINDS
 from .participants import add_epoch, fast_two_sum, state_dd, two_sum
 
 __all__ = ["MeasurementSettings", "Computed", "LightTimeError", "compute", "light_time",
-           "troposphere_zenith_m", "chao_mapping", "shapiro_km", "range_units", "doppler_to_hz",
-           "hz_to_doppler", "TURNAROUND", "RU_FACTOR", "range_bias_columns", "elevation_mask",
+           "troposphere_zenith_m", "chao_mapping", "shapiro_km", "shapiro_gradient_km", "range_units",
+           "doppler_to_hz", "hz_to_doppler", "TURNAROUND", "RU_FACTOR", "range_bias_columns", "elevation_mask",
            "check_elevation", "troposphere_residual_sigma"]
 
 #: Transponder turnaround ratios (downlink/uplink). X/X 880/749 and X-up/Ka-down 3344/749 are the
@@ -177,6 +179,17 @@ def shapiro_km(x1, x2, sun, gamma: float = 1.0):
     return (1.0 + gamma) * GM_SUN / C_KM_S**2 * np.log((r1 + r2 + r12) / (r1 + r2 - r12))  # [Moyer 2000 eq. 8-38]
 
 
+def shapiro_gradient_km(x1, x2, sun, gamma: float = 1.0):
+    """Gradients (N, 3) of :func:`shapiro_km` with respect to x1 and x2 (km/km): with
+    A = r1 + r2 + r12, B = r1 + r2 - r12, S = K ln(A/B), dS = K (dA/A - dB/B)."""
+    k = (1.0 + gamma) * GM_SUN / C_KM_S**2
+    d1, d2, d12 = x1 - sun, x2 - sun, x2 - x1
+    r1, r2, r12 = (np.linalg.norm(v, axis=-1)[:, None] for v in (d1, d2, d12))
+    u1, u2, n = d1 / r1, d2 / r2, d12 / r12
+    a, b = r1 + r2 + r12, r1 + r2 - r12
+    return k * ((u1 - n) / a - (u1 + n) / b), k * ((u2 + n) / a - (u2 - n) / b)
+
+
 # ---------------------------------------------------------------------------------------------
 # Light time
 # ---------------------------------------------------------------------------------------------
@@ -197,6 +210,8 @@ class _Leg:
     v_known: np.ndarray
     v_other: np.ndarray
     iterations: int
+    grad_known: np.ndarray = None  # d(leg length)/d(known position): -n + Shapiro gradient
+    grad_other: np.ndarray = None  # d(leg length)/d(other position): n + Shapiro gradient
 
 
 def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph) -> _Leg:
@@ -226,7 +241,11 @@ def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph
         step = (tau - (d + sh) / C_KM_S) / (1.0 - sign * np.einsum("ij,ij->i", n, vb) / C_KM_S)
         tol = np.maximum(settings.light_time_tol_s, 4.0 * np.spacing(tau))
         if np.all(np.abs(step) <= tol):
-            return _Leg(tau, eh, el, r_hi, r_lo, d, sh, va, vb, k)
+            ga, gb = -n, n.copy()
+            if sun is not None:
+                sa, sb = shapiro_gradient_km(a_hi, b_hi, sun, settings.gamma)
+                ga, gb = ga + sa, gb + sb
+            return _Leg(tau, eh, el, r_hi, r_lo, d, sh, va, vb, k, ga, gb)
         tau = tau - step
     raise LightTimeError(f"light time between {getattr(known, 'name', '?')} and {getattr(other, 'name', '?')} "
                          f"did not converge in {settings.max_iterations} iterations (last step "
@@ -289,8 +308,10 @@ def _two_way(sc, rx, tx, t_hi, t_lo, settings, eph):
     n_d = _unit(down.r_hi)  # receiver -> spacecraft
     n_u = -_unit(up.r_hi)  # transmitter -> spacecraft
     v_sc, v_tx = down.v_other, up.v_other
-    g_d = n_d / (c + _dot(n_d, v_sc))[:, None]  # d tau_d / d r
-    g_u = (n_u - _dot(n_u, v_sc - v_tx)[:, None] * g_d) / (c - _dot(n_u, v_tx))[:, None]
+    # leg-length gradients (geometric unit vectors plus the Shapiro gradient where it is on)
+    a_d, a_usc, a_utx = down.grad_other, up.grad_known, up.grad_other
+    g_d = a_d / (c + _dot(a_d, v_sc))[:, None]  # d tau_d / d r
+    g_u = (a_usc - (_dot(a_usc, v_sc) + _dot(a_utx, v_tx))[:, None] * g_d) / (c + _dot(a_utx, v_tx))[:, None]
     el_rx = _elev(rx, t_hi, n_d)
     el_tx = _elev(tx, up.t_hi, n_u)
     tr_rx, mw_rx = _tropo(rx, t_hi, el_rx, settings)
@@ -387,8 +408,9 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
             n1 = _unit(l1.r_hi)  # receiver -> spacecraft
             n2 = _unit(l2.r_hi)  # spacecraft -> station2
             v_sc, v_r2 = l1.v_other, l2.v_other
-            g1 = n1 / (c + _dot(n1, v_sc))[:, None]
-            g2 = (-n2 - _dot(n2, v_r2 - v_sc)[:, None] * g1) / (c - _dot(n2, v_r2))[:, None]
+            a1, a2s, a2r = l1.grad_other, l2.grad_known, l2.grad_other
+            g1 = a1 / (c + _dot(a1, v_sc))[:, None]
+            g2 = (a2s - (_dot(a2s, v_sc) + _dot(a2r, v_r2))[:, None] * g1) / (c - _dot(a2r, v_r2))[:, None]
             tau1, tau2 = (l1.dist + l1.shapiro) / c, (l2.dist + l2.shapiro) / c
             el1, el2 = _elev(rx, t_hi, n1), _elev(r2, l2.t_hi, -n2)
             tr1, mw1 = _tropo(rx, t_hi, el1, settings)
