@@ -332,6 +332,9 @@ def test_troposphere_in_range_and_switches():
     assert 11.5 < float(zh * md[0] + zw * mw[0]) < 12.3
     assert got.elevation_deg[0, 0] < 10.1
     assert elevation_mask(got, 5.0)[0] and not elevation_mask(got, 15.0)[0]
+    assert elevation_mask(got, [[5.0, 0.0]])[0] and not elevation_mask(got, np.array([15.0]))[0]
+    with pytest.raises(InputError, match="mask_deg"):
+        elevation_mask(got, [[np.nan, 1.0]])
     with pytest.raises(InputError, match="elevation"):
         check_elevation(got, 15.0)
 

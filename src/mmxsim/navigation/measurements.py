@@ -489,14 +489,20 @@ def range_bias_columns(data, per: str = "station"):
     return labels, a
 
 
-def elevation_mask(computed: Computed, mask_deg: float = 10.0) -> np.ndarray:
+def elevation_mask(computed: Computed, mask_deg=10.0) -> np.ndarray:
     """True for rows whose spacecraft elevations (receiver, and transmitter or station2) are all at
-    or above ``mask_deg`` (rows without a local vertical are kept)."""
+    or above ``mask_deg`` (rows without a local vertical are kept). ``mask_deg``: a number, one per
+    row (m,), or one per row and station (m, 2) in the order of ``elevation_deg``."""
     e = computed.elevation_deg
-    return ~np.any(np.where(np.isnan(e), np.inf, e) < mask_deg, axis=1)
+    mask = np.asarray(mask_deg, dtype=float)
+    if mask.ndim == 1:
+        mask = mask[:, None]
+    if mask.ndim > 2 or (mask.ndim and mask.shape[0] not in (1, len(e))) or not np.all(np.isfinite(mask)):
+        raise InputError("mask_deg", mask_deg, "finite degrees: a number, (m,) or (m, 2)")
+    return ~np.any(np.where(np.isnan(e), np.inf, e) < mask, axis=1)
 
 
-def check_elevation(computed: Computed, mask_deg: float = 10.0) -> None:
+def check_elevation(computed: Computed, mask_deg=10.0) -> None:
     """InputError naming the first row below the elevation mask."""
     bad = np.flatnonzero(~elevation_mask(computed, mask_deg))
     if len(bad):
