@@ -123,12 +123,20 @@ class PhobosGravity(ForceModel):
     grid of that polyhedron), ``"refuse"`` (MmxsimError naming the radius) or ``"off"`` (keep
     the harmonics everywhere, as before; up to 6e-2 wrong at 14 km). It does not change the
     compiled equations (not part of the signature).
+
+    ``gm_parameter=True`` makes Phobos' GM the runtime parameter ``"phobos:gm"`` (default
+    GM_PHOBOS, DE440): the direct pull (point mass or the whole harmonic field, which scales
+    with GM) and the indirect term both use it, so that orbit determination can estimate it
+    (:mod:`mmxsim.navigation.variational`). Off (default), the equations and the signature
+    are exactly those of before. The near-surface models of :mod:`mmxsim.dynamics.near_surface`
+    keep the fixed GM.
     """
 
     kind = "phobos"
     NEAR_SURFACE = ("polyhedron", "grid", "refuse", "off")
 
-    def __init__(self, model: str = "harmonics", degree: int = 8, near_surface: str = "polyhedron"):
+    def __init__(self, model: str = "harmonics", degree: int = 8, near_surface: str = "polyhedron",
+                 gm_parameter: bool = False, gm: float = GM_PHOBOS):
         if model not in ("point_mass", "harmonics"):
             raise InputError("force_model.phobos.model", model, "none, point_mass, harmonics")
         if model == "harmonics" and not 2 <= degree <= 10:
@@ -138,6 +146,10 @@ class PhobosGravity(ForceModel):
         self.model = model
         self.degree = degree if model == "harmonics" else 0
         self.near_surface = near_surface
+        self.gm_parameter = bool(gm_parameter)
+        if self.gm_parameter and not gm > 0:
+            raise InputError("force_model.phobos.gm", gm, "> 0 km^3/s^2")
+        self.gm = float(gm)  # initial value of "phobos:gm" (used only with gm_parameter)
 
     def bodies(self):
         return {"PHOBOS"}
@@ -145,7 +157,12 @@ class PhobosGravity(ForceModel):
     def rotations(self):
         return {"PHOBOS"} if self.model == "harmonics" else set()
 
+    def parameters(self):
+        return {"phobos:gm": self.gm} if self.gm_parameter else {}
+
     def signature(self):
+        if self.gm_parameter:
+            return (self.kind, self.model, self.degree, "gm_parameter")
         return (self.kind, self.model, self.degree)
 
     def describe(self):
@@ -158,16 +175,21 @@ class PhobosGravity(ForceModel):
         m = ctx.m
         rp = ctx.body_position("PHOBOS")
         d = sub(ctx.r, rp)
+        gm = ctx.param("phobos:gm", self.gm) if self.gm_parameter else GM_PHOBOS
         if self.model == "point_mass":
-            direct = point_mass(d, GM_PHOBOS, m)
+            direct = point_mass(d, gm, m)
         else:
             from ..gravity import phobos_field
 
             R = ctx.rotation("PHOBOS")
-            ab = sh_acceleration(matvec(R, d), phobos_field(self.degree), m)
+            if self.gm_parameter:  # unit-GM field times the parameter: the whole field scales with GM
+                ab = sh_acceleration(matvec(R, d), phobos_field(self.degree, gm=1.0), m)
+                ab = [gm * ab[i] for i in range(3)]
+            else:
+                ab = sh_acceleration(matvec(R, d), phobos_field(self.degree), m)
             direct = matTvec(R, ab)
         b2 = dot(rp, rp)
-        kb = GM_PHOBOS / (b2 * m.sqrt(b2))  # indirect: Mars is pulled by Phobos
+        kb = gm / (b2 * m.sqrt(b2))  # indirect: Mars is pulled by Phobos
         return [direct[i] - kb * rp[i] for i in range(3)]
 
 
@@ -386,3 +408,52 @@ class SolarRadiationPressure(ForceModel):
             nu, _ = sun_visibility(ctx, occ)
             k = k * nu
         return [k * ds[0], k * ds[1], k * ds[2]]  # along Sun -> spacecraft
+
+
+EMPIRICAL_FRAMES = ("rtn", "icrf")
+
+
+@register_force
+class EmpiricalAcceleration(ForceModel):
+    """A constant empirical acceleration (km/s^2) for orbit determination.
+
+    Components are the runtime parameters ``"emp:r"``, ``"emp:t"``, ``"emp:n"`` (default 0):
+    with ``frame="rtn"`` along the radial, transverse and normal unit vectors of the spacecraft
+    relative to Mars (R = r/|r|, N = r x v/|r x v|, T = N x R), with ``frame="icrf"`` along the
+    ICRF x, y, z axes (the same three names). The acceleration is constant over a propagation
+    arc: the estimators model its time variation (stochastic accelerations) as process noise
+    between arcs, not here.
+    """
+
+    kind = "empirical"
+    NAMES = ("emp:r", "emp:t", "emp:n")
+
+    def __init__(self, frame: str = "rtn", r: float = 0.0, t: float = 0.0, n: float = 0.0):
+        if frame not in EMPIRICAL_FRAMES:
+            raise InputError("force_model.empirical.frame", frame, ", ".join(EMPIRICAL_FRAMES))
+        self.frame = frame
+        self.values = (float(r), float(t), float(n))
+
+    def parameters(self):
+        return dict(zip(self.NAMES, self.values))
+
+    def signature(self):
+        return (self.kind, self.frame)
+
+    def describe(self):
+        return (f"Constant empirical acceleration per arc ({self.frame.upper()}), "
+                f"{', '.join(f'{v:.3g}' for v in self.values)} km/s^2")
+
+    def acceleration(self, ctx):
+        m = ctx.m
+        a = [ctx.param(k, v) for k, v in zip(self.NAMES, self.values)]
+        if self.frame == "icrf":
+            return a
+        r, v = ctx.r, ctx.v
+        h = [r[1] * v[2] - r[2] * v[1], r[2] * v[0] - r[0] * v[2], r[0] * v[1] - r[1] * v[0]]
+        ir = 1.0 / m.sqrt(dot(r, r))
+        ih = 1.0 / m.sqrt(dot(h, h))
+        R = [r[i] * ir for i in range(3)]
+        N = [h[i] * ih for i in range(3)]
+        T = [N[1] * R[2] - N[2] * R[1], N[2] * R[0] - N[0] * R[2], N[0] * R[1] - N[1] * R[0]]
+        return [a[0] * R[i] + a[1] * T[i] + a[2] * N[i] for i in range(3)]

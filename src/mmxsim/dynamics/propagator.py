@@ -75,6 +75,37 @@ def _step_break(item, params: ParameterTable):
     return item, _StepBreak()
 
 
+def step_break_events(model, ctx, params: ParameterTable) -> list:
+    """heyoka terminal events (continuing) for every force's step breaks (e.g. shadow edges)."""
+    import heyoka as hy
+
+    return [hy.t_event(ex, callback=cb, direction=hy.event_direction.any)
+            for f in model.forces for ex, cb in (_step_break(b, params) for b in f.step_breaks(ctx))]
+
+
+class SegmentSchedule:
+    """The Chebyshev segments of a propagation from ``t0`` to ``t_stop`` and their parameters.
+
+    ``seg`` is the segment length (the whole span when no body is a Chebyshev track); the
+    propagation flies ``[s0, s1]`` with ``s1 = min(s0 + seg, t_stop)`` and calls :meth:`enter`
+    at each ``s0`` to load ``t_mid``, ``1/half`` and the coefficients into the integrator.
+    """
+
+    def __init__(self, tracks: dict, params: ParameterTable, t0: float, t_stop: float):
+        self.cheb = [tr for tr in tracks.values() if tr.kind == "chebyshev"]
+        self.seg = segment_length(tracks.values()) if self.cheb else max(t_stop - t0, 1.0)
+        self.i_tmid = params.names.index("cheb:t_mid") if self.cheb else None
+        self.i_ih = params.names.index("cheb:inv_half") if self.cheb else None
+        self.fits = SegmentFits(self.cheb, self.seg, t_stop) if self.cheb else None
+
+    def enter(self, ta, s0: float, s1: float) -> None:
+        if self.cheb:
+            ta.pars[self.i_tmid] = 0.5 * (s0 + s1)
+            ta.pars[self.i_ih] = 2.0 / (s1 - s0) if s1 > s0 else 1.0
+            for tr, coef in self.fits.coefficients(s0):
+                ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
+
+
 def _switch_parameters(model, t, state, tracks, rots, params: ParameterTable) -> list:
     """(index, value) of switched parameters at a numeric state (see ``Switch``)."""
     forces = [f for f in model.forces if hasattr(f, "switch_parameters")]
@@ -85,6 +116,12 @@ def _switch_parameters(model, t, state, tracks, rots, params: ParameterTable) ->
     for f in forces:
         out += [(params.names.index(k), v) for k, v in f.switch_parameters(ctx).items()]
     return out
+
+
+def switch_parameters(model, t, state, tracks, rots, params: ParameterTable) -> list:
+    """(index, value) of the switched runtime parameters (shadow regions) at a numeric state:
+    what a propagation starting there loads before its first step (public for other drivers)."""
+    return _switch_parameters(model, t, state, tracks, rots, params)
 
 
 class _Recorder:
@@ -160,8 +197,7 @@ def build(model: DynamicsModel) -> Compiled:
         if not ev.terminal:
             nt_events.append((ev, hy.nt_event(ev.expression(ctx), _Recorder(len(nt_events), False))))
     specs = [(e, True) for e, _ in t_events] + [(e, False) for e, _ in nt_events]
-    breaks = [hy.t_event(ex, callback=cb, direction=hy.event_direction.any)
-              for f in model.forces for ex, cb in (_step_break(b, params) for b in f.step_breaks(ctx))]
+    breaks = step_break_events(model, ctx, params)
     # exact surfaces that are not expressions: a trigger event here, the rest in surface_watch
     watched = [ev for ev in model.events if getattr(ev, "refine", False)]
     triggers = [hy.t_event(ev.expression(ctx), callback=Trigger(), direction=hy.event_direction.any)
@@ -212,11 +248,8 @@ def _propagate_heyoka(model: DynamicsModel, t0: float, state0, t_grid: np.ndarra
         ta.pars[i] = v
     watch = SurfaceWatch.create(comp, ta, t0, state0)  # None unless an exact-surface event is on
     cb = {} if watch is None else {"callback": watch}
-    cheb = [tr for tr in comp.tracks.values() if tr.kind == "chebyshev"]
-    seg = segment_length(comp.tracks.values()) if cheb else max(t_stop - t0, 1.0)
-    i_tmid = comp.params.names.index("cheb:t_mid") if cheb else None
-    i_ih = comp.params.names.index("cheb:inv_half") if cheb else None
-    fits = SegmentFits(cheb, seg, t_stop) if cheb else None
+    segments = SegmentSchedule(comp.tracks, comp.params, t0, t_stop)
+    seg = segments.seg
     out_t, out_x = [], []
     n_steps = 0
     termination = "span completed"
@@ -230,11 +263,7 @@ def _propagate_heyoka(model: DynamicsModel, t0: float, state0, t_grid: np.ndarra
         gi += 1
     while s0 < t_stop:
         s1 = min(s0 + seg, t_stop)
-        if cheb:
-            ta.pars[i_tmid] = 0.5 * (s0 + s1)
-            ta.pars[i_ih] = 2.0 / (s1 - s0) if s1 > s0 else 1.0
-            for tr, coef in fits.coefficients(s0):
-                ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
+        segments.enter(ta, s0, s1)
         # output epochs of this segment come from the Taylor polynomials of the steps that
         # contain them (propagate_grid); much cheaper than building a continuous output object
         j = gi

@@ -83,8 +83,12 @@ class DEEphemeris(TreeEphemeris):
 
     def _segment(self, body: str, t: np.ndarray) -> np.ndarray:
         s = self._seg[body]
-        # whole day J2000 kept separate from the fraction for full precision
-        pos, vel = s.compute_and_differentiate(J2000_JD, t / 86400.0)
+        # Whole days kept apart from the fraction of a day for full precision: t / 86400 as one float
+        # (~1e4 days) is rounded to 1.6e-7 s, i.e. ~2e-6 km of jitter at 30 km/s, which spoils
+        # Doppler differenced over 60 s at the 1e-2 mm/s level. t - 86400 * days is exact (both
+        # are multiples of ulp(t)), the fraction then rounded to 1e-11 s.
+        days = np.floor(t / 86400.0)
+        pos, vel = s.compute_and_differentiate(J2000_JD + days, (t - 86400.0 * days) / 86400.0)
         out = np.empty((t.size, 6))
         out[:, :3] = np.asarray(pos).reshape(3, -1).T
         out[:, 3:] = np.asarray(vel).reshape(3, -1).T / 86400.0

@@ -30,6 +30,14 @@ mmxsim frame       ``REF_FRAME``    meaning
 The non-standard names are what SPICE users expect; a ``COMMENT`` in the metadata
 block of the file defines them, as the standard asks for values agreed in an ICD.
 Any other frame name is written unchanged. ``read_oem`` maps the names back.
+
+Covariance
+----------
+``write_oem(..., covariance=OemCovariance(t, matrices, frame))`` appends a covariance section
+(CCSDS 502.0-B-2 §5.2.5): ``COVARIANCE_START``, then per epoch ``EPOCH``, ``COV_REF_FRAME`` (when
+given: e.g. ``ICRF``, or ``RTN``/``TNW`` local orbital frames) and the 21 lower-triangular terms
+of the 6x6 position-velocity covariance in six rows (km^2, km^2/s, km^2/s^2), ``COVARIANCE_STOP``.
+``read_oem(path, covariance=True)`` returns ``(trajectory, OemCovariance or None)``.
 The ``ccsds-ndm`` package reads all of these files (it does not check
 ``REF_FRAME`` against the registry).
 """
@@ -38,6 +46,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import re
+from dataclasses import dataclass
 import unicodedata
 from pathlib import Path
 from typing import Iterable
@@ -47,7 +56,8 @@ import numpy as np
 from ..errors import DataFileError, InputError
 from ..results import Trajectory
 
-__all__ = ["write_oem", "read_oem", "format_epochs", "parse_epoch", "FRAME_TO_CCSDS", "CCSDS_TO_FRAME"]
+__all__ = ["write_oem", "read_oem", "format_epochs", "parse_epoch", "FRAME_TO_CCSDS", "CCSDS_TO_FRAME",
+           "OemCovariance"]
 
 FRAME_TO_CCSDS = {
     "ICRF": "ICRF",
@@ -69,6 +79,30 @@ _FRAME_COMMENTS = {
 INTERPOLATIONS = ("HERMITE", "LAGRANGE", "LINEAR")
 _J2000 = np.datetime64("2000-01-01T12:00:00", "s")
 _J2000_DATE = _dt.date(2000, 1, 1)
+
+
+@dataclass
+class OemCovariance:
+    """Covariances of an OEM: epochs ``t`` (TDB s past J2000, shape (n,)), ``matrices`` (n, 6, 6)
+    in km^2, km^2/s, km^2/s^2, and ``frame`` (``COV_REF_FRAME``; None: the ``REF_FRAME``)."""
+
+    t: np.ndarray
+    matrices: np.ndarray
+    frame: str | None = None
+
+    def __post_init__(self):
+        self.t = np.atleast_1d(np.asarray(self.t, dtype=float))
+        m = np.asarray(self.matrices, dtype=float)
+        if m.shape == (6, 6):
+            m = m[None]
+        if m.ndim != 3 or m.shape[1:] != (6, 6) or m.shape[0] != self.t.size:
+            raise InputError("oem covariance matrices", f"shape {m.shape}", f"({self.t.size}, 6, 6): one 6x6 per epoch")
+        if not (np.all(np.isfinite(m)) and np.all(np.isfinite(self.t))):
+            raise InputError("oem covariance", "NaN or infinite values", "finite epochs and matrices")
+        scale = np.maximum(np.abs(m).max(axis=(1, 2)), 1e-300)[:, None, None]
+        if np.any(np.abs(m - np.swapaxes(m, 1, 2)) > 1e-12 * scale):
+            raise InputError("oem covariance matrices", "not symmetric", "symmetric 6x6 covariances")
+        self.matrices = m
 
 
 # -- epochs -----------------------------------------------------------------------
@@ -179,6 +213,7 @@ def write_oem(
     ref_frame: str | None = None,
     creation_date: str | None = None,
     epoch_decimals: int = 9,
+    covariance: OemCovariance | None = None,
 ) -> Path:
     """Write ``traj`` as a CCSDS OEM 2.0 (KVN) file and return its path.
 
@@ -203,6 +238,8 @@ def write_oem(
         ``CREATION_DATE`` (UTC); the current time by default.
     epoch_decimals : int
         Decimals of the seconds of epochs (0 to 9).
+    covariance : OemCovariance, optional
+        Covariance blocks appended after the ephemeris lines (see module doc).
     """
     path = Path(path)
     t, states = _ordered(traj)
@@ -249,6 +286,20 @@ def write_oem(
 
     row = "%s %.16e %.16e %.16e %.16e %.16e %.16e"
     body = [row % (e, *s) for e, s in zip(ep.tolist(), states.tolist())]
+    if covariance is not None:
+        if not isinstance(covariance, OemCovariance):
+            raise InputError("oem covariance", type(covariance).__name__, "an OemCovariance(t, matrices, frame)")
+        body += ["", "COVARIANCE_START"]
+        cframe = None
+        if covariance.frame is not None:
+            name = str(covariance.frame)
+            cframe = _value(FRAME_TO_CCSDS.get(name.upper(), name), "oem.cov_ref_frame")
+        for e, m in zip(format_epochs(covariance.t, epoch_decimals).tolist(), covariance.matrices):
+            body.append(f"EPOCH = {e}")
+            if cframe is not None:
+                body.append(f"COV_REF_FRAME = {cframe}")
+            body += [" ".join("%.16e" % m[i, j] for j in range(i + 1)) for i in range(6)]
+        body.append("COVARIANCE_STOP")
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("\n".join(lines + body) + "\n", encoding="ascii")
     return path
@@ -271,12 +322,14 @@ def _kv(line: str) -> tuple[str, str] | None:
     return k, v
 
 
-def read_oem(path) -> Trajectory:
+def read_oem(path, *, covariance: bool = False):
     """Read a CCSDS OEM (KVN) file into a :class:`Trajectory`.
 
     Several segments are concatenated when they share object, centre, frame and
     time system (an epoch repeated at a segment boundary is kept once).
-    Accelerations (9-column lines) and covariance blocks are ignored. ``REF_FRAME``
+    Accelerations (9-column lines) are ignored; covariance blocks are returned when
+    ``covariance`` is true: ``(trajectory, OemCovariance or None)`` (every block in one
+    frame, else DataFileError). ``REF_FRAME``
     names are mapped back to mmxsim names (``IAU_MARS`` -> ``MARS_FIXED``...).
     Non-TDB time systems (UTC, TT, TAI) are converted to TDB with astropy.
     """
@@ -287,6 +340,7 @@ def read_oem(path) -> Trajectory:
         raise DataFileError(f"cannot read OEM file {path}: {exc}") from None
 
     segments: list[dict] = []
+    cov: list[dict] = []
     meta: dict | None = None
     state = "header"
     version_seen = False
@@ -308,9 +362,38 @@ def read_oem(path) -> Trajectory:
             state = "covariance" if line == "COVARIANCE_START" else "data"
             continue
         if line in ("COVARIANCE_STOP", "DATA_STOP"):
+            if state == "covariance" and cov and len(cov[-1]["v"]) != 21:
+                raise DataFileError(f"{path}:{lineno}: covariance block with {len(cov[-1]['v'])} of 21 values")
             state = "data"
             continue
         if state == "covariance":
+            kv = _kv(line)
+            if kv is not None and kv[0] == "EPOCH":
+                if cov and len(cov[-1]["v"]) != 21:
+                    raise DataFileError(f"{path}:{lineno}: covariance block with {len(cov[-1]['v'])} of 21 values")
+                if not segments:
+                    raise DataFileError(f"{path}:{lineno}: covariance before any metadata block")
+                system = segments[-1]["meta"].get("TIME_SYSTEM", "TDB")
+                try:
+                    ep = parse_epoch(kv[1], system)
+                except ValueError as exc:
+                    raise DataFileError(f"{path}:{lineno}: {exc}") from None
+                cov.append({"t": ep, "frame": segments[-1]["meta"].get("REF_FRAME"), "v": [], "line": lineno})
+            elif kv is not None and kv[0] == "COV_REF_FRAME":
+                if not cov:
+                    raise DataFileError(f"{path}:{lineno}: COV_REF_FRAME before EPOCH")
+                cov[-1]["frame"] = kv[1]
+            elif kv is not None:
+                raise DataFileError(f"{path}:{lineno}: unexpected keyword {kv[0]} in a covariance block")
+            else:
+                if not cov:
+                    raise DataFileError(f"{path}:{lineno}: covariance values before EPOCH")
+                try:
+                    cov[-1]["v"] += [float(v) for v in line.split()]
+                except ValueError as exc:
+                    raise DataFileError(f"{path}:{lineno}: {exc}") from None
+                if len(cov[-1]["v"]) > 21:
+                    raise DataFileError(f"{path}:{lineno}: more than 21 covariance values after EPOCH")
             continue
         if state in ("header", "meta"):
             kv = _kv(line)
@@ -352,7 +435,7 @@ def read_oem(path) -> Trajectory:
         keep = np.concatenate([[True], np.diff(t) != 0])
         t, x = t[keep], x[keep]
     frame = first.get("REF_FRAME", "ICRF")
-    return Trajectory(
+    traj = Trajectory(
         t=t,
         states=x,
         center=first.get("CENTER_NAME", "MARS"),
@@ -360,3 +443,21 @@ def read_oem(path) -> Trajectory:
         object_name=first.get("OBJECT_NAME", "MMX"),
         object_id=first.get("OBJECT_ID", first.get("OBJECT_NAME", "MMX")),
     )
+    if not covariance:
+        return traj
+    if not cov:
+        return traj, None
+    if cov and len(cov[-1]["v"]) != 21:
+        raise DataFileError(f"{path}: last covariance block has {len(cov[-1]['v'])} of 21 values")
+    frames = {c["frame"] for c in cov}
+    if len(frames) > 1:
+        raise DataFileError(
+            f"{path}: covariance blocks in several frames {sorted(map(str, frames))}; read them one by one")
+    il, jl = np.tril_indices(6)
+    mats = np.zeros((len(cov), 6, 6))
+    for k, c in enumerate(cov):
+        mats[k, il, jl] = c["v"]
+        mats[k, jl, il] = c["v"]
+    cframe = frames.pop()
+    cframe = CCSDS_TO_FRAME.get(cframe.upper(), cframe) if cframe else None
+    return traj, OemCovariance(np.array([c["t"] for c in cov]), mats, cframe)

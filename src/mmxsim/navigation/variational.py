@@ -1,0 +1,348 @@
+"""The spacecraft trajectory with its partials, for orbit determination.
+
+Model. The equations of motion of a :class:`~mmxsim.dynamics.DynamicsModel` (Mars-centred ICRF,
+independent variable TDB seconds past J2000) are extended with heyoka's first-order variational
+equations (``heyoka.var_ode_sys``) with respect to the initial state and to a chosen list of the
+model's runtime parameters (e.g. ``"srp:cr_area_over_mass"``, ``"phobos:gm"``, ``"emp:r"``). The
+augmented system is integrated once over ``[t0, t1]`` with the Taylor method's continuous output
+(one output object per Chebyshev segment of the third-body tracks, and per impulsive manoeuvre),
+so that states and partials at any number of epochs cost one polynomial evaluation each (Biscani &
+Izzo, heyoka, MNRAS 2021; heyoka.py documentation, "variational equations").
+
+Impulsive manoeuvres ``(t_m, dv)`` (Mars-centred ICRF, km/s) stop the integration at ``t_m`` and add
+``dv`` to the velocity; the variational part flows on unchanged (the jump does not depend on the
+state), and the partials with respect to ``dv`` are ``Phi(t, t0) Phi(t_m, t0)^-1 [0; I]`` after
+``t_m`` (zero before). At ``t_m`` itself the state is the one after the manoeuvre.
+
+Two-part epochs (``t + t_lo``, ``|t_lo| < 1 ms``, see :mod:`mmxsim.navigation.data`): the state is
+evaluated at ``t`` and corrected to first order, position by ``v t_lo`` and velocity by ``a t_lo``
+(``a`` from a 1 s central difference of the continuous output's velocity); the neglected terms are
+``a t_lo^2 / 2 < 3e-10 km`` and ``j t_lo^2 / 2``. Partials are taken at ``t``.
+
+Simplifications (stated for users of the partials):
+
+* No saltation matrix at the step breaks of the SRP shadow edges: the shadow factor is continuous
+  through the penumbra (polynomial, :func:`~mmxsim.dynamics.forces.sun_visibility`), so the state
+  transition matrix is continuous too, but the partials ignore the motion of the shadow edges with the
+  state (the event-time sensitivity). The error this leaves is second order in the penumbra crossing
+  time and below the finite-difference checks of the tests.
+* The model's events (impacts, eclipses) are not flown: the arc is ``[t0, t1]`` whatever happens, and
+  the near-surface gravity switch of :func:`~mmxsim.dynamics.propagate` is not applied (heyoka with
+  the harmonics only); keep orbit-determination arcs outside Phobos' switch radius.
+* The Chebyshev coefficients of the third-body tracks are runtime parameters too but are never
+  differentiated; the ephemeris (Mars about the Solar System barycentre, the moons) is not estimated.
+* Forward propagation only (``t1 > t0``).
+
+Compiled variational integrators are cached per process by (model signature, estimated parameters),
+like :func:`~mmxsim.dynamics.build` caches the plain ones; a re-propagation (:meth:`Trajectory.with_values`)
+pays no compile cost.
+"""
+
+from __future__ import annotations
+
+import copy
+import time as _time
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..dynamics.context import ParameterTable
+from ..dynamics.model import DynamicsModel
+from ..dynamics.propagator import SegmentSchedule, rhs_expressions, step_break_events, switch_parameters
+from ..errors import InputError, MmxsimError
+
+STATE_NAMES = ("x", "y", "z", "vx", "vy", "vz")
+T_LO_MAX = 1e-3  # s: the small part of a two-part epoch (navigation.data)
+_ACC_STEP = 0.5  # s: half-step of the central difference of the velocity that gives a*t_lo
+
+
+@dataclass
+class _VarCompiled:
+    ta: object
+    params: ParameterTable
+    tracks: dict
+    rotations: dict
+    v0: np.ndarray  # initial variational part (identity for the state, zeros for the parameters)
+    compile_s: float
+
+
+_VCACHE: dict[tuple, _VarCompiled] = {}
+_TABLES: dict[tuple, tuple] = {}  # model signature -> (ParameterTable, tracks, rotations, sys, ctx)
+
+
+def _symbolic(model: DynamicsModel):
+    sig = model.signature()
+    hit = _TABLES.get(sig)
+    if hit is None:
+        sys, ctx, params, tracks, rots = rhs_expressions(model)
+        hit = (params, tracks, rots, sys, ctx)
+        _TABLES[sig] = hit
+    return hit
+
+
+def estimable_parameters(model: DynamicsModel) -> list[str]:
+    """Names of the runtime parameters of ``model`` that may be estimated (not the Chebyshev
+    coefficients of the body tracks nor the shadow switches)."""
+    params = _symbolic(model)[0]
+    return [n for n in params.names if not n.startswith("cheb:") and not n.endswith((":lit", ":pen"))]
+
+
+def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
+    key = (model.signature(), parameters)
+    c = _VCACHE.get(key)
+    if c is None:
+        import heyoka as hy
+
+        t0 = _time.perf_counter()
+        params, tracks, rots, sys, ctx = _symbolic(model)
+        idx = [params.names.index(p) for p in parameters]
+        vsys = hy.var_ode_sys(sys, [*ctx.r, *ctx.v, *(hy.par[i] for i in idx)], order=1)
+        ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
+                                t_events=step_break_events(model, ctx, params), compact_mode=model.compact_mode)
+        c = _VarCompiled(ta, params, tracks, rots, np.array(ta.state[6:]), _time.perf_counter() - t0)
+        _VCACHE[key] = c
+        compile_s = c.compile_s
+    else:
+        compile_s = 0.0
+    params = copy.deepcopy(c.params)
+    for f in model.forces:  # this model instance's values (e.g. its spacecraft A/m)
+        for k, v in f.parameters().items():
+            params.values[params.names.index(k)] = v
+    tracks = model.make_tracks()
+    for name, tr in tracks.items():
+        if tr.kind == "chebyshev":
+            tr.first_par = c.tracks[name].first_par
+    return _VarCompiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.v0, compile_s)
+
+
+def _vector(value, n: int, field: str) -> np.ndarray:
+    try:
+        a = np.asarray(value, dtype=float).reshape(n)
+    except (TypeError, ValueError):
+        raise InputError(field, value, f"{n} finite numbers") from None
+    if not np.all(np.isfinite(a)):
+        raise InputError(field, value, f"{n} finite numbers")
+    return a
+
+
+class Trajectory:
+    """A spacecraft trajectory with its partials, for orbit determination (see the module doc).
+
+    ``model``: the dynamics (Mars-centred ICRF); ``t0``, ``t1``: the arc (TDB s past J2000,
+    ``t1 > t0``); ``x0``: the state at ``t0`` (km, km/s, Mars-centred ICRF). ``parameters``: names
+    of runtime parameters of the model to estimate, or a dict name -> value overriding the model's
+    value. ``maneuvers``: impulsive manoeuvres ``(t_m, dv)`` with ``t0 <= t_m < t1`` and ``dv`` in
+    km/s, Mars-centred ICRF; each adds three estimated parameters. ``barycentric``: :meth:`state`
+    returns Solar-System-barycentric ICRF states (Mars' state from ``model.ephemeris``) instead of
+    Mars-centred ones; the partials are the same in both.
+
+    ``names``: the estimated quantities in order (``x .. vz``, the parameters, ``dv0_x, dv0_y,
+    dv0_z``, ...); ``n`` their number; ``values``: their current values.
+    """
+
+    def __init__(self, model: DynamicsModel, t0: float, x0, t1: float, *, parameters=(), maneuvers=(),
+                 barycentric: bool = True):
+        t0, t1 = float(t0), float(t1)
+        if not (np.isfinite(t0) and np.isfinite(t1)):
+            raise InputError("trajectory.t0/t1", (t0, t1), "finite TDB seconds past J2000")
+        if not t1 > t0:
+            raise InputError("trajectory.t1", t1, f"> t0 = {t0} (forward propagation only)")
+        self.model = model
+        self.t0, self.t1 = t0, t1
+        self.x0 = _vector(x0, 6, "trajectory.x0")
+        if barycentric and model.ephemeris is None:
+            raise InputError("trajectory.barycentric", True, "False when the model has no ephemeris")
+        self.barycentric = bool(barycentric)
+        overrides = dict(parameters) if isinstance(parameters, dict) else {}
+        names = list(parameters.keys()) if isinstance(parameters, dict) else [str(p) for p in parameters]
+        allowed = estimable_parameters(model)
+        seen = set()
+        for p in names:
+            if p not in allowed:
+                raise InputError("trajectory.parameters", p, ", ".join(allowed) or "none (the model has none)")
+            if p in seen:
+                raise InputError("trajectory.parameters", p, "each parameter listed once")
+            seen.add(p)
+        self.parameters = tuple(names)
+        table = _symbolic(model)[0]
+        base = dict(zip(table.names, table.values))
+        for f in model.forces:
+            base.update(f.parameters())
+        self.parameter_values = np.array([float(overrides.get(p, base[p])) for p in names])
+        if not np.all(np.isfinite(self.parameter_values)):
+            raise InputError("trajectory.parameters", overrides, "finite values")
+        mans = []
+        for k, item in enumerate(maneuvers):
+            try:
+                tm, dv = item
+                tm = float(tm)
+            except (TypeError, ValueError):
+                raise InputError(f"trajectory.maneuvers[{k}]", item, "(t_m, dv[3])") from None
+            if not (t0 <= tm < t1):
+                raise InputError(f"trajectory.maneuvers[{k}].t", tm, f"inside the arc [{t0}, {t1})")
+            mans.append((tm, _vector(dv, 3, f"trajectory.maneuvers[{k}].dv")))
+        order = sorted(range(len(mans)), key=lambda k: mans[k][0])
+        if order != list(range(len(mans))):
+            raise InputError("trajectory.maneuvers", [m[0] for m in mans], "in increasing time order")
+        self.maneuvers = mans
+        self.names = [*STATE_NAMES, *self.parameters,
+                      *(f"dv{k}_{c}" for k in range(len(mans)) for c in "xyz")]
+        self.n = len(self.names)
+        self._propagate()
+
+    # -- propagation --------------------------------------------------------------------------
+    def _propagate(self) -> None:
+        model = self.model
+        comp = _build(model, self.parameters)
+        self.compile_s = comp.compile_s
+        tp = _time.perf_counter()
+        ta = comp.ta
+        np_ = len(self.parameters)
+        self._nargs = 6 + np_
+        idx = [comp.params.names.index(p) for p in self.parameters]
+        values = np.asarray(comp.params.values, dtype=float)
+        values[idx] = self.parameter_values
+        ta.time = self.t0
+        ta.state[:6] = self.x0
+        ta.state[6:] = comp.v0
+        ta.pars[:] = values
+        for i, v in switch_parameters(model, self.t0, self.x0, comp.tracks, comp.rotations, comp.params):
+            ta.pars[i] = v
+        sched = SegmentSchedule(comp.tracks, comp.params, self.t0, self.t1)
+        lo, outs, self._B = [], [], []
+        n_steps = 0
+        mi = 0
+        s0 = self.t0
+        while s0 < self.t1:
+            s1 = min(s0 + sched.seg, self.t1)
+            sched.enter(ta, s0, s1)
+            a = s0
+            while a < s1:
+                while mi < len(self.maneuvers) and self.maneuvers[mi][0] <= a:
+                    phi = np.asarray(ta.state[6:]).reshape(6, self._nargs)[:, :6]
+                    self._B.append(np.linalg.solve(phi, np.vstack([np.zeros((3, 3)), np.eye(3)])))
+                    ta.state[3:6] = ta.state[3:6] + self.maneuvers[mi][1]
+                    mi += 1
+                b = s1
+                if mi < len(self.maneuvers) and self.maneuvers[mi][0] < s1:
+                    b = self.maneuvers[mi][0]
+                res = ta.propagate_until(b, c_output=True)
+                name = str(res[0]).split(".")[-1]
+                if name not in ("time_limit", "success"):
+                    raise MmxsimError(f"the variational propagation stopped at t = {ta.time} ({name}) "
+                                      f"before the end of the arc {self.t1}")
+                n_steps += int(res[3])
+                lo.append(a)
+                outs.append(res[4])
+                a = b
+            s0 = s1
+        self._lo = np.asarray(lo)
+        self._outs = outs
+        self._hi = np.append(self._lo[1:], self.t1)
+        self.n_steps = n_steps
+        self.final_state = np.array(ta.state[:6])
+        self.propagate_s = _time.perf_counter() - tp
+
+    # -- evaluation ---------------------------------------------------------------------------
+    def _epochs(self, t, t_lo):
+        t = np.atleast_1d(np.asarray(t, dtype=float)).reshape(-1)
+        if t_lo is None:
+            t_lo = np.zeros_like(t)
+        else:
+            t_lo = np.broadcast_to(np.asarray(t_lo, dtype=float), t.shape).copy()
+        if not np.all(np.isfinite(t)):
+            raise InputError("epochs", t[~np.isfinite(t)][:3].tolist(), "finite TDB seconds past J2000")
+        bad = (t < self.t0) | (t > self.t1)
+        if bad.any():
+            raise InputError("epochs", t[bad][:3].tolist(), f"inside the propagated span [{self.t0}, {self.t1}]")
+        if not np.all(np.abs(t_lo) < T_LO_MAX):
+            raise InputError("t_lo", t_lo[~(np.abs(t_lo) < T_LO_MAX)][:3].tolist(), "|t_lo| < 1 ms")
+        return t, t_lo
+
+    def _piece(self, t):
+        return np.clip(np.searchsorted(self._lo, t, side="right") - 1, 0, len(self._outs) - 1)
+
+    def _raw(self, t, piece=None) -> np.ndarray:
+        """Full augmented states (N, 6 + 6 nargs) at epochs ``t`` (grouped per output object)."""
+        k = self._piece(t) if piece is None else piece
+        out = np.empty((t.size, 6 + 6 * self._nargs))
+        for j in np.unique(k):
+            m = k == j
+            out[m] = np.asarray(self._outs[j](np.ascontiguousarray(t[m]))).reshape(-1, out.shape[1])
+        return out
+
+    def _velocity(self, t, piece) -> np.ndarray:
+        return self._raw(t, piece)[:, 3:6]
+
+    def state(self, t, t_lo=None) -> np.ndarray:
+        """(N, 6) km, km/s at the epochs ``t + t_lo`` (SSB-centred ICRF if ``barycentric``)."""
+        t, t_lo = self._epochs(t, t_lo)
+        k = self._piece(t)
+        x = self._raw(t, k)[:, :6].copy()
+        corr = t_lo != 0.0
+        if corr.any():
+            tc, kc = t[corr], k[corr]
+            ta = np.maximum(tc - _ACC_STEP, self._lo[kc])
+            tb = np.minimum(tc + _ACC_STEP, self._hi[kc])
+            acc = (self._velocity(tb, kc) - self._velocity(ta, kc)) / (tb - ta)[:, None]
+            x[corr, :3] += x[corr, 3:] * t_lo[corr, None]
+            x[corr, 3:] += acc * t_lo[corr, None]
+        if self.barycentric:
+            mars = np.asarray(self.model.ephemeris.state("MARS", "SSB", t), dtype=float).reshape(-1, 6)
+            mars[:, :3] += mars[:, 3:] * t_lo[:, None]  # Mars' acceleration x 1 ms: < 3e-12 km/s
+            x += mars
+        return x
+
+    def sensitivity(self, t, t_lo=None) -> np.ndarray:
+        """(N, 6, n): d state(t) / d (x0, parameters, manoeuvre dv), in the order of ``names``."""
+        t, _ = self._epochs(t, t_lo)
+        raw = self._raw(t)[:, 6:].reshape(-1, 6, self._nargs)
+        out = np.zeros((t.size, 6, self.n))
+        out[:, :, : self._nargs] = raw
+        for j, ((tm, _dv), B) in enumerate(zip(self.maneuvers, self._B)):
+            m = t >= tm
+            c = self._nargs + 3 * j
+            out[m, :, c: c + 3] = raw[m, :, :6] @ B
+        return out
+
+    def stm(self, t) -> np.ndarray:
+        """(N, 6, 6): the state transition matrix Phi(t, t0)."""
+        t, _ = self._epochs(t, None)
+        return self._raw(t)[:, 6:].reshape(-1, 6, self._nargs)[:, :, :6].copy()
+
+    # -- re-propagation -------------------------------------------------------------------------
+    @property
+    def values(self) -> np.ndarray:
+        """(n,) current values of the estimated quantities, in the order of ``names``."""
+        return np.concatenate([self.x0, self.parameter_values, *(dv for _, dv in self.maneuvers)])
+
+    def with_values(self, x0=None, parameters=None, maneuvers=None) -> "Trajectory":
+        """A new trajectory, re-propagated (no recompilation) with other values.
+
+        ``parameters``: a dict name -> value (unnamed ones keep theirs) or values in the order of
+        ``self.parameters``; ``maneuvers``: the ``dv`` of every manoeuvre, in order (epochs kept).
+        """
+        x0 = self.x0 if x0 is None else x0
+        vals = dict(zip(self.parameters, self.parameter_values))
+        if parameters is not None:
+            if isinstance(parameters, dict):
+                for k in parameters:
+                    if k not in vals:
+                        raise InputError("trajectory.parameters", k, ", ".join(self.parameters) or "none estimated")
+                vals.update({k: float(v) for k, v in parameters.items()})
+            else:
+                vals = dict(zip(self.parameters, _vector(parameters, len(self.parameters), "trajectory.parameters")))
+        mans = self.maneuvers
+        if maneuvers is not None:
+            dvs = list(maneuvers)
+            if len(dvs) != len(mans):
+                raise InputError("trajectory.maneuvers", len(dvs), f"{len(mans)} dv vectors (one per manoeuvre)")
+            mans = [(tm, dv) for (tm, _), dv in zip(mans, dvs)]
+        return Trajectory(self.model, self.t0, x0, self.t1, parameters=vals, maneuvers=mans,
+                          barycentric=self.barycentric)
+
+    def with_vector(self, p) -> "Trajectory":
+        """A new trajectory from a full (n,) vector of values in the order of ``names``."""
+        p = _vector(p, self.n, "trajectory.values")
+        k = 6 + len(self.parameters)
+        return self.with_values(p[:6], p[6:k], p[k:].reshape(-1, 3))
