@@ -159,17 +159,24 @@ def test_integrated_doppler_modifier(orekit, ref, rows0):
 
 def test_orekit_batch_least_squares(orekit, ref, rows0):
     """Reference: the truth state. Orekit's batch least squares (Gauss-Newton, QR) on its own
-    noise-free data from a guess 1 km / 0.5 m/s off converges to the truth within 1e-3 formal sigma;
-    with noise (seed 42) every component within 4 sigma and the weighted RMS within 0.75..1.25
-    (about 220 observations)."""
+    noise-free data (about 220 range and integrated-Doppler rows) from a guess 1 km / 0.5 m/s off
+    converges to the truth within 1e-3 formal sigma (measured 4e-6)."""
     case = ref.case
     guess = case.x0 + np.array([1.0, -0.8, 0.5, 5e-4, 3e-4, -4e-4])
     res = ref.estimate(rows0, guess)
     print(f"Orekit: {len(rows0)} rows, noise-free estimate in {res['seconds']:.2f} s, "
           f"{res['iterations']} iterations; sigma {res['sigma']}")
     assert np.all(np.abs(res["x"] - case.x0) < 1e-3 * res["sigma"])
-    noisy = ref.generate(case.x0, seed=42)
-    res = ref.estimate(noisy, guess)
+
+
+@pytest.mark.slow
+def test_orekit_batch_least_squares_noisy(orekit, ref):
+    """Reference: the truth state and the noise model. Orekit's batch on its own data with Gaussian
+    noise (1 m, 0.1 mm/s, Hipparchus seed 42): every component within 4 formal sigma of the truth
+    (measured at most 1.9) and the weighted RMS within 0.75..1.25 (measured 0.97)."""
+    case = ref.case
+    guess = case.x0 + np.array([1.0, -0.8, 0.5, 5e-4, 3e-4, -4e-4])
+    res = ref.estimate(ref.generate(case.x0, seed=42), guess)
     err = (res["x"] - case.x0) / res["sigma"]
     print(f"Orekit noisy: error/sigma {err}, RMS {res['rms']:.3f}, {res['seconds']:.2f} s")
     assert np.all(np.abs(err) < 4.0) and 0.75 < res["rms"] < 1.25
