@@ -91,6 +91,21 @@ def tai_utc_text(lsk_path) -> str:
     return "\n".join(lines) + "\n"
 
 
+def jvm_args() -> str:
+    """JVM options for a JVM sharing the process with heyoka: ``-Xss`` at the main thread's stack limit.
+
+    HotSpot started on the process's primordial thread (as JPype does) limits that thread's stack to
+    ``-Xss`` (1 MB by default) and puts its guard pages there; LLVM compiling a large heyoka model
+    on the main thread later recurses deeper and dies with SIGSEGV (seen: the variational-equation
+    tests after any Orekit test, in one pytest session). With ``-Xss`` at the real limit (``ulimit -s``,
+    64 MB when unlimited) the guard pages sit at the stack's true end."""
+    import resource
+
+    soft, _ = resource.getrlimit(resource.RLIMIT_STACK)
+    mb = 64 if soft == resource.RLIM_INFINITY else max(8, soft // 2**20)
+    return f"-Xss{mb}m"
+
+
 def start(data_dir) -> float:
     """Start the JVM (once per process), write ``tai-utc.dat`` into ``data_dir`` and register it.
 
@@ -104,7 +119,7 @@ def start(data_dir) -> float:
     import orekit_jpype
 
     if not jpype.isJVMStarted():  # another test module may have started it (once per process)
-        orekit_jpype.initVM()
+        orekit_jpype.initVM(vmargs=jvm_args())
     from java.io import File
     from org.orekit.data import DataContext, DirectoryCrawler
 
