@@ -26,9 +26,10 @@ The reference case (both tools model it identically):
   Orekit's ``RangeRate`` is dated at the middle of the interval (tag - Tc/2) and carries an
   ``EstimationModifier`` implemented in Python (:func:`integrated_doppler_modifier`) that replaces
   its value by ``(R(tag) - R(tag - Tc)) / Tc`` with R Orekit's own two-way ``Range``, and its partials
-  accordingly. Without it the gap is ~0.8 mm/s (Orekit's instantaneous two-way range-rate is not
-  the derivative of its two-way range at the v/c level; the third-derivative term Tc^2/24 is far
-  smaller at Tc = 10 s): eight times the 0.1 mm/s noise. Measured in the tests.
+  accordingly. Without it the gap is up to 0.8 mm/s, eight times the 0.1 mm/s noise: Orekit's
+  instantaneous two-way range-rate is not the derivative of its two-way range at the v/c level,
+  and the averaging over Tc (third derivative x Tc^2/24) adds up to 0.1 mm/s at Tc = 10 s
+  (1e-3 mm/s at 1 s). Measured in the tests.
 
 Time: mmxsim epochs are TDB seconds past J2000 (two parts ``t + t_lo``). They map to Orekit
 ``AbsoluteDate``s through TT with astropy/ERFA's TDB - TT (what ``mmxsim.time`` uses), not through
@@ -60,13 +61,11 @@ _MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT",
 def unavailable_reason() -> str | None:
     """Why Orekit cannot run here (None when it can): orekit-jpype missing or no Java VM."""
     try:
-        import jpype  # noqa: F401
+        import jpype
         import orekit_jpype  # noqa: F401
     except Exception as exc:  # ImportError, or a broken install
         return f"orekit-jpype is not importable ({exc})"
     try:
-        import jpype
-
         jpype.getDefaultJVMPath()
     except Exception as exc:
         return f"no Java VM found for orekit-jpype ({exc})"
@@ -304,7 +303,6 @@ class Reference:
         z = np.asarray(pole, float) / np.linalg.norm(pole)
         x = np.cross([0.0, 0.0, 1.0], z)
         x /= np.linalg.norm(x)
-        y = np.cross(z, x)
         # rotation taking the frame's axes (x, y, z) in GCRF onto the canonical axes
         rot = Rotation(Vector3D(*x), Vector3D(*z), Vector3D.PLUS_I, Vector3D.PLUS_K)
         frame = Frame(self.gcrf, Transform(AbsoluteDate.J2000_EPOCH, rot), "MARS_POLE_MID_ARC", True)
@@ -458,8 +456,7 @@ class Reference:
         from org.hipparchus.linear import MatrixUtils
         from org.hipparchus.random import CorrelatedRandomVectorGenerator, GaussianRandomGenerator, Well19937a
         from org.orekit.estimation.measurements.generation import (EventBasedScheduler, GatheringSubscriber,
-                                                                   Generator, RangeBuilder, RangeRateBuilder,
-                                                                   SignSemantic)
+                                                                   Generator, RangeBuilder, SignSemantic)
         from org.orekit.propagation.events import ElevationDetector
         from org.orekit.propagation.events.handlers import ContinueOnEvent
         from org.orekit.time import FixedStepSelector, TimeScalesFactory
@@ -542,7 +539,6 @@ class Reference:
         from org.orekit.files.ccsds.section import Segment
         from org.orekit.files.ccsds.ndm.tdm import ObservationsBlock, Tdm
         from org.orekit.files.ccsds.utils.generation import KvnGenerator
-        from org.orekit.utils.units import Unit  # noqa: F401
 
         ts = getattr(TimeSystem, time_system)
         header = TdmHeader()
@@ -757,8 +753,6 @@ def write_reference_files(folder, *, step=1800.0, seed=5) -> tuple:
 
 
 def _orekit_version() -> str:
-    from org.orekit.utils import Constants  # noqa: F401
-
     try:
         import importlib.metadata as md
 
