@@ -322,7 +322,13 @@ class Trajectory:
             x[corr, 3:] += acc * t_lo[corr, None]
         if self.barycentric:
             mars = np.asarray(self.model.ephemeris.state("MARS", "SSB", t), dtype=float).reshape(-1, 6)
-            mars[:, :3] += mars[:, 3:] * t_lo[:, None]  # Mars' acceleration x 1 ms: < 3e-12 km/s
+            if corr.any():  # Mars moves ~24 m in 1 ms; its acceleration (2.6e-6 km/s^2) x 1 ms is 2.6e-9 km/s
+                tc = t[corr]
+                eph = self.model.ephemeris
+                acc = (np.asarray(eph.state("MARS", "SSB", tc + _ACC_STEP), dtype=float).reshape(-1, 6)[:, 3:]
+                       - np.asarray(eph.state("MARS", "SSB", tc - _ACC_STEP), dtype=float).reshape(-1, 6)[:, 3:])
+                mars[corr, :3] += mars[corr, 3:] * t_lo[corr, None]
+                mars[corr, 3:] += acc / (2 * _ACC_STEP) * t_lo[corr, None]
             x += mars
         return x
 
