@@ -17,7 +17,9 @@ state), and the partials with respect to ``dv`` are ``Phi(t, t0) Phi(t_m, t0)^-1
 Two-part epochs (``t + t_lo``, ``|t_lo| < 1 ms``, see :mod:`mmxsim.navigation.data`): the state is
 evaluated at ``t`` and corrected to first order, position by ``v t_lo`` and velocity by ``a t_lo``
 (``a`` from a 1 s central difference of the continuous output's velocity); the neglected terms are
-``a t_lo^2 / 2 < 3e-10 km`` and ``j t_lo^2 / 2``. Partials are taken at ``t``.
+``a t_lo^2 / 2 < 3e-10 km`` and ``j t_lo^2 / 2``. In the barycentric state Mars' offset is corrected
+the same way (its velocity x t_lo, ~24 m per ms, and its acceleration x t_lo from a central difference
+of the ephemeris velocity, 2.6e-9 km/s per ms). Partials are taken at ``t``.
 
 Simplifications (stated for users of the partials):
 
