@@ -83,6 +83,13 @@ def test_outputs_report_summary_and_tdm(run):
     sec = next(s for s in res.sections if s.key == "od")
     assert len(data) == sum(sec.data["counts"].values())
     assert set(data.kind) >= {"doppler", "range"}
+    # the estimated trajectory with its covariance: OEM 2.0 covariance blocks, σ as in the section
+    from mmxsim.exports.oem import read_oem
+
+    traj, cov = read_oem(out / "od_estimate.oem", covariance=True)
+    assert cov is not None and cov.matrices.shape == (len(traj.t), 6, 6)
+    sig_end = np.sqrt(np.diag(cov.matrices[-1])[:3]).max() * 1e3
+    assert sig_end == pytest.approx(max(sec.data["sigma_end_rtn"][:3]), rel=0.5)
 
 
 def test_covariance_mode_and_computed_navigation():

@@ -137,6 +137,7 @@ class OdOutcome:
     sigma_rtn: np.ndarray = None  # (K, 6) position m and velocity mm/s, RTN
     sigma_hill: np.ndarray = None  # (K, 6) same, Phobos Hill frame
     cov_state: np.ndarray = None  # (K, 6, 6) state covariance at sigma_t (ICRF, km, km/s)
+    est_states: np.ndarray = None  # (K, 6) the estimated trajectory at sigma_t (Mars-centred ICRF)
     monte_carlo: dict = None
     timings: dict = field(default_factory=dict)
 
@@ -350,9 +351,10 @@ def run_od(cfg, scenario, ctx) -> OdOutcome:
 
     ts = truth.state(grid) if not truth.barycentric else _mars_centred(truth, grid, su.eph)
     Pt, rtn, hill = sigma_curves(prob, batch.estimate, batch.covariance, grid, su.eph, ts)
+    est = _mars_centred(prob.trajectory(batch.estimate), grid, su.eph)
     mc = monte_carlo(su, cfg) if cfg.monte_carlo_runs else None
     tm["total_s"] = sum(tm.values())
-    return OdOutcome(cfg, su, data, prob, batch, filt, grid, rtn, hill, Pt, mc, tm)
+    return OdOutcome(cfg, su, data, prob, batch, filt, grid, rtn, hill, Pt, est, mc, tm)
 
 
 def _mars_centred(traj, t, eph):

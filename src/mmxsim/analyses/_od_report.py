@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..results import Section, Table
+from ..results import CovarianceEphemeris, Section, Table, Trajectory
 from ..time import iso_tdb
 from ._common import png_bytes
 
@@ -158,8 +158,7 @@ def od_report(out) -> Section:
                "postfit_weighted_rms": float(b.postfit_weighted_rms), "edited_rows": int(np.sum(b.edited)),
                "n_sigma": cfg.n_sigma, "residuals": t_js, "parameters": e_js,
                "sigma_end_rtn": out.sigma_rtn[-1].tolist(), "sigma_end_hill": out.sigma_hill[-1].tolist(),
-               "timings_s": out.timings, "mode": cfg.mode,
-               "covariance_epochs": out.sigma_t.tolist(), "covariance_icrf": out.cov_state.tolist()}
+               "timings_s": out.timings, "mode": cfg.mode}
     if out.filt is not None:
         tables.append(Table("Batch and square-root information filter at the arc's end",
                             ("quantity", "value"), _filter_rows(out)))
@@ -180,8 +179,13 @@ def od_report(out) -> Section:
     figures = [("Post-fit residuals per station and type", residual_figure(data, b)),
                ("Formal position and velocity 1σ over the arc (RTN about Mars; Phobos Hill frame)", _sigma_figure(out))]
     tdm = write_tdm(data, originator="MMXSIM", comment="simulated by the mmxsim od analysis")
+    est = CovarianceEphemeris(Trajectory(out.sigma_t, out.est_states, "MARS", "ICRF", "MMX", "MMX"), out.sigma_t,
+                              out.cov_state, "ICRF",
+                              [f"Batch least-squares estimate ({'converged' if b.converged else 'NOT converged'}) "
+                               f"and its formal covariance mapped over the arc; mode {cfg.mode}"])
     return Section(key="od", title="Orbit determination from DSN and ESTRACK tracking", paragraphs=paras,
                    tables=tables, figures=figures, data=data_js, files={"od_tracking.tdm": tdm.encode("ascii")},
+                   ephemerides={"od_estimate.oem": est},
                    assumptions=["Tracking noise, a priori sigmas and the track lengths are assumptions (nav-facts.md "
                                 "figures where published); the estimation model equals the truth's (no model error)."])
 
