@@ -1,17 +1,62 @@
-"""Session-wide test set-up.
+"""Test-session plumbing shared by every test folder: Java VMs (Orekit through orekit-jpype, an
+optional test dependency) inside the test process.
 
-Java VMs in the test process. Some tests use Orekit (orekit-jpype, an optional test dependency),
-which starts a Java VM inside the pytest process. HotSpot started on the process's primordial
-thread (as JPype does) caps that thread's stack at ``-Xss`` (1 MB by default) and puts its guard
-pages there; heyoka (LLVM) compiling a large model on the main thread later recurses deeper and the
-process dies with SIGSEGV (seen: tests/navigation/test_variational.py after any Orekit test in the
-same session). ``JAVA_TOOL_OPTIONS`` is read by every JVM at creation, whoever starts it, so each
-one gets ``-Xss`` at the real stack limit (``ulimit -s``; 64 MB when unlimited) and its guard pages
-at the stack's true end. Nothing else changes; no JVM is started here.
+* Stack: HotSpot started on the process's primordial thread (as JPype does) caps that thread's stack
+  at ``-Xss`` (1 MB by default) and puts its guard pages there; heyoka (LLVM) compiling a large model
+  on the main thread later recursed deeper and the whole session died with SIGSEGV (seen: Orekit's
+  TDM check, then any variational-equation test). ``JAVA_TOOL_OPTIONS`` is read by every JVM at
+  creation, whoever starts it, so each one gets ``-Xss`` at the real stack limit (``ulimit -s``;
+  64 MB when unlimited) and its guard pages at the stack's true end.
+* Exit: a JVM still running at the end of a session is shut down there (``pytest_sessionfinish``).
+  pytest's faulthandler plugin, unconfigured after it, would otherwise put the default SIGSEGV
+  action back in place of the JVM's own handler (which its compiled code relies on), and the JVM's
+  shutdown at interpreter exit killed the process (exit code 139 after all tests passed; seen after
+  Orekit's batch least squares).
+* Isolation: tests marked ``jvm`` run each in a child pytest process: the parent collects the test
+  as usual and replaces its body by the child's run of that one node; the child's outcome (passed,
+  skipped with its reason, failed with its output) becomes the parent's. With the two fixes above a
+  JVM can also share the session (``tests/navigation/test_orekit_reference.py`` does: one JVM and
+  module-scoped Orekit fixtures for all its tests).
 """
 
+from __future__ import annotations
+
 import os
+import re
 import resource
+import subprocess
+import sys
+
+import pytest
+
+_CHILD = "MMXSIM_TEST_CHILD"
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "jvm: starts a Java VM (Orekit); run in a child process")
+
+
+def _run_in_child(item):
+    env = {**os.environ, _CHILD: "1"}
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m", "", item.nodeid]
+    proc = subprocess.run(cmd, cwd=str(item.config.rootpath), env=env, capture_output=True, text=True)
+    out = proc.stdout + proc.stderr
+    if proc.returncode == 0:
+        m = re.search(r"SKIPPED \[\d+\] [^:]+:\d+: (.*)", out)
+        if m and re.search(r"\b1 skipped\b", out) and not re.search(r"\b\d+ passed\b", out):
+            pytest.skip(m.group(1).strip())
+        return
+    pytest.fail(f"child pytest for {item.nodeid} exited with {proc.returncode}:\n{out[-6000:]}", pytrace=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    if os.environ.get(_CHILD):
+        return
+    for item in items:
+        if item.get_closest_marker("jvm") is not None:
+            # no fixtures in the parent (one of them may start the JVM): the child sets them up
+            item.setup = lambda: None
+            item.runtest = (lambda it=item: _run_in_child(it))
 
 
 def _xss() -> str:
@@ -26,15 +71,7 @@ if "-Xss" not in _opts:
 
 
 def pytest_sessionfinish(session, exitstatus):
-    """Shut down a JVM that a test started, before pytest's faulthandler plugin is unconfigured.
-
-    The JVM handles SIGSEGV itself (implicit null checks and polling pages of its compiled code);
-    pytest enables faulthandler before any JVM starts and, when it disables it at the end, puts the
-    default SIGSEGV action back in place of the JVM's handler: a JVM still running then (its shutdown
-    at interpreter exit) kills the process with SIGSEGV after all tests passed (seen after Orekit's
-    batch least squares). Shutting it down here, while its handlers are in place, avoids that."""
-    import sys
-
+    """Shut down a JVM that a test started, while its signal handlers are still in place (module doc)."""
     jpype = sys.modules.get("jpype")
     if jpype is not None and jpype.isJVMStarted():
         jpype.shutdownJVM()

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 DOCS = Path(__file__).resolve().parents[1] / "docs"
-PAGES = ["howto.md", "tutorial.md", "adding_an_analysis.md"]
+PAGES = ["howto.md", "tutorial.md", "adding_an_analysis.md", "navigation.md"]
 
 
 def blocks(page: str) -> list[str]:

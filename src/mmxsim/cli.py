@@ -1,7 +1,7 @@
 """The ``mmxsim`` command line.
 
 Heavy libraries are imported inside the commands so ``mmxsim --help`` is quick. Besides the
-commands below, each analysis that declares a command (:attr:`mmxsim.analyses.Analysis.command`)
+commands below (``od``: orbit determination from TDM files in operations mode), each analysis that declares a command (:attr:`mmxsim.analyses.Analysis.command`)
 adds ``mmxsim <name>``.
 Any :class:`mmxsim.errors.MmxsimError` becomes a clear message and exit code 2.
 """
@@ -197,6 +197,56 @@ def qso(
         c.print(f"[yellow]stopped[/]: {fam.stopped_reason}", highlight=False)
     for k, p in write_family(fam, out).items():
         c.print(f"  {k}: {p}", highlight=False)
+
+
+@app.command()
+@_guard
+def od(
+    scenario: Path = typer.Argument(..., help="Scenario YAML file: the a priori state (initial_state at its epoch), "
+                                              "the force model and the od block (estimated/consider parameters, "
+                                              "a priori sigmas, noise)."),
+    tdm: list[Path] = typer.Option(..., "--tdm", help="Observed tracking data, CCSDS TDM 2.0 KVN (repeatable)."),
+    out: Path = typer.Option(Path("mmxsim-od"), "--out", "-o", help="Output folder."),
+):
+    """Orbit determination in operations mode: estimate the state from observed TDM files (no truth).
+
+    Writes od_estimate.json (estimate, sigmas, covariance, convergence), od_residuals.csv and .png,
+    and od_trajectory.oem (the estimated trajectory with covariance blocks). Exit 0 when the batch
+    converged, 1 when it stopped at its iteration limit (outputs written, marked), 2 on bad input or
+    divergence.
+    """
+    import json
+
+    from rich.console import Console
+    from rich.markup import escape
+
+    from .errors import OutputError
+    from .exports.oem import OemCovariance, write_oem
+    from .files import atomic_write
+    from .mission.operations import determine_orbit, residual_figure
+    from .results import Trajectory, to_jsonable
+    from .scenario import load_scenario
+
+    s = load_scenario(scenario)
+    res = determine_orbit(s, tdm, base_dir=scenario.parent)
+    if out.exists() and not out.is_dir():
+        raise OutputError(f"--out: {out} exists and is not a folder")
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write(out / "od_estimate.json", json.dumps(to_jsonable(res.summary()), indent=1).encode())
+    atomic_write(out / "od_residuals.csv", res.residuals_csv().encode())
+    atomic_write(out / "od_residuals.png", residual_figure(res))
+    write_oem(Trajectory(res.t_grid, res.states, "MARS", "ICRF", "MMX", "MMX"), out / "od_trajectory.oem",
+              covariance=OemCovariance(res.t_grid, res.covariances, "ICRF"))
+    b = res.batch
+    con = Console(stderr=True)
+    state = "[green]converged[/]" if b.converged else "[bold red]NOT converged[/]"
+    con.print(f"{state} in {len(b.iterations)} iterations; post-fit weighted RMS {b.postfit_weighted_rms:.4g}; "
+              f"{len(res.problem.data)} observations, {int(sum(b.edited))} edited\n"
+              f"  position sigma {1e3 * float(b.sigma[:3].max()):.4g} m, velocity sigma "
+              f"{1e6 * float(b.sigma[3:6].max()):.4g} mm/s (largest axis)\n  outputs: {escape(str(out))}",
+              highlight=False, soft_wrap=True)
+    if not b.converged:
+        raise typer.Exit(1)
 
 
 @app.command()

@@ -13,7 +13,7 @@ from mmxsim.results import Section
 
 HISTORICAL_ORDER = ["qso_family", "qso_campaign", "surface_map", "transfer", "landing", "comms", "megane", "mirs",
                     "observation", "rover", "touchdown", "sampling", "windows", "budget", "deimos", "entry",
-                    "planetary_protection", "origin"]
+                    "planetary_protection", "origin", "od"]
 
 
 def test_builtins_in_the_historical_order_one_module_each():

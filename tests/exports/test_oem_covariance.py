@@ -99,6 +99,7 @@ def test_covariance_read_by_ccsds_ndm(tmp_path):
         pytest.skip("neither ccsds-ndm reader usable")
 
 
+@pytest.mark.jvm
 def test_covariance_read_by_orekit(tmp_path):
     """Orekit's OemParser (orekit-jpype, optional). Reference: the matrices written (Orekit returns
     SI: m^2, m^2/s, m^2/s^2 -> x 1e6). Tolerance: 1e-15 relative (unit conversion)."""

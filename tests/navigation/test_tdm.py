@@ -414,6 +414,7 @@ def _leap_table(folder):
     return folder
 
 
+@pytest.mark.jvm
 def test_independent_reader_orekit(tmp_path):
     """Orekit's TdmParser (orekit-jpype, optional) on our UTC file spanning a leap second.
     References: Orekit's dates (its own UTC-TAI table, here written from ERFA's) as TT durations

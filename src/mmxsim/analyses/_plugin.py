@@ -34,7 +34,7 @@ class Analysis:
         ``run(settings, scenario, ctx) -> Section``. ``ctx`` holds the run's products when there is
         a run (``None`` otherwise): ``t`` (TDB s), ``states`` (Mars-centred ICRF, km, km/s),
         ``eph`` (the run's ephemeris), ``orientation`` and ``phobos_fixed`` (the states in the
-        Phobos body-fixed frame).
+        Phobos body-fixed frame) and ``model`` (the run's :class:`~mmxsim.dynamics.DynamicsModel`).
     description : str
         One line for the scenario schema and ``mmxsim validate``.
     phases : tuple of str

@@ -312,7 +312,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
 
     t_an = _time.perf_counter()
     sections = run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph, "orientation": orient,
-                                "phobos_fixed": pfix}, progress=analysis_progress)
+                                "phobos_fixed": pfix, "model": model}, progress=analysis_progress)
     if analysis_progress is not None:
         analysis_progress(None)
     analyses_s = _time.perf_counter() - t_an

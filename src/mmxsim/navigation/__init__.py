@@ -8,7 +8,11 @@ flies proximity-operations flight dynamics. Modules:
 * ``participants``: stations and the spacecraft as light-time participants (barycentric states);
 * ``measurements``: range, integrated Doppler, ΔDOR with light time, media and relativity, partials;
 * ``variational``: the spacecraft trajectory with heyoka's variational equations (partials);
-* ``estimation``: weighted batch least squares and a square-root information filter with smoother;
+* ``schedule``: tracking schedules (which data, when) inside tracks, outside conjunctions;
+* ``od``: the orbit-determination problem (parameters, a priori, consider) and the simulator;
+* ``estimation``: weighted batch least squares (square-root information, consider, editing);
+* ``sequential``: the square-root information filter with process noise and its smoother;
+* ``covariance``: mapping, RTN and Phobos Hill frames, NEES;
 * ``tdm``: CCSDS TDM 2.0 (KVN) read and write.
 
 Like every domain package it imports nothing from its siblings: station positions and Earth
@@ -17,5 +21,13 @@ built by the analysis layer from :mod:`mmxsim.comms`.
 """
 
 from .data import TrackingData
+from .estimation import (BatchResult, BatchSettings, EstimationError, Linearization, SingularProblemError,
+                         batch_least_squares)
+from .measurements import MeasurementSettings, compute
+from .participants import FunctionParticipant, GroundStation
+from .sequential import FilterResult, square_root_information_filter
+from .tdm import read_tdm, save_tdm, write_tdm
 
-__all__ = ["TrackingData"]
+__all__ = ["TrackingData", "BatchResult", "BatchSettings", "EstimationError", "Linearization", "SingularProblemError",
+           "batch_least_squares", "MeasurementSettings", "compute", "FunctionParticipant", "GroundStation",
+           "FilterResult", "square_root_information_filter", "read_tdm", "save_tdm", "write_tdm"]

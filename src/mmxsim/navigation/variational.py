@@ -17,21 +17,30 @@ state), and the partials with respect to ``dv`` are ``Phi(t, t0) Phi(t_m, t0)^-1
 Two-part epochs (``t + t_lo``, ``|t_lo| < 1 ms``, see :mod:`mmxsim.navigation.data`): the state is
 evaluated at ``t`` and corrected to first order, position by ``v t_lo`` and velocity by ``a t_lo``
 (``a`` from a 1 s central difference of the continuous output's velocity); the neglected terms are
-``a t_lo^2 / 2 < 3e-10 km`` and ``j t_lo^2 / 2``. Partials are taken at ``t``.
+``a t_lo^2 / 2 < 3e-10 km`` and ``j t_lo^2 / 2``. In the barycentric state Mars' offset is corrected
+the same way (its velocity x t_lo, ~24 m per ms, and its acceleration x t_lo from a central difference
+of the ephemeris velocity, 2.6e-9 km/s per ms). Partials are taken at ``t``.
 
 Simplifications (stated for users of the partials):
 
-* No saltation matrix at the step breaks of the SRP shadow edges: the shadow factor is continuous
-  through the penumbra (polynomial, :func:`~mmxsim.dynamics.forces.sun_visibility`), so the state
-  transition matrix is continuous too, but the partials ignore the motion of the shadow edges with the
-  state (the event-time sensitivity). The error this leaves is second order in the penumbra crossing
-  time and below the finite-difference checks of the tests.
+* No saltation matrix at the step breaks of the SRP shadow edges. The saltation matrix there is
+  ``I + (f+ - f-) d(tau)/dx``, and the shadow factor is continuous at the edges (its penumbra polynomial
+  is exactly 0 and 1 at x = -1 and +1 with zero slope, :func:`~mmxsim.dynamics.forces.sun_visibility`),
+  so the jump ``f+ - f-`` is only the rounding of that polynomial and the identity is kept. Measured:
+  partials through two Phobos-shadow and one Mars-shadow crossing agree with finite differences to
+  2.6e-7 relative (tests/navigation/test_variational.py). A model with a discontinuous switch would
+  need the saltation matrix.
 * The model's events (impacts, eclipses) are not flown: the arc is ``[t0, t1]`` whatever happens, and
   the near-surface gravity switch of :func:`~mmxsim.dynamics.propagate` is not applied (heyoka with
   the harmonics only); keep orbit-determination arcs outside Phobos' switch radius.
 * The Chebyshev coefficients of the third-body tracks are runtime parameters too but are never
   differentiated; the ephemeris (Mars about the Solar System barycentre, the moons) is not estimated.
 * Forward propagation only (``t1 > t0``).
+
+heyoka's step-size control sees the whole augmented state; the integrator therefore carries scaled
+partials (initial velocity by 1e-4 km/s, Phobos GM by 1e-4 km^3/s^2, empirical accelerations by
+1e-9 km/s^2), so that large
+partials do not loosen the trajectory's own accuracy.
 
 Compiled variational integrators are cached per process by (model signature, estimated parameters),
 like :func:`~mmxsim.dynamics.build` caches the plain ones; a re-propagation (:meth:`Trajectory.with_values`)
@@ -94,8 +103,16 @@ def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
         import heyoka as hy
 
         t0 = _time.perf_counter()
-        params, tracks, rots, sys, ctx = _symbolic(model)
+        table, tracks, rots, sys, ctx = _symbolic(model)
+        params = copy.deepcopy(table)
         idx = [params.names.index(p) for p in parameters]
+        # each estimated parameter p enters as p~ * s (s a runtime parameter, not differentiated): the
+        # integrator's partials are then s dx/dp, of the size of the state's (see _column_scales)
+        scale = [params.index(f"scale:{p}", 1.0) for p in parameters]
+        smap = {hy.par[i]: hy.par[i] * hy.par[k] for i, k in zip(idx, scale)}
+        if smap:
+            rhs = hy.subs([r for _, r in sys], smap)
+            sys = [(v, r) for (v, _), r in zip(sys, rhs)]
         vsys = hy.var_ode_sys(sys, [*ctx.r, *ctx.v, *(hy.par[i] for i in idx)], order=1)
         ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
                                 t_events=step_break_events(model, ctx, params), compact_mode=model.compact_mode)
@@ -113,6 +130,22 @@ def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
         if tr.kind == "chebyshev":
             tr.first_par = c.tracks[name].first_par
     return _VarCompiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.v0, compile_s)
+
+
+# Column scales. heyoka controls the step size on the whole augmented state, so partials much larger
+# than the state (d r / d emp ~ t^2 ~ 1e10 km per km/s^2 after a day) would loosen the accuracy of the
+# trajectory itself (measured: a 7 h QSO arc with an unscaled emp:r partial reached 1e7 in its STM and
+# stopped on a non-finite state). The integrator carries s_j d x / d q_j instead, with s = 1e-4 km/s for
+# the initial velocity, 1e-9 km/s^2 for the empirical accelerations, 1e-4 km^3/s^2 for Phobos GM
+# (unscaled, its partial raised the steps of a 7 h QSO arc from 44 to 62) and 1 for the others.
+# Fixed per name (a value may be zero); small partials are left as they are.
+VELOCITY_SCALE = 1e-4  # km/s
+PARAMETER_SCALES = {"emp:r": 1e-9, "emp:t": 1e-9, "emp:n": 1e-9, "phobos:gm": 1e-4}  # km/s^2, km^3/s^2; others 1
+
+
+def _column_scales(names) -> np.ndarray:
+    s = [1.0, 1.0, 1.0, VELOCITY_SCALE, VELOCITY_SCALE, VELOCITY_SCALE]
+    return np.asarray(s + [PARAMETER_SCALES.get(n, 1.0) for n in names])
 
 
 def _vector(value, n: int, field: str) -> np.ndarray:
@@ -200,11 +233,13 @@ class Trajectory:
         np_ = len(self.parameters)
         self._nargs = 6 + np_
         idx = [comp.params.names.index(p) for p in self.parameters]
+        self._scales = _column_scales(self.parameters)
         values = np.asarray(comp.params.values, dtype=float)
-        values[idx] = self.parameter_values
+        values[idx] = self.parameter_values / self._scales[6:]
+        values[[comp.params.names.index(f"scale:{p}") for p in self.parameters]] = self._scales[6:]
         ta.time = self.t0
         ta.state[:6] = self.x0
-        ta.state[6:] = comp.v0
+        ta.state[6:] = (comp.v0.reshape(6, self._nargs) * self._scales).reshape(-1)
         ta.pars[:] = values
         for i, v in switch_parameters(model, self.t0, self.x0, comp.tracks, comp.rotations, comp.params):
             ta.pars[i] = v
@@ -219,7 +254,7 @@ class Trajectory:
             a = s0
             while a < s1:
                 while mi < len(self.maneuvers) and self.maneuvers[mi][0] <= a:
-                    phi = np.asarray(ta.state[6:]).reshape(6, self._nargs)[:, :6]
+                    phi = np.asarray(ta.state[6:]).reshape(6, self._nargs)[:, :6] / self._scales[:6]
                     self._B.append(np.linalg.solve(phi, np.vstack([np.zeros((3, 3)), np.eye(3)])))
                     ta.state[3:6] = ta.state[3:6] + self.maneuvers[mi][1]
                     mi += 1
@@ -289,14 +324,20 @@ class Trajectory:
             x[corr, 3:] += acc * t_lo[corr, None]
         if self.barycentric:
             mars = np.asarray(self.model.ephemeris.state("MARS", "SSB", t), dtype=float).reshape(-1, 6)
-            mars[:, :3] += mars[:, 3:] * t_lo[:, None]  # Mars' acceleration x 1 ms: < 3e-12 km/s
+            if corr.any():  # Mars moves ~24 m in 1 ms; its acceleration (2.6e-6 km/s^2) x 1 ms is 2.6e-9 km/s
+                tc = t[corr]
+                eph = self.model.ephemeris
+                acc = (np.asarray(eph.state("MARS", "SSB", tc + _ACC_STEP), dtype=float).reshape(-1, 6)[:, 3:]
+                       - np.asarray(eph.state("MARS", "SSB", tc - _ACC_STEP), dtype=float).reshape(-1, 6)[:, 3:])
+                mars[corr, :3] += mars[corr, 3:] * t_lo[corr, None]
+                mars[corr, 3:] += acc / (2 * _ACC_STEP) * t_lo[corr, None]
             x += mars
         return x
 
     def sensitivity(self, t, t_lo=None) -> np.ndarray:
         """(N, 6, n): d state(t) / d (x0, parameters, manoeuvre dv), in the order of ``names``."""
         t, _ = self._epochs(t, t_lo)
-        raw = self._raw(t)[:, 6:].reshape(-1, 6, self._nargs)
+        raw = self._raw(t)[:, 6:].reshape(-1, 6, self._nargs) / self._scales
         out = np.zeros((t.size, 6, self.n))
         out[:, :, : self._nargs] = raw
         for j, ((tm, _dv), B) in enumerate(zip(self.maneuvers, self._B)):
@@ -308,7 +349,7 @@ class Trajectory:
     def stm(self, t) -> np.ndarray:
         """(N, 6, 6): the state transition matrix Phi(t, t0)."""
         t, _ = self._epochs(t, None)
-        return self._raw(t)[:, 6:].reshape(-1, 6, self._nargs)[:, :, :6].copy()
+        return self._raw(t)[:, 6:].reshape(-1, 6, self._nargs)[:, :, :6] / self._scales[:6]
 
     # -- re-propagation -------------------------------------------------------------------------
     @property

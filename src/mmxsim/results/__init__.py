@@ -13,7 +13,7 @@ import numpy as np
 
 from .summary import SCHEMA, build_summary, event_dict, to_jsonable
 
-__all__ = ["Trajectory", "Event", "Table", "Section", "RunResult", "build_summary", "event_dict", "to_jsonable",
+__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "RunResult", "build_summary", "event_dict", "to_jsonable",
            "SCHEMA"]
 
 
@@ -65,6 +65,19 @@ class Table:
 
 
 @dataclass
+class CovarianceEphemeris:
+    """An estimated trajectory with its covariance at epochs ``t`` (TDB s): ``matrices`` (K, 6, 6) in
+    km², km²/s, km²/s², axes ``frame`` about the trajectory's centre (exported as OEM 2.0 with
+    covariance blocks)."""
+
+    trajectory: Trajectory
+    t: np.ndarray
+    matrices: np.ndarray
+    frame: str = "ICRF"
+    comments: list = field(default_factory=list)
+
+
+@dataclass
 class Section:
     """One analysis of a run beyond the trajectory (QSO family, transfers, landing...).
 
@@ -80,6 +93,8 @@ class Section:
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG bytes)
     data: dict = field(default_factory=dict)  # JSON-ready numbers for summary.json
     files: dict = field(default_factory=dict)  # file name -> bytes, written into the output folder
+    # file name -> CovarianceEphemeris: written as CCSDS OEM with covariance blocks by the exports
+    ephemerides: dict = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
     seconds: float = 0.0
     events: list = field(default_factory=list)  # mission.timeline.MissionEvent items for the event list
