@@ -107,8 +107,13 @@ def booked_tracks(catalogue: dict, t, states, eph, t0: float, t1: float, band: s
     from ..navigation.schedule import Track
 
     target = trajectory_target(t, states, center="MARS", eph=eph)
-    plan = plan_downlink(list(catalogue), target, t0, t1, catalogue=catalogue, band=band, node_limit=1)
-    book = plan.optimal.tracks if plan.optimal is not None else []
+    # the planner's pass search looks up to 2 h beyond its span (as the comms analysis allows for)
+    a0, a1 = max(t0, float(t[0]) + 7260.0), min(t1, float(t[-1]) - 7260.0)
+    if a1 <= a0 + 3600.0:
+        raise InputError("analyses.od.tracks", "booked", "visible, or an arc that ends more than 3 h (2 h of "
+                         "pass search and 1 h of tracking) after it starts and 2 h before the run's end")
+    plan = plan_downlink(list(catalogue), target, a0, a1, catalogue=catalogue, band=band, node_limit=1)
+    book = plan.optimal.bookings if plan.optimal is not None else []
     tracks = [Track(b.station, b.start, b.stop, k) for k, b in enumerate(book)]
     return tracks, plan.conjunctions
 
