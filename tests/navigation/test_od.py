@@ -1,0 +1,157 @@
+"""The assembled orbit-determination problem (mmxsim.navigation.od.OrbitProblem).
+
+Test case (``case`` below): the reference scenario's QSO state around Phobos at its epoch, flown one
+day with Mars J2, Phobos as a point mass (its GM a runtime parameter), cannonball SRP with the Mars
+and Phobos shadows and an RTN empirical acceleration (heyoka tolerance 1e-14), one impulsive
+manoeuvre 10 h after the start; tracked by DSS-14, DSS-63 and DSS-43 (the catalogue's stations with
+the Earth orientation of comms, as analyses._navigation.ground_stations builds them), one track per
+station over the whole day (pass ids 0, 1, 2), two-way range and Doppler (60 s count) every 30 min
+and ΔDOR on the Goldstone-Madrid baseline every hour, keeping the rows whose spacecraft elevation is
+above 10 deg at every participating station (112 rows: 53 range, 53 Doppler, 2... ΔDOR, counted
+in the tests). Troposphere and Shapiro on.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmxsim.errors import InputError
+from mmxsim.navigation.od import OrbitProblem, Prior, simulate
+
+STATIONS = ("DSS-14", "DSS-63", "DSS-43")
+TROPO = True
+TOL = 1e-14
+SPAN = 86400.0
+T_MAN = 10 * 3600.0
+ESTIMATE = ["srp:cr_area_over_mass", "emp:r", "emp:t", "emp:n", "dv0_x", "dv0_y", "dv0_z",
+            "bias:DSS-14", "bias:pass1"]
+CONSIDER = ["phobos:gm", "bias:DSS-43"]
+
+
+@pytest.fixture(scope="module")
+def case():
+    from mmxsim.analyses._navigation import ground_stations
+    from mmxsim.dynamics import DynamicsModel, EmpiricalAcceleration, MarsGravity, PhobosGravity, SolarRadiationPressure
+    from mmxsim.mission.runner import build_model, initial_state
+    from mmxsim.navigation.measurements import MeasurementSettings, elevation_mask
+    from mmxsim.navigation.schedule import ScheduleSettings, Track, schedule
+    from mmxsim.scenario import reference_scenario
+
+    s = reference_scenario()
+    _, eph = build_model(s)
+    t0 = float(s.t0_tdb)
+    t1 = t0 + SPAN
+    x0 = initial_state(s, t0, eph)
+    # a Mars orbit 1.2 times farther out than the QSO (bound, about 1900 km outside Phobos' orbit):
+    # smooth enough for finite differences to 1e-7 (the QSO itself is too sensitive over a day)
+    x0 = np.concatenate([1.2 * x0[:3], x0[3:] / np.sqrt(1.2)])
+    model = DynamicsModel(forces=[MarsGravity(2), PhobosGravity("point_mass", gm_parameter=True),
+                                  SolarRadiationPressure(), EmpiricalAcceleration()], ephemeris=eph, tolerance=TOL)
+    stations, _ = ground_stations(STATIONS, eph, t0, t1)
+    tracks = [Track(n, t0 + 3000.0, t1, k) for k, n in enumerate(STATIONS)]
+    rows = schedule(tracks, ScheduleSettings(doppler_interval_s=1800.0, range_interval_s=1800.0,
+                                             ddor_interval_s=3600.0, baselines=(("DSS-14", "DSS-63"),)))
+    settings = MeasurementSettings(troposphere=TROPO, shapiro=True)
+    probe = OrbitProblem(model, t0, t1, rows, stations, list(x0), settings=settings, ephemeris=eph,
+                         elevation_mask_deg=None)
+    _, comp, _ = probe.computed(probe.p0)
+    rows = rows.select(elevation_mask(comp, 10.0))
+    return dict(model=model, eph=eph, t0=t0, t1=t1, x0=x0, stations=stations, rows=rows, settings=settings)
+
+
+def make(case, data=None, estimate=ESTIMATE, consider=CONSIDER, state_sigma=(1.0, 1e-4), values=None, **kw):
+    """An OrbitProblem of the case; ``values`` overrides a priori means; a priori sigmas are wide."""
+    from mmxsim.bodies import GM_PHOBOS
+
+    vals = {"srp:cr_area_over_mass": 1.3 * 20.0 / 2000.0, "phobos:gm": float(GM_PHOBOS), "emp:r": 0.0,
+            "emp:t": 0.0, "emp:n": 0.0, "dv0_x": 2e-4, "dv0_y": -1e-4, "dv0_z": 5e-5}
+    sig = {"srp:cr_area_over_mass": 1e-3, "phobos:gm": 6e-7, "emp:r": 1e-12, "emp:t": 1e-12, "emp:n": 1e-12,
+           "dv0_x": 1e-5, "dv0_y": 1e-5, "dv0_z": 1e-5}
+    vals.update(values or {})
+    state = [Prior(v, state_sigma[0] if i < 3 else state_sigma[1]) for i, v in enumerate(vals.get("state", case["x0"]))]
+    est = {k: Prior(vals.get(k, 0.0), sig.get(k, 5e-3)) for k in estimate}
+    con = {k: Prior(vals.get(k, 0.0), sig.get(k, 5e-3)) for k in consider}
+    mans = [(case["t0"] + T_MAN, [vals["dv0_x"], vals["dv0_y"], vals["dv0_z"]])]
+    return OrbitProblem(case["model"], case["t0"], case["t1"], case["rows"] if data is None else data,
+                        case["stations"], state, estimate=est, consider=con, maneuvers=mans,
+                        settings=case["settings"], ephemeris=case["eph"], **kw)
+
+
+def test_case_has_every_data_type(case):
+    """The case exercises range and Doppler at each station and ΔDOR (counted; guards the tests below)."""
+    d = case["rows"]
+    for st in STATIONS:
+        assert np.sum((d.kind == "range") & (d.receiver == st)) >= 5, st
+        assert np.sum((d.kind == "doppler") & (d.receiver == st)) >= 5, st
+    assert np.sum(d.kind == "ddor") >= 1
+
+
+# finite-difference steps: position km, velocity km/s, Cr A/m m^2/kg, empirical km/s^2, dv km/s,
+# biases km (1 km: a range of 3e8 km rounds at 3e-8 km), Phobos GM km^3/s^2. The steps are large
+# because the orbit's response to them is close to linear and the differences are noise-limited
+# (their error scaled as 1/step at 100 times smaller steps)
+STEPS = {"x": 1.0, "y": 1.0, "z": 1.0, "vx": 1e-4, "vy": 1e-4, "vz": 1e-4, "srp:cr_area_over_mass": 0.3,
+         "emp:r": 3e-8, "emp:t": 3e-8, "emp:n": 9e-8, "dv0_x": 1e-3, "dv0_y": 1e-3, "dv0_z": 1e-3,
+         "bias:DSS-14": 1.0, "bias:pass1": 1.0, "phobos:gm": 3e-3, "bias:DSS-43": 1.0}
+
+
+def _fd4(f, x, j, h):
+    def g(k):
+        e = np.array(x, float)
+        e[j] += k * h
+        return f(e)
+
+    return (8 * (g(1) - g(-1)) - (g(2) - g(-2))) / (12 * h)
+
+
+def test_full_chain_partials_vs_central_differences(case):
+    """H (estimated: state, SRP, empirical r/t/n, the manoeuvre's dv, a range bias per station and one
+    per pass) and C (consider: Phobos GM, a station bias) of OrbitProblem.linearize vs fourth-order
+    central differences (8 (f(h) - f(-h)) - (f(2h) - f(-2h))) / 12h of OrbitProblem.computed (steps
+    STEPS), for range, Doppler and ΔDOR rows from real stations.
+
+    Tolerances, per column and data type: ||H - FD|| / ||H|| < 1e-6, and over all rows weighted by
+    1/sigma (as the estimators see them) ||W (H - FD)|| / ||W H|| < 1e-6; except the Doppler rows
+    of SRP, emp:n and Phobos GM (< 1e-4, and so their weighted figure), whose Doppler signal over
+    the step is small: there the differences sit at the Doppler model's own numerical noise (their
+    error scales as 1/step and does not change with the integrator's tolerance, 1e-14 or 1e-15).
+    Columns that are zero for a data type (biases on Doppler and ΔDOR, dv before the manoeuvre)
+    must be exactly zero in both. Measured: largest 7.5e-7 (vy, Doppler); range and ΔDOR <= 3e-7;
+    Doppler of SRP / emp:n / GM 4e-6, 2e-6, 1.2e-5.
+
+    Before the fix of the ΔDOR partial (it lacked the troposphere's dependence on the elevation) the
+    ΔDOR rows showed 5e-6 in every column."""
+    prob = make(case)
+    p0, c0 = prob.p0, prob.c0
+    lin = prob.linearize(p0)
+    d = prob.data
+    w = 1.0 / d.sigma
+    names = [*prob.names, *prob.consider_names]
+    J = np.hstack([lin.H, lin.C])
+    worst, weighted = {}, {}
+    noisy = {("srp:cr_area_over_mass", "doppler"), ("emp:n", "doppler"), ("phobos:gm", "doppler")}
+    for j, nm in enumerate(names):
+        if j < prob.n:
+            fd = _fd4(lambda p: prob.computed(p)[0], p0, j, STEPS[nm])
+        else:
+            fd = _fd4(lambda c: prob.computed(p0, c)[0], c0, j - prob.n, STEPS[nm])
+        weighted[nm] = float(np.linalg.norm(w * (J[:, j] - fd)) / np.linalg.norm(w * J[:, j]))
+        for kind in ("range", "doppler", "ddor"):
+            r = d.kind == kind
+            a, b = J[r, j], fd[r]
+            if nm.startswith("bias:") and kind != "range":
+                assert np.all(a == 0) and np.all(b == 0), (nm, kind)
+                continue
+            na = np.linalg.norm(a)
+            assert na > 0, (nm, kind)
+            worst[(nm, kind)] = float(np.linalg.norm(a - b) / na)
+    print("weighted:", {k: f"{v:.1e}" for k, v in weighted.items()})
+    print("per type:", {k: f"{v:.1e}" for k, v in worst.items()})
+    bad = {k: v for k, v in weighted.items() if v > (1e-4 if (k, "doppler") in noisy else 1e-6)}
+    bad.update({k: v for k, v in worst.items() if v > (1e-4 if k in noisy else 1e-6)})
+    assert not bad, bad
+    # the manoeuvre's partials vanish before it (with its light time)
+    early = d.t < case["t0"] + T_MAN
+    assert early.sum() > 10
+    assert np.all(J[early][:, [names.index(f"dv0_{a}") for a in "xyz"]] == 0)
