@@ -277,3 +277,100 @@ def test_monte_carlo_consistency_200(case):
     runs = 200
     mean, band, ratio, m = _monte_carlo(case, runs)
     _check_monte_carlo(mean, band, ratio, m, 6 + len(SMALL), runs)
+
+
+# --- bad inputs ---------------------------------------------------------------------------------
+def test_measurement_outside_any_pass_is_refused(case):
+    """A range row while DSS-43 cannot see the spacecraft (below its horizon, found from the
+    geometry) -> InputError at the first computation naming od.data, the row, the station and the
+    elevation (reference: the problem's definition, every observation inside a pass, 0 deg by
+    default); with elevation_mask_deg=None the same row is computed (no check); a bad mask is refused."""
+    from mmxsim.navigation.data import TrackingData
+    from mmxsim.navigation.measurements import compute
+
+    prob = make(case)
+    traj = prob.trajectory(prob.p0)
+    t = case["t0"] + np.arange(3600.0, SPAN - 3600.0, 1800.0)
+    probe = TrackingData(kind=["range"] * len(t), t=t, receiver=["DSS-43"] * len(t), value=np.zeros(len(t)),
+                         sigma=np.full(len(t), 1e-3))
+    el = compute(probe, traj, case["stations"], case["settings"], case["eph"]).elevation_deg
+    below = np.flatnonzero(np.all(el < -5.0, axis=1))
+    assert below.size, "DSS-43 never below the horizon in the case?"
+    bad = TrackingData.concatenate([case["rows"], probe.select(below[:1])]).sorted()
+    p = make(case, data=bad)
+    with pytest.raises(InputError) as exc:
+        p.computed(p.p0)
+    msg = str(exc.value)
+    assert "od.data row" in msg and "DSS-43" in msg and "elevation" in msg and "od.elevation_mask_deg" in msg
+    # checked once, at the first computation: the case's own rows pass
+    ok = make(case)
+    ok.computed(ok.p0)
+    assert make(case, data=bad, elevation_mask_deg=None).computed(ok.p0)[0].size == len(bad)
+    for mask in (95.0, float("nan"), "low"):
+        with pytest.raises(InputError, match="od.elevation_mask_deg"):
+            make(case, elevation_mask_deg=mask)
+
+
+def test_unknown_station_negative_noise_and_double_declaration(case):
+    """Unknown station in the data -> InputError naming od.stations and the station; an estimated
+    bias of an unknown station -> names od.estimate.bias:...; negative noise -> the data's sigma
+    column and row; a parameter both estimated and considered -> od.consider; negative a priori
+    sigma -> od.a_priori (reference: the package's input rules, common.md)."""
+    from mmxsim.navigation.data import TrackingData
+
+    d = case["rows"]
+    rec = d.receiver.copy()
+    rec[0] = "DSS-99"
+    unknown = TrackingData(kind=d.kind, t=d.t, receiver=rec, value=d.value, sigma=d.sigma,
+                           transmitter=np.where(np.arange(len(d)) == 0, "DSS-99", d.transmitter), station2=d.station2,
+                           count_time=d.count_time, pass_id=d.pass_id)
+    with pytest.raises(InputError, match=r"od\.stations.*DSS-99"):
+        make(case, data=unknown)
+    with pytest.raises(InputError, match=r"od\.estimate\.bias:DSS-99"):
+        make(case, estimate=["bias:DSS-99"], consider=[])
+    sig = d.sigma.copy()
+    sig[3] = -1e-3
+    with pytest.raises(InputError, match=r"sigma \(row 3\)"):
+        TrackingData(kind=d.kind, t=d.t, receiver=d.receiver, value=d.value, sigma=sig, station2=d.station2,
+                     count_time=d.count_time)
+    with pytest.raises(InputError, match=r"od\.consider.*phobos:gm"):
+        make(case, estimate=["phobos:gm"], consider=["phobos:gm"])
+    with pytest.raises(InputError, match=r"od\.a_priori\.srp"):
+        make(case, estimate=["srp:cr_area_over_mass"], consider=[], sigmas={"srp:cr_area_over_mass": -1.0})
+
+
+def test_singular_problems_name_the_parameters(case):
+    """A range bias per station AND per pass on the same rows (DSS-14 has one track, pass 0), both
+    without a priori -> SingularProblemError whose combination names bias:DSS-14 and bias:pass0 with
+    opposite coefficients; a per-pass bias of a pass without data -> names bias:pass7 alone
+    (reference: rank deficiency of the design matrix, Tapley et al. 2004 §4.12)."""
+    from mmxsim.navigation.estimation import BatchSettings, SingularProblemError, batch_least_squares
+
+    p = make(case, estimate=["bias:DSS-14", "bias:pass0"], consider=[],
+             sigmas={"bias:DSS-14": np.inf, "bias:pass0": np.inf})
+    with pytest.raises(SingularProblemError) as exc:
+        batch_least_squares(p, BatchSettings(max_iterations=2))
+    comb = exc.value.combination
+    assert set(comb) == {"bias:DSS-14", "bias:pass0"}
+    assert comb["bias:DSS-14"] == pytest.approx(-comb["bias:pass0"], rel=1e-6)
+    assert "bias:DSS-14" in str(exc.value) and "not observable" in str(exc.value)
+    p = make(case, estimate=["bias:pass7"], consider=[], sigmas={"bias:pass7": np.inf})
+    with pytest.raises(SingularProblemError) as exc:
+        batch_least_squares(p, BatchSettings(max_iterations=2))
+    assert set(exc.value.combination) == {"bias:pass7"}
+
+
+def test_a_diverging_batch_says_so(case):
+    """A priori 3000 km off in position with a wide a priori: the Gauss-Newton iterations blow up;
+    the batch raises EstimationError saying it diverged (or that the model gave non-finite numbers),
+    with its iteration table, never a silent result (reference: estimation's divergence rules)."""
+    from mmxsim.navigation.estimation import BatchSettings, EstimationError, batch_least_squares
+
+    truth = make(case, estimate=[], consider=[])
+    data = simulate(truth, truth.p0, seed=1)
+    far = np.array(case["x0"], float)
+    far[:3] *= 0.35  # ~4000 km from Mars' centre
+    p = make(case, data=data, estimate=[], consider=[], values={"state": far}, state_sigma=(1e4, 1.0))
+    with pytest.raises(EstimationError, match="diverged|non-finite") as exc:
+        batch_least_squares(p, BatchSettings(max_iterations=15, divergence_iterations=2))
+    assert "iter" in str(exc.value)
