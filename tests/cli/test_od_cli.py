@@ -131,3 +131,22 @@ def test_od_diverging_estimate_exits_non_zero(tracking, tmp_path):
     assert res.exit_code != 0
     assert res.exit_code in (1, 2)
     assert ("diverged" in res.output or "non-finite" in res.output or "NOT converged" in res.output)
+
+
+def test_od_analysis_runs_with_the_elevation_check(tracking, tmp_path):
+    """The od analysis (mmxsim run) on the same orbit, half a day, visible tracks of three stations:
+    exit 0; the report's od section counts range, Doppler and ΔDOR rows; the TDM of the data is
+    written. Guards the analysis' set-up, which drops rows below the horizon before the problem's
+    own elevation check (OrbitProblem.elevation_mask_deg) runs at its first computation."""
+    scen, _, _, _, _ = tracking
+    data = yaml.safe_load(scen.read_text())
+    data["analyses"] = {"od": {"arc_days": 0.5, "estimate": ["range_bias"], "stations": ["DSS-14", "DSS-63", "DSS-43"],
+                               "tracking": {"doppler_interval_s": 600, "ddor_interval_s": 3600}}}
+    path = tmp_path / "analysis.yaml"
+    path.write_text(yaml.safe_dump(data), encoding="utf-8")
+    out = tmp_path / "run"
+    res = runner.invoke(app, ["run", str(path), "--out", str(out), "--quiet"])
+    assert res.exit_code == 0, res.output
+    od = json.loads((out / "summary.json").read_text())["analyses"]["od"]
+    assert od["counts"]["range"] > 10 and od["counts"]["doppler"] > 10
+    assert (out / "od_tracking.tdm").read_text().startswith("CCSDS_TDM_VERS")

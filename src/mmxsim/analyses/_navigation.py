@@ -264,7 +264,7 @@ def setup(cfg, scenario, ctx) -> Setup:
     state = [Prior(values[k], sig[k]) for k in ("x", "y", "z", "vx", "vy", "vz")]
     problem = OrbitProblem(model, t0, t1, rows, stations, state, estimate={k: Prior(values[k], sig[k]) for k in est},
                            consider={k: Prior(values[k], sig[k]) for k in con}, settings=settings, ephemeris=eph,
-                           acceleration_psd=cfg.process_noise_km2_s3, elevation_mask_deg=ELEVATION_MASK_DEG)
+                           acceleration_psd=cfg.process_noise_km2_s3, elevation_mask_deg=None)
     p_true = problem.p0.copy()
     c_true = problem.c0.copy()
     # the tracks are passes above the stations' masks, but a row's other leg (the uplink one round-trip
@@ -272,10 +272,9 @@ def setup(cfg, scenario, ctx) -> Setup:
     # the problem's own check (OrbitProblem.elevation_mask_deg, at its first computation) holds
     from ..navigation.measurements import elevation_mask
 
-    problem.elevation_mask_deg = None
     _, comp, _ = problem.computed(p_true, c_true)
     keep = elevation_mask(comp, ELEVATION_MASK_DEG)
-    problem = _problem_with(problem, data=rows.select(keep))
+    problem = _problem_with(problem, data=rows.select(keep))  # with the check (ELEVATION_MASK_DEG)
     rows = problem.data
     if len(rows) == 0:
         raise InputError("analyses.od.stations", list(cfg.stations),
