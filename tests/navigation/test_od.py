@@ -1,9 +1,9 @@
 """The assembled orbit-determination problem (mmxsim.navigation.od.OrbitProblem).
 
 Test case (``case`` below): at the reference scenario's epoch, a Mars orbit 1.2 times farther out
-than the reference QSO state (radius ~11,000 km, about 1900 km outside Phobos' orbit: smooth enough for
-finite differences, unlike the QSO itself over a day), flown one day with Mars J2, Phobos as a point mass (its GM a runtime parameter), cannonball SRP with the Mars
-and Phobos shadows and an RTN empirical acceleration (heyoka tolerance 1e-14), one impulsive
+than the reference QSO state (radius ~11,000 km, about 1900 km outside Phobos' orbit: smooth enough
+for finite differences, unlike the QSO itself over a day), flown one day with Mars J2, Phobos as a
+point mass (its GM a runtime parameter), cannonball SRP with the Mars and Phobos shadows and an RTN empirical acceleration (heyoka tolerance 1e-14), one impulsive
 manoeuvre 10 h after the start; tracked by DSS-14, DSS-63 and DSS-43 (the catalogue's stations with
 the Earth orientation of comms, as analyses._navigation.ground_stations builds them), one track per
 station over the whole day (pass ids 0, 1, 2), two-way range and Doppler (60 s count) every 30 min
@@ -192,8 +192,8 @@ def test_batch_and_sequential_agree_on_the_orbit_problem(case):
     tighter is not reachable: the Gauss-Newton steps stall at 1e-3..4e-3 sigma, the weighted RMS
     wandering by 3e-5 relative between iterations, the Doppler model's numerical noise of ~1e-3 of
     its sigma, i.e. ~1e-4 mm/s); one more batch step about the converged estimate, and the filter
-    linearised about the same estimate: the filter's final deviation vs the batch step mapped to the final epoch within 1e-3
-    sigma, final covariances within 1e-6 relative (|dP_ij| / sqrt(P_ii P_jj)); the smoother at t0
+    linearised about the same estimate: the filter's final deviation vs the batch step mapped to the
+    final epoch within 1e-3 sigma, final covariances within 1e-6 relative (|dP_ij| / sqrt(P_ii P_jj)); the smoother at t0
     equals the batch (same tolerances)."""
     from mmxsim.navigation.estimation import BatchSettings, EstimationWarning, batch_least_squares
     from mmxsim.navigation.sequential import square_root_information_filter

@@ -63,9 +63,8 @@ def determine_orbit(scenario, tdm_paths: Sequence, *, base_dir=None, noise: dict
     ``noise``: sigma per data type for files that carry none (km for range, km/s for Doppler, s for
     ΔDOR); default: the ``od`` block's tracking noise (or its defaults).
     """
-    from ..analyses._navigation import ELEVATION_MASK_DEG
-    from ..analyses.od import (OdAnalysis, apriori_sigmas, ground_stations, measurement_settings, od_model,
-                               parameter_names)
+    from ..analyses.od import (ELEVATION_MASK_DEG, OdAnalysis, apriori_sigmas, ground_stations,
+                               measurement_settings, od_model, parameter_names)
     from ..navigation.data import TrackingData
     from ..navigation.estimation import BatchSettings, batch_least_squares
     from ..navigation.od import STATE_NAMES, OrbitProblem, Prior

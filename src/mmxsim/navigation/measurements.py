@@ -345,8 +345,8 @@ def _two_way(sc, rx, tx, t_hi, t_lo, settings, eph):
     tr_tx, mw_tx = _tropo(tx, up.t_hi, el_tx, settings)
     dtr = (_tropo_gradient(rx, t_hi, n_d, down.dist, el_rx, settings)
            + _tropo_gradient(tx, up.t_hi, n_u, up.dist, el_tx, settings))
-    return dict(down=down, up=up, drho=0.5 * c * (g_u + g_d) + 0.5 * dtr, el=(el_rx, el_tx), tropo=0.5 * (tr_rx + tr_tx),
-                shapiro=0.5 * (down.shapiro + up.shapiro), geo=0.5 * (down.dist + up.dist), mw=(mw_tx, mw_rx),
+    return dict(down=down, up=up, drho=0.5 * c * (g_u + g_d) + 0.5 * dtr, el=(el_rx, el_tx),
+                tropo=0.5 * (tr_rx + tr_tx), shapiro=0.5 * (down.shapiro + up.shapiro), geo=0.5 * (down.dist + up.dist), mw=(mw_tx, mw_rx),
                 it=max(down.iterations, up.iterations))
 
 
