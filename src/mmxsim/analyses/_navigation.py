@@ -274,6 +274,7 @@ def setup(cfg, scenario, ctx) -> Setup:
 
     _, comp, _ = problem.computed(p_true, c_true)
     keep = elevation_mask(comp, ELEVATION_MASK_DEG)
+    dropped = int(np.sum(~keep))
     problem = _problem_with(problem, data=rows.select(keep))  # with the check (ELEVATION_MASK_DEG)
     rows = problem.data
     if len(rows) == 0:
@@ -283,6 +284,9 @@ def setup(cfg, scenario, ctx) -> Setup:
     notes = []
     if not len(tracks):
         notes.append("no tracks")
+    if dropped:
+        notes.append(f"{dropped} scheduled rows dropped: the spacecraft below the horizon at a participating "
+                     "station (the uplink leg or ΔDOR's second station)")
     return Setup(t0, t1, model, eph, x_true, stations, catalogue, tracks, blackouts, problem, p_true, c_true, extra,
                  notes)
 
