@@ -256,6 +256,7 @@ def _check_monte_carlo(mean, band, ratio, m, n, runs):
           f"post-fit RMS/sigma {ratio:.4f} (expected {expected:.4f} for m = {m}, n = {n})")
     assert band[0] <= mean <= band[1]
     assert abs(ratio / expected - 1) < 0.05
+    assert abs(ratio - 1) < 0.05
 
 
 def test_monte_carlo_consistency_small(case):
@@ -264,7 +265,8 @@ def test_monte_carlo_consistency_small(case):
     bias (5 m; truth 2 m); 8 parameters), 20 noisy data sets
     with new noise and new a priori draws: mean NEES of the estimated parameters inside its 95 %
     chi-square band (navigation.covariance.nees_band: chi2(8 x 20) / 20); post-fit residual RMS /
-    sigma within 5 % of sqrt((m - n) / m) (= 1 but for the n parameters the fit absorbs)."""
+    sigma within 5 % of 1 and of sqrt((m - n) / m) (1 but for the n parameters the fit absorbs).
+    Measured: mean NEES 7.06 in 6.34..9.85; RMS / sigma 0.981 (m = 108)."""
     runs = 20
     mean, band, ratio, m = _monte_carlo(case, runs)
     _check_monte_carlo(mean, band, ratio, m, 6 + len(SMALL), runs)
@@ -273,7 +275,8 @@ def test_monte_carlo_consistency_small(case):
 @pytest.mark.slow
 def test_monte_carlo_consistency_200(case):
     """The same with 200 data sets (issue 16's validation: >= 200): NEES in its 95 % band
-    (chi2(8 x 200) / 200), post-fit RMS / sigma within 5 %."""
+    (chi2(8 x 200) / 200), post-fit RMS / sigma within 5 %. Measured (2 min on 2 shared cores): mean
+    NEES 8.24 in 7.46..8.56; RMS / sigma 0.972."""
     runs = 200
     mean, band, ratio, m = _monte_carlo(case, runs)
     _check_monte_carlo(mean, band, ratio, m, 6 + len(SMALL), runs)
@@ -373,4 +376,5 @@ def test_a_diverging_batch_says_so(case):
     p = make(case, data=data, estimate=[], consider=[], values={"state": far}, state_sigma=(1e4, 1.0))
     with pytest.raises(EstimationError, match="diverged|non-finite") as exc:
         batch_least_squares(p, BatchSettings(max_iterations=15, divergence_iterations=2))
+    print(str(exc.value))
     assert "iter" in str(exc.value)
