@@ -21,6 +21,9 @@ DEFAULT_STATIONS = ("DSS-14", "DSS-43", "DSS-63", "DSA-1 New Norcia", "DSA-2 Ceb
 # Malargüe–New Norcia (ESTRACK)
 DEFAULT_BASELINES = (("DSS-14", "DSS-63"), ("DSS-43", "DSS-63"), ("DSA-2 Cebreros", "DSA-1 New Norcia"),
                      ("DSA-3 Malargue", "DSA-1 New Norcia"))
+# every observation of the od analysis and of `mmxsim od` lies above the horizon of its stations
+# (OrbitProblem.elevation_mask_deg; the tracks themselves respect each station's mask)
+ELEVATION_MASK_DEG = 0.0
 
 
 @dataclass
@@ -267,13 +270,29 @@ def setup(cfg, scenario, ctx) -> Setup:
     state = [Prior(values[k], sig[k]) for k in ("x", "y", "z", "vx", "vy", "vz")]
     problem = OrbitProblem(model, t0, t1, rows, stations, state, estimate={k: Prior(values[k], sig[k]) for k in est},
                            consider={k: Prior(values[k], sig[k]) for k in con}, settings=settings, ephemeris=eph,
-                           acceleration_psd=cfg.process_noise_km2_s3)
+                           acceleration_psd=cfg.process_noise_km2_s3, elevation_mask_deg=None)
     p_true = problem.p0.copy()
     c_true = problem.c0.copy()
+    # the tracks are passes above the stations' masks, but a row's other leg (the uplink one round-trip
+    # light time earlier, ΔDOR's second station) can be below the horizon: drop those rows here, so that
+    # the problem's own check (OrbitProblem.elevation_mask_deg, at its first computation) holds
+    from ..navigation.measurements import elevation_mask
+
+    _, comp, _ = problem.computed(p_true, c_true)
+    keep = elevation_mask(comp, ELEVATION_MASK_DEG)
+    dropped = int(np.sum(~keep))
+    problem = _problem_with(problem, data=rows.select(keep))  # with the check (ELEVATION_MASK_DEG)
+    rows = problem.data
+    if len(rows) == 0:
+        raise InputError("analyses.od.stations", list(cfg.stations),
+                         "stations that see the spacecraft above the horizon during the arc")
     extra = tropo_residual_sigma(rows, stations, settings, cfg, problem, p_true)
     notes = []
     if not len(tracks):
         notes.append("no tracks")
+    if dropped:
+        notes.append(f"{dropped} scheduled rows dropped: the spacecraft below the horizon at a participating "
+                     "station (the uplink leg or ΔDOR's second station)")
     return Setup(t0, t1, model, eph, x_true, stations, catalogue, tracks, blackouts, problem, p_true, c_true, extra,
                  notes)
 
@@ -286,7 +305,8 @@ def _problem_with(problem, data=None, state=None, estimate=None):
                         problem.stations, problem.state if state is None else state,
                         estimate=problem.estimate if estimate is None else estimate, consider=problem.consider,
                         maneuvers=problem.maneuvers, settings=problem.settings, ephemeris=problem.ephemeris,
-                        barycentric=problem.barycentric, acceleration_psd=problem.acceleration_psd)
+                        barycentric=problem.barycentric, acceleration_psd=problem.acceleration_psd,
+                        elevation_mask_deg=ELEVATION_MASK_DEG)
 
 
 def _drawn_prior(problem, p_true, rng):

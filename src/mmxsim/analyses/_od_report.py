@@ -144,7 +144,8 @@ def od_report(out) -> Section:
         f"Arc {iso_tdb(su.t0)} to {iso_tdb(su.t1)} TDB ({(su.t1 - su.t0) / 86400:.3g} days); "
         f"{len(su.tracks)} tracks from {', '.join(sorted(su.stations))} ({cfg.tracks}); {kinds['doppler']} two-way "
         f"Doppler ({cfg.tracking.count_time_s:g} s count), {kinds['range']} range and {kinds['ddor']} ΔDOR points; "
-        f"{len(su.blackouts)} solar-conjunction blackout(s) in the arc.",
+        f"{len(su.blackouts)} solar-conjunction blackout(s) in the arc; every observation above the horizon of its "
+        "stations (checked)." + "".join(f" Note: {n}." for n in su.notes),
         f"Mode: {cfg.mode} ({'noisy data, a priori drawn around the truth' if cfg.mode == 'estimate' else 'formal covariance only, no noise'}). "
         f"Estimated: state, {', '.join(n for n in b.names[6:]) or 'nothing else'}; considered: "
         f"{', '.join(b.consider_names) or 'none'}. Media: {', '.join(media) or 'none'}.",
@@ -158,7 +159,7 @@ def od_report(out) -> Section:
                "postfit_weighted_rms": float(b.postfit_weighted_rms), "edited_rows": int(np.sum(b.edited)),
                "n_sigma": cfg.n_sigma, "residuals": t_js, "parameters": e_js,
                "sigma_end_rtn": out.sigma_rtn[-1].tolist(), "sigma_end_hill": out.sigma_hill[-1].tolist(),
-               "timings_s": out.timings, "mode": cfg.mode}
+               "timings_s": out.timings, "mode": cfg.mode, "notes": list(su.notes)}
     if out.filt is not None:
         tables.append(Table("Batch and square-root information filter at the arc's end",
                             ("quantity", "value"), _filter_rows(out)))

@@ -19,8 +19,8 @@ from pydantic import Field
 
 from ..results import Section
 from ..scenario import SchemaModel
-from ._navigation import (apriori_sigmas, ground_stations, measurement_settings, od_model,  # noqa: F401
-                          parameter_names)
+from ._navigation import (ELEVATION_MASK_DEG, apriori_sigmas, ground_stations,  # noqa: F401
+                          measurement_settings, od_model, parameter_names)
 from ._od_report import residual_figure  # noqa: F401  (public here: the od command draws it too)
 from ._plugin import Analysis
 

@@ -63,8 +63,8 @@ def determine_orbit(scenario, tdm_paths: Sequence, *, base_dir=None, noise: dict
     ``noise``: sigma per data type for files that carry none (km for range, km/s for Doppler, s for
     ΔDOR); default: the ``od`` block's tracking noise (or its defaults).
     """
-    from ..analyses.od import (OdAnalysis, apriori_sigmas, ground_stations, measurement_settings, od_model,
-                               parameter_names)
+    from ..analyses.od import (ELEVATION_MASK_DEG, OdAnalysis, apriori_sigmas, ground_stations,
+                               measurement_settings, od_model, parameter_names)
     from ..navigation.data import TrackingData
     from ..navigation.estimation import BatchSettings, batch_least_squares
     from ..navigation.od import STATE_NAMES, OrbitProblem, Prior
@@ -110,7 +110,7 @@ def determine_orbit(scenario, tdm_paths: Sequence, *, base_dir=None, noise: dict
     problem = OrbitProblem(model, t0, t1, data, stations, [Prior(values[k], sig[k]) for k in STATE_NAMES],
                            estimate={k: Prior(values[k], sig[k]) for k in est},
                            consider={k: Prior(values[k], sig[k]) for k in con},
-                           settings=measurement_settings(cfg), ephemeris=eph)
+                           settings=measurement_settings(cfg), ephemeris=eph, elevation_mask_deg=ELEVATION_MASK_DEG)
     batch = batch_least_squares(problem, BatchSettings(max_iterations=max_iterations or cfg.max_iterations,
                                                        n_sigma=cfg.n_sigma, step_tolerance=cfg.step_tolerance_sigma,
                                                        rms_tolerance=cfg.rms_tolerance))

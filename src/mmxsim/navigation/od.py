@@ -79,6 +79,12 @@ class OrbitProblem:
         Light time in the SSB frame (real stations); False for problems in a fixed-centre frame.
     acceleration_psd : float
         Spectral density of white stochastic accelerations, km²/s³ (sequential filter only).
+    elevation_mask_deg : float or None
+        Every observation must lie inside a pass: the spacecraft at or above this elevation at
+        every participating station (receiver, transmitter, ΔDOR's second station), checked once,
+        at the first computation (:meth:`computed`), with the geometry of that computation; an
+        observation below it raises :class:`~mmxsim.errors.InputError` naming the row, station and
+        epoch. Default 0 deg (above the horizon); None: no check.
     """
 
     model: object
@@ -94,6 +100,7 @@ class OrbitProblem:
     ephemeris: object = None
     barycentric: bool = True
     acceleration_psd: float = 0.0
+    elevation_mask_deg: float | None = 0.0
 
     def __post_init__(self):
         st = list(self.state)
@@ -122,6 +129,10 @@ class OrbitProblem:
         if len(t) and (t.min() < self.t0 or t.max() > self.t1):
             raise InputError("od.data", f"{t.min():.3f} .. {t.max():.3f} TDB s",
                              f"observations inside the arc {self.t0:.3f} .. {self.t1:.3f}")
+        em = self.elevation_mask_deg
+        if em is not None and not (isinstance(em, (int, float, np.floating, np.integer)) and -90.0 <= em < 90.0):
+            raise InputError("od.elevation_mask_deg", em, "degrees in [-90, 90), or None (no check)")
+        self._elevation_checked = em is None
         self.names = [*STATE_NAMES, *self.estimate]
         self.consider_names = list(self.consider)
         self._dyn = [n for n in [*self.estimate, *self.consider] if n in DYNAMIC_PARAMETERS]
@@ -223,9 +234,30 @@ class OrbitProblem:
         if c is None:  # the last linearisation point is the reference of stm()
             self._cache = (np.asarray(p, float).tobytes(), traj)
         comp = compute(self.data, traj, self.stations, self.settings, self.ephemeris)
+        if not self._elevation_checked:
+            self.check_elevation(comp)
         v = self.values(p, c)
         bias = self._bias_matrix(list(v)) @ np.array(list(v.values()))
         return comp.value + bias, comp, traj
+
+    def check_elevation(self, comp) -> None:
+        """InputError naming the first observation outside any pass (see ``elevation_mask_deg``),
+        from a computation's elevations (:func:`measurements.check_elevation`); marks it done."""
+        from .measurements import elevation_mask
+
+        mask = float(self.elevation_mask_deg)
+        bad = np.flatnonzero(~elevation_mask(comp, mask))
+        if len(bad):
+            d, i = self.data, int(bad[0])
+            el = comp.elevation_deg[i]
+            j = int(np.nanargmin(el))
+            who = d.receiver[i] if j == 0 else (d.station2[i] if d.kind[i] == "ddor" else d.transmitter[i])
+            raise InputError(f"od.data row {i} ({d.kind[i]} of {d.receiver[i]} at t = {d.t[i]:.3f} TDB s; "
+                             f"{len(bad) - 1} more rows below the mask)",
+                             f"elevation {el[j]:.2f} deg at {who}",
+                             f"observations inside a pass: elevation >= od.elevation_mask_deg = {mask:g} deg "
+                             "at every participating station")
+        self._elevation_checked = True
 
     def linearize(self, p):
         """The estimators' :class:`~mmxsim.navigation.estimation.Linearization` at ``p``."""
