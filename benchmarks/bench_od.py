@@ -101,12 +101,12 @@ def build_case(days: float, seed: int = 0):
     tracks = cap_tracks(su.tracks)
     rows = schedule(tracks, _schedule_settings(cfg, su), su.blackouts)
     rows = rows.select((rows.t - rows.count_time - 2000.0 >= su.t0) & (rows.t <= su.t1))
-    prob = N._problem_with(su.problem, data=rows)
+    prob = N.problem_with(su.problem, data=rows)
     extra = N.tropo_residual_sigma(rows, su.stations, prob.settings, cfg, prob, su.p_true)
     su = dataclasses.replace(su, tracks=tracks, problem=prob, extra_sigma=extra)
     data = simulate(su.problem, su.p_true, su.c_true, seed=seed, noise=True, extra_sigma=su.extra_sigma)
-    state, est = N._drawn_prior(su.problem, su.p_true, np.random.default_rng([seed, 1]))
-    return cfg, su, N._problem_with(su.problem, data=data, state=state, estimate=est), data
+    state, est = N.drawn_prior(su.problem, su.p_true, np.random.default_rng([seed, 1]))
+    return cfg, su, N.problem_with(su.problem, data=data, state=state, estimate=est), data
 
 
 def _schedule_settings(cfg, su):

@@ -281,7 +281,7 @@ def setup(cfg, scenario, ctx) -> Setup:
     _, comp, _ = problem.computed(p_true, c_true)
     keep = elevation_mask(comp, ELEVATION_MASK_DEG)
     dropped = int(np.sum(~keep))
-    problem = _problem_with(problem, data=rows.select(keep))  # with the check (ELEVATION_MASK_DEG)
+    problem = problem_with(problem, data=rows.select(keep))  # with the check (ELEVATION_MASK_DEG)
     rows = problem.data
     if len(rows) == 0:
         raise InputError("analyses.od.stations", list(cfg.stations),
@@ -297,7 +297,7 @@ def setup(cfg, scenario, ctx) -> Setup:
                  notes)
 
 
-def _problem_with(problem, data=None, state=None, estimate=None):
+def problem_with(problem, data=None, state=None, estimate=None):
     """A copy of ``problem`` with new data and/or new a priori means."""
     from ..navigation.od import OrbitProblem
 
@@ -309,7 +309,7 @@ def _problem_with(problem, data=None, state=None, estimate=None):
                         elevation_mask_deg=ELEVATION_MASK_DEG)
 
 
-def _drawn_prior(problem, p_true, rng):
+def drawn_prior(problem, p_true, rng):
     """A priori means drawn around the truth with the a priori sigmas (same sigmas)."""
     from ..navigation.od import Prior
 
@@ -329,10 +329,10 @@ def estimate_once(su: Setup, cfg, seed: int, noise: bool):
                     extra_sigma=su.extra_sigma if noise else None)
     rng = np.random.default_rng([seed, 1])
     if noise:
-        state, est = _drawn_prior(su.problem, su.p_true, rng)
+        state, est = drawn_prior(su.problem, su.p_true, rng)
     else:
         state, est = None, None
-    prob = _problem_with(su.problem, data=data, state=state, estimate=est)
+    prob = problem_with(su.problem, data=data, state=state, estimate=est)
     bs = BatchSettings(max_iterations=cfg.max_iterations if noise else 1, n_sigma=cfg.n_sigma if noise else None,
                        step_tolerance=cfg.step_tolerance_sigma, rms_tolerance=cfg.rms_tolerance)
     return data, prob, batch_least_squares(prob, bs, initial=None if noise else su.p_true)
