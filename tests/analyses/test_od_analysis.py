@@ -94,13 +94,15 @@ def test_outputs_report_summary_and_tdm(run):
 
 def test_covariance_mode_and_computed_navigation():
     """mode: covariance gives the formal covariance from noise-free data (estimate = truth); the QSO
-    station keeping shows the computed navigation error beside the assumed one."""
+    station keeping and the landing dispersion show the computed navigation error beside the assumed
+    one (the same computed error in both)."""
     from mmxsim.mission.runner import run_scenario
 
     s = parse_scenario({**BASE, "duration_days": 2.0,
                         "analyses": {"od": {"arc_days": 0.5, "mode": "covariance", "filter": False},
                                      "qso_campaign": {"degree": 2, "station_keeping_samples": 1,
-                                                      "navigation": "computed"}}})
+                                                      "navigation": "computed"},
+                                     "landing": {"samples": 50, "navigation": "computed"}}})
     res = run_scenario(s)
     od = next(x for x in res.sections if x.key == "od").data
     for p in od["parameters"]:
@@ -109,6 +111,10 @@ def test_covariance_mode_and_computed_navigation():
     comp = qc.data["station_keeping_computed_navigation"]
     assert 0 < comp["nav_pos_m"] < qc.data["station_keeping"]["nav_pos_m"]
     assert any("Computed navigation error" in p for p in qc.paragraphs)
+    ld = next(x for x in res.sections if x.key == "landing")
+    nav = ld.tables[1]
+    assert [r[0] for r in nav.rows] == ["assumed", "computed"]
+    assert ld.data["computed_navigation"]["nav_pos_m"] == pytest.approx(comp["nav_pos_m"], rel=1e-9)
 
 
 def test_bad_settings_are_clear_errors():

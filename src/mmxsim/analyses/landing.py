@@ -7,6 +7,8 @@ One file (docs/adding_an_analysis.md): its settings, its run function and ``ANAL
 
 from __future__ import annotations
 
+from typing import Literal
+
 import numpy as np
 from pydantic import Field
 
@@ -30,6 +32,9 @@ class LandingAnalysis(SchemaModel):
     max_horizontal_m_s: float = Field(0.1, gt=0, le=5, description="touchdown horizontal speed limit, m/s (assumed)")
     nav_pos_m: float = Field(10.0, ge=0, description="navigation position error, 1 sigma per axis, m (assumed)")
     nav_vel_mm_s: float = Field(1.0, ge=0, description="navigation velocity error, 1 sigma per axis, mm/s (assumed)")
+    navigation: Literal["assumed", "computed"] = Field(
+        "assumed", description="navigation error: assumed (nav_pos_m, nav_vel_mm_s) or computed by a covariance "
+                               "analysis of the run's tracking (the od analysis' defaults); computed shows both")
     exec_mag_pct: float = Field(1.0, ge=0, le=50, description="burn magnitude error, 1 sigma, % (assumed)")
     exec_point_deg: float = Field(0.5, ge=0, le=30, description="burn pointing error, 1 sigma per axis, deg (assumed)")
 
@@ -64,6 +69,28 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
     for k in (1, 2, 3):
         a, b, th = disp.ellipse(k)
         rows.append((f"{k} sigma", f"{a:.1f}", f"{b:.1f}", f"{np.degrees(th):.1f}"))
+    nav_rows = [("assumed", f"{cfg.nav_pos_m:.3g}", f"{cfg.nav_vel_mm_s:.3g}", *(f"{x:.1f}" for x in disp.ellipse(1)[:2]),
+                 f"{disp.fraction_within_limits():.3f}")]
+    nav_note, computed = [], None
+    if cfg.navigation == "computed":
+        if ctx is None:
+            from ..errors import InputError
+
+            raise InputError("analyses.landing.navigation", "computed",
+                             "assumed, or computed inside `mmxsim run` (it needs the run's trajectory)")
+        from .od import navigation_error
+
+        pos_m, vel_mm_s, how = navigation_error(scenario, ctx)
+        model_c = DispersionModel(nav_pos_m=pos_m, nav_vel_mm_s=vel_mm_s, exec_mag_pct=cfg.exec_mag_pct,
+                                  exec_point_deg=cfg.exec_point_deg)
+        disp_c = landing_dispersion(plan, n=cfg.samples, seed=cfg.seed, model=model_c, limits=limits)
+        nav_rows.append(("computed", f"{pos_m:.3g}", f"{vel_mm_s:.3g}", *(f"{x:.1f}" for x in disp_c.ellipse(1)[:2]),
+                         f"{disp_c.fraction_within_limits():.3f}"))
+        computed = {"nav_pos_m": pos_m, "nav_vel_mm_s": vel_mm_s, "ellipse_1sigma_m": list(disp_c.ellipse(1)[:2]),
+                    "within_limits_fraction": disp_c.fraction_within_limits()}
+        nav_note = [f"Computed navigation error (the run's QSO tracked from the ground, not the {cfg.qso_size_km:g} km "
+                    f"departure QSO itself): {how} The ellipse above uses the assumed errors; the table below "
+                    "shows both."]
     ok = disp.landed
     stats = {"landed_fraction": float(ok.mean()), "within_limits_fraction": disp.fraction_within_limits(),
              "departure_phase": float(plan.phase), "departure_dv_m_s": 1e3 * float(np.linalg.norm(plan.dv1)),
@@ -98,14 +125,18 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
                     f"{q.closure_position_m * 1e3:.1f} mm after one revolution in the descent integrator); departure "
                     f"at phase {plan.phase:g} of its period (least departure + braking delta-v; braking "
                     f"{float(nom.dv_brake_m_s[0]):.2f} m/s).",
-                    disp.summary()],
+                    disp.summary(), *nav_note],
         tables=[Table("Landing ellipse (local east/north about the mean touchdown point)",
                       ("", "semi-major m", "semi-minor m", "orientation deg from east"), rows),
+                Table("Landing dispersion with the assumed and the computed navigation error",
+                      ("navigation", "σ pos m", "σ vel mm/s", "1σ semi-major m", "1σ semi-minor m",
+                       "within touchdown limits"), nav_rows),
                 Table("Touchdown statistics", ("quantity", "value"),
                       [(k, json_num(v)) for k, v in stats.items()])],
         figures=[("Landing dispersion on a map of Phobos (touchdown points and 1/2/3-sigma ellipses)", png)],
         data={"site_lat_deg": cfg.site_lat_deg, "site_lon_deg": cfg.site_lon_deg, "samples": cfg.samples,
-              "seed": cfg.seed, "ellipse_1sigma_m": list(disp.ellipse(1)[:2]), **stats},
+              "seed": cfg.seed, "ellipse_1sigma_m": list(disp.ellipse(1)[:2]), **stats,
+              **({"computed_navigation": computed} if computed else {})},
         files={"landing_dispersion.png": png},
         assumptions=["touchdown limits and all error sigmas are assumptions (MMX values unpublished); impulsive "
                      "burns; QSO, descent and dispersion in one model: circular Hill problem of Mars-Phobos in "
