@@ -43,9 +43,9 @@ def _box(a, b, c, shift=(0.0, 0.0, 0.0)):
 def test_box_inertia_matches_closed_form():
     """Box a x b x c, shifted off the origin: M = rho abc, I_xx = M (b^2 + c^2)/12 about the centre
     of mass (closed form), centre of mass = shift. Tolerance 1e-12 relative."""
-    a, b, c, rho = 3.0, 2.0, 1.5, 2.0e12
+    a, b, c, rho = 3.0, 2.0, 1.5, 2000.0
     M, com, I = it.inertia(_box(a, b, c, (0.7, -1.1, 2.3)), rho)
-    assert M == pytest.approx(rho * a * b * c, rel=1e-12)
+    assert M == pytest.approx(rho * 1e9 * a * b * c, rel=1e-12)
     assert np.allclose(com, [0.7, -1.1, 2.3], rtol=0, atol=1e-12)
     ref = M / 12.0 * np.diag([b * b + c * c, a * a + c * c, a * a + b * b])
     assert np.allclose(I, ref, rtol=0, atol=1e-12 * M * a * a)
@@ -69,16 +69,23 @@ def test_ernst_second_moments_match_packaged_field(ernst):
     assert S22 == pytest.approx(f.S[2, 2], rel=1e-8)
 
 
-def test_against_shape_harmonics_when_merged(ernst):
-    """Cross-check with mmxsim.gravity.shape_harmonics.inertia (other helper, issue 17), skipped
-    until it is merged: same M, centre of mass and tensor to 1e-10 relative."""
+def test_against_shape_harmonics_when_merged(ernst, table):
+    """Cross-check with mmxsim.gravity.shape_harmonics (other helper, issue 17; skipped until it
+    is merged): homogeneous mass properties (M, centre of mass, tensor) and the homothetic
+    dense-core family's principal moments vs layered_mass_properties. Tolerance 1e-10 relative."""
     sh = pytest.importorskip("mmxsim.gravity.shape_harmonics")
-    rho = 1.86e12
+    rho = 1860.0
     M1, c1, I1 = it.inertia(ernst, rho)
-    M2, c2, I2 = sh.inertia(ernst, rho)
-    assert M2 == pytest.approx(M1, rel=1e-10)
-    assert np.allclose(c2, c1, atol=1e-9)
-    assert np.allclose(I2, I1, rtol=0, atol=1e-10 * np.max(np.abs(I1)))
+    mp = sh.mass_properties(ernst, rho)
+    assert mp.mass == pytest.approx(M1, rel=1e-10)
+    assert np.allclose(mp.centre_of_mass, c1, rtol=0, atol=1e-9)
+    assert np.allclose(mp.inertia, I1, rtol=0, atol=1e-10 * np.max(np.abs(I1)))
+    r = table["rubble_pile_dense_core"]
+    lp = sh.layered_mass_properties(ernst, r["rho_core"], r["rho_shell"], 0.6)
+    R2 = 11.0**2
+    assert lp.mass == pytest.approx(r["rho_bulk"] * 1e9 * ernst.volume, rel=1e-10)
+    got = lp.principal_moments / (lp.mass * R2)
+    assert np.allclose(got, [r["A_MR2"], r["B_MR2"], r["C_MR2"]], rtol=1e-10, atol=0)
 
 
 # --- consistency of the formulas ---------------------------------------------------------------
@@ -88,8 +95,7 @@ def test_homogeneous_moments_from_own_coefficients_equal_tensor(ernst, table):
     moments_from_observables from its own (Cbar20, Cbar22, libration) equal the eigenvalues of
     its inertia tensor divided by M R^2 (R = 11 km). Tolerance 1e-12 relative."""
     h = table["homogeneous"]
-    rho = h["rho_bulk"] * 1e9
-    M, _, I = it.inertia(ernst, rho)
+    M, _, I = it.inertia(ernst, h["rho_bulk"])
     A, B, C = np.linalg.eigvalsh(I)
     MR2 = M * 11.0**2
     est = it.moments_from_observables(h["gm"], h["c20bar"], h["c22bar"], h["libration"])

@@ -278,12 +278,13 @@ def _tensor_from_P(P):
 
 def inertia(shape, density: float) -> tuple[float, np.ndarray, np.ndarray]:
     """(M kg, centre of mass km, inertia tensor about the centre of mass kg km^2) of a
-    homogeneous polyhedron; ``density`` in kg/km^3 (1 kg/m^3 = 1e9 kg/km^3).
+    homogeneous polyhedron of ``density`` kg/m^3.
 
-    Same contract as ``mmxsim.gravity.shape_harmonics.inertia`` (being written in parallel);
-    kept here so that this module stands alone until that one is merged.
+    The same quantities as ``mmxsim.gravity.shape_harmonics.mass_properties`` (written in
+    parallel, issue 17; cross-checked in the tests once merged); kept here so that this module
+    stands alone until then.
     """
-    rho = _finite("density", density, positive=True)
+    rho = _finite("density", density, positive=True) * 1e9  # kg/km^3
     vol, first, P = polyhedron_second_moment(shape.vertices, shape.faces)
     if not vol > 0:
         raise InputError("shape", f"volume {vol}", "a closed outward-oriented mesh")
