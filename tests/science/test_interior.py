@@ -307,3 +307,19 @@ def test_bad_inputs_raise_input_error(ernst):
         it.family_observables(ernst, it.Family("x", core="homothetic", core_scale=0.9, core_density=5000.0))
     with pytest.raises(InputError, match="sigma"):
         it.separation_table([], None)
+
+
+def test_interior_assessment_bundles_the_pieces(ernst):
+    """interior_assessment = family_table + separation_table + moments of the truth family (same
+    numbers, exact); unknown truth raises InputError."""
+    s = (1e-9, 1e-5, 1e-5, math.radians(0.003))
+    a = it.interior_assessment(s, shape=ernst, truth="icy_layer")
+    rows = it.family_table(ernst)
+    sep = it.separation_table(rows, s)
+    assert [p["distance"] for p in a["separation"]] == [p["distance"] for p in sep]
+    assert a["separated"] == sum(p["separated"] for p in sep) and a["pairs"] == len(sep)
+    icy = [r for r in rows if r["family"] == "icy_layer"][0]
+    assert a["moments"].value["C_MR2"] == pytest.approx(icy["C_MR2"], rel=1e-12)
+    assert ("homogeneous", "porous_homogeneous") in a["indistinguishable"]
+    with pytest.raises(InputError, match="truth"):
+        it.interior_assessment(s, shape=ernst, truth="iron")

@@ -436,3 +436,27 @@ def separation_table(rows: list[dict], sigma=None, *, cov=None, threshold: float
             r.update({f"z_{k}": float(dy[n] / d[n]) for n, k in enumerate(OBSERVABLES)})
             out.append(r)
     return out
+
+
+def interior_assessment(sigma=None, *, cov=None, shape=None, families=DEFAULT_FAMILIES, truth: str = "homogeneous",
+                        threshold: float = 3.0, model_sigma=None, gm: float = GM_PHOBOS,
+                        e: float = E_PHOBOS, ref_radius: float = R_REF) -> dict:
+    """Everything the geodesy analysis and the origin section need, for one measurement σ.
+
+    ``sigma``/``cov``: the formal uncertainty of (GM, Cbar20, Cbar22, libration) (e.g. from the
+    covariance analysis). Returns ``families`` (:func:`family_table`), ``separation``
+    (:func:`separation_table`), ``moments`` (:class:`MomentEstimate` of the ``truth`` family's
+    observables with that σ), ``separated`` / ``pairs`` counts and ``indistinguishable`` (the pairs
+    at or below the threshold).
+    """
+    rows = family_table(shape, families, gm=gm, e=e, ref_radius=ref_radius)
+    names = [r["family"] for r in rows]
+    if truth not in names:
+        raise InputError("truth", truth, ", ".join(names))
+    sep = separation_table(rows, sigma, cov=cov, threshold=threshold, model_sigma=model_sigma)
+    t = rows[names.index(truth)]
+    est = moments_from_observables(t["gm"], t["c20bar"], t["c22bar"], t["libration"], sigma=sigma, cov=cov,
+                                   e=e, ref_radius=ref_radius)
+    return {"families": rows, "separation": sep, "moments": est, "separated": sum(p["separated"] for p in sep),
+            "pairs": len(sep), "indistinguishable": [(p["a"], p["b"]) for p in sep if not p["separated"]],
+            "threshold": float(threshold)}
