@@ -184,13 +184,15 @@ class MomentEstimate:
     jacobian: np.ndarray
     ref_radius: float
     inputs: dict = field(default_factory=dict)
+    input_covariance: np.ndarray | None = None  # 5x5 over (GM, Cbar20, Cbar22, libration, e)
 
 
 def _input_cov(sigma, cov, e_sigma):
     if cov is not None:
         P = np.asarray(cov, dtype=float)
         if P.shape != (4, 4) or not np.all(np.isfinite(P)) or not np.allclose(P, P.T, rtol=1e-10, atol=0):
-            raise InputError("covariance", getattr(P, "shape", P), "a symmetric finite 4x4 matrix over (GM, Cbar20, Cbar22, libration)")
+            raise InputError("covariance", getattr(P, "shape", P),
+                             "a symmetric finite 4x4 matrix over (GM, Cbar20, Cbar22, libration)")
         if np.min(np.linalg.eigvalsh(P)) < -1e-12 * max(np.max(np.abs(np.diag(P))), 1e-300):
             raise InputError("covariance", "not positive semi-definite", "a covariance matrix")
     else:
@@ -229,7 +231,7 @@ def moments_from_observables(gm: float, c20bar: float, c22bar: float, libration:
     return MomentEstimate(dict(zip(MOMENT_KEYS, y.tolist())),
                           dict(zip(MOMENT_KEYS, np.sqrt(np.maximum(np.diag(Py), 0.0)).tolist())),
                           Py, J, ref_radius,
-                          {"gm": gm, "c20bar": c20bar, "c22bar": c22bar, "libration": libration, "e": e})
+                          {"gm": gm, "c20bar": c20bar, "c22bar": c22bar, "libration": libration, "e": e}, P)
 
 
 def monte_carlo_moments(estimate: MomentEstimate, cov_inputs=None, *, n: int = 10_000, seed: int = 1,
@@ -237,14 +239,18 @@ def monte_carlo_moments(estimate: MomentEstimate, cov_inputs=None, *, n: int = 1
     """Seeded Monte Carlo check of :func:`moments_from_observables`' linear σ.
 
     Draws (GM, Cbar20, Cbar22, libration, e) from a Gaussian about ``estimate.inputs`` with the
-    input covariance ``cov_inputs`` (4x4, required; ``e_sigma`` as in the estimate) and returns ``{"mean": {...}, "sigma": {...}, "n": n}`` of the recomputed moments.
+    input covariance of the estimate (or ``cov_inputs``, 4x4, with ``e_sigma``) and returns
+    ``{"mean": {...}, "sigma": {...}, "n": n}`` of the recomputed moments.
     """
-    if cov_inputs is None:
-        raise InputError("cov_inputs", None, "the 4x4 input covariance used for the linear propagation")
     n = int(n)
     if n < 10:
         raise InputError("n", n, "at least 10 draws")
-    P = _input_cov(None, cov_inputs, e_sigma)
+    if cov_inputs is not None:
+        P = _input_cov(None, cov_inputs, e_sigma)
+    elif estimate.input_covariance is not None:
+        P = estimate.input_covariance
+    else:
+        raise InputError("cov_inputs", None, "the 4x4 input covariance used for the linear propagation")
     i = estimate.inputs
     p0 = np.array([i["gm"], i["c20bar"], i["c22bar"], i["libration"], i["e"]])
     rng = np.random.default_rng(seed)
