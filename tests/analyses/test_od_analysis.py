@@ -145,3 +145,15 @@ def test_booked_tracks_carry_the_data():
     res = run_scenario(s)
     d = next(x for x in res.sections if x.key == "od").data
     assert d["converged"] and d["tracks"] >= 1 and d["counts"]["doppler"] > 100
+
+
+def test_origin_section_carries_the_interior_families():
+    """The origin section adds the interior families (science.interior) and which pairs today's knowledge
+    and an MMX-like precision separate: none today (nav-facts σ: Yang 2019's C20/C22 at 25-90 %), all but
+    homogeneous/porous (identical observables) at 0.1 % / 0.01°."""
+    from mmxsim.analyses.origin import _interior
+
+    tables, data = _interior()
+    d = data["interior"]
+    assert d["pairs"] == 10 and d["separated_today"] == 0 and d["separated_mmx_like"] == 9
+    assert [r[0] for r in tables[0].rows][0] == "homogeneous"

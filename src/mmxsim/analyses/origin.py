@@ -39,6 +39,8 @@ class OriginAnalysis(SchemaModel):
     errors_pct: tuple[float, ...] = Field((1, 2, 5, 10, 15, 20, 25, 30, 40, 50, 70, 100), min_length=2,
                                           description="errors of the accuracy curve, %")
     trials: int = Field(1000, ge=100, le=200000, description="Monte Carlo truths per curve point")
+    interior: bool = Field(True, description="add the interior families (gravity field, libration) and which "
+                                             "of them today's and an MMX-like precision separate")
     seed: int = Field(0, ge=0, description="random seed")
 
     @field_validator("errors_pct")
@@ -118,6 +120,7 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
              f"{100 * H24_PUBLISHED[e]:.0f}" if e in H24_PUBLISHED else "")
             for e, a, u in zip(errs, curve.accuracy, uniq.fraction)]
     i25 = errs.index(0.25)
+    interior_tables, interior_data = ([], {}) if not cfg.interior else _interior()
     conf = [(h, *(f"{x:.3f}" for x in curve.confusion[i25][k])) for k, h in enumerate(curve.hypotheses)]
     return Section(
         key="origin", title="Origin of Phobos: capture or giant impact?", paragraphs=paras,
@@ -127,17 +130,58 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
                 Table("MEGANE relative errors per QSO (%)", ("QSO km", "hours", *els),
                       [(f"{q:g}", f"{hours[q]:g}", *(f"{100 * per_qso[q][e]:.3g}" for e in els))
                        for q in per_qso] + [("combined", f"{sum(hours.values()):g}",
-                                             *(f"{100 * sigma[e]:.3g}" for e in els))])],
+                                             *(f"{100 * sigma[e]:.3g}" for e in els))]),
+                *interior_tables],
         figures=[("Classification accuracy vs error, beside [H24]", png_bytes(figs["accuracy"])),
                  ("Posterior probabilities of the simulated measurement", png_bytes(figs["posteriors"]))],
         data={"truth": truth, "measured": measured, "sigma": sigma, "winner": verdict.winner,
               "confidence": verdict.confidence, "posteriors": verdict.posteriors,
               "plan_accuracy": float(plan.accuracy[0]), "errors": errs, "accuracy": list(map(float, curve.accuracy)),
-              "uniqueness": list(map(float, uniq.fraction)), "confusion_25pct": curve.confusion[i25].tolist()},
+              "uniqueness": list(map(float, uniq.fraction)), "confusion_25pct": curve.confusion[i25].tolist(),
+              **interior_data},
         assumptions=["origin hypotheses: f * bulk silicate Mars + (1 - f) * CI/CM/CV, f uniform on (0, 1) for the "
                      "impact (range ASSUMED); no scatter within meteorite classes (docs/origin.md)",
                      "MEGANE time plan per QSO is an ASSUMPTION (MMX's allocation is unpublished)"],
     )
+
+
+# An MMX-like geodesy target for the interior table until the geodesy covariance analysis gives its own
+# σ: 0.1 % on C20 and C22 (Yamamoto et al. 2024, nav-facts §2) and 0.01° on the libration (the
+# precision Lainey et al. 2021 reached from astrometry, nav-facts §1); GM as today. ASSUMPTION.
+MMX_LIKE_TARGET = "0.1 % on C20/C22, 0.01 deg on the libration (assumed target)"
+
+
+def _interior():
+    """Interior families of the homogeneous Ernst shape and which of them today's and an MMX-like
+    precision separate (:mod:`mmxsim.science.interior`)."""
+    import numpy as np
+
+    from ..science.interior import current_sigma, family_table, separation_table
+
+    today = current_sigma()
+    families = family_table()
+    h = next(r for r in families if r["family"].startswith("homogeneous"))
+    target = (today[0], 1e-3 * abs(h["c20bar"]), 1e-3 * abs(h["c22bar"]), np.radians(0.01))
+    fam0 = {"families": families, "separation": separation_table(families, today)}
+    fam1 = {"separation": separation_table(families, target)}
+    for f in (fam0, fam1):
+        f["separated"] = sum(p["separated"] for p in f["separation"])
+    fam0["pairs"] = len(fam0["separation"])
+    rows = [(r["family"], f"{r['c20bar']:.6f}", f"{r['c22bar']:.6f}", f"{np.degrees(r['libration']):.4f}",
+             f"{r['C_MR2']:.4f}") for r in fam0["families"]]
+    sep = [(f"{p['a']} / {p['b']}", f"{p['distance']:.2f}", "yes" if p["separated"] else "no",
+            f"{q['distance']:.1f}", "yes" if q["separated"] else "no")
+           for p, q in zip(fam0["separation"], fam1["separation"])]
+    tables = [Table("Interior families of Phobos (Ernst shape; layer parameters are assumptions, docs/interior.md)",
+                    ("family", "C̄20", "C̄22", "libration deg", "C/MR² (R = 11 km)"), rows),
+              Table(f"Which interior families the gravity field and libration separate (Mahalanobis > 3): today's "
+                    f"knowledge vs an MMX-like precision ({MMX_LIKE_TARGET})",
+                    ("pair", "distance today", "separated", "distance MMX-like", "separated"), sep)]
+    data = {"interior": {"families": [{k: r[k] for k in ("family", "c20bar", "c22bar", "libration", "C_MR2")}
+                                      for r in fam0["families"]],
+                         "separated_today": fam0["separated"], "separated_mmx_like": fam1["separated"],
+                         "pairs": fam0["pairs"], "mmx_like_target": MMX_LIKE_TARGET}}
+    return tables, data
 
 
 ANALYSIS = Analysis(
