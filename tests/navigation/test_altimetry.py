@@ -166,3 +166,22 @@ def test_bad_inputs(shape, scene):
     with pytest.raises(InputError):
         al.lidar_observations(shape, s["t"], s["r"], s["q"], np.eye(3))
     assert op.camera_frame(s["sb"][:2])[0].shape == (2, 3, 3)
+
+
+def test_batched_rays_backends(shape, scene):
+    """bodies.bvh.first_hits / any_hits (moved down from instruments for navigation): the numba
+    and plain-Python backends agree exactly (same traversal), and any_hits with tmax just beyond
+    the first hit is True, just short of it False (1e-9 km)."""
+    from mmxsim.bodies.bvh import any_hits, first_hits
+
+    s = scene["sb"]
+    d = -s / np.linalg.norm(s, axis=1)[:, None] + np.random.default_rng(5).normal(scale=0.3, size=s.shape)
+    t1, f1 = first_hits(shape, s, d)
+    t2, f2 = first_hits(shape, s, d, backend="numpy")
+    assert np.array_equal(f1, f2) and np.array_equal(t1, t2)
+    hit = f1 >= 0
+    assert 0 < hit.sum() < len(s)
+    tm = np.where(hit, t1, 1e3)
+    for backend in (None, "numpy"):
+        assert np.array_equal(any_hits(shape, s, d, tm + 1e-9, backend=backend), hit)
+        assert not any_hits(shape, s, d, tm - 1e-9, backend=backend).any()
