@@ -395,7 +395,8 @@ def landmark_observations(shape, landmarks: Landmarks, camera, t, sc_pos_km, pho
     ``phobos_pos_km`` and Sun ``sun_pos_km`` Mars-centred (N,3) km in the inertial axes of
     ``pose(t) -> (R, dR)``; ``pointing_rad`` (N,3) the images' pointing errors (true values
     when simulating, the estimate when computing); ``rng``: add pixel noise (N(0, pixel_sigma)).
-    Rows only for landmarks in the image, visible and lit (module doc)."""
+    Rows only for landmarks in the image, visible and lit (module doc). ``chunk``: pairs per block
+    (memory bound of the screens and the ray casting)."""
     settings = settings or OpticalSettings()
     settings.check()
     cam = camera_intrinsics(camera)
@@ -404,6 +405,9 @@ def landmark_observations(shape, landmarks: Landmarks, camera, t, sc_pos_km, pho
     F = len(shape.faces)
     if len(landmarks) and (np.any(landmarks.facet < 0) or np.any(landmarks.facet >= F)):
         raise InputError("landmarks.facet", landmarks.facet, f"facet indices 0 <= i < {F}")
+    if np.shape(landmarks.position_km) != (len(landmarks), 3) or not np.all(np.isfinite(landmarks.position_km)):
+        raise InputError("landmarks.position_km", f"shape {np.shape(landmarks.position_km)}",
+                         f"({len(landmarks)}, 3) finite km")
     t, d, R, dR, s = _geometry(t, sc_pos_km, phobos_pos_km, pose)
     n = len(t)
     th = _angles(pointing_rad, n)
@@ -416,20 +420,28 @@ def landmark_observations(shape, landmarks: Landmarks, camera, t, sc_pos_km, pho
     L = landmarks.position_km
     cen, nrm = _facets(shape)
     nl = nrm[landmarks.facet]
-    # cheap screens on all (image, landmark) pairs: in front, in the image, facing, lit side
-    c = np.einsum("nab,lb->nla", M_, L) - np.einsum("nab,nb->na", M_, s)[:, None, :]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        u = cam.cx + cam.focal_px * c[..., 0] / c[..., 2]
-        v = cam.cy + cam.focal_px * c[..., 1] / c[..., 2]
-    ok = (c[..., 2] > 0) & (u >= 0) & (u < cam.width) & (v >= 0) & (v < cam.height)
-    ok &= np.einsum("lk,nlk->nl", nl, s[:, None, :] - cen[landmarks.facet][None]) > 0
-    ok &= sdir @ nl.T > math.cos(settings.max_incidence_rad)
-    img, lmk = np.nonzero(ok)
+    # cheap screens on all (image, landmark) pairs, in blocks of images: in front, in the image,
+    # facing the spacecraft, on the day side
+    P = cen[landmarks.facet]  # the terrain point: visibility is a property of the shape
+    pairs = []
+    step = max(1, chunk // max(1, len(L)))
+    for i0 in range(0, n, step):
+        sl = slice(i0, min(n, i0 + step))
+        c = np.einsum("nab,lb->nla", M_[sl], L) - np.einsum("nab,nb->na", M_[sl], s[sl])[:, None, :]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            u = cam.cx + cam.focal_px * c[..., 0] / c[..., 2]
+            v = cam.cy + cam.focal_px * c[..., 1] / c[..., 2]
+        ok = (c[..., 2] > 0) & (u >= 0) & (u < cam.width) & (v >= 0) & (v < cam.height)
+        ok &= (s[sl] @ nl.T - np.sum(nl * P, axis=1)[None, :]) > 0
+        ok &= sdir[sl] @ nl.T > math.cos(settings.max_incidence_rad)
+        ii, ll = np.nonzero(ok)
+        pairs.append((ii + i0, ll))
+    img = np.concatenate([p_[0] for p_ in pairs])
+    lmk = np.concatenate([p_[1] for p_ in pairs])
     if len(img):
         vis = np.empty(len(img), bool)
         lit = np.empty(len(img), bool)
         eps = OFFSET_REL * float(np.max(np.linalg.norm(shape.vertices, axis=1)))
-        P = cen[landmarks.facet]  # the terrain point: visibility is a property of the shape
         for a in range(0, len(img), chunk):
             i, l_ = img[a:a + chunk], lmk[a:a + chunk]
             dirn = P[l_] - s[i]
