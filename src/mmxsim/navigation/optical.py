@@ -209,13 +209,20 @@ def camera_frame(s, roll_rad: float = 0.0):
     ny = np.linalg.norm(yp, axis=1)
     y = yp / ny[:, None]
     dy_dyp = (eye - y[:, :, None] * y[:, None, :]) / ny[:, None, None]
-    dy = dy_dyp @ dyp_dz @ dz
+    dy = np.matmul(dy_dyp, np.matmul(dyp_dz, dz))
+    n = len(s)
+    C = np.empty((n, 3, 3))
+    dC = np.empty((n, 3, 3, 3))
     x = np.cross(y, z)
-    dx = -_skew(z) @ dy + _skew(y) @ dz
+    # dx = dy × z + y × dz, column by column (k = component of s)
+    dx = np.cross(dy, z[:, :, None], axisa=1, axisb=1, axisc=1) + np.cross(y[:, :, None], dz, axisa=1, axisb=1,
+                                                                            axisc=1)
     if roll_rad:
         c, sn = math.cos(roll_rad), math.sin(roll_rad)
         x, y, dx, dy = c * x + sn * y, -sn * x + c * y, c * dx + sn * dy, -sn * dx + c * dy
-    return np.stack([x, y, z], axis=1), np.stack([dx, dy, dz], axis=1)
+    C[:, 0], C[:, 1], C[:, 2] = x, y, z
+    dC[:, 0], dC[:, 1], dC[:, 2] = dx, dy, dz
+    return C, dC
 
 
 def _skew(a):
@@ -243,6 +250,12 @@ def pointing_rotation(theta):
     """E = R3(θ3) R2(θ2) R1(θ1) (frame rotations) for (N,3) angles: (E (N,3,3), dE (N,3,3,3) with
     dE[:, j] = ∂E/∂θ_j)."""
     th = np.asarray(theta, float)
+    if not np.any(th):  # no pointing error: E = I and the constant derivatives at zero, as views
+        n = len(th)
+        dE0 = np.zeros((3, 3, 3))
+        for j, (a, b) in enumerate([(1, 2), (2, 0), (0, 1)]):
+            dE0[j, a, b], dE0[j, b, a] = 1.0, -1.0
+        return np.broadcast_to(np.eye(3), (n, 3, 3)), np.broadcast_to(dE0, (n, 3, 3, 3))
     r1, d1 = _rot(0, th[:, 0])
     r2, d2 = _rot(1, th[:, 1])
     r3, d3 = _rot(2, th[:, 2])
