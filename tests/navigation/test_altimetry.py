@@ -152,7 +152,8 @@ def test_noise_model_and_window(shape, scene):
 
 def test_bad_inputs(shape, scene):
     """InputError for a negative noise level, an inverted range window, wrongly shaped
-    positions or pointing, a pose that is not callable."""
+    positions or pointing, a pose that is not callable or returns a wrongly shaped R; a pose
+    returning R alone is accepted (no pose columns, identical ranges)."""
     s = scene
     a = (shape, s["t"], s["r"], s["q"], pose_with(A0))
     with pytest.raises(InputError):
@@ -165,6 +166,12 @@ def test_bad_inputs(shape, scene):
         al.lidar_observations(*a, pointing_rad=np.zeros((2, 3)))
     with pytest.raises(InputError):
         al.lidar_observations(shape, s["t"], s["r"], s["q"], np.eye(3))
+    with pytest.raises(InputError):  # R of the wrong shape
+        al.lidar_observations(shape, s["t"], s["r"], s["q"], lambda t: np.eye(3))
+    # a pose without parameters: same ranges, no pose columns
+    o = al.lidar_observations(shape, s["t"], s["r"], s["q"], lambda t: pose_with(A0)(t)[0])
+    o2 = al.lidar_observations(*a)
+    assert o.d_value_d_pose.shape == (len(o), 0) and np.array_equal(o.value, o2.value)
     assert op.camera_frame(s["sb"][:2])[0].shape == (2, 3, 3)
 
 

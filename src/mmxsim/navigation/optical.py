@@ -6,7 +6,9 @@ Model
 Phobos' position (Mars-centred, inertial axes, km) and ``R`` the rotation body-fixed -> inertial
 (columns = Phobos' axes), the spacecraft is at ``s = Rᵀ (r - q)``. ``R`` and its partials with
 respect to the pose parameters (e.g. the forced libration amplitude) come from a callable
-``pose(t) -> (R (N,3,3), dR (N,k,3,3))`` supplied by the caller (the rotation model is not ours).
+``pose(t) -> (R (N,3,3), dR (N,k,3,3))`` supplied by the caller (the rotation model is not ours);
+note the direction: body-fixed -> inertial, the transpose of SPICE's ``tipbod`` / IAU matrix
+(ICRF -> body-fixed). A callable returning ``R`` alone means no pose parameters (k = 0).
 
 *Camera frame.* Nadir pointing: boresight ``z = -s/|s|`` (to Phobos' centre of mass = the origin
 of the shape's frame); detector ``y`` = Phobos' +z (its pole) projected on the image plane (+x
@@ -292,7 +294,11 @@ def _geometry(t, sc_pos_km, phobos_pos_km, pose: Callable):
     q = _epochs_vec(phobos_pos_km, n, "phobos_pos_km")
     if not callable(pose):
         raise InputError("pose", type(pose).__name__, "a callable pose(t) -> (R (N,3,3), dR (N,k,3,3))")
-    R, dR = pose(t)
+    res = pose(t)
+    if isinstance(res, tuple):
+        R, dR = res
+    else:  # a rotation only: no pose parameters
+        R, dR = res, np.zeros((n, 0, 3, 3))
     R = np.asarray(R, float)
     dR = np.asarray(dR, float)
     if dR.ndim == 3:
