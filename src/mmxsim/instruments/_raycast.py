@@ -39,7 +39,8 @@ from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the NumPy fallback
 from .._accel import jit as _jit
 from .._accel import prange as _prange
 from ..bodies.bvh import BVH, LEAF_SIZE, build_bvh, get_bvh  # noqa: F401 (re-exported; moved to bodies)
-from ..bodies.bvh import DET_EPS, ray_any_hit, ray_closest, ray_traverse, ray_triangle_t
+from ..bodies.bvh import DET_EPS, ray_any_hit, ray_closest, ray_traverse, ray_triangle_t  # noqa: F401
+from ..bodies.bvh import first_hits  # noqa: F401 (moved to bodies.bvh; instruments.lidar uses it)
 
 #: origin offset along the facet normal, as a fraction of the body's bounding radius
 OFFSET_REL = 1e-9
@@ -79,14 +80,6 @@ def _mt_hit(ox, oy, oz, dx, dy, dz, dn, tmax, ax, ay, az, e1x, e1y, e1z, e2x, e2
     """Möller–Trumbore hit with 0 < t < tmax (:func:`mmxsim.bodies.bvh.ray_triangle_t`)."""
     t = ray_triangle_t(ox, oy, oz, dx, dy, dz, dn, ax, ay, az, e1x, e1y, e1z, e2x, e2y, e2z, e12)
     return t > 0.0 and t < tmax
-
-
-def _first_hits_impl(O, D, box, nd, tri, tri_id, t_out, f_out):
-    for i in _prange(O.shape[0]):
-        stack = np.empty(256, np.int64)
-        t, k = ray_closest(O[i, 0], O[i, 1], O[i, 2], D[i, 0], D[i, 1], D[i, 2], box, nd, tri, stack)
-        t_out[i] = t
-        f_out[i] = tri_id[k] if k >= 0 else -1
 
 
 def _clear_of(clear, t1, t2, f, dx, dy, dz):
@@ -437,8 +430,7 @@ if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
     _tri_hit = _jit(_tri_hit, inline=True)
     _KERNELS = {"occ": _jit(_occ_impl, parallel=True),
                 "visillum": _jit(_visillum_impl, parallel=True),
-                "horizon": _jit(_horizon_impl, parallel=True),
-                "first": _jit(_first_hits_impl, parallel=True)}
+                "horizon": _jit(_horizon_impl, parallel=True)}
 else:
     _KERNELS = {}
 
@@ -660,26 +652,3 @@ def visibility_illumination_arrays(shape, sc, sdir, dark, backend: str | None = 
         vis[s] = cv & ~occluded(shape, cen, sc[s], cv, True, "numpy")
         lit[s] = cl & ~occluded(shape, cen, sdir[s], cl, False, "numpy")
     return vis, lit
-
-
-def first_hits(shape, origins, directions, backend: str | None = None):
-    """Closest intersection of rays with the mesh: (t (R,), facet (R,)) with the hit point
-    ``origins + t * directions``; t = inf and facet = -1 where the ray misses.  BVH
-    closest-hit traversal with the Möller–Trumbore test (numba ``prange``, or the same scalar
-    code in plain Python without numba: fine for thousands of rays)."""
-    O = np.ascontiguousarray(np.atleast_2d(np.asarray(origins, float)))
-    D = np.ascontiguousarray(np.atleast_2d(np.asarray(directions, float)))
-    bvh = get_bvh(shape)
-    t = np.empty(len(O))
-    f = np.empty(len(O), np.int64)
-    backend = backend or ("numba" if HAVE_NUMBA else "numpy")
-    if backend == "numba":
-        _kernel("first")(O, D, *bvh.packed, bvh.tri_id, t, f)
-    else:
-        traverse = getattr(ray_traverse, "py_func", ray_traverse)
-        stack = np.empty(256, np.int64)
-        for i in range(len(O)):
-            ti, k = traverse(*O[i], *D[i], np.inf, False, *bvh.packed, stack)
-            t[i] = ti
-            f[i] = bvh.tri_id[k] if k >= 0 else -1
-    return t, f

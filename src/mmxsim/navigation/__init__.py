@@ -7,6 +7,8 @@ flies proximity-operations flight dynamics. Modules:
 * ``data``: :class:`TrackingData`, one columnar table of observations of any type;
 * ``participants``: stations and the spacecraft as light-time participants (barycentric states);
 * ``measurements``: range, integrated Doppler, ΔDOR with light time, media and relativity, partials;
+* ``optical``: landmark pixel coordinates and far-range centroids in TENGOO/OROCHI, with partials;
+* ``altimetry``: LIDAR ranges to the shape along the boresight, with partials;
 * ``variational``: the spacecraft trajectory with heyoka's variational equations (partials);
 * ``schedule``: tracking schedules (which data, when) inside tracks, outside conjunctions;
 * ``od``: the orbit-determination problem (parameters, a priori, consider) and the simulator;
