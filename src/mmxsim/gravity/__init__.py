@@ -280,3 +280,90 @@ def sh_potential(rb, field: SHField, m):
         for mm in range(n + 1):
             U = U + field.C[n, mm] * V[n][mm] + field.S[n, mm] * W[n][mm]
     return field.gm / field.ref_radius * U
+
+
+# ---------------------------------------------------------------------------
+# Stokes coefficients as parameters (orbit determination of the field)
+def normalised_coefficients(field: SHField, degree: int) -> dict[str, float]:
+    """Fully normalised C̄nm, S̄nm of ``field`` for 2 <= n <= ``degree`` as {"C20": .., "C21": ..,
+    "S21": .., ...} (4-pi normalisation, as the shipped CSV; S̄n0 omitted, it is zero)."""
+    if not 2 <= degree <= field.nmax:
+        raise InputError("gravity estimate_degree", degree, f"2..{field.nmax}")
+    out = {}
+    for n in range(2, degree + 1):
+        for mm in range(0, n + 1):
+            N = normalisation(n, mm)
+            out[f"C{n}{mm}"] = float(field.C[n, mm]) / N
+            if mm:
+                out[f"S{n}{mm}"] = float(field.S[n, mm]) / N
+    return out
+
+
+def without_degrees(field: SHField, degree: int) -> SHField:
+    """``field`` with every coefficient of degree 2..``degree`` set to zero (degrees 0, 1 and above
+    ``degree`` kept; the shipped field has degree-1 terms, its centroid offset of ~7 m)."""
+    C, S = field.C.copy(), field.S.copy()
+    C[2: degree + 1, :] = 0.0
+    S[2: degree + 1, :] = 0.0
+    return SHField(field.gm, field.ref_radius, C, S, field.nmax, f"{field.name} (degrees > {degree})")
+
+
+def sh_acceleration_linear(rb, ref_radius: float, gm, coefficients: dict, m):
+    """Acceleration of the Stokes terms named in ``coefficients`` ({"C20": value, "S21": value, ...},
+    fully normalised, 4-pi; values numbers or expressions) at body-fixed ``rb``, written as
+    ``sum_p value_p * A_p(rb)``: linear in each coefficient, so that partials with respect to them
+    are the basis accelerations A_p exactly. ``gm`` (number or expression) multiplies the sum.
+
+    Same equations as :func:`sh_acceleration` (Cunningham V_nm, W_nm, Montenbruck & Gill 2000
+    eqs. 3.29-3.33), evaluated with the plain recursion :func:`_cunningham_vw` to degree nmax + 1.
+    """
+    if not coefficients:
+        return [0.0, 0.0, 0.0]
+    R = ref_radius
+    nmax = max(_parse_nm(k)[0] for k in coefficients)
+    V, W = _cunningham_vw(rb, R, nmax + 1, m)
+    parts = ([], [], [])
+    for key, value in coefficients.items():
+        n, mm = _parse_nm(key)
+        N = normalisation(n, mm)
+        kind = key[0]
+        basis = [[], [], []]  # (kind of V/W, n, m, factor) per component, for unit unnormalised coefficient
+
+        def add(i, vw, nn, mq, f):
+            if vw == "W" and mq == 0:
+                return
+            basis[i].append(f * (V[nn][mq] if vw == "V" else W[nn][mq]))
+
+        if kind == "C" and mm == 0:
+            add(0, "V", n + 1, 1, -1.0)
+            add(1, "W", n + 1, 1, -1.0)
+            add(2, "V", n + 1, 0, -(n + 1.0))
+        elif kind == "C":
+            f = 0.5 * (n - mm + 2) * (n - mm + 1)
+            add(0, "V", n + 1, mm + 1, -0.5)
+            add(0, "V", n + 1, mm - 1, f)
+            add(1, "W", n + 1, mm + 1, -0.5)
+            add(1, "W", n + 1, mm - 1, -f)
+            add(2, "V", n + 1, mm, -(n - mm + 1.0))
+        else:  # S
+            f = 0.5 * (n - mm + 2) * (n - mm + 1)
+            add(0, "W", n + 1, mm + 1, -0.5)
+            add(0, "W", n + 1, mm - 1, f)
+            add(1, "V", n + 1, mm + 1, 0.5)
+            add(1, "V", n + 1, mm - 1, f)
+            add(2, "W", n + 1, mm, -(n - mm + 1.0))
+        k = N / (R * R)
+        for i in range(3):
+            if basis[i]:
+                parts[i].append((k * value) * _msum(basis[i], m))
+    return [gm * _msum(p, m) if p else 0.0 for p in parts]
+
+
+def _parse_nm(key: str) -> tuple[int, int]:
+    """"C21" -> (2, 1), "C105" -> (10, 5): one digit for n <= 9, "10" for n = 10 (fields to degree 10)."""
+    body = key[1:]
+    if len(body) == 2:
+        return int(body[0]), int(body[1])
+    if body.startswith("10"):
+        return 10, int(body[2:])
+    raise InputError("gravity coefficient name", key, "C<n><m> or S<n><m>, e.g. C20, S22")

@@ -1,0 +1,178 @@
+"""Phobos' Stokes coefficients and forced libration amplitude as runtime parameters
+(PhobosGravity(estimate_degree=..., libration_parameter=True); issue 17 item 2).
+
+Case: a low planar QSO, the periodic orbit of radial size 25 km of the circular Hill problem with
+Phobos' field to degree 5 (``periodic_qso(25.0, degree=5)``, its Hill state ``QSO_HILL`` copied below;
+24-37 km from Phobos' centre over the arcs), placed at the reference scenario's epoch, flown with Mars
+J2, Phobos' harmonics to degree 5 (GM a runtime parameter), the Sun as a third body, heyoka tolerance
+1e-15.
+
+Noise floor of this case (measured when the tests were written): two runs of the constant-coefficient
+model whose initial x differs by 1e-12 km differ, after removing the linear response, by 1e-9 km at
+1 h, 2e-8 km at 2 h and 3e-7 km at 4 h: the propagation's own rounding sets what equal-but-differently-
+written equations can agree to, and what finite differences can resolve.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from mmxsim.errors import InputError
+from mmxsim.mathns import NP
+
+# periodic_qso(25.0, degree=5).state0: Hill frame (x radial, y along-track), km and km/s
+QSO_HILL = np.array([-2.50000000e+01, 0.0, -8.25848889e-03, -1.32506515e-05, 1.36512099e-02, 1.99156994e-06])
+SPAN = 2 * 3600.0
+DEGREE = 5
+
+
+@pytest.fixture(scope="module")
+def case():
+    from mmxsim.frames import to_mars_icrf
+    from mmxsim.mission.runner import build_model
+    from mmxsim.scenario import reference_scenario
+
+    s = reference_scenario()
+    _, eph = build_model(s)
+    t0 = float(s.t0_tdb)
+    x0 = to_mars_icrf("PHOBOS_HILL", t0, QSO_HILL, eph)
+    return dict(eph=eph, t0=t0, x0=x0)
+
+
+def model(case, **kw):
+    from mmxsim.dynamics import DynamicsModel, MarsGravity, PhobosGravity, ThirdBody
+
+    return DynamicsModel(forces=[MarsGravity(2), PhobosGravity("harmonics", DEGREE, gm_parameter=True, **kw),
+                                 ThirdBody("SUN")], ephemeris=case["eph"], tolerance=1e-15)
+
+
+@pytest.mark.parametrize("degree", [5, 8, 10])
+def test_linear_split_equals_shipped_field(degree):
+    """Reference: sh_acceleration of the shipped field (constant coefficients). The split used with
+    estimate_degree d (the field without degrees 2..d, plus sh_acceleration_linear of the normalised
+    coefficients of degrees 2..d) at three body-fixed points 14-30 km from the centre, d = 2, 5 and
+    degree: < 1e-14 relative (measured <= 3e-16). The coefficients' names and values follow the CSV's
+    normalisation: C̄20 = -0.0476198..., the value in phobos_gravity_sh_constdensity_ernst_deg10.csv."""
+    from mmxsim.gravity import (normalised_coefficients, phobos_field, sh_acceleration, sh_acceleration_linear,
+                                without_degrees)
+
+    f = phobos_field(degree)
+    for rb in ([18.0, -9.0, 7.0], [0.0, 0.0, 14.0], [-30.0, 2.0, 1.0]):
+        a = np.array(sh_acceleration(rb, f, NP))
+        for d in sorted({2, 5, degree}):
+            co = normalised_coefficients(f, d)
+            assert len(co) == (d + 1) ** 2 - 4  # C̄nm, S̄nm (m >= 1) for n = 2..d
+            b = np.array(sh_acceleration(rb, without_degrees(f, d), NP)) + np.array(
+                sh_acceleration_linear(rb, 11.0, f.gm, co, NP))
+            assert np.abs(a - b).max() < 1e-14 * np.abs(a).max(), (degree, d, rb)
+    assert normalised_coefficients(f, 2)["C20"] == pytest.approx(-0.04761983139158621, rel=1e-12)
+
+
+def test_orientation_with_libration():
+    """phobos_orientation: at the IAU value (-1.143 deg) equal to IAURotation.matrix bit for bit (the added
+    term is exactly zero); its dR/dA vs a fourth-order central difference in A (step 5e-3 rad): < 1e-8
+    absolute (entries are <= 1; W is ~1.8e5 rad in 2027, rounded to ~3e-11 rad, which over the step
+    limits the difference to ~3e-9, measured 1.7e-8 with a 1e-3 step; truncation h^4/30 ~ 2e-11); a 0.03 deg change of A turns the body frame by 0.03 deg x |sin theta|
+    about the pole (checked through the rotation angle of R(A) R(A0)^T, to 1e-10 rad: W rounding)."""
+    from mmxsim.bodies.rotation import DEG, iau_rotation, phobos_orientation
+
+    rot = iau_rotation(401)
+    t = 8.6e8 + np.linspace(0.0, 86400.0, 7)
+    R, dR = phobos_orientation(t)
+    assert np.array_equal(R, rot.matrix(t))
+    A0, h = -1.143 * DEG, 5e-3
+    f = lambda k: phobos_orientation(t, A0 + k * h)[0]  # noqa: E731
+    fd = (8 * (f(1) - f(-1)) - (f(2) - f(-2))) / (12 * h)
+    assert np.abs(dR - fd).max() < 1e-8
+    R1, _ = phobos_orientation(t, A0 + 0.03 * DEG)
+    M = R1 @ np.swapaxes(R, -1, -2)
+    ang = np.arctan2(M[:, 0, 1], M[:, 0, 0])
+    T = t / (86400.0 * 36525.0)
+    th = (rot.angles[4][0] + rot.angles[4][1] * T + rot.angles[4][2] * T * T) * DEG
+    assert np.allclose(ang, 0.03 * DEG * np.sin(th), atol=1e-10, rtol=0)
+    with pytest.raises(InputError):
+        phobos_orientation(t, float("nan"))
+
+
+def test_options_off_keep_signature_and_parameters(case):
+    """Without the new options PhobosGravity's signature and parameters are those of before (cached
+    integrators unaffected); with them the parameters are named phobos:C20 .. phobos:S55 (32 at degree
+    5) and phobos:libration = -1.143 deg in rad; bad options raise InputError."""
+    from mmxsim.dynamics import PhobosGravity
+    from mmxsim.bodies.rotation import DEG
+
+    assert PhobosGravity("harmonics", 5).signature() == ("phobos", "harmonics", 5)
+    assert PhobosGravity("harmonics", 5, gm_parameter=True).signature() == ("phobos", "harmonics", 5, "gm_parameter")
+    assert PhobosGravity("harmonics", 5).parameters() == {}
+    p = PhobosGravity("harmonics", 8, estimate_degree=5, libration_parameter=True,
+                      coefficients={"C22": 0.025}).parameters()
+    assert len(p) == 32 + 1 and p["phobos:C22"] == 0.025 and "phobos:S55" in p and "phobos:C60" not in p
+    assert p["phobos:libration"] == pytest.approx(-1.143 * DEG, rel=1e-15)
+    for kw in (dict(estimate_degree=6), dict(estimate_degree=1), dict(estimate_degree=2.0),
+               dict(estimate_degree=2, coefficients={"C33": 0.1}), dict(libration=float("inf"))):
+        with pytest.raises(InputError):
+            PhobosGravity("harmonics", 5, **kw)
+    with pytest.raises(InputError):
+        PhobosGravity("point_mass", libration_parameter=True)
+
+
+def test_nominal_values_give_the_same_trajectory(case):
+    """Constant-coefficient model vs the model with the degree 2..5 coefficients and the libration as
+    runtime parameters at their nominal values, 2 h of the low QSO (the variational trajectory with
+    phobos:gm in both): positions agree to < 1e-9 km (measured 8e-12 km; the noise floor of this case
+    is 2e-8 km at 2 h, see the module doc). The libration option alone changes no bit."""
+    from mmxsim.navigation.variational import Trajectory
+
+    t0, x0 = case["t0"], case["x0"]
+    t = t0 + np.linspace(0.0, SPAN, 121)
+    a = Trajectory(model(case), t0, x0, t0 + SPAN, parameters=["phobos:gm"], barycentric=False).state(t)
+    b = Trajectory(model(case, estimate_degree=DEGREE, libration_parameter=True), t0, x0, t0 + SPAN,
+                   parameters=["phobos:gm"], barycentric=False).state(t)
+    assert np.abs(a[:, :3] - b[:, :3]).max() < 1e-9
+    c = Trajectory(model(case, libration_parameter=True), t0, x0, t0 + SPAN, parameters=["phobos:gm"],
+                   barycentric=False).state(t)
+    assert np.array_equal(a, c)
+
+
+FD_PARS = ["phobos:C20", "phobos:C22", "phobos:C51", "phobos:libration"]
+FD_STEPS = [0.1, 0.1, 0.1, 0.05]  # normalised coefficients, rad
+FD_SPAN = 3600.0
+
+
+def test_partials_vs_central_differences(case):
+    """d state / d (C̄20, C̄22, C̄51, libration amplitude) from the variational equations at 30 min and 1 h
+    of the low QSO vs sixth-order central differences
+    (f(3h) - 9 f(2h) + 45 f(h) - 45 f(-h) + 9 f(-2h) - f(-3h)) / 60h of full re-propagations (steps
+    FD_STEPS): < 1e-6 relative (error of the position rows over their norm, same for velocity).
+
+    Why these choices (measured): the orbit's response is weak (|dr/dA| = 0.07 km/rad at 30 min,
+    0.2 at 1 h; |dr/dC̄51| = 0.7 km at 1 h) and the propagation's noise floor (module doc) over a step
+    h limits the differences to ~2e-9 km / (h |dr/dp|): with 4th-order differences the libration
+    partial agreed only to 1.5e-6 at the best step (truncation above h = 0.01, noise below), and at
+    2 h to 1.5e-6 even with the 6th-order ones. Measured here: C̄20 2e-8, C̄22 2e-8, C̄51 8e-8,
+    libration 5e-7 (5e-6 with h = 0.1: truncation; 2e-6 with h = 0.02: noise). The variational
+    partials themselves change by < 1e-8 relative between tolerances 1e-13 and 1e-15."""
+    from mmxsim.navigation.variational import Trajectory
+
+    t0, x0 = case["t0"], case["x0"]
+    tr = Trajectory(model(case, estimate_degree=DEGREE, libration_parameter=True), t0, x0, t0 + FD_SPAN,
+                    parameters=FD_PARS, barycentric=False)
+    t = t0 + np.array([1800.0, FD_SPAN])
+    S = tr.sensitivity(t)
+    worst = {}
+    for k, (name, h) in enumerate(zip(FD_PARS, FD_STEPS)):
+        j = 6 + k
+        p = tr.values
+
+        def f(s):
+            e = np.zeros(tr.n)
+            e[j] = s * h
+            return tr.with_vector(p + e).state(t)
+
+        fd = (f(3) - 9 * f(2) + 45 * f(1) - 45 * f(-1) + 9 * f(-2) - f(-3)) / (60 * h)
+        for i in range(len(t)):
+            for rows in (slice(0, 3), slice(3, 6)):
+                err = np.linalg.norm(S[i, rows, j] - fd[i, rows]) / np.linalg.norm(fd[i, rows])
+                worst[name] = max(worst.get(name, 0.0), err)
+    assert max(worst.values()) < 1e-6, worst
