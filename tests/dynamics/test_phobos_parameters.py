@@ -176,3 +176,65 @@ def test_partials_vs_central_differences(case):
                 err = np.linalg.norm(S[i, rows, j] - fd[i, rows]) / np.linalg.norm(fd[i, rows])
                 worst[name] = max(worst.get(name, 0.0), err)
     assert max(worst.values()) < 1e-6, worst
+
+
+OD_SPAN = 12 * 3600.0
+OD_TRUTH_SIGMA = {"phobos:gm": 6e-7, "phobos:C20": 5e-3, "phobos:C22": 5e-3, "phobos:libration": 0.03 * np.pi / 180}
+
+
+def test_orbit_problem_with_doppler_recovers_gm_c20_c22_libration(case):
+    """OrbitProblem estimating the spacecraft state, Phobos' GM, C̄20, C̄22 and the libration amplitude
+    from noise-free two-way Doppler (60 s count, every 60 s, sigma 0.1 mm/s) of DSS-14, DSS-63 and
+    DSS-43 above 10 deg over 12 h of the low QSO (model: degree-5 harmonics, estimate_degree=2). The
+    batch starts from an a priori mean perturbed by one sigma of current knowledge (Jacobson 2010 GM
+    +-6e-7 km^3/s^2, 5e-3 on C̄20/C̄22, Burmeister 2018 libration +-0.03 deg; state by 10 m and
+    1 mm/s), without a priori weights, and must converge (initial weighted RMS ~260).
+
+    Tolerance: every estimated quantity within 2e-2 of its formal sigma of the truth (measured
+    <= 5.3e-3). The 1e-3 sigma asked for is not reached: the post-fit weighted RMS of these noise-free
+    data is 1.8e-3 (zero at the truth), the numerical noise of re-propagating the QSO with other
+    parameter values (module doc: 3e-7 km at 4 h), which sets the floor of the recovery. Also:
+    unknown names still raise InputError, now listing the model's estimable parameters."""
+    from mmxsim.analyses._navigation import ground_stations
+    from mmxsim.bodies.rotation import DEG
+    from mmxsim.navigation.estimation import BatchSettings, batch_least_squares
+    from mmxsim.navigation.measurements import MeasurementSettings, elevation_mask
+    from mmxsim.navigation.od import OrbitProblem, Prior, simulate
+    from mmxsim.navigation.schedule import ScheduleSettings, Track, schedule
+
+    eph, t0, x0 = case["eph"], case["t0"], case["x0"]
+    t1 = t0 + OD_SPAN
+    m = model(case, estimate_degree=2, libration_parameter=True)
+    names = ("DSS-14", "DSS-63", "DSS-43")
+    stations, _ = ground_stations(names, eph, t0, t1)
+    rows = schedule([Track(n, t0 + 1500.0, t1, k) for k, n in enumerate(names)],
+                    ScheduleSettings(doppler_interval_s=60.0, range_interval_s=0.0))
+    settings = MeasurementSettings(troposphere=False, shapiro=True)
+    probe = OrbitProblem(m, t0, t1, rows, stations, list(x0), settings=settings, ephemeris=eph,
+                         elevation_mask_deg=None)
+    rows = rows.select(elevation_mask(probe.computed(probe.p0)[1], 10.0))
+    assert len(rows) > 500
+
+    truth = {"phobos:gm": m.forces[1].gm, "phobos:C20": m.forces[1].coefficients["C20"],
+             "phobos:C22": m.forces[1].coefficients["C22"], "phobos:libration": -1.143 * DEG}
+
+    def problem(data, values, state):
+        return OrbitProblem(m, t0, t1, data, stations, [Prior(v) for v in state],
+                            estimate={k: Prior(values[k]) for k in truth}, settings=settings, ephemeris=eph,
+                            elevation_mask_deg=None)
+
+    pt = problem(rows, truth, x0)
+    data = simulate(pt, pt.p0, noise=False)
+    rng = np.random.default_rng(1)
+    start = {k: v + OD_TRUTH_SIGMA[k] * rng.standard_normal() for k, v in truth.items()}
+    x_start = x0 + np.r_[1e-2 * rng.standard_normal(3), 1e-6 * rng.standard_normal(3)]
+    res = batch_least_squares(problem(data, start, x_start),
+                              BatchSettings(step_tolerance=2e-3, n_sigma=None, max_iterations=10))
+    assert res.converged, res.message
+    assert res.iterations[0].weighted_rms > 100.0
+    err = (res.estimate - pt.p0) / res.sigma
+    assert np.abs(err).max() < 2e-2, dict(zip(res.names, err))
+
+    with pytest.raises(InputError, match="phobos:libration"):
+        OrbitProblem(m, t0, t1, data, stations, list(x0), estimate={"phobos:C33": Prior(0.0)}, settings=settings,
+                     ephemeris=eph, elevation_mask_deg=None)
