@@ -228,8 +228,13 @@ class PhobosGravity(ForceModel):
     def describe(self):
         if self.model == "point_mass":
             return f"Phobos point mass, GM = {GM_PHOBOS} km^3/s^2 (DE440)"
-        return (f"Phobos spherical harmonics to degree and order {self.degree} (homogeneous body, Ernst "
-                "shape, R = 11 km), rotating with Phobos (IAU 2015 with forced libration)")
+        out = (f"Phobos spherical harmonics to degree and order {self.degree} (homogeneous body, Ernst "
+               "shape, R = 11 km), rotating with Phobos (IAU 2015 with forced libration)")
+        if self.estimate_degree is not None:
+            out += f"; normalised C, S of degrees 2..{self.estimate_degree} are runtime parameters"
+        if self.libration_parameter:
+            out += f"; libration amplitude a runtime parameter ({self.libration:.6g} rad)"
+        return out
 
     def acceleration(self, ctx):
         m = ctx.m

@@ -5,6 +5,11 @@ source builds heyoka expressions for the Taylor integrator and evaluates on NumP
 for the SciPy baseline and tests. Positions in km, GM in km^3/s^2, accelerations
 in km/s^2.
 
+For orbit determination the Stokes coefficients of chosen degrees can be runtime parameters:
+:func:`normalised_coefficients` names them, :func:`without_degrees` keeps the rest of the field as
+constants and :func:`sh_acceleration_linear` writes their terms linearly in each coefficient (the
+basis acceleration times the coefficient), so that variational equations give exact partials.
+
 Later work adds models (polyhedron, mascons) through :mod:`mmxsim.dynamics.forces`,
 not by editing this module.
 """
