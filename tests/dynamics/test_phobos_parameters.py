@@ -238,3 +238,54 @@ def test_orbit_problem_with_doppler_recovers_gm_c20_c22_libration(case):
     with pytest.raises(InputError, match="phobos:libration"):
         OrbitProblem(m, t0, t1, data, stations, list(x0), estimate={"phobos:C33": Prior(0.0)}, settings=settings,
                      ephemeris=eph, elevation_mask_deg=None)
+
+
+def _numeric_acc(force, rot, t, state, values=None):
+    from mmxsim.dynamics.context import Context, ParameterTable
+
+    class Track:  # Phobos at a fixed place relative to Mars
+        kind = "analytic"
+
+        def position(self, t):
+            return np.array([9376.0, 120.0, -40.0])
+
+    params = ParameterTable()
+    for k, v in force.parameters().items():
+        params.index(k, v)
+    for k, v in (values or {}).items():
+        params.values[params.names.index(k)] = v
+    return np.array(force.acceleration(Context.numeric(t, state, {"PHOBOS": Track()}, {"PHOBOS": rot}, params)))
+
+
+def test_numeric_acceleration_libration_and_linearity():
+    """NumPy path of PhobosGravity (the SciPy baseline's), 22 km from Phobos, degree 8:
+    (1) estimate_degree=8 + libration_parameter at nominal values vs the constant model: < 1e-15
+    relative (measured ~1e-16); (2) "phobos:libration" = A vs the constant model whose rotation has
+    the PCK's -1.143 deg term replaced by A (dataclasses.replace of BODY401_NUT_PREC_PM[4], an
+    independent route through IAURotation.euler): < 1e-13 relative for A = -1.5 deg; (3) linearity:
+    the acceleration change for C̄22 + d equals d times the basis acceleration from two other values,
+    < 1e-12 relative."""
+    import dataclasses
+
+    from mmxsim.bodies.rotation import DEG, iau_rotation
+    from mmxsim.dynamics import PhobosGravity
+
+    rot = iau_rotation(401)
+    t = 8.7e8
+    state = np.array([9376.0 + 15.0, 120.0 + 14.0, -40.0 + 9.0, 0.0, 2.1, 0.0])
+    const = PhobosGravity("harmonics", 8, gm_parameter=True)
+    par = PhobosGravity("harmonics", 8, gm_parameter=True, estimate_degree=8, libration_parameter=True)
+    a0 = _numeric_acc(const, rot, t, state)
+    scale = np.abs(a0).max()
+    assert np.abs(_numeric_acc(par, rot, t, state) - a0).max() < 1e-15 * scale
+    A = -1.5 * DEG
+    nut = list(rot.nut_pm)
+    nut[4] = -1.5
+    rot2 = dataclasses.replace(rot, nut_pm=tuple(nut))
+    a_lib = _numeric_acc(par, rot, t, state, {"phobos:libration": A})
+    assert np.abs(a_lib - _numeric_acc(const, rot2, t, state)).max() < 1e-13 * scale
+    assert np.abs(a_lib - a0).max() > 1e-6 * scale  # the amplitude does act
+    c22 = par.coefficients["C22"]
+    f = lambda v: _numeric_acc(par, rot, t, state, {"phobos:C22": v})  # noqa: E731
+    basis = (f(c22 + 0.3) - f(c22 - 0.3)) / 0.6
+    assert np.abs(f(c22 + 0.01) - a0 - 0.01 * basis).max() < 1e-12 * scale
