@@ -19,6 +19,7 @@ adds the corresponding indirect term.
 
 from __future__ import annotations
 
+import numbers
 from functools import lru_cache
 
 import numpy as np
@@ -176,13 +177,13 @@ class PhobosGravity(ForceModel):
         self.estimate_degree = None
         self.coefficients: dict[str, float] = {}
         if estimate_degree is not None:
-            if model != "harmonics" or isinstance(estimate_degree, bool) or not isinstance(estimate_degree, int) \
-                    or not 2 <= estimate_degree <= self.degree:
+            if model != "harmonics" or isinstance(estimate_degree, bool) \
+                    or not isinstance(estimate_degree, numbers.Integral) or not 2 <= estimate_degree <= self.degree:
                 raise InputError("force_model.phobos.estimate_degree", estimate_degree,
                                  f"an integer 2..{self.degree} (the harmonics' degree), or None")
             from ..gravity import normalised_coefficients, phobos_field
 
-            self.estimate_degree = estimate_degree
+            self.estimate_degree = int(estimate_degree)
             self.coefficients = normalised_coefficients(phobos_field(self.degree), estimate_degree)
         for k, v in dict(coefficients or {}).items():
             if k not in self.coefficients:
