@@ -180,7 +180,8 @@ class PhobosGravity(ForceModel):
             if model != "harmonics" or isinstance(estimate_degree, bool) \
                     or not isinstance(estimate_degree, numbers.Integral) or not 2 <= estimate_degree <= self.degree:
                 raise InputError("force_model.phobos.estimate_degree", estimate_degree,
-                                 f"an integer 2..{self.degree} (the harmonics' degree), or None")
+                                 f"an integer 2..{self.degree} (the harmonics' degree), or None"
+                                 if model == "harmonics" else "None for a point mass (harmonics only)")
             from ..gravity import normalised_coefficients, phobos_field
 
             self.estimate_degree = int(estimate_degree)
