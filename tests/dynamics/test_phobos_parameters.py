@@ -195,10 +195,11 @@ def test_orbit_problem_with_doppler_recovers_gm_c20_c22_libration(case):
     +-6e-7 km^3/s^2, 5e-3 on C̄20/C̄22, Burmeister 2018 libration +-0.03 deg; state by 10 m and
     1 mm/s), without a priori weights, and must converge (initial weighted RMS ~260).
 
-    Tolerance: every estimated quantity within 2e-2 of its formal sigma of the truth (measured
-    <= 5.3e-3). The 1e-3 sigma asked for is not reached: the post-fit weighted RMS of these noise-free
-    data is 1.8e-3 (zero at the truth), the numerical noise of re-propagating the QSO with other
-    parameter values (module doc: 3e-7 km at 4 h), which sets the floor of the recovery. Also:
+    Tolerance: every estimated quantity within 1e-2 of its formal sigma of the truth (measured: GM
+    4.9e-4, C̄20 9.3e-4, C̄22 6.7e-4, libration 1.3e-3, the state <= 2.3e-3 sigma). The 1e-3 sigma asked
+    for is not reached for all: the post-fit weighted RMS of these noise-free data is ~1.8e-3 (zero at
+    the truth), the numerical noise of re-propagating the QSO with other parameter values (module doc:
+    3e-7 km at 4 h), which sets the floor of the recovery. Also:
     unknown names still raise InputError, now listing the model's estimable parameters."""
     from mmxsim.analyses._navigation import ground_stations
     from mmxsim.bodies.rotation import DEG
@@ -238,7 +239,7 @@ def test_orbit_problem_with_doppler_recovers_gm_c20_c22_libration(case):
     assert res.converged, res.message
     assert res.iterations[0].weighted_rms > 100.0
     err = (res.estimate - pt.p0) / res.sigma
-    assert np.abs(err).max() < 2e-2, dict(zip(res.names, err))
+    assert np.abs(err).max() < 1e-2, dict(zip(res.names, err))
 
     with pytest.raises(InputError, match="phobos:libration"):
         OrbitProblem(m, t0, t1, data, stations, list(x0), estimate={"phobos:C33": Prior(0.0)}, settings=settings,
