@@ -406,18 +406,6 @@ def _cunningham_factors(rb, R: float, M: int, m):
     return Vs, Ws, Q, C
 
 
-def _cunningham_vw_factored(rb, R: float, M: int, m):
-    """V_nm, W_nm (nested lists) from :func:`_cunningham_factors` (for tests)."""
-    Vs, Ws, Q, C = _cunningham_factors(rb, R, M, m)
-    V = [[0.0] * (M + 1) for _ in range(M + 1)]
-    W = [[0.0] * (M + 1) for _ in range(M + 1)]
-    for mm in range(M + 1):
-        for n in range(mm, M + 1):
-            V[n][mm] = C[mm][n - mm] * Q[mm][n - mm] * Vs[mm]
-            W[n][mm] = C[mm][n - mm] * Q[mm][n - mm] * Ws[mm]
-    return V, W
-
-
 def _parse_nm(key: str) -> tuple[int, int]:
     """"C21" -> (2, 1), "C105" -> (10, 5): one digit for n <= 9, "10" for n = 10 (fields to degree 10)."""
     body = key[1:]
