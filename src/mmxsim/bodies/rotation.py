@@ -160,6 +160,11 @@ def _tipbod(a, d, w):
 def rotation_matrix_expr(rot: IAURotation, t, hy):
     """ICRF -> body rotation as nested lists of heyoka expressions of ``t``."""
     a, d, w = rot.euler(t, sin=hy.sin, cos=hy.cos)
+    return rotation_matrix_from_angles(a, d, w, hy)
+
+
+def rotation_matrix_from_angles(a, d, w, hy):
+    """ICRF -> body rotation ``R3(w) R1(pi/2 - d) R3(pi/2 + a)`` as nested lists of heyoka expressions."""
     ca, sa = hy.cos(a), hy.sin(a)
     cd, sd = hy.cos(d), hy.sin(d)
     cw, sw = hy.cos(w), hy.sin(w)
@@ -221,3 +226,67 @@ def iau_rotation(naif_id: int, pck: str | None = None) -> IAURotation:
         nut_pm=tuple(k.get(f"BODY{naif_id}_NUT_PREC_PM", ())),
         angles=angles,
     )
+
+
+# ---------------------------------------------------------------------------
+# Phobos' forced libration amplitude as a parameter
+# The forced libration in longitude of Phobos is the fifth periodic term of its prime meridian in the
+# IAU 2015 model, BODY401_NUT_PREC_PM[4] = -1.143 deg in pck00011.tpc (Archinal et al. 2018, Celest.
+# Mech. Dyn. Astr. 130:22, Table 2; phase angle M5 of the Mars system).
+PHOBOS_LIBRATION_INDEX = 4
+PHOBOS_LIBRATION_DEG = -1.143  # deg, pck00011.tpc BODY401_NUT_PREC_PM[4] (Archinal et al. 2018)
+
+
+def _libration_phase(rot: IAURotation, t, index: int):
+    """Phase angle theta (rad) of the periodic term ``index``, written as in :meth:`IAURotation.euler`
+    (the same expression, so that heyoka's common-subexpression elimination shares its sine)."""
+    if index >= len(rot.nut_pm) or index >= len(rot.angles) or rot.nut_pm[index] == 0.0:
+        raise InputError("libration term", index, f"a non-zero prime-meridian term of body {rot.naif_id}")
+    T = t * (1.0 / SEC_PER_CENTURY)
+    t0, t1, t2 = rot.angles[index]
+    return (t0 + t1 * T + t2 * T * T) * DEG
+
+
+def librating_euler(rot: IAURotation, t, amplitude, sin=np.sin, cos=np.cos, index: int = PHOBOS_LIBRATION_INDEX):
+    """(alpha, delta, W) in rad with the prime-meridian term ``index`` given the amplitude ``amplitude``
+    (rad; a number, array or heyoka expression) instead of the PCK's value:
+    ``W = W_pck + (amplitude - amplitude_pck) sin(theta)``. At the PCK value the added term is exactly 0,
+    so the angles equal :meth:`IAURotation.euler` to the last bit."""
+    a, d, w = rot.euler(t, sin=sin, cos=cos)
+    th = _libration_phase(rot, t, index)
+    return a, d, w + (amplitude - rot.nut_pm[index] * DEG) * sin(th)
+
+
+def librating_matrix(rot: IAURotation, t, amplitude, m, index: int = PHOBOS_LIBRATION_INDEX):
+    """ICRF -> body rotation (3x3 nested list) with the libration amplitude ``amplitude`` (rad),
+    for a math namespace ``m`` (:mod:`mmxsim.mathns`: NumPy floats or heyoka expressions)."""
+    if m.is_symbolic:
+        a, d, w = librating_euler(rot, t, amplitude, m.sin, m.cos, index)
+        return rotation_matrix_from_angles(a, d, w, m.hy)
+    a, d, w = librating_euler(rot, float(t), float(amplitude), index=index)
+    return _tipbod(a, d, w).tolist()
+
+
+def phobos_orientation(t, libration: float | None = None, rot: IAURotation | None = None,
+                       index: int = PHOBOS_LIBRATION_INDEX) -> tuple[np.ndarray, np.ndarray]:
+    """Phobos' ICRF -> body-fixed rotation and its partial with respect to the libration amplitude.
+
+    ``t``: TDB s past J2000 (float or array of N); ``libration``: the amplitude of the forced libration
+    term of the prime meridian in rad (the runtime parameter ``"phobos:libration"`` of
+    :class:`~mmxsim.dynamics.PhobosGravity`; default the IAU 2015 value -1.143 deg); ``rot``: the
+    rotation model (default Phobos' of pck00011). Returns ``(R, dR/dA)``, each (3, 3) or (N, 3, 3):
+    ``dR/dA = dR3(W)/dW R1(pi/2 - delta) R3(pi/2 + alpha) sin(theta)``. Measurement models that see
+    Phobos' surface (landmarks, LIDAR) use this with the same amplitude as the dynamics.
+    """
+    rot = iau_rotation(401) if rot is None else rot
+    amp = rot.nut_pm[index] * DEG if libration is None else float(libration)
+    if not np.isfinite(amp):
+        raise InputError("phobos:libration", libration, "a finite amplitude in rad")
+    t = np.asarray(t, dtype=float)
+    a, d, w = librating_euler(rot, t, amp, index=index)
+    th = _libration_phase(rot, t, index)
+    B = _r1(np.pi / 2 - d) @ _r3(np.pi / 2 + a)
+    R = _tipbod(a, d, w)  # the same product order as IAURotation.matrix
+    s = np.sin(th)
+    dR = _dr3(w) @ B * (s[..., None, None] if np.ndim(s) else s)
+    return R, dR

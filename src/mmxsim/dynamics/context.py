@@ -90,6 +90,10 @@ class Context:
                 self._rot_cache[name] = rot.matrix(self.t).tolist()
         return self._rot_cache[name]
 
+    def rotation_model(self, name: str):
+        """The rotation model of ``name`` (an :class:`~mmxsim.bodies.rotation.IAURotation`)."""
+        return self._rotations[name]
+
     def pole(self, name: str):
         """Unit spin axis of ``name`` in ICRF (third row of its rotation)."""
         if self.symbolic:

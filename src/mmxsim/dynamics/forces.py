@@ -19,11 +19,15 @@ adds the corresponding indirect term.
 
 from __future__ import annotations
 
+import numbers
+from functools import lru_cache
+
+import numpy as np
 
 from ..bodies import (AU_KM, GM_DEIMOS, GM_EARTH, GM_MARS, GM_PHOBOS, GM_SUN, MARS_REF_RADIUS,
                       MARS_ZONALS, PHOBOS_MEAN_RADIUS, R_MARS_EQ, R_SUN, SRP_1AU_N_M2)
 from ..errors import InputError
-from ..gravity import point_mass, sh_acceleration, zonal
+from ..gravity import point_mass, sh_acceleration, sh_acceleration_linear, zonal
 from ..mathns import dot, matTvec, matvec, sub
 
 FORCE_REGISTRY: dict[str, type] = {}
@@ -130,13 +134,33 @@ class PhobosGravity(ForceModel):
     (:mod:`mmxsim.navigation.variational`). Off (default), the equations and the signature
     are exactly those of before. The near-surface models of :mod:`mmxsim.dynamics.near_surface`
     keep the fixed GM.
+
+    ``estimate_degree=d`` (2..``degree``) makes the fully normalised Stokes coefficients C̄nm, S̄nm
+    of degrees 2..d runtime parameters ``"phobos:C20"``, ``"phobos:C21"``, ``"phobos:S21"``, ...
+    (4-pi normalisation, reference radius 11 km, as the shipped CSV; ``"phobos:C105"`` is n = 10,
+    m = 5), starting from the shipped field's values (``coefficients`` overrides some, by name without
+    the prefix). Those terms are written linearly in each parameter
+    (:func:`~mmxsim.gravity.sh_acceleration_linear`: the basis acceleration times the parameter, and
+    times GM); degrees 0, 1 and above d stay the compiled constant field. With ``gm_parameter`` too,
+    GM multiplies both. The near-surface models keep the shipped field.
+
+    ``libration_parameter=True`` makes the amplitude of the forced libration term of Phobos' prime
+    meridian the runtime parameter ``"phobos:libration"`` (rad; the signed coefficient of the IAU 2015
+    term, nominal -1.143 deg = -1.9949e-2 rad, :data:`~mmxsim.bodies.rotation.PHOBOS_LIBRATION_DEG`):
+    W = W_IAU + (A - A_IAU) sin(theta), in the body-fixed frame of the harmonics
+    (:func:`~mmxsim.bodies.rotation.librating_matrix`). It is an option of this force, not of the
+    model's rotation, because the harmonics are the only place Phobos' orientation enters the force
+    model; measurement models use :func:`~mmxsim.bodies.rotation.phobos_orientation` with the same
+    amplitude. Off (default), equations and signatures are those of before.
     """
 
     kind = "phobos"
     NEAR_SURFACE = ("polyhedron", "grid", "refuse", "off")
 
     def __init__(self, model: str = "harmonics", degree: int = 8, near_surface: str = "polyhedron",
-                 gm_parameter: bool = False, gm: float = GM_PHOBOS):
+                 gm_parameter: bool = False, gm: float = GM_PHOBOS, estimate_degree: int | None = None,
+                 coefficients: dict | None = None, libration_parameter: bool = False,
+                 libration: float | None = None):
         if model not in ("point_mass", "harmonics"):
             raise InputError("force_model.phobos.model", model, "none, point_mass, harmonics")
         if model == "harmonics" and not 2 <= degree <= 10:
@@ -150,6 +174,35 @@ class PhobosGravity(ForceModel):
         if self.gm_parameter and not gm > 0:
             raise InputError("force_model.phobos.gm", gm, "> 0 km^3/s^2")
         self.gm = float(gm)  # initial value of "phobos:gm" (used only with gm_parameter)
+        self.estimate_degree = None
+        self.coefficients: dict[str, float] = {}
+        if estimate_degree is not None:
+            if model != "harmonics" or isinstance(estimate_degree, bool) \
+                    or not isinstance(estimate_degree, numbers.Integral) or not 2 <= estimate_degree <= self.degree:
+                raise InputError("force_model.phobos.estimate_degree", estimate_degree,
+                                 f"an integer 2..{self.degree} (the harmonics' degree), or None"
+                                 if model == "harmonics" else "None for a point mass (harmonics only)")
+            from ..gravity import normalised_coefficients, phobos_field
+
+            self.estimate_degree = int(estimate_degree)
+            self.coefficients = normalised_coefficients(phobos_field(self.degree), estimate_degree)
+        for k, v in dict(coefficients or {}).items():
+            if k not in self.coefficients:
+                raise InputError("force_model.phobos.coefficients", k,
+                                 ", ".join(self.coefficients) or "none (set estimate_degree first)")
+            if not np.isfinite(float(v)):
+                raise InputError(f"force_model.phobos.coefficients.{k}", v, "a finite number")
+            self.coefficients[k] = float(v)
+        self.libration_parameter = bool(libration_parameter)
+        if self.libration_parameter and model != "harmonics":
+            raise InputError("force_model.phobos.libration_parameter", True,
+                             "False for a point mass (the orientation enters only the harmonics)")
+        from ..bodies.rotation import DEG, PHOBOS_LIBRATION_DEG
+
+        lib = PHOBOS_LIBRATION_DEG * DEG if libration is None else float(libration)
+        if not np.isfinite(lib):
+            raise InputError("force_model.phobos.libration", libration, "a finite amplitude in rad")
+        self.libration = lib  # initial value of "phobos:libration" (used only with libration_parameter)
 
     def bodies(self):
         return {"PHOBOS"}
@@ -158,18 +211,32 @@ class PhobosGravity(ForceModel):
         return {"PHOBOS"} if self.model == "harmonics" else set()
 
     def parameters(self):
-        return {"phobos:gm": self.gm} if self.gm_parameter else {}
+        out = {"phobos:gm": self.gm} if self.gm_parameter else {}
+        out.update({f"phobos:{k}": v for k, v in self.coefficients.items()})
+        if self.libration_parameter:
+            out["phobos:libration"] = self.libration
+        return out
 
     def signature(self):
+        sig = (self.kind, self.model, self.degree)
         if self.gm_parameter:
-            return (self.kind, self.model, self.degree, "gm_parameter")
-        return (self.kind, self.model, self.degree)
+            sig += ("gm_parameter",)
+        if self.estimate_degree is not None:
+            sig += (("estimate_degree", self.estimate_degree),)
+        if self.libration_parameter:
+            sig += ("libration_parameter",)
+        return sig
 
     def describe(self):
         if self.model == "point_mass":
             return f"Phobos point mass, GM = {GM_PHOBOS} km^3/s^2 (DE440)"
-        return (f"Phobos spherical harmonics to degree and order {self.degree} (homogeneous body, Ernst "
-                "shape, R = 11 km), rotating with Phobos (IAU 2015 with forced libration)")
+        out = (f"Phobos spherical harmonics to degree and order {self.degree} (homogeneous body, Ernst "
+               "shape, R = 11 km), rotating with Phobos (IAU 2015 with forced libration)")
+        if self.estimate_degree is not None:
+            out += f"; normalised C, S of degrees 2..{self.estimate_degree} are runtime parameters"
+        if self.libration_parameter:
+            out += f"; libration amplitude a runtime parameter ({self.libration:.6g} rad)"
+        return out
 
     def acceleration(self, ctx):
         m = ctx.m
@@ -181,16 +248,42 @@ class PhobosGravity(ForceModel):
         else:
             from ..gravity import phobos_field
 
-            R = ctx.rotation("PHOBOS")
-            if self.gm_parameter:  # unit-GM field times the parameter: the whole field scales with GM
-                ab = sh_acceleration(matvec(R, d), phobos_field(self.degree, gm=1.0), m)
+            if self.libration_parameter:
+                from ..bodies.rotation import librating_matrix
+
+                R = librating_matrix(ctx.rotation_model("PHOBOS"), ctx.t,
+                                     ctx.param("phobos:libration", self.libration), m)
+            else:
+                R = ctx.rotation("PHOBOS")
+            rb = matvec(R, d)
+            if self.estimate_degree is not None:  # constant part (degrees 0, 1, > d) + linear part
+                ab = sh_acceleration(rb, _fixed_part(self.degree, self.estimate_degree, self.gm_parameter), m)
+                if self.gm_parameter:
+                    ab = [gm * ab[i] for i in range(3)]
+                coef = {k: ctx.param(f"phobos:{k}", v) for k, v in self.coefficients.items()}
+                al = sh_acceleration_linear(rb, PHOBOS_SH_REF_RADIUS, gm, coef, m)
+                ab = [ab[i] + al[i] for i in range(3)]
+            elif self.gm_parameter:  # unit-GM field times the parameter: the whole field scales with GM
+                ab = sh_acceleration(rb, phobos_field(self.degree, gm=1.0), m)
                 ab = [gm * ab[i] for i in range(3)]
             else:
-                ab = sh_acceleration(matvec(R, d), phobos_field(self.degree), m)
+                ab = sh_acceleration(rb, phobos_field(self.degree), m)
             direct = matTvec(R, ab)
         b2 = dot(rp, rp)
         kb = gm / (b2 * m.sqrt(b2))  # indirect: Mars is pulled by Phobos
         return [direct[i] - kb * rp[i] for i in range(3)]
+
+
+PHOBOS_SH_REF_RADIUS = 11.0  # km, reference radius of phobos_gravity_sh_constdensity_ernst_deg10.csv (data/SOURCES.md)
+
+
+@lru_cache(maxsize=None)
+def _fixed_part(degree: int, estimate_degree: int, unit_gm: bool):
+    """The shipped field to ``degree`` without degrees 2..``estimate_degree`` (one object per key:
+    :func:`~mmxsim.gravity.sh_acceleration` caches its plan per field object)."""
+    from ..gravity import phobos_field, without_degrees
+
+    return without_degrees(phobos_field(degree, gm=1.0 if unit_gm else None), estimate_degree)
 
 
 _GM = {"SUN": GM_SUN, "EARTH": GM_EARTH, "DEIMOS": GM_DEIMOS, "PHOBOS": GM_PHOBOS}

@@ -5,6 +5,11 @@ source builds heyoka expressions for the Taylor integrator and evaluates on NumP
 for the SciPy baseline and tests. Positions in km, GM in km^3/s^2, accelerations
 in km/s^2.
 
+For orbit determination the Stokes coefficients of chosen degrees can be runtime parameters:
+:func:`normalised_coefficients` names them, :func:`without_degrees` keeps the rest of the field as
+constants and :func:`sh_acceleration_linear` writes their terms linearly in each coefficient (the
+basis acceleration times the coefficient), so that variational equations give exact partials.
+
 Later work adds models (polyhedron, mascons) through :mod:`mmxsim.dynamics.forces`,
 not by editing this module.
 """
@@ -280,3 +285,132 @@ def sh_potential(rb, field: SHField, m):
         for mm in range(n + 1):
             U = U + field.C[n, mm] * V[n][mm] + field.S[n, mm] * W[n][mm]
     return field.gm / field.ref_radius * U
+
+
+# ---------------------------------------------------------------------------
+# Stokes coefficients as parameters (orbit determination of the field)
+def normalised_coefficients(field: SHField, degree: int) -> dict[str, float]:
+    """Fully normalised C̄nm, S̄nm of ``field`` for 2 <= n <= ``degree`` as {"C20": .., "C21": ..,
+    "S21": .., ...} (4-pi normalisation, as the shipped CSV; S̄n0 omitted, it is zero)."""
+    if not 2 <= degree <= field.nmax:
+        raise InputError("gravity estimate_degree", degree, f"2..{field.nmax}")
+    out = {}
+    for n in range(2, degree + 1):
+        for mm in range(0, n + 1):
+            N = normalisation(n, mm)
+            out[f"C{n}{mm}"] = float(field.C[n, mm]) / N
+            if mm:
+                out[f"S{n}{mm}"] = float(field.S[n, mm]) / N
+    return out
+
+
+def without_degrees(field: SHField, degree: int) -> SHField:
+    """``field`` with every coefficient of degree 2..``degree`` set to zero (degrees 0, 1 and above
+    ``degree`` kept; the shipped field has degree-1 terms, its centroid offset of ~7 m)."""
+    C, S = field.C.copy(), field.S.copy()
+    C[2: degree + 1, :] = 0.0
+    S[2: degree + 1, :] = 0.0
+    return SHField(field.gm, field.ref_radius, C, S, field.nmax, f"{field.name} (degrees > {degree})")
+
+
+def sh_acceleration_linear(rb, ref_radius: float, gm, coefficients: dict, m):
+    """Acceleration of the Stokes terms named in ``coefficients`` ({"C20": value, "S21": value, ...},
+    fully normalised, 4-pi; values numbers or expressions) at body-fixed ``rb``, written as
+    ``sum_p value_p * A_p(rb)``: linear in each coefficient, so that partials with respect to them
+    are the basis accelerations A_p exactly. ``gm`` (number or expression) multiplies the sum.
+
+    Same equations as :func:`sh_acceleration` (Cunningham V_nm, W_nm, Montenbruck & Gill 2000
+    eqs. 3.29-3.33), with V_nm, W_nm to degree nmax + 1 factored as there (:func:`_cunningham_factors`,
+    sharing its sub-expressions): per order m and component, the sectorial term times a sum over n of
+    q_nm times a sum of constants times the coefficients.
+    """
+    if not coefficients:
+        return [0.0, 0.0, 0.0]
+    R = ref_radius
+    nmax = max(_parse_nm(k)[0] for k in coefficients)
+    Vs, Ws, Q, C = _cunningham_factors(rb, R, nmax + 1, m)
+    # per (V or W, n, m, component): the coefficients' multipliers; each slot is then
+    # V_nm (or W_nm) x sum_p (constant x coefficient_p), so every V_nm, W_nm appears once per component
+    slots: dict[tuple, list] = {}
+    for key, value in coefficients.items():
+        n, mm = _parse_nm(key)
+        k = normalisation(n, mm) / (R * R)
+
+        def add(i, vw, nn, mq, f):
+            if vw == "W" and mq == 0:  # W_n0 = 0
+                return
+            slots.setdefault((vw, nn, mq, i), []).append((k * f) * value)
+
+        f = 0.5 * (n - mm + 2) * (n - mm + 1)
+        if key[0] == "C" and mm == 0:
+            add(0, "V", n + 1, 1, -1.0)
+            add(1, "W", n + 1, 1, -1.0)
+            add(2, "V", n + 1, 0, -(n + 1.0))
+        elif key[0] == "C":
+            add(0, "V", n + 1, mm + 1, -0.5)
+            add(0, "V", n + 1, mm - 1, f)
+            add(1, "W", n + 1, mm + 1, -0.5)
+            add(1, "W", n + 1, mm - 1, -f)
+            add(2, "V", n + 1, mm, -(n - mm + 1.0))
+        else:  # S
+            add(0, "W", n + 1, mm + 1, -0.5)
+            add(0, "W", n + 1, mm - 1, f)
+            add(1, "V", n + 1, mm + 1, 0.5)
+            add(1, "V", n + 1, mm - 1, f)
+            add(2, "W", n + 1, mm, -(n - mm + 1.0))
+    # as in sh_acceleration: V_nm = Vs_m (c_nm q_nm), so per (V or W, m, component) one product of the
+    # sectorial term with sum_n q_nm (c_nm sum_p constant x coefficient_p)
+    orders: dict[tuple, list] = {}
+    for (vw, nn, mq, i), terms in sorted(slots.items()):
+        q, c = Q[mq][nn - mq], C[mq][nn - mq]
+        orders.setdefault((vw, mq, i), []).append(q * _msum([c * t for t in terms], m))
+    parts = ([], [], [])
+    for (vw, mq, i), terms in sorted(orders.items()):
+        parts[i].append((Vs[mq] if vw == "V" else Ws[mq]) * _msum(terms, m))
+    return [gm * _msum(p, m) if p else 0.0 for p in parts]
+
+
+def _cunningham_factors(rb, R: float, M: int, m):
+    """Cunningham's V_nm, W_nm for n, m <= M factored as in :func:`sh_acceleration`, with its
+    sub-expressions (the same inverse square, sectorials and q recursions, so that the integrator's
+    common-subexpression elimination computes them once when both are used):
+    V_nm = Vs[m] C[m][n-m] Q[m][n-m] and W_nm = Ws[m] C[m][n-m] Q[m][n-m], C = (2m-1)!! k_n constants."""
+    x, y, z = rb
+    r2 = x * x + y * y + z * z
+    inv_r2 = 1.0 / r2
+    rho = (R * R) * inv_r2
+    x0, y0, z0 = (R * x) * inv_r2, (R * y) * inv_r2, (R * z) * inv_r2
+    Vs, Ws = [R / m.sqrt(r2)], [0.0]
+    for mm in range(1, M + 1):
+        if mm == 1:
+            v, w = x0 * Vs[0], y0 * Vs[0]
+        else:
+            v, w = x0 * Vs[-1] - y0 * Ws[-1], x0 * Ws[-1] + y0 * Vs[-1]
+        Vs.append(v)
+        Ws.append(w)
+    Q, C = [], []
+    dfac = 1.0
+    for mm in range(0, M + 1):
+        if mm:
+            dfac *= 2 * mm - 1
+        k = {mm: 1.0}
+        if mm + 1 <= M:
+            k[mm + 1] = 2 * mm + 1.0
+        qs = [1.0, z0] if mm + 1 <= M else [1.0]
+        for j, n in enumerate(range(mm + 2, M + 1)):
+            k[n] = (2 * n - 1) / (n - mm) * k[n - 1]
+            beta = (n + mm - 1) / (n - mm) * k[n - 2] / k[n]
+            qs.append(z0 * qs[-1] - (rho * beta if j == 0 else beta * (rho * qs[-2])))
+        Q.append(qs)
+        C.append([dfac * k[n] for n in range(mm, M + 1)])
+    return Vs, Ws, Q, C
+
+
+def _parse_nm(key: str) -> tuple[int, int]:
+    """"C21" -> (2, 1), "C105" -> (10, 5): one digit for n <= 9, "10" for n = 10 (fields to degree 10)."""
+    body = key[1:]
+    if len(body) == 2:
+        return int(body[0]), int(body[1])
+    if body.startswith("10"):
+        return 10, int(body[2:])
+    raise InputError("gravity coefficient name", key, "C<n><m> or S<n><m>, e.g. C20, S22")

@@ -10,7 +10,10 @@
 * the parameter vector ``p``, defined at the arc's epoch ``t0``, in this order: the spacecraft
   state (``x y z vx vy vz``, Mars-centred ICRF, km, km/s), the dynamical parameters (runtime
   parameters of the force model: ``srp:cr_area_over_mass`` (m²/kg), ``phobos:gm`` (km³/s²),
-  ``emp:r emp:t emp:n`` (km/s²)), impulsive manoeuvres (``dv<k>_x/_y/_z``, km/s) and range biases
+  ``emp:r emp:t emp:n`` (km/s²), and any other runtime parameter the model lists in
+  :func:`~mmxsim.navigation.variational.estimable_parameters`, e.g. Phobos' normalised Stokes
+  coefficients ``phobos:C20``, ``phobos:S22``... and its libration amplitude ``phobos:libration`` (rad)
+  of :class:`~mmxsim.dynamics.PhobosGravity` with ``estimate_degree`` / ``libration_parameter``), impulsive manoeuvres (``dv<k>_x/_y/_z``, km/s) and range biases
   (``bias:<station>`` per station or ``bias:pass<k>`` per pass, km);
 * consider parameters, in the same name space, with their own covariance (not estimated; their
   uncertainty is mapped into the consider covariance).
@@ -135,12 +138,28 @@ class OrbitProblem:
         self._elevation_checked = em is None
         self.names = [*STATE_NAMES, *self.estimate]
         self.consider_names = list(self.consider)
-        self._dyn = [n for n in [*self.estimate, *self.consider] if n in DYNAMIC_PARAMETERS]
+        self._dyn = [n for n in [*self.estimate, *self.consider] if self._is_dynamic(n)]
         self._cache = None
+
+    def _model_parameters(self) -> list[str]:
+        """The model's estimable runtime parameters (:func:`variational.estimable_parameters`)."""
+        if getattr(self, "_estimable", None) is None:
+            from ..dynamics.model import DynamicsModel
+            from .variational import estimable_parameters
+
+            self._estimable = estimable_parameters(self.model) if isinstance(self.model, DynamicsModel) else []
+        return self._estimable
+
+    def _is_dynamic(self, name: str) -> bool:
+        if name in DYNAMIC_PARAMETERS:
+            return True
+        if _is_dv(name) or _is_bias(name):
+            return False
+        return name in self._model_parameters()
 
     # -- parameter space ------------------------------------------------------------------------
     def _check_name(self, name: str) -> None:
-        if name in DYNAMIC_PARAMETERS:
+        if self._is_dynamic(name):
             return
         if _is_dv(name):
             k = int(name[2:name.index("_")])
@@ -155,8 +174,9 @@ class OrbitProblem:
             if key in self.stations:
                 return
             raise InputError(f"od.estimate.{name}", name, "bias:<station> for a known station or bias:pass<k>")
+        extra = [n for n in self._model_parameters() if n not in DYNAMIC_PARAMETERS]
         raise InputError(f"od.estimate.{name}", name,
-                         ", ".join(DYNAMIC_PARAMETERS) + ", dv<k>_x/_y/_z, bias:<station>, bias:pass<k>")
+                         ", ".join([*DYNAMIC_PARAMETERS, *extra]) + ", dv<k>_x/_y/_z, bias:<station>, bias:pass<k>")
 
     @property
     def n(self) -> int:
