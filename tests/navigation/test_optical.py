@@ -348,3 +348,34 @@ def test_pointing_rotation():
         e[0, j] = 1e-6
         fd = (op.pointing_rotation(th + e)[0] - op.pointing_rotation(th - e)[0]) / 2e-6
         assert np.max(np.abs(fd - dE[:, j])) < 1e-8
+
+
+def test_phobos_pose_is_the_dynamics_rotation_and_its_libration_partial(shape):
+    """phobos_pose (the pose of Phobos' IAU 2015 rotation with the libration parameter) is the transpose
+    of IAURotation.matrix at the nominal amplitude (exact to 1e-15), and the landmark partial w.r.t. the
+    amplitude through it matches central differences of the pixels with the amplitude moved by ±1e-4 rad:
+    < 1e-6 relative (the pixels are linear to 1e-8 over that step)."""
+    from mmxsim.bodies import get_body
+    from mmxsim.bodies.rotation import PHOBOS_LIBRATION_DEG
+
+    t = 8.7e8 + np.array([0.0, 3600.0, 7200.0])
+    R, dR = op.phobos_pose()(t)
+    M = get_body("PHOBOS").rotation().matrix(t)
+    assert np.max(np.abs(R - np.swapaxes(M, -1, -2))) < 1e-15 and dR.shape == (3, 1, 3, 3)
+    A = np.radians(PHOBOS_LIBRATION_DEG)
+    lm = op.select_landmarks(shape, 300, seed=1)
+    q = np.tile([9376.0, 0.0, 0.0], (3, 1))
+    Rb = R
+    sb = np.array([[0.0, -30.0, 5.0], [25.0, 10.0, -3.0], [-5.0, 28.0, 8.0]])
+    r = q + np.einsum("nij,nj->ni", Rb, sb)
+    sun = q + np.einsum("nij,nj->ni", Rb, sb / np.linalg.norm(sb, axis=1)[:, None] * 2.2e8)
+    cam = op.OROCHI_PINHOLE
+    out = op.landmark_observations(shape, lm, cam, t, r, q, op.phobos_pose(A), sun)
+    assert len(out) > 20
+    h = 1e-4
+    hi = op.landmark_observations(shape, lm, cam, t, r, q, op.phobos_pose(A + h), sun)
+    lo = op.landmark_observations(shape, lm, cam, t, r, q, op.phobos_pose(A - h), sun)
+    assert len(hi) == len(lo) == len(out)
+    fd = (hi.value - lo.value) / (2 * h)
+    err = np.max(np.abs(out.d_value_d_pose[:, 0] - fd)) / np.max(np.abs(fd))
+    assert err < 1e-6, err

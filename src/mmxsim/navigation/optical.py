@@ -158,6 +158,22 @@ class Landmarks:
         return Landmarks(self.facet, p)
 
 
+def phobos_pose(libration: float | None = None, rot=None) -> Callable:
+    """The ``pose`` callable of these models for Phobos' IAU rotation with its forced libration:
+    ``pose(t) -> (R, dR)``, R (N,3,3) body-fixed -> ICRF and dR (N,1,3,3) its partial with respect to
+    the libration amplitude (rad; default the IAU 2015 value). It is the transpose of
+    :func:`mmxsim.bodies.rotation.phobos_orientation` (ICRF -> body-fixed), the rotation the dynamics
+    uses for the harmonics with the runtime parameter ``"phobos:libration"``: one amplitude for the
+    force and for the surface the camera and the LIDAR see."""
+    from ..bodies.rotation import phobos_orientation
+
+    def pose(t):
+        R, dR = phobos_orientation(np.atleast_1d(np.asarray(t, dtype=float)), libration, rot)
+        return np.swapaxes(R, -1, -2), np.swapaxes(dR, -1, -2)[:, None]
+
+    return pose
+
+
 def _facets(shape):
     v, f = shape.vertices, shape.faces
     a, b, c = v[f[:, 0]], v[f[:, 1]], v[f[:, 2]]
