@@ -157,3 +157,25 @@ def test_origin_section_carries_the_interior_families():
     d = data["interior"]
     assert d["pairs"] == 10 and d["separated_today"] == 0 and d["separated_mmx_like"] == 9
     assert [r[0] for r in tables[0].rows][0] == "homogeneous"
+
+
+def test_phobos_field_and_libration_from_the_run_tracking():
+    """estimate: [phobos_gm, phobos_field, libration] (field_degree 2) in covariance mode: the Stokes
+    coefficients C̄20..S̄22 and the libration amplitude are estimated beside the state; noise-free data give
+    the truth back (error ≤ 1e-6 σ) and the data shrink the a priori σ of C̄20 and C̄22 (formal σ below
+    the a priori 0.01)."""
+    from mmxsim.mission.runner import run_scenario
+
+    s = parse_scenario({**BASE, "duration_days": 1.0,
+                        "force_model": {"mars": {"degree": 2}, "phobos": {"model": "harmonics", "degree": 4},
+                                        "third_bodies": ["SUN"]},
+                        "analyses": {"od": {"arc_days": 0.75, "mode": "covariance", "filter": False,
+                                            "estimate": ["phobos_gm", "phobos_field", "libration"],
+                                            "field_degree": 2}}})
+    res = run_scenario(s)
+    d = next(x for x in res.sections if x.key == "od").data
+    pars = {p["name"]: p for p in d["parameters"]}
+    assert {"phobos:C20", "phobos:C22", "phobos:S22", "phobos:libration"} <= set(pars)
+    for p in pars.values():
+        assert abs(p["error"]) <= 1e-6 * p["sigma"], p
+    assert pars["phobos:C20"]["sigma"] < 0.01 and pars["phobos:C22"]["sigma"] < 0.01

@@ -46,18 +46,26 @@ class Setup:
     notes: list = field(default_factory=list)
 
 
-def od_model(model, gm: bool, empirical: bool):
-    """The run's dynamics model without events, Phobos' GM a runtime parameter if asked, and an
-    empirical acceleration if asked (zero: the truth has none)."""
+def od_model(model, gm: bool, empirical: bool, field_degree: int | None = None, libration: bool = False):
+    """The run's dynamics model without events; Phobos' GM, its normalised Stokes coefficients to
+    ``field_degree`` and its forced libration amplitude runtime parameters if asked (their values the
+    model's: the truth is unchanged), and an empirical acceleration if asked (zero: the truth has none)."""
     from ..dynamics import DynamicsModel
     from ..dynamics.forces import EmpiricalAcceleration, PhobosGravity
 
     forces = []
     for f in model.forces:
-        if gm and isinstance(f, PhobosGravity):
-            f = PhobosGravity(f.model, f.degree or 8, near_surface=f.near_surface, gm_parameter=True)
+        if (gm or field_degree or libration) and isinstance(f, PhobosGravity):
+            if (field_degree or libration) and f.model != "harmonics":
+                raise InputError("analyses.od.estimate", "phobos_field/libration",
+                                 "a force model with Phobos' harmonics (force_model.phobos.model: harmonics)")
+            if field_degree and field_degree > f.degree:
+                raise InputError("analyses.od.field_degree", field_degree,
+                                 f"at most the force model's Phobos degree ({f.degree})")
+            f = PhobosGravity(f.model, f.degree or 8, near_surface=f.near_surface, gm_parameter=gm,
+                              estimate_degree=field_degree or None, libration_parameter=libration)
         forces.append(f)
-    if gm and not any(isinstance(f, PhobosGravity) for f in forces):
+    if (gm or field_degree or libration) and not any(isinstance(f, PhobosGravity) for f in forces):
         raise InputError("analyses.od.estimate", "phobos_gm", "a force model with Phobos' gravity (force_model.phobos)")
     if empirical:
         forces.append(EmpiricalAcceleration())
@@ -184,6 +192,10 @@ def apriori_sigmas(cfg, names, values) -> dict:
             out[k] = a.range_bias_m * 1e-3
         elif k.startswith("emp:"):
             out[k] = a.empirical_nm_s2 * 1e-12
+        elif k == "phobos:libration":
+            out[k] = float(np.radians(a.libration_deg))
+        elif k.startswith("phobos:C") or k.startswith("phobos:S"):
+            out[k] = a.field_sigma
         else:  # pragma: no cover - every name the settings can make is above
             raise KeyError(k)
     return out
@@ -202,6 +214,10 @@ def parameter_names(kinds, model, stations) -> list[str]:
             out += ["emp:r", "emp:t", "emp:n"]
         elif k == "range_bias":
             out += [f"bias:{s}" for s in stations]
+        elif k == "phobos_field":
+            out += [n for n in _model_parameters(model) if n.startswith("phobos:C") or n.startswith("phobos:S")]
+        elif k == "libration":
+            out.append("phobos:libration")
     return out
 
 
@@ -229,7 +245,8 @@ def setup(cfg, scenario, ctx) -> Setup:
     both = sorted(set(cfg.estimate) & set(cfg.consider))
     if both:
         raise InputError("analyses.od.consider", both, "parameters not also listed in analyses.od.estimate")
-    model = od_model(ctx["model"], "phobos_gm" in kinds, "empirical" in kinds)
+    model = od_model(ctx["model"], "phobos_gm" in kinds, "empirical" in kinds,
+                     cfg.field_degree if "phobos_field" in kinds else None, "libration" in kinds)
     stations, catalogue = ground_stations(cfg.stations, eph, t0, t1)
     band = cfg.tracking.band
     if cfg.tracks == "booked":
@@ -265,6 +282,8 @@ def setup(cfg, scenario, ctx) -> Setup:
             values[k] = 0.0
         elif k.startswith("bias:"):  # the truth has a bias (drawn from its a priori) for the filter to find
             truth_bias[k] = values[k] = float(rng.standard_normal() * cfg.apriori.range_bias_m * 1e-3)
+        elif k in mvals:  # Phobos' field and libration: the model's (shipped) values are the truth
+            values[k] = float(mvals[k])
     settings = measurement_settings(cfg)
     sig = apriori_sigmas(cfg, [*values], values)
     state = [Prior(values[k], sig[k]) for k in ("x", "y", "z", "vx", "vy", "vz")]

@@ -24,6 +24,10 @@ def _param_unit(name: str) -> tuple[str, float]:
         return "nm/s^2", 1e12
     if name == "phobos:gm":
         return "km^3/s^2", 1.0
+    if name == "phobos:libration":
+        return "deg", 180.0 / np.pi
+    if name.startswith("phobos:C") or name.startswith("phobos:S"):
+        return "(normalised)", 1.0
     return "m^2/kg", 1.0
 
 

@@ -57,6 +57,9 @@ class AprioriSpec(SchemaModel):
     phobos_gm_km3_s2: float = Field(6e-7, gt=0, description="Phobos GM, km^3/s^2 (Jacobson 2010: 0.006e-4)")
     range_bias_m: float = Field(5.0, gt=0, description="range bias per station, m")
     empirical_nm_s2: float = Field(1.0, gt=0, description="constant empirical acceleration per RTN axis, nm/s^2")
+    field_sigma: float = Field(0.01, gt=0, description="each normalised Stokes coefficient of Phobos (ASSUMED: "
+                                                       "~20 % of C20; Yang 2019's is 25 %, nav-facts §1)")
+    libration_deg: float = Field(0.03, gt=0, description="forced libration amplitude, deg (Burmeister 2018)")
 
 
 class OdAnalysis(SchemaModel):
@@ -71,10 +74,12 @@ class OdAnalysis(SchemaModel):
     max_track_hours: float = Field(8.0, gt=0, le=24, description="longest track per pass, h (visible tracks)")
     tracking: TrackingSpec = Field(default_factory=TrackingSpec, description="data types and noise")
     media: MediaSpec = Field(default_factory=MediaSpec, description="troposphere and Shapiro switches")
-    estimate: tuple[Literal["srp", "phobos_gm", "range_bias", "empirical"], ...] = Field(
-        ("srp", "phobos_gm", "range_bias"), description="parameters estimated besides the state")
-    consider: tuple[Literal["srp", "phobos_gm", "range_bias", "empirical"], ...] = Field(
+    estimate: tuple[Literal["srp", "phobos_gm", "range_bias", "empirical", "phobos_field", "libration"], ...] = Field(
+        ("srp", "phobos_gm", "range_bias"), description="parameters estimated besides the state (phobos_field: "
+                                                        "the normalised Stokes coefficients to field_degree)")
+    consider: tuple[Literal["srp", "phobos_gm", "range_bias", "empirical", "phobos_field", "libration"], ...] = Field(
         (), description="consider parameters (not estimated; their a priori sigma is mapped)")
+    field_degree: int = Field(2, ge=2, le=10, description="degree of Phobos' Stokes coefficients in phobos_field")
     apriori: AprioriSpec = Field(default_factory=AprioriSpec, description="a priori sigmas")
     mode: Literal["estimate", "covariance"] = Field(
         "estimate", description="estimate: noisy data and iterations; covariance: formal covariance only")

@@ -94,7 +94,8 @@ def determine_orbit(scenario, tdm_paths: Sequence, *, base_dir=None, noise: dict
                          "an a priori epoch at least 1 h before the first observation (light time and count time)")
     t1 = float(t_obs.max()) + 60.0
     kinds = set(cfg.estimate) | set(cfg.consider)
-    model = od_model(model0, "phobos_gm" in kinds, "empirical" in kinds)
+    model = od_model(model0, "phobos_gm" in kinds, "empirical" in kinds,
+                     cfg.field_degree if "phobos_field" in kinds else None, "libration" in kinds)
     stations, _ = ground_stations(data.stations(), eph, t0, t1)
     values = {n: float(v) for n, v in zip(STATE_NAMES, x0)}
     mvals = {}
