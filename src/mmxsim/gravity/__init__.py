@@ -251,20 +251,7 @@ def sh_acceleration(rb, field: SHField, m):
     R = field.ref_radius
     M = field.nmax + 1
     plan = _sh_plan(field)
-    x, y, z = rb
-    r2 = x * x + y * y + z * z
-    inv_r2 = 1.0 / r2
-    rho = (R * R) * inv_r2
-    x0, y0, z0 = (R * x) * inv_r2, (R * y) * inv_r2, (R * z) * inv_r2
-    # sectorials: V_mm = (2m-1)!! Vs[m], W_mm = (2m-1)!! Ws[m]
-    Vs, Ws = [R / m.sqrt(r2)], [0.0]
-    for mm in range(1, M + 1):
-        if mm == 1:
-            v, w = x0 * Vs[0], y0 * Vs[0]
-        else:
-            v, w = x0 * Vs[-1] - y0 * Ws[-1], x0 * Ws[-1] + y0 * Vs[-1]
-        Vs.append(v)
-        Ws.append(w)
+    rho, z0, Vs, Ws = _sectorials(rb, R, M, m)
     parts = ([], [], [])
     for mm, (betas, sums) in enumerate(plan):
         # q_nm = k_n qs[n - m]: qs = 1, z0, then qs_n = z0 qs_{n-1} - beta_n rho qs_{n-2}
@@ -370,11 +357,11 @@ def sh_acceleration_linear(rb, ref_radius: float, gm, coefficients: dict, m):
     return [gm * _msum(p, m) if p else 0.0 for p in parts]
 
 
-def _cunningham_factors(rb, R: float, M: int, m):
-    """Cunningham's V_nm, W_nm for n, m <= M factored as in :func:`sh_acceleration`, with its
-    sub-expressions (the same inverse square, sectorials and q recursions, so that the integrator's
-    common-subexpression elimination computes them once when both are used):
-    V_nm = Vs[m] C[m][n-m] Q[m][n-m] and W_nm = Ws[m] C[m][n-m] Q[m][n-m], C = (2m-1)!! k_n constants."""
+def _sectorials(rb, R: float, M: int, m):
+    """The shared start of the Cunningham recursions (Montenbruck & Gill eqs. 3.29-3.30), written once so
+    that :func:`sh_acceleration` and :func:`_cunningham_factors` build the same sub-expressions (the
+    integrator's common-subexpression elimination then computes them once): ``rho = R^2/r^2``,
+    ``z0 = R z/r^2`` and the scaled sectorials, ``V_mm = (2m-1)!! Vs[m]``, ``W_mm = (2m-1)!! Ws[m]``."""
     x, y, z = rb
     r2 = x * x + y * y + z * z
     inv_r2 = 1.0 / r2
@@ -388,6 +375,15 @@ def _cunningham_factors(rb, R: float, M: int, m):
             v, w = x0 * Vs[-1] - y0 * Ws[-1], x0 * Ws[-1] + y0 * Vs[-1]
         Vs.append(v)
         Ws.append(w)
+    return rho, z0, Vs, Ws
+
+
+def _cunningham_factors(rb, R: float, M: int, m):
+    """Cunningham's V_nm, W_nm for n, m <= M factored as in :func:`sh_acceleration`, with its
+    sub-expressions (the same inverse square, sectorials and q recursions, so that the integrator's
+    common-subexpression elimination computes them once when both are used):
+    V_nm = Vs[m] C[m][n-m] Q[m][n-m] and W_nm = Ws[m] C[m][n-m] Q[m][n-m], C = (2m-1)!! k_n constants."""
+    rho, z0, Vs, Ws = _sectorials(rb, R, M, m)
     Q, C = [], []
     dfac = 1.0
     for mm in range(0, M + 1):
