@@ -215,17 +215,7 @@ def _sh_plan(field: SHField):
     M = field.nmax + 1
     terms = _sh_terms(field)
     plan = []
-    dfac = 1.0
-    for mm in range(0, M + 1):
-        if mm:
-            dfac *= 2 * mm - 1
-        k = {mm: 1.0}
-        if mm + 1 <= M:
-            k[mm + 1] = 2 * mm + 1.0
-        betas = []
-        for n in range(mm + 2, M + 1):
-            k[n] = (2 * n - 1) / (n - mm) * k[n - 1]
-            betas.append((n + mm - 1) / (n - mm) * k[n - 2] / k[n])
+    for mm, (dfac, k, betas) in enumerate(_recursion_constants(M)):
         sums = []
         for kind in ("V", "W"):
             for i in range(3):
@@ -254,10 +244,7 @@ def sh_acceleration(rb, field: SHField, m):
     rho, z0, Vs, Ws = _sectorials(rb, R, M, m)
     parts = ([], [], [])
     for mm, (betas, sums) in enumerate(plan):
-        # q_nm = k_n qs[n - m]: qs = 1, z0, then qs_n = z0 qs_{n-1} - beta_n rho qs_{n-2}
-        qs = [1.0, z0] if mm + 1 <= M else [1.0]
-        for j, beta in enumerate(betas):
-            qs.append(z0 * qs[-1] - (rho * beta if j == 0 else beta * (rho * qs[-2])))
+        qs = _q_recursion(rho, z0, betas, mm + 1 <= M)
         for kind, i, col in sums:
             sect = Vs[mm] if kind == "V" else Ws[mm]
             parts[i].append(sect * _msum([c * qs[n - mm] for n, c in col], m))
@@ -357,6 +344,35 @@ def sh_acceleration_linear(rb, ref_radius: float, gm, coefficients: dict, m):
     return [gm * _msum(p, m) if p else 0.0 for p in parts]
 
 
+@lru_cache(maxsize=None)
+def _recursion_constants(M: int) -> tuple:
+    """Per order m = 0..M the constants of the rescaled Cunningham recursion: ((2m-1)!!, {n: k_n},
+    [beta_n for n = m+2..M]) with q_nm = k_n qs[n - m] (:func:`_q_recursion`); written once for
+    :func:`_sh_plan` and :func:`_cunningham_factors`."""
+    out = []
+    dfac = 1.0
+    for mm in range(0, M + 1):
+        if mm:
+            dfac *= 2 * mm - 1
+        k = {mm: 1.0}
+        if mm + 1 <= M:
+            k[mm + 1] = 2 * mm + 1.0
+        betas = []
+        for n in range(mm + 2, M + 1):
+            k[n] = (2 * n - 1) / (n - mm) * k[n - 1]
+            betas.append((n + mm - 1) / (n - mm) * k[n - 2] / k[n])
+        out.append((dfac, k, tuple(betas)))
+    return tuple(out)
+
+
+def _q_recursion(rho, z0, betas, has_first: bool) -> list:
+    """qs = 1, z0, then qs_n = z0 qs_{n-1} - beta_n rho qs_{n-2} (the same expression tree wherever used)."""
+    qs = [1.0, z0] if has_first else [1.0]
+    for j, beta in enumerate(betas):
+        qs.append(z0 * qs[-1] - (rho * beta if j == 0 else beta * (rho * qs[-2])))
+    return qs
+
+
 def _sectorials(rb, R: float, M: int, m):
     """The shared start of the Cunningham recursions (Montenbruck & Gill eqs. 3.29-3.30), written once so
     that :func:`sh_acceleration` and :func:`_cunningham_factors` build the same sub-expressions (the
@@ -385,19 +401,8 @@ def _cunningham_factors(rb, R: float, M: int, m):
     V_nm = Vs[m] C[m][n-m] Q[m][n-m] and W_nm = Ws[m] C[m][n-m] Q[m][n-m], C = (2m-1)!! k_n constants."""
     rho, z0, Vs, Ws = _sectorials(rb, R, M, m)
     Q, C = [], []
-    dfac = 1.0
-    for mm in range(0, M + 1):
-        if mm:
-            dfac *= 2 * mm - 1
-        k = {mm: 1.0}
-        if mm + 1 <= M:
-            k[mm + 1] = 2 * mm + 1.0
-        qs = [1.0, z0] if mm + 1 <= M else [1.0]
-        for j, n in enumerate(range(mm + 2, M + 1)):
-            k[n] = (2 * n - 1) / (n - mm) * k[n - 1]
-            beta = (n + mm - 1) / (n - mm) * k[n - 2] / k[n]
-            qs.append(z0 * qs[-1] - (rho * beta if j == 0 else beta * (rho * qs[-2])))
-        Q.append(qs)
+    for mm, (dfac, k, betas) in enumerate(_recursion_constants(M)):
+        Q.append(_q_recursion(rho, z0, betas, mm + 1 <= M))
         C.append([dfac * k[n] for n in range(mm, M + 1)])
     return Vs, Ws, Q, C
 
