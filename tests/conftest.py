@@ -75,3 +75,30 @@ def pytest_sessionfinish(session, exitstatus):
     jpype = sys.modules.get("jpype")
     if jpype is not None and jpype.isJVMStarted():
         jpype.shutdownJVM()
+
+
+@pytest.fixture
+def erfa_tai_utc(tmp_path):
+    """A folder holding ``tai-utc.dat`` (USNO layout) written from ERFA's leap-second table, 1972-2030:
+    Orekit's UTC scale needs one to build any parser, and the tests never download its data."""
+    import datetime as dt
+    import warnings
+
+    import erfa
+
+    lines, prev = [], None
+    day = dt.date(1972, 1, 1)
+    while day.year < 2030:
+        with warnings.catch_warnings():  # ERFA's "dubious year" beyond its table
+            warnings.simplefilter("ignore")
+            v = erfa.dat(day.year, day.month, 1, 0.0)
+        if v != prev:
+            jd = 2440587.5 + (day - dt.date(1970, 1, 1)).days
+            lines.append(f" {day.year} {day.strftime('%b').upper()}  1 =JD {jd:.1f}  TAI-UTC= {v:11.7f} S "
+                         "+ (MJD - 41317.) X 0.0      S")
+            prev = v
+        day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
+    folder = tmp_path / "orekit-data"
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "tai-utc.dat").write_text("\n".join(lines) + "\n")
+    return folder

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
-import warnings
 
 import numpy as np
 import pytest
@@ -100,7 +98,7 @@ def test_covariance_read_by_ccsds_ndm(tmp_path):
 
 
 @pytest.mark.jvm
-def test_covariance_read_by_orekit(tmp_path):
+def test_covariance_read_by_orekit(tmp_path, erfa_tai_utc):
     """Orekit's OemParser (orekit-jpype, optional). Reference: the matrices written (Orekit returns
     SI: m^2, m^2/s, m^2/s^2 -> x 1e6). Tolerance: 1e-15 relative (unit conversion)."""
     pytest.importorskip("orekit_jpype")
@@ -108,7 +106,6 @@ def test_covariance_read_by_orekit(tmp_path):
 
     if shutil.which("java") is None:
         pytest.skip("no Java runtime")
-    import erfa
     import jpype
     import orekit_jpype
 
@@ -118,20 +115,7 @@ def test_covariance_read_by_orekit(tmp_path):
     from org.orekit.data import DataContext, DataSource, DirectoryCrawler
     from org.orekit.files.ccsds.ndm import ParserBuilder
 
-    folder = tmp_path / "orekit-data"
-    folder.mkdir()
-    lines, prev, day = [], None, dt.date(1972, 1, 1)
-    while day.year < 2030:  # tai-utc.dat from ERFA's table: Orekit needs UTC to build any parser
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            v = erfa.dat(day.year, day.month, 1, 0.0)
-        if v != prev:
-            jd = 2440587.5 + (day - dt.date(1970, 1, 1)).days
-            lines.append(f" {day.year} {day.strftime('%b').upper()}  1 =JD {jd:.1f}  TAI-UTC= {v:11.7f} S "
-                         "+ (MJD - 41317.) X 0.0      S")
-            prev = v
-        day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    (folder / "tai-utc.dat").write_text("\n".join(lines) + "\n")
+    folder = erfa_tai_utc
     DataContext.getDefault().getDataProvidersManager().addProvider(DirectoryCrawler(File(str(folder))))
 
     traj, cov = _case()

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-import warnings
 from fractions import Fraction
 
 import numpy as np
@@ -393,29 +392,8 @@ def _orekit():
     return orekit_jpype
 
 
-def _leap_table(folder):
-    """tai-utc.dat (USNO layout) from ERFA's table, for Orekit's UTC scale (no download)."""
-    import erfa
-
-    lines, prev = [], None
-    day = dt.date(1972, 1, 1)
-    while day.year < 2030:
-        with warnings.catch_warnings():  # ERFA's "dubious year" beyond its table
-            warnings.simplefilter("ignore")
-            v = erfa.dat(day.year, day.month, 1, 0.0)
-        if v != prev:
-            jd = 2440587.5 + (day - dt.date(1970, 1, 1)).days
-            lines.append(f" {day.year} {day.strftime('%b').upper()}  1 =JD {jd:.1f}  TAI-UTC= {v:11.7f} S "
-                         "+ (MJD - 41317.) X 0.0      S")
-            prev = v
-        day = dt.date(day.year + (day.month == 12), day.month % 12 + 1, 1)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "tai-utc.dat").write_text("\n".join(lines) + "\n")
-    return folder
-
-
 @pytest.mark.jvm
-def test_independent_reader_orekit(tmp_path):
+def test_independent_reader_orekit(tmp_path, erfa_tai_utc):
     """Orekit's TdmParser (orekit-jpype, optional) on our UTC file spanning a leap second.
     References: Orekit's dates (its own UTC-TAI table, here written from ERFA's) as TT durations
     from 2017-01-01T00:00:00 TT, and its SI values. Tolerances: epochs 1e-9 s; values 1e-15
@@ -427,7 +405,7 @@ def test_independent_reader_orekit(tmp_path):
     from org.orekit.time import AbsoluteDate, TimeScalesFactory
 
     DataContext.getDefault().getDataProvidersManager().addProvider(
-        DirectoryCrawler(File(str(_leap_table(tmp_path / "orekit-data")))))
+        DirectoryCrawler(File(str(erfa_tai_utc))))
     base, base_lo = parse_epochs(["2016-12-31T23:58:00.25"], "UTC")
     rng = np.random.default_rng(2)
     n = 30
