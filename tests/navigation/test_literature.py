@@ -6,7 +6,6 @@ arithmetic by hand (tolerance 1e-12 relative). The rest are consistency checks (
 
 from __future__ import annotations
 
-import math
 import re
 from pathlib import Path
 
@@ -152,6 +151,19 @@ def test_docs_cite_only_the_bibliography():
     page = DOCS / "geodesy.md"
     if not page.is_file():
         pytest.skip("docs/geodesy.md not present")
-    dois = set(re.findall(r"10\.\d{4,9}/[^\s,;)\]]+", page.read_text(encoding="utf-8")))
+    dois = {d.rstrip(".") for d in re.findall(r"10\.\d{4,9}/[^\s,;)\]]+", page.read_text(encoding="utf-8"))}
     known = {r.doi for r in L.BIBLIOGRAPHY if r.doi}
     assert dois and dois <= known, sorted(dois - known)
+
+
+def test_docs_page_examples_run(capsys):
+    """The python blocks of docs/geodesy.md run, in order, in one namespace, and print."""
+    page = DOCS / "geodesy.md"
+    if not page.is_file():
+        pytest.skip("docs/geodesy.md not present")
+    blocks = re.findall(r"^```python\n(.*?)^```", page.read_text(encoding="utf-8"), flags=re.S | re.M)
+    assert blocks
+    ns: dict = {"__name__": "docs_geodesy"}
+    for i, src in enumerate(blocks):
+        exec(compile(src, f"geodesy.md[block {i + 1}]", "exec"), ns)
+    assert capsys.readouterr().out.strip()

@@ -111,7 +111,7 @@ class Setup:
     qso_altitudes_km: tuple[float, ...] | None = None
     three_d: bool | None = None  # a 3D (out-of-plane) QSO used
     duration_days: float | None = None
-    data_types: tuple[str, ...] | None = None  # "Doppler", "range", "landmarks", "LIDAR", "inter-satellite Doppler", ...
+    data_types: tuple[str, ...] | None = None  # "Doppler", "range", "landmarks", "LIDAR", ...
     doppler_sigma_mm_s: float | None = None
     doppler_integration_s: float | None = None
     landmarks: int | None = None
@@ -281,6 +281,11 @@ _SENSHU_2021 = Reference(
     2021, "Light detection and ranging (LIDAR) laser altimeter for the Martian Moons Exploration (MMX) "
     "spacecraft (title UNCONFIRMED)", "Earth, Planets and Space 73", "10.1186/s40623-021-01537-7",
     "Table 1 (garbled copy; shared/nav-facts.md §4)")
+_KURAMOTO_2022 = Reference(
+    "kuramoto2022",
+    ("Kuramoto, K.", "et al."),
+    2022, "The MMX mission overview (title not read here)", "Earth, Planets and Space 74:12", None,
+    "Table 4 (TENGOO field of view, IFOV, pixels) as cited by instruments.cameras; DOI not read")
 _ARCHINAL_2018 = Reference(
     "archinal2018",
     ("Archinal, B. A.", "et al."),
@@ -306,11 +311,14 @@ _BISCANI_IZZO_2021 = Reference(
 BIBLIOGRAPHY: tuple[Reference, ...] = (
     _YAMAMOTO_2024, _YAMAMOTO_2025, _MATSUMOTO_2021, _PLUMARIS_2022, _CICCARELLI_2023, _CALDIERO_2024,
     _CHEN_2022, _LE_MAISTRE_2019, _NAKAMURA_2021, _YANG_2019, _JACOBSON_LAINEY_2014, _JACOBSON_2010,
-    _ANDERT_2010, _BURMEISTER_2018, _LAINEY_2021, _SENSHU_2021, _ARCHINAL_2018, _MONTENBRUCK_GILL,
-    _TAPLEY_2004, _BISCANI_IZZO_2021,
+    _ANDERT_2010, _BURMEISTER_2018, _LAINEY_2021, _SENSHU_2021, _KURAMOTO_2022, _ARCHINAL_2018,
+    _MONTENBRUCK_GILL, _TAPLEY_2004, _BISCANI_IZZO_2021,
 )
 
 _ABSTRACT = "abstract only"
+_CHEN_QUOTE = ("2nd-degree gravity coefficients at an accuracy of 1‰, even in the presence of an ephemeris "
+               "error of 2 km")
+_CHEN_NOTE = _ABSTRACT + "; 1‰ = 0.1 %; σ level not stated"
 
 PUBLISHED_GEODESY: tuple[PublishedCase, ...] = (
     # ---------------------------------------------------------------- MMX pre-mission simulations
@@ -379,12 +387,8 @@ PUBLISHED_GEODESY: tuple[PublishedCase, ...] = (
               orbits="mothership and a CubeSat near Phobos (orbits not read)",
               data_types=("inter-satellite Doppler",),
               notes="Mars-Phobos ephemeris error 0 to 2 km considered"),
-        (Result("C20", "relative_pct", 0.1, "%", "abstract",
-                "2nd-degree gravity coefficients at an accuracy of 1‰, even in the presence of an ephemeris error of 2 km",
-                _ABSTRACT + "; 1‰ = 0.1 %; σ level not stated"),
-         Result("C22", "relative_pct", 0.1, "%", "abstract",
-                "2nd-degree gravity coefficients at an accuracy of 1‰, even in the presence of an ephemeris error of 2 km",
-                _ABSTRACT + "; 1‰ = 0.1 %; σ level not stated"))),
+        (Result("C20", "relative_pct", 0.1, "%", "abstract", _CHEN_QUOTE, _CHEN_NOTE),
+         Result("C22", "relative_pct", 0.1, "%", "abstract", _CHEN_QUOTE, _CHEN_NOTE))),
     PublishedCase(
         "ciccarelli2023", _CICCARELLI_2023, "simulation", "periodic and quasi-periodic QSOs",
         Setup("covariance analysis", orbits="planar and non-planar (3D) retrograde periodic and quasi-periodic orbits",
