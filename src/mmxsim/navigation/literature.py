@@ -193,7 +193,7 @@ _YAMAMOTO_2025 = Reference(
     ("Yamamoto, K.", "Matsumoto, K.", "Ikeda, H.", "Laurent-Varin, J.", "Marty, J.-C.", "Araki, H."),
     2025, "Simulation of Improving Phobos Gravity Field Accuracy through Stepwise Reduction of "
     "Quasi-Satellite Orbit Altitudes", "JpGU Meeting 2025, abstract PPS09-P05", None,
-    "conference abstract (confit.atlas.jp); a truncated copy, completed by shared/nav-facts.md §2")
+    "conference abstract (confit.atlas.jp, English and Japanese pages); its end (the results) not read")
 _MATSUMOTO_2021 = Reference(
     "matsumoto2021",
     ("Matsumoto, K.", "Hirata, N.", "Ikeda, H.", "Kouyama, T.", "Senshu, H.", "Yamamoto, K.", "Noda, H.",
@@ -212,7 +212,7 @@ _CICCARELLI_2023 = Reference(
     ("Ciccarelli, E.", "Baresi, N."),
     2023, "Covariance analysis of periodic and quasi-periodic orbits around Phobos with applications to the "
     "Martian Moons eXploration mission", "Astrodynamics 7(3):363-379", "10.1007/s42064-023-0166-4",
-    "abstract (index copy); no numbers read")
+    "abstract (index copy) and the abstract of the conference version (Surrey repository); no numbers read")
 _CALDIERO_2024 = Reference(
     "caldiero2024",
     ("Caldiero, A.", "Le Maistre, S."),
@@ -353,15 +353,17 @@ PUBLISHED_GEODESY: tuple[PublishedCase, ...] = (
                 "(paraphrase) the ascent's data can reveal local density anomalies around the landing site",
                 _ABSTRACT),)),
     PublishedCase(
-        "yamamoto2025_stepwise", _YAMAMOTO_2025, "simulation", "stepwise descent of the QSO altitude",
-        Setup("simulated estimation, CNES GINS (shared/nav-facts.md §2)",
-              orbits="QSOs from high to low altitude, each step's field the start of the next "
-                     "(four altitudes per shared/nav-facts.md §2)",
+        "yamamoto2025_stepwise", _YAMAMOTO_2025, "simulation", "stepwise descent through four QSO altitudes",
+        Setup("simulated estimation with CNES GINS, from an initial field and orbit that differ from the truth",
+              orbits="four QSOs of different altitudes flown from high to low; each step's estimated field is "
+                     "the initial field of the next",
               data_types=("Doppler", "laser ranging", "landmarks"), lidar=True,
-              notes="true field from an assumed shape and density structure; altitudes not read"),
+              estimated=("spacecraft orbit", "gravity field"),
+              notes="truth: the field of an assumed shape and internal density structure; altitudes, durations "
+                    "and noise not read (UNCONFIRMED)"),
         (Result("geometry", "qualitative", None, "", "abstract",
                 "(paraphrase) lowering first the low-degree errors makes the higher degrees easier at low altitude",
-                "conference abstract (truncated copy); no numbers read"),)),
+                "conference abstract (English and Japanese pages; the text is cut before any result)"),)),
     PublishedCase(
         "plumaris2022_rs", _PLUMARIS_2022, "simulation", "radio science, one week",
         Setup("covariance analysis, coupled Phobos-spacecraft state estimation", duration_days=7.0,
@@ -391,8 +393,9 @@ PUBLISHED_GEODESY: tuple[PublishedCase, ...] = (
          Result("C22", "relative_pct", 0.1, "%", "abstract", _CHEN_QUOTE, _CHEN_NOTE))),
     PublishedCase(
         "ciccarelli2023", _CICCARELLI_2023, "simulation", "periodic and quasi-periodic QSOs",
-        Setup("covariance analysis", orbits="planar and non-planar (3D) retrograde periodic and quasi-periodic orbits",
-              three_d=True, notes="observable sets compared; none read"),
+        Setup("covariance analysis (a consider covariance analysis in the authors' conference version)",
+              orbits="planar and non-planar (3D) retrograde periodic and quasi-periodic orbits",
+              three_d=True, notes="sets of observables compared; which, and their noise, not read"),
         (Result("geometry", "qualitative", None, "", "abstract",
                 "(paraphrase) low-altitude non-planar QSOs improve the libration and the gravity field",
                 _ABSTRACT + "; no numbers"),)),
