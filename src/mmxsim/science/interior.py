@@ -49,8 +49,9 @@ M = GM / G (absolute moments in kg km^2). Uncertainty: linear propagation ``Sigm
 with the analytic Jacobian of (c, a, b, mean, (B-A)/C, C) with respect to (GM, Cbar20, Cbar22,
 |gamma_0|, e), checked by a seeded Monte Carlo (:func:`monte_carlo_moments`).
 
-**Interior families** (after Le Maistre et al. 2019, "Phobos' interior from librations
-determination", whose abstract and tables we could NOT read: family parameters here are our
+**Interior families** (after Le Maistre et al. 2019, "Signature of Phobos' interior structure in
+its gravity field and libration", Icarus 321:272, doi:10.1016/j.icarus.2018.11.022 (title read in a
+citation list), whose abstract and tables we could NOT read: family parameters here are our
 ASSUMPTIONS, stated in :data:`DEFAULT_FAMILIES`): every family has the same total mass (the
 measured GM) and shape; densities are piecewise constant, a shell and an inner body that is either
 a homothetic copy of the shape scaled by ``lambda`` about the centroid or a sphere centred at the
