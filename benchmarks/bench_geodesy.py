@@ -17,13 +17,15 @@ Mars and Phobos shadows; :func:`mmxsim.orbits.handoff.full_model` with ``srp=Tru
   (:mod:`mmxsim.navigation.altimetry`).
 
 Estimated: the spacecraft state, Cr A/m, three constant empirical accelerations (RTN), Phobos GM, its
-normalised Stokes coefficients of degrees 2..5 (32), its forced libration amplitude, a constant camera
-pointing bias (3 angles) and a LIDAR range bias: 48 parameters (+ Phobos' state, 6, when the force model
-offers it: ``PhobosGravity(ephemeris_parameters=True)``). A priori: the ``od`` analysis' defaults (1 km,
-100 mm/s, 10 %, 1 nm/s², 6e-7 km³/s² (Jacobson 2010), 0.01 per coefficient (ASSUMED), 0.03° (Burmeister
-2018)); pointing bias 1 mrad and LIDAR bias 5 m per axis (ASSUMED). Landmark positions are known (not
-estimated, not considered). This is a covariance analysis: the partials are taken at the truth; no data
-are simulated and nothing iterates.
+normalised Stokes coefficients of degrees 2..5 (32), its forced libration amplitude, a correction of its
+ephemeris (six state parameters at the arc's epoch, ``PhobosGravity(ephemeris_parameters=True)`` and
+:mod:`mmxsim.dynamics.phobos_correction`, used by the dynamics and by the camera and LIDAR models), a constant
+camera pointing bias (3 angles) and a LIDAR range bias: 54 parameters. A priori: the ``od`` analysis'
+defaults (1 km, 100 mm/s, 10 %, 1 nm/s², 6e-7 km³/s² (Jacobson 2010), 0.01 per coefficient (ASSUMED),
+0.03° (Burmeister 2018)); Phobos' state 0.3 km and 7 cm/s per axis ("a few hundred metres", Lainey et al.
+2021; ASSUMED reading); pointing bias 1 mrad and LIDAR bias 5 m (ASSUMED). Landmark positions are known (not
+estimated, not considered). This is a covariance analysis: the partials are taken at the truth; no data are
+simulated and nothing iterates.
 
 Timed, in the same run:
 
@@ -83,6 +85,11 @@ LIDAR_RATE_HZ = 1.0  # the issue's benchmark setting
 POINTING_SIGMA_RAD = 1e-3  # a priori camera pointing bias per axis, ASSUMED (no MMX figure)
 LIDAR_BIAS_SIGMA_KM = 5e-3  # a priori LIDAR range bias, ASSUMED (no MMX figure)
 BIAS_NAMES = ("bias:camera_x", "bias:camera_y", "bias:camera_z", "bias:lidar")
+PHOBOS_STATE = ("phobos:dx", "phobos:dy", "phobos:dz", "phobos:dvx", "phobos:dvy", "phobos:dvz")
+# a priori of Phobos' ephemeris correction: "a few hundred metres" (Lainey et al. 2021, abstract) read as
+# 0.3 km per axis (ASSUMED), and that times Phobos' mean motion (2.28e-4 rad/s) for the velocity (ASSUMED)
+PHOBOS_POSITION_SIGMA_KM = 0.3
+PHOBOS_VELOCITY_SIGMA_KM_S = 7e-5
 CHUNK_S = 6 * 3600.0  # rows are accumulated in chunks of this much arc
 DOPPLER_LEAD_S = 2400.0  # a two-way Doppler row needs its count time and round-trip light time in the arc
 
@@ -115,6 +122,41 @@ class Case:
         return [n for n in self.names[6:] if not n.startswith("bias:")]
 
 
+def phobos_state_available() -> bool:
+    """Whether PhobosGravity offers the ephemeris-correction parameters (issue 17, phobos_correction)."""
+    import inspect
+
+    from mmxsim.dynamics.forces import PhobosGravity
+
+    return "ephemeris_parameters" in inspect.signature(PhobosGravity).parameters
+
+
+def geodesy_model(model, t_e: float):
+    """``model`` with Phobos' ephemeris correction (phobos:dx .. dvz at ``t_e``, zero: the truth is the
+    ephemeris) as runtime parameters too, where the force model offers them."""
+    if not phobos_state_available():
+        return model
+    from mmxsim.dynamics import DynamicsModel
+    from mmxsim.dynamics.forces import PhobosGravity
+
+    forces = []
+    for f in model.forces:
+        if isinstance(f, PhobosGravity):
+            f = PhobosGravity(f.model, f.degree, near_surface=f.near_surface, gm_parameter=f.gm_parameter,
+                              estimate_degree=f.estimate_degree, libration_parameter=f.libration_parameter,
+                              ephemeris_parameters=True, ephemeris_epoch=t_e)
+        forces.append(f)
+    return DynamicsModel(forces=forces, ephemeris=model.ephemeris, events=[], tolerance=model.tolerance,
+                         analytic_bodies=model.analytic_bodies, rotation_pck=model.rotation_pck,
+                         compact_mode=model.compact_mode)
+
+
+def phobos_force(model):
+    from mmxsim.dynamics.forces import PhobosGravity
+
+    return next(f for f in model.forces if isinstance(f, PhobosGravity))
+
+
 class Truth:
     """The reference trajectory: QSO-LB handed off at the scenario's epoch, flown ``days`` (+ margins)."""
 
@@ -137,7 +179,7 @@ class Truth:
                    f"min. surface distance {q.min_surface_distance_km:.1f} km)"
         # the od model: GM, the degree-2..5 field and the libration amplitude runtime parameters, plus
         # empirical accelerations (zero: the truth has none)
-        self.model = od_model(self.fm, True, True, 5, True)
+        self.model = geodesy_model(od_model(self.fm, True, True, 5, True), self.t0)
         grid = np.arange(self.t0, self.t0 + days * 86400.0 + 3 * 3600.0 + 1.0, 600.0)
         run = propagate(self.fm, self.t0, self.x0, grid, near_surface=False)
         self.t, self.states = run.t, run.states
@@ -220,7 +262,9 @@ def build_case(truth: Truth, t0: float, t1: float, stations, rows, n_landmarks: 
     values.update({k: float(mvals[k]) for k in dyn})
     values.update({k: 0.0 for k in BIAS_NAMES})
     cfg = OdAnalysis()
-    sig = apriori_sigmas(cfg, [k for k in names if k not in BIAS_NAMES], values)
+    sig = apriori_sigmas(cfg, [k for k in names if k not in BIAS_NAMES and k not in PHOBOS_STATE], values)
+    sig.update({k: PHOBOS_POSITION_SIGMA_KM if k in PHOBOS_STATE[:3] else PHOBOS_VELOCITY_SIGMA_KM_S
+                for k in names if k in PHOBOS_STATE})
     sig.update({k: POINTING_SIGMA_RAD for k in BIAS_NAMES[:3]}, **{"bias:lidar": LIDAR_BIAS_SIGMA_KM})
     state = [Prior(values[k], sig[k]) for k in names[:6]]
     settings = MeasurementSettings(troposphere=True, shapiro=True)
@@ -249,17 +293,31 @@ def _pose(case: Case, libration: float):
     return phobos_pose(libration)
 
 
-def _geometry(case: Case, t, sc_bary):
+def _geometry(case: Case, t, sc_bary, delta=None):
     """Mars-centred spacecraft, Phobos and Sun positions (km) at ``t`` from SSB spacecraft states."""
     mars = np.asarray(case.eph.state("MARS", "SSB", t), float).reshape(-1, 6)
-    return (sc_bary[:, :3] - mars[:, :3], *_bodies(case, t))
+    return (sc_bary[:, :3] - mars[:, :3], *_bodies(case, t, delta))
 
 
-def _bodies(case: Case, t):
-    """Mars-centred Phobos and Sun positions (km) at ``t``."""
-    ph = np.asarray(case.eph.state("PHOBOS", "MARS", t), float).reshape(-1, 6)
+def _bodies(case: Case, t, delta=None):
+    """Mars-centred Phobos and Sun positions (km) at ``t``; Phobos corrected by ``delta`` (phobos:dx ..
+    dvz) through the dynamics' own mapping, when given."""
+    ph = np.asarray(case.eph.state("PHOBOS", "MARS", t), float).reshape(-1, 6)[:, :3]
     sun = np.asarray(case.eph.state("SUN", "MARS", t), float).reshape(-1, 6)
-    return ph[:, :3], sun[:, :3]
+    if delta is not None:
+        from mmxsim.dynamics.phobos_correction import phobos_state_correction
+
+        ph = ph + phobos_state_correction(t, phobos_force(case.model).ephemeris_frame, delta)[0][:, :3]
+    return ph, sun[:, :3]
+
+
+def phobos_state_jacobian(case: Case, t):
+    """(N, 3, 6) partials of Phobos' corrected position with respect to phobos:dx .. dvz, or None."""
+    if not any(k in case.names for k in PHOBOS_STATE):
+        return None
+    from mmxsim.dynamics.phobos_correction import phobos_state_correction
+
+    return phobos_state_correction(t, phobos_force(case.model).ephemeris_frame)[1][:, :3, :]
 
 
 def position_and_sensitivity(traj, t):
@@ -358,6 +416,7 @@ class MmxsimCovariance:
         pose = _pose(c, c.p_true[lib_col])
         cam_cols = [c.names.index(k) for k in BIAS_NAMES[:3]]
         lid_col = c.names.index("bias:lidar")
+        ph_cols = [c.names.index(k) for k in PHOBOS_STATE if k in c.names]
         self.rows["landmark"] = self.rows["lidar"] = 0
         self.H_landmark, self.H_lidar = [], []
         for kind, t_all in (("landmark", c.t_img), ("lidar", c.t_lidar)):
@@ -375,6 +434,9 @@ class MmxsimCovariance:
                 H = np.zeros((len(o), n))
                 H[:, dst] = np.einsum("ki,kin->kn", o.d_value_d_state[:, 0, :3], S[idx])[:, src]
                 H[:, lib_col] += o.d_value_d_pose[:, 0]
+                J = phobos_state_jacobian(c, t)
+                if J is not None:  # Phobos' corrected position moves the surface the camera and LIDAR see
+                    H[:, ph_cols] += np.einsum("ki,kin->kn", o.d_value_d_phobos[:, :3], J[idx])
                 if kind == "landmark":
                     H[:, cam_cols] = o.d_value_d_pointing
                 else:
@@ -421,7 +483,9 @@ class ScipyCovariance:
     # partials); the acceleration is linear in Cr A/m, the empirical accelerations and the Stokes
     # coefficients, so those steps are large (50 %, 1e-9 km/s^2, 0.01: metres of effect in an hour);
     # 1e-3 of GM; 5e-4 rad of libration (5 m at Phobos' surface); 1e-4 rad of pointing.
-    STEPS = {"x": 1e-2, "y": 1e-2, "z": 1e-2, "vx": 1e-6, "vy": 1e-6, "vz": 1e-6, "emp:r": 1e-9, "emp:t": 1e-9,
+    STEPS = {"x": 1e-2, "y": 1e-2, "z": 1e-2, "vx": 1e-6, "vy": 1e-6, "vz": 1e-6, "phobos:dx": 1e-2,
+             "phobos:dy": 1e-2, "phobos:dz": 1e-2, "phobos:dvx": 1e-6, "phobos:dvy": 1e-6, "phobos:dvz": 1e-6,
+             "emp:r": 1e-9, "emp:t": 1e-9,
              "emp:n": 1e-9, "phobos:libration": 5e-4, "bias:camera_x": 1e-4, "bias:camera_y": 1e-4,
              "bias:camera_z": 1e-4}
     REL = {"srp:cr_area_over_mass": 0.5, "phobos:gm": 1e-3}
@@ -457,6 +521,8 @@ class ScipyCovariance:
                 f.gm = v["phobos:gm"]
                 f.coefficients = {k: v[f"phobos:{k}"] for k in f.coefficients}
                 f.libration = v["phobos:libration"]
+                if getattr(f, "ephemeris_parameters", False):
+                    f.ephemeris_correction = [v[k] for k in PHOBOS_STATE]
             elif isinstance(f, SolarRadiationPressure):
                 f.cram = v["srp:cr_area_over_mass"]
             elif isinstance(f, EmpiricalAcceleration):
@@ -501,9 +567,10 @@ class ScipyCovariance:
         pose = _pose(c, v["phobos:libration"])
         cam = camera_intrinsics(c.camera)
         th = np.array([v[k] for k in BIAS_NAMES[:3]])
+        delta = np.array([v[k] for k in PHOBOS_STATE]) if PHOBOS_STATE[0] in v else None
         for o, _ in self.mm.H_landmark:
             t = o.t[::2]
-            r, q, _sun = _geometry(c, t, traj.state(t))
+            r, q, _sun = _geometry(c, t, traj.state(t), delta)
             R = pose(t)[0]
             s = np.einsum("nji,nj->ni", R, r - q)  # body-fixed spacecraft
             C = camera_frame(s)[0]
@@ -519,7 +586,7 @@ class ScipyCovariance:
             # the model is that facet's, and a finite difference across a facet edge would mix two slopes):
             # the distance along the perturbed boresight to the facet's plane
             t = o.t
-            r, q, _ = _geometry(c, t, traj.state(t))
+            r, q, _ = _geometry(c, t, traj.state(t), delta)
             R = pose(t)[0]
             s = np.einsum("nji,nj->ni", R, r - q)
             E = pointing_rotation(np.zeros((len(t), 3)))[0]
