@@ -91,9 +91,11 @@ def _symbolic(model: DynamicsModel):
 
 def estimable_parameters(model: DynamicsModel) -> list[str]:
     """Names of the runtime parameters of ``model`` that may be estimated (not the Chebyshev
-    coefficients of the body tracks nor the shadow switches)."""
+    coefficients of the body tracks, the shadow switches, nor the epoch and frame of Phobos'
+    ephemeris correction, ``phobos:eph_*``)."""
     params = _symbolic(model)[0]
-    return [n for n in params.names if not n.startswith("cheb:") and not n.endswith((":lit", ":pen"))]
+    return [n for n in params.names if not n.startswith("cheb:") and not n.endswith((":lit", ":pen"))
+            and ":eph_" not in n]
 
 
 def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
@@ -140,7 +142,9 @@ def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
 # (unscaled, its partial raised the steps of a 7 h QSO arc from 44 to 62) and 1 for the others.
 # Fixed per name (a value may be zero); small partials are left as they are.
 VELOCITY_SCALE = 1e-4  # km/s
-PARAMETER_SCALES = {"emp:r": 1e-9, "emp:t": 1e-9, "emp:n": 1e-9, "phobos:gm": 1e-4}  # km/s^2, km^3/s^2; others 1
+PARAMETER_SCALES = {"emp:r": 1e-9, "emp:t": 1e-9, "emp:n": 1e-9, "phobos:gm": 1e-4,  # km/s^2, km^3/s^2
+                    # Phobos ephemeris velocity correction (km/s), as the initial velocity; others 1
+                    "phobos:dvx": 1e-4, "phobos:dvy": 1e-4, "phobos:dvz": 1e-4}
 
 
 def _column_scales(names) -> np.ndarray:
