@@ -148,6 +148,7 @@ def test_numpy_mapping_equals_heyoka_expression(case):
 
 
 MAPPING_TOL = 0.04  # largest position error over the largest true |dq|, per component, see below
+SPECTRAL_TOL = 0.025  # |A - Phi| / |Phi| (spectral norms, position rows) from 1 day to 7 days
 
 
 def test_mapping_error_vs_true_variational_flow():
@@ -160,7 +161,9 @@ def test_mapping_error_vs_true_variational_flow():
     0.016): about e = 0.0151, the eccentric periodic terms CW lacks. Without the drift term (true
     semi-major-axis change) the errors were 0.02 .. 0.22 (the largest a mostly radial velocity, whose
     true response drifts by 3 e sin(nu) dv t). Tolerance 0.04; the mapping must also beat leaving the
-    correction constant (dq = delta's position) by 10x after 7 d."""
+    correction constant (dq = delta's position) by 10x after 7 d; and the spectral norm of the error
+    (position rows, scaled delta) over that of Phi, from 1 to 7 days, < 0.025 (measured 0.013-0.015;
+    2.2 % at 3 h)."""
     from mmxsim.dynamics.phobos_correction import correction_frame, phobos_state_correction
     from mmxsim.ephemeris import default_ephemeris
     from mmxsim.orbits.handoff import Flow
@@ -175,10 +178,12 @@ def test_mapping_error_vs_true_variational_flow():
     ts = te + np.linspace(0.0, 7 * DAY, 120)[1:]
     tc, Phi = te, np.eye(6)
     err, size, const = np.zeros(6), np.zeros(6), np.zeros(6)
+    spectral = []
     for k, t in enumerate(ts):
         x, ph = flow(tc, x, t)
         Phi, tc = ph @ Phi, t
         J = phobos_state_correction(t, fr)[1][0]
+        spectral.append(np.linalg.norm((J - Phi)[:3] @ D, 2) / np.linalg.norm(Phi[:3] @ D, 2))
         err = np.maximum(err, np.linalg.norm((J - Phi)[:3] @ D, axis=0))
         size = np.maximum(size, np.linalg.norm(Phi[:3] @ D, axis=0))
         const = np.maximum(const, np.linalg.norm((np.eye(6)[:3] - Phi[:3]) @ D, axis=0))
@@ -186,6 +191,7 @@ def test_mapping_error_vs_true_variational_flow():
             assert np.all(err / size < MAPPING_TOL), err / size
     assert np.all(err / size < MAPPING_TOL), err / size
     assert np.all(err * 10 < const), (err, const)
+    assert max(spectral[16:]) < SPECTRAL_TOL, max(spectral[16:])
 
 
 FOLLOW_SPAN = 6 * 3600.0
@@ -195,12 +201,19 @@ def test_spacecraft_follows_the_corrected_phobos(case):
     """Physics: shift Phobos by 1 km along-track at t_e with the velocity that keeps the shift in the
     rotating frame (delta_v = n z x delta_r, a stationary CW solution), and start the spacecraft shifted
     by the same delta. Its motion relative to the corrected Phobos (q + dq) must stay near the nominal
-    relative motion, far nearer than with Phobos left uncorrected: over 6 h of the QSO the first stays
-    < 0.3 of the second's maximum, which must exceed 1 km. Measured (km, per km of shift): followed
-    0.22 / 0.17 / 0.52 at 3 / 6 h max over the span, uncorrected 2.0 / 1.5. Over a full day the
-    followed error reaches 1.1 km per km (0.2 with Phobos' GM set to 1e-9: the QSO's sensitivity turns
-    the small mismatch between the spacecraft's own response and the mapped correction into a
-    relative drift); not explained further in the time given, reported as a limitation."""
+    relative motion, and far nearer than with Phobos left uncorrected: over 6 h of the QSO the largest
+    departure must be < 0.25 of the uncorrected one, which must exceed 1.5 km. Measured (km, for the
+    1 km shift): followed 0.03 / 0.09 / 0.22 / 0.32 / 0.26 / 0.17 at 1 .. 6 h (max 0.33), uncorrected
+    1.2 .. 2.2 (max 2.35).
+
+    The followed departure is first order in delta (0.1 km gives a tenth of it) and has two sources:
+    the mapping's error in this direction, where the true response is smallest (0.12 km per km at 3 h,
+    0.06 at 6 h, vs Phobos' own transition matrix: see phobos_correction's docstring), and the
+    spacecraft's own response to delta, which is not Phobos' (it flies 25-37 km away with a 14 m/s
+    relative velocity: 0.015 km at 3 h, 0.03 at 6 h, 0.2 after a day, from its state transition
+    matrix); the QSO's relative dynamics then turns them into a relative orbit change. Over a full
+    day the followed departure reaches ~1 km per km (with Phobos' GM set to 1e-9, 0.2 km): use the
+    parameters to estimate the correction, not to predict the relative motion a day ahead."""
     from mmxsim.dynamics import propagate
     from mmxsim.dynamics.phobos_correction import phobos_state_correction
 
@@ -218,7 +231,7 @@ def test_spacecraft_follows_the_corrected_phobos(case):
     follow = np.linalg.norm(shifted - q - dq - nominal, axis=1).max()
     lost = propagate(corrected(case), t0, x0 + delta, t).states[:, :3] - q
     lost = np.linalg.norm(lost - nominal, axis=1).max()
-    assert lost > 1.0 and follow < 0.3 * lost, (follow, lost)
+    assert lost > 1.5 and follow < 0.25 * lost, (follow, lost)
 
 
 def test_new_epoch_needs_no_compile(case):

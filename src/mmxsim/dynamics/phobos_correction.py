@@ -10,44 +10,60 @@ itself known only to a few hundred metres (Lainey et al. 2021). The correction i
 Phobos' corrected state is ``q(t) + dq(t)`` with ``q`` the ephemeris and ``dq(t) = A(t - t_e) delta``
 the linear image of ``delta``.
 
-``A`` is the Clohessy-Wiltshire (Hill 1878) solution about a circular orbit of mean motion ``n``:
+``A`` is the Clohessy-Wiltshire (Hill 1878) solution about a circular orbit of mean motion ``n``,
+plus the secular drift of the true change of the semi-major axis:
 
-* ``n`` = the MAR080 mean-longitude rate of Phobos, 1128.8444155 deg/day
+* ``n`` = the MAR080 mean-longitude rate of Phobos, 1128.8447569 deg/day
   (JPL SSD mean elements, MAR080, ``mmxsim/data/mars_moons_mean_elements.csv``; the rate at which
   Phobos' radial direction turns on average);
 * the Hill axes at ``t_e`` (rows of ``R``: radial, along-track, orbit normal) from Phobos' state at
   ``t_e`` in an ephemeris (the packaged integrated moons by default), with the radial axis turned in
   the orbital plane from the true to the *mean* longitude (by M - nu of the osculating ellipse,
-  GM_MARS + GM_PHOBOS, DE440), so that the uniformly turning frame follows the mean orbit and its
-  angle to the true radial stays below 2e ~ 0.03 rad instead of growing to 4e;
+  GM_MARS + GM_PHOBOS, DE440), so that the uniformly turning frame follows the mean orbit;
 * ``delta`` is turned into Hill components at ``t_e`` (the velocity relative to the rotating axes,
   ``R dv - n z x R dr``), flown with the CW solution for ``tau = t - t_e`` (of either sign), and turned
-  back with the frame rotated by ``n tau`` about the normal and ``R^T``. Every entry of ``A`` is a
-  polynomial in ``tau``, ``cos(n tau)``, ``sin(n tau)`` and the constant entries of ``R``: the heyoka
-  expression of the dynamics (:func:`correction_position` with the heyoka namespace) and the NumPy
-  function of the measurement side (:func:`phobos_state_correction`) are the same source.
+  back with the frame rotated by ``n tau`` about the normal and ``R^T``;
+* drift term: on an eccentric orbit a state change alters the semi-major axis by
+  ``da = 2 a^2 (r.dr / r^3 + v.dv / mu)`` (vis-viva), which CW replaces by its circular value
+  ``4 x0 + 2 y0'/n``. The difference ``c . delta`` (``c``: six numbers computed at ``t_e``, zero on a
+  circular orbit) adds the along-track term ``-1.5 (n tau - sin n tau) c.delta``: the secular drift
+  ``-1.5 n da tau`` of the true ``da``, with zero value and rate at ``t_e`` (so ``A(0) = I`` stays exact).
 
-``t_e``, ``n`` and the nine entries of ``R`` are runtime parameters of the force too
-(``phobos:eph_epoch``, ``phobos:eph_n``, ``phobos:eph_frame0`` .. ``phobos:eph_frame8``, row-major)
-but are *not* estimable (:func:`mmxsim.navigation.variational.estimable_parameters` leaves every
+Every entry of ``A`` is a polynomial in ``tau``, ``cos(n tau)``, ``sin(n tau)`` and constants: the heyoka
+expression of the dynamics (:func:`correction_position` with the heyoka namespace) and the NumPy
+function of the measurement side (:func:`phobos_state_correction`) are the same source.
+``t_e``, ``n``, the nine entries of ``R`` and the six of ``c`` are runtime parameters of the force too
+(``phobos:eph_epoch``, ``phobos:eph_n``, ``phobos:eph_frame0`` .. ``8`` row-major, ``phobos:eph_drift0`` ..
+``5``) but are *not* estimable (:func:`mmxsim.navigation.variational.estimable_parameters` leaves every
 ``:eph_`` name out): a new correction epoch needs no recompilation.
 
-Simplifications (the correction only, not Phobos' nominal orbit, which stays the ephemeris):
-Phobos' eccentricity (0.0151), Mars' J2..J4 and the Sun are left out of the *mapping* of ``delta``.
-Measured against the true variational flow of Phobos' orbit in the moons' force model (Mars GM +
-J2..J4, Sun, tidal term; :mod:`mmxsim.orbits.moon_ephemeris`; heyoka's variational equations,
-:class:`mmxsim.orbits.handoff.Flow`), for ``t_e`` = 2027-01-01, each of the six components of
-``delta`` of 100 m or 0.01 m/s in turn, the largest position error of the mapping over the span:
-see :data:`MAPPING_ERROR` (about 5 % of the correction after a day, growing with the secular
-along-track drift of an error in the period; as a fraction of the mapped correction's size: same
-order). That is what a linearised circular theory can do at e = 0.015: the eccentric (Tschauner-
-Hempel) terms are of relative size e per orbit, and Mars' J2 shifts the in-plane frequencies by
-~1e-3 and precesses the node and apsides. For an estimator this means the six parameters span the
-correction's space to those percents (a re-linearisation absorbs it over the iterations); they are
-a parametrisation of Phobos' orbit, consistent between the dynamics and the measurement models,
-not an exact variational solution. An exact alternative (Phobos' 6x6 state transition matrix
-integrated with the moons' model and fed to the integrator as Chebyshev tracks like the ephemeris
-itself) would remove the mapping error at the cost of 36 more tracks; not done.
+Accuracy (measured; tests/dynamics/test_phobos_ephemeris_parameters.py). Reference: the state
+transition matrix Phi of Phobos' orbit in the moons' force model (Mars GM + J2..J4, Sun, tidal term;
+:mod:`mmxsim.orbits.moon_ephemeris`; heyoka's variational equations through
+:class:`mmxsim.orbits.handoff.Flow`) from ``t_e`` = 2027-01-01 TDB, positions only, with ``delta``
+scaled to 100 m / 0.01 m/s per component:
+
+* the spectral norm of (A - Phi) over that of Phi: 2.2 % at 3 h, 1.3-1.5 % from 6 h to 7 days, 1.6 %
+  at 30 days; per component (largest error over the largest true response in the span): 1.5-2.6 %
+  at 1 day, 1.5-1.8 % at 7 and 30 days. That is Phobos' eccentricity (0.0151): the periodic
+  eccentric (Tschauner-Hempel) terms CW lacks; without the drift term the errors were 2-22 %;
+* in the direction where the response is smallest, the stationary CW shift (1 km along-track with
+  ``delta_v = n z x delta_r``), the error is 0.05-0.2 km per km over the first day (true response
+  0.1-1.2 km) and 0.9 km at 30 days (true 54 km): the error stays bounded, some ten times
+  e |delta|, while the true motion grows.
+
+Why not an exact Keplerian transition matrix: measured in the same way, the two-body Phi of the
+osculating orbit departs from the moons' model by 1.5 % after a day, 11 % after 7 days and 46 % after
+30 days (Mars' J2 turns the apsides by 0.87 deg/day and the osculating mean motion is not the mean
+one), while CW on the mean motion with the drift term stays at 1.3-2.2 % to 30 days. An exact
+alternative (Phobos' own 6x6 transition matrix from the moons' model, fed to the integrator as
+Chebyshev tracks like the ephemeris) would remove the error at the cost of 36 more tracks; not done.
+
+Simplifications (the correction only; Phobos' nominal orbit stays the ephemeris): eccentricity,
+Mars' J2..J4 and the Sun are left out of the *mapping* of ``delta`` (except the drift term's true
+``da``). For an estimator the six parameters are a parametrisation of Phobos' orbit used
+consistently by the dynamics and the measurement models, accurate to the percents above as a model
+of how a real ephemeris error evolves.
 
 Only Phobos' gravity uses the corrected position (direct and indirect terms). Eclipses by Phobos,
 the near-surface models (:mod:`mmxsim.dynamics.near_surface`, entry event and polyhedron field) and
@@ -71,12 +87,6 @@ FRAME_NAMES = tuple(f"phobos:eph_frame{k}" for k in range(9))
 DRIFT_NAMES = tuple(f"phobos:eph_drift{k}" for k in range(6))
 FIXED_MARK = ":eph_"  # runtime parameters whose names contain it are not estimable
 
-# Largest position error of the CW mapping vs the true variational flow of Phobos' orbit (km per km of
-# position correction, km per km/s of velocity correction, i.e. relative to the correction's own
-# size after the same time), measured by tests/dynamics/test_phobos_ephemeris_parameters.py's script
-# at t_e = 2027-01-01 TDB; filled from that measurement (module docstring).
-MAPPING_ERROR: dict = {}
-
 
 def mean_motion() -> float:
     """Phobos' mean-longitude rate (rad/s): MAR080, JPL SSD mean elements (packaged CSV)."""
@@ -93,7 +103,7 @@ class CorrectionFrame:
     epoch: float
     n: float
     R: tuple  # 3x3 nested tuples
-    drift: tuple = (0.0,) * 6  # c: semi-major-axis change not in CW, c . delta (km per km, km per km/s)
+    drift: tuple = (0.0,) * 6  # c: the true da minus CW's, c . delta (km per km, km per km/s); 0: plain CW
 
     def __post_init__(self):
         e = float(self.epoch)
@@ -243,4 +253,4 @@ def phobos_state_correction(t, frame: CorrectionFrame, delta=None):
 
 
 __all__ = ["CorrectionFrame", "correction_frame", "correction_position", "phobos_state_correction",
-           "mean_motion", "DELTA_NAMES", "FRAME_NAMES", "EPOCH_NAME", "RATE_NAME", "FIXED_MARK"]
+           "mean_motion", "DELTA_NAMES", "FRAME_NAMES", "DRIFT_NAMES", "EPOCH_NAME", "RATE_NAME", "FIXED_MARK"]
