@@ -311,7 +311,7 @@ def test_numpy_force_uses_the_corrected_position():
 
     def acc(force, track, t, state):
         params = ParameterTable()
-        for k, v in force.parameters().items():
+        for k, v in getattr(force, "base", force).parameters().items():  # NearSurfacePhobos: its base's
             params.index(k, v)
         ctx = Context.numeric(t, state, {"PHOBOS": track}, {"PHOBOS": iau_rotation(401)}, params)
         return np.array(force.acceleration(ctx))
@@ -326,3 +326,10 @@ def test_numpy_force_uses_the_corrected_position():
     b = acc(PhobosGravity("harmonics", 8), Track(q + dq), t, state)
     assert np.abs(a - b).max() < 1e-14 * np.abs(b).max()
     assert np.abs(a - acc(PhobosGravity("harmonics", 8), Track(q), t, state)).max() > 1e-3 * np.abs(b).max()
+    # the near-surface field (polyhedron, inside the switch radius) is centred on the corrected Phobos too
+    from mmxsim.dynamics.near_surface import NearSurfacePhobos
+
+    inner = np.r_[q + [9.0, 8.0, 5.0], 0.0, 2.1, 0.0]
+    a = acc(NearSurfacePhobos(f), Track(q), t, inner)
+    b = acc(NearSurfacePhobos(PhobosGravity("harmonics", 8)), Track(q + dq), t, inner)
+    assert np.abs(a - b).max() < 1e-14 * np.abs(b).max()

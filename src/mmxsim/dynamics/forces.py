@@ -165,8 +165,9 @@ class PhobosGravity(ForceModel):
     Hill axes of the mapping (``ephemeris_frame``) are the non-estimable runtime parameters
     ``"phobos:eph_epoch"``, ``"phobos:eph_n"``, ``"phobos:eph_frame0"`` .. ``"phobos:eph_frame8"``. The
     frame comes from Phobos in the packaged integrated ephemeris unless
-    :meth:`set_ephemeris_epoch` is given another. Eclipses, near-surface models and impact events keep
-    the nominal Phobos. Off (default), equations and signatures are those of before.
+    :meth:`set_ephemeris_epoch` is given another. The near-surface field follows the corrected Phobos;
+    eclipses, the near-surface entry event and impact events keep the nominal one. Off (default),
+    equations and signatures are those of before.
     """
 
     kind = "phobos"

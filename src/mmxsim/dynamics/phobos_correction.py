@@ -65,10 +65,10 @@ Mars' J2..J4 and the Sun are left out of the *mapping* of ``delta`` (except the 
 consistently by the dynamics and the measurement models, accurate to the percents above as a model
 of how a real ephemeris error evolves.
 
-Only Phobos' gravity uses the corrected position (direct and indirect terms). Eclipses by Phobos,
-the near-surface models (:mod:`mmxsim.dynamics.near_surface`, entry event and polyhedron field) and
-the impact events keep the nominal ephemeris: sub-km effects on their timing for corrections of
-some hundred metres.
+Only Phobos' gravity uses the corrected position (direct and indirect terms; also the near-surface
+field of :mod:`mmxsim.dynamics.near_surface`, its exit test and its impact surface). Eclipses by
+Phobos, the near-surface entry event and the heyoka impact events keep the nominal ephemeris: sub-km
+effects on their timing for corrections of some hundred metres.
 """
 
 from __future__ import annotations
