@@ -162,8 +162,9 @@ class PhobosGravity(ForceModel):
     Clohessy-Wiltshire mapping of :mod:`mmxsim.dynamics.phobos_correction` (its simplifications and
     measured error are stated there; the measurement models use the same mapping through
     :func:`~mmxsim.dynamics.phobos_correction.phobos_state_correction`). The epoch, mean motion and
-    Hill axes of the mapping (``ephemeris_frame``) are the non-estimable runtime parameters
-    ``"phobos:eph_epoch"``, ``"phobos:eph_n"``, ``"phobos:eph_frame0"`` .. ``"phobos:eph_frame8"``. The
+    Hill axes of the mapping and its drift coefficients (``ephemeris_frame``) are the non-estimable
+    runtime parameters ``"phobos:eph_epoch"``, ``"phobos:eph_n"``, ``"phobos:eph_frame0"`` ..
+    ``"phobos:eph_frame8"`` and ``"phobos:eph_drift0"`` .. ``"phobos:eph_drift5"``. The
     frame comes from Phobos in the packaged integrated ephemeris unless
     :meth:`set_ephemeris_epoch` is given another. The near-surface field follows the corrected Phobos;
     eclipses, the near-surface entry event and impact events keep the nominal one. Off (default),
