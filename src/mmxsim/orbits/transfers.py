@@ -5,7 +5,8 @@ Model (simplified; stated here as the standards require)
 Same dynamics as :mod:`mmxsim.orbits.qso`: circular Hill problem of Mars-Phobos with
 Phobos' gravity as a point mass (``degree=0``) or the spherical-harmonic field of
 degree 1..10. Manoeuvres are **impulsive** (instantaneous velocity changes, no finite
-burns, no navigation or execution errors). No eccentricity, Mars J2, Sun or Deimos.
+burns; navigation and execution errors only in the dispersion functions below). No eccentricity,
+Mars J2, Sun or Deimos.
 The surface check uses the signed, exact distance to the Ernst shape model
 (:func:`mmxsim.orbits.qso.surface_distance_hill`: Phobos' body frame taken as the Hill frame,
 no libration), not the IAU ellipsoid.
@@ -32,6 +33,23 @@ Method
 * :func:`planar_3d_transfers` does a direct two-impulse transfer planar -> 3D QSO and back.
   The published values [SURREY-3D] used invariant manifolds and an ellipsoidal Phobos;
   ours are direct transfers in the SH field (see docs/transfers.md).
+* :func:`transfer_dispersion` (linear covariance) and :func:`transfer_dispersion_mc` (its Monte
+  Carlo through the nonlinear dynamics) disperse a two-impulse transfer. Errors
+  (:class:`TransferErrors`, all sigmas ASSUMED: MMX navigation accuracies and thruster errors are
+  unpublished, nav-facts.md §4): the departure state knowledge (per Hill axis, or a full 6x6
+  covariance), the magnitude (fraction) and pointing (rad per perpendicular axis) errors of both
+  burns. The departure covariance plus the first burn's execution covariance is mapped by the
+  arc's STM. **Second-burn law (our choice): velocity matching** -- the second burn is recomputed
+  on the estimated arrival state (knowledge error of the same covariance, independent of the
+  departure one) so as to null the estimated velocity error relative to the target QSO; the
+  arrival position error is not corrected (the spacecraft enters the target QSO displaced), there
+  is no mid-course correction. Reported: 1-sigma arrival position/velocity per Hill axis, the
+  correction Δv (the second burn minus its nominal value: mean and 99th percentile of its norm),
+  the velocity error after the second burn, and the smallest margin, in sigmas of the linearised
+  signed distance to the shape model, above a threshold distance along the arc (with the
+  one-point Gaussian probability of coming closer there; the Monte Carlo counts samples whose arc
+  comes closer, a union over the arc). Linear covariance holds while the along-track dispersion
+  stays small against the QSO (tests: default errors, 500 samples).
 
 Units: km, s, km/s at the interface; dimensionless time tau = n t inside.
 """
