@@ -80,7 +80,7 @@ def test_zero_errors_give_zero_dispersion(case):
     """No navigation or execution error: every covariance is exactly zero, the correction is zero, the
     margin infinite; the Monte Carlo reproduces the nominal arc exactly (same integrator)."""
     tr = case[0]
-    z = T.TransferErrors(0.0, 0.0, 0.0, 0.0)
+    z = T.TransferErrors(0, 0, 0, 0)  # integers too
     d = T.transfer_dispersion(tr, z)
     for P in (d.arrival_covariance, d.correction_covariance, d.post_velocity_covariance):
         assert not np.any(P)

@@ -676,6 +676,7 @@ class TransferErrors:
             if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
                     or not math.isfinite(v) or v < 0:
                 raise InputError(f"errors.{k}", v, "a finite number >= 0")
+            object.__setattr__(self, k, float(v))
         if self.exec_point_rad > 0.5:
             raise InputError("errors.exec_point_rad", self.exec_point_rad, "a pointing sigma <= 0.5 rad (small angles)")
         if self.nav_covariance is not None:
@@ -696,7 +697,7 @@ class TransferErrors:
         """The 6x6 knowledge covariance (Hill frame; km, km/s)."""
         if self.nav_covariance is not None:
             return self.nav_covariance.copy()
-        return np.diag([self.nav_pos_km ** 2] * 3 + [self.nav_vel_km_s ** 2] * 3)
+        return np.diag(np.array([self.nav_pos_km ** 2] * 3 + [self.nav_vel_km_s ** 2] * 3, float))
 
     def execution(self, dv) -> np.ndarray:
         """3x3 covariance (km/s)² of the executed minus the commanded impulse ``dv`` (linearised):
