@@ -104,6 +104,10 @@ def transfer_section(cfg, scenario, ctx=None) -> Section:
     )
 
 
+def _prob(p: float) -> str:
+    return "< 1e-12" if p < 1e-12 else f"{p:.2g}"
+
+
 def _xyz(v) -> str:
     return "/".join(f"{x:.3g}" for x in v)
 
@@ -133,7 +137,7 @@ def _dispersion(cfg, scenario, ctx, tr):
         d = transfer_dispersion(tr, err, surface_threshold_km=cfg.min_distance_km)
         rows.append((label, f"{pos_m:.3g}", f"{vel_mm_s:.3g}", _xyz(d.arrival_pos_sigma_m), _xyz(d.arrival_vel_sigma_mm_s),
                      _xyz(d.post_vel_sigma_mm_s), f"{d.correction_mean_km_s * 1e6:.3g}",
-                     f"{d.correction_p99_km_s * 1e6:.3g}", f"{d.margin_sigma:.3g}", f"{d.surface_probability:.2g}"))
+                     f"{d.correction_p99_km_s * 1e6:.3g}", f"{d.margin_sigma:.3g}", _prob(d.surface_probability)))
         data["dispersion" if label == "assumed" else "dispersion_computed_navigation"] = {
             "nav_pos_m": pos_m, "nav_vel_mm_s": vel_mm_s, "exec_mag_pct": cfg.exec_mag_pct,
             "exec_point_deg": cfg.exec_point_deg, "arrival_pos_sigma_m": d.arrival_pos_sigma_m.tolist(),
@@ -148,7 +152,7 @@ def _dispersion(cfg, scenario, ctx, tr):
             rows.append((f"assumed, Monte Carlo ({mc.n} samples, nonlinear)", f"{pos_m:.3g}", f"{vel_mm_s:.3g}",
                          _xyz(mc.arrival_pos_sigma_m), _xyz(mc.arrival_vel_sigma_mm_s), _xyz(mc.post_vel_sigma_mm_s),
                          f"{mc.correction_mean_km_s * 1e6:.3g}", f"{mc.correction_p99_km_s * 1e6:.3g}",
-                         f"min {min(mc.min_distance_km):.3g} km", f"{mc.surface_probability:.2g}"))
+                         f"min {min(mc.min_distance_km):.3g} km", f"{mc.surface_probability:.2g} (of {mc.n})"))
             data["dispersion_monte_carlo"] = {
                 "samples": mc.n, "seed": cfg.seed, "arrival_pos_sigma_m": mc.arrival_pos_sigma_m.tolist(),
                 "arrival_vel_sigma_mm_s": mc.arrival_vel_sigma_mm_s.tolist(),
