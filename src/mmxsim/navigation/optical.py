@@ -79,8 +79,8 @@ from ..errors import InputError
 
 __all__ = ["PinholeCamera", "TENGOO_PINHOLE", "OROCHI_PINHOLE", "camera_intrinsics", "Landmarks",
            "select_landmarks", "landmarks_from_facets", "OpticalSettings", "OpticalComputed",
-           "landmark_observations", "centroid_observations", "camera_frame", "pointing_rotation",
-           "draw_pointing_bias"]
+           "landmark_observations", "project_landmarks", "centroid_observations", "camera_frame",
+           "pointing_rotation", "draw_pointing_bias", "phobos_pose"]
 
 #: ray-origin offset above a facet for the Sun ray, as a fraction of the body's bounding radius
 OFFSET_REL = 1e-9
@@ -492,6 +492,43 @@ def landmark_observations(shape, landmarks: Landmarks, camera, t, sc_pos_km, pho
     if rng is not None:
         out.value = out.value + rng.normal(size=len(out.value)) * settings.pixel_sigma
     return out
+
+
+def project_landmarks(landmarks: Landmarks, camera, t, image, landmark, sc_pos_km, phobos_pos_km, pose: Callable, *,
+                      pointing_rad=None, settings: OpticalSettings | None = None) -> OpticalComputed:
+    """Rows (u, v) for the given (image, landmark) pairs, *without* the screens of
+    :func:`landmark_observations` (in the image, visible, lit): the estimators' model, which keeps
+    the rows decided once at simulation with the true geometry and projects the same pairs at any
+    other parameter point. ``t`` (N,) image epochs with ``sc_pos_km``, ``phobos_pos_km`` (N,3) and
+    ``pointing_rad`` (N,3) per image; ``image``, ``landmark`` (P,) the pairs. Returns 2P rows (u then
+    v of each pair, in the pairs' order) with the partials of :class:`OpticalComputed`; a pair
+    behind the camera (c_z <= 0) raises InputError (the projection is undefined there)."""
+    settings = settings or OpticalSettings()
+    settings.check()
+    cam = camera_intrinsics(camera)
+    if not isinstance(landmarks, Landmarks):
+        raise InputError("landmarks", type(landmarks).__name__, "a Landmarks (select_landmarks / landmarks_from_facets)")
+    t, d, R, dR, s = _geometry(t, sc_pos_km, phobos_pos_km, pose)
+    n = len(t)
+    th = _angles(pointing_rad, n)
+    img = np.asarray(image)
+    lmk = np.asarray(landmark)
+    if img.ndim != 1 or lmk.shape != img.shape or (len(img) and not (
+            np.issubdtype(img.dtype, np.integer) and np.issubdtype(lmk.dtype, np.integer))):
+        raise InputError("image/landmark", f"shapes {img.shape}, {lmk.shape}", "(P,) integer indices of equal length")
+    if len(img) and (img.min() < 0 or img.max() >= n or lmk.min() < 0 or lmk.max() >= len(landmarks)):
+        raise InputError("image/landmark", "an index out of range",
+                         f"0 <= image < {n} (epochs) and 0 <= landmark < {len(landmarks)}")
+    L = np.asarray(landmarks.position_km, float)
+    C, dC = camera_frame(s, settings.roll_rad)
+    E, dE = pointing_rotation(th)
+    uv, cz, _, J_L, J_th, J_sc, J_pose = _project(cam, L[lmk], s[img], C[img], dC[img], E[img], dE[img], R[img],
+                                                  dR[img], d[img])
+    if np.any(cz <= 0):
+        k = int(np.flatnonzero(cz <= 0)[0])
+        raise InputError(f"pair (image {int(img[k])}, landmark {int(lmk[k])})", "behind the camera",
+                         "landmarks in front of the camera (c_z > 0) at this parameter point")
+    return _rows(img.astype(np.int64), lmk.astype(np.int64), t, uv, settings.pixel_sigma, J_sc, J_pose, J_L, J_th)
 
 
 def centroid_observations(shape, camera, t, sc_pos_km, phobos_pos_km, pose: Callable, sun_pos_km, *,
