@@ -35,7 +35,8 @@ from ..bodies.bvh import first_hits
 from ..errors import InputError
 from .optical import _angles, _geometry, camera_frame, pointing_rotation
 
-__all__ = ["AltimetrySettings", "AltimetryComputed", "lidar_accuracy_km", "lidar_observations", "lidar_ranges"]
+__all__ = ["AltimetrySettings", "AltimetryComputed", "lidar_accuracy_km", "lidar_observations", "lidar_ranges",
+           "AltimetryData"]
 
 
 @dataclass
@@ -87,6 +88,57 @@ class AltimetryComputed:
 
     def __len__(self) -> int:
         return len(self.value)
+
+
+@dataclass
+class AltimetryData:
+    """LIDAR observations for an orbit-determination problem (:class:`~mmxsim.navigation.od.OrbitProblem`):
+    ``t`` (m,) shot epochs (TDB s), ``value`` (m,) observed ranges (km), ``sigma`` (m,) km, ``facet``
+    (m,) the facet each shot hit at simulation (fallback plane when a re-cast misses, see
+    :func:`lidar_ranges`), the ``shape`` and ``settings``; ``pointing_rad`` (m,3) or (3,) the known
+    pointing of the shots (default zeros; the constant correction ``lidarpoint:1|2|3`` is added to
+    it). Rows are fixed at simulation."""
+
+    t: np.ndarray
+    value: np.ndarray
+    sigma: np.ndarray
+    facet: np.ndarray
+    shape: object
+    settings: AltimetrySettings | None = None
+    pointing_rad: np.ndarray | None = None
+    meta: dict | None = None
+
+    def __post_init__(self):
+        self.t = np.atleast_1d(np.asarray(self.t, float))
+        m = len(self.t)
+        if self.t.ndim != 1 or not np.all(np.isfinite(self.t)):
+            raise InputError("altimetry.t", f"shape {self.t.shape}", "(m,) finite shot epochs, TDB s")
+        self.settings = self.settings or AltimetrySettings()
+        self.settings.check()
+        self.value = np.atleast_1d(np.asarray(self.value, float))
+        self.sigma = np.broadcast_to(np.asarray(self.sigma, float), (m,)).copy()
+        f = np.atleast_1d(np.asarray(self.facet))
+        if self.value.shape != (m,) or f.shape != (m,) or (m and not np.issubdtype(f.dtype, np.integer)):
+            raise InputError("altimetry rows", f"value {self.value.shape}, facet {f.shape}", f"({m},) each, facet integers")
+        F = len(self.shape.faces)
+        if m and (f.min() < 0 or f.max() >= F):
+            raise InputError("altimetry.facet", "an index out of range", f"0 <= facet < {F}")
+        self.facet = f.astype(np.int64)
+        if not np.all(np.isfinite(self.value)):
+            raise InputError("altimetry.value", "non-finite ranges", "finite observed ranges, km")
+        if not np.all(np.isfinite(self.sigma) & (self.sigma > 0)):
+            raise InputError("altimetry.sigma", "a sigma <= 0 or not finite", "finite sigmas > 0 km")
+        self.pointing_rad = _angles(self.pointing_rad, m).copy()
+        self.meta = dict(self.meta or {})
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def with_values(self, value) -> "AltimetryData":
+        """The same shots with other observed ranges (e.g. simulated)."""
+        v = np.asarray(value, float).reshape(len(self))
+        return AltimetryData(self.t, v, self.sigma, self.facet, self.shape, self.settings, self.pointing_rad,
+                             dict(self.meta))
 
 
 def lidar_observations(shape, t, sc_pos_km, phobos_pos_km, pose: Callable, *, pointing_rad=None,
