@@ -119,7 +119,8 @@ class AltimetryData:
         self.sigma = np.broadcast_to(np.asarray(self.sigma, float), (m,)).copy()
         f = np.atleast_1d(np.asarray(self.facet))
         if self.value.shape != (m,) or f.shape != (m,) or (m and not np.issubdtype(f.dtype, np.integer)):
-            raise InputError("altimetry rows", f"value {self.value.shape}, facet {f.shape}", f"({m},) each, facet integers")
+            raise InputError("altimetry rows", f"value {self.value.shape}, facet {f.shape}",
+                             f"({m},) each, facet integers")
         F = len(self.shape.faces)
         if m and (f.min() < 0 or f.max() >= F):
             raise InputError("altimetry.facet", "an index out of range", f"0 <= facet < {F}")

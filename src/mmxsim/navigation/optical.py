@@ -541,7 +541,8 @@ class OpticalData:
         self.value = np.atleast_1d(np.asarray(self.value, float))
         self.sigma = np.broadcast_to(np.asarray(self.sigma, float), (m,)).copy()
         if any(len(a) != m for a in (self.landmark, self.component, self.value)):
-            raise InputError("optical rows", "columns of different lengths", f"image, landmark, component, value of {m} rows")
+            raise InputError("optical rows", "columns of different lengths",
+                             f"image, landmark, component, value of {m} rows")
         if m and (self.image.min() < 0 or self.image.max() >= n):
             raise InputError("optical.image", "an index out of range", f"0 <= image < {n} (the epochs t)")
         if m and (self.landmark.min() < 0 or self.landmark.max() >= len(self.landmarks)):
@@ -578,7 +579,8 @@ def project_landmarks(landmarks: Landmarks, camera, t, image, landmark, sc_pos_k
     settings.check()
     cam = camera_intrinsics(camera)
     if not isinstance(landmarks, Landmarks):
-        raise InputError("landmarks", type(landmarks).__name__, "a Landmarks (select_landmarks / landmarks_from_facets)")
+        raise InputError("landmarks", type(landmarks).__name__,
+                         "a Landmarks (select_landmarks / landmarks_from_facets)")
     t, d, R, dR, s = _geometry(t, sc_pos_km, phobos_pos_km, pose)
     n = len(t)
     th = _angles(pointing_rad, n)
