@@ -160,6 +160,59 @@ def test_optical_and_lidar_partials_vs_central_differences(base, surface):
         assert np.any(lin.H[m0:, j] != 0), nm
 
 
+class _LinearPhobosOffset:
+    """A test hook for Phobos' ephemeris correction: dq = d + dv (t - t0) (written here)."""
+
+    names = ("phobos:dx", "phobos:dy", "phobos:dz", "phobos:dvx", "phobos:dvy", "phobos:dvz")
+
+    def __init__(self, t0):
+        self.t0 = t0
+
+    def __call__(self, t, values):
+        p = np.array([values.get(n, 0.0) for n in self.names])
+        dt = t - self.t0
+        dq = p[:3] + dt[:, None] * p[3:]
+        dqp = np.zeros((len(t), 3, 6))
+        dqp[:, [0, 1, 2], [0, 1, 2]] = 1.0
+        dqp[:, [0, 1, 2], [3, 4, 5]] = dt[:, None]
+        return dq, dqp
+
+
+def test_phobos_correction_hook_partials(base, surface):
+    """The ``phobos_correction`` hook (a linear offset of Phobos' position written here, six
+    parameters): its columns in the landmark and LIDAR rows vs central differences of
+    ``computed_rows`` (steps 1e-6 km, 1e-10 km/s: small, so that no LIDAR shot changes facet; the
+    spacecraft's trajectory does not depend on them here; < 1e-6 relative), and the offset moves the
+    rows (a 100 m shift changes the LIDAR ranges by up to ~100 m); a hook without ``names`` is refused."""
+    od, ad = surface
+    hook = _LinearPhobosOffset(base["t0"])
+    est = {n: Prior(0.0, 1.0) for n in hook.names}
+    pr = OrbitProblem(base["model"], base["t0"], base["t1"], base["rows"], base["stations"],
+                      [Prior(v, 1.0) for v in base["x0"]], estimate=est, settings=base["settings"],
+                      ephemeris=base["eph"], optical=od, altimetry=ad, phobos_correction=hook)
+    lin = pr.linearize(pr.p0)
+    m0 = len(base["rows"])
+    for nm in hook.names:
+        j = pr.names.index(nm)
+        h = 1e-6 if nm[-2] == "d" else 1e-10  # the trajectory does not move: small steps
+        p1, p2 = pr.p0.copy(), pr.p0.copy()
+        p1[j] += h
+        p2[j] -= h
+        fd = (pr.computed_rows(p1)[0] - pr.computed_rows(p2)[0]) / (2 * h)
+        a = lin.H[m0:, j]
+        assert np.max(np.abs(a)) > 0, nm
+        assert np.max(np.abs(a - fd[m0:])) < 1e-6 * np.max(np.abs(a)), nm
+        assert not np.any(lin.H[:m0, j])  # the radiometric rows do not see Phobos
+    p = pr.p0.copy()
+    p[pr.names.index("phobos:dx")] = 0.1
+    shift = pr.computed_rows(p)[0] - pr.computed_rows(pr.p0)[0]
+    assert 0.01 < np.max(np.abs(shift[m0 + len(od):])) < 0.11
+    with pytest.raises(InputError, match=r"od\.phobos_correction"):
+        OrbitProblem(
+            base["model"], base["t0"], base["t1"], base["rows"], base["stations"], list(base["x0"]),
+            optical=od, phobos_correction=lambda t, v: None)
+
+
 def test_information_equals_normal_matrix_of_linearize(base, surface):
     """``information`` per kind (Doppler, landmark, LIDAR; small chunks so that several blocks are
     summed) equals Hᵀ W H and Hᵀ W r of ``linearize`` (estimated and consider columns together)

@@ -36,10 +36,14 @@ position, Phobos' position from the model's ephemeris (the source of the dynamic
 :class:`~mmxsim.dynamics.tracks.ChebyshevTrack` / ``AnalyticTrack``, or a track override) and the
 pose :func:`~mmxsim.navigation.optical.phobos_pose` with the dynamics' rotation model. Each row's
 partials: ``dh/dr_sc . S(t)`` (the trajectory's sensitivity) plus the pose, landmark and pointing
-columns. Phobos' ephemeris corrections (``phobos:dx .. phobos:dvz``) are not wired yet: the models'
-``d_value_d_phobos`` (m, 6) is kept (:meth:`OrbitProblem.surface_rows`) so the columns can be filled
-by chaining it with the correction's partials; until then those names are refused alongside
-optical or LIDAR data.
+columns. Phobos' ephemeris corrections (e.g. ``phobos:dx .. phobos:dvz``) enter the surface rows
+through the hook ``phobos_correction``: an object with ``names`` (the parameters it reads) and
+``__call__(t, values) -> (dq (N,3) km, dq_dp (N,3,k))``, the offset of Phobos' position from the
+ephemeris and its partials; Phobos' position becomes ``q + dq`` and each such column gets
+``d_value_d_phobos[:, :3] . dq_dp`` (plus the spacecraft's part through the trajectory when the
+dynamics lists the parameter too). The models' ``d_value_d_phobos`` (m, 6) is also available from
+:meth:`OrbitProblem.surface_rows`. Without the hook, ``phobos:dx .. phobos:dvz`` are refused
+alongside optical or LIDAR data (they would move the spacecraft but not the surface it sees).
 
 For covariance analysis of large data sets :meth:`OrbitProblem.information` accumulates ``Hᵀ W H``
 per data kind in chunks of rows (the full design matrix is never held).
@@ -130,6 +134,9 @@ class OrbitProblem:
     altimetry : AltimetryData or None
         LIDAR ranges (:class:`~mmxsim.navigation.altimetry.AltimetryData`), rows after the optical
         ones; enables ``lidarpoint:*`` and ``phobos:libration``.
+    phobos_correction : object or None
+        The hook for Phobos' ephemeris corrections in the surface rows (module doc): ``names`` and
+        ``__call__(t, values) -> (dq (N,3), dq_dp (N,3,len(names)))``.
     """
 
     model: object
@@ -148,11 +155,16 @@ class OrbitProblem:
     elevation_mask_deg: float | None = 0.0
     optical: object = None
     altimetry: object = None
+    phobos_correction: object = None
 
     def __post_init__(self):
         from .altimetry import AltimetryData
         from .optical import OpticalData
 
+        hook = self.phobos_correction
+        if hook is not None and not (callable(hook) and isinstance(getattr(hook, "names", None), (tuple, list))):
+            raise InputError("od.phobos_correction", type(hook).__name__,
+                             "None or a callable (t, values) -> (dq, dq_dp) with a tuple 'names'")
         if self.optical is not None and not isinstance(self.optical, OpticalData):
             raise InputError("od.optical", type(self.optical).__name__, "an OpticalData (simulate_optical) or None")
         if self.altimetry is not None and not isinstance(self.altimetry, AltimetryData):
@@ -216,7 +228,9 @@ class OrbitProblem:
 
     # -- parameter space ------------------------------------------------------------------------
     def _check_name(self, name: str) -> None:
-        if name in PHOBOS_STATE_PARAMETERS and (self.optical is not None or self.altimetry is not None):
+        hook_names = tuple(getattr(self.phobos_correction, "names", ()) or ())
+        if name in PHOBOS_STATE_PARAMETERS and name not in hook_names and (
+                self.optical is not None or self.altimetry is not None):
             raise InputError(f"od.estimate.{name}", name,
                              "no Phobos ephemeris correction with optical or LIDAR data yet (their partials "
                              "d_value_d_phobos are not chained to it; module doc)")
@@ -257,6 +271,8 @@ class OrbitProblem:
         """A parameter of the optical / LIDAR models only (pose, landmark, pointing) that the data allow."""
         opt, alt = self.optical, self.altimetry
         if name == LIBRATION:
+            return opt is not None or alt is not None
+        if self.phobos_correction is not None and name in self.phobos_correction.names:
             return opt is not None or alt is not None
         if opt is not None:
             mt = _LMK.match(name)
@@ -471,10 +487,28 @@ class OrbitProblem:
         rot, lib = self._surface_setup()
         return phobos_pose(v.get(LIBRATION, lib), rot)
 
-    def phobos_position(self, t) -> np.ndarray:
+    def phobos_position(self, t, v: Mapping | None = None) -> np.ndarray:
         """(N, 3) Phobos Mars-centred, ICRF, km, from the source of the dynamics' Phobos track (a
         track override, else ``model.ephemeris``; the Chebyshev track the integrator uses is a fit
-        to it within 1e-4 km)."""
+        to it within 1e-4 km), plus the ``phobos_correction`` at the parameter values ``v``."""
+        q = self._phobos_ephemeris(t)
+        if v is not None and self.phobos_correction is not None:
+            q = q + self._phobos_offset(t, v)[0]
+        return q
+
+    def _phobos_offset(self, t, v: Mapping):
+        """(dq (N,3), dq_dp (N,3,k)) of the hook at the values ``v`` (module doc), checked."""
+        hook = self.phobos_correction
+        t = np.atleast_1d(np.asarray(t, float))
+        dq, dqp = hook(t, v)
+        dq, dqp = np.asarray(dq, float), np.asarray(dqp, float)
+        k = len(hook.names)
+        if dq.shape != (len(t), 3) or dqp.shape != (len(t), 3, k):
+            raise MmxsimError(f"phobos_correction returned shapes {dq.shape}, {dqp.shape}; expected "
+                              f"({len(t)}, 3) and ({len(t)}, 3, {k})")
+        return dq, dqp
+
+    def _phobos_ephemeris(self, t) -> np.ndarray:
         t = np.atleast_1d(np.asarray(t, float))
         over = getattr(self.model, "track_overrides", {}) or {}
         if "PHOBOS" in over:
@@ -561,7 +595,7 @@ class OrbitProblem:
         nl = len(lm)
         ukey, inv = np.unique(inv_img * nl + lmk_r, return_inverse=True)
         oc = project_landmarks(lm, o.camera, t, ukey // nl, ukey % nl, self._sc_position(traj, t),
-                               self.phobos_position(t), self.pose(v), pointing_rad=self._image_pointing(v)[uimg],
+                               self.phobos_position(t, v), self.pose(v), pointing_rad=self._image_pointing(v)[uimg],
                                settings=o.settings)
         sel = 2 * inv + o.component[rows]
         value = oc.value[sel]
@@ -585,7 +619,21 @@ class OrbitProblem:
         for a in range(3):
             if cols["cam"][a] >= 0:
                 J[:, cols["cam"][a]] += oc.d_value_d_pointing[sel, a]
+        self._chain_phobos(J, names, t, v, dph, inv_img)
         return value, J, dph
+
+    def _chain_phobos(self, J, names, t, v, dph, index) -> None:
+        """Add ``d_value_d_phobos . dq/dp`` of the ``phobos_correction`` hook to its columns
+        (``t`` the distinct epochs, ``index`` each row's epoch among them)."""
+        hook = self.phobos_correction
+        if hook is None:
+            return
+        cols = [(k, names.index(nm)) for k, nm in enumerate(hook.names) if nm in names]
+        if not cols:
+            return
+        _, dqp = self._phobos_offset(t, v)
+        for k, j in cols:
+            J[:, j] += np.einsum("mi,mi->m", dph[:, :3], dqp[index, :, k])
 
     def _lidar_block(self, v: Mapping, traj, rows, names):
         """LIDAR rows ``rows``: (computed km (m,), design rows or None, d_value_d_phobos (m, 6))."""
@@ -595,7 +643,7 @@ class OrbitProblem:
         rows = np.asarray(rows)
         t = a.t[rows]
         th = a.pointing_rad[rows] + np.array([v.get(f"lidarpoint:{k}", 0.0) for k in (1, 2, 3)])
-        ac = lidar_ranges(a.shape, t, self._sc_position(traj, t), self.phobos_position(t), self.pose(v),
+        ac = lidar_ranges(a.shape, t, self._sc_position(traj, t), self.phobos_position(t, v), self.pose(v),
                           pointing_rad=th, facet=a.facet[rows], settings=a.settings)
         if names is None:
             return ac.value, None, ac.d_value_d_phobos
@@ -610,6 +658,7 @@ class OrbitProblem:
         for k in range(3):
             if cols["lidar"][k] >= 0:
                 J[:, cols["lidar"][k]] += ac.d_value_d_pointing[:, k]
+        self._chain_phobos(J, names, t, v, ac.d_value_d_phobos, np.arange(m))
         return ac.value, J, ac.d_value_d_phobos
 
     def surface_rows(self, p, c=None):
@@ -835,8 +884,9 @@ def simulate_optical(problem: OrbitProblem, p_true, c_true=None, *, t, landmarks
     truth = landmarks if true_positions_km is None else landmarks.with_positions(true_positions_km)
     eph = problem.ephemeris or problem.model.ephemeris
     sun = np.asarray(eph.position("SUN", "MARS", t), float).reshape(len(t), 3)
-    oc = landmark_observations(shape, truth, camera, t, problem._sc_position(traj, t), problem.phobos_position(t),
-                               problem.pose(v), sun, pointing_rad=pointing_rad, settings=settings)
+    oc = landmark_observations(shape, truth, camera, t, problem._sc_position(traj, t),
+                               problem.phobos_position(t, v), problem.pose(v), sun, pointing_rad=pointing_rad,
+                               settings=settings)
     rng = np.random.default_rng(seed)
     val = oc.value + (rng.standard_normal(len(oc)) * settings.pixel_sigma if noise else 0.0)
     return OpticalData(t, oc.image, oc.landmark, oc.component, val, np.full(len(oc), float(settings.pixel_sigma)),
@@ -859,7 +909,7 @@ def simulate_altimetry(problem: OrbitProblem, p_true, c_true=None, *, t, shape, 
                          f"(N,) finite shot epochs inside the arc {problem.t0:.3f} .. {problem.t1:.3f}")
     settings = settings or AltimetrySettings()
     traj, v = _truth(problem, p_true, c_true)
-    ac = lidar_observations(shape, t, problem._sc_position(traj, t), problem.phobos_position(t), problem.pose(v),
+    ac = lidar_observations(shape, t, problem._sc_position(traj, t), problem.phobos_position(t, v), problem.pose(v),
                             pointing_rad=pointing_rad, settings=settings)
     rng = np.random.default_rng(seed)
     val = ac.value + (rng.standard_normal(len(ac)) * ac.sigma if noise else 0.0)
