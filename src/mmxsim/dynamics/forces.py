@@ -152,6 +152,23 @@ class PhobosGravity(ForceModel):
     model's rotation, because the harmonics are the only place Phobos' orientation enters the force
     model; measurement models use :func:`~mmxsim.bodies.rotation.phobos_orientation` with the same
     amplitude. Off (default), equations and signatures are those of before.
+
+    ``ephemeris_parameters=True`` makes a correction of Phobos' ephemeris six runtime parameters
+    ``"phobos:dx"``, ``"phobos:dy"``, ``"phobos:dz"`` (km) and ``"phobos:dvx"``, ``"phobos:dvy"``,
+    ``"phobos:dvz"`` (km/s): a change of Phobos' Mars-centred ICRF state at the correction epoch
+    ``ephemeris_epoch`` (TDB s, required then; settable later without recompiling), zero by default
+    (``ephemeris_correction`` overrides). The spacecraft then feels Phobos' gravity (direct and
+    indirect terms) from the corrected position ``q(t) + A(t - t_e) delta``, the linear
+    Clohessy-Wiltshire mapping of :mod:`mmxsim.dynamics.phobos_correction` (its simplifications and
+    measured error are stated there; the measurement models use the same mapping through
+    :func:`~mmxsim.dynamics.phobos_correction.phobos_state_correction`). The epoch, mean motion and
+    Hill axes of the mapping and its drift coefficients (``ephemeris_frame``) are the non-estimable
+    runtime parameters ``"phobos:eph_epoch"``, ``"phobos:eph_n"``, ``"phobos:eph_frame0"`` ..
+    ``"phobos:eph_frame8"`` and ``"phobos:eph_drift0"`` .. ``"phobos:eph_drift5"``. The
+    frame comes from Phobos in the packaged integrated ephemeris unless
+    :meth:`set_ephemeris_epoch` is given another. The near-surface field follows the corrected Phobos;
+    eclipses, the near-surface entry event and impact events keep the nominal one. Off (default),
+    equations and signatures are those of before.
     """
 
     kind = "phobos"
@@ -160,7 +177,8 @@ class PhobosGravity(ForceModel):
     def __init__(self, model: str = "harmonics", degree: int = 8, near_surface: str = "polyhedron",
                  gm_parameter: bool = False, gm: float = GM_PHOBOS, estimate_degree: int | None = None,
                  coefficients: dict | None = None, libration_parameter: bool = False,
-                 libration: float | None = None):
+                 libration: float | None = None, ephemeris_parameters: bool = False,
+                 ephemeris_epoch: float | None = None, ephemeris_correction=None):
         if model not in ("point_mass", "harmonics"):
             raise InputError("force_model.phobos.model", model, "none, point_mass, harmonics")
         if model == "harmonics" and not 2 <= degree <= 10:
@@ -203,6 +221,53 @@ class PhobosGravity(ForceModel):
         if not np.isfinite(lib):
             raise InputError("force_model.phobos.libration", libration, "a finite amplitude in rad")
         self.libration = lib  # initial value of "phobos:libration" (used only with libration_parameter)
+        self.ephemeris_parameters = bool(ephemeris_parameters)
+        self.ephemeris_frame = None
+        self._correction = np.zeros(6)
+        if self.ephemeris_parameters:
+            if ephemeris_epoch is None:
+                raise InputError("force_model.phobos.ephemeris_epoch", None,
+                                 "finite TDB seconds past J2000 (required with ephemeris_parameters)")
+            self.set_ephemeris_epoch(ephemeris_epoch)
+            if ephemeris_correction is not None:
+                self.ephemeris_correction = ephemeris_correction
+        elif ephemeris_epoch is not None or ephemeris_correction is not None:
+            raise InputError("force_model.phobos.ephemeris_parameters", False,
+                             "True to give ephemeris_epoch or ephemeris_correction")
+
+    # -- Phobos ephemeris correction (issue 17 item 2) -------------------------------------------
+    @property
+    def ephemeris_epoch(self) -> float | None:
+        """Correction epoch t_e (TDB s past J2000) of the ephemeris parameters (None when off)."""
+        return None if self.ephemeris_frame is None else self.ephemeris_frame.epoch
+
+    @ephemeris_epoch.setter
+    def ephemeris_epoch(self, value) -> None:
+        self.set_ephemeris_epoch(value)
+
+    def set_ephemeris_epoch(self, epoch, ephemeris=None) -> None:
+        """Set the correction epoch; the mapping's frame from Phobos' state in ``ephemeris`` (default
+        the packaged integrated moons). Changes parameter values only: no recompilation."""
+        from .phobos_correction import correction_frame
+
+        if not self.ephemeris_parameters:
+            raise InputError("force_model.phobos.ephemeris_parameters", False, "True to set an ephemeris epoch")
+        self.ephemeris_frame = correction_frame(epoch, ephemeris)
+
+    @property
+    def ephemeris_correction(self) -> np.ndarray:
+        """(6,) initial values of phobos:dx .. phobos:dvz (km, km/s)."""
+        return self._correction.copy()
+
+    @ephemeris_correction.setter
+    def ephemeris_correction(self, value) -> None:
+        try:
+            d = np.asarray(value, dtype=float).reshape(6)
+        except (TypeError, ValueError):
+            raise InputError("force_model.phobos.ephemeris_correction", value, "6 finite numbers (km, km/s)") from None
+        if not np.all(np.isfinite(d)):
+            raise InputError("force_model.phobos.ephemeris_correction", value, "6 finite numbers (km, km/s)")
+        self._correction = d
 
     def bodies(self):
         return {"PHOBOS"}
@@ -215,6 +280,11 @@ class PhobosGravity(ForceModel):
         out.update({f"phobos:{k}": v for k, v in self.coefficients.items()})
         if self.libration_parameter:
             out["phobos:libration"] = self.libration
+        if self.ephemeris_parameters:
+            from .phobos_correction import DELTA_NAMES
+
+            out.update(zip(DELTA_NAMES, (float(v) for v in self._correction)))
+            out.update(self.ephemeris_frame.values())
         return out
 
     def signature(self):
@@ -225,6 +295,8 @@ class PhobosGravity(ForceModel):
             sig += (("estimate_degree", self.estimate_degree),)
         if self.libration_parameter:
             sig += ("libration_parameter",)
+        if self.ephemeris_parameters:
+            sig += ("ephemeris_parameters",)
         return sig
 
     def describe(self):
@@ -236,11 +308,16 @@ class PhobosGravity(ForceModel):
             out += f"; normalised C, S of degrees 2..{self.estimate_degree} are runtime parameters"
         if self.libration_parameter:
             out += f"; libration amplitude a runtime parameter ({self.libration:.6g} rad)"
+        if self.ephemeris_parameters:
+            out += (f"; Phobos' ephemeris corrected by six state parameters at TDB {self.ephemeris_epoch:.1f} s "
+                    "(linear Clohessy-Wiltshire mapping)")
         return out
 
     def acceleration(self, ctx):
         m = ctx.m
         rp = ctx.body_position("PHOBOS")
+        if self.ephemeris_parameters:
+            rp = self._corrected(ctx, rp)
         d = sub(ctx.r, rp)
         gm = ctx.param("phobos:gm", self.gm) if self.gm_parameter else GM_PHOBOS
         if self.model == "point_mass":
@@ -272,6 +349,18 @@ class PhobosGravity(ForceModel):
         b2 = dot(rp, rp)
         kb = gm / (b2 * m.sqrt(b2))  # indirect: Mars is pulled by Phobos
         return [direct[i] - kb * rp[i] for i in range(3)]
+
+    def _corrected(self, ctx, rp):
+        """Phobos' position plus the correction mapped from t_e (phobos_correction)."""
+        from .phobos_correction import (DELTA_NAMES, DRIFT_NAMES, EPOCH_NAME, FRAME_NAMES, RATE_NAME,
+                                        correction_position)
+
+        vals = self.parameters()
+        p = {k: ctx.param(k, vals[k]) for k in (*DELTA_NAMES, EPOCH_NAME, RATE_NAME, *FRAME_NAMES, *DRIFT_NAMES)}
+        R = [[p[FRAME_NAMES[3 * i + j]] for j in range(3)] for i in range(3)]
+        dq = correction_position(ctx.t - p[EPOCH_NAME], p[RATE_NAME], R, [p[k] for k in DELTA_NAMES], ctx.m,
+                                 drift=[p[k] for k in DRIFT_NAMES])
+        return [rp[i] + dq[i] for i in range(3)]
 
 
 PHOBOS_SH_REF_RADIUS = 11.0  # km, reference radius of phobos_gravity_sh_constdensity_ernst_deg10.csv (data/SOURCES.md)

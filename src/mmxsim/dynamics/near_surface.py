@@ -26,6 +26,11 @@ and moved by 2 mm. With Phobos on the integrated ephemeris (a Chebyshev track), 
 reference QSO: scale 1e-6 moved the states by 8e-8 km, 1e-8 to 1e-12 left them bit-identical to a
 run without the event (measured), so orbits that never come inside R_s are unchanged.
 
+With Phobos' ephemeris correction on (``PhobosGravity(ephemeris_parameters=True)``) the inner arc's
+field, its exit test and the impact surface use the corrected Phobos; the entry event keeps the
+nominal one (an entry up to |correction| early or late, absorbed by the hysteresis for corrections
+below 0.1 km and harmless above: the arc is then flown with the exact field a little further out).
+
 Simplifications: the near-surface arc is integrated with DOP853 (rtol 1e-11) instead of the
 Taylor integrator (agreement measured in ``tests/dynamics/test_near_surface.py``); third bodies
 there come from the same Chebyshev segments as in heyoka, anchored at the propagation's start;
@@ -85,6 +90,15 @@ class NearSurfaceEntry(Event):
         return (dot(d, d) - self.km**2) * ENTRY_EVENT_SCALE
 
 
+def phobos_position(force, ctx) -> np.ndarray:
+    """Phobos' position in a numeric context as ``force`` (a PhobosGravity) sees it: with its ephemeris
+    correction when ``ephemeris_parameters`` is on (:mod:`mmxsim.dynamics.phobos_correction`)."""
+    rp = ctx.body_position("PHOBOS")
+    if getattr(force, "ephemeris_parameters", False):
+        rp = force._corrected(ctx, rp)
+    return np.asarray(rp, float)
+
+
 class NearSurfacePhobos(ForceModel):
     """Phobos' gravity from the near-surface field (NumPy only): direct pull of the polyhedron
     (or grid) in the librating body frame, plus the same indirect term as ``PhobosGravity``."""
@@ -110,7 +124,7 @@ class NearSurfacePhobos(ForceModel):
     def acceleration(self, ctx):
         if ctx.symbolic:
             raise MmxsimError("the near-surface Phobos field has no symbolic form (NumPy only)")
-        rp = np.asarray(ctx.body_position("PHOBOS"), float)
+        rp = phobos_position(self.base, ctx)
         R = np.asarray(ctx.rotation("PHOBOS"), float)
         d = np.asarray(ctx.r, float) - rp
         ab = self.field.acceleration((R @ d)[None, :])[0]
@@ -133,6 +147,7 @@ class _NumericSystem:
         for f in model.forces:
             for k, v in f.parameters().items():
                 self.params.index(k, v)
+        self.force = force
         self.forces = [NearSurfacePhobos(f) if f is force else f for f in model.forces]
 
     def ctx(self, t, y):
@@ -148,7 +163,7 @@ class _NumericSystem:
     def phobos_rel(self, t, y):
         """Body-fixed position of the spacecraft relative to Phobos (km)."""
         ctx = self.ctx(t, y)
-        d = np.asarray(ctx.r, float) - np.asarray(ctx.body_position("PHOBOS"), float)
+        d = np.asarray(ctx.r, float) - phobos_position(self.force, ctx)
         return np.asarray(ctx.rotation("PHOBOS"), float) @ d
 
 
@@ -170,7 +185,7 @@ def _inner_arc(sysn, model, R, t, x, t_stop):
     from scipy.integrate import solve_ivp
 
     def leave(tt, y):
-        d = np.asarray(y[:3]) - np.asarray(sysn.ctx(tt, y).body_position("PHOBOS"), float)
+        d = np.asarray(y[:3]) - phobos_position(sysn.force, sysn.ctx(tt, y))
         return float(np.sqrt(d @ d)) - (R + EXIT_HYSTERESIS_KM)
 
     leave.terminal, leave.direction = True, 1

@@ -35,7 +35,8 @@ from ..bodies.bvh import first_hits
 from ..errors import InputError
 from .optical import _angles, _geometry, camera_frame, pointing_rotation
 
-__all__ = ["AltimetrySettings", "AltimetryComputed", "lidar_accuracy_km", "lidar_observations"]
+__all__ = ["AltimetrySettings", "AltimetryComputed", "lidar_accuracy_km", "lidar_observations", "lidar_ranges",
+           "AltimetryData"]
 
 
 @dataclass
@@ -89,6 +90,58 @@ class AltimetryComputed:
         return len(self.value)
 
 
+@dataclass
+class AltimetryData:
+    """LIDAR observations for an orbit-determination problem (:class:`~mmxsim.navigation.od.OrbitProblem`):
+    ``t`` (m,) shot epochs (TDB s), ``value`` (m,) observed ranges (km), ``sigma`` (m,) km, ``facet``
+    (m,) the facet each shot hit at simulation (fallback plane when a re-cast misses, see
+    :func:`lidar_ranges`), the ``shape`` and ``settings``; ``pointing_rad`` (m,3) or (3,) the known
+    pointing of the shots (default zeros; the constant correction ``lidarpoint:1|2|3`` is added to
+    it). Rows are fixed at simulation."""
+
+    t: np.ndarray
+    value: np.ndarray
+    sigma: np.ndarray
+    facet: np.ndarray
+    shape: object
+    settings: AltimetrySettings | None = None
+    pointing_rad: np.ndarray | None = None
+    meta: dict | None = None
+
+    def __post_init__(self):
+        self.t = np.atleast_1d(np.asarray(self.t, float))
+        m = len(self.t)
+        if self.t.ndim != 1 or not np.all(np.isfinite(self.t)):
+            raise InputError("altimetry.t", f"shape {self.t.shape}", "(m,) finite shot epochs, TDB s")
+        self.settings = self.settings or AltimetrySettings()
+        self.settings.check()
+        self.value = np.atleast_1d(np.asarray(self.value, float))
+        self.sigma = np.broadcast_to(np.asarray(self.sigma, float), (m,)).copy()
+        f = np.atleast_1d(np.asarray(self.facet))
+        if self.value.shape != (m,) or f.shape != (m,) or (m and not np.issubdtype(f.dtype, np.integer)):
+            raise InputError("altimetry rows", f"value {self.value.shape}, facet {f.shape}",
+                             f"({m},) each, facet integers")
+        F = len(self.shape.faces)
+        if m and (f.min() < 0 or f.max() >= F):
+            raise InputError("altimetry.facet", "an index out of range", f"0 <= facet < {F}")
+        self.facet = f.astype(np.int64)
+        if not np.all(np.isfinite(self.value)):
+            raise InputError("altimetry.value", "non-finite ranges", "finite observed ranges, km")
+        if not np.all(np.isfinite(self.sigma) & (self.sigma > 0)):
+            raise InputError("altimetry.sigma", "a sigma <= 0 or not finite", "finite sigmas > 0 km")
+        self.pointing_rad = _angles(self.pointing_rad, m).copy()
+        self.meta = dict(self.meta or {})
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def with_values(self, value) -> "AltimetryData":
+        """The same shots with other observed ranges (e.g. simulated)."""
+        v = np.asarray(value, float).reshape(len(self))
+        return AltimetryData(self.t, v, self.sigma, self.facet, self.shape, self.settings, self.pointing_rad,
+                             dict(self.meta))
+
+
 def lidar_observations(shape, t, sc_pos_km, phobos_pos_km, pose: Callable, *, pointing_rad=None,
                        settings: AltimetrySettings | None = None, rng=None) -> AltimetryComputed:
     """LIDAR shots at epochs ``t`` (N,): spacecraft and Phobos Mars-centred (N,3) km, ``pose(t) ->
@@ -97,15 +150,50 @@ def lidar_observations(shape, t, sc_pos_km, phobos_pos_km, pose: Callable, *, po
     settings = settings or AltimetrySettings()
     settings.check()
     t, d, R, dR, s = _geometry(t, sc_pos_km, phobos_pos_km, pose)
-    n = len(t)
-    th = _angles(pointing_rad, n)
+    th = _angles(pointing_rad, len(t))
     C, dC = camera_frame(s)
     E, dE = pointing_rotation(th)
     b = (E @ C)[:, 2, :]  # (E C)ᵀ ẑ = third row of E C
     rho, fac = first_hits(shape, s, b)
     keep = (fac >= 0) & (rho >= settings.range_min_km) & (rho <= settings.range_max_km)
     i = np.nonzero(keep)[0]
-    rho, fac = rho[i], fac[i]
+    out = _on_facets(shape, i, t, d, R, dR, s, C, dC, E, dE, b, fac[i], settings)
+    if rng is not None:
+        out.value = out.value + rng.normal(size=len(out)) * out.sigma
+    return out
+
+
+def lidar_ranges(shape, t, sc_pos_km, phobos_pos_km, pose: Callable, *, pointing_rad=None, facet=None,
+                 settings: AltimetrySettings | None = None) -> AltimetryComputed:
+    """Ranges of *given* shots (the estimators' model: rows decided once at simulation): every
+    shot at ``t`` (N,) is re-cast on the shape at this geometry, one row per shot, no range window;
+    a shot whose ray now misses the shape is intersected with the plane of ``facet`` (N,) (the
+    facet it hit at simulation), or raises InputError without one. ``sigma`` is the accuracy at the
+    computed range (NaN outside the window; the data keep their own sigmas)."""
+    settings = settings or AltimetrySettings()
+    settings.check()
+    t, d, R, dR, s = _geometry(t, sc_pos_km, phobos_pos_km, pose)
+    n = len(t)
+    th = _angles(pointing_rad, n)
+    C, dC = camera_frame(s)
+    E, dE = pointing_rotation(th)
+    b = (E @ C)[:, 2, :]
+    _, fac = first_hits(shape, s, b)
+    miss = fac < 0
+    if miss.any():
+        F = len(shape.faces)
+        fb = None if facet is None else np.asarray(facet)
+        if fb is None or fb.shape != (n,) or not np.issubdtype(fb.dtype, np.integer) or np.any(fb[miss] < 0) \
+                or np.any(fb[miss] >= F):
+            k = int(np.flatnonzero(miss)[0])
+            raise InputError(f"lidar shot {k} (t = {t[k]:.3f} TDB s)", "the boresight misses the shape",
+                             f"shots that hit the shape, or facet (N,) indices 0 <= i < {F} to fall back on")
+        fac = np.where(miss, fb, fac)
+    return _on_facets(shape, np.arange(n), t, d, R, dR, s, C, dC, E, dE, b, fac, settings)
+
+
+def _on_facets(shape, i, t, d, R, dR, s, C, dC, E, dE, b, fac, settings) -> AltimetryComputed:
+    """Range along the boresight to the plane of facet ``fac`` for shots ``i``, with partials (module doc)."""
     v, f = shape.vertices, shape.faces
     a = v[f[fac, 0]]
     nrm = np.cross(v[f[fac, 1]] - a, v[f[fac, 2]] - a)
@@ -126,5 +214,4 @@ def lidar_observations(shape, t, sc_pos_km, phobos_pos_km, pose: Callable, *, po
     dph = np.zeros((m, 6))
     dph[:, :3] = -g_r
     sig = lidar_accuracy_km(rho, settings)
-    val = rho + (rng.normal(size=m) * sig if rng is not None else 0.0)
-    return AltimetryComputed(i, t[i], val, sig, fac, si + rho[:, None] * bi, dstate, dph, g_pose, g_th)
+    return AltimetryComputed(i, t[i], rho, sig, fac, si + rho[:, None] * bi, dstate, dph, g_pose, g_th)

@@ -79,8 +79,8 @@ from ..errors import InputError
 
 __all__ = ["PinholeCamera", "TENGOO_PINHOLE", "OROCHI_PINHOLE", "camera_intrinsics", "Landmarks",
            "select_landmarks", "landmarks_from_facets", "OpticalSettings", "OpticalComputed",
-           "landmark_observations", "centroid_observations", "camera_frame", "pointing_rotation",
-           "draw_pointing_bias"]
+           "landmark_observations", "project_landmarks", "centroid_observations", "camera_frame",
+           "pointing_rotation", "draw_pointing_bias", "phobos_pose", "OpticalData"]
 
 #: ray-origin offset above a facet for the Sun ray, as a fraction of the body's bounding radius
 OFFSET_REL = 1e-9
@@ -492,6 +492,116 @@ def landmark_observations(shape, landmarks: Landmarks, camera, t, sc_pos_km, pho
     if rng is not None:
         out.value = out.value + rng.normal(size=len(out.value)) * settings.pixel_sigma
     return out
+
+
+@dataclass
+class OpticalData:
+    """Landmark observations for an orbit-determination problem (:class:`~mmxsim.navigation.od.OrbitProblem`).
+
+    ``t`` (N,) image epochs (TDB s); per scalar row (m,): ``image`` (index into ``t``), ``landmark``
+    (index into ``landmarks``), ``component`` (0 = u, 1 = v), ``value`` (observed px), ``sigma`` (px).
+    ``landmarks``: the catalogue the problem starts from (its positions are the a priori values of the
+    parameters ``lmk:<k>:x|y|z``); ``camera``, ``shape``, ``settings`` as in
+    :func:`landmark_observations`; ``pointing_rad`` (N,3): the pointing the images are known to have
+    (attitude knowledge; default zeros; estimated corrections ``point:<i>:1|2|3`` and ``point:cam:1|2|3``
+    are added to it). The rows are fixed: decided once at simulation (in the image, visible, lit) with
+    the true geometry and projected again at any parameter point (:func:`project_landmarks`)."""
+
+    t: np.ndarray
+    image: np.ndarray
+    landmark: np.ndarray
+    component: np.ndarray
+    value: np.ndarray
+    sigma: np.ndarray
+    camera: object
+    landmarks: Landmarks
+    shape: object
+    settings: OpticalSettings | None = None
+    pointing_rad: np.ndarray | None = None
+    meta: dict | None = None
+
+    def __post_init__(self):
+        self.t = np.atleast_1d(np.asarray(self.t, float))
+        n = len(self.t)
+        if self.t.ndim != 1 or not np.all(np.isfinite(self.t)):
+            raise InputError("optical.t", f"shape {self.t.shape}", "(N,) finite image epochs, TDB s")
+        self.camera = camera_intrinsics(self.camera)
+        self.settings = self.settings or OpticalSettings()
+        self.settings.check()
+        if not isinstance(self.landmarks, Landmarks):
+            raise InputError("optical.landmarks", type(self.landmarks).__name__, "a Landmarks")
+        ints = {}
+        for k in ("image", "landmark", "component"):
+            a = np.atleast_1d(np.asarray(getattr(self, k)))
+            if a.ndim != 1 or (len(a) and not np.issubdtype(a.dtype, np.integer)):
+                raise InputError(f"optical.{k}", f"shape {a.shape} dtype {a.dtype}", "(m,) integers")
+            ints[k] = a.astype(np.int64)
+        m = len(ints["image"])
+        self.image, self.landmark, self.component = ints["image"], ints["landmark"], ints["component"]
+        self.value = np.atleast_1d(np.asarray(self.value, float))
+        self.sigma = np.broadcast_to(np.asarray(self.sigma, float), (m,)).copy()
+        if any(len(a) != m for a in (self.landmark, self.component, self.value)):
+            raise InputError("optical rows", "columns of different lengths",
+                             f"image, landmark, component, value of {m} rows")
+        if m and (self.image.min() < 0 or self.image.max() >= n):
+            raise InputError("optical.image", "an index out of range", f"0 <= image < {n} (the epochs t)")
+        if m and (self.landmark.min() < 0 or self.landmark.max() >= len(self.landmarks)):
+            raise InputError("optical.landmark", "an index out of range", f"0 <= landmark < {len(self.landmarks)}")
+        if m and not np.all((self.component == 0) | (self.component == 1)):
+            raise InputError("optical.component", "not 0 or 1", "0 (u) or 1 (v)")
+        if not np.all(np.isfinite(self.value)):
+            raise InputError("optical.value", "non-finite pixels", "finite observed pixels")
+        if not np.all(np.isfinite(self.sigma) & (self.sigma > 0)):
+            raise InputError("optical.sigma", "a sigma <= 0 or not finite", "finite sigmas > 0 px")
+        self.pointing_rad = _angles(self.pointing_rad, n).copy()
+        self.meta = dict(self.meta or {})
+
+    def __len__(self) -> int:
+        return len(self.value)
+
+    def with_values(self, value) -> "OpticalData":
+        """The same rows with other observed values (e.g. simulated)."""
+        v = np.asarray(value, float).reshape(len(self))
+        return OpticalData(self.t, self.image, self.landmark, self.component, v, self.sigma, self.camera,
+                           self.landmarks, self.shape, self.settings, self.pointing_rad, dict(self.meta))
+
+
+def project_landmarks(landmarks: Landmarks, camera, t, image, landmark, sc_pos_km, phobos_pos_km, pose: Callable, *,
+                      pointing_rad=None, settings: OpticalSettings | None = None) -> OpticalComputed:
+    """Rows (u, v) for the given (image, landmark) pairs, *without* the screens of
+    :func:`landmark_observations` (in the image, visible, lit): the estimators' model, which keeps
+    the rows decided once at simulation with the true geometry and projects the same pairs at any
+    other parameter point. ``t`` (N,) image epochs with ``sc_pos_km``, ``phobos_pos_km`` (N,3) and
+    ``pointing_rad`` (N,3) per image; ``image``, ``landmark`` (P,) the pairs. Returns 2P rows (u then
+    v of each pair, in the pairs' order) with the partials of :class:`OpticalComputed`; a pair
+    behind the camera (c_z <= 0) raises InputError (the projection is undefined there)."""
+    settings = settings or OpticalSettings()
+    settings.check()
+    cam = camera_intrinsics(camera)
+    if not isinstance(landmarks, Landmarks):
+        raise InputError("landmarks", type(landmarks).__name__,
+                         "a Landmarks (select_landmarks / landmarks_from_facets)")
+    t, d, R, dR, s = _geometry(t, sc_pos_km, phobos_pos_km, pose)
+    n = len(t)
+    th = _angles(pointing_rad, n)
+    img = np.asarray(image)
+    lmk = np.asarray(landmark)
+    if img.ndim != 1 or lmk.shape != img.shape or (len(img) and not (
+            np.issubdtype(img.dtype, np.integer) and np.issubdtype(lmk.dtype, np.integer))):
+        raise InputError("image/landmark", f"shapes {img.shape}, {lmk.shape}", "(P,) integer indices of equal length")
+    if len(img) and (img.min() < 0 or img.max() >= n or lmk.min() < 0 or lmk.max() >= len(landmarks)):
+        raise InputError("image/landmark", "an index out of range",
+                         f"0 <= image < {n} (epochs) and 0 <= landmark < {len(landmarks)}")
+    L = np.asarray(landmarks.position_km, float)
+    C, dC = camera_frame(s, settings.roll_rad)
+    E, dE = pointing_rotation(th)
+    uv, cz, _, J_L, J_th, J_sc, J_pose = _project(cam, L[lmk], s[img], C[img], dC[img], E[img], dE[img], R[img],
+                                                  dR[img], d[img])
+    if np.any(cz <= 0):
+        k = int(np.flatnonzero(cz <= 0)[0])
+        raise InputError(f"pair (image {int(img[k])}, landmark {int(lmk[k])})", "behind the camera",
+                         "landmarks in front of the camera (c_z > 0) at this parameter point")
+    return _rows(img.astype(np.int64), lmk.astype(np.int64), t, uv, settings.pixel_sigma, J_sc, J_pose, J_L, J_th)
 
 
 def centroid_observations(shape, camera, t, sc_pos_km, phobos_pos_km, pose: Callable, sun_pos_km, *,

@@ -39,7 +39,7 @@ Simplifications (stated for users of the partials):
 
 heyoka's step-size control sees the whole augmented state; the integrator therefore carries scaled
 partials (initial velocity by 1e-4 km/s, Phobos GM by 1e-4 km^3/s^2, empirical accelerations by
-1e-9 km/s^2), so that large
+1e-9 km/s^2, the velocity part of Phobos' ephemeris correction by 1e-4 km/s), so that large
 partials do not loosen the trajectory's own accuracy.
 
 Compiled variational integrators are cached per process by (model signature, estimated parameters),
@@ -57,6 +57,7 @@ import numpy as np
 
 from ..dynamics.context import ParameterTable
 from ..dynamics.model import DynamicsModel
+from ..dynamics.phobos_correction import FIXED_MARK
 from ..dynamics.propagator import SegmentSchedule, rhs_expressions, step_break_events, switch_parameters
 from ..errors import InputError, MmxsimError
 
@@ -91,9 +92,11 @@ def _symbolic(model: DynamicsModel):
 
 def estimable_parameters(model: DynamicsModel) -> list[str]:
     """Names of the runtime parameters of ``model`` that may be estimated (not the Chebyshev
-    coefficients of the body tracks nor the shadow switches)."""
+    coefficients of the body tracks, the shadow switches, nor the epoch and frame of Phobos'
+    ephemeris correction, ``phobos:eph_*``)."""
     params = _symbolic(model)[0]
-    return [n for n in params.names if not n.startswith("cheb:") and not n.endswith((":lit", ":pen"))]
+    return [n for n in params.names if not n.startswith("cheb:") and not n.endswith((":lit", ":pen"))
+            and FIXED_MARK not in n]
 
 
 def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
@@ -137,10 +140,14 @@ def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
 # trajectory itself (measured: a 7 h QSO arc with an unscaled emp:r partial reached 1e7 in its STM and
 # stopped on a non-finite state). The integrator carries s_j d x / d q_j instead, with s = 1e-4 km/s for
 # the initial velocity, 1e-9 km/s^2 for the empirical accelerations, 1e-4 km^3/s^2 for Phobos GM
-# (unscaled, its partial raised the steps of a 7 h QSO arc from 44 to 62) and 1 for the others.
+# (unscaled, its partial raised the steps of a 7 h QSO arc from 44 to 62), 1e-4 km/s for the velocity
+# correction of Phobos' ephemeris (phobos:dvx..dvz; unscaled, 1 day of a 25 km QSO took 180 steps instead
+# of 127, the count without partials) and 1 for the others.
 # Fixed per name (a value may be zero); small partials are left as they are.
 VELOCITY_SCALE = 1e-4  # km/s
-PARAMETER_SCALES = {"emp:r": 1e-9, "emp:t": 1e-9, "emp:n": 1e-9, "phobos:gm": 1e-4}  # km/s^2, km^3/s^2; others 1
+PARAMETER_SCALES = {"emp:r": 1e-9, "emp:t": 1e-9, "emp:n": 1e-9, "phobos:gm": 1e-4,  # km/s^2, km^3/s^2
+                    # Phobos ephemeris velocity correction (km/s), as the initial velocity; others 1
+                    "phobos:dvx": 1e-4, "phobos:dvy": 1e-4, "phobos:dvz": 1e-4}
 
 
 def _column_scales(names) -> np.ndarray:

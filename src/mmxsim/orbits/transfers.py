@@ -5,7 +5,8 @@ Model (simplified; stated here as the standards require)
 Same dynamics as :mod:`mmxsim.orbits.qso`: circular Hill problem of Mars-Phobos with
 Phobos' gravity as a point mass (``degree=0``) or the spherical-harmonic field of
 degree 1..10. Manoeuvres are **impulsive** (instantaneous velocity changes, no finite
-burns, no navigation or execution errors). No eccentricity, Mars J2, Sun or Deimos.
+burns; navigation and execution errors only in the dispersion functions below). No eccentricity,
+Mars J2, Sun or Deimos.
 The surface check uses the signed, exact distance to the Ernst shape model
 (:func:`mmxsim.orbits.qso.surface_distance_hill`: Phobos' body frame taken as the Hill frame,
 no libration), not the IAU ellipsoid.
@@ -32,6 +33,23 @@ Method
 * :func:`planar_3d_transfers` does a direct two-impulse transfer planar -> 3D QSO and back.
   The published values [SURREY-3D] used invariant manifolds and an ellipsoidal Phobos;
   ours are direct transfers in the SH field (see docs/transfers.md).
+* :func:`transfer_dispersion` (linear covariance) and :func:`transfer_dispersion_mc` (its Monte
+  Carlo through the nonlinear dynamics) disperse a two-impulse transfer. Errors
+  (:class:`TransferErrors`, all sigmas ASSUMED: MMX navigation accuracies and thruster errors are
+  unpublished, nav-facts.md §4): the departure state knowledge (per Hill axis, or a full 6x6
+  covariance), the magnitude (fraction) and pointing (rad per perpendicular axis) errors of both
+  burns. The departure covariance plus the first burn's execution covariance is mapped by the
+  arc's STM. **Second-burn law (our choice): velocity matching** -- the second burn is recomputed
+  on the estimated arrival state (knowledge error of the same covariance, independent of the
+  departure one) so as to null the estimated velocity error relative to the target QSO; the
+  arrival position error is not corrected (the spacecraft enters the target QSO displaced), there
+  is no mid-course correction. Reported: 1-sigma arrival position/velocity per Hill axis, the
+  correction Δv (the second burn minus its nominal value: mean and 99th percentile of its norm),
+  the velocity error after the second burn, and the smallest margin, in sigmas of the linearised
+  signed distance to the shape model, above a threshold distance along the arc (with the
+  one-point Gaussian probability of coming closer there; the Monte Carlo counts samples whose arc
+  comes closer, a union over the arc). Linear covariance holds while the along-track dispersion
+  stays small against the QSO (tests: default errors, 500 samples).
 
 Units: km, s, km/s at the interface; dimensionless time tau = n t inside.
 """
@@ -628,6 +646,350 @@ def planar_3d_transfers(planar: Q.QSO, z_amplitude_km: float = 20.0, beta_deg: f
 
 
 # ---------------------------------------------------------------------------
+# Navigation-driven dispersion (linear covariance through the STM, and its Monte Carlo check)
+_DEG = math.pi / 180.0
+
+
+@dataclass(frozen=True)
+class TransferErrors:
+    """1-sigma errors of a transfer (km, km/s, rad). All defaults are ASSUMED: no MMX values are
+    published (nav-facts.md §4: "MMX approach/QSO/descent OD accuracies ... UNCONFIRMED, make them
+    parameters").
+
+    nav_pos_km, nav_vel_km_s: knowledge error per Hill axis, at departure and (independently) at
+        arrival; default 10 m and 0.1 mm/s, the assumed values of the qso_campaign analysis.
+    exec_mag_frac: burn magnitude error as a fraction of |Δv| (default 1 %, as the landing analysis).
+    exec_point_rad: burn pointing error per axis perpendicular to the burn (default 0.5°, as landing).
+    nav_covariance: optional full 6x6 knowledge covariance in the Hill frame (km, km/s); it replaces
+        the per-axis sigmas at departure and at arrival.
+    """
+
+    nav_pos_km: float = 0.010
+    nav_vel_km_s: float = 1e-7
+    exec_mag_frac: float = 0.01
+    exec_point_rad: float = 0.5 * _DEG
+    nav_covariance: np.ndarray | None = dc_field(default=None, repr=False)
+
+    def __post_init__(self):
+        for k in ("nav_pos_km", "nav_vel_km_s", "exec_mag_frac", "exec_point_rad"):
+            v = getattr(self, k)
+            if isinstance(v, bool) or not isinstance(v, (int, float, np.floating, np.integer)) \
+                    or not math.isfinite(v) or v < 0:
+                raise InputError(f"errors.{k}", v, "a finite number >= 0")
+            object.__setattr__(self, k, float(v))
+        if self.exec_point_rad > 0.5:
+            raise InputError("errors.exec_point_rad", self.exec_point_rad, "a pointing sigma <= 0.5 rad (small angles)")
+        if self.nav_covariance is not None:
+            try:
+                P = np.array(self.nav_covariance, float)
+            except (TypeError, ValueError):
+                raise InputError("errors.nav_covariance", type(self.nav_covariance).__name__,
+                                 "a 6x6 covariance matrix (km, km/s)") from None
+            ok = P.shape == (6, 6) and bool(np.all(np.isfinite(P))) and np.allclose(P, P.T, rtol=1e-9, atol=0.0)
+            if ok:
+                ok = float(np.linalg.eigvalsh(0.5 * (P + P.T)).min()) >= -1e-12 * max(float(np.abs(P).max()), 1e-300)
+            if not ok:
+                raise InputError("errors.nav_covariance", f"array of shape {P.shape}",
+                                 "a finite, symmetric, positive semi-definite 6x6 covariance (km, km/s)")
+            object.__setattr__(self, "nav_covariance", 0.5 * (P + P.T))
+
+    def knowledge(self) -> np.ndarray:
+        """The 6x6 knowledge covariance (Hill frame; km, km/s)."""
+        if self.nav_covariance is not None:
+            return self.nav_covariance.copy()
+        return np.diag(np.array([self.nav_pos_km ** 2] * 3 + [self.nav_vel_km_s ** 2] * 3, float))
+
+    def execution(self, dv) -> np.ndarray:
+        """3x3 covariance (km/s)² of the executed minus the commanded impulse ``dv`` (linearised):
+        magnitude σ along the burn, pointing σ·|dv| on each perpendicular axis."""
+        dv = np.asarray(dv, float)
+        m = float(np.linalg.norm(dv))
+        if m == 0.0:
+            return np.zeros((3, 3))
+        u = dv / m
+        uu = np.outer(u, u)
+        return m * m * (self.exec_mag_frac ** 2 * uu + self.exec_point_rad ** 2 * (np.eye(3) - uu))
+
+
+def _perpendicular_axes(u):
+    a = np.eye(3)[int(np.argmin(np.abs(u)))]
+    e1 = np.cross(u, a)
+    e1 /= np.linalg.norm(e1)
+    return e1, np.cross(u, e1)
+
+
+def _executed(dv, eps, th1, th2):
+    """The impulse actually given for the command ``dv``: magnitude (1 + eps), turned by the small
+    rotation vector th1 e1 + th2 e2 (perpendicular to dv; exact rotation)."""
+    dv = np.asarray(dv, float)
+    m = float(np.linalg.norm(dv))
+    if m == 0.0:
+        return dv.copy()
+    u = dv / m
+    e1, e2 = _perpendicular_axes(u)
+    w = th1 * e1 + th2 * e2
+    a = float(np.linalg.norm(w))
+    if a > 0.0:
+        u = u * math.cos(a) + np.cross(w / a, u) * math.sin(a)
+    return (1.0 + eps) * m * u
+
+
+def _stm_grid(X0, taus, degree):
+    """States and STMs (dimensionless) at the increasing times ``taus`` from (0, X0)."""
+    ta = Q.hill_integrator(degree, variational=True)
+    ta.time = 0.0
+    st = ta.state
+    st[:6] = X0
+    st[6:] = np.eye(6).ravel()
+    ta.reset_cooldowns()
+    xs, phis = np.empty((len(taus), 6)), np.empty((len(taus), 6, 6))
+    for k, tk in enumerate(taus):
+        for _ in range(10000):
+            if ta.time >= tk:
+                break
+            oc = ta.propagate_until(tk)[0]
+            if int(oc) != -1:  # not the terminal section event
+                break
+        if not (abs(ta.time - tk) <= 1e-12 * max(1.0, tk) and np.all(np.isfinite(ta.state))):
+            raise TransferError(f"propagation stopped at tau = {ta.time:.4g} of {tk:.4g}")
+        xs[k], phis[k] = ta.state[:6], ta.state[6:].reshape(6, 6)
+    return xs, phis
+
+
+def _surface_gradient(r, h=1e-3):
+    """Gradient of the signed surface distance at points r (k, 3) by central differences (h km)."""
+    g = np.empty_like(r)
+    for i in range(3):
+        d = np.zeros(3)
+        d[i] = h
+        g[:, i] = (Q.surface_distance_hill(r + d) - Q.surface_distance_hill(r - d)) / (2 * h)
+    return g
+
+
+def _check_dispersion_args(tr, errors, surface_threshold_km, n_grid):
+    if not isinstance(tr, Transfer) or tr.trajectory is None:
+        raise InputError("transfer", type(tr).__name__, "a Transfer from two_impulse_transfer/optimal_transfer")
+    if tr.dv_mid is not None:
+        raise InputError("transfer", tr.summary(), "a two-impulse transfer (three-impulse ones are not dispersed)")
+    if not isinstance(errors, TransferErrors):
+        raise InputError("errors", type(errors).__name__, "a TransferErrors")
+    try:
+        thr = float(surface_threshold_km)
+    except (TypeError, ValueError):
+        raise InputError("surface_threshold_km", surface_threshold_km, "a distance in km") from None
+    if not (math.isfinite(thr) and 0.0 <= thr < 1000.0):
+        raise InputError("surface_threshold_km", surface_threshold_km, "a finite distance 0 <= d < 1000 km")
+    if isinstance(n_grid, bool) or not (isinstance(n_grid, (int, np.integer)) and 2 <= n_grid <= 20000):
+        raise InputError("n_grid", n_grid, "an integer 2..20000")
+    return thr
+
+
+def _dim(phi):
+    """Dimensionless-time STM -> km, km/s, s (velocity scaled by N)."""
+    D = np.diag([1.0, 1.0, 1.0, N, N, N])
+    return D @ phi @ np.linalg.inv(D)
+
+
+@dataclass(frozen=True)
+class TransferDispersion:
+    """Linear-covariance dispersion of a two-impulse transfer (Hill frame; km, km/s, s).
+
+    ``arrival_covariance``: the true state minus the nominal one at arrival, before the second burn.
+    ``correction_covariance``: the second burn minus its nominal value (the velocity-matching law).
+    ``post_velocity_covariance``: the velocity minus the target QSO's, after the second burn.
+    ``margin_sigma``: smallest (d - threshold) / σ_d along the arc (d: distance to Phobos' shape,
+    σ_d its linearised sigma); ``surface_probability``: the one-sided Gaussian tail at that point.
+    """
+
+    transfer: Transfer = dc_field(repr=False)
+    errors: TransferErrors
+    surface_threshold_km: float
+    stm: np.ndarray = dc_field(repr=False)  # 6x6, departure (after burn 1) -> arrival, km, km/s, s
+    departure_covariance: np.ndarray = dc_field(repr=False)
+    arrival_covariance: np.ndarray = dc_field(repr=False)
+    correction_covariance: np.ndarray = dc_field(repr=False)
+    post_velocity_covariance: np.ndarray = dc_field(repr=False)
+    correction_mean_km_s: float
+    correction_p99_km_s: float
+    times_s: np.ndarray = dc_field(repr=False)
+    distance_km: np.ndarray = dc_field(repr=False)  # nominal distance to the shape along the arc
+    distance_sigma_km: np.ndarray = dc_field(repr=False)
+    margin_sigma: float
+    surface_probability: float
+
+    @property
+    def arrival_pos_sigma_m(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.arrival_covariance)[:3]) * 1e3
+
+    @property
+    def arrival_vel_sigma_mm_s(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.arrival_covariance)[3:]) * 1e6
+
+    @property
+    def post_vel_sigma_mm_s(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.post_velocity_covariance)) * 1e6
+
+    @property
+    def correction_sigma_mm_s(self) -> np.ndarray:
+        return np.sqrt(np.diag(self.correction_covariance)) * 1e6
+
+    def summary(self) -> str:
+        p, v = self.arrival_pos_sigma_m, self.post_vel_sigma_mm_s
+        return (f"arrival 1σ position x/y/z {p[0]:.3g}/{p[1]:.3g}/{p[2]:.3g} m, velocity after the correction "
+                f"{v[0]:.3g}/{v[1]:.3g}/{v[2]:.3g} mm/s; correction Δv mean {self.correction_mean_km_s * 1e6:.3g} "
+                f"mm/s, 99 % {self.correction_p99_km_s * 1e6:.3g} mm/s; surface margin {self.margin_sigma:.3g} σ "
+                f"above {self.surface_threshold_km:g} km")
+
+
+def _norm_stats(C, seed=12345, n=200000):
+    """Mean and 99th percentile of |x| for x ~ N(0, C) (3x3): seeded samples of the eigen-decomposition
+    (sampling error of the percentile ~0.3 %, of the mean ~0.2 %)."""
+    lam, V = np.linalg.eigh(0.5 * (C + C.T))
+    s = np.sqrt(np.clip(lam, 0.0, None))
+    if not np.any(s > 0):
+        return 0.0, 0.0
+    z = np.random.default_rng(seed).standard_normal((n, 3)) * s
+    r = np.linalg.norm(z, axis=1)
+    return float(r.mean()), float(np.percentile(r, 99.0))
+
+
+def transfer_dispersion(tr: Transfer, errors: TransferErrors = TransferErrors(), surface_threshold_km: float = 1.0,
+                        n_grid: int = 200) -> TransferDispersion:
+    """Linear covariance of the transfer ``tr`` under navigation and execution errors.
+
+    Departure: true state = nominal + knowledge error (``errors.knowledge()``); the first burn, planned
+    on the nominal state, is executed with magnitude and pointing errors. Their covariance is mapped to
+    arrival and to ``n_grid`` points of the arc by the heyoka STM of the transfer arc. The second burn is
+    a velocity-matching correction planned on the estimated arrival state (knowledge error independent
+    of the departure one, same covariance): it nulls the estimated velocity error relative to the target
+    QSO; the arrival position error is left (the arrival QSO is entered displaced). The surface check
+    linearises the signed distance to the shape model (gradient by central differences).
+    """
+    thr = _check_dispersion_args(tr, errors, surface_threshold_km, n_grid)
+    X0 = _to_tau(tr.trajectory[0, 1:])
+    tau = tr.tof_s * N
+    taus = np.linspace(0.0, tau, n_grid)
+    try:
+        xs, phis = _stm_grid(X0, taus, tr.degree)
+    except TransferError as e:  # pragma: no cover - the transfer itself was propagated
+        raise InputError("transfer", tr.summary(), f"an arc that propagates ({e})") from None
+    K = errors.knowledge()
+    P0 = K.copy()
+    P0[3:, 3:] += errors.execution(tr.dv1)
+    phid = np.array([_dim(p) for p in phis])
+    Pt = phid @ P0 @ np.transpose(phid, (0, 2, 1))
+    Pf = 0.5 * (Pt[-1] + Pt[-1].T)
+    Cc = Pf[3:, 3:] + K[3:, 3:]
+    Cpost = K[3:, 3:] + errors.execution(tr.dv2)
+    mean, p99 = _norm_stats(Cc)
+    r = xs[:, :3]
+    d = Q.surface_distance_hill(r)
+    g = _surface_gradient(r)
+    sd = np.sqrt(np.clip(np.einsum("ki,kij,kj->k", g, Pt[:, :3, :3], g), 0.0, None))
+    with np.errstate(divide="ignore", invalid="ignore"):
+        k = np.where(sd > 0, (d - thr) / np.where(sd > 0, sd, 1.0), np.where(d > thr, math.inf, -math.inf))
+    margin = float(k.min())
+    prob = 0.5 * math.erfc(margin / math.sqrt(2.0)) if math.isfinite(margin) else (0.0 if margin > 0 else 1.0)
+    return TransferDispersion(
+        transfer=tr, errors=errors, surface_threshold_km=thr, stm=phid[-1], departure_covariance=P0,
+        arrival_covariance=Pf, correction_covariance=Cc, post_velocity_covariance=Cpost, correction_mean_km_s=mean,
+        correction_p99_km_s=p99, times_s=taus / N, distance_km=d, distance_sigma_km=sd, margin_sigma=margin,
+        surface_probability=prob)
+
+
+@dataclass(frozen=True)
+class TransferMonteCarlo:
+    """Monte Carlo of the same dispersion through the nonlinear transfer (Hill frame; km, km/s)."""
+
+    departure_deviation: np.ndarray = dc_field(repr=False)  # (n, 6) after burn 1, minus nominal
+    arrival_deviation: np.ndarray = dc_field(repr=False)  # (n, 6) before burn 2, minus nominal
+    correction: np.ndarray = dc_field(repr=False)  # (n, 3) second burn minus its nominal value
+    post_velocity_deviation: np.ndarray = dc_field(repr=False)  # (n, 3) after burn 2, minus the target QSO
+    min_distance_km: np.ndarray = dc_field(repr=False)  # (n,) closest approach to the shape on the arc grid
+    surface_threshold_km: float = 1.0
+
+    @property
+    def n(self) -> int:
+        return len(self.min_distance_km)
+
+    @property
+    def arrival_pos_sigma_m(self) -> np.ndarray:
+        return self.arrival_deviation[:, :3].std(axis=0, ddof=1) * 1e3
+
+    @property
+    def arrival_vel_sigma_mm_s(self) -> np.ndarray:
+        return self.arrival_deviation[:, 3:].std(axis=0, ddof=1) * 1e6
+
+    @property
+    def post_vel_sigma_mm_s(self) -> np.ndarray:
+        return self.post_velocity_deviation.std(axis=0, ddof=1) * 1e6
+
+    @property
+    def correction_norm_km_s(self) -> np.ndarray:
+        return np.linalg.norm(self.correction, axis=1)
+
+    @property
+    def correction_mean_km_s(self) -> float:
+        return float(self.correction_norm_km_s.mean())
+
+    @property
+    def correction_p99_km_s(self) -> float:
+        return float(np.percentile(self.correction_norm_km_s, 99.0))
+
+    @property
+    def surface_probability(self) -> float:
+        return float(np.mean(self.min_distance_km < self.surface_threshold_km))
+
+
+def transfer_dispersion_mc(tr: Transfer, errors: TransferErrors = TransferErrors(), n_samples: int = 500,
+                           seed: int = 0, surface_threshold_km: float = 1.0, n_grid: int = 200) -> TransferMonteCarlo:
+    """Monte Carlo of :func:`transfer_dispersion` through the nonlinear Hill dynamics.
+
+    Each sample draws the departure knowledge error, the execution errors of both burns (magnitude and
+    an exact small rotation) and the arrival knowledge error from ``numpy.random.default_rng(seed)``;
+    the arc is propagated by heyoka on ``n_grid`` points (closest approach on that grid) and the second
+    burn is the same velocity-matching law, its execution error scaled by the commanded burn.
+    """
+    thr = _check_dispersion_args(tr, errors, surface_threshold_km, n_grid)
+    if isinstance(n_samples, bool) or not (isinstance(n_samples, (int, np.integer)) and 2 <= n_samples <= 1000000):
+        raise InputError("n_samples", n_samples, "an integer 2..1000000")
+    rng = np.random.default_rng(seed)
+    K = errors.knowledge()
+    Lk = _psd_factor(K)
+    s_nom = tr.trajectory[0, 1:].copy()  # departure state after the nominal first burn
+    v_orbit = s_nom[3:] - tr.dv1  # departure QSO velocity
+    tau = tr.tof_s * N
+    grid = np.linspace(0.0, tau, n_grid)
+    _, arc = _sample_arc(_to_tau(s_nom), tau, tr.degree, n_grid)
+    xf_nom = _to_dim(arc[-1])
+    v_target = xf_nom[3:] + tr.dv2
+    n = int(n_samples)
+    dep, arr, corr, post, dmin = (np.empty((n, 6)), np.empty((n, 6)), np.empty((n, 3)), np.empty((n, 3)),
+                                  np.empty(n))
+    for i in range(n):
+        e0 = Lk @ rng.standard_normal(6)
+        ex1 = rng.standard_normal(3) * (errors.exec_mag_frac, errors.exec_point_rad, errors.exec_point_rad)
+        ef = Lk @ rng.standard_normal(6)
+        ex2 = rng.standard_normal(3) * (errors.exec_mag_frac, errors.exec_point_rad, errors.exec_point_rad)
+        s0 = np.concatenate([s_nom[:3] + e0[:3], v_orbit + e0[3:] + _executed(tr.dv1, *ex1)])
+        _, a = _sample_arc(_to_tau(s0), tau, tr.degree, n_grid)
+        xf = _to_dim(a[-1])
+        c = -(xf[3:] - xf_nom[3:] + ef[3:])  # the velocity-matching law on the estimated state
+        dep[i] = s0 - s_nom
+        arr[i] = xf - xf_nom
+        corr[i] = c
+        post[i] = xf[3:] + _executed(tr.dv2 + c, *ex2) - v_target
+        dmin[i] = float(Q.surface_distance_hill(a[:, :3]).min())
+    return TransferMonteCarlo(dep, arr, corr, post, dmin, thr)
+
+
+def _psd_factor(P):
+    """A factor L with L L^T = P for a positive semi-definite P (eigen-decomposition)."""
+    lam, V = np.linalg.eigh(P)
+    return V * np.sqrt(np.clip(lam, 0.0, None))
+
+
+# ---------------------------------------------------------------------------
 def transfer_table(rows) -> str:
     """Markdown table, ours beside published. ``rows``: iterable of (key, label, Transfer or Campaign)."""
     out = ["| case | ours: Δv m/s | ours: tof d | published Δv m/s | published tof d | Δv diff | tof diff | source |",
@@ -653,7 +1015,9 @@ def transfer_table(rows) -> str:
 
 
 __all__ = ["Transfer", "Campaign", "PUBLISHED", "qso_state", "two_impulse_transfer", "transfer_jacobian",
-           "optimal_transfer", "refine_transfer", "three_impulse_transfer", "transfer_campaign", "planar_3d_transfers", "transfer_table"]
+           "optimal_transfer", "refine_transfer", "three_impulse_transfer", "transfer_campaign", "planar_3d_transfers",
+           "transfer_table", "TransferErrors", "TransferDispersion", "TransferMonteCarlo", "transfer_dispersion",
+           "transfer_dispersion_mc"]
 
 
 def report(search_degree: int = 2, degree: int = 10, planar_size_km: float = 50.0, z_km: float = 20.0) -> str:
