@@ -20,44 +20,55 @@ Estimated: the spacecraft state, Cr A/m, three constant empirical accelerations 
 normalised Stokes coefficients of degrees 2..5 (32), its forced libration amplitude, a correction of its
 ephemeris (six state parameters at the arc's epoch, ``PhobosGravity(ephemeris_parameters=True)`` and
 :mod:`mmxsim.dynamics.phobos_correction`, used by the dynamics and by the camera and LIDAR models), a constant
-camera pointing bias (3 angles) and a LIDAR range bias: 54 parameters. A priori: the ``od`` analysis'
+camera pointing bias and a constant LIDAR pointing bias (3 angles each): 56 parameters. A priori: the ``od`` analysis'
 defaults (1 km, 100 mm/s, 10 %, 1 nm/s², 6e-7 km³/s² (Jacobson 2010), 0.01 per coefficient (ASSUMED),
 0.03° (Burmeister 2018)); Phobos' state 0.3 km and 7 cm/s per axis ("a few hundred metres", Lainey et al.
-2021; ASSUMED reading); pointing bias 1 mrad and LIDAR bias 5 m (ASSUMED). Landmark positions are known (not
+2021; ASSUMED reading); pointing biases 1 mrad per angle (ASSUMED). Landmark positions are known (not
 estimated, not considered). This is a covariance analysis: the partials are taken at the truth; no data are
 simulated and nothing iterates.
 
 Timed, in the same run:
 
-* mmxsim: the variational trajectory (:class:`mmxsim.navigation.variational.Trajectory`, heyoka's
-  variational equations for the state and the 38 dynamical parameters, one integration), the partials of
-  each data kind (the Doppler model :func:`mmxsim.navigation.measurements.compute`, the landmark and LIDAR
-  models :func:`~mmxsim.navigation.optical.landmark_observations` and
-  :func:`~mmxsim.navigation.altimetry.lidar_observations` with their analytic partials, chained with the
-  trajectory's sensitivity), and the information accumulation (whitened HᵀH per kind, in chunks of a few
-  hours of rows, plus the a priori, and the inversion). Compile time is excluded (the first, untimed,
-  trajectory compiles the integrator; later runs load it from heyoka's cache).
-* The straightforward baseline: ``solve_ivp(method="DOP853", rtol 3e-14, atol 3e-17 km)`` with dense output on
+* mmxsim, as a user computes this covariance: the rows decided once with the true geometry
+  (:func:`mmxsim.navigation.od.simulate_optical` and :func:`~mmxsim.navigation.od.simulate_altimetry`
+  without noise: landmarks in the image, visible and lit, LIDAR hits; ray casting), then
+  :meth:`mmxsim.navigation.od.OrbitProblem.information` on the problem with every kind of row: one variational
+  trajectory (heyoka's variational equations for the state and the 44 dynamical parameters), the analytic
+  partials of each model (the Doppler model :func:`~mmxsim.navigation.measurements.compute`, the landmark
+  projection and the LIDAR re-cast of the same rows) chained with the trajectory's sensitivity, and Hᵀ W H
+  per kind in chunks of rows; then the covariance of each data combination. Compile time is excluded (a
+  warm-up on the first images compiles the integrator and the ray casting and builds the shape's BVH).
+  Phobos' ephemeris correction reaches the camera and LIDAR rows through the problem's
+  ``phobos_correction`` hook (here a small class over
+  :func:`~mmxsim.dynamics.phobos_correction.phobos_state_correction`, the dynamics' own mapping).
+* The straightforward baseline: ``solve_ivp(method="DOP853", rtol 1e-13, atol 1e-16 km)`` with dense output on
   :func:`mmxsim.dynamics.numpy_rhs` (same forces, same Chebyshev third bodies), one re-propagation per state
   component and dynamical parameter, every measurement recomputed from each trajectory by the same models
-  (Doppler by ``compute``; landmarks by a pinhole projection of the same (image, landmark) pairs written
-  here; LIDAR as the distance along the boresight to the plane of the facet the nominal shot hit, the facet
-  the model's partial holds: a difference across a facet edge mixes two slopes (with the ray cast redone
-  per perturbation, the libration column differed by 9 % on a 30-min arc)), forward-difference columns (the LIDAR bias
-  column exact), HᵀWH accumulated in NumPy. A 30-day baseline would take about 13 hours (a DOP853
-  propagation of this QSO costs ~1.4 s per hour of arc at this tolerance), so it runs on two short arcs
-  (``--baseline-hours``, default 1 and 2 h, starting 40 min before the first Doppler track so that every
-  kind has rows) and its cost is extrapolated linearly in arc length to the mmxsim arc (the two lengths
-  measure the slope); mmxsim is timed on those same short arcs too (a measured ratio). ``--baseline-columns
-  N`` times only N of the columns and scales the time by columns (each column is one propagation and one
-  evaluation of every model).
+  (Doppler by ``compute``; landmarks by :func:`~mmxsim.navigation.optical.project_landmarks` on the same
+  (image, landmark) pairs; LIDAR as the distance along the boresight to the plane of the facet the shot hit
+  at simulation, the facet the model's partial holds: a difference across a facet edge mixes two slopes
+  (with the ray cast redone per perturbation the libration column differed by 9 % on a 30-min arc)),
+  forward-difference columns, Hᵀ W H accumulated in NumPy. Its tolerance, measured on 4 h of this QSO
+  against mmxsim's propagation at tol 1e-15: rtol 1e-12 1.2 mm, 3e-13 1.0 mm, **1e-13 0.22 mm** (chosen;
+  mmxsim's variational trajectory 0.09 mm), 3e-14 0.62 mm in 4x the steps (the round-off floor: DOP853 then
+  crawls at sub-second steps for tens of minutes at a time).
+  A 30-day baseline would take hours, so it is measured in pieces: (1) the full finite-difference
+  covariance on a short arc (``--baseline-hours``, default 1 h, the first one from 40 min before the first
+  Doppler track that holds 10 Doppler rows and no edge of the SRP model's shadows), timed next to mmxsim on
+  the same arc (a measured ratio), and the agreement of the two; (2) one DOP853 propagation of the nominal
+  over two QSO revolutions (``--profile-hours``, 15.3 h: every geometry, eclipses included; its two halves
+  show the linearity) and one evaluation of every model on that arc's rows (cost per row); (3) the 30-day
+  cost extrapolated from them: (dynamical parameters + 1) propagations of 720 h, (parameters + 1)
+  evaluations of every model on the 30-day rows, the accumulation scaled by rows.
 
 Agreement of the two covariances, on the short arc, same a priori: the σ of every Phobos parameter
-(baseline / mmxsim - 1), and the whitened Jacobian columns (relative difference of each column's norm).
+(baseline / mmxsim - 1), and the whitened Jacobian columns against mmxsim's
+:meth:`~mmxsim.navigation.od.OrbitProblem.linearize` (relative difference of each column's norm).
 
 Printed: rows per kind, parameters, wall time of each stage, total, the baseline's times and the ratios,
-the goal (mmxsim <= 60 s for the 30-day case on 2 cores) met or not, σ of GM, C20, C22 and the libration per
-data combination (Doppler; + landmarks; + LIDAR), and the agreement.
+the goal (mmxsim <= 60 s for the 30-day case on 2 cores) met or not, σ of GM, C20, C22, C30, C40, C50 and the
+libration per data combination (Doppler; + landmarks; + LIDAR), the agreement, and what the LIDAR rows
+(2.6 million in 30 days) cost per piece in mmxsim.
 
 Run:  python benchmarks/bench_geodesy.py [--quick] [--days 30] [--tracks booked|visible]
       [--baseline-hours 1,2] [--baseline-columns N] [--skip-baseline]
@@ -82,9 +93,10 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 IMAGES_PER_DAY = 200  # the issue's benchmark setting
 LIDAR_RATE_HZ = 1.0  # the issue's benchmark setting
-POINTING_SIGMA_RAD = 1e-3  # a priori camera pointing bias per axis, ASSUMED (no MMX figure)
-LIDAR_BIAS_SIGMA_KM = 5e-3  # a priori LIDAR range bias, ASSUMED (no MMX figure)
-BIAS_NAMES = ("bias:camera_x", "bias:camera_y", "bias:camera_z", "bias:lidar")
+POINTING_SIGMA_RAD = 1e-3  # a priori camera and LIDAR pointing bias per axis, ASSUMED (no MMX figure)
+# constant camera and LIDAR pointing biases (rad): OrbitProblem's names (frame rotations of
+# navigation.optical.pointing_rotation added to every image's / shot's known pointing)
+BIAS_NAMES = ("point:cam:1", "point:cam:2", "point:cam:3", "lidarpoint:1", "lidarpoint:2", "lidarpoint:3")
 PHOBOS_STATE = ("phobos:dx", "phobos:dy", "phobos:dz", "phobos:dvx", "phobos:dvy", "phobos:dvz")
 # a priori of Phobos' ephemeris correction: "a few hundred metres" (Lainey et al. 2021, abstract) read as
 # 0.3 km per axis (ASSUMED), and that times Phobos' mean motion (2.28e-4 rad/s) for the velocity (ASSUMED)
@@ -106,20 +118,20 @@ class Case:
     x0: np.ndarray
     model: object
     eph: object
-    doppler: object  # OrbitProblem with the Doppler rows (elevation-checked)
+    base: object  # OrbitProblem with the Doppler rows (elevation-checked) and the dynamical parameters
     shape: object
     landmarks: object
     camera: object
     t_img: np.ndarray
     t_lidar: np.ndarray
-    names: list
+    names: list  # every estimated parameter, in the order of the full problem's names
     p_true: np.ndarray
     sigma0: np.ndarray
     notes: list = field(default_factory=list)
 
     @property
     def dyn(self):
-        return [n for n in self.names[6:] if not n.startswith("bias:")]
+        return [n for n in self.names[6:] if n not in BIAS_NAMES]
 
 
 def phobos_state_available() -> bool:
@@ -149,6 +161,32 @@ def geodesy_model(model, t_e: float):
     return DynamicsModel(forces=forces, ephemeris=model.ephemeris, events=[], tolerance=model.tolerance,
                          analytic_bodies=model.analytic_bodies, rotation_pck=model.rotation_pck,
                          compact_mode=model.compact_mode)
+
+
+class PhobosHook:
+    """OrbitProblem's ``phobos_correction`` hook for the force's ephemeris correction: Phobos' position
+    offset and its partials with respect to phobos:dx .. dvz, by the dynamics' own mapping
+    (:func:`mmxsim.dynamics.phobos_correction.phobos_state_correction`)."""
+
+    names = None  # set in __init__ (PHOBOS_STATE)
+
+    def __init__(self, force):
+        self.force = force
+        self.names = PHOBOS_STATE
+
+    def __call__(self, t, values):
+        from mmxsim.dynamics.phobos_correction import phobos_state_correction
+
+        own = self.force.ephemeris_correction
+        delta = [float(values.get(k, own[i])) for i, k in enumerate(self.names)]
+        dx, J = phobos_state_correction(np.atleast_1d(np.asarray(t, float)), self.force.ephemeris_frame, delta)
+        return dx[:, :3], J[:, :3, :]
+
+
+def phobos_hook(model):
+    """The hook where the model has the ephemeris correction, else None."""
+    f = phobos_force(model)
+    return PhobosHook(f) if getattr(f, "ephemeris_parameters", False) else None
 
 
 def phobos_force(model):
@@ -196,26 +234,28 @@ class Truth:
 
 def quiet_start(truth: Truth, rows, hours: float, t_from: float) -> float:
     """The first epoch on the truth's grid from ``t_from`` on such that ``hours`` of arc hold at least 10
-    Doppler rows and no edge of Phobos' shadow: DOP853 crosses that edge (a sharp penumbra: Phobos is
-    small and near) in thousands of tiny steps (40 s for the 15 min around it, against < 1 s elsewhere,
-    measured), which would make the short arc's timing a measure of that one event. The profile over
-    whole revolutions includes these crossings."""
+    Doppler rows and no shadow edge of the SRP model (DOP853 shortens its steps there), so that the short
+    arc's timing is not that of one event. The edges are where the model's own SRP acceleration (its
+    shadow factor) changes along the truth (30-s samples); the profile over whole revolutions includes
+    the crossings."""
     from scipy.interpolate import CubicSpline
 
-    t = np.arange(truth.t[0], truth.t[-1], 30.0)
-    x = CubicSpline(truth.t, truth.states[:, :3])(t)
-    ph = np.asarray(truth.eph.state("PHOBOS", "MARS", t), float)[:, :3]
-    u = np.asarray(truth.eph.state("SUN", "MARS", t), float)[:, :3]
-    u /= np.linalg.norm(u, axis=1)[:, None]
-    d = x - ph
-    along = np.sum(d * u, axis=1)
-    off = np.linalg.norm(d - along[:, None] * u, axis=1)
-    shadow = (along < 0) & (off < 1.5 * 13.5)  # 1.5 x Phobos' largest radius (Ernst shape, ~13.5 km)
-    edges = t[1:][np.diff(shadow.astype(int)) != 0]
-    for s0 in truth.t[truth.t >= t_from]:
+    from mmxsim.dynamics import numpy_rhs
+    from mmxsim.dynamics.forces import SolarRadiationPressure
+
+    m = copy.copy(truth.fm)
+    m.forces = [f for f in truth.fm.forces if isinstance(f, SolarRadiationPressure)]
+    if not m.forces:
+        return float(t_from)
+    rhs = numpy_rhs(m, cheb_origin=truth.t0)
+    t = np.arange(t_from, min(t_from + 86400.0, truth.t[-1] - 3 * 3600.0), 30.0)
+    x = CubicSpline(truth.t, truth.states)(t)
+    acc = np.array([np.linalg.norm(rhs(tt, xx)[3:]) for tt, xx in zip(t, x)])
+    lit = acc / acc.max()
+    edges = t[(lit < 0.999) & (lit > 1e-3)]  # in a penumbra
+    edges = np.r_[edges, t[1:][np.abs(np.diff(lit)) > 0.5]]  # or a jump across a sample
+    for s0 in truth.t[(truth.t >= t_from) & (truth.t <= t[-1])]:
         s1 = s0 + hours * 3600.0
-        if s1 > truth.t[-1] - 3 * 3600.0:
-            break
         n_dop = np.sum((rows.t - rows.count_time - DOPPLER_LEAD_S >= s0) & (rows.t <= s1))
         if n_dop >= 10 and not np.any((edges > s0 - 600.0) & (edges < s1 + 600.0)):
             return float(s0)
@@ -261,42 +301,29 @@ def build_case(truth: Truth, t0: float, t1: float, stations, rows, n_landmarks: 
     values = dict(zip(names[:6], x0))
     values.update({k: float(mvals[k]) for k in dyn})
     values.update({k: 0.0 for k in BIAS_NAMES})
-    cfg = OdAnalysis()
-    sig = apriori_sigmas(cfg, [k for k in names if k not in BIAS_NAMES and k not in PHOBOS_STATE], values)
+    sig = apriori_sigmas(OdAnalysis(), [k for k in names if k not in BIAS_NAMES and k not in PHOBOS_STATE], values)
     sig.update({k: PHOBOS_POSITION_SIGMA_KM if k in PHOBOS_STATE[:3] else PHOBOS_VELOCITY_SIGMA_KM_S
                 for k in names if k in PHOBOS_STATE})
-    sig.update({k: POINTING_SIGMA_RAD for k in BIAS_NAMES[:3]}, **{"bias:lidar": LIDAR_BIAS_SIGMA_KM})
+    sig.update({k: POINTING_SIGMA_RAD for k in BIAS_NAMES})
     state = [Prior(values[k], sig[k]) for k in names[:6]]
     settings = MeasurementSettings(troposphere=True, shapiro=True)
-    prob = OrbitProblem(model, t0, t1, rows, stations, state, estimate={k: Prior(values[k], sig[k]) for k in dyn},
-                        settings=settings, ephemeris=truth.eph, elevation_mask_deg=None)
+    est = {k: Prior(values[k], sig[k]) for k in dyn}
+    prob = OrbitProblem(model, t0, t1, rows, stations, state, estimate=est, settings=settings, ephemeris=truth.eph,
+                        elevation_mask_deg=None)
     notes = []
     if len(rows):  # drop rows whose uplink leg is below the horizon (as the od analysis does)
         _, comp, _ = prob.computed(prob.p0)
         keep = elevation_mask(comp, ELEVATION_MASK_DEG)
         if not keep.all():
             notes.append(f"{int(np.sum(~keep))} Doppler rows dropped (uplink leg below the horizon)")
-        prob = OrbitProblem(model, t0, t1, rows.select(keep), stations, state, estimate=prob.estimate,
-                            settings=settings, ephemeris=truth.eph, elevation_mask_deg=None)
-    shape = truth.shape
+        prob = OrbitProblem(model, t0, t1, rows.select(keep), stations, state, estimate=est, settings=settings,
+                            ephemeris=truth.eph, elevation_mask_deg=None)
     dt_img = 86400.0 / IMAGES_PER_DAY
     t_img = np.arange(t0 + 0.5 * dt_img, t1, dt_img)
     t_lidar = np.arange(t0 + 1.0, t1 - 1e-6, 1.0 / LIDAR_RATE_HZ)
-    return Case(t0, t1, x0, model, truth.eph, prob, shape, select_landmarks(shape, n_landmarks), OROCHI_PINHOLE,
-                t_img, t_lidar, names, np.array([values[k] for k in names]), np.array([sig[k] for k in names]),
-                notes)
-
-
-def _pose(case: Case, libration: float):
-    from mmxsim.navigation.optical import phobos_pose
-
-    return phobos_pose(libration)
-
-
-def _geometry(case: Case, t, sc_bary, delta=None):
-    """Mars-centred spacecraft, Phobos and Sun positions (km) at ``t`` from SSB spacecraft states."""
-    mars = np.asarray(case.eph.state("MARS", "SSB", t), float).reshape(-1, 6)
-    return (sc_bary[:, :3] - mars[:, :3], *_bodies(case, t, delta))
+    return Case(t0, t1, x0, model, truth.eph, prob, truth.shape, select_landmarks(truth.shape, n_landmarks),
+                OROCHI_PINHOLE, t_img, t_lidar, names, np.array([values[k] for k in names]),
+                np.array([sig[k] for k in names]), notes)
 
 
 def _bodies(case: Case, t, delta=None):
@@ -311,152 +338,105 @@ def _bodies(case: Case, t, delta=None):
     return ph, sun[:, :3]
 
 
-def phobos_state_jacobian(case: Case, t):
-    """(N, 3, 6) partials of Phobos' corrected position with respect to phobos:dx .. dvz, or None."""
-    if not any(k in case.names for k in PHOBOS_STATE):
-        return None
-    from mmxsim.dynamics.phobos_correction import phobos_state_correction
-
-    return phobos_state_correction(t, phobos_force(case.model).ephemeris_frame)[1][:, :3, :]
-
-
 def position_and_sensitivity(traj, t):
     """Mars-centred positions (N, 3) and their partials (N, 3, n) from ONE evaluation of the variational
-    trajectory's continuous output (``Trajectory.state`` and ``.sensitivity`` would evaluate it twice, and
-    the optical and LIDAR partials need only the position rows). Uses the Trajectory's internals (no
-    manoeuvres here); a public ``state_and_sensitivity`` would be the library's version of this."""
+    trajectory's continuous output (the optical and LIDAR rows need only the position rows; the
+    problem's blocks evaluate it twice, for the position and for the full sensitivity). Uses the
+    Trajectory's internals (no manoeuvres here): the measurement of what limits the time (main)."""
     raw = traj._raw(np.asarray(t, float))
-    S = raw[:, 6:].reshape(-1, 6, traj._nargs)[:, :3, :] * (1.0 / traj._scales)
+    S = raw[:, 6:].reshape(-1, 6, traj._nargs)[:, :3, :] * (1.0 / traj._scales[None, None, :])
     return raw[:, :3], S
+
+
+def probe_problem(case: Case):
+    """The arc's problem with the state only (the truth trajectory for deciding the optical and LIDAR rows)."""
+    from mmxsim.navigation.od import OrbitProblem
+
+    b = case.base
+    return OrbitProblem(b.model, b.t0, b.t1, b.data, b.stations, list(case.x0), settings=b.settings,
+                        ephemeris=b.ephemeris, elevation_mask_deg=None, phobos_correction=phobos_hook(b.model))
 
 
 def warm_up(case: Case):
     """Compile the variational integrator and the ray casting (numba), build the shape's BVH: once per
     process, outside the timings."""
-    from mmxsim.navigation.altimetry import lidar_observations
-    from mmxsim.navigation.optical import landmark_observations
-    from mmxsim.navigation.variational import Trajectory
+    from mmxsim.navigation.od import simulate_altimetry, simulate_optical
 
     t = case.t_img[:25]  # some images with landmarks in view (the visibility and lighting ray casts)
-    traj = Trajectory(case.model, case.t0, case.x0, float(t[-1]) + 1.0, parameters=case.dyn)
-    r, _ = position_and_sensitivity(traj, t)
-    q, sun = _bodies(case, t)
-    pose = _pose(case, case.p_true[case.names.index("phobos:libration")])
-    if not len(landmark_observations(case.shape, case.landmarks, case.camera, t, r, q, pose, sun)):
+    sub = build_case_like(case, float(t[-1]) + 1.0)
+    pr = probe_problem(sub)
+    od = simulate_optical(pr, pr.p0, t=t, landmarks=case.landmarks, camera=case.camera, shape=case.shape, noise=False)
+    if not len(od):
         print("  (warm-up: no landmark in view in the first images; the first timing includes the JIT)")
-    lidar_observations(case.shape, t, r, q, pose)
+    ad = simulate_altimetry(pr, pr.p0, t=t, shape=case.shape, noise=False)
+    full = full_problem(sub, od, ad)
+    full.information()
 
 
-def _chunks(t, span):
-    if len(t) == 0:
-        return
-    edges = np.arange(t[0], t[-1] + span, span)
-    idx = np.searchsorted(t, edges)
-    for a, b in zip(idx[:-1], idx[1:]):
-        if b > a:
-            yield slice(a, b)
+def build_case_like(case: Case, t1: float) -> Case:
+    """``case`` cut at ``t1`` (the Doppler rows inside)."""
+    import dataclasses
+
+    from mmxsim.navigation.od import OrbitProblem
+
+    b = case.base
+    d = b.data.select(b.data.t <= t1)
+    base = OrbitProblem(b.model, b.t0, t1, d, b.stations, b.state, estimate=b.estimate, settings=b.settings,
+                        ephemeris=b.ephemeris, elevation_mask_deg=None)
+    return dataclasses.replace(case, t1=t1, base=base, t_img=case.t_img[case.t_img <= t1],
+                               t_lidar=case.t_lidar[case.t_lidar <= t1])
+
+
+def full_problem(case: Case, optical, altimetry):
+    """The problem with every data kind and every parameter (names in the order of ``case.names``)."""
+    from mmxsim.navigation.od import OrbitProblem, Prior
+
+    b = case.base
+    est = dict(b.estimate)
+    est.update({k: Prior(0.0, POINTING_SIGMA_RAD) for k in BIAS_NAMES})
+    pr = OrbitProblem(b.model, b.t0, b.t1, b.data, b.stations, b.state, estimate=est, settings=b.settings,
+                      ephemeris=b.ephemeris, elevation_mask_deg=None, optical=optical, altimetry=altimetry,
+                      phobos_correction=phobos_hook(b.model))
+    if list(pr.names) != list(case.names):
+        raise RuntimeError("parameter order differs between the case and the problem")
+    return pr
 
 
 # ---------------------------------------------------------------------------------------------
-# mmxsim: variational equations, analytic measurement partials, chunked information
+# mmxsim: the rows decided once, then OrbitProblem.information (variational equations, analytic
+# measurement partials, chunked normal matrices per kind)
 # ---------------------------------------------------------------------------------------------
 class MmxsimCovariance:
-    """Per-kind information matrices of a :class:`Case` (see module doc); ``timings`` per stage."""
+    """The covariance of a :class:`Case` as a user computes it with mmxsim (see module doc)."""
 
-    def __init__(self, case: Case, keep_rows: bool = False):
+    def __init__(self, case: Case):
         self.case = case
         self.timings = {}
-        self.rows = {}
-        self.keep_rows = keep_rows  # keep every chunk's rows and H (the baseline recomputes the same rows)
-
-    def _cols(self, traj_names):
-        names = self.case.names
-        return [traj_names.index(n) for n in names if n in traj_names], [names.index(n) for n in names if n in traj_names]
 
     def run(self):
+        from mmxsim.navigation.od import simulate_altimetry, simulate_optical
+
         c = self.case
-        n = len(c.names)
-        lib_col = c.names.index("phobos:libration")
         T = time.perf_counter
         a = T()
-        traj = c.doppler.trajectory(c.doppler.p0)
-        self.timings["propagation (variational)"] = T() - a
-        self.traj = traj
-        src, dst = self._cols(traj.names)
-        info = {k: np.zeros((n, n)) for k in ("doppler", "landmark", "lidar")}
-        part = {"doppler": 0.0, "landmark": 0.0, "lidar": 0.0}
-        acc = 0.0
-        # Doppler: the measurement model's state partials at the bounce epochs chained with the sensitivity
+        pr = probe_problem(c)
+        self.optical = simulate_optical(pr, pr.p0, t=c.t_img, landmarks=c.landmarks, camera=c.camera, shape=c.shape,
+                                        noise=False)
+        self.altimetry = simulate_altimetry(pr, pr.p0, t=c.t_lidar, shape=c.shape, noise=False)
+        self.timings["rows: visibility, lighting, LIDAR hits (truth trajectory, ray casts)"] = T() - a
+        self.problem = full_problem(c, self.optical, self.altimetry)
         a = T()
-        from mmxsim.navigation.measurements import compute
-
-        d = c.doppler.data
-        if len(d):
-            comp = compute(d, traj, c.doppler.stations, c.doppler.settings, c.eph)
-            H = np.zeros((len(d), n))
-            for j in range(comp.bounce_hi.shape[1]):
-                ok = np.isfinite(comp.bounce_hi[:, j])
-                if ok.any():
-                    S = traj.sensitivity(comp.bounce_hi[ok, j], comp.bounce_lo[ok, j])
-                    dh = np.einsum("ki,kin->kn", comp.d_value_d_state[ok, j, :], S)
-                    H[np.ix_(np.flatnonzero(ok), dst)] += dh[:, src]
-            H /= d.sigma[:, None]
-        else:
-            H = np.zeros((0, n))
-        part["doppler"] += T() - a
+        info = self.problem.information()
+        tot = T() - a
+        self.timings["propagation with variational equations"] = tot - sum(info.seconds.values())
+        for k, w in info.seconds.items():
+            self.timings[f"partials + H^T W H: {k}"] = w
         a = T()
-        info["doppler"] += H.T @ H
-        acc += T() - a
-        self.rows["doppler"] = len(d)
-        self.H_doppler = H
-        # landmarks and LIDAR, chunk by chunk
-        from mmxsim.navigation.altimetry import lidar_observations
-        from mmxsim.navigation.optical import landmark_observations
-
-        pose = _pose(c, c.p_true[lib_col])
-        cam_cols = [c.names.index(k) for k in BIAS_NAMES[:3]]
-        lid_col = c.names.index("bias:lidar")
-        ph_cols = [c.names.index(k) for k in PHOBOS_STATE if k in c.names]
-        self.rows["landmark"] = self.rows["lidar"] = 0
-        self.H_landmark, self.H_lidar = [], []
-        for kind, t_all in (("landmark", c.t_img), ("lidar", c.t_lidar)):
-            for sl in _chunks(t_all, CHUNK_S):
-                a = T()
-                t = t_all[sl]
-                r, S = position_and_sensitivity(traj, t)
-                q, sun = _bodies(c, t)
-                if kind == "landmark":
-                    o = landmark_observations(c.shape, c.landmarks, c.camera, t, r, q, pose, sun)
-                    idx = o.image
-                else:
-                    o = lidar_observations(c.shape, t, r, q, pose)
-                    idx = o.shot
-                H = np.zeros((len(o), n))
-                H[:, dst] = np.einsum("ki,kin->kn", o.d_value_d_state[:, 0, :3], S[idx])[:, src]
-                H[:, lib_col] += o.d_value_d_pose[:, 0]
-                J = phobos_state_jacobian(c, t)
-                if J is not None:  # Phobos' corrected position moves the surface the camera and LIDAR see
-                    H[:, ph_cols] += np.einsum("ki,kin->kn", o.d_value_d_phobos[:, :3], J[idx])
-                if kind == "landmark":
-                    H[:, cam_cols] = o.d_value_d_pointing
-                else:
-                    H[:, lid_col] = 1.0
-                H /= o.sigma[:, None]
-                part[kind] += T() - a
-                a = T()
-                info[kind] += H.T @ H
-                acc += T() - a
-                self.rows[kind] += len(o)
-                if self.keep_rows:
-                    getattr(self, f"H_{kind}").append((o, H))
-        for k, v in part.items():
-            self.timings[f"partials: {k}"] = v
-        a = T()
-        self.info = info
-        self.covariance = {combo: covariance(sum(info[k] for k in kinds), c.sigma0)
-                           for combo, kinds in COMBOS.items()}
-        self.timings["information + inversion"] = acc + T() - a
+        self.covariance = {combo: info.covariance(kinds=kinds) for combo, kinds in COMBOS.items()}
+        self.timings["inversion (3 data combinations)"] = T() - a
         self.timings["total"] = sum(v for k, v in self.timings.items() if k != "total")
+        self.info = info
+        self.rows = {k: int(info.rows.get(k, 0)) for k in ("doppler", "landmark", "lidar")}
         return self
 
 
@@ -486,20 +466,19 @@ class ScipyCovariance:
     STEPS = {"x": 1e-2, "y": 1e-2, "z": 1e-2, "vx": 1e-6, "vy": 1e-6, "vz": 1e-6, "phobos:dx": 1e-2,
              "phobos:dy": 1e-2, "phobos:dz": 1e-2, "phobos:dvx": 1e-6, "phobos:dvy": 1e-6, "phobos:dvz": 1e-6,
              "emp:r": 1e-9, "emp:t": 1e-9,
-             "emp:n": 1e-9, "phobos:libration": 5e-4, "bias:camera_x": 1e-4, "bias:camera_y": 1e-4,
-             "bias:camera_z": 1e-4}
+             "emp:n": 1e-9, "phobos:libration": 5e-4, **{k: 1e-4 for k in BIAS_NAMES}}
     REL = {"srp:cr_area_over_mass": 0.5, "phobos:gm": 1e-3}
     STOKES_STEP = 1e-2
 
-    def __init__(self, case: Case, mm: MmxsimCovariance, rtol: float = 3e-14, atol: float = 3e-17):
+    def __init__(self, case: Case, mm: MmxsimCovariance, rtol: float = 1e-13, atol: float = 1e-16):
         self.c, self.rtol, self.atol = case, rtol, atol
         self.timings = {"propagations (DOP853)": 0.0, "measurements": 0.0, "information + inversion": 0.0}
         self.n_prop = 0
         self.n_eval = 0
         self.meas_s = {"doppler": 0.0, "landmark": 0.0, "lidar": 0.0}
-        # the nominal rows (which images see which landmarks, which shots hit) are mmxsim's: the baseline
-        # recomputes the values of the same rows
-        self.mm = mm
+        # the rows (which images see which landmarks, which shots hit which facet) are mmxsim's problem's:
+        # the baseline recomputes the values of the same rows
+        self.mm, self.pr = mm, mm.problem
 
     def step(self, name, value):
         if name in self.STEPS:
@@ -551,51 +530,51 @@ class ScipyCovariance:
         """Every row's computed value (whitened) for a trajectory and parameter values."""
         from bench_od import ScipyTrajectory
 
-        from mmxsim.navigation.altimetry import lidar_observations
         from mmxsim.navigation.measurements import compute
-        from mmxsim.navigation.optical import camera_frame, camera_intrinsics, pointing_rotation
+        from mmxsim.navigation.optical import camera_frame, phobos_pose, pointing_rotation, project_landmarks
 
         a = time.perf_counter()
-        c = self.c
+        c, pr = self.c, self.pr
         traj = ScipyTrajectory(sol.sol, c.eph)
+
+        def mars_centred(t):
+            return np.asarray(sol.sol(t), float).T[:, :3]
+
         out = []
-        d = c.doppler.data
+        d = pr.data
         if len(d):
-            out.append(compute(d, traj, c.doppler.stations, c.doppler.settings, c.eph).value / d.sigma)
+            out.append(compute(d, traj, pr.stations, pr.settings, c.eph).value / d.sigma)
         self.meas_s["doppler"] += time.perf_counter() - a
         a1 = time.perf_counter()
-        pose = _pose(c, v["phobos:libration"])
-        cam = camera_intrinsics(c.camera)
-        th = np.array([v[k] for k in BIAS_NAMES[:3]])
+        rot = pr._surface_setup()[0]
+        pose = phobos_pose(v["phobos:libration"], rot)
         delta = np.array([v[k] for k in PHOBOS_STATE]) if PHOBOS_STATE[0] in v else None
-        for o, _ in self.mm.H_landmark:
-            t = o.t[::2]
-            r, q, _sun = _geometry(c, t, traj.state(t), delta)
-            R = pose(t)[0]
-            s = np.einsum("nji,nj->ni", R, r - q)  # body-fixed spacecraft
-            C = camera_frame(s)[0]
-            E = pointing_rotation(np.broadcast_to(th, (len(t), 3)))[0]
-            L = c.landmarks.position_km[o.landmark[::2]]
-            cc = np.einsum("nab,nb->na", E @ C, L - s)
-            uv = np.stack([cam.cx + cam.focal_px * cc[:, 0] / cc[:, 2], cam.cy + cam.focal_px * cc[:, 1] / cc[:, 2]], 1)
-            out.append(uv.reshape(-1) / o.sigma)
+        o = pr.optical
+        if o is not None and len(o):
+            th = np.array([v[k] for k in BIAS_NAMES[:3]])
+            q, _ = _bodies(c, o.t, delta)
+            oc = project_landmarks(o.landmarks, o.camera, o.t, o.image[::2], o.landmark[::2], mars_centred(o.t), q,
+                                   pose, pointing_rad=np.broadcast_to(th, (len(o.t), 3)), settings=o.settings)
+            out.append(oc.value / o.sigma)
         self.meas_s["landmark"] += time.perf_counter() - a1
         a1 = time.perf_counter()
-        for o, _ in self.mm.H_lidar:
-            # the LIDAR model's range with its hit facet held (the facet of the nominal shot; the partial of
-            # the model is that facet's, and a finite difference across a facet edge would mix two slopes):
-            # the distance along the perturbed boresight to the facet's plane
-            t = o.t
-            r, q, _ = _geometry(c, t, traj.state(t), delta)
+        al = pr.altimetry
+        if al is not None and len(al):
+            # the LIDAR model's range with its hit facet held (the facet of the simulation; the model's
+            # partial is that facet's, a difference across a facet edge would mix two slopes): the
+            # distance along the perturbed boresight to the facet's plane
+            t = al.t
+            q, _ = _bodies(c, t, delta)
             R = pose(t)[0]
-            s = np.einsum("nji,nj->ni", R, r - q)
-            E = pointing_rotation(np.zeros((len(t), 3)))[0]
+            s = np.einsum("nji,nj->ni", R, mars_centred(t) - q)
+            th = np.array([v[k] for k in BIAS_NAMES[3:]])
+            E = pointing_rotation(np.broadcast_to(th, (len(t), 3)))[0]
             b = (E @ camera_frame(s)[0])[:, 2, :]
-            vv, ff = c.shape.vertices, c.shape.faces[o.facet]
+            vv, ff = c.shape.vertices, c.shape.faces[al.facet]
             a0 = vv[ff[:, 0]]
             nrm = np.cross(vv[ff[:, 1]] - a0, vv[ff[:, 2]] - a0)
             rho = np.einsum("mk,mk->m", nrm, a0 - s) / np.einsum("mk,mk->m", nrm, b)
-            out.append((rho + v["bias:lidar"]) / o.sigma)
+            out.append(rho / al.sigma)
         self.meas_s["lidar"] += time.perf_counter() - a1
         self.n_eval += 1
         self.timings["measurements"] += time.perf_counter() - a
@@ -609,18 +588,13 @@ class ScipyCovariance:
         sol0 = self.propagate(v0)
         h0 = self.values(sol0, v0)
         H = np.zeros((len(h0), len(cols)))
-        self.nominal_s = sum(self.timings.values())
         self.column_s = []
         for j, nm in enumerate(cols):
             a = time.perf_counter()
-            if nm == "bias:lidar":
-                H[-self.mm_lidar_rows():, j] = 1.0 / self.lidar_sigma()
-                continue
             v = dict(v0)
             dp = self.step(nm, v0[nm])
             v[nm] += dp
-            dynamic = nm not in BIAS_NAMES
-            sol = self.propagate(v) if dynamic else sol0
+            sol = self.propagate(v) if nm not in BIAS_NAMES else sol0
             H[:, j] = (self.values(sol, v) - h0) / dp
             self.column_s.append((nm, time.perf_counter() - a))
         a = time.perf_counter()
@@ -637,30 +611,24 @@ class ScipyCovariance:
         ones at the mean cost of the timed ones of their sort (re-propagated or not)."""
         done = dict(self.column_s)
         dyn = [w for k, w in self.column_s if k not in BIAS_NAMES]
-        meas = [w for k, w in self.column_s if k in BIAS_NAMES and k != "bias:lidar"]
+        meas = [w for k, w in self.column_s if k in BIAS_NAMES]
         out = self.timings["total"]
         for k in self.c.names:
-            if k in done or k == "bias:lidar":
+            if k in done:
                 continue
             out += (np.mean(dyn) if k not in BIAS_NAMES or not meas else np.mean(meas))
         return out
-
-    def mm_lidar_rows(self):
-        return sum(len(o) for o, _ in self.mm.H_lidar)
-
-    def lidar_sigma(self):
-        return np.concatenate([o.sigma for o, _ in self.mm.H_lidar])
 
 
 def extrapolate(names, ncols_timed: int, acc_s: float, rows_timed: int, rows: dict, prop_s_per_hour: float,
                 hours: float, meas_s_per_row: dict) -> dict:
     """The baseline's cost on an arc of ``hours`` with ``rows`` per kind and every column of ``names``: one
     propagation per state component and dynamical parameter plus the nominal, at ``prop_s_per_hour``;
-    every model evaluated once per column plus the nominal (not for the exact LIDAR-bias column), at
+    every model evaluated once per column plus the nominal, at
     ``meas_s_per_row``; the accumulation (``acc_s`` measured for ``rows_timed`` rows and ``ncols_timed``
     columns) scaled by rows and columns squared."""
     n_dyn = sum(1 for k in names if k not in BIAS_NAMES)
-    n_eval = len(names)  # the nominal + every column but the exact one
+    n_eval = len(names) + 1  # the nominal + every column
     out = {"propagations (DOP853)": (n_dyn + 1) * prop_s_per_hour * hours}
     for k, w in meas_s_per_row.items():
         out[f"measurements: {k}"] = w * rows[k] * n_eval
@@ -692,9 +660,10 @@ def propagation_profile(case: Case, hours: float, rtol: float, atol: float):
 
 
 def mmxsim_jacobian(mm: MmxsimCovariance):
-    """mmxsim's whitened rows of the short arc, in the baseline's row order."""
-    parts = [mm.H_doppler] + [H for _, H in mm.H_landmark] + [H for _, H in mm.H_lidar]
-    return np.vstack(parts)
+    """mmxsim's whitened design matrix of the short arc (OrbitProblem.linearize: radiometric, optical, LIDAR
+    rows, the baseline's order)."""
+    lin = mm.problem.linearize(mm.problem.p0)
+    return lin.H / lin.sigma[:, None]
 
 
 def subset_covariance(info, sigma0, idx):
@@ -718,7 +687,7 @@ def main() -> None:
     ap.add_argument("--profile-hours", type=float, default=None, help="the DOP853 cost profile, h (default two "
                     "QSO revolutions, 15.3 h; 0: from the short arc)")
     ap.add_argument("--baseline-columns", type=int, default=None, help="time only this many columns and scale")
-    ap.add_argument("--rtol", type=float, default=3e-14)
+    ap.add_argument("--rtol", type=float, default=1e-13)
     ap.add_argument("--skip-baseline", action="store_true")
     a = ap.parse_args()
     days = a.days or (0.5 if a.quick else 30.0)
@@ -740,10 +709,10 @@ def main() -> None:
           flush=True)
 
     mm = MmxsimCovariance(case).run()
-    print(f"  mmxsim: rows " + ", ".join(f"{k} {v}" for k, v in mm.rows.items())
-          + f"; variational trajectory {mm.traj.n_steps} steps", flush=True)
+    print(f"  mmxsim (OrbitProblem.information, {len(case.names)} columns): rows "
+          + ", ".join(f"{k} {v}" for k, v in mm.rows.items()), flush=True)
     for k, v in mm.timings.items():
-        print(f"    {k:32s} {v:8.2f} s")
+        print(f"    {k:72s} {v:8.2f} s")
     sig_prior = dict(zip(case.names, case.sigma0))
     show = ["phobos:gm", "phobos:C20", "phobos:C22", "phobos:C30", "phobos:C40", "phobos:C50", "phobos:libration"]
     print("\n| data | " + " | ".join(f"σ {k[7:]}" for k in show) + " |")
@@ -762,7 +731,7 @@ def main() -> None:
         first = min((tr.start for tr in tracks if tr.start >= t0), default=t0)
         b0 = quiet_start(truth, rows, hours, truth.t[max(0, int(np.searchsorted(truth.t, first - DOPPLER_LEAD_S)) - 1)])
         bc = build_case(truth, b0, b0 + hours * 3600.0, stations, rows, a.landmarks)
-        bm = MmxsimCovariance(bc, keep_rows=True).run()
+        bm = MmxsimCovariance(bc).run()
         cols = bc.names if ncols is None else pick_columns(bc.names, ncols)
         sb = ScipyCovariance(bc, bm, a.rtol, a.rtol * 1e-3).run(cols)
         tb = sb.all_columns_s()
@@ -779,7 +748,7 @@ def main() -> None:
         # the measurement cost per row from one evaluation of every model on that arc
         if a.profile_hours:
             pc = build_case(truth, b0, b0 + a.profile_hours * 3600.0, stations, rows, a.landmarks)
-            pm = MmxsimCovariance(pc, keep_rows=True).run()
+            pm = MmxsimCovariance(pc).run()
             tot, marks, sol = propagation_profile(pc, a.profile_hours, a.rtol, a.rtol * 1e-3)
             sp = ScipyCovariance(pc, pm, a.rtol, a.rtol * 1e-3)
             sp.values(sol, dict(zip(pc.names, pc.p_true)))
@@ -791,12 +760,14 @@ def main() -> None:
                   f"second half {tot - half:.1f} s; slowest hour {np.max(np.diff(np.r_[0.0, marks])):.1f} s; one "
                   "evaluation of the models on its rows (" + ", ".join(f"{k} {v}" for k, v in pm.rows.items())
                   + "): " + ", ".join(f"{k} {v:.2f} s" for k, v in sp.meas_s.items())
-                  + f"; mmxsim on the same arc, all 48 columns: {pm.timings['total']:.2f} s", flush=True)
+                  + f"; mmxsim on the same arc, all {len(pc.names)} columns: {pm.timings['total']:.2f} s", flush=True)
+            limits(pm)
         else:
             rate = sb.timings["propagations (DOP853)"] / sb.n_prop / hours
             meas = {k: sb.meas_s[k] / sb.n_eval / bm.rows[k] for k in sb.meas_s if bm.rows[k]}
             print(f"  DOP853 cost per hour and the measurements' cost per row from the short arc (not over whole "
                   "revolutions, few rows: not representative)")
+            limits(bm)
         ex = extrapolate(bc.names, len(sb.cols), sb.timings["information + inversion"], sum(bm.rows.values()),
                          mm.rows, rate, days * 24.0, meas)
         print(f"  baseline extrapolated to {days:g} days: " + ", ".join(f"{k} {v:.0f} s" for k, v in ex.items())
@@ -826,13 +797,47 @@ def pick_columns(names, n):
     return order[:n]
 
 
+def limits(mm: MmxsimCovariance, n: int = 21600):
+    """What the LIDAR rows cost in mmxsim, per piece, on up to ``n`` shots of ``mm``'s problem (the 30-day
+    case has 2.6 million): the dense output evaluated as the problem's blocks do (position, then the full
+    sensitivity) and once for the position rows only, the ray casting, Phobos' ephemeris and pose."""
+    from mmxsim.navigation.altimetry import lidar_ranges
+
+    pr = mm.problem
+    al = pr.altimetry
+    k = min(n, len(al))
+    t = al.t[:k]
+    traj = pr.trajectory(pr.p0)
+    v = pr.values(pr.p0)
+    T = time.perf_counter
+    a = T()
+    r = pr._sc_position(traj, t)
+    traj.sensitivity(t)
+    two = T() - a
+    a = T()
+    position_and_sensitivity(traj, t)
+    one = T() - a
+    a = T()
+    q = pr.phobos_position(t, v)
+    pose = pr.pose(v)
+    pose(t)
+    eph = T() - a
+    a = T()
+    lidar_ranges(al.shape, t, r, q, pose, facet=al.facet[:k], settings=al.settings)
+    ray = T() - a
+    print(f"  what the LIDAR rows cost in mmxsim, per 1000 shots ({k} timed, {traj.n} columns): dense output as the "
+          f"problem evaluates it (position, then the full sensitivity) {two / k * 1e6:.1f} ms, once and the position "
+          f"rows only {one / k * 1e6:.1f} ms; Phobos' ephemeris, correction and pose {eph / k * 1e6:.1f} ms; re-cast "
+          f"and partials (lidar_ranges) {ray / k * 1e6:.1f} ms", flush=True)
+
+
 def agreement(bc, bm, sb):
     """σ ratios and Jacobian columns, baseline vs mmxsim, on the same short arc and columns."""
     idx = [bc.names.index(k) for k in sb.cols]
     Hm = mmxsim_jacobian(bm)[:, idx]
     Hb = sb.H
     col = np.linalg.norm(Hb - Hm, axis=0) / np.maximum(np.linalg.norm(Hm, axis=0), 1e-300)
-    info = sum(bm.info.values())
+    info = bm.info.total()
     Pm = subset_covariance(info, bc.sigma0, idx)
     sm, sbs = np.sqrt(np.diag(Pm)), np.sqrt(np.diag(sb.covariance))
     prior = bc.sigma0[idx]
