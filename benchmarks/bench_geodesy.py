@@ -72,7 +72,7 @@ libration per data combination (Doppler; + landmarks; + LIDAR), the agreement, a
 
 Run:  python benchmarks/bench_geodesy.py [--quick] [--days 30] [--tracks booked|visible]
       [--baseline-hours 1,2] [--baseline-columns N] [--skip-baseline]
-``--quick``: a 12-hour arc; the baseline on the 1-h arc with 6 columns (x, vx, GM, C20, C22, libration), its
+``--quick``: a 12-hour arc; the baseline on the 1-h arc with 4 columns (x, GM, C22, libration), its
 cost per hour and per row taken from that arc (not representative).
 """
 
@@ -102,7 +102,7 @@ PHOBOS_STATE = ("phobos:dx", "phobos:dy", "phobos:dz", "phobos:dvx", "phobos:dvy
 # 0.3 km per axis (ASSUMED), and that times Phobos' mean motion (2.28e-4 rad/s) for the velocity (ASSUMED)
 PHOBOS_POSITION_SIGMA_KM = 0.3
 PHOBOS_VELOCITY_SIGMA_KM_S = 7e-5
-CHUNK_S = 6 * 3600.0  # rows are accumulated in chunks of this much arc
+CHUNK = 21600  # the one-pass variant takes images and shots in chunks of this many
 DOPPLER_LEAD_S = 2400.0  # a two-way Doppler row needs its count time and round-trip light time in the arc
 
 
@@ -440,6 +440,85 @@ class MmxsimCovariance:
         return self
 
 
+class OnePassCovariance:
+    """The same covariance from the same mmxsim models, chained in this script in one pass (what limits
+    the library path, measured): each chunk of images or shots decides its rows and forms their partials
+    in the same call (:func:`~mmxsim.navigation.optical.landmark_observations`,
+    :func:`~mmxsim.navigation.altimetry.lidar_observations`: one ray cast per shot instead of a cast at
+    simulation and a re-cast), the trajectory's dense output is evaluated once per epoch for the position
+    and its partials (:func:`position_and_sensitivity`) and the truth is propagated once."""
+
+    def __init__(self, case: Case):
+        self.case = case
+        self.timings = {}
+        self.rows = {}
+
+    def run(self):
+        from mmxsim.navigation.altimetry import lidar_observations
+        from mmxsim.navigation.measurements import compute
+        from mmxsim.navigation.optical import landmark_observations
+
+        c = self.case
+        n = len(c.names)
+        T = time.perf_counter
+        a = T()
+        traj = c.base.trajectory(c.base.p0)
+        self.timings["propagation with variational equations"] = T() - a
+        src = [traj.names.index(k) for k in c.names if k in traj.names]
+        dst = [c.names.index(k) for k in c.names if k in traj.names]
+        info = {k: np.zeros((n, n)) for k in ("doppler", "landmark", "lidar")}
+        a = T()
+        d = c.base.data
+        H = np.zeros((len(d), n))
+        if len(d):
+            comp = compute(d, traj, c.base.stations, c.base.settings, c.eph)
+            for j in range(comp.bounce_hi.shape[1]):
+                ok = np.isfinite(comp.bounce_hi[:, j])
+                if ok.any():
+                    S = traj.sensitivity(comp.bounce_hi[ok, j], comp.bounce_lo[ok, j])
+                    dh = np.einsum("ki,kin->kn", comp.d_value_d_state[ok, j, :], S)
+                    H[np.ix_(np.flatnonzero(ok), dst)] += dh[:, src]
+            H /= d.sigma[:, None]
+        info["doppler"] += H.T @ H
+        self.timings["doppler: partials + H^T W H"] = T() - a
+        self.rows["doppler"] = len(d)
+        lib_col = c.names.index("phobos:libration")
+        pose = probe_problem(c).pose({"phobos:libration": c.p_true[lib_col]})
+        hook = phobos_hook(c.model)
+        ph_cols = [c.names.index(k) for k in PHOBOS_STATE] if hook is not None else []
+        for kind, t_all, cols in (("landmark", c.t_img, BIAS_NAMES[:3]), ("lidar", c.t_lidar, BIAS_NAMES[3:])):
+            a = T()
+            self.rows[kind] = 0
+            bias_cols = [c.names.index(k) for k in cols]
+            for i0 in range(0, len(t_all), CHUNK):
+                t = t_all[i0:i0 + CHUNK]
+                r, S = position_and_sensitivity(traj, t)
+                q, sun = _bodies(c, t)
+                if kind == "landmark":
+                    o = landmark_observations(c.shape, c.landmarks, c.camera, t, r, q, pose, sun)
+                    idx = o.image
+                else:
+                    o = lidar_observations(c.shape, t, r, q, pose)
+                    idx = o.shot
+                Hk = np.zeros((len(o), n))
+                Hk[:, dst] = np.einsum("ki,kin->kn", o.d_value_d_state[:, 0, :3], S[idx])[:, src]
+                Hk[:, lib_col] += o.d_value_d_pose[:, 0]
+                Hk[:, bias_cols] = o.d_value_d_pointing
+                if hook is not None:  # Phobos' corrected position moves the surface the camera and LIDAR see
+                    J = hook(t, {})[1]
+                    Hk[:, ph_cols] += np.einsum("ki,kin->kn", o.d_value_d_phobos[:, :3], J[idx])
+                Hk /= o.sigma[:, None]
+                info[kind] += Hk.T @ Hk
+                self.rows[kind] += len(o)
+            self.timings[f"{kind}: rows + partials + H^T W H"] = T() - a
+        a = T()
+        self.covariance = {combo: covariance(sum(info[k] for k in kinds), c.sigma0) for combo, kinds in COMBOS.items()}
+        self.timings["inversion (3 data combinations)"] = T() - a
+        self.timings["total"] = sum(v for k, v in self.timings.items() if k != "total")
+        self.info = info
+        return self
+
+
 COMBOS = {"Doppler": ("doppler",), "Doppler + landmarks": ("doppler", "landmark"),
           "Doppler + landmarks + LIDAR": ("doppler", "landmark", "lidar")}
 
@@ -470,8 +549,9 @@ class ScipyCovariance:
     REL = {"srp:cr_area_over_mass": 0.5, "phobos:gm": 1e-3}
     STOKES_STEP = 1e-2
 
-    def __init__(self, case: Case, mm: MmxsimCovariance, rtol: float = 1e-13, atol: float = 1e-16):
-        self.c, self.rtol, self.atol = case, rtol, atol
+    def __init__(self, case: Case, mm: MmxsimCovariance, rtol: float = 1e-13, atol: float = 1e-16,
+                 central: bool = True):
+        self.c, self.rtol, self.atol, self.central = case, rtol, atol, central
         self.timings = {"propagations (DOP853)": 0.0, "measurements": 0.0, "information + inversion": 0.0}
         self.n_prop = 0
         self.n_eval = 0
@@ -591,16 +671,18 @@ class ScipyCovariance:
         self.column_s = []
         for j, nm in enumerate(cols):
             a = time.perf_counter()
-            v = dict(v0)
             dp = self.step(nm, v0[nm])
-            v[nm] += dp
-            sol = self.propagate(v) if nm not in BIAS_NAMES else sol0
-            H[:, j] = (self.values(sol, v) - h0) / dp
+            hs = []
+            for sign in ((1.0, -1.0) if self.central else (1.0,)):
+                v = dict(v0)
+                v[nm] += sign * dp
+                sol = self.propagate(v) if nm not in BIAS_NAMES else sol0
+                hs.append(self.values(sol, v))
+            H[:, j] = (hs[0] - hs[1]) / (2 * dp) if self.central else (hs[0] - h0) / dp
             self.column_s.append((nm, time.perf_counter() - a))
         a = time.perf_counter()
         s = np.array([c.sigma0[c.names.index(k)] for k in cols])
-        N = H.T @ H
-        P = np.linalg.inv(N + np.diag(1.0 / s ** 2))
+        P = covariance(H.T @ H, s)  # scaled (the columns span 1e-12..1e4 in their units), as mmxsim's
         self.timings["information + inversion"] += time.perf_counter() - a
         self.timings["total"] = sum(v for k, v in self.timings.items() if k != "total")
         self.H, self.cols, self.covariance = H, cols, P
@@ -621,17 +703,19 @@ class ScipyCovariance:
 
 
 def extrapolate(names, ncols_timed: int, acc_s: float, rows_timed: int, rows: dict, prop_s_per_hour: float,
-                hours: float, meas_s_per_row: dict) -> dict:
+                hours: float, meas_s_per_row: dict, central: bool) -> dict:
     """The baseline's cost on an arc of ``hours`` with ``rows`` per kind and every column of ``names``: one
-    propagation per state component and dynamical parameter plus the nominal, at ``prop_s_per_hour``;
+    propagation per state component and dynamical parameter (two with ``central`` differences) plus the
+    nominal, at ``prop_s_per_hour``;
     every model evaluated once per column plus the nominal, at
     ``meas_s_per_row``; the accumulation (``acc_s`` measured for ``rows_timed`` rows and ``ncols_timed``
     columns) scaled by rows and columns squared."""
-    n_dyn = sum(1 for k in names if k not in BIAS_NAMES)
-    n_eval = len(names) + 1  # the nominal + every column
+    k = 2 if central else 1
+    n_dyn = k * sum(1 for n in names if n not in BIAS_NAMES)
+    n_eval = k * len(names) + 1  # the nominal + every column (both sides with central differences)
     out = {"propagations (DOP853)": (n_dyn + 1) * prop_s_per_hour * hours}
-    for k, w in meas_s_per_row.items():
-        out[f"measurements: {k}"] = w * rows[k] * n_eval
+    for kind, w in meas_s_per_row.items():
+        out[f"measurements: {kind}"] = w * rows[kind] * n_eval
     out["information + inversion"] = acc_s * sum(rows.values()) / max(rows_timed, 1) * (len(names) / ncols_timed) ** 2
     out["total"] = sum(out.values())
     return out
@@ -677,7 +761,7 @@ def phobos_names(names):
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--quick", action="store_true", help="a 12-h arc; the baseline on 1 h, 6 columns")
+    ap.add_argument("--quick", action="store_true", help="a 12-h arc; the baseline on 1 h, 4 columns")
     ap.add_argument("--days", type=float, default=None)
     ap.add_argument("--qso", default="QSO-LB")
     ap.add_argument("--tracks", choices=("booked", "visible"), default="booked")
@@ -688,13 +772,16 @@ def main() -> None:
                     "QSO revolutions, 15.3 h; 0: from the short arc)")
     ap.add_argument("--baseline-columns", type=int, default=None, help="time only this many columns and scale")
     ap.add_argument("--rtol", type=float, default=1e-13)
+    ap.add_argument("--fd", choices=("central", "forward"), default="central",
+                    help="finite differences of the baseline (default central: forward ones measured too coarse)")
     ap.add_argument("--skip-baseline", action="store_true")
+    ap.add_argument("--skip-one-pass", action="store_true", help="without the one-pass variant")
     a = ap.parse_args()
     days = a.days or (0.5 if a.quick else 30.0)
     hours = a.baseline_hours or 1.0
     if a.profile_hours is None:
         a.profile_hours = 0.0 if a.quick else 2 * PHOBOS_PERIOD_S / 3600.0
-    ncols = a.baseline_columns or (6 if a.quick else None)
+    ncols = a.baseline_columns or (4 if a.quick else None)
 
     T = time.perf_counter
     c0 = T()
@@ -726,14 +813,28 @@ def main() -> None:
     print("relative σ (all data): " + ", ".join(f"{k[7:]} {s[case.names.index(k)] / abs(mvals[k]):.2e}"
                                                for k in ("phobos:gm", "phobos:C20", "phobos:C22", "phobos:libration")))
 
+    sc = np.sqrt(np.diag(covariance(mm.info.total()[:len(case.names), :len(case.names)], case.sigma0)))
+    print(f"  Information.covariance (np.linalg.inv of the unscaled normal matrix) against a Cholesky factorisation "
+          f"of the scaled one: max |σ ratio - 1| {np.max(np.abs(s / sc - 1)):.1e}", flush=True)
     table = [(f"{days:g} d", "mmxsim", mm.rows, mm.timings["total"], None)]
+    if not a.skip_one_pass:
+        op = OnePassCovariance(case).run()
+        print("  mmxsim, one pass (same models and rows, chained here): rows "
+              + ", ".join(f"{k} {v}" for k, v in op.rows.items()), flush=True)
+        for k, v in op.timings.items():
+            print(f"    {k:72s} {v:8.2f} s")
+        s1 = np.sqrt(np.diag(mm.covariance["Doppler + landmarks + LIDAR"]))
+        s2 = np.sqrt(np.diag(op.covariance["Doppler + landmarks + LIDAR"]))
+        print(f"    σ one pass / σ OrbitProblem.information - 1, all data, every parameter: max "
+              f"{np.max(np.abs(s2 / s1 - 1)):.1e}", flush=True)
+        table.append((f"{days:g} d", "one pass", op.rows, op.timings["total"], mm.timings["total"]))
     if not a.skip_baseline:
         first = min((tr.start for tr in tracks if tr.start >= t0), default=t0)
         b0 = quiet_start(truth, rows, hours, truth.t[max(0, int(np.searchsorted(truth.t, first - DOPPLER_LEAD_S)) - 1)])
         bc = build_case(truth, b0, b0 + hours * 3600.0, stations, rows, a.landmarks)
         bm = MmxsimCovariance(bc).run()
         cols = bc.names if ncols is None else pick_columns(bc.names, ncols)
-        sb = ScipyCovariance(bc, bm, a.rtol, a.rtol * 1e-3).run(cols)
+        sb = ScipyCovariance(bc, bm, a.rtol, a.rtol * 1e-3, central=a.fd == "central").run(cols)
         tb = sb.all_columns_s()
         print(f"\n  short arc {hours:g} h from TDB {b0:.1f}: rows " + ", ".join(f"{k} {v}" for k, v in bm.rows.items())
               + f"; mmxsim {bm.timings['total']:.2f} s; baseline {sb.timings['total']:.1f} s for {len(cols)} columns "
@@ -753,10 +854,12 @@ def main() -> None:
             sp = ScipyCovariance(pc, pm, a.rtol, a.rtol * 1e-3)
             sp.values(sol, dict(zip(pc.names, pc.p_true)))
             meas = {k: sp.meas_s[k] / pm.rows[k] for k in sp.meas_s if pm.rows[k]}
-            half = marks[len(marks) // 2 - 1] if len(marks) >= 2 else float("nan")
+            half = np.interp(0.5 * a.profile_hours, np.arange(1, len(marks) + 1), marks) if len(marks) >= 2 \
+                else float("nan")  # the wall time at one revolution
             rate = tot / a.profile_hours
-            print(f"  DOP853 profile of the nominal over {a.profile_hours:g} h ({a.profile_hours * 3600 / PHOBOS_PERIOD_S:.2f} "
-                  f"QSO revolutions): {tot:.1f} s, {sol.t.size} steps, {rate:.2f} s per hour; first half {half:.1f} s, "
+            revs = a.profile_hours * 3600 / PHOBOS_PERIOD_S
+            print(f"  DOP853 profile of the nominal over {a.profile_hours:g} h ({revs:.2f} QSO revolutions): {tot:.1f} s, "
+                  f"{sol.t.size} steps, {rate:.2f} s per hour; first half {half:.1f} s, "
                   f"second half {tot - half:.1f} s; slowest hour {np.max(np.diff(np.r_[0.0, marks])):.1f} s; one "
                   "evaluation of the models on its rows (" + ", ".join(f"{k} {v}" for k, v in pm.rows.items())
                   + "): " + ", ".join(f"{k} {v:.2f} s" for k, v in sp.meas_s.items())
@@ -765,11 +868,11 @@ def main() -> None:
         else:
             rate = sb.timings["propagations (DOP853)"] / sb.n_prop / hours
             meas = {k: sb.meas_s[k] / sb.n_eval / bm.rows[k] for k in sb.meas_s if bm.rows[k]}
-            print(f"  DOP853 cost per hour and the measurements' cost per row from the short arc (not over whole "
+            print("  DOP853 cost per hour and the measurements' cost per row from the short arc (not over whole "
                   "revolutions, few rows: not representative)")
             limits(bm)
         ex = extrapolate(bc.names, len(sb.cols), sb.timings["information + inversion"], sum(bm.rows.values()),
-                         mm.rows, rate, days * 24.0, meas)
+                         mm.rows, rate, days * 24.0, meas, sb.central)
         print(f"  baseline extrapolated to {days:g} days: " + ", ".join(f"{k} {v:.0f} s" for k, v in ex.items())
               + f" = {ex['total'] / 3600:.1f} h", flush=True)
         table.append((f"{days:g} d", "baseline (extrapolated)", mm.rows, ex["total"], mm.timings["total"]))
@@ -777,21 +880,21 @@ def main() -> None:
     print("\n| arc | tool | Doppler rows | landmark rows | LIDAR rows | wall [s] | ratio vs mmxsim |")
     print("|---|---|---:|---:|---:|---:|---:|")
     for arc, tool, r, w, ref in table:
-        tool_s = {"mmxsim": "mmxsim (heyoka variational, analytic partials)",
+        tool_s = {"mmxsim": "mmxsim: simulate_optical/altimetry + OrbitProblem.information",
+                  "one pass": "mmxsim models in one pass (chained in this script)",
                   "baseline": "SciPy DOP853 + finite differences + NumPy",
                   "baseline (columns scaled)": "SciPy DOP853 + finite differences + NumPy (columns scaled)",
                   "baseline (extrapolated)": "same, extrapolated (see above)"}[tool]
         print(f"| {arc} | {tool_s} | {r['doppler']} | {r['landmark']} | {r['lidar']} | {w:.2f} | "
-              + (f"{w / ref:.0f}× |" if ref else "1× |"))
+              + (f"{w / ref:.3g}× |" if ref else "1× |"))
     tot = mm.timings["total"]
     print(f"\nGoal: mmxsim <= 60 s for the {days:g}-day case on 2 cores: {tot:.1f} s, "
           + ("met" if tot <= 60.0 else "NOT met") + (" (the goal is set for 30 days)" if days != 30 else ""))
 
 
 def pick_columns(names, n):
-    """x, vx, the Phobos parameters most tested (GM, C20, C22, libration), the rest of the state, then the rest
-    in order."""
-    first = ["x", "vx", "phobos:gm", "phobos:C20", "phobos:C22", "phobos:libration", "y", "z", "vy", "vz",
+    """x, GM, C22, the libration, vx, C20, the rest of the state, then the rest in order."""
+    first = ["x", "phobos:gm", "phobos:C22", "phobos:libration", "vx", "phobos:C20", "y", "z", "vy", "vz",
              "srp:cr_area_over_mass", "emp:t"]
     order = first + [k for k in names if k not in first]
     return order[:n]
