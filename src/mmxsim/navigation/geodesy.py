@@ -179,7 +179,8 @@ def schur_reduce(N: np.ndarray, n_local: int, local_prior_information=None) -> n
     N = np.asarray(N, float)
     n = N.shape[0]
     if N.ndim != 2 or N.shape != (n, n) or not 0 <= n_local <= n:
-        raise InputError("geodesy.schur_reduce", getattr(N, "shape", N), f"a square matrix with n >= n_local = {n_local}")
+        raise InputError("geodesy.schur_reduce", getattr(N, "shape", N),
+                         f"a square matrix with n >= n_local = {n_local}")
     L = slice(0, n_local)
     G = slice(n_local, n)
     A = N[L, L].copy()
@@ -532,5 +533,5 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
 
 
 __all__ = ["QsoLeg", "LocalApriori", "GlobalApriori", "GeodesyCovariance", "campaign_covariance", "schur_reduce",
-           "days_to_threshold", "global_parameter_names", "check_combinations", "COMBINATIONS", "DEFAULT_COMBINATIONS", "AVAILABLE_KINDS",
-           "THRESHOLD", "THRESHOLD_PARAMETERS"]
+           "days_to_threshold", "global_parameter_names", "check_combinations", "COMBINATIONS",
+           "DEFAULT_COMBINATIONS", "AVAILABLE_KINDS", "THRESHOLD", "THRESHOLD_PARAMETERS"]
