@@ -71,3 +71,18 @@ def test_settings_are_validated():
         geodesy_section(cfg, parse_scenario(SCENARIO), None)
     assert np.isclose(GeodesyAnalysis().apriori.libration_deg, 0.03)
     assert "QSO-LC" not in GeodesyAnalysis().qsos
+
+
+@pytest.mark.slow
+def test_booked_tracks_give_more_data_than_the_daily_plan():
+    """``tracking.tracks: booked`` (the comms planner's bookings for Phobos' position) runs and books
+    more tracking hours than the 8-h daily plan over the same day, so C̄22's σ is smaller (reference:
+    information only adds; the planner books near-continuous tracking)."""
+    s = parse_scenario(SCENARIO)
+    base = GeodesyAnalysis(qsos=("QSO-LB",), days_per_qso=1.0, degree=2)
+    out = {}
+    for kind in ("daily", "booked"):
+        cfg = base.model_copy(update={"tracking": base.tracking.model_copy(update={"tracks": kind})})
+        d = geodesy_section(cfg, s, None).data
+        out[kind] = (d["setup"]["analysis"]["tracking_hours"], d["final_sigma"]["doppler"]["phobos:C22"])
+    assert out["booked"][0] > out["daily"][0] and out["booked"][1] < out["daily"][1], out

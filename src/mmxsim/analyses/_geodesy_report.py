@@ -159,12 +159,12 @@ def sigma_figure(res) -> bytes:
         ax.set_title(f"{c}: cumulative (stepwise)")
         ax.legend(fontsize=7)
         ax2 = fig.add_subplot(nc, 2, 2 * r + 2)
-        for q in res.qsos:
+        for iq, q in enumerate(res.qsos):
             per = res.sigma_per_qso[c][q]
             for k, ls in (("phobos:C20", "-"), ("phobos:C22", "--")):
                 if k in res.parameters:
                     ax2.loglog(per["days"], per["sigma"][:, res.index(k)] / abs(res.truth[k]), ls, marker=".",
-                               label=f"{q} {k.split(':')[1]}")
+                               color=f"C{iq % 10}", label=f"{q} {k.split(':')[1]}")
         ax2.axhline(1e-3, ls=":", color="k", lw=0.8)
         ax2.set_xlabel("days in QSO")
         ax2.set_ylabel("formal σ / |value|")
@@ -184,10 +184,12 @@ def provenance(res) -> list[str]:
         "The estimation model equals the truth (formal covariance, no model error).",
         f"Arcs of {s['arc_days']:g} days; locals per arc: {', '.join(s['local_parameters'])}; globals: "
         f"{len(res.parameters)} ({res.parameters[0]} ... {res.parameters[-1]}).",
-        f"Tracking: {a.get('tracks', '?')} daily passes ({a.get('tracking_hours', 0):.1f} h in all) of "
-        f"{', '.join(a.get('stations', []))}, the day's longest pass found for Phobos' position and started one "
-        "round-trip light time after the rise; two-way Doppler and range inside it, none in solar conjunction; "
-        f"rows by kind {s.get('rows_by_kind')}.",
+        f"Tracking: {a.get('tracks', '?')} tracks ({a.get('tracking_hours', 0):.1f} h in all) of "
+        f"{', '.join(a.get('stations', []))}, "
+        + ("the ground plan's bookings (comms planner)" if a.get("plan") == "booked" else
+           "each day's longest pass (ASSUMED allocation)")
+        + " found for Phobos' position and started one round-trip light time after the rise; two-way Doppler "
+        f"and range inside, none in solar conjunction; rows by kind {s.get('rows_by_kind')}.",
         "A priori: locals as the od analysis (position 1 km, velocity 100 mm/s, Cr A/m 10 %, empirical 1 nm/s², "
         "range bias 5 m unless set); globals GM ±0.006e-4 km³/s² (Jacobson 2010), each C̄nm, S̄nm 0.01 (ASSUMED), "
         "libration ±0.03° (Burmeister et al. 2018) (nav-facts §1).",

@@ -12,11 +12,13 @@ harmonics to degree 8 with its forced libration, Sun, Earth, Deimos, cannonball 
 GM, normalised Stokes coefficients to ``degree`` and libration amplitude as runtime parameters
 (their shipped values) and a zero constant empirical acceleration.
 
-Tracking (a simple daily pass plan, not the ground plan's bookings): the passes of the stations
-above their masks are found for Phobos' position (the spacecraft is within 100 km of it: < 1e-6 rad
-from 0.37 au) and each day keeps its longest pass, clipped to ``tracking.hours_per_day`` around the
-highest point and starting one round-trip light time (plus the count time) after the rise, so that
-the uplink leg is above the horizon too; two-way Doppler and range in it, none in solar conjunction.
+Tracking (``tracking.tracks``): by default a simple daily pass plan (an ASSUMED allocation): the
+passes of the stations above their masks are found for Phobos' position (the spacecraft is within
+100 km of it: < 1e-6 rad from 0.37 au) and each day keeps its longest pass, clipped to
+``tracking.hours_per_day`` around the highest point; or (``booked``) the ground plan's bookings of the
+comms planner for Phobos' position, as the ``od`` analysis books them (near-continuous). Each track
+starts one round-trip light time (plus the count time) after its rise, so that the uplink leg is
+above the horizon too; two-way Doppler and range in it, none in solar conjunction.
 The formal covariance of the globals (:func:`mmxsim.navigation.geodesy.campaign_covariance`) is
 computed per arc of ``arc_days`` with the local parameters (state, Cr A/m, empirical accelerations,
 range biases) eliminated with their a priori, and accumulated per QSO and over the campaign.
@@ -40,9 +42,13 @@ PHOBOS_FIELD_DEGREE = 8  # the truth's Phobos harmonics (orbits.handoff.full_mod
 
 
 class GeodesyTracking(SchemaModel):
-    """Radio tracking in a simple daily pass plan (noise 1 sigma; nav-facts §3, as the od analysis)."""
+    """Radio tracking: a simple daily pass plan or the ground plan's bookings (noise 1 sigma; nav-facts §3,
+    as the od analysis)."""
 
-    hours_per_day: float = Field(8.0, gt=0, le=16, description="tracking per day, h (the day's longest pass, clipped)")
+    tracks: Literal["daily", "booked"] = Field(
+        "daily", description="daily: the day's longest pass, clipped to hours_per_day (an ASSUMED allocation); "
+                             "booked: the ground plan's bookings (comms planner, near-continuous)")
+    hours_per_day: float = Field(8.0, gt=0, le=16, description="tracking per day, h (daily plan)")
     doppler_interval_s: float = Field(60.0, ge=10, le=3600, description="two-way Doppler every, s")
     count_time_s: float = Field(60.0, gt=0, le=3600, description="Doppler count time, s (<= interval)")
     doppler_sigma_mm_s: float = Field(0.1, gt=0, le=100, description="Doppler noise at the count time, mm/s")
@@ -146,6 +152,25 @@ def daily_tracks(catalogue, eph, t0: float, t1: float, band: str, hours: float, 
     return out, blackouts
 
 
+def booked_phobos_tracks(catalogue, eph, t0: float, t1: float, band: str, count_time: float):
+    """(tracks, blackouts): the ground plan's bookings (:func:`mmxsim.analyses._navigation.booked_tracks`)
+    for Phobos' position, each starting one round-trip light time plus ``count_time`` after its start."""
+    from ..bodies import C_KM_S
+    from ..navigation.schedule import Track
+    from ._navigation import booked_tracks
+
+    grid = np.arange(t0 - 3 * 3600.0, t1 + 3 * 3600.0 + 600.0, 600.0)
+    ph = np.atleast_2d(eph.state("PHOBOS", "MARS", grid))
+    tr, blackouts = booked_tracks(catalogue, grid, ph, eph, t0, t1, band)
+    out = []
+    for x in tr:
+        em = np.atleast_2d(eph.state("MARS", "EARTH", np.array([x.start])))[0, :3]
+        s0 = x.start + 2.0 * float(np.linalg.norm(em)) / C_KM_S + count_time
+        if x.stop - s0 > 2 * count_time:
+            out.append(Track(x.station, s0, x.stop, len(out)))
+    return out, blackouts
+
+
 def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
     """(GeodesyCovariance, provenance dict) for the settings (see module doc)."""
     import time as _time
@@ -175,7 +200,10 @@ def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
 
         raise InputError("analyses.geodesy.tracking.count_time_s", tr.count_time_s,
                          f"<= the Doppler interval ({tr.doppler_interval_s:g} s)")
-    tracks, blackouts = daily_tracks(catalogue, eph, t0, t1, tr.band, tr.hours_per_day, tr.count_time_s)
+    if tr.tracks == "booked":
+        tracks, blackouts = booked_phobos_tracks(catalogue, eph, t0, t1, tr.band, tr.count_time_s)
+    else:
+        tracks, blackouts = daily_tracks(catalogue, eph, t0, t1, tr.band, tr.hours_per_day, tr.count_time_s)
     sset = ScheduleSettings(doppler_interval_s=tr.doppler_interval_s, count_time_s=tr.count_time_s,
                             doppler_sigma_mm_s=tr.doppler_sigma_mm_s, range_interval_s=tr.range_interval_s,
                             range_sigma_m=tr.range_sigma_m, ddor_interval_s=0.0, uplink_band="X", downlink_band=tr.band)
@@ -194,7 +222,8 @@ def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
                               elevation_mask_deg=0.0)
     tm["covariance_s"] = _time.perf_counter() - t_a
     res.timings.update(tm)
-    prov = {"tracks": len(tracks), "tracking_hours": float(sum(t.stop - t.start for t in tracks) / 3600.0),
+    prov = {"tracks": len(tracks), "plan": tr.tracks,
+            "tracking_hours": float(sum(t.stop - t.start for t in tracks) / 3600.0),
             "blackouts": len(blackouts), "stations": list(cfg.stations), "t0_tdb": t0, "t1_tdb": t1,
             "truth_model": base.describe(), "tracking": tr.model_dump(), "apriori": a.model_dump()}
     res.setup["analysis"] = prov
