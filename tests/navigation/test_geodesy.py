@@ -105,6 +105,10 @@ def test_bad_campaign_input_is_refused():
         G.campaign_covariance(None, [leg], empty, {}, arc_days=0.0)
     with pytest.raises(InputError, match="not in the orbit-determination problem"):
         G.campaign_covariance(None, [leg], empty, {}, combinations=("doppler+landmarks",))
+    with pytest.raises(InputError, match="TrackingData"):
+        G.campaign_covariance(None, [leg], None, {})
+    with pytest.raises(InputError, match="DynamicsModel"):
+        G.campaign_covariance(None, [leg], empty, {})
     with pytest.raises(InputError):
         G.check_combinations(("radar",))
     with pytest.raises(InputError):

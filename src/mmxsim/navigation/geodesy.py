@@ -68,7 +68,9 @@ from typing import Mapping, Sequence
 
 import numpy as np
 
+from ..dynamics.model import DynamicsModel
 from ..errors import InputError
+from .data import TrackingData
 from .od import STATE_NAMES, OrbitProblem, Prior
 
 # ---------------------------------------------------------------------------------------------
@@ -406,6 +408,10 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
     combinations = check_combinations(combinations)
     if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
         raise InputError("geodesy.threshold", threshold, "a fraction in (0, 1) of |value| (0.001: 0.1 %)")
+    if not isinstance(tracking, TrackingData):
+        raise InputError("geodesy.tracking", type(tracking).__name__, "a TrackingData (the campaign's schedule)")
+    if not isinstance(model, DynamicsModel):
+        raise InputError("geodesy.model", type(model).__name__, "a DynamicsModel with Phobos' runtime parameters")
     kinds = sorted({k for c in combinations for k in COMBINATIONS[c]}, key=KINDS.index)
     mvals = _model_values(model)
     gnames = list(global_parameters) if global_parameters is not None else global_parameter_names(model)
@@ -426,7 +432,8 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
     for k in threshold_parameters:
         if k not in gnames:
             raise InputError("geodesy.threshold_parameters", k, ", ".join(gnames))
-    local_dyn = [n for n in ("srp:cr_area_over_mass", "emp:r", "emp:t", "emp:n") if n in allowed and n in mvals]
+    local_dyn = [n for n in ("srp:cr_area_over_mass", "emp:r", "emp:t", "emp:n")
+                 if n in allowed and n in mvals and n not in gnames]
     tr_t = tracking.epochs() if len(tracking) else np.zeros(0)
     eph = ephemeris if ephemeris is not None else model.ephemeris
     ng = len(gnames)
