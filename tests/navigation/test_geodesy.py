@@ -207,6 +207,10 @@ def test_small_campaign_sigma_decreases_with_days(small_campaign):
     # GM's a priori (0.085 % of its value) already meets 0.1 %: 0 days, not extrapolated
     assert dt["phobos:gm"]["days"] == 0.0 and not dt["phobos:gm"]["extrapolated"]
     assert r.timings["arcs"] == 2 and all(n > 100 for n in r.setup["rows_per_arc"])
+    # provenance: the schedule's noise and cadence (ScheduleSettings defaults: 0.1 mm/s every 60 s, 1 m every 600 s)
+    nz = r.setup["noise"]
+    assert np.isclose(nz["doppler"]["sigma_median"], 1e-7) and nz["doppler"]["cadence_median_s"] == 60.0
+    assert np.isclose(nz["range"]["sigma_median"], 1e-3) and nz["range"]["cadence_median_s"] == 600.0
     import json
 
     json.dumps(r.to_dict())

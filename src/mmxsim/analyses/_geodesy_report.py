@@ -190,9 +190,18 @@ def provenance(res) -> list[str]:
            "each day's longest pass (ASSUMED allocation)")
         + " found for Phobos' position and started one round-trip light time after the rise; two-way Doppler "
         f"and range inside, none in solar conjunction; rows by kind {s.get('rows_by_kind')}.",
-        "A priori: locals as the od analysis (position 1 km, velocity 100 mm/s, Cr A/m 10 %, empirical 1 nm/s², "
-        "range bias 5 m unless set); globals GM ±0.006e-4 km³/s² (Jacobson 2010), each C̄nm, S̄nm 0.01 (ASSUMED), "
-        "libration ±0.03° (Burmeister et al. 2018) (nav-facts §1).",
+        "Noise and cadence (medians of the schedule): " + "; ".join(
+            f"{k} σ {v['sigma_median'] * (1e6 if k == 'doppler' else 1e3):.3g} "
+            f"{'mm/s' if k == 'doppler' else 'm'} every {v['cadence_median_s']:g} s"
+            for k, v in s.get("noise", {}).items() if k in ("doppler", "range") and v["cadence_median_s"]) + ".",
+        "A priori (1σ): per arc position {:.3g} m, velocity {:.3g} mm/s, Cr A/m {:.3g} %, empirical {:.3g} nm/s², "
+        "range bias {:.3g} m (the od analysis' defaults); globals GM {:.3g} km³/s² (Jacobson 2010: 0.006e-4), "
+        "each C̄nm, S̄nm {:.3g} (ASSUMED), libration {:.3g}° (Burmeister et al. 2018: 0.03°) (nav-facts §1).".format(
+            s["local_apriori"]["position_km"] * 1e3, s["local_apriori"]["velocity_km_s"] * 1e6,
+            s["local_apriori"]["srp_fraction"] * 100, s["local_apriori"]["empirical_km_s2"] * 1e12,
+            s["local_apriori"]["range_bias_km"] * 1e3, s["global_apriori"].get("phobos:gm", float("nan")),
+            s["global_apriori"].get("phobos:C20", float("nan")),
+            np.degrees(s["global_apriori"].get("phobos:libration", float("nan")))),
         "Simplifications: formal covariance with white noise of the stated sigmas (no troposphere residual, no "
         "model error); constant empirical accelerations per arc; the QSOs flown back to back from their own "
         "hand-off states (no transfers); landmark and LIDAR data not yet included.",

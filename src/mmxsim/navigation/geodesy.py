@@ -377,6 +377,26 @@ def check_combinations(combinations, field: str = "geodesy.combinations") -> lis
     return combinations
 
 
+def _noise_summary(tracking) -> dict:
+    """Per radio kind: median sigma (km or km/s), median cadence (s, between consecutive rows of one
+    receiver) and count time (s)."""
+    out = {}
+    for k in RADIO_ROWS:
+        m = tracking.kind == k if len(tracking) else np.zeros(0, bool)
+        if not np.any(m):
+            continue
+        t = tracking.t[m]
+        gaps = []
+        for r in set(tracking.receiver[m]):
+            tr = np.sort(t[tracking.receiver[m] == r])
+            gaps.extend(np.diff(tr).tolist())
+        out[k] = {"sigma_median": float(np.median(tracking.sigma[m])),
+                  "cadence_median_s": float(np.median(gaps)) if gaps else None,
+                  "count_time_s": float(np.median(tracking.count_time[m])) if tracking.count_time is not None
+                  else None}
+    return out
+
+
 def global_parameter_names(model) -> list[str]:
     """The model's Phobos runtime parameters (``phobos:*``) in the model's order."""
     from .variational import estimable_parameters
@@ -531,6 +551,7 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
         "global_apriori": dict(zip(gnames, sig_g.tolist())),
         "rows_per_arc": rows_per_arc,
         "rows_by_kind": {k: int(np.sum(tracking.kind == k)) for k in RADIO_ROWS} if len(tracking) else {},
+        "noise": _noise_summary(tracking),
         "threshold": float(threshold),
     }
     timings = {"arc_s": arc_s, "mean_arc_s": float(np.mean(arc_s)), "first_arc_s": float(arc_s[0]),
