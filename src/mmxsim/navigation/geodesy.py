@@ -486,7 +486,7 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
             D = np.concatenate([sig_l, sig_g])
             if len(rows):
                 info = _information(prob, p, kinds)
-                traj = prob._cache[1]  # the truth trajectory of this linearisation (OrbitProblem.computed)
+                traj = prob._reference(p)  # the trajectory of this linearisation (cached by computed(); else re-flown)
             else:
                 info = {k: np.zeros((len(p), len(p))) for k in kinds}
                 traj = prob.trajectory(p)
