@@ -125,7 +125,8 @@ def interior_table(res) -> tuple[Table | None, dict]:
 
 def timing_table(res) -> Table:
     t = res.timings
-    rows = [("arcs", str(t.get("arcs"))), ("first arc (compiles the variational system), s", _fmt(t["first_arc_s"])),
+    rows = [("arcs", str(t.get("arcs"))),
+            ("first arc (compiles the variational system, or reads heyoka's on-disk cache), s", _fmt(t["first_arc_s"])),
             ("mean per arc, s", _fmt(t["mean_arc_s"])), ("covariance total, s", _fmt(t["total_s"]))]
     for k in ("handoff_s", "tracking_s"):
         if k in t:
