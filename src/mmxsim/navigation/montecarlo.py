@@ -438,9 +438,10 @@ class MonteCarloResult:
                 lim = np.max(np.abs(np.r_[tr, es])) * 1.1
                 ax.plot([-lim, lim], [-lim, lim], "k:", lw=1)
             w = 100 * self.within_3sigma[j]
-            ax.set_title(f"{name}: {w:.0f} % within 3σ")
-            ax.set_xlabel(f"truth − {p0[j] * scale:.6g} {unit}")
-            ax.set_ylabel(f"estimate − {p0[j] * scale:.6g} {unit}")
+            ax.set_title(f"{name}: {w:.1f} % within 3σ")
+            u = f" {unit}" if unit else ""
+            ax.set_xlabel(f"truth − a priori mean ({p0[j] * scale:.6g}{u})")
+            ax.set_ylabel(f"estimate − a priori mean{u}")
             ax.grid(alpha=0.3)
         return fig
 
