@@ -103,8 +103,10 @@ def test_bad_campaign_input_is_refused():
         G.campaign_covariance(None, [G.QsoLeg("A", 8e8, np.ones(6), -1.0)], empty, {})
     with pytest.raises(InputError):
         G.campaign_covariance(None, [leg], empty, {}, arc_days=0.0)
-    with pytest.raises(InputError, match="not in the orbit-determination problem"):
+    with pytest.raises(InputError, match="SurfacePlan"):
         G.campaign_covariance(None, [leg], empty, {}, combinations=("doppler+landmarks",))
+    with pytest.raises(InputError, match="SurfacePlan"):
+        G.campaign_covariance(None, [leg], empty, {}, surface="OROCHI")
     with pytest.raises(InputError, match="TrackingData"):
         G.campaign_covariance(None, [leg], None, {})
     with pytest.raises(InputError, match="DynamicsModel"):
@@ -214,3 +216,53 @@ def test_small_campaign_sigma_decreases_with_days(small_campaign):
     import json
 
     json.dumps(r.to_dict())
+
+
+def test_landmarks_and_lidar_in_one_arc_equal_the_batch_covariance(small_campaign):
+    """One 6 h arc of QSO-M with Doppler, 40 OROCHI images of 60 landmarks (their positions nuisance
+    globals, a priori 20 m) and LIDAR every 60 s: the engine's covariance of Phobos' globals equals the
+    batch estimator's formal covariance of the same problem built here (state, SRP, empirical, range
+    biases, camera and LIDAR pointing biases, globals, landmark positions; same rows, same a priori),
+    to 1e-6 relative per σ; and the surface data shrink the libration's σ (which Doppler alone hardly
+    improves: a check that can fail). Reference: batch_least_squares (square-root information QR)."""
+    from mmxsim.bodies.shapes import phobos_shape
+    from mmxsim.navigation import optical as op
+    from mmxsim.navigation.estimation import BatchSettings, batch_least_squares
+    from mmxsim.navigation.measurements import MeasurementSettings
+    from mmxsim.navigation.od import OrbitProblem, Prior, simulate, simulate_altimetry, simulate_optical
+
+    _, (model, legs, rows, stations, eph) = small_campaign
+    days = 0.25
+    leg = G.QsoLeg(legs[0].name, legs[0].t0, legs[0].x0, days)
+    shape = phobos_shape("ernst")
+    plan = G.SurfacePlan(shape, op.select_landmarks(shape, 60), images_per_day=160.0, lidar_hz=1 / 60.0)
+    settings = MeasurementSettings(troposphere=True, shapiro=True)
+    r = G.campaign_covariance(model, [leg], rows, stations, arc_days=days, settings=settings, ephemeris=eph,
+                              combinations=("doppler", "doppler+landmarks+lidar"), surface=plan)
+    assert r.setup["surface"]["rows"]["landmark"] > 100 and r.setup["surface"]["rows"]["lidar"] > 100
+    a0, a1 = leg.t0, leg.t0 + days * 86400.0
+    d = rows.select((rows.t - rows.count_time - G.LIGHT_TIME_MARGIN_S >= a0) & (rows.t <= a1))
+    loc, glo = G.LocalApriori(), G.GlobalApriori()
+    mv = G._model_values(model)
+    est = {k: Prior(mv[k], loc.sigma(k, mv[k])) for k in ("srp:cr_area_over_mass", "emp:r", "emp:t", "emp:n")}
+    est.update({f"bias:{s}": Prior(0.0, loc.range_bias_km) for s in sorted(set(d.receiver[d.kind == "range"]))})
+    state = [Prior(float(v), loc.position_km if i < 3 else loc.velocity_km_s) for i, v in enumerate(leg.x0)]
+    probe = OrbitProblem(model, a0, a1, d, stations, state, estimate=dict(est), settings=settings, ephemeris=eph,
+                         elevation_mask_deg=None)
+    od = simulate_optical(probe, probe.p0, t=plan.image_epochs(a0, a1), landmarks=plan.landmarks,
+                          camera=plan.camera, shape=shape, noise=False)
+    ad = simulate_altimetry(probe, probe.p0, t=plan.shot_epochs(a0, a1), shape=shape, noise=False)
+    est.update({f"point:cam:{k}": Prior(0.0, loc.pointing_rad) for k in (1, 2, 3)})
+    est.update({f"lidarpoint:{k}": Prior(0.0, loc.pointing_rad) for k in (1, 2, 3)})
+    est.update({k: Prior(mv[k], glo.sigma(k)) for k in r.parameters})
+    est.update({nm: Prior(float(plan.landmarks.position_km[int(nm.split(":")[1]), "xyz".index(nm[-1])]),
+                          glo.landmark_km) for nm in plan.landmark_names()})
+    prob = OrbitProblem(model, a0, a1, simulate(probe, probe.p0, noise=False), stations, state, estimate=est,
+                        settings=settings, ephemeris=eph, elevation_mask_deg=None, optical=od, altimetry=ad)
+    b = batch_least_squares(prob, BatchSettings(max_iterations=1, n_sigma=None), initial=prob.p0)
+    idx = [prob.names.index(k) for k in r.parameters]
+    sb = np.sqrt(np.diag(b.covariance[np.ix_(idx, idx)]))
+    se = np.sqrt(np.diag(r.covariance["doppler+landmarks+lidar"]))
+    assert np.max(np.abs(se / sb - 1)) < 1e-6, np.max(np.abs(se / sb - 1))
+    j = r.index("phobos:libration")
+    assert r.sigma["doppler+landmarks+lidar"][-1, j] < 0.5 * r.sigma["doppler"][-1, j]

@@ -19,9 +19,13 @@ passes of the stations above their masks are found for Phobos' position (the spa
 comms planner for Phobos' position, as the ``od`` analysis books them (near-continuous). Each track
 starts one round-trip light time (plus the count time) after its rise, so that the uplink leg is
 above the horizon too; two-way Doppler and range in it, none in solar conjunction.
+Landmark images (``surface``: OROCHI by default, nadir, ``images_per_day``, ``landmarks`` well-spread
+facet centroids of the Ernst shape, their positions nuisance globals) and LIDAR shots (``lidar_hz``)
+give the combinations ``doppler+landmarks`` and ``doppler+landmarks+lidar``.
 The formal covariance of the globals (:func:`mmxsim.navigation.geodesy.campaign_covariance`) is
 computed per arc of ``arc_days`` with the local parameters (state, Cr A/m, empirical accelerations,
-range biases) eliminated with their a priori, and accumulated per QSO and over the campaign.
+range biases, camera and LIDAR pointing biases) eliminated with their a priori, and accumulated per
+QSO and over the campaign.
 """
 
 from __future__ import annotations
@@ -57,6 +61,20 @@ class GeodesyTracking(SchemaModel):
     band: Literal["X", "Ka"] = Field("X", description="downlink band (uplink X)")
 
 
+class GeodesySurface(SchemaModel):
+    """Landmark images and LIDAR shots in the QSOs (navigation.optical, navigation.altimetry)."""
+
+    camera: Literal["OROCHI", "TENGOO"] = Field(
+        "OROCHI", description="landmark camera: OROCHI (wide angle, IFOV 1 mrad ASSUMED) or TENGOO (telescopic, "
+                              "IFOV 5.9 µrad, Kuramoto 2022)")
+    images_per_day: float = Field(200.0, ge=0, le=2000, description="nadir images per day, evenly spaced")
+    landmarks: int = Field(100, ge=1, le=2000, description="landmarks (well-spread facet centroids of the Ernst "
+                                                           "shape)")
+    pixel_sigma: float = Field(0.3, gt=0, le=100, description="landmark pixel noise, px (UNCONFIRMED)")
+    lidar_hz: float = Field(0.1, ge=0, le=4, description="LIDAR shots per second (0: none; 4 Hz max, Senshu 2021)")
+    estimate_landmarks: bool = Field(True, description="landmark positions estimated (nuisance globals) or fixed")
+
+
 class GeodesyApriori(SchemaModel):
     """A priori 1 sigma: locals per arc (the od analysis' defaults) and Phobos' globals (nav-facts §1)."""
 
@@ -70,6 +88,9 @@ class GeodesyApriori(SchemaModel):
     field_sigma: float = Field(0.01, gt=0, le=1, description="each normalised Stokes coefficient (R = 11 km), "
                                                               "ASSUMED (~20 % of C20; Yang 2019 25 %)")
     libration_deg: float = Field(0.03, gt=0, le=10, description="forced libration amplitude, deg (Burmeister 2018)")
+    pointing_urad: float = Field(100.0, gt=0, le=1e5, description="camera and LIDAR pointing bias per axis and arc, "
+                                                                    "µrad (ASSUMED)")
+    landmark_m: float = Field(20.0, gt=0, le=1e4, description="each landmark coordinate, m (ASSUMED)")
 
 
 class GeodesyAnalysis(SchemaModel):
@@ -86,7 +107,9 @@ class GeodesyAnalysis(SchemaModel):
                                        "DSA-3 Malargue"), min_length=1, description="tracking stations (catalogue)")
     tracking: GeodesyTracking = Field(default_factory=GeodesyTracking, description="data and noise")
     combinations: tuple[Literal["doppler", "doppler+landmarks", "doppler+landmarks+lidar"], ...] = Field(
-        ("doppler",), min_length=1, description="data combinations (landmarks and LIDAR: not available yet)")
+        ("doppler", "doppler+landmarks", "doppler+landmarks+lidar"), min_length=1,
+        description="data combinations (Doppler means the radio data: two-way Doppler and range)")
+    surface: GeodesySurface = Field(default_factory=GeodesySurface, description="landmark images and LIDAR shots")
     apriori: GeodesyApriori = Field(default_factory=GeodesyApriori, description="a priori sigmas")
 
     @field_validator("qsos", "combinations", "stations")
@@ -212,14 +235,27 @@ def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
     a = cfg.apriori
     loc = LocalApriori(position_km=a.position_m * 1e-3, velocity_km_s=a.velocity_mm_s * 1e-6,
                        srp_fraction=a.srp_pct / 100.0, empirical_km_s2=a.empirical_nm_s2 * 1e-12,
-                       range_bias_km=a.range_bias_m * 1e-3)
+                       range_bias_km=a.range_bias_m * 1e-3, pointing_rad=a.pointing_urad * 1e-6)
     glo = GlobalApriori(gm_km3_s2=a.phobos_gm_km3_s2, field_sigma=a.field_sigma,
-                        libration_rad=float(np.radians(a.libration_deg)))
+                        libration_rad=float(np.radians(a.libration_deg)), landmark_km=a.landmark_m * 1e-3)
+    plan = None
+    if any(c != "doppler" for c in cfg.combinations):
+        from ..bodies.shapes import phobos_shape
+        from ..navigation import optical as op
+        from ..navigation.geodesy import SurfacePlan
+
+        sf = cfg.surface
+        shape = phobos_shape("ernst")
+        plan = SurfacePlan(shape, op.select_landmarks(shape, sf.landmarks),
+                           op.OROCHI_PINHOLE if sf.camera == "OROCHI" else op.TENGOO_PINHOLE,
+                           images_per_day=sf.images_per_day, lidar_hz=sf.lidar_hz,
+                           optical_settings=op.OpticalSettings(pixel_sigma=sf.pixel_sigma),
+                           estimate_landmarks=sf.estimate_landmarks)
     t_a = _time.perf_counter()
     res = campaign_covariance(model, legs, rows, stations, arc_days=cfg.arc_days, global_apriori=glo,
                               local_apriori=loc, combinations=cfg.combinations,
                               settings=MeasurementSettings(troposphere=True, shapiro=True), ephemeris=eph,
-                              elevation_mask_deg=0.0)
+                              elevation_mask_deg=0.0, surface=plan)
     tm["covariance_s"] = _time.perf_counter() - t_a
     res.timings.update(tm)
     prov = {"tracks": len(tracks), "plan": tr.tracks,
@@ -238,9 +274,12 @@ def geodesy_section(cfg: GeodesyAnalysis, scenario, ctx=None) -> Section:
 
 
 def quick(cfg: GeodesyAnalysis) -> dict:
-    """Quick look: two QSOs (high and low), one day each in one arc, degree 2 (tens of seconds)."""
+    """Quick look: two QSOs (high and low), one day each in one arc, degree 2, at most 48 images of 50
+    landmarks a day and a LIDAR shot a minute (tens of seconds)."""
     return {"qsos": ("QSO-H", "QSO-LB"), "days_per_qso": min(float(cfg.days_per_qso), 1.0), "arc_days": 1.0,
-            "degree": 2, "combinations": ("doppler",)}
+            "degree": 2, "surface": cfg.surface.model_copy(update={
+                "images_per_day": min(cfg.surface.images_per_day, 48.0), "landmarks": min(cfg.surface.landmarks, 50),
+                "lidar_hz": min(cfg.surface.lidar_hz, 1 / 60.0)})}
 
 
 def warnings(section: Section) -> list[str]:

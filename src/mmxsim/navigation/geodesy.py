@@ -20,8 +20,9 @@ Parameters are of two kinds (the classical multi-arc split of radio-science anal
   model adds, e.g. an ephemeris correction), with an a priori (:class:`GlobalApriori`).
 
 For each arc and data kind the information matrix ``N = H^T W H`` is formed at the truth (formal
-covariance: no noise, no iterations; ``H`` from :meth:`~mmxsim.navigation.od.OrbitProblem.linearize`,
-``W = diag(1/sigma^2)``). The local parameters are eliminated with their a priori by the Schur
+covariance: no noise, no iterations; accumulated in chunks of rows by
+:meth:`~mmxsim.navigation.od.OrbitProblem.information`, ``W = diag(1/sigma^2)``; the arc's trajectory
+with its variational equations is flown once and serves the row selection and the partials). The local parameters are eliminated with their a priori by the Schur
 complement (in coordinates scaled by the a priori sigmas, ``p~ = p / sigma_0``)::
 
     N_g,arc = N_gg - N_gl (N_ll + Lambda_l)^-1 N_lg,
@@ -46,9 +47,12 @@ Simplifications
 * Formal covariance only: the estimation model equals the truth's (no model error, no consider
   parameters); noise is white with the data's sigmas (the troposphere calibration residual is not
   added).
-* Radio data kinds only (two-way Doppler, range, ΔDOR rows of the schedule): landmark and LIDAR
-  informations need the optical/altimetry rows of :class:`~mmxsim.navigation.od.OrbitProblem`
-  (not yet there: the combinations that use them are refused with an InputError).
+* Landmark images and LIDAR shots (:class:`SurfacePlan`) are nadir-pointed and evenly spaced; their
+  rows are decided per arc with the true geometry (in the image, visible, lit; in the LIDAR's range
+  window) by the simulators of :mod:`mmxsim.navigation.od`; per arc a constant camera and LIDAR
+  pointing bias are locals; the landmark positions are nuisance globals (estimated over the whole
+  campaign with their a priori, not reported) or held fixed; no per-image attitude error beyond the
+  pixel noise.
 * Arcs are independent apart from the globals: no arc-to-arc continuity constraint on the state, no
   stochastic accelerations; the empirical accelerations are constant over an arc.
 * The tracking rows are given by the caller (the ``geodesy`` analysis schedules them in station passes);
@@ -78,7 +82,9 @@ from .od import STATE_NAMES, OrbitProblem, Prior
 # ---------------------------------------------------------------------------------------------
 RADIO_ROWS = ("doppler", "range", "ddor")  # TrackingData.kind values that make the "radio" kind
 KINDS = ("radio", "landmarks", "lidar")
-AVAILABLE_KINDS = ("radio",)  # landmarks, lidar: when OrbitProblem has optical/LIDAR rows
+AVAILABLE_KINDS = KINDS
+#: the OrbitProblem data kinds (Information.normal keys) of each geodesy kind
+PROBLEM_KINDS = {"radio": RADIO_ROWS, "landmarks": ("landmark",), "lidar": ("lidar",)}
 COMBINATIONS = {
     "doppler": ("radio",),
     "doppler+landmarks": ("radio", "landmarks"),
@@ -102,9 +108,11 @@ class LocalApriori:
     srp_fraction: float = 0.10  # of Cr A/m
     empirical_km_s2: float = 1e-12  # per RTN axis (1 nm/s^2)
     range_bias_km: float = 5e-3  # per station and arc (5 m)
+    pointing_rad: float = 1e-4  # camera and LIDAR boresight bias per axis and arc, ASSUMED (20 arcsec)
 
     def __post_init__(self):
-        for k in ("position_km", "velocity_km_s", "srp_fraction", "empirical_km_s2", "range_bias_km"):
+        for k in ("position_km", "velocity_km_s", "srp_fraction", "empirical_km_s2", "range_bias_km",
+                  "pointing_rad"):
             v = getattr(self, k)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"geodesy.local_apriori.{k}", v, "a finite sigma > 0")
@@ -120,7 +128,10 @@ class LocalApriori:
             return self.empirical_km_s2
         if name.startswith("bias:"):
             return self.range_bias_km
-        raise InputError("geodesy.local parameter", name, "state, srp:cr_area_over_mass, emp:*, bias:*")
+        if name.startswith(("point:", "lidarpoint:")):
+            return self.pointing_rad
+        raise InputError("geodesy.local parameter", name,
+                         "state, srp:cr_area_over_mass, emp:*, bias:*, point:cam:*, lidarpoint:*")
 
 
 @dataclass(frozen=True)
@@ -136,10 +147,11 @@ class GlobalApriori:
     gm_km3_s2: float = 0.006e-4
     field_sigma: float = 0.01
     libration_rad: float = math.radians(0.03)
+    landmark_km: float = 0.02  # each landmark coordinate (body-fixed), ASSUMED (control-point accuracy)
     other: Mapping = field(default_factory=dict)
 
     def __post_init__(self):
-        for k in ("gm_km3_s2", "field_sigma", "libration_rad"):
+        for k in ("gm_km3_s2", "field_sigma", "libration_rad", "landmark_km"):
             v = getattr(self, k)
             if not (isinstance(v, (int, float)) and math.isfinite(v) and v > 0):
                 raise InputError(f"geodesy.global_apriori.{k}", v, "a finite sigma > 0")
@@ -156,6 +168,8 @@ class GlobalApriori:
             return self.libration_rad
         if name.startswith("phobos:C") or name.startswith("phobos:S"):
             return self.field_sigma
+        if name.startswith("lmk:"):
+            return self.landmark_km
         raise InputError("geodesy.global_apriori", name,
                          "phobos:gm, phobos:C.., phobos:S.., phobos:libration, or a sigma in GlobalApriori.other")
 
@@ -169,6 +183,56 @@ class QsoLeg:
     t0: float
     x0: np.ndarray
     days: float
+
+
+@dataclass
+class SurfacePlan:
+    """Landmark images and LIDAR shots of the campaign (the models of :mod:`mmxsim.navigation.optical`
+    and :mod:`mmxsim.navigation.altimetry`).
+
+    ``shape``: Phobos' shape model (e.g. ``bodies.shapes.phobos_shape("ernst")``); ``landmarks``: the
+    catalogue (:func:`~mmxsim.navigation.optical.select_landmarks`); ``camera``: intrinsics
+    (:data:`~mmxsim.navigation.optical.OROCHI_PINHOLE` by default: the wide-angle camera sees the whole
+    body from a QSO); ``images_per_day`` images evenly spaced in each arc (nadir-pointed, rows only for
+    landmarks in the image, visible and lit); ``lidar_hz`` shots per second (0: none; nadir, in the
+    LIDAR's range window). ``estimate_landmarks``: the landmark positions are global parameters with
+    the a priori ``GlobalApriori.landmark_km`` (nuisance: estimated, not reported), else held fixed.
+    Per arc a constant camera bias ``point:cam:1..3`` and LIDAR boresight bias ``lidarpoint:1..3`` are
+    estimated (``LocalApriori.pointing_rad``)."""
+
+    shape: object
+    landmarks: object
+    camera: object = None
+    images_per_day: float = 200.0
+    lidar_hz: float = 1.0
+    optical_settings: object = None
+    altimetry_settings: object = None
+    estimate_landmarks: bool = True
+
+    def __post_init__(self):
+        from .optical import OROCHI_PINHOLE, Landmarks
+
+        if not isinstance(self.landmarks, Landmarks):
+            raise InputError("geodesy.surface.landmarks", type(self.landmarks).__name__,
+                             "a Landmarks (navigation.optical.select_landmarks)")
+        if self.camera is None:
+            self.camera = OROCHI_PINHOLE
+        for k, hi in (("images_per_day", 86400.0), ("lidar_hz", 10.0)):
+            v = getattr(self, k)
+            if not (isinstance(v, (int, float)) and math.isfinite(v) and 0 <= v <= hi):
+                raise InputError(f"geodesy.surface.{k}", v, f"a number in [0, {hi:g}]")
+
+    def image_epochs(self, a0: float, a1: float) -> np.ndarray:
+        n = int(round((a1 - a0) / 86400.0 * self.images_per_day))
+        return a0 + (np.arange(n) + 0.5) * (a1 - a0) / max(n, 1)
+
+    def shot_epochs(self, a0: float, a1: float) -> np.ndarray:
+        if self.lidar_hz <= 0:
+            return np.zeros(0)
+        return np.arange(a0 + 0.5 / self.lidar_hz, a1, 1.0 / self.lidar_hz)
+
+    def landmark_names(self) -> list[str]:
+        return [f"lmk:{k}:{a}" for k in range(len(self.landmarks)) for a in "xyz"] if self.estimate_landmarks else []
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,22 +321,21 @@ def days_to_threshold(days, sigma, threshold: float, sigma0: float | None = None
 # ---------------------------------------------------------------------------------------------
 # Information of an arc per data kind
 # ---------------------------------------------------------------------------------------------
-def _kind_rows(problem: OrbitProblem, kind: str) -> np.ndarray:
-    if kind == "radio":
-        return np.isin(problem.data.kind, RADIO_ROWS)
-    raise InputError("geodesy.kind", kind, ", ".join(AVAILABLE_KINDS))
-
-
 def _information(problem: OrbitProblem, p: np.ndarray, kinds: Sequence[str]) -> dict:
-    """Kind -> H^T W H (n, n) at ``p`` in the problem's parameter order (the one place to swap for
-    ``OrbitProblem.information(p, kinds=...)`` once the optical/LIDAR rows exist)."""
-    lin = problem.linearize(p)
-    w = 1.0 / np.asarray(lin.sigma, float) ** 2
-    out = {}
-    for k in kinds:
-        rows = _kind_rows(problem, k)
-        H = lin.H[rows]
-        out[k] = (H.T * w[rows]) @ H
+    """Geodesy kind -> H^T W H (n, n) at ``p`` in the problem's parameter order, from
+    :meth:`OrbitProblem.information` (chunked; each geodesy kind sums its problem kinds)."""
+    want = [k for g in kinds for k in PROBLEM_KINDS[g]]
+    info = problem.information(p, kinds=[k for k in want if k in _present_kinds(problem)])
+    n = len(info.names)
+    return {g: sum((info.normal[k] for k in PROBLEM_KINDS[g] if k in info.normal), np.zeros((n, n))) for g in kinds}
+
+
+def _present_kinds(problem: OrbitProblem) -> set:
+    out = set(problem.data.kind) if len(problem.data) else set()
+    if problem.optical is not None and len(problem.optical):
+        out.add("landmark")
+    if problem.altimetry is not None and len(problem.altimetry):
+        out.add("lidar")
     return out
 
 
@@ -366,14 +429,9 @@ def check_combinations(combinations, field: str = "geodesy.combinations") -> lis
     combinations = list(combinations)
     if not combinations or len(set(combinations)) != len(combinations):
         raise InputError(field, combinations, "a non-empty list of distinct combinations")
-    ok = [k for k in COMBINATIONS if all(x in AVAILABLE_KINDS for x in COMBINATIONS[k])]
     for c in combinations:
         if c not in COMBINATIONS:
             raise InputError(field, c, ", ".join(COMBINATIONS))
-        missing = [k for k in COMBINATIONS[c] if k not in AVAILABLE_KINDS]
-        if missing:
-            raise InputError(field, c, f"{', '.join(ok)} (the {'/'.join(missing)} rows are not in the "
-                                       "orbit-determination problem yet)")
     return combinations
 
 
@@ -410,7 +468,8 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
                         local_apriori: LocalApriori = LocalApriori(),
                         combinations: Sequence[str] = DEFAULT_COMBINATIONS, settings=None, ephemeris=None,
                         threshold: float = THRESHOLD, threshold_parameters: Sequence[str] = THRESHOLD_PARAMETERS,
-                        elevation_mask_deg: float | None = None, progress=None) -> GeodesyCovariance:
+                        elevation_mask_deg: float | None = None, surface: SurfacePlan | None = None,
+                        progress=None) -> GeodesyCovariance:
     """Multi-arc formal covariance of the globals over a QSO campaign (see module doc).
 
     ``model``: the dynamics with the globals as runtime parameters (e.g. ``PhobosGravity(...,
@@ -420,19 +479,27 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
     values unused); each arc keeps the rows inside it. ``stations``: name -> light-time participant.
     ``settings``/``ephemeris``: for the measurement model (see :class:`OrbitProblem`);
     ``elevation_mask_deg``: passed to each arc's problem (None: rows are trusted to lie in passes).
+    ``surface``: the landmark images and LIDAR shots (:class:`SurfacePlan`), needed by the
+    combinations with landmarks or LIDAR; their rows are decided per arc with the true geometry.
     ``progress``: optional callable(str) told after each arc.
     """
     legs = _check_legs(legs)
     if not (isinstance(arc_days, (int, float)) and math.isfinite(arc_days) and 0.05 <= arc_days <= 30):
         raise InputError("geodesy.arc_days", arc_days, "days in [0.05, 30]")
     combinations = check_combinations(combinations)
+    kinds = sorted({k for c in combinations for k in COMBINATIONS[c]}, key=KINDS.index)
+    if surface is not None and not isinstance(surface, SurfacePlan):
+        raise InputError("geodesy.surface", type(surface).__name__, "a SurfacePlan or None")
+    if surface is None and ("landmarks" in kinds or "lidar" in kinds):
+        raise InputError("geodesy.surface", None, "a SurfacePlan (shape, landmarks, camera, cadences) for the "
+                                                   "combinations with landmarks or LIDAR")
+    use_img, use_lid = "landmarks" in kinds, "lidar" in kinds and surface is not None and surface.lidar_hz > 0
     if not (isinstance(threshold, (int, float)) and 0 < threshold < 1):
         raise InputError("geodesy.threshold", threshold, "a fraction in (0, 1) of |value| (0.001: 0.1 %)")
     if not isinstance(tracking, TrackingData):
         raise InputError("geodesy.tracking", type(tracking).__name__, "a TrackingData (the campaign's schedule)")
     if not isinstance(model, DynamicsModel):
         raise InputError("geodesy.model", type(model).__name__, "a DynamicsModel with Phobos' runtime parameters")
-    kinds = sorted({k for c in combinations for k in COMBINATIONS[c]}, key=KINDS.index)
     mvals = _model_values(model)
     gnames = list(global_parameters) if global_parameters is not None else global_parameter_names(model)
     if not gnames:
@@ -448,7 +515,13 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
     if len(set(gnames)) != len(gnames):
         raise InputError("geodesy.global_parameters", gnames, "each name once")
     truth = {k: float(mvals[k]) for k in gnames}
-    sig_g = np.array([global_apriori.sigma(k) for k in gnames])
+    # nuisance globals (landmark positions): estimated with the globals, not reported
+    nuis = surface.landmark_names() if use_img else []
+    gall = [*gnames, *nuis]
+    truth_all = {**truth, **{nm: float(surface.landmarks.position_km[int(nm.split(":")[1]), "xyz".index(nm[-1])])
+                             for nm in nuis}}
+    sig_all = np.array([global_apriori.sigma(k) for k in gall])
+    sig_g = sig_all[:len(gnames)]
     for k in threshold_parameters:
         if k not in gnames:
             raise InputError("geodesy.threshold_parameters", k, ", ".join(gnames))
@@ -458,8 +531,9 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
     eph = ephemeris if ephemeris is not None else model.ephemeris
     ng = len(gnames)
 
-    reduced = {c: [] for c in combinations}  # per arc, scaled by sig_g
+    reduced = {c: [] for c in combinations}  # per arc, scaled by sig_all
     days_end, qso_of, arc_s, rows_per_arc = [], [], [], []
+    surface_rows = {"landmark": [], "lidar": []}
     t_total = _time.perf_counter()
     elapsed_days = 0.0
     for leg in legs:
@@ -482,19 +556,49 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
             est.update({k: Prior(truth[k], float(s)) for k, s in zip(gnames, sig_g)})
             prob = OrbitProblem(model, a0, a1, rows, stations, state, estimate=est, settings=settings, ephemeris=eph,
                                 elevation_mask_deg=elevation_mask_deg)
+            od = ad = None
+            if use_img or use_lid:  # rows decided with the true geometry, then the problem with them
+                from .od import simulate_altimetry, simulate_optical
+
+                p_true = prob.p0
+                if use_img:
+                    od = simulate_optical(prob, p_true, t=surface.image_epochs(a0, a1), landmarks=surface.landmarks,
+                                          camera=surface.camera, shape=surface.shape,
+                                          settings=surface.optical_settings, noise=False)
+                    od = od if len(od) else None
+                if use_lid:
+                    ad = simulate_altimetry(prob, p_true, t=surface.shot_epochs(a0, a1), shape=surface.shape,
+                                            settings=surface.altimetry_settings, noise=False)
+                    ad = ad if len(ad) else None
+                extra = [*(f"point:cam:{k}" for k in (1, 2, 3) if od is not None),
+                         *(f"lidarpoint:{k}" for k in (1, 2, 3) if ad is not None)]
+                sig_x = np.array([local_apriori.sigma(k, 0.0) for k in extra])
+                lnames, sig_l = [*lnames, *extra], np.concatenate([sig_l, sig_x])
+                est = {k: Prior(lval.get(k, 0.0), float(s)) for k, s in zip(lnames[6:], sig_l[6:])}
+                est.update({k: Prior(truth_all[k], float(s)) for k, s in zip(gall, sig_all)}
+                           if od is not None else {k: Prior(truth[k], float(s)) for k, s in zip(gnames, sig_g)})
+                memo = getattr(prob, "_traj_memo", None)
+                prob = OrbitProblem(model, a0, a1, rows, stations, state, estimate=est, settings=settings,
+                                    ephemeris=eph, elevation_mask_deg=elevation_mask_deg, optical=od, altimetry=ad)
+                prob._traj_memo = memo  # the same trajectory (the same dynamical parameters): fly it once
+            surface_rows["landmark"].append(0 if od is None else len(od))
+            surface_rows["lidar"].append(0 if ad is None else len(ad))
             p = prob.p0
-            D = np.concatenate([sig_l, sig_g])
-            if len(rows):
+            has_lmk = od is not None and nuis
+            D = np.concatenate([sig_l, sig_all if has_lmk else sig_g])
+            if len(rows) or od is not None or ad is not None:
                 info = _information(prob, p, kinds)
-                traj = prob._reference(p)  # the trajectory of this linearisation (cached by computed(); else re-flown)
             else:
                 info = {k: np.zeros((len(p), len(p))) for k in kinds}
-                traj = prob.trajectory(p)
+            traj = prob.trajectory(p)  # the trajectory of this linearisation (kept by the problem)
             nl = len(lnames)
             for c in combinations:
                 N = sum(info[k] for k in COMBINATIONS[c])
                 Ns = N * np.outer(D, D)
-                reduced[c].append(schur_reduce(Ns, nl, np.ones(nl)))
+                Nr = schur_reduce(Ns, nl, np.ones(nl))
+                if not has_lmk and nuis:  # an arc without images: zero information on the landmarks
+                    Nr = np.pad(Nr, ((0, len(nuis)), (0, len(nuis))))
+                reduced[c].append(Nr)
             xe = np.asarray(traj.state(np.array([a1])), float)[0]
             if traj.barycentric:
                 xe = xe - np.asarray(eph.state("MARS", "SSB", np.array([a1])), float).reshape(-1, 6)[0]
@@ -510,25 +614,26 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
     qso_of = np.array(qso_of, dtype=object)
     qnames = [g.name for g in legs]
     sigma, per_qso, dtt, cov = {}, {}, {}, {}
+    nga = len(gall)
     for c in combinations:
-        acc = np.zeros((ng, ng))
+        acc = np.zeros((nga, nga))
         rows_c = []
         for Nr in reduced[c]:
             acc = acc + Nr
-            rows_c.append(_sigma_from_information(acc) * sig_g)
+            rows_c.append(_sigma_from_information(acc)[:ng] * sig_g)
         sigma[c] = np.array(rows_c)
-        Ps = _covariance_from_information(acc)
+        Ps = _covariance_from_information(acc)[:ng, :ng]  # the marginal of the reported globals
         cov[c] = Ps * np.outer(sig_g, sig_g)
         per_qso[c], dtt[c] = {}, {}
         for q in qnames:
             idx = np.flatnonzero(qso_of == q)
             start = days[idx[0] - 1] if idx[0] > 0 else 0.0
             dq = days[idx] - start
-            acc = np.zeros((ng, ng))
+            acc = np.zeros((nga, nga))
             curve = []
             for i in idx:
                 acc = acc + reduced[c][i]
-                curve.append(_sigma_from_information(acc) * sig_g)
+                curve.append(_sigma_from_information(acc)[:ng] * sig_g)
             curve = np.array(curve)
             per_qso[c][q] = {"days": dq, "sigma": curve, "final": curve[-1]}
             dtt[c][q] = {}
@@ -550,6 +655,13 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
                           "range_bias_km": local_apriori.range_bias_km},
         "global_apriori": dict(zip(gnames, sig_g.tolist())),
         "rows_per_arc": rows_per_arc,
+        "surface_rows_per_arc": surface_rows,
+        "surface": None if surface is None else {
+            "camera": getattr(surface.camera, "name", str(surface.camera)), "images_per_day": surface.images_per_day,
+            "lidar_hz": surface.lidar_hz, "landmarks": len(surface.landmarks),
+            "landmarks_estimated": bool(surface.estimate_landmarks), "landmark_sigma_km": global_apriori.landmark_km,
+            "pointing_sigma_rad": local_apriori.pointing_rad,
+            "rows": {k: int(sum(v)) for k, v in surface_rows.items()}},
         "rows_by_kind": {k: int(np.sum(tracking.kind == k)) for k in RADIO_ROWS} if len(tracking) else {},
         "noise": _noise_summary(tracking),
         "threshold": float(threshold),
@@ -560,6 +672,6 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
                              setup, timings)
 
 
-__all__ = ["QsoLeg", "LocalApriori", "GlobalApriori", "GeodesyCovariance", "campaign_covariance", "schur_reduce",
+__all__ = ["QsoLeg", "SurfacePlan", "LocalApriori", "GlobalApriori", "GeodesyCovariance", "campaign_covariance", "schur_reduce",
            "days_to_threshold", "global_parameter_names", "check_combinations", "COMBINATIONS",
            "DEFAULT_COMBINATIONS", "AVAILABLE_KINDS", "THRESHOLD", "THRESHOLD_PARAMETERS"]

@@ -365,8 +365,15 @@ class OrbitProblem:
         for k, (t, dv) in enumerate(self.maneuvers):
             dv = np.array([v.get(f"dv{k}_{a}", dv[i]) for i, a in enumerate("xyz")])
             mans.append((t, dv))
-        return Trajectory(self.model, self.t0, x0, self.t1, parameters=dyn, maneuvers=mans,
+        # the last trajectory is kept: simulation, linearisation and information at one point fly it once
+        key = (x0.tobytes(), tuple(sorted(dyn.items())), tuple((t, dv.tobytes()) for t, dv in mans))
+        memo = getattr(self, "_traj_memo", None)
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        traj = Trajectory(self.model, self.t0, x0, self.t1, parameters=dyn, maneuvers=mans,
                           barycentric=self.barycentric)
+        self._traj_memo = (key, traj)
+        return traj
 
     def _columns(self, traj_names: Sequence[str], names: Sequence[str]) -> tuple[list, list]:
         """(columns of ``names`` in the trajectory's sensitivity, their positions in ``names``)."""
