@@ -86,14 +86,43 @@ def threshold_table(res) -> Table:
                     cells.append("-")
                 elif v["days"] is None or not np.isfinite(v["days"]):
                     cells.append("never (no information)")
+                elif v["extrapolated"] and v["days"] > 365.25:
+                    cells.append("> 1 year (extrapolated)")
                 else:
                     cells.append(f"{v['days']:.3g}{' (extrapolated)' if v['extrapolated'] else ''}")
             rows.append((c, q, *cells))
+        cells = []
+        for k in ("phobos:C20", "phobos:C22", "phobos:gm"):
+            d = cumulative_days_to_threshold(res, c, k)
+            cells.append("-" if d is None else f"{d:.3g}" if np.isfinite(d) else "not within the campaign")
+        rows.append((c, "campaign, cumulative (stepwise)", *cells))
     thr = 100 * res.setup.get("threshold", 1e-3)
     return Table(f"Days each QSO must be flown alone to reach {thr:g} % of |value| (formal 1σ): interpolated between "
                  "arc ends, extrapolated beyond the flown days with information growing linearly in time "
-                 "(1/σ² = 1/σ0² + k t: σ ∝ 1/√t once the data dominate the a priori)",
+                 "(1/σ² = 1/σ0² + k t: σ ∝ 1/√t once the data dominate the a priori); and the day of the "
+                 "campaign when the cumulative σ reaches it (a planar QSO alone hardly separates C̄20 from GM: "
+                 "the altitudes flown in turn do)",
                  ("combination", "QSO", "C̄20 days", "C̄22 days", "GM days"), rows)
+
+
+def cumulative_days_to_threshold(res, combination: str, name: str) -> float | None:
+    """Days into the campaign (stepwise, QSOs in flight order) when the cumulative formal σ of ``name``
+    first reaches the threshold: linear interpolation in log σ between arc ends; inf if never; None if
+    ``name`` is not estimated."""
+    if name not in res.parameters:
+        return None
+    j = res.index(name)
+    thr = res.setup.get("threshold", 1e-3) * abs(res.truth[name])
+    sig = np.concatenate([[res.apriori_sigma[j]], res.sigma[combination][:, j]])
+    days = np.concatenate([[0.0], res.days])
+    hit = np.flatnonzero(sig <= thr)
+    if not len(hit):
+        return float("inf")
+    i = int(hit[0])
+    if i == 0:
+        return 0.0
+    a, b = np.log(sig[i - 1]), np.log(sig[i])
+    return float(days[i - 1] + (days[i] - days[i - 1]) * (a - np.log(thr)) / (a - b))
 
 
 def interior_table(res) -> tuple[Table | None, dict]:
@@ -203,20 +232,80 @@ def provenance(res) -> list[str]:
             s["local_apriori"]["range_bias_km"] * 1e3, s["global_apriori"].get("phobos:gm", float("nan")),
             s["global_apriori"].get("phobos:C20", float("nan")),
             np.degrees(s["global_apriori"].get("phobos:libration", float("nan")))),
+        *_surface_provenance(s),
         "Simplifications: formal covariance with white noise of the stated sigmas (no troposphere residual, no "
-        "model error); constant empirical accelerations per arc; the QSOs flown back to back from their own "
-        "hand-off states (no transfers); landmark and LIDAR data not yet included.",
+        "model error); constant empirical accelerations and pointing biases per arc; the QSOs flown back to back "
+        "from their own hand-off states (no transfers); nadir images and shots evenly spaced (no operations "
+        "constraints); no Phobos ephemeris error (its correction parameters exist: PhobosGravity "
+        "ephemeris_parameters).",
     ]
+
+
+def _surface_provenance(s) -> list[str]:
+    sf = s.get("surface")
+    if not sf:
+        return []
+    return [f"Landmarks and LIDAR: {sf['camera']} nadir images, {sf['images_per_day']:g} a day, of {sf['landmarks']} "
+            f"well-spread landmarks (facet centroids of the Ernst shape; rows only in the image, visible and lit: "
+            f"{sf['rows']['landmark']} pixel coordinates in all), their positions "
+            + (f"estimated over the campaign (a priori {1e3 * sf['landmark_sigma_km']:.3g} m per coordinate, "
+               "ASSUMED)" if sf["landmarks_estimated"] else "held fixed")
+            + f"; LIDAR {sf['lidar_hz']:g} shots/s along the nadir ({sf['rows']['lidar']} ranges in the 0.1-100 km "
+            f"window, accuracy of Senshu et al. 2021); per arc a camera and a LIDAR pointing bias "
+            f"({1e6 * sf['pointing_sigma_rad']:.3g} µrad a priori, ASSUMED)."]
+
+
+def our_relative_sigmas(res, combination: str) -> dict:
+    """Our cumulative relative 1σ in % at the campaign's end, keyed as navigation.literature.PARAMETERS."""
+    fin = res.sigma[combination][-1]
+    out = {}
+    for key, name in (("GM", "phobos:gm"), ("C20", "phobos:C20"), ("C22", "phobos:C22"),
+                      ("libration", "phobos:libration")):
+        if name in res.parameters and res.truth[name]:
+            out[key] = float(100 * fin[res.index(name)] / abs(res.truth[name]))
+    groups = _degree_groups(res.parameters)
+    if 5 in groups:  # RMS relative sigma of degree 5 (the "field_d5" of the studies)
+        idx = groups[5]
+        tru = float(np.sqrt(np.mean(np.array([res.truth[res.parameters[i]] for i in idx]) ** 2)))
+        out["field_d5"] = float(100 * np.sqrt(np.mean(fin[idx] ** 2)) / tru)
+    return out
+
+
+def comparison_table(cfg, res) -> Table:
+    """Published results (navigation.literature) beside ours, for the richest combination."""
+    from ..navigation.literature import COMPARISON_HEADER, Setup, comparison_rows
+
+    comb = res.combinations[-1]
+    s = res.setup
+    sf = s.get("surface") or {}
+    kinds = s["kinds"][comb]
+    data = ("Doppler", "range") + (("landmarks",) if "landmarks" in kinds else ()) + (
+        ("LIDAR",) if "lidar" in kinds else ())
+    ours = Setup(method="covariance analysis", orbits=", ".join(res.qsos), three_d="3D-QSO" in res.qsos,
+                 duration_days=float(res.days[-1]), data_types=data,
+                 doppler_sigma_mm_s=float(cfg.tracking.doppler_sigma_mm_s),
+                 doppler_integration_s=float(cfg.tracking.count_time_s),
+                 landmarks=sf.get("landmarks") if "landmarks" in kinds else None,
+                 pixel_sigma=float(cfg.surface.pixel_sigma) if "landmarks" in kinds else None,
+                 lidar="lidar" in kinds, empirical_accel_nm_s2=float(cfg.apriori.empirical_nm_s2),
+                 field_degree=int(cfg.degree), reference_radius_km=11.0, normalisation="4π, no Condon-Shortley")
+    rows = comparison_rows(our_relative_sigmas(res, comb), ours)
+    cells = [(r[0], r[1], r[2], r[3], r[4], "—" if r[5] is None else f"{r[5]:.3g}", r[6], r[7]) for r in rows]
+    return Table(f"Published Phobos geodesy results beside ours ({comb}, cumulative at the campaign's end, "
+                 "relative 1σ); setups matched only as far as the papers' abstracts state them", COMPARISON_HEADER,
+                 cells)
 
 
 def geodesy_report(cfg, res) -> Section:
     paras = ["Formal covariance of Phobos' GM, normalised gravity field to degree "
-             f"{cfg.degree} and forced libration amplitude from the radio tracking of the QSO campaign "
-             f"({', '.join(res.qsos)}, {cfg.days_per_qso:g} days each), arc by arc with the spacecraft's state, "
-             "SRP, empirical accelerations and range biases of each arc eliminated (Schur complement), per QSO "
-             "alone and cumulative in flight order (the stepwise strategy of Yamamoto et al. 2025)."]
+             f"{cfg.degree} and forced libration amplitude from the radio tracking, landmark images and LIDAR "
+             f"ranges of the QSO campaign ({', '.join(res.qsos)}, {cfg.days_per_qso:g} days each; combinations "
+             f"{', '.join(res.combinations)}), arc by arc with the spacecraft's state, SRP, empirical "
+             "accelerations, range and pointing biases of each arc eliminated (Schur complement), per QSO "
+             "alone and cumulative in flight order (the stepwise strategy of Yamamoto et al. 2025). "
+             "docs/geodesy.md has the models, equations and sources."]
     paras += provenance(res)
-    tables = [sigma_table(res), threshold_table(res)]
+    tables = [sigma_table(res), threshold_table(res), comparison_table(cfg, res)]
     it, idata = interior_table(res)
     if it is not None:
         tables.append(it)
@@ -229,7 +318,12 @@ def geodesy_report(cfg, res) -> Section:
     data["covariance"] = {c: np.asarray(res.covariance[c]).tolist() for c in res.combinations}
     data["interior"] = idata
     data["days_per_qso"] = float(cfg.days_per_qso)
+    data["ours_relative_pct"] = {c: our_relative_sigmas(res, c) for c in res.combinations}
+    data["campaign_days_to_threshold"] = {c: {k: cumulative_days_to_threshold(res, c, k)
+                                              for k in ("phobos:C20", "phobos:C22", "phobos:gm")}
+                                          for c in res.combinations}
     return Section(key="geodesy", title="Phobos geodesy: gravity field and libration from the QSO campaign",
                    paragraphs=paras, tables=tables, figures=figures, data=data,
                    assumptions=["field a priori 0.01 per coefficient (ASSUMED)", "QSO sizes (orbits.campaign)",
-                                "daily pass plan (the day's longest pass)", "formal covariance, no model error"])
+                                "daily pass plan (the day's longest pass)", "formal covariance, no model error",
+                                "landmark a priori and pointing biases (ASSUMED); OROCHI's IFOV (ASSUMED)"])

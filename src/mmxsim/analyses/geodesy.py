@@ -274,12 +274,12 @@ def geodesy_section(cfg: GeodesyAnalysis, scenario, ctx=None) -> Section:
 
 
 def quick(cfg: GeodesyAnalysis) -> dict:
-    """Quick look: two QSOs (high and low), one day each in one arc, degree 2, at most 48 images of 50
-    landmarks a day and a LIDAR shot a minute (tens of seconds)."""
+    """Quick look: two QSOs (high and low), one day each in one arc, degree 2, at most 24 images of 30
+    landmarks a day and a LIDAR shot every 2 minutes (tens of seconds)."""
     return {"qsos": ("QSO-H", "QSO-LB"), "days_per_qso": min(float(cfg.days_per_qso), 1.0), "arc_days": 1.0,
             "degree": 2, "surface": cfg.surface.model_copy(update={
-                "images_per_day": min(cfg.surface.images_per_day, 48.0), "landmarks": min(cfg.surface.landmarks, 50),
-                "lidar_hz": min(cfg.surface.lidar_hz, 1 / 60.0)})}
+                "images_per_day": min(cfg.surface.images_per_day, 24.0), "landmarks": min(cfg.surface.landmarks, 30),
+                "lidar_hz": min(cfg.surface.lidar_hz, 1 / 120.0)})}
 
 
 def warnings(section: Section) -> list[str]:
