@@ -462,6 +462,89 @@ def global_parameter_names(model) -> list[str]:
     return [n for n in estimable_parameters(model) if n.startswith("phobos:")]
 
 
+@dataclass
+class ArcProblem:
+    """One arc's orbit-determination problem (:func:`arc_problem`): the problem (parameters in the
+    order state, other locals, globals, landmark positions), its local and global names and a priori
+    sigmas, and the landmark and LIDAR data (None when none)."""
+
+    problem: OrbitProblem
+    local_names: list
+    local_sigma: np.ndarray
+    global_names: list
+    global_sigma: np.ndarray
+    optical: object = None
+    altimetry: object = None
+
+
+def arc_problem(model, x0, a0: float, a1: float, rows: TrackingData, stations: Mapping, *, global_names,
+                global_apriori: GlobalApriori = GlobalApriori(), local_apriori: LocalApriori = LocalApriori(),
+                surface: SurfacePlan | None = None, landmarks: bool = True, lidar: bool = True, settings=None,
+                ephemeris=None, elevation_mask_deg: float | None = None) -> ArcProblem:
+    """The problem of one arc [a0, a1] (TDB s) from the Mars-centred state ``x0`` at ``a0``, at the truth
+    (the model's parameter values): radio ``rows`` (TrackingData, already cut to the arc); with a
+    ``surface`` plan, its landmark images (``landmarks``) and LIDAR shots (``lidar``), their rows decided
+    with the true geometry (noise-free values); locals (state, Cr A/m and RTN empirical accelerations
+    when the model has them, range bias per station that ranged, camera and LIDAR pointing biases) and
+    globals (``global_names``, then the landmark positions when estimated and imaged) with their a
+    priori. The trajectory is flown once for the row selection and the partials. Used by
+    :func:`campaign_covariance` and by Monte Carlo runs of the full estimation of an arc."""
+    from .variational import estimable_parameters
+
+    mvals = _model_values(model)
+    allowed = estimable_parameters(model)
+    gnames = list(global_names)
+    local_dyn = [n for n in ("srp:cr_area_over_mass", "emp:r", "emp:t", "emp:n")
+                 if n in allowed and n in mvals and n not in gnames]
+    eph = ephemeris if ephemeris is not None else model.ephemeris
+    x = np.asarray(x0, float).reshape(6)
+    bias_st = sorted(set(rows.receiver[rows.kind == "range"])) if len(rows) else []
+    lnames = [*STATE_NAMES, *local_dyn, *(f"bias:{s}" for s in bias_st)]
+    lval = {**dict(zip(STATE_NAMES, x)), **{k: float(mvals[k]) for k in local_dyn},
+            **{f"bias:{s}": 0.0 for s in bias_st}}
+    sig_l = np.array([local_apriori.sigma(k, lval[k]) for k in lnames])
+    sig_g = np.array([global_apriori.sigma(k) for k in gnames])
+    truth = {k: float(mvals[k]) for k in gnames}
+    state = [Prior(float(x[i]), float(sig_l[i])) for i in range(6)]
+    est = {k: Prior(lval[k], float(s)) for k, s in zip(lnames[6:], sig_l[6:])}
+    est.update({k: Prior(truth[k], float(s)) for k, s in zip(gnames, sig_g)})
+    prob = OrbitProblem(model, a0, a1, rows, stations, state, estimate=est, settings=settings, ephemeris=eph,
+                        elevation_mask_deg=elevation_mask_deg)
+    od = ad = None
+    use_img = surface is not None and landmarks and surface.images_per_day > 0
+    use_lid = surface is not None and lidar and surface.lidar_hz > 0
+    if use_img or use_lid:  # rows decided with the true geometry, then the problem with them
+        from .od import simulate_altimetry, simulate_optical
+
+        p_true = prob.p0
+        if use_img:
+            od = simulate_optical(prob, p_true, t=surface.image_epochs(a0, a1), landmarks=surface.landmarks,
+                                  camera=surface.camera, shape=surface.shape, settings=surface.optical_settings,
+                                  noise=False)
+            od = od if len(od) else None
+        if use_lid:
+            ad = simulate_altimetry(prob, p_true, t=surface.shot_epochs(a0, a1), shape=surface.shape,
+                                    settings=surface.altimetry_settings, noise=False)
+            ad = ad if len(ad) else None
+        extra = [*(f"point:cam:{k}" for k in (1, 2, 3) if od is not None),
+                 *(f"lidarpoint:{k}" for k in (1, 2, 3) if ad is not None)]
+        lnames = [*lnames, *extra]
+        sig_l = np.concatenate([sig_l, [local_apriori.sigma(k, 0.0) for k in extra]])
+        if od is not None and surface.estimate_landmarks:
+            nuis = surface.landmark_names()
+            gnames = [*gnames, *nuis]
+            sig_g = np.concatenate([sig_g, np.full(len(nuis), global_apriori.sigma("lmk:0:x"))])
+            truth.update({nm: float(surface.landmarks.position_km[int(nm.split(":")[1]), "xyz".index(nm[-1])])
+                          for nm in nuis})
+        est = {k: Prior(lval.get(k, 0.0), float(sg)) for k, sg in zip(lnames[6:], sig_l[6:])}
+        est.update({k: Prior(truth[k], float(sg)) for k, sg in zip(gnames, sig_g)})
+        memo = getattr(prob, "_traj_memo", None)
+        prob = OrbitProblem(model, a0, a1, rows, stations, state, estimate=est, settings=settings, ephemeris=eph,
+                            elevation_mask_deg=elevation_mask_deg, optical=od, altimetry=ad)
+        prob._traj_memo = memo  # the same trajectory (the same dynamical parameters): fly it once
+    return ArcProblem(prob, lnames, np.asarray(sig_l, float), gnames, np.asarray(sig_g, float), od, ad)
+
+
 def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mapping, *, arc_days: float = 1.0,
                         global_parameters: Sequence[str] | None = None,
                         global_apriori: GlobalApriori = GlobalApriori(),
@@ -518,8 +601,6 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
     # nuisance globals (landmark positions): estimated with the globals, not reported
     nuis = surface.landmark_names() if use_img else []
     gall = [*gnames, *nuis]
-    truth_all = {**truth, **{nm: float(surface.landmarks.position_km[int(nm.split(":")[1]), "xyz".index(nm[-1])])
-                             for nm in nuis}}
     sig_all = np.array([global_apriori.sigma(k) for k in gall])
     sig_g = sig_all[:len(gnames)]
     for k in threshold_parameters:
@@ -546,46 +627,16 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
             keep = (tr_t - tracking.count_time - LIGHT_TIME_MARGIN_S >= a0) & (tr_t <= a1) if len(tr_t) else \
                 np.zeros(0, bool)
             rows = tracking.select(keep)
-            bias_st = sorted(set(rows.receiver[rows.kind == "range"])) if len(rows) else []
-            lnames = [*STATE_NAMES, *local_dyn, *(f"bias:{s}" for s in bias_st)]
-            lval = {**dict(zip(STATE_NAMES, x)), **{k: float(mvals[k]) for k in local_dyn},
-                    **{f"bias:{s}": 0.0 for s in bias_st}}
-            sig_l = np.array([local_apriori.sigma(k, lval[k]) for k in lnames])
-            state = [Prior(float(x[i]), float(sig_l[i])) for i in range(6)]
-            est = {k: Prior(lval[k], float(s)) for k, s in zip(lnames[6:], sig_l[6:])}
-            est.update({k: Prior(truth[k], float(s)) for k, s in zip(gnames, sig_g)})
-            prob = OrbitProblem(model, a0, a1, rows, stations, state, estimate=est, settings=settings, ephemeris=eph,
-                                elevation_mask_deg=elevation_mask_deg)
-            od = ad = None
-            if use_img or use_lid:  # rows decided with the true geometry, then the problem with them
-                from .od import simulate_altimetry, simulate_optical
-
-                p_true = prob.p0
-                if use_img:
-                    od = simulate_optical(prob, p_true, t=surface.image_epochs(a0, a1), landmarks=surface.landmarks,
-                                          camera=surface.camera, shape=surface.shape,
-                                          settings=surface.optical_settings, noise=False)
-                    od = od if len(od) else None
-                if use_lid:
-                    ad = simulate_altimetry(prob, p_true, t=surface.shot_epochs(a0, a1), shape=surface.shape,
-                                            settings=surface.altimetry_settings, noise=False)
-                    ad = ad if len(ad) else None
-                extra = [*(f"point:cam:{k}" for k in (1, 2, 3) if od is not None),
-                         *(f"lidarpoint:{k}" for k in (1, 2, 3) if ad is not None)]
-                sig_x = np.array([local_apriori.sigma(k, 0.0) for k in extra])
-                lnames, sig_l = [*lnames, *extra], np.concatenate([sig_l, sig_x])
-                est = {k: Prior(lval.get(k, 0.0), float(s)) for k, s in zip(lnames[6:], sig_l[6:])}
-                est.update({k: Prior(truth_all[k], float(s)) for k, s in zip(gall, sig_all)}
-                           if od is not None else {k: Prior(truth[k], float(s)) for k, s in zip(gnames, sig_g)})
-                memo = getattr(prob, "_traj_memo", None)
-                prob = OrbitProblem(model, a0, a1, rows, stations, state, estimate=est, settings=settings,
-                                    ephemeris=eph, elevation_mask_deg=elevation_mask_deg, optical=od, altimetry=ad)
-                prob._traj_memo = memo  # the same trajectory (the same dynamical parameters): fly it once
+            ap = arc_problem(model, x, a0, a1, rows, stations, global_names=gnames, global_apriori=global_apriori,
+                             local_apriori=local_apriori, surface=surface, landmarks=use_img, lidar=use_lid,
+                             settings=settings, ephemeris=eph, elevation_mask_deg=elevation_mask_deg)
+            prob, od, ad = ap.problem, ap.optical, ap.altimetry
+            lnames, sig_l = ap.local_names, ap.local_sigma
             surface_rows["landmark"].append(0 if od is None else len(od))
             surface_rows["lidar"].append(0 if ad is None else len(ad))
             p = prob.p0
             has_lmk = od is not None and nuis
-            D = np.concatenate([sig_l, sig_all if has_lmk else sig_g])
+            D = np.concatenate([sig_l, ap.global_sigma])
             if len(rows) or od is not None or ad is not None:
                 info = _information(prob, p, kinds)
             else:
@@ -672,6 +723,6 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
                              setup, timings)
 
 
-__all__ = ["QsoLeg", "SurfacePlan", "LocalApriori", "GlobalApriori", "GeodesyCovariance", "campaign_covariance", "schur_reduce",
+__all__ = ["QsoLeg", "SurfacePlan", "ArcProblem", "arc_problem", "LocalApriori", "GlobalApriori", "GeodesyCovariance", "campaign_covariance", "schur_reduce",
            "days_to_threshold", "global_parameter_names", "check_combinations", "COMBINATIONS",
            "DEFAULT_COMBINATIONS", "AVAILABLE_KINDS", "THRESHOLD", "THRESHOLD_PARAMETERS"]
