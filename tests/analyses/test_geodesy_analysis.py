@@ -92,3 +92,24 @@ def test_booked_tracks_give_more_data_than_the_daily_plan():
         d = geodesy_section(cfg, s, None).data
         out[kind] = (d["setup"]["analysis"]["tracking_hours"], d["final_sigma"]["doppler"]["phobos:C22"])
     assert out["booked"][0] > out["daily"][0] and out["booked"][1] < out["daily"][1], out
+
+
+def test_monte_carlo_of_an_arc_in_the_section():
+    """``monte_carlo.runs``: the full estimation of the first hours of a QSO repeated with the truth drawn
+    from the a priori and noisy radio, landmark and LIDAR data; the section shows the normalised-error
+    table of Phobos' parameters and the Monte Carlo figure, and its data the runs (reference: the
+    MonteCarloResult bookkeeping, z = (estimate - truth) / sigma, checked on its own in
+    tests/navigation/test_montecarlo.py)."""
+    cfg = GeodesyAnalysis(qsos=("QSO-LB",), days_per_qso=0.25, arc_days=0.25, degree=2,
+                          combinations=("doppler", "doppler+landmarks+lidar"),
+                          surface={"images_per_day": 48, "landmarks": 30, "lidar_hz": 1 / 120.0},
+                          monte_carlo={"runs": 3, "hours": 3.0, "degree": 2})
+    sec = geodesy_section(cfg, parse_scenario(SCENARIO), None)
+    t = next(t for t in sec.tables if t.caption.startswith("Monte Carlo of the full estimation"))
+    assert {r[0] for r in t.rows} >= {"phobos:C20", "phobos:C22", "phobos:libration"}
+    assert all(r[0].startswith("phobos:") for r in t.rows)
+    assert len(sec.figures) == 2 and sec.figures[1][1][:4] == b"\x89PNG"
+    mc = json.loads(json.dumps(sec.data))["monte_carlo"]
+    assert mc["runs"] == 3 and mc["setup"]["rows"]["landmark"] > 0 and mc["setup"]["rows"]["lidar"] > 0
+    z = (np.array(mc["estimate"]) - np.array(mc["truth"])) / np.array(mc["sigma"])
+    assert np.all(np.isfinite(z)) and np.max(np.abs(z)) < 6

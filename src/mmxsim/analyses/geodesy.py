@@ -75,6 +75,20 @@ class GeodesySurface(SchemaModel):
     estimate_landmarks: bool = Field(True, description="landmark positions estimated (nuisance globals) or fixed")
 
 
+class GeodesyMonteCarlo(SchemaModel):
+    """Monte Carlo of the full estimation of one arc: true parameters drawn from the a priori, noisy data
+    (radio, landmark pixels, LIDAR ranges), the batch estimate against the truth."""
+
+    runs: int = Field(0, ge=0, le=1000, description="runs (0: none); >= 50 for the consistency criteria")
+    qso: Literal["QSO-H", "QSO-M", "QSO-LA", "QSO-LB", "3D-QSO"] = Field(
+        "QSO-LB", description="the QSO whose first arc is estimated (its hand-off state)")
+    hours: float = Field(12.0, gt=0, le=48, description="arc length, h")
+    degree: int = Field(2, ge=2, le=5, description="degree of the estimated Stokes coefficients")
+    combination: Literal["doppler", "doppler+landmarks", "doppler+landmarks+lidar"] = Field(
+        "doppler+landmarks+lidar", description="the data estimated")
+    seed: int = Field(0, ge=0, description="root seed (same seed, same runs)")
+
+
 class GeodesyApriori(SchemaModel):
     """A priori 1 sigma: locals per arc (the od analysis' defaults) and Phobos' globals (nav-facts §1)."""
 
@@ -110,6 +124,8 @@ class GeodesyAnalysis(SchemaModel):
         ("doppler", "doppler+landmarks", "doppler+landmarks+lidar"), min_length=1,
         description="data combinations (Doppler means the radio data: two-way Doppler and range)")
     surface: GeodesySurface = Field(default_factory=GeodesySurface, description="landmark images and LIDAR shots")
+    monte_carlo: GeodesyMonteCarlo = Field(default_factory=GeodesyMonteCarlo,
+                                           description="Monte Carlo of the full estimation of one arc")
     apriori: GeodesyApriori = Field(default_factory=GeodesyApriori, description="a priori sigmas")
 
     @field_validator("qsos", "combinations", "stations")
@@ -258,12 +274,48 @@ def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
                               elevation_mask_deg=0.0, surface=plan)
     tm["covariance_s"] = _time.perf_counter() - t_a
     res.timings.update(tm)
+    if cfg.monte_carlo.runs:
+        t_a = _time.perf_counter()
+        res.monte_carlo, res.setup["monte_carlo"] = monte_carlo(cfg, base, eph, legs, rows, stations, loc, glo, plan)
+        res.timings["monte_carlo_s"] = _time.perf_counter() - t_a
     prov = {"tracks": len(tracks), "plan": tr.tracks,
             "tracking_hours": float(sum(t.stop - t.start for t in tracks) / 3600.0),
             "blackouts": len(blackouts), "stations": list(cfg.stations), "t0_tdb": t0, "t1_tdb": t1,
             "truth_model": base.describe(), "tracking": tr.model_dump(), "apriori": a.model_dump()}
     res.setup["analysis"] = prov
     return res
+
+
+def monte_carlo(cfg: GeodesyAnalysis, base, eph, legs, rows, stations, loc, glo, plan):
+    """(MonteCarloResult, its setup) of the full estimation of the first ``monte_carlo.hours`` of the chosen QSO
+    (:func:`mmxsim.navigation.geodesy.arc_problem`: the campaign's tracking rows in the arc, its landmark
+    images and LIDAR shots, the same a priori; Phobos' field to ``monte_carlo.degree``):
+    :func:`mmxsim.navigation.montecarlo.estimation_monte_carlo`."""
+    from types import SimpleNamespace
+
+    from ..navigation.geodesy import LIGHT_TIME_MARGIN_S, arc_problem, global_parameter_names
+    from ..navigation.measurements import MeasurementSettings
+    from ..navigation.montecarlo import estimation_monte_carlo
+    from ._navigation import od_model
+
+    mc = cfg.monte_carlo
+    leg = next((g for g in legs if g.name == mc.qso), None)
+    if leg is None:
+        leg = _legs(SimpleNamespace(qsos=(mc.qso,), days_per_qso=mc.hours / 24.0), legs[0].t0, base, eph)[0]
+    model = od_model(base, True, True, mc.degree, True)
+    a0, a1 = leg.t0, leg.t0 + mc.hours * 3600.0
+    keep = (rows.t - rows.count_time - LIGHT_TIME_MARGIN_S >= a0) & (rows.t <= a1) if len(rows) else None
+    arc_rows = rows.select(keep) if keep is not None else rows
+    ap = arc_problem(model, leg.x0, a0, a1, arc_rows, stations, global_names=global_parameter_names(model),
+                     global_apriori=glo, local_apriori=loc, surface=plan,
+                     landmarks="landmarks" in mc.combination, lidar="lidar" in mc.combination,
+                     settings=MeasurementSettings(troposphere=True, shapiro=True), ephemeris=eph,
+                     elevation_mask_deg=0.0)
+    res = estimation_monte_carlo(ap.problem, mc.runs, seed=mc.seed)
+    return res, {"qso": mc.qso, "hours": mc.hours, "degree": mc.degree, "combination": mc.combination,
+                 "rows": {"radio": len(arc_rows), "landmark": 0 if ap.optical is None else len(ap.optical),
+                          "lidar": 0 if ap.altimetry is None else len(ap.altimetry)},
+                 "parameters": len(ap.problem.names), "seed": mc.seed, "runs": mc.runs}
 
 
 def geodesy_section(cfg: GeodesyAnalysis, scenario, ctx=None) -> Section:
@@ -277,7 +329,9 @@ def quick(cfg: GeodesyAnalysis) -> dict:
     """Quick look: two QSOs (high and low), one day each in one arc, degree 2, at most 24 images of 30
     landmarks a day and a LIDAR shot every 2 minutes (tens of seconds)."""
     return {"qsos": ("QSO-H", "QSO-LB"), "days_per_qso": min(float(cfg.days_per_qso), 1.0), "arc_days": 1.0,
-            "degree": 2, "surface": cfg.surface.model_copy(update={
+            "degree": 2, "monte_carlo": cfg.monte_carlo.model_copy(update={"runs": min(cfg.monte_carlo.runs, 5),
+                                                                           "hours": min(cfg.monte_carlo.hours, 3.0)}),
+            "surface": cfg.surface.model_copy(update={
                 "images_per_day": min(cfg.surface.images_per_day, 24.0), "landmarks": min(cfg.surface.landmarks, 30),
                 "lidar_hz": min(cfg.surface.lidar_hz, 1 / 120.0)})}
 

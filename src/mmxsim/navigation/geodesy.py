@@ -360,6 +360,7 @@ class GeodesyCovariance:
     apriori_sigma: np.ndarray  # (n,)
     setup: dict = field(default_factory=dict)
     timings: dict = field(default_factory=dict)
+    monte_carlo: object = None  # a MonteCarloResult of one arc's full estimation, when run (the analysis)
 
     def index(self, name: str) -> int:
         if name not in self.parameters:
