@@ -113,3 +113,29 @@ def test_monte_carlo_of_an_arc_in_the_section():
     assert mc["runs"] == 3 and mc["setup"]["rows"]["landmark"] > 0 and mc["setup"]["rows"]["lidar"] > 0
     z = (np.array(mc["estimate"]) - np.array(mc["truth"])) / np.array(mc["sigma"])
     assert np.all(np.isfinite(z)) and np.max(np.abs(z)) < 6
+
+
+def test_origin_takes_its_interior_from_the_run_geodesy():
+    """With the geodesy analysis enabled, the origin section's interior table gains the separation
+    computed with the run's geodesy covariance (GM, C̄20, C̄22, libration of the richest combination), the
+    covariance is computed once (the geodesy section reuses it through ``ctx``: the same object), and
+    its σ are those of the geodesy section's covariance (reference: the shared result; 0 difference)."""
+    from mmxsim.analyses.geodesy import geodesy_result, interior_covariance
+    from mmxsim.analyses.origin import origin_section
+
+    s = parse_scenario({**SCENARIO, "analyses": {
+        "origin": {"trials": 100, "errors_pct": [10, 30]},
+        "geodesy": {"qsos": ["QSO-LB"], "days_per_qso": 0.25, "arc_days": 0.25, "degree": 2,
+                    "combinations": ["doppler", "doppler+landmarks"],
+                    "surface": {"images_per_day": 48, "landmarks": 30, "lidar_hz": 0}}}})
+    ctx = {}
+    sec = origin_section(s.analyses.origin, s, ctx)
+    res = ctx["geodesy"][1]
+    assert geodesy_result(s.analyses.geodesy, s, ctx) is res
+    t = next(t for t in sec.tables if t.caption.startswith("Which interior families"))
+    assert "distance computed" in t.header and "the geodesy analysis of this run" in t.caption
+    d = sec.data["interior"]
+    P, comb = interior_covariance(res)
+    assert comb == "doppler+landmarks"
+    assert np.allclose(d["computed_sigma"], np.sqrt(np.diag(P)), rtol=0, atol=0)
+    assert 0 <= d["separated_computed"] <= d["pairs"]

@@ -318,11 +318,36 @@ def monte_carlo(cfg: GeodesyAnalysis, base, eph, legs, rows, stations, loc, glo,
                  "parameters": len(ap.problem.names), "seed": mc.seed, "runs": mc.runs}
 
 
+def geodesy_result(cfg: GeodesyAnalysis, scenario, ctx=None):
+    """:func:`run_geodesy`, kept in the run's ``ctx`` (key ``"geodesy"``, with the settings it was run
+    with) so that the ``origin`` section (which comes first in the report) can take its interior
+    families from the same covariance without computing it twice."""
+    key = cfg.model_dump_json()
+    if ctx is not None and isinstance(ctx.get("geodesy"), tuple) and ctx["geodesy"][0] == key:
+        return ctx["geodesy"][1]
+    res = run_geodesy(cfg, scenario, ctx)
+    if ctx is not None:
+        ctx["geodesy"] = (key, res)
+    return res
+
+
+def interior_covariance(res, combination: str | None = None):
+    """(4x4 covariance of GM, C̄20, C̄22, libration, the combination) of a GeodesyCovariance (the richest
+    combination by default), or None when one of them is not estimated."""
+    keys = ("phobos:gm", "phobos:C20", "phobos:C22", "phobos:libration")
+    if not all(k in res.parameters for k in keys):
+        return None
+    comb = combination or res.combinations[-1]
+    idx = [res.index(k) for k in keys]
+    P = np.asarray(res.covariance[comb])[np.ix_(idx, idx)]
+    return 0.5 * (P + P.T), comb
+
+
 def geodesy_section(cfg: GeodesyAnalysis, scenario, ctx=None) -> Section:
     """Formal covariance of Phobos geodesy over the QSO campaign (see module doc)."""
     from ._geodesy_report import geodesy_report
 
-    return geodesy_report(cfg, run_geodesy(cfg, scenario, ctx))
+    return geodesy_report(cfg, geodesy_result(cfg, scenario, ctx))
 
 
 def quick(cfg: GeodesyAnalysis) -> dict:
