@@ -398,3 +398,71 @@ def test_simulation_is_reproducible(base):
     l1 = simulate_altimetry(pr, pr.p0, t=b["t_lid"][:50], shape=b["shape"], seed=5)
     l2 = simulate_altimetry(pr, pr.p0, t=b["t_lid"][:50], shape=b["shape"], seed=5)
     assert np.array_equal(l1.value, l2.value)
+
+
+def test_phobos_ephemeris_correction_of_the_dynamics(base, surface):
+    """A PhobosGravity with ``ephemeris_parameters`` gives the problem its own hook
+    (:class:`~mmxsim.navigation.od.PhobosEphemerisHook`: the dynamics' mapping): each of
+    ``phobos:dx .. dvz`` moves both the spacecraft (through the dynamics) and the surface it sees.
+    Reference, in two parts: (1) the spacecraft's part, on the Doppler rows (which see only the
+    spacecraft): central differences of ``computed_rows`` with steps of 3e-2 km and 3e-6 km/s
+    (re-propagations: smaller steps drown in the QSO's integration noise, as for the state columns);
+    (2) the surface rows with the spacecraft's part removed (``J_sc . S``, checked by (1) and by the
+    state-column tests) vs central differences with the trajectory held fixed (steps 1e-5 km,
+    1e-9 km/s; LIDAR shots whose facet changes within the step left out), tolerance 1e-6 of the
+    column's largest partial."""
+    from mmxsim.dynamics import DynamicsModel, MarsGravity, PhobosGravity
+    from mmxsim.navigation.od import PHOBOS_STATE_PARAMETERS, PhobosEphemerisHook
+
+    b = base
+    od, ad = surface
+    force = PhobosGravity("harmonics", degree=2, libration_parameter=True, ephemeris_parameters=True,
+                          ephemeris_epoch=b["t0"])
+    model = DynamicsModel(forces=[MarsGravity(2), force], ephemeris=b["eph"], tolerance=1e-14)
+    est = {n: Prior(0.0, 1.0) for n in PHOBOS_STATE_PARAMETERS}
+    pr = OrbitProblem(model, b["t0"], b["t1"], b["rows"], b["stations"], [Prior(v, 1.0) for v in b["x0"]],
+                      estimate=est, settings=b["settings"], ephemeris=b["eph"], optical=od, altimetry=ad)
+    assert isinstance(pr.phobos_correction, PhobosEphemerisHook)
+    lin = pr.linearize(pr.p0)
+    m0, m1 = len(b["rows"]), len(b["rows"]) + len(od)
+    traj0 = pr.trajectory(pr.p0)
+    f0 = _lidar_facets(pr, pr.p0, traj0)
+    # the surface rows' partials with the trajectory held fixed: H minus the spacecraft's part
+    frozen = OrbitProblem(model, b["t0"], b["t1"], b["rows"], b["stations"], [Prior(v, 1.0) for v in b["x0"]],
+                          estimate=est, settings=b["settings"], ephemeris=b["eph"], optical=od, altimetry=ad)
+    frozen.trajectory = lambda p, c=None: traj0
+    for nm in PHOBOS_STATE_PARAMETERS:
+        j = pr.names.index(nm)
+        a = lin.H[:, j]
+        for rows in (slice(0, m0), slice(m0, m1)):  # Doppler (spacecraft only), landmarks (both)
+            assert np.max(np.abs(a[rows])) > 0, (nm, rows)
+        h = 0.1 if nm[-2] == "d" else 1e-5
+        p1, p2 = pr.p0.copy(), pr.p0.copy()
+        p1[j] += h
+        p2[j] -= h
+        fd = (pr.computed_rows(p1)[0][:m0] - pr.computed_rows(p2)[0][:m0]) / (2 * h)
+        assert np.max(np.abs(a[:m0] - fd)) < 3e-4 * np.max(np.abs(a[:m0])), nm
+        h = 1e-5 if nm[-2] == "d" else 1e-9
+        p1, p2 = pr.p0.copy(), pr.p0.copy()
+        p1[j] += h
+        p2[j] -= h
+        same = (_lidar_facets(frozen, p1, traj0) == f0) & (_lidar_facets(frozen, p2, traj0) == f0)
+        fd = (frozen.computed_rows(p1)[0][m0:] - frozen.computed_rows(p2)[0][m0:]) / (2 * h)
+        surf = a[m0:] - _spacecraft_part(pr, traj0, j)[m0:]
+        keep = np.r_[np.ones(m1 - m0, bool), same]
+        assert np.max(np.abs(surf)) > 0, nm
+        assert np.max(np.abs(surf - fd)[keep]) < 1e-6 * np.max(np.abs(surf)), nm
+
+
+def _spacecraft_part(pr, traj, j):
+    """Column ``j`` of the surface rows' partials through the spacecraft's trajectory only: the rows
+    depend on ``r - q``, so ``d/dr = -d_value_d_phobos[:, :3]`` (the models' output), times the
+    trajectory's position sensitivity at the image and shot epochs."""
+    out = [np.zeros(len(pr.data))]
+    col = traj.names.index(pr.names[j])
+    for kind, obs in (("landmark", pr.optical), ("lidar", pr.altimetry)):
+        _, dph = pr.surface_rows(pr.p0)[kind]
+        t = obs.t[obs.image] if kind == "landmark" else obs.t  # images: one epoch per image
+        S = traj.sensitivity(t)[:, :3, col]
+        out.append(-np.einsum("ki,ki->k", dph[:, :3], S))
+    return np.concatenate(out)

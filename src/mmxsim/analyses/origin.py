@@ -120,7 +120,7 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
              f"{100 * H24_PUBLISHED[e]:.0f}" if e in H24_PUBLISHED else "")
             for e, a, u in zip(errs, curve.accuracy, uniq.fraction)]
     i25 = errs.index(0.25)
-    interior_tables, interior_data = ([], {}) if not cfg.interior else _interior()
+    interior_tables, interior_data = ([], {}) if not cfg.interior else _interior(_computed_geodesy(scenario, ctx))
     conf = [(h, *(f"{x:.3f}" for x in curve.confusion[i25][k])) for k, h in enumerate(curve.hypotheses)]
     return Section(
         key="origin", title="Origin of Phobos: capture or giant impact?", paragraphs=paras,
@@ -151,9 +151,28 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
 MMX_LIKE_TARGET = "0.1 % on C20/C22, 0.01 deg on the libration (assumed target)"
 
 
-def _interior():
-    """Interior families of the homogeneous Ernst shape and which of them today's and an MMX-like
-    precision separate (:mod:`mmxsim.science.interior`)."""
+def _computed_geodesy(scenario, ctx):
+    """(4x4 covariance of GM, C̄20, C̄22, libration, a label) from the run's ``geodesy`` analysis when the
+    scenario enables it (computed once and shared through ``ctx``:
+    :func:`mmxsim.analyses.geodesy.geodesy_result`), else None."""
+    cfg = getattr(getattr(scenario, "analyses", None), "geodesy", None)
+    if cfg is None:
+        return None
+    from .geodesy import geodesy_result, interior_covariance
+
+    res = geodesy_result(cfg, scenario, ctx)
+    out = interior_covariance(res)
+    if out is None:
+        return None
+    P, comb = out
+    return P, (f"the geodesy analysis of this run ({comb}, {', '.join(res.qsos)}, "
+               f"{res.days[-1]:g} days, formal 1σ)")
+
+
+def _interior(computed=None):
+    """Interior families of the homogeneous Ernst shape and which of them today's precision, an
+    MMX-like target and (``computed``: (covariance, label)) the run's geodesy covariance separate
+    (:mod:`mmxsim.science.interior`)."""
     import numpy as np
 
     from ..science.interior import current_sigma, family_table, separation_table
@@ -164,23 +183,38 @@ def _interior():
     target = (today[0], 1e-3 * abs(h["c20bar"]), 1e-3 * abs(h["c22bar"]), np.radians(0.01))
     fam0 = {"families": families, "separation": separation_table(families, today)}
     fam1 = {"separation": separation_table(families, target)}
-    for f in (fam0, fam1):
+    cols = [fam0, fam1]
+    if computed is not None:
+        fam2 = {"separation": separation_table(families, cov=computed[0])}
+        cols.append(fam2)
+    for f in cols:
         f["separated"] = sum(p["separated"] for p in f["separation"])
     fam0["pairs"] = len(fam0["separation"])
     rows = [(r["family"], f"{r['c20bar']:.6f}", f"{r['c22bar']:.6f}", f"{np.degrees(r['libration']):.4f}",
              f"{r['C_MR2']:.4f}") for r in fam0["families"]]
-    sep = [(f"{p['a']} / {p['b']}", f"{p['distance']:.2f}", "yes" if p["separated"] else "no",
-            f"{q['distance']:.1f}", "yes" if q["separated"] else "no")
-           for p, q in zip(fam0["separation"], fam1["separation"])]
+    sep = []
+    for k, p in enumerate(fam0["separation"]):
+        row = [f"{p['a']} / {p['b']}"]
+        for f in cols:
+            q = f["separation"][k]
+            row += [f"{q['distance']:.3g}", "yes" if q["separated"] else "no"]
+        sep.append(tuple(row))
+    head = ["pair", "distance today", "separated", "distance MMX-like", "separated"]
+    caption = (f"Which interior families the gravity field and libration separate (Mahalanobis > 3): today's "
+               f"knowledge vs an MMX-like precision ({MMX_LIKE_TARGET})")
+    if computed is not None:
+        head += ["distance computed", "separated"]
+        caption += f" vs the precision computed by {computed[1]}"
     tables = [Table("Interior families of Phobos (Ernst shape; layer parameters are assumptions, docs/interior.md)",
                     ("family", "C̄20", "C̄22", "libration deg", "C/MR² (R = 11 km)"), rows),
-              Table(f"Which interior families the gravity field and libration separate (Mahalanobis > 3): today's "
-                    f"knowledge vs an MMX-like precision ({MMX_LIKE_TARGET})",
-                    ("pair", "distance today", "separated", "distance MMX-like", "separated"), sep)]
+              Table(caption, tuple(head), sep)]
     data = {"interior": {"families": [{k: r[k] for k in ("family", "c20bar", "c22bar", "libration", "C_MR2")}
                                       for r in fam0["families"]],
                          "separated_today": fam0["separated"], "separated_mmx_like": fam1["separated"],
                          "pairs": fam0["pairs"], "mmx_like_target": MMX_LIKE_TARGET}}
+    if computed is not None:
+        data["interior"].update({"separated_computed": fam2["separated"], "computed_by": computed[1],
+                                 "computed_sigma": np.sqrt(np.diag(computed[0])).tolist()})
     return tables, data
 
 

@@ -25,11 +25,17 @@ built by the analysis layer from :mod:`mmxsim.comms`.
 from .data import TrackingData
 from .estimation import (BatchResult, BatchSettings, EstimationError, Linearization, SingularProblemError,
                          batch_least_squares)
+from .altimetry import AltimetryData
 from .measurements import MeasurementSettings, compute
+from .od import (Information, OrbitProblem, PhobosEphemerisHook, Prior, simulate, simulate_altimetry, simulate_optical,
+                 simulate_rows)
+from .optical import OpticalData
 from .participants import FunctionParticipant, GroundStation
 from .sequential import FilterResult, square_root_information_filter
 from .tdm import read_tdm, save_tdm, write_tdm
 
 __all__ = ["TrackingData", "BatchResult", "BatchSettings", "EstimationError", "Linearization", "SingularProblemError",
            "batch_least_squares", "MeasurementSettings", "compute", "FunctionParticipant", "GroundStation",
-           "FilterResult", "square_root_information_filter", "read_tdm", "save_tdm", "write_tdm"]
+           "FilterResult", "square_root_information_filter", "read_tdm", "save_tdm", "write_tdm", "OrbitProblem",
+           "Prior", "Information", "PhobosEphemerisHook", "simulate", "simulate_optical", "simulate_altimetry",
+           "simulate_rows", "OpticalData", "AltimetryData"]

@@ -42,8 +42,12 @@ through the hook ``phobos_correction``: an object with ``names`` (the parameters
 ephemeris and its partials; Phobos' position becomes ``q + dq`` and each such column gets
 ``d_value_d_phobos[:, :3] . dq_dp`` (plus the spacecraft's part through the trajectory when the
 dynamics lists the parameter too). The models' ``d_value_d_phobos`` (m, 6) is also available from
-:meth:`OrbitProblem.surface_rows`. Without the hook, ``phobos:dx .. phobos:dvz`` are refused
-alongside optical or LIDAR data (they would move the spacecraft but not the surface it sees).
+:meth:`OrbitProblem.surface_rows`. When the model's :class:`~mmxsim.dynamics.forces.PhobosGravity`
+has ``ephemeris_parameters=True`` and no hook is given, the problem makes its own,
+:class:`PhobosEphemerisHook` (the dynamics' mapping, :mod:`mmxsim.dynamics.phobos_correction`), so that
+one column carries both the spacecraft's response and the moved surface. Without any hook,
+``phobos:dx .. phobos:dvz`` are refused alongside optical or LIDAR data (they would move the
+spacecraft but not the surface it sees).
 
 For covariance analysis of large data sets :meth:`OrbitProblem.information` accumulates ``Hᵀ W H``
 per data kind in chunks of rows (the full design matrix is never held).
@@ -76,6 +80,39 @@ SURFACE_KINDS = ("landmark", "lidar")
 _LMK = re.compile(r"lmk:(\d+):([xyz])$")
 _POINT = re.compile(r"point:(\d+|cam):([123])$")
 _LIDARPOINT = re.compile(r"lidarpoint:([123])$")
+
+
+class PhobosEphemerisHook:
+    """The ``phobos_correction`` hook of a :class:`~mmxsim.dynamics.forces.PhobosGravity` with
+    ``ephemeris_parameters=True``: Phobos' position offset ``dq(t)`` and ``dq/d(phobos:dx .. dvz)`` from
+    :func:`mmxsim.dynamics.phobos_correction.phobos_state_correction`, the same mapping (and frame,
+    epoch) as the dynamics', at the values of the problem (the force's own correction where a name is
+    neither estimated nor considered). :class:`OrbitProblem` makes one itself when its model has such a
+    force and no hook is given."""
+
+    names = PHOBOS_STATE_PARAMETERS
+
+    def __init__(self, force):
+        if getattr(force, "ephemeris_frame", None) is None:
+            raise InputError("od.phobos_correction", type(force).__name__,
+                             "a PhobosGravity with ephemeris_parameters=True (and its epoch)")
+        self.force = force
+
+    def __call__(self, t, values):
+        from ..dynamics.phobos_correction import phobos_state_correction
+
+        own = np.asarray(self.force.ephemeris_correction, float).reshape(6)
+        delta = [float(values.get(n, own[i])) for i, n in enumerate(self.names)]
+        dx, J = phobos_state_correction(t, self.force.ephemeris_frame, delta)
+        return dx[:, :3], J[:, :3, :]
+
+
+def _ephemeris_force(model):
+    """The model's PhobosGravity with ephemeris parameters, or None."""
+    for f in getattr(model, "forces", ()) or ():
+        if getattr(f, "ephemeris_parameters", False):
+            return f
+    return None
 
 
 @dataclass
@@ -161,6 +198,10 @@ class OrbitProblem:
         from .altimetry import AltimetryData
         from .optical import OpticalData
 
+        if self.phobos_correction is None and (self.optical is not None or self.altimetry is not None):
+            force = _ephemeris_force(self.model)
+            if force is not None:
+                self.phobos_correction = PhobosEphemerisHook(force)
         hook = self.phobos_correction
         if hook is not None and not (callable(hook) and isinstance(getattr(hook, "names", None), (tuple, list))):
             raise InputError("od.phobos_correction", type(hook).__name__,
@@ -324,8 +365,15 @@ class OrbitProblem:
         for k, (t, dv) in enumerate(self.maneuvers):
             dv = np.array([v.get(f"dv{k}_{a}", dv[i]) for i, a in enumerate("xyz")])
             mans.append((t, dv))
-        return Trajectory(self.model, self.t0, x0, self.t1, parameters=dyn, maneuvers=mans,
+        # the last trajectory is kept: simulation, linearisation and information at one point fly it once
+        key = (x0.tobytes(), tuple(sorted(dyn.items())), tuple((t, dv.tobytes()) for t, dv in mans))
+        memo = getattr(self, "_traj_memo", None)
+        if memo is not None and memo[0] == key:
+            return memo[1]
+        traj = Trajectory(self.model, self.t0, x0, self.t1, parameters=dyn, maneuvers=mans,
                           barycentric=self.barycentric)
+        self._traj_memo = (key, traj)
+        return traj
 
     def _columns(self, traj_names: Sequence[str], names: Sequence[str]) -> tuple[list, list]:
         """(columns of ``names`` in the trajectory's sensitivity, their positions in ``names``)."""
