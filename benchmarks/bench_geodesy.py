@@ -39,8 +39,7 @@ Timed, in the same run:
   per kind in chunks of rows; then the covariance of each data combination. Compile time is excluded (a
   warm-up on the first images compiles the integrator and the ray casting and builds the shape's BVH).
   Phobos' ephemeris correction reaches the camera and LIDAR rows through the problem's
-  ``phobos_correction`` hook (here a small class over
-  :func:`~mmxsim.dynamics.phobos_correction.phobos_state_correction`, the dynamics' own mapping).
+  ``phobos_correction`` hook (:class:`~mmxsim.navigation.od.PhobosEphemerisHook`, the dynamics' own mapping).
 * The straightforward baseline: ``solve_ivp(method="DOP853", rtol 1e-13, atol 1e-16 km)`` with dense output on
   :func:`mmxsim.dynamics.numpy_rhs` (same forces, same Chebyshev third bodies), one re-propagation per state
   component and dynamical parameter, every measurement recomputed from each trajectory by the same models
@@ -173,30 +172,14 @@ def geodesy_model(model, t_e: float):
                          compact_mode=model.compact_mode)
 
 
-class PhobosHook:
-    """OrbitProblem's ``phobos_correction`` hook for the force's ephemeris correction: Phobos' position
-    offset and its partials with respect to phobos:dx .. dvz, by the dynamics' own mapping
-    (:func:`mmxsim.dynamics.phobos_correction.phobos_state_correction`)."""
-
-    names = None  # set in __init__ (PHOBOS_STATE)
-
-    def __init__(self, force):
-        self.force = force
-        self.names = PHOBOS_STATE
-
-    def __call__(self, t, values):
-        from mmxsim.dynamics.phobos_correction import phobos_state_correction
-
-        own = self.force.ephemeris_correction
-        delta = [float(values.get(k, own[i])) for i, k in enumerate(self.names)]
-        dx, J = phobos_state_correction(np.atleast_1d(np.asarray(t, float)), self.force.ephemeris_frame, delta)
-        return dx[:, :3], J[:, :3, :]
-
-
 def phobos_hook(model):
-    """The hook where the model has the ephemeris correction, else None."""
+    """OrbitProblem's ``phobos_correction`` hook where the model has the ephemeris correction, else None:
+    :class:`mmxsim.navigation.od.PhobosEphemerisHook` (Phobos' position offset and its partials with
+    respect to phobos:dx .. dvz by the dynamics' own mapping)."""
+    from mmxsim.navigation.od import PhobosEphemerisHook
+
     f = phobos_force(model)
-    return PhobosHook(f) if getattr(f, "ephemeris_parameters", False) else None
+    return PhobosEphemerisHook(f) if getattr(f, "ephemeris_parameters", False) else None
 
 
 def phobos_force(model):
@@ -712,6 +695,27 @@ class ScipyCovariance:
         return out
 
 
+def engine_covariance(case: Case, arc_days: float):
+    """The geodesy engine on the same QSO, data and priors (:func:`mmxsim.navigation.geodesy.campaign_covariance`,
+    the ``geodesy`` analysis' path): arcs of ``arc_days`` (locals per arc: state, Cr A/m, empirical
+    accelerations, camera and LIDAR pointing biases; globals: Phobos' parameters), landmarks held fixed.
+    (wall s, result)."""
+    from mmxsim.navigation import geodesy as G
+
+    sig = dict(zip(case.names, case.sigma0))
+    surface = G.SurfacePlan(case.shape, case.landmarks, camera=case.camera, images_per_day=IMAGES_PER_DAY,
+                            lidar_hz=LIDAR_RATE_HZ, estimate_landmarks=False)
+    glob = G.GlobalApriori(other={k: sig[k] for k in PHOBOS_STATE if k in sig})
+    loc = G.LocalApriori(pointing_rad=POINTING_SIGMA_RAD)
+    leg = G.QsoLeg("QSO-LB", case.t0, case.x0, (case.t1 - case.t0) / 86400.0)
+    b = case.base
+    c = time.perf_counter()
+    res = G.campaign_covariance(case.model, [leg], b.data, b.stations, arc_days=arc_days, global_apriori=glob,
+                                local_apriori=loc, combinations=tuple(G.COMBINATIONS), settings=b.settings,
+                                ephemeris=b.ephemeris, elevation_mask_deg=None, surface=surface)
+    return time.perf_counter() - c, res
+
+
 def extrapolate(names, ncols_timed: int, acc_s: float, rows_timed: int, rows: dict, prop_s_per_hour: float,
                 hours: float, meas_s_per_row: dict, central: bool) -> dict:
     """The baseline's cost on an arc of ``hours`` with ``rows`` per kind and every column of ``names``: one
@@ -786,12 +790,18 @@ def main() -> None:
                     help="finite differences of the baseline (default central: forward ones measured too coarse)")
     ap.add_argument("--skip-baseline", action="store_true")
     ap.add_argument("--skip-one-pass", action="store_true", help="without the one-pass variant")
+    ap.add_argument("--engine-arcs", default=None, help="arc lengths (days, comma-separated) for the geodesy "
+                    "engine's rows (default: the whole arc and 1 day; 'none': skip)")
     a = ap.parse_args()
     days = a.days or (0.5 if a.quick else 30.0)
     hours = a.baseline_hours or 1.0
     if a.profile_hours is None:
         a.profile_hours = 0.0 if a.quick else 2 * PHOBOS_PERIOD_S / 3600.0
     ncols = a.baseline_columns or (4 if a.quick else None)
+    if a.engine_arcs is None:
+        a.engine_arcs = [days] if a.quick else [days, 1.0]
+    else:
+        a.engine_arcs = [] if a.engine_arcs == "none" else [float(x) for x in a.engine_arcs.split(",")]
 
     T = time.perf_counter
     c0 = T()
@@ -827,6 +837,20 @@ def main() -> None:
     print(f"  Information.covariance (np.linalg.inv of the unscaled normal matrix) against a Cholesky factorisation "
           f"of the scaled one: max |σ ratio - 1| {np.max(np.abs(s / sc - 1)):.1e}", flush=True)
     table = [(f"{days:g} d", "mmxsim", mm.rows, mm.timings["total"], None)]
+    for arc_days in a.engine_arcs:
+        if arc_days > days:
+            continue
+        w, res = engine_covariance(case, arc_days)
+        fin = res.final_sigma("doppler+landmarks+lidar")
+        mine = dict(zip(case.names, np.sqrt(np.diag(mm.covariance["Doppler + landmarks + LIDAR"]))))
+        worst = max((abs(fin[k] / mine[k] - 1.0), k) for k in fin if k in mine)
+        print(f"  geodesy engine (navigation.geodesy.campaign_covariance), arcs of {arc_days:g} d: {w:.1f} s "
+              f"({res.timings.get('arcs', '?')} arcs); σ of the globals "
+              + ("against the single-arc covariance: max |ratio - 1| "
+                 f"{worst[0]:.1e} ({worst[1]})" if arc_days >= days else
+                 "(locals per arc, so not the single arc's): GM {:.3g}, C20 {:.3g}, C22 {:.3g}, libration {:.3g}".format(
+                     fin["phobos:gm"], fin["phobos:C20"], fin["phobos:C22"], fin["phobos:libration"])), flush=True)
+        table.append((f"{days:g} d", f"engine {arc_days:g}", mm.rows, w, mm.timings["total"]))
     if not a.skip_one_pass:
         op = OnePassCovariance(case).run()
         print("  mmxsim, one pass (same models and rows, chained here): rows "
@@ -892,6 +916,8 @@ def main() -> None:
     for arc, tool, r, w, ref in table:
         tool_s = {"mmxsim": "mmxsim: simulate_optical/altimetry + OrbitProblem.information",
                   "one pass": "mmxsim models in one pass (chained in this script)",
+                  **{f"engine {x:g}": f"mmxsim geodesy engine (campaign_covariance), arcs of {x:g} d"
+                     for x in a.engine_arcs},
                   "baseline": "SciPy DOP853 + finite differences + NumPy",
                   "baseline (columns scaled)": "SciPy DOP853 + finite differences + NumPy (columns scaled)",
                   "baseline (extrapolated)": "same, extrapolated (see above)"}[tool]
