@@ -64,6 +64,10 @@ Timed, in the same run:
   show the linearity) and one evaluation of every model on that arc's rows (cost per row); (3) the 30-day
   cost extrapolated from them: (2 x dynamical parameters + 1) propagations of 720 h, (2 x parameters + 1)
   evaluations of every model on the 30-day rows, the accumulation scaled by rows.
+* mmxsim's geodesy engine (:func:`mmxsim.navigation.geodesy.campaign_covariance`, the ``geodesy`` analysis'
+  path) on the same QSO, rows and priors (``--engine-arcs``): as one 30-day arc (the same covariance: the
+  locals eliminated by the Schur complement; σ of the globals compared with the single-arc ones) and in
+  1-day arcs as the analysis runs it (locals per arc: a different, weaker problem, timed for scale).
 * mmxsim's models in one pass (:class:`OnePassCovariance`, chained in this script): the same rows, partials
   and covariance, each chunk of images or shots deciding its rows and forming its partials in one call, the
   trajectory's dense output evaluated once per epoch; what the library path could cost (the difference is
@@ -80,7 +84,7 @@ libration per data combination (Doppler; + landmarks; + LIDAR), the agreement, a
 
 Run:  python benchmarks/bench_geodesy.py [--quick] [--days 30] [--tracks booked|visible] [--landmarks 200]
       [--baseline-hours 1] [--profile-hours 15.3] [--baseline-columns N] [--fd central|forward]
-      [--rtol 1e-13] [--skip-baseline] [--skip-one-pass]
+      [--rtol 1e-13] [--engine-arcs 30,1|none] [--skip-baseline] [--skip-one-pass]
 ``--quick``: a 12-hour arc; the baseline on the 1-h arc with 4 columns (x, GM, C22, libration), its
 cost per hour and per row taken from that arc (not representative).
 """
@@ -918,8 +922,8 @@ def main() -> None:
                   "one pass": "mmxsim models in one pass (chained in this script)",
                   **{f"engine {x:g}": f"mmxsim geodesy engine (campaign_covariance), arcs of {x:g} d"
                      for x in a.engine_arcs},
-                  "baseline": "SciPy DOP853 + finite differences + NumPy",
-                  "baseline (columns scaled)": "SciPy DOP853 + finite differences + NumPy (columns scaled)",
+                  "baseline": f"SciPy DOP853 + {a.fd} differences + NumPy",
+                  "baseline (columns scaled)": f"SciPy DOP853 + {a.fd} differences + NumPy (columns scaled)",
                   "baseline (extrapolated)": "same, extrapolated (see above)"}[tool]
         print(f"| {arc} | {tool_s} | {r['doppler']} | {r['landmark']} | {r['lidar']} | {w:.2f} | "
               + ((f"{w / ref:.0f}× |" if w / ref >= 10 else f"{w / ref:.2g}× |") if ref else "1× |"))
