@@ -642,7 +642,11 @@ class OrbitProblem:
         lm = self._landmarks_at(v)
         nl = len(lm)
         ukey, inv = np.unique(inv_img * nl + lmk_r, return_inverse=True)
-        oc = project_landmarks(lm, o.camera, t, ukey // nl, ukey % nl, self._sc_position(traj, t),
+        if names is None:
+            pos, S = self._sc_position(traj, t), None
+        else:  # one dense-output evaluation for the position and its sensitivity (the rows see no velocity)
+            pos, S = traj.position_and_sensitivity(t)
+        oc = project_landmarks(lm, o.camera, t, ukey // nl, ukey % nl, pos,
                                self.phobos_position(t, v), self.pose(v), pointing_rad=self._image_pointing(v)[uimg],
                                settings=o.settings)
         sel = 2 * inv + o.component[rows]
@@ -653,8 +657,7 @@ class OrbitProblem:
         m = len(rows)
         J = np.zeros((m, len(names)))
         src, dst = self._columns(traj.names, names)
-        S = traj.sensitivity(t)[:, :, src]
-        J[:, dst] = np.einsum("mi,min->mn", oc.d_value_d_state[sel, 0, :], S[inv_img])
+        J[:, dst] = np.einsum("mi,min->mn", oc.d_value_d_state[sel, 0, :3], S[:, :, src][inv_img])
         cols = self._surface_columns(names)
         if cols["lib"] >= 0:
             J[:, cols["lib"]] += oc.d_value_d_pose[sel, 0]
@@ -691,15 +694,18 @@ class OrbitProblem:
         rows = np.asarray(rows)
         t = a.t[rows]
         th = a.pointing_rad[rows] + np.array([v.get(f"lidarpoint:{k}", 0.0) for k in (1, 2, 3)])
-        ac = lidar_ranges(a.shape, t, self._sc_position(traj, t), self.phobos_position(t, v), self.pose(v),
+        if names is None:
+            pos, S = self._sc_position(traj, t), None
+        else:  # one dense-output evaluation for the position and its sensitivity (the rows see no velocity)
+            pos, S = traj.position_and_sensitivity(t)
+        ac = lidar_ranges(a.shape, t, pos, self.phobos_position(t, v), self.pose(v),
                           pointing_rad=th, facet=a.facet[rows], settings=a.settings)
         if names is None:
             return ac.value, None, ac.d_value_d_phobos
         m = len(rows)
         J = np.zeros((m, len(names)))
         src, dst = self._columns(traj.names, names)
-        S = traj.sensitivity(t)[:, :, src]
-        J[:, dst] = np.einsum("mi,min->mn", ac.d_value_d_state[:, 0, :], S)
+        J[:, dst] = np.einsum("mi,min->mn", ac.d_value_d_state[:, 0, :3], S[:, :, src])
         cols = self._surface_columns(names)
         if cols["lib"] >= 0:
             J[:, cols["lib"]] += ac.d_value_d_pose[:, 0]

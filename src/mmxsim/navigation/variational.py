@@ -353,6 +353,21 @@ class Trajectory:
             out[m, :, c: c + 3] = raw[m, :, :6] @ B
         return out
 
+    def position_and_sensitivity(self, t) -> tuple[np.ndarray, np.ndarray]:
+        """((N, 3) position, (N, 3, n) its sensitivity) at epochs ``t`` from ONE dense-output evaluation,
+        the position in the integrator's own frame (Mars-centred: no round trip through the barycentre;
+        what the landmark and LIDAR rows need, with no light time and no two-part epochs)."""
+        t, _ = self._epochs(t, None)
+        raw = self._raw(t)
+        full = raw[:, 6:].reshape(-1, 6, self._nargs)[:, :3, :] / self._scales
+        out = np.zeros((t.size, 3, self.n))
+        out[:, :, : self._nargs] = full
+        for j, ((tm, _dv), B) in enumerate(zip(self.maneuvers, self._B)):
+            m = t >= tm
+            c = self._nargs + 3 * j
+            out[m, :, c: c + 3] = full[m, :, :6] @ B
+        return raw[:, :3].copy(), out
+
     def stm(self, t) -> np.ndarray:
         """(N, 6, 6): the state transition matrix Phi(t, t0)."""
         t, _ = self._epochs(t, None)
