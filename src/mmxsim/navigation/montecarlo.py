@@ -53,6 +53,16 @@ instead of 1. It is the linearisation over a wide a priori: the truths' Stokes c
 mean NEES is 12.98. It is not numerical: noise-free data with the a priori mean at the truth give errors
 below 5e-3 sigma and a NEES of 1e-5.
 
+With landmarks and LIDAR (tests/navigation/test_montecarlo_surface.py: 12 h of the same low QSO, 843
+Doppler points, 3172 landmark rows in 33 images, 719 LIDAR ranges; 37 parameters with the camera bias,
+5 landmarks and Phobos' ephemeris correction; 100 runs, seed 2024): every run converges, the pooled
+spread of the 13 Phobos parameters is 1.078, C20, C22 and the libration lie within 3 sigma in every
+run and the mean NEES is 38.5 (95 % band 35.3 .. 38.7). S22's own spread, 1.23, lies outside its 95 %
+family-wise interval with that seed and inside it with seed 7; noise-free runs give errors equal to
+the a priori's share within 0.002 sigma. With a Phobos ephemeris a priori of 0.3 km (instead of 0.1
+km) 28 of 100 runs diverge: Gauss-Newton started at the a priori mean leaves the region where the
+12 h arc is linear (prefit residuals of ~5000 sigma).
+
 Simplifications: the truth is drawn from the a priori the estimator uses (no model error: the
 same force and measurement models simulate and estimate); the data schedule is the problem's (the
 visibility at the nominal parameters), and so are the landmark and LIDAR rows: the pairs (image,
@@ -75,7 +85,7 @@ import os
 import time as _time
 import warnings
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
+from typing import Sequence
 
 import numpy as np
 from scipy.stats import chi2
