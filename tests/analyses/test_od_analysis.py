@@ -59,15 +59,18 @@ def test_section_estimate_within_3_sigma_of_the_truth(run):
 
 def test_filter_matches_the_batch_and_monte_carlo_ran(run):
     """Without process noise the SRIF about the batch estimate ends on it (< 0.01 σ: the batch stops at
-    0.01 σ steps) with the same covariance (< 1e-6 relative); the smoother returns the batch at t0."""
+    0.01 σ steps) with the same covariance (< 1e-6 relative); the smoother returns the batch at t0. The
+    Monte Carlo (2 runs) completed both and its section data carry the NEES, its band and the spreads."""
     res, _ = run
     d = next(s for s in res.sections if s.key == "od").data
     f = d["filter"]
     assert f["final_deviation_over_sigma_max"] < 0.01
     assert f["final_covariance_rel_diff_max"] < 1e-6
     assert f["smoothed_minus_batch_at_epoch_over_sigma_max"] < 0.01
-    mc = d["monte_carlo"]
-    assert mc["runs"] == 2 and mc["completed"] == 2 and not mc["failed"]
+    mc = d["monte_carlo"]  # navigation.montecarlo's statistics, without the per-run arrays
+    assert mc["runs"] == 2 and mc["completed"] == 2 and not mc["failures"]
+    assert len(mc["nees"]) == 2 and mc["nees_mean"] > 0 and mc["nees_band"][0] < mc["nees_band"][1]
+    assert len(mc["spread"]) == len(mc["names"]) and "truth" not in mc
 
 
 def test_outputs_report_summary_and_tdm(run):

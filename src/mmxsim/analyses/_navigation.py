@@ -154,7 +154,7 @@ class OdOutcome:
     sigma_hill: np.ndarray = None  # (K, 6) same, Phobos Hill frame
     cov_state: np.ndarray = None  # (K, 6, 6) state covariance at sigma_t (ICRF, km, km/s)
     est_states: np.ndarray = None  # (K, 6) the estimated trajectory at sigma_t (Mars-centred ICRF)
-    monte_carlo: dict = None
+    monte_carlo: object = None  # navigation.montecarlo.MonteCarloResult (or None)
     timings: dict = field(default_factory=dict)
 
     def section(self):
@@ -412,33 +412,18 @@ def run_filter(problem, batch):
     return square_root_information_filter(problem, reference=batch.estimate, t_final=problem.t1)
 
 
-def monte_carlo(su: Setup, cfg) -> dict:
-    """Re-estimate with ``cfg.monte_carlo_runs`` new noise and a priori draws; the spread of the
-    errors against the formal covariance (NEES in its 95 % chi-square band)."""
-    from ..navigation.covariance import nees, nees_band
+def monte_carlo(su: Setup, cfg):
+    """The Monte Carlo of the estimation (:func:`mmxsim.navigation.montecarlo.estimation_monte_carlo`):
+    ``cfg.monte_carlo_runs`` truths drawn from the problem's a priori, noisy data simulated at each
+    (with the troposphere calibration residual), each estimated with the analysis' batch settings;
+    a :class:`~mmxsim.navigation.montecarlo.MonteCarloResult` (failed runs counted, not hidden)."""
+    from ..navigation.estimation import BatchSettings
+    from ..navigation.montecarlo import estimation_monte_carlo
 
-    errs, covs, rms, failed = [], [], [], []
-    for k in range(cfg.monte_carlo_runs):
-        seed = int(cfg.seed) + 1000 + k
-        try:
-            _, _, b = estimate_once(su, cfg, seed, True)
-        except Exception as exc:  # an estimation that fails is counted and reported, not hidden
-            failed.append(f"run {k}: {exc}")
-            continue
-        errs.append(b.estimate - su.p_true)
-        covs.append(b.covariance)
-        rms.append(b.postfit_weighted_rms)
-    out = {"runs": cfg.monte_carlo_runs, "failed": failed}
-    if errs:
-        E, C = np.asarray(errs), np.asarray(covs)
-        v = nees(E, C)
-        lo, hi = nees_band(E.shape[1], len(E))
-        sd = E.std(axis=0, ddof=1) if len(E) > 1 else np.full(E.shape[1], np.nan)
-        formal = np.sqrt(np.mean(np.diagonal(C, axis1=1, axis2=2), axis=0))
-        out.update({"completed": len(E), "nees_mean": float(v.mean()), "nees_band_95": [lo, hi],
-                    "nees_inside": bool(lo <= v.mean() <= hi), "spread_over_formal": (sd / formal).tolist(),
-                    "postfit_rms_mean": float(np.mean(rms)), "errors": E.tolist()})
-    return out
+    settings = BatchSettings(max_iterations=cfg.max_iterations, n_sigma=cfg.n_sigma,
+                             step_tolerance=cfg.step_tolerance_sigma, rms_tolerance=cfg.rms_tolerance)
+    return estimation_monte_carlo(su.problem, cfg.monte_carlo_runs, seed=int(cfg.seed), settings=settings,
+                                  extra_sigma=su.extra_sigma)
 
 
 def measurement_settings(cfg):

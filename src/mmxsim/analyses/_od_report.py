@@ -168,19 +168,9 @@ def od_report(out) -> Section:
         tables.append(Table("Batch and square-root information filter at the arc's end",
                             ("quantity", "value"), _filter_rows(out)))
         data_js["filter"] = {k: v for k, v in _filter_dict(out).items()}
-    if out.monte_carlo:
-        mc = out.monte_carlo
-        rows = [("runs (completed)", f"{mc['runs']} ({mc.get('completed', 0)})")]
-        if mc.get("completed"):
-            lo, hi = mc["nees_band_95"]
-            rows += [("mean NEES (dimension n)", f"{mc['nees_mean']:.3f}"), ("95 % χ² band", f"{lo:.3f} .. {hi:.3f}"),
-                     ("inside the band", "yes" if mc["nees_inside"] else "NO"),
-                     ("spread / formal σ (state)", ", ".join(f"{x:.2f}" for x in mc["spread_over_formal"][:6])),
-                     ("mean post-fit weighted RMS", f"{mc['postfit_rms_mean']:.3f}")]
-        rows += [("failed", "; ".join(mc["failed"]) or "none")]
-        tables.append(Table("Monte Carlo: the spread of the estimates vs the formal covariance", ("quantity", "value"),
-                            rows))
-        data_js["monte_carlo"] = {k: v for k, v in mc.items() if k != "errors"}
+    if out.monte_carlo is not None:
+        tables.extend(_monte_carlo_tables(out.monte_carlo))
+        data_js["monte_carlo"] = _monte_carlo_dict(out.monte_carlo)
     figures = [("Post-fit residuals per station and type", residual_figure(data, b)),
                ("Formal position and velocity 1σ over the arc (RTN about Mars; Phobos Hill frame)", _sigma_figure(out))]
     tdm = write_tdm(data, originator="MMXSIM", comment="simulated by the mmxsim od analysis")
@@ -222,3 +212,35 @@ def _filter_rows(out) -> list:
              "final_position_sigma_m_batch": "position σ at the end (RMS axis), batch mapped, m",
              "smoothed_minus_batch_at_epoch_over_sigma_max": "smoothed minus batch at the epoch, max |Δ|/σ"}
     return [(names.get(k, k), f"{v:.4g}") for k, v in _filter_dict(out).items()]
+
+
+# the per-run arrays of MonteCarloResult.to_dict() (runs x parameters) stay out of the section's data
+_MC_PER_RUN = ("truth", "estimate", "sigma")
+
+
+def _monte_carlo_dict(mc) -> dict:
+    """The Monte Carlo's statistics (:meth:`MonteCarloResult.to_dict`) without the per-run arrays."""
+    return {k: v for k, v in mc.to_dict().items() if k not in _MC_PER_RUN}
+
+
+def _monte_carlo_tables(mc) -> list:
+    """The Monte Carlo's summary (runs, NEES with its 95 % band, pooled spread, criteria) and its
+    per-parameter table (:meth:`MonteCarloResult.table`)."""
+    rows = [("runs (completed)", f"{mc.n_runs} ({mc.completed})")]
+    if mc.completed:
+        v = mc.nees[mc.ok]
+        lo, hi = mc.nees_band
+        rows += [(f"mean NEES (dimension {len(mc.names)})", f"{np.mean(v):.3f}"),
+                 ("95 % χ² band", f"{lo:.3f} .. {hi:.3f}"),
+                 ("inside the band", "yes" if lo <= np.mean(v) <= hi else "NO"),
+                 ("mean post-fit weighted RMS", f"{np.mean(mc.postfit_rms[mc.ok]):.3f}")]
+    if mc.completed >= 2:
+        names = mc.phobos_names or mc.names
+        s, (a, b) = mc.pooled_spread()
+        label = "Phobos parameters" if mc.phobos_names else "all parameters"
+        rows += [(f"pooled spread of (estimate − truth)/σ, {label} ({len(names)})",
+                  f"{s:.3f} (95 % CI {a:.3f} .. {b:.3f})")]
+    rows += [("failed", "; ".join(mc.failures) or "none")]
+    header, per = mc.table()
+    return [Table("Monte Carlo: the spread of the estimates vs the formal covariance", ("quantity", "value"), rows),
+            Table("Monte Carlo per parameter: normalised errors (estimate − truth)/formal σ", header, per)]

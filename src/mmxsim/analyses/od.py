@@ -6,8 +6,10 @@ stations' passes (or the ground plan's booked tracks) outside solar conjunctions
 the settings; a batch least-squares estimator (and a square-root information filter with its
 smoother) recovers the spacecraft state and the parameters asked for, from an a priori drawn
 around the truth. ``mode: covariance`` gives the formal covariance only (no noise drawn);
-``monte_carlo_runs`` repeats the estimation with new noise and a priori draws and compares the
-spread with the formal covariance. docs/navigation.md has the models and their sources.
+``monte_carlo_runs`` repeats the estimation with truths drawn from the a priori and new noise
+(:func:`mmxsim.navigation.montecarlo.estimation_monte_carlo`) and compares the spread of the errors
+with the formal covariance (NEES and its band, spreads per parameter, 3σ coverage).
+docs/navigation.md has the models and their sources.
 """
 
 from __future__ import annotations
@@ -85,7 +87,8 @@ class OdAnalysis(SchemaModel):
         "estimate", description="estimate: noisy data and iterations; covariance: formal covariance only")
     filter: bool = Field(True, description="also run the square-root information filter and its smoother")
     process_noise_km2_s3: float = Field(0.0, ge=0, le=1e-12, description="white acceleration PSD for the filter")
-    monte_carlo_runs: int = Field(0, ge=0, le=1000, description="Monte Carlo estimations (new noise, a priori)")
+    monte_carlo_runs: int = Field(0, ge=0, le=1000,
+                                  description="Monte Carlo estimations (truths drawn from the a priori, new noise)")
     n_sigma: float = Field(4.0, ge=2, le=100, description="outlier editing threshold, sigma")
     max_iterations: int = Field(15, ge=1, le=100, description="batch iterations at most")
     step_tolerance_sigma: float = Field(

@@ -15,6 +15,11 @@ flies proximity-operations flight dynamics. Modules:
 * ``estimation``: weighted batch least squares (square-root information, consider, editing);
 * ``sequential``: the square-root information filter with process noise and its smoother;
 * ``covariance``: mapping, RTN and Phobos Hill frames, NEES;
+* ``montecarlo``: Monte Carlo of the batch estimation (truths drawn from the a priori, every row set
+  re-simulated, the errors against the formal covariance: spreads, 3-sigma coverage, NEES);
+* ``geodesy``: covariance analysis of a multi-arc QSO campaign for Phobos geodesy (local and global
+  parameters, information per arc and data kind);
+* ``literature``: published Phobos geodesy results and their references, for comparison with ours;
 * ``tdm``: CCSDS TDM 2.0 (KVN) read and write.
 
 Like every domain package it imports nothing from its siblings: station positions and Earth
