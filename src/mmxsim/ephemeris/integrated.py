@@ -51,6 +51,10 @@ class IntegratedMoonsEphemeris(TreeEphemeris):
         s = self._seg[body]
         return float(s.start_second), float(s.end_second)
 
+    def _segment_position(self, body: str, t: np.ndarray) -> np.ndarray:
+        """(N, 3) positions only (jplephem ``compute``: the same Chebyshev sums as ``_segment``'s)."""
+        return np.asarray(self._seg[body].compute(J2000_JD, t / 86400.0)).reshape(3, -1).T
+
     def _segment(self, body: str, t: np.ndarray) -> np.ndarray:
         pos, vel = self._seg[body].compute_and_differentiate(J2000_JD, t / 86400.0)
         out = np.empty((t.size, 6))
