@@ -68,10 +68,11 @@ Timed, in the same run:
   path) on the same QSO, rows and priors (``--engine-arcs``): as one 30-day arc (the same covariance: the
   locals eliminated by the Schur complement; σ of the globals compared with the single-arc ones) and in
   1-day arcs as the analysis runs it (locals per arc: a different, weaker problem, timed for scale).
-* mmxsim's models in one pass (:class:`OnePassCovariance`, chained in this script): the same rows, partials
-  and covariance, each chunk of images or shots deciding its rows and forming its partials in one call, the
-  trajectory's dense output evaluated once per epoch; what the library path could cost (the difference is
-  what limits it).
+* mmxsim's covariance mode (:class:`OnePassCovariance`: :func:`mmxsim.navigation.od.surface_information`
+  for the landmark and LIDAR rows, ``OrbitProblem.information`` for the Doppler): the same rows, partials and
+  covariance, each chunk of images or shots deciding its rows and forming its partials in one call, the
+  trajectory's dense output evaluated once per epoch, no data set built. The goal is checked on it (the
+  covariance analysis' path; the geodesy engine uses it too); the two-step path above is printed beside.
 
 Agreement of the two covariances, on the short arc, same a priori: the σ of every Phobos parameter
 (baseline / mmxsim - 1), and the whitened Jacobian columns against mmxsim's
@@ -438,12 +439,10 @@ class MmxsimCovariance:
 
 
 class OnePassCovariance:
-    """The same covariance from the same mmxsim models, chained in this script in one pass (what limits
-    the library path, measured): each chunk of images or shots decides its rows and forms their partials
-    in the same call (:func:`~mmxsim.navigation.optical.landmark_observations`,
-    :func:`~mmxsim.navigation.altimetry.lidar_observations`: one ray cast per shot instead of a cast at
-    simulation and a re-cast), the trajectory's dense output is evaluated once per epoch for the position
-    and its partials (:func:`position_and_sensitivity`) and the truth is propagated once."""
+    """The same covariance through mmxsim's covariance mode: :func:`mmxsim.navigation.od.surface_information`
+    decides the landmark and LIDAR rows and forms their partials in one pass (one ray cast per shot, one
+    dense-output evaluation per epoch, no data set built), :meth:`OrbitProblem.information` the Doppler's;
+    the truth is propagated once (the problem keeps its trajectory)."""
 
     def __init__(self, case: Case):
         self.case = case
@@ -451,62 +450,35 @@ class OnePassCovariance:
         self.rows = {}
 
     def run(self):
-        from mmxsim.navigation.altimetry import lidar_observations
-        from mmxsim.navigation.measurements import compute
-        from mmxsim.navigation.optical import landmark_observations
+        from mmxsim.navigation.od import OrbitProblem, surface_information
 
         c = self.case
+        b = c.base
         n = len(c.names)
         T = time.perf_counter
+        pr = OrbitProblem(b.model, b.t0, b.t1, b.data, b.stations, b.state, estimate=dict(b.estimate),
+                          settings=b.settings, ephemeris=b.ephemeris, elevation_mask_deg=None,
+                          phobos_correction=phobos_hook(b.model))
         a = T()
-        traj = c.base.trajectory(c.base.p0)
+        pr.trajectory(pr.p0)
         self.timings["propagation with variational equations"] = T() - a
-        src = [traj.names.index(k) for k in c.names if k in traj.names]
-        dst = [c.names.index(k) for k in c.names if k in traj.names]
-        info = {k: np.zeros((n, n)) for k in ("doppler", "landmark", "lidar")}
         a = T()
-        d = c.base.data
-        H = np.zeros((len(d), n))
-        if len(d):
-            comp = compute(d, traj, c.base.stations, c.base.settings, c.eph)
-            for j in range(comp.bounce_hi.shape[1]):
-                ok = np.isfinite(comp.bounce_hi[:, j])
-                if ok.any():
-                    S = traj.sensitivity(comp.bounce_hi[ok, j], comp.bounce_lo[ok, j])
-                    dh = np.einsum("ki,kin->kn", comp.d_value_d_state[ok, j, :], S)
-                    H[np.ix_(np.flatnonzero(ok), dst)] += dh[:, src]
-            H /= d.sigma[:, None]
-        info["doppler"] += H.T @ H
+        info = {k: np.zeros((n, n)) for k in ("doppler", "landmark", "lidar")}
+        m = len(pr.names)
+        rad = pr.information(pr.p0, kinds=["doppler"]) if len(b.data) else None
+        if rad is not None:
+            info["doppler"][:m, :m] = rad.normal["doppler"]
         self.timings["doppler: partials + H^T W H"] = T() - a
-        self.rows["doppler"] = len(d)
-        lib_col = c.names.index("phobos:libration")
-        pose = probe_problem(c).pose({"phobos:libration": c.p_true[lib_col]})
-        hook = phobos_hook(c.model)
-        ph_cols = [c.names.index(k) for k in PHOBOS_STATE] if hook is not None else []
-        for kind, t_all, cols in (("landmark", c.t_img, BIAS_NAMES[:3]), ("lidar", c.t_lidar, BIAS_NAMES[3:])):
+        self.rows["doppler"] = len(b.data)
+        for kind in ("landmark", "lidar"):
             a = T()
-            self.rows[kind] = 0
-            bias_cols = [c.names.index(k) for k in cols]
-            for i0 in range(0, len(t_all), CHUNK):
-                t = t_all[i0:i0 + CHUNK]
-                r, S = position_and_sensitivity(traj, t)
-                q, sun = _bodies(c, t)
-                if kind == "landmark":
-                    o = landmark_observations(c.shape, c.landmarks, c.camera, t, r, q, pose, sun)
-                    idx = o.image
-                else:
-                    o = lidar_observations(c.shape, t, r, q, pose)
-                    idx = o.shot
-                Hk = np.zeros((len(o), n))
-                Hk[:, dst] = np.einsum("ki,kin->kn", o.d_value_d_state[:, 0, :3], S[idx])[:, src]
-                Hk[:, lib_col] += o.d_value_d_pose[:, 0]
-                Hk[:, bias_cols] = o.d_value_d_pointing
-                if hook is not None:  # Phobos' corrected position moves the surface the camera and LIDAR see
-                    J = hook(t, {})[1]
-                    Hk[:, ph_cols] += np.einsum("ki,kin->kn", o.d_value_d_phobos[:, :3], J[idx])
-                Hk /= o.sigma[:, None]
-                info[kind] += Hk.T @ Hk
-                self.rows[kind] += len(o)
+            si = surface_information(pr, pr.p0, extra={k: 0.0 for k in BIAS_NAMES},
+                                     images=c.t_img if kind == "landmark" else None, landmarks=c.landmarks,
+                                     camera=c.camera, shots=c.t_lidar if kind == "lidar" else None, shape=c.shape)
+            if list(si.names) != list(c.names):
+                raise RuntimeError("parameter order differs between the case and the covariance mode")
+            info[kind] = si.normal[kind]
+            self.rows[kind] = int(si.rows[kind])
             self.timings[f"{kind}: rows + partials + H^T W H"] = T() - a
         a = T()
         self.covariance = {combo: covariance(sum(info[k] for k in kinds), c.sigma0) for combo, kinds in COMBOS.items()}
@@ -793,7 +765,7 @@ def main() -> None:
     ap.add_argument("--fd", choices=("central", "forward"), default="central",
                     help="finite differences of the baseline (default central: forward ones measured too coarse)")
     ap.add_argument("--skip-baseline", action="store_true")
-    ap.add_argument("--skip-one-pass", action="store_true", help="without the one-pass variant")
+    ap.add_argument("--skip-one-pass", action="store_true", help="without the covariance-mode path")
     ap.add_argument("--engine-arcs", default=None, help="arc lengths (days, comma-separated) for the geodesy "
                     "engine's rows (default: the whole arc and 1 day; 'none': skip)")
     a = ap.parse_args()
@@ -857,13 +829,13 @@ def main() -> None:
         table.append((f"{days:g} d", f"engine {arc_days:g}", mm.rows, w, mm.timings["total"]))
     if not a.skip_one_pass:
         op = OnePassCovariance(case).run()
-        print("  mmxsim, one pass (same models and rows, chained here): rows "
+        print("  mmxsim covariance mode (od.surface_information: rows decided and linearised in one pass): rows "
               + ", ".join(f"{k} {v}" for k, v in op.rows.items()), flush=True)
         for k, v in op.timings.items():
             print(f"    {k:72s} {v:8.2f} s")
         s1 = np.sqrt(np.diag(mm.covariance["Doppler + landmarks + LIDAR"]))
         s2 = np.sqrt(np.diag(op.covariance["Doppler + landmarks + LIDAR"]))
-        print(f"    σ one pass / σ OrbitProblem.information - 1, all data, every parameter: max "
+        print(f"    σ covariance mode / σ simulate + OrbitProblem.information - 1, all data, every parameter: max "
               f"{np.max(np.abs(s2 / s1 - 1)):.1e}", flush=True)
         table.append((f"{days:g} d", "one pass", op.rows, op.timings["total"], mm.timings["total"]))
     if not a.skip_baseline:
@@ -919,7 +891,7 @@ def main() -> None:
     print("|---|---|---:|---:|---:|---:|---:|")
     for arc, tool, r, w, ref in table:
         tool_s = {"mmxsim": "mmxsim: simulate_optical/altimetry + OrbitProblem.information",
-                  "one pass": "mmxsim models in one pass (chained in this script)",
+                  "one pass": "mmxsim covariance mode: od.surface_information + OrbitProblem.information",
                   **{f"engine {x:g}": f"mmxsim geodesy engine (campaign_covariance), arcs of {x:g} d"
                      for x in a.engine_arcs},
                   "baseline": f"SciPy DOP853 + {a.fd} differences + NumPy",
@@ -927,8 +899,9 @@ def main() -> None:
                   "baseline (extrapolated)": "same, extrapolated (see above)"}[tool]
         print(f"| {arc} | {tool_s} | {r['doppler']} | {r['landmark']} | {r['lidar']} | {w:.2f} | "
               + ((f"{w / ref:.0f}× |" if w / ref >= 10 else f"{w / ref:.2g}× |") if ref else "1× |"))
-    tot = mm.timings["total"]
-    print(f"\nGoal: mmxsim <= 60 s for the {days:g}-day case on 2 cores: {tot:.1f} s, "
+    tot = op.timings["total"] if not a.skip_one_pass else mm.timings["total"]
+    print(f"\nGoal: mmxsim <= 60 s for the {days:g}-day case on 2 cores: {tot:.1f} s ("
+          + ("covariance mode" if not a.skip_one_pass else "simulate + information") + "), "
           + ("met" if tot <= 60.0 else "NOT met") + (" (the goal is set for 30 days)" if days != 30 else ""))
 
 

@@ -466,3 +466,34 @@ def _spacecraft_part(pr, traj, j):
         S = traj.sensitivity(t)[:, :3, col]
         out.append(-np.einsum("ki,ki->k", dph[:, :3], S))
     return np.concatenate(out)
+
+
+def test_surface_information_equals_simulation_then_information(base):
+    """Covariance mode (od.surface_information: rows decided and linearised in one pass) against the
+    two-step path (noise-free simulate_optical / simulate_altimetry, a problem with those data, its
+    information()): the same rows and the same normal matrices of the landmark and LIDAR kinds over
+    state, libration, camera and LIDAR biases and the positions of three landmarks, to 1e-9 relative
+    of each matrix's largest entry (reference: the two-step path, tested above against finite
+    differences)."""
+    from mmxsim.navigation.od import surface_information
+
+    b = base
+    est = {"phobos:libration": Prior(b["model"].forces[1].libration, 1e-3)}
+    pr = problem(b, estimate=est)
+    od = simulate_optical(pr, pr.p0, t=b["t_img"], landmarks=b["lm"], camera=b["cam"], shape=b["shape"],
+                          noise=False)
+    ad = simulate_altimetry(pr, pr.p0, t=b["t_lid"], shape=b["shape"], noise=False)
+    lm_names = {f"lmk:{k}:{a}": float(b["lm"].position_km[k, i]) for k in (0, 5, 9) for i, a in enumerate("xyz")}
+    extra = {**{f"point:cam:{i}": 0.0 for i in (1, 2, 3)}, **{f"lidarpoint:{i}": 0.0 for i in (1, 2, 3)},
+             **lm_names}
+    full = problem(b, estimate={**est, **{k: Prior(v_, 1e-3) for k, v_ in extra.items()}}, optical=od,
+                   altimetry=ad)
+    ref = full.information(full.p0, kinds=["landmark", "lidar"])
+    got = surface_information(pr, pr.p0, extra=extra, images=b["t_img"], landmarks=b["lm"], camera=b["cam"],
+                              shots=b["t_lid"], shape=b["shape"])
+    assert got.names == ref.names
+    assert got.rows == {"landmark": len(od), "lidar": len(ad)}
+    for k in ("landmark", "lidar"):
+        A, B = got.normal[k], ref.normal[k]
+        assert np.max(np.abs(A)) > 0
+        assert np.max(np.abs(A - B)) <= 1e-9 * np.max(np.abs(B)), (k, np.max(np.abs(A - B)) / np.max(np.abs(B)))

@@ -463,6 +463,59 @@ def global_parameter_names(model) -> list[str]:
     return [n for n in estimable_parameters(model) if n.startswith("phobos:")]
 
 
+def _surface_arc(prob, p, ap, kinds, surface, use_img, use_lid, local_apriori, global_apriori, rows):
+    """One arc with landmarks and/or LIDAR in covariance mode (:func:`~mmxsim.navigation.od.surface_information`):
+    (geodesy kind -> normal matrix in the order locals, globals; local names; local sigmas; global sigmas
+    (with the landmark positions when imaged and estimated); rows per surface kind)."""
+    from .od import surface_information
+
+    extra = {}
+    if use_img:
+        extra.update({f"point:cam:{i}": 0.0 for i in (1, 2, 3)})
+    if use_lid:
+        extra.update({f"lidarpoint:{i}": 0.0 for i in (1, 2, 3)})
+    nuis = surface.landmark_names() if use_img else []
+    for nm in nuis:
+        extra[nm] = float(surface.landmarks.position_km[int(nm.split(":")[1]), "xyz".index(nm[-1])])
+    si = surface_information(prob, p, extra=extra, images=surface.image_epochs(prob.t0, prob.t1) if use_img else None,
+                             landmarks=surface.landmarks, camera=surface.camera,
+                             shots=surface.shot_epochs(prob.t0, prob.t1) if use_lid else None, shape=surface.shape,
+                             optical_settings=surface.optical_settings,
+                             altimetry_settings=surface.altimetry_settings)
+    names = si.names
+    n = len(names)
+    nrow = {"landmark": int(si.rows.get("landmark", 0)), "lidar": int(si.rows.get("lidar", 0))}
+    if nrow["landmark"] == 0:  # no image saw a landmark: the camera bias and landmark columns carry nothing
+        drop = {k for k in extra if k.startswith(("point:", "lmk:"))}
+    else:
+        drop = set()
+    if use_lid and nrow["lidar"] == 0:
+        drop |= {k for k in extra if k.startswith("lidarpoint:")}
+    nl0 = len(ap.local_names)
+    loc_x = [k for k in extra if k.startswith(("point:", "lidarpoint:")) and k not in drop]
+    glo_x = [k for k in extra if k.startswith("lmk:") and k not in drop]
+    order = [*range(nl0), *(names.index(k) for k in loc_x), *range(nl0, nl0 + len(ap.global_names)),
+             *(names.index(k) for k in glo_x)]
+    radio = {}
+    if "radio" in kinds and len(rows):
+        r = _information(prob, p, ["radio"])["radio"]
+        radio = np.zeros((n, n))
+        m = len(prob.names)
+        radio[:m, :m] = r
+    info = {}
+    for g in kinds:
+        N = radio if g == "radio" and len(rows) else np.zeros((n, n))
+        if g == "landmarks":
+            N = si.normal.get("landmark", np.zeros((n, n)))
+        elif g == "lidar":
+            N = si.normal.get("lidar", np.zeros((n, n)))
+        info[g] = N[np.ix_(order, order)]
+    lnames = [*ap.local_names, *loc_x]
+    sig_l = np.concatenate([ap.local_sigma, [local_apriori.sigma(k, 0.0) for k in loc_x]])
+    sig_g = np.concatenate([ap.global_sigma, np.full(len(glo_x), global_apriori.landmark_km)])
+    return info, lnames, sig_l, sig_g, nrow
+
+
 @dataclass
 class ArcProblem:
     """One arc's orbit-determination problem (:func:`arc_problem`): the problem (parameters in the
@@ -629,19 +682,22 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
                 np.zeros(0, bool)
             rows = tracking.select(keep)
             ap = arc_problem(model, x, a0, a1, rows, stations, global_names=gnames, global_apriori=global_apriori,
-                             local_apriori=local_apriori, surface=surface, landmarks=use_img, lidar=use_lid,
-                             settings=settings, ephemeris=eph, elevation_mask_deg=elevation_mask_deg)
-            prob, od, ad = ap.problem, ap.optical, ap.altimetry
-            lnames, sig_l = ap.local_names, ap.local_sigma
-            surface_rows["landmark"].append(0 if od is None else len(od))
-            surface_rows["lidar"].append(0 if ad is None else len(ad))
+                             local_apriori=local_apriori, settings=settings, ephemeris=eph,
+                             elevation_mask_deg=elevation_mask_deg)
+            prob = ap.problem
             p = prob.p0
-            has_lmk = od is not None and nuis
-            D = np.concatenate([sig_l, ap.global_sigma])
-            if len(rows) or od is not None or ad is not None:
-                info = _information(prob, p, kinds)
+            if use_img or use_lid:  # covariance mode: rows decided and linearised in one pass
+                info, lnames, sig_l, sig_gx, nrow = _surface_arc(prob, p, ap, kinds, surface, use_img, use_lid,
+                                                                 local_apriori, global_apriori, rows)
+                has_lmk = nrow["landmark"] > 0 and bool(nuis)
+                D = np.concatenate([sig_l, sig_gx])
             else:
-                info = {k: np.zeros((len(p), len(p))) for k in kinds}
+                info = _information(prob, p, kinds) if len(rows) else {k: np.zeros((len(p), len(p))) for k in kinds}
+                lnames, sig_l, has_lmk = ap.local_names, ap.local_sigma, False
+                nrow = {"landmark": 0, "lidar": 0}
+                D = np.concatenate([sig_l, ap.global_sigma])
+            surface_rows["landmark"].append(nrow["landmark"])
+            surface_rows["lidar"].append(nrow["lidar"])
             traj = prob.trajectory(p)  # the trajectory of this linearisation (kept by the problem)
             nl = len(lnames)
             for c in combinations:

@@ -909,6 +909,115 @@ class Information:
         return P + S @ Pcc @ S.T
 
 
+def surface_information(problem: OrbitProblem, p=None, *, extra=None, images=None, landmarks=None, camera=None,
+                        shots=None, shape=None, optical_settings=None, altimetry_settings=None,
+                        chunk: int = 20_000) -> Information:
+    """Covariance mode for landmark and LIDAR data at ``p`` (the truth): each chunk of images or shots
+    decides its rows (in the image, visible, lit; in the LIDAR's window: the simulators' rules) and
+    forms their partials in the same call (:func:`~mmxsim.navigation.optical.landmark_observations`,
+    :func:`~mmxsim.navigation.altimetry.lidar_observations`: one ray cast per shot, one dense-output
+    evaluation per epoch), so no data set is built. The same numbers as :func:`simulate_optical` /
+    :func:`simulate_altimetry` (noise-free) followed by :meth:`OrbitProblem.information` (checked in
+    the tests); for covariance analysis of long arcs (the geodesy campaign, ``bench_geodesy``).
+
+    ``problem``: the arc's problem (its radio data unused here); ``extra``: name -> value of the
+    surface-only parameters to add as columns after the problem's (``point:cam:1..3`` camera bias,
+    ``lidarpoint:1..3`` LIDAR bias, ``lmk:<k>:x|y|z`` landmark positions; the nominal pointing is
+    zero); ``images`` (N,) image epochs with ``landmarks``, ``camera``, ``shape``; ``shots`` (M,) LIDAR
+    epochs. Returns an :class:`Information` over ``problem.names + consider + extra`` with the kinds
+    "landmark" and "lidar" (``gradient`` zero: no data), ``rows`` the rows decided."""
+    from .altimetry import lidar_observations
+    from .optical import Landmarks, landmark_observations
+
+    extra = dict(extra or {})
+    for k in extra:
+        if not (_LMK.match(k) or k in (*(f"point:cam:{i}" for i in (1, 2, 3)),
+                                        *(f"lidarpoint:{i}" for i in (1, 2, 3)))):
+            raise InputError("surface_information.extra", k, "point:cam:1..3, lidarpoint:1..3, lmk:<k>:x|y|z")
+    if images is not None and not isinstance(landmarks, Landmarks):
+        raise InputError("surface_information.landmarks", type(landmarks).__name__, "a Landmarks with the images")
+    p = problem.p0 if p is None else np.asarray(p, float)
+    names = [*problem.names, *problem.consider_names, *extra]
+    n = len(names)
+    col = {k: j for j, k in enumerate(names)}
+    traj = problem.trajectory(p)
+    v = {**problem.values(p), **extra}
+    hook = problem.phobos_correction
+    if hook is None:
+        force = _ephemeris_force(problem.model)
+        hook = PhobosEphemerisHook(force) if force is not None else None
+    ph_cols = [col[k] for k in (hook.names if hook is not None else ()) if k in col]
+    ph_idx = [i for i, k in enumerate(hook.names) if k in col] if hook is not None else []
+    src, dst = problem._columns(traj.names, names)
+    pose = problem.pose(v)
+    lib = col.get(LIBRATION, -1)
+    eph = problem.ephemeris or problem.model.ephemeris
+    lm = None
+    if images is not None and len(landmarks):
+        pos = landmarks.position_km.copy()
+        for k in range(len(landmarks)):
+            for a, ax in enumerate("xyz"):
+                pos[k, a] = v.get(f"lmk:{k}:{ax}", pos[k, a])
+        lm = landmarks.with_positions(pos)
+        lmk_cols = np.array([[col.get(f"lmk:{k}:{ax}", -1) for ax in "xyz"] for k in range(len(landmarks))])
+    normal, rows, secs = {}, {}, {}
+    for kind, t_all in (("landmark", images), ("lidar", shots)):
+        if t_all is None:
+            continue
+        t_start = _time.perf_counter()
+        t_all = np.atleast_1d(np.asarray(t_all, float))
+        N = np.zeros((n, n))
+        count = 0
+        bias = [col.get(f"{'point:cam' if kind == 'landmark' else 'lidarpoint'}:{i}", -1) for i in (1, 2, 3)]
+        th = np.array([v.get(f"{'point:cam' if kind == 'landmark' else 'lidarpoint'}:{i}", 0.0) for i in (1, 2, 3)])
+        step = max(1, min(chunk, 4_000_000 // max(n, 1)))
+        if kind == "landmark":
+            step = max(1, step // max(1, len(landmarks) // 10))
+        for a in range(0, len(t_all), step):
+            t = t_all[a:a + step]
+            r, S = traj.position_and_sensitivity(t)
+            q = problem.phobos_position(t, None)
+            if hook is not None:
+                dq, dqp = hook(t, v)
+                q = q + dq
+            if kind == "landmark":
+                if lm is None:
+                    break
+                sun = np.asarray(eph.position("SUN", "MARS", t), float).reshape(len(t), 3)
+                o = landmark_observations(shape, lm, camera, t, r, q, pose, sun,
+                                          pointing_rad=np.broadcast_to(th, (len(t), 3)), settings=optical_settings)
+                idx = o.image
+            else:
+                o = lidar_observations(shape, t, r, q, pose, pointing_rad=np.broadcast_to(th, (len(t), 3)),
+                                       settings=altimetry_settings)
+                idx = o.shot
+            m = len(o.value)
+            if not m:
+                continue
+            H = np.zeros((m, n))
+            H[:, dst] = np.einsum("ki,kin->kn", o.d_value_d_state[:, 0, :3], S[idx][:, :, src])
+            if lib >= 0:
+                H[:, lib] += o.d_value_d_pose[:, 0]
+            for i, c in enumerate(bias):
+                if c >= 0:
+                    H[:, c] += o.d_value_d_pointing[:, i]
+            if ph_cols:
+                H[:, ph_cols] += np.einsum("ki,kin->kn", o.d_value_d_phobos[:, :3], dqp[idx][:, :, ph_idx])
+            if kind == "landmark":
+                lc = lmk_cols[o.landmark]
+                rr = np.broadcast_to(np.arange(m)[:, None], (m, 3))
+                ok = lc >= 0
+                H[rr[ok], lc[ok]] += o.d_value_d_landmark[ok]
+            act = np.flatnonzero(np.any(H != 0.0, axis=0))
+            Hw = H[:, act] / o.sigma[:, None]
+            N[np.ix_(act, act)] += Hw.T @ Hw
+            count += m
+        normal[kind], rows[kind], secs[kind] = N, count, _time.perf_counter() - t_start
+    prior = np.zeros((0, 0))
+    return Information(names=names, n_estimated=len(problem.names), normal=normal,
+                       gradient={k: np.zeros(n) for k in normal}, rows=rows, seconds=secs, prior=prior)
+
+
 def _truth(problem: OrbitProblem, p_true, c_true):
     traj = problem.trajectory(p_true, c_true)
     return traj, problem.values(p_true, c_true)
