@@ -86,6 +86,10 @@ class GeodesyMonteCarlo(SchemaModel):
     degree: int = Field(2, ge=2, le=5, description="degree of the estimated Stokes coefficients")
     combination: Literal["doppler", "doppler+landmarks", "doppler+landmarks+lidar"] = Field(
         "doppler+landmarks+lidar", description="the data estimated")
+    position_m: float = Field(10.0, gt=0, le=1000, description="a priori of the arc's initial position per axis, m "
+                                                                "(the previous arcs' navigation; ASSUMED)")
+    velocity_mm_s: float = Field(1.0, gt=0, le=100, description="a priori of the arc's initial velocity per axis, "
+                                                                 "mm/s (ASSUMED)")
     seed: int = Field(0, ge=0, description="root seed (same seed, same runs)")
 
 
@@ -295,7 +299,9 @@ def monte_carlo(cfg: GeodesyAnalysis, base, eph, legs, rows, stations, loc, glo,
 
     from ..navigation.geodesy import LIGHT_TIME_MARGIN_S, arc_problem, global_parameter_names
     from ..navigation.measurements import MeasurementSettings
-    from ..navigation.montecarlo import estimation_monte_carlo
+    import dataclasses
+
+    from ..navigation.montecarlo import DEFAULT_SETTINGS, estimation_monte_carlo
     from ._navigation import od_model
 
     mc = cfg.monte_carlo
@@ -306,13 +312,19 @@ def monte_carlo(cfg: GeodesyAnalysis, base, eph, legs, rows, stations, loc, glo,
     a0, a1 = leg.t0, leg.t0 + mc.hours * 3600.0
     keep = (rows.t - rows.count_time - LIGHT_TIME_MARGIN_S >= a0) & (rows.t <= a1) if len(rows) else None
     arc_rows = rows.select(keep) if keep is not None else rows
+    # the arc starts from the navigation of the previous arcs: a tight state a priori (the campaign's
+    # 1 km / 100 mm/s would put the batch's start thousands of sigma off the landmark and LIDAR data, out
+    # of Gauss-Newton's reach), no outlier editing (the first iterations' residuals are large)
+    loc = dataclasses.replace(loc, position_km=mc.position_m * 1e-3, velocity_km_s=mc.velocity_mm_s * 1e-6)
     ap = arc_problem(model, leg.x0, a0, a1, arc_rows, stations, global_names=global_parameter_names(model),
                      global_apriori=glo, local_apriori=loc, surface=plan,
                      landmarks="landmarks" in mc.combination, lidar="lidar" in mc.combination,
                      settings=MeasurementSettings(troposphere=True, shapiro=True), ephemeris=eph,
                      elevation_mask_deg=0.0)
-    res = estimation_monte_carlo(ap.problem, mc.runs, seed=mc.seed)
-    return res, {"qso": mc.qso, "hours": mc.hours, "degree": mc.degree, "combination": mc.combination,
+    res = estimation_monte_carlo(ap.problem, mc.runs, seed=mc.seed,
+                                 settings=dataclasses.replace(DEFAULT_SETTINGS, n_sigma=None))
+    return res, {"qso": mc.qso, "hours": mc.hours, "position_m": mc.position_m, "velocity_mm_s": mc.velocity_mm_s,
+                 "degree": mc.degree, "combination": mc.combination,
                  "rows": {"radio": len(arc_rows), "landmark": 0 if ap.optical is None else len(ap.optical),
                           "lidar": 0 if ap.altimetry is None else len(ap.altimetry)},
                  "parameters": len(ap.problem.names), "seed": mc.seed, "runs": mc.runs}
