@@ -204,21 +204,10 @@ def qso_state(q: Q.QSO, phase: float) -> np.ndarray:
 
 
 def _flow_stm(X0, tau, degree):
-    """Propagate state and STM over tau (the cached integrator has a terminal y = 0 event: resume)."""
-    ta = Q.hill_integrator(degree, variational=True)
-    ta.time = 0.0
-    st = ta.state
-    st[:6] = X0
-    st[6:] = np.eye(6).ravel()
-    ta.reset_cooldowns()
-    for _ in range(10000):
-        oc = ta.propagate_until(tau)[0]
-        if int(oc) == -1:  # terminal event (section crossing): continue
-            continue
-        break
-    if not (abs(ta.time - tau) < 1e-12 * max(1.0, tau) and np.all(np.isfinite(ta.state))):
-        raise TransferError(f"propagation stopped at tau = {ta.time:.4g} of {tau:.4g} ({oc})")
-    return ta.state[:6].copy(), ta.state[6:].reshape(6, 6).copy()
+    """Propagate state and STM over tau (:func:`_stm_grid` at one time: the cached integrator has a
+    terminal y = 0 event, resumed)."""
+    xs, phis = _stm_grid(X0, [tau], degree)
+    return xs[0].copy(), phis[0].copy()
 
 
 def _sample_arc(X0, tau, degree, n):
