@@ -261,13 +261,9 @@ class PhobosGravity(ForceModel):
 
     @ephemeris_correction.setter
     def ephemeris_correction(self, value) -> None:
-        try:
-            d = np.asarray(value, dtype=float).reshape(6)
-        except (TypeError, ValueError):
-            raise InputError("force_model.phobos.ephemeris_correction", value, "6 finite numbers (km, km/s)") from None
-        if not np.all(np.isfinite(d)):
-            raise InputError("force_model.phobos.ephemeris_correction", value, "6 finite numbers (km, km/s)")
-        self._correction = d
+        from .phobos_correction import correction_vector
+
+        self._correction = correction_vector(value, "force_model.phobos.ephemeris_correction")
 
     def bodies(self):
         return {"PHOBOS"}

@@ -214,6 +214,17 @@ def correction_position(tau, n, R, delta, m, velocity: bool = False, drift=None)
     return pos, vel
 
 
+def correction_vector(value, field: str) -> np.ndarray:
+    """``value`` as the (6,) correction (km, km/s), or InputError naming ``field``."""
+    try:
+        d = np.asarray(value, dtype=float).reshape(6)
+    except (TypeError, ValueError):
+        raise InputError(field, value, "6 finite numbers (km, km/s)") from None
+    if not np.all(np.isfinite(d)):
+        raise InputError(field, value, "6 finite numbers (km, km/s)")
+    return d
+
+
 def phobos_state_correction(t, frame: CorrectionFrame, delta=None):
     """Correction of Phobos' Mars-centred ICRF state at TDB epochs ``t`` and its Jacobian.
 
@@ -229,14 +240,7 @@ def phobos_state_correction(t, frame: CorrectionFrame, delta=None):
                              "a CorrectionFrame or a PhobosGravity with ephemeris_parameters=True")
         if delta is None:
             delta = force.ephemeris_correction
-    if delta is None:
-        delta = np.zeros(6)
-    try:
-        d = np.asarray(delta, dtype=float).reshape(6)
-    except (TypeError, ValueError):
-        raise InputError("phobos_state_correction.delta", delta, "6 finite numbers (km, km/s)") from None
-    if not np.all(np.isfinite(d)):
-        raise InputError("phobos_state_correction.delta", delta, "6 finite numbers (km, km/s)")
+    d = correction_vector(np.zeros(6) if delta is None else delta, "phobos_state_correction.delta")
     tt = np.atleast_1d(np.asarray(t, dtype=float)).reshape(-1)
     if not np.all(np.isfinite(tt)):
         raise InputError("phobos_state_correction.t", tt[~np.isfinite(tt)][:3].tolist(),
