@@ -17,6 +17,7 @@ import mmxsim
 ROOT = Path(mmxsim.__file__).parent
 LAYER = {
     "errors": 0, "_data": 0, "mathns": 0, "_accel": 0, "files": 0, "yamlread": 0, "hooks": 0, "version": 0,
+    "bibliography": 0,
     "bodies": 1, "time": 1, "frames": 1, "ephemeris": 1, "ephemeris_table": 1,
     "gravity": 2, "dynamics": 2,
     "orbits": 3,

@@ -88,6 +88,9 @@ class Section:
 
     key: str  # short id, e.g. 'qso_family'
     title: str
+    # the section's key number in one line of words with units, for the report's index page
+    # (e.g. "Landing dispersion: 3σ ellipse 62 m × 41 m"); empty: the report shows none
+    headline: str = ""
     paragraphs: list[str] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     figures: list[tuple[str, bytes]] = field(default_factory=list)  # (caption, PNG bytes)
