@@ -1,60 +1,138 @@
-"""A one-file HTML report of a run.
+"""The report of a run: one self-contained folder of HTML pages, drawn from Jinja2 templates.
 
-The page is self-contained: styles are inline, figures are PNGs drawn with
-Matplotlib's Agg canvas (no pyplot, no GUI backend) and embedded as base64
-``data:`` URIs, and the optional interactive 3D view embeds plotly.js inline;
-nothing is fetched from the network. Every string that comes from the scenario or
-the result is HTML-escaped.
+``write_report(result, folder)`` writes::
+
+    folder/index.html          the mission at a glance: scenario, run summary, warnings, mission
+                               timeline and one line per analysis section (its key number, its
+                               partners, a link to its page)
+    folder/trajectory.html     Hill-frame figure, interactive 3D view, distance and altitude
+    folder/events.html         the merged event list (the same as events.csv / events.ics)
+    folder/<section>.html      one page per analysis section (its key, see Section.key)
+    folder/model.html          force model and assumptions (the run's and each analysis')
+    folder/timings.html        timings and the run's metadata
+    folder/bibliography.html   every citation key of the pages, resolved by mmxsim.bibliography
+    folder/figures/*.png       every figure, as a PNG file
+    folder/assets/plotly.min.js  plotly.js, once (only with the interactive 3D view)
+
+and returns the path of ``index.html``. Every page carries the same navigation bar; nothing is
+fetched from the network, the folder opens from ``file://``. The templates (package data,
+``mmxsim/report/templates``) are rendered with autoescaping on: every string of the scenario and
+the result is text, never markup. Text of the sections may carry ``**bold**`` and citation keys
+(``[K22]``): both are turned into markup only after escaping, and each key links to its entry on
+the bibliography page (a key the bibliography does not know is listed there as unresolved).
+
+Until issue 18 the report was a single page (``report.html``, built with f-strings, figures and
+plotly.js inlined, ~10 MB for the reference mission); :func:`render_report` now returns the pages
+of the folder in memory (``{relative path: bytes}``) rather than one HTML text.
 """
 
 from __future__ import annotations
 
-import base64
-import io
 import json
 import math
 import re
-from html import escape
+from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
+from markupsafe import Markup, escape
 
 from ..results import RunResult
 from ..time import iso_tdb
+from .figures import MAX_PLOT_POINTS, PHOBOS_RADII_KM
 
-__all__ = ["write_report", "render_report", "PHOBOS_RADII_KM"]
+__all__ = ["write_report", "render_report", "PHOBOS_RADII_KM", "MAX_PLOT_POINTS", "INDEX", "TIMING_LABELS",
+           "RESERVED_PAGES"]
 
-# Phobos triaxial radii (a along the Mars direction, b along track, c polar) [km]
-PHOBOS_RADII_KM = (13.0, 11.4, 9.1)
-MAX_PLOT_POINTS = 20000
+#: The name of the folder's entry page.
+INDEX = "index.html"
+#: The report's own pages (a section whose key would collide is written as ``section-<key>.html``).
+RESERVED_PAGES = ("index", "trajectory", "events", "model", "timings", "bibliography")
 
-_CSS = """
-body{font-family:-apple-system,'Segoe UI',Helvetica,Arial,sans-serif;margin:2em auto;max-width:1100px;
-color:#222;line-height:1.4;padding:0 1em}
-h1{font-size:1.6em;border-bottom:2px solid #444;padding-bottom:.2em}
-h2{font-size:1.25em;margin-top:1.8em;border-bottom:1px solid #bbb}
-table{border-collapse:collapse;margin:.5em 0;font-size:.92em}
-th,td{border:1px solid #ccc;padding:.25em .6em;text-align:left;vertical-align:top}
-th{background:#f0f0f0}
-td.num{text-align:right;font-variant-numeric:tabular-nums}
-img{max-width:100%;height:auto;border:1px solid #ddd}
-code,pre{font-family:Menlo,Consolas,monospace;font-size:.9em}
-pre{background:#f7f7f7;padding:.6em;overflow-x:auto}
-.muted{color:#777}
-nav{font-size:.9em;background:#f7f7f7;padding:.5em;border:1px solid #ddd}
-.warn{background:#fff4e5;border:1px solid #f0b46e;padding:.4em .8em;margin:.6em 0}
-"""
+#: Human labels of the run's timing entries (``RunResult.timings``): (label, unit).
+TIMING_LABELS = {
+    "setup_s": ("Set-up (scenario, ephemerides, gravity models)", "s"),
+    "compile_s": ("Compilation of the integrator", "s"),
+    "propagate_s": ("Propagation", "s"),
+    "postprocess_s": ("Post-processing (frames, distances, events)", "s"),
+    "analyses_s": ("Analyses", "s"),
+    "outputs_s": ("Writing the outputs", "s"),
+    "total_s": ("Total", "s"),
+    "integrator_steps": ("Integrator steps", "steps"),
+}
+
+#: Bracketed tokens that are units or time scales, not citation keys (``T [K]``, ``epoch [TDB]``),
+#: unless the bibliography has an entry of that name.
+NOT_CITATIONS = frozenset({
+    "K", "N", "W", "J", "V", "A", "T", "C", "S", "L", "Pa", "Hz", "Gy", "Sv", "dB", "dBW", "dBi", "dBm", "dBHz",
+    "MB", "GB", "TB", "Gb", "Mb", "Tb", "kB", "MJ", "MW", "GHz", "MHz", "kHz", "UTC", "TDB", "TT", "TAI", "AU",
+    "RTN", "ICRF", "J2000", "X", "Y", "Z", "I", "II", "III", "IV", "V",
+})
+
+_BOLD = re.compile(r"[*][*]([^*<>]+)[*][*]")
+_SENTENCE_END = re.compile(r"[.!?](?=\s+[A-Z(\[])")
+_ABBREVIATIONS = frozenset({"e.g", "i.e", "cf", "vs", "al", "approx", "fig", "eq", "ref", "no", "resp", "etc"})
 
 
-def _e(x) -> str:
-    return escape(str(x), quote=True)
+# --- text helpers (return escaped Markup) -------------------------------------------------------
+
+def _bib():
+    from ..bibliography import bibliography
+
+    try:
+        return bibliography()
+    except Exception:  # pragma: no cover - a broken bibliography file: keys show as unresolved
+        return {}
+
+
+def _is_citation(key: str) -> bool:
+    return key in _bib() or key not in NOT_CITATIONS
+
+
+class _Citer:
+    """Turns escaped text into markup (bold, citation links) and remembers the keys it linked."""
+
+    def __init__(self):
+        self.keys: dict[str, None] = {}
+
+    def __call__(self, text) -> Markup:
+        from ..bibliography import CITATION_KEY
+
+        if text is None:
+            return Markup("")
+        s = str(escape(_cell_text(text)))
+        s = _BOLD.sub(r"<strong>\1</strong>", s)
+        bib = _bib()
+
+        def link(m):
+            key = m.group(1)
+            if not _is_citation(key):
+                return m.group(0)
+            self.keys.setdefault(key, None)
+            cls = "cite" if key in bib else "cite unresolved"
+            tip = "" if key in bib else ' title="not in the bibliography"'
+            return f'<a class="{cls}" href="bibliography.html#ref-{key}"{tip}>[{key}]</a>'
+
+        return Markup(CITATION_KEY.sub(link, s))
+
+
+def _cell_text(v) -> str:
+    """A table cell or value as text: floats to 6 significant digits, NaN as n/a."""
+    if isinstance(v, (bool, np.bool_)):
+        return "yes" if v else "no"
+    if isinstance(v, (float, np.floating)):
+        f = float(v)
+        return f"{f:.6g}" if math.isfinite(f) else "n/a"
+    if isinstance(v, (int, np.integer)):
+        return str(int(v))
+    return str(v)
 
 
 def _num(x, fmt: str = "{:.3f}") -> str:
     try:
         f = float(x)
     except (TypeError, ValueError):
-        return _e(x)
+        return str(x)
     return fmt.format(f) if math.isfinite(f) else "n/a"
 
 
@@ -65,116 +143,147 @@ def _iso(t) -> str:
         return "n/a"
 
 
-def _png(fig) -> str:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100)
-    return base64.b64encode(buf.getvalue()).decode("ascii")
+def human(key) -> str:
+    """A machine key as words: ``eclipse_entry`` -> ``eclipse entry``."""
+    return str(key).replace("_", " ").strip()
 
 
-def _img(b64: str, alt: str) -> str:
-    return f'<img alt="{_e(alt)}" src="data:image/png;base64,{b64}">'
+def first_sentence(text: str, limit: int = 300) -> str:
+    """The first sentence of ``text`` (at most ``limit`` characters, cut at a word)."""
+    text = " ".join(str(text).split())
+    s = text
+    for m in _SENTENCE_END.finditer(text):
+        word = text[: m.start()].rsplit(" ", 1)[-1].lower().lstrip("(")
+        if word in _ABBREVIATIONS or len(word) <= 1:
+            continue
+        s = text[: m.end()]
+        break
+    if len(s) > limit:
+        s = s[: limit - 1].rsplit(" ", 1)[0] + "\u2026"
+    return s
 
 
-def _thin(n: int, keep: list[int]) -> np.ndarray:
-    """Indices of at most ~MAX_PLOT_POINTS samples, always keeping ``keep``."""
-    if n <= MAX_PLOT_POINTS:
-        return np.arange(n)
-    idx = np.arange(0, n, int(math.ceil(n / MAX_PLOT_POINTS)))
-    return np.unique(np.concatenate([idx, [n - 1], [k for k in keep if 0 <= k < n]]).astype(int))
+# --- the pages ------------------------------------------------------------------------------------
+
+@lru_cache(maxsize=1)
+def _env():
+    from jinja2 import Environment, PackageLoader, StrictUndefined
+
+    env = Environment(loader=PackageLoader("mmxsim.report", "templates"), autoescape=True,
+                      undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
+    env.filters["cell"] = _cell_text
+    env.filters["human"] = human
+    return env
 
 
-def _nanarg(a: np.ndarray, fn) -> int | None:
-    a = np.asarray(a, dtype=float).reshape(-1)
-    ok = np.isfinite(a)
-    if not ok.any():
-        return None
-    idx = np.flatnonzero(ok)
-    return int(idx[fn(a[ok])])
+def _page_names(result) -> dict[str, str]:
+    """Section key -> its page's file name (safe characters; never one of the report's own pages)."""
+    out, used = {}, set(RESERVED_PAGES)
+    for sec in result.sections:
+        base = re.sub(r"[^A-Za-z0-9_-]+", "-", str(sec.key)).strip("-") or "section"
+        name = base if base not in used else f"section-{base}"
+        i = 2
+        while name in used:
+            name, i = f"section-{base}-{i}", i + 1
+        used.add(name)
+        out[sec.key] = name + ".html"
+    return out
 
 
-def _fig_hill(result: RunResult) -> str | None:
-    from matplotlib.figure import Figure
-    from matplotlib.patches import Ellipse
+def _partners_of(keys) -> dict[str, list[tuple[str, str]]]:
+    """Section key -> [(agency, contribution)] from :data:`mmxsim.partners.PARTNERS`."""
+    from ..partners import PARTNERS
 
-    hill = result.hill
-    if hill is None or hill.t.size == 0:
-        return None
-    s = hill.states
-    i_min = _nanarg(result.distance_phobos_km, np.argmin)
-    sel = _thin(s.shape[0], [i_min] if i_min is not None else [])
-    x, y, z = s[sel, 0], s[sel, 1], s[sel, 2]
-    a, b, c = PHOBOS_RADII_KM
-    fig = Figure(figsize=(11, 5.2))
-    for k, (ax, v, w, lab) in enumerate(
-        zip(fig.subplots(1, 2), (y, z), (b, c), ("y (along track) [km]", "z (orbit normal) [km]"))
-    ):
-        ax.plot(x, v, lw=0.8, color="tab:blue", label="MMX")
-        ax.plot(s[0, 0], s[0, 1 + k], "o", color="tab:green", ms=5, label="start")
-        ax.plot(s[-1, 0], s[-1, 1 + k], "s", color="tab:red", ms=5, label="end")
-        ax.add_patch(Ellipse((0, 0), 2 * a, 2 * w, facecolor="0.55", edgecolor="0.25", lw=0.8, label="Phobos"))
-        ax.set_xlabel("x (radial, out from Mars) [km]")
-        ax.set_ylabel(lab)
-        ax.set_aspect("equal", adjustable="datalim")
-        ax.grid(True, lw=0.3, alpha=0.6)
-        ax.set_title("x-y plane" if k == 0 else "x-z plane")
-        ax.annotate("\u2190 to Mars", xy=(0.02, 0.97), xycoords="axes fraction", fontsize=8, color="0.35",
-                    ha="left", va="top")
-        if k == 0:
-            ax.legend(loc="upper right", fontsize=8)
-    fig.suptitle("Trajectory in the Phobos Hill frame (Phobos drawn as its ellipsoid, mean orientation)")
-    fig.tight_layout()
-    return _png(fig)
+    out: dict[str, list[tuple[str, str]]] = {}
+    for partner in PARTNERS:
+        for c in partner.contributions:
+            for k in c.analyses:
+                if k in keys and (partner.agency, c.what) not in out.setdefault(k, []):
+                    out[k].append((partner.agency, c.what))
+    return out
 
 
-def _fig_distance(result: RunResult) -> str | None:
-    from matplotlib.figure import Figure
+def _warnings(result) -> list[str]:
+    """An early stop, and what each section's analysis warns about (:func:`mmxsim.analyses.report_warnings`)."""
+    from ..analyses import report_warnings
 
-    t = result.trajectory.t
-    if t.size == 0:
-        return None
+    w = []
+    if result.termination != "span completed":
+        w.append(f"The propagation stopped early: {result.termination}.")
+    return w + report_warnings(result.sections)
+
+
+def _summary_rows(result) -> list[tuple[str, str]]:
+    traj = result.trajectory
+    t, n = traj.t, int(traj.t.size)
     d = np.asarray(result.distance_phobos_km, dtype=float).reshape(-1)
     h = np.asarray(result.altitude_phobos_km, dtype=float).reshape(-1)
-    if d.size != t.size or h.size != t.size:
-        return None
-    keep = [k for k in (_nanarg(d, np.argmin), _nanarg(h, np.argmin)) if k is not None]
-    sel = _thin(t.size, keep)
-    days = (t[sel] - t[0]) / 86400.0
-    fig = Figure(figsize=(11, 5.6))
-    ax1, ax2 = fig.subplots(2, 1, sharex=True)
-    ax1.plot(days, d[sel], lw=0.8, color="tab:blue")
-    ax1.set_ylabel("distance to Phobos [km]")
-    ax2.plot(days, h[sel], lw=0.8, color="tab:orange")
-    ax2.axhline(0.0, color="0.3", lw=0.6)
-    ax2.set_ylabel("altitude above Phobos [km]")
-    ax2.set_xlabel("days since start (TDB)")
+    from .figures import nanarg
+
+    def at(a, i, what):
+        if i is None or i >= n:
+            return "n/a"
+        return f"{_num(a[i])} km on {_iso(t[i])} TDB"
+
+    alt = at(h, nanarg(h, np.argmin), "alt")
+    if result.altitude_surface and alt != "n/a":
+        alt += f" (above the {result.altitude_surface})"
+    return [
+        ("Scenario", result.scenario_name),
+        ("How the propagation ended", result.termination),
+        ("Start (TDB)", _iso(t[0]) if n else "n/a"),
+        ("Stop (TDB)", _iso(t[-1]) if n else "n/a"),
+        ("Duration", f"{_num((t[-1] - t[0]) / 86400.0, '{:.4f}')} days" if n else "n/a"),
+        ("Trajectory samples", str(n)),
+        ("Propagation frame", f"{traj.center.title()}-centred {traj.frame}"),
+        ("Closest approach to Phobos' centre", at(d, nanarg(d, np.argmin), "d")),
+        ("Farthest from Phobos' centre", at(d, nanarg(d, np.argmax), "d")),
+        ("Lowest altitude above Phobos", alt),
+        ("Integrator events", str(len(result.events))),
+        ("Analysis sections", str(len(result.sections))),
+    ]
+
+
+def _timeline_rows(result, pages, titles):
+    from ..mission.timeline import reference_timeline
+
+    t = result.trajectory.t
+    t0, t1 = (float(t[0]), float(t[-1])) if t.size else (math.nan, math.nan)
+    rows = []
+    for p in reference_timeline():
+        rows.append({"name": p.name, "start": p.start, "stop": p.stop, "now": bool(p.t0_tdb <= t1 and t0 <= p.t1_tdb),
+                     "published": p.published + (" (days assumed)" if p.assumed else ""), "source": p.source,
+                     "sections": [(pages[k], titles[k]) for k in p.analyses if k in pages]})
+    return rows
+
+
+def _event_tables(result):
+    from ..mission.timeline import run_events
+    from ..time import iso_utc
+
+    merged = run_events(result)
+    kinds: dict[str, list] = {}
+    for e in merged:
+        kinds.setdefault(e.kind, []).append(e)
+    firsts = iso_utc([v[0].start for v in kinds.values()]) if kinds else []
+    lasts = iso_utc([v[-1].start for v in kinds.values()]) if kinds else []
+    counts = [(human(k), len(v), a, b) for (k, v), a, b in zip(kinds.items(), firsts, lasts)]
+    key = [e for e in merged if e.kind not in _FREQUENT_KINDS]
+    mission = []
+    if key:
+        a, b = iso_utc([e.start for e in key]), iso_utc([e.stop for e in key])
+        mission = [(x, y if e.stop > e.start else "", human(e.kind), e.name, e.detail) for e, x, y in zip(key, a, b)]
+    t = result.trajectory.t
+    raw = []
     for ev in result.events:
-        de = (float(ev.t) - t[0]) / 86400.0
-        for ax in (ax1, ax2):
-            ax.axvline(de, color="tab:red" if ev.terminal else "0.6", lw=0.6, ls=":")
-    for ax in (ax1, ax2):
-        ax.grid(True, lw=0.3, alpha=0.6)
-    fig.suptitle("Distance and altitude (dotted lines: events)")
-    fig.tight_layout()
-    return _png(fig)
+        raw.append((human(ev.kind), str(ev.body).title(), _iso(ev.t),
+                    _num((float(ev.t) - t[0]) / 86400.0, "{:.5f}") if t.size else "n/a",
+                    "yes" if ev.terminal else "no", _details(ev.details)))
+    return len(merged), counts, mission, raw
 
 
-def _table(rows, header=None) -> str:
-    out = ["<table>"]
-    if header:
-        out.append("<tr>" + "".join(f"<th>{_e(h)}</th>" for h in header) + "</tr>")
-    for r in rows:
-        cells = []
-        for i, v in enumerate(r):
-            if header is None and i == 0:
-                cells.append(f"<th>{v}</th>")
-            else:
-                cells.append(f"<td>{v}</td>")
-        out.append("<tr>" + "".join(cells) + "</tr>")
-    out.append("</table>")
-    return "\n".join(out)
+#: Event kinds that come by the dozen (counted, first and last shown) rather than listed one by one.
+_FREQUENT_KINDS = ("eclipse", "pass", "track", "science", "manoeuvre")
 
 
 def _details(d) -> str:
@@ -183,139 +292,9 @@ def _details(d) -> str:
     try:
         from ..results import to_jsonable
 
-        text = json.dumps(to_jsonable(d), ensure_ascii=False, sort_keys=True)
+        return json.dumps(to_jsonable(d), ensure_ascii=False, sort_keys=True)
     except Exception:  # pragma: no cover - anything printable will do
-        text = str(d)
-    return f"<code>{_e(text)}</code>"
-
-
-def render_report(result: RunResult, interactive: bool | None = None) -> str:
-    """The HTML text of the report of ``result``.
-
-    ``interactive``: add a plotly 3D view of the trajectory around the Phobos shape model
-    (plotly.js embedded in the page, ~4.5 MB); None: when plotly is installed."""
-    if interactive is None:
-        from importlib.util import find_spec
-
-        interactive = find_spec("plotly") is not None
-    traj = result.trajectory
-    t = traj.t
-    n = int(t.size)
-    d = np.asarray(result.distance_phobos_km, dtype=float).reshape(-1)
-    h = np.asarray(result.altitude_phobos_km, dtype=float).reshape(-1)
-    name = _e(result.scenario_name)
-
-    def at(i):
-        return "n/a" if i is None or i >= n else _e(_iso(t[i]))
-
-    i_dmin, i_dmax, i_hmin = _nanarg(d, np.argmin), _nanarg(d, np.argmax), _nanarg(h, np.argmin)
-    rows = [
-        ("Scenario", name),
-        ("Termination", _e(result.termination)),
-        ("Start (TDB)", _e(_iso(t[0])) if n else "n/a"),
-        ("Stop (TDB)", _e(_iso(t[-1])) if n else "n/a"),
-        ("Duration", f"{_num((t[-1] - t[0]) / 86400.0, '{:.4f}')} days" if n else "n/a"),
-        ("Samples", str(n)),
-        ("Propagation frame", f"{_e(traj.center)}-centred {_e(traj.frame)}"),
-        ("Min distance to Phobos", f"{_num(d[i_dmin])} km at {at(i_dmin)}" if i_dmin is not None else "n/a"),
-        ("Max distance to Phobos", f"{_num(d[i_dmax])} km at {at(i_dmax)}" if i_dmax is not None else "n/a"),
-        ("Min altitude above Phobos", (f"{_num(h[i_hmin])} km at {at(i_hmin)}" if i_hmin is not None else "n/a")
-         + (f" (above the {_e(result.altitude_surface)})" if result.altitude_surface else "")),
-        ("Integrator events", str(len(result.events))),
-    ]
-
-    parts = [
-        "<!DOCTYPE html>",
-        '<html lang="en"><head><meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        f"<title>mmxsim report: {name}</title>",
-        f"<style>{_CSS}</style></head><body>",
-        f"<h1>mmxsim run report: {name}</h1>",
-        _contents(result),
-        '<h2 id="summary">Run summary</h2>',
-        _table(rows),
-    ]
-    parts += _glance(result)
-
-    parts.append('<h2 id="hill">Trajectory in the Phobos Hill frame</h2>')
-    parts.append(
-        '<p class="muted">Phobos-centred Hill frame: x radial (out from Mars), y along track, z along '
-        "Phobos' orbital angular momentum. Phobos is drawn as its ellipsoid of radii "
-        f"{PHOBOS_RADII_KM[0]} &times; {PHOBOS_RADII_KM[1]} &times; {PHOBOS_RADII_KM[2]} km "
-        "in its mean orientation (long axis towards Mars).</p>"
-    )
-    img = _fig_hill(result)
-    parts.append(_img(img, "Trajectory in the Phobos Hill frame") if img else "<p>No Hill-frame data.</p>")
-    if interactive:
-        parts += _interactive_3d(result)
-
-    parts.append('<h2 id="distance">Distance and altitude</h2>')
-    img = _fig_distance(result)
-    parts.append(_img(img, "Distance and altitude above Phobos") if img else "<p>No distance data.</p>")
-
-    parts += _events_html(result, t, n)
-
-    for sec in result.sections:
-        parts.append(_section(sec))
-
-    parts.append('<h2 id="model">Model and assumptions</h2>')
-    parts.append("<h3>Force model</h3>")
-    if result.force_model:
-        parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in result.force_model) + "</ul>")
-    else:
-        parts.append("<p>Not recorded.</p>")
-    parts.append("<h3>Assumptions</h3>")
-    if result.assumptions:
-        parts.append("<ul>" + "".join(f"<li>{_e(s)}</li>" for s in result.assumptions) + "</ul>")
-    else:
-        parts.append("<p>None recorded.</p>")
-    sec_assumptions = [(sec.title, a) for sec in result.sections for a in sec.assumptions]
-    if sec_assumptions:
-        parts.append("<h3>Assumptions of the analyses</h3>")
-        parts.append(_table([(_e(t), _e(a)) for t, a in sec_assumptions], ("Section", "Assumption")))
-    parts.append('<p class="muted">Sources: the citation keys in brackets ([K22], [N21]...) are those of the '
-                 "project's fact sheets; every packaged data file is described with its origin and licence in "
-                 "mmxsim/data/SOURCES.md.</p>")
-
-    parts.append('<h2 id="timings">Timings</h2>')
-    if result.timings:
-        trows = [(_e(k), _num(v, "{:.3f}")) for k, v in result.timings.items()]
-        parts.append(_table(trows, ("Step", "Seconds")))
-    else:
-        parts.append("<p>Not recorded.</p>")
-
-    if result.metadata:
-        parts.append('<h2 id="metadata">Metadata</h2>')
-        parts.append(f"<details><summary>Run metadata</summary><pre>{_e(_pretty(result.metadata))}</pre></details>")
-
-    parts.append('<p class="muted">Generated by mmxsim. Epochs are TDB.</p>')
-    parts.append("</body></html>")
-    return "\n".join(parts) + "\n"
-
-
-_BOLD = re.compile(r"[*][*]([^*<>]+)[*][*]")
-
-
-def _strong(escaped: str) -> str:
-    """``**text**`` in already escaped text -> ``<strong>text</strong>`` (nothing else is markup)."""
-    return _BOLD.sub(r"<strong>\1</strong>", escaped)
-
-
-def _section(sec) -> str:
-    """HTML of one analysis section (see :class:`mmxsim.results.Section`)."""
-    out = [f'<h2 id="{_e(sec.key)}">{_e(sec.title)}</h2>']
-    out += [f"<p>{_strong(_e(p))}</p>" for p in sec.paragraphs]
-    for tab in sec.tables:
-        if tab.caption:
-            out.append(f"<h3>{_e(tab.caption)}</h3>")
-        out.append(_table([tuple(_e(v) for v in row) for row in tab.rows], tab.header))
-    for caption, png in sec.figures:
-        out.append(_img(base64.b64encode(png).decode("ascii"), caption))
-        out.append(f'<p class="muted">{_e(caption)}</p>')
-    if sec.assumptions:
-        out.append("<h3>Assumptions of this analysis</h3>")
-        out.append("<ul>" + "".join(f"<li>{_e(a)}</li>" for a in sec.assumptions) + "</ul>")
-    return "\n".join(out)
+        return str(d)
 
 
 def _pretty(obj) -> str:
@@ -327,138 +306,133 @@ def _pretty(obj) -> str:
         return str(obj)
 
 
-def _contents(result) -> str:
-    links = [("glance", "Mission at a glance"), ("summary", "Run summary"), ("hill", "Trajectory"),
-             ("distance", "Distance"), ("events", "Events")]
-    links += [(sec.key, sec.title) for sec in result.sections]
-    links += [("model", "Model and assumptions"), ("timings", "Timings")]
-    return '<nav id="contents"><b>Contents:</b> ' + " &middot; ".join(
-        f'<a href="#{_e(k)}">{_e(t)}</a>' for k, t in links) + "</nav>"
-
-
-def _warnings(result) -> list[str]:
-    """Things a reader must not miss: an early stop, and what each section's analysis warns about
-    (:attr:`mmxsim.analyses.Analysis.warnings`)."""
-    from ..analyses import report_warnings
-
-    w = []
-    if result.termination != "span completed":
-        w.append(f"The propagation stopped early: {result.termination}.")
-    return w + report_warnings(result.sections)
-
-
-#: Event kinds that come by the dozen (counted, first and last shown) rather than listed one by one.
-_FREQUENT_KINDS = ("eclipse", "pass", "track", "science", "manoeuvre")
-
-
-def _events_html(result, t, n) -> list[str]:
-    """The merged event list (as in events.csv/.ics): counts by kind, the mission-level events
-    listed, and the integrator's raw events in a folded table."""
-    from ..mission.timeline import run_events
-    from ..time import iso_utc as _isos
-
-    out = ['<h2 id="events">Events</h2>']
-    merged = run_events(result)
-    out.append(f'<p class="muted">The merged event list of this run ({len(merged)} events; the same list as '
-               "events.csv and events.ics): mission phases and planned operations of the reference timeline, "
-               "the integrator's events and those of each analysis.</p>")
-    kinds: dict[str, list] = {}
-    for e in merged:
-        kinds.setdefault(e.kind, []).append(e)
-    firsts = _isos([v[0].start for v in kinds.values()])
-    lasts = _isos([v[-1].start for v in kinds.values()])
-    out.append(_table([(_e(k), str(len(v)), _e(a), _e(b)) for (k, v), a, b in zip(kinds.items(), firsts, lasts)],
-                      ("Kind", "Count", "First (UTC)", "Last (UTC)")))
-    key = [e for e in merged if e.kind not in _FREQUENT_KINDS]
-    if key:
-        a, b = _isos([e.start for e in key]), _isos([e.stop for e in key])
-        out.append("<h3>Mission events</h3>")
-        out.append(_table([(_e(x), _e(y) if e.stop > e.start else "", _e(e.kind), _e(e.name), _e(e.detail))
-                           for e, x, y in zip(key, a, b)], ("Start (UTC)", "Stop (UTC)", "Kind", "Event", "Detail")))
-    if result.events:
-        ev_rows = [(_e(ev.kind), _e(ev.body), _e(_iso(ev.t)),
-                    _num((float(ev.t) - t[0]) / 86400.0, "{:.5f}") if n else "n/a",
-                    "yes" if ev.terminal else "no", _details(ev.details)) for ev in result.events]
-        out.append(f"<details><summary>Integrator events ({len(result.events)})</summary>"
-                   + _table(ev_rows, ("Kind", "Body", "Epoch (TDB)", "Days since start", "Terminal", "Details"))
-                   + "</details>")
-    else:
-        out.append("<p>No integrator events.</p>")
-    return out
-
-
-def _glance(result) -> list[str]:
-    """Mission timeline, key numbers per partner system, warnings."""
-    from ..mission.timeline import reference_timeline
-    from ..partners import PARTNERS
-
-    keys = {sec.key: sec for sec in result.sections}
-    t = result.trajectory.t
-    t0, t1 = (float(t[0]), float(t[-1])) if t.size else (math.nan, math.nan)
-    out = ['<h2 id="glance">Mission at a glance</h2>']
-    warn = _warnings(result)
-    if warn:
-        out.append('<div class="warn"><b>Warnings</b><ul>' + "".join(f"<li>{_e(x)}</li>" for x in warn)
-                   + "</ul></div>")
-    out.append("<h3>Mission timeline</h3>")
+def _timing_rows(result):
     rows = []
-    for p in reference_timeline():
-        here = [k for k in p.analyses if k in keys]
-        now = p.t0_tdb <= t1 and t0 <= p.t1_tdb
-        rows.append((("<b>" + _e(p.name) + "</b>") if now else _e(p.name), _e(p.start), _e(p.stop),
-                     _e(p.published) + (" (days assumed)" if p.assumed else ""), _e(p.source),
-                     ", ".join(f'<a href="#{_e(k)}">{_e(k)}</a>' for k in here) or "&ndash;"))
-    out.append(_table(rows, ("Phase (bold: this run)", "Start", "Stop", "Published", "Source", "Simulated here")))
-    out.append("<h3>Key numbers per partner system</h3>")
-    prow = []
-    for partner in PARTNERS:
-        for c in partner.contributions:
-            for k in c.analyses:
-                if k in keys and keys[k].paragraphs:
-                    text = keys[k].paragraphs[0]
-                    prow.append((_e(partner.agency), _e(c.what), f'<a href="#{_e(k)}">{_e(keys[k].title)}</a>',
-                                 _strong(_e(text if len(text) < 320 else text[:317] + "..."))))
-    if prow:
-        out.append(_table(prow, ("Agency", "Contribution", "Section", "Result")))
-    else:
-        out.append("<p>This run has no analysis sections (add an <code>analyses</code> block to the scenario; "
-                   "see scenarios/reference_mission.yaml, which <code>mmxsim run</code> runs with no file).</p>")
-    return out
+    for k, v in result.timings.items():
+        label, unit = TIMING_LABELS.get(k, (None, None))
+        if label is None:
+            base = str(k)[:-2] if str(k).endswith("_s") else str(k)
+            label, unit = human(base).capitalize(), ("s" if str(k).endswith("_s") else "")
+        rows.append((label, _num(v, "{:.0f}" if unit == "steps" else "{:.3f}"), unit))
+    return rows
 
 
-def _interactive_3d(result) -> list[str]:
-    """A plotly 3D view of the trajectory in the Phobos body-fixed frame around the shape model."""
+def _plotly_js() -> str | None:
     try:
-        import plotly.graph_objects as go
-        import plotly.io as pio
+        from plotly.offline import get_plotlyjs
     except ImportError:
-        return []
-    from ..bodies.shapes import phobos_shape
-
-    traj = getattr(result, "phobos_fixed", None)
-    if traj is None or traj.t.size == 0:
-        return []
-    keep = _thin(traj.t.size, [])
-    x, y, z = (traj.states[keep, i] for i in range(3))
-    sh = phobos_shape("thomas3k")
-    v, f = sh.vertices, sh.faces
-    fig = go.Figure([
-        go.Mesh3d(x=v[:, 0], y=v[:, 1], z=v[:, 2], i=f[:, 0], j=f[:, 1], k=f[:, 2], color="#a08c78",
-                  flatshading=True, name="Phobos (Thomas, 3,480 facets)", showlegend=True),
-        go.Scatter3d(x=x, y=y, z=z, mode="lines", line={"width": 3, "color": "#1f77b4"}, name="MMX"),
-    ])
-    fig.update_layout(scene={"aspectmode": "data", "xaxis_title": "x km (to Mars)", "yaxis_title": "y km",
-                             "zaxis_title": "z km (north)"}, margin={"l": 0, "r": 0, "t": 30, "b": 0}, height=560,
-                      title="Trajectory in the Phobos body-fixed frame (drag to rotate)")
-    html = pio.to_html(fig, full_html=False, include_plotlyjs=True, div_id="plot3d",
-                       config={"displaylogo": False})
-    return ['<h3 id="hill3d">Interactive 3D view</h3>', html]
+        return None
+    return get_plotlyjs()
 
 
-def write_report(result: RunResult, path, interactive: bool | None = None) -> Path:
-    """Write the self-contained HTML report of ``result`` to ``path`` (``interactive``: see
+def render_report(result: RunResult, interactive: bool | None = None) -> dict[str, bytes]:
+    """The report's folder in memory: ``{relative path: bytes}`` (``index.html`` first).
+
+    ``interactive``: add the plotly 3D view of the trajectory around Phobos' shape model
+    (plotly.js written once to ``assets/plotly.min.js``, ~4.6 MB); None: when plotly is installed."""
+    from . import figures as F
+
+    if interactive is None:
+        from importlib.util import find_spec
+
+        interactive = find_spec("plotly") is not None
+    env = _env()
+    cite = _Citer()
+    files: dict[str, bytes] = {}
+    pages = _page_names(result)
+    titles = {sec.key: sec.title for sec in result.sections}
+    partners = _partners_of(set(pages))
+
+    nav_sections = [(pages[s.key], s.title) for s in result.sections]
+    main_nav = [("index.html", "Overview"), ("trajectory.html", "Trajectory"), ("events.html", "Events"),
+                ("model.html", "Model and assumptions"), ("timings.html", "Timings and metadata"),
+                ("bibliography.html", "Bibliography")]
+    common = {"scenario": result.scenario_name, "main_nav": main_nav, "nav_sections": nav_sections, "cite": cite}
+
+    def page(name, template, **kw):
+        html = env.get_template(template).render(page=name, **common, **kw)
+        files[name] = html.encode("utf-8")
+
+    # figures first (their captions go into the pages)
+    fig_hill, fig_dist = F.hill_png(result), F.distance_png(result)
+    if fig_hill:
+        files["figures/trajectory-hill.png"] = fig_hill
+    if fig_dist:
+        files["figures/trajectory-distance.png"] = fig_dist
+    sec_figs = {}
+    for sec in result.sections:
+        stem = pages[sec.key][:-5]
+        lst = []
+        for i, (caption, png) in enumerate(sec.figures, start=1):
+            name = f"figures/{stem}-{i}.png"
+            files[name] = bytes(png)
+            cap = str(caption).strip()
+            lst.append((name, cap if cap and not cap.isdigit() else f"Figure {i} of {sec.title}"))
+        sec_figs[sec.key] = lst
+
+    # the index: key numbers, one line per section
+    key_rows = []
+    for sec in result.sections:
+        line = str(sec.headline).strip() or (first_sentence(sec.paragraphs[0]) if sec.paragraphs else "")
+        key_rows.append({"page": pages[sec.key], "title": sec.title, "line": line,
+                         "partners": partners.get(sec.key, [])})
+    page(INDEX, "index.html", title="Mission at a glance", summary=_summary_rows(result), warnings=_warnings(result),
+         timeline=_timeline_rows(result, pages, titles), key_rows=key_rows)
+
+    view = F.view3d(result) if interactive else None
+    if view is not None:
+        js = _plotly_js()
+        if js is None:
+            view = None
+        else:
+            files["assets/plotly.min.js"] = js.encode("utf-8")
+    a, b, c = PHOBOS_RADII_KM
+    page("trajectory.html", "trajectory.html", title="Trajectory",
+         hill=("figures/trajectory-hill.png" if fig_hill else None),
+         hill_caption=("Trajectory of MMX in the Phobos Hill frame, seen in the radial/along-track plane (left) and "
+                       "the radial/orbit-normal plane (right); Phobos is drawn as its ellipsoid of "
+                       f"{a:g} \u00d7 {b:g} \u00d7 {c:g} km in its mean orientation; the circle marks the start "
+                       "and the square the end of the run."),
+         distance=("figures/trajectory-distance.png" if fig_dist else None),
+         distance_caption=("Distance from Phobos' centre (top) and altitude above its surface (middle) against "
+                           "days since the start; below, the run's events in one row per kind with their counts "
+                           "(bars: events with a duration, ticks: instants)."),
+         view3d=(Markup(view.replace("<", "\\u003c").replace(">", "\\u003e").replace("&", "\\u0026"))
+                 if view else None))
+
+    n_merged, counts, mission, raw = _event_tables(result)
+    page("events.html", "events.html", title="Events", n_merged=n_merged, counts=counts, mission=mission, raw=raw)
+
+    order = [sec.key for sec in result.sections]
+    for i, sec in enumerate(result.sections):
+        prev_ = (pages[order[i - 1]], titles[order[i - 1]]) if i > 0 else None
+        next_ = (pages[order[i + 1]], titles[order[i + 1]]) if i + 1 < len(order) else None
+        page(pages[sec.key], "section.html", title=sec.title, sec=sec, figures=sec_figs[sec.key],
+             partners=partners.get(sec.key, []), prev=prev_, next=next_)
+
+    page("model.html", "model.html", title="Model and assumptions", force_model=list(result.force_model),
+         assumptions=list(result.assumptions),
+         sec_assumptions=[(pages[s.key], s.title, list(s.assumptions)) for s in result.sections if s.assumptions])
+    page("timings.html", "timings.html", title="Timings and metadata", timings=_timing_rows(result),
+         sec_seconds=[(pages[s.key], s.title, _num(s.seconds, "{:.2f}")) for s in result.sections],
+         metadata=_pretty(result.metadata) if result.metadata else "")
+
+    # last: the bibliography of every key the pages above cited
+    bib = _bib()
+    cited = list(cite.keys)
+    page("bibliography.html", "bibliography.html", title="Bibliography",
+         entries=[bib[k] for k in cited if k in bib], unresolved=[k for k in cited if k not in bib])
+    return {INDEX: files.pop(INDEX), **files}
+
+
+def write_report(result: RunResult, folder, interactive: bool | None = None) -> Path:
+    """Write the report of ``result`` into the folder ``folder`` (created; files of a previous
+    report there are replaced) and return the path of its ``index.html`` (``interactive``: see
     :func:`render_report`)."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(render_report(result, interactive), encoding="utf-8")
-    return path
+    folder = Path(folder)
+    files = render_report(result, interactive)
+    for rel, data in files.items():
+        p = folder / rel
+        p.parent.mkdir(parents=True, exist_ok=True)
+        p.write_bytes(data)
+    return folder / INDEX
