@@ -2,7 +2,7 @@
 
 Layering: :mod:`mmxsim.mission` (the runner) returns a :class:`~mmxsim.results.RunResult` and
 never writes a file; :mod:`mmxsim.exports` (OEM, time series, summary.json, SPK, CZML, the
-sections' files) and :mod:`mmxsim.report` (report.html) are siblings that read that result and
+sections' files) and :mod:`mmxsim.report` (the report/ folder) are siblings that read that result and
 never import each other. This module sits above the three and is what the command line
 (``mmxsim run``), the Python API (:mod:`mmxsim.api`) and scripts use:
 
@@ -126,7 +126,8 @@ def write_outputs(result: RunResult, out_dir, *, report: bool = True, events: bo
     The exports (:func:`mmxsim.exports.write_outputs`, whose switches ``exports`` are: ``oem``,
     ``timeseries`` (``"csv"``, ``"parquet"`` or ``None``), ``summary``, ``spk``, ``czml``) give
     ``trajectory.oem``, ``timeseries.csv``, ``summary.json`` and, when asked, ``trajectory.bsp`` and
-    ``trajectory.czml``; then ``report.html`` (:func:`mmxsim.report.write_report`), the merged event
+    ``trajectory.czml``; then the report folder ``report/`` (:func:`mmxsim.report.write_report`;
+    ``written["report"]`` is its ``report/index.html``), the merged event
     list ``events.csv`` / ``events.ics`` (:func:`write_events`) and the analysis sections' files.
     Pass ``False`` to skip one; a bad option is refused before anything is written. Returns
     ``{kind: path}`` of what was written.
@@ -139,7 +140,7 @@ def write_outputs(result: RunResult, out_dir, *, report: bool = True, events: bo
     if report:
         from .report import write_report
 
-        written["report"] = write_report(result, out / "report.html")
+        written["report"] = write_report(result, out / "report")
     if events:
         written.update(write_events(result, out))
     written.update(write_section_files(result, out))

@@ -56,7 +56,7 @@ def run(
     phase: Optional[str] = typer.Option(None, "--phase", help="Only the analyses of one mission phase "
                                                               "(see `mmxsim timeline`), e.g. 'QSO campaign'."),
 ):
-    """Run a scenario and write OEM, time series, events, summary.json and report.html.
+    """Run a scenario and write OEM, time series, events, summary.json and the report (report/index.html).
 
     The files appear in --out all at once, when the run is complete (summary.json lists them with
     their sizes and SHA-256); an interrupt (Ctrl-C, SIGTERM) or a failure leaves --out as it was.

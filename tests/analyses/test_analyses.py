@@ -62,9 +62,9 @@ def test_section_reaches_report_summary_and_files(run_with_family):
     fam = summary["analyses"]["qso_family"]
     assert [m["size_km"] for m in fam["members"]] == [100.0, 40.0]
     assert fam["assumptions"] and fam["seconds"] > 0
-    html = (out / "report.html").read_text()
-    assert '<h2 id="qso_family">' in html
-    assert html.count("data:image/png;base64,") >= 3  # Hill plot, distance plot, family plot
+    html = (out / "report" / "qso_family.html").read_text()
+    assert '<h1 id="qso_family">' in html and 'href="qso_family.html"' in (out / "report" / "index.html").read_text()
+    assert len(list((out / "report" / "figures").glob("*.png"))) >= 3  # Hill plot, distance plot, family plot
     assert "40.00" in html
     csv = (out / "qso_family.csv").read_text().splitlines()
     assert len([ln for ln in csv if not ln.startswith("#")]) == 3  # header + 2 members

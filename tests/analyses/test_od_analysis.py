@@ -80,8 +80,8 @@ def test_outputs_report_summary_and_tdm(run):
     res, out = run
     summary = json.loads((out / "summary.json").read_text())
     assert summary["analyses"]["od"]["converged"]
-    html = (out / "report.html").read_text()
-    assert '<h2 id="od">' in html and "Estimate minus truth" in html
+    html = (out / "report" / "od.html").read_text()
+    assert '<h1 id="od">' in html and "Estimate minus truth" in html
     data = read_tdm(out / "od_tracking.tdm")
     sec = next(s for s in res.sections if s.key == "od")
     assert len(data) == sum(sec.data["counts"].values())

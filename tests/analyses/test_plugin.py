@@ -89,11 +89,13 @@ def test_quick_phase_summary_report_partners_and_command(plugin, tmp_path):
     ca = d["analyses"]["close_approach"]
     assert ca["every"] == 10 and ca["threshold_km"] == 60  # --quick applied the plugin's quick settings
     assert 0 < ca["min_km"] < 60
-    html = (tmp_path / "o" / "report.html").read_text(encoding="utf-8")
+    html = (tmp_path / "o" / "report" / "close_approach.html").read_text(encoding="utf-8")
     assert 'id="close_approach"' in html and "Close approaches to Phobos (example plugin)" in html
-    assert "km from Phobos&#x27; centre, below 60 km." in html or "km from Phobos' centre, below 60 km." in html
-    assert '<a href="#close_approach">close_approach</a>' in html  # timeline "simulated here", partner key numbers
-    assert "close-approach monitoring (example plugin)" in html
+    assert "km from Phobos&#39; centre, below 60 km." in html or "km from Phobos' centre, below 60 km." in html
+    index = (tmp_path / "o" / "report" / "index.html").read_text(encoding="utf-8")
+    # the index's timeline ("simulated here") and key numbers link the plugin's page, with its partner
+    assert '<a href="close_approach.html">Close approaches to Phobos (example plugin)</a>' in index
+    assert "close-approach monitoring (example plugin)" in index
     out = _mmxsim(env, tmp_path, "partners")
     assert "close-approach monitoring" in out and "mmx_close_approach" in out
     assert "close_approach: {threshold_km: 45}" in _mmxsim(env, tmp_path, "close-approach", "--threshold-km", "45")

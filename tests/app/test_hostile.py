@@ -46,7 +46,7 @@ def test_hostile_corpus(tmp_path):
     # the ones that must run, ran, and their report escaped the markup
     for name in ("valid_baseline", "markup_in_name", "formula_in_name"):
         assert rows[name]["validate"]["exit"] == 0 and rows[name]["run"]["exit"] == 0, rows[name]
-    html = (corpus / "out" / "markup_in_name" / "report.html").read_text()
+    html = (corpus / "out" / "markup_in_name" / "report" / "index.html").read_text()
     assert "<script>alert(1)" not in html and "&lt;script&gt;alert(1)" in html
     assert sum(v["validate"]["exit"] == 2 for v in rows.values()) >= 95
     # true / false where a number goes were taken as 1 / 0 (duration_days: true was a one-day run)

@@ -155,7 +155,7 @@ def test_shipped_scenarios_found():
 # 3. runs
 
 
-OUTPUT_FILES = ("trajectory.oem", "timeseries.csv", "summary.json", "report.html")
+OUTPUT_FILES = ("trajectory.oem", "timeseries.csv", "summary.json", "report/index.html")
 
 
 def _check_outputs(out: Path, days: float) -> dict:
@@ -172,7 +172,7 @@ def _check_outputs(out: Path, days: float) -> dict:
     assert np.all(np.isfinite(states))
     header = (out / "timeseries.csv").read_text().splitlines()[0]
     assert "," in header
-    assert "<html" in (out / "report.html").read_text()[:2000].lower()
+    assert "<html" in (out / "report" / "index.html").read_text()[:2000].lower()
     return summary
 
 

@@ -16,9 +16,10 @@ def test_write_outputs_all(result, tmp_path):
     out = tmp_path / "new" / "dir"
     paths = write_outputs(result, out)
     assert {k: p.name for k, p in paths.items()} == {
-        "oem": "trajectory.oem", "timeseries": "timeseries.csv", "summary": "summary.json", "report": "report.html",
+        "oem": "trajectory.oem", "timeseries": "timeseries.csv", "summary": "summary.json", "report": "index.html",
         "events_csv": "events.csv", "events_ics": "events.ics"}
-    assert all(p.is_file() and p.parent == out for p in paths.values())
+    assert all(p.is_file() and p.parent == out for k, p in paths.items() if k != "report")
+    assert paths["report"] == out / "report" / "index.html" and paths["report"].is_file()
     back = read_oem(paths["oem"])
     np.testing.assert_array_equal(back.states, result.trajectory.states)
     assert "COMMENT Scenario: synthetic QSO" in paths["oem"].read_text()

@@ -21,9 +21,10 @@ def _check(out, quick: bool):
     assert d["scenario"] == ref.name + (" (quick)" if quick else "")
     # every capability of the scenario model is in the reference mission, and ran
     assert set(d["analyses"]) == set(analyses_model().model_fields)
-    html = (out / "report.html").read_text(encoding="utf-8")
+    index = (out / "report" / "index.html").read_text(encoding="utf-8")
     for key in analyses_model().model_fields:
-        assert f'id="{key}"' in html, key
+        assert f'href="{key}.html"' in index, key
+        assert f'id="{key}"' in (out / "report" / f"{key}.html").read_text(encoding="utf-8"), key
     rows = list(csv.DictReader((out / "events.csv").open(encoding="utf-8")))
     kinds = {r["kind"] for r in rows}
     assert {"phase", "touchdown", "pass", "track", "science", "sampling"} <= kinds, kinds

@@ -380,7 +380,7 @@ def test_outputs_block_switches_spk_czml_and_events(tmp_path):
     assert r.exit_code == 0, r.output
     names = {p.name for p in (tmp_path / "o").iterdir()}
     assert {"trajectory.bsp", "trajectory.czml", "trajectory.oem", "summary.json"} <= names
-    assert "events.csv" not in names and "report.html" not in names
+    assert "events.csv" not in names and "report" not in names
 
 
 def test_the_repository_copies_of_the_builtin_scenarios_equal_the_package_data():

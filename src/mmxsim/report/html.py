@@ -148,6 +148,14 @@ def human(key) -> str:
     return str(key).replace("_", " ").strip()
 
 
+_KEY_WORD = re.compile(r"(?<![\w.])[a-z][a-z0-9]*(?:_[a-z0-9]+)+(?![\w.])")
+
+
+def _human_words(text) -> str:
+    """Machine keys inside a short label as words (``max_distance PHOBOS`` -> ``max distance PHOBOS``)."""
+    return _KEY_WORD.sub(lambda m: m.group(0).replace("_", " "), str(text))
+
+
 def first_sentence(text: str, limit: int = 300) -> str:
     """The first sentence of ``text`` (at most ``limit`` characters, cut at a word)."""
     text = " ".join(str(text).split())
@@ -272,7 +280,7 @@ def _event_tables(result):
     mission = []
     if key:
         a, b = iso_utc([e.start for e in key]), iso_utc([e.stop for e in key])
-        mission = [(x, y if e.stop > e.start else "", human(e.kind), e.name, e.detail) for e, x, y in zip(key, a, b)]
+        mission = [(x, y if e.stop > e.start else "", human(e.kind), _human_words(e.name), e.detail) for e, x, y in zip(key, a, b)]
     t = result.trajectory.t
     raw = []
     for ev in result.events:
