@@ -6,8 +6,8 @@ import re
 from html.parser import HTMLParser
 
 #: A raw key name: lower-case words joined by underscores (``mc_peak_heat_flux``), not a file name
-#: (``mars_moons_integrated.bsp``).
-RAW_KEY = re.compile(r"(?<![\w.-])[a-z][a-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.[A-Za-z0-9])")
+#: (``mars_moons_integrated.bsp``) nor part of a URL's path (``.../article_733``).
+RAW_KEY = re.compile(r"(?<![\w./-])[a-z][a-z0-9]*(?:_[A-Za-z0-9]+)+\b(?!\.[A-Za-z0-9])")
 HIDDEN = {"code", "pre", "script", "style", "title"}
 
 

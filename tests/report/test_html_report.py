@@ -141,7 +141,7 @@ def test_raw_key_names_are_found_in_visible_text_only(pagetext):
     from mmxsim.report.html import _env  # noqa: F401 - the templates load
 
     page = ("<html><body><p>peak mc_peak_heat_flux here</p><code>in_code</code><pre>in_pre x_y</pre>"
-            "<p>mars_moons_integrated.bsp, close-approach, Phobos' orbit, e.g. J2..J4</p>"
+            "<p>mars_moons_integrated.bsp, close-approach, Phobos' orbit, e.g. J2..J4, https://x.org/a/article_733</p>"
             "<img src='a.png' alt='alt_key'></body></html>")
     assert pagetext.raw_keys(page) == ["alt_key", "mc_peak_heat_flux"]
 
