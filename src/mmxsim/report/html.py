@@ -66,7 +66,7 @@ TIMING_LABELS = {
 NOT_CITATIONS = frozenset({
     "K", "N", "W", "J", "V", "A", "T", "C", "S", "L", "Pa", "Hz", "Gy", "Sv", "dB", "dBW", "dBi", "dBm", "dBHz",
     "MB", "GB", "TB", "Gb", "Mb", "Tb", "kB", "MJ", "MW", "GHz", "MHz", "kHz", "UTC", "TDB", "TT", "TAI", "AU",
-    "RTN", "ICRF", "J2000", "X", "Y", "Z", "I", "II", "III", "IV", "V",
+    "RTN", "ICRF", "J2000", "X", "Y", "Z", "I", "II", "III", "IV",
 })
 
 _BOLD = re.compile(r"[*][*]([^*<>]+)[*][*]")
@@ -434,9 +434,10 @@ def render_report(result: RunResult, interactive: bool | None = None) -> dict[st
 
 
 def write_report(result: RunResult, folder, interactive: bool | None = None) -> Path:
-    """Write the report of ``result`` into the folder ``folder`` (created; files of a previous
-    report there are replaced) and return the path of its ``index.html`` (``interactive``: see
-    :func:`render_report`)."""
+    """Write the report of ``result`` into the folder ``folder`` (created if missing; files of the
+    same names are overwritten, other files are left) and return the path of its ``index.html``
+    (``interactive``: see :func:`render_report`). ``mmxsim run`` writes it into a fresh staging
+    folder (:mod:`mmxsim.publish`), so a run's ``report/`` holds only this report."""
     folder = Path(folder)
     files = render_report(result, interactive)
     for rel, data in files.items():
