@@ -66,7 +66,7 @@ TIMING_LABELS = {
 NOT_CITATIONS = frozenset({
     "K", "N", "W", "J", "V", "A", "T", "C", "S", "L", "Pa", "Hz", "Gy", "Sv", "dB", "dBW", "dBi", "dBm", "dBHz",
     "MB", "GB", "TB", "Gb", "Mb", "Tb", "kB", "MJ", "MW", "GHz", "MHz", "kHz", "UTC", "TDB", "TT", "TAI", "AU",
-    "RTN", "ICRF", "J2000", "X", "Y", "Z", "I", "II", "III", "IV",
+    "Gbit", "Mbit", "kbit", "Tbit", "Gbps", "Mbps", "Tbps", "RTN", "ICRF", "J2000", "X", "Y", "Z", "I", "II", "III", "IV",
 })
 
 _BOLD = re.compile(r"[*][*]([^*<>]+)[*][*]")
