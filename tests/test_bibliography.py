@@ -97,9 +97,16 @@ def test_citation_key_matches(text, keys):
     "tb = [T0]", "ST = [S]", "blocks = [value], [J]", "[None] * K", "[True]", "[False] * n",
     "[README](../README.md)", "[Text][ref]", "[ref]: https://example.org", "[ref]: ../x.md",
     "[A-Z]", "[A-Za-z0-9]*", "[0-9]", "[1-2]", "[x]", "[N]", "[10]", "[[K22]]",
+    "epoch [TDB]", "time [UTC]", "power [MW]", "f [GHz]", "T [K]", "r [km]", "[J2000]", "p [Pa]", "Part [II]",
 ])
 def test_citation_key_ignores_look_alikes(text):
     assert B.cited_keys(text) == []
+
+
+def test_no_entry_is_a_unit():
+    """NOT_KEYS never hides an entry (a key that is also a unit would be unreachable)."""
+    assert not B.NOT_KEYS & set(B.bibliography())
+    assert B.cited_keys("[TDBX] [UTC-2020]") == ["TDBX", "UTC-2020"]  # only the exact tokens
 
 
 def test_entries_are_complete():

@@ -15,7 +15,8 @@ What a citation key is (:data:`CITATION_KEY`): a bracketed token that
   (``[NIKKAN-2020b]``, ``[H2-CH24]``);
 * is not an index or a type subscript (no letter, digit, ``]`` or ``)`` right before the
   bracket: ``x[N]``, ``list[Path]``, ``a[0][J]``), not a list literal after an assignment
-  (``tb = [T0]``) and not a Python constant (``[None]``, ``[True]``, ``[False]``);
+  (``tb = [T0]``), not a Python constant (``[None]``, ``[True]``) and not a unit, time scale or frame
+  in brackets (``epoch [TDB]``, ``power [MW]``: :data:`NOT_KEYS`);
 * is not Markdown link text (``[README](../README.md)``, ``[X][ref]``) nor a Markdown link
   definition (``[ref]: https://...``).
 
@@ -32,12 +33,22 @@ from functools import lru_cache
 from .errors import InputError
 
 __all__ = ["Reference", "bibliography", "reference", "cited_keys", "missing_keys", "markdown",
-           "CITATION_KEY"]
+           "CITATION_KEY", "NOT_KEYS"]
+
+#: Bracketed tokens that are never citation keys: Python constants, and units, time scales and frames
+#: written in brackets after a quantity (``epoch [TDB]``, ``power [MW]``, ``f [GHz]``). Units of one
+#: letter or starting with a small letter (``[K]``, ``[km]``, ``[dB]``) cannot match a key anyway.
+NOT_KEYS = frozenset({
+    "True", "False", "None",
+    "UTC", "TDB", "TT", "TAI", "TCB", "TCG", "GPS", "ICRF", "J2000", "RTN", "LVLH", "AU",
+    "Pa", "Hz", "MHz", "GHz", "THz", "MW", "GW", "MJ", "GJ", "Gy", "Sv", "MB", "GB", "TB", "Mb", "Gb", "Tb",
+    "II", "III", "IV", "VI",
+})
 
 #: A citation key in brackets; group 1 is the key (see the module docstring for the rules).
 CITATION_KEY = re.compile(
     r"(?<![\w\])\[=])(?<!= )"  # not x[..], f(x)[..], [[..]], nor "= [..]"
-    r"\[(?!(?:True|False|None)\])"  # not a Python constant in a list
+    r"\[(?!(?:" + "|".join(sorted(NOT_KEYS, key=lambda s: (-len(s), s))) + r")\])"  # not a constant or unit
     r"((?:[A-Z][A-Za-z0-9]+|[0-9]{3,}(?:\.[0-9]+)?(?=-))(?:-[A-Za-z0-9]+)*)"
     r"\](?!\(|\[|:\s*(?:https?://|\.{0,2}/|#))"  # not Markdown link text or a link definition
 )
