@@ -8,7 +8,9 @@ we could read states it (``None`` where it was not read), and its :class:`Result
 place in the source it comes from and a ``confidence`` note saying what was actually read.
 :func:`comparison_rows` lays "published vs ours" side by side, given our relative σ per parameter, with
 the ratio ours/published and the setup differences named. :data:`BIBLIOGRAPHY` lists the references
-the geodesy page cites (:meth:`Reference.bibtex` writes one as a BibTeX-like entry).
+the geodesy page cites (:meth:`Reference.bibtex` writes one as a BibTeX-like entry); their authors, year,
+title, journal and DOI are those of the package bibliography (:mod:`mmxsim.bibliography`, key in
+``Reference.cite``), so the two cannot disagree.
 
 Simplifications and what was read
 ---------------------------------
@@ -36,6 +38,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass, field, fields
 
+from ..bibliography import reference as _bib_reference
 from ..errors import InputError
 
 __all__ = [
@@ -68,7 +71,9 @@ PARAMETERS = ("GM", "C20", "C22", "libration", "field_d5", "field_d6", "field_d1
 @dataclass(frozen=True)
 class Reference:
     """A publication: ``key`` (short id), authors ("Surname, I."), year, title, journal (with volume and
-    article/pages where read), DOI (``None`` if there is none) and ``read``: what of it was read."""
+    article/pages where read), DOI (``None`` if there is none), ``read``: what of it was read, and
+    ``cite``: its citation key in the package bibliography (:func:`mmxsim.bibliography.reference`), from
+    which authors, year, title, journal and DOI are taken."""
 
     key: str
     authors: tuple[str, ...]
@@ -77,11 +82,14 @@ class Reference:
     journal: str
     doi: str | None
     read: str
+    cite: str = ""
 
     @property
     def short(self) -> str:
         """"Surname et al. YEAR" (or "A & B YEAR", "A YEAR")."""
         names = [a.split(",")[0] for a in self.authors]
+        if len(names) > 1 and names[-1] == "et al.":
+            return f"{names[0]} et al. {self.year}"
         if len(names) == 1:
             return f"{names[0]} {self.year}"
         if len(names) == 2:
@@ -179,133 +187,60 @@ class PublishedCase:
 
 
 # ----------------------------------------------------------------------------------------------------
-# References (authors and titles as read on the article pages or index pages named in ``read``).
+# References: authors, year, title, journal and DOI come from the package bibliography
+# (mmxsim/data/bibliography.yaml, one source of truth, :mod:`mmxsim.bibliography`); ``read`` says what
+# of each paper was read for the numbers of this module.
 
-_YAMAMOTO_2024 = Reference(
-    "yamamoto2024",
-    ("Yamamoto, K.", "Matsumoto, K.", "Ikeda, H.", "Senshu, H.", "Willner, K.", "Ziese, R.", "Oberst, J."),
-    2024, "Simulation of gravity field estimation of Phobos for Martian Moon eXploration (MMX)",
-    "Earth, Planets and Space 76:86", "10.1186/s40623-024-02017-4",
+
+def _cite(key: str, cite: str, read: str) -> Reference:
+    """The bibliography entry ``cite`` as a :class:`Reference` of this table, under ``key``."""
+    b = _bib_reference(cite)
+    if b.year is None:
+        raise InputError("cite", cite, "a bibliography entry with a year")
+    return Reference(key, b.authors, b.year, b.title, b.where, b.doi, read, cite)
+
+
+_YAMAMOTO_2024 = _cite(
+    "yamamoto2024", "YA24",
     "abstract and the start of the introduction (article page, open access); methods, tables and figures "
     "not read")
-_YAMAMOTO_2025 = Reference(
-    "yamamoto2025",
-    ("Yamamoto, K.", "Matsumoto, K.", "Ikeda, H.", "Laurent-Varin, J.", "Marty, J.-C.", "Araki, H."),
-    2025, "Simulation of Improving Phobos Gravity Field Accuracy through Stepwise Reduction of "
-    "Quasi-Satellite Orbit Altitudes", "JpGU Meeting 2025, abstract PPS09-P05", None,
+_YAMAMOTO_2025 = _cite(
+    "yamamoto2025", "YA25",
     "conference abstract (confit.atlas.jp, English and Japanese pages); its end (the results) not read")
-_MATSUMOTO_2021 = Reference(
-    "matsumoto2021",
-    ("Matsumoto, K.", "Hirata, N.", "Ikeda, H.", "Kouyama, T.", "Senshu, H.", "Yamamoto, K.", "Noda, H.",
-     "Miyamoto, H.", "Araya, A.", "Araki, H.", "Kamata, S.", "Baresi, N.", "Namiki, N."),
-    2021, "MMX geodesy investigations: science requirements and observation strategy",
-    "Earth, Planets and Space 73:226", "10.1186/s40623-021-01500-6",
+_MATSUMOTO_2021 = _cite(
+    "matsumoto2021", "M21",
     "abstract and introduction start; Fig. 7 caption via shared/nav-facts.md §2; requirement values not read")
-_PLUMARIS_2022 = Reference(
-    "plumaris2022",
-    ("Plumaris, M.", "Dirkx, D.", "Siemes, C.", "Carraz, O."),
-    2022, "Cold Atom Interferometry for Enhancing the Radio Science Gravity Experiment: A Phobos Case Study",
-    "Remote Sensing 14(13):3030", "10.3390/rs14133030",
-    "abstract (MDPI article page and index copies); body and tables not read")
-_CICCARELLI_2023 = Reference(
-    "ciccarelli2023",
-    ("Ciccarelli, E.", "Baresi, N."),
-    2023, "Covariance analysis of periodic and quasi-periodic orbits around Phobos with applications to the "
-    "Martian Moons eXploration mission", "Astrodynamics 7(3):363-379", "10.1007/s42064-023-0166-4",
+_PLUMARIS_2022 = _cite(
+    "plumaris2022", "PL22", "abstract (MDPI article page and index copies); body and tables not read")
+_CICCARELLI_2023 = _cite(
+    "ciccarelli2023", "CB23",
     "abstract (index copy) and the abstract of the conference version (Surrey repository); no numbers read")
-_CALDIERO_2024 = Reference(
-    "caldiero2024",
-    ("Caldiero, A.", "Le Maistre, S."),
-    2024, "Expected constraints on Phobos interior from the MMX gravity and rotation observations",
-    "Icarus (article 116343; volume UNCONFIRMED)", "10.1016/j.icarus.2024.116343",
-    "abstract (index copy); no numbers read")
-_CHEN_2022 = Reference(
-    "chen2022",
-    ("Chen, H.", "Rambaux, N.", "Lainey, V.", "Hestroffer, D."),
-    2022, "Mothership-Cubesat Radioscience for Phobos Geodesy and Autonomous Navigation",
-    "Remote Sensing 14(7):1619", "10.3390/rs14071619",
-    "abstract and introduction (MDPI article page and copies)")
-_LE_MAISTRE_2019 = Reference(
-    "lemaistre2019",
-    ("Le Maistre, S.", "Rivoldini, A.", "Rosenblatt, P."),
-    2019, "Signature of Phobos' interior structure in its gravity field and libration",
-    "Icarus 321:272", "10.1016/j.icarus.2018.11.022",
+_CALDIERO_2024 = _cite("caldiero2024", "CL24", "abstract (index copy); no numbers read")
+_CHEN_2022 = _cite("chen2022", "CH22", "abstract and introduction (MDPI article page and copies)")
+_LE_MAISTRE_2019 = _cite(
+    "lemaistre2019", "LM19",
     "title and DOI from a citation list (A&A cited-by page); the four families (rubble pile, heavily "
     "fractured, porous, icy) as summarised by Chen et al. 2022, introduction; the paper itself not read")
-_NAKAMURA_2021 = Reference(
-    "nakamura2021",
-    ("Nakamura, T.", "Ikeda, H.", "Kouyama, T.", "Nakagawa, H.", "Kusano, H.", "Senshu, H.", "Kameda, S.",
-     "Matsumoto, K.", "et al."),
-    2021, "Science operation plan of Phobos and Deimos from the MMX spacecraft",
-    "Earth, Planets and Space 73 (article number not read)", "10.1186/s40623-021-01546-6",
+_NAKAMURA_2021 = _cite(
+    "nakamura2021", "N21",
     "abstract and Fig. 12 caption (3D-QSO z = ±20/±30 km, beta = -5 and 21 deg); Table 1 not read")
-_YANG_2019 = Reference(
-    "yang2019",
-    ("Yang, X.", "Yan, J. G.", "Andert, T.", "Ye, M.", "Pätzold, M.", "Hahn, M.", "Jin, W. T.", "Li, F.",
-     "Barriot, J. P."),
-    2019, "The second-degree gravity coefficients of Phobos from two Mars Express flybys",
-    "Monthly Notices of the Royal Astronomical Society (volume UNCONFIRMED)", "10.1093/mnras/stz2695",
-    "abstract; normalisation and reference radius UNCONFIRMED")
-_JACOBSON_LAINEY_2014 = Reference(
-    "jacobson2014",
-    ("Jacobson, R. A.", "Lainey, V."),
-    2014, "Martian satellite orbits and ephemerides (title UNCONFIRMED)",
-    "Planetary and Space Science (volume UNCONFIRMED)", "10.1016/j.pss.2013.06.003",
-    "not read: the accuracies are quoted by Chen et al. 2022, introduction")
-_JACOBSON_2010 = Reference(
-    "jacobson2010",
-    ("Jacobson, R. A.",),
-    2010, "The orbits and masses of the Martian satellites and the libration of Phobos",
-    "The Astronomical Journal 139:668 (UNCONFIRMED)", None,
-    "abstract (shared/nav-facts.md §1); DOI not read")
-_ANDERT_2010 = Reference(
-    "andert2010",
-    ("Andert, T. P.", "Rosenblatt, P.", "Pätzold, M.", "Häusler, B.", "Dehant, V.", "Tyler, G. L.",
-     "Marty, J. C."),
-    2010, "Precise mass determination and the nature of Phobos", "Geophysical Research Letters 37:L09202",
-    "10.1029/2009GL041829", "abstract (Mendeley copy)")
-_BURMEISTER_2018 = Reference(
-    "burmeister2018",
-    ("Burmeister, S.", "Willner, K.", "Schmidt, V.", "Oberst, J."),
-    2018, "Determination of Phobos' rotational parameters by an inertial frame bundle block adjustment",
-    "Journal of Geodesy 92(9):963-973", "10.1007/s00190-018-1112-8", "abstract (TU Berlin bibliography)")
-_LAINEY_2021 = Reference(
-    "lainey2021",
-    ("Lainey, V.", "Pasewaldt, A.", "Robert, V.", "Rosenblatt, P.", "Jaumann, R.", "Oberst, J.",
-     "Roatsch, T.", "Willner, K.", "Ziese, R.", "Thuillot, W."),
-    2021, "Mars moon ephemerides after 14 years of Mars Express data", "Astronomy & Astrophysics 650:A64",
-    None, "abstract (CDS ReadMe J/A+A/650/A64, arXiv:2009.06482; bibcode 2021A&A...650A..64L); DOI not read")
-_SENSHU_2021 = Reference(
-    "senshu2021",
-    ("Senshu, H.", "et al."),
-    2021, "Light detection and ranging (LIDAR) laser altimeter for the Martian Moons Exploration (MMX) "
-    "spacecraft (title UNCONFIRMED)", "Earth, Planets and Space 73", "10.1186/s40623-021-01537-7",
-    "Table 1 (garbled copy; shared/nav-facts.md §4)")
-_KURAMOTO_2022 = Reference(
-    "kuramoto2022",
-    ("Kuramoto, K.", "et al."),
-    2022, "The MMX mission overview (title not read here)", "Earth, Planets and Space 74:12", None,
-    "Table 4 (TENGOO field of view, IFOV, pixels) as cited by instruments.cameras; DOI not read")
-_ARCHINAL_2018 = Reference(
-    "archinal2018",
-    ("Archinal, B. A.", "et al."),
-    2018, "Report of the IAU Working Group on Cartographic Coordinates and Rotational Elements: 2015",
-    "Celestial Mechanics and Dynamical Astronomy 130:22", None, "Table 2 via pck00011.tpc (bodies.rotation)")
-_MONTENBRUCK_GILL = Reference(
-    "montenbruck2000",
-    ("Montenbruck, O.", "Gill, E."),
-    2000, "Satellite Orbits: Models, Methods and Applications", "Springer (book)", None,
-    "§3.2, eqs. 3.29-3.33 (gravity.fast, dynamics.forces)")
-_TAPLEY_2004 = Reference(
-    "tapley2004",
-    ("Tapley, B. D.", "Schutz, B. E.", "Born, G. H."),
-    2004, "Statistical Orbit Determination", "Elsevier Academic Press (book)", None,
-    "ch. 4 (navigation.estimation, navigation.covariance)")
-_BISCANI_IZZO_2021 = Reference(
-    "biscani2021",
-    ("Biscani, F.", "Izzo, D."),
-    2021, "Revisiting high-order Taylor methods for astrodynamics and celestial mechanics",
-    "Monthly Notices of the Royal Astronomical Society (volume and pages UNCONFIRMED)", None,
+_YANG_2019 = _cite("yang2019", "Y19", "abstract; normalisation and reference radius UNCONFIRMED")
+_JACOBSON_LAINEY_2014 = _cite(
+    "jacobson2014", "JL14", "not read: the accuracies are quoted by Chen et al. 2022, introduction")
+_JACOBSON_2010 = _cite("jacobson2010", "J10", "abstract (shared/nav-facts.md §1); DOI not read")
+_ANDERT_2010 = _cite("andert2010", "A10", "abstract (Mendeley copy)")
+_BURMEISTER_2018 = _cite("burmeister2018", "BU18", "abstract (TU Berlin bibliography)")
+_LAINEY_2021 = _cite(
+    "lainey2021", "La21",
+    "abstract (CDS ReadMe J/A+A/650/A64, arXiv:2009.06482; bibcode 2021A&A...650A..64L); DOI not read")
+_SENSHU_2021 = _cite("senshu2021", "S21", "Table 1 (garbled copy; shared/nav-facts.md §4)")
+_KURAMOTO_2022 = _cite(
+    "kuramoto2022", "K22", "Table 4 (TENGOO field of view, IFOV, pixels) as cited by instruments.cameras")
+_ARCHINAL_2018 = _cite("archinal2018", "AR18", "Table 2 via pck00011.tpc (bodies.rotation)")
+_MONTENBRUCK_GILL = _cite("montenbruck2000", "MG00", "§3.2, eqs. 3.29-3.33 (gravity.fast, dynamics.forces)")
+_TAPLEY_2004 = _cite("tapley2004", "TSB04", "ch. 4 (navigation.estimation, navigation.covariance)")
+_BISCANI_IZZO_2021 = _cite(
+    "biscani2021", "BI21",
     "the heyoka paper, cited as 'MNRAS 2021' by navigation.variational; title UNCONFIRMED, DOI not read")
 
 BIBLIOGRAPHY: tuple[Reference, ...] = (
