@@ -83,6 +83,7 @@ def test_detects_a_page_error(tmp_path):
 
 
 def _shot(url: str, path: Path) -> np.ndarray:
+    """Chromium's screenshot of ``url`` saved to ``path`` (colour), returned in grey levels."""
     from PIL import Image
 
     r = _chromium(url, f"--screenshot={path}", f"--window-size={WINDOW[0]},{WINDOW[1]}")
@@ -110,11 +111,11 @@ def index_shot(sectioned, tmp_path_factory):
 def test_index_screenshot_matches_the_stored_picture(index_shot):
     from PIL import Image
 
-    img, _ = index_shot
+    img, index = index_shot
     assert img.shape == (WINDOW[1], WINDOW[0])
     if os.environ.get("MMXSIM_REGEN_SCREENSHOTS"):
         STORED.parent.mkdir(parents=True, exist_ok=True)
-        Image.fromarray(img.astype(np.uint8)).save(STORED, optimize=True)
+        Image.open(index.parent.parent / "index.png").convert("RGB").save(STORED, optimize=True)
         pytest.skip(f"picture regenerated: {STORED}")
     ref = np.asarray(Image.open(STORED).convert("L"), dtype=float)
     mean, frac = difference(img, ref)
