@@ -303,3 +303,16 @@ def test_every_text_is_escaped(synthetic, tmp_path, pagetext):
     sec = next(p for p in index.parent.glob("*.html") if p.name.startswith("script"))
     assert "a <strong>b</strong> &lt;script&gt;" in sec.read_text(encoding="utf-8")
     assert "<title>Mission at a glance: &lt;script&gt;" in index.read_text(encoding="utf-8")
+
+
+def test_authors_line():
+    from mmxsim.bibliography import Reference
+    from mmxsim.report.html import authors
+
+    def ref(*names):
+        return Reference("K", names, 2020, "T")
+
+    assert authors(ref("Fujiya, W.", "et al.")) == "Fujiya, W. et al."
+    assert authors(ref("A, B.", "C, D.")) == "A, B.; C, D."
+    assert authors(ref(*"abcde")) == "a et al."
+    assert authors(ref("JAXA")) == "JAXA"

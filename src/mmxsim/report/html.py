@@ -181,7 +181,16 @@ def _env():
                       undefined=StrictUndefined, trim_blocks=True, lstrip_blocks=True, keep_trailing_newline=True)
     env.filters["cell"] = _cell_text
     env.filters["human"] = human
+    env.filters["authors"] = authors
     return env
+
+
+def authors(ref) -> str:
+    """The authors of a :class:`~mmxsim.bibliography.Reference` in one line (``A; B et al.``)."""
+    names = [a for a in ref.authors if a.strip().rstrip(".").lower() != "et al"]
+    etal = len(names) < len(ref.authors) or len(names) > 4
+    text = "; ".join(names if len(names) <= 4 else names[:1])
+    return (text + " et al.") if etal and text else text
 
 
 def _page_names(result) -> dict[str, str]:
@@ -429,7 +438,8 @@ def render_report(result: RunResult, interactive: bool | None = None) -> dict[st
     bib = _bib()
     cited = list(cite.keys)
     page("bibliography.html", "bibliography.html", title="Bibliography",
-         entries=[bib[k] for k in cited if k in bib], unresolved=[k for k in cited if k not in bib])
+         entries=sorted((bib[k] for k in cited if k in bib), key=lambda r: r.key.lower()),
+         unresolved=sorted((k for k in cited if k not in bib), key=str.lower))
     return {INDEX: files.pop(INDEX), **files}
 
 
