@@ -61,8 +61,9 @@ TIMING_LABELS = {
     "integrator_steps": ("Integrator steps", "steps"),
 }
 
-#: Bracketed tokens that are units or time scales, not citation keys (``T [K]``, ``epoch [TDB]``),
-#: unless the bibliography has an entry of that name.
+#: Bracketed tokens that are units or time scales, not citation keys (``rate [Gbit]``, ``epoch [TDB]``),
+#: unless the bibliography has an entry of that name; in addition to
+#: :data:`mmxsim.bibliography.NOT_KEYS`, which :data:`~mmxsim.bibliography.CITATION_KEY` already skips.
 NOT_CITATIONS = frozenset({
     "K", "N", "W", "J", "V", "A", "T", "C", "S", "L", "Pa", "Hz", "Gy", "Sv", "dB", "dBW", "dBi", "dBm", "dBHz",
     "MB", "GB", "TB", "Gb", "Mb", "Tb", "kB", "MJ", "MW", "GHz", "MHz", "kHz", "UTC", "TDB", "TT", "TAI", "AU",
@@ -79,10 +80,7 @@ _ABBREVIATIONS = frozenset({"e.g", "i.e", "cf", "vs", "al", "approx", "fig", "eq
 def _bib():
     from ..bibliography import bibliography
 
-    try:
-        return bibliography()
-    except Exception:  # pragma: no cover - a broken bibliography file: keys show as unresolved
-        return {}
+    return bibliography()
 
 
 def _is_citation(key: str) -> bool:
