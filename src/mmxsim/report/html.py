@@ -61,7 +61,7 @@ TIMING_LABELS = {
     "integrator_steps": ("Integrator steps", "steps"),
 }
 
-#: Bracketed tokens that are units or time scales, not citation keys (``rate [Gbit]``, ``epoch [TDB]``),
+#: Bracketed tokens that are units or time scales (a data volume in Gbit, an epoch in TDB), not citation keys,
 #: unless the bibliography has an entry of that name; in addition to
 #: :data:`mmxsim.bibliography.NOT_KEYS`, which :data:`~mmxsim.bibliography.CITATION_KEY` already skips.
 NOT_CITATIONS = frozenset({
