@@ -236,7 +236,7 @@ def test_spice_matches_builtin(short_runs):
 # 4. ephemeris
 
 
-COLS = ["time_tdb", "x_km", "y_km", "z_km", "vx_km_s", "vy_km_s", "vz_km_s"]
+COLS = ["time_tdb", "x_km", "y_km", "z_km", "vx_km_s", "vy_km_s", "vz_km_s", "time_utc"]
 SPAN = ("--start", "2027-09-01", "--stop", "2027-09-02", "--step", "1h")
 
 
@@ -244,7 +244,7 @@ def _csv(text: str) -> tuple[list[str], list[str], np.ndarray]:
     lines = text.strip().splitlines()
     header = lines[0].split(",")
     rows = [ln.split(",") for ln in lines[1:]]
-    return header, [r[0] for r in rows], np.array([[float(x) for x in r[1:]] for r in rows])
+    return header, [r[0] for r in rows], np.array([[float(x) for x in r[1:7]] for r in rows])
 
 
 def _epochs_tdb() -> np.ndarray:
@@ -310,7 +310,8 @@ def test_ephemeris_json(phobos_icrf):
     assert (doc["body"], doc["center"], doc["frame"], doc["time_scale"]) == ("PHOBOS", "MARS", "ICRF", "TDB")
     assert len(doc["data"]) == 25
     assert [row[0] for row in doc["data"]] == phobos_icrf[1]
-    np.testing.assert_allclose(np.array([row[1:] for row in doc["data"]]), phobos_icrf[2], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(np.array([row[1:7] for row in doc["data"]]), phobos_icrf[2], rtol=0, atol=1e-6)
+    assert [row[7] for row in doc["data"]][:2] == ["2027-09-01T00:00:00.000", "2027-09-01T01:00:00.000"]
 
 
 @pytest.mark.parametrize("day,scale", [("2027-03-01", "UTC"), ("2027-06-01", "UTC"), ("2027-12-01", "TT"),
