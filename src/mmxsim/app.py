@@ -179,9 +179,11 @@ class PlainProgress:
         f = float(fraction)
         if self.propagated:
             return
-        while f >= self.next - 1e-9 and self.next <= 1.0 + 1e-9:
-            self.line(f"propagation {round(100 * self.next):d} % ({self.clock() - self.t0:.1f} s)")
-            self.next += self.every
+        if f >= self.next - 1e-9:  # one line however many steps this call crossed
+            k = int(f / self.every + 1e-9)
+            self.line(f"propagation {min(100, round(100 * k * self.every)):d} % ({self.clock() - self.t0:.1f} s "
+                      "elapsed)")
+            self.next = (k + 1) * self.every
         if f >= 1.0 - 1e-9:
             self.propagation_done()
 
@@ -249,7 +251,7 @@ def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = 
             bar.update(task, completed=1.0)
     elif mode == "plain":
         plain = PlainProgress(sys.stderr, s.name)
-        plain.line(f"propagating {s.name}")
+        plain.line(f"building the force model and propagating {s.name}")
         result = run_scenario(s, base, progress=plain.propagation, analysis_progress=plain.analysis if names else None)
         plain.propagation_done()
         plain.line("writing outputs")

@@ -193,10 +193,25 @@ def short_runs(tmp_path_factory):
     for name in ("reference_qso", "spice_de"):
         path = _shortened(name, folder)
         out = folder / f"out_{name}"
-        res = _invoke("run", path, "--out", out, "-q")
+        # reference_qso with progress: CliRunner's stderr is not a terminal, as in CI or a log file
+        res = _invoke("run", path, "--out", out, *(["-q"] if name == "spice_de" else []))
         assert res.exit_code == 0, (res.output, res.exception)
         outs[name] = out
+        outs[f"{name}_stderr"] = res.stderr
     return outs
+
+
+def test_run_plain_progress_when_not_a_terminal(short_runs):
+    """Not on a terminal: one plain line per step on stderr (propagation every 10 %, each analysis'
+    start and end), no progress-bar drawing; with -q none."""
+    err = short_runs["reference_qso_stderr"]
+    lines = err.splitlines()
+    pct = [int(m.group(1)) for m in map(re.compile(r"^mmxsim: propagation (\d+) % \(").match, lines) if m]
+    assert pct == sorted(pct) and pct[-1] == 100 and len(pct) <= 10, err
+    assert any(ln.startswith("mmxsim: propagation done in ") for ln in lines), err
+    assert "mmxsim: writing outputs" in lines and any(ln.startswith("done reference-qso") for ln in lines), err
+    assert "\r" not in err and "\x1b[" not in err and "━" not in err  # no bar drawing, no escape codes
+    assert "mmxsim: propagation" not in short_runs["spice_de_stderr"]
 
 
 def test_run_reference_short(short_runs):
