@@ -742,10 +742,14 @@ DATA_CACHES = (
 
 
 def _data_cache_dir() -> Path:
-    """mmxsim's cache folder: $MMXSIM_CACHE_DIR, else $XDG_CACHE_HOME/mmxsim, else ~/.cache/mmxsim."""
-    from .gravity.fast import _cache_dir
+    """mmxsim's cache folder: $MMXSIM_CACHE_DIR, else $XDG_CACHE_HOME/mmxsim, else ~/.cache/mmxsim (the
+    rule of mmxsim.gravity.fast, mmxsim.instruments and mmxsim.bodies.shape_distance, which write there;
+    tests/cli/test_cli_formats.py checks that they agree)."""
+    import os
 
-    return Path(_cache_dir())
+    if os.environ.get("MMXSIM_CACHE_DIR"):
+        return Path(os.environ["MMXSIM_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmxsim"
 
 
 def _numba_cache_files() -> tuple[list[str], list[Path]]:

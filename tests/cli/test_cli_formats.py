@@ -337,3 +337,20 @@ def test_numba_cache_files_are_only_numba_files_of_mmxsim():
         p.stem for p in Path(cli.__file__).parent.rglob("*.py")}
     for f in files:
         assert f.suffix in (".nbi", ".nbc") and f.name.split(".")[0] in stems, f
+
+
+@pytest.mark.parametrize("env", [{"MMXSIM_CACHE_DIR": "/tmp/a-cache"}, {"XDG_CACHE_HOME": "/tmp/xdg"}, {}])
+def test_cache_folder_is_the_one_the_package_writes(env, monkeypatch):
+    """`mmxsim cache` looks where the gravity grids, horizon bounds and BVH files are written."""
+    from mmxsim.bodies.shape_distance import _cache_path
+    from mmxsim.gravity.fast import _cache_dir
+    from mmxsim.instruments._raycast import _cache_dir as raycast_dir
+
+    for k in ("MMXSIM_CACHE_DIR", "XDG_CACHE_HOME"):
+        monkeypatch.delenv(k, raising=False)
+    for k, v in env.items():
+        monkeypatch.setenv(k, v)
+    shape = SimpleNamespace(vertices=np.zeros((3, 3)), faces=np.zeros((1, 3), int))
+    d = cli._data_cache_dir()
+    assert d == Path(_cache_dir()) == Path(raycast_dir()) == Path(_cache_path(shape)).parent
+    assert d.name == ("a-cache" if env.get("MMXSIM_CACHE_DIR") else "mmxsim")
