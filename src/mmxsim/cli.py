@@ -36,7 +36,22 @@ def _flags_without_metavar(params):
     return params
 
 
+def _reflow(text):
+    """A docstring's paragraphs as single lines, so that --help wraps them at the terminal's width
+    rather than keeping the source's line breaks (rich help keeps them after the first paragraph)."""
+    import inspect
+
+    if not text:
+        return text
+    paragraphs = inspect.cleandoc(text).split("\n\n")
+    return "\n\n".join(" ".join(line.strip() for line in p.splitlines()) for p in paragraphs)
+
+
 class _Command(TyperCommand):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.help = _reflow(self.help)
+
     def get_params(self, ctx):
         return _flags_without_metavar(super().get_params(ctx))
 
@@ -146,7 +161,7 @@ def _table_cell(v, spec: str = "") -> str:
     return str(v)
 
 
-def _render(fmt: str, columns, rows, *, title: str | None = None, doc=None, caption: str | None = None) -> str | None:
+def _render(fmt: str, columns, rows, *, doc=None) -> str | None:
     """Text for ``csv`` / ``json`` (None for ``table``, which :func:`_emit` prints).
 
     ``columns``: ``[(key, table format spec)]``; ``rows``: dicts by key; ``doc``: the JSON
@@ -453,18 +468,17 @@ def qso(
         (_console() if fmt == "table" else err).print(f"  {k}: {p}", markup=False, soft_wrap=True)
 
 
-#: units of the od parameters (mmxsim's internal units), by name or name prefix
-_OD_UNITS = {"x": "km", "y": "km", "z": "km", "vx": "km/s", "vy": "km/s", "vz": "km/s", "bias:": "km",
-             "phobos:gm": "km^3/s^2", "emp:": "km/s^2", "phobos:libration": "rad", "phobos:C": "1", "phobos:S": "1"}
+#: units of the od parameters (mmxsim.navigation.od's module doc), by name, then by prefix
+_OD_UNITS = {"x": "km", "y": "km", "z": "km", "vx": "km/s", "vy": "km/s", "vz": "km/s",
+             "srp:cr_area_over_mass": "m^2/kg", "phobos:gm": "km^3/s^2", "phobos:libration": "rad"}
+_OD_UNIT_PREFIXES = (("bias:", "km"), ("emp:", "km/s^2"), ("dv", "km/s"), ("phobos:C", "1 (normalised)"),
+                     ("phobos:S", "1 (normalised)"))
 
 
 def _od_unit(name: str) -> str:
     if name in _OD_UNITS:
         return _OD_UNITS[name]
-    for k, u in _OD_UNITS.items():
-        if k.endswith(":") and name.startswith(k) or (k in ("phobos:C", "phobos:S") and name.startswith(k)):
-            return u
-    return ""
+    return next((u for prefix, u in _OD_UNIT_PREFIXES if name.startswith(prefix)), "")
 
 
 @_command()
