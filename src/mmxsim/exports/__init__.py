@@ -13,7 +13,7 @@ from pathlib import Path
 from ..results import RunResult
 from ..version import __version__
 from .oem import read_oem, write_oem
-from .opm import write_opm
+from .opm import write_opm, write_planned_maneuvers
 from .summary import build_summary, write_summary
 from .timeseries import check_format, write_timeseries
 
@@ -27,6 +27,7 @@ __all__ = [
     "build_summary",
     "OUTPUT_NAMES",
     "write_opm",
+    "write_planned_maneuvers",
     "write_spk",
     "write_czml",
 ]
@@ -93,8 +94,9 @@ def write_outputs(
 
 def write_section_files(result: RunResult, out_dir) -> dict[str, Path]:
     """Write the analysis sections' files (tables as CSV, figures as PNG: ``Section.files``; estimated
-    trajectories with covariance as CCSDS OEM: ``Section.ephemerides``) into ``out_dir``; returns
-    ``{"<section key>:<file name>": path}``."""
+    trajectories with covariance as CCSDS OEM: ``Section.ephemerides``; planned manoeuvres as CCSDS OPM,
+    one per burn in ``maneuvers/``: ``Section.maneuvers``, :func:`write_planned_maneuvers`) into
+    ``out_dir``; returns ``{"<section key>:<file name>": path}``."""
     from .oem import OemCovariance
 
     out = Path(out_dir)
@@ -111,6 +113,7 @@ def write_section_files(result: RunResult, out_dir) -> dict[str, Path]:
                                                                    *eph.comments],
                              covariance=OemCovariance(eph.t, eph.matrices, eph.frame))
             written[f"{sec.key}:{name}"] = path
+    written.update(write_planned_maneuvers(result, out))
     return written
 
 

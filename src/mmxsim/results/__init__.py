@@ -13,7 +13,7 @@ import numpy as np
 
 from .summary import SCHEMA, build_summary, event_dict, to_jsonable
 
-__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "RunResult", "build_summary", "event_dict", "to_jsonable",
+__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "PlannedManeuver", "RunResult", "build_summary", "event_dict", "to_jsonable",
            "SCHEMA"]
 
 
@@ -78,6 +78,33 @@ class CovarianceEphemeris:
 
 
 @dataclass
+class PlannedManeuver:
+    """A planned impulsive manoeuvre: ignition ``epoch`` (TDB s past J2000), the pre-burn ``state``
+    (km, km/s) about ``center`` in the axes ``frame`` and the Δv vector ``dv_km_s`` (km/s) in the same
+    axes. An analysis lists them in :attr:`Section.maneuvers` and derives its "manoeuvre" events from
+    the same list; the exports write each as a CCSDS OPM (:mod:`mmxsim.exports.opm`)."""
+
+    name: str
+    epoch: float
+    state: np.ndarray
+    dv_km_s: np.ndarray
+    center: str = "MARS"
+    frame: str = "ICRF"
+    duration_s: float = 0.0  # 0: impulsive
+    comment: str = ""  # one line: what the state is (e.g. "navigation estimate"), where the burn comes from
+
+    def __post_init__(self):
+        self.epoch = float(self.epoch)
+        self.state = np.asarray(self.state, dtype=float).reshape(6)
+        self.dv_km_s = np.asarray(self.dv_km_s, dtype=float).reshape(3)
+
+    @property
+    def dv_m_s(self) -> float:
+        """|Δv| in m/s."""
+        return float(np.linalg.norm(self.dv_km_s) * 1e3)
+
+
+@dataclass
 class Section:
     """One analysis of a run beyond the trajectory (QSO family, transfers, landing...).
 
@@ -101,6 +128,9 @@ class Section:
     assumptions: list[str] = field(default_factory=list)
     seconds: float = 0.0
     events: list = field(default_factory=list)  # mission.timeline.MissionEvent items for the event list
+    # planned manoeuvres (PlannedManeuver), written as CCSDS OPMs by the exports (maneuvers/<key>_NNN.opm);
+    # the section's "manoeuvre" events come from the same list
+    maneuvers: list = field(default_factory=list)
 
 
 @dataclass
