@@ -64,7 +64,9 @@ def write_outputs(
     ``timeseries.parquet``, ``summary.json`` and (``files``) the analysis sections' files
     (:func:`write_section_files`). Pass ``False`` (``None`` for ``timeseries``) to skip one.
     Returns ``{kind: path}`` of what was written, keys ``oem``, ``timeseries``, ``summary``.
-    ``spk=True`` adds ``trajectory.bsp`` (SPICE SPK, :mod:`.spk`) and ``czml=True``
+    ``spk=True`` adds ``trajectory.bsp`` (SPICE SPK of MMX and Phobos about Mars, :mod:`.spk`) with the
+    frames kernel ``mmx_frames.tf`` (PHOBOS_HILL, PHOBOS_FIXED), copies of the LSK and PCK and the
+    metakernel ``mmx.tm`` (keys ``spice_fk``, ``spice_lsk``, ``spice_pck``, ``spice_mk``) and ``czml=True``
     ``trajectory.czml`` (Cesium, :mod:`.czml`); both are off by default. The report and the
     merged event list are written by :func:`mmxsim.app.write_outputs`.
     """
@@ -78,9 +80,10 @@ def write_outputs(
     if fmt:
         written["timeseries"] = write_timeseries(result, out / f"timeseries.{fmt}", fmt=fmt)
     if spk:
-        from .spk import write_spk
+        from .spk import write_spice_kernels
 
-        written["spk"] = write_spk(result.trajectory, out / OUTPUT_NAMES["spk"], comments=_oem_comments(result))
+        kernels = write_spice_kernels(result, out, spk_name=OUTPUT_NAMES["spk"], comments=_oem_comments(result))
+        written.update({("spk" if k == "spk" else f"spice_{k}"): p for k, p in kernels.items()})
     if czml:
         from .czml import write_czml
 

@@ -13,7 +13,8 @@ import numpy as np
 
 from .summary import SCHEMA, build_summary, event_dict, to_jsonable
 
-__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "PlannedManeuver", "RunResult", "build_summary", "event_dict", "to_jsonable",
+__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "PlannedManeuver", "RunResult", "PHOBOS_STEP_S",
+           "phobos_epochs", "build_summary", "event_dict", "to_jsonable",
            "SCHEMA"]
 
 
@@ -151,3 +152,20 @@ class RunResult:
     termination: str = "span completed"
     sections: list[Section] = field(default_factory=list)  # analyses beyond the trajectory
     altitude_surface: str = ""  # what altitude_phobos_km is measured from (e.g. 'Ernst shape model, exact distance')
+    # Phobos about Mars (ICRF) from the run's ephemeris, at the run's epochs and every PHOBOS_STEP_S
+    # between them: the Phobos segment of the SPK, so that SPICE rebuilds PHOBOS_HILL (None: not kept)
+    phobos: Trajectory | None = None
+
+
+#: largest spacing of RunResult.phobos samples, s (Phobos' period is 7.65 h: ~90 samples per orbit)
+PHOBOS_STEP_S = 300.0
+
+
+def phobos_epochs(t) -> np.ndarray:
+    """The epochs of RunResult.phobos for a run sampled at ``t``: an even PHOBOS_STEP_S grid through
+    ``t[0]`` from one step before the run to one step after it (SPICE differentiates the PHOBOS_HILL
+    frame's defining vectors a few seconds either side of the epoch asked). Even, not merged with the
+    run's epochs: nodes a fraction of a second apart make the SPK's Hermite interpolant wiggle, and the
+    frame's rate (SPICE's derivative of the interpolated velocity) was off by up to 5 m/s at 50 km."""
+    t = np.asarray(t, dtype=float)
+    return t[0] - PHOBOS_STEP_S + PHOBOS_STEP_S * np.arange(int(np.ceil((t[-1] - t[0]) / PHOBOS_STEP_S)) + 3)
