@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InputError
 from ..results import RunResult
 from ..version import __version__
 from .oem import read_oem, write_oem
@@ -57,6 +58,7 @@ def write_outputs(
     spk: bool = False,
     czml: bool = False,
     files: bool = True,
+    czml_center: str = "mars",
 ) -> dict[str, Path]:
     """Write the exports of a run into ``out_dir`` (created if missing).
 
@@ -68,10 +70,13 @@ def write_outputs(
     frames kernel ``mmx_frames.tf`` (PHOBOS_HILL, PHOBOS_FIXED), copies of the LSK and PCK and the
     metakernel ``mmx.tm`` (keys ``spice_fk``, ``spice_lsk``, ``spice_pck``, ``spice_mk``) and ``czml=True``
     ``trajectory.czml`` (Cesium, :mod:`.czml`); both are off by default. The report and the
-    merged event list are written by :func:`mmxsim.app.write_outputs`.
+    merged event list are written by :func:`mmxsim.app.write_outputs`. ``czml_center``: ``"mars"``
+    (Mars-fixed, default) or ``"phobos"`` (Phobos-fixed, for a Phobos globe: :mod:`.czml`).
     """
     # check options before writing anything, so a bad format leaves no partial output
     fmt = check_format(timeseries) if timeseries else None
+    if czml and str(czml_center).lower() not in ("mars", "phobos"):
+        raise InputError("outputs.czml_center", czml_center, "mars, phobos")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -87,7 +92,7 @@ def write_outputs(
     if czml:
         from .czml import write_czml
 
-        written["czml"] = write_czml(result, out / OUTPUT_NAMES["czml"])
+        written["czml"] = write_czml(result, out / OUTPUT_NAMES["czml"], center=str(czml_center).lower())
     if summary:
         written["summary"] = write_summary(result, out / OUTPUT_NAMES["summary"])
     if files:
