@@ -14,7 +14,7 @@ Cesium draws a globe in that globe's body-fixed frame; ``referenceFrame: FIXED``
 positions are relative to the globe's centre in its fixed axes. We therefore write
 Mars-centred **Mars body-fixed** positions (``MARS_FIXED``: the IAU rotation model of
 Mars in pck00011, :mod:`mmxsim.frames`). To see them over Mars, create the Cesium
-viewer with the Mars ellipsoid (``Cesium.Ellipsoid.MARS``, Cesium >= 1.121, or a
+viewer with the Mars ellipsoid (``Cesium.Ellipsoid.MARS``, Cesium >= 1.133, or a
 custom 3396.19 x 3376.20 km ellipsoid) and a Mars imagery layer; on Cesium's default
 Earth globe the paths still show, in the right shape and size, around the Earth.
 (``referenceFrame: INERTIAL`` is not used: Cesium rotates it with *Earth's*
