@@ -10,7 +10,8 @@ import re
 
 import pytest
 
-from mmxsim.mission.timeline import MissionEvent, events_csv, events_ical, merge_events, phase_events, reference_timeline
+from mmxsim.mission.timeline import (MissionEvent, events_csv, events_ical, merge_events, phase_events,
+                                     reference_timeline)
 from mmxsim.time import tdb_seconds
 
 icalendar = pytest.importorskip("icalendar")

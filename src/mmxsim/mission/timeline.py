@@ -218,7 +218,8 @@ def events_ical(events: Sequence[MissionEvent], calendar_name: str = "MMX missio
     a, b, _ = _utc_stamps(events)
     for e, s0, s1 in zip(events, a, b):
         ve = icalendar.Event()
-        ve.add("uid", f"{uuid.uuid5(uuid.NAMESPACE_URL, f'mmxsim:{e.kind}:{e.name}:{e.start:.3f}:{e.stop:.3f}')}@mmxsim")
+        uid = uuid.uuid5(uuid.NAMESPACE_URL, f"mmxsim:{e.kind}:{e.name}:{e.start:.3f}:{e.stop:.3f}")
+        ve.add("uid", f"{uid}@mmxsim")
         ve.add("dtstamp", stamp)
         t0, t1 = _ical_datetime(s0), _ical_datetime(s1)
         ve.add("dtstart", t0)

@@ -13,9 +13,8 @@ import numpy as np
 
 from .summary import SCHEMA, build_summary, event_dict, to_jsonable
 
-__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "PlannedManeuver", "RunResult", "PHOBOS_STEP_S",
-           "phobos_epochs", "build_summary", "event_dict", "to_jsonable",
-           "SCHEMA"]
+__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "PlannedManeuver", "RunResult",
+           "PHOBOS_STEP_S", "phobos_epochs", "build_summary", "event_dict", "to_jsonable", "SCHEMA"]
 
 
 @dataclass
