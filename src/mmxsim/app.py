@@ -278,4 +278,5 @@ def write_scenario_outputs(result: RunResult, scenario, out_dir) -> dict[str, Pa
     """:func:`write_outputs` with the switches of the scenario's ``outputs`` block."""
     o = scenario.outputs
     return write_outputs(result, Path(out_dir), oem=o.oem, timeseries=o.timeseries if o.timeseries != "none" else None,
-                         summary=True, report=o.report, events=o.events, spk=o.spk, czml=o.czml)
+                         summary=True, report=o.report, events=o.events, spk=o.spk, czml=o.czml,
+                         czml_center=o.czml_center)

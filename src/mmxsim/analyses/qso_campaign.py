@@ -97,16 +97,20 @@ def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
         paras.append("Station keeping: target-point control every "
                      f"{cfg.interval_revs:g} revolutions towards the shooting-corrected reference, with navigation "
                      "and execution errors (no filter, no deadband); see docs/qso.md.")
-    events = []
+    events, maneuvers = [], []
     if cfg.station_keeping_samples:
+        from ..results import PlannedManeuver
         from ._events import MissionEvent
 
         run0 = mc.runs[0]  # the first Monte Carlo run's manoeuvres, as a plan would book them
-        events = [MissionEvent(float(t), float(t), "manoeuvre", "3D-QSO station keeping",
-                               f"{dv * 1e3:.2f} mm/s (Monte Carlo run 1)", "orbits.stationkeeping")
-                  for t, dv in zip(run0.t_manoeuvres, run0.dv_m_s)]
+        maneuvers = [PlannedManeuver("3D-QSO station keeping", float(t), est, dv, "MARS", "ICRF",
+                                     comment="Monte Carlo run 1; state: the navigation estimate the burn was "
+                                             "computed from (orbits.stationkeeping)")
+                     for t, est, dv in zip(run0.t_manoeuvres, run0.estimates, run0.dv_km_s)]
+        events = [MissionEvent(m.epoch, m.epoch, "manoeuvre", m.name, f"{m.dv_m_s * 1e3:.2f} mm/s (Monte Carlo run 1)",
+                               "orbits.stationkeeping") for m in maneuvers]
     return Section(key="qso_campaign", title="QSO campaign preset and 3D-QSO station keeping", paragraphs=paras,
-                   tables=tables, data=data, events=events,
+                   tables=tables, data=data, events=events, maneuvers=maneuvers,
                    assumptions=["QSO sizes, error sigmas and the control interval are assumptions"])
 
 

@@ -443,8 +443,12 @@ class Outputs(SchemaModel):
     timeseries: Literal["csv", "parquet", "none"] = Field("csv", description="time series format: csv | parquet | none")
     report: bool = Field(True, description="write the run report")
     events: bool = Field(True, description="write the merged event list (events.csv, events.ics)")
-    spk: bool = Field(False, description="write a SPICE SPK of the trajectory (trajectory.bsp, NAIF ID -239)")
+    spk: bool = Field(False, description="write a SPICE SPK of the trajectory (trajectory.bsp, NAIF ID -239) with "
+                                         "Phobos, a frames kernel (mmx_frames.tf: PHOBOS_HILL) and a metakernel (mmx.tm)")
     czml: bool = Field(False, description="write a CZML document for Cesium (trajectory.czml)")
+    czml_center: Literal["mars", "phobos"] = Field(
+        "mars", description="CZML globe: mars (Mars-fixed positions, a Phobos entity) | phobos (Phobos-fixed "
+                            "positions for a Phobos-ellipsoid globe, a Mars entity)")
 
 
 class AnalysesBlock(SchemaModel):
