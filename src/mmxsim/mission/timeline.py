@@ -82,8 +82,8 @@ def reference_timeline() -> list[Phase]:
     leg's: Mars departure 2030-11-07 and Earth arrival 2031-09-23 (319 days) are the minimum
     departure-v-infinity Lambert transfer of the 2030 window with departure in 2030 and arrival in
     JFY2031 (:func:`mmxsim.orbits.windows.mars_earth_2030`, the ``windows`` analysis at its default
-    150-point grid; DE421), so the
-    timeline and that analysis agree (tests/mission/test_timeline.py, within 3 days).
+    150-point grid; DE421), so the timeline and that analysis agree
+    (tests/mission/test_timeline_windows.py, within 3 days).
     """
     P = Phase
     phases = [
