@@ -116,8 +116,9 @@ def test_site_builds_strict(tmp_path):
 
 
 def test_a_broken_link_fails_the_build(tmp_path):
-    """The site's own settings (strict, link validation, hooks) on a two-file copy: a link to a missing
-    page fails the build with its name in the output; the same site without it builds."""
+    """The site's own settings (strict, link validation, hooks) on a small copy: a link to a missing
+    page, or to a missing section of a page, fails the build with its name in the output; the same
+    site without it builds."""
     pytest.importorskip("mkdocs")
     (tmp_path / "docs").mkdir()
     for src in _hooks().INCLUDED:
@@ -133,6 +134,9 @@ def test_a_broken_link_fails_the_build(tmp_path):
     page.write_text(good + "[gone](no_such_page.md)\n", encoding="utf-8")
     r = _build(tmp_path / "mkdocs.yml", tmp_path / "site")
     assert r.returncode != 0 and "no_such_page.md" in r.stdout + r.stderr
+    page.write_text(good + "[gone](ephemeris.md#no-such-section)\n", encoding="utf-8")  # a missing anchor
+    r = _build(tmp_path / "mkdocs.yml", tmp_path / "site")
+    assert r.returncode != 0 and "no-such-section" in r.stdout + r.stderr
     page.write_text(good, encoding="utf-8")
     r = _build(tmp_path / "mkdocs.yml", tmp_path / "site")
     assert r.returncode == 0, r.stdout + r.stderr
