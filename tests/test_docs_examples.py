@@ -44,12 +44,12 @@ def blocks(page: str) -> list[tuple[str, bool]]:
 
 
 def _run_page(page, tmp_path, monkeypatch, capsys, must_print=True):
-    code = [c for c, marked in blocks(page) if not marked]
+    code = [(i, c) for i, (c, marked) in enumerate(blocks(page)) if not marked]
     assert code, f"{page} has no executed python examples"
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("MPLBACKEND", "Agg")
     ns: dict = {"__name__": f"docs_{page}"}
-    for i, src in enumerate(code):
+    for i, src in code:  # i: the block's place on the page, marked blocks included
         try:
             exec(compile(src, f"{page}[block {i + 1}]", "exec"), ns)
         except Exception as exc:  # report which block broke
