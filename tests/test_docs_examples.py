@@ -141,3 +141,25 @@ def test_docs_command_lines_name_real_commands_and_options():
     assert "has no option --no-such-flag" in line_problem(group, "mmxsim run --quick --no-such-flag")
     assert "no file" in line_problem(group, "mmxsim run scenarios/no_such.yaml")
     assert line_problem(group, 'mmxsim run --phase "landing and sampling"') is None
+
+
+# --- scenario fragments --------------------------------------------------------------------------
+
+def test_docs_analyses_blocks_validate():
+    """Every ```yaml block that is an ``analyses:`` fragment validates against the scenario schema
+    (adding_an_analysis.md's block names the plugin that page defines, so it is checked there)."""
+    import yaml
+
+    from mmxsim.analyses import analyses_model, registry
+
+    model, names, checked = analyses_model(), set(registry()), 0
+    for f in sorted(DOCS.glob("*.md")):
+        for body in re.findall(r"^```yaml\n(.*?)^```", f.read_text(encoding="utf-8"), flags=re.S | re.M):
+            data = yaml.safe_load(body)
+            if not (isinstance(data, dict) and set(data) == {"analyses"}):
+                continue
+            if f.name == "adding_an_analysis.md" and not set(data["analyses"]) <= names:
+                continue
+            model.model_validate(data["analyses"])  # raises with the field, value and what is allowed
+            checked += 1
+    assert checked >= 2
