@@ -11,8 +11,34 @@ import re
 
 import griffe
 
+_SECTIONS = {"parameters", "other parameters", "returns", "yields", "receives", "raises", "warns",
+             "attributes", "methods"}
+# an entry: "name : type", "a, b : float", or a bare type or name without spaces ("int", "dict[str,float]")
+_ENTRY = re.compile(r"^([\w*.\[\]|, ]+ :(\s.*)?|[\w*.\[\]|,]+)$")
 _ROLE = re.compile(r":(?:func|mod|class|data|attr|meth|obj|exc|const|ref|py:\w+):`~?([^`]+)`")
 _DOUBLE = re.compile(r"``([^`]+?)``")
+
+
+def close_sections(text: str) -> str:
+    """NumPy-style sections (``Parameters`` underlined with dashes) end where the docstring goes on
+    with prose or an example after a blank line; the parser would read those lines as more entries,
+    so a ``Notes`` or ``Examples`` heading is put before them."""
+    lines = text.splitlines()
+    out: list[str] = []
+    inside, blank = False, False
+    for i, line in enumerate(lines):
+        stripped = line.strip()
+        nxt = lines[i + 1].strip() if i + 1 < len(lines) else ""
+        if nxt and set(nxt) == {"-"} and len(nxt) >= 3 and stripped:  # a section heading
+            inside = stripped.lower() in _SECTIONS
+        elif inside and blank and stripped and line == line.lstrip() and not _ENTRY.match(stripped) \
+                and not set(stripped) == {"-"}:
+            title = "Examples" if stripped.startswith(">>>") else "Notes"
+            out += [title, "-" * len(title)]
+            inside = False
+        blank = not stripped
+        out.append(line)
+    return "\n".join(out)
 
 
 def rst_to_markdown(text: str) -> str:
@@ -71,5 +97,5 @@ class RstDocstrings(griffe.Extension):
                 continue
             seen.add(id(obj))
             if obj.docstring is not None:
-                obj.docstring.value = rst_to_markdown(obj.docstring.value)
+                obj.docstring.value = rst_to_markdown(close_sections(obj.docstring.value))
             stack.extend(obj.members.values())

@@ -91,13 +91,18 @@ def test_docstrings_rendered_as_markdown():
     sys.path.insert(0, str(ROOT))
     pytest.importorskip("griffe")
     try:
-        from docs_griffe import rst_to_markdown
+        from docs_griffe import close_sections, rst_to_markdown
     finally:
         sys.path.remove(str(ROOT))
     text = "See :func:`mmxsim.run` and ``x``::\n\n    a = 1\n\nThen\n\n>>> 1 + 1\n2\n"
     md = rst_to_markdown(text)
     assert md.splitlines() == ["See `mmxsim.run` and `x`:", "", "```", "a = 1", "```", "", "Then", "",
                                "```pycon", ">>> 1 + 1", "2", "```"]
+    doc = "F.\n\nParameters\n----------\nx : float\n    A value.\n\nMemory: large.\n\n>>> f(1)\n"
+    assert close_sections(doc).splitlines() == ["F.", "", "Parameters", "----------", "x : float", "    A value.",
+                                                "", "Notes", "-----", "Memory: large.", "", ">>> f(1)"]
+    doc = "Parameters\n----------\nx : float\n    A value.\n\n>>> f(1)\n"
+    assert close_sections(doc).splitlines()[-3:] == ["Examples", "--------", ">>> f(1)"]
 
 
 def test_site_builds_strict(tmp_path):
