@@ -17,9 +17,19 @@ ROOT = Path(__file__).resolve().parents[1]
 PAGES = ROOT / "docs" / "partners"
 
 
+class _ApiPages(dict):
+    """module -> the API reference page (stem) that renders it: its own ``::: module`` or its
+    nearest package rendered with ``show_submodules``."""
+
+    def __missing__(self, module: str) -> str:
+        parent = module.rpartition(".")[0]
+        if not parent:
+            raise KeyError(module)
+        return self[parent]
+
+
 def _api_pages() -> dict[str, str]:
-    """module -> the API reference page (stem) that documents it."""
-    out = {}
+    out = _ApiPages()
     for page in (ROOT / "docs" / "api").glob("*.md"):
         for line in page.read_text(encoding="utf-8").splitlines():
             if line.startswith("::: "):
