@@ -78,7 +78,12 @@ def reference_timeline() -> list[Phase]:
     [SPACECOM-2024], >= 2 touchdowns [F21]; Deimos flybys from two resonant orbits before
     departure [N21]; Mars departure 2030 [UCHUBIZ]; return cruise about a year [JAXA-MMX]; capsule
     landing at Woomera JFY2031 [JAXA-MMX], 2031 [CNES-MMX] ([AUS-2022]). Days (and months where
-    only a year is published) are ASSUMPTIONS chosen inside the published periods.
+    only a year is published) are ASSUMPTIONS chosen inside the published periods, except the return
+    leg's: Mars departure 2030-11-07 and Earth arrival 2031-09-23 (319 days) are the minimum
+    departure-v-infinity Lambert transfer of the 2030 window with departure in 2030 and arrival in
+    JFY2031 (:func:`mmxsim.orbits.windows.mars_earth_2030`, the ``windows`` analysis at its default
+    150-point grid; DE421), so the timeline and that analysis agree
+    (tests/mission/test_timeline_windows.py, within 3 days).
     """
     P = Phase
     phases = [
@@ -108,11 +113,11 @@ def reference_timeline() -> list[Phase]:
           "JAXA/NASA"),
         P("Deimos flybys", "2029-09-01", "2030-06-30", "two resonant orbits with many Deimos flybys", "[N21]",
           "before Mars departure", True, ("mmxsim.orbits.deimos",), "JAXA"),
-        P("Mars departure", "2030-08-01", "2030-08-01", "escape from Mars towards Earth", "[UCHUBIZ], [FR-WP]",
+        P("Mars departure", "2030-11-07", "2030-11-07", "escape from Mars towards Earth", "[UCHUBIZ], [FR-WP]",
           "2030", True, ("mmxsim.orbits.windows", "mmxsim.earth_return.targeting"), "JAXA"),
-        P("return cruise", "2030-08-01", "2031-07-15", "Mars-Earth transfer, about 1 year", "[JAXA-MMX]",
+        P("return cruise", "2030-11-07", "2031-09-23", "Mars-Earth transfer, about 1 year", "[JAXA-MMX]",
           "about 1 year", True, ("mmxsim.orbits.lambert", "mmxsim.earth_return.targeting"), "JAXA"),
-        P("capsule entry and landing", "2031-07-15", "2031-07-15", "sample-return capsule lands at Woomera",
+        P("capsule entry and landing", "2031-09-23", "2031-09-23", "sample-return capsule lands at Woomera",
           "[JAXA-MMX], [CNES-MMX], [AUS-2022]", "JFY2031; 2031", True,
           ("mmxsim.earth_return.entry", "mmxsim.science.planetary_protection"), "JAXA/Australia"),
     ]
