@@ -29,8 +29,8 @@ ELSEWHERE = {"geodesy.md": "tests/navigation/test_literature.py"}
 #: executed with -m slow (measured on a 2-core machine: comms 6 s, descent 19 s, earth_return 22 s,
 #: megane 26 s, qso 4 s, rover 69 s with the numba compile)
 SLOW_PAGES = ["comms.md", "descent.md", "earth_return.md", "megane.md", "qso.md", "rover.md"]
-#: pages other sessions own; their blocks are not classified here yet (the integrator marks them)
-UNCLASSIFIED = {"exports.md"}
+#: pages whose blocks are not classified (none)
+UNCLASSIFIED: set[str] = set()
 
 _BLOCK = re.compile(r"^```python\n(.*?)^```", flags=re.S | re.M)
 _MARK = re.compile(r"<!--\s*not executed:[^>]*-->\s*$")
