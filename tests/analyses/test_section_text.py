@@ -16,9 +16,11 @@ import pytest
 from mmxsim.results import Section, Table
 
 # a data key: lower-case words joined by underscores (``mc_peak_heat_flux_MWm2_max`` has one too)
-SNAKE = re.compile(r"(?<![\w./-])[A-Za-z0-9]*[a-z0-9]_[A-Za-z0-9_]*[a-z0-9](?![\w/-])")
+SNAKE = re.compile(r"(?<![\w./])[A-Za-z0-9]*[a-z0-9]_[A-Za-z0-9_]*[a-z0-9](?:\.[A-Za-z0-9]+)?(?![\w/-])")
+# an estimated parameter's internal name (``phobos:gm``, ``srp:cr_area_over_mass``, ``bias:<station>``)
+PARAM = re.compile(r"\b[a-z]+:[A-Za-z<]")
 # allowed: names of files the run writes beside the report (``surface_map.csv``); the look-behind/
-# look-ahead above already skip paths (``docs/sampling.md``) and dotted names
+# look-ahead above already skip paths (``docs/sampling.md``) and dotted names (``mmxsim.analyses``)
 ALLOWED = re.compile(r"^[\w-]+\.(csv|oem|opm|bsp|tf|tm|json|yaml|czml|ics|md|html|png)$")
 UNSHIPPED = ("mmx-facts", "nav-facts", "facts-2", "shared/")
 
@@ -49,6 +51,8 @@ def problems(sec: Section) -> list[str]:
         for m in SNAKE.finditer(text):
             if not ALLOWED.match(m.group(0)):
                 out.append(f"{sec.key} {where}: data key {m.group(0)!r} in {text[:120]!r}")
+        for m in PARAM.finditer(text):
+            out.append(f"{sec.key} {where}: parameter name {text[m.start():m.start() + 30]!r}")
         for bad in UNSHIPPED:
             if bad in text:
                 out.append(f"{sec.key} {where}: refers to {bad!r}, which is not shipped: {text[:120]!r}")
@@ -92,6 +96,8 @@ def test_checker_finds_planted_defects():
         Section(key="x", title="t", headline="", paragraphs=["fine"]),
         Section(key="x", title="t", headline="Verdict: capture", paragraphs=["fine"]),
         Section(key="x", title="t", headline="h 1", paragraphs=["solver status node_limit"]),
+        Section(key="x", title="t", headline="h 1", paragraphs=["the angle between its normal and -g_eff"]),
+        Section(key="x", title="t", headline="h 1", tables=[Table("c", ("a",), [("phobos:gm",)])]),
     ]
     for sec in planted:
         assert problems(sec), sec

@@ -46,14 +46,14 @@ from pydantic import Field, create_model
 from ..errors import InputError
 from ..results import Section
 from ..scenario import AnalysesBlock, set_analyses_provider
-from ._common import (figures_png, fmt_num, kv_table, label, phobos_fixed_geometry, plain, png_bytes,
-                      science_windows, site_pair, words)
+from ._common import (figures_png, fmt_num, kv_table, label, param_label, phobos_fixed_geometry, plain,
+                      png_bytes, science_windows, site_pair, words)
 from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_operations
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
            "report_warnings", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
-           "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "words", "plain", "phobos_fixed_geometry", "science_windows",
+           "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain", "phobos_fixed_geometry", "science_windows",
            "site_pair"]
 
 #: The entry-point group through which installed packages add analyses.

@@ -108,6 +108,36 @@ def words(name) -> str:
     return str(name).replace("_", " ")
 
 
+_STATE = {"x": "position x", "y": "position y", "z": "position z", "vx": "velocity x", "vy": "velocity y",
+          "vz": "velocity z"}
+_EMPIRICAL = {"r": "radial", "t": "along-track", "n": "normal"}
+
+
+def param_label(name) -> str:
+    """An estimated parameter's name in words (``phobos:gm`` -> "Phobos GM", ``phobos:C20`` ->
+    "Phobos C̄20", ``srp:cr_area_over_mass`` -> "SRP Cr·A/m", ``bias:DSS-14`` -> "range bias DSS-14",
+    ``emp:r`` -> "empirical acceleration, radial")."""
+    name = str(name)
+    if name in _STATE:
+        return _STATE[name]
+    group, _, rest = name.partition(":")
+    if not rest:
+        return words(name)
+    if group == "phobos":
+        if rest == "gm":
+            return "Phobos GM"
+        if rest[:1] in "CS" and rest[1:].isdigit():
+            return f"Phobos {rest[0]}\u0304{rest[1:]}"
+        return f"Phobos {words(rest)}"
+    if group == "srp":
+        return "SRP Cr·A/m" if rest == "cr_area_over_mass" else f"SRP {words(rest)}"
+    if group == "bias":
+        return f"range bias {rest}"
+    if group == "emp":
+        return f"empirical acceleration, {_EMPIRICAL.get(rest, words(rest))}"
+    return f"{words(group)} {words(rest)}"
+
+
 def kv_table(caption: str, d: dict, skip=("figures", "grids"), labels: dict | None = None) -> Table:
     """A two-column table (quantity, value) of the scalar leaves of a nested dict, each named by
     :func:`label` (``labels`` overrides: data key or dotted path -> label in words). String values

@@ -56,7 +56,7 @@ def budget_section(cfg, scenario, ctx=None) -> Section:
         if isinstance(leg, dict):
             rows.append(tuple(_note(fmt_num(leg.get(k))) for k in ("leg", "dv_m_s", "propellant_kg", "m_after_kg",
                                                                    "note")))
-    paras = [f"Arrival v-inf {r['vinf_arrival_km_s']:.3f} km/s (declination {r['vinf_declination_phobos_plane_deg']:.1f} "
+    paras = [f"Arrival v∞ {r['vinf_arrival_km_s']:.3f} km/s (declination {r['vinf_declination_phobos_plane_deg']:.1f} "
              f"deg from Phobos' orbit plane). Mars orbit insertion: {moi['dv_finite_m_s']:.1f} m/s with a "
              f"{moi['burn_s']:.0f} s burn of {cfg.thrust_n:g} N ({moi['dv_impulsive_m_s']:.1f} m/s impulsive + "
              f"{moi['gravity_loss_m_s']:.1f} m/s gravity loss).",

@@ -75,7 +75,7 @@ def entry_section(cfg, scenario, ctx=None) -> Section:
     fp = {k: v for k, v in d.items() if k.startswith("footprint")}
     paras = [f"Entry at {d['entry_altitude_km']:.0f} km, {d['entry_speed_inertial_kms']:.2f} km/s, flight-path angle "
              f"{d['entry_fpa_inertial_deg']:.1f} deg (Hayabusa2-like capsule and entry; MMX's are unpublished): "
-             f"peak heat flux {d['peak_heat_flux_MWm2']:.1f} MW/m^2 at {d['peak_heating_altitude_km']:.1f} km "
+             f"peak heat flux {d['peak_heat_flux_MWm2']:.1f} MW/m² at {d['peak_heating_altitude_km']:.1f} km "
              f"(Sutton-Graves), peak deceleration {d['peak_decel_g']:.1f} g, parachute at "
              f"{d['deploy_altitude_km']:.1f} km, landing {d['landing_time_s'] / 60:.1f} min after entry at "
              f"({d['landing_lat_deg']:.3f}, {d['landing_lon_deg']:.3f}) in the Woomera Prohibited Area.",

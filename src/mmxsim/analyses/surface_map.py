@@ -78,7 +78,8 @@ def surface_map_section(cfg, scenario, ctx=None) -> Section:
         data={"summary": summ, "slope_limit_deg": lim, "area_fraction_meeting_limit": sites.area_fraction},
         files={"surface_map.csv": buf.getvalue().encode()},
         assumptions=["constant density (Phobos' interior is not known); slope of a facet is the angle between its "
-                     "outward normal and -g_eff at its centroid, so it depends on the mesh resolution"],
+                     "outward normal and the reversed effective gravity at its centroid, so it depends on the mesh "
+                     "resolution"],
     )
 
 

@@ -27,8 +27,8 @@ def windows_section(cfg, scenario, ctx=None) -> Section:
 
     def line(x):
         return (f"depart {x.get('departure_date', '?')}, arrive {x.get('arrival_date', '?')}, "
-                f"{x.get('tof_days', float('nan')):.0f} d, C3 {x.get('c3_km2_s2', float('nan')):.2f} km^2/s^2, "
-                f"arrival v-inf {x.get('vinf_arrival_km_s', float('nan')):.3f} km/s")
+                f"{x.get('tof_days', float('nan')):.0f} d, C3 {x.get('c3_km2_s2', float('nan')):.2f} km²/s², "
+                f"arrival v∞ {x.get('vinf_arrival_km_s', float('nan')):.3f} km/s")
 
     o, b = r["outbound"], r["return"]
     paras = [f"Earth -> Mars 2026-2027 ({cfg.grid} x {cfg.grid} Lambert solutions on DE421): optimum "
