@@ -88,7 +88,8 @@ def test_checker_finds_planted_defects():
     planted = [
         Section(key="x", title="t", headline="h 1", tables=[Table("c", ("quantity", "value"),
                                                                   [("mc_peak_heat_flux_MWm2_max", "10")])]),
-        Section(key="x", title="t", headline="h 1", tables=[Table("c", ("a", "b"), [("Phobos-only", "g", "mean", "5")])]),
+        Section(key="x", title="t", headline="h 1",
+                tables=[Table("c", ("a", "b"), [("Phobos-only", "g", "mean", "5")])]),
         Section(key="x", title="t", headline="h 1", figures=[("0", b"")]),
         Section(key="x", title="t", headline="h 1", figures=[("touchdown", b"")]),
         Section(key="x", title="t", headline="h 1", paragraphs=["sizes unreadable, mmx-facts §4.2"]),

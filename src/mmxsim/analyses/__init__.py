@@ -53,8 +53,8 @@ from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
            "report_warnings", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
-           "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain", "phobos_fixed_geometry", "science_windows",
-           "site_pair"]
+           "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain",
+           "phobos_fixed_geometry", "science_windows", "site_pair"]
 
 #: The entry-point group through which installed packages add analyses.
 ENTRY_POINT_GROUP = "mmxsim.analyses"

@@ -338,7 +338,8 @@ def monte_carlo_part(res) -> tuple[list[str], list[Table], list[tuple], dict]:
              f"{st.get('hours', 0):g} h of {st.get('qso')} ({st.get('combination')}; rows {_counts(st.get('rows'))}; "
              f"{st.get('parameters')} estimated parameters, Phobos' field to degree {st.get('degree')}), the true "
              "parameters drawn from the a priori, data simulated with noise, the batch least squares from the a "
-             f"priori mean. {_named(mc.summary(), mc.names)}. Issue 17's criteria (unit spread within 15 %, C̄20, C̄22 and the "
+             f"priori mean. {_named(mc.summary(), mc.names)}. Issue 17's criteria (unit spread within 15 %, C̄20, "
+             "C̄22 and the "
              f"libration within 3σ in ≥ 99 % of the runs) are {verdict}: pooled spread {s:.3f} "
              f"(95 % CI {ci[0]:.3f} .. {ci[1]:.3f})" + ("" if st.get("runs", 0) >= 50 else
                                                        " (fewer than 50 runs: indicative only)") + "."]

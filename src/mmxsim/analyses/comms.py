@@ -208,7 +208,7 @@ def _method(opt) -> str:
     it did not reach)."""
     if opt is None:
         return "nothing (no pass long enough)"
-    notes = "; ".join(opt.notes)
+    notes = "; ".join(words(n) for n in opt.notes)
     if opt.method == "greedy" or opt.status == "greedy":
         return "the greedy baseline" + (f" ({notes})" if notes else "")
     return "a MILP" + (f" ({notes})" if notes else " (HiGHS)")

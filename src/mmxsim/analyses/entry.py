@@ -57,7 +57,7 @@ LABELS = {
     "footprint_semi_major_km": "Footprint ellipse semi-major axis (km)",
     "footprint_semi_minor_km": "Footprint ellipse semi-minor axis (km)",
     "footprint_orientation_deg": "Footprint ellipse orientation (deg from east)",
-    "footprint_probability": "Probability the ellipse contains",
+    "footprint_probability": "Probability level of the footprint ellipse",
     "footprint_fraction_inside": "Fraction of Monte Carlo landings inside the ellipse",
 }
 CAPTIONS = {

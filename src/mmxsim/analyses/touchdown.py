@@ -93,7 +93,8 @@ def touchdown_section(cfg, scenario, ctx=None) -> Section:
                            f"{nom['status']}; rebound {nom['max_rebound_m']:.3g} m, tip-over margin "
                            f"{nom['min_tip_margin_deg']:.1f} deg", "mmxsim.surface.touchdown")]
     return Section(key="touchdown", title="Touchdown of the spacecraft (JAXA)", headline=head, paragraphs=paras,
-                   tables=tables, figures=figures_png(r.get("figures", {}), captions=CAPTIONS), data=plain(r), events=events,
+                   tables=tables, figures=figures_png(r.get("figures", {}), captions=CAPTIONS), data=plain(r),
+                   events=events,
                    assumptions=["landing-gear parameters and landing mass are assumptions (docs/sampling.md)"])
 
 

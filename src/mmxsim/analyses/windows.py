@@ -36,9 +36,10 @@ def windows_section(cfg, scenario, ctx=None) -> Section:
              + ".", "Mars -> Earth 2030-2031: optimum " + line(b["optimum"]) + "; MMX-like " + line(b["mmx_like"])
              + ". No published minimum C3 for the 2026 window was available offline; the grid minimum is checked "
              "against a continuous optimiser (docs/interplanetary.md)."]
-    head = (f"Launch {o['mmx_like'].get('departure_date', '?')} at C3 {o['mmx_like'].get('c3_km2_s2', float('nan')):.1f} "
-            f"km²/s², Mars arrival {o['mmx_like'].get('arrival_date', '?')}; Mars departure "
-            f"{b['mmx_like'].get('departure_date', '?')}, Earth return {b['mmx_like'].get('arrival_date', '?')}")
+    om, bm = o["mmx_like"], b["mmx_like"]
+    head = (f"Launch {om.get('departure_date', '?')} at C3 {om.get('c3_km2_s2', float('nan')):.1f} "
+            f"km²/s², Mars arrival {om.get('arrival_date', '?')}; Mars departure {bm.get('departure_date', '?')}, "
+            f"Earth return {bm.get('arrival_date', '?')}")
     return Section(key="windows", title="Launch and return windows", headline=head, paragraphs=paras,
                    tables=[_window_table("Earth -> Mars 2026-2027", o), _window_table("Mars -> Earth 2030-2031", b)],
                    figures=figures_png(r.get("figures", {}), captions={
