@@ -158,31 +158,88 @@ def _not_stopped(value):
     return value
 
 
-def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False, phase: str | None = None):
+class PlainProgress:
+    """Progress as plain lines, for a standard error that is not a terminal (CI, a log file):
+    the propagation every ``every`` (10 %) and each analysis' start and end with its time, each
+    line written and flushed at once (rich's bars print nothing there until the run ends)."""
+
+    def __init__(self, stream, name: str, every: float = 0.1, clock=_time.perf_counter):
+        self.stream, self.name, self.every, self.clock = stream, name, float(every), clock
+        self.t0 = clock()
+        self.next = self.every
+        self.propagated = False
+        self.current: str | None = None
+        self.t_current = self.t0
+
+    def line(self, text: str) -> None:
+        self.stream.write(f"mmxsim: {text}\n")
+        self.stream.flush()
+
+    def propagation(self, fraction: float) -> None:
+        """``progress(fraction)`` of :func:`~mmxsim.mission.runner.run_scenario`."""
+        f = float(fraction)
+        if self.propagated:
+            return
+        if f >= self.next - 1e-9:  # one line however many steps this call crossed
+            k = int(f / self.every + 1e-9)
+            self.line(f"propagation {min(100, round(100 * k * self.every)):d} % ({self.clock() - self.t0:.1f} s "
+                      "elapsed)")
+            self.next = (k + 1) * self.every
+        if f >= 1.0 - 1e-9:
+            self.propagation_done()
+
+    def propagation_done(self) -> None:
+        if not self.propagated:
+            self.propagated = True
+            self.line(f"propagation done in {self.clock() - self.t0:.1f} s")
+
+    def analysis(self, name: str | None) -> None:
+        """``analysis_progress(name)``: called as each analysis starts, then with None."""
+        self.propagation_done()
+        now = self.clock()
+        if self.current is not None:
+            self.line(f"analysis {self.current} done in {now - self.t_current:.1f} s")
+        if name is not None:
+            self.line(f"analysis {name} ...")
+        self.current, self.t_current = name, now
+
+
+def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = False, phase: str | None = None):
     """``mmxsim run``: load (or use a built-in scenario: ``path`` None is the reference mission, or a
     name of :data:`~mmxsim.scenario.BUILTIN_SCENARIOS`), run, write outputs, print a summary.
     ``quick``: a fast look (:func:`mmxsim.mission.variants.quick_variant`); ``phase``: only the
     analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`).
+    ``progress`` (on standard error): ``True`` or ``"auto"`` (rich bars on a terminal, else
+    :class:`PlainProgress` lines), ``"bars"``, ``"plain"``, or ``False`` (none).
     Returns ``(result, {kind: path})``."""
+    import sys
+
     from rich.console import Console
 
+    from .errors import InputError
     from .mission.runner import run_scenario
     from .publish import check_output_folder, publish
     from .scenario import check_coverage
 
+    if progress not in (True, False, "auto", "bars", "plain", "none"):
+        raise InputError("progress", progress, "True, False, 'auto', 'bars', 'plain', 'none'")
     console = Console(stderr=True)
+    mode = {True: "auto", False: "none"}.get(progress, progress)
+    if mode == "auto":
+        mode = "bars" if console.is_terminal else "plain"
     check_output_folder(Path(out_dir).absolute())  # a bad --out fails before the run, not after it
     s, base = resolve_scenario(path, quick=quick, phase=phase,
-                               announce=lambda text: console.print(f"[bold]mmxsim[/]: {text}", highlight=False))
+                               announce=lambda text: console.print(f"[bold]mmxsim[/]: {text}", highlight=False,
+                                                                   soft_wrap=True))
     check_coverage(s)
     t_all = _time.perf_counter()
-    if progress:
+    names = [k for k in type(s.analyses).model_fields if getattr(s.analyses, k) is not None]
+    if mode == "bars":
         from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
 
         with Progress(TextColumn("[bold blue]{task.description}"), BarColumn(), TextColumn("{task.percentage:>5.1f}%"),
                       TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=False) as bar:
             task = bar.add_task(f"propagating {s.name}", total=1.0)
-            names = [k for k in type(s.analyses).model_fields if getattr(s.analyses, k) is not None]
             an = bar.add_task("analyses", total=max(len(names), 1), visible=bool(names))
 
             def on_analysis(name):  # called as each analysis starts, then with None
@@ -193,6 +250,12 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
             result = run_scenario(s, base, progress=lambda f: bar.update(task, completed=f),
                                   analysis_progress=on_analysis if names else None)
             bar.update(task, completed=1.0)
+    elif mode == "plain":
+        plain = PlainProgress(sys.stderr, s.name)
+        plain.line(f"building the force model and propagating {s.name}")
+        result = run_scenario(s, base, progress=plain.propagation, analysis_progress=plain.analysis if names else None)
+        plain.propagation_done()
+        plain.line("writing outputs")
     else:
         result = run_scenario(s, base)
     t_out = _time.perf_counter()
@@ -204,10 +267,11 @@ def run_scenario_file(path, out_dir, progress: bool = True, quick: bool = False,
     d = result.distance_phobos_km
     console.print(f"[green]done[/] {s.name}: {result.trajectory.t.size} samples, {result.termination}; "
                   f"distance to Phobos {d.min():.2f}..{d.max():.2f} km; "
-                  f"compile {result.timings['compile_s']:.2f} s, propagate {result.timings['propagate_s']:.2f} s",
-                  highlight=False)
+                  f"compile {result.timings['compile_s']:.2f} s, propagate {result.timings['propagate_s']:.2f} s, "
+                  f"outputs {result.timings['outputs_s']:.1f} s",
+                  highlight=False, soft_wrap=True)
     for k, p in paths.items():
-        console.print(f"  {k}: {p}", highlight=False)
+        console.print(f"  {k}: {p}", highlight=False, soft_wrap=True, markup=False)
     return result, paths
 
 
@@ -215,4 +279,5 @@ def write_scenario_outputs(result: RunResult, scenario, out_dir) -> dict[str, Pa
     """:func:`write_outputs` with the switches of the scenario's ``outputs`` block."""
     o = scenario.outputs
     return write_outputs(result, Path(out_dir), oem=o.oem, timeseries=o.timeseries if o.timeseries != "none" else None,
-                         summary=True, report=o.report, events=o.events, spk=o.spk, czml=o.czml)
+                         summary=True, report=o.report, events=o.events, spk=o.spk, czml=o.czml,
+                         czml_center=o.czml_center)

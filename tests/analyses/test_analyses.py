@@ -172,7 +172,7 @@ def test_comms_section_passes_bookings_and_volume(tmp_path):
     returned = sum(r["returned_bits"] for r in d["agencies"])
     assert returned == pytest.approx(d["downlinked_bits"], rel=1e-9)
     assert d["downlinked_bits"] <= d["produced_bits"] * (1 + 1e-12)
-    assert [f[0] for f in sec.figures][0].startswith("Station passes")
+    assert [f[0] for f in sec.figures][0].startswith("Passes of each station")
     assert sec.files["passes.csv"].decode().count("\n") == len(direct) + 1
 
 
@@ -194,7 +194,7 @@ def test_qso_campaign_section_with_station_keeping():
     mc = monte_carlo(ref, Errors(0.01, 1e-7, 0.02), n_samples=2, interval_revs=1.25, days=2.0, seed=5)
     assert sk["mean_m_s"] == pytest.approx(mc.mean_m_s, rel=1e-9)
     assert sk["mean_m_s"] > 0
-    assert sec.tables[1].header[-1].startswith("[BAR-SURREY]")
+    assert sec.tables[1].header[-1].startswith("Published [BAR-SURREY]")
     man = [e for e in sec.events if e.kind == "manoeuvre"]
     assert len(man) == len(mc.runs[0].t_manoeuvres) > 0
     assert sum(float(e.detail.split()[0]) for e in man) == pytest.approx(mc.runs[0].total_dv_m_s * 1e3, rel=1e-2)

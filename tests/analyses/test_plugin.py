@@ -1,7 +1,7 @@
 """An analysis is one file: the worked example of docs/adding_an_analysis.md, written as ONE new
 module in a temporary folder and registered through the ``mmxsim.analyses`` entry-point group
 (a ``*.dist-info/entry_points.txt`` beside it), shows up in the scenario schema, ``mmxsim
-validate``, ``--quick``, ``--phase``, summary.json, report.html, the partners table and as a
+validate``, ``--quick``, ``--phase``, summary.json, the report (report/), the partners table and as a
 command, with no other file edited. Each check runs mmxsim in a fresh interpreter with the folder
 on its path, as an installed plugin would be seen."""
 

@@ -26,7 +26,7 @@ SHORT = {"name": "api-short", "epoch": "2027-09-01T00:00:00", "duration_days": 0
 
 def _comparable(summary: dict) -> dict:
     """A summary without its wall-clock seconds and without the published folder's manifest (its
-    SHA-256 of report.html covers those seconds) (through JSON, as the file holds it)."""
+    SHA-256 of report/timings.html covers those seconds) (through JSON, as the file holds it)."""
     s = json.loads(json.dumps(summary))
     s.pop("outputs", None)
     steps = s["timings_s"].get("integrator_steps")

@@ -193,10 +193,25 @@ def short_runs(tmp_path_factory):
     for name in ("reference_qso", "spice_de"):
         path = _shortened(name, folder)
         out = folder / f"out_{name}"
-        res = _invoke("run", path, "--out", out, "-q")
+        # reference_qso with progress: CliRunner's stderr is not a terminal, as in CI or a log file
+        res = _invoke("run", path, "--out", out, *(["-q"] if name == "spice_de" else []))
         assert res.exit_code == 0, (res.output, res.exception)
         outs[name] = out
+        outs[f"{name}_stderr"] = res.stderr
     return outs
+
+
+def test_run_plain_progress_when_not_a_terminal(short_runs):
+    """Not on a terminal: one plain line per step on stderr (propagation every 10 %, each analysis'
+    start and end), no progress-bar drawing; with -q none."""
+    err = short_runs["reference_qso_stderr"]
+    lines = err.splitlines()
+    pct = [int(m.group(1)) for m in map(re.compile(r"^mmxsim: propagation (\d+) % \(").match, lines) if m]
+    assert pct == sorted(pct) and pct[-1] == 100 and len(pct) <= 10, err
+    assert any(ln.startswith("mmxsim: propagation done in ") for ln in lines), err
+    assert "mmxsim: writing outputs" in lines and any(ln.startswith("done reference-qso") for ln in lines), err
+    assert "\r" not in err and "\x1b[" not in err and "━" not in err  # no bar drawing, no escape codes
+    assert "mmxsim: propagation" not in short_runs["spice_de_stderr"]
 
 
 def test_run_reference_short(short_runs):
@@ -236,7 +251,7 @@ def test_spice_matches_builtin(short_runs):
 # 4. ephemeris
 
 
-COLS = ["time_tdb", "x_km", "y_km", "z_km", "vx_km_s", "vy_km_s", "vz_km_s"]
+COLS = ["time_tdb", "x_km", "y_km", "z_km", "vx_km_s", "vy_km_s", "vz_km_s", "time_utc"]
 SPAN = ("--start", "2027-09-01", "--stop", "2027-09-02", "--step", "1h")
 
 
@@ -244,7 +259,7 @@ def _csv(text: str) -> tuple[list[str], list[str], np.ndarray]:
     lines = text.strip().splitlines()
     header = lines[0].split(",")
     rows = [ln.split(",") for ln in lines[1:]]
-    return header, [r[0] for r in rows], np.array([[float(x) for x in r[1:]] for r in rows])
+    return header, [r[0] for r in rows], np.array([[float(x) for x in r[1:7]] for r in rows])
 
 
 def _epochs_tdb() -> np.ndarray:
@@ -310,7 +325,8 @@ def test_ephemeris_json(phobos_icrf):
     assert (doc["body"], doc["center"], doc["frame"], doc["time_scale"]) == ("PHOBOS", "MARS", "ICRF", "TDB")
     assert len(doc["data"]) == 25
     assert [row[0] for row in doc["data"]] == phobos_icrf[1]
-    np.testing.assert_allclose(np.array([row[1:] for row in doc["data"]]), phobos_icrf[2], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(np.array([row[1:7] for row in doc["data"]]), phobos_icrf[2], rtol=0, atol=1e-6)
+    assert [row[7] for row in doc["data"]][:2] == ["2027-09-01T00:00:00.000", "2027-09-01T01:00:00.000"]
 
 
 @pytest.mark.parametrize("day,scale", [("2027-03-01", "UTC"), ("2027-06-01", "UTC"), ("2027-12-01", "TT"),

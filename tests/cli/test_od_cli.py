@@ -84,10 +84,14 @@ def test_od_operations_end_to_end(tracking, tmp_path):
     od_residuals.png (a PNG), od_trajectory.oem (CCSDS OEM with covariance blocks)."""
     scen, tdm, x_true, _, m = tracking
     out = tmp_path / "od"
-    res = runner.invoke(app, ["od", str(scen), "--tdm", str(tdm), "--out", str(out)])
+    res = runner.invoke(app, ["od", str(scen), "--tdm", str(tdm), "--out", str(out), "--format", "json"])
     assert res.exit_code == 0, res.output
-    assert "converged" in res.output
+    assert "converged" in res.stderr and "epoch 2027-09-01T00:00:00.000 UTC (2027-09-01T00:01:09.18" in res.stderr
     est = json.loads((out / "od_estimate.json").read_text())
+    printed = json.loads(res.stdout)  # --format json: the estimate on stdout, with the epoch in UTC and TDB
+    assert printed["estimate"] == est["estimate"] and printed["sigma"] == est["sigma"]
+    assert printed["epoch_utc"] == "2027-09-01T00:00:00.000" and printed["epoch_tdb"].startswith("2027-09-01T00:01:09")
+    assert printed["units"] == {"x": "km", "y": "km", "z": "km", "vx": "km/s", "vy": "km/s", "vz": "km/s"}
     assert est["converged"] and est["observations"] == m
     assert est["names"] == ["x", "y", "z", "vx", "vy", "vz"]
     e, s = np.array(est["estimate"]), np.array(est["sigma"])
@@ -103,6 +107,23 @@ def test_od_operations_end_to_end(tracking, tmp_path):
     assert (out / "od_residuals.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     oem = (out / "od_trajectory.oem").read_text()
     assert "CCSDS_OEM_VERS" in oem and "COVARIANCE_START" in oem and "COVARIANCE_STOP" in oem
+
+
+def test_od_csv(tracking, tmp_path):
+    """--format csv: a header and one row per estimated parameter (estimate and sigma unrounded, the
+    unit and the epoch in UTC and TDB)."""
+    import csv
+    import io
+
+    scen, tdm, x_true, _, _ = tracking
+    res = runner.invoke(app, ["od", str(scen), "--tdm", str(tdm), "--out", str(tmp_path / "od"), "--format", "csv"])
+    assert res.exit_code == 0, res.output
+    rows = list(csv.DictReader(io.StringIO(res.stdout)))
+    assert [r["parameter"] for r in rows] == ["x", "y", "z", "vx", "vy", "vz"]
+    assert {r["epoch_utc"] for r in rows} == {"2027-09-01T00:00:00.000"}
+    est = json.loads((tmp_path / "od" / "od_estimate.json").read_text())
+    assert [float(r["estimate"]) for r in rows] == est["estimate"]  # unrounded: the same floats
+    assert [float(r["sigma"]) for r in rows] == est["sigma"]
 
 
 def test_od_unknown_station_exits_2(tracking, tmp_path):

@@ -105,3 +105,63 @@ def test_write_outputs_czml_flag(result, tmp_path):
     doc = czml3.Document.model_validate(json.loads(paths["czml"].read_text()))
     assert doc.packets[0].name == result.scenario_name
     assert len(_samples(doc.packets[1])) == len(np.unique(result.trajectory.t))
+
+
+def test_phobos_centred_document(synthetic, tmp_path):
+    """center="phobos": MMX in PHOBOS_FIXED (or PHOBOS_HILL) about Phobos' centre, a Mars entity ~9,376 km
+    away instead of Phobos; the document loads in czml3's models; positions against SPICE's IAU_PHOBOS."""
+    sp = pytest.importorskip("spiceypy")
+    from mmxsim.ephemeris import default_ephemeris
+    from mmxsim.frames import from_mars_icrf
+
+    eph = default_ephemeris()
+    t = synthetic.T0 + np.arange(0.0, 0.5 * 86400.0 + 1.0, 600.0)
+    ph = np.atleast_2d(eph.state("PHOBOS", "MARS", t))
+    near = ph + np.array([30.0, -20.0, 5.0, 1e-3, 2e-3, 0.0])  # 36 km from Phobos' centre
+    traj = Trajectory(t, near)
+    path = write_czml(traj, tmp_path / "p.czml", center="phobos", eph=eph)
+    doc = czml3.Document.model_validate(json.loads(path.read_text()))
+    assert [p.id for p in doc.packets] == ["document", "MMX", "MARS"]
+    assert doc.packets[1].position.referenceFrame == "FIXED"
+    s = _samples(doc.packets[1])
+    # independent: SPICE's IAU_PHOBOS rotation of the Phobos-relative ICRF position (pck00011)
+    pck = str(resources.files("mmxsim").joinpath("data", "pck00011.tpc"))
+    sp.furnsh(pck)
+    try:
+        ref = np.array([sp.pxform("J2000", "IAU_PHOBOS", float(tt)) @ (x[:3] - p[:3]) for tt, x, p in zip(t, near, ph)])
+    finally:
+        sp.unload(pck)
+    assert np.abs(s[:, 1:] - ref * 1000.0).max() < 0.01  # 1 cm
+    mars = np.linalg.norm(_samples(doc.packets[2])[:, 1:], axis=1) / 1000.0
+    assert np.allclose(mars, np.linalg.norm(ph[:, :3], axis=1), rtol=1e-12)
+    hill = czml_document(traj, center="phobos", frame="PHOBOS_HILL", eph=eph, phobos=False)
+    assert [p.id for p in hill.packets] == ["document", "MMX"]
+    h = _samples(hill.packets[1])
+    assert np.abs(h[:, 1:] / 1000.0 - from_mars_icrf("PHOBOS_HILL", t, near, eph)[:, :3]).max() < 1e-9
+    with pytest.raises(InputError):
+        czml_document(traj, center="deimos")
+    with pytest.raises(InputError):
+        czml_document(traj, center="phobos", frame="MARS_FIXED")
+
+
+def test_write_outputs_czml_center(result, tmp_path):
+    from mmxsim.exports import write_outputs
+
+    p = write_outputs(result, tmp_path, oem=False, timeseries=None, summary=False, files=False, czml=True,
+                      czml_center="phobos")
+    doc = czml3.Document.model_validate(json.loads(p["czml"].read_text()))
+    assert doc.packets[2].id == "MARS"
+    with pytest.raises(InputError):
+        write_outputs(result, tmp_path / "x", czml=True, czml_center="earth")
+    assert not (tmp_path / "x").exists()  # refused before anything is written
+
+
+def test_scenario_outputs_czml_center():
+    from mmxsim.scenario import parse_scenario
+
+    base = {"name": "c", "epoch": "2027-09-01T00:00:00", "duration_days": 0.1,
+            "initial_state": {"type": "qso", "radial_semi_axis_km": 50}}
+    assert parse_scenario(base).outputs.czml_center == "mars"
+    assert parse_scenario({**base, "outputs": {"czml": True, "czml_center": "phobos"}}).outputs.czml_center == "phobos"
+    with pytest.raises(Exception, match="czml_center"):
+        parse_scenario({**base, "outputs": {"czml_center": "deimos"}})

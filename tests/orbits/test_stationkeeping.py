@@ -97,3 +97,20 @@ def test_monte_carlo_30_days(q3, model):
     mc = SK.monte_carlo(ref30, SK.Errors(0.01, 1e-7, 0.02), 5, 1.25, days=30.0, seed=0, model=model)
     assert 0.2 < mc.mean_m_s < 3.0
     assert mc.std_m_s > 0
+
+
+def test_run_keeps_the_planned_vectors_and_states(ref, model):
+    """The Δv vectors, navigation estimates and true pre-burn states of each impulse are kept (for the
+    OPMs of the planned manoeuvres): |Δv| equals dv_m_s, the first true state is the reference's, the
+    estimates differ from the truth by the navigation errors only."""
+    e = SK.Errors(0.01, 1e-7, 0.02)
+    r = SK.simulate(ref, e, 1.25, days=2.0, seed=3, model=model)
+    k = r.t_manoeuvres.size
+    assert r.dv_km_s.shape == (k, 3) and r.estimates.shape == (k, 6) and r.states_before.shape == (k, 6)
+    assert np.allclose(np.linalg.norm(r.dv_km_s, axis=1) * 1e3, r.dv_m_s, rtol=1e-15, atol=0)
+    assert np.array_equal(r.states_before[0], ref.states[0])
+    d = r.estimates - r.states_before
+    assert 0 < np.abs(d[:, :3]).max() < 6 * e.sigma_pos_km and 0 < np.abs(d[:, 3:]).max() < 6 * e.sigma_vel_km_s
+    # the truth before each later burn is near the reference point the previous burn targeted
+    step = round(1.25 * ref.per_rev)
+    assert np.linalg.norm(r.states_before[1:, :3] - ref.states[step:step * k:step, :3], axis=1).max() < 1.0

@@ -7,6 +7,14 @@ name, its settings model, its run function ``(settings, scenario, ctx) -> Sectio
 quick-look settings, the mission phases it simulates, the partner contributions it models and,
 optionally, its report warnings and a command. docs/adding_an_analysis.md has a worked example.
 
+The section is read by a mission team: its ``headline`` is one line of words with numbers and units
+(the key result, shown on the report's index), and every visible text (paragraphs, table headers
+and cells, figure captions, assumptions) is in words with units, never a data key: :func:`label`
+names a data key (``peak_heat_flux_MWm2`` -> "Peak heat flux (MW/m²)"), :func:`param_label` an
+estimated parameter (``phobos:gm`` -> "Phobos GM"), :func:`words` a data name in a cell, and
+:func:`figures_png` takes ``captions`` (a sentence that says what is plotted). ``data`` keeps the
+keys (summary.json is the machine interface).
+
 Discovery
 ---------
 :func:`registry` collects, once (``refresh=True`` looks again):
@@ -46,15 +54,15 @@ from pydantic import Field, create_model
 from ..errors import InputError
 from ..results import Section
 from ..scenario import AnalysesBlock, set_analyses_provider
-from ._common import (figures_png, fmt_num, kv_table, phobos_fixed_geometry, plain, png_bytes, science_windows,
-                      site_pair)
+from ._common import (figures_png, fmt_num, kv_table, label, param_label, phobos_fixed_geometry, plain,
+                      png_bytes, science_windows, site_pair, words)
 from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_operations
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
            "report_warnings", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
-           "png_bytes", "figures_png", "fmt_num", "kv_table", "plain", "phobos_fixed_geometry", "science_windows",
-           "site_pair"]
+           "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain",
+           "phobos_fixed_geometry", "science_windows", "site_pair"]
 
 #: The entry-point group through which installed packages add analyses.
 ENTRY_POINT_GROUP = "mmxsim.analyses"

@@ -42,8 +42,106 @@ def fmt_num(v) -> str:
     return str(v)
 
 
-def kv_table(caption: str, d: dict, skip=("figures", "grids")) -> Table:
-    """A two-column table of the scalar leaves of a nested dict (``a.b`` names)."""
+# Units written at the end of a data key (``peak_heat_flux_MWm2``), longest first: the label shows
+# them in parentheses ("Peak heat flux (MW/m²)").
+_UNITS = {
+    ("km2", "s2"): "km²/s²", ("kg", "m3"): "kg/m³", ("gy", "yr"): "Gy/yr", ("mm", "s2"): "mm/s²",
+    ("m", "s2"): "m/s²", ("m", "s"): "m/s", ("km", "s"): "km/s", ("mm", "s"): "mm/s", ("tdb", "s"): "TDB s",
+    ("kms",): "km/s", ("ms",): "m/s", ("mwm2",): "MW/m²", ("mjm2",): "MJ/m²", ("kgm2",): "kg/m²", ("km2",): "km²",
+    ("deg",): "deg", ("km",): "km", ("m",): "m", ("cm",): "cm", ("mm",): "mm", ("s",): "s", ("kg",): "kg",
+    ("g",): "g", ("j",): "J", ("n",): "N", ("h",): "h", ("days",): "days", ("pct",): "%",
+}
+# statistics written after the quantity (``..._median``, ``..._p99``)
+_STATS = {"max": "max", "min": "min", "mean": "mean", "median": "median", "p50": "median", "p05": "5th percentile",
+          "p90": "90th percentile", "p95": "95th percentile", "p99": "99th percentile"}
+# abbreviations of data keys in words
+_WORDS = {"mc": "Monte Carlo", "dv": "Δv", "tof": "time of flight", "c3": "C3", "vinf": "v∞", "moi": "MOI",
+          "dla": "declination of the departure asymptote", "fpa": "flight-path angle", "decel": "deceleration",
+          "lat": "latitude", "lon": "longitude", "n": "number", "ge": "≥", "gt": ">", "le": "≤", "lt": "<",
+          "t": "time", "p": "probability", "frac": "fraction", "cospar": "COSPAR", "qso": "QSO", "gm": "GM",
+          "srp": "SRP", "rms": "RMS", "eff": "effective", "liftoffs": "lift-offs", "tdb": "TDB", "utc": "UTC",
+          "rp": "periapsis radius", "stderr": "standard error", "sigma": "σ", "std": "standard deviation",
+          "vs": "vs", "nav": "navigation", "od": "orbit determination", "id": "id", "hyperbola": "hyperbola",
+          "e": "east", "pos": "position", "vel": "velocity", "mmx": "MMX", "min": "minimum", "max": "maximum",
+          "semi": "semi-", "dsn": "DSN"}
+
+
+def label(key, labels: dict | None = None) -> str:
+    """A table label in words for a data key: ``labels[key]`` when given, otherwise the key read as
+    words with its unit in parentheses and its statistic after a comma
+    (``mc_peak_heat_flux_MWm2_max`` -> "Monte Carlo peak heat flux (MW/m²), max"); dotted paths
+    (``optimum.tof_days``) give "Optimum: time of flight (days)"."""
+    key = str(key)
+    if labels and key in labels:
+        return labels[key]
+    if "." in key:
+        parts = [label(p, None) for p in key.split(".")]
+        parts[1:] = [p[:1].lower() + p[1:] if p[1:2].islower() else p for p in parts[1:]]
+        return parts[0] + ": " + ", ".join(parts[1:])
+    toks = [t for t in key.replace("-", "_").split("_") if t]
+    if not toks:
+        return key
+    stats: list[str] = []
+    while len(toks) > 1 and toks[-1].lower() in _STATS:
+        stats.insert(0, _STATS[toks.pop().lower()])
+    unit = ""
+    for n in (2, 1):
+        if len(toks) > n and tuple(t.lower() for t in toks[-n:]) in _UNITS:
+            unit = _UNITS[tuple(t.lower() for t in toks[-n:])]
+            del toks[-n:]
+            break
+    while len(toks) > 1 and toks[-1].lower() in _STATS:
+        stats.insert(0, _STATS[toks.pop().lower()])
+    words = " ".join(_WORDS.get(t.lower(), t) if (t.islower() or t.lower() in ("mwm2", "mjm2")) else t
+                     for t in toks)
+    words = words.replace("semi- ", "semi-")
+    text = words[:1].upper() + words[1:]
+    if unit:
+        text += f" ({unit})"
+    if stats:
+        text += ", " + ", ".join(stats)
+    return text
+
+
+def words(name) -> str:
+    """A value that is a data name (``giant_impact``, ``node_limit``) in words: underscores as spaces."""
+    return str(name).replace("_", " ")
+
+
+_STATE = {"x": "position x", "y": "position y", "z": "position z", "vx": "velocity x", "vy": "velocity y",
+          "vz": "velocity z"}
+_EMPIRICAL = {"r": "radial", "t": "along-track", "n": "normal"}
+
+
+def param_label(name) -> str:
+    """An estimated parameter's name in words (``phobos:gm`` -> "Phobos GM", ``phobos:C20`` ->
+    "Phobos C̄20", ``srp:cr_area_over_mass`` -> "SRP Cr·A/m", ``bias:DSS-14`` -> "range bias DSS-14",
+    ``emp:r`` -> "empirical acceleration, radial")."""
+    name = str(name)
+    if name in _STATE:
+        return _STATE[name]
+    group, _, rest = name.partition(":")
+    if not rest:
+        return words(name)
+    if group == "phobos":
+        if rest == "gm":
+            return "Phobos GM"
+        if rest[:1] in "CS" and rest[1:].isdigit():
+            return f"Phobos {rest[0]}\u0304{rest[1:]}"
+        return f"Phobos {words(rest)}"
+    if group == "srp":
+        return "SRP Cr·A/m" if rest == "cr_area_over_mass" else f"SRP {words(rest)}"
+    if group == "bias":
+        return f"range bias {rest}"
+    if group == "emp":
+        return f"empirical acceleration, {_EMPIRICAL.get(rest, words(rest))}"
+    return f"{words(group)} {words(rest)}"
+
+
+def kv_table(caption: str, d: dict, skip=("figures", "grids"), labels: dict | None = None) -> Table:
+    """A two-column table (quantity, value) of the scalar leaves of a nested dict, each named by
+    :func:`label` (``labels`` overrides: data key or dotted path -> label in words). String values
+    are shown in words (:func:`words`)."""
     rows = []
 
     def walk(prefix, x):
@@ -54,16 +152,17 @@ def kv_table(caption: str, d: dict, skip=("figures", "grids")) -> Table:
             if isinstance(v, dict):
                 walk(name + ".", v)
             elif isinstance(v, (int, float, str, bool)) or v is None:
-                rows.append((name, fmt_num(v)))
+                rows.append((label(name, labels), words(v) if isinstance(v, str) else fmt_num(v)))
 
     walk("", d)
-    return Table(caption, ("quantity", "value"), rows)
+    return Table(caption, ("Quantity", "Value"), rows)
 
 
-def figures_png(figs, prefix: str = "") -> list[tuple[str, bytes]]:
-    """(caption, PNG) of each Matplotlib figure of a dict (caption from the key) or a list."""
+def figures_png(figs, prefix: str = "", captions: dict | None = None) -> list[tuple[str, bytes]]:
+    """(caption, PNG) of each Matplotlib figure of a dict or a list: ``captions[key]`` (a sentence that
+    says what is plotted), else the key in words."""
     items = figs.items() if isinstance(figs, dict) else enumerate(figs)
-    return [(f"{prefix}{str(k).replace('_', ' ')}", png_bytes(f)) for k, f in items]
+    return [(f"{prefix}{(captions or {}).get(k) or str(k).replace('_', ' ')}", png_bytes(f)) for k, f in items]
 
 
 def plain(d: dict) -> dict:

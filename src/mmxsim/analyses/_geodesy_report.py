@@ -6,7 +6,12 @@ from __future__ import annotations
 import numpy as np
 
 from ..results import Section, Table
-from ._common import png_bytes
+from ._common import param_label, png_bytes, words
+
+#: the parameters of the published geodesy results (navigation.literature.PARAMETERS) in words
+PARAMETER_NAMES = {"GM": "GM", "C20": "C̄20", "C22": "C̄22", "libration": "libration amplitude",
+                   "field_d5": "field to degree 5", "field_d6": "field to degree 6", "field_d10": "field to degree 10",
+                   "local": "local density anomalies", "interior": "interior structure", "geometry": "orbit geometry"}
 
 HEAD = ("GM", "C20", "C22", "libration")
 KEYS = ("phobos:gm", "phobos:C20", "phobos:C22", "phobos:libration")
@@ -53,8 +58,9 @@ def _sigma_cells(res, sigma: np.ndarray) -> list[str]:
     return cells
 
 
-SIGMA_HEADER = ("combination", "after", "days", "σ GM km³/s² (rel.)", "σ C̄20 (rel.)", "σ C̄22 (rel.)",
-                "RMS σ deg 3 (rel. to RMS)", "RMS σ deg 4", "RMS σ deg 5", "σ libration (rel.)")
+SIGMA_HEADER = ("Data combination", "After", "Days", "σ GM, km³/s² (relative)", "σ C̄20 (relative)",
+                "σ C̄22 (relative)", "RMS σ, degree 3 (relative to RMS)", "RMS σ, degree 4", "RMS σ, degree 5",
+                "σ libration (relative)")
 
 
 def sigma_table(res) -> Table:
@@ -102,7 +108,7 @@ def threshold_table(res) -> Table:
                  "(1/σ² = 1/σ0² + k t: σ ∝ 1/√t once the data dominate the a priori); and the day of the "
                  "campaign when the cumulative σ reaches it (a planar QSO alone hardly separates C̄20 from GM: "
                  "the altitudes flown in turn do)",
-                 ("combination", "QSO", "C̄20 days", "C̄22 days", "GM days"), rows)
+                 ("Data combination", "QSO", "C̄20 (days)", "C̄22 (days)", "GM (days)"), rows)
 
 
 def cumulative_days_to_threshold(res, combination: str, name: str) -> float | None:
@@ -141,26 +147,27 @@ def interior_table(res) -> tuple[Table | None, dict]:
         m = a["moments"]
         rows.append((c, f"{m.value['C_MR2']:.4f} ± {m.sigma['C_MR2']:.2g}",
                      f"{m.value['BmA_C']:.4f} ± {m.sigma['BmA_C']:.2g}", f"{a['separated']} / {a['pairs']}",
-                     "; ".join(f"{x} / {y}" for x, y in a["indistinguishable"]) or "none"))
+                     "; ".join(f"{words(x)} / {words(y)}" for x, y in a["indistinguishable"]) or "none"))
         data[c] = {"C_MR2": m.value["C_MR2"], "sigma_C_MR2": m.sigma["C_MR2"], "BmA_C": m.value["BmA_C"],
                    "sigma_BmA_C": m.sigma["BmA_C"], "separated": a["separated"], "pairs": a["pairs"],
                    "indistinguishable": [list(p) for p in a["indistinguishable"]]}
     return Table("Interior consequence of the cumulative formal covariance of (GM, C̄20, C̄22, libration): the "
                  "homogeneous family's moments (science.interior) and the interior families separated at "
                  "Mahalanobis > 3 (families: docs/interior.md, assumptions)",
-                 ("combination", "C/MR² (R = 11 km)", "(B - A)/C", "families separated", "not separated"),
+                 ("Data combination", "C/MR² (R = 11 km)", "(B - A)/C", "Families separated", "Not separated"),
                  rows), data
 
 
 def timing_table(res) -> Table:
     t = res.timings
-    rows = [("arcs", str(t.get("arcs"))),
-            ("first arc (compiles the variational system, or reads heyoka's on-disk cache), s", _fmt(t["first_arc_s"])),
-            ("mean per arc, s", _fmt(t["mean_arc_s"])), ("covariance total, s", _fmt(t["total_s"]))]
-    for k in ("handoff_s", "tracking_s"):
+    rows = [("Arcs (count)", str(t.get("arcs"))),
+            ("First arc (compiles the variational system, or reads heyoka's on-disk cache) (s)",
+             _fmt(t["first_arc_s"])),
+            ("Mean per arc (s)", _fmt(t["mean_arc_s"])), ("Covariance, total (s)", _fmt(t["total_s"]))]
+    for k, name in (("handoff_s", "Hand-off to the full model (s)"), ("tracking_s", "Tracking schedule (s)")):
         if k in t:
-            rows.append((k.replace("_s", ", s"), _fmt(t[k])))
-    return Table("Computing time", ("what", "value"), rows)
+            rows.append((name, _fmt(t[k])))
+    return Table("Computing time", ("Step", "Value"), rows)
 
 
 def sigma_figure(res) -> bytes:
@@ -204,6 +211,21 @@ def sigma_figure(res) -> bytes:
     return png_bytes(fig)
 
 
+def _named(text: str, names) -> str:
+    """``text`` with each parameter name (``phobos:gm``) in words, longest names first."""
+    for n in sorted(names, key=len, reverse=True):
+        text = text.replace(n, param_label(n))
+    return text
+
+
+def _counts(d) -> str:
+    """``{'doppler': 892, 'range': 90}`` as "892 Doppler, 90 range" (a non-dict as it is)."""
+    if not isinstance(d, dict):
+        return str(d)
+    names = {"doppler": "Doppler", "ddor": "ΔDOR", "radio": "radio", "landmark": "landmark", "lidar": "LIDAR"}
+    return ", ".join(f"{v} {names.get(k, words(k))}" for k, v in d.items())
+
+
 def provenance(res) -> list[str]:
     s = res.setup
     a = s.get("analysis", {})
@@ -212,21 +234,22 @@ def provenance(res) -> list[str]:
     return [
         f"Truth and estimation model: {model}. "
         "The estimation model equals the truth (formal covariance, no model error).",
-        f"Arcs of {s['arc_days']:g} days; locals per arc: {', '.join(s['local_parameters'])}; globals: "
-        f"{len(res.parameters)} ({res.parameters[0]} ... {res.parameters[-1]}).",
+        f"Arcs of {s['arc_days']:g} days; estimated per arc: {', '.join(param_label(p) for p in s['local_parameters'])}"
+        f"; over the campaign: {len(res.parameters)} parameters ({param_label(res.parameters[0])} ... "
+        f"{param_label(res.parameters[-1])}).",
         f"Tracking: {a.get('tracks', '?')} tracks ({a.get('tracking_hours', 0):.1f} h in all) of "
         f"{', '.join(a.get('stations', []))}, "
         + ("the ground plan's bookings (comms planner)" if a.get("plan") == "booked" else
            "each day's longest pass (ASSUMED allocation)")
         + " found for Phobos' position and started one round-trip light time after the rise; two-way Doppler "
-        f"and range inside, none in solar conjunction; rows by kind {s.get('rows_by_kind')}.",
+        f"and range inside, none in solar conjunction; rows by kind: {_counts(s.get('rows_by_kind'))}.",
         "Noise and cadence (medians of the schedule): " + "; ".join(
-            f"{k} σ {v['sigma_median'] * (1e6 if k == 'doppler' else 1e3):.3g} "
+            f"{'Doppler' if k == 'doppler' else k} σ {v['sigma_median'] * (1e6 if k == 'doppler' else 1e3):.3g} "
             f"{'mm/s' if k == 'doppler' else 'm'} every {v['cadence_median_s']:g} s"
             for k, v in s.get("noise", {}).items() if k in ("doppler", "range") and v["cadence_median_s"]) + ".",
         "A priori (1σ): per arc position {:.3g} m, velocity {:.3g} mm/s, Cr A/m {:.3g} %, empirical {:.3g} nm/s², "
         "range bias {:.3g} m (the od analysis' defaults); globals GM {:.3g} km³/s² (Jacobson 2010: 0.006e-4), "
-        "each C̄nm, S̄nm {:.3g} (ASSUMED), libration {:.3g}° (Burmeister et al. 2018: 0.03°) (nav-facts §1).".format(
+        "each C̄nm, S̄nm {:.3g} (ASSUMED), libration {:.3g}° (Burmeister et al. 2018: 0.03°).".format(
             s["local_apriori"]["position_km"] * 1e3, s["local_apriori"]["velocity_km_s"] * 1e6,
             s["local_apriori"]["srp_fraction"] * 100, s["local_apriori"]["empirical_km_s2"] * 1e12,
             s["local_apriori"]["range_bias_km"] * 1e3, s["global_apriori"].get("phobos:gm", float("nan")),
@@ -236,8 +259,8 @@ def provenance(res) -> list[str]:
         "Simplifications: formal covariance with white noise of the stated sigmas (no troposphere residual, no "
         "model error); constant empirical accelerations and pointing biases per arc; the QSOs flown back to back "
         "from their own hand-off states (no transfers); nadir images and shots evenly spaced (no operations "
-        "constraints); no Phobos ephemeris error (its correction parameters exist: PhobosGravity "
-        "ephemeris_parameters).",
+        "constraints); no Phobos ephemeris error (the gravity model has correction parameters for it; they are "
+        "not estimated here).",
     ]
 
 
@@ -274,7 +297,7 @@ def our_relative_sigmas(res, combination: str) -> dict:
 
 def comparison_table(cfg, res) -> Table:
     """Published results (navigation.literature) beside ours, for the richest combination."""
-    from ..navigation.literature import COMPARISON_HEADER, Setup, comparison_rows
+    from ..navigation.literature import COMPARISON_HEADER, Setup, case, comparison_rows
 
     comb = res.combinations[-1]
     s = res.setup
@@ -291,10 +314,12 @@ def comparison_table(cfg, res) -> Table:
                  lidar="lidar" in kinds, empirical_accel_nm_s2=float(cfg.apriori.empirical_nm_s2),
                  field_degree=int(cfg.degree), reference_radius_km=11.0, normalisation="4π, no Condon-Shortley")
     rows = comparison_rows(our_relative_sigmas(res, comb), ours)
-    cells = [(r[0], r[1], r[2], r[3], r[4], "—" if r[5] is None else f"{r[5]:.3g}", r[6], r[7]) for r in rows]
+    cells = [(case(r[0]).label, r[1], PARAMETER_NAMES.get(r[2], words(r[2])), r[3], r[4],
+              "—" if r[5] is None else f"{r[5]:.3g}", r[6], r[7]) for r in rows]
     return Table(f"Published Phobos geodesy results beside ours ({comb}, cumulative at the campaign's end, "
-                 "relative 1σ); setups matched only as far as the papers' abstracts state them", COMPARISON_HEADER,
-                 cells)
+                 "relative 1σ); setups matched only as far as the papers' abstracts state them",
+                 ("Case", "Source", "Parameter", "Published", "Ours", "Ratio ours / published", "Verdict",
+                  "Setup differences")[:len(COMPARISON_HEADER)], cells)
 
 
 def monte_carlo_part(res) -> tuple[list[str], list[Table], list[tuple], dict]:
@@ -305,14 +330,16 @@ def monte_carlo_part(res) -> tuple[list[str], list[Table], list[tuple], dict]:
     st = res.setup.get("monte_carlo", {})
     crit = mc.criteria()
     head, rows = mc.table()
-    rows = [r for r in rows if str(r[0]).startswith("phobos:")]
+    head = tuple(h[:1].upper() + h[1:] for h in head)
+    rows = [(param_label(r[0]), *r[1:]) for r in rows if str(r[0]).startswith("phobos:")]
     s, ci = mc.pooled_spread()
     verdict = "met" if crit["passed"] else "NOT met"
     paras = [f"Monte Carlo of the full estimation (estimate against truth): {st.get('runs')} runs of the first "
-             f"{st.get('hours', 0):g} h of {st.get('qso')} ({st.get('combination')}; {st.get('rows')}; "
+             f"{st.get('hours', 0):g} h of {st.get('qso')} ({st.get('combination')}; rows {_counts(st.get('rows'))}; "
              f"{st.get('parameters')} estimated parameters, Phobos' field to degree {st.get('degree')}), the true "
              "parameters drawn from the a priori, data simulated with noise, the batch least squares from the a "
-             f"priori mean. {mc.summary()}. Issue 17's criteria (unit spread within 15 %, C̄20, C̄22 and the "
+             f"priori mean. {_named(mc.summary(), mc.names)}. Issue 17's criteria (unit spread within 15 %, C̄20, "
+             "C̄22 and the "
              f"libration within 3σ in ≥ 99 % of the runs) are {verdict}: pooled spread {s:.3f} "
              f"(95 % CI {ci[0]:.3f} .. {ci[1]:.3f})" + ("" if st.get("runs", 0) >= 50 else
                                                        " (fewer than 50 runs: indicative only)") + "."]
@@ -340,7 +367,8 @@ def geodesy_report(cfg, res) -> Section:
     paras += mp
     tables += mt
     tables.append(timing_table(res))
-    figures = [("Formal σ relative to the truth vs days: cumulative over the campaign and each QSO alone (log y)",
+    figures = [("Formal σ of Phobos' GM, C̄20, C̄22 and libration relative to their values against days: "
+                "cumulative over the campaign and each QSO alone (log scale).",
                 sigma_figure(res)), *mf]
     data = res.to_dict()
     data.pop("covariance", None)
@@ -353,8 +381,14 @@ def geodesy_report(cfg, res) -> Section:
     data["campaign_days_to_threshold"] = {c: {k: cumulative_days_to_threshold(res, c, k)
                                               for k in ("phobos:C20", "phobos:C22", "phobos:gm")}
                                           for c in res.combinations}
+    comb = res.combinations[-1]
+    rel = data["ours_relative_pct"].get(comb, {})
+    head = (f"Phobos geodesy ({comb}, {float(res.days[-1]):g} days): "
+            + ", ".join(f"{PARAMETER_NAMES[k]} to {rel[k]:.2g} %" for k in ("GM", "C20", "C22", "libration")
+                        if k in rel) + " (formal 1σ, relative)")
     return Section(key="geodesy", title="Phobos geodesy: gravity field and libration from the QSO campaign",
-                   paragraphs=paras, tables=tables, figures=figures, data=data,
-                   assumptions=["field a priori 0.01 per coefficient (ASSUMED)", "QSO sizes (orbits.campaign)",
+                   headline=head, paragraphs=paras, tables=tables, figures=figures, data=data,
+                   assumptions=["field a priori 0.01 per coefficient (ASSUMED)",
+                                "QSO sizes of the preset campaign (ASSUMED)",
                                 "daily pass plan (the day's longest pass)", "formal covariance, no model error",
                                 "landmark a priori and pointing biases (ASSUMED); OROCHI's IFOV (ASSUMED)"])

@@ -8,9 +8,10 @@ import numpy as np
 
 from ..results import CovarianceEphemeris, Section, Table, Trajectory
 from ..time import iso_tdb
-from ._common import png_bytes
+from ._common import param_label, png_bytes
 
 UNITS = {"range": ("m", 1e3), "doppler": ("mm/s", 1e6), "ddor": ("ns", 1e9)}
+KIND_NAMES = {"range": "range", "doppler": "Doppler", "ddor": "ΔDOR"}
 
 
 def _param_unit(name: str) -> tuple[str, float]:
@@ -46,12 +47,12 @@ def _data_table(data, batch) -> tuple[Table, list]:
             rms = float(np.sqrt(np.mean(r ** 2))) * f if r.size else float("nan")
             wr = float(np.sqrt(np.mean((r / data.sigma[m & used]) ** 2))) if r.size else float("nan")
             sig = float(np.median(data.sigma[m])) * f
-            rows.append((st, kind, str(int(m.sum())), str(int((m & ~used).sum())), f"{sig:.4g} {u}",
+            rows.append((st, KIND_NAMES.get(kind, kind), str(int(m.sum())), str(int((m & ~used).sum())), f"{sig:.4g} {u}",
                          f"{rms:.4g} {u}", f"{wr:.3f}"))
             js.append({"station": st, "type": kind, "count": int(m.sum()), "edited": int((m & ~used).sum()),
                        "sigma": sig, "postfit_rms": rms, "unit": u, "normalised_rms": wr})
     return Table("Tracking data and post-fit residuals per station and type",
-                 ("station", "type", "points", "edited", "noise 1σ", "post-fit RMS", "RMS / σ"), rows), js
+                 ("Station", "Data type", "Points", "Edited", "Noise 1σ", "Post-fit RMS", "RMS / σ"), rows), js
 
 
 def _estimate_table(out) -> tuple[Table, list]:
@@ -62,12 +63,12 @@ def _estimate_table(out) -> tuple[Table, list]:
     for i, name in enumerate(b.names):
         u, f = _param_unit(name)
         err = (b.estimate[i] - su.p_true[i])
-        rows.append((name, f"{su.p_true[i] * f:.10g}", f"{b.estimate[i] * f:.10g}", f"{err * f:.4g}",
+        rows.append((param_label(name), f"{su.p_true[i] * f:.10g}", f"{b.estimate[i] * f:.10g}", f"{err * f:.4g}",
                      f"{3 * sig[i] * f:.4g}", f"{3 * csig[i] * f:.4g}", f"{abs(err) / sig[i]:.2f}", u))
         js.append({"name": name, "truth": float(su.p_true[i]), "estimate": float(b.estimate[i]), "error": float(err),
                    "sigma": float(sig[i]), "consider_sigma": float(csig[i]), "unit_si_km": True})
     return Table("Estimate minus truth at the arc's epoch, with the formal and the consider 3σ",
-                 ("parameter", "truth", "estimate", "error", "3σ formal", "3σ consider", "|error|/σ", "unit"), rows), js
+                 ("Parameter", "Truth", "Estimate", "Error", "3σ formal", "3σ consider", "|error| / σ", "Unit"), rows), js
 
 
 def _sigma_table(out) -> Table:
@@ -77,7 +78,8 @@ def _sigma_table(out) -> Table:
             v = s[k] if k is not None else s.max(axis=0)
             rows.append((label, tag, *(f"{x:.4g}" for x in v)))
     return Table("Position (m) and velocity (mm/s) 1σ over the arc",
-                 ("frame", "epoch", "σ1 pos", "σ2 pos", "σ3 pos", "σ1 vel", "σ2 vel", "σ3 vel"), rows)
+                 ("Frame", "Epoch", "Position σ, axis 1 (m)", "Position σ, axis 2 (m)", "Position σ, axis 3 (m)",
+                  "Velocity σ, axis 1 (mm/s)", "Velocity σ, axis 2 (mm/s)", "Velocity σ, axis 3 (mm/s)"), rows)
 
 
 def residual_figure(data, batch):
@@ -135,8 +137,8 @@ def od_report(out) -> Section:
     e_table, e_js = _estimate_table(out)
     it_rows = [(str(r.iteration), f"{r.weighted_rms:.6g}", str(r.rows_used), str(r.rows_edited),
                 f"{r.step_sigma:.3g}") for r in b.iterations]
-    tables = [t_table, Table("Batch least-squares convergence", ("iteration", "weighted RMS", "rows used",
-                                                                  "rows edited", "step [σ]"), it_rows),
+    tables = [t_table, Table("Batch least-squares convergence", ("Iteration", "Weighted RMS", "Rows used",
+                                                                  "Rows edited", "Step (σ)"), it_rows),
               e_table, _sigma_table(out)]
     media = []
     if cfg.media.troposphere:
@@ -151,8 +153,8 @@ def od_report(out) -> Section:
         f"{len(su.blackouts)} solar-conjunction blackout(s) in the arc; every observation above the horizon of its "
         "stations (checked)." + "".join(f" Note: {n}." for n in su.notes),
         f"Mode: {cfg.mode} ({'noisy data, a priori drawn around the truth' if cfg.mode == 'estimate' else 'formal covariance only, no noise'}). "
-        f"Estimated: state, {', '.join(n for n in b.names[6:]) or 'nothing else'}; considered: "
-        f"{', '.join(b.consider_names) or 'none'}. Media: {', '.join(media) or 'none'}.",
+        f"Estimated: state, {', '.join(param_label(n) for n in b.names[6:]) or 'nothing else'}; considered: "
+        f"{', '.join(param_label(n) for n in b.consider_names) or 'none'}. Media: {', '.join(media) or 'none'}.",
         f"Batch least squares: {'converged' if b.converged else 'NOT converged'} in {len(b.iterations)} iteration(s), "
         f"post-fit weighted RMS {b.postfit_weighted_rms:.4g}; {int(np.sum(b.edited))} row(s) edited at "
         f"{cfg.n_sigma:g}σ. {b.message}",
@@ -166,23 +168,32 @@ def od_report(out) -> Section:
                "timings_s": out.timings, "mode": cfg.mode, "notes": list(su.notes)}
     if out.filt is not None:
         tables.append(Table("Batch and square-root information filter at the arc's end",
-                            ("quantity", "value"), _filter_rows(out)))
+                            ("Quantity", "Value"), _filter_rows(out)))
         data_js["filter"] = {k: v for k, v in _filter_dict(out).items()}
     if out.monte_carlo is not None:
         tables.extend(_monte_carlo_tables(out.monte_carlo))
         data_js["monte_carlo"] = _monte_carlo_dict(out.monte_carlo)
-    figures = [("Post-fit residuals per station and type", residual_figure(data, b)),
-               ("Formal position and velocity 1σ over the arc (RTN about Mars; Phobos Hill frame)", _sigma_figure(out))]
+    figures = [("Post-fit residuals of each station's Doppler, range and ΔDOR against hours from the first "
+                "observation.", residual_figure(data, b)),
+               ("Formal position and velocity 1σ against time over the arc, in RTN axes about Mars and in the Phobos "
+                "Hill frame.", _sigma_figure(out))]
+    pos, vel = out.sigma_rtn[-1][:3], out.sigma_rtn[-1][3:]
+    head = (f"Orbit determination: {(su.t1 - su.t0) / 86400:.3g}-day arc, {len(data.kind)} tracking points from "
+            f"{len(su.stations)} stations, {'converged' if b.converged else 'NOT converged'}; position known to "
+            f"{float(np.max(pos)):.3g} m, velocity {float(np.max(vel)):.3g} mm/s (1σ, end of arc)")
     tdm = write_tdm(data, originator="MMXSIM", comment="simulated by the mmxsim od analysis")
     est = CovarianceEphemeris(Trajectory(out.sigma_t, out.est_states, "MARS", "ICRF", "MMX", "MMX"), out.sigma_t,
                               out.cov_state, "ICRF",
                               [f"Batch least-squares estimate ({'converged' if b.converged else 'NOT converged'}) "
                                f"and its formal covariance mapped over the arc; mode {cfg.mode}"])
-    return Section(key="od", title="Orbit determination from DSN and ESTRACK tracking", paragraphs=paras,
+    return Section(key="od", title="Orbit determination from DSN and ESTRACK tracking", headline=head,
+                   paragraphs=paras,
                    tables=tables, figures=figures, data=data_js, files={"od_tracking.tdm": tdm.encode("ascii")},
                    ephemerides={"od_estimate.oem": est},
-                   assumptions=["Tracking noise, a priori sigmas and the track lengths are assumptions (nav-facts.md "
-                                "figures where published); the estimation model equals the truth's (no model error)."])
+                   assumptions=["Tracking noise, a priori sigmas and the track lengths are assumptions (tracking "
+                                "noise from published station figures where they exist, e.g. ESA's 35 m stations: "
+                                "about 1 m range, below 0.1 mm/s two-way Doppler); the estimation model equals the "
+                                "truth's (no model error)."])
 
 
 def _filter_dict(out) -> dict:
@@ -242,5 +253,7 @@ def _monte_carlo_tables(mc) -> list:
                   f"{s:.3f} (95 % CI {a:.3f} .. {b:.3f})")]
     rows += [("failed", "; ".join(mc.failures) or "none")]
     header, per = mc.table()
-    return [Table("Monte Carlo: the spread of the estimates vs the formal covariance", ("quantity", "value"), rows),
+    per = [(param_label(r[0]), *r[1:]) for r in per]
+    header = tuple(h[:1].upper() + h[1:] for h in header)
+    return [Table("Monte Carlo: the spread of the estimates vs the formal covariance", ("Quantity", "Value"), rows),
             Table("Monte Carlo per parameter: normalised errors (estimate − truth)/formal σ", header, per)]

@@ -18,7 +18,7 @@ from ..files import csv_text
 from ..results import Section, Table
 from ..scenario import ISO_ALLOWED, IsoEpoch, Problems, SchemaModel, got
 from ..time import iso_tdb, tdb_seconds
-from ._common import png_bytes
+from ._common import png_bytes, words
 from ._events import MissionEvent
 from ._plugin import Analysis
 
@@ -208,7 +208,7 @@ def _method(opt) -> str:
     it did not reach)."""
     if opt is None:
         return "nothing (no pass long enough)"
-    notes = "; ".join(opt.notes)
+    notes = "; ".join(words(n) for n in opt.notes)
     if opt.method == "greedy" or opt.status == "greedy":
         return "the greedy baseline" + (f" ({notes})" if notes else "")
     return "a MILP" + (f" ({notes})" if notes else " (HiGHS)")
@@ -307,17 +307,23 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
              + (f"; user stations/overrides: {', '.join(u.name for u in cfg.user_stations)}"
                 if cfg.user_stations else "") + ".",
              f"Optimised bookings: {opt.volume_bits / 1e9 if opt else 0:.3f} Gbit of link capacity "
-             f"in {opt.total_charged_hours if opt else 0:.1f} charged antenna hours, solver status {opt.status if opt else 'none'} "
+             f"in {opt.total_charged_hours if opt else 0:.1f} charged antenna hours, solver status {words(opt.status) if opt else 'none'} "
              f"(greedy baseline {greedy.volume_bits / 1e9 if greedy else 0:.3f} Gbit). Produced {produced / 1e9:.3f} "
              f"Gbit, downlinked {down / 1e9:.3f} Gbit, lost {lost / 1e9:.3f} Gbit: "
              + ("zero loss." if rec.zero_loss else f"{len(rec.overflows)} overflow(s), first at "
                 f"{(rec.overflows[0].start - t0) / day:.2f} d.")]
+    head = (f"Ground segment: {len(passes)} passes, {opt.volume_bits / 1e9 if opt else 0:.2f} Gbit booked in "
+            f"{opt.total_charged_hours if opt else 0:.0f} antenna hours; {down / 1e9:.2f} of {produced / 1e9:.2f} Gbit "
+            "returned, " + ("no data lost" if rec.zero_loss else f"{lost / 1e9:.2f} Gbit lost"))
     return Section(
-        key="comms", title="Ground segment: passes, link, bookings and data volume", paragraphs=paras,
-        tables=[Table("Per agency (optimised bookings)", ("agency", "tracks", "hours", "capacity Gbit",
-                                                         "returned Gbit"), table_rows)],
-        figures=[("Station passes and booked tracks", gantt), ("Elevation and supportable data rate per pass",
-                                                               elev), ("Recorder backlog", backlog)],
+        key="comms", title="Ground segment: passes, link, bookings and data volume", headline=head, paragraphs=paras,
+        tables=[Table("Per agency (optimised bookings)", ("Agency", "Tracks", "Hours", "Link capacity (Gbit)",
+                                                         "Data returned (Gbit)"), table_rows)],
+        figures=[("Passes of each station above its mask (grey) and the booked tracks (blue) against days since the "
+                  "start.", gantt),
+                 ("Elevation and supportable downlink data rate of each pass against days since the start.", elev),
+                 ("Onboard recorder: data produced, downlinked and stored against time with the optimised bookings.",
+                  backlog)],
         data={"passes": len(passes), "band": cfg.band, "optimal_bits": opt.volume_bits if opt else 0.0,
               "greedy_bits": greedy.volume_bits if greedy else 0.0, "schedule_status": opt.status if opt else "none",
               "produced_bits": produced, "downlinked_bits": down, "lost_bits": lost, "zero_loss": rec.zero_loss,

@@ -36,9 +36,17 @@ def deimos_section(cfg, scenario, ctx=None) -> Section:
              f"{cfg.miss_km:g} km, propagated with Mars J2-J4, Sun and Deimos, no maintenance manoeuvres): "
              + "; ".join(f"{o['resonance']}: every {o['revisit_days']:.2f} d at {o['design_v_rel_km_s']:.3f} km/s, "
                          f"{o['dv_from_phobos_orbit_m_s']:.0f} m/s from Phobos' orbit" for o in r["orbits"]) + "."]
-    return Section(key="deimos", title="Deimos flybys", paragraphs=paras,
-                   tables=[Table("Flybys", ("resonance", "#", "days", "distance km", "v rel km/s"), rows)],
-                   figures=figures_png(r.get("figures", {})), data=plain(r),
+    n = sum(len(o["flybys"]) for o in r["orbits"])
+    closest = min((f["distance_km"] for o in r["orbits"] for f in o["flybys"]), default=float("nan"))
+    head = (f"Deimos flybys: {n} in {len(r['orbits'])} resonant orbits, closest {closest:.0f} km, revisits every "
+            + " / ".join(f"{o['revisit_days']:.1f}" for o in r["orbits"]) + " days")
+    return Section(key="deimos", title="Deimos flybys", headline=head, paragraphs=paras,
+                   tables=[Table("Flybys", ("Resonance", "Flyby", "Days after the first", "Distance (km)",
+                                            "Relative speed (km/s)"), rows)],
+                   figures=figures_png(r.get("figures", {}), captions={
+                       "deimos_distance": "Distance to Deimos against days after the first flyby, for each "
+                                          "resonant orbit (no maintenance manoeuvres)."}),
+                   data=plain(r),
                    assumptions=["the resonances (5:3, 3:2) and the miss distance are assumptions"])
 
 

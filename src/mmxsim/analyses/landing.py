@@ -14,7 +14,7 @@ from pydantic import Field
 
 from ..results import Section, Table
 from ..scenario import SchemaModel
-from ._common import png_bytes
+from ._common import label, png_bytes
 from ._plugin import Analysis
 
 
@@ -37,6 +37,20 @@ class LandingAnalysis(SchemaModel):
                                "analysis of the run's tracking (the od analysis' defaults); computed shows both")
     exec_mag_pct: float = Field(1.0, ge=0, le=50, description="burn magnitude error, 1 sigma, % (assumed)")
     exec_point_deg: float = Field(0.5, ge=0, le=30, description="burn pointing error, 1 sigma per axis, deg (assumed)")
+
+
+#: the visible names of the touchdown statistics (data keys unchanged in summary.json)
+STATS_LABELS = {
+    "landed_fraction": "Fraction landed after braking",
+    "within_limits_fraction": "Fraction within the touchdown speed limits",
+    "departure_phase": "Departure phase (fraction of the QSO period)",
+    "departure_dv_m_s": "Departure burn Δv (m/s)",
+    "braking_dv_m_s": "Braking Δv (m/s)",
+    "qso_period_s": "Departure QSO period (s)",
+    "mean_offset_east_north_m": "Mean touchdown offset east, north (m)",
+    "vertical_m_s_p50_p99": "Vertical touchdown speed (m/s), median, 99th percentile",
+    "horizontal_m_s_p50_p99": "Horizontal touchdown speed (m/s), median, 99th percentile",
+}
 
 
 def json_num(v) -> str:
@@ -68,7 +82,7 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
     rows = []
     for k in (1, 2, 3):
         a, b, th = disp.ellipse(k)
-        rows.append((f"{k} sigma", f"{a:.1f}", f"{b:.1f}", f"{np.degrees(th):.1f}"))
+        rows.append((f"{k}σ", f"{a:.1f}", f"{b:.1f}", f"{np.degrees(th):.1f}"))
     nav_rows = [("assumed", f"{cfg.nav_pos_m:.3g}", f"{cfg.nav_vel_mm_s:.3g}", *(f"{x:.1f}" for x in disp.ellipse(1)[:2]),
                  f"{disp.fraction_within_limits():.3f}")]
     nav_note, computed = [], None
@@ -111,8 +125,11 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
                            f"{cfg.qso_size_km:g} km QSO to ({cfg.site_lat_deg:g} deg, {cfg.site_lon_deg:g} deg E); "
                            f"touchdown {float(nom.vertical_m_s[0]):.3f} m/s vertical; 1-sigma ellipse "
                            f"{disp.ellipse(1)[0]:.0f} x {disp.ellipse(1)[1]:.0f} m", "mmxsim.surface.landing")]
+    a3, b3, _th = disp.ellipse(3)
+    head = (f"Landing dispersion 3σ: {a3:.0f} m × {b3:.0f} m ellipse; {100 * float(ok.mean()):.0f} % landed, "
+            f"{100 * disp.fraction_within_limits():.0f} % within the touchdown speed limits")
     return Section(
-        key="landing", title="Descent and landing dispersion", events=events,
+        key="landing", title="Descent and landing dispersion", events=events, headline=head,
         paragraphs=[f"Descent from the {cfg.qso_size_km:g} km planar QSO to the site at "
                     f"({cfg.site_lat_deg:g}°, {cfg.site_lon_deg:g}°E): departure burn "
                     f"{1e3 * float(np.linalg.norm(plan.dv1)):.2f} m/s, {plan.transfer_time_s:g} s transfer with one "
@@ -127,13 +144,14 @@ def landing_section(cfg, scenario, ctx=None) -> Section:
                     f"{float(nom.dv_brake_m_s[0]):.2f} m/s).",
                     disp.summary(), *nav_note],
         tables=[Table("Landing ellipse (local east/north about the mean touchdown point)",
-                      ("", "semi-major m", "semi-minor m", "orientation deg from east"), rows),
+                      ("Level", "Semi-major axis (m)", "Semi-minor axis (m)", "Orientation (deg from east)"), rows),
                 Table("Landing dispersion with the assumed and the computed navigation error",
-                      ("navigation", "σ pos m", "σ vel mm/s", "1σ semi-major m", "1σ semi-minor m",
-                       "within touchdown limits"), nav_rows),
-                Table("Touchdown statistics", ("quantity", "value"),
-                      [(k, json_num(v)) for k, v in stats.items()])],
-        figures=[("Landing dispersion on a map of Phobos (touchdown points and 1/2/3-sigma ellipses)", png)],
+                      ("Navigation error", "Position σ (m)", "Velocity σ (mm/s)", "1σ semi-major axis (m)",
+                       "1σ semi-minor axis (m)", "Fraction within the touchdown limits"), nav_rows),
+                Table("Touchdown statistics", ("Quantity", "Value"),
+                      [(STATS_LABELS.get(k, label(k)), json_num(v)) for k, v in stats.items()])],
+        figures=[("Landing dispersion on a map of Phobos: the Monte Carlo touchdown points and the 1, 2 and 3σ "
+                  "ellipses around the site.", png)],
         data={"site_lat_deg": cfg.site_lat_deg, "site_lon_deg": cfg.site_lon_deg, "samples": cfg.samples,
               "seed": cfg.seed, "ellipse_1sigma_m": list(disp.ellipse(1)[:2]), **stats,
               **({"computed_navigation": computed} if computed else {})},

@@ -101,15 +101,25 @@ def megane_section(cfg, scenario, ctx=None) -> Section:
         "ASSUMPTIONS from heritage instruments (MEGANE's own values are unpublished; docs/megane.md): read the "
         "hours as order-of-magnitude, their ratios between QSOs and elements as the model's result.",
     ]
+    best = min(res.relative_sigma, key=lambda e: res.relative_sigma[e])
+    qi = int(min(range(len(tab.qso_sizes_km)), key=lambda i: tab.qso_sizes_km[i]))
+    ei = tab.elements.index("Fe") if "Fe" in tab.elements else 0
+    head = (f"MEGANE: {tab.elements[ei]} to {cfg.targets_pct[0]:g} % (1σ) in {tab.hours[qi, ei, 0]:.3g} h at "
+            f"{tab.qso_sizes_km[qi]:g} km; along this run {best} retrieved to "
+            f"{100 * res.relative_sigma[best]:.2g} % in {hours:.0f} h")
     return Section(
-        key="megane", title="MEGANE gamma rays and neutrons (NASA)", paragraphs=paras,
+        key="megane", title="MEGANE gamma rays and neutrons (NASA)", headline=head, paragraphs=paras,
         tables=[Table("Along the run: mean rates (counts/s) and retrieved abundances (weight fraction)",
-                      ("element", "Phobos", "Mars", "continuum", "model", "retrieved", "rel. error %"), rows),
-                Table("Hours in each QSO to reach each precision (linear Hill ellipse)",
-                      ("QSO km", "element", *(f"{p:g} %" for p in cfg.targets_pct)), prec_rows)],
-        figures=[("MEGANE count rates along the run", png_bytes(figs[0])),
-                 ("Abundance precision vs live time along the run", png_bytes(figs[1])),
-                 ("Precision vs time in each QSO", png_bytes(tab.figure()))],
+                      ("Element", "Rate from Phobos", "Rate from Mars", "Continuum rate", "Model abundance",
+                       "Retrieved abundance ± 1σ", "Relative error (%)"), rows),
+                Table("Hours in each QSO to reach each relative precision (1σ; linear Hill ellipse)",
+                      ("QSO size (km)", "Element", *(f"{p:g} % (h)" for p in cfg.targets_pct)), prec_rows)],
+        figures=[("MEGANE count rates from Phobos against time along the run (gamma-ray lines; neutrons dashed).",
+                  png_bytes(figs[0])),
+                 ("Relative 1σ abundance error of each element against live time along the run.",
+                  png_bytes(figs[1])),
+                 ("Relative 1σ abundance error against hours spent in each QSO, one panel per QSO size.",
+                  png_bytes(tab.figure()))],
         data={"samples": len(t), "hours": hours, "rates": res.element_rates(),
               "abundances": res.abundances, "relative_sigma": res.relative_sigma,
               "precision_hours": {f"{q:g}": {el: dict(zip((f"{p:g}" for p in cfg.targets_pct),

@@ -11,7 +11,7 @@ from pydantic import Field
 
 from ..results import Section, Table
 from ..scenario import PhobosShape, SchemaModel
-from ._common import phobos_fixed_geometry, png_bytes, science_windows
+from ._common import phobos_fixed_geometry, png_bytes, science_windows, words
 from ._plugin import Analysis
 
 
@@ -26,6 +26,15 @@ class MirsAnalysis(SchemaModel):
     resolution_m: tuple[float, ...] = Field((5.0, 20.0, 50.0), min_length=1,
                                             description="resolution thresholds of the coverage fractions, m")
     k_sigma: float = Field(3.0, gt=0, le=10, description="detection threshold, sigma")
+
+
+_GEO = {"range_km": "Range (km)", "incidence_deg": "Incidence (deg)", "emission_deg": "Emission (deg)"}
+CAPTIONS = {
+    "spectrum": "A MIRS spectrum along the run: radiance and reflectance (I/F) against wavelength, reflected "
+                "sunlight and thermal emission.",
+    "snr": "MIRS signal-to-noise ratio per 10 nm channel against wavelength, beside the published requirement.",
+    "coverage": "MIRS coverage: best ground resolution reached on each part of Phobos (latitude, east longitude).",
+}
 
 
 def mirs_section(cfg, scenario, ctx=None) -> Section:
@@ -47,27 +56,32 @@ def mirs_section(cfg, scenario, ctx=None) -> Section:
                      *(f"{e[k]:.3g}" for k in ("range_km", "incidence_deg", "emission_deg") if k in e),
                      f"{e['temperature_K']:.0f}", f"{100 * e['thermal_fraction_3p5um']:.0f}",
                      f"{e['snr_reflected_3p2um']:.0f}",
-                     ", ".join(f"{k} {100 * v:.2g} %" for k, v in e["min_depth"].items())))
+                     ", ".join(f"{words(k)} {100 * v:.2g} %" for k, v in e["min_depth"].items())))
     geo_cols = [k for k in ("range_km", "incidence_deg", "emission_deg")
                 if summ["epochs"] and k in next((e for e in summ["epochs"] if e.get("facet") is not None), {})]
     cov = summ["coverage_fraction"]
+    snr = [e["snr_reflected_3p2um"] for e in summ["epochs"] if e.get("facet") is not None]
+    head = (f"MIRS: {100 * summ['coverage_fraction_any']:.1f} % of Phobos covered in {len(t)} spectra, SNR at "
+            f"3.2 µm {summ['reference_snr_reflected_3p2um']:.0f} on the reference scene"
+            + (f" ({min(snr):.0f}-{max(snr):.0f} along the run)" if snr else ""))
     paras = [
         f"MIRS (CNES, built at LESIA) along the run: {len(t)} nadir observations of {cfg.integration_s:g} s on "
-        f"the {cfg.shape} shape, surface '{cfg.surface}' (Hapke model, Phobos photometry [F24]; parametric "
-        "bands), thermal emission from instantaneous radiative equilibrium. Occlusion: "
-        f"{summ['occlusion_used']}.",
+        f"the {cfg.shape} shape, surface preset {words(cfg.surface)!r} (Hapke model, Phobos photometry [F24]; "
+        "parametric bands), thermal emission from instantaneous radiative equilibrium. Occlusion by the shape: "
+        f"{'yes' if summ['occlusion_used'] else 'no'}.",
         "Coverage (lit and visible facets within the 3.3 deg field, area fraction): "
         + ", ".join(f"{k}: {100 * v:.1f} %" for k, v in cov.items())
-        + f"; any resolution {100 * summ['coverage_fraction_any']:.1f} %. Reference scene SNR at 3.2 um in 2 s: "
-        f"{summ['reference_snr_reflected_3p2um']:.0f} (published: > 100 up to 3.2 um in < 2 s; the unpublished "
+        + f"; any resolution {100 * summ['coverage_fraction_any']:.1f} %. Reference scene SNR at 3.2 µm in 2 s: "
+        f"{summ['reference_snr_reflected_3p2um']:.0f} (published: > 100 up to 3.2 µm in < 2 s; the unpublished "
         "instrument parameters are ASSUMPTIONS chosen to meet it).",
     ]
     return Section(
-        key="mirs", title="MIRS near-infrared spectra (CNES)", paragraphs=paras,
-        tables=[Table("Spectra along the run", ("hours", "facet", *geo_cols, "T K", "thermal % at 3.5 um",
-                                                "SNR 3.2 um", f"min detectable depth ({cfg.k_sigma:g} sigma)"),
+        key="mirs", title="MIRS near-infrared spectra (CNES)", headline=head, paragraphs=paras,
+        tables=[Table("Spectra along the run", ("Time (h)", "Facet", *(_GEO[k] for k in geo_cols),
+                                                "Temperature (K)", "Thermal share at 3.5 µm (%)", "SNR at 3.2 µm",
+                                                f"Smallest detectable band depth ({cfg.k_sigma:g}σ)"),
                       rows)],
-        figures=[(f"MIRS {k}", png_bytes(f)) for k, f in figs.items()],
+        figures=[(CAPTIONS.get(k, f"MIRS: {words(k)}."), png_bytes(f)) for k, f in figs.items()],
         data={k: v for k, v in summ.items() if k != "epochs"} | {"spectra": summ["epochs"]},
         events=science_windows(t, res.coverage.facets_per_epoch > 0, cfg.step_s, "MIRS observing lit surface",
                                "instruments.mirs"),

@@ -12,7 +12,7 @@ from pydantic import Field, field_validator
 
 from ..results import Section, Table
 from ..scenario import PhobosShape, Problems, SchemaModel, got
-from ._common import phobos_fixed_geometry, png_bytes
+from ._common import phobos_fixed_geometry, png_bytes, words
 from ._plugin import Analysis
 
 
@@ -40,6 +40,32 @@ class ObservationAnalysis(SchemaModel):
         return v
 
 
+def _caption(key: str) -> str:
+    """A sentence for each figure of the coverage plan (``coverage_<camera>``, ``lidar_track``)."""
+    if key.startswith("coverage_"):
+        return (f"{key[len('coverage_'):]} coverage map: best ground sampling distance reached on each part of "
+                "Phobos (latitude, east longitude).")
+    if key == "lidar_track":
+        return "LIDAR ground track on Phobos and its range against time along the run."
+    return f"Observation planning: {words(key)}."
+
+
+def _lidar_text(lid: dict) -> str:
+    """The LIDAR's availability along the run in words."""
+    def span(key, unit, fmt="{:.3g}"):
+        v = lid.get(key)
+        return f"{fmt.format(v[0])}-{fmt.format(v[1])} {unit}" if isinstance(v, (tuple, list)) and len(v) == 2 else "-"
+
+    parts = [f"{lid.get('instrument', 'LIDAR')} over {lid.get('epochs', '?')} epochs"]
+    if isinstance(lid.get("fraction_available"), (int, float)):
+        parts.append(f"ranging available at {100 * lid['fraction_available']:.0f} % of the epochs")
+    if isinstance(lid.get("shots_at_max_rate"), (int, float)):
+        parts.append(f"{lid['shots_at_max_rate']:.3g} shots at the highest rate")
+    parts += [f"range {span('range_km_min_max', 'km')}", f"footprint {span('footprint_m_min_max', 'm')}",
+              f"accuracy {span('accuracy_m_min_max', 'm')}"]
+    return "LIDAR (JAXA): " + ", ".join(parts) + "."
+
+
 def observation_section(cfg, scenario, ctx=None) -> Section:
     """Coverage of Phobos by TENGOO and OROCHI (JAXA) at given resolutions, by latitude band, and
     the LIDAR's ranging availability along the run (observation planning)."""
@@ -55,14 +81,16 @@ def observation_section(cfg, scenario, ctx=None) -> Section:
     tables = []
     for name, cov in plan.cameras.items():
         bands = cov.by_latitude(cfg.gsd_m[0], cfg.band_deg)
-        head = ("GSD <= m/px", "all %", *(f"{lo:+.0f}..{hi:+.0f} %" for lo, hi, _ in bands))
+        head = ("GSD at most (m/pixel)", "Whole surface (%)",
+                *(f"Latitude {lo:+.0f}° to {hi:+.0f}° (%)" for lo, hi, _ in bands))
         rows = []
         for g in cfg.gsd_m:
             rows.append((f"{g:g}", f"{100 * cov.fraction(g):.2f}",
                          *(f"{100 * f:.2f}" for _, _, f in cov.by_latitude(g, cfg.band_deg))))
         rows.append(("any", f"{100 * cov.fraction(float('inf')):.2f}",
                      *(f"{100 * f:.2f}" for _, _, f in cov.by_latitude(float("inf"), cfg.band_deg))))
-        tables.append(Table(f"{name}: area covered (lit, in view, in the field) by latitude band", head, rows))
+        tables.append(Table(f"{name}: share of the area covered (lit, in view, in the field) by latitude band",
+                            head, rows))
     lim = []
     if cfg.max_incidence_deg is not None:
         lim.append(f"incidence < {cfg.max_incidence_deg:g} deg")
@@ -76,12 +104,15 @@ def observation_section(cfg, scenario, ctx=None) -> Section:
              "at or below it (TENGOO IFOV 5.9 urad [K22]; OROCHI IFOV assumed 1 mrad)."]
     lid = summ.get("LIDAR")
     if lid:
-        paras.append("LIDAR (JAXA): " + ", ".join(f"{k.replace('_', ' ')} {v:.4g}" if isinstance(v, float)
-                                                  else f"{k.replace('_', ' ')} {v}" for k, v in lid.items()
-                                                  if not isinstance(v, (dict, list))) + ".")
+        paras.append(_lidar_text(lid))
+    head = "Observation planning: " + "; ".join(
+        f"{name} sees {100 * cov.fraction(float('inf')):.1f} % of Phobos" for name, cov in plan.cameras.items())
+    if lid and isinstance(lid.get("fraction_available"), (int, float)):
+        head += f"; LIDAR ranges at {100 * lid['fraction_available']:.0f} % of the epochs"
     return Section(
-        key="observation", title="Observation planning: cameras and LIDAR (JAXA)", paragraphs=paras, tables=tables,
-        figures=[(k.replace("_", " "), png_bytes(f)) for k, f in plan.figures().items()],
+        key="observation", title="Observation planning: cameras and LIDAR (JAXA)", headline=head, paragraphs=paras,
+        tables=tables,
+        figures=[(_caption(k), png_bytes(f)) for k, f in plan.figures().items()],
         data={"epochs": len(t), "instruments": summ},
         assumptions=["OROCHI IFOV 1 mrad is an assumption (pixel count unpublished in our sources)",
                      "nadir pointing toward Phobos' centre; LIDAR accuracy linear in range between the published "

@@ -99,7 +99,8 @@ class OdAnalysis(SchemaModel):
 
 
 def _section_stub(cfg) -> Section:
-    return Section(key="od", title="Orbit determination", paragraphs=[
+    return Section(key="od", title="Orbit determination",
+                   headline="Orbit determination not run: it needs the run's trajectory", paragraphs=[
         "Orbit determination needs the run's trajectory (the truth): it runs inside `mmxsim run`."])
 
 

@@ -13,7 +13,7 @@ from pydantic import Field, field_validator
 
 from ..results import Section, Table
 from ..scenario import PhobosShape, Problems, SchemaModel, got
-from ._common import png_bytes
+from ._common import png_bytes, words
 from ._plugin import Analysis
 
 
@@ -104,8 +104,8 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
         + ", ".join(f"{h:g} h at {q:g} km" for q, h in sorted(hours.items(), reverse=True))
         + f" gives relative 1-sigma errors "
         + ", ".join(f"{e} {100 * sigma[e]:.3g} %" for e in els) + ".",
-        f"Verdict on one simulated measurement (seed {cfg.seed}): **{verdict.winner}** with posterior "
-        f"{verdict.confidence:.3f} (" + ", ".join(f"{k} {v:.3f}" for k, v in verdict.posteriors.items())
+        f"Verdict on one simulated measurement (seed {cfg.seed}): **{words(verdict.winner)}** with posterior "
+        f"{verdict.confidence:.3f} (" + ", ".join(f"{words(k)} {v:.3f}" for k, v in verdict.posteriors.items())
         + f"). Over {cfg.trials} truths per hypothesis with these errors the classifier is right "
         f"{100 * plan.accuracy[0]:.1f} % of the time.",
         f"With equal errors on {', '.join(els)}: {acc_txt} correct (max posterior). Hirata et al. 2024 "
@@ -121,19 +121,25 @@ def origin_section(cfg, scenario, ctx=None) -> Section:
             for e, a, u in zip(errs, curve.accuracy, uniq.fraction)]
     i25 = errs.index(0.25)
     interior_tables, interior_data = ([], {}) if not cfg.interior else _interior(_computed_geodesy(scenario, ctx))
-    conf = [(h, *(f"{x:.3f}" for x in curve.confusion[i25][k])) for k, h in enumerate(curve.hypotheses)]
+    conf = [(words(h), *(f"{x:.3f}" for x in curve.confusion[i25][k])) for k, h in enumerate(curve.hypotheses)]
+    head = (f"Origin of Phobos: {words(verdict.winner)} decided with posterior {verdict.confidence:.3f} (truth: "
+            f"{truth_name}); right {100 * plan.accuracy[0]:.0f} % of the time with {sum(hours.values()):g} h of MEGANE")
     return Section(
-        key="origin", title="Origin of Phobos: capture or giant impact?", paragraphs=paras,
+        key="origin", title="Origin of Phobos: capture or giant impact?", headline=head, paragraphs=paras,
         tables=[Table("Accuracy vs relative error (equal on every element)",
-                      ("error %", "max-posterior accuracy %", "[H24]-style unique %", "[H24] published %"), rows),
-                Table("Confusion at 25 % error (rows: truth)", ("truth", *curve.hypotheses), conf),
-                Table("MEGANE relative errors per QSO (%)", ("QSO km", "hours", *els),
+                      ("Relative error (%)", "Max-posterior accuracy (%)", "[H24]-style unique (%)",
+                       "[H24] published (%)"), rows),
+                Table("Confusion at 25 % error (rows: truth, columns: decided)",
+                      ("Truth", *(words(h) for h in curve.hypotheses)), conf),
+                Table("MEGANE relative errors per QSO (%)", ("QSO size (km)", "Hours", *els),
                       [(f"{q:g}", f"{hours[q]:g}", *(f"{100 * per_qso[q][e]:.3g}" for e in els))
                        for q in per_qso] + [("combined", f"{sum(hours.values()):g}",
                                              *(f"{100 * sigma[e]:.3g}" for e in els))]),
                 *interior_tables],
-        figures=[("Classification accuracy vs error, beside [H24]", png_bytes(figs["accuracy"])),
-                 ("Posterior probabilities of the simulated measurement", png_bytes(figs["posteriors"]))],
+        figures=[("Classification accuracy against the relative error of the abundances, beside the published "
+                  "values of [H24].", png_bytes(figs["accuracy"])),
+                 ("Posterior probability of each origin hypothesis for the simulated measurement.",
+                  png_bytes(figs["posteriors"]))],
         data={"truth": truth, "measured": measured, "sigma": sigma, "winner": verdict.winner,
               "confidence": verdict.confidence, "posteriors": verdict.posteriors,
               "plan_accuracy": float(plan.accuracy[0]), "errors": errs, "accuracy": list(map(float, curve.accuracy)),
@@ -190,23 +196,23 @@ def _interior(computed=None):
     for f in cols:
         f["separated"] = sum(p["separated"] for p in f["separation"])
     fam0["pairs"] = len(fam0["separation"])
-    rows = [(r["family"], f"{r['c20bar']:.6f}", f"{r['c22bar']:.6f}", f"{np.degrees(r['libration']):.4f}",
+    rows = [(words(r["family"]), f"{r['c20bar']:.6f}", f"{r['c22bar']:.6f}", f"{np.degrees(r['libration']):.4f}",
              f"{r['C_MR2']:.4f}") for r in fam0["families"]]
     sep = []
     for k, p in enumerate(fam0["separation"]):
-        row = [f"{p['a']} / {p['b']}"]
+        row = [f"{words(p['a'])} / {words(p['b'])}"]
         for f in cols:
             q = f["separation"][k]
             row += [f"{q['distance']:.3g}", "yes" if q["separated"] else "no"]
         sep.append(tuple(row))
-    head = ["pair", "distance today", "separated", "distance MMX-like", "separated"]
+    head = ["Pair of families", "Distance, today", "Separated today", "Distance, MMX-like", "Separated, MMX-like"]
     caption = (f"Which interior families the gravity field and libration separate (Mahalanobis > 3): today's "
                f"knowledge vs an MMX-like precision ({MMX_LIKE_TARGET})")
     if computed is not None:
-        head += ["distance computed", "separated"]
+        head += ["Distance, computed", "Separated, computed"]
         caption += f" vs the precision computed by {computed[1]}"
     tables = [Table("Interior families of Phobos (Ernst shape; layer parameters are assumptions, docs/interior.md)",
-                    ("family", "C̄20", "C̄22", "libration deg", "C/MR² (R = 11 km)"), rows),
+                    ("Family", "C̄20", "C̄22", "Libration amplitude (deg)", "C/MR² (R = 11 km)"), rows),
               Table(caption, tuple(head), sep)]
     data = {"interior": {"families": [{k: r[k] for k in ("family", "c20bar", "c22bar", "libration", "C_MR2")}
                                       for r in fam0["families"]],

@@ -21,6 +21,26 @@ class PlanetaryProtectionAnalysis(SchemaModel):
     depth_cm: float = Field(2.0, ge=0, le=100, description="sampling depth, cm")
 
 
+#: the visible names of the numbers (data keys unchanged in summary.json)
+LABELS = {
+    "probability": "Probability of at least one viable Martian microbe in the sample",
+    "cospar_threshold": "COSPAR threshold (Category V unrestricted return)",
+    "orders_below_threshold": "Orders of magnitude below the threshold",
+    "mean_viable_microbes": "Mean number of viable microbes in the sample",
+    "probability_known_events": "Probability from known impact events",
+    "probability_background": "Probability from the background ejecta flux",
+    "dose_rate_gy_yr": "Radiation dose rate at the sampling depth (Gy/yr)",
+    "sample_mass_kg": "Sample mass (kg)",
+    "depth_m": "Sampling depth (m)",
+}
+# run_planetary_protection returns its two figures as a list, in this order
+CAPTIONS = {
+    0: "Probability of a viable Martian microbe in the sample against sampling depth, beside the COSPAR threshold.",
+    1: "Sensitivity: change of log10 of the probability when each input is divided or multiplied by 10 "
+       "(depth by 2).",
+}
+
+
 def planetary_protection_section(cfg, scenario, ctx=None) -> Section:
     """Category V unrestricted Earth return: probability of a viable Martian microbe in the sample."""
     from ..science.planetary_protection import run_planetary_protection
@@ -31,8 +51,11 @@ def planetary_protection_section(cfg, scenario, ctx=None) -> Section:
              f"below the COSPAR threshold {d['cospar_threshold']:.0e} (Martian ejecta delivery, survival, "
              "radiation sterilisation vs depth after Fujita et al. 2019 and Kurosawa et al. 2019; several of their "
              "inputs are ASSUMPTIONS here, docs/planetary_protection.md)."]
-    return Section(key="planetary_protection", title="Planetary protection (Category V)", paragraphs=paras,
-                   tables=[kv_table("Result", d)], figures=figures_png(figs), data=plain(d),
+    head = (f"P(viable Martian microbe in a {cfg.sample_mass_g:g} g sample) = {d['probability']:.1g}, "
+            f"{d['orders_below_threshold']:.1f} orders below the COSPAR limit {d['cospar_threshold']:.0e}")
+    return Section(key="planetary_protection", title="Planetary protection (Category V)", headline=head,
+                   paragraphs=paras, tables=[kv_table("Result", d, labels=LABELS)],
+                   figures=figures_png(figs, captions=CAPTIONS), data=plain(d),
                    assumptions=["ejecta fluxes, microbe densities and D10 values partly assumed"])
 
 

@@ -33,15 +33,24 @@ class QsoCampaignAnalysis(SchemaModel):
     seed: int = Field(0, ge=0, description="random seed")
 
 
+#: the columns of :meth:`mmxsim.orbits.campaign.Campaign.table` in words, in its order
+_CAMPAIGN_HEADER = ("Name", "Kind", "Size (km)", "Radial semi-axis (km)", "Along-track semi-axis (km)",
+                    "Out-of-plane amplitude Z (km)", "Phase β (deg)", "Period (h)", "Stability index, in plane",
+                    "Stability index, out of plane", "Stable", "Closest to the surface (km)", "Source / status")
+
+
 def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
     """The preset QSO campaign (:func:`mmxsim.orbits.campaign.mmx_campaign`) and 3D-QSO station keeping."""
     from ..orbits.campaign import mmx_campaign
 
     camp = mmx_campaign(cfg.degree)
     lines = camp.table().splitlines()
-    header = tuple(c.strip() for c in lines[0].strip("|").split("|"))
     rows = [tuple(c.strip() for c in ln.strip("|").split("|")) for ln in lines[2:]]
-    tables = [Table("Preset campaign (circular Hill problem)", header, rows)]
+    tables = [Table(f"Preset campaign (circular Hill problem, Phobos degree {cfg.degree})", _CAMPAIGN_HEADER, rows)]
+    low = min(camp.orbits, key=lambda o: o.qso.min_surface_distance_km)
+    head = (f"QSO campaign: {len(camp.orbits)} QSOs from {max(o.spec.size_km for o in camp.orbits):g} km down to "
+            f"{min(o.spec.size_km for o in camp.orbits):g} km, lowest pass {low.qso.min_surface_distance_km:.1f} km "
+            f"above the surface ({low.spec.name})")
     data = {"degree": cfg.degree, "orbits": [{"name": o.spec.name, "size_km": o.spec.size_km,
                                               "z_km": o.spec.z_km, "period_s": o.qso.period_s,
                                               "min_surface_distance_km": o.qso.min_surface_distance_km}
@@ -89,24 +98,32 @@ def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
                 mc_assumed = mc
         mc = mc_assumed
         tables.append(Table("3D-QSO station keeping in the full model, ours beside the published value",
-                            ("navigation", "σ pos m", "σ vel mm/s", "days", "samples", "dv mean m/s", "dv sd m/s",
-                             "ours per 30 d m/s", "[BAR-SURREY] m/s/month"), rows))
+                            ("Navigation error", "Position σ (m)", "Velocity σ (mm/s)", "Days", "Monte Carlo runs",
+                             "Δv mean (m/s)", "Δv standard deviation (m/s)", "Ours per 30 days (m/s)",
+                             "Published [BAR-SURREY] (m/s per month)"), rows))
+        head = (f"3D-QSO station keeping {mc_assumed.per_month_m_s:.2f} m/s per 30 days (published about "
+                f"{BAR_SURREY_M_S_PER_MONTH:g} m/s per month); " + head[len("QSO campaign: "):])
         data["station_keeping"] = dict(sk["assumed"])
         if "computed" in sk:
             data["station_keeping_computed_navigation"] = sk["computed"]
         paras.append("Station keeping: target-point control every "
                      f"{cfg.interval_revs:g} revolutions towards the shooting-corrected reference, with navigation "
                      "and execution errors (no filter, no deadband); see docs/qso.md.")
-    events = []
+    events, maneuvers = [], []
     if cfg.station_keeping_samples:
+        from ..results import PlannedManeuver
         from ._events import MissionEvent
 
         run0 = mc.runs[0]  # the first Monte Carlo run's manoeuvres, as a plan would book them
-        events = [MissionEvent(float(t), float(t), "manoeuvre", "3D-QSO station keeping",
-                               f"{dv * 1e3:.2f} mm/s (Monte Carlo run 1)", "orbits.stationkeeping")
-                  for t, dv in zip(run0.t_manoeuvres, run0.dv_m_s)]
-    return Section(key="qso_campaign", title="QSO campaign preset and 3D-QSO station keeping", paragraphs=paras,
-                   tables=tables, data=data, events=events,
+        maneuvers = [PlannedManeuver("3D-QSO station keeping", float(t), est, dv, "MARS", "ICRF",
+                                     comment="Monte Carlo run 1; state: the navigation estimate the burn was "
+                                             "computed from (orbits.stationkeeping)")
+                     for t, est, dv in zip(run0.t_manoeuvres, run0.estimates, run0.dv_km_s)]
+        events = [MissionEvent(m.epoch, m.epoch, "manoeuvre", m.name, f"{m.dv_m_s * 1e3:.2f} mm/s (Monte Carlo run 1)",
+                               "orbits.stationkeeping") for m in maneuvers]
+    return Section(key="qso_campaign", title="QSO campaign preset and 3D-QSO station keeping", headline=head,
+                   paragraphs=paras,
+                   tables=tables, data=data, events=events, maneuvers=maneuvers,
                    assumptions=["QSO sizes, error sigmas and the control interval are assumptions"])
 
 

@@ -38,8 +38,9 @@ def qso_family_section(cfg, scenario, ctx=None) -> Section:
     from ..orbits.qso import qso_family, write_family
 
     fam = qso_family(cfg.degree, list(cfg.sizes_km), on_failure="stop")
-    header = ("size km", "period h", "radial km", "along-track km", "k planar", "k vertical", "stable",
-              "min surface distance km", "closure m")
+    header = ("Size (km)", "Period (h)", "Radial semi-axis (km)", "Along-track semi-axis (km)",
+              "Stability index k, in plane", "Stability index k, out of plane", "Stable",
+              "Closest to the surface (km)", "Closure after one period (m)")
     rows = [(f"{m.size_km:.2f}", f"{m.period_s / 3600:.4f}", f"{m.radial_semi_axis_km:.2f}",
              f"{m.along_track_semi_axis_km:.2f}", f"{m.k_planar:+.4f}", f"{m.k_vertical:+.4f}",
              "yes" if m.stable else "no", f"{m.min_surface_distance_km:.2f}", f"{m.closure_position_m:.1e}")
@@ -62,9 +63,10 @@ def qso_family_section(cfg, scenario, ctx=None) -> Section:
     if len(fam.members) < len(cfg.sizes_km):
         paras.append(f"Continuation stopped: {fam.stopped_reason}.")
     return Section(
-        key="qso_family", title="QSO family (proximity operations design)", paragraphs=paras,
+        key="qso_family", title="QSO family (proximity operations design)", headline=_headline(fam), paragraphs=paras,
         tables=[Table("Planar QSO family", header, rows)],
-        figures=[("Planar QSO family in the Phobos Hill frame", files["qso_family.png"])],
+        figures=[("Planar QSO family: the orbits around Phobos in its Hill frame (radial and along-track, km).",
+                  files["qso_family.png"])],
         data={"degree": cfg.degree,
               "members": [{"size_km": m.size_km, "period_s": m.period_s, "k_planar": m.k_planar,
                            "k_vertical": m.k_vertical, "stable": bool(m.stable),
@@ -74,6 +76,17 @@ def qso_family_section(cfg, scenario, ctx=None) -> Section:
         assumptions=["circular Hill problem: Mars point mass, Phobos on a circular orbit, no Sun, no Mars J2 "
                      "(the full model of the run above has them)"],
     )
+
+
+def _headline(fam) -> str:
+    """How many members, their size span and how many are stable."""
+    m = fam.members
+    if not m:
+        return f"QSO family: no member found ({fam.stopped_reason})"
+    sizes = [x.size_km for x in m]
+    periods = [x.period_s / 3600 for x in m]
+    return (f"QSO family: {len(m)} planar QSOs of {min(sizes):g}-{max(sizes):g} km, periods "
+            f"{min(periods):.2f}-{max(periods):.2f} h, {sum(bool(x.stable) for x in m)} of {len(m)} stable")
 
 
 def quick(cfg: QsoFamilyAnalysis) -> dict:

@@ -22,6 +22,26 @@ class SamplingAnalysis(SchemaModel):
     seed: int = Field(0, ge=0, description="random seed")
 
 
+#: the visible names of the samplers' numbers (data keys unchanged in summary.json)
+C_LABELS = {"depth_m": "Coring depth (m)", "mass_per_core_kg": "Mass per core (kg)", "total_kg": "Total mass (kg)",
+            "meets_depth": "Reaches the required depth", "bulk_density_kg_m3": "Regolith bulk density (kg/m³)"}
+P_LABELS = {"gas": "Gas used (kg)", "lofted": "Regolith lofted (kg)", "captured": "Captured in the canister (kg)",
+            "lost": "Lofted but not captured (kg)", "overflow": "Beyond the canister capacity (kg)",
+            "available": "Regolith available to the jets (kg)", "grain_factor": "Grain-size factor",
+            "balance_error": "Mass balance error (kg)"}
+MC_LABELS = {"n": "Draws", "seed": "Random seed", "threshold_g": "Threshold (g)",
+             "p_total_ge_threshold": "P(total ≥ threshold)", "stderr": "Standard error of that probability",
+             "p_c_sampler_alone_ge_threshold_from_gt_2cm": "P(C-Sampler alone ≥ threshold, from deeper than 2 cm)",
+             "total_g_median": "Total mass (g), median", "total_g_p05": "Total mass (g), 5th percentile",
+             "total_g_p95": "Total mass (g), 95th percentile", "c_g_median": "C-Sampler mass (g), median",
+             "p_g_median": "P-Sampler mass (g), median", "fraction_depth_gt_2cm": "Fraction coring deeper than 2 cm",
+             "n_clipped": "Draws clipped into the valid range"}
+CAPTIONS = {
+    "mass_histogram": "Histogram of the total sample mass over the Monte Carlo draws, with the threshold.",
+    "mass_vs_depth": "C-Sampler mass per core against coring depth for the nominal regolith.",
+}
+
+
 def sampling_section(cfg, scenario, ctx=None) -> Section:
     """C-Sampler (JAXA) and P-Sampler (NASA, Honeybee Robotics) yields and P(total >= 10 g)."""
     from ..surface.samplers import sampling_analysis
@@ -43,8 +63,13 @@ def sampling_section(cfg, scenario, ctx=None) -> Section:
                            f"touchdown 1: {e['name']}", "sampling timeline (simulated)", "mmxsim.surface.samplers")
               for e in tl["events"] if e["name"] != "touchdown"]
     return Section(key="sampling", title="Sampling: C-Sampler (JAXA) and P-Sampler (NASA)", paragraphs=paras,
-                   tables=[kv_table("C-Sampler", c), kv_table("P-Sampler", p), kv_table("Monte Carlo", mc)],
-                   figures=figures_png(r.get("figures", {})), data=plain(r), events=events,
+                   headline=f"Sample mass: P(total ≥ {mc['threshold_g']:g} g) = {mc['p_total_ge_threshold']:.3f}, "
+                            f"median {mc['total_g_median']:.1f} g (C-Sampler {mc['c_g_median']:.1f} g, P-Sampler "
+                            f"{mc['p_g_median']:.1f} g)",
+                   tables=[kv_table("C-Sampler (nominal regolith)", c, labels=C_LABELS),
+                           kv_table("P-Sampler (nominal regolith, one firing; masses in kg)", p, labels=P_LABELS),
+                           kv_table("Monte Carlo over regolith properties", mc, labels=MC_LABELS)],
+                   figures=figures_png(r.get("figures", {}), captions=CAPTIONS), data=plain(r), events=events,
                    assumptions=["regolith property distributions and sampler parameters are assumptions"])
 
 

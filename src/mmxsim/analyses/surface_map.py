@@ -38,12 +38,23 @@ def surface_map_section(cfg, scenario, ctx=None) -> Section:
     lim = cfg.slope_limit_deg
     limits = tuple(sorted({10.0, 20.0, 30.0, lim}))
     summ = sm.summary(slope_limits=limits)
-    rows = [tuple(c.strip() for c in line.strip("|").split("|")) for line in sm.table(limits).splitlines()[2:]]
+    s = summ
+    rows = [("Facets", f"{s['facets']}"), ("Area (km²)", f"{s['area_km2']:.1f}"),
+            ("Effective gravity (mm/s²), min / mean / max",
+             f"{s['g_eff_min']:.3f} / {s['g_eff_mean']:.3f} / {s['g_eff_max']:.3f}"),
+            ("Lowest effective gravity at (latitude, longitude E)",
+             f"({s['g_eff_min_lat']:.1f}°, {s['g_eff_min_lon']:.1f}°)"),
+            ("Phobos' own gravity, magnitude (mm/s²), mean", f"{s['g_body_mean']:.3f}"),
+            ("Slope (deg), mean / median / 90th percentile / max",
+             f"{s['slope_mean']:.1f} / {s['slope_median']:.1f} / {s['slope_p90']:.1f} / {s['slope_max']:.1f}"),
+            ("Geopotential height range (m)", f"{s['height_range_m']:.0f}"),
+            ("Facets with slope > 90° (area fraction)", f"{s['facets_slope_gt_90']} ({s['frac_slope_gt_90']:.4f})")]
+    rows += [(f"Area fraction with slope ≤ {x:g}°", f"{s[f'frac_slope_le_{x:g}']:.3f}") for x in limits]
     sites = sm.sites_meeting(lim)
     figs = []
     for quantity, extra, caption in (
         ("slope", {"highlight_slope_max": lim}, f"Slope of Phobos' surface; facets steeper than {lim:g} deg in grey"),
-        ("g_eff", {}, "Effective gravity (Phobos + rotation + Mars tide), mm/s^2"),
+        ("g_eff", {}, "Effective gravity on Phobos' surface (Phobos + rotation + Mars tide), mm/s²"),
     ):
         fig = Figure(figsize=(9, 4.6))
         ax = fig.add_subplot(111)
@@ -60,12 +71,15 @@ def surface_map_section(cfg, scenario, ctx=None) -> Section:
         paragraphs=[f"Shape model '{cfg.shape}' ({len(sm.faces)} facets), constant-density polyhedron gravity, "
                     f"rotation and Mars tide ('{cfg.model}' model). {100 * sites.area_fraction:.1f} % of the "
                     f"surface has a slope of at most {lim:g} deg."],
-        tables=[Table("Area-weighted statistics", ("quantity", "value"), rows)],
+        headline=(f"Phobos surface: {100 * sites.area_fraction:.1f} % of the area has slopes ≤ {lim:g} deg; "
+                  f"effective gravity {summ['g_eff_min']:.2f}-{summ['g_eff_max']:.2f} mm/s²"),
+        tables=[Table(f"Area-weighted statistics (shape {cfg.shape}, {cfg.model} model)", ("Quantity", "Value"), rows)],
         figures=figs,
         data={"summary": summ, "slope_limit_deg": lim, "area_fraction_meeting_limit": sites.area_fraction},
         files={"surface_map.csv": buf.getvalue().encode()},
         assumptions=["constant density (Phobos' interior is not known); slope of a facet is the angle between its "
-                     "outward normal and -g_eff at its centroid, so it depends on the mesh resolution"],
+                     "outward normal and the reversed effective gravity at its centroid, so it depends on the mesh "
+                     "resolution"],
     )
 
 

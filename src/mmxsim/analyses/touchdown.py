@@ -30,6 +30,35 @@ class TouchdownAnalysis(SchemaModel):
     _site = model_validator(mode="after")(site_pair)
 
 
+#: the visible names of the touchdown's numbers (data keys unchanged in summary.json)
+LABELS = {
+    "status": "Outcome",
+    "settle_time_s": "Settling time after contact (s)",
+    "t_end_s": "Simulated time (s)",
+    "left_surface": "Footpads left the surface",
+    "n_liftoffs": "Lift-offs (count)",
+    "max_rebound_m": "Highest rebound (m)",
+    "max_stroke_m": "Largest leg stroke (m)",
+    "max_crush_m": "Largest crush-core stroke (m)",
+    "max_slip_m": "Largest footpad slip (m)",
+    "bottomed_out": "Leg bottomed out",
+    "min_tip_margin_deg": "Smallest tip-over margin (deg)",
+    "min_energy_margin_ratio": "Smallest energy margin to tipping (ratio)",
+    "static_tip_slope_deg": "Static tip-over slope (deg)",
+    "dissipated_J": "Energy dissipated (J)",
+    "energy_initial_J": "Energy at contact (J)",
+    "energy_balance_error_J": "Energy balance error (J)",
+    "p_safe": "Probability of a safe touchdown",
+}
+CAPTIONS = {
+    "touchdown": "Nominal touchdown against time: height of the centre of mass and downhill travel, leg strokes, "
+                 "tilt and tip-over margin, "
+                 "and the energy balance.",
+    "envelope": "Safe envelope: outcome of touchdowns over horizontal and vertical speed, one panel per ground "
+                "slope.",
+}
+
+
 def touchdown_section(cfg, scenario, ctx=None) -> Section:
     """JAXA spacecraft touchdown on Phobos: one landing and the safe envelope."""
     from ..surface.touchdown import touchdown_analysis
@@ -52,15 +81,20 @@ def touchdown_section(cfg, scenario, ctx=None) -> Section:
              "tipping is a few joules, so rebound control decides the outcome."]
     if env:
         paras.append(f"Safe envelope: {100 * env['safe_fraction']:.1f} % of the grid of slopes x speeds is safe.")
-    tables = [kv_table("Nominal touchdown", nom)]
+    tables = [kv_table("Nominal touchdown", nom, labels=LABELS)]
     if r.get("monte_carlo"):
-        tables.append(kv_table("Monte Carlo", r["monte_carlo"]))
+        tables.append(kv_table("Monte Carlo touchdowns", r["monte_carlo"], labels=LABELS))
+    head = (f"Touchdown at {cfg.vertical_m_s:g} m/s: {nom['status']}, rebound {100 * nom['max_rebound_m']:.1f} cm, "
+            f"tip-over margin {nom['min_tip_margin_deg']:.1f} deg")
+    if env:
+        head += f"; {100 * env['safe_fraction']:.0f} % of the slope × speed envelope safe"
     t_td = first_touchdown_tdb()
     events = [MissionEvent(t_td, t_td + float(nom["t_end_s"]), "touchdown", "touchdown 1: contact (simulated)",
                            f"{nom['status']}; rebound {nom['max_rebound_m']:.3g} m, tip-over margin "
                            f"{nom['min_tip_margin_deg']:.1f} deg", "mmxsim.surface.touchdown")]
-    return Section(key="touchdown", title="Touchdown of the spacecraft (JAXA)", paragraphs=paras, tables=tables,
-                   figures=figures_png(r.get("figures", {})), data=plain(r), events=events,
+    return Section(key="touchdown", title="Touchdown of the spacecraft (JAXA)", headline=head, paragraphs=paras,
+                   tables=tables, figures=figures_png(r.get("figures", {}), captions=CAPTIONS), data=plain(r),
+                   events=events,
                    assumptions=["landing-gear parameters and landing mass are assumptions (docs/sampling.md)"])
 
 

@@ -10,10 +10,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..errors import InputError
 from ..results import RunResult
 from ..version import __version__
 from .oem import read_oem, write_oem
-from .opm import write_opm
+from .opm import write_opm, write_planned_maneuvers
 from .summary import build_summary, write_summary
 from .timeseries import check_format, write_timeseries
 
@@ -27,6 +28,7 @@ __all__ = [
     "build_summary",
     "OUTPUT_NAMES",
     "write_opm",
+    "write_planned_maneuvers",
     "write_spk",
     "write_czml",
 ]
@@ -56,6 +58,7 @@ def write_outputs(
     spk: bool = False,
     czml: bool = False,
     files: bool = True,
+    czml_center: str = "mars",
 ) -> dict[str, Path]:
     """Write the exports of a run into ``out_dir`` (created if missing).
 
@@ -63,12 +66,17 @@ def write_outputs(
     ``timeseries.parquet``, ``summary.json`` and (``files``) the analysis sections' files
     (:func:`write_section_files`). Pass ``False`` (``None`` for ``timeseries``) to skip one.
     Returns ``{kind: path}`` of what was written, keys ``oem``, ``timeseries``, ``summary``.
-    ``spk=True`` adds ``trajectory.bsp`` (SPICE SPK, :mod:`.spk`) and ``czml=True``
+    ``spk=True`` adds ``trajectory.bsp`` (SPICE SPK of MMX and Phobos about Mars, :mod:`.spk`) with the
+    frames kernel ``mmx_frames.tf`` (PHOBOS_HILL, PHOBOS_FIXED), copies of the LSK and PCK and the
+    metakernel ``mmx.tm`` (keys ``spice_fk``, ``spice_lsk``, ``spice_pck``, ``spice_mk``) and ``czml=True``
     ``trajectory.czml`` (Cesium, :mod:`.czml`); both are off by default. The report and the
-    merged event list are written by :func:`mmxsim.app.write_outputs`.
+    merged event list are written by :func:`mmxsim.app.write_outputs`. ``czml_center``: ``"mars"``
+    (Mars-fixed, default) or ``"phobos"`` (Phobos-fixed, for a Phobos globe: :mod:`.czml`).
     """
     # check options before writing anything, so a bad format leaves no partial output
     fmt = check_format(timeseries) if timeseries else None
+    if czml and str(czml_center).lower() not in ("mars", "phobos"):
+        raise InputError("outputs.czml_center", czml_center, "mars, phobos")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     written: dict[str, Path] = {}
@@ -77,13 +85,14 @@ def write_outputs(
     if fmt:
         written["timeseries"] = write_timeseries(result, out / f"timeseries.{fmt}", fmt=fmt)
     if spk:
-        from .spk import write_spk
+        from .spk import write_spice_kernels
 
-        written["spk"] = write_spk(result.trajectory, out / OUTPUT_NAMES["spk"], comments=_oem_comments(result))
+        kernels = write_spice_kernels(result, out, spk_name=OUTPUT_NAMES["spk"], comments=_oem_comments(result))
+        written.update({("spk" if k == "spk" else f"spice_{k}"): p for k, p in kernels.items()})
     if czml:
         from .czml import write_czml
 
-        written["czml"] = write_czml(result, out / OUTPUT_NAMES["czml"])
+        written["czml"] = write_czml(result, out / OUTPUT_NAMES["czml"], center=str(czml_center).lower())
     if summary:
         written["summary"] = write_summary(result, out / OUTPUT_NAMES["summary"])
     if files:
@@ -93,8 +102,9 @@ def write_outputs(
 
 def write_section_files(result: RunResult, out_dir) -> dict[str, Path]:
     """Write the analysis sections' files (tables as CSV, figures as PNG: ``Section.files``; estimated
-    trajectories with covariance as CCSDS OEM: ``Section.ephemerides``) into ``out_dir``; returns
-    ``{"<section key>:<file name>": path}``."""
+    trajectories with covariance as CCSDS OEM: ``Section.ephemerides``; planned manoeuvres as CCSDS OPM,
+    one per burn in ``maneuvers/``: ``Section.maneuvers``, :func:`write_planned_maneuvers`) into
+    ``out_dir``; returns ``{"<section key>:<file name>": path}``."""
     from .oem import OemCovariance
 
     out = Path(out_dir)
@@ -111,6 +121,7 @@ def write_section_files(result: RunResult, out_dir) -> dict[str, Path]:
                                                                    *eph.comments],
                              covariance=OemCovariance(eph.t, eph.matrices, eph.frame))
             written[f"{sec.key}:{name}"] = path
+    written.update(write_planned_maneuvers(result, out))
     return written
 
 

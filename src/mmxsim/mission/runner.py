@@ -316,6 +316,10 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
     if analysis_progress is not None:
         analysis_progress(None)
     analyses_s = _time.perf_counter() - t_an
+    from ..results import phobos_epochs
+
+    tp = phobos_epochs(prop.t)
+    phobos = Trajectory(tp, np.atleast_2d(eph.state("PHOBOS", "MARS", tp)), "MARS", "ICRF", "PHOBOS", "401")
     return RunResult(
         scenario_name=s.name,
         trajectory=traj,
@@ -337,4 +341,5 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
         termination=prop.termination,
         sections=sections,
         altitude_surface=surface.label,
+        phobos=phobos,
     )

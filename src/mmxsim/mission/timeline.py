@@ -16,7 +16,7 @@ installation, so the report shows what was simulated and what is still an extens
 
 :func:`merge_events` folds the run's events (eclipses, impacts), station passes, manoeuvres and
 phase boundaries into one time-ordered list; :func:`events_csv` and :func:`events_ical` export it
-(iCalendar per RFC 5545: UTC times, escaped text, folded lines).
+(iCalendar per RFC 5545 through the ``icalendar`` package; times in UTC, rounded to the ms in the CSV).
 
 >>> tl = reference_timeline()
 >>> [p.name for p in tl][:3]
@@ -78,7 +78,12 @@ def reference_timeline() -> list[Phase]:
     [SPACECOM-2024], >= 2 touchdowns [F21]; Deimos flybys from two resonant orbits before
     departure [N21]; Mars departure 2030 [UCHUBIZ]; return cruise about a year [JAXA-MMX]; capsule
     landing at Woomera JFY2031 [JAXA-MMX], 2031 [CNES-MMX] ([AUS-2022]). Days (and months where
-    only a year is published) are ASSUMPTIONS chosen inside the published periods.
+    only a year is published) are ASSUMPTIONS chosen inside the published periods, except the return
+    leg's: Mars departure 2030-11-07 and Earth arrival 2031-09-23 (319 days) are the minimum
+    departure-v-infinity Lambert transfer of the 2030 window with departure in 2030 and arrival in
+    JFY2031 (:func:`mmxsim.orbits.windows.mars_earth_2030`, the ``windows`` analysis at its default
+    150-point grid; DE421), so the timeline and that analysis agree
+    (tests/mission/test_timeline_windows.py, within 3 days).
     """
     P = Phase
     phases = [
@@ -108,11 +113,11 @@ def reference_timeline() -> list[Phase]:
           "JAXA/NASA"),
         P("Deimos flybys", "2029-09-01", "2030-06-30", "two resonant orbits with many Deimos flybys", "[N21]",
           "before Mars departure", True, ("mmxsim.orbits.deimos",), "JAXA"),
-        P("Mars departure", "2030-08-01", "2030-08-01", "escape from Mars towards Earth", "[UCHUBIZ], [FR-WP]",
+        P("Mars departure", "2030-11-07", "2030-11-07", "escape from Mars towards Earth", "[UCHUBIZ], [FR-WP]",
           "2030", True, ("mmxsim.orbits.windows", "mmxsim.earth_return.targeting"), "JAXA"),
-        P("return cruise", "2030-08-01", "2031-07-15", "Mars-Earth transfer, about 1 year", "[JAXA-MMX]",
+        P("return cruise", "2030-11-07", "2031-09-23", "Mars-Earth transfer, about 1 year", "[JAXA-MMX]",
           "about 1 year", True, ("mmxsim.orbits.lambert", "mmxsim.earth_return.targeting"), "JAXA"),
-        P("capsule entry and landing", "2031-07-15", "2031-07-15", "sample-return capsule lands at Woomera",
+        P("capsule entry and landing", "2031-09-23", "2031-09-23", "sample-return capsule lands at Woomera",
           "[JAXA-MMX], [CNES-MMX], [AUS-2022]", "JFY2031; 2031", True,
           ("mmxsim.earth_return.entry", "mmxsim.science.planetary_protection"), "JAXA/Australia"),
     ]
@@ -158,63 +163,78 @@ def merge_events(*groups: Iterable[MissionEvent]) -> list[MissionEvent]:
     return sorted(out, key=lambda e: (e.start, e.stop, e.kind, e.name))
 
 
+def _utc_stamps(events: Sequence[MissionEvent]) -> tuple[list[str], list[str], list[float]]:
+    """UTC start and stop stamps rounded to the ms (ISO 8601) and the elapsed SI seconds between the
+    two stamps as written (leap seconds counted), rounded to the ms: a phase from 2026-10-15 to
+    2027-08-01 lasts 25056000.000 s, not the 25056000.001 s of its TDB epochs (TDB - UTC is not
+    constant: up to 1.7 ms yearly terms, USNO Circular 179 eq. 2.6)."""
+    a = iso_utc([e.start for e in events])
+    b = iso_utc([max(e.stop, e.start) for e in events])
+    if not a:
+        return a, b, []
+    import warnings
+
+    from ..time import astropy_time
+
+    with warnings.catch_warnings():  # ERFA's "dubious year" beyond its leap-second table, as in iso_utc
+        warnings.simplefilter("ignore")
+        d = (astropy_time(b, "utc") - astropy_time(a, "utc")).sec  # astropy differences UTC through TAI
+    return a, b, [round(float(x), 3) + 0.0 for x in d]
+
+
 def events_csv(events: Sequence[MissionEvent]) -> str:
-    """CSV text: start_utc, stop_utc, duration_s, kind, name, detail, source."""
+    """CSV text: start_utc, stop_utc (ISO 8601, rounded to the ms), duration_s (elapsed seconds between
+    the two stamps, 3 decimals), kind, name, detail, source."""
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")
     w.writerow(["start_utc", "stop_utc", "duration_s", "kind", "name", "detail", "source"])
-    a = iso_utc([e.start for e in events])
-    b = iso_utc([e.stop for e in events])
-    for e, s0, s1 in zip(events, a, b):
-        w.writerow([s0, s1, f"{e.duration_s:.3f}", *(csv_text(x) for x in (e.kind, e.name, e.detail, e.source))])
+    a, b, d = _utc_stamps(events)
+    for e, s0, s1, dur in zip(events, a, b, d):
+        w.writerow([s0, s1, f"{dur:.3f}", *(csv_text(x) for x in (e.kind, e.name, e.detail, e.source))])
     return buf.getvalue()
 
 
-def _ical_text(s: str) -> str:
-    return (s.replace("\\", "\\\\").replace(";", "\\;").replace(",", "\\,").replace("\r\n", "\\n")
-            .replace("\n", "\\n"))
+def _ical_datetime(iso: str):
+    """A UTC ``datetime`` of an ISO stamp rounded to the ms, rounded to the whole second (iCalendar's
+    resolution, RFC 5545 §3.3.5); a leap second (``:60``) is written as the second before it."""
+    import datetime as _dt
 
-
-def _fold(line: str) -> str:
-    """RFC 5545 §3.1: lines of at most 75 octets, continuation lines start with a space."""
-    b = line.encode()
-    if len(b) <= 75:
-        return line
-    parts, cur = [], b""
-    for ch in line:
-        c = ch.encode()
-        limit = 75 if not parts else 74
-        if len(cur) + len(c) > limit:
-            parts.append(cur.decode())
-            cur = b""
-        cur += c
-    parts.append(cur.decode())
-    return "\r\n ".join(parts)
-
-
-def _ical_time(iso: str) -> str:
-    """'YYYY-MM-DDTHH:MM:SS.sss' (UTC) -> 'YYYYMMDDTHHMMSSZ' (seconds truncated)."""
-    return iso[:19].replace("-", "").replace(":", "") + "Z"
+    day, clock = iso.split("T")
+    hh, mm, ss = clock.split(":")
+    sec = float(ss) if float(ss) < 60.0 else 59.0
+    base = _dt.datetime.fromisoformat(f"{day}T{hh}:{mm}:00").replace(tzinfo=_dt.timezone.utc)
+    return base + _dt.timedelta(seconds=int(sec + 0.5))  # half up (round() would round 0.5 to even)
 
 
 def events_ical(events: Sequence[MissionEvent], calendar_name: str = "MMX mission (mmxsim)") -> str:
-    """iCalendar (RFC 5545) text: one VEVENT per event, UTC times, stable UIDs."""
-    lines = ["BEGIN:VCALENDAR", "VERSION:2.0", "PRODID:-//mmxsim//mission timeline//EN", "CALSCALE:GREGORIAN",
-             f"X-WR-CALNAME:{_ical_text(calendar_name)}"]
-    stamp = "20260101T000000Z"  # fixed DTSTAMP: identical inputs give identical files
-    a = iso_utc([e.start for e in events])
-    b = iso_utc([max(e.stop, e.start) for e in events])
+    """iCalendar (RFC 5545) text through the ``icalendar`` package: one VEVENT per event, UTC times
+    rounded to the second (the format's resolution; events.csv carries the ms), an instant has no
+    DTEND, a fixed DTSTAMP and name-based UIDs so that the same events give the same file."""
+    import datetime as _dt
+
+    import icalendar
+
+    cal = icalendar.Calendar()
+    cal.add("prodid", "-//mmxsim//mission timeline//EN")
+    cal.add("version", "2.0")
+    cal.add("calscale", "GREGORIAN")
+    cal.add("x-wr-calname", calendar_name)
+    stamp = _dt.datetime(2026, 1, 1, tzinfo=_dt.timezone.utc)  # fixed DTSTAMP: identical inputs, identical files
+    a, b, _ = _utc_stamps(events)
     for e, s0, s1 in zip(events, a, b):
+        ve = icalendar.Event()
         uid = uuid.uuid5(uuid.NAMESPACE_URL, f"mmxsim:{e.kind}:{e.name}:{e.start:.3f}:{e.stop:.3f}")
-        # RFC 5545 §3.6.1: DTEND must be later than DTSTART; an instant (or an event shorter than the
-        # file's one-second resolution) has no DTEND, which means zero duration
-        t0, t1 = _ical_time(s0), _ical_time(s1)
-        lines += ["BEGIN:VEVENT", f"UID:{uid}@mmxsim", f"DTSTAMP:{stamp}", f"DTSTART:{t0}",
-                  *([f"DTEND:{t1}"] if t1 > t0 else []), f"SUMMARY:{_ical_text(f'[{e.kind}] {e.name}')}",
-                  f"DESCRIPTION:{_ical_text(e.detail + (' — ' + e.source if e.source else ''))}",
-                  f"CATEGORIES:{_ical_text(e.kind)}", "END:VEVENT"]
-    lines.append("END:VCALENDAR")
-    return "\r\n".join(_fold(x) for x in lines) + "\r\n"
+        ve.add("uid", f"{uid}@mmxsim")
+        ve.add("dtstamp", stamp)
+        t0, t1 = _ical_datetime(s0), _ical_datetime(s1)
+        ve.add("dtstart", t0)
+        if t1 > t0:  # RFC 5545 §3.6.1: DTEND later than DTSTART; none for an instant (zero duration)
+            ve.add("dtend", t1)
+        ve.add("summary", f"[{e.kind}] {e.name}")
+        ve.add("description", e.detail + (" — " + e.source if e.source else ""))
+        ve.add("categories", [e.kind])
+        cal.add_component(ve)
+    return cal.to_ical().decode("utf-8")
 
 
 def run_events(result, timeline: Sequence[Phase] | None = None) -> list[MissionEvent]:

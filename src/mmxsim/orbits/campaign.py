@@ -43,7 +43,8 @@ class PresetSpec:
         return self.z_km is not None
 
 
-_SIZE_NOTE = "size ASSUMED (published sizes unreadable, mmx-facts §4.2)"
+# the sizes are in [N21] Table 1, which could not be read (mmx-facts §4.2)
+_SIZE_NOTE = "size ASSUMED (the published sizes, [N21] Table 1, not read)"
 MMX_CAMPAIGN: tuple = (
     PresetSpec("QSO-H", 100.0, source=f"name [M21]; five altitudes [N21]; {_SIZE_NOTE}"),
     PresetSpec("QSO-M", 50.0, source=f"name UNCONFIRMED; {_SIZE_NOTE}"),

@@ -118,6 +118,12 @@ class SKRun:
     t_manoeuvres: np.ndarray
     max_deviation_km: float  # truth vs reference position, at manoeuvre epochs (before the burn)
     final_deviation_km: float
+    # per impulse, Mars-centred ICRF: the commanded Delta-v vector (km/s; its norm is dv_m_s / 1000), the
+    # navigation estimate it was computed from (the planned pre-burn state, km, km/s) and the true state
+    # before the burn; empty (0, 3) / (0, 6) arrays when not recorded
+    dv_km_s: np.ndarray = field(default_factory=lambda: np.zeros((0, 3)))
+    estimates: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
+    states_before: np.ndarray = field(default_factory=lambda: np.zeros((0, 6)))
 
 
 def simulate(ref: Reference, errors: Errors = Errors(), interval_revs: float = 1.25, days: float = 30.0,
@@ -149,7 +155,7 @@ def simulate(ref: Reference, errors: Errors = Errors(), interval_revs: float = 1
     flow = Flow(model)
     rng = np.random.default_rng(seed)
     x = ref.states[0].copy()
-    dvs, tms, devs = [], [], []
+    dvs, tms, devs, vecs, ests, befores = [], [], [], [], [], []
     for i in idx:
         devs.append(float(np.linalg.norm(x[:3] - ref.states[i, :3])))
         est = x.copy()
@@ -163,16 +169,20 @@ def simulate(ref: Reference, errors: Errors = Errors(), interval_revs: float = 1
             if np.linalg.norm(e) < 1e-5:
                 break
             dv -= np.linalg.solve(phi[:3, 3:], e)
+        befores.append(x.copy())
         x[3:] += dv + rng.normal(0.0, 1.0, 3) * errors.exec_frac * np.linalg.norm(dv)
         dvs.append(float(np.linalg.norm(dv) * 1e3))
         tms.append(ref.t[i])
+        vecs.append(dv.copy())
+        ests.append(est.copy())
         p = propagate(model, ref.t[i], x, [ref.t[i], ref.t[j]])
         if p.termination != "span completed":
             raise MmxsimError(f"truth propagation stopped: {p.termination}")
         x = p.states[-1].copy()
     fdev = float(np.linalg.norm(x[:3] - ref.states[i_end, :3]))  # at the patch point ending the span
     dvs = np.array(dvs)
-    return SKRun(seed, float(dvs.sum()), dvs, np.array(tms), float(max(devs)), fdev)
+    return SKRun(seed, float(dvs.sum()), dvs, np.array(tms), float(max(devs)), fdev, np.array(vecs).reshape(-1, 3),
+                 np.array(ests).reshape(-1, 6), np.array(befores).reshape(-1, 6))
 
 
 @dataclass

@@ -13,8 +13,8 @@ import numpy as np
 
 from .summary import SCHEMA, build_summary, event_dict, to_jsonable
 
-__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "RunResult", "build_summary", "event_dict", "to_jsonable",
-           "SCHEMA"]
+__all__ = ["Trajectory", "Event", "Table", "Section", "CovarianceEphemeris", "PlannedManeuver", "RunResult",
+           "PHOBOS_STEP_S", "phobos_epochs", "build_summary", "event_dict", "to_jsonable", "SCHEMA"]
 
 
 @dataclass
@@ -78,6 +78,33 @@ class CovarianceEphemeris:
 
 
 @dataclass
+class PlannedManeuver:
+    """A planned impulsive manoeuvre: ignition ``epoch`` (TDB s past J2000), the pre-burn ``state``
+    (km, km/s) about ``center`` in the axes ``frame`` and the Δv vector ``dv_km_s`` (km/s) in the same
+    axes. An analysis lists them in :attr:`Section.maneuvers` and derives its "manoeuvre" events from
+    the same list; the exports write each as a CCSDS OPM (:mod:`mmxsim.exports.opm`)."""
+
+    name: str
+    epoch: float
+    state: np.ndarray
+    dv_km_s: np.ndarray
+    center: str = "MARS"
+    frame: str = "ICRF"
+    duration_s: float = 0.0  # 0: impulsive
+    comment: str = ""  # one line: what the state is (e.g. "navigation estimate"), where the burn comes from
+
+    def __post_init__(self):
+        self.epoch = float(self.epoch)
+        self.state = np.asarray(self.state, dtype=float).reshape(6)
+        self.dv_km_s = np.asarray(self.dv_km_s, dtype=float).reshape(3)
+
+    @property
+    def dv_m_s(self) -> float:
+        """|Δv| in m/s."""
+        return float(np.linalg.norm(self.dv_km_s) * 1e3)
+
+
+@dataclass
 class Section:
     """One analysis of a run beyond the trajectory (QSO family, transfers, landing...).
 
@@ -101,6 +128,9 @@ class Section:
     assumptions: list[str] = field(default_factory=list)
     seconds: float = 0.0
     events: list = field(default_factory=list)  # mission.timeline.MissionEvent items for the event list
+    # planned manoeuvres (PlannedManeuver), written as CCSDS OPMs by the exports (maneuvers/<key>_NNN.opm);
+    # the section's "manoeuvre" events come from the same list
+    maneuvers: list = field(default_factory=list)
 
 
 @dataclass
@@ -121,3 +151,20 @@ class RunResult:
     termination: str = "span completed"
     sections: list[Section] = field(default_factory=list)  # analyses beyond the trajectory
     altitude_surface: str = ""  # what altitude_phobos_km is measured from (e.g. 'Ernst shape model, exact distance')
+    # Phobos about Mars (ICRF) from the run's ephemeris, at the run's epochs and every PHOBOS_STEP_S
+    # between them: the Phobos segment of the SPK, so that SPICE rebuilds PHOBOS_HILL (None: not kept)
+    phobos: Trajectory | None = None
+
+
+#: largest spacing of RunResult.phobos samples, s (Phobos' period is 7.65 h: ~90 samples per orbit)
+PHOBOS_STEP_S = 300.0
+
+
+def phobos_epochs(t) -> np.ndarray:
+    """The epochs of RunResult.phobos for a run sampled at ``t``: an even PHOBOS_STEP_S grid through
+    ``t[0]`` from one step before the run to one step after it (SPICE differentiates the PHOBOS_HILL
+    frame's defining vectors a few seconds either side of the epoch asked). Even, not merged with the
+    run's epochs: nodes a fraction of a second apart make the SPK's Hermite interpolant wiggle, and the
+    frame's rate (SPICE's derivative of the interpolated velocity) was off by up to 5 m/s at 50 km."""
+    t = np.asarray(t, dtype=float)
+    return t[0] - PHOBOS_STEP_S + PHOBOS_STEP_S * np.arange(int(np.ceil((t[-1] - t[0]) / PHOBOS_STEP_S)) + 3)

@@ -260,7 +260,7 @@ class Spacecraft(SchemaModel):
     mass_kg: float = Field(
         2000.0, ge=1.0, le=1e5,
         description="mass, kg. ASSUMPTION: 2000 kg in the Mars system (MMX is ~4000 kg at launch, "
-                    "mmx-facts §2.1, much of it propellant and the return module); set your own value")
+                    "[MELCO], [SN-2024], much of it propellant and the return module); set your own value")
     srp_area_m2: float = Field(20.0, ge=0, le=1000.0, description=(
         "area facing the Sun for SRP, m^2 (ASSUMPTION: 20 m^2, bus plus solar arrays; at most 1000 m^2, "
         "a large solar sail)"))
@@ -443,8 +443,12 @@ class Outputs(SchemaModel):
     timeseries: Literal["csv", "parquet", "none"] = Field("csv", description="time series format: csv | parquet | none")
     report: bool = Field(True, description="write the run report")
     events: bool = Field(True, description="write the merged event list (events.csv, events.ics)")
-    spk: bool = Field(False, description="write a SPICE SPK of the trajectory (trajectory.bsp, NAIF ID -239)")
+    spk: bool = Field(False, description="write a SPICE SPK of the trajectory (trajectory.bsp, NAIF ID -239) with "
+                                         "Phobos, a frames kernel (mmx_frames.tf: PHOBOS_HILL) and a metakernel (mmx.tm)")
     czml: bool = Field(False, description="write a CZML document for Cesium (trajectory.czml)")
+    czml_center: Literal["mars", "phobos"] = Field(
+        "mars", description="CZML globe: mars (Mars-fixed positions, a Phobos entity) | phobos (Phobos-fixed "
+                            "positions for a Phobos-ellipsoid globe, a Mars entity)")
 
 
 class AnalysesBlock(SchemaModel):
