@@ -127,6 +127,11 @@ def _sigma_figure(out):
     return png_bytes(fig)
 
 
+#: the estimator's wall-clock steps (``OperationsResult.timings``), in words
+_TIMING_LABELS = {"setup_s": "Tracking simulation and set-up", "batch_s": "Batch least squares",
+                  "filter_s": "Square-root information filter", "total_s": "Total"}
+
+
 def od_report(out) -> Section:
     """Lay out an :class:`~mmxsim.analyses._navigation.OdOutcome` as the ``od`` section."""
     from ..navigation.tdm import write_tdm
@@ -165,7 +170,7 @@ def od_report(out) -> Section:
                "postfit_weighted_rms": float(b.postfit_weighted_rms), "edited_rows": int(np.sum(b.edited)),
                "n_sigma": cfg.n_sigma, "residuals": t_js, "parameters": e_js,
                "sigma_end_rtn": out.sigma_rtn[-1].tolist(), "sigma_end_hill": out.sigma_hill[-1].tolist(),
-               "timings_s": out.timings, "mode": cfg.mode, "notes": list(su.notes)}
+               "mode": cfg.mode, "notes": list(su.notes)}
     if out.filt is not None:
         tables.append(Table("Batch and square-root information filter at the arc's end",
                             ("Quantity", "Value"), _filter_rows(out)))
@@ -189,6 +194,7 @@ def od_report(out) -> Section:
     return Section(key="od", title="Orbit determination from DSN and ESTRACK tracking", headline=head,
                    paragraphs=paras,
                    tables=tables, figures=figures, data=data_js, files={"od_tracking.tdm": tdm.encode("ascii")},
+                   timings={_TIMING_LABELS.get(k, k): float(v) for k, v in out.timings.items()},
                    ephemerides={"od_estimate.oem": est},
                    assumptions=["Tracking noise, a priori sigmas and the track lengths are assumptions (tracking "
                                 "noise from published station figures where they exist, e.g. ESA's 35 m stations: "

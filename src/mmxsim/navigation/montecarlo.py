@@ -374,15 +374,17 @@ class MonteCarloResult:
         return nees_band(len(self.names), max(self.completed, 1), self.probability)
 
     # -- output ---------------------------------------------------------------------------------
-    def summary(self) -> str:
+    def summary(self, seconds: bool = True) -> str:
+        """One line: runs, converged, pooled spread with its interval, mean NEES with its band and
+        (``seconds``) the mean wall-clock time per run."""
         s, ci = self.pooled_spread()
         lo, hi = self.nees_band
         v = self.nees[self.ok]
         return (f"{self.n_runs} runs, {self.completed} converged ({self.n_runs - self.completed} failed); "
                 f"pooled spread of {', '.join(self.phobos_names or self.names)}: {s:.3f} "
                 f"(95 % CI {ci[0]:.3f} .. {ci[1]:.3f}); mean NEES {np.mean(v) if len(v) else np.nan:.2f} "
-                f"(band {lo:.2f} .. {hi:.2f}, dimension {len(self.names)}); "
-                f"{np.mean(self.seconds) if self.n_runs else np.nan:.2f} s per run")
+                f"(band {lo:.2f} .. {hi:.2f}, dimension {len(self.names)})"
+                + (f"; {np.mean(self.seconds) if self.n_runs else np.nan:.2f} s per run" if seconds else ""))
 
     def table(self) -> tuple[tuple[str, ...], list[tuple[str, ...]]]:
         """(header, rows): per parameter the mean and spread of z, the spread's interval, the fraction

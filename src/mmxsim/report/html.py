@@ -429,7 +429,9 @@ def render_report(result: RunResult, interactive: bool | None = None) -> dict[st
          assumptions=list(result.assumptions),
          sec_assumptions=[(pages[s.key], s.title, list(s.assumptions)) for s in result.sections if s.assumptions])
     page("timings.html", "timings.html", title="Timings and metadata", timings=_timing_rows(result),
-         sec_seconds=[(pages[s.key], s.title, _num(s.seconds, "{:.2f}")) for s in result.sections],
+         sec_seconds=[(pages[s.key], s.title, _num(s.seconds, "{:.2f}"),
+                       [(k, _num(v, "{:.3f}")) for k, v in getattr(s, "timings", {}).items()])
+                      for s in result.sections],
          metadata=_pretty(result.metadata) if result.metadata else "")
 
     # last: the bibliography of every key the pages above cited

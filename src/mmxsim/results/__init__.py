@@ -127,6 +127,10 @@ class Section:
     ephemerides: dict = field(default_factory=dict)
     assumptions: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    # wall-clock breakdown of the analysis (label in words -> seconds): on the report's timings page and
+    # in summary.json as ``timings_s``, never in the section's text or data (a result must not depend on
+    # the machine's load: same inputs and seed, same text)
+    timings: dict = field(default_factory=dict)
     events: list = field(default_factory=list)  # mission.timeline.MissionEvent items for the event list
     # planned manoeuvres (PlannedManeuver), written as CCSDS OPMs by the exports (maneuvers/<key>_NNN.opm);
     # the section's "manoeuvre" events come from the same list

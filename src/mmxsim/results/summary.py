@@ -122,5 +122,6 @@ def build_summary(result) -> dict:
     }
     if result.sections:
         summary["analyses"] = {sec.key: {"title": sec.title, **sec.data, "assumptions": list(sec.assumptions),
-                                         "seconds": sec.seconds} for sec in result.sections}
+                                         "seconds": sec.seconds, **({"timings_s": dict(sec.timings)} if sec.timings else {})}
+                             for sec in result.sections}
     return to_jsonable(summary)
