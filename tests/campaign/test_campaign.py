@@ -240,6 +240,23 @@ def test_folder_of_another_campaign_is_refused(tmp_path):
     assert res.n_run == 2
 
 
+def test_plain_progress_lines_when_the_console_is_not_a_terminal(tmp_path):
+    """A log file or CI gets one flushed line per 10 % of the samples (rich's bar would print nothing
+    until the end), each with the count, the failures and the elapsed time."""
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    res = run_campaign(campaign(samples=2), tmp_path, scheduler="synchronous", progress=True,
+                       console=Console(file=buf))
+    lines = buf.getvalue().splitlines()
+    assert res.n_ok == 4
+    assert lines[0].startswith("mmxsim campaign: ") and "0 of 4 samples" in lines[0]
+    assert [ln.split(": ", 2)[2].split(" (")[0] for ln in lines[1:]] == [f"{k} of 4 samples" for k in (1, 2, 3, 4)]
+    assert all("failed 0" in ln and "s elapsed" in ln for ln in lines[1:])
+
+
 def test_figure(tmp_path):
     from matplotlib.figure import Figure
 

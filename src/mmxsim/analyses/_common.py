@@ -34,11 +34,17 @@ def png_bytes(fig, dpi: int = 100) -> bytes:
 
 
 def fmt_num(v) -> str:
-    """A report cell: yes/no for booleans, 4 significant digits for floats."""
+    """A report cell: yes/no for booleans; floats to 4 significant digits, written out (20730, 0.0123)
+    between 1e-3 and 1e6 and in powers of ten (1.2e-07) outside; "not a number" for NaN."""
     if isinstance(v, bool):
         return "yes" if v else "no"
     if isinstance(v, float):
-        return "nan" if math.isnan(v) else f"{v:.4g}"
+        if math.isnan(v):
+            return "not a number"
+        if v == 0.0 or not math.isfinite(v) or not 1e-3 <= abs(v) < 1e6:
+            return f"{v:.4g}"
+        digits = max(0, 3 - math.floor(math.log10(abs(v))))
+        return f"{round(v, digits):.{digits}f}".rstrip("0").rstrip(".") if digits else f"{round(v):.0f}"
     return str(v)
 
 

@@ -140,9 +140,46 @@ class CampaignResult:
                 "results": str(self.path)}
 
 
+class _PlainBar:
+    """Progress as plain lines on a console that is not a terminal (CI, a log file), where rich's bar
+    prints nothing until the end: one flushed line at start, at every ``every`` (10 %) of the samples
+    and at the end, each with the failures and the elapsed time. Same calls as rich's ``Progress``."""
+
+    def __init__(self, console, every: float = 0.1):
+        self.console, self.every = console, float(every)
+
+    def _line(self, text: str) -> None:
+        f = self.console.file
+        f.write(f"mmxsim campaign: {text}\n")
+        f.flush()
+
+    def start(self) -> None:
+        self.t0 = time.perf_counter()
+
+    def add_task(self, name, total, completed=0, failed=0):
+        self.name, self.total, self.done, self.failed = name, int(total), int(completed), int(failed)
+        self.next = (int(self.done / max(self.total, 1) / self.every) + 1) * self.every
+        self._line(f"{name}: {self.done} of {self.total} samples done (resumed), starting")
+        return 0
+
+    def update(self, task, advance=1, failed=0):
+        self.done += int(advance)
+        self.failed = int(failed)
+        frac = self.done / max(self.total, 1)
+        if frac >= self.next - 1e-12 or self.done == self.total:
+            self._line(f"{self.name}: {self.done} of {self.total} samples ({100 * frac:.0f} %), failed "
+                       f"{self.failed}, {time.perf_counter() - self.t0:.1f} s elapsed")
+            self.next = (int(frac / self.every + 1e-12) + 1) * self.every
+
+    def stop(self) -> None:
+        pass
+
+
 def _progress(console, total: int, done: int, enabled: bool):
     if not enabled:
         return None
+    if not console.is_terminal:
+        return _PlainBar(console)
     from rich.progress import (BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn,
                                TimeRemainingColumn)
 
