@@ -193,7 +193,7 @@ def run_one(mid, pkg, rel, old, new, what, tests):
     try:
         path.write_text(text.replace(old, new))
         env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
-        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "--no-header", "-rfE", *tests]
+        cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:cacheprovider", "-n", "0", "--no-header", "-rfE", *tests]
         try:
             p = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=TIMEOUT_S)
             rc, out = p.returncode, p.stdout + p.stderr

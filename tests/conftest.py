@@ -38,7 +38,7 @@ def pytest_configure(config):
 
 def _run_in_child(item):
     env = {**os.environ, _CHILD: "1"}
-    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-m", "", item.nodeid]
+    cmd = [sys.executable, "-m", "pytest", "-q", "-rs", "-p", "no:cacheprovider", "-n", "0", "-m", "", item.nodeid]
     proc = subprocess.run(cmd, cwd=str(item.config.rootpath), env=env, capture_output=True, text=True)
     out = proc.stdout + proc.stderr
     if proc.returncode == 0:
