@@ -1,0 +1,586 @@
+"""Ensemble propagation: many initial states of one model in heyoka's SIMD batch mode, across threads.
+
+:func:`propagate_ensemble` flies N members (initial states, optionally each with its own runtime
+parameters: SRP ``Cr*A/m``, Phobos' GM where the model has it as a parameter, empirical
+accelerations...) from one epoch over a common output grid. Members are packed into batches of
+heyoka's SIMD width (``heyoka.taylor_adaptive_batch``, one lane per member); the last batch is padded
+with copies of a real member whose output is dropped. Batches are spread over ``workers`` threads,
+each with its own copy of the compiled batch integrator (heyoka releases the GIL while it integrates).
+
+What every lane shares: the epoch and the Chebyshev segments of the moons, Sun and Earth. Segment
+boundaries are the same for all lanes, so the coefficients loaded there are the same in every lane.
+What is per lane: the state, the runtime parameters, the shadow switches (step-break events flip the
+parameters of the lane that crossed a shadow edge), the events.
+
+Terminal events (Mars impact, leaving a sphere, a Phobos impact surface given as an expression): heyoka
+stops the *whole batch* when one lane's terminal event fires; the member of that lane is marked finished
+with its event and its state at the event, and the batch goes on from where every other lane stood. A
+finished lane is re-seeded as a copy of a running one, so it never integrates garbage.
+
+What batch mode does not do, and the scalar :func:`~mmxsim.dynamics.propagate` does: exact impact
+surfaces found along the dense output (``refine`` events, e.g. the Ernst shape) and the near-surface
+gravity switch inside the harmonics' switch radius. A member that crosses such a trigger surface (or
+starts inside one) is stopped in the batch and flown again from its initial state with the scalar
+``propagate``; ``EnsemblePropagation.path[i]`` says which path produced member ``i``
+(``"batch"`` or ``"scalar"``). Results are therefore always complete.
+"""
+
+from __future__ import annotations
+
+import copy
+import threading
+import time as _time
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..errors import InputError
+from .context import Context
+from .model import DynamicsModel, Propagation
+from .near_surface import NearSurfaceEntry, switched_force
+from .propagator import _switch_parameters, propagate, rhs_expressions
+from .tracks import SegmentFits, segment_length
+
+_CACHE: dict[tuple, tuple] = {}
+_CACHE_LOCK = threading.Lock()
+
+#: names that belong to the propagator, not the user (Chebyshev segments, shadow switches)
+_INTERNAL_PREFIXES = ("cheb:",)
+
+
+@dataclass
+class EnsemblePropagation:
+    """What :func:`propagate_ensemble` returns (N members, G grid epochs).
+
+    ``states[i, k]`` is member ``i`` at ``t[k]``; rows after a member stopped are NaN (visibly
+    absent), ``reached[i]`` counts its rows. ``final_time[i]`` / ``final_state[i]`` are where it
+    stopped (the event's epoch and state after a terminal event). ``events[i]``: (label, body, t,
+    terminal) as in :class:`~mmxsim.dynamics.Propagation`. ``path[i]``: ``"batch"`` or ``"scalar"``.
+    """
+
+    t: np.ndarray
+    states: np.ndarray
+    reached: np.ndarray
+    final_time: np.ndarray
+    final_state: np.ndarray
+    termination: list
+    events: list
+    path: list
+    compile_s: float
+    propagate_s: float
+    batch_size: int
+    workers: int
+    n_steps: np.ndarray = field(default_factory=lambda: np.zeros(0, int))
+
+    def __len__(self) -> int:
+        return len(self.path)
+
+    def member(self, i: int) -> Propagation:
+        """Member ``i`` as a :class:`~mmxsim.dynamics.Propagation` (grid rows reached, then the final
+        state as a last row when it stopped between grid epochs, as ``propagate`` returns it)."""
+        n = int(self.reached[i])
+        t, x = list(self.t[:n]), list(self.states[i, :n])
+        if self.termination[i] != "span completed" and (not t or self.final_time[i] > t[-1]):
+            t.append(self.final_time[i])
+            x.append(self.final_state[i])
+        return Propagation(np.asarray(t), np.asarray(x).reshape(-1, 6), list(self.events[i]), self.termination[i],
+                           self.compile_s, self.propagate_s, int(self.n_steps[i]), float(self.final_time[i]),
+                           self.final_state[i].copy())
+
+
+# -- compiled batch integrator ----------------------------------------------------------------------------
+class _BatchStepBreak:
+    """Step-break callback in batch mode: flip the parameters of the lane that crossed (see
+    ``propagator._StepBreak``), continue."""
+
+    def __init__(self, below=(), above=()):
+        self.below = tuple(below)
+        self.above = tuple(above)
+
+    def __call__(self, ta, d_sgn, lane):
+        if self.below or self.above:
+            h = ta.last_h[lane]
+            side = int(d_sgn) * (1 if h > 0 else -1 if h < 0 else 0)
+            if side:
+                pars = ta.pars
+                for i, v in (self.above if side > 0 else self.below):
+                    pars[i, lane] = v
+        return True
+
+
+class _BatchStop:
+    """Terminal callback: record (lane, time, d_sgn) and stop (heyoka then stops the batch)."""
+
+    def __init__(self):
+        self.hits: list = []
+
+    def __call__(self, ta, d_sgn, lane):
+        self.hits.append((int(lane), float(ta.time[lane]), int(d_sgn), np.array(ta.state[:, lane], float)))
+        return False
+
+
+class _BatchRecord:
+    """Non-terminal callback: record (lane, time, d_sgn)."""
+
+    def __init__(self):
+        self.hits: list = []
+
+    def __call__(self, ta, t, d_sgn, lane):
+        self.hits.append((int(lane), float(t), int(d_sgn)))
+
+
+@dataclass
+class _Compiled:
+    ta: object
+    params: object
+    tracks: dict
+    rotations: dict
+    terminal: list  # Event specs of the terminal events that end a member, in heyoka order
+    fallback: list  # Event specs whose crossing sends a member to the scalar path (after the terminal ones)
+    nonterminal: list
+    n_breaks: int
+    compile_s: float
+
+
+def _outer_events(model: DynamicsModel):
+    """(terminal, fallback, non-terminal) event specs of the batch integrator."""
+    terminal = [e for e in model.events if e.terminal and not getattr(e, "refine", False)]
+    fallback = [e for e in model.events if getattr(e, "refine", False)]
+    force = switched_force(model)
+    if force is not None:
+        from ..gravity.validity import switch_radius
+
+        fallback.append(NearSurfaceEntry(switch_radius(force.degree)))
+    nonterminal = [e for e in model.events if not e.terminal]
+    return terminal, fallback, nonterminal
+
+
+def build_batch(model: DynamicsModel, batch_size: int) -> _Compiled:
+    """Compile (or copy from the cache) the batch integrator of ``model`` for ``batch_size`` lanes."""
+    key = (model.signature(), int(batch_size))
+    with _CACHE_LOCK:
+        c = _CACHE.get(key)
+        if c is None:
+            c = _compile(model, batch_size)
+            _CACHE[key] = c
+            compile_s = c.compile_s
+        else:
+            compile_s = 0.0
+    params = copy.deepcopy(c.params)
+    for f in model.forces:
+        for k, v in f.parameters().items():
+            params.values[params.names.index(k)] = v
+    tracks = model.make_tracks()
+    for name, tr in tracks.items():
+        if tr.kind == "chebyshev":
+            tr.first_par = c.tracks[name].first_par
+    return _Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.terminal, c.fallback, c.nonterminal,
+                     c.n_breaks, compile_s)
+
+
+def _compile(model: DynamicsModel, batch_size: int) -> _Compiled:
+    import heyoka as hy
+
+    from .forces import Switch
+
+    t0 = _time.perf_counter()
+    sys, ctx, params, tracks, rots = rhs_expressions(model)
+    terminal, fallback, nonterminal = _outer_events(model)
+    dirs = {"negative": hy.event_direction.negative, "positive": hy.event_direction.positive,
+            "any": hy.event_direction.any}
+    t_events = [hy.t_event_batch(e.expression(ctx), callback=_BatchStop(), direction=dirs[e.direction])
+                for e in terminal]
+    # a refined surface's trigger is crossed both ways in the scalar path: any crossing goes scalar here
+    t_events += [hy.t_event_batch(e.expression(ctx), callback=_BatchStop(),
+                                  direction=hy.event_direction.any if getattr(e, "refine", False)
+                                  else dirs[e.direction]) for e in fallback]
+    n_breaks = 0
+    for f in model.forces:
+        for item in f.step_breaks(ctx):
+            if isinstance(item, Switch):
+                idx = {k: params.names.index(k) for k in (*item.below, *item.above)}
+                cb = _BatchStepBreak([(idx[k], float(v)) for k, v in item.below.items()],
+                                     [(idx[k], float(v)) for k, v in item.above.items()])
+                ex = item.expr
+            else:
+                cb, ex = _BatchStepBreak(), item
+            t_events.append(hy.t_event_batch(ex, callback=cb, direction=hy.event_direction.any))
+            n_breaks += 1
+    nt_events = [hy.nt_event_batch(e.expression(ctx), _BatchRecord()) for e in nonterminal]
+    pars = np.repeat(np.asarray(params.values, float)[:, None], batch_size, axis=1) if params.values else None
+    kw = {"pars": pars} if pars is not None else {}
+    ta = hy.taylor_adaptive_batch(sys, np.zeros((6, batch_size)), tol=model.tolerance, t_events=t_events,
+                                  nt_events=nt_events, compact_mode=model.compact_mode, **kw)
+    return _Compiled(ta, params, tracks, rots, terminal, fallback, nonterminal, n_breaks,
+                     _time.perf_counter() - t0)
+
+
+def parameter_names(model: DynamicsModel) -> list[str]:
+    """The runtime parameters a member may override in :func:`propagate_ensemble` (the forces' own)."""
+    out = []
+    for f in model.forces:
+        out += [k for k in f.parameters() if k not in out]
+    return out
+
+
+# -- the driver --------------------------------------------------------------------------------------------
+def _check_inputs(model, t0, states0, t_grid, parameters, t_stop, workers, batch_size):
+    if not isinstance(model, DynamicsModel):
+        raise InputError("model", type(model).__name__, "a DynamicsModel")
+    try:
+        t0 = float(t0)
+    except (TypeError, ValueError):
+        raise InputError("t0", t0, "a finite epoch (TDB s past J2000)") from None
+    if not np.isfinite(t0):
+        raise InputError("t0", t0, "a finite epoch (TDB s past J2000)")
+    x = np.asarray(states0, dtype=float)
+    if x.ndim == 1:
+        x = x[None, :]
+    if x.ndim != 2 or x.shape[1] != 6 or x.shape[0] < 1:
+        raise InputError("states0", f"array of shape {np.shape(states0)}", "shape (N, 6) with N >= 1 (km, km/s)")
+    if not np.all(np.isfinite(x)):
+        bad = int(np.nonzero(~np.all(np.isfinite(x), axis=1))[0][0])
+        raise InputError(f"states0[{bad}]", x[bad].tolist(), "finite numbers")
+    g = np.asarray(t_grid, dtype=float).reshape(-1)
+    if g.size == 0 or not np.all(np.isfinite(g)):
+        raise InputError("t_grid", np.asarray(t_grid).tolist(), "a non-empty list of finite epochs")
+    if np.any(np.diff(g) < 0):
+        raise InputError("t_grid", "not sorted", "increasing epochs")
+    t_stop = float(g[-1]) if t_stop is None else float(t_stop)
+    if not np.isfinite(t_stop) or t_stop < t0:
+        raise InputError("t_stop", t_stop, f">= t0 ({t0})")
+    if g[0] < t0 or g[-1] > t_stop:
+        raise InputError("t_grid", f"[{g[0]}, {g[-1]}]", f"epochs within [t0, t_stop] = [{t0}, {t_stop}]")
+    n = x.shape[0]
+    allowed = parameter_names(model)
+    pars = {}
+    for k, v in (parameters or {}).items():
+        if k not in allowed:
+            raise InputError("parameters", k, ", ".join(allowed) or "none (this model has no runtime parameters)")
+        a = np.asarray(v, dtype=float).reshape(-1)
+        if a.size == 1:
+            a = np.full(n, float(a[0]))
+        if a.size != n or not np.all(np.isfinite(a)):
+            raise InputError(f"parameters[{k!r}]", np.asarray(v).tolist() if np.size(v) < 10 else f"{np.size(v)} values",
+                             f"one finite value or {n} finite values (one per member)")
+        pars[k] = a
+    if workers is None:
+        workers = 1
+    if isinstance(workers, bool) or not isinstance(workers, (int, np.integer)) or workers < 1:
+        raise InputError("workers", workers, "an integer >= 1")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, (int, np.integer))
+                                   or batch_size < 1):
+        raise InputError("batch_size", batch_size, "an integer >= 1 (default: heyoka.recommended_simd_size())")
+    return t0, x, g, pars, t_stop, int(workers), batch_size
+
+
+def _scalar_model(model: DynamicsModel, params, member_pars: dict) -> DynamicsModel:
+    """``model`` with a member's parameter values written into its forces (for the scalar path)."""
+    if not member_pars:
+        return model
+    m = copy.copy(model)
+    m.forces = [copy.copy(f) for f in model.forces]
+    for k, v in member_pars.items():
+        for f in m.forces:
+            if k in f.parameters():
+                _set_force_parameter(f, k, v)
+    return m
+
+
+def _set_force_parameter(force, name: str, value: float) -> None:
+    """Write a runtime parameter back into the force object that declares it."""
+    if name == "srp:cr_area_over_mass":
+        force.cram = float(value)
+    elif name == "phobos:gm":
+        force.gm = float(value)
+    elif name == "phobos:libration":
+        force.libration = float(value)
+    elif name.startswith("phobos:") and name[7:] in getattr(force, "coefficients", {}):
+        force.coefficients = {**force.coefficients, name[7:]: float(value)}
+    elif name.startswith("emp:") and hasattr(force, "NAMES") and name in force.NAMES:
+        vals = list(force.values)
+        vals[list(force.NAMES).index(name)] = float(value)
+        force.values = type(force.values)(vals) if not isinstance(force.values, np.ndarray) else np.asarray(vals)
+    else:
+        raise InputError("parameters", name, "a parameter the scalar path can set on its force")
+    if name not in force.parameters() or abs(force.parameters()[name] - float(value)) > 0:
+        raise InputError("parameters", name, "a parameter the scalar path can set on its force")
+
+
+class _Segments:
+    """The Chebyshev segments of [t0, t_stop] (as ``propagator.SegmentSchedule``, all lanes alike)."""
+
+    def __init__(self, tracks, params, t0, t_stop):
+        self.cheb = [tr for tr in tracks.values() if tr.kind == "chebyshev"]
+        self.seg = segment_length(tracks.values()) if self.cheb else max(t_stop - t0, 1.0)
+        self.i_tmid = params.names.index("cheb:t_mid") if self.cheb else None
+        self.i_ih = params.names.index("cheb:inv_half") if self.cheb else None
+        self.fits = SegmentFits(self.cheb, self.seg, t_stop) if self.cheb else None
+        self._lock = threading.Lock()
+        self._memo: dict = {}
+
+    def values(self, s0, s1):
+        """[(first parameter index, values)] to load for the segment [s0, s1] (shared by all threads)."""
+        if not self.cheb:
+            return []
+        with self._lock:
+            if s0 not in self._memo:
+                out = [(self.i_tmid, np.array([0.5 * (s0 + s1)])),
+                       (self.i_ih, np.array([2.0 / (s1 - s0) if s1 > s0 else 1.0]))]
+                out += [(tr.first_par, np.asarray(coef, float).reshape(-1)) for tr, coef in self.fits.coefficients(s0)]
+                self._memo[s0] = out
+            return self._memo[s0]
+
+
+def _spread(t_now: float, pts: np.ndarray, count: int) -> np.ndarray:
+    """``count`` strictly increasing epochs after ``t_now``: ``pts`` (increasing, > t_now) preceded by
+    filler epochs between ``t_now`` and ``pts[0]`` (their output is ignored)."""
+    extra = count - pts.size
+    if extra <= 0:
+        return pts
+    fill = t_now + (pts[0] - t_now) * np.arange(1, extra + 1) / (extra + 1)
+    return np.concatenate([fill, pts])
+
+
+def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarray, t0: float, g: np.ndarray,
+               t_stop: float, segments: _Segments, out: dict) -> None:
+    """Fly the members ``lanes`` (indices into x0; len <= batch size) in one batch integrator."""
+    ta = comp.ta
+    B = ta.batch_size
+    n_real = len(lanes)
+    owner = list(lanes) + [None] * (B - n_real)
+    state = np.empty((6, B))
+    state[:, :n_real] = x0[lanes].T
+    state[:, n_real:] = x0[lanes[0]][:, None]
+    pars = np.array(lane_pars[:, lanes], float) if lane_pars.size else np.zeros((0, n_real))
+    if pars.shape[0]:
+        pars = np.concatenate([pars, np.repeat(pars[:, :1], B - n_real, axis=1)], axis=1)
+        ta.pars[:] = pars
+    ta.set_time(np.full(B, t0))
+    ta.state[:] = state
+    G = g.size
+    rows = {i: np.full((G, 6), np.nan) for i in lanes}
+    gi = {i: 0 for i in lanes}  # next grid index per member
+    for i in lanes:
+        while gi[i] < G and g[gi[i]] <= t0:
+            rows[i][gi[i]] = x0[i]
+            gi[i] += 1
+    status = {i: None for i in lanes}  # None: running; else (termination, kind)
+    final = {}
+    events = {i: [] for i in lanes}
+    steps = {i: 0 for i in lanes}
+    term_specs, fb_specs, nt_specs = comp.terminal, comp.fallback, comp.nonterminal
+    n_term = len(term_specs) + len(fb_specs)
+    tev = list(ta.t_events)[:n_term]
+    ntev = list(ta.nt_events)
+    s0 = t0
+    while s0 < t_stop:
+        s1 = min(s0 + segments.seg, t_stop)
+        for first, vals in segments.values(s0, s1):
+            ta.pars[first:first + vals.size, :] = vals[:, None]
+        parked = {}  # lane -> (time, state, parameters) of a member that reached s1 while others fly
+        stalls = 0
+        while True:
+            times = np.array(ta.time, float)
+            todo = [k for k in range(B) if owner[k] is not None and status[owner[k]] is None
+                    and k not in parked and times[k] < s1]
+            for k in range(B):
+                if owner[k] is not None and status[owner[k]] is None and k not in parked and k not in todo:
+                    parked[k] = (times[k], np.array(ta.state[:, k], float), np.array(ta.pars[:, k], float))
+            if not todo:
+                break
+            src = todo[0]  # finished, padding and parked lanes mirror it (same state, time, parameters)
+            grids = {}
+            for k in todo:
+                i = owner[k]
+                e = gi[i]
+                while e < G and g[e] <= s1:
+                    e += 1
+                pts = g[gi[i]:e]
+                pts = np.unique(pts[pts > times[k]])
+                if pts.size == 0 or pts[-1] < s1:
+                    pts = np.append(pts, s1)
+                grids[k] = pts
+            count = max(p.size for p in grids.values())
+            grid = np.empty((count + 1, B))
+            st = np.array(ta.state, float)
+            for k in range(B):
+                if k not in grids:
+                    st[:, k] = st[:, src]
+                    times[k] = times[src]
+                    if ta.pars.shape[0]:
+                        ta.pars[:, k] = ta.pars[:, src]
+                    grid[:, k] = np.concatenate([[times[src]], _spread(times[src], grids[src], count)])
+                else:
+                    grid[:, k] = np.concatenate([[times[k]], _spread(times[k], grids[k], count)])
+            ta.state[:] = st
+            ta.set_time(times)
+            for ev in tev:
+                ev.callback.hits.clear()
+            for ev in ntev:
+                ev.callback.hits.clear()
+            res = ta.propagate_grid(grid)
+            xs = np.asarray(res[1])  # (count + 1, 6, B)
+            pres = ta.propagate_res
+            progressed = False
+            for k in todo:
+                i = owner[k]
+                pts = grids[k]
+                steps[i] += int(pres[k][3])
+                progressed |= float(ta.time[k]) > times[k]
+                col = xs[1:, :, k][count - pts.size:]  # this member's points are the last of its column
+                for m, tp in enumerate(pts):
+                    if not np.all(np.isfinite(col[m])):
+                        break
+                    while gi[i] < G and g[gi[i]] == tp:
+                        rows[i][gi[i]] = col[m]
+                        gi[i] += 1
+            for ev, spec in zip(ntev, nt_specs):
+                for lane, t, sg in ev.callback.hits:
+                    if lane in grids:
+                        events[owner[lane]].append((spec.label(sg), spec.body, t, False))
+            for idx, ev in enumerate(tev):
+                for lane, t, sg, x in ev.callback.hits:
+                    if lane not in grids or status[owner[lane]] is not None:
+                        continue
+                    i = owner[lane]
+                    if idx < len(term_specs):
+                        spec = term_specs[idx]
+                        events[i].append((spec.label(sg), spec.body, t, True))
+                        status[i] = f"terminal event: {spec.label(sg)} ({spec.body})"
+                        final[i] = (t, x)
+                    else:
+                        status[i] = "scalar"
+                    progressed = True
+            for k in todo:
+                i = owner[k]
+                if status[i] is None and not np.all(np.isfinite(np.asarray(ta.state[:, k]))):
+                    status[i] = "non-finite state (integration failed)"
+                    final[i] = (float(ta.time[k]), np.array(ta.state[:, k], float))
+            if not progressed:  # never loop in place: what batch mode cannot advance goes scalar
+                stalls += 1
+                if stalls > 2:
+                    for k in todo:
+                        if status[owner[k]] is None:
+                            status[owner[k]] = "scalar"
+            else:
+                stalls = 0
+        if parked:  # members that reached s1: back into their lanes
+            st = np.array(ta.state, float)
+            times = np.array(ta.time, float)
+            for k, (tk, xk, pk) in parked.items():
+                st[:, k], times[k] = xk, tk
+                if pk.size:
+                    ta.pars[:, k] = pk
+            ta.state[:] = st
+            ta.set_time(times)
+        s0 = s1
+    tf = np.array(ta.time, float)
+    xf = np.array(ta.state, float)
+    for k, i in enumerate(owner):
+        if i is None or i in final or status[i] is not None:
+            continue
+        final[i] = (float(tf[k]), xf[:, k].copy())
+    for i in lanes:
+        events[i].sort(key=lambda e: e[2])
+        out[i] = (rows[i], gi[i], final.get(i), status[i] or "span completed", events[i], steps[i])
+
+
+def _starts_inside(comp: _Compiled, model, t0: float, x: np.ndarray) -> bool:
+    """Whether a member starts inside a fallback surface (a refined impact's trigger, the near-surface
+    switch radius): the batch could not see it enter, so the scalar path flies it."""
+    if not comp.fallback:
+        return False
+    ctx = Context.numeric(t0, x, comp.tracks, comp.rotations, comp.params)
+    return any(float(e.expression(ctx)) <= 0.0 for e in comp.fallback)
+
+
+def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, parameters: dict | None = None,
+                       t_stop: float | None = None, workers: int | None = None,
+                       batch_size: int | None = None) -> EnsemblePropagation:
+    """Propagate N initial states (Mars-centred ICRF, km, km/s) of ``model`` from ``t0`` over ``t_grid``.
+
+    ``states0``: (N, 6) (a single (6,) state is one member). ``parameters``: {name: (N,) values or one
+    value} overriding the model's runtime parameters per member; :func:`parameter_names` lists those
+    the model accepts (e.g. ``"srp:cr_area_over_mass"`` in m^2/kg). ``t_stop`` (default: last grid
+    epoch) ends the integration unless a terminal event ends a member first. ``workers``: threads
+    (default 1), each flying whole batches. ``batch_size``: lanes per batch (default
+    ``heyoka.recommended_simd_size()``).
+
+    Each member equals :func:`~mmxsim.dynamics.propagate` of its state and parameters to the
+    integrator's tolerance (same equations, same segments, its own adaptive steps).
+    """
+    t0, x0, g, pars, t_stop, workers, batch_size = _check_inputs(model, t0, states0, t_grid, parameters, t_stop,
+                                                                 workers, batch_size)
+    import heyoka as hy
+
+    B = int(batch_size or hy.recommended_simd_size())
+    n = x0.shape[0]
+    comp = build_batch(model, B)
+    names = comp.params.names
+    base = np.asarray(comp.params.values, float)
+    lane_pars = np.repeat(base[:, None], n, axis=1) if base.size else np.zeros((0, n))
+    for k, v in pars.items():
+        lane_pars[names.index(k)] = v
+    tp0 = _time.perf_counter()
+    scalar = []
+    batch = []
+    for i in range(n):
+        (scalar if _starts_inside(comp, model, t0, x0[i]) else batch).append(i)
+        for j, v in _switch_parameters(model, t0, x0[i], comp.tracks, comp.rotations, comp.params):
+            lane_pars[j, i] = v
+    segments = _Segments(comp.tracks, comp.params, t0, t_stop)
+    groups = [batch[k:k + B] for k in range(0, len(batch), B)]
+    out: dict = {}
+    errors: list = []
+    workers_used = max(1, min(workers, len(groups)))
+
+    def work(w: int):
+        try:
+            c = comp if w == 0 else _Compiled(copy.deepcopy(comp.ta), comp.params, comp.tracks, comp.rotations,
+                                              comp.terminal, comp.fallback, comp.nonterminal, comp.n_breaks, 0.0)
+            for gidx in range(w, len(groups), workers_used):
+                _run_batch(c, groups[gidx], x0, lane_pars, t0, g, t_stop, segments, out)
+        except BaseException as exc:  # re-raised in the caller's thread
+            errors.append(exc)
+
+    if workers_used == 1:
+        work(0)
+    else:
+        threads = [threading.Thread(target=work, args=(w,)) for w in range(workers_used)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join()
+    if errors:
+        raise errors[0]
+    G = g.size
+    states = np.full((n, G, 6), np.nan)
+    reached = np.zeros(n, int)
+    final_time = np.full(n, np.nan)
+    final_state = np.full((n, 6), np.nan)
+    termination = [""] * n
+    events: list = [[] for _ in range(n)]
+    path = ["batch"] * n
+    n_steps = np.zeros(n, int)
+    for i, (rows, gi, fin, status, evs, steps) in out.items():
+        if status == "scalar":
+            scalar.append(i)
+            continue
+        states[i], reached[i] = rows, gi
+        final_time[i], final_state[i] = fin
+        termination[i], events[i], n_steps[i] = status, evs, steps
+    for i in sorted(scalar):
+        m = _scalar_model(model, comp.params, {k: float(v[i]) for k, v in pars.items()})
+        p = propagate(m, t0, x0[i], g, t_stop=t_stop)
+        on_grid = int(np.count_nonzero(np.isin(p.t, g)))
+        rows = np.full((G, 6), np.nan)
+        # propagate() gives one row per grid epoch reached (duplicates included), then the event state
+        k = min(on_grid, G)
+        rows[:k] = p.states[:k]
+        states[i], reached[i] = rows, k
+        final_time[i], final_state[i] = p.final_time, p.final_state
+        termination[i], events[i], n_steps[i] = p.termination, list(p.events), p.n_steps
+        path[i] = "scalar"
+    return EnsemblePropagation(g, states, reached, final_time, final_state, termination, events, path,
+                               comp.compile_s, _time.perf_counter() - tp0, B, workers_used, n_steps)
