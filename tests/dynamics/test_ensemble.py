@@ -90,6 +90,22 @@ def test_per_member_srp_parameter_matches_scalar(setup, ens):
     assert _close(e.states[2], p.states)
     assert np.linalg.norm(e.final_state[2, :3] - ens.final_state[2, :3]) * 1e3 > 10.0  # the change shows
     assert _close(e.states[1], ens.states[1], m=0.01, mm_s=0.01)  # the others are untouched
+    # the scalar path (here: a member starting inside the near-surface switch radius) gets it too
+    tr = model.make_tracks()["PHOBOS"]
+    rp = np.asarray(tr.position(t0), float)
+    vp = (np.asarray(tr.position(t0 + 1.0), float) - np.asarray(tr.position(t0 - 1.0), float)) / 2.0
+    y = np.concatenate([rp + [0.0, 0.0, 20.0], vp])  # 20 km over Phobos' pole, no relative velocity
+    short = t0 + np.array([0.0, 600.0])
+    e = propagate_ensemble(model, t0, [y, y], short, parameters={"srp:cr_area_over_mass": [0.013, 0.13]})
+    assert e.path == ["scalar", "scalar"]
+    for cram, row in ((0.013, 0), (0.13, 1)):
+        m3 = copy.copy(model)
+        m3.forces = [copy.copy(f) for f in model.forces]
+        next(f for f in m3.forces if f.kind == "srp").cram = cram
+        p = propagate(m3, t0, y, short)
+        assert p.termination == e.termination[row] and abs(p.final_time - e.final_time[row]) < 1e-6
+        assert np.array_equal(p.final_state, e.final_state[row])
+    assert not np.array_equal(e.final_state[0], e.final_state[1])
 
 
 def test_impacting_members_stop_with_their_event_and_others_finish(setup, ens):

@@ -274,37 +274,29 @@ def _check_inputs(model, t0, states0, t_grid, parameters, t_stop, workers, batch
     return t0, x, g, pars, t_stop, int(workers), batch_size
 
 
-def _scalar_model(model: DynamicsModel, params, member_pars: dict) -> DynamicsModel:
-    """``model`` with a member's parameter values written into its forces (for the scalar path)."""
+def _scalar_model(model: DynamicsModel, member_pars: dict) -> DynamicsModel:
+    """``model`` whose forces report a member's parameter values (for the scalar path).
+
+    The scalar propagator (and its near-surface arcs) read runtime parameters from the forces'
+    ``parameters()``, so a copy of each force declaring an overridden name answers with the member's
+    value; signatures are unchanged (the compiled integrator is reused)."""
     if not member_pars:
         return model
     m = copy.copy(model)
-    m.forces = [copy.copy(f) for f in model.forces]
-    for k, v in member_pars.items():
-        for f in m.forces:
-            if k in f.parameters():
-                _set_force_parameter(f, k, v)
+    forces = []
+    for f in model.forces:
+        own = {k: v for k, v in member_pars.items() if k in f.parameters()}
+        if own:
+            f = copy.copy(f)
+            base = f.parameters
+
+            def parameters(base=base, own=own):
+                return {**base(), **own}
+
+            f.parameters = parameters
+        forces.append(f)
+    m.forces = forces
     return m
-
-
-def _set_force_parameter(force, name: str, value: float) -> None:
-    """Write a runtime parameter back into the force object that declares it."""
-    if name == "srp:cr_area_over_mass":
-        force.cram = float(value)
-    elif name == "phobos:gm":
-        force.gm = float(value)
-    elif name == "phobos:libration":
-        force.libration = float(value)
-    elif name.startswith("phobos:") and name[7:] in getattr(force, "coefficients", {}):
-        force.coefficients = {**force.coefficients, name[7:]: float(value)}
-    elif name.startswith("emp:") and hasattr(force, "NAMES") and name in force.NAMES:
-        vals = list(force.values)
-        vals[list(force.NAMES).index(name)] = float(value)
-        force.values = type(force.values)(vals) if not isinstance(force.values, np.ndarray) else np.asarray(vals)
-    else:
-        raise InputError("parameters", name, "a parameter the scalar path can set on its force")
-    if name not in force.parameters() or abs(force.parameters()[name] - float(value)) > 0:
-        raise InputError("parameters", name, "a parameter the scalar path can set on its force")
 
 
 class _Segments:
@@ -571,7 +563,7 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
         final_time[i], final_state[i] = fin
         termination[i], events[i], n_steps[i] = status, evs, steps
     for i in sorted(scalar):
-        m = _scalar_model(model, comp.params, {k: float(v[i]) for k, v in pars.items()})
+        m = _scalar_model(model, {k: float(v[i]) for k, v in pars.items()})
         p = propagate(m, t0, x0[i], g, t_stop=t_stop)
         on_grid = int(np.count_nonzero(np.isin(p.t, g)))
         rows = np.full((G, 6), np.nan)
