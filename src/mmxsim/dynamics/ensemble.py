@@ -336,133 +336,151 @@ def _spread(t_now: float, pts: np.ndarray, count: int) -> np.ndarray:
 
 def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarray, t0: float, g: np.ndarray,
                t_stop: float, segments: _Segments, out: dict) -> None:
-    """Fly the members ``lanes`` (indices into x0; len <= batch size) in one batch integrator."""
+    """Fly the members ``lanes`` (indices into x0; len <= batch size) in one batch integrator.
+
+    Lanes beyond ``len(lanes)``, lanes whose member has finished and lanes that reached the end of the
+    segment while others still fly mirror a lane that has to fly (same state, epoch, parameters, grid):
+    their output is ignored, and a parked member is put back before the next segment."""
     ta = comp.ta
     B = ta.batch_size
     n_real = len(lanes)
     owner = list(lanes) + [None] * (B - n_real)
-    state = np.empty((6, B))
-    state[:, :n_real] = x0[lanes].T
-    state[:, n_real:] = x0[lanes[0]][:, None]
-    pars = np.array(lane_pars[:, lanes], float) if lane_pars.size else np.zeros((0, n_real))
-    if pars.shape[0]:
-        pars = np.concatenate([pars, np.repeat(pars[:, :1], B - n_real, axis=1)], axis=1)
-        ta.pars[:] = pars
+    st = np.empty((6, B))
+    st[:, :n_real] = x0[lanes].T
+    st[:, n_real:] = x0[lanes[0]][:, None]
+    npar = lane_pars.shape[0]
+    if npar:
+        p = np.empty((npar, B))
+        p[:, :n_real] = lane_pars[:, lanes]
+        p[:, n_real:] = lane_pars[:, lanes[0]][:, None]
+        ta.pars[:] = p
     ta.set_time(np.full(B, t0))
-    ta.state[:] = state
-    G = g.size
-    rows = {i: np.full((G, 6), np.nan) for i in lanes}
-    gi = {i: 0 for i in lanes}  # next grid index per member
-    for i in lanes:
-        while gi[i] < G and g[gi[i]] <= t0:
-            rows[i][gi[i]] = x0[i]
-            gi[i] += 1
-    status = {i: None for i in lanes}  # None: running; else (termination, kind)
-    final = {}
+    ta.state[:] = st
+    U, inv = np.unique(g, return_inverse=True)  # heyoka wants strictly increasing grids
+    NU = U.size
+    rows = np.full((B, NU, 6), np.nan)
+    ui = np.zeros(B, int)  # next grid epoch (index into U) of each lane
+    k0 = int(np.searchsorted(U, t0, side="right"))
+    rows[:, :k0] = st.T[:, None, :]
+    ui[:] = k0
+    running = np.zeros(B, bool)
+    running[:n_real] = True
+    status: dict = {}
+    final: dict = {}
     events = {i: [] for i in lanes}
-    steps = {i: 0 for i in lanes}
+    steps = np.zeros(B, int)
     term_specs, fb_specs, nt_specs = comp.terminal, comp.fallback, comp.nonterminal
-    n_term = len(term_specs) + len(fb_specs)
-    tev = list(ta.t_events)[:n_term]
+    tev = list(ta.t_events)[:len(term_specs) + len(fb_specs)]
     ntev = list(ta.nt_events)
     s0 = t0
     while s0 < t_stop:
         s1 = min(s0 + segments.seg, t_stop)
         for first, vals in segments.values(s0, s1):
             ta.pars[first:first + vals.size, :] = vals[:, None]
-        parked = {}  # lane -> (time, state, parameters) of a member that reached s1 while others fly
+        e_s = int(np.searchsorted(U, s1, side="right"))
+        parked = np.zeros(B, bool)
+        stash: dict = {}
         stalls = 0
         while True:
             times = np.array(ta.time, float)
-            todo = [k for k in range(B) if owner[k] is not None and status[owner[k]] is None
-                    and k not in parked and times[k] < s1]
-            for k in range(B):
-                if owner[k] is not None and status[owner[k]] is None and k not in parked and k not in todo:
-                    parked[k] = (times[k], np.array(ta.state[:, k], float), np.array(ta.pars[:, k], float))
-            if not todo:
+            active = running & ~parked
+            for k in np.nonzero(active & (times >= s1))[0]:  # reached s1 while others fly: park
+                stash[k] = (times[k], np.array(ta.state[:, k], float), np.array(ta.pars[:, k], float))
+                parked[k] = True
+            todo = active & (times < s1)
+            idx = np.nonzero(todo)[0]
+            if idx.size == 0:
                 break
-            src = todo[0]  # finished, padding and parked lanes mirror it (same state, time, parameters)
-            grids = {}
-            for k in todo:
-                i = owner[k]
-                e = gi[i]
-                while e < G and g[e] <= s1:
-                    e += 1
-                pts = g[gi[i]:e]
-                pts = np.unique(pts[pts > times[k]])
+            src = int(idx[0])
+            if np.all(times[idx] == times[src]) and np.all(ui[idx] == ui[src]):
+                # all lanes at the same epoch with the same grid ahead (the usual case): one grid
+                pts = U[ui[src]:e_s]
                 if pts.size == 0 or pts[-1] < s1:
                     pts = np.append(pts, s1)
-                grids[k] = pts
-            count = max(p.size for p in grids.values())
-            grid = np.empty((count + 1, B))
-            st = np.array(ta.state, float)
-            for k in range(B):
-                if k not in grids:
-                    st[:, k] = st[:, src]
-                    times[k] = times[src]
-                    if ta.pars.shape[0]:
-                        ta.pars[:, k] = ta.pars[:, src]
-                    grid[:, k] = np.concatenate([[times[src]], _spread(times[src], grids[src], count)])
-                else:
-                    grid[:, k] = np.concatenate([[times[k]], _spread(times[k], grids[k], count)])
-            ta.state[:] = st
+                grid = np.empty((pts.size + 1, B))
+                grid[0] = times[src]
+                grid[1:] = pts[:, None]
+                offset = {int(k): 0 for k in idx}
+            else:
+                col = {}
+                for k in idx:
+                    pk = U[ui[k]:e_s]
+                    if pk.size == 0 or pk[-1] < s1:
+                        pk = np.append(pk, s1)
+                    col[int(k)] = pk
+                count = max(c.size for c in col.values())
+                grid = np.empty((count + 1, B))
+                offset = {}
+                for k, pk in col.items():
+                    grid[0, k] = times[k]
+                    grid[1:, k] = _spread(times[k], pk, count)
+                    offset[k] = count - pk.size  # this lane's epochs are the last of its column
+            mirror = ~todo
+            if mirror.any():
+                st = np.array(ta.state, float)
+                st[:, mirror] = st[:, [src]]
+                ta.state[:] = st
+                times[mirror] = times[src]
+                grid[:, mirror] = grid[:, [src]]
+                if npar:
+                    ta.pars[:, mirror] = ta.pars[:, [src]]
             ta.set_time(times)
             for ev in tev:
                 ev.callback.hits.clear()
             for ev in ntev:
                 ev.callback.hits.clear()
             res = ta.propagate_grid(grid)
-            xs = np.asarray(res[1])  # (count + 1, 6, B)
+            xs = np.asarray(res[1])  # (n + 1, 6, B)
             pres = ta.propagate_res
-            progressed = False
-            for k in todo:
-                i = owner[k]
-                pts = grids[k]
-                steps[i] += int(pres[k][3])
-                progressed |= float(ta.time[k]) > times[k]
-                col = xs[1:, :, k][count - pts.size:]  # this member's points are the last of its column
-                for m, tp in enumerate(pts):
-                    if not np.all(np.isfinite(col[m])):
-                        break
-                    while gi[i] < G and g[gi[i]] == tp:
-                        rows[i][gi[i]] = col[m]
-                        gi[i] += 1
+            t_now = np.array(ta.time, float)
+            progressed = bool(np.any(t_now[idx] > times[idx]))
+            for k in idx:
+                k = int(k)
+                steps[k] += int(pres[k][3])
+                n_grid = e_s - ui[k]  # epochs of U among this lane's (an appended s1 comes after them)
+                c = xs[1 + offset[k]:1 + offset[k] + n_grid, :, k]
+                ok = np.isfinite(c).all(axis=1)
+                n_ok = int(np.argmin(ok)) if not ok.all() else n_grid
+                rows[k, ui[k]:ui[k] + n_ok] = c[:n_ok]
+                ui[k] += n_ok
             for ev, spec in zip(ntev, nt_specs):
                 for lane, t, sg in ev.callback.hits:
-                    if lane in grids:
+                    if todo[lane]:
                         events[owner[lane]].append((spec.label(sg), spec.body, t, False))
-            for idx, ev in enumerate(tev):
+            for j, ev in enumerate(tev):
                 for lane, t, sg, x in ev.callback.hits:
-                    if lane not in grids or status[owner[lane]] is not None:
+                    if not todo[lane] or not running[lane]:
                         continue
                     i = owner[lane]
-                    if idx < len(term_specs):
-                        spec = term_specs[idx]
+                    running[lane] = False
+                    progressed = True
+                    if j < len(term_specs):
+                        spec = term_specs[j]
                         events[i].append((spec.label(sg), spec.body, t, True))
                         status[i] = f"terminal event: {spec.label(sg)} ({spec.body})"
                         final[i] = (t, x)
                     else:
                         status[i] = "scalar"
-                    progressed = True
-            for k in todo:
-                i = owner[k]
-                if status[i] is None and not np.all(np.isfinite(np.asarray(ta.state[:, k]))):
-                    status[i] = "non-finite state (integration failed)"
-                    final[i] = (float(ta.time[k]), np.array(ta.state[:, k], float))
+            bad = todo & running & ~np.isfinite(np.asarray(ta.state)).all(axis=0)
+            for k in np.nonzero(bad)[0]:
+                running[k] = False
+                status[owner[k]] = "non-finite state (integration failed)"
+                final[owner[k]] = (float(t_now[k]), np.array(ta.state[:, k], float))
             if not progressed:  # never loop in place: what batch mode cannot advance goes scalar
                 stalls += 1
                 if stalls > 2:
-                    for k in todo:
-                        if status[owner[k]] is None:
+                    for k in idx:
+                        if running[k]:
+                            running[k] = False
                             status[owner[k]] = "scalar"
             else:
                 stalls = 0
-        if parked:  # members that reached s1: back into their lanes
+        if stash:  # members that reached s1: back into their lanes
             st = np.array(ta.state, float)
             times = np.array(ta.time, float)
-            for k, (tk, xk, pk) in parked.items():
+            for k, (tk, xk, pk) in stash.items():
                 st[:, k], times[k] = xk, tk
-                if pk.size:
+                if npar:
                     ta.pars[:, k] = pk
             ta.state[:] = st
             ta.set_time(times)
@@ -470,12 +488,12 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
     tf = np.array(ta.time, float)
     xf = np.array(ta.state, float)
     for k, i in enumerate(owner):
-        if i is None or i in final or status[i] is not None:
-            continue
-        final[i] = (float(tf[k]), xf[:, k].copy())
-    for i in lanes:
+        if i is not None and running[k]:
+            final[i] = (float(tf[k]), xf[:, k].copy())
+    for k, i in enumerate(owner[:n_real]):
         events[i].sort(key=lambda e: e[2])
-        out[i] = (rows[i], gi[i], final.get(i), status[i] or "span completed", events[i], steps[i])
+        out[i] = (rows[k][inv], int(np.searchsorted(inv, ui[k])) if ui[k] < NU else g.size, final.get(i),
+                  status.get(i, "span completed"), events[i], int(steps[k]))
 
 
 def _starts_inside(comp: _Compiled, model, t0: float, x: np.ndarray) -> bool:
