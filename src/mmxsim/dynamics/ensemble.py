@@ -381,62 +381,89 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
         parked = np.zeros(B, bool)
         stash: dict = {}
         stalls = 0
+        together = bool(running[:n_real].all())  # no member stopped: padding lanes are still copies of lane 0
         while True:
-            times = np.array(ta.time, float)
-            active = running & ~parked
-            for k in np.nonzero(active & (times >= s1))[0]:  # reached s1 while others fly: park
-                stash[k] = (times[k], np.array(ta.state[:, k], float), np.array(ta.pars[:, k], float))
-                parked[k] = True
-            todo = active & (times < s1)
-            idx = np.nonzero(todo)[0]
-            if idx.size == 0:
-                break
-            src = int(idx[0])
-            if np.all(times[idx] == times[src]) and np.all(ui[idx] == ui[src]):
-                # all lanes at the same epoch with the same grid ahead (the usual case): one grid
-                pts = U[ui[src]:e_s]
+            if together:  # every lane at s0 with the same grid ahead: no parking, no mirroring
+                together = False
+                todo = running.copy()  # padding lanes are flown (as copies of lane 0) but never read back
+                idx = np.arange(B)
+                times = np.full(B, s0)
+                src, fast, offset = 0, True, np.zeros(B, int)
+                pts = U[ui[0]:e_s]
                 if pts.size == 0 or pts[-1] < s1:
                     pts = np.append(pts, s1)
                 grid = np.empty((pts.size + 1, B))
-                grid[0] = times[src]
+                grid[0] = s0
                 grid[1:] = pts[:, None]
-                offset = {int(k): 0 for k in idx}
+                for ev in tev:
+                    ev.callback.hits.clear()
+                for ev in ntev:
+                    ev.callback.hits.clear()
+                res = ta.propagate_grid(grid)
             else:
-                col = {}
-                for k in idx:
-                    pk = U[ui[k]:e_s]
-                    if pk.size == 0 or pk[-1] < s1:
-                        pk = np.append(pk, s1)
-                    col[int(k)] = pk
-                count = max(c.size for c in col.values())
-                grid = np.empty((count + 1, B))
-                offset = {}
-                for k, pk in col.items():
-                    grid[0, k] = times[k]
-                    grid[1:, k] = _spread(times[k], pk, count)
-                    offset[k] = count - pk.size  # this lane's epochs are the last of its column
-            mirror = ~todo
-            if mirror.any():
-                st = np.array(ta.state, float)
-                st[:, mirror] = st[:, [src]]
-                ta.state[:] = st
-                times[mirror] = times[src]
-                grid[:, mirror] = grid[:, [src]]
-                if npar:
-                    ta.pars[:, mirror] = ta.pars[:, [src]]
-            ta.set_time(times)
-            for ev in tev:
-                ev.callback.hits.clear()
-            for ev in ntev:
-                ev.callback.hits.clear()
-            res = ta.propagate_grid(grid)
+                res = None
+            if res is None:
+                times = np.array(ta.time, float)
+                active = running & ~parked
+                for k in np.nonzero(active & (times >= s1))[0]:  # reached s1 while others fly: park
+                    stash[k] = (times[k], np.array(ta.state[:, k], float), np.array(ta.pars[:, k], float))
+                    parked[k] = True
+                todo = active & (times < s1)
+                idx = np.nonzero(todo)[0]
+                if idx.size == 0:
+                    break
+                src = int(idx[0])
+                fast = bool(np.all(times[idx] == times[src]) and np.all(ui[idx] == ui[src]))
+                if fast:
+                    # all lanes at the same epoch with the same grid ahead (the usual case): one grid
+                    pts = U[ui[src]:e_s]
+                    if pts.size == 0 or pts[-1] < s1:
+                        pts = np.append(pts, s1)
+                    grid = np.empty((pts.size + 1, B))
+                    grid[0] = times[src]
+                    grid[1:] = pts[:, None]
+                    offset = np.zeros(B, int)
+                else:
+                    col = {}
+                    for k in idx:
+                        pk = U[ui[k]:e_s]
+                        if pk.size == 0 or pk[-1] < s1:
+                            pk = np.append(pk, s1)
+                        col[int(k)] = pk
+                    count = max(c.size for c in col.values())
+                    grid = np.empty((count + 1, B))
+                    offset = np.zeros(B, int)
+                    for k, pk in col.items():
+                        grid[0, k] = times[k]
+                        grid[1:, k] = _spread(times[k], pk, count)
+                        offset[k] = count - pk.size  # this lane's epochs are the last of its column
+                mirror = ~todo
+                if mirror.any():
+                    st = np.array(ta.state, float)
+                    st[:, mirror] = st[:, [src]]
+                    ta.state[:] = st
+                    times[mirror] = times[src]
+                    grid[:, mirror] = grid[:, [src]]
+                    if npar:
+                        ta.pars[:, mirror] = ta.pars[:, [src]]
+                ta.set_time(times)
+                for ev in tev:
+                    ev.callback.hits.clear()
+                for ev in ntev:
+                    ev.callback.hits.clear()
+                res = ta.propagate_grid(grid)
             xs = np.asarray(res[1])  # (n + 1, 6, B)
             pres = ta.propagate_res
             t_now = np.array(ta.time, float)
             progressed = bool(np.any(t_now[idx] > times[idx]))
-            for k in idx:
+            steps[idx] += [pres[k][3] for k in idx]
+            n0 = e_s - ui[src]
+            c0 = xs[1:1 + n0, :, idx] if fast else None
+            if fast and np.isfinite(c0).all():  # every lane reached every epoch: one copy
+                rows[idx, ui[src]:e_s] = c0.transpose(2, 0, 1)
+                ui[idx] = e_s
+            for k in ([] if fast and ui[src] == e_s else idx):
                 k = int(k)
-                steps[k] += int(pres[k][3])
                 n_grid = e_s - ui[k]  # epochs of U among this lane's (an appended s1 comes after them)
                 c = xs[1 + offset[k]:1 + offset[k] + n_grid, :, k]
                 ok = np.isfinite(c).all(axis=1)
@@ -475,6 +502,8 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                             status[owner[k]] = "scalar"
             else:
                 stalls = 0
+            if not np.any(running & ~parked & (t_now < s1)):  # the segment is done for every member
+                break
         if stash:  # members that reached s1: back into their lanes
             st = np.array(ta.state, float)
             times = np.array(ta.time, float)
