@@ -158,3 +158,47 @@ def test_bad_inputs(setup):
         propagate_ensemble(model, t0, X, grid, batch_size=0)
     with pytest.raises(InputError, match="model"):
         propagate_ensemble("reference", t0, X, grid)
+
+
+def test_manoeuvres_per_member_equal_scalar_arcs(setup, ens):
+    """Impulsive dv per member mid-segment (and at t0): members equal scalar propagate() arcs with the
+    dv added between them; a zero dv changes nothing."""
+    model, t0, X, grid = setup
+    rng = np.random.default_rng(7)
+    tm = t0 + 0.3 * DAY + 123.0  # inside a Chebyshev segment, off the grid
+    dv = rng.normal(0, 1e-5, (N, 3))
+    dv[5] = 0.0
+    dv0 = np.array([0.0, 2e-6, 0.0])  # every member at t0
+    e = propagate_ensemble(model, t0, X, grid, manoeuvres=[(tm, dv), (t0, dv0)])
+    assert e.path == ["batch"] * N
+    for i in (0, 5, 8):
+        x = X[i].copy()
+        x[3:] += dv0
+        a = propagate(model, t0, x, grid[grid <= tm], t_stop=tm)
+        x = a.final_state.copy()
+        x[3:] += dv[i]
+        b = propagate(model, tm, x, grid[grid > tm])
+        ref = np.vstack([a.states, b.states])
+        ref[0] = X[i]  # the row at t0 holds the state before the manoeuvre there
+        assert _close(e.states[i], ref)
+    assert np.array_equal(e.states[5, 0], ens.states[5, 0])
+    assert np.linalg.norm(e.final_state[0, :3] - ens.final_state[0, :3]) > 0.01  # the dv shows
+    # the scalar path flies its arcs too (a member starting inside the near-surface switch radius)
+    tr = model.make_tracks()["PHOBOS"]
+    rp = np.asarray(tr.position(t0), float)
+    vp = (np.asarray(tr.position(t0 + 1.0), float) - np.asarray(tr.position(t0 - 1.0), float)) / 2.0
+    y = np.concatenate([rp + [0.0, 0.0, 20.0], vp])
+    short = t0 + np.array([0.0, 200.0, 400.0, 600.0])
+    kick = np.array([0.0, 0.0, 1e-3])
+    es = propagate_ensemble(model, t0, y, short, manoeuvres=[(t0 + 400.0, kick)])
+    assert es.path == ["scalar"]
+    a = propagate(model, t0, y, short[:3])
+    x = a.final_state.copy()
+    x[3:] += kick
+    b = propagate(model, t0 + 400.0, x, short[3:])
+    assert np.array_equal(es.states[0], np.vstack([a.states, b.states]))
+    assert np.array_equal(es.final_state[0], b.final_state)
+    with pytest.raises(InputError, match="manoeuvres"):
+        propagate_ensemble(model, t0, X, grid, manoeuvres=[(grid[-1] + 1.0, dv)])
+    with pytest.raises(InputError, match="dv"):
+        propagate_ensemble(model, t0, X, grid, manoeuvres=[(tm, dv[:3])])

@@ -334,8 +334,21 @@ def _spread(t_now: float, pts: np.ndarray, count: int) -> np.ndarray:
     return np.concatenate([fill, pts])
 
 
+def _pieces(t0: float, t_stop: float, seg: float, epochs) -> list:
+    """(s0, s1, cs, ce): the Chebyshev segments [cs, ce] of [t0, t_stop] (anchored at t0, as the scalar
+    propagator's), each cut at the manoeuvre epochs inside it."""
+    out = []
+    cs = t0
+    while cs < t_stop:
+        ce = min(cs + seg, t_stop)
+        cuts = [cs, *sorted(e for e in set(epochs) if cs < e < ce), ce]
+        out += [(a, b, cs, ce) for a, b in zip(cuts[:-1], cuts[1:])]
+        cs = ce
+    return out
+
+
 def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarray, t0: float, g: np.ndarray,
-               t_stop: float, segments: _Segments, out: dict) -> None:
+               t_stop: float, segments: _Segments, out: dict, burns: list = ()) -> None:
     """Fly the members ``lanes`` (indices into x0; len <= batch size) in one batch integrator.
 
     Lanes beyond ``len(lanes)``, lanes whose member has finished and lanes that reached the end of the
@@ -372,11 +385,18 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
     term_specs, fb_specs, nt_specs = comp.terminal, comp.fallback, comp.nonterminal
     tev = list(ta.t_events)[:len(term_specs) + len(fb_specs)]
     ntev = list(ta.nt_events)
-    s0 = t0
-    while s0 < t_stop:
-        s1 = min(s0 + segments.seg, t_stop)
-        for first, vals in segments.values(s0, s1):
-            ta.pars[first:first + vals.size, :] = vals[:, None]
+    dv_at = {tm: dv for tm, dv in burns}
+    if t0 in dv_at:  # a manoeuvre at t0: the grid row at t0 holds the state before it
+        st = np.array(ta.state, float)
+        st[3:, :n_real] += dv_at[t0][lanes].T
+        st[3:, n_real:] = st[3:, :1]
+        ta.state[:] = st
+    loaded = None
+    for s0, s1, cs, ce in _pieces(t0, t_stop, segments.seg, [tm for tm, _ in burns]):
+        if loaded != cs:  # the Chebyshev segment [cs, ce] holding this piece (same coefficients in every lane)
+            for first, vals in segments.values(cs, ce):
+                ta.pars[first:first + vals.size, :] = vals[:, None]
+            loaded = cs
         e_s = int(np.searchsorted(U, s1, side="right"))
         parked = np.zeros(B, bool)
         stash: dict = {}
@@ -513,7 +533,13 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                     ta.pars[:, k] = pk
             ta.state[:] = st
             ta.set_time(times)
-        s0 = s1
+        if s1 in dv_at and s1 < t_stop:  # impulsive manoeuvre of every member still flying
+            st = np.array(ta.state, float)
+            for k in np.nonzero(running)[0]:
+                st[3:, k] += dv_at[s1][owner[k]]
+            if running[0]:  # padding lanes stay copies of lane 0
+                st[:, n_real:] = st[:, :1]
+            ta.state[:] = st
     tf = np.array(ta.time, float)
     xf = np.array(ta.state, float)
     for k, i in enumerate(owner):
@@ -534,9 +560,63 @@ def _starts_inside(comp: _Compiled, model, t0: float, x: np.ndarray) -> bool:
     return any(float(e.expression(ctx)) <= 0.0 for e in comp.fallback)
 
 
+def _check_manoeuvres(manoeuvres, t0: float, t_stop: float, n: int) -> list:
+    """[(epoch, (N, 3) dv)] sorted by epoch, manoeuvres at the same epoch added."""
+    out: dict = {}
+    for j, item in enumerate(manoeuvres or []):
+        try:
+            tm, dv = item
+            tm = float(tm)
+            dv = np.asarray(dv, dtype=float)
+        except (TypeError, ValueError):
+            raise InputError(f"manoeuvres[{j}]", item, "(epoch, dv) with dv in km/s of shape (3,) or (N, 3)") from None
+        if not (np.isfinite(tm) and t0 <= tm < t_stop):
+            raise InputError(f"manoeuvres[{j}].epoch", tm, f"an epoch in [t0, t_stop) = [{t0}, {t_stop})")
+        if dv.shape == (3,):
+            dv = np.repeat(dv[None, :], n, axis=0)
+        if dv.shape != (n, 3) or not np.all(np.isfinite(dv)):
+            raise InputError(f"manoeuvres[{j}].dv", f"array of shape {dv.shape}", f"finite km/s of shape (3,) or ({n}, 3)")
+        out[tm] = out.get(tm, 0.0) + dv
+    return sorted(out.items())
+
+
+def _scalar_with_manoeuvres(model, t0: float, x0: np.ndarray, g: np.ndarray, t_stop: float, burns: list):
+    """:func:`propagate` of one member, in arcs between its manoeuvres (grid rows at a manoeuvre
+    epoch hold the state before it), as one :class:`Propagation`."""
+    if not burns:
+        return propagate(model, t0, x0, g, t_stop=t_stop)
+    cuts = [t0, *[tm for tm, _ in burns if tm > t0], t_stop]
+    dv = dict(burns)
+    x = np.array(x0, float)
+    if t0 in dv:
+        x[3:] += dv[t0]
+    ts, xs, evs, steps, tp = [], [], [], 0, 0.0
+    p = None
+    for a, b in zip(cuts[:-1], cuts[1:]):
+        pts = g[(g >= a) & (g <= b)] if a == t0 else g[(g > a) & (g <= b)]
+        if a == t0 and t0 in dv and pts.size and pts[0] == t0:  # the row at t0: before the manoeuvre
+            ts += [t0] * int(np.count_nonzero(pts == t0))
+            xs += [np.array(x0, float)] * int(np.count_nonzero(pts == t0))
+            pts = pts[pts > t0]
+        p = propagate(model, a, x, pts if pts.size else np.array([b]), t_stop=b)
+        n_grid = int(np.count_nonzero(np.isin(p.t, pts)))
+        ts += list(p.t[:n_grid])
+        xs += list(p.states[:n_grid])
+        evs += list(p.events)
+        steps += p.n_steps
+        tp += p.propagate_s
+        if p.termination != "span completed":
+            break
+        x = np.array(p.final_state, float)
+        if b in dv and b < t_stop:
+            x[3:] += dv[b]
+    return Propagation(np.asarray(ts), np.asarray(xs).reshape(-1, 6), evs, p.termination, p.compile_s, tp, steps,
+                       p.final_time, p.final_state)
+
+
 def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, parameters: dict | None = None,
                        t_stop: float | None = None, workers: int | None = None,
-                       batch_size: int | None = None) -> EnsemblePropagation:
+                       batch_size: int | None = None, manoeuvres=None) -> EnsemblePropagation:
     """Propagate N initial states (Mars-centred ICRF, km, km/s) of ``model`` from ``t0`` over ``t_grid``.
 
     ``states0``: (N, 6) (a single (6,) state is one member). ``parameters``: {name: (N,) values or one
@@ -544,13 +624,16 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
     the model accepts (e.g. ``"srp:cr_area_over_mass"`` in m^2/kg). ``t_stop`` (default: last grid
     epoch) ends the integration unless a terminal event ends a member first. ``workers``: threads
     (default 1), each flying whole batches. ``batch_size``: lanes per batch (default
-    ``heyoka.recommended_simd_size()``).
+    ``heyoka.recommended_simd_size()``). ``manoeuvres``: [(epoch, dv)], impulsive velocity changes
+    (km/s, ICRF) at epochs in [t0, t_stop), ``dv`` of shape (3,) for every member or (N, 3); a grid
+    epoch equal to a manoeuvre's holds the state before it.
 
     Each member equals :func:`~mmxsim.dynamics.propagate` of its state and parameters to the
     integrator's tolerance (same equations, same segments, its own adaptive steps).
     """
     t0, x0, g, pars, t_stop, workers, batch_size = _check_inputs(model, t0, states0, t_grid, parameters, t_stop,
                                                                  workers, batch_size)
+    burns = _check_manoeuvres(manoeuvres, t0, t_stop, x0.shape[0])
     import heyoka as hy
 
     B = int(batch_size or hy.recommended_simd_size())
@@ -579,7 +662,7 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
             c = comp if w == 0 else _Compiled(copy.deepcopy(comp.ta), comp.params, comp.tracks, comp.rotations,
                                               comp.terminal, comp.fallback, comp.nonterminal, comp.n_breaks, 0.0)
             for gidx in range(w, len(groups), workers_used):
-                _run_batch(c, groups[gidx], x0, lane_pars, t0, g, t_stop, segments, out)
+                _run_batch(c, groups[gidx], x0, lane_pars, t0, g, t_stop, segments, out, burns)
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 
@@ -611,7 +694,7 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
         termination[i], events[i], n_steps[i] = status, evs, steps
     for i in sorted(scalar):
         m = _scalar_model(model, {k: float(v[i]) for k, v in pars.items()})
-        p = propagate(m, t0, x0[i], g, t_stop=t_stop)
+        p = _scalar_with_manoeuvres(m, t0, x0[i], g, t_stop, [(tm, dv[i]) for tm, dv in burns])
         on_grid = int(np.count_nonzero(np.isin(p.t, g)))
         rows = np.full((G, 6), np.nan)
         # propagate() gives one row per grid epoch reached (duplicates included), then the event state
