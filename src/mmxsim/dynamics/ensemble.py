@@ -420,6 +420,20 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                 for ev in ntev:
                     ev.callback.hits.clear()
                 res = ta.propagate_grid(grid)
+                t_now = np.asarray(ta.time)
+                if (t_now == s1).all() and not any(ev.callback.hits for ev in tev):
+                    # the usual outcome: every lane flew the piece, no terminal event: copy and go on
+                    n0 = e_s - ui[0]
+                    if n0:
+                        rows[:, ui[0]:e_s] = np.asarray(res[1])[1:1 + n0].transpose(2, 0, 1)
+                        ui[:] = e_s
+                    pres = ta.propagate_res
+                    steps[:n_real] += [pres[k][3] for k in range(n_real)]
+                    for ev, spec in zip(ntev, nt_specs):
+                        for lane, t, sg in ev.callback.hits:
+                            if running[lane]:
+                                events[owner[lane]].append((spec.label(sg), spec.body, t, False))
+                    break
             else:
                 res = None
             if res is None:
