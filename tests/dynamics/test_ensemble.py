@@ -68,6 +68,11 @@ def test_one_member_and_other_batch_sizes_and_workers(setup, scalar, ens):
     assert _close(one.states[0], scalar[3].states)
     p = one.member(0)
     assert p.termination == scalar[3].termination and np.allclose(p.t, scalar[3].t)
+    dup = np.sort(np.concatenate([grid, grid[[0, 4, 4, -1]], [grid[4] + 1.0]]))  # repeated epochs
+    d = propagate_ensemble(model, t0, X[3], dup)
+    ref = propagate(model, t0, X[3], dup)
+    assert d.states.shape == (1, dup.size, 6) and ref.states.shape == (dup.size, 6)
+    assert _close(d.states[0], ref.states)
     # 3 batches of 4 (the last with 3 padding lanes), over 2 threads: the same members, same order
     e4 = propagate_ensemble(model, t0, X, grid, batch_size=4, workers=2)
     assert e4.batch_size == 4 and e4.workers == 2
