@@ -261,7 +261,8 @@ def _check_inputs(model, t0, states0, t_grid, parameters, t_stop, workers, batch
         if a.size == 1:
             a = np.full(n, float(a[0]))
         if a.size != n or not np.all(np.isfinite(a)):
-            raise InputError(f"parameters[{k!r}]", np.asarray(v).tolist() if np.size(v) < 10 else f"{np.size(v)} values",
+            shown = np.asarray(v).tolist() if np.size(v) < 10 else f"{np.size(v)} values"
+            raise InputError(f"parameters[{k!r}]", shown,
                              f"one finite value or {n} finite values (one per member)")
         pars[k] = a
     if workers is None:
@@ -589,7 +590,8 @@ def _check_manoeuvres(manoeuvres, t0: float, t_stop: float, n: int) -> list:
         if dv.shape == (3,):
             dv = np.repeat(dv[None, :], n, axis=0)
         if dv.shape != (n, 3) or not np.all(np.isfinite(dv)):
-            raise InputError(f"manoeuvres[{j}].dv", f"array of shape {dv.shape}", f"finite km/s of shape (3,) or ({n}, 3)")
+            raise InputError(f"manoeuvres[{j}].dv", f"array of shape {dv.shape}",
+                             f"finite km/s of shape (3,) or ({n}, 3)")
         out[tm] = out.get(tm, 0.0) + dv
     return sorted(out.items())
 
