@@ -5,9 +5,11 @@ from .forces import (FORCE_REGISTRY, EmpiricalAcceleration, ForceModel, MarsGrav
                      SolarRadiationPressure, ThirdBody,
                      register_force)
 from .propagator import DynamicsModel, Propagation, build, numpy_rhs, propagate
+from .ensemble import EnsemblePropagation, parameter_names, propagate_ensemble
 
 __all__ = [
     "DynamicsModel", "Propagation", "build", "propagate", "numpy_rhs",
+    "propagate_ensemble", "EnsemblePropagation", "parameter_names",
     "ForceModel", "FORCE_REGISTRY", "register_force", "MarsGravity", "PhobosGravity", "ThirdBody",
     "SolarRadiationPressure", "EmpiricalAcceleration", "PhobosImpact", "MarsImpact", "MaxDistance", "Eclipse",
     "IMPACT_SURFACES", "register_surface", "make_surface",
