@@ -38,7 +38,7 @@ from ..errors import InputError
 from .context import Context
 from .model import DynamicsModel, Propagation
 from .near_surface import NearSurfaceEntry, switched_force
-from .propagator import _switch_parameters, propagate, rhs_expressions
+from .propagator import _switch_parameters, instance_state, propagate, rhs_expressions
 from .tracks import SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
@@ -166,14 +166,7 @@ def build_batch(model: DynamicsModel, batch_size: int) -> _Compiled:
             compile_s = c.compile_s
         else:
             compile_s = 0.0
-    params = copy.deepcopy(c.params)
-    for f in model.forces:
-        for k, v in f.parameters().items():
-            params.values[params.names.index(k)] = v
-    tracks = model.make_tracks()
-    for name, tr in tracks.items():
-        if tr.kind == "chebyshev":
-            tr.first_par = c.tracks[name].first_par
+    params, tracks = instance_state(model, c.params, c.tracks)
     return _Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.terminal, c.fallback, c.nonterminal,
                      c.n_breaks, compile_s)
 

@@ -166,22 +166,29 @@ def rhs_expressions(model: DynamicsModel):
     return sys, ctx, params, tracks, rots
 
 
+def instance_state(model: DynamicsModel, params: ParameterTable, tracks: dict) -> tuple[ParameterTable, dict]:
+    """The runtime parameters and tracks of ``model`` for an integrator compiled (and cached) for an
+    equal model: a copy of the cached ``params`` with this instance's force values (e.g. its spacecraft
+    A/m) and fresh tracks whose Chebyshev parameter slots are the compiled ones. Shared by the scalar,
+    ensemble and variational caches."""
+    params = copy.deepcopy(params)
+    for f in model.forces:
+        for k, v in f.parameters().items():
+            params.values[params.names.index(k)] = v
+    fresh = model.make_tracks()
+    for name, tr in fresh.items():
+        if tr.kind == "chebyshev":
+            tr.first_par = tracks[name].first_par
+    return params, fresh
+
+
 def build(model: DynamicsModel) -> Compiled:
     """Compile (or fetch from the cache) the integrator for ``model``."""
     sig = model.signature()
     if sig in _CACHE:
         c = _CACHE[sig]
-        ta = copy.deepcopy(c.ta)
-        # reset parameters that belong to this model instance (e.g. spacecraft A/m)
-        params = copy.deepcopy(c.params)
-        for f in model.forces:
-            for k, v in f.parameters().items():
-                params.values[params.names.index(k)] = v
-        tracks = model.make_tracks()
-        for name, tr in tracks.items():
-            if tr.kind == "chebyshev":
-                tr.first_par = c.tracks[name].first_par
-        return Compiled(ta, params, tracks, c.rotations, c.events, 0.0, c.watched)
+        params, tracks = instance_state(model, c.params, c.tracks)
+        return Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.events, 0.0, c.watched)
     import heyoka as hy
 
     t0 = _time.perf_counter()

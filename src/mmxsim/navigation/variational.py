@@ -58,7 +58,8 @@ import numpy as np
 from ..dynamics.context import ParameterTable
 from ..dynamics.model import DynamicsModel
 from ..dynamics.phobos_correction import FIXED_MARK
-from ..dynamics.propagator import SegmentSchedule, rhs_expressions, step_break_events, switch_parameters
+from ..dynamics.propagator import (SegmentSchedule, instance_state, rhs_expressions, step_break_events,
+                                   switch_parameters)
 from ..errors import InputError, MmxsimError
 
 STATE_NAMES = ("x", "y", "z", "vx", "vy", "vz")
@@ -124,14 +125,7 @@ def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
         compile_s = c.compile_s
     else:
         compile_s = 0.0
-    params = copy.deepcopy(c.params)
-    for f in model.forces:  # this model instance's values (e.g. its spacecraft A/m)
-        for k, v in f.parameters().items():
-            params.values[params.names.index(k)] = v
-    tracks = model.make_tracks()
-    for name, tr in tracks.items():
-        if tr.kind == "chebyshev":
-            tr.first_par = c.tracks[name].first_par
+    params, tracks = instance_state(model, c.params, c.tracks)  # this instance's values (e.g. its A/m)
     return _VarCompiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.v0, compile_s)
 
 
