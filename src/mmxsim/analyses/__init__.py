@@ -60,7 +60,7 @@ from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_ope
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
-           "report_warnings", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
+           "report_warnings", "SHARES_CTX", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
            "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain",
            "phobos_fixed_geometry", "science_windows", "site_pair"]
 
@@ -129,24 +129,148 @@ def analyses_model() -> type[AnalysesBlock]:
 set_analyses_provider(analyses_model)
 
 
+#: Analyses that read another's product through ``ctx`` (reader -> the analysis it reads): in a
+#: concurrent run (:func:`run_analyses` with ``workers`` > 1) each such pair runs in one worker, in
+#: registry order, so the product is computed once there as in a serial run.
+SHARES_CTX: dict[str, str] = {"origin": "geodesy"}  # origin's interior table takes geodesy's covariance
+
+#: Wall seconds of the heaviest analyses of the reference mission (full run, warm caches, 2026-12-06,
+#: benchmarks/bench_mission.py), used only to hand the longest tasks out first in a concurrent run
+#: (longest-processing-time first); the results do not depend on it. Analyses not listed count 1 s.
+COST_HINT_S: dict[str, float] = {}
+
+
+def _tasks(names: list[str]) -> list[list[str]]:
+    """The enabled analyses in groups that run in one worker (see :data:`SHARES_CTX`), each group in
+    registry order, the groups in the order of their first member."""
+    groups: list[list[str]] = []
+    where: dict[str, list[str]] = {}
+    for name in names:
+        other = SHARES_CTX.get(name)
+        partner = next((g for n, g in where.items() if n == other or SHARES_CTX.get(n) == name), None)
+        if partner is None:
+            partner = []
+            groups.append(partner)
+        partner.append(name)
+        where[name] = partner
+    return groups
+
+
+_worker_state: dict = {}
+
+
+def _worker_init(setup) -> None:
+    _worker_state.clear()
+    _worker_state["setup"] = setup
+
+
+def _worker_run(names: list[str]):
+    """In a worker: (sections or a portable exception, peak resident memory of the worker in bytes).
+    The scenario and ctx are built once per worker by the setup the parent handed over."""
+    import os
+    import resource
+    import traceback
+
+    try:
+        if "ctx" not in _worker_state:
+            fn, args = _worker_state["setup"]
+            _worker_state["scenario"], _worker_state["ctx"] = fn(*args)
+        s, ctx = _worker_state["scenario"], _worker_state["ctx"]
+        reg = registry()
+        out = []
+        for name in names:
+            t0 = _time.perf_counter()
+            sec = reg[name].run(getattr(s.analyses, name), s, ctx)
+            sec.seconds = _time.perf_counter() - t0
+            out.append(sec)
+        result = out
+    except Exception as exc:  # re-raised in the parent as the same type with the same attributes
+        result = ("error", type(exc), exc.args, dict(getattr(exc, "__dict__", {})), traceback.format_exc())
+    return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an analysis that failed in a worker process (the cause of the re-raised error)."""
+
+    def __str__(self):
+        return "\n" + (self.args[0] if self.args else "")
+
+
+def _reraise(err):
+    _, cls, args, state, tb = err
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    raise exc from RemoteTraceback(tb)
+
+
+#: Peak resident memory (bytes) of the workers of the last concurrent :func:`run_analyses` in this
+#: process, one entry per worker process that ran a task (the most any of its tasks reported).
+last_worker_peaks: list[int] = []
+
+
 def run_analyses(scenario, ctx: dict | None = None,
-                 progress: Callable[[str], None] | None = None) -> list[Section]:
-    """Run every analysis the scenario's ``analyses`` block enables, in order; each section's
-    ``seconds`` is its wall time. ``ctx``: the run's products (see :class:`Analysis`)."""
-    sections = []
+                 progress: Callable[[str], None] | None = None, workers: int = 1,
+                 worker_setup=None) -> list[Section]:
+    """Run every analysis the scenario's ``analyses`` block enables; each section's ``seconds`` is
+    its wall time. ``ctx``: the run's products (see :class:`Analysis`).
+
+    ``workers`` > 1 with a ``worker_setup`` runs them concurrently in that many processes (a
+    ``forkserver`` pool where the platform has one, else ``spawn``: never ``fork``, which is unsafe
+    after heyoka's and numba's threads have started). ``worker_setup`` is ``(function, args)``,
+    both picklable: ``function(*args)`` returns ``(scenario, ctx)`` in a worker, once per worker (the
+    run's products rebuilt there: an ephemeris holds open files and cannot travel). Analyses that
+    share ctx products (:data:`SHARES_CTX`) run together in one worker. The sections come back in
+    registry order whatever the completion order; ``progress(name)`` is then called for each in that
+    order as its section is collected (in a serial run: as each starts). An analysis' exception is
+    raised with its type and attributes (the worker's traceback as its cause), the first in registry
+    order, as a serial run would. Without ``worker_setup``, or with fewer than two tasks, the run is
+    serial."""
     block = scenario.analyses
+    names = [n for n in type(block).model_fields if getattr(block, n) is not None]
+    tasks = _tasks(names)
+    if workers > 1 and worker_setup is not None and len(tasks) > 1:
+        return _run_concurrent(names, tasks, min(int(workers), len(tasks)), worker_setup, progress)
+    sections = []
     reg = registry()
-    for name in type(block).model_fields:
-        settings = getattr(block, name)
-        if settings is None:
-            continue
+    for name in names:
         if progress is not None:
             progress(name)
         t0 = _time.perf_counter()
-        sec = reg[name].run(settings, scenario, ctx)
+        sec = reg[name].run(getattr(block, name), scenario, ctx)
         sec.seconds = _time.perf_counter() - t0
         sections.append(sec)
     return sections
+
+
+def _run_concurrent(names, tasks, workers, worker_setup, progress) -> list[Section]:
+    import multiprocessing as mp
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    order = sorted(tasks, key=lambda g: -sum(COST_HINT_S.get(n, 1.0) for n in g))  # longest first
+    done: dict[str, Section] = {}
+    last_worker_peaks.clear()
+    peaks: dict[int, int] = {}
+    told = 0
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+                               initializer=_worker_init, initargs=(worker_setup,))
+    try:
+        futures = {tuple(g): pool.submit(_worker_run, g) for g in order}
+        for g in tasks:  # registry order of their first member
+            result, pid, peak = futures[tuple(g)].result()
+            peaks[pid] = max(peak, peaks.get(pid, 0))
+            if isinstance(result, tuple):
+                _reraise(result)
+            done.update(zip(g, result))
+            while told < len(names) and names[told] in done:  # progress in registry order
+                if progress is not None:
+                    progress(names[told])
+                told += 1
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    last_worker_peaks.extend(peaks.values())
+    return [done[name] for name in names]
 
 
 def phase_analyses(phase: str) -> tuple[str, ...]:
