@@ -65,8 +65,9 @@ def test_progress_and_memory_are_reported(both):
 
 
 def test_an_analysis_error_in_a_worker_keeps_its_type_and_fields():
-    """comms refuses a run shorter than its two-hour margins: as a serial run would, the pool re-raises
-    that InputError (type, field, message), with the worker's traceback as its cause."""
+    """comms refuses a run shorter than its two-hour margins: as a serial run would, the concurrent run
+    raises that InputError (type, field, message), with the worker's traceback as its cause when a
+    worker ran it (this process takes tasks from the same queue)."""
     from mmxsim.analyses import RemoteTraceback, run_analyses
     from mmxsim.mission.runner import _analysis_context
     from mmxsim.scenario import scenario_to_dict
@@ -83,7 +84,8 @@ def test_an_analysis_error_in_a_worker_keeps_its_type_and_fields():
         run_analyses(s, None, workers=2, worker_setup=setup)
     assert pooled.value.field == serial.value.field == "analyses.comms"
     assert str(pooled.value) == str(serial.value)
-    assert isinstance(pooled.value.__cause__, RemoteTraceback) and "comms" in str(pooled.value.__cause__)
+    cause = pooled.value.__cause__
+    assert cause is None or (isinstance(cause, RemoteTraceback) and "comms" in str(cause))
 
 
 def test_origin_runs_beside_the_geodesy_it_reads():

@@ -164,9 +164,20 @@ def _worker_init(setup) -> None:
     _worker_state["setup"] = setup
 
 
+def _run_group(names: list[str], s, ctx) -> list[Section]:
+    reg = registry()
+    out = []
+    for name in names:
+        t0 = _time.perf_counter()
+        sec = reg[name].run(getattr(s.analyses, name), s, ctx)
+        sec.seconds = _time.perf_counter() - t0
+        out.append(sec)
+    return out
+
+
 def _worker_run(names: list[str]):
-    """In a worker: (sections or a portable exception, peak resident memory of the worker in bytes).
-    The scenario and ctx are built once per worker by the setup the parent handed over."""
+    """In a worker: (sections or a portable exception, the worker's pid, its peak resident memory in
+    bytes). The scenario and ctx are built once per worker by the setup the parent handed over."""
     import os
     import resource
     import traceback
@@ -175,15 +186,7 @@ def _worker_run(names: list[str]):
         if "ctx" not in _worker_state:
             fn, args = _worker_state["setup"]
             _worker_state["scenario"], _worker_state["ctx"] = fn(*args)
-        s, ctx = _worker_state["scenario"], _worker_state["ctx"]
-        reg = registry()
-        out = []
-        for name in names:
-            t0 = _time.perf_counter()
-            sec = reg[name].run(getattr(s.analyses, name), s, ctx)
-            sec.seconds = _time.perf_counter() - t0
-            out.append(sec)
-        result = out
+        result = _run_group(names, _worker_state["scenario"], _worker_state["ctx"])
     except Exception as exc:  # re-raised in the parent as the same type with the same attributes
         result = ("error", type(exc), exc.args, dict(getattr(exc, "__dict__", {})), traceback.format_exc())
     return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
@@ -204,8 +207,8 @@ def _reraise(err):
     raise exc from RemoteTraceback(tb)
 
 
-#: Peak resident memory (bytes) of the workers of the last concurrent :func:`run_analyses` in this
-#: process, one entry per worker process that ran a task (the most any of its tasks reported).
+#: Peak resident memory (bytes) of the worker processes of the last concurrent :func:`run_analyses`
+#: in this process, one entry per worker that ran a task (this process' own peak is not in it).
 last_worker_peaks: list[int] = []
 
 
@@ -215,22 +218,22 @@ def run_analyses(scenario, ctx: dict | None = None,
     """Run every analysis the scenario's ``analyses`` block enables; each section's ``seconds`` is
     its wall time. ``ctx``: the run's products (see :class:`Analysis`).
 
-    ``workers`` > 1 with a ``worker_setup`` runs them concurrently in that many processes (a
-    ``forkserver`` pool where the platform has one, else ``spawn``: never ``fork``, which is unsafe
-    after heyoka's and numba's threads have started). ``worker_setup`` is ``(function, args)``,
-    both picklable: ``function(*args)`` returns ``(scenario, ctx)`` in a worker, once per worker (the
-    run's products rebuilt there: an ephemeris holds open files and cannot travel). Analyses that
-    share ctx products (:data:`SHARES_CTX`) run together in one worker. The sections come back in
-    registry order whatever the completion order; ``progress(name)`` is then called for each in that
-    order as its section is collected (in a serial run: as each starts). An analysis' exception is
-    raised with its type and attributes (the worker's traceback as its cause), the first in registry
-    order, as a serial run would. Without ``worker_setup``, or with fewer than two tasks, the run is
-    serial."""
+    ``workers`` > 1 with a ``worker_setup`` runs them concurrently: this process and ``workers - 1``
+    worker processes (a ``forkserver`` pool where the platform has one, else ``spawn``; never
+    ``fork``, unsafe once heyoka's and numba's threads have started) take the tasks, longest first
+    (:data:`COST_HINT_S`), from one queue. ``worker_setup`` is ``(function, args)``, both picklable:
+    ``function(*args)`` returns ``(scenario, ctx)`` in a worker, once per worker (the run's products
+    rebuilt there: an ephemeris holds open files and cannot travel). Analyses that share ctx products
+    (:data:`SHARES_CTX`) run together in one process. The sections come back in registry order
+    whatever the completion order, and ``progress(name)`` is called in that order as the sections
+    arrive (in a serial run: as each starts). An analysis' exception is raised with its type and
+    attributes (a worker's traceback as its cause); after a failure no new task starts. Without
+    ``worker_setup``, or with fewer than two tasks, the run is serial."""
     block = scenario.analyses
     names = [n for n in type(block).model_fields if getattr(block, n) is not None]
     tasks = _tasks(names)
     if workers > 1 and worker_setup is not None and len(tasks) > 1:
-        return _run_concurrent(names, tasks, min(int(workers), len(tasks)), worker_setup, progress)
+        return _run_concurrent(scenario, ctx, names, tasks, min(int(workers), len(tasks)), worker_setup, progress)
     sections = []
     reg = registry()
     for name in names:
@@ -243,33 +246,80 @@ def run_analyses(scenario, ctx: dict | None = None,
     return sections
 
 
-def _run_concurrent(names, tasks, workers, worker_setup, progress) -> list[Section]:
+def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress) -> list[Section]:
     import multiprocessing as mp
+    import threading
+    from collections import deque
     from concurrent.futures import ProcessPoolExecutor
 
     method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    order = sorted(tasks, key=lambda g: -sum(COST_HINT_S.get(n, 1.0) for n in g))  # longest first
+    pending = deque(sorted(tasks, key=lambda g: -sum(COST_HINT_S.get(n, 1.0) for n in g)))  # longest first
+    lock = threading.Lock()
     done: dict[str, Section] = {}
-    last_worker_peaks.clear()
+    errors: dict[int, BaseException | tuple] = {}  # registry position of the failed task's first member -> error
     peaks: dict[int, int] = {}
-    told = 0
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=mp.get_context(method),
+    told = [0]
+
+    def take():
+        with lock:
+            return None if errors or not pending else pending.popleft()
+
+    def record(g, result):
+        with lock:
+            if isinstance(result, list):
+                done.update(zip(g, result))
+            else:
+                errors[names.index(g[0])] = result
+
+    def tell():  # progress in registry order, in this (the calling) thread only
+        while progress is not None and told[0] < len(names) and names[told[0]] in done:
+            progress(names[told[0]])
+            told[0] += 1
+
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context(method),
                                initializer=_worker_init, initargs=(worker_setup,))
+
+    def feed():  # one thread per worker process: hand it the next task, wait for its sections
+        while (g := take()) is not None:
+            try:
+                result, pid, peak = pool.submit(_worker_run, g).result()
+            except BaseException as exc:  # noqa: BLE001 - e.g. a worker killed: BrokenProcessPool
+                result, pid, peak = exc, None, 0
+            with lock:
+                if pid is not None:
+                    peaks[pid] = max(peak, peaks.get(pid, 0))
+            record(g, result)
+
+    feeders = [threading.Thread(target=feed, daemon=True, name=f"mmxsim-analyses-{i}") for i in range(workers - 1)]
+    last_worker_peaks.clear()
+    finished = False
     try:
-        futures = {tuple(g): pool.submit(_worker_run, g) for g in order}
-        for g in tasks:  # registry order of their first member
-            result, pid, peak = futures[tuple(g)].result()
-            peaks[pid] = max(peak, peaks.get(pid, 0))
-            if isinstance(result, tuple):
-                _reraise(result)
-            done.update(zip(g, result))
-            while told < len(names) and names[told] in done:  # progress in registry order
-                if progress is not None:
-                    progress(names[told])
-                told += 1
+        for th in feeders:
+            th.start()
+        while (g := take()) is not None:  # this process takes tasks from the same queue
+            try:
+                result = _run_group(g, scenario, ctx)
+            except Exception as exc:
+                result = exc
+            record(g, result)
+            tell()
+        for th in feeders:
+            th.join()
+        finished = True
     finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+        if not finished:  # interrupted (KeyboardInterrupt): stop the workers rather than wait for them
+            with lock:
+                pending.clear()
+            for p in list(getattr(pool, "_processes", {}).values() or []):
+                p.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
     last_worker_peaks.extend(peaks.values())
+    if errors:
+        err = errors[min(errors)]
+        if isinstance(err, tuple):
+            _reraise(err)
+        raise err
+    tell()
     return [done[name] for name in names]
 
 

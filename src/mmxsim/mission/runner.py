@@ -324,11 +324,11 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
 
     ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
     analysis starts (``None`` once all are done; with several workers, as each analysis' section is
-    collected, in order). ``workers``: processes for the analyses (:func:`analysis_workers`: an int,
+    collected, in order). ``workers``: processes for the analyses, this one included (:func:`analysis_workers`: an int,
     ``"auto"``, or None for $MMXSIM_WORKERS, else 1); the results are the same whatever the number.
     The result's ``timings`` carry ``analysis_workers``, ``peak_rss_mb`` (this process' peak resident
-    memory) and, with workers, ``workers_peak_rss_mb`` (the sum of their peaks: a bound on what they
-    held at once)."""
+    memory) and, with workers, ``workers_peak_rss_mb`` (the sum of the other processes' peaks: with
+    ``peak_rss_mb``, a bound on what the run held at once)."""
     from ..version import __version__
     from ..dynamics import propagate
     from ..frames import from_mars_icrf
