@@ -134,10 +134,13 @@ set_analyses_provider(analyses_model)
 #: registry order, so the product is computed once there as in a serial run.
 SHARES_CTX: dict[str, str] = {"origin": "geodesy"}  # origin's interior table takes geodesy's covariance
 
-#: Wall seconds of the heaviest analyses of the reference mission (full run, warm caches, 2026-12-06,
-#: benchmarks/bench_mission.py), used only to hand the longest tasks out first in a concurrent run
-#: (longest-processing-time first); the results do not depend on it. Analyses not listed count 1 s.
-COST_HINT_S: dict[str, float] = {}
+#: Wall seconds of the heaviest analyses of the reference mission (full run, warm caches, one
+#: process, 2026-12-06 on a loaded 2-CPU machine: benchmarks/bench_mission.py, docs/benchmarks.md),
+#: used only to hand the longest tasks out first in a concurrent run (longest-processing-time
+#: first); the results do not depend on it. Analyses not listed count 1 s.
+COST_HINT_S: dict[str, float] = {"origin": 164.0, "comms": 71.0, "qso_campaign": 63.0, "od": 54.0, "geodesy": 41.0,
+                                 "transfer": 35.0, "qso_family": 13.0, "rover": 6.0, "observation": 5.0,
+                                 "megane": 5.0, "mirs": 4.0, "landing": 4.0, "entry": 3.0}
 
 
 def _tasks(names: list[str]) -> list[list[str]]:
