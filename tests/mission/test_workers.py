@@ -119,3 +119,13 @@ def test_worker_count_auto_and_refusals(monkeypatch):
     with pytest.raises(InputError) as e:
         analysis_workers()
     assert e.value.field == f"${WORKERS_ENV}"
+
+
+def test_the_command_line_refuses_a_bad_worker_count_before_running(tmp_path):
+    from typer.testing import CliRunner
+
+    from mmxsim.cli import app
+
+    r = CliRunner().invoke(app, ["run", "--quick", "-q", "--workers", "none", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "workers" in r.output and "auto or a whole number" in r.output
+    assert not (tmp_path / "o").exists()
