@@ -204,20 +204,22 @@ class PlainProgress:
         self.current, self.t_current = name, now
 
 
-def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = False, phase: str | None = None):
+def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = False, phase: str | None = None,
+                      workers=None):
     """``mmxsim run``: load (or use a built-in scenario: ``path`` None is the reference mission, or a
     name of :data:`~mmxsim.scenario.BUILTIN_SCENARIOS`), run, write outputs, print a summary.
     ``quick``: a fast look (:func:`mmxsim.mission.variants.quick_variant`); ``phase``: only the
     analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`).
     ``progress`` (on standard error): ``True`` or ``"auto"`` (rich bars on a terminal, else
-    :class:`PlainProgress` lines), ``"bars"``, ``"plain"``, or ``False`` (none).
+    :class:`PlainProgress` lines), ``"bars"``, ``"plain"``, or ``False`` (none). ``workers``: processes
+    for the analyses (:func:`mmxsim.mission.runner.analysis_workers`; None: $MMXSIM_WORKERS, else 1).
     Returns ``(result, {kind: path})``."""
     import sys
 
     from rich.console import Console
 
     from .errors import InputError
-    from .mission.runner import run_scenario
+    from .mission.runner import analysis_workers, run_scenario
     from .publish import check_output_folder, publish
     from .scenario import check_coverage
 
@@ -228,6 +230,7 @@ def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = 
     if mode == "auto":
         mode = "bars" if console.is_terminal else "plain"
     check_output_folder(Path(out_dir).absolute())  # a bad --out fails before the run, not after it
+    workers = analysis_workers(workers)  # a bad count fails before the run too
     s, base = resolve_scenario(path, quick=quick, phase=phase,
                                announce=lambda text: console.print(f"[bold]mmxsim[/]: {text}", highlight=False,
                                                                    soft_wrap=True))
@@ -248,16 +251,17 @@ def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = 
                            description="analyses done" if name is None else f"analysis: {name}")
 
             result = run_scenario(s, base, progress=lambda f: bar.update(task, completed=f),
-                                  analysis_progress=on_analysis if names else None)
+                                  analysis_progress=on_analysis if names else None, workers=workers)
             bar.update(task, completed=1.0)
     elif mode == "plain":
         plain = PlainProgress(sys.stderr, s.name)
         plain.line(f"building the force model and propagating {s.name}")
-        result = run_scenario(s, base, progress=plain.propagation, analysis_progress=plain.analysis if names else None)
+        result = run_scenario(s, base, progress=plain.propagation, analysis_progress=plain.analysis if names else None,
+                              workers=workers)
         plain.propagation_done()
         plain.line("writing outputs")
     else:
-        result = run_scenario(s, base)
+        result = run_scenario(s, base, workers=workers)
     t_out = _time.perf_counter()
     # staged, sealed (sizes and SHA-256 in summary.json) and swapped in whole: out_dir holds this
     # complete run or, after any failure or interrupt, what it held before (mmxsim.publish)

@@ -257,6 +257,9 @@ def run(
                                                       "sample sizes and coarse sampling."),
     phase: Optional[str] = typer.Option(None, "--phase", help="Only the analyses of one mission phase "
                                                               "(see `mmxsim timeline`), e.g. 'QSO campaign'."),
+    workers: Optional[str] = typer.Option(None, "--workers", help="Processes that run the analyses once the trajectory "
+                                                                  "exists: a number, or auto (the CPUs, at most 2); "
+                                                                  "default $MMXSIM_WORKERS, else 1. Same results."),
 ):
     """Run a scenario and write OEM, time series, events, summary.json and the report (report/index.html).
 
@@ -278,7 +281,8 @@ def run(
     _app.STOP_REQUESTED.clear()
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
-        result, _paths = run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase)
+        result, _paths = run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase,
+                                           workers=workers)
     except KeyboardInterrupt as exc:
         code = 143 if exc.args and exc.args[0] == signal.SIGTERM else 130
         sys.stderr.write(f"mmxsim: interrupted; nothing was written to {out} (it holds what it held before: "

@@ -60,7 +60,7 @@ from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_ope
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
-           "report_warnings", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
+           "report_warnings", "SHARES_CTX", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
            "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain",
            "phobos_fixed_geometry", "science_windows", "site_pair"]
 
@@ -129,24 +129,201 @@ def analyses_model() -> type[AnalysesBlock]:
 set_analyses_provider(analyses_model)
 
 
-def run_analyses(scenario, ctx: dict | None = None,
-                 progress: Callable[[str], None] | None = None) -> list[Section]:
-    """Run every analysis the scenario's ``analyses`` block enables, in order; each section's
-    ``seconds`` is its wall time. ``ctx``: the run's products (see :class:`Analysis`)."""
-    sections = []
-    block = scenario.analyses
+#: Analyses that read another's product through ``ctx`` (reader -> the analysis it reads): in a
+#: concurrent run (:func:`run_analyses` with ``workers`` > 1) each such pair runs in one worker, in
+#: registry order, so the product is computed once there as in a serial run.
+SHARES_CTX: dict[str, str] = {"origin": "geodesy"}  # origin's interior table takes geodesy's covariance
+
+#: Wall seconds of the heaviest analyses of the reference mission (full run, warm caches, one
+#: process, 2026-12-06 on a loaded 2-CPU machine: benchmarks/bench_mission.py, docs/benchmarks.md),
+#: used only to hand the longest tasks out first in a concurrent run (longest-processing-time
+#: first); the results do not depend on it. Analyses not listed count 1 s.
+COST_HINT_S: dict[str, float] = {"origin": 164.0, "comms": 71.0, "qso_campaign": 63.0, "od": 54.0, "geodesy": 41.0,
+                                 "transfer": 35.0, "qso_family": 13.0, "rover": 6.0, "observation": 5.0,
+                                 "megane": 5.0, "mirs": 4.0, "landing": 4.0, "entry": 3.0}
+
+
+def _tasks(names: list[str]) -> list[list[str]]:
+    """The enabled analyses in groups that run in one worker (see :data:`SHARES_CTX`), each group in
+    registry order, the groups in the order of their first member."""
+    groups: list[list[str]] = []
+    where: dict[str, list[str]] = {}
+    for name in names:
+        other = SHARES_CTX.get(name)
+        partner = next((g for n, g in where.items() if n == other or SHARES_CTX.get(n) == name), None)
+        if partner is None:
+            partner = []
+            groups.append(partner)
+        partner.append(name)
+        where[name] = partner
+    return groups
+
+
+_worker_state: dict = {}
+
+
+def _worker_init(setup) -> None:
+    _worker_state.clear()
+    _worker_state["setup"] = setup
+
+
+def _run_group(names: list[str], s, ctx) -> list[Section]:
     reg = registry()
-    for name in type(block).model_fields:
-        settings = getattr(block, name)
-        if settings is None:
-            continue
+    out = []
+    for name in names:
+        t0 = _time.perf_counter()
+        sec = reg[name].run(getattr(s.analyses, name), s, ctx)
+        sec.seconds = _time.perf_counter() - t0
+        out.append(sec)
+    return out
+
+
+def _worker_run(names: list[str]):
+    """In a worker: (sections or a portable exception, the worker's pid, its peak resident memory in
+    bytes). The scenario and ctx are built once per worker by the setup the parent handed over."""
+    import os
+    import resource
+    import traceback
+
+    try:
+        if "ctx" not in _worker_state:
+            fn, args = _worker_state["setup"]
+            _worker_state["scenario"], _worker_state["ctx"] = fn(*args)
+        result = _run_group(names, _worker_state["scenario"], _worker_state["ctx"])
+    except Exception as exc:  # re-raised in the parent as the same type with the same attributes
+        result = ("error", type(exc), exc.args, dict(getattr(exc, "__dict__", {})), traceback.format_exc())
+    return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+class RemoteTraceback(Exception):
+    """The traceback of an analysis that failed in a worker process (the cause of the re-raised error)."""
+
+    def __str__(self):
+        return "\n" + (self.args[0] if self.args else "")
+
+
+def _reraise(err):
+    _, cls, args, state, tb = err
+    exc = cls.__new__(cls)
+    exc.args = args
+    exc.__dict__.update(state)
+    raise exc from RemoteTraceback(tb)
+
+
+#: Peak resident memory (bytes) of the worker processes of the last concurrent :func:`run_analyses`
+#: in this process, one entry per worker that ran a task (this process' own peak is not in it).
+last_worker_peaks: list[int] = []
+
+
+def run_analyses(scenario, ctx: dict | None = None,
+                 progress: Callable[[str], None] | None = None, workers: int = 1,
+                 worker_setup=None) -> list[Section]:
+    """Run every analysis the scenario's ``analyses`` block enables; each section's ``seconds`` is
+    its wall time. ``ctx``: the run's products (see :class:`Analysis`).
+
+    ``workers`` > 1 with a ``worker_setup`` runs them concurrently: this process and ``workers - 1``
+    worker processes (a ``forkserver`` pool where the platform has one, else ``spawn``; never
+    ``fork``, unsafe once heyoka's and numba's threads have started) take the tasks, longest first
+    (:data:`COST_HINT_S`), from one queue. ``worker_setup`` is ``(function, args)``, both picklable:
+    ``function(*args)`` returns ``(scenario, ctx)`` in a worker, once per worker (the run's products
+    rebuilt there: an ephemeris holds open files and cannot travel). Analyses that share ctx products
+    (:data:`SHARES_CTX`) run together in one process. The sections come back in registry order
+    whatever the completion order, and ``progress(name)`` is called in that order as the sections
+    arrive (in a serial run: as each starts). An analysis' exception is raised with its type and
+    attributes (a worker's traceback as its cause); after a failure no new task starts. Without
+    ``worker_setup``, or with fewer than two tasks, the run is serial."""
+    block = scenario.analyses
+    names = [n for n in type(block).model_fields if getattr(block, n) is not None]
+    tasks = _tasks(names)
+    if workers > 1 and worker_setup is not None and len(tasks) > 1:
+        return _run_concurrent(scenario, ctx, names, tasks, min(int(workers), len(tasks)), worker_setup, progress)
+    sections = []
+    reg = registry()
+    for name in names:
         if progress is not None:
             progress(name)
         t0 = _time.perf_counter()
-        sec = reg[name].run(settings, scenario, ctx)
+        sec = reg[name].run(getattr(block, name), scenario, ctx)
         sec.seconds = _time.perf_counter() - t0
         sections.append(sec)
     return sections
+
+
+def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress) -> list[Section]:
+    import multiprocessing as mp
+    import threading
+    from collections import deque
+    from concurrent.futures import ProcessPoolExecutor
+
+    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    pending = deque(sorted(tasks, key=lambda g: -sum(COST_HINT_S.get(n, 1.0) for n in g)))  # longest first
+    lock = threading.Lock()
+    done: dict[str, Section] = {}
+    errors: dict[int, BaseException | tuple] = {}  # registry position of the failed task's first member -> error
+    peaks: dict[int, int] = {}
+    told = [0]
+
+    def take():
+        with lock:
+            return None if errors or not pending else pending.popleft()
+
+    def record(g, result):
+        with lock:
+            if isinstance(result, list):
+                done.update(zip(g, result))
+            else:
+                errors[names.index(g[0])] = result
+
+    def tell():  # progress in registry order, in this (the calling) thread only
+        while progress is not None and told[0] < len(names) and names[told[0]] in done:
+            progress(names[told[0]])
+            told[0] += 1
+
+    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context(method),
+                               initializer=_worker_init, initargs=(worker_setup,))
+
+    def feed():  # one thread per worker process: hand it the next task, wait for its sections
+        while (g := take()) is not None:
+            try:
+                result, pid, peak = pool.submit(_worker_run, g).result()
+            except BaseException as exc:  # noqa: BLE001 - e.g. a worker killed: BrokenProcessPool
+                result, pid, peak = exc, None, 0
+            with lock:
+                if pid is not None:
+                    peaks[pid] = max(peak, peaks.get(pid, 0))
+            record(g, result)
+
+    feeders = [threading.Thread(target=feed, daemon=True, name=f"mmxsim-analyses-{i}") for i in range(workers - 1)]
+    last_worker_peaks.clear()
+    finished = False
+    try:
+        for th in feeders:
+            th.start()
+        while (g := take()) is not None:  # this process takes tasks from the same queue
+            try:
+                result = _run_group(g, scenario, ctx)
+            except Exception as exc:
+                result = exc
+            record(g, result)
+            tell()
+        for th in feeders:
+            th.join()
+        finished = True
+    finally:
+        if not finished:  # interrupted (KeyboardInterrupt): stop the workers rather than wait for them
+            with lock:
+                pending.clear()
+            for p in list(getattr(pool, "_processes", {}).values() or []):
+                p.terminate()
+        pool.shutdown(wait=finished, cancel_futures=True)
+    last_worker_peaks.extend(peaks.values())
+    if errors:
+        err = errors[min(errors)]
+        if isinstance(err, tuple):
+            _reraise(err)
+        raise err
+    tell()
+    return [done[name] for name in names]
 
 
 def phase_analyses(phase: str) -> tuple[str, ...]:

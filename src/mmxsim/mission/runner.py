@@ -265,11 +265,70 @@ def switch_lines(prop) -> list[str]:
             f"{len(prop.arcs) - len(near)} arc(s) used the harmonics (heyoka)."]
 
 
-def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> RunResult:
+WORKERS_ENV = "MMXSIM_WORKERS"
+
+#: The analyses' worker processes when neither the caller nor $MMXSIM_WORKERS says (see
+#: docs/benchmarks.md, "The whole mission": measured on 2 cores).
+DEFAULT_WORKERS = 1
+
+
+def analysis_workers(workers=None) -> int:
+    """How many processes run the analyses: ``workers`` (an int >= 1, or ``"auto"``: the CPUs this
+    process may use, at most 2), else $MMXSIM_WORKERS (the same forms), else :data:`DEFAULT_WORKERS`."""
+    import os
+
+    field, value = "workers", workers
+    if value is None:
+        field, value = f"${WORKERS_ENV}", os.environ.get(WORKERS_ENV)
+        if value is None or value.strip() == "":
+            return DEFAULT_WORKERS
+    if isinstance(value, str):
+        v = value.strip().lower()
+        if v == "auto":
+            n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+            return max(1, min(2, n))
+        try:
+            value = int(v)
+        except ValueError:
+            raise InputError(field, workers if field == "workers" else value, "auto or a whole number >= 1") from None
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise InputError(field, value, "auto or a whole number >= 1")
+    return int(value)
+
+
+def _analysis_context(scenario_data, base_dir, t, states, pfix):
+    """In an analysis worker process: (the scenario, the ctx of :func:`run_scenario`) rebuilt from the
+    scenario's plain data and the propagated arrays (the same model and ephemeris, built again: an
+    ephemeris holds open files and cannot be sent between processes)."""
+    from ..scenario import parse_scenario
+
+    s = parse_scenario(scenario_data, "<analysis worker>", base_dir=base_dir, coverage=False)
+    model, eph = build_model(s, base_dir)
+    return s, {"t": t, "states": states, "eph": eph, "orientation": _orientation(model.rotation_pck),
+               "phobos_fixed": pfix, "model": model}
+
+
+def _peak_rss_bytes() -> int | None:
+    try:
+        import resource
+    except ImportError:  # pragma: no cover - not on Windows
+        return None
+    import sys
+
+    r = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return int(r if sys.platform == "darwin" else r * 1024)
+
+
+def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, workers=None) -> RunResult:
     """Propagate a scenario and post-process it into a :class:`RunResult`.
 
     ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
-    analysis starts (``None`` once all are done)."""
+    analysis starts (``None`` once all are done; with several workers, as each analysis' section is
+    collected, in order). ``workers``: processes for the analyses, this one included (:func:`analysis_workers`: an int,
+    ``"auto"``, or None for $MMXSIM_WORKERS, else 1); the results are the same whatever the number.
+    The result's ``timings`` carry ``analysis_workers``, ``peak_rss_mb`` (this process' peak resident
+    memory) and, with workers, ``workers_peak_rss_mb`` (the sum of the other processes' peaks: with
+    ``peak_rss_mb``, a bound on what the run held at once)."""
     from ..version import __version__
     from ..dynamics import propagate
     from ..frames import from_mars_icrf
@@ -308,17 +367,23 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
     post_s = _time.perf_counter() - t_post
     import heyoka
 
-    from ..analyses import run_analyses
+    from .. import analyses as _analyses
 
+    n_workers = analysis_workers(workers)
     t_an = _time.perf_counter()
-    sections = run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph, "orientation": orient,
-                                "phobos_fixed": pfix, "model": model}, progress=analysis_progress)
+    setup = (_analysis_context, (scenario_to_dict(s), None if base_dir is None else str(base_dir),
+                                 prop.t, prop.states, pfix)) if n_workers > 1 else None
+    sections = _analyses.run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph, "orientation": orient,
+                                          "phobos_fixed": pfix, "model": model}, progress=analysis_progress,
+                                      workers=n_workers, worker_setup=setup)
+    worker_peaks = list(_analyses.last_worker_peaks) if n_workers > 1 else []
     if analysis_progress is not None:
         analysis_progress(None)
     analyses_s = _time.perf_counter() - t_an
     from ..results import phobos_epochs
 
     tp = phobos_epochs(prop.t)
+    peak = _peak_rss_bytes()
     phobos = Trajectory(tp, np.atleast_2d(eph.state("PHOBOS", "MARS", tp)), "MARS", "ICRF", "PHOBOS", "401")
     return RunResult(
         scenario_name=s.name,
@@ -331,7 +396,10 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None) -> Run
         assumptions=assumptions(s, model) + switch_lines(prop),
         force_model=model.describe(),
         timings={"setup_s": prep_s, "compile_s": prop.compile_s, "propagate_s": prop.propagate_s,
-                 "postprocess_s": post_s, "analyses_s": analyses_s, "integrator_steps": prop.n_steps},
+                 "postprocess_s": post_s, "analyses_s": analyses_s, "integrator_steps": prop.n_steps,
+                 "analysis_workers": n_workers,
+                 **({} if peak is None else {"peak_rss_mb": round(peak / 2**20, 1)}),
+                 **({"workers_peak_rss_mb": round(sum(worker_peaks) / 2**20, 1)} if worker_peaks else {})},
         metadata={"mmxsim": __version__, "heyoka": heyoka.__version__, "python": platform.python_version(),
                   "versions": library_versions(),
                   "tolerance": s.propagation.tolerance, "propagation_frame": "Mars-centred ICRF",

@@ -1,0 +1,131 @@
+"""Analyses in worker processes (issue 19 item 3): the same summary as a serial run, sections in
+registry order, progress in that order, an analysis' error raised with its type, and the count
+read from the argument or $MMXSIM_WORKERS."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from mmxsim.errors import InputError
+from mmxsim.scenario import parse_scenario
+
+BASE = {
+    "name": "workers",
+    "epoch": "2027-09-01T00:00:00",
+    "duration_days": 0.05,
+    "initial_state": {"type": "qso", "radial_semi_axis_km": 50},
+    "force_model": {"phobos": {"model": "point_mass"}, "srp": {"enabled": False}},
+}
+# four cheap analyses whose registry order (qso_family, sampling, budget, planetary_protection)
+# differs from the order the pool hands them out in when they take different times
+CHEAP = {"qso_family": {"degree": 0, "sizes_km": [100, 40]}, "sampling": {"samples": 200},
+         "budget": {}, "planetary_protection": {}}
+
+
+def _without_timings(summary: dict) -> dict:
+    s = json.loads(json.dumps(summary, default=str))
+    s.pop("timings_s")
+    for sec in s.get("analyses", {}).values():
+        sec.pop("seconds", None)
+        sec.pop("timings_s", None)
+    return s
+
+
+@pytest.fixture(scope="module")
+def both():
+    from mmxsim.mission.runner import run_scenario
+
+    s = parse_scenario({**BASE, "analyses": CHEAP})
+    seen: dict[int, list] = {1: [], 2: []}
+    serial = run_scenario(s, analysis_progress=seen[1].append, workers=1)
+    pooled = run_scenario(s, analysis_progress=seen[2].append, workers=2)
+    return serial, pooled, seen
+
+
+def test_two_workers_give_the_serial_summary(both):
+    from mmxsim.results.summary import build_summary
+
+    serial, pooled, _ = both
+    assert [sec.key for sec in pooled.sections] == list(CHEAP)  # registry order, whatever finished first
+    a, b = _without_timings(build_summary(serial)), _without_timings(build_summary(pooled))
+    assert a == b and len(a["analyses"]) == 4
+    for x, y in zip(serial.sections, pooled.sections):  # the same Section objects, figures included
+        assert type(x) is type(y) and x.figures == y.figures and x.files == y.files
+
+
+def test_progress_and_memory_are_reported(both):
+    serial, pooled, seen = both
+    assert seen[1] == seen[2] == [*CHEAP, None]
+    assert serial.timings["analysis_workers"] == 1 and pooled.timings["analysis_workers"] == 2
+    assert "workers_peak_rss_mb" not in serial.timings
+    # each worker imported numpy and mmxsim: tens of MB at least, and less than this process's peak x 2
+    assert 50 < pooled.timings["workers_peak_rss_mb"] < 4 * pooled.timings["peak_rss_mb"]
+
+
+def test_an_analysis_error_in_a_worker_keeps_its_type_and_fields():
+    """comms refuses a run shorter than its two-hour margins: as a serial run would, the concurrent run
+    raises that InputError (type, field, message), with the worker's traceback as its cause when a
+    worker ran it (this process takes tasks from the same queue)."""
+    from mmxsim.analyses import RemoteTraceback, run_analyses
+    from mmxsim.mission.runner import _analysis_context
+    from mmxsim.scenario import scenario_to_dict
+
+    s = parse_scenario({**BASE, "analyses": {"budget": {}, "comms": {}}})
+    t = [0.0, 600.0, 1200.0]
+    import numpy as np
+
+    states = np.zeros((3, 6))
+    setup = (_analysis_context, (scenario_to_dict(s), None, np.asarray(t) + s.t0_tdb, states, None))
+    with pytest.raises(InputError) as serial:
+        run_analyses(s, _analysis_context(*setup[1])[1], workers=1)
+    with pytest.raises(InputError) as pooled:
+        run_analyses(s, None, workers=2, worker_setup=setup)
+    assert pooled.value.field == serial.value.field == "analyses.comms"
+    assert str(pooled.value) == str(serial.value)
+    cause = pooled.value.__cause__
+    assert cause is None or (isinstance(cause, RemoteTraceback) and "comms" in str(cause))
+
+
+def test_origin_runs_beside_the_geodesy_it_reads():
+    from mmxsim.analyses import _tasks
+
+    assert _tasks(["qso_family", "origin", "od", "geodesy"]) == [["qso_family"], ["origin", "geodesy"], ["od"]]
+    assert _tasks(["origin", "od"]) == [["origin"], ["od"]]
+    assert _tasks(["geodesy"]) == [["geodesy"]]
+
+
+@pytest.mark.parametrize("given, env, expected", [(None, None, 1), (3, None, 3), ("2", None, 2), (None, "2", 2),
+                                                 (1, "2", 1), (None, " ", 1)])
+def test_worker_count(monkeypatch, given, env, expected):
+    from mmxsim.mission.runner import WORKERS_ENV, analysis_workers
+
+    if env is None:
+        monkeypatch.delenv(WORKERS_ENV, raising=False)
+    else:
+        monkeypatch.setenv(WORKERS_ENV, env)
+    assert analysis_workers(given) == expected
+
+
+def test_worker_count_auto_and_refusals(monkeypatch):
+    from mmxsim.mission.runner import WORKERS_ENV, analysis_workers
+
+    assert 1 <= analysis_workers("auto") <= 2
+    for bad in (0, -1, "two", 1.5, True):
+        with pytest.raises(InputError):
+            analysis_workers(bad)
+    monkeypatch.setenv(WORKERS_ENV, "many")
+    with pytest.raises(InputError) as e:
+        analysis_workers()
+    assert e.value.field == f"${WORKERS_ENV}"
+
+
+def test_the_command_line_refuses_a_bad_worker_count_before_running(tmp_path):
+    from typer.testing import CliRunner
+
+    from mmxsim.cli import app
+
+    r = CliRunner().invoke(app, ["run", "--quick", "-q", "--workers", "none", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 2 and "workers" in r.output and "auto or a whole number" in r.output
+    assert not (tmp_path / "o").exists()
