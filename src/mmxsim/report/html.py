@@ -59,6 +59,9 @@ TIMING_LABELS = {
     "outputs_s": ("Writing the outputs", "s"),
     "total_s": ("Total", "s"),
     "integrator_steps": ("Integrator steps", "steps"),
+    "analysis_workers": ("Processes running the analyses", "processes"),
+    "peak_rss_mb": ("Peak memory of the run's process", "MB"),
+    "workers_peak_rss_mb": ("Peak memory of the analysis worker processes", "MB"),
 }
 
 #: Bracketed tokens that are units or time scales (a data volume in Gbit, an epoch in TDB), not citation keys,
@@ -328,7 +331,7 @@ def _timing_rows(result):
         if label is None:
             base = str(k)[:-2] if str(k).endswith("_s") else str(k)
             label, unit = human(base).capitalize(), ("s" if str(k).endswith("_s") else "")
-        rows.append((label, _num(v, "{:.0f}" if unit == "steps" else "{:.3f}"), unit))
+        rows.append((label, _num(v, "{:.0f}" if unit in ("steps", "processes", "MB") else "{:.3f}"), unit))
     return rows
 
 
