@@ -297,9 +297,10 @@ def _packaged(table: dict, name: str, what: str, frame: str) -> ShapeModel:
     key = (what, name)
     if key not in _CACHE:
         rel = table[name]
-        _CACHE[key] = load_obj(data_path(rel), name=f"{frame.split('_')[-1].lower()}_{name}", frame=frame).check()
-    s = _CACHE[key]
-    return ShapeModel(s.vertices.copy(), s.faces.copy(), s.name, s.frame)
+        s = load_obj(data_path(rel), name=f"{frame.split('_')[-1].lower()}_{name}", frame=frame).check()
+        s.vertices.flags.writeable = s.faces.flags.writeable = False  # shared: see phobos_shape
+        _CACHE[key] = s
+    return _CACHE[key]
 
 
 _CACHE: dict = {}
@@ -307,7 +308,11 @@ _CACHE: dict = {}
 
 def phobos_shape(name: str = "ernst") -> ShapeModel:
     """Packaged Phobos mesh: ``ernst`` (49,988 faces, Ernst et al. 2023 SPC, main),
-    ``thomas32k`` (32,040 faces, Thomas 2° grid) or ``thomas3k`` (3,480 faces, 6° subsample)."""
+    ``thomas32k`` (32,040 faces, Thomas 2° grid) or ``thomas3k`` (3,480 faces, 6° subsample).
+
+    One object per mesh and process, shared by every caller, so that what is derived from it once
+    (edges, the distance BVH, horizons: ``ShapeModel._cache``) serves them all; its arrays are
+    read-only (build a new :class:`ShapeModel` from copies to change a mesh)."""
     return _packaged(PHOBOS_SHAPES, name, "phobos shape", "IAU_PHOBOS")
 
 

@@ -63,7 +63,6 @@ class EllipsoidSurface:
                 "by up to that much)")
 
 
-_SHAPES: dict = {}  # packaged meshes by name, kept so their BVH (shape._cache) is built once per process
 
 
 @register_surface
@@ -87,10 +86,8 @@ class ShapeSurface:
             raise InputError("events.shape_model", model, ", ".join(PHOBOS_SHAPES))
         if not margin_km > 0:
             raise InputError("margin_km", margin_km, "> 0 km")
-        if model not in _SHAPES:
-            _SHAPES[model] = phobos_shape(model)
         self.model = model
-        self.shape = _SHAPES[model]
+        self.shape = phobos_shape(model)  # shared per process: its BVH (shape._cache) is built once
         r = np.array(PHOBOS_RADII, float)
         k = float(np.sqrt(np.max(np.sum((self.shape.vertices / r) ** 2, axis=1))))
         self.trigger_radii = tuple(float(x) for x in np.round(k * r + margin_km, 6))

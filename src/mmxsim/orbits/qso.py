@@ -211,24 +211,10 @@ def surface_distance_body(p_body, shape: str = SURFACE_SHAPE) -> np.ndarray:
     up to 1.74 km.
     """
     from ..bodies.shape_distance import signed_distance
+    from ..bodies.shapes import phobos_shape  # one shared object per mesh: its distance BVH is built once
 
     p = np.atleast_2d(np.asarray(p_body, float)).reshape(-1, 3)
-    return np.asarray(signed_distance(_surface_shape(shape), np.ascontiguousarray(p)), float)
-
-
-_SURFACE_SHAPES: dict = {}
-
-
-def _surface_shape(name: str):
-    """The packaged mesh ``name``, one object per process: :func:`~mmxsim.bodies.shapes.phobos_shape`
-    hands out a fresh copy each call, and the distance's packed BVH lives on the object (else it is
-    read back from the disk cache and the mesh hashed again at every call: 12 s of a quick run's
-    profile, 265 calls)."""
-    if name not in _SURFACE_SHAPES:
-        from ..bodies.shapes import phobos_shape
-
-        _SURFACE_SHAPES[name] = phobos_shape(name)
-    return _SURFACE_SHAPES[name]
+    return np.asarray(signed_distance(phobos_shape(shape), np.ascontiguousarray(p)), float)
 
 
 def surface_distance_hill(r_hill, shape: str = SURFACE_SHAPE) -> np.ndarray:
