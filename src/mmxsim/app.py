@@ -161,10 +161,15 @@ def _not_stopped(value):
 class PlainProgress:
     """Progress as plain lines, for a standard error that is not a terminal (CI, a log file):
     the propagation every ``every`` (10 %) and each analysis' start and end with its time, each
-    line written and flushed at once (rich's bars print nothing there until the run ends)."""
+    line written and flushed at once (rich's bars print nothing there until the run ends).
+    ``concurrent``: the analyses run in several processes and are announced as they are collected
+    (in registry order), not as they start, so each gets one "done" line with the time since the
+    analyses began, never a per-analysis time that would not be its own."""
 
-    def __init__(self, stream, name: str, every: float = 0.1, clock=_time.perf_counter):
+    def __init__(self, stream, name: str, every: float = 0.1, clock=_time.perf_counter, concurrent: bool = False):
         self.stream, self.name, self.every, self.clock = stream, name, float(every), clock
+        self.concurrent = bool(concurrent)
+        self.t_analyses: float | None = None
         self.t0 = clock()
         self.next = self.every
         self.propagated = False
@@ -197,6 +202,13 @@ class PlainProgress:
         """``analysis_progress(name)``: called as each analysis starts, then with None."""
         self.propagation_done()
         now = self.clock()
+        if self.concurrent:
+            if self.t_analyses is None:
+                self.t_analyses = now
+            if name is not None:
+                self.line(f"analysis {name} done ({now - self.t_analyses:.1f} s since the analyses began, "
+                          "in several processes)")
+            return
         if self.current is not None:
             self.line(f"analysis {self.current} done in {now - self.t_current:.1f} s")
         if name is not None:
@@ -254,7 +266,7 @@ def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = 
                                   analysis_progress=on_analysis if names else None, workers=workers)
             bar.update(task, completed=1.0)
     elif mode == "plain":
-        plain = PlainProgress(sys.stderr, s.name)
+        plain = PlainProgress(sys.stderr, s.name, concurrent=workers > 1)
         plain.line(f"building the force model and propagating {s.name}")
         result = run_scenario(s, base, progress=plain.propagation, analysis_progress=plain.analysis if names else None,
                               workers=workers)

@@ -262,6 +262,24 @@ def test_plain_progress_lines():
         "mmxsim: analysis comms ...", "mmxsim: analysis comms done in 0.5 s"]
 
 
+def test_plain_progress_with_worker_processes_claims_no_per_analysis_time():
+    """With workers the analyses are announced as they are collected, in registry order: one "done" line
+    each with the time since the analyses began, no "..." start line, no per-analysis time."""
+    from mmxsim.app import PlainProgress
+
+    buf = io.StringIO()
+    p = PlainProgress(buf, "demo", clock=iter([0.0, 10.0, 10.0, 12.0, 30.0, 30.5]).__next__,
+                      concurrent=True)
+    p.analysis("landing")
+    p.analysis("comms")
+    p.analysis("od")
+    p.analysis(None)
+    assert [ln for ln in buf.getvalue().splitlines() if ln.startswith("mmxsim: analysis")] == [
+        "mmxsim: analysis landing done (0.0 s since the analyses began, in several processes)",
+        "mmxsim: analysis comms done (2.0 s since the analyses began, in several processes)",
+        "mmxsim: analysis od done (20.0 s since the analyses began, in several processes)"]
+
+
 def test_run_progress_argument_checked(tmp_path):
     from mmxsim.app import run_scenario_file
     from mmxsim.errors import InputError
