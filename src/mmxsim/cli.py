@@ -760,14 +760,11 @@ DATA_CACHES = (
 
 
 def _data_cache_dir() -> Path:
-    """mmxsim's cache folder: $MMXSIM_CACHE_DIR, else $XDG_CACHE_HOME/mmxsim, else ~/.cache/mmxsim (the
-    rule of mmxsim.gravity.fast, mmxsim.instruments and mmxsim.bodies.shape_distance, which write there;
-    tests/cli/test_cli_formats.py checks that they agree)."""
-    import os
+    """mmxsim's cache folder (:func:`mmxsim.files.cache_dir`, where gravity.fast, instruments and
+    bodies.shape_distance write)."""
+    from .files import cache_dir
 
-    if os.environ.get("MMXSIM_CACHE_DIR"):
-        return Path(os.environ["MMXSIM_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache") / "mmxsim"
+    return cache_dir()
 
 
 def _numba_cache_files() -> tuple[list[str], list[Path]]:

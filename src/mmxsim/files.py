@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-__all__ = ["atomic_write", "atomic_file", "remove_stale_temporaries", "csv_text"]
+__all__ = ["atomic_write", "atomic_file", "remove_stale_temporaries", "csv_text", "cache_dir"]
 
 
 @contextmanager
@@ -68,3 +68,12 @@ def csv_text(value) -> str:
     free text (station names, event details), not for numbers: ``-1.5`` must stay a number."""
     text = "" if value is None else str(value)
     return "'" + text if text.startswith(_FORMULA_START) else text
+
+
+def cache_dir() -> Path:
+    """mmxsim's on-disk cache folder (gravity grids, horizon bounds, surface-distance BVHs):
+    ``$MMXSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmxsim``, else ``~/.cache/mmxsim``. Read at each call,
+    so a changed environment takes effect; the one rule that the writers and ``mmxsim cache`` share."""
+    if os.environ.get("MMXSIM_CACHE_DIR"):
+        return Path(os.environ["MMXSIM_CACHE_DIR"])
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")) / "mmxsim"

@@ -245,9 +245,9 @@ def _cache_path(shape) -> str:
     h.update(f"sdist{_VERSION}".encode())
     h.update(np.ascontiguousarray(shape.vertices).tobytes())
     h.update(np.ascontiguousarray(shape.faces).tobytes())
-    base = os.environ.get("MMXSIM_CACHE_DIR") or os.path.join(
-        os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"), "mmxsim")
-    return os.path.join(base, f"sdist-{h.hexdigest()[:20]}.npz")
+    from ..files import cache_dir
+
+    return os.path.join(str(cache_dir()), f"sdist-{h.hexdigest()[:20]}.npz")
 
 
 def _prepared(shape, disk_cache: bool = True):

@@ -53,7 +53,6 @@ from __future__ import annotations
 
 import hashlib
 import math
-import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -335,12 +334,9 @@ def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHAN
 
 
 def _cache_dir(cache_dir=None) -> Path:
-    if cache_dir is not None:
-        return Path(cache_dir)
-    if os.environ.get("MMXSIM_CACHE_DIR"):
-        return Path(os.environ["MMXSIM_CACHE_DIR"])
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "mmxsim"
+    from ..files import cache_dir as _default
+
+    return Path(cache_dir) if cache_dir is not None else _default()
 
 
 def _check_param(name, value, lo, hi, what):

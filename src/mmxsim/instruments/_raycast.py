@@ -445,11 +445,10 @@ HORIZON_SECTORS = 16
 _HORIZON_VERSION = "1"
 
 
-def _cache_dir():
-    if os.environ.get("MMXSIM_CACHE_DIR"):
-        return os.environ["MMXSIM_CACHE_DIR"]
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return os.path.join(base, "mmxsim")
+def _cache_dir() -> str:
+    from ..files import cache_dir
+
+    return str(cache_dir())
 
 
 def horizon_bound(shape, sectors: int = HORIZON_SECTORS, disk_cache: bool = True) -> np.ndarray:
