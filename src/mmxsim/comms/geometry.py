@@ -166,7 +166,26 @@ def as_target(target, eph=None) -> Target:
 # Earth orientation
 # ---------------------------------------------------------------------------------------------
 def _eop_at(t_tdb: np.ndarray):
-    """TT (jd1, jd2), UT1 - TDB (s), xp, yp (rad) at TDB seconds, from astropy's bundled table."""
+    """TT (jd1, jd2), UT1 - TDB (s), xp, yp (rad) at TDB seconds, from astropy's bundled table;
+    kept on disk for the same epochs and library versions (:mod:`._cache`: parsing the table
+    costs seconds on its first use in a process)."""
+    from . import _cache
+
+    t_tdb = np.asarray(t_tdb, dtype=float)
+    key = _cache.digest("eop", 1, ("astropy", "astropy-iers-data", "pyerfa", "numpy"), t_tdb)
+    d = _cache.load("eop", key)
+    names = ("tt1", "tt2", "d", "xp", "yp")
+    if d is not None and all(k in d and d[k].shape == t_tdb.shape and d[k].dtype == np.float64 for k in names):
+        return (d["tt1"], d["tt2"]), d["d"], d["xp"], d["yp"]
+    out = _eop_compute(t_tdb)
+    (tt1, tt2), dd, xp, yp = out
+    _cache.save("eop", key, **{k: np.asarray(v, dtype=np.float64).reshape(t_tdb.shape)
+                                for k, v in zip(names, (tt1, tt2, dd, xp, yp))})
+    return out
+
+
+def _eop_compute(t_tdb: np.ndarray):
+    """:func:`_eop_at` without the disk memo."""
     from ..time import Epoch, configure_astropy
 
     configure_astropy()
@@ -199,16 +218,38 @@ def eop_table_end() -> float:
 class EarthOrientation:
     """GCRS -> ITRS rotation on [t0, t1], tabulated every ``step`` seconds (see module doc)."""
 
-    def __init__(self, t0: float, t1: float, step: float = 43200.0):
+    def __init__(self, t0: float, t1: float, step: float = 43200.0, _tables=None):
+        g = self._grid(t0, t1, step)
+        self.t0, self.step, self.t1 = g[0], step, g[-1]
+        self._d, self._c2i, self._pom = _tables if _tables is not None else self._tabulate(g)
+
+    @staticmethod
+    def _grid(t0: float, t1: float, step: float) -> np.ndarray:
+        n = int(math.ceil((t1 - t0) / step)) + 3
+        return (t0 - step) + step * np.arange(n)
+
+    @staticmethod
+    def _tabulate(g):
         import erfa
 
-        n = int(math.ceil((t1 - t0) / step)) + 3
-        self.t0, self.step = t0 - step, step
-        g = self.t0 + step * np.arange(n)
-        (tt1, tt2), self._d, xp, yp = _eop_at(g)
-        self._c2i = np.asarray(erfa.c2i06a(tt1, tt2))
-        self._pom = np.asarray(erfa.pom00(xp, yp, erfa.sp00(tt1, tt2)))
-        self.t1 = g[-1]
+        (tt1, tt2), d, xp, yp = _eop_at(g)
+        return d, np.asarray(erfa.c2i06a(tt1, tt2)), np.asarray(erfa.pom00(xp, yp, erfa.sp00(tt1, tt2)))
+
+    @classmethod
+    def many(cls, spans, step: float = 43200.0) -> list["EarthOrientation"]:
+        """``[EarthOrientation(t0, t1, step) for t0, t1 in spans]``, the same tables element by
+        element, with the Earth-orientation data of all the spans looked up in one call (each
+        table entry depends only on its own epoch)."""
+        grids = [cls._grid(float(a), float(b), step) for a, b in spans]
+        if not grids:
+            return []
+        d, c2i, pom = cls._tabulate(np.concatenate(grids))
+        out, k = [], 0
+        for (a, b), g in zip(spans, grids):
+            sl = slice(k, k + len(g))
+            out.append(cls(float(a), float(b), step, _tables=(d[sl], c2i[sl], pom[sl])))
+            k += len(g)
+        return out
 
     def _interp(self, t):
         t = np.asarray(t, dtype=float)

@@ -57,6 +57,7 @@ import numpy as np
 
 from ..bodies import C_KM_S
 from ..errors import InputError
+from . import _cache
 from .types import Pass
 
 __all__ = [
@@ -287,6 +288,7 @@ _ELEV_GRID_DEG = np.concatenate([np.arange(5.0, 20.0, 0.25), np.arange(20.0, 80.
 _ITU_MIN_EL_DEG = 5.0  # ITU-R P.676 approximate method: valid 5..90 deg
 _atm_cache: dict[tuple, tuple[np.ndarray, np.ndarray]] = {}
 _atm_lock = threading.Lock()
+_ATM_CACHE_VERSION = 1  # bump when atmospheric_attenuation_direct_db's recipe changes
 
 
 def _availability_to_p(availability_pct: float) -> float:
@@ -318,15 +320,34 @@ def atmospheric_attenuation_direct_db(lat_deg, lon_deg, height_km, frequency_hz,
     return np.asarray(a.value, dtype=float).reshape(el.shape)
 
 
+def _atm_disk_key(key) -> str:
+    return _cache.digest("itur", _ATM_CACHE_VERSION, ("itur", "numpy"), tuple(float(k) for k in key), _ELEV_GRID_DEG)
+
+
+def _atm_disk_load(key):
+    """The grid of :func:`_atm_table` from a previous run (:mod:`._cache`), or None."""
+    d = _cache.load("itur", _atm_disk_key(key))
+    a = None if d is None else d.get("attenuation_db")
+    return a if a is not None and a.shape == _ELEV_GRID_DEG.shape and a.dtype == np.float64 else None
+
+
+def _atm_disk_save(key, a) -> None:
+    _cache.save("itur", _atm_disk_key(key), attenuation_db=np.asarray(a, dtype=np.float64))
+
+
 def _atm_table(term: GroundTerminal, frequency_hz: float, availability_pct: float):
     key = (term.lat_deg, term.lon_deg, term.height_km, term.antenna_diameter_m,
            float(frequency_hz), float(availability_pct))
     with _atm_lock:
         hit = _atm_cache.get(key)
     if hit is None:
-        a = atmospheric_attenuation_direct_db(term.lat_deg, term.lon_deg, term.height_km,
-                                              frequency_hz, _ELEV_GRID_DEG, availability_pct,
-                                              term.antenna_diameter_m)
+        a = _atm_disk_load(key)
+        if a is None:
+            a = atmospheric_attenuation_direct_db(term.lat_deg, term.lon_deg, term.height_km,
+                                                  frequency_hz, _ELEV_GRID_DEG, availability_pct,
+                                                  term.antenna_diameter_m)
+            if np.all(np.isfinite(a)):
+                _atm_disk_save(key, a)
         if not np.all(np.isfinite(a)):
             raise InputError("station location", (term.lat_deg, term.lon_deg),
                              "a location where ITU-R P.618 gives finite attenuation")

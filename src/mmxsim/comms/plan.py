@@ -83,11 +83,14 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
     sc = mmx_telecom_assumed()
     if spacecraft_overrides:
         sc = replace(sc, bands={**sc.bands, band: replace(sc.band(band), **spacecraft_overrides)})
+    from .geometry import EarthOrientation
+
     cands, profiles = [], []
-    for p in passes:
-        if p.duration_s < 60.0:
-            continue
-        prof = pass_profile(p, target, step=300.0, catalogue=by_name)
+    long_passes = [p for p in passes if p.duration_s >= 60.0]
+    # every pass's Earth-orientation table in one look-up (the same tables as one per pass)
+    eos = EarthOrientation.many([(p.start, p.stop) for p in long_passes])
+    for p, eo in zip(long_passes, eos):
+        prof = pass_profile(p, target, step=300.0, catalogue=by_name, eo=eo)
         cands.append(pass_rates(p, prof["t"], prof["range_km"], prof["elevation_deg"], sc, band, terms[p.station],
                                 code=code, availability_pct=availability_pct, margin_db=margin_db))
         profiles.append(prof)
@@ -98,10 +101,11 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
     with_passes = sorted({c.pass_.station for c in cands})
     windows += [BlockedWindow(st, b.start, b.stop, f"solar conjunction (SEP < {b.limit_deg:g} deg)")
                 for b in blackouts for st in with_passes]
-    opt = optimal_schedule(cands, rules, windows, required_bits=required_bits, node_limit=node_limit,
-                           time_limit_s=time_limit_s) \
-        if cands else None
+    # the greedy baseline once: reported, and the floor of the MILP's answer
     greedy = greedy_schedule(cands, rules, windows) if cands else None
+    opt = optimal_schedule(greedy.segments, rules, windows, required_bits=required_bits, node_limit=node_limit,
+                           time_limit_s=time_limit_s, greedy=greedy) \
+        if cands else None
     prod = production_intervals(phases, rates_bps or {})
     rec = simulate_recorder(prod, downlink_intervals(opt, cands) if opt else [], recorder_bits, t0, t1,
                             rdr_capacity_bits=rdr_bits)

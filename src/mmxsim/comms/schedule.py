@@ -33,8 +33,9 @@ independently of the MILP formulation; :func:`brute_force_schedule` enumerates s
 
 from __future__ import annotations
 
+import functools
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
 import numpy as np
@@ -238,8 +239,11 @@ def tracks_of(segs: list[Segment], selected, rules: Mapping[str, BookingRules]) 
     return out
 
 
-def _day(t) -> int:
-    return utc_day(t)
+@functools.lru_cache(maxsize=1 << 16)
+def _day(t: float) -> int:
+    """UTC day of a segment or track start (:func:`mmxsim.time.utc_day`), memoised: the greedy
+    ledger and the checker ask for the same few thousand segment starts ~10^5 times."""
+    return utc_day(float(t))
 
 
 def _charged_by_agency(segs, tracks, rules):
@@ -430,10 +434,45 @@ def _milp_status(res, node_limit, time_limit_s) -> tuple[str, str]:
     return "stopped", f"HiGHS MILP stopped: {msg}{gap_txt}"
 
 
+def _solve_milp(c, integrality, ub, A, lo, hi, options):
+    """``scipy.optimize.milp`` of the model (bounds 0..ub), remembered on disk (:mod:`._cache`)
+    for the same model, options and scipy (HiGHS) version: HiGHS is deterministic for a node
+    limit, so a remembered answer is the one it would give again. Answers stopped by the
+    wall-clock safety limit depend on the machine's load and are not kept."""
+    from types import SimpleNamespace
+
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    from . import _cache
+
+    key = _cache.digest("milp", 1, ("scipy", "numpy"), c, integrality, ub, A.indptr, A.indices, A.data, lo, hi,
+                        sorted(options.items()), A.shape)
+    d = _cache.load("milp", key)
+    if d is not None and "status" in d and d.get("x", np.zeros(0)).shape in ((len(c),), (0,)):
+        x = d["x"] if d["has_x"] else None
+        return SimpleNamespace(x=x, fun=float(d["fun"]) if x is not None else None, status=int(d["status"]),
+                               message=str(d["message"]), success=bool(d["success"]),
+                               mip_gap=None if np.isnan(d["mip_gap"]) else float(d["mip_gap"]),
+                               mip_node_count=None if int(d["mip_node_count"]) < 0 else int(d["mip_node_count"]),
+                               mip_dual_bound=None if np.isnan(d["mip_dual_bound"]) else float(d["mip_dual_bound"]))
+    res = milp(c, integrality=integrality, bounds=Bounds(np.zeros(len(c)), ub),
+               constraints=LinearConstraint(A, lo, hi), options=options)
+    if "Time limit" not in str(res.message):
+        nan = float("nan")
+        _cache.save("milp", key, x=np.zeros(0) if res.x is None else np.asarray(res.x, float),
+                    has_x=res.x is not None, fun=nan if res.fun is None else float(res.fun),
+                    status=int(res.status), message=str(res.message), success=bool(res.success),
+                    mip_gap=nan if getattr(res, "mip_gap", None) is None else float(res.mip_gap),
+                    mip_node_count=-1 if getattr(res, "mip_node_count", None) is None else int(res.mip_node_count),
+                    mip_dual_bound=nan if getattr(res, "mip_dual_bound", None) is None else float(res.mip_dual_bound))
+    return res
+
+
 def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, BookingRules],
                      blocked: Sequence[BlockedWindow] = (), *, segment_s: float = 1800.0,
                      required_bits: float | None = None, node_limit: int | None = 20,
-                     time_limit_s: float = 600.0, mip_rel_gap: float = 1e-6) -> Schedule:
+                     time_limit_s: float = 600.0, mip_rel_gap: float = 1e-6,
+                     greedy: Schedule | None = None) -> Schedule:
     """Book segments to maximise volume (or meet ``required_bits`` with fewest hours).
 
     ``candidates``: as for :func:`segment_passes`, or an already made list of
@@ -447,9 +486,10 @@ def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, B
     The work limit is a node count, not a time, so that the same inputs give the same bookings
     on any machine load (HiGHS is deterministic for a given node limit; measured: the quick
     reference comms plan, 1065 variables, gave the same selection in 12.7 s idle and 36.6 s
-    under three CPU hogs). ``node_limit=None``: solve to ``mip_rel_gap``.
+    under three CPU hogs). ``node_limit=None``: solve to ``mip_rel_gap``. ``greedy``: the
+    :func:`greedy_schedule` of the same inputs when the caller has it already (it is computed
+    otherwise); it is not modified.
     """
-    from scipy.optimize import Bounds, LinearConstraint, milp
     from scipy.sparse import coo_matrix
 
     segs = _as_segments(candidates, segment_s)
@@ -484,14 +524,13 @@ def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, B
     options = {"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap)}
     if node_limit is not None:
         options["node_limit"] = int(node_limit)
-    res = milp(c, integrality=np.ones(3 * n), bounds=Bounds(np.zeros(3 * n), ub),
-               constraints=LinearConstraint(A, lo, hi), options=options)
+    res = _solve_milp(c, np.ones(3 * n), ub, A, lo, hi, options)
     status, note = _milp_status(res, node_limit, time_limit_s)
     if res.x is None:
         if required_bits is not None:
             return _result("milp", "infeasible", segs, np.zeros(n, bool), rules,
                            [f"HiGHS: {res.message}"])
-        g = greedy_schedule(segs, rules, blocked)
+        g = _greedy_copy(greedy, segs, rules, blocked)
         g.status = "greedy"
         g.notes.append(f"MILP returned no solution ({res.message}); greedy baseline returned")
         return g
@@ -501,12 +540,22 @@ def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, B
     if viol:  # would be a bug in the formulation: say so loudly
         raise RuntimeError("MILP schedule violates rules: " + "; ".join(viol[:5]))
     if required_bits is None:
-        g = greedy_schedule(segs, rules, blocked)
+        g = _greedy_copy(greedy, segs, rules, blocked)
         if g.volume_bits > out.volume_bits * (1 + 1e-12):
             g.status = "greedy"
             g.notes.append(f"MILP ({status}) found {out.volume_bits:.6g} bits < greedy; greedy returned")
             return g
     return out
+
+
+def _greedy_copy(greedy, segs, rules, blocked) -> Schedule:
+    """The greedy baseline of these segments: a copy of the caller's (same segments) or a new one."""
+    if greedy is None:
+        return greedy_schedule(segs, rules, blocked)
+    if len(greedy.segments) != len(segs) or any(a != b for a, b in zip(greedy.segments, segs)):
+        raise InputError("greedy", "a schedule of other segments", "the greedy_schedule of the same candidates")
+    return replace(greedy, selected=greedy.selected.copy(), bookings=list(greedy.bookings),
+                   charged_hours=dict(greedy.charged_hours), notes=list(greedy.notes))
 
 
 def _as_segments(candidates, segment_s):

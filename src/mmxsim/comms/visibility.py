@@ -298,11 +298,13 @@ def _station_passes(sf: _StationFn, grid, fgrid, t0, t1, tol, min_interval) -> l
 
 
 def pass_profile(p: Pass, target=None, step: float = 60.0, *, eph=None, catalogue=None,
-                 occultation: bool = True) -> dict:
+                 occultation: bool = True, eo: EarthOrientation | None = None) -> dict:
     """Time series over a pass for link budgets and schedulers: ``t`` (TDB s), ``azimuth_deg``,
     ``elevation_deg``, ``range_km``, ``range_rate_km_s``, ``light_time_s`` and, when asked,
     ``mars_occultation_margin_km`` (negative: hidden by Mars) -- all from the full geometry
-    (:func:`.geometry.observe`). Samples every ``step`` s plus the pass ends."""
+    (:func:`.geometry.observe`). Samples every ``step`` s plus the pass ends. ``eo``: the
+    ``EarthOrientation(p.start, p.stop)`` of the pass when the caller has made it already (e.g.
+    with :meth:`.geometry.EarthOrientation.many` for many passes); made here otherwise."""
     from .stations import get_station
 
     if not (isinstance(step, (int, float)) and step > 0 and math.isfinite(step)):
@@ -311,7 +313,10 @@ def pass_profile(p: Pass, target=None, step: float = 60.0, *, eph=None, catalogu
     eph = _default_eph(eph)
     tgt = as_target(target, eph)
     t = np.unique(np.r_[np.arange(p.start, p.stop, step), p.stop])
-    eo = EarthOrientation(float(t[0]), float(t[-1]))
+    if eo is None:
+        eo = EarthOrientation(float(t[0]), float(t[-1]))
+    elif not (eo.t0 <= t[0] and t[-1] <= eo.t1):
+        raise InputError("eo", "an Earth-orientation table", "one that covers the pass")
     o = observe(st, tgt, t, eph, eo)
     out = {"t": t, "azimuth_deg": o.azimuth_deg, "elevation_deg": o.elevation_deg, "range_km": o.range_km,
            "range_rate_km_s": o.range_rate_km_s, "light_time_s": o.light_time_s}
