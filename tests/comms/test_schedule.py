@@ -250,14 +250,17 @@ def test_greedy_ledger_equals_full_checks(seed):
     assert g.selected.sum() > 0
 
 
-def test_node_limited_milp_is_reproducible_and_says_how_it_stopped():
+def test_node_limited_milp_is_reproducible_and_says_how_it_stopped(tmp_path, monkeypatch):
     """The MILP's work limit is a node count, not a time: the same case twice gives the same
     bookings, and a plan stopped early says so with its gap (issue 15: results must not depend on
-    machine load)."""
+    machine load). Each solve with an empty cache folder: HiGHS itself, not its remembered answer."""
     cands, rules = random_case(201, 12, 5 * 24.0, dur_h=(1.0, 6.0))
     segs = S.segment_passes(cands, 1800.0)
+    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path / "a"))
     a = S.optimal_schedule(segs, rules, node_limit=1)
+    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path / "b"))
     b = S.optimal_schedule(segs, rules, node_limit=1)
+    assert list((tmp_path / "b").glob("comms-milp-*.npz"))
     assert np.array_equal(a.selected, b.selected) and a.status == b.status
     assert a.status in ("optimal", "node_limit", "greedy")
     if a.status == "node_limit":

@@ -1,0 +1,179 @@
+"""Benchmark: the ``comms`` analysis of the reference mission, stage by stage (issue 19 item 3).
+
+For the quick look (``--quick``: 3 days) and the full run (30 days) of
+``src/mmxsim/scenarios/reference_mission.yaml``, the analysis' own run function
+(:func:`mmxsim.analyses.comms.comms_section`) is timed with each stage wrapped by a timer:
+
+* geometry: the pass search (``visibility.find_passes``) and the solar conjunctions;
+* profiles: the geometry along each pass (``visibility.pass_profile``, Earth orientation included);
+* budgets: the link budget along each pass (``link.pass_rates``, ITU-R attenuation included);
+* greedy: the greedy baseline (``schedule.greedy_schedule``);
+* MILP build / MILP solve: ``schedule._build_milp`` and ``schedule._solve_milp`` (HiGHS);
+* recorder: ``datavolume.simulate_recorder``;
+* figures: the three PNGs (``analyses._common.png_bytes``); "other" is the rest (imports included);
+
+each as wall seconds and CPU seconds of the process (``time.process_time``), plus the MILP's size
+(variables, constraints, non-zeros) and how it stopped, and the section's schedule numbers.
+
+Caches: each measurement is a fresh child process (no in-process cache carried over) with
+``MMXSIM_CACHE_DIR`` set to a temporary folder: *cold* (empty: the ITU-R grids, the Earth-orientation
+look-ups and the HiGHS answer are computed and kept, :mod:`mmxsim.comms._cache`), then *warm* (the
+same folder again: they are read back). Both give the same section numbers (checked here). The
+trajectory is propagated once per variant in this process and handed to the children in a file.
+
+Run:  python benchmarks/bench_comms.py [--only quick|full|all] [--cache cold|warm|both]
+The full cold run takes about a minute (HiGHS' root node on ~11 000 variables). No timed
+assertion: a printed table (and ``--json PATH``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "src" / "mmxsim" / "scenarios" / "reference_mission.yaml"
+STAGES = ("geometry", "profiles", "budgets", "greedy", "milp_build", "milp_solve", "recorder", "figures")
+
+
+def _scenario(variant):
+    from mmxsim.mission.variants import quick_variant
+    from mmxsim.scenario import load_scenario
+
+    s = load_scenario(str(SCENARIO))
+    return quick_variant(s) if variant == "quick" else s
+
+
+def propagate(variant: str, path: Path) -> None:
+    """The run's trajectory (as ``mmxsim run`` makes it) into ``path`` (.npz)."""
+    import numpy as np
+
+    from mmxsim.dynamics import propagate as prop
+    from mmxsim.mission.runner import _orientation, build_model, initial_state
+
+    s = _scenario(variant)
+    model, eph = build_model(s)
+    t0, t1 = float(s.t0_tdb), float(s.t1_tdb)
+    x0 = initial_state(s, t0, eph, _orientation(model.rotation_pck))
+    step = float(s.propagation.output_step_s)
+    grid = t0 + step * np.arange(int(np.floor((t1 - t0) / step + 1e-9)) + 1)
+    if grid[-1] < t1 - 1e-6:
+        grid = np.r_[grid, t1]
+    r = prop(model, t0, x0, grid, t1)
+    np.savez(path, t=r.t, states=r.states)
+
+
+def child(variant: str, traj: Path) -> dict:
+    """In a fresh process: the comms section with its stages timed."""
+    import numpy as np
+
+    import mmxsim.analyses.comms as AC
+    import mmxsim.comms.datavolume as DV
+    import mmxsim.comms.link as LK
+    import mmxsim.comms.schedule as SC
+    import mmxsim.comms.visibility as VI
+    from mmxsim.mission.runner import build_model
+
+    acc = {k: [0.0, 0.0] for k in STAGES}
+    info: dict = {}
+
+    def timed(stage, fn):
+        def wrapper(*a, **k):
+            w, c = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                acc[stage][0] += time.perf_counter() - w
+                acc[stage][1] += time.process_time() - c
+        return wrapper
+
+    def build(segs, rules, blocked, _f=SC._build_milp):
+        out = _f(segs, rules, blocked)
+        info["milp_variables"] = 3 * len(segs)
+        info["milp_constraints"] = int(out[5])
+        info["milp_nonzeros"] = int(len(out[2]))
+        return out
+
+    VI.find_passes = timed("geometry", VI.find_passes)
+    VI.conjunctions = timed("geometry", VI.conjunctions)
+    VI.pass_profile = timed("profiles", VI.pass_profile)
+    LK.pass_rates = timed("budgets", LK.pass_rates)
+    SC.greedy_schedule = timed("greedy", SC.greedy_schedule)
+    SC._build_milp = timed("milp_build", build)
+    SC._solve_milp = timed("milp_solve", SC._solve_milp)
+    DV.simulate_recorder = timed("recorder", DV.simulate_recorder)
+    AC.png_bytes = timed("figures", AC.png_bytes)
+
+    s = _scenario(variant)
+    model, eph = build_model(s)
+    d = np.load(traj)
+    ctx = {"t": d["t"], "states": d["states"], "eph": eph}
+    w, c = time.perf_counter(), time.process_time()
+    sec = AC.comms_section(s.analyses.comms, s, ctx)
+    total = (time.perf_counter() - w, time.process_time() - c)
+    data = {k: v for k, v in sec.data.items() if k != "agencies"}
+    return {"total_wall_s": total[0], "total_cpu_s": total[1],
+            "stages": {k: {"wall_s": v[0], "cpu_s": v[1]} for k, v in acc.items()},
+            "milp": info, "data": data, "method": sec.paragraphs[0].split(" by ", 1)[-1][:160]}
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--only", choices=("quick", "full", "all"), default="all")
+    ap.add_argument("--cache", choices=("cold", "warm", "both"), default="both")
+    ap.add_argument("--json", help="write the results here too")
+    ap.add_argument("--child", nargs=2, metavar=("VARIANT", "TRAJ"), help=argparse.SUPPRESS)
+    a = ap.parse_args(argv)
+    if a.child:
+        print("BENCH-JSON " + json.dumps(child(a.child[0], Path(a.child[1])), default=float))
+        return 0
+    variants = ("quick", "full") if a.only == "all" else (a.only,)
+    runs = {"cold": ("cold",), "warm": ("cold", "warm"), "both": ("cold", "warm")}[a.cache]
+    out = {}
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    with tempfile.TemporaryDirectory() as tmp:
+        for v in variants:
+            traj = Path(tmp) / f"traj-{v}.npz"
+            propagate(v, traj)
+            cache = Path(tmp) / f"cache-{v}"
+            for kind in runs:
+                p = subprocess.run([sys.executable, __file__, "--child", v, str(traj)], capture_output=True,
+                                   text=True, env={**env, "MMXSIM_CACHE_DIR": str(cache)}, cwd=ROOT)
+                line = [x for x in p.stdout.splitlines() if x.startswith("BENCH-JSON ")]
+                if p.returncode or not line:
+                    sys.stderr.write(p.stderr[-4000:])
+                    return 1
+                out[f"{v}/{kind}"] = json.loads(line[0].split(" ", 1)[1])
+    for k, r in out.items():
+        if a.cache == "warm" and k.endswith("/cold"):
+            continue
+        st = r["stages"]
+        other_w = r["total_wall_s"] - sum(x["wall_s"] for x in st.values())
+        other_c = r["total_cpu_s"] - sum(x["cpu_s"] for x in st.values())
+        print(f"\n{k}: total {r['total_wall_s']:.2f} s wall, {r['total_cpu_s']:.2f} s CPU")
+        print(f"  {'stage':<12}{'wall s':>9}{'CPU s':>9}")
+        for name in STAGES:
+            print(f"  {name:<12}{st[name]['wall_s']:9.2f}{st[name]['cpu_s']:9.2f}")
+        print(f"  {'other':<12}{other_w:9.2f}{other_c:9.2f}")
+        m, d = r["milp"], r["data"]
+        print(f"  MILP: {m.get('milp_variables')} variables, {m.get('milp_constraints')} constraints, "
+              f"{m.get('milp_nonzeros')} non-zeros; status {d['schedule_status']}; bookings by {r['method']}")
+        print(f"  optimal {d['optimal_bits'] / 1e9:.6f} Gbit, greedy {d['greedy_bits'] / 1e9:.6f} Gbit, "
+              f"downlinked {d['downlinked_bits'] / 1e9:.6f} Gbit, {d['passes']} passes")
+    for v in variants:
+        if f"{v}/cold" in out and f"{v}/warm" in out and out[f"{v}/cold"]["data"] != out[f"{v}/warm"]["data"]:
+            print(f"\n{v}: cold and warm runs gave different numbers")
+            return 1
+    if a.json:
+        Path(a.json).write_text(json.dumps(out, indent=1, default=float))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
