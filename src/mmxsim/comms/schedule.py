@@ -25,7 +25,8 @@ pass.  Binary variables per segment ``s``: ``x_s`` (booked), ``y_s`` (a track st
 
 Objective: maximise the returnable volume (sum of segment capacities), or with
 ``required_bits`` minimise charged hours subject to volume >= required.  Solved as a MILP
-with HiGHS (``scipy.optimize.milp``) under a node limit (deterministic); :func:`greedy_schedule` is the
+with HiGHS (``scipy.optimize.milp``) under a node limit (deterministic; the answer is kept on disk
+for the same model, options and scipy version, :mod:`._cache`); :func:`greedy_schedule` is the
 baseline (contiguous runs ranked by volume per charged hour) and the MILP answer is never
 returned worse than it.  :func:`check_schedule` verifies any selection against the rules
 independently of the MILP formulation; :func:`brute_force_schedule` enumerates small cases.
