@@ -449,7 +449,8 @@ def _solve_milp(c, integrality, ub, A, lo, hi, options):
     key = _cache.digest("milp", 1, ("scipy", "numpy"), c, integrality, ub, A.indptr, A.indices, A.data, lo, hi,
                         sorted(options.items()), A.shape)
     d = _cache.load("milp", key)
-    if d is not None and "status" in d and d.get("x", np.zeros(0)).shape in ((len(c),), (0,)):
+    names = ("x", "has_x", "fun", "status", "message", "success", "mip_gap", "mip_node_count", "mip_dual_bound")
+    if d is not None and all(k in d for k in names) and d["x"].shape == ((len(c),) if d["has_x"] else (0,)):
         x = d["x"] if d["has_x"] else None
         return SimpleNamespace(x=x, fun=float(d["fun"]) if x is not None else None, status=int(d["status"]),
                                message=str(d["message"]), success=bool(d["success"]),
