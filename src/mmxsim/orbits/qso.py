@@ -518,6 +518,7 @@ def qso_family(degree: int = 0, sizes_km=(200, 150, 100, 70, 50, 40, 30, 25, 20)
         raise InputError("sizes_km", sizes_km, "at least one size")
     members: list[QSO] = []
     prev: QSO | None = None
+    prev2: QSO | None = None  # the member before prev (secant predictor)
     current = None
     reason = ""
     for target in sizes:
@@ -527,7 +528,15 @@ def qso_family(degree: int = 0, sizes_km=(200, 150, 100, 70, 50, 40, 30, 25, 20)
         while True:
             s_try = target if s_from is None else max(target, s_from - step)
             guess = None
-            if prev is not None:
+            if prev is not None and prev2 is not None:
+                # secant predictor: the last two members extrapolated linearly in size (a closer guess than
+                # the scaled previous member, measured: Newton needs 1-2 iterations fewer; the corrected
+                # orbit is the same, Newton's tolerance sets it)
+                w = (s_try - prev.size_km) / (prev.size_km - prev2.size_km)
+                g = prev.state0 + w * (prev.state0 - prev2.state0)
+                g[0] = -s_try
+                guess = g
+            elif prev is not None:
                 g = prev.state0.copy()
                 g[3:] *= s_try / prev.size_km
                 g[0] = -s_try
@@ -544,7 +553,7 @@ def qso_family(degree: int = 0, sizes_km=(200, 150, 100, 70, 50, 40, 30, 25, 20)
                     break
                 step /= 2
                 continue
-            prev, current = q, s_try
+            prev, prev2, current = q, prev, s_try
             if s_try == target:
                 members.append(q)
                 ok_target = True
