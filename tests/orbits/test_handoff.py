@@ -153,3 +153,21 @@ def test_handoff_refuses_a_qso_inside_the_switch_radius(model):
     with pytest.raises(MmxsimError, match="15 km QSO comes 15.00 km .* inside the 22 km radius"):
         H.handoff(q15, T0, model=model)
     H.check_switch_radius(model, qso.periodic_qso(25.0, 2))
+
+
+def test_min_norm_step_is_the_dense_minimum_norm_solution():
+    """The banded (block-tridiagonal Cholesky) Newton step of multiple shooting equals the dense
+    -J^T (J J^T)^-1 F to rounding, and it satisfies the linearised constraints J dZ = -F."""
+    rng = np.random.default_rng(1)
+    for n in (1, 3, 12):
+        A = rng.normal(size=(n, 6, 6))
+        F = rng.normal(size=(n, 6))
+        J = np.zeros((6 * n, 6 * (n + 1)))
+        for i in range(n):
+            J[6 * i:6 * i + 6, 6 * i:6 * i + 6] = A[i]
+            J[6 * i:6 * i + 6, 6 * i + 6:6 * i + 12] = -np.eye(6)
+        dense = -J.T @ np.linalg.solve(J @ J.T, F.ravel())
+        step = H._min_norm_step(A, F)
+        assert step.shape == (n + 1, 6)
+        assert np.allclose(step.ravel(), dense, rtol=0, atol=1e-12 * np.abs(dense).max())
+        assert np.allclose(J @ step.ravel(), -F.ravel(), rtol=0, atol=1e-10)

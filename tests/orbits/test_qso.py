@@ -236,3 +236,23 @@ def test_orbits_inside_the_switch_radius_are_marked_or_refused(family2):
     row = dataclasses.replace(by[15.0], min_center_distance_km=13.5).row()
     assert "series diverges" in row and "0.0" not in row.split("no:")[0]
     assert not np.isfinite(Q.periodic_qso(100.0, 0).switch_radius_km)  # point mass: no series
+
+
+def test_family_continuation_members_equal_direct_corrections():
+    """The continuation (secant predictor, a step's Newton capped at 12 iterations and halved when it fails)
+    gives the same orbits as correcting each size from the scaled previous member with the full 25
+    iterations: period and initial state to Newton's tolerance."""
+    fam = Q.qso_family(0, [100.0, 60.0, 40.0])
+    prev = None
+    for m in fam.members:
+        guess = None
+        if prev is not None:
+            guess = prev.state0.copy()
+            guess[3:] *= m.size_km / prev.size_km
+            guess[0] = -m.size_km
+        d = Q.periodic_qso(m.size_km, 0, guess_state=guess)
+        assert abs(d.period_s - m.period_s) < 1e-6 * m.period_s
+        assert np.abs(d.state0 - m.state0).max() < 1e-7 * m.size_km
+        prev = d
+    with pytest.raises(InputError):
+        Q.periodic_qso(100.0, 0, max_iter=0)

@@ -61,7 +61,7 @@ def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
              "is not bounded, docs/qso.md)."]
     if cfg.station_keeping_samples:
         from ..bodies import PHOBOS_MEAN_MOTION
-        from ..orbits.stationkeeping import BAR_SURREY_M_S_PER_MONTH, Errors, monte_carlo, reference_trajectory
+        from ..orbits.stationkeeping import BAR_SURREY_M_S_PER_MONTH, Errors, monte_carlo_cases, reference_trajectory
 
         q3 = next(o.qso for o in camp.orbits if o.spec.is_3d)
         days = min(scenario.span_days, 30.0)
@@ -84,10 +84,12 @@ def qso_campaign_section(cfg, scenario, ctx=None) -> Section:
             cases.append(("computed", pos_m, vel_mm_s))
             paras.append(f"Computed navigation error: {how}")
         rows, sk = [], {}
-        for label, pos_m, vel_mm_s in cases:
-            err = Errors(pos_m * 1e-3, vel_mm_s * 1e-6, cfg.exec_pct / 100.0)
-            mc = monte_carlo(ref, err, n_samples=cfg.station_keeping_samples, interval_revs=cfg.interval_revs,
-                             days=days, seed=cfg.seed)
+        # every case's runs flown as one ensemble (the same seeds per case, as one monte_carlo call per case)
+        mcs = monte_carlo_cases(ref, [Errors(pos_m * 1e-3, vel_mm_s * 1e-6, cfg.exec_pct / 100.0)
+                                      for _, pos_m, vel_mm_s in cases],
+                                n_samples=cfg.station_keeping_samples, interval_revs=cfg.interval_revs, days=days,
+                                seed=cfg.seed)
+        for (label, pos_m, vel_mm_s), mc in zip(cases, mcs):
             rows.append((label, f"{pos_m:.3g}", f"{vel_mm_s:.3g}", f"{days:g}", str(len(mc.runs)),
                          f"{mc.mean_m_s:.3f}", f"{mc.std_m_s:.3f}", f"{mc.per_month_m_s:.3f}",
                          f"~{BAR_SURREY_M_S_PER_MONTH:g}"))

@@ -101,6 +101,34 @@ def check_switch_radius(model, q: QSO) -> None:
 # ---------------------------------------------------------------------------
 # Flow with state-transition matrix
 _VAR_CACHE: dict = {}
+_FIT_MEMO: dict = {}  # (model signature, track name, a, b) -> coefficients: the same segment fitted once
+_FIT_MEMO_MAX = 20000  # ~8 MB of coefficients at most
+
+
+def _fit(sig, tr, a: float, b: float) -> np.ndarray:
+    """``tr.fit(a, b)``, remembered: station keeping and shooting fly the same segments again and again
+    (every Newton iteration, every Monte Carlo run); a fit is a pure function of the segment."""
+    key = (sig, tr.name, a, b)
+    c = _FIT_MEMO.get(key)
+    if c is None:
+        if len(_FIT_MEMO) >= _FIT_MEMO_MAX:
+            _FIT_MEMO.clear()
+        c = _FIT_MEMO[key] = tr.fit(a, b)
+    return c
+
+
+def _fit_lanes(sig, tr, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    """(L, degree+1, 3) coefficients of the segments [a[k], b[k]], remembered as :func:`_fit`'s."""
+    keys = [(sig, tr.name, float(x), float(y)) for x, y in zip(a, b)]
+    new = sorted({k for k in keys if k not in _FIT_MEMO})
+    if new:
+        if len(_FIT_MEMO) + len(new) > _FIT_MEMO_MAX:
+            _FIT_MEMO.clear()
+            new = sorted(set(keys))
+        coef = tr.fit_many([k[2] for k in new], [k[3] for k in new])
+        for k, c in zip(new, coef):
+            _FIT_MEMO[k] = c
+    return np.array([_FIT_MEMO[k] for k in keys])
 
 
 class Flow:
@@ -128,6 +156,7 @@ class Flow:
             self.compile_s = _time.perf_counter() - t
             _VAR_CACHE[sig] = (ta, params, tracks)
         self.ta, self.params, self.tracks = _VAR_CACHE[sig]
+        self.sig = model.signature()
         self.cheb = [tr for tr in self.tracks.values() if tr.kind == "chebyshev"]
         self.seg = segment_length(self.tracks.values()) if self.cheb else None
         names = self.params.names
@@ -151,7 +180,7 @@ class Flow:
                 ta.pars[self.i_tmid] = 0.5 * (a + b)
                 ta.pars[self.i_ih] = 2.0 / (b - a)
                 for tr in self.cheb:
-                    coef = tr.fit(a, b)
+                    coef = _fit(self.sig, tr, a, b)
                     ta.pars[tr.first_par: tr.first_par + coef.size] = coef.reshape(-1)
             oc = ta.propagate_until(s1)[0]
             if str(oc).split(".")[-1] not in ("time_limit", "success"):
@@ -159,6 +188,115 @@ class Flow:
             s0 = s1
         self.n_flows += 1
         return ta.state[:6].copy(), ta.state[6:].reshape(6, 6).copy()
+
+
+class BatchFlow:
+    """Many flows of :class:`Flow` at once: ``(t0s, X0s, t1s) -> (X1s, Phis)`` in heyoka's SIMD batch mode.
+
+    The same variational equations as :class:`Flow`, compiled once as a ``taylor_adaptive_batch`` of
+    ``batch_size`` lanes (default ``heyoka.recommended_simd_size()``); each lane is one flow with its own
+    epochs, state and Chebyshev segments (the segments of a flow start at its own ``t0``, as in
+    :class:`Flow`, so each lane equals the scalar flow to the integrator's tolerance: same equations,
+    same segments, its own adaptive steps). Flows run forward (``t1 >= t0``); a group smaller than the
+    batch is padded with copies of its first flow, whose output is dropped.
+    """
+
+    def __init__(self, model, batch_size: int | None = None):
+        import heyoka as hy
+
+        from ..dynamics.tracks import segment_length
+
+        B = int(batch_size or hy.recommended_simd_size())
+        if B < 1:
+            raise InputError("batch_size", batch_size, "an integer >= 1")
+        sig = ("var-batch", model.signature(), B)
+        self.compile_s = 0.0
+        if sig not in _VAR_CACHE:
+            from ..dynamics.propagator import rhs_expressions
+
+            t = _time.perf_counter()
+            sys, _ctx, params, tracks, _rots = rhs_expressions(model)
+            vsys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
+            pars = np.repeat(np.asarray(params.values, float)[:, None], B, axis=1)
+            ta = hy.taylor_adaptive_batch(vsys, np.zeros((6, B)), tol=model.tolerance, pars=pars,
+                                          compact_mode=model.compact_mode)
+            self.compile_s = _time.perf_counter() - t
+            _VAR_CACHE[sig] = (ta, params, tracks)
+        self.ta, self.params, self.tracks = _VAR_CACHE[sig]
+        self.sig = model.signature()
+        self.batch_size = B
+        self.cheb = [tr for tr in self.tracks.values() if tr.kind == "chebyshev"]
+        self.seg = segment_length(self.tracks.values()) if self.cheb else None
+        names = self.params.names
+        self.i_tmid = names.index("cheb:t_mid") if self.cheb else None
+        self.i_ih = names.index("cheb:inv_half") if self.cheb else None
+        self.n_flows = 0
+
+    def _pieces(self, t0: float, t1: float) -> list:
+        out, s0 = [], float(t0)
+        seg = self.seg if self.cheb else max(t1 - t0, 0.0)
+        while t1 - s0 > 0:
+            s1 = s0 + min(seg, t1 - s0)
+            out.append((s0, s1))
+            s0 = s1
+        return out
+
+    def __call__(self, t0s, X0s, t1s):
+        """``X0s`` (n, 6) flown from ``t0s`` to ``t1s`` (each a number or (n,) epochs, TDB s):
+        ``(X1s (n, 6), Phis (n, 6, 6))``."""
+        X0s = np.atleast_2d(np.asarray(X0s, float))
+        n = X0s.shape[0]
+        t0s = np.broadcast_to(np.asarray(t0s, float), (n,))
+        t1s = np.broadcast_to(np.asarray(t1s, float), (n,))
+        if X0s.shape != (n, 6) or not (np.all(np.isfinite(X0s)) and np.all(np.isfinite(t0s))
+                                       and np.all(np.isfinite(t1s))):
+            raise InputError("X0s", f"array of shape {X0s.shape}", "finite states (n, 6) and epochs")
+        if np.any(t1s < t0s):
+            raise InputError("t1s", "before t0s", "forward flows (t1 >= t0)")
+        Xf = np.empty((n, 6))
+        Phi = np.empty((n, 6, 6))
+        B = self.batch_size
+        for g0 in range(0, n, B):
+            lanes = list(range(g0, min(g0 + B, n)))
+            xf, phi = self._group(t0s[lanes], X0s[lanes], t1s[lanes])
+            Xf[lanes], Phi[lanes] = xf, phi
+        self.n_flows += n
+        return Xf, Phi
+
+    def _group(self, t0s, X0s, t1s):
+        ta, B = self.ta, self.batch_size
+        m = len(t0s)
+        pad = [0] * (B - m)
+        t0s, t1s, X0s = np.r_[t0s, t0s[pad]], np.r_[t1s, t1s[pad]], np.r_[X0s, X0s[pad]]
+        pieces = [self._pieces(a, b) for a, b in zip(t0s, t1s)]
+        k_max = max(len(p) for p in pieces)
+        ta.set_time(np.array(t0s, float))
+        st = np.empty((42, B))
+        st[:6] = X0s.T
+        st[6:] = np.eye(6).ravel()[:, None]
+        ta.state[:] = st
+        pars = np.repeat(np.asarray(self.params.values, float)[:, None], B, axis=1)
+        for k in range(k_max):
+            # a lane with fewer pieces stays where it is (target = its own end epoch)
+            ab = [p[k] if k < len(p) else (t1s[i], t1s[i]) for i, p in enumerate(pieces)]
+            a = np.array([x[0] for x in ab])
+            b = np.array([x[1] for x in ab])
+            if self.cheb:
+                live = b > a
+                pars[self.i_tmid, live] = 0.5 * (a[live] + b[live])
+                pars[self.i_ih, live] = 2.0 / (b[live] - a[live])
+                if np.any(live):
+                    for tr in self.cheb:
+                        coef = _fit_lanes(self.sig, tr, a[live], b[live])  # (L, degree+1, 3)
+                        pars[tr.first_par: tr.first_par + coef[0].size, live] = coef.reshape(coef.shape[0], -1).T
+                ta.pars[:] = pars
+            ta.propagate_until(b)
+            for i, res in enumerate(ta.propagate_res[:m]):
+                oc = str(res[0]).split(".")[-1].split(":")[0]
+                if oc not in ("time_limit", "success"):
+                    raise MmxsimError(f"variational propagation failed at t = {ta.time[i]:.3f} s ({oc})")
+        out = np.array(ta.state[:, :m], float)
+        return out[:6].T.copy(), out[6:].T.reshape(m, 6, 6).copy()
 
 
 # ---------------------------------------------------------------------------
@@ -227,6 +365,9 @@ class ShootingResult:
 
 
 def _defects(flow, t, X):
+    if isinstance(flow, BatchFlow):  # every segment as one lane
+        Xf, Phi = flow(t[:-1], X[:-1], t[1:])
+        return Xf - X[1:], list(Phi)
     n = len(t) - 1
     F = np.empty((n, 6))
     Phis = []
@@ -237,9 +378,41 @@ def _defects(flow, t, X):
     return F, Phis
 
 
+def _min_norm_step(A: np.ndarray, F: np.ndarray) -> np.ndarray:
+    """Minimum-norm Newton step ``dZ = -J^T (J J^T)^-1 F`` of the shooting constraints, (n+1, 6).
+
+    ``J`` has block rows ``[.. A_i, -I ..]`` (``A`` (n, 6, 6) at block column i, -I at i+1), so ``J J^T``
+    is symmetric positive definite (full row rank by its -I blocks) and block tridiagonal: diagonal
+    blocks ``A_i A_i^T + I``, upper blocks ``-A_{i+1}^T``. It is solved as a banded matrix (Cholesky,
+    half-bandwidth 11): the same solution as the dense solve to rounding, in O(n) instead of O(n^3)
+    (a month-long reference has 377 segments: a 2262-column dense J)."""
+    from scipy.linalg import solveh_banded
+
+    n = A.shape[0]
+    m = 6 * n
+    u = 11
+    ab = np.zeros((u + 1, m))
+    r, c = np.triu_indices(6)
+    diag = np.einsum("nij,nkj->nik", A, A) + np.eye(6)[None]
+    for i in range(n):
+        ab[u + r - c, 6 * i + c] = diag[i, r, c]
+        if i + 1 < n:  # block (i, i+1) = -A_{i+1}^T: every entry lies in the upper band
+            rr, cc = np.indices((6, 6)).reshape(2, -1)
+            ab[u + (6 * i + rr) - (6 * i + 6 + cc), 6 * i + 6 + cc] = -A[i + 1].T[rr, cc]
+    y = solveh_banded(ab, F.ravel(), lower=False).reshape(n, 6)
+    dZ = np.zeros((n + 1, 6))
+    dZ[:n] -= np.einsum("nji,nj->ni", A, y)  # -A_k^T y_k
+    dZ[1:] += y  # -(-I) y_{k-1}
+    return dZ
+
+
 def multiple_shooting(model, t, X0, tol_pos_km: float = 1e-6, tol_vel_km_s: float = 1e-9,
-                      max_iter: int = 15, flow: Flow | None = None) -> ShootingResult:
+                      max_iter: int = 15, flow: Flow | BatchFlow | None = None) -> ShootingResult:
     """Correct patch points ``X0`` at fixed epochs ``t`` so the full-model trajectory is continuous.
+
+    ``flow``: a :class:`Flow` (default: one for ``model``) or a :class:`BatchFlow`, which flies the
+    segments as lanes of SIMD batches (the same flows to the integrator's tolerance; worth its compile
+    for long chains of segments).
 
     Minimum-norm Newton on all 6(n+1) patch-point components (variables scaled:
     km and km/tau with tau = n t); stops when every position defect is below
@@ -272,16 +445,9 @@ def multiple_shooting(model, t, X0, tol_pos_km: float = 1e-6, tol_vel_km_s: floa
             break
         if it == max_iter:
             break
-        J = np.zeros((6 * n, 6 * (n + 1)))
-        for i in range(n):
-            # d(S F_i)/d(S X_i) = S Phi S^-1 ; d(S F_i)/d(S X_i+1) = -I
-            J[6 * i:6 * i + 6, 6 * i:6 * i + 6] = (S[:, None] * Phis[i]) / S[None, :]
-            J[6 * i:6 * i + 6, 6 * i + 6:6 * i + 12] = -np.eye(6)
-        Fs = (F * S).ravel()
-        # minimum-norm solution dZ = -J^T (J J^T)^-1 F; J has full row rank (its -I blocks),
-        # so J J^T is symmetric positive definite (and block tridiagonal)
-        dZ = -J.T @ np.linalg.solve(J @ J.T, Fs)
-        step = dZ.reshape(n + 1, 6) / S
+        # d(S F_i)/d(S X_i) = S Phi S^-1 ; d(S F_i)/d(S X_i+1) = -I
+        A = (S[None, :, None] * np.asarray(Phis)) / S[None, None, :]
+        step = _min_norm_step(A, F * S) / S
         for _ in range(6):  # halve a step whose flows fail (e.g. a segment thrown into Phobos)
             try:
                 F, Phis = _defects(flow, t, X + step)
@@ -458,6 +624,6 @@ def handoff(q: QSO, t0_tdb: float, n_revs: int = 10, per_rev: int = 4, days: flo
     return Handoff(q, float(t[0]), sh, cor, unc, nom)
 
 
-__all__ = ["full_model", "check_switch_radius", "Flow", "patch_points", "multiple_shooting", "ShootingResult", "continuity",
+__all__ = ["full_model", "check_switch_radius", "Flow", "BatchFlow", "patch_points", "multiple_shooting", "ShootingResult", "continuity",
            "boundedness", "Boundedness", "BOUNDEDNESS_HEADER", "handoff", "Handoff", "design_distance_range",
            "PHOBOS_PERIOD_S"]
