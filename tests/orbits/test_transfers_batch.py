@@ -41,12 +41,17 @@ def test_batch_stm_equals_scalar(pair):
         T._flow_stm(X0s[-1], taus[-1], 2)
 
 
-def test_batch_grid_equals_scalar_grid(pair):
+def test_batch_grid_equals_scalar_grid(pair, monkeypatch):
     """2 x 2 phases x 2 times of flight, 50 -> 30 km: the lockstep batch grid finds the same transfers
     as the scalar two_impulse_transfer loop, in the same order, Δv to 1e-9 m/s."""
     dep, arr = pair
+    calls = []
+    flow_many = T._flow_stm_many
+    monkeypatch.setattr(T, "_flow_stm_many", lambda *a: calls.append(len(a[0])) or flow_many(*a))
     tofs, ph = np.array([0.3 * DAY, 0.6 * DAY]), np.array([0.0, 0.5])
-    got = T._grid_transfers(dep, arr, tofs, ph, ph, 2)
+    got, batched = T._grid_transfers(dep, arr, tofs, ph, ph, 2)
+    assert batched
+    assert calls and calls[0] == 16  # 8 grid points x 2 guesses, flown in batch mode
     ref = [tr for tof in tofs for a in ph for b in ph if (tr := T._try(dep, arr, tof, a, b, 2)) is not None]
     assert len(ref) >= 4 and len(got) == len(ref)
     for g, r in zip(got, ref):
@@ -57,9 +62,12 @@ def test_batch_grid_equals_scalar_grid(pair):
         assert g.iterations == r.iterations
 
 
-def test_lockstep_newton_reports_failures_like_scalar(pair):
-    """A problem whose guess cannot be flown fails in the lockstep driver with the scalar driver's
-    exception, and does not disturb the problem solved beside it."""
+@pytest.mark.parametrize("batch_min", [1, 16])
+def test_lockstep_newton_reports_failures_like_scalar(pair, monkeypatch, batch_min):
+    """A problem whose guess cannot be flown fails in the lockstep driver (batch mode, and the scalar
+    flights it uses for few problems) with the scalar driver's exception, and does not disturb the
+    problem solved beside it."""
+    monkeypatch.setattr(T, "_BATCH_MIN_PROBLEMS", batch_min)
     dep, arr = pair
     X1, X2 = T._to_tau(T.qso_state(dep, 0.25)), T._to_tau(T.qso_state(arr, 0.75))
     tau = 1.0 * DAY * T.N

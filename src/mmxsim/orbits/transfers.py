@@ -355,12 +355,27 @@ def _flow_stm_many(X0s, taus, degree):
     return out
 
 
+def _flow_or_message(X0, tau, degree):
+    """:func:`_flow_stm`, or its error message where the propagation failed."""
+    try:
+        return _flow_stm(X0, tau, degree)
+    except TransferError as e:
+        return str(e)
+
+
+#: fewer problems than this are flown with the scalar integrator: compiling the batch one (~0.5 s, once
+#: per process) would cost more than it saves (the quick run's grid has 6)
+_BATCH_MIN_PROBLEMS = 16
+
+
 def _solve_bvps(problems, degree):
     """Many independent Newton problems (:func:`_newton_bvp`) in lockstep: each round flies the
-    pending velocity of every unfinished problem together (:func:`_flow_stm_many`; a lone one with
-    the scalar integrator). ``problems``: (r1, r2, tau, v_guess). Returns, per problem, the tuple of
-    :func:`_solve_bvp` or the exception (TransferError, LinAlgError) it raised."""
+    pending velocity of every unfinished problem together (:func:`_flow_stm_many`; a lone one, and
+    all of them when there are fewer than ``_BATCH_MIN_PROBLEMS``, with the scalar integrator).
+    ``problems``: (r1, r2, tau, v_guess). Returns, per problem, the tuple of :func:`_solve_bvp` or
+    the exception (TransferError, LinAlgError) it raised."""
     gens = [_newton_bvp(r1, r2, vg) for r1, r2, _, vg in problems]
+    batch = len(problems) >= _BATCH_MIN_PROBLEMS
     out = [None] * len(problems)
     pending = {}
     for i, g in enumerate(gens):
@@ -369,11 +384,8 @@ def _solve_bvps(problems, degree):
         idx = list(pending)
         X0s = [np.concatenate([problems[i][0], pending[i]]) for i in idx]
         taus = [problems[i][2] for i in idx]
-        if len(idx) == 1:
-            try:
-                res = [_flow_stm(X0s[0], taus[0], degree)]
-            except TransferError as e:
-                res = [str(e)]
+        if len(idx) == 1 or not batch:
+            res = [_flow_or_message(X0, tau, degree) for X0, tau in zip(X0s, taus)]
         else:
             res = _flow_stm_many(X0s, taus, degree)
         pending = {}
@@ -505,8 +517,9 @@ def _try(departure, arrival, tof_s, p1, p2, degree, v_guess=None):
 
 def _grid_transfers(departure, arrival, tofs, ph1, ph2, deg):
     """``[_try(departure, arrival, tof, a, b, deg) for tof, a, b in the grid]`` less the failures, in
-    grid order, with every Newton problem of the grid solved together in batch mode
-    (:func:`_solve_bvps`) and each QSO point computed once."""
+    grid order, with every Newton problem of the grid solved together (:func:`_solve_bvps`) and each
+    QSO point computed once; and whether the batch integrator flew them (else they are bit for bit
+    the scalar loop's)."""
 
     def endpoints(q, phases, field):
         out = {}
@@ -534,6 +547,7 @@ def _grid_transfers(departure, arrival, tofs, ph1, ph2, deg):
                 cases.append((tof, a, b, len(problems)))
                 problems += [(X1[:3], X2[:3], tau, vg) for vg in (_linear_guess(X1[:3], X2[:3], tau), X1[3:])]
     sols = _solve_bvps(problems, deg)
+    batched = len(problems) >= _BATCH_MIN_PROBLEMS
     found = []
     for tof, a, b, k in cases:
         (p1, s1), (p2, s2) = E1[a], E2[b]
@@ -542,7 +556,7 @@ def _grid_transfers(departure, arrival, tofs, ph1, ph2, deg):
             found.append(_make_transfer(departure, arrival, deg, p1, p2, tof, tof, s1, s2, sol, 2, True))
         except (TransferError, InputError):
             continue
-    return found
+    return found, batched
 
 
 def optimal_transfer(departure: Q.QSO, arrival: Q.QSO, tof_max_s: float, tof_min_s: float | None = None,
@@ -578,7 +592,7 @@ def optimal_transfer(departure: Q.QSO, arrival: Q.QSO, tof_max_s: float, tof_min
     tofs = np.linspace(tmin, tmax, n_tof) if n_tof > 1 else np.array([tmax])
     ph1 = np.arange(n_phase) * span1 / n_phase
     ph2 = np.arange(n_phase) * span / n_phase
-    found = _grid_transfers(departure, arrival, tofs, ph1, ph2, deg)
+    found, batched = _grid_transfers(departure, arrival, tofs, ph1, ph2, deg)
     if not found:
         raise InputError("tof_max_s", tof_max_s, "a time-of-flight range where at least one grid transfer converges")
     found.sort(key=lambda t: t.dv_total_m_s)
@@ -586,7 +600,7 @@ def optimal_transfer(departure: Q.QSO, arrival: Q.QSO, tof_max_s: float, tof_min
     # start is sensitive to the last bits of its warm starts (its Newton problems switch between solution
     # branches), so the starts are re-solved with the scalar integrator: the optimiser then meets exactly
     # the arcs the scalar grid gave it.
-    for i in range(min(len(found), max(1, n_starts))):
+    for i in range(min(len(found), max(1, n_starts)) if batched else 0):
         tr = _try(departure, arrival, found[i].tof_s, found[i].depart_phase, found[i].arrive_phase, deg)
         if tr is not None:
             found[i] = tr
