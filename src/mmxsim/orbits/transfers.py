@@ -225,6 +225,32 @@ def _sample_arc(X0, tau, degree, n):
     return grid, out
 
 
+def _sample_arcs(X0s, tau, degree, n):
+    """``[_sample_arc(X0, tau, degree, n)[1] for X0 in X0s]`` (n, 6) each, flown in heyoka batch mode
+    (the lanes of :func:`_batch_integrator` without the variational part; same equations and
+    tolerance); fewer than two states, or a batch that stopped early, with the scalar integrator."""
+    X0s = np.asarray(X0s, float)
+    if len(X0s) < 2:
+        return [_sample_arc(X0, tau, degree, n)[1] for X0 in X0s]
+    B, time_limit = _batch_integrator(degree, variational=False)
+    W = B.batch_size
+    grid = np.linspace(0.0, tau, n)
+    out = []
+    for k in range(0, len(X0s), W):
+        chunk = X0s[k:k + W]
+        lanes = np.concatenate([chunk, np.repeat(chunk[:1], W - len(chunk), axis=0)])
+        B.set_time(0.0)
+        B.state[:] = lanes.T
+        res = np.asarray(B.propagate_grid(np.repeat(grid[:, None], W, axis=1))[-1])  # (n, 6, W)
+        for j in range(len(chunk)):
+            a = res[:, :, j]
+            if B.propagate_res[j][0] == time_limit and np.all(np.isfinite(a)):
+                out.append(a.copy())
+            else:
+                out.append(_sample_arc(chunk[j], tau, degree, n)[1])
+    return out
+
+
 def _linear_stm(tau):
     """STM of the linear Hill (Clohessy-Wiltshire) equations, no Phobos gravity."""
     from scipy.linalg import expm
@@ -299,12 +325,12 @@ def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
 _BATCH_INTEGRATORS: dict = {}
 
 
-def _batch_integrator(degree):
+def _batch_integrator(degree, variational=True):
     """Cached heyoka batch integrator (SIMD width ``heyoka.recommended_simd_size()``, one lane per
-    problem) of the Hill problem with its variational equations (state, then the 6x6 STM row-major),
-    no events: the batch twin of ``qso.hill_integrator(degree, variational=True)``, same equations
-    and tolerance."""
-    key = int(degree)
+    problem) of the Hill problem, with its variational equations (state, then the 6x6 STM row-major)
+    or without, no events: the batch twin of ``qso.hill_integrator(degree, variational)``, same
+    equations and tolerance."""
+    key = (int(degree), bool(variational))
     if key not in _BATCH_INTEGRATORS:
         import heyoka as hy
 
@@ -312,10 +338,12 @@ def _batch_integrator(degree):
 
         Q._field(degree)
         X = list(hy.make_vars("x", "y", "z", "vx", "vy", "vz"))
-        vsys = hy.var_ode_sys(list(zip(X, Q.hill_rhs(X, degree, heyoka_ns()))), hy.var_args.vars, order=1)
+        sys = list(zip(X, Q.hill_rhs(X, degree, heyoka_ns())))
+        if variational:
+            sys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
         W = int(hy.recommended_simd_size())
-        _BATCH_INTEGRATORS[key] = (hy.taylor_adaptive_batch(vsys, np.ones((42, W)), compact_mode=True),
-                                   hy.taylor_outcome.time_limit)
+        _BATCH_INTEGRATORS[key] = (hy.taylor_adaptive_batch(sys, np.ones((42 if variational else 6, W)),
+                                                            compact_mode=True), hy.taylor_outcome.time_limit)
     return _BATCH_INTEGRATORS[key]
 
 
@@ -1144,8 +1172,9 @@ def transfer_dispersion_mc(tr: Transfer, errors: TransferErrors = TransferErrors
 
     Each sample draws the departure knowledge error, the execution errors of both burns (magnitude and
     an exact small rotation) and the arrival knowledge error from ``numpy.random.default_rng(seed)``;
-    the arc is propagated by heyoka on ``n_grid`` points (closest approach on that grid) and the second
-    burn is the same velocity-matching law, its execution error scaled by the commanded burn.
+    the arc is propagated by heyoka on ``n_grid`` points (closest approach on that grid; all samples
+    together in batch mode, :func:`_sample_arcs`) and the second burn is the same velocity-matching
+    law, its execution error scaled by the commanded burn.
     """
     thr = _check_dispersion_args(tr, errors, surface_threshold_km, n_grid)
     if isinstance(n_samples, bool) or not (isinstance(n_samples, (int, np.integer)) and 2 <= n_samples <= 1000000):
@@ -1163,20 +1192,24 @@ def transfer_dispersion_mc(tr: Transfer, errors: TransferErrors = TransferErrors
     n = int(n_samples)
     dep, arr, corr, post, dmin = (np.empty((n, 6)), np.empty((n, 6)), np.empty((n, 3)), np.empty((n, 3)),
                                   np.empty(n))
-    for i in range(n):
+    draws, S0 = [], np.empty((n, 6))
+    for i in range(n):  # the draws in the order of the one-sample-at-a-time loop this replaced
         e0 = Lk @ rng.standard_normal(6)
         ex1 = rng.standard_normal(3) * (errors.exec_mag_frac, errors.exec_point_rad, errors.exec_point_rad)
         ef = Lk @ rng.standard_normal(6)
         ex2 = rng.standard_normal(3) * (errors.exec_mag_frac, errors.exec_point_rad, errors.exec_point_rad)
-        s0 = np.concatenate([s_nom[:3] + e0[:3], v_orbit + e0[3:] + _executed(tr.dv1, *ex1)])
-        _, a = _sample_arc(_to_tau(s0), tau, tr.degree, n_grid)
+        S0[i] = np.concatenate([s_nom[:3] + e0[:3], v_orbit + e0[3:] + _executed(tr.dv1, *ex1)])
+        draws.append((ef, ex2))
+    arcs = _sample_arcs(np.array([_to_tau(s0) for s0 in S0]), tau, tr.degree, n_grid)
+    for i, ((ef, ex2), s0, a) in enumerate(zip(draws, S0, arcs)):
         xf = _to_dim(a[-1])
         c = -(xf[3:] - xf_nom[3:] + ef[3:])  # the velocity-matching law on the estimated state
         dep[i] = s0 - s_nom
         arr[i] = xf - xf_nom
         corr[i] = c
         post[i] = xf[3:] + _executed(tr.dv2 + c, *ex2) - v_target
-        dmin[i] = float(Q.surface_distance_hill(a[:, :3]).min())
+    # closest approaches: the signed distance of every sample's arc points in one call
+    dmin[:] = Q.surface_distance_hill(np.concatenate([a[:, :3] for a in arcs])).reshape(n, -1).min(axis=1)
     return TransferMonteCarlo(dep, arr, corr, post, dmin, thr)
 
 
