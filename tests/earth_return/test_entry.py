@@ -338,3 +338,21 @@ def test_landing_speed_is_the_parachute_terminal_velocity(descent_mass_kg, cds):
     assert tr.altitude_km[-1] == pytest.approx(0.0, abs=1e-6)
     v_term = math.sqrt(2.0 * m * 9.7946 / (1.225 * cds))
     assert tr.speed_kms[-1] * 1e3 == pytest.approx(v_term, rel=3e-3)
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="the compiled ensemble needs numba")
+def test_placement_with_compiled_intermediate_flights_equals_dop853():
+    """place_entry_for_landing flies its intermediate steps (only their landing point is used) with the
+    compiled fixed-step ensemble (issue 19); passing a DOP853 option (``rtol``) keeps every step on
+    SciPy. Same iterations, so the moved entry point agrees to 1 m (the compiled landing is ~1 mm
+    from DOP853) and the returned trajectory's landing to 1 m, peak deceleration to 1e-5."""
+    target = en.WPA_NOMINAL
+    e_fast, tr_fast = en.place_entry_for_landing(en.hayabusa2_entry(), *target)
+    e_ref, tr_ref = en.place_entry_for_landing(en.hayabusa2_entry(), *target, rtol=1e-9)
+    d_entry = en.local_en_km(e_fast.lat_deg, e_fast.lon_deg, e_ref.lat_deg, e_ref.lon_deg)[0]
+    assert math.hypot(*d_entry) < 1e-3
+    a, b = tr_fast.summary, tr_ref.summary
+    d_land = en.local_en_km(a["landing_lat_deg"], a["landing_lon_deg"], b["landing_lat_deg"], b["landing_lon_deg"])[0]
+    assert math.hypot(*d_land) < 1e-3
+    assert abs(a["peak_decel_g"] - b["peak_decel_g"]) < 1e-5 * b["peak_decel_g"]
+    assert en._fast_landing(None, {"rtol": 1e-9}) is None

@@ -284,3 +284,15 @@ def test_quasi_periodic_qso_is_refused_as_start(grid):
     with pytest.raises(InputError) as e:
         plan_descent(q, *SITE, grid=grid)
     assert e.value.field == "start"
+
+
+def test_vectorised_surface_normals_equal_the_scalar_ones(grid):
+    """The touchdown statistics take the surface normal of every sample at once (issue 19): equal to
+    GridGravity.surface_normal point by point to 1e-14, poles and the date line included."""
+    from mmxsim.surface.landing import _surface_normals
+
+    rng = np.random.default_rng(3)
+    lat = np.r_[rng.uniform(-1.5, 1.5, 40), 1.5707963, -1.5707963, 0.3]
+    lon = np.r_[rng.uniform(-math.pi, math.pi, 40), 0.2, -2.0, math.pi]
+    ref = np.array([grid.surface_normal(a, b) for a, b in zip(lat, lon)])
+    assert np.allclose(_surface_normals(grid, lat, lon), ref, rtol=0, atol=1e-14)

@@ -27,7 +27,13 @@ Method
   (no Phobos gravity), then the departure orbit's own velocity; a backtracking line
   search keeps the miss decreasing. The lowest-Δv converged solution is returned.
 * :func:`optimal_transfer` searches a grid of (departure phase, arrival phase, tof) and
-  refines the best points with Nelder-Mead (tof kept in [tof_min, tof_max]).
+  refines the best points with Nelder-Mead (tof kept in [tof_min, tof_max]). The grid's Newton
+  problems are solved together: one heyoka batch integrator (SIMD lanes, same equations and
+  tolerance, no section event) flies the pending velocity of every unfinished problem per round
+  (:func:`_solve_bvps`, the same Newton iterations as the scalar :func:`_solve_bvp`; Δv agrees to
+  ~1e-13 m/s). The Nelder-Mead path is sensitive to the last bits of its warm starts (its Newton
+  problems can switch solution branch), so its starts are re-solved, and it runs, with the scalar
+  integrator: the optimum is bit for bit the scalar search's.
 * :func:`transfer_campaign` steps a planar QSO down through given sizes; the total
   time includes the coasts on the intermediate QSOs to reach the next departure phase.
 * :func:`planar_3d_transfers` does a direct two-impulse transfer planar -> 3D QSO and back.
@@ -219,6 +225,32 @@ def _sample_arc(X0, tau, degree, n):
     return grid, out
 
 
+def _sample_arcs(X0s, tau, degree, n):
+    """``[_sample_arc(X0, tau, degree, n)[1] for X0 in X0s]`` (n, 6) each, flown in heyoka batch mode
+    (the lanes of :func:`_batch_integrator` without the variational part; same equations and
+    tolerance); fewer than two states, or a batch that stopped early, with the scalar integrator."""
+    X0s = np.asarray(X0s, float)
+    if len(X0s) < 2:
+        return [_sample_arc(X0, tau, degree, n)[1] for X0 in X0s]
+    B, time_limit = _batch_integrator(degree, variational=False)
+    W = B.batch_size
+    grid = np.linspace(0.0, tau, n)
+    out = []
+    for k in range(0, len(X0s), W):
+        chunk = X0s[k:k + W]
+        lanes = np.concatenate([chunk, np.repeat(chunk[:1], W - len(chunk), axis=0)])
+        B.set_time(0.0)
+        B.state[:] = lanes.T
+        res = np.asarray(B.propagate_grid(np.repeat(grid[:, None], W, axis=1))[-1])  # (n, 6, W)
+        for j in range(len(chunk)):
+            a = res[:, :, j]
+            if B.propagate_res[j][0] == time_limit and np.all(np.isfinite(a)):
+                out.append(a.copy())
+            else:
+                out.append(_sample_arc(chunk[j], tau, degree, n)[1])
+    return out
+
+
 def _linear_stm(tau):
     """STM of the linear Hill (Clohessy-Wiltshire) equations, no Phobos gravity."""
     from scipy.linalg import expm
@@ -235,10 +267,19 @@ def _linear_guess(r1, r2, tau):
     return np.linalg.lstsq(P[:3, 3:], r2 - P[:3, :3] @ r1, rcond=1e-10)[0]
 
 
-def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
-    """Newton on v1 so that r(tau) = r2. Returns (v1, Xf, miss_km, iterations)."""
+def _newton_bvp(r1, r2, v_guess, tol_km=1e-9, maxit=25):
+    """Newton on v1 so that r(tau) = r2, written as a coroutine so that many problems can share
+    batched propagations: it yields each velocity v1 to fly (from r1 over the problem's tau) and is
+    sent back ``(Xf, phi)`` or an error message (the propagation failed). Its return value is
+    (v1, Xf, miss_km, iterations); it raises TransferError when it does not converge. A backtracking
+    line search (step halved down to 1/64) keeps the miss decreasing. The drivers
+    :func:`_solve_bvp` (one problem, scalar integrator) and :func:`_solve_bvps` (many, batch mode)
+    run the same iterations."""
     v = np.array(v_guess, float)
-    Xf, phi = _flow_stm(np.concatenate([r1, v]), tau, degree)
+    res = yield v
+    if isinstance(res, str):
+        raise TransferError(res)
+    Xf, phi = res
     G = Xf[:3] - r2
     g = np.linalg.norm(G)
     for it in range(1, maxit + 1):
@@ -248,11 +289,12 @@ def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
         s = 1.0
         while True:
             vt = v + s * dv
-            try:
-                Xt, pt = _flow_stm(np.concatenate([r1, vt]), tau, degree)
-                gt = np.linalg.norm(Xt[:3] - r2)
-            except TransferError:
+            res = yield vt
+            if isinstance(res, str):
                 gt = math.inf
+            else:
+                Xt, pt = res
+                gt = np.linalg.norm(Xt[:3] - r2)
             if gt < g or s < 1.0 / 64:
                 break
             s *= 0.5
@@ -264,26 +306,160 @@ def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
     raise TransferError(f"Newton did not converge in {maxit} iterations (miss {g:.3g} km)")
 
 
-def _solve_arc(X1, X2, tau, deg, v_guess=None):
-    """Arc from X1's position to X2's position in tau: lowest-Δv converged solution over the guesses
-    (warm start ``v_guess`` first, then the linear Hill solution, then X1's own velocity)."""
-    guesses = [] if v_guess is None else [np.asarray(v_guess, float)]
-    guesses += [_linear_guess(X1[:3], X2[:3], tau), X1[3:]]
+def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
+    """Newton on v1 so that r(tau) = r2 (:func:`_newton_bvp`, scalar propagations).
+    Returns (v1, Xf, miss_km, iterations)."""
+    gen = _newton_bvp(r1, r2, v_guess, tol_km, maxit)
+    try:
+        v = next(gen)
+        while True:
+            try:
+                res = _flow_stm(np.concatenate([r1, v]), tau, degree)
+            except TransferError as e:
+                res = str(e)
+            v = gen.send(res)
+    except StopIteration as stop:
+        return stop.value
+
+
+_BATCH_INTEGRATORS: dict = {}
+
+
+def _batch_integrator(degree, variational=True):
+    """Cached heyoka batch integrator (SIMD width ``heyoka.recommended_simd_size()``, one lane per
+    problem) of the Hill problem, with its variational equations (state, then the 6x6 STM row-major)
+    or without, no events: the batch twin of ``qso.hill_integrator(degree, variational)``, same
+    equations and tolerance."""
+    key = (int(degree), bool(variational))
+    if key not in _BATCH_INTEGRATORS:
+        import heyoka as hy
+
+        from ..mathns import heyoka_ns
+
+        Q._field(degree)
+        X = list(hy.make_vars("x", "y", "z", "vx", "vy", "vz"))
+        sys = list(zip(X, Q.hill_rhs(X, degree, heyoka_ns())))
+        if variational:
+            sys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
+        W = int(hy.recommended_simd_size())
+        _BATCH_INTEGRATORS[key] = (hy.taylor_adaptive_batch(sys, np.ones((42 if variational else 6, W)),
+                                                            compact_mode=True), hy.taylor_outcome.time_limit)
+    return _BATCH_INTEGRATORS[key]
+
+
+def _flow_stm_many(X0s, taus, degree):
+    """State and STM at tau_i from (0, X0_i) for many problems: heyoka batch mode (lanes sorted by tau,
+    the last batch padded with a copy of one of its members). Returns a list of (Xf, phi) or, where a
+    propagation failed (non-finite state, integrator error), an error message. heyoka stops the whole
+    batch when one lane fails; the other lanes of that batch are then flown with the scalar integrator."""
+    B, time_limit = _batch_integrator(degree)
+    W = B.batch_size
+    X0s, taus = np.asarray(X0s, float), np.asarray(taus, float)
+    order = np.argsort(taus, kind="stable")
+    out = [None] * len(taus)
+    eye = np.eye(6).ravel()[:, None]
+    for k in range(0, len(order), W):
+        idx = order[k:k + W]
+        lanes = np.concatenate([idx, np.full(W - len(idx), idx[0])])
+        B.set_time(0.0)
+        st = B.state
+        st[:6, :] = X0s[lanes].T
+        st[6:, :] = eye
+        B.propagate_until(taus[lanes])
+        st = B.state
+        for j, i in enumerate(idx):
+            oc = B.propagate_res[j][0]
+            Xf = st[:, j]
+            if oc == time_limit and np.all(np.isfinite(Xf)):
+                out[i] = (Xf[:6].copy(), Xf[6:].reshape(6, 6).copy())
+            elif np.all(np.isfinite(Xf)):
+                # stopped with the batch when another lane failed (heyoka stops every lane): flown alone
+                try:
+                    out[i] = _flow_stm(X0s[i], taus[i], degree)
+                except TransferError as e:
+                    out[i] = str(e)
+            else:
+                out[i] = f"propagation stopped at tau = {B.time[j]:.4g} of {taus[i]:.4g} ({oc})"
+    return out
+
+
+def _flow_or_message(X0, tau, degree):
+    """:func:`_flow_stm`, or its error message where the propagation failed."""
+    try:
+        return _flow_stm(X0, tau, degree)
+    except TransferError as e:
+        return str(e)
+
+
+#: fewer problems than this are flown with the scalar integrator: compiling the batch one (~0.5 s, once
+#: per process) would cost more than it saves (the quick run's grid has 6)
+_BATCH_MIN_PROBLEMS = 16
+
+
+def _solve_bvps(problems, degree):
+    """Many independent Newton problems (:func:`_newton_bvp`) in lockstep: each round flies the
+    pending velocity of every unfinished problem together (:func:`_flow_stm_many`; a lone one, and
+    all of them when there are fewer than ``_BATCH_MIN_PROBLEMS``, with the scalar integrator).
+    ``problems``: (r1, r2, tau, v_guess). Returns, per problem, the tuple of :func:`_solve_bvp` or
+    the exception (TransferError, LinAlgError) it raised."""
+    gens = [_newton_bvp(r1, r2, vg) for r1, r2, _, vg in problems]
+    batch = len(problems) >= _BATCH_MIN_PROBLEMS
+    out = [None] * len(problems)
+    pending = {}
+    for i, g in enumerate(gens):
+        pending[i] = next(g)
+    while pending:
+        idx = list(pending)
+        X0s = [np.concatenate([problems[i][0], pending[i]]) for i in idx]
+        taus = [problems[i][2] for i in idx]
+        if len(idx) == 1 or not batch:
+            res = [_flow_or_message(X0, tau, degree) for X0, tau in zip(X0s, taus)]
+        else:
+            res = _flow_stm_many(X0s, taus, degree)
+        pending = {}
+        for i, r in zip(idx, res):
+            try:
+                pending[i] = gens[i].send(r)
+            except StopIteration as stop:
+                out[i] = stop.value
+            except (TransferError, np.linalg.LinAlgError) as e:
+                out[i] = e
+    return out
+
+
+def _best_solution(X1, X2, sols):
+    """The lowest-Δv converged solution among ``sols`` (in guess order; exceptions skipped), as
+    :func:`_solve_arc` keeps it; raises TransferError when none converged."""
     best, errs = None, []
-    for vg in guesses:
-        try:
-            v, Xf, miss, it = _solve_bvp(X1[:3], X2[:3], tau, deg, vg)
-        except (TransferError, np.linalg.LinAlgError) as e:
-            errs.append(str(e))
+    for sol in sols:
+        if isinstance(sol, Exception):
+            errs.append(str(sol))
             continue
+        v, Xf, miss, it = sol
         dv = np.linalg.norm(v - X1[3:]) + np.linalg.norm(X2[3:] - Xf[3:])
         if best is None or dv < best[0] - 1e-12:
             best = (dv, v, Xf, miss, it)
-        if v_guess is not None:
-            break  # warm start converged: keep it (the optimisers rely on continuity)
     if best is None:
         raise TransferError("; ".join(errs))
     return best[1:]
+
+
+def _solve_arc(X1, X2, tau, deg, v_guess=None):
+    """Arc from X1's position to X2's position in tau: lowest-Δv converged solution over the guesses
+    (warm start ``v_guess`` first, then the linear Hill solution, then X1's own velocity), scalar
+    propagations (the optimisers' sequential path; :func:`_grid_transfers` solves a whole grid at once)."""
+    guesses = [] if v_guess is None else [np.asarray(v_guess, float)]
+    guesses += [_linear_guess(X1[:3], X2[:3], tau), X1[3:]]
+    sols = []
+    for vg in guesses:
+        try:
+            sols.append(_solve_bvp(X1[:3], X2[:3], tau, deg, vg))
+        except (TransferError, np.linalg.LinAlgError) as e:
+            sols.append(e)
+            continue
+        if v_guess is not None:
+            break  # warm start converged: keep it (the optimisers rely on continuity)
+    return _best_solution(X1, X2, sols)
 
 
 # ---------------------------------------------------------------------------
@@ -307,19 +483,33 @@ def two_impulse_transfer(departure: Q.QSO, arrival: Q.QSO, tof_s: float, depart_
     p2 = _check_phase(arrival, arrive_phase, "arrive_phase")
     if not (isinstance(n_samples, (int, np.integer)) and 2 <= n_samples <= 100000):
         raise InputError("n_samples", n_samples, "an integer 2..100000")
-    s1, s2 = qso_state(departure, p1), qso_state(arrival, p2)
-    for s, f in ((s1, "depart_phase"), (s2, "arrive_phase")):
-        d = float(Q.surface_distance_hill(s[:3])[0])
-        if d < 0.0:
-            raise InputError(f, p1 if f == "depart_phase" else p2,
-                             f"a point outside Phobos' shape (this one is {-d:.2f} km inside)")
+    s1 = _endpoint_state(departure, p1, "depart_phase")
+    s2 = _endpoint_state(arrival, p2, "arrive_phase")
     X1, X2 = _to_tau(s1), _to_tau(s2)
     tau = tof * N
     try:
-        v, Xf, miss, it = _solve_arc(X1, X2, tau, deg, None if v_guess_km_s is None else
-                                     np.asarray(v_guess_km_s, float) / N)
+        sol = _solve_arc(X1, X2, tau, deg, None if v_guess_km_s is None else np.asarray(v_guess_km_s, float) / N)
     except TransferError as e:
         raise InputError("tof_s", tof_s, f"a transfer the Newton solver converges for ({e})") from None
+    return _make_transfer(departure, arrival, deg, p1, p2, tof, tof_s, s1, s2, sol, n_samples, check_surface)
+
+
+def _endpoint_state(q, phase, field):
+    """qso_state(q, phase), refused (InputError on ``field``) inside Phobos' shape."""
+    s = qso_state(q, phase)
+    d = float(Q.surface_distance_hill(s[:3])[0])
+    if d < 0.0:
+        raise InputError(field, phase, f"a point outside Phobos' shape (this one is {-d:.2f} km inside)")
+    return s
+
+
+def _make_transfer(departure, arrival, deg, p1, p2, tof, tof_s, s1, s2, sol, n_samples, check_surface):
+    """The Transfer of a converged arc ``sol`` = (v1, Xf, miss, iterations) (dimensionless): the arc
+    sampled, its closest approach to the shape (InputError on ``tof_s`` through the surface when
+    ``check_surface``)."""
+    X1, X2 = _to_tau(s1), _to_tau(s2)
+    tau = tof * N
+    v, Xf, miss, it = sol
     t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, max(n_samples, int(60 * tau / _TWO_PI) + 2))
     dmin = float(Q.surface_distance_hill(arc[:, :3]).min())
     if check_surface and dmin < 0.0:
@@ -351,6 +541,50 @@ def _try(departure, arrival, tof_s, p1, p2, degree, v_guess=None):
                                     v_guess_km_s=v_guess)
     except InputError:
         return None
+
+
+def _grid_transfers(departure, arrival, tofs, ph1, ph2, deg):
+    """``[_try(departure, arrival, tof, a, b, deg) for tof, a, b in the grid]`` less the failures, in
+    grid order, with every Newton problem of the grid solved together (:func:`_solve_bvps`) and each
+    QSO point computed once; and whether the batch integrator flew them (else they are bit for bit
+    the scalar loop's)."""
+
+    def endpoints(q, phases, field):
+        out = {}
+        for p in phases:
+            try:
+                pc = _check_phase(q, p, field)
+                out[p] = (pc, _endpoint_state(q, pc, field))
+            except InputError:
+                out[p] = None
+        return out
+
+    E1, E2 = endpoints(departure, ph1, "depart_phase"), endpoints(arrival, ph2, "arrive_phase")
+    cases, problems = [], []
+    for tof in tofs:
+        try:
+            tof = _check_tof(tof)
+        except InputError:
+            continue
+        tau = tof * N
+        for a in ph1:
+            for b in ph2:
+                if E1[a] is None or E2[b] is None:
+                    continue
+                X1, X2 = _to_tau(E1[a][1]), _to_tau(E2[b][1])
+                cases.append((tof, a, b, len(problems)))
+                problems += [(X1[:3], X2[:3], tau, vg) for vg in (_linear_guess(X1[:3], X2[:3], tau), X1[3:])]
+    sols = _solve_bvps(problems, deg)
+    batched = len(problems) >= _BATCH_MIN_PROBLEMS
+    found = []
+    for tof, a, b, k in cases:
+        (p1, s1), (p2, s2) = E1[a], E2[b]
+        try:
+            sol = _best_solution(_to_tau(s1), _to_tau(s2), sols[k:k + 2])
+            found.append(_make_transfer(departure, arrival, deg, p1, p2, tof, tof, s1, s2, sol, 2, True))
+        except (TransferError, InputError):
+            continue
+    return found, batched
 
 
 def optimal_transfer(departure: Q.QSO, arrival: Q.QSO, tof_max_s: float, tof_min_s: float | None = None,
@@ -386,16 +620,18 @@ def optimal_transfer(departure: Q.QSO, arrival: Q.QSO, tof_max_s: float, tof_min
     tofs = np.linspace(tmin, tmax, n_tof) if n_tof > 1 else np.array([tmax])
     ph1 = np.arange(n_phase) * span1 / n_phase
     ph2 = np.arange(n_phase) * span / n_phase
-    found = []
-    for tof in tofs:
-        for a in ph1:
-            for b in ph2:
-                tr = _try(departure, arrival, tof, a, b, deg)
-                if tr is not None:
-                    found.append(tr)
+    found, batched = _grid_transfers(departure, arrival, tofs, ph1, ph2, deg)
     if not found:
         raise InputError("tof_max_s", tof_max_s, "a time-of-flight range where at least one grid transfer converges")
     found.sort(key=lambda t: t.dv_total_m_s)
+    # The grid (batch mode) agrees with the scalar solver to ~1e-13 m/s, but the Nelder-Mead path from a
+    # start is sensitive to the last bits of its warm starts (its Newton problems switch between solution
+    # branches), so the starts are re-solved with the scalar integrator: the optimiser then meets exactly
+    # the arcs the scalar grid gave it.
+    for i in range(min(len(found), max(1, n_starts)) if batched else 0):
+        tr = _try(departure, arrival, found[i].tof_s, found[i].depart_phase, found[i].arrive_phase, deg)
+        if tr is not None:
+            found[i] = tr
     best = found[0]
     if refine:
         step = (span1 / n_phase, span / n_phase, max(tmax - tmin, 0.05 * tmax) / max(n_tof, 2))
@@ -936,8 +1172,9 @@ def transfer_dispersion_mc(tr: Transfer, errors: TransferErrors = TransferErrors
 
     Each sample draws the departure knowledge error, the execution errors of both burns (magnitude and
     an exact small rotation) and the arrival knowledge error from ``numpy.random.default_rng(seed)``;
-    the arc is propagated by heyoka on ``n_grid`` points (closest approach on that grid) and the second
-    burn is the same velocity-matching law, its execution error scaled by the commanded burn.
+    the arc is propagated by heyoka on ``n_grid`` points (closest approach on that grid; all samples
+    together in batch mode, :func:`_sample_arcs`) and the second burn is the same velocity-matching
+    law, its execution error scaled by the commanded burn.
     """
     thr = _check_dispersion_args(tr, errors, surface_threshold_km, n_grid)
     if isinstance(n_samples, bool) or not (isinstance(n_samples, (int, np.integer)) and 2 <= n_samples <= 1000000):
@@ -955,20 +1192,24 @@ def transfer_dispersion_mc(tr: Transfer, errors: TransferErrors = TransferErrors
     n = int(n_samples)
     dep, arr, corr, post, dmin = (np.empty((n, 6)), np.empty((n, 6)), np.empty((n, 3)), np.empty((n, 3)),
                                   np.empty(n))
-    for i in range(n):
+    draws, S0 = [], np.empty((n, 6))
+    for i in range(n):  # the draws in the order of the one-sample-at-a-time loop this replaced
         e0 = Lk @ rng.standard_normal(6)
         ex1 = rng.standard_normal(3) * (errors.exec_mag_frac, errors.exec_point_rad, errors.exec_point_rad)
         ef = Lk @ rng.standard_normal(6)
         ex2 = rng.standard_normal(3) * (errors.exec_mag_frac, errors.exec_point_rad, errors.exec_point_rad)
-        s0 = np.concatenate([s_nom[:3] + e0[:3], v_orbit + e0[3:] + _executed(tr.dv1, *ex1)])
-        _, a = _sample_arc(_to_tau(s0), tau, tr.degree, n_grid)
+        S0[i] = np.concatenate([s_nom[:3] + e0[:3], v_orbit + e0[3:] + _executed(tr.dv1, *ex1)])
+        draws.append((ef, ex2))
+    arcs = _sample_arcs(np.array([_to_tau(s0) for s0 in S0]), tau, tr.degree, n_grid)
+    for i, ((ef, ex2), s0, a) in enumerate(zip(draws, S0, arcs)):
         xf = _to_dim(a[-1])
         c = -(xf[3:] - xf_nom[3:] + ef[3:])  # the velocity-matching law on the estimated state
         dep[i] = s0 - s_nom
         arr[i] = xf - xf_nom
         corr[i] = c
         post[i] = xf[3:] + _executed(tr.dv2 + c, *ex2) - v_target
-        dmin[i] = float(Q.surface_distance_hill(a[:, :3]).min())
+    # closest approaches: the signed distance of every sample's arc points in one call
+    dmin[:] = Q.surface_distance_hill(np.concatenate([a[:, :3] for a in arcs])).reshape(n, -1).min(axis=1)
     return TransferMonteCarlo(dep, arr, corr, post, dmin, thr)
 
 

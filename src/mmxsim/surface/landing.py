@@ -231,11 +231,26 @@ def _ballistic(grid, X0, T, dt):
     return out[:, 1:7]
 
 
+def _surface_normals(grid, lat, lon, eps: float = 1e-4) -> np.ndarray:
+    """``[grid.surface_normal(a, b) for a, b in zip(lat, lon)]`` as one array (N, 3): the same central
+    differences of the surface radius, evaluated for all points at once."""
+    lat, lon = np.asarray(lat, float), np.asarray(lon, float)
+    R = grid.surface_radius(lat, lon)
+    dRdlat = (grid.surface_radius(lat + eps, lon) - grid.surface_radius(lat - eps, lon)) / (2 * eps)
+    dRdlon = (grid.surface_radius(lat, lon + eps) - grid.surface_radius(lat, lon - eps)) / (2 * eps)
+    cl, sl, co, so = np.cos(lat), np.sin(lat), np.cos(lon), np.sin(lon)
+    up = np.stack([cl * co, cl * so, sl], axis=-1)
+    north = np.stack([-sl * co, -sl * so, cl], axis=-1)
+    east = np.stack([-so, co, np.zeros_like(lon)], axis=-1)
+    n = up - (dRdlat / R)[:, None] * north - (dRdlon / (R * np.maximum(cl, 1e-12)))[:, None] * east
+    return n / np.linalg.norm(n, axis=1)[:, None]
+
+
 def _touchdown_from(grid, out, burns) -> Touchdown:
     pos = out[:, 1:4]
     vel = out[:, 4:7]
     h, lat, lon = grid.altitude(pos)
-    nrm = np.array([grid.surface_normal(a, b) for a, b in zip(lat, lon)])
+    nrm = _surface_normals(grid, lat, lon)
     vn = np.einsum("ij,ij->i", vel, nrm)
     hor = vel - vn[:, None] * nrm
     return Touchdown(out[:, 0], pos, vel, np.degrees(lat), np.degrees(lon), -vn * 1e3,
