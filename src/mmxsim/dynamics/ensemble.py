@@ -377,8 +377,8 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
     events = {i: [] for i in lanes}
     steps = np.zeros(B, int)
     term_specs, fb_specs, nt_specs = comp.terminal, comp.fallback, comp.nonterminal
-    tev = list(ta.t_events)[:len(term_specs) + len(fb_specs)]
-    ntev = list(ta.nt_events)
+    tev = [ev.callback for ev in list(ta.t_events)[:len(term_specs) + len(fb_specs)]]  # the callbacks
+    ntev = [ev.callback for ev in ta.nt_events]
     dv_at = {tm: dv for tm, dv in burns}
     if t0 in dv_at:  # a manoeuvre at t0: the grid row at t0 holds the state before it
         st = np.array(ta.state, float)
@@ -393,22 +393,18 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                 ta.pars[first:first + vals.size, :] = vals[:, None]
             loaded = cs
         e_s = int(np.searchsorted(U, s1, side="right"))
-        parked = np.zeros(B, bool)
+        parked = None  # made when a lane has to wait (not in the usual, all-together piece)
         stash: dict = {}
         stalls = 0
         together = bool(running[:n_real].all())  # no member stopped: padding lanes are still copies of lane 0
         while True:
             if together:  # every lane at s0 with the same grid ahead: no parking, no mirroring
                 together = False
-                todo = running.copy()  # padding lanes are flown (as copies of lane 0) but never read back
-                idx, offset = all_lanes, no_offset
-                times = np.full(B, s0)
-                src, fast = 0, True
                 pts = U[ui[0]:e_s]
                 for ev in tev:
-                    ev.callback.hits.clear()
+                    ev.hits.clear()
                 for ev in ntev:
-                    ev.callback.hits.clear()
+                    ev.hits.clear()
                 if pts.size == 0 or (pts.size == 1 and pts[0] == s1):
                     # no grid epoch inside the piece (at most one at its end): propagate_until, whose end
                     # state is the grid row, saves propagate_grid's dense-output bookkeeping; on a
@@ -416,7 +412,7 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                     # a lane did not reach s1) for the general handling below
                     ta.propagate_until(s1)
                     t_now = np.asarray(ta.time)
-                    if (t_now == s1).all() and not any(ev.callback.hits for ev in tev):
+                    if (t_now == s1).all() and not any(ev.hits for ev in tev):
                         if pts.size:
                             rows[:, ui[0]] = np.asarray(ta.state).T
                             ui[:] = e_s
@@ -434,7 +430,7 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                     grid[1:] = pts[:, None]
                     res = ta.propagate_grid(grid)
                     t_now = np.asarray(ta.time)
-                    if (t_now == s1).all() and not any(ev.callback.hits for ev in tev):
+                    if (t_now == s1).all() and not any(ev.hits for ev in tev):
                         n0 = e_s - ui[0]
                         if n0:
                             rows[:, ui[0]:e_s] = np.asarray(res[1])[1:1 + n0].transpose(2, 0, 1)
@@ -443,14 +439,21 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                 if res is True:
                     # the usual outcome: every lane flew the piece, no terminal event: rows copied, go on
                     pres = ta.propagate_res
-                    steps[:n_real] += [pres[k][3] for k in range(n_real)]
+                    steps[:n_real] += [p[3] for p in pres[:n_real]]
                     for ev, spec in zip(ntev, nt_specs):
-                        for lane, t, sg in ev.callback.hits:
+                        for lane, t, sg in ev.hits:
                             if running[lane]:
                                 events[owner[lane]].append((spec.label(sg), spec.body, t, False))
                     break
+                # an event stopped the batch: what the general handling below needs from this try
+                todo = running.copy()  # padding lanes are flown (as copies of lane 0) but never read back
+                idx, offset = all_lanes, no_offset
+                times = np.full(B, s0)
+                src, fast = 0, True
             else:
                 res = None
+            if parked is None:
+                parked = np.zeros(B, bool)
             if res is None:
                 times = np.array(ta.time, float)
                 active = running & ~parked
@@ -497,9 +500,9 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                         ta.pars[:, mirror] = ta.pars[:, [src]]
                 ta.set_time(times)
                 for ev in tev:
-                    ev.callback.hits.clear()
+                    ev.hits.clear()
                 for ev in ntev:
-                    ev.callback.hits.clear()
+                    ev.hits.clear()
                 res = ta.propagate_grid(grid)
             xs = np.asarray(res[1])  # (n + 1, 6, B)
             pres = ta.propagate_res
@@ -520,11 +523,11 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                 rows[k, ui[k]:ui[k] + n_ok] = c[:n_ok]
                 ui[k] += n_ok
             for ev, spec in zip(ntev, nt_specs):
-                for lane, t, sg in ev.callback.hits:
+                for lane, t, sg in ev.hits:
                     if todo[lane]:
                         events[owner[lane]].append((spec.label(sg), spec.body, t, False))
             for j, ev in enumerate(tev):
-                for lane, t, sg, x in ev.callback.hits:
+                for lane, t, sg, x in ev.hits:
                     if not todo[lane] or not running[lane]:
                         continue
                     i = owner[lane]
