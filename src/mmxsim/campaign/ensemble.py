@@ -57,8 +57,9 @@ TRAJECTORY_OUTPUTS = ("scenario", "termination", "span", "samples", "frame", "di
 #: scenario fields that differ between members of one ensemble (the start, the SRP parameter)
 MEMBER_PATHS = ("initial_state", "spacecraft.mass_kg", "spacecraft.cr", "spacecraft.srp_area_m2")
 
-#: most members per task (balanced chunks of a group: a group of 200 gives 7 tasks of 28 or 29)
-CHUNK = 32
+#: most members per task (balanced chunks of a group: a group of 200 gives 13 tasks of 15 or 16; two
+#: SIMD batches of 8, so tasks stay short and spread over the workers while each batch is full)
+CHUNK = 16
 
 
 def ensemble_reason(spec: CampaignSpec) -> str | None:
