@@ -150,7 +150,7 @@ def main():
         from collections import Counter
 
         print()
-        print(f"Ensemble path (engine='ensemble') vs per-sample path (engine='scenario'), same campaign, same run")
+        print("Ensemble path (engine='ensemble') vs per-sample path (engine='scenario'), same campaign, same run")
         print("| path | workers | wall s | trajectories/s | trajectories/s, cluster up | vs per-sample, same workers |")
         print("| --- | --- | --- | --- | --- | --- |")
         for name, store in (("per-sample", rows), ("ensemble", ens_rows)):

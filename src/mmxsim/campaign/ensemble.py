@@ -117,6 +117,20 @@ def _grid(s) -> tuple[float, float, np.ndarray]:
     return t0, t1, grid
 
 
+def _orientation(pck):
+    """The body orientation ``run_scenario`` uses: the text PCK's IAU rotations when the model has
+    one (``model.rotation_pck``), else None (the built-in rotations)."""
+    if pck is None:
+        return None
+    from ..bodies import get_body
+    from ..bodies.rotation import iau_rotation
+
+    def orient(body, t):
+        return iau_rotation(get_body(body).naif_id, pck).matrix_and_rate(t)
+
+    return orient
+
+
 def _check_coverage(model, eph, t0: float, t1: float) -> None:
     """The ephemeris coverage check of ``run_scenario`` (raises its CoverageError)."""
     for body in ["MARS", *sorted(model.bodies())]:
@@ -154,9 +168,9 @@ def run_ensemble_samples(spec: CampaignSpec, indices) -> list[dict]:
     Same records as ``[run_sample(spec, i) for i in indices]`` (outputs to the integrator's
     tolerance, ``path`` and ``wall_s`` aside); never raises for a bad sample."""
     from ..dynamics.ensemble import parameter_names, propagate_ensemble
-    from ..mission.runner import _orientation, altitude_surface, build_model, initial_state
+    from ..mission.runner import altitude_surface, build_model, initial_state
     from ..scenario import parse_scenario
-    from .runner import fail_record, new_record, pick_outputs, run_sample
+    from .sample import fail_record, new_record, pick_outputs, run_sample
 
     t_start = time.perf_counter()
     indices = [int(i) for i in indices]

@@ -17,6 +17,10 @@ record comes back to this (client) process, which writes it as a part file
 (:mod:`.checkpoint`) before counting it done; so the parts folder lives where the
 client runs, whatever the cluster.
 
+Where a campaign records only trajectory numbers and enables no analysis, samples that share
+a model run instead as heyoka batch-mode ensembles, one Dask task per chunk of a group
+(:mod:`.ensemble`, ``engine="auto"``, the default); each record's ``path`` says which ran.
+
 A sample that fails (a drawn value the scenario rejects, a propagation error, a
 worker that died) is recorded with ``status = "failed"`` and its error text; it is
 not retried on resume unless ``retry_failed`` is set.
@@ -24,8 +28,6 @@ not retried on resume unless ``retry_failed`` is set.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,7 +36,8 @@ from typing import Any
 
 from ..errors import InputError
 from . import checkpoint as ck
-from .spec import CampaignSpec, get_path
+from .sample import fail_record, new_record, pick_outputs, run_sample  # noqa: F401 - public here too
+from .spec import CampaignSpec
 
 __all__ = ["run_sample", "run_samples", "run_campaign", "CampaignResult", "campaign_figure", "result_columns",
            "choose_engine", "ENGINES"]
@@ -70,69 +73,6 @@ def result_columns(spec: CampaignSpec) -> list[str]:
     """Columns of the results table, in order: ids, ``in.<path>``, ``out.<path>``, status."""
     return [*FIXED_COLUMNS, *(f"in.{v.path}" for v in spec.vary), *(f"out.{o}" for o in spec.outputs),
             *TAIL_COLUMNS]
-
-
-def _scalar(v: Any) -> Any:
-    if isinstance(v, dict) and "value" in v:  # an extremum record {value, epoch_tdb, t_tdb_s}
-        v = v["value"]
-    if v is None or isinstance(v, (bool, int, str)):
-        return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    return json.dumps(v, sort_keys=True)
-
-
-def pick_outputs(summary: dict, outputs) -> dict[str, Any]:
-    """``{'out.<path>': value}`` from a summary; ``KeyError`` (naming what exists) if absent."""
-    out = {}
-    for o in outputs:
-        try:
-            out[f"out.{o}"] = _scalar(get_path(summary, o))
-        except KeyError as exc:
-            raise KeyError(f"output {exc.args[0]}") from None
-    return out
-
-
-def new_record(spec: CampaignSpec, index: int, seed: int, values: dict) -> dict:
-    """A sample's record before its run: ids, inputs, outputs ``None``."""
-    rec: dict[str, Any] = {"index": int(index), "seed": seed, "grid_index": int(index) // spec.samples,
-                           "draw_index": int(index) % spec.samples}
-    rec.update({f"in.{k}": v for k, v in values.items()})
-    rec.update({f"out.{o}": None for o in spec.outputs})
-    return rec
-
-
-def fail_record(rec: dict, exc: BaseException) -> None:
-    """Mark ``rec`` failed with the error's type and text (a KeyError's message, not its repr)."""
-    msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-    rec["status"], rec["error"] = "failed", f"{type(exc).__name__}: {msg}"
-
-
-def run_sample(spec: CampaignSpec, index: int) -> dict:
-    """Run sample ``index`` of ``spec`` and return its record (never raises for a bad sample).
-
-    The record has the columns of :func:`result_columns`. Reproducible alone: the
-    same spec and index give the same inputs and outputs on any machine.
-    """
-    from ..results import build_summary
-    from ..mission.runner import run_scenario
-    from ..scenario import parse_scenario
-
-    t = time.perf_counter()
-    seed, values = spec.inputs(index)
-    rec = new_record(spec, index, seed, values)
-    try:
-        data = spec.scenario_data(values)
-        data["name"] = f"{spec.name}-{index}"[:80]
-        scen = parse_scenario(data, f"{spec.name} sample {index}", base_dir=spec.base_dir)
-        result = run_scenario(scen, spec.base_dir)
-        rec.update(pick_outputs(build_summary(result), spec.outputs))
-        rec["status"], rec["error"] = "ok", None
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, never dropped
-        fail_record(rec, exc)
-    rec["path"] = "scenario"
-    rec["wall_s"] = time.perf_counter() - t
-    return rec
 
 
 @dataclass
