@@ -9,6 +9,8 @@ each with its own copy of the compiled batch integrator (heyoka releases the GIL
 
 What every lane shares: the epoch and the Chebyshev segments of the moons, Sun and Earth. Segment
 boundaries are the same for all lanes, so the coefficients loaded there are the same in every lane.
+Each segment (cut at manoeuvre epochs) is one call: ``propagate_grid`` when grid epochs fall inside
+it, else ``propagate_until`` its end (whose end state is the grid row when the segment ends on one).
 What is per lane: the state, the runtime parameters, the shadow switches (step-break events flip the
 parameters of the lane that crossed a shadow edge), the events.
 
