@@ -19,7 +19,16 @@ The load average is printed before and after. Also printed: the Dask and cluster
 overhead of the 1-worker run (its wall time minus the sum of its samples' times) and
 the speed-up it implies on two idle cores, labelled as a projection.
 
-Run:  python benchmarks/bench_campaign.py [--samples 200] [--days 20] [--repeats 1]
+The ensemble path (issue 19 item 2, :mod:`mmxsim.campaign.ensemble`): the same campaign with
+``engine="ensemble"`` (samples grouped by model and flown as heyoka batch-mode ensembles, one Dask
+task per chunk of a group) on 1 and 2 workers, in the same run as the per-sample path
+(``engine="scenario"``, the 1 vs 2 workers table above). Printed: trajectories per second of each
+path and worker count (wall with the cluster start, and once the cluster is up), how many samples
+each path flew in batch lanes or with the scalar fallback (members that come inside Phobos'
+near-surface switch radius or hit the impact trigger are flown again with the scalar propagator),
+and the largest difference of the recorded outputs between the two paths.
+
+Run:  python benchmarks/bench_campaign.py [--samples 200] [--days 20] [--repeats 1] [--no-ensemble]
 """
 
 from __future__ import annotations
@@ -83,6 +92,7 @@ def main():
     ap.add_argument("--baseline", type=int, default=60, help="samples in the no-Dask baseline (0: skip)")
     ap.add_argument("--repeats", type=int, default=1,
                     help="runs of each configuration, interleaved 1, 2, 1, 2...; the fastest counts")
+    ap.add_argument("--no-ensemble", action="store_true", help="skip the ensemble path's rows")
     args = ap.parse_args()
     load0 = os.getloadavg()
 
@@ -91,18 +101,22 @@ def main():
     spec = parse_campaign(campaign(args.samples, args.days))
     rows = {}
     tables = {}
+    ens_rows = {}
+    ens_tables = {}
     for _rep in range(max(1, args.repeats)):
-        for n in (1, 2):
-            with tempfile.TemporaryDirectory() as tmp:
-                t = time.perf_counter()
-                res = run_campaign(spec, os.path.join(tmp, f"w{n}"), n_workers=n, progress=False)
-                wall = time.perf_counter() - t
-            cpu = sum(v for v in res.table.column("wall_s").to_pylist() if v is not None)
-            print(f"  {n} worker(s): {wall:.1f} s, {res.timings.get('tasks', '?')} tasks "
-                  f"(largest {res.timings.get('max_batch', '?')} samples)", flush=True)
-            if n not in rows or wall < rows[n][0]:
-                rows[n] = (wall, cpu, res.n_ok, res.n_failed, res.workers, res.timings["samples_s"])
-            tables[n] = [{k: v for k, v in r.items() if k != "wall_s"} for r in res.table.to_pylist()]
+        for engine in ("scenario",) + (() if args.no_ensemble else ("ensemble",)):
+            for n in (1, 2):
+                with tempfile.TemporaryDirectory() as tmp:
+                    t = time.perf_counter()
+                    res = run_campaign(spec, os.path.join(tmp, f"w{n}"), n_workers=n, progress=False, engine=engine)
+                    wall = time.perf_counter() - t
+                cpu = sum(v for v in res.table.column("wall_s").to_pylist() if v is not None)
+                print(f"  {engine}, {n} worker(s): {wall:.1f} s, {res.timings.get('tasks', '?')} tasks "
+                      f"(largest {res.timings.get('max_batch', '?')} samples)", flush=True)
+                store, tabs = (rows, tables) if engine == "scenario" else (ens_rows, ens_tables)
+                if n not in store or wall < store[n][0]:
+                    store[n] = (wall, cpu, res.n_ok, res.n_failed, res.workers, res.timings["samples_s"])
+                tabs[n] = [{k: v for k, v in r.items() if k != "wall_s"} for r in res.table.to_pylist()]
     same = tables[1] == tables[2]
     base_t = {}
     for _rep in range(max(1, args.repeats) if args.baseline else 0):
@@ -132,6 +146,26 @@ def main():
     print(f"Dask + cluster overhead with 1 worker (wall - sum of sample s): {w1 - c1:.1f} s for {spec.n_samples} "
           f"samples; projected speed-up on 2 otherwise idle cores (overhead + work / 2): "
           f"{w1 / ((w1 - c1) + c1 / 2):.2f} (a projection, not a measurement)")
+    if ens_rows:
+        from collections import Counter
+
+        print()
+        print("Ensemble path (engine='ensemble') vs per-sample path (engine='scenario'), same campaign, same run")
+        print("| path | workers | wall s | trajectories/s | trajectories/s, cluster up | vs per-sample, same workers |")
+        print("| --- | --- | --- | --- | --- | --- |")
+        for name, store in (("per-sample", rows), ("ensemble", ens_rows)):
+            for n, (wall, _cpu, _ok, _f, _w, run) in store.items():
+                print(f"| {name} | {n} | {wall:.1f} | {spec.n_samples / wall:.1f} | {spec.n_samples / run:.1f} | "
+                      f"{rows[n][0] / wall:.2f}x |")
+        paths = Counter(r["path"] for r in ens_tables[1])
+        worst = 0.0
+        for a, b in zip(ens_tables[1], tables[1]):
+            for k, v in a.items():
+                if k.startswith("out.") and isinstance(v, float) and isinstance(b[k], float):
+                    worst = max(worst, abs(v - b[k]))
+        same_t = all(a["out.termination"] == b["out.termination"] for a, b in zip(ens_tables[1], tables[1]))
+        print(f"ensemble paths: {dict(paths)}; largest output difference vs per-sample: {worst * 1e3:.3g} m; "
+              f"same terminations: {same_t}; ensemble 1 vs 2 workers identical: {ens_tables[1] == ens_tables[2]}")
     print(f"load average (1 min) before {load0[0]:.2f}, after {load1[0]:.2f}")
 
 

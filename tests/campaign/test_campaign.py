@@ -287,7 +287,7 @@ def _start(out: Path, scheduler: str | None) -> subprocess.Popen:
         import json, sys
         from mmxsim.campaign import parse_campaign, run_campaign
         spec = parse_campaign(json.loads(sys.argv[1]))
-        run_campaign(spec, sys.argv[2], scheduler={scheduler!r}, n_workers=2, progress=False)
+        run_campaign(spec, sys.argv[2], scheduler={scheduler!r}, n_workers=2, progress=False, engine="scenario")
     """)
     env = {**os.environ, "PYTHONPATH": str(SRC) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     # own session: the kill takes the client, the scheduler and the worker processes at once
@@ -311,7 +311,7 @@ def _kill_when(proc, cond, timeout=60.0):
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
     out = tmp_path_factory.mktemp("ref")
-    res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False)
+    res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False, engine="scenario")
     assert res.n_ok == 12
     return res
 
@@ -332,14 +332,14 @@ def test_sigkill_then_resume_gives_the_uninterrupted_parquet(tmp_path, reference
     assert not (out / "results.parquet").exists()
     mtimes = {p.name: p.stat().st_mtime_ns for p in parts.glob("sample-*.json")}
 
-    res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False)
+    res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False, engine="scenario")
     print(f"killed ({scheduler or 'LocalCluster'}) with {len(survived)} of 12 parts on disk; resume ran {res.n_run}")
     # finished samples were not run again, and none was lost
     assert res.n_resumed == len(survived) and res.n_run == 12 - len(survived)
     assert all(p.stat().st_mtime_ns == mtimes[p.name] for p in parts.glob("sample-*.json") if p.name in mtimes)
     assert rows(pq.read_table(res.path)) == rows(reference.table)
     # a finished campaign resumed again runs nothing and writes the same table
-    again = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False)
+    again = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False, engine="scenario")
     assert again.n_run == 0 and rows(again.table) == rows(reference.table)
 
 
@@ -398,7 +398,7 @@ def test_killed_again_while_resuming(tmp_path, reference):
         _kill_when(proc, lambda: parts.is_dir() and len(list(parts.glob("sample-*.json"))) >= target)
         counts.append(len(read_parts(out)))
     assert counts == sorted(counts) and counts[-1] < 12
-    res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False)
+    res = run_campaign(parse_campaign(KILL_SPEC), out, scheduler="synchronous", progress=False, engine="scenario")
     print(f"parts after each kill: {counts}; last resume ran {res.n_run}")
     assert res.n_resumed == counts[-1]
     assert rows(res.table) == rows(reference.table)
@@ -429,9 +429,10 @@ def test_tasks_batch_short_samples_only(tmp_path, monkeypatch, target_s, batched
 
     monkeypatch.setattr(runner, "TARGET_TASK_S", target_s)
     spec = campaign(seed=5, samples=10)  # 20 samples (10 draws x 2 masses) of a 0.05-day run, milliseconds each
-    ref = run_campaign(spec, tmp_path / "ref", scheduler="synchronous", progress=False)
+    ref = run_campaign(spec, tmp_path / "ref", scheduler="synchronous", progress=False, engine="scenario")
     with LocalCluster(n_workers=1, threads_per_worker=1, processes=False, dashboard_address=None) as cluster:
-        res = run_campaign(spec, tmp_path / "b", scheduler=cluster.scheduler_address, progress=False)
+        res = run_campaign(spec, tmp_path / "b", scheduler=cluster.scheduler_address, progress=False,
+                           engine="scenario")
     assert rows(res.table) == rows(ref.table)
     t = res.timings
     print("tasks", t["tasks"], "largest batch", t["max_batch"])

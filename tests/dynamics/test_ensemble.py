@@ -141,6 +141,25 @@ def test_impacting_members_stop_with_their_event_and_others_finish(setup, ens):
         assert _close(e.states[i, ::120], ens.states[i], m=0.01, mm_s=0.01)
 
 
+def test_impacts_on_a_sparse_grid(setup, ens):
+    """Grid epochs only at the start, at a Chebyshev segment's end (3 h) and at the end: the pieces
+    without a grid epoch inside fly with propagate_until; an impact in one lane stops the batch
+    there and the other lanes go on (the same members as above, the same results as the scalar path)."""
+    model, t0, X, _ = setup
+    Y = X.copy()
+    Y[6, 3:] = 0.1 * Y[6, 3:]  # hits Mars (batch event)
+    grid = np.array([t0, t0 + 3 * 3600.0, t0 + DAY])
+    e = propagate_ensemble(model, t0, Y, grid)
+    p = propagate(model, t0, Y[6], grid)
+    assert e.termination[6] == p.termination == "terminal event: impact (MARS)" and e.path[6] == "batch"
+    assert abs(e.final_time[6] - p.final_time) < 1e-3 and _close(e.final_state[6], p.final_state)
+    assert 0 < e.reached[6] == int(np.count_nonzero(grid < p.final_time)) < 3
+    for i in set(range(N)) - {6}:
+        assert e.path[i] == "batch" and e.termination[i] == "span completed" and e.reached[i] == 3
+        assert _close(e.final_state[i], ens.final_state[i], m=0.01, mm_s=0.01)
+        assert _close(e.states[i, 0], X[i], m=1e-9, mm_s=1e-9)
+
+
 def test_bad_inputs(setup):
     model, t0, X, grid = setup
     with pytest.raises(InputError, match="srp:cr_area_over_mass"):

@@ -17,6 +17,10 @@ record comes back to this (client) process, which writes it as a part file
 (:mod:`.checkpoint`) before counting it done; so the parts folder lives where the
 client runs, whatever the cluster.
 
+Where a campaign records only trajectory numbers and enables no analysis, samples that share
+a model run instead as heyoka batch-mode ensembles, one Dask task per chunk of a group
+(:mod:`.ensemble`, ``engine="auto"``, the default); each record's ``path`` says which ran.
+
 A sample that fails (a drawn value the scenario rejects, a propagation error, a
 worker that died) is recorded with ``status = "failed"`` and its error text; it is
 not retried on resume unless ``retry_failed`` is set.
@@ -24,8 +28,6 @@ not retried on resume unless ``retry_failed`` is set.
 
 from __future__ import annotations
 
-import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -34,12 +36,19 @@ from typing import Any
 
 from ..errors import InputError
 from . import checkpoint as ck
-from .spec import CampaignSpec, get_path
+from .sample import fail_record, new_record, pick_outputs, run_sample  # noqa: F401 - public here too
+from .spec import CampaignSpec
 
-__all__ = ["run_sample", "run_samples", "run_campaign", "CampaignResult", "campaign_figure", "result_columns"]
+__all__ = ["run_sample", "run_samples", "run_campaign", "CampaignResult", "campaign_figure", "result_columns",
+           "choose_engine", "ENGINES"]
 
 FIXED_COLUMNS = ("index", "seed", "grid_index", "draw_index")
-TAIL_COLUMNS = ("status", "error", "wall_s")
+TAIL_COLUMNS = ("status", "error", "path", "wall_s")
+
+#: how a campaign runs its samples: ``"auto"`` (the ensemble path where it applies, else per sample),
+#: ``"ensemble"`` (required: an error if it does not apply), ``"scenario"`` (each sample through
+#: ``run_scenario``). See :mod:`.ensemble`.
+ENGINES = ("auto", "ensemble", "scenario")
 
 #: Dask settings of the LocalCluster. It has no dashboard, so the monitors that feed one only take
 #: CPU from the samples (on 2 cores the scheduler, the nannies and this client share the cores with
@@ -66,57 +75,6 @@ def result_columns(spec: CampaignSpec) -> list[str]:
             *TAIL_COLUMNS]
 
 
-def _scalar(v: Any) -> Any:
-    if isinstance(v, dict) and "value" in v:  # an extremum record {value, epoch_tdb, t_tdb_s}
-        v = v["value"]
-    if v is None or isinstance(v, (bool, int, str)):
-        return v
-    if isinstance(v, float):
-        return v if math.isfinite(v) else None
-    return json.dumps(v, sort_keys=True)
-
-
-def pick_outputs(summary: dict, outputs) -> dict[str, Any]:
-    """``{'out.<path>': value}`` from a summary; ``KeyError`` (naming what exists) if absent."""
-    out = {}
-    for o in outputs:
-        try:
-            out[f"out.{o}"] = _scalar(get_path(summary, o))
-        except KeyError as exc:
-            raise KeyError(f"output {exc.args[0]}") from None
-    return out
-
-
-def run_sample(spec: CampaignSpec, index: int) -> dict:
-    """Run sample ``index`` of ``spec`` and return its record (never raises for a bad sample).
-
-    The record has the columns of :func:`result_columns`. Reproducible alone: the
-    same spec and index give the same inputs and outputs on any machine.
-    """
-    from ..results import build_summary
-    from ..mission.runner import run_scenario
-    from ..scenario import parse_scenario
-
-    t = time.perf_counter()
-    seed, values = spec.inputs(index)
-    rec: dict[str, Any] = {"index": int(index), "seed": seed, "grid_index": int(index) // spec.samples,
-                           "draw_index": int(index) % spec.samples}
-    rec.update({f"in.{k}": v for k, v in values.items()})
-    rec.update({f"out.{o}": None for o in spec.outputs})
-    try:
-        data = spec.scenario_data(values)
-        data["name"] = f"{spec.name}-{index}"[:80]
-        scen = parse_scenario(data, f"{spec.name} sample {index}", base_dir=spec.base_dir)
-        result = run_scenario(scen, spec.base_dir)
-        rec.update(pick_outputs(build_summary(result), spec.outputs))
-        rec["status"], rec["error"] = "ok", None
-    except Exception as exc:  # noqa: BLE001 - every failure is recorded, never dropped
-        msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
-        rec["status"], rec["error"] = "failed", f"{type(exc).__name__}: {msg}"
-    rec["wall_s"] = time.perf_counter() - t
-    return rec
-
-
 @dataclass
 class CampaignResult:
     """What :func:`run_campaign` returns. ``table`` is a ``pyarrow.Table``, one row per sample."""
@@ -132,11 +90,13 @@ class CampaignResult:
     wall_s: float
     workers: int = 0
     timings: dict = field(default_factory=dict)
+    engine: str = "scenario"  # the path the samples run by this call took: "ensemble" or "scenario"
 
     def summary(self) -> dict:
         """Plain numbers for reports and scripts."""
         return {"name": self.spec.name, "samples": self.spec.n_samples, "ok": self.n_ok, "failed": self.n_failed,
                 "resumed": self.n_resumed, "run": self.n_run, "wall_s": self.wall_s, "workers": self.workers,
+                "engine": self.engine,
                 "results": str(self.path)}
 
 
@@ -210,7 +170,7 @@ def _failed_record(spec, i, exc) -> dict:
     seed, values = spec.inputs(i)
     return {"index": i, "seed": seed, "grid_index": i // spec.samples, "draw_index": i % spec.samples,
             **{f"in.{k}": v for k, v in values.items()}, **{f"out.{o}": None for o in spec.outputs},
-            "status": "failed", "error": f"{type(exc).__name__}: {exc}", "wall_s": None}
+            "status": "failed", "error": f"{type(exc).__name__}: {exc}", "path": None, "wall_s": None}
 
 
 def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
@@ -266,6 +226,69 @@ def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
             yield rec["index"], rec
 
 
+def _iter_ensemble_sync(spec, chunks):
+    from .ensemble import run_ensemble_samples
+
+    for chunk in chunks:
+        for rec in run_ensemble_samples(spec, chunk):
+            yield rec["index"], rec
+
+
+def _iter_dask_ensembles(client, spec, chunks, workers: int, stats: dict | None = None):
+    """Yield ``(index, record)`` as ensemble tasks (one chunk of a group each) finish on the cluster,
+    two tasks per worker in flight; a chunk's records come back (and are written) together."""
+    from dask.distributed import as_completed
+
+    from .ensemble import run_ensemble_samples
+
+    spec_f = client.scatter(spec, broadcast=True)
+    tag = spec.digest[:12]
+    queue = list(chunks)
+    futures: dict = {}
+    ac = as_completed()
+
+    def submit():
+        chunk = queue.pop(0)
+        fut = client.submit(run_ensemble_samples, spec_f, chunk, pure=False,
+                            key=f"mmxsim-ensemble-{tag}-{chunk[0]}-{len(chunk)}")
+        futures[fut] = chunk
+        ac.add(fut)
+        if stats is not None:
+            stats["tasks"] = stats.get("tasks", 0) + 1
+            stats["max_batch"] = max(stats.get("max_batch", 0), len(chunk))
+
+    def in_flight() -> int:
+        return 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
+
+    while queue and len(futures) < in_flight():
+        submit()
+    for fut in ac:
+        chunk = futures.pop(fut)
+        try:
+            recs = fut.result()
+        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record it
+            recs = [_failed_record(spec, i, exc) for i in chunk]
+        fut.release()
+        while queue and len(futures) < in_flight():
+            submit()
+        for rec in recs:
+            yield rec["index"], rec
+
+
+def choose_engine(spec: CampaignSpec, engine: str = "auto") -> str:
+    """``"ensemble"`` or ``"scenario"``: the path ``run_campaign(spec, engine=engine)`` takes."""
+    from .ensemble import ensemble_reason
+
+    if engine not in ENGINES:
+        raise InputError("engine", engine, ", ".join(ENGINES))
+    if engine == "scenario":
+        return engine
+    why = ensemble_reason(spec)
+    if why is not None and engine == "ensemble":
+        raise InputError("engine", engine, f"auto or scenario (this campaign cannot run as ensembles: {why})")
+    return "scenario" if why is not None else "ensemble"
+
+
 def run_campaign(
     spec: CampaignSpec,
     out_dir,
@@ -277,6 +300,7 @@ def run_campaign(
     fresh: bool = False,
     console=None,
     connect_timeout_s: float = 30.0,
+    engine: str = "auto",
 ) -> CampaignResult:
     """Run (or resume) a campaign into ``out_dir`` and return its results.
 
@@ -301,6 +325,13 @@ def run_campaign(
         Delete earlier results in ``out_dir`` first (also allows another campaign there).
     connect_timeout_s : float
         How long to try to reach ``scheduler`` before giving up.
+    engine : str
+        ``"auto"`` (default): samples that share a model fly together as ensembles
+        (:mod:`mmxsim.campaign.ensemble`) when the campaign records only trajectory numbers and
+        enables no analysis, otherwise each sample runs the whole scenario; ``"ensemble"``: the
+        ensemble path or an error saying why it does not apply; ``"scenario"``: each sample
+        through ``run_scenario``. The results agree to the integrator's tolerance; each record's
+        ``path`` column says which path produced it.
     """
     t_all = time.perf_counter()
     from importlib.util import find_spec
@@ -312,6 +343,7 @@ def run_campaign(
                           "pip install 'mmxsim[parquet]'")
     if n_workers is not None and (isinstance(n_workers, bool) or int(n_workers) < 1):
         raise InputError("n_workers", n_workers, "an integer >= 1")
+    engine_used = choose_engine(spec, engine)
     out = ck.open_campaign_dir(out_dir, {"name": spec.name, "digest": spec.digest, "n_samples": spec.n_samples,
                                          "columns": result_columns(spec), "spec": spec.to_dict()}, fresh=fresh)
     done = ck.read_parts(out)
@@ -330,8 +362,13 @@ def run_campaign(
     task_stats: dict = {}
     t_start = time.perf_counter()
     try:
+        if engine_used == "ensemble":
+            from .ensemble import plan_chunks
+
+            chunks = plan_chunks(spec, todo)
+            task_stats["ensemble_chunks"] = len(chunks)
         if scheduler == "synchronous" or not todo:
-            it = _iter_synchronous(spec, todo)
+            it = _iter_ensemble_sync(spec, chunks) if engine_used == "ensemble" else _iter_synchronous(spec, todo)
         else:
             from dask.distributed import Client, LocalCluster
 
@@ -352,7 +389,8 @@ def run_campaign(
                     raise InputError("scheduler", scheduler, "the address of a running Dask scheduler such as "
                                      f"tcp://10.0.0.5:8786, or 'synchronous' (could not connect: {exc})") from None
             workers = len(client.scheduler_info().get("workers", {}))
-            it = _iter_dask(client, spec, todo, workers, task_stats)
+            it = (_iter_dask_ensembles(client, spec, chunks, workers, task_stats) if engine_used == "ensemble"
+                  else _iter_dask(client, spec, todo, workers, task_stats))
         t_start = time.perf_counter()
         if bar is not None:
             bar.start()
@@ -379,7 +417,7 @@ def run_campaign(
     n_ok = sum(1 for r in records.values() if r.get("status") == "ok")
     return CampaignResult(spec=spec, out_dir=out, path=path, table=table, n_ok=n_ok,
                           n_failed=spec.n_samples - n_ok, n_resumed=n_resumed, n_run=len(todo),
-                          wall_s=time.perf_counter() - t_all, workers=workers,
+                          wall_s=time.perf_counter() - t_all, workers=workers, engine=engine_used,
                           timings={"samples_s": t_run, "total_s": time.perf_counter() - t_all, **task_stats})
 
 

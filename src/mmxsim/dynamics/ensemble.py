@@ -9,6 +9,8 @@ each with its own copy of the compiled batch integrator (heyoka releases the GIL
 
 What every lane shares: the epoch and the Chebyshev segments of the moons, Sun and Earth. Segment
 boundaries are the same for all lanes, so the coefficients loaded there are the same in every lane.
+Each segment (cut at manoeuvre epochs) is one call: ``propagate_grid`` when grid epochs fall inside
+it, else ``propagate_until`` its end (whose end state is the grid row when the segment ends on one).
 What is per lane: the state, the runtime parameters, the shadow switches (step-break events flip the
 parameters of the lane that crossed a shadow edge), the events.
 
@@ -38,7 +40,7 @@ from ..errors import InputError
 from .context import Context
 from .model import DynamicsModel, Propagation
 from .near_surface import NearSurfaceEntry, switched_force
-from .propagator import _switch_parameters, instance_state, propagate, rhs_expressions
+from .propagator import instance_state, propagate, rhs_expressions
 from .tracks import SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
@@ -377,8 +379,8 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
     events = {i: [] for i in lanes}
     steps = np.zeros(B, int)
     term_specs, fb_specs, nt_specs = comp.terminal, comp.fallback, comp.nonterminal
-    tev = list(ta.t_events)[:len(term_specs) + len(fb_specs)]
-    ntev = list(ta.nt_events)
+    tev = [ev.callback for ev in list(ta.t_events)[:len(term_specs) + len(fb_specs)]]  # the callbacks
+    ntev = [ev.callback for ev in ta.nt_events]
     dv_at = {tm: dv for tm, dv in burns}
     if t0 in dv_at:  # a manoeuvre at t0: the grid row at t0 holds the state before it
         st = np.array(ta.state, float)
@@ -386,50 +388,74 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
         st[3:, n_real:] = st[3:, :1]
         ta.state[:] = st
     loaded = None
+    all_lanes, no_offset = np.arange(B), np.zeros(B, int)
     for s0, s1, cs, ce in _pieces(t0, t_stop, segments.seg, [tm for tm, _ in burns]):
         if loaded != cs:  # the Chebyshev segment [cs, ce] holding this piece (same coefficients in every lane)
             for first, vals in segments.values(cs, ce):
                 ta.pars[first:first + vals.size, :] = vals[:, None]
             loaded = cs
         e_s = int(np.searchsorted(U, s1, side="right"))
-        parked = np.zeros(B, bool)
+        parked = None  # made when a lane has to wait (not in the usual, all-together piece)
         stash: dict = {}
         stalls = 0
         together = bool(running[:n_real].all())  # no member stopped: padding lanes are still copies of lane 0
         while True:
             if together:  # every lane at s0 with the same grid ahead: no parking, no mirroring
                 together = False
-                todo = running.copy()  # padding lanes are flown (as copies of lane 0) but never read back
-                idx = np.arange(B)
-                times = np.full(B, s0)
-                src, fast, offset = 0, True, np.zeros(B, int)
                 pts = U[ui[0]:e_s]
-                if pts.size == 0 or pts[-1] < s1:
-                    pts = np.append(pts, s1)
-                grid = np.empty((pts.size + 1, B))
-                grid[0] = s0
-                grid[1:] = pts[:, None]
                 for ev in tev:
-                    ev.callback.hits.clear()
+                    ev.hits.clear()
                 for ev in ntev:
-                    ev.callback.hits.clear()
-                res = ta.propagate_grid(grid)
-                t_now = np.asarray(ta.time)
-                if (t_now == s1).all() and not any(ev.callback.hits for ev in tev):
-                    # the usual outcome: every lane flew the piece, no terminal event: copy and go on
-                    n0 = e_s - ui[0]
-                    if n0:
-                        rows[:, ui[0]:e_s] = np.asarray(res[1])[1:1 + n0].transpose(2, 0, 1)
-                        ui[:] = e_s
+                    ev.hits.clear()
+                if pts.size == 0 or (pts.size == 1 and pts[0] == s1):
+                    # no grid epoch inside the piece (at most one at its end): propagate_until, whose end
+                    # state is the grid row, saves propagate_grid's dense-output bookkeeping; on a
+                    # terminal event its outcome is laid out as propagate_grid's (rows s0, s1; NaN where
+                    # a lane did not reach s1) for the general handling below
+                    ta.propagate_until(s1)
+                    t_now = np.asarray(ta.time)
+                    if (t_now == s1).all() and not any(ev.hits for ev in tev):
+                        if pts.size:
+                            rows[:, ui[0]] = np.asarray(ta.state).T
+                            ui[:] = e_s
+                        res = True
+                    else:
+                        xs = np.full((2, 6, B), np.nan)  # row 0 (s0) is never read
+                        hit = t_now == s1
+                        xs[1][:, hit] = np.asarray(ta.state)[:, hit]
+                        res = (None, xs)
+                else:
+                    if pts[-1] < s1:
+                        pts = np.append(pts, s1)
+                    grid = np.empty((pts.size + 1, B))
+                    grid[0] = s0
+                    grid[1:] = pts[:, None]
+                    res = ta.propagate_grid(grid)
+                    t_now = np.asarray(ta.time)
+                    if (t_now == s1).all() and not any(ev.hits for ev in tev):
+                        n0 = e_s - ui[0]
+                        if n0:
+                            rows[:, ui[0]:e_s] = np.asarray(res[1])[1:1 + n0].transpose(2, 0, 1)
+                            ui[:] = e_s
+                        res = True
+                if res is True:
+                    # the usual outcome: every lane flew the piece, no terminal event: rows copied, go on
                     pres = ta.propagate_res
-                    steps[:n_real] += [pres[k][3] for k in range(n_real)]
+                    steps[:n_real] += [p[3] for p in pres[:n_real]]
                     for ev, spec in zip(ntev, nt_specs):
-                        for lane, t, sg in ev.callback.hits:
+                        for lane, t, sg in ev.hits:
                             if running[lane]:
                                 events[owner[lane]].append((spec.label(sg), spec.body, t, False))
                     break
+                # an event stopped the batch: what the general handling below needs from this try
+                todo = running.copy()  # padding lanes are flown (as copies of lane 0) but never read back
+                idx, offset = all_lanes, no_offset
+                times = np.full(B, s0)
+                src, fast = 0, True
             else:
                 res = None
+            if parked is None:
+                parked = np.zeros(B, bool)
             if res is None:
                 times = np.array(ta.time, float)
                 active = running & ~parked
@@ -476,9 +502,9 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                         ta.pars[:, mirror] = ta.pars[:, [src]]
                 ta.set_time(times)
                 for ev in tev:
-                    ev.callback.hits.clear()
+                    ev.hits.clear()
                 for ev in ntev:
-                    ev.callback.hits.clear()
+                    ev.hits.clear()
                 res = ta.propagate_grid(grid)
             xs = np.asarray(res[1])  # (n + 1, 6, B)
             pres = ta.propagate_res
@@ -499,11 +525,11 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                 rows[k, ui[k]:ui[k] + n_ok] = c[:n_ok]
                 ui[k] += n_ok
             for ev, spec in zip(ntev, nt_specs):
-                for lane, t, sg in ev.callback.hits:
+                for lane, t, sg in ev.hits:
                     if todo[lane]:
                         events[owner[lane]].append((spec.label(sg), spec.body, t, False))
             for j, ev in enumerate(tev):
-                for lane, t, sg, x in ev.callback.hits:
+                for lane, t, sg, x in ev.hits:
                     if not todo[lane] or not running[lane]:
                         continue
                     i = owner[lane]
@@ -559,13 +585,38 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
                   status.get(i, "span completed"), events[i], int(steps[k]))
 
 
-def _starts_inside(comp: _Compiled, model, t0: float, x: np.ndarray) -> bool:
+class _StartContexts:
+    """Numeric contexts of the members at the common epoch ``t0``: the bodies' positions and rotations
+    there (ephemeris look-ups, the costly part) are computed once and shared by every member's context,
+    which only swaps the state in."""
+
+    def __init__(self, comp: _Compiled, t0: float):
+        self.base = Context.numeric(t0, np.zeros(6), comp.tracks, comp.rotations, comp.params)
+
+    def at(self, x: np.ndarray) -> Context:
+        c = copy.copy(self.base)  # shallow: the position and rotation caches (same epoch) are shared
+        s = np.asarray(x, dtype=float)
+        c.r, c.v = [s[0], s[1], s[2]], [s[3], s[4], s[5]]
+        return c
+
+
+def _starts_inside(comp: _Compiled, model, t0: float, x: np.ndarray, ctx: Context | None = None) -> bool:
     """Whether a member starts inside a fallback surface (a refined impact's trigger, the near-surface
     switch radius): the batch could not see it enter, so the scalar path flies it."""
     if not comp.fallback:
         return False
-    ctx = Context.numeric(t0, x, comp.tracks, comp.rotations, comp.params)
+    ctx = ctx if ctx is not None else Context.numeric(t0, x, comp.tracks, comp.rotations, comp.params)
     return any(float(e.expression(ctx)) <= 0.0 for e in comp.fallback)
+
+
+def _start_switches(model, comp: _Compiled, ctx: Context) -> list:
+    """(index, value) of the switched parameters (shadows) a member loads before its first step, as
+    ``propagator._switch_parameters`` finds them, from a member's context at t0."""
+    out = []
+    for f in model.forces:
+        if hasattr(f, "switch_parameters"):
+            out += [(comp.params.names.index(k), v) for k, v in f.switch_parameters(ctx).items()]
+    return out
 
 
 def _check_manoeuvres(manoeuvres, t0: float, t_stop: float, n: int) -> list:
@@ -656,10 +707,15 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
     tp0 = _time.perf_counter()
     scalar = []
     batch = []
-    for i in range(n):
-        (scalar if _starts_inside(comp, model, t0, x0[i]) else batch).append(i)
-        for j, v in _switch_parameters(model, t0, x0[i], comp.tracks, comp.rotations, comp.params):
-            lane_pars[j, i] = v
+    if comp.fallback or any(hasattr(f, "switch_parameters") for f in model.forces):
+        starts = _StartContexts(comp, t0)
+        for i in range(n):
+            ctx = starts.at(x0[i])
+            (scalar if _starts_inside(comp, model, t0, x0[i], ctx) else batch).append(i)
+            for j, v in _start_switches(model, comp, ctx):
+                lane_pars[j, i] = v
+    else:
+        batch = list(range(n))
     segments = _Segments(comp.tracks, comp.params, t0, t_stop)
     groups = [batch[k:k + B] for k in range(0, len(batch), B)]
     out: dict = {}
