@@ -24,7 +24,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["FacetGeometry", "facet_geometry", "facet_frame", "visibility_illumination", "mars_shadow"]
+__all__ = ["FacetGeometry", "EmissionGeometry", "facet_geometry", "emission_geometry", "facet_frame",
+           "visibility_illumination", "mars_shadow"]
 
 #: Mars mean (volumetric) radius, km, for eclipses of the Sun by Mars.  Source: IAU WGCCRE
 #: 2015 (Archinal et al. 2018), via pck00011.tpc: radii 3396.19, 3396.19, 3376.20 km.

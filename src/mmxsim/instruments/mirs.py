@@ -42,7 +42,7 @@ import numpy as np
 from ..bodies import AU_KM, SOLAR_IRRADIANCE_1AU
 from ..errors import InputError
 from . import hapke as hk
-from .geometry import facet_frame, facet_geometry
+from .geometry import emission_geometry, facet_frame, facet_geometry, mars_shadow
 
 __all__ = ["MIRS_RANGE_UM", "MIRS_SAMPLING_UM", "MIRS_IFOV_RAD", "MIRS_FOV_DEG", "MIRS_SNR_SPEC",
            "PHOBOS_HAPKE", "Band", "Surface", "SURFACES", "MIRSInstrument", "REFERENCE_SCENE",
@@ -512,11 +512,22 @@ def coverage(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, instrument: MIRS
     best = np.full(len(c), np.inf)
     nobs = np.zeros(len(c), int)
     per_epoch = np.zeros(len(sc), int)
+    _, nrm, _ = facet_frame(shape)
     for k in range(0, len(sc), chunk):
         sl = slice(k, k + chunk)
-        g = facet_geometry(shape, sc[sl], sun[sl], mars_pos_km=None if mars is None else mars[sl], occlusion=occ)
+        # facet_geometry's visible & illuminated, with the rays cast only for the facets inside the
+        # (3.3 deg) field: each ray's answer does not depend on the others, so ``seen`` is the same.
+        g = emission_geometry(shape, sc[sl], occlusion=False)
         fov, _ = in_fov(c, sc[sl], instrument.fov_deg)
-        seen = fov & g.visible & g.illuminated
+        sdir = sun[sl] / np.linalg.norm(sun[sl], axis=1, keepdims=True)
+        seen = fov & g.visible & (sdir @ nrm.T > 0.0)
+        if mars is not None:
+            seen &= ~mars_shadow(-mars[sl], sun[sl] - mars[sl])[:, None]
+        if occ:
+            from ._raycast import occluded
+
+            seen &= ~occluded(shape, c, sc[sl], seen, to_point=True)
+            seen &= ~occluded(shape, c, sdir, seen, to_point=False)
         res = g.range_km * 1e3 * instrument.ifov_rad
         if oblique:
             res = res / np.maximum(g.cos_e, 1e-6)
