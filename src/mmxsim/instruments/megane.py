@@ -700,7 +700,7 @@ def qso_rates(shape, qso_size_km, composition="CI", *, elements=None, detector=N
 
 _QSO_GEOMETRY: dict = {}
 _QSO_GEOMETRY_MAX = 8          # entries kept (one per shape, QSO size, n, occlusion)
-_QSO_GEOMETRY_MAX_FACETS = 20_000  # larger meshes are not kept (96 x F doubles per array)
+_QSO_GEOMETRY_MAX_FACETS = 10_000  # larger meshes are not kept (two 96 x F double arrays per entry)
 
 
 def _qso_geometry(shape, size_km: float, n: int, occlusion: bool, pos):
