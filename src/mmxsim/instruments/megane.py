@@ -83,6 +83,7 @@ import numpy as np
 from scipy.special import erf, hyp2f1
 
 from ..errors import InputError
+from ._figures import light_log_ticks
 from .geometry import emission_geometry
 
 __all__ = [
@@ -586,7 +587,7 @@ class MeganeResult:
         ax.set_ylabel("count rate (counts/s)")
         ax.set_title("MEGANE count rates from the body (peak in window; neutrons dashed)")
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
-        _light_log_ticks(ax)
+        light_log_ticks(ax)
         f2 = Figure(figsize=(7, 5))
         ax2 = f2.add_subplot(111)
         dt = _dt(self.t_s) * (self.live_s / max(_dt(self.t_s).sum(), 1e-300))
@@ -601,18 +602,8 @@ class MeganeResult:
         ax2.set_ylabel("relative 1-σ abundance error")
         ax2.set_title("MEGANE precision along the trajectory")
         ax2.legend(fontsize=8, ncol=2)
-        _light_log_ticks(ax2)
+        light_log_ticks(ax2)
         return [f1, f2]
-
-
-def _light_log_ticks(ax):
-    """Minor ticks at 2 and 5 x 10^k on the log axes of ``ax`` (Matplotlib's default, eight per
-    decade, costs most of the drawing of these many-decade plots; the majors are unchanged)."""
-    from matplotlib.ticker import LogLocator
-
-    for axis in (ax.xaxis, ax.yaxis):
-        if axis.get_scale() == "log":
-            axis.set_minor_locator(LogLocator(base=10.0, subs=(2.0, 5.0)))
 
 
 def _dt(t):
@@ -789,7 +780,7 @@ class PrecisionTable:
                 ax.loglog(hours, precision_from_rates(s, m, c, hours * 3600 * self.live_fraction), label=el)
             for p in self.targets:
                 ax.axhline(p, color="0.6", lw=0.8, ls=":")
-            _light_log_ticks(ax)
+            light_log_ticks(ax)
             ax.set_title(f"QSO {q:g} km")
             ax.set_xlabel("hours in QSO")
             if i == 0:

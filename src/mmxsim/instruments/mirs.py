@@ -42,6 +42,7 @@ import numpy as np
 from ..bodies import AU_KM, SOLAR_IRRADIANCE_1AU
 from ..errors import InputError
 from . import hapke as hk
+from ._figures import light_log_ticks
 from .geometry import emission_geometry, facet_frame, facet_geometry, mars_shadow
 
 __all__ = ["MIRS_RANGE_UM", "MIRS_SAMPLING_UM", "MIRS_IFOV_RAD", "MIRS_FOV_DEG", "MIRS_SNR_SPEC",
@@ -611,6 +612,7 @@ class MIRSResult:
         ax.set_ylabel("radiance (W m$^{-2}$ sr$^{-1}$ µm$^{-1}$)")
         ax.set_title(f"MIRS spectrum, {label}, T = {float(sp.temperature_K):.0f} K")
         ax.legend()
+        light_log_ticks(ax)
         ax2 = f1.add_subplot(212, sharex=ax)
         F = solar_irradiance(sp.wavelength_um, 1.0)  # apparent I/F: total radiance / (F/pi) at the same r
         r_au = float(self.geometry[k]["r_au"]) if k is not None else REFERENCE_SCENE["r_au"]
@@ -635,6 +637,7 @@ class MIRSResult:
         ax.set_ylabel("SNR per 10 nm channel")
         ax.set_title('MIRS SNR (published: "> 100 up to 3.2 µm in < 2 s")')
         ax.legend()
+        light_log_ticks(ax)
         return {"spectrum": f1, "snr": f2, "coverage": self.coverage.figure()}
 
 
