@@ -384,8 +384,9 @@ def line_fluxes(shape, sc_pos_km, composition, *, elements=None, gcr_factor: flo
                 lines=LINES, occlusion=None, geometry=None):
     """Line fluxes (photons cm⁻² s⁻¹) at the spacecraft from the body: (N, n_lines).
 
-    ``geometry``: an optional precomputed :class:`FacetGeometry` (then ``sc_pos_km`` is unused
-    except for its length)."""
+    ``geometry``: an optional precomputed :class:`FacetGeometry` or
+    :class:`~mmxsim.instruments.geometry.EmissionGeometry` (only ``cos_e`` and ``solid_angle_sr``
+    are read; then ``sc_pos_km`` is unused except for its length)."""
     _check_gcr(gcr_factor)
     sc = np.atleast_2d(np.asarray(sc_pos_km, float))
     F = len(shape.faces)
