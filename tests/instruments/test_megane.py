@@ -278,3 +278,33 @@ def test_per_facet_composition_sees_only_the_visible_cap(sphere3):
     fs = M.line_fluxes(sphere3, pos, {"Fe": 0.05, "O": 0.45}, occlusion=False)
     assert np.allclose(f[0], fn[0], rtol=1e-12, atol=0) and np.allclose(f[1], fs[1], rtol=1e-12, atol=0)
     assert not np.allclose(f[0], fs[0], rtol=1e-3)
+
+
+# ---------------------------------------------------------------- issue 19: less work, same numbers
+def test_emission_geometry_is_facet_geometry_without_the_sun():
+    """MEGANE's Sun-free geometry equals facet_geometry's spacecraft-side arrays exactly (same
+    operations; the Phobos mesh with its self-occlusion ray casts)."""
+    from mmxsim.instruments.geometry import emission_geometry, facet_geometry
+
+    sh = phobos_shape("thomas3k")
+    sc = 25.0 * np.array([[1.0, 0.2, 0.1], [-0.3, 1.0, 0.5], [0.1, -0.2, -1.0], [0.7, 0.7, 0.0]])
+    sun = np.tile([1.5e8, 3e7, 0.0], (len(sc), 1))
+    g = facet_geometry(sh, sc, sun, occlusion=True)
+    e = emission_geometry(sh, sc, occlusion=True)
+    for name in ("visible", "cos_e", "range_km", "solid_angle_sr"):
+        assert np.array_equal(getattr(e, name), getattr(g, name)), name
+    assert e.visible.sum() < (e.cos_e > 0).sum()  # the occlusion test did remove facets
+
+
+def test_qso_geometry_kept_once_and_reused():
+    """A second composition in the same QSO reuses the kept geometry and gives the rates computed
+    from scratch (cache emptied) bit for bit."""
+    sh = phobos_shape("thomas3k")
+    M._QSO_GEOMETRY.clear()
+    a, na = M.qso_rates(sh, 45.0, "CI")
+    assert len(M._QSO_GEOMETRY) == 1
+    b, nb = M.qso_rates(sh, 45.0, "BSM")
+    assert len(M._QSO_GEOMETRY) == 1
+    M._QSO_GEOMETRY.clear()
+    c, nc = M.qso_rates(sh, 45.0, "BSM")
+    assert b == c and np.array_equal(nb, nc) and a != b

@@ -24,7 +24,8 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["FacetGeometry", "facet_geometry", "facet_frame", "visibility_illumination", "mars_shadow"]
+__all__ = ["FacetGeometry", "EmissionGeometry", "facet_geometry", "emission_geometry", "facet_frame",
+           "visibility_illumination", "mars_shadow"]
 
 #: Mars mean (volumetric) radius, km, for eclipses of the Sun by Mars.  Source: IAU WGCCRE
 #: 2015 (Archinal et al. 2018), via pck00011.tpc: radii 3396.19, 3396.19, 3376.20 km.
@@ -141,6 +142,43 @@ def facet_geometry(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion:
         shadow = np.zeros(N, bool)
     sa = np.where(visible, area[None, :] * cos_e / rng**2, 0.0)
     return FacetGeometry(visible, lit, cos_i, cos_e, phase, rng, sa, shadow)
+
+
+@dataclass(frozen=True)
+class EmissionGeometry:
+    """The spacecraft-side part of :class:`FacetGeometry` (same meanings, (N, F) arrays): what
+    instruments that need no Sun (gamma rays, neutrons) use."""
+
+    visible: np.ndarray
+    cos_e: np.ndarray
+    range_km: np.ndarray
+    solid_angle_sr: np.ndarray
+
+
+def emission_geometry(shape, sc_pos_km, *, occlusion: bool = True) -> EmissionGeometry:
+    """:func:`facet_geometry`'s ``visible``, ``cos_e``, ``range_km`` and ``solid_angle_sr``, computed
+    the same way (same operations, same values) without the Sun-side quantities (incidence, phase,
+    illumination and its ray casts), which instruments sensing the body's own emission do not use."""
+    sc = _as_epochs(sc_pos_km, "sc_pos_km")
+    c, n, area = facet_frame(shape)
+    N, F = len(sc), len(c)
+    cos_e = np.empty((N, F))
+    rng = np.empty((N, F))
+    step = max(1, 2_000_000 // F)
+    for i0 in range(0, N, step):
+        s_ = slice(i0, min(N, i0 + step))
+        d = sc[s_, None, :] - c[None, :, :]
+        r = np.linalg.norm(d, axis=2)
+        d /= r[..., None]
+        rng[s_] = r
+        cos_e[s_] = np.einsum("nfk,fk->nf", d, n)
+    visible = cos_e > 0.0
+    if occlusion:
+        from ._raycast import occluded
+
+        visible &= ~occluded(shape, c, sc, visible, to_point=True)
+    sa = np.where(visible, area[None, :] * cos_e / rng**2, 0.0)
+    return EmissionGeometry(visible, cos_e, rng, sa)
 
 
 def visibility_illumination(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion: bool = True,

@@ -83,7 +83,8 @@ import numpy as np
 from scipy.special import erf, hyp2f1
 
 from ..errors import InputError
-from .geometry import facet_geometry
+from ._figures import light_log_ticks
+from .geometry import emission_geometry
 
 __all__ = [
     "GammaLine", "LINES", "KEY_ELEMENTS", "KNOWN_ELEMENTS", "COMPOSITIONS", "Detector",
@@ -266,11 +267,12 @@ def _occlusion_default() -> bool:
 
 
 def _geometry_chunks(shape, sc, occlusion, chunk=64):
-    """Yield (slice, FacetGeometry) over epochs in chunks (memory ~ chunk × F × 3 doubles)."""
-    sun = np.tile([1.5e8, 0.0, 0.0], (len(sc), 1))  # gamma rays and neutrons need no Sun
+    """Yield (slice, EmissionGeometry) over epochs in chunks (memory ~ chunk × F × 3 doubles).
+    Gamma rays and neutrons need no Sun: only the spacecraft side of the geometry is computed
+    (:func:`~mmxsim.instruments.geometry.emission_geometry`, the same values as ``facet_geometry``)."""
     for i in range(0, len(sc), chunk):
         s = slice(i, min(i + chunk, len(sc)))
-        yield s, facet_geometry(shape, sc[s], sun[s], occlusion=occlusion)
+        yield s, emission_geometry(shape, sc[s], occlusion=occlusion)
 
 
 # ------------------------------------------------------------------------------------------
@@ -382,8 +384,9 @@ def line_fluxes(shape, sc_pos_km, composition, *, elements=None, gcr_factor: flo
                 lines=LINES, occlusion=None, geometry=None):
     """Line fluxes (photons cm⁻² s⁻¹) at the spacecraft from the body: (N, n_lines).
 
-    ``geometry``: an optional precomputed :class:`FacetGeometry` (then ``sc_pos_km`` is unused
-    except for its length)."""
+    ``geometry``: an optional precomputed :class:`FacetGeometry` or
+    :class:`~mmxsim.instruments.geometry.EmissionGeometry` (only ``cos_e`` and ``solid_angle_sr``
+    are read; then ``sc_pos_km`` is unused except for its length)."""
     _check_gcr(gcr_factor)
     sc = np.atleast_2d(np.asarray(sc_pos_km, float))
     F = len(shape.faces)
@@ -432,7 +435,7 @@ class _Rates:
 
 
 def _rates(shape, sc, composition, elements, detector, neutron_model, gcr, mars_composition,
-           mars_pos_km, lines, occlusion):
+           mars_pos_km, lines, occlusion, chunks=None):
     _check_gcr(gcr)
     F = len(shape.faces)
     W = composition_matrix(composition, F, elements)
@@ -446,7 +449,7 @@ def _rates(shape, sc, composition, elements, detector, neutron_model, gcr, mars_
     neut = np.zeros((N, 3))
     nm = neutron_model or NeutronModel()
     leak = nm.leakage(100.0 * H2O_PER_H * W[:, _element_col("H")])  # (F, 3)
-    for s, g in _geometry_chunks(shape, sc, occ):
+    for s, g in (chunks if chunks is not None else _geometry_chunks(shape, sc, occ)):
         flux[s] = line_fluxes(shape, sc[s], W, elements=KNOWN_ELEMENTS, gcr_factor=gcr,
                               lines=lines, geometry=g)
         omega[s] = g.solid_angle_sr.sum(axis=1)
@@ -585,6 +588,7 @@ class MeganeResult:
         ax.set_ylabel("count rate (counts/s)")
         ax.set_title("MEGANE count rates from the body (peak in window; neutrons dashed)")
         ax.legend(fontsize=7, loc="center left", bbox_to_anchor=(1.01, 0.5))
+        light_log_ticks(ax)
         f2 = Figure(figsize=(7, 5))
         ax2 = f2.add_subplot(111)
         dt = _dt(self.t_s) * (self.live_s / max(_dt(self.t_s).sum(), 1e-300))
@@ -599,6 +603,7 @@ class MeganeResult:
         ax2.set_ylabel("relative 1-σ abundance error")
         ax2.set_title("MEGANE precision along the trajectory")
         ax2.legend(fontsize=8, ncol=2)
+        light_log_ticks(ax2)
         return [f1, f2]
 
 
@@ -689,11 +694,52 @@ def qso_rates(shape, qso_size_km, composition="CI", *, elements=None, detector=N
         raise InputError("qso_size_km", qso_size_km,
                          f"a QSO that stays outside the body (radius up to {rmax:.2f} km)")
     det = detector or Detector()
+    occ = _occlusion_default() if occlusion is None else occlusion
     R = _rates(shape, pos, composition, elements, det, None, gcr_factor, mars_composition, None,
-               lines, occlusion)
+               lines, occ, chunks=_qso_geometry(shape, qso_size_km, n, occ, pos))
     out = {el: tuple(float(np.mean(x[:, idx].sum(axis=1))) for x in (R.signal, R.mars, R.continuum))
            for el, idx in _element_groups(lines).items()}
     return out, R.neutrons.mean(axis=0)
+
+
+_QSO_GEOMETRY: dict = {}
+_QSO_GEOMETRY_MAX = 8          # entries kept (one per shape, QSO size, n, occlusion)
+_QSO_GEOMETRY_MAX_FACETS = 10_000  # larger meshes are not kept (two 96 x F double arrays per entry)
+
+
+def _qso_geometry(shape, size_km: float, n: int, occlusion: bool, pos):
+    """The emission geometry of one QSO revolution (:func:`qso_positions`), chunked as
+    :func:`_geometry_chunks` gives it, kept per (shape, size, n, occlusion): it does not depend on
+    the composition, so ``origin`` (the true Phobos) and ``megane`` (the precision table) in one
+    process, or several calls for one QSO, cast the same rays once. Only ``cos_e`` and
+    ``solid_angle_sr`` are kept (what the rates use). The shapes of
+    :func:`mmxsim.bodies.shapes.phobos_shape` are shared read-only objects; the entry holds a
+    weak reference to check that the key's shape is still the same object."""
+    import weakref
+
+    key = (id(shape), float(size_km), int(n), bool(occlusion))
+    hit = _QSO_GEOMETRY.get(key)
+    if hit is not None and hit[0]() is shape:
+        return hit[1]
+    chunks = [(sl, _EmissionPart(g.cos_e, g.solid_angle_sr)) for sl, g in _geometry_chunks(shape, pos, occlusion)]
+    if len(shape.faces) <= _QSO_GEOMETRY_MAX_FACETS:
+        try:
+            ref = weakref.ref(shape)
+        except TypeError:
+            return chunks
+        while len(_QSO_GEOMETRY) >= _QSO_GEOMETRY_MAX:
+            _QSO_GEOMETRY.pop(next(iter(_QSO_GEOMETRY)))
+        for _, part in chunks:
+            part.cos_e.flags.writeable = False
+            part.solid_angle_sr.flags.writeable = False
+        _QSO_GEOMETRY[key] = (ref, chunks)
+    return chunks
+
+
+@dataclass(frozen=True)
+class _EmissionPart:
+    cos_e: np.ndarray
+    solid_angle_sr: np.ndarray
 
 
 @dataclass
@@ -735,6 +781,7 @@ class PrecisionTable:
                 ax.loglog(hours, precision_from_rates(s, m, c, hours * 3600 * self.live_fraction), label=el)
             for p in self.targets:
                 ax.axhline(p, color="0.6", lw=0.8, ls=":")
+            light_log_ticks(ax)
             ax.set_title(f"QSO {q:g} km")
             ax.set_xlabel("hours in QSO")
             if i == 0:

@@ -42,7 +42,8 @@ import numpy as np
 from ..bodies import AU_KM, SOLAR_IRRADIANCE_1AU
 from ..errors import InputError
 from . import hapke as hk
-from .geometry import facet_frame, facet_geometry
+from ._figures import light_log_ticks
+from .geometry import emission_geometry, facet_frame, facet_geometry, mars_shadow
 
 __all__ = ["MIRS_RANGE_UM", "MIRS_SAMPLING_UM", "MIRS_IFOV_RAD", "MIRS_FOV_DEG", "MIRS_SNR_SPEC",
            "PHOBOS_HAPKE", "Band", "Surface", "SURFACES", "MIRSInstrument", "REFERENCE_SCENE",
@@ -512,11 +513,22 @@ def coverage(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, instrument: MIRS
     best = np.full(len(c), np.inf)
     nobs = np.zeros(len(c), int)
     per_epoch = np.zeros(len(sc), int)
+    _, nrm, _ = facet_frame(shape)
     for k in range(0, len(sc), chunk):
         sl = slice(k, k + chunk)
-        g = facet_geometry(shape, sc[sl], sun[sl], mars_pos_km=None if mars is None else mars[sl], occlusion=occ)
+        # facet_geometry's visible & illuminated, with the rays cast only for the facets inside the
+        # (3.3 deg) field: each ray's answer does not depend on the others, so ``seen`` is the same.
+        g = emission_geometry(shape, sc[sl], occlusion=False)
         fov, _ = in_fov(c, sc[sl], instrument.fov_deg)
-        seen = fov & g.visible & g.illuminated
+        sdir = sun[sl] / np.linalg.norm(sun[sl], axis=1, keepdims=True)
+        seen = fov & g.visible & (sdir @ nrm.T > 0.0)
+        if mars is not None:
+            seen &= ~mars_shadow(-mars[sl], sun[sl] - mars[sl])[:, None]
+        if occ:
+            from ._raycast import occluded
+
+            seen &= ~occluded(shape, c, sc[sl], seen, to_point=True)
+            seen &= ~occluded(shape, c, sdir, seen, to_point=False)
         res = g.range_km * 1e3 * instrument.ifov_rad
         if oblique:
             res = res / np.maximum(g.cos_e, 1e-6)
@@ -600,6 +612,7 @@ class MIRSResult:
         ax.set_ylabel("radiance (W m$^{-2}$ sr$^{-1}$ µm$^{-1}$)")
         ax.set_title(f"MIRS spectrum, {label}, T = {float(sp.temperature_K):.0f} K")
         ax.legend()
+        light_log_ticks(ax)
         ax2 = f1.add_subplot(212, sharex=ax)
         F = solar_irradiance(sp.wavelength_um, 1.0)  # apparent I/F: total radiance / (F/pi) at the same r
         r_au = float(self.geometry[k]["r_au"]) if k is not None else REFERENCE_SCENE["r_au"]
@@ -624,6 +637,7 @@ class MIRSResult:
         ax.set_ylabel("SNR per 10 nm channel")
         ax.set_title('MIRS SNR (published: "> 100 up to 3.2 µm in < 2 s")')
         ax.legend()
+        light_log_ticks(ax)
         return {"spectrum": f1, "snr": f2, "coverage": self.coverage.figure()}
 
 
