@@ -469,6 +469,20 @@ def batch_least_squares(problem, settings: Optional[BatchSettings] = None,
     EstimationError
         divergence or non-finite residuals/partials; carries the iteration table.
     """
+    it = batch_iterations(problem, settings, initial)
+    p = next(it)
+    while True:
+        try:
+            p = it.send(problem.linearize(p))
+        except StopIteration as stop:
+            return stop.value
+
+
+def batch_iterations(problem, settings: Optional[BatchSettings] = None, initial: Optional[np.ndarray] = None):
+    """:func:`batch_least_squares` as a generator, for drivers that linearise several problems together
+    (the Monte Carlo runs in lockstep, :func:`mmxsim.navigation.montecarlo.estimation_monte_carlo`):
+    it yields each iterate ``p`` (a copy), takes ``problem.linearize(p)`` back by ``send``, and returns
+    the :class:`BatchResult` (``StopIteration.value``); the same checks, steps and exceptions."""
     settings = settings or BatchSettings()
     if not isinstance(settings, BatchSettings):
         raise InputError("settings", type(settings).__name__, "a BatchSettings or None")
@@ -486,7 +500,7 @@ def batch_least_squares(problem, settings: Optional[BatchSettings] = None,
     converged = False
     message = ""
     for it in range(1, settings.max_iterations + 1):
-        lin = problem.linearize(p.copy())
+        lin = yield p.copy()
         _check_linearization(lin, n, q, m)
         if m is None:
             m = lin.size
