@@ -423,12 +423,13 @@ def _solve_sri(A: np.ndarray, b: np.ndarray, Cw: Optional[np.ndarray], names: tu
     Rd = T[:n, :n]
     z = T[:n, n]
     sv = None
-    try:
-        _, sv, vt = np.linalg.svd(Rd)
+    try:  # the singular values only (the vectors, 3-5 times the cost, only to name a singular combination)
+        sv = np.linalg.svd(Rd, compute_uv=False)
     except np.linalg.LinAlgError:  # pragma: no cover - non-finite already rejected
         raise EstimationError("the square-root information matrix could not be decomposed", table) from None
     cond = sv[-1] / sv[0] if sv[0] > 0 else 0.0
     if cond < rank_tol:
+        vt = np.linalg.svd(Rd)[2]
         raise SingularProblemError(_singular_combination(vt[-1], scale, names), cond, table)
     # numpy's LAPACK throughout: mixing in scipy's (a second OpenBLAS with its own thread pool)
     # right after numpy's threaded QR cost ~1 ms per small solve on a busy machine (measured)

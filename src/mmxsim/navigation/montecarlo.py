@@ -80,6 +80,7 @@ already there, so a resumed Monte Carlo equals an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time as _time
@@ -382,8 +383,16 @@ def spread_interval(s: float, dof: int, probability: float = 0.95) -> tuple[floa
     degrees of freedom: ``dof s^2 / sigma^2 ~ chi2(dof)``."""
     if dof < 1:
         return float("nan"), float("nan")
+    lo, hi = _spread_factors(int(dof), float(probability))
+    return float(s * lo), float(s * hi)
+
+
+@functools.lru_cache(maxsize=256)
+def _spread_factors(dof: int, probability: float) -> tuple[float, float]:
+    """(sqrt(dof / chi2.ppf(1 - a/2)), sqrt(dof / chi2.ppf(a/2))), a = 1 - probability: the same few
+    (dof, probability) pairs recur for every parameter and bootstrap of a result's tables."""
     a = 1.0 - probability
-    return (float(s * np.sqrt(dof / chi2.ppf(1 - a / 2, dof))), float(s * np.sqrt(dof / chi2.ppf(a / 2, dof))))
+    return float(np.sqrt(dof / chi2.ppf(1 - a / 2, dof))), float(np.sqrt(dof / chi2.ppf(a / 2, dof)))
 
 
 @dataclass

@@ -489,17 +489,38 @@ def _build_batch(model: DynamicsModel, parameters: tuple, batch_size: int) -> _V
 
 
 class _LaneOutput:
-    """One lane of a batch continuous output, called like the scalar one: epochs (k,) -> (k, nvars)."""
+    """One lane of a batch continuous output, called like the scalar one: epochs (k,) -> (k, nvars).
 
-    __slots__ = ("co", "lane", "width")
+    The lane's Taylor polynomials (``tcs``, ``times`` of heyoka's ``continuous_output_batch``) are
+    evaluated here by Horner's rule in ``h = t - t_step``, as heyoka's own continuous output does (the
+    step holding ``t``; before the first or after the last step, that step's polynomial): evaluating
+    the batch object would compute every lane to read one (measured 6.6 times the scalar cost)."""
+
+    __slots__ = ("co", "lane", "_times", "_tcs")
 
     def __init__(self, co, lane: int, width: int):
-        self.co, self.lane, self.width = co, lane, width
+        self.co, self.lane = co, lane
+        self._times = self._tcs = None
+
+    def _load(self):
+        co, j = self.co, self.lane
+        self._times = np.ascontiguousarray(np.asarray(co.times)[:, j])
+        # (order + 1, steps, nvars): one contiguous (steps, nvars) table per power of h
+        self._tcs = np.ascontiguousarray(np.moveaxis(np.asarray(co.tcs)[:, :, :, j], 2, 0))
+        self.co = None  # the batch object is shared by the other lanes, kept alive by them
 
     def __call__(self, t):
+        if self._tcs is None:
+            self._load()
         t = np.asarray(t, float).reshape(-1)
-        T = np.ascontiguousarray(np.repeat(t[:, None], self.width, axis=1))
-        return np.array(np.asarray(self.co(T))[:, :, self.lane])
+        tcs, times = self._tcs, self._times
+        k = np.clip(np.searchsorted(times, t, side="right") - 1, 0, tcs.shape[1] - 1)
+        h = (t - times[k])[:, None]
+        acc = tcs[-1][k]
+        for c in tcs[-2::-1]:
+            acc *= h
+            acc += c[k]
+        return acc
 
 
 def propagate_batch(model: DynamicsModel, t0: float, x0, t1: float, *, parameters=(), maneuvers=(),
