@@ -299,23 +299,29 @@ class Trajectory:
     def _piece(self, t):
         return np.clip(np.searchsorted(self._lo, t, side="right") - 1, 0, len(self._outs) - 1)
 
-    def _raw(self, t, piece=None) -> np.ndarray:
-        """Full augmented states (N, 6 + 6 nargs) at epochs ``t`` (grouped per output object)."""
+    def _raw(self, t, piece=None, state_only: bool = False) -> np.ndarray:
+        """Full augmented states (N, 6 + 6 nargs) at epochs ``t`` (grouped per output object);
+        ``state_only``: the first 6 columns (a batch member evaluates only those)."""
         k = self._piece(t) if piece is None else piece
-        out = np.empty((t.size, 6 + 6 * self._nargs))
+        out = np.empty((t.size, 6 if state_only else 6 + 6 * self._nargs))
+        lane = state_only and self._outs and isinstance(self._outs[0], _LaneOutput)
         for j in np.unique(k):
             m = k == j
-            out[m] = np.asarray(self._outs[j](np.ascontiguousarray(t[m]))).reshape(-1, out.shape[1])
+            tj = np.ascontiguousarray(t[m])
+            if lane:
+                out[m] = self._outs[j](tj, state_only=True)
+            else:
+                out[m] = np.asarray(self._outs[j](tj)).reshape(m.sum(), -1)[:, : out.shape[1]]
         return out
 
     def _velocity(self, t, piece) -> np.ndarray:
-        return self._raw(t, piece)[:, 3:6]
+        return self._raw(t, piece, state_only=True)[:, 3:6]
 
     def state(self, t, t_lo=None) -> np.ndarray:
         """(N, 6) km, km/s at the epochs ``t + t_lo`` (SSB-centred ICRF if ``barycentric``)."""
         t, t_lo = self._epochs(t, t_lo)
         k = self._piece(t)
-        x = self._raw(t, k)[:, :6].copy()
+        x = self._raw(t, k, state_only=True)
         corr = t_lo != 0.0
         if corr.any():
             tc, kc = t[corr], k[corr]
@@ -496,24 +502,27 @@ class _LaneOutput:
     step holding ``t``; before the first or after the last step, that step's polynomial): evaluating
     the batch object would compute every lane to read one (measured 6.6 times the scalar cost)."""
 
-    __slots__ = ("co", "lane", "_times", "_tcs")
+    __slots__ = ("co", "lane", "_times", "_tcs", "_tcs6")
 
     def __init__(self, co, lane: int, width: int):
         self.co, self.lane = co, lane
-        self._times = self._tcs = None
+        self._times = self._tcs = self._tcs6 = None
 
     def _load(self):
         co, j = self.co, self.lane
         self._times = np.ascontiguousarray(np.asarray(co.times)[:, j])
         # (order + 1, steps, nvars): one contiguous (steps, nvars) table per power of h
         self._tcs = np.ascontiguousarray(np.moveaxis(np.asarray(co.tcs)[:, :, :, j], 2, 0))
+        self._tcs6 = np.ascontiguousarray(self._tcs[:, :, :6])  # the state's own polynomials
         self.co = None  # the batch object is shared by the other lanes, kept alive by them
 
-    def __call__(self, t):
+    def __call__(self, t, state_only: bool = False):
+        """(k, nvars) at epochs ``t``; ``state_only``: the first 6 columns only (the state, what
+        :meth:`Trajectory.state` reads; the same numbers as those columns of the full evaluation)."""
         if self._tcs is None:
             self._load()
         t = np.asarray(t, float).reshape(-1)
-        tcs, times = self._tcs, self._times
+        tcs, times = (self._tcs6 if state_only else self._tcs), self._times
         k = np.clip(np.searchsorted(times, t, side="right") - 1, 0, tcs.shape[1] - 1)
         h = (t - times[k])[:, None]
         acc = tcs[-1][k]
