@@ -351,10 +351,9 @@ def lockstep_runs(problem, ks, seed: int = 0, settings: BatchSettings | None = N
             gen, prob, p = active[k]
             t = _time.perf_counter()
             try:
-                with warnings.catch_warnings(record=True) as caught:
+                with warnings.catch_warnings(record=True):  # the result's converged and message say it
                     warnings.simplefilter("always", EstimationWarning)
                     active[k][2] = gen.send(prob.linearize(p))
-                del caught
                 secs[k] += _time.perf_counter() - t
                 continue
             except StopIteration as stop:

@@ -584,8 +584,6 @@ def propagate_batch(model: DynamicsModel, t0: float, x0, t1: float, *, parameter
 def _fly_batch(members: list[Trajectory], width: int) -> None:
     """Propagate up to ``width`` members (same model, arc, parameters and manoeuvre epochs) in one batch
     integrator and give each its lane's dense output (the scalar :meth:`Trajectory._propagate`, per lane)."""
-    import heyoka as hy
-
     ref = members[0]
     model = ref.model
     n_real = len(members)
