@@ -117,12 +117,49 @@ def od_section(cfg: OdAnalysis, scenario, ctx=None) -> Section:
 def navigation_error(scenario, ctx) -> tuple[float, float, str]:
     """(position σ m, velocity σ mm/s, per axis, and how they were found) from a covariance analysis
     of the run's tracking: the scenario's ``od`` block in ``mode: covariance`` (its defaults if it
-    has none), the formal covariance mapped to the arc's end, RMS over the three axes."""
+    has none), the formal covariance mapped to the arc's end, RMS over the three axes.
+
+    Computed once per process for what determines it (the settings, the scenario, the run's trajectory:
+    qso_campaign and transfer both ask for it) and returned as an immutable tuple."""
+    base = getattr(scenario.analyses, "od", None) or OdAnalysis()
+    cfg = base.model_copy(update={"mode": "covariance", "monte_carlo_runs": 0, "filter": False})
+    key = _navigation_key(cfg, scenario, ctx)
+    hit = _NAV_ERROR.get(key) if key is not None else None
+    if hit is None:
+        hit = _navigation_error(cfg, scenario, ctx)
+        if key is not None:
+            if len(_NAV_ERROR) >= 8:
+                _NAV_ERROR.pop(next(iter(_NAV_ERROR)))
+            _NAV_ERROR[key] = hit
+    return hit
+
+
+_NAV_ERROR: dict = {}  # key of _navigation_key -> (pos, vel, how): this process' navigation_error results
+
+
+def _navigation_key(cfg, scenario, ctx):
+    """What :func:`navigation_error` depends on: the covariance settings, the scenario and the run's
+    trajectory and ephemeris (None, no caching, without a trajectory)."""
+    import hashlib
+
+    if not isinstance(ctx, dict) or ctx.get("t") is None or ctx.get("states") is None:
+        return None
+    h = hashlib.sha256()
+    for a in (ctx["t"], ctx["states"]):
+        a = np.ascontiguousarray(np.asarray(a, float))
+        h.update(repr(a.shape).encode())
+        h.update(a.tobytes())
+    try:
+        scen = scenario.model_dump_json()
+    except AttributeError:
+        return None
+    return cfg.model_dump_json(), scen, h.hexdigest(), id(ctx.get("eph"))
+
+
+def _navigation_error(cfg, scenario, ctx) -> tuple[float, float, str]:
     from ..navigation.covariance import map_covariance
     from ._navigation import estimate_once, setup
 
-    base = getattr(scenario.analyses, "od", None) or OdAnalysis()
-    cfg = base.model_copy(update={"mode": "covariance", "monte_carlo_runs": 0, "filter": False})
     su = setup(cfg, scenario, ctx)
     _, prob, batch = estimate_once(su, cfg, cfg.seed, False)
     P = map_covariance(batch.covariance, prob.stm(np.array([su.t1]), batch.estimate))[0, :6, :6]

@@ -423,12 +423,13 @@ def _solve_sri(A: np.ndarray, b: np.ndarray, Cw: Optional[np.ndarray], names: tu
     Rd = T[:n, :n]
     z = T[:n, n]
     sv = None
-    try:
-        _, sv, vt = np.linalg.svd(Rd)
+    try:  # the singular values only (the vectors, 3-5 times the cost, only to name a singular combination)
+        sv = np.linalg.svd(Rd, compute_uv=False)
     except np.linalg.LinAlgError:  # pragma: no cover - non-finite already rejected
         raise EstimationError("the square-root information matrix could not be decomposed", table) from None
     cond = sv[-1] / sv[0] if sv[0] > 0 else 0.0
     if cond < rank_tol:
+        vt = np.linalg.svd(Rd)[2]
         raise SingularProblemError(_singular_combination(vt[-1], scale, names), cond, table)
     # numpy's LAPACK throughout: mixing in scipy's (a second OpenBLAS with its own thread pool)
     # right after numpy's threaded QR cost ~1 ms per small solve on a busy machine (measured)
@@ -469,6 +470,20 @@ def batch_least_squares(problem, settings: Optional[BatchSettings] = None,
     EstimationError
         divergence or non-finite residuals/partials; carries the iteration table.
     """
+    it = batch_iterations(problem, settings, initial)
+    p = next(it)
+    while True:
+        try:
+            p = it.send(problem.linearize(p))
+        except StopIteration as stop:
+            return stop.value
+
+
+def batch_iterations(problem, settings: Optional[BatchSettings] = None, initial: Optional[np.ndarray] = None):
+    """:func:`batch_least_squares` as a generator, for drivers that linearise several problems together
+    (the Monte Carlo runs in lockstep, :func:`mmxsim.navigation.montecarlo.estimation_monte_carlo`):
+    it yields each iterate ``p`` (a copy), takes ``problem.linearize(p)`` back by ``send``, and returns
+    the :class:`BatchResult` (``StopIteration.value``); the same checks, steps and exceptions."""
     settings = settings or BatchSettings()
     if not isinstance(settings, BatchSettings):
         raise InputError("settings", type(settings).__name__, "a BatchSettings or None")
@@ -486,7 +501,7 @@ def batch_least_squares(problem, settings: Optional[BatchSettings] = None,
     converged = False
     message = ""
     for it in range(1, settings.max_iterations + 1):
-        lin = problem.linearize(p.copy())
+        lin = yield p.copy()
         _check_linearization(lin, n, q, m)
         if m is None:
             m = lin.size

@@ -80,6 +80,7 @@ already there, so a resumed Monte Carlo equals an uninterrupted one.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 import os
 import time as _time
@@ -223,9 +224,14 @@ def _run_streams(seed: int, k: int) -> tuple[np.random.Generator, int]:
 
 def one_run(problem, k: int, seed: int = 0, settings: BatchSettings | None = None,
             extra_sigma=None) -> MonteCarloRun:
-    """Run ``k`` of :func:`estimation_monte_carlo` (see the module doc), on its own."""
+    """Run ``k`` of :func:`estimation_monte_carlo` (see the module doc), on its own. An
+    :class:`~mmxsim.navigation.od.OrbitProblem` flies its trajectories in the batch integrator, as
+    :func:`lockstep_runs` does (a batch of one: each lane's arithmetic is its own, so run ``k`` is bit for
+    bit the same alone, in lockstep with others, in a worker process or read back from a checkpoint)."""
     from .od import simulate
 
+    if hasattr(problem, "keep_trajectory"):
+        return lockstep_runs(problem, [k], seed, settings, extra_sigma)[0]
     t_start = _time.perf_counter()
     rng, noise_seed = _run_streams(seed, k)
     p_true, c_true = draw_parameters(problem, rng)
@@ -258,6 +264,116 @@ def one_run(problem, k: int, seed: int = 0, settings: BatchSettings | None = Non
                          message=res.message, seconds=_time.perf_counter() - t_start)
 
 
+def _simulated_problem(problem, p_true, c_true, noise_seed, extra_sigma):
+    """The problem with its data simulated at the truth (step 2 of the module doc)."""
+    from .od import simulate
+
+    if _has_surface_rows(problem):
+        return _resimulated(problem, p_true, c_true if len(c_true) else None, noise_seed, extra_sigma)
+    data = simulate(problem, p_true, c_true if len(c_true) else None, seed=noise_seed, noise=True,
+                    extra_sigma=extra_sigma)
+    return problem_with_data(problem, data)
+
+
+def lockstep_runs(problem, ks, seed: int = 0, settings: BatchSettings | None = None, extra_sigma=None,
+                  finished=None) -> list[MonteCarloRun]:
+    """Runs ``ks`` of :func:`estimation_monte_carlo` in one process with their trajectories flown
+    together: the truths' trajectories in heyoka's batch mode, then iteration ``i`` of every run's batch
+    (:func:`~mmxsim.navigation.estimation.batch_iterations`) re-propagates every run still iterating as
+    one batch (:func:`~mmxsim.navigation.od.fly_trajectories`) before each run linearises and solves
+    on its own. The same random streams, data and steps as :func:`one_run` per run, the trajectories
+    equal to the integrator's tolerance; a run that fails, fails as it would alone (when a batch flight
+    raises, each run flies its own trajectory and meets its own error). ``finished(run)`` is called as
+    each run ends (in run order within an iteration); the runs come back in the order of ``ks``.
+    ``seconds`` of a run: its own simulation, linearisations and solves plus its share of the flights."""
+    from .estimation import batch_iterations
+    from .od import fly_trajectories
+
+    recoverable = (MmxsimError, np.linalg.LinAlgError, RuntimeError)
+    ks = list(ks)
+    secs = {k: 0.0 for k in ks}
+    out: dict = {}
+    draws = {}
+    for k in ks:
+        rng, noise_seed = _run_streams(seed, k)
+        p_true, c_true = draw_parameters(problem, rng)
+        draws[k] = (p_true, c_true, noise_seed)
+
+    def fail(k, exc):
+        p_true, c_true, _ = draws[k]
+        n = len(p_true)
+        done(MonteCarloRun(k, p_true, c_true, np.full(n, np.nan), np.full((n, n), np.nan),
+                           error=f"{type(exc).__name__}: {exc}", seconds=secs[k]))
+
+    def done(r):
+        out[r.run] = r
+        if finished is not None:
+            finished(r)
+
+    def fly(items, who):
+        t = _time.perf_counter()
+        try:
+            trajs = fly_trajectories(items)
+        except recoverable:
+            trajs = None  # each run flies its own below and meets its own error
+        share = (_time.perf_counter() - t) / max(len(who), 1)
+        for k in who:
+            secs[k] += share
+        return trajs
+
+    truths = fly([(problem, draws[k][0], draws[k][1] if len(draws[k][1]) else None) for k in ks], ks)
+    active: dict = {}
+    for j, k in enumerate(ks):
+        t = _time.perf_counter()
+        p_true, c_true, noise_seed = draws[k]
+        if truths is not None:  # the shared problem's memo: this run's truth
+            problem.keep_trajectory(p_true, c_true if len(c_true) else None, truths[j])
+        try:
+            prob = _simulated_problem(problem, p_true, c_true, noise_seed, extra_sigma)
+        except InputError:
+            raise  # bad input is the caller's to fix, not a failed run
+        except recoverable as exc:
+            secs[k] += _time.perf_counter() - t
+            fail(k, exc)
+            continue
+        gen = batch_iterations(prob, settings)
+        try:
+            active[k] = [gen, prob, next(gen)]
+        except recoverable as exc:
+            secs[k] += _time.perf_counter() - t
+            fail(k, exc)
+            continue
+        secs[k] += _time.perf_counter() - t
+    problem.keep_trajectory(None, None, None)
+    while active:
+        fly([(a[1], a[2], None) for a in active.values()], list(active))
+        for k in list(active):
+            gen, prob, p = active[k]
+            t = _time.perf_counter()
+            try:
+                with warnings.catch_warnings(record=True):  # the result's converged and message say it
+                    warnings.simplefilter("always", EstimationWarning)
+                    active[k][2] = gen.send(prob.linearize(p))
+                secs[k] += _time.perf_counter() - t
+                continue
+            except StopIteration as stop:
+                res = stop.value
+            except recoverable as exc:
+                secs[k] += _time.perf_counter() - t
+                del active[k]
+                fail(k, exc)
+                continue
+            secs[k] += _time.perf_counter() - t
+            del active[k]
+            p_true, c_true, _ = draws[k]
+            P = res.consider_covariance if len(c_true) else res.covariance
+            done(MonteCarloRun(k, p_true, c_true, np.asarray(res.estimate, float), np.asarray(P, float),
+                               iterations=len(res.iterations), converged=bool(res.converged),
+                               postfit_rms=float(res.postfit_weighted_rms), edited=int(np.sum(res.edited)),
+                               message=res.message, seconds=secs[k]))
+    return [out[k] for k in ks]
+
+
 # ---------------------------------------------------------------------------------------------
 # Statistics
 # ---------------------------------------------------------------------------------------------
@@ -266,8 +382,16 @@ def spread_interval(s: float, dof: int, probability: float = 0.95) -> tuple[floa
     degrees of freedom: ``dof s^2 / sigma^2 ~ chi2(dof)``."""
     if dof < 1:
         return float("nan"), float("nan")
+    lo, hi = _spread_factors(int(dof), float(probability))
+    return float(s * lo), float(s * hi)
+
+
+@functools.lru_cache(maxsize=256)
+def _spread_factors(dof: int, probability: float) -> tuple[float, float]:
+    """(sqrt(dof / chi2.ppf(1 - a/2)), sqrt(dof / chi2.ppf(a/2))), a = 1 - probability: the same few
+    (dof, probability) pairs recur for every parameter and bootstrap of a result's tables."""
     a = 1.0 - probability
-    return (float(s * np.sqrt(dof / chi2.ppf(1 - a / 2, dof))), float(s * np.sqrt(dof / chi2.ppf(a / 2, dof))))
+    return float(np.sqrt(dof / chi2.ppf(1 - a / 2, dof))), float(np.sqrt(dof / chi2.ppf(a / 2, dof)))
 
 
 @dataclass
@@ -630,7 +754,9 @@ def estimation_monte_carlo(problem, n_runs: int, *, seed: int = 0, report: list[
                      f"post-fit weighted RMS {r.postfit_rms:.3f}, {r.edited} rows edited")
             report.append(f"run {r.run + 1}/{n_runs}: {state}, {r.seconds:.1f} s")
 
-    if workers == 1 or len(todo) <= 1:
+    if workers == 1 and hasattr(problem, "keep_trajectory"):
+        lockstep_runs(problem, todo, seed, settings, extra_sigma, finished)
+    elif workers == 1 or len(todo) <= 1:
         for k in todo:
             finished(one_run(problem, k, seed, settings, extra_sigma))
     else:

@@ -354,10 +354,8 @@ class OrbitProblem:
         return out
 
     # -- the trajectory -----------------------------------------------------------------------
-    def trajectory(self, p, c=None):
-        """The spacecraft trajectory for parameters ``p`` (and consider values ``c``)."""
-        from .variational import Trajectory
-
+    def _trajectory_args(self, p, c=None):
+        """(memo key, x0, dynamical parameters dict, manoeuvres) of the trajectory at ``p`` (and ``c``)."""
         v = self.values(p, c)
         x0 = np.array([v[k] for k in STATE_NAMES])
         dyn = {k: v[k] for k in self._dyn}
@@ -365,8 +363,21 @@ class OrbitProblem:
         for k, (t, dv) in enumerate(self.maneuvers):
             dv = np.array([v.get(f"dv{k}_{a}", dv[i]) for i, a in enumerate("xyz")])
             mans.append((t, dv))
-        # the last trajectory is kept: simulation, linearisation and information at one point fly it once
         key = (x0.tobytes(), tuple(sorted(dyn.items())), tuple((t, dv.tobytes()) for t, dv in mans))
+        return key, x0, dyn, mans
+
+    def keep_trajectory(self, p, c, traj) -> None:
+        """Make ``traj`` the trajectory kept for ``(p, c)`` (as :meth:`trajectory` keeps its last one);
+        ``p`` None forgets the kept one. For drivers that fly several problems' trajectories at once
+        (:func:`fly_trajectories`); ``traj`` must be the trajectory of ``(p, c)``."""
+        self._traj_memo = None if p is None else (self._trajectory_args(p, c)[0], traj)
+
+    def trajectory(self, p, c=None):
+        """The spacecraft trajectory for parameters ``p`` (and consider values ``c``)."""
+        from .variational import Trajectory
+
+        key, x0, dyn, mans = self._trajectory_args(p, c)
+        # the last trajectory is kept: simulation, linearisation and information at one point fly it once
         memo = getattr(self, "_traj_memo", None)
         if memo is not None and memo[0] == key:
             return memo[1]
@@ -831,6 +842,35 @@ class OrbitProblem:
             Q[i, i + 3] = Q[i + 3, i] = q * dt ** 2 / 2.0
             Q[i + 3, i + 3] = q * dt
         return Q
+
+
+def fly_trajectories(items) -> list:
+    """Trajectories of several (problem, p, c) at once, each then kept by its problem as
+    :meth:`OrbitProblem.trajectory` keeps its last one (the next ``trajectory(p, c)`` of that problem
+    returns it without flying again). Items whose problems share the model, arc, estimated dynamical
+    parameters and manoeuvre epochs fly together in heyoka's batch mode
+    (:func:`~mmxsim.navigation.variational.propagate_batch`); the same trajectories as one
+    ``trajectory`` call each, to the integrator's tolerance. Several items may share a problem (its
+    memo then holds the last item's trajectory)."""
+    from .variational import propagate_batch
+
+    items = list(items)
+    args = [prob._trajectory_args(p, c) for prob, p, c in items]
+    groups: dict = {}
+    for i, ((prob, _, _), (_, _, dyn, mans)) in enumerate(zip(items, args)):
+        g = (id(prob.model), prob.t0, prob.t1, bool(prob.barycentric), tuple(dyn), tuple(t for t, _ in mans))
+        groups.setdefault(g, []).append(i)
+    out = [None] * len(items)
+    for idx in groups.values():
+        prob = items[idx[0]][0]
+        trajs = propagate_batch(prob.model, prob.t0, np.array([args[i][1] for i in idx]), prob.t1,
+                                parameters=[args[i][2] for i in idx], member_maneuvers=[args[i][3] for i in idx],
+                                barycentric=prob.barycentric)
+        for i, tr in zip(idx, trajs):
+            out[i] = tr
+    for (prob, _, _), (key, *_), tr in zip(items, args, out):
+        prob._traj_memo = (key, tr)
+    return out
 
 
 def simulate(problem: OrbitProblem, p_true, c_true=None, *, seed: int | None = 0, noise: bool = True,

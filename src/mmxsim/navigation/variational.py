@@ -175,7 +175,7 @@ class Trajectory:
     """
 
     def __init__(self, model: DynamicsModel, t0: float, x0, t1: float, *, parameters=(), maneuvers=(),
-                 barycentric: bool = True):
+                 barycentric: bool = True, _fly: bool = True):
         t0, t1 = float(t0), float(t1)
         if not (np.isfinite(t0) and np.isfinite(t1)):
             raise InputError("trajectory.t0/t1", (t0, t1), "finite TDB seconds past J2000")
@@ -222,7 +222,8 @@ class Trajectory:
         self.names = [*STATE_NAMES, *self.parameters,
                       *(f"dv{k}_{c}" for k in range(len(mans)) for c in "xyz")]
         self.n = len(self.names)
-        self._propagate()
+        if _fly:
+            self._propagate()
 
     # -- propagation --------------------------------------------------------------------------
     def _propagate(self) -> None:
@@ -298,23 +299,29 @@ class Trajectory:
     def _piece(self, t):
         return np.clip(np.searchsorted(self._lo, t, side="right") - 1, 0, len(self._outs) - 1)
 
-    def _raw(self, t, piece=None) -> np.ndarray:
-        """Full augmented states (N, 6 + 6 nargs) at epochs ``t`` (grouped per output object)."""
+    def _raw(self, t, piece=None, state_only: bool = False) -> np.ndarray:
+        """Full augmented states (N, 6 + 6 nargs) at epochs ``t`` (grouped per output object);
+        ``state_only``: the first 6 columns (a batch member evaluates only those)."""
         k = self._piece(t) if piece is None else piece
-        out = np.empty((t.size, 6 + 6 * self._nargs))
+        out = np.empty((t.size, 6 if state_only else 6 + 6 * self._nargs))
+        lane = state_only and self._outs and isinstance(self._outs[0], _LaneOutput)
         for j in np.unique(k):
             m = k == j
-            out[m] = np.asarray(self._outs[j](np.ascontiguousarray(t[m]))).reshape(-1, out.shape[1])
+            tj = np.ascontiguousarray(t[m])
+            if lane:
+                out[m] = self._outs[j](tj, state_only=True)
+            else:
+                out[m] = np.asarray(self._outs[j](tj)).reshape(m.sum(), -1)[:, : out.shape[1]]
         return out
 
     def _velocity(self, t, piece) -> np.ndarray:
-        return self._raw(t, piece)[:, 3:6]
+        return self._raw(t, piece, state_only=True)[:, 3:6]
 
     def state(self, t, t_lo=None) -> np.ndarray:
         """(N, 6) km, km/s at the epochs ``t + t_lo`` (SSB-centred ICRF if ``barycentric``)."""
         t, t_lo = self._epochs(t, t_lo)
         k = self._piece(t)
-        x = self._raw(t, k)[:, :6].copy()
+        x = self._raw(t, k, state_only=True)
         corr = t_lo != 0.0
         if corr.any():
             tc, kc = t[corr], k[corr]
@@ -403,3 +410,257 @@ class Trajectory:
         p = _vector(p, self.n, "trajectory.values")
         k = 6 + len(self.parameters)
         return self.with_values(p[:6], p[6:k], p[k:].reshape(-1, 3))
+
+
+# -- batch mode ----------------------------------------------------------------------------------
+# N members of one model (the same arc, parameters and manoeuvre epochs; their own initial states,
+# parameter values and manoeuvre dv) flown with their partials in heyoka's SIMD batch mode
+# (``taylor_adaptive_batch`` on the same var_ode_sys), one lane per member, the last batch padded with
+# copies of its first member. Every lane flies the same pieces (Chebyshev segments, manoeuvre epochs) as
+# the scalar path, each with its own adaptive steps; each member is a Trajectory answering the same
+# queries, its dense output read from its lane of the batch's continuous output.
+
+_VBCACHE: dict[tuple, _VarCompiled] = {}
+
+
+class _LaneBreak:
+    """Step-break callback in batch mode: flip the switched parameters of the lane that crossed (as
+    ``dynamics.propagator``'s scalar callback does for its one lane), continue."""
+
+    def __init__(self, below=(), above=()):
+        self.below = tuple(below)
+        self.above = tuple(above)
+
+    def __call__(self, ta, d_sgn, lane):
+        if self.below or self.above:
+            h = ta.last_h[lane]
+            side = int(d_sgn) * (1 if h > 0 else -1 if h < 0 else 0)
+            if side:
+                pars = ta.pars
+                for i, v in (self.above if side > 0 else self.below):
+                    pars[i, lane] = v
+        return True
+
+
+def _batch_break_events(model, ctx, params: ParameterTable) -> list:
+    """The batch twins of :func:`~mmxsim.dynamics.propagator.step_break_events` (same expressions,
+    same parameter flips, per lane)."""
+    import heyoka as hy
+
+    from ..dynamics.forces import Switch
+
+    out = []
+    for f in model.forces:
+        for item in f.step_breaks(ctx):
+            if isinstance(item, Switch):
+                idx = {k: params.names.index(k) for k in (*item.below, *item.above)}
+                cb = _LaneBreak([(idx[k], float(v)) for k, v in item.below.items()],
+                                [(idx[k], float(v)) for k, v in item.above.items()])
+                ex = item.expr
+            else:
+                cb, ex = _LaneBreak(), item
+            out.append(hy.t_event_batch(ex, callback=cb, direction=hy.event_direction.any))
+    return out
+
+
+def _build_batch(model: DynamicsModel, parameters: tuple, batch_size: int) -> _VarCompiled:
+    """The batch integrator of (model, estimated parameters), compiled once per process and batch size
+    (the cache pattern of :func:`_build`)."""
+    key = (model.signature(), parameters, batch_size)
+    c = _VBCACHE.get(key)
+    if c is None:
+        import heyoka as hy
+
+        t0 = _time.perf_counter()
+        table, tracks, rots, sys, ctx = _symbolic(model)
+        params = copy.deepcopy(table)
+        idx = [params.names.index(p) for p in parameters]
+        scale = [params.index(f"scale:{p}", 1.0) for p in parameters]
+        smap = {hy.par[i]: hy.par[i] * hy.par[k] for i, k in zip(idx, scale)}
+        if smap:
+            rhs = hy.subs([r for _, r in sys], smap)
+            sys = [(v, r) for (v, _), r in zip(sys, rhs)]
+        vsys = hy.var_ode_sys(sys, [*ctx.r, *ctx.v, *(hy.par[i] for i in idx)], order=1)
+        pars = np.repeat(np.asarray(params.values, float)[:, None], batch_size, axis=1)
+        ta = hy.taylor_adaptive_batch(vsys, np.zeros((6, batch_size)), tol=model.tolerance, pars=pars,
+                                      t_events=_batch_break_events(model, ctx, params),
+                                      compact_mode=model.compact_mode)
+        c = _VarCompiled(ta, params, tracks, rots, np.array(ta.state[6:, 0]), _time.perf_counter() - t0)
+        _VBCACHE[key] = c
+        compile_s = c.compile_s
+    else:
+        compile_s = 0.0
+    params, tracks = instance_state(model, c.params, c.tracks)
+    return _VarCompiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.v0, compile_s)
+
+
+class _LaneOutput:
+    """One lane of a batch continuous output, called like the scalar one: epochs (k,) -> (k, nvars).
+
+    The lane's Taylor polynomials (``tcs``, ``times`` of heyoka's ``continuous_output_batch``) are
+    evaluated here by Horner's rule in ``h = t - t_step``, as heyoka's own continuous output does (the
+    step holding ``t``; before the first or after the last step, that step's polynomial): evaluating
+    the batch object would compute every lane to read one (measured 6.6 times the scalar cost)."""
+
+    __slots__ = ("co", "lane", "_times", "_tcs", "_tcs6")
+
+    def __init__(self, co, lane: int, width: int):
+        self.co, self.lane = co, lane
+        self._times = self._tcs = self._tcs6 = None
+
+    def _load(self):
+        co, j = self.co, self.lane
+        self._times = np.ascontiguousarray(np.asarray(co.times)[:, j])
+        # (order + 1, steps, nvars): one contiguous (steps, nvars) table per power of h
+        self._tcs = np.ascontiguousarray(np.moveaxis(np.asarray(co.tcs)[:, :, :, j], 2, 0))
+        self._tcs6 = np.ascontiguousarray(self._tcs[:, :, :6])  # the state's own polynomials
+        self.co = None  # the batch object is shared by the other lanes, kept alive by them
+
+    def __call__(self, t, state_only: bool = False):
+        """(k, nvars) at epochs ``t``; ``state_only``: the first 6 columns only (the state, what
+        :meth:`Trajectory.state` reads; the same numbers as those columns of the full evaluation)."""
+        if self._tcs is None:
+            self._load()
+        t = np.asarray(t, float).reshape(-1)
+        tcs, times = (self._tcs6 if state_only else self._tcs), self._times
+        k = np.clip(np.searchsorted(times, t, side="right") - 1, 0, tcs.shape[1] - 1)
+        h = (t - times[k])[:, None]
+        acc = tcs[-1][k]
+        for c in tcs[-2::-1]:
+            acc *= h
+            acc += c[k]
+        return acc
+
+
+def propagate_batch(model: DynamicsModel, t0: float, x0, t1: float, *, parameters=(), maneuvers=(),
+                    member_maneuvers=None, barycentric: bool = True,
+                    batch_size: int | None = None) -> list[Trajectory]:
+    """N trajectories with their partials in one call (heyoka's batch mode; see the note above
+    ``_VBCACHE``): member ``i`` equals ``Trajectory(model, t0, x0[i], t1, parameters=parameters[i],
+    maneuvers=member_maneuvers[i], barycentric=barycentric)`` to the integrator's tolerance.
+
+    ``x0``: (N, 6) initial states. ``parameters``: names of the estimated parameters (the model's
+    values for every member) or a list of N dicts name -> value with the same names. ``maneuvers``:
+    one list of ``(t_m, dv)`` for every member, or ``member_maneuvers``: N such lists with the same
+    epochs (each member its own dv).
+    ``batch_size``: lanes per batch (default ``heyoka.recommended_simd_size()``)."""
+    import heyoka as hy
+
+    x0 = np.asarray(x0, dtype=float)
+    if x0.ndim != 2 or x0.shape[1] != 6 or x0.shape[0] < 1:
+        raise InputError("propagate_batch.x0", x0.shape, "(N, 6) initial states, N >= 1")
+    n_mem = x0.shape[0]
+    if isinstance(parameters, (list, tuple)) and parameters and all(isinstance(p, dict) for p in parameters):
+        pars = list(parameters)
+        if len(pars) != n_mem:
+            raise InputError("propagate_batch.parameters", len(pars), f"{n_mem} dicts, one per member")
+    else:
+        pars = [parameters] * n_mem
+    if member_maneuvers is not None:
+        per = [list(m) for m in member_maneuvers]
+        if len(per) != n_mem:
+            raise InputError("propagate_batch.member_maneuvers", len(per), f"{n_mem} lists, one per member")
+    else:
+        per = [list(maneuvers)] * n_mem
+    if batch_size is None:
+        batch_size = int(hy.recommended_simd_size())
+    if not (isinstance(batch_size, (int, np.integer)) and batch_size >= 1):
+        raise InputError("propagate_batch.batch_size", batch_size, "an integer >= 1")
+    members = [Trajectory(model, t0, x0[i], t1, parameters=pars[i], maneuvers=per[i], barycentric=barycentric,
+                          _fly=False) for i in range(n_mem)]
+    ref = members[0]
+    for m in members[1:]:
+        if m.parameters != ref.parameters:
+            raise InputError("propagate_batch.parameters", list(m.parameters),
+                             f"the same names for every member ({list(ref.parameters)})")
+        if [tm for tm, _ in m.maneuvers] != [tm for tm, _ in ref.maneuvers]:
+            raise InputError("propagate_batch.maneuvers", [tm for tm, _ in m.maneuvers],
+                             f"the same epochs for every member ({[tm for tm, _ in ref.maneuvers]})")
+    for a in range(0, n_mem, batch_size):
+        _fly_batch(members[a:a + batch_size], int(batch_size))
+    return members
+
+
+def _fly_batch(members: list[Trajectory], width: int) -> None:
+    """Propagate up to ``width`` members (same model, arc, parameters and manoeuvre epochs) in one batch
+    integrator and give each its lane's dense output (the scalar :meth:`Trajectory._propagate`, per lane)."""
+    ref = members[0]
+    model = ref.model
+    n_real = len(members)
+    lanes = [*range(n_real), *([0] * (width - n_real))]  # padding lanes fly copies of the first member
+    comp = _build_batch(model, ref.parameters, width)
+    tp = _time.perf_counter()
+    ta = comp.ta
+    nargs = 6 + len(ref.parameters)
+    scales = _column_scales(ref.parameters)
+    idx = [comp.params.names.index(p) for p in ref.parameters]
+    sidx = [comp.params.names.index(f"scale:{p}") for p in ref.parameters]
+    base = np.asarray(comp.params.values, dtype=float)
+    P = np.repeat(base[:, None], width, axis=1)
+    X = np.zeros((6 + 6 * nargs, width))
+    v0 = (comp.v0.reshape(6, nargs) * scales).reshape(-1)
+    for lane, i in enumerate(lanes):
+        m = members[i]
+        P[idx, lane] = m.parameter_values / scales[6:]
+        P[sidx, lane] = scales[6:]
+        for k, v in switch_parameters(model, m.t0, m.x0, comp.tracks, comp.rotations, comp.params):
+            P[k, lane] = v
+        X[:6, lane] = m.x0
+        X[6:, lane] = v0
+    ta.set_time(np.full(width, ref.t0))
+    ta.state[:] = X
+    ta.pars[:] = P
+    sched = SegmentSchedule(comp.tracks, comp.params, ref.t0, ref.t1)
+    epochs = [tm for tm, _ in ref.maneuvers]
+    lo, outs = [], []
+    Bs = [[] for _ in range(n_real)]
+    n_steps = np.zeros(width, dtype=np.int64)
+    mi = 0
+    s0 = ref.t0
+    while s0 < ref.t1:
+        s1 = min(s0 + sched.seg, ref.t1)
+        if sched.cheb:
+            ta.pars[sched.i_tmid, :] = 0.5 * (s0 + s1)
+            ta.pars[sched.i_ih, :] = 2.0 / (s1 - s0) if s1 > s0 else 1.0
+            for tr, coef in sched.fits.coefficients(s0):
+                ta.pars[tr.first_par: tr.first_par + coef.size, :] = coef.reshape(-1)[:, None]
+        a = s0
+        while a < s1:
+            while mi < len(epochs) and epochs[mi] <= a:
+                st = np.array(ta.state, float)
+                for lane, i in enumerate(lanes):
+                    if lane < n_real:
+                        phi = st[6:, lane].reshape(6, nargs)[:, :6] / scales[:6]
+                        Bs[lane].append(np.linalg.solve(phi, np.vstack([np.zeros((3, 3)), np.eye(3)])))
+                    st[3:6, lane] += members[i].maneuvers[mi][1]
+                ta.state[:] = st
+                mi += 1
+            b = s1
+            if mi < len(epochs) and epochs[mi] < s1:
+                b = epochs[mi]
+            co = ta.propagate_until(np.full(width, b), c_output=True)[0]
+            for lane, res in enumerate(ta.propagate_res):
+                name = str(res[0]).split(".")[-1].split(":")[0]
+                if name not in ("time_limit", "success"):
+                    raise MmxsimError(f"the variational propagation (batch lane {lane}) stopped at "
+                                      f"t = {ta.time[lane]} ({name}) before the end of the arc {ref.t1}")
+                n_steps[lane] += int(res[3])
+            lo.append(a)
+            outs.append(co)
+            a = b
+        s0 = s1
+    final = np.array(ta.state[:6], float)
+    lo_a = np.asarray(lo)
+    hi_a = np.append(lo_a[1:], ref.t1)
+    dt = (_time.perf_counter() - tp) / n_real
+    for lane in range(n_real):
+        m = members[lane]
+        m.compile_s = comp.compile_s if lane == 0 else 0.0
+        m._nargs = nargs
+        m._scales = scales
+        m._lo, m._hi = lo_a, hi_a
+        m._outs = [_LaneOutput(co, lane, width) for co in outs]
+        m._B = Bs[lane]
+        m.n_steps = int(n_steps[lane])
+        m.final_state = final[:, lane].copy()
+        m.propagate_s = dt
