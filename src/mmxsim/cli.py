@@ -833,8 +833,9 @@ def _caches() -> list[dict]:
                     "speeds_up": what, "configure": "$MMXSIM_CACHE_DIR (else $XDG_CACHE_HOME/mmxsim, ~/.cache/mmxsim)",
                     "clear": (lambda fs=files: _remove(fs))})
     dirs, files = _numba_cache_files()
-    # the background compilation's markers (mmxsim.mission.warmup) say the kernels are cached: cleared with them
-    files = files + (sorted(f for f in d.glob("numba-warm-*") if f.is_file()) if d.is_dir() else [])
+    from .mission.warmup import marker_files
+
+    files = files + marker_files()  # the background compilation's "kernels cached" markers: cleared with them
     out.append({"cache": "numba kernels", "location": "; ".join(dirs), "files": len(files), "size_bytes": _size(files),
                 "speeds_up": "the numba-compiled kernels (polyhedron gravity, ray casting, Lambert, descent, rover, "
                              "touchdown): seconds of compilation per kernel on first use in a process",

@@ -58,24 +58,31 @@ def test_compile_all_compiles_listed_kernel_and_skips_unknown():
 
 
 def test_needed_follows_marker_and_switch(tmp_path, monkeypatch):
-    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path))
+    """Cold = no marker in numba's cache folder for mmxsim; MMXSIM_NO_WARMUP turns it all off."""
     monkeypatch.delenv(warmup.ENV_OFF, raising=False)
     if not HAVE_NUMBA:
         assert warmup.needed() is False
         return
-    assert warmup.needed() is True  # fresh cache folder: cold
+    monkeypatch.setattr(warmup, "numba_cache_folder", lambda: tmp_path)
+    assert warmup.needed() is True  # an empty numba cache folder: cold
     marker = warmup.marker_path()
-    assert marker.parent == tmp_path
+    assert marker.parent == tmp_path and marker.name.startswith("mmxsim-warm-")
     marker.write_text("{}\n")
     assert warmup.needed() is False
+    assert warmup.marker_files() == [marker]
     marker.unlink()
     monkeypatch.setenv(warmup.ENV_OFF, "1")
     assert warmup.needed() is False
     assert warmup.start() is False
-    # the marker depends on where numba keeps its cache
-    monkeypatch.delenv(warmup.ENV_OFF)
-    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path / "elsewhere"))
-    assert warmup.marker_path() != marker
+
+
+@needs_numba
+def test_numba_cache_folder_follows_numba_cache_dir(tmp_path, monkeypatch):
+    from numba.core import config
+
+    monkeypatch.setattr(config, "CACHE_DIR", str(tmp_path))
+    folder = warmup.numba_cache_folder()
+    assert folder is not None and tmp_path in folder.parents
 
 
 @needs_numba
@@ -100,9 +107,9 @@ def test_cache_clear_of_numba_removes_the_marker(tmp_path, monkeypatch):
     """``mmxsim cache clear --only numba`` removes the marker too, so the next run warms again."""
     from mmxsim import cli
 
-    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path))
-    monkeypatch.setattr(cli, "_numba_cache_files", lambda: ([str(tmp_path / "nb")], []))
-    marker = tmp_path / "numba-warm-0123456789abcdef0123"
+    monkeypatch.setattr(warmup, "numba_cache_folder", lambda: tmp_path)
+    monkeypatch.setattr(cli, "_numba_cache_files", lambda: ([str(tmp_path)], []))
+    marker = tmp_path / "mmxsim-warm-0123456789abcdef0123"
     marker.write_text("{}\n")
     (tmp_path / "keep.txt").write_text("not a cache file")
     entry = next(c for c in cli._caches() if c["cache"] == "numba kernels")

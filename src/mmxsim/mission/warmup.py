@@ -18,10 +18,10 @@ code is the one the run asks numba for. A kernel the list names that no longer e
 or whose argument types cannot be written down (e.g. a jitted function passed as an argument) is
 skipped: the run then compiles it itself, as without the background process.
 
-"Cold" is judged by a marker file in mmxsim's cache folder (:func:`mmxsim.files.cache_dir`), written
-by the background process once it has compiled (or loaded) every kernel, and named after the numba,
-Python and mmxsim versions, the kernel list and ``$NUMBA_CACHE_DIR``: a warm run reads one file name
-and starts nothing. ``MMXSIM_NO_WARMUP=1`` turns the background process off; ``MMXSIM_WARMUP_NICE``
+"Cold" is judged by a marker file in numba's cache folder for mmxsim (:func:`numba_cache_folder`),
+written by the background process once it has compiled (or loaded) every kernel, and named after the
+numba, Python and mmxsim versions and the kernel list: a warm run looks for one file and starts
+nothing; ``mmxsim cache clear --only numba`` removes the marker with the kernels. ``MMXSIM_NO_WARMUP=1`` turns the background process off; ``MMXSIM_WARMUP_NICE``
 sets its niceness (default 10, so that it never slows a run whose workers use every core).
 """
 
@@ -139,28 +139,61 @@ def load_manifest() -> list[dict]:
         return []
 
 
-def marker_path() -> Path:
-    """The file that says the kernels of the list are in numba's disk cache (see the module docstring)."""
+def numba_cache_folder() -> Path | None:
+    """The folder numba keeps mmxsim's compiled kernels in, in this environment (numba's own
+    locators, for a source file of the package: ``$NUMBA_CACHE_DIR``, else the ``__pycache__``
+    beside the sources where it can write, else numba's user-wide cache), or None."""
+    try:
+        from numba.core import caching
+
+        locators = list(caching.CacheImpl._locator_classes)
+    except (ImportError, AttributeError):  # no numba, or a numba without these locators: never cold
+        return None
+
+    def _probe():  # the locators want a function; the folder depends on the source file only
+        pass
+
+    py = str(Path(__file__).resolve().parents[1] / "_accel.py")
+    for cls in locators:
+        try:
+            loc = cls.from_function(_probe, py)
+        except Exception:  # noqa: BLE001 - a locator that does not apply here
+            loc = None
+        if loc is not None:
+            return Path(loc.get_cache_path())
+    return None
+
+
+def marker_path() -> Path | None:
+    """The file that says the listed kernels are in numba's disk cache: in numba's cache folder
+    (:func:`numba_cache_folder`), named after the numba, Python and mmxsim versions and the list."""
     import platform
 
-    from ..files import cache_dir
     from ..version import __version__
 
+    folder = numba_cache_folder()
+    if folder is None:
+        return None
     try:
         from importlib.metadata import version
 
         nb = version("numba")
-    except Exception:  # noqa: BLE001 - numba not installed: never cold
+    except Exception:  # noqa: BLE001
         nb = "none"
     h = hashlib.sha256()
-    for part in (nb, platform.python_version(), __version__, os.environ.get("NUMBA_CACHE_DIR", ""),
-                 os.environ.get("NUMBA_CPU_NAME", "")):
+    for part in (nb, platform.python_version(), __version__, os.environ.get("NUMBA_CPU_NAME", "")):
         h.update(part.encode() + b"\0")
     try:
         h.update(manifest_path().read_bytes())
     except OSError:
         pass
-    return cache_dir() / f"numba-warm-{h.hexdigest()[:20]}"
+    return folder / f"mmxsim-warm-{h.hexdigest()[:20]}"
+
+
+def marker_files() -> list[Path]:
+    """The markers present (any version), for ``mmxsim cache clear``."""
+    folder = numba_cache_folder()
+    return sorted(f for f in folder.glob("mmxsim-warm-*") if f.is_file()) if folder and folder.is_dir() else []
 
 
 def compile_all(entries: list[dict], log=None) -> tuple[int, int]:
@@ -198,7 +231,8 @@ def needed() -> bool:
     if not HAVE_NUMBA or not manifest_path().exists():
         return False
     try:
-        return not marker_path().exists()
+        marker = marker_path()
+        return marker is not None and not marker.exists()
     except OSError:
         return False
 
@@ -373,6 +407,8 @@ def main(argv=None) -> int:
     marker = marker_path()
     done, skipped = compile_all(load_manifest(), log=print if a.v else None)
     try:
+        if marker is None:
+            raise OSError("no numba cache folder")
         marker.parent.mkdir(parents=True, exist_ok=True)
         marker.write_text(json.dumps({"compiled": done, "skipped": skipped}) + "\n")
     except OSError:  # a read-only cache folder: the next run tries again
