@@ -196,11 +196,30 @@ def marker_files() -> list[Path]:
     return sorted(f for f in folder.glob("mmxsim-warm-*") if f.is_file()) if folder and folder.is_dir() else []
 
 
-def compile_all(entries: list[dict], log=None) -> tuple[int, int]:
+#: mmxsim's cached gravity grids (:class:`~mmxsim.gravity.fast.GridGravity`, written to
+#: :func:`mmxsim.files.cache_dir`) that the reference mission builds on first use, each with the listed
+#: kernel after which a cold quick run first needs it: built by the background process at that point
+#: of the list (the same constructor and arguments as the run's, so the same file; a run that gets
+#: there first builds it itself, as before).
+GRIDS = (
+    ("mmxsim.gravity.polyhedron._simd_impl", {"shape": "ernst"}),  # gravity.validity's near-surface grid
+    ("mmxsim.bodies.bvh._first_hits_impl", {"shape": "thomas3k", "dlat_deg": 3.0, "dlon_deg": 3.0}),  # landing
+)
+
+
+def _build_grid(kw: dict) -> None:
+    from ..gravity.fast import GridGravity
+
+    GridGravity(**kw)
+
+
+def compile_all(entries: list[dict], log=None, grids=()) -> tuple[int, int]:
     """Compile (or load from numba's disk cache) each listed kernel for its argument types, in list
-    order; returns (done, skipped)."""
+    order, building each of ``grids`` (see :data:`GRIDS`) after its kernel; returns (done, skipped)."""
     done = skipped = 0
+    pending = list(grids)
     for e in entries:
+        name = f"{e['module']}.{e['qualname']}"
         d = resolve(e["module"], e["qualname"], bool(e.get("parallel")))
         try:
             if d is None:
@@ -213,6 +232,13 @@ def compile_all(entries: list[dict], log=None) -> tuple[int, int]:
             skipped += 1
             if log:
                 log(f"skipped {e['module']}.{e['qualname']}: {type(exc).__name__}: {exc}")
+        for g in [g for g in pending if g[0] == name]:
+            pending.remove(g)
+            try:
+                _build_grid(g[1])
+            except Exception as exc:  # noqa: BLE001 - the run builds it itself
+                if log:
+                    log(f"grid {g[1]} not built: {type(exc).__name__}: {exc}")
     return done, skipped
 
 
@@ -404,8 +430,11 @@ def main(argv=None) -> int:
                       "mmxsim.mission.warmup", "kernels": kernels}, indent=0) + "\n")
         print(f"{len(kernels)} kernels -> {manifest_path()}")
         return 0
+    from .._accel import limit_threads
+
+    limit_threads(1)  # one core: the other is the run's
     marker = marker_path()
-    done, skipped = compile_all(load_manifest(), log=print if a.v else None)
+    done, skipped = compile_all(load_manifest(), log=print if a.v else None, grids=GRIDS)
     try:
         if marker is None:
             raise OSError("no numba cache folder")
