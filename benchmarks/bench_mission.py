@@ -217,7 +217,7 @@ def _instrumented_child(out_json: str, cli_args: list[str]) -> None:
                                               "children_cpu_s": ch.ru_utime + ch.ru_stime, "rows": rows}))
 
 
-def cold_costs(quick: bool) -> None:
+def cold_costs(quick: bool, warm_json: Path | None = None, keep: Path | None = None) -> None:
     """The cold run's extra costs, by kernel/integrator/grid (see the module docstring)."""
     with tempfile.TemporaryDirectory(prefix="bench_mission_costs_") as tmp:
         tmp = Path(tmp)
@@ -227,12 +227,17 @@ def cold_costs(quick: bool) -> None:
             (tmp / var).mkdir()
             env[var] = str(tmp / var)
         res = {}
-        for label in ("cold", "warm"):
+        if warm_json is not None:  # the warm half from an earlier --costs run (--keep), same code
+            res["warm"] = json.loads(Path(warm_json).read_text())
+        for label in ("cold", "warm")[:1 if warm_json is not None else 2]:
             out = tmp / f"{label}.json"
             args = ["run", "-q", "--workers", "1", "--out", str(tmp / "out")] + (["--quick"] if quick else [])
             subprocess.run([sys.executable, __file__, "--_instrument", str(out), "--", *args], env=env, check=True,
                            stdout=subprocess.DEVNULL)
             res[label] = json.loads(out.read_text())
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                (keep / f"{label}.json").write_text(out.read_text())
 
     def agg(rows):
         d: dict = {}
@@ -300,6 +305,9 @@ def main():
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
     ap.add_argument("--costs", action="store_true", help="the cold run's costs by kernel, integrator and grid "
                     "(the quick run, or the full one with --only full), instead of the timed runs")
+    ap.add_argument("--warm-json", type=Path, help="with --costs: take the warm half from this file (a warm.json "
+                    "kept by an earlier --costs --keep) and run only the cold one")
+    ap.add_argument("--keep", type=Path, help="with --costs: keep the instrumented runs' cold.json/warm.json here")
     ap.add_argument("--_instrument", help=argparse.SUPPRESS)
     if "--_instrument" in sys.argv:
         i = sys.argv.index("--_instrument")
@@ -307,7 +315,7 @@ def main():
         return
     args = ap.parse_args()
     if args.costs:
-        cold_costs(args.only != "full")
+        cold_costs(args.only != "full", args.warm_json, args.keep)
         return
     kinds = {"quick": [True], "full": [False], "all": [True, False]}[args.only]
     caches = {"warm": [False], "cold": [True], "both": [False, True]}[args.cache]

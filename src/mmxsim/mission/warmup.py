@@ -88,20 +88,18 @@ def decode(e):
 # --------------------------------------------------------------------------------------------
 # Finding a kernel's dispatcher by module and name
 
-#: Modules whose dispatchers are made by a factory on first use: calling these creates them
-#: (no compilation) so that :func:`resolve` finds them.
+#: Modules whose kernels' dispatchers are made on first use by a factory (possibly in another module):
+#: these calls create them (no compilation) so that :func:`resolve` finds them.
 _FACTORIES = {
     "mmxsim.gravity.polyhedron": lambda m: [m._get_kernel(w, p) for w in ("scalar", "simd") for p in (True, False)],
-    "mmxsim.surface.touchdown": lambda m: [m._kernel()],
+    "mmxsim.surface._touchdown_kernel": lambda m: [importlib.import_module("mmxsim.surface.touchdown")._kernel()],
 }
 
 
 def _dispatchers_of(mod) -> list:
     from numba.core.dispatcher import Dispatcher
 
-    if mod.__name__ in _FACTORIES:
-        _FACTORIES[mod.__name__](mod)
-    out = []
+    out = list(_FACTORIES[mod.__name__](mod)) if mod.__name__ in _FACTORIES else []
     for v in list(vars(mod).values()):
         if isinstance(v, Dispatcher):
             out.append(v)
