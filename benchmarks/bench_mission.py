@@ -227,8 +227,9 @@ def cold_costs(quick: bool, warm_json: Path | None = None, keep: Path | None = N
             (tmp / var).mkdir()
             env[var] = str(tmp / var)
         res = {}
-        if warm_json is not None:  # the warm half from an earlier --costs run (--keep), same code
-            res["warm"] = json.loads(Path(warm_json).read_text())
+        if warm_json is not None:  # the warm half from an earlier --costs run (--keep), or "none"
+            res["warm"] = ({"wall_s": float("nan"), "cpu_s": float("nan"), "rows": []} if str(warm_json) == "none"
+                           else json.loads(Path(warm_json).read_text()))
         for label in ("cold", "warm")[:1 if warm_json is not None else 2]:
             out = tmp / f"{label}.json"
             args = ["run", "-q", "--workers", "1", "--out", str(tmp / "out")] + (["--quick"] if quick else [])
@@ -306,7 +307,7 @@ def main():
     ap.add_argument("--costs", action="store_true", help="the cold run's costs by kernel, integrator and grid "
                     "(the quick run, or the full one with --only full), instead of the timed runs")
     ap.add_argument("--warm-json", type=Path, help="with --costs: take the warm half from this file (a warm.json "
-                    "kept by an earlier --costs --keep) and run only the cold one")
+                    "kept by an earlier --costs --keep; 'none': no warm half) and run only the cold one")
     ap.add_argument("--keep", type=Path, help="with --costs: keep the instrumented runs' cold.json/warm.json here")
     ap.add_argument("--_instrument", help=argparse.SUPPRESS)
     if "--_instrument" in sys.argv:
