@@ -133,3 +133,29 @@ def test_grids_are_built_after_their_kernel_and_failures_are_logged(monkeypatch)
     # the packaged grids are anchored on kernels of the packaged list
     names = {f"{e['module']}.{e['qualname']}" for e in warmup.load_manifest()}
     assert all(anchor in names for anchor, _ in warmup.GRIDS)
+
+
+@needs_numba
+def test_analysis_workers_keep_to_one_thread_and_the_parent_is_restored():
+    """A worker process starts with one numba/OpenBLAS thread; the parent, one thread while its
+    workers run, gets its own count back after a concurrent run."""
+    from mmxsim import _accel
+    from mmxsim.analyses import _worker_init, _worker_state
+    from mmxsim.mission.runner import run_scenario
+    from mmxsim.scenario import parse_scenario
+
+    saved = _accel.limit_threads(None)
+    try:
+        _worker_init(None)  # as the pool's initializer does in each worker
+        assert _accel.num_threads() == 1
+    finally:
+        _accel.restore_threads(saved)
+        _worker_state.clear()
+    before = _accel.num_threads()
+    s = parse_scenario({"name": "threads", "epoch": "2027-09-01T00:00:00", "duration_days": 0.02,
+                        "initial_state": {"type": "qso", "radial_semi_axis_km": 50},
+                        "force_model": {"phobos": {"model": "point_mass"}, "srp": {"enabled": False}},
+                        "analyses": {"budget": {}, "planetary_protection": {}}})
+    r = run_scenario(s, workers=2)
+    assert r.timings["analysis_workers"] == 2
+    assert _accel.num_threads() == before
