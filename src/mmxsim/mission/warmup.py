@@ -201,7 +201,7 @@ def marker_files() -> list[Path]:
 #: there first builds it itself, as before).
 GRIDS = (
     ("mmxsim.gravity.polyhedron._simd_impl", {"shape": "ernst"}),  # gravity.validity's near-surface grid
-    ("mmxsim.bodies.bvh._first_hits_impl", {"shape": "thomas3k", "dlat_deg": 3.0, "dlon_deg": 3.0}),  # landing
+    ("mmxsim.bodies.bvh._first_hits_impl", {"shape": "thomas3k"}),  # surface.landing.default_grid (the rover's)
 )
 
 
