@@ -214,10 +214,14 @@ def _build_grid(kw: dict) -> None:
 def compile_all(entries: list[dict], log=None, grids=()) -> tuple[int, int]:
     """Compile (or load from numba's disk cache) each listed kernel for its argument types, in list
     order, building each of ``grids`` (see :data:`GRIDS`) after its kernel; returns (done, skipped)."""
+    import time
+
     done = skipped = 0
     pending = list(grids)
     for e in entries:
         name = f"{e['module']}.{e['qualname']}"
+        if log:
+            log(f"{time.process_time():8.2f} s CPU: {name}{' (parallel)' if e.get('parallel') else ''}")
         d = resolve(e["module"], e["qualname"], bool(e.get("parallel")))
         try:
             if d is None:
@@ -232,6 +236,8 @@ def compile_all(entries: list[dict], log=None, grids=()) -> tuple[int, int]:
                 log(f"skipped {e['module']}.{e['qualname']}: {type(exc).__name__}: {exc}")
         for g in [g for g in pending if g[0] == name]:
             pending.remove(g)
+            if log:
+                log(f"{time.process_time():8.2f} s CPU: grid {g[1]}")
             try:
                 _build_grid(g[1])
             except Exception as exc:  # noqa: BLE001 - the run builds it itself
@@ -432,7 +438,9 @@ def main(argv=None) -> int:
 
     limit_threads(1)  # one core: the other is the run's
     marker = marker_path()
-    done, skipped = compile_all(load_manifest(), log=print if a.v else None, grids=GRIDS)
+    # grids=GRIDS is not passed: measured 2026-12-06, building the ernst grid in this process took over
+    # 70 s of CPU (vs ~2.5 s in the run's process) and held back every kernel behind it; see docs/benchmarks.md
+    done, skipped = compile_all(load_manifest(), log=print if a.v else None)
     try:
         if marker is None:
             raise OSError("no numba cache folder")
