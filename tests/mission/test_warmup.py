@@ -53,7 +53,7 @@ def test_compile_all_compiles_listed_kernel_and_skips_unknown():
     logs = []
     assert warmup.compile_all(entries, log=logs.append) == (1, 2)
     assert sig in d.overloads
-    assert len(logs) == 2 and all(x.startswith("skipped") for x in logs)
+    assert sum(x.startswith("skipped") for x in logs) == 2
     assert warmup.resolve("mmxsim.bodies.quaternion", "product", True) is None  # parallel must match
 
 
@@ -129,7 +129,7 @@ def test_grids_are_built_after_their_kernel_and_failures_are_logged(monkeypatch)
              ("mmxsim.no_such_module.a", {"shape": "y"}), ("mmxsim.elsewhere.c", {"shape": "never"}))
     assert warmup.compile_all(entries, log=logs.append, grids=grids) == (0, 2)
     assert built == ["y", "x"]
-    assert sum("not built" in x for x in logs) == 1
+    assert sum("not built" in x for x in logs) == 1 and sum(x.startswith("skipped") for x in logs) == 2
     # the packaged grids are anchored on kernels of the packaged list
     names = {f"{e['module']}.{e['qualname']}" for e in warmup.load_manifest()}
     assert all(anchor in names for anchor, _ in warmup.GRIDS)
