@@ -118,23 +118,6 @@ def test_cache_clear_of_numba_removes_the_marker(tmp_path, monkeypatch):
     assert not marker.exists() and (tmp_path / "keep.txt").exists()
 
 
-def test_grids_are_built_after_their_kernel_and_failures_are_logged(monkeypatch):
-    built = []
-    monkeypatch.setattr(warmup, "_build_grid", lambda kw: built.append(kw["shape"]) if kw["shape"] != "bad" else
-                        (_ for _ in ()).throw(ValueError("no such shape")))
-    entries = [{"module": "mmxsim.no_such_module", "qualname": "a", "parallel": False, "args": []},
-               {"module": "mmxsim.no_such_module", "qualname": "b", "parallel": False, "args": []}]
-    logs = []
-    grids = (("mmxsim.no_such_module.b", {"shape": "x"}), ("mmxsim.no_such_module.a", {"shape": "bad"}),
-             ("mmxsim.no_such_module.a", {"shape": "y"}), ("mmxsim.elsewhere.c", {"shape": "never"}))
-    assert warmup.compile_all(entries, log=logs.append, grids=grids) == (0, 2)
-    assert built == ["y", "x"]
-    assert sum("not built" in x for x in logs) == 1 and sum(x.startswith("skipped") for x in logs) == 2
-    # the packaged grids are anchored on kernels of the packaged list
-    names = {f"{e['module']}.{e['qualname']}" for e in warmup.load_manifest()}
-    assert all(anchor in names for anchor, _ in warmup.GRIDS)
-
-
 @needs_numba
 def test_analysis_workers_keep_to_one_thread_and_the_parent_is_restored():
     """A worker process starts with one numba/OpenBLAS thread; the parent, one thread while its

@@ -194,30 +194,13 @@ def marker_files() -> list[Path]:
     return sorted(f for f in folder.glob("mmxsim-warm-*") if f.is_file()) if folder and folder.is_dir() else []
 
 
-#: mmxsim's cached gravity grids (:class:`~mmxsim.gravity.fast.GridGravity`, written to
-#: :func:`mmxsim.files.cache_dir`) that the reference mission builds on first use, each with the listed
-#: kernel after which a cold quick run first needs it: built by the background process at that point
-#: of the list (the same constructor and arguments as the run's, so the same file; a run that gets
-#: there first builds it itself, as before).
-GRIDS = (
-    ("mmxsim.gravity.polyhedron._simd_impl", {"shape": "ernst"}),  # gravity.validity's near-surface grid
-    ("mmxsim.bodies.bvh._first_hits_impl", {"shape": "thomas3k"}),  # surface.landing.default_grid (the rover's)
-)
-
-
-def _build_grid(kw: dict) -> None:
-    from ..gravity.fast import GridGravity
-
-    GridGravity(**kw)
-
-
-def compile_all(entries: list[dict], log=None, grids=()) -> tuple[int, int]:
+def compile_all(entries: list[dict], log=None) -> tuple[int, int]:
     """Compile (or load from numba's disk cache) each listed kernel for its argument types, in list
-    order, building each of ``grids`` (see :data:`GRIDS`) after its kernel; returns (done, skipped)."""
+    order; returns (done, skipped). (mmxsim's gravity grids are not built here: tried, the ernst grid
+    took far longer in this process than in the run's and held the kernels back; docs/benchmarks.md.)"""
     import time
 
     done = skipped = 0
-    pending = list(grids)
     for e in entries:
         name = f"{e['module']}.{e['qualname']}"
         if log:
@@ -234,15 +217,6 @@ def compile_all(entries: list[dict], log=None, grids=()) -> tuple[int, int]:
             skipped += 1
             if log:
                 log(f"skipped {e['module']}.{e['qualname']}: {type(exc).__name__}: {exc}")
-        for g in [g for g in pending if g[0] == name]:
-            pending.remove(g)
-            if log:
-                log(f"{time.process_time():8.2f} s CPU: grid {g[1]}")
-            try:
-                _build_grid(g[1])
-            except Exception as exc:  # noqa: BLE001 - the run builds it itself
-                if log:
-                    log(f"grid {g[1]} not built: {type(exc).__name__}: {exc}")
     return done, skipped
 
 
@@ -438,8 +412,6 @@ def main(argv=None) -> int:
 
     limit_threads(1)  # one core: the other is the run's
     marker = marker_path()
-    # grids=GRIDS is not passed: measured 2026-12-06, building the ernst grid in this process took over
-    # 70 s of CPU (vs ~2.5 s in the run's process) and held back every kernel behind it; see docs/benchmarks.md
     done, skipped = compile_all(load_manifest(), log=print if a.v else None)
     try:
         if marker is None:
