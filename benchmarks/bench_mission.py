@@ -335,7 +335,8 @@ def main():
                     rows.append(r)
                     t = r["timings"]
                     print(f"{'quick' if quick else 'full':5s} {'cold' if cold else 'warm'} workers={w}: "
-                          f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU), peak {r['peak_child_mb']:.0f} MB (process tree "
+                          f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU), peak {r['peak_child_mb']:.0f} MB "
+                          f"(process tree "
                           f"{r['peak_tree_mb']:.0f} MB); set-up {t.get('setup_s', 0):.1f} s, compile "
                           f"{t.get('compile_s', 0):.1f} s, propagate {t.get('propagate_s', 0):.1f} s, analyses "
                           f"{t.get('analyses_s', 0):.1f} s, other {_other(r):.1f} s", flush=True)

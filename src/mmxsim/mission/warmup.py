@@ -21,8 +21,9 @@ skipped: the run then compiles it itself, as without the background process.
 "Cold" is judged by a marker file in numba's cache folder for mmxsim (:func:`numba_cache_folder`),
 written by the background process once it has compiled (or loaded) every kernel, and named after the
 numba, Python and mmxsim versions and the kernel list: a warm run looks for one file and starts
-nothing; ``mmxsim cache clear --only numba`` removes the marker with the kernels. ``MMXSIM_NO_WARMUP=1`` turns the background process off; ``MMXSIM_WARMUP_NICE``
-sets its niceness (default 10, so that it never slows a run whose workers use every core).
+nothing; ``mmxsim cache clear --only numba`` removes the marker with the kernels.
+``MMXSIM_NO_WARMUP=1`` turns the background process off; ``MMXSIM_WARMUP_NICE`` sets its niceness
+(default 10, so that it never slows a run whose workers use every core).
 """
 
 from __future__ import annotations
@@ -397,7 +398,8 @@ def main(argv=None) -> int:
     g.add_argument("--compile", action="store_true", help="compile the packaged kernel list into numba's cache")
     g.add_argument("--record", action="store_true", help="re-record the packaged list from the reference mission")
     g.add_argument("--from-cache", nargs="+", metavar="FOLDER",
-                   help="re-write the packaged list from numba cache folders (e.g. a cold quick run's $NUMBA_CACHE_DIR)")
+                   help="re-write the packaged list from numba cache folders (e.g. a cold quick run's "
+                        "$NUMBA_CACHE_DIR)")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args(argv)
     if a.record or a.from_cache:
