@@ -25,7 +25,10 @@ each, first with fresh caches then with the caches that first run filled, instru
 compilation (numba's ``numba:compile`` events, outermost only: a kernel's callees compile inside it),
 every heyoka integrator built (``taylor_adaptive``/``taylor_adaptive_batch``: JIT compilation or a
 disk-cache hit) and mmxsim's cached grids (gravity grid, horizon bounds, surface-distance BVH: a build
-or a load), each with its own wall seconds; the table lists what the cold run paid over the warm one.
+or a load), each with its CPU and wall seconds; the table lists what the cold run paid over the warm one.
+A cold run starts mmxsim's background compilation (mmxsim.mission.warmup) as ``mmxsim run`` does: its
+CPU is reported apart ("child processes"); ``MMXSIM_NO_WARMUP=1`` measures without it,
+``MMXSIM_WARMUP_NICE=0`` gives it a fair share of a busy machine (on an idle one it has a core).
 
 Profile (``--profile``): the warm quick run under cProfile in one process (``-m cProfile``, serial
 analyses), the top functions by cumulative and by own time.
