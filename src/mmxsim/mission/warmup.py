@@ -404,10 +404,11 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.record or a.from_cache:
         kernels = _record() if a.record else _from_index_files(a.from_cache)
-        manifest_path().write_text(json.dumps(
-            {"about": "numba kernels of the reference mission (full and quick runs) and their argument types, in "
-                      "the order of first need; written by python -m mmxsim.mission.warmup --record; read by "
-                      "mmxsim.mission.warmup", "kernels": kernels}, indent=0) + "\n")
+        about = ("numba kernels of the reference mission (full and quick runs) and their argument types, in the "
+                 "order of first need; written by python -m mmxsim.mission.warmup --record or --from-cache; read "
+                 "by mmxsim.mission.warmup")
+        lines = ",\n".join(json.dumps(k, separators=(",", ":")) for k in kernels)  # one kernel a line
+        manifest_path().write_text(f'{{"about": {json.dumps(about)},\n"kernels": [\n{lines}\n]}}\n')
         print(f"{len(kernels)} kernels -> {manifest_path()}")
         return 0
     from .._accel import limit_threads
