@@ -20,6 +20,16 @@ Caches:
   ``heyoka.llvm_state.get_diskcache_path()``) pointed at fresh empty folders. Python's own bytecode is not
   cleared (``pip install`` compiles it).
 
+Cold costs (``--costs``): the quick run (or the full one with ``--only full``) twice in one process
+each, first with fresh caches then with the caches that first run filled, instrumented: every numba
+compilation (numba's ``numba:compile`` events, outermost only: a kernel's callees compile inside it),
+every heyoka integrator built (``taylor_adaptive``/``taylor_adaptive_batch``: JIT compilation or a
+disk-cache hit) and mmxsim's cached grids (gravity grid, horizon bounds, surface-distance BVH: a build
+or a load), each with its CPU and wall seconds; the table lists what the cold run paid over the warm one.
+A cold run starts mmxsim's background compilation (mmxsim.mission.warmup) as ``mmxsim run`` does: its
+CPU is reported apart ("child processes"); ``MMXSIM_NO_WARMUP=1`` measures without it,
+``MMXSIM_WARMUP_NICE=0`` gives it a fair share of a busy machine (on an idle one it has a core).
+
 Profile (``--profile``): the warm quick run under cProfile in one process (``-m cProfile``, serial
 analyses), the top functions by cumulative and by own time.
 
@@ -107,6 +117,7 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
         summary = json.loads((out / "summary.json").read_text())
     return {"quick": quick, "cold": cold, "workers": workers or 1, "wall_s": wall,
+            "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_child_mb": usage.ru_maxrss / 1024, "peak_tree_mb": peak_tree[0] / 2**20,
             "timings": summary["timings_s"],
             "analyses": {k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()}}
@@ -117,6 +128,156 @@ def _other(r) -> float:
     t = r["timings"]
     return r["wall_s"] - sum(t.get(k, 0.0) for k in ("setup_s", "compile_s", "propagate_s", "postprocess_s",
                                                      "analyses_s"))
+
+
+def _instrumented_child(out_json: str, cli_args: list[str]) -> None:
+    """In a child process: run ``mmxsim.cli`` with ``cli_args``, recording the wall seconds of every
+    numba compilation, heyoka integrator construction and mmxsim grid build/load into ``out_json``."""
+    import functools
+
+    sys.path.insert(0, str(ROOT / "src"))
+    from numba.core import event as nev
+
+    rows: list[dict] = []
+    lock = threading.Lock()
+
+    class _Numba(nev.Listener):
+        def __init__(self):
+            self.depth = threading.local()
+            self.t0: dict = {}
+
+        def on_start(self, event):
+            d = getattr(self.depth, "n", 0)
+            self.depth.n = d + 1
+            if d == 0:
+                self.t0[threading.get_ident()] = (time.perf_counter(), time.thread_time())
+
+        def on_end(self, event):
+            self.depth.n -= 1
+            if self.depth.n == 0:
+                f = event.data["dispatcher"].py_func
+                w0, c0 = self.t0.pop(threading.get_ident())
+                with lock:
+                    rows.append({"kind": "numba", "name": f"{f.__module__}.{f.__qualname__}",
+                                 "s": time.perf_counter() - w0, "cpu": time.thread_time() - c0})
+
+    nev.register("numba:compile", _Numba())
+
+    def timed(kind, name, fn):
+        @functools.wraps(fn)
+        def wrapper(*a, **k):
+            t0, c0 = time.perf_counter(), time.process_time()
+            try:
+                return fn(*a, **k)
+            finally:
+                with lock:
+                    rows.append({"kind": kind, "name": name, "s": time.perf_counter() - t0,
+                                 "cpu": time.process_time() - c0})
+        return wrapper
+
+    import heyoka
+
+    for nm in ("taylor_adaptive", "taylor_adaptive_batch"):
+        orig = getattr(heyoka, nm)
+
+        def make(orig=orig, nm=nm):
+            def wrapper(sys_, *a, **k):
+                t0, c0 = time.perf_counter(), time.process_time()
+                try:
+                    return orig(sys_, *a, **k)
+                finally:
+                    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+                    fr = sys._getframe(1).f_code
+                    with lock:
+                        rows.append({"kind": "heyoka", "name": f"{nm} from {Path(fr.co_filename).parent.name}/"
+                                     f"{Path(fr.co_filename).name}:{fr.co_name}", "s": dt, "cpu": dc})
+            return wrapper
+
+        setattr(heyoka, nm, make())
+    from mmxsim.bodies import shape_distance
+    from mmxsim.gravity import fast
+    from mmxsim.instruments import _raycast
+
+    fast.GridGravity.__init__ = timed("grid", "gravity.fast.GridGravity (build or load)", fast.GridGravity.__init__)
+    _raycast.horizon_bound = timed("grid", "instruments._raycast.horizon_bound (build or load)",
+                                   _raycast.horizon_bound)
+    shape_distance._prepared = timed("grid", "bodies.shape_distance._prepared (build or load)",
+                                     shape_distance._prepared)
+    from mmxsim import cli
+
+    t0 = time.perf_counter()
+    try:
+        sys.argv = ["mmxsim", *cli_args]
+        cli.main()
+    except SystemExit as exc:
+        if exc.code not in (0, None):
+            raise
+    finally:
+        import resource
+
+        ch = resource.getrusage(resource.RUSAGE_CHILDREN)  # the background compilation, if any
+        Path(out_json).write_text(json.dumps({"wall_s": time.perf_counter() - t0, "cpu_s": time.process_time(),
+                                              "children_cpu_s": ch.ru_utime + ch.ru_stime, "rows": rows}))
+
+
+def cold_costs(quick: bool, warm_json: Path | None = None, keep: Path | None = None) -> None:
+    """The cold run's extra costs, by kernel/integrator/grid (see the module docstring)."""
+    with tempfile.TemporaryDirectory(prefix="bench_mission_costs_") as tmp:
+        tmp = Path(tmp)
+        env = dict(os.environ, PYTHONPATH=str(ROOT / "src"))
+        env.pop("MMXSIM_WORKERS", None)
+        for var in ("MMXSIM_CACHE_DIR", "NUMBA_CACHE_DIR", "XDG_CACHE_HOME"):
+            (tmp / var).mkdir()
+            env[var] = str(tmp / var)
+        res = {}
+        if warm_json is not None:  # the warm half from an earlier --costs run (--keep), or "none"
+            res["warm"] = ({"wall_s": float("nan"), "cpu_s": float("nan"), "rows": []} if str(warm_json) == "none"
+                           else json.loads(Path(warm_json).read_text()))
+        for label in ("cold", "warm")[:1 if warm_json is not None else 2]:
+            out = tmp / f"{label}.json"
+            args = ["run", "-q", "--workers", "1", "--out", str(tmp / "out")] + (["--quick"] if quick else [])
+            subprocess.run([sys.executable, __file__, "--_instrument", str(out), "--", *args], env=env, check=True,
+                           stdout=subprocess.DEVNULL)
+            res[label] = json.loads(out.read_text())
+            if keep is not None:
+                keep.mkdir(parents=True, exist_ok=True)
+                (keep / f"{label}.json").write_text(out.read_text())
+
+    def agg(rows):
+        d: dict = {}
+        for r in rows:
+            e = d.setdefault((r["kind"], r["name"]), [0, 0.0, 0.0])
+            e[0] += 1
+            e[1] += r["s"]
+            e[2] += r["cpu"]
+        return d
+
+    z = [0, 0.0, 0.0]
+    cold, warm = agg(res["cold"]["rows"]), agg(res["warm"]["rows"])
+    keys = sorted(set(cold) | set(warm), key=lambda k: -(cold.get(k, z)[2] - warm.get(k, z)[2]))
+    c, w = res["cold"], res["warm"]
+    print(f"\nCold costs of the {'quick' if quick else 'full'} run, one process: cold {c['wall_s']:.1f} s wall, "
+          f"{c['cpu_s']:.1f} s CPU; warm {w['wall_s']:.1f} s wall, {w['cpu_s']:.1f} s CPU; cold - warm "
+          f"{c['wall_s'] - w['wall_s']:.1f} s wall, {c['cpu_s'] - w['cpu_s']:.1f} s CPU (the run's process; its "
+          f"child processes, e.g. the background compilation: {c.get('children_cpu_s', 0):.1f} s CPU cold, "
+          f"{w.get('children_cpu_s', 0):.1f} s warm)\n")
+    print("CPU seconds (numba: the compiling thread's; heyoka and grids: the process'), wall in brackets:\n")
+    print("| kind | what | calls cold | cold s | calls warm | warm s | cold - warm s |")
+    print("|---|---|---:|---:|---:|---:|---:|")
+    tot: dict = {}
+    for k in keys:
+        a1, b1 = cold.get(k, z), warm.get(k, z)
+        t = tot.setdefault(k[0], [0.0, 0.0, 0.0, 0.0])
+        t[0] += a1[2]
+        t[1] += b1[2]
+        t[2] += a1[1]
+        t[3] += b1[1]
+        if a1[2] - b1[2] < 0.05 and a1[2] < 0.2:
+            continue
+        print(f"| {k[0]} | {k[1]} | {a1[0]} | {a1[2]:.2f} ({a1[1]:.2f}) | {b1[0]} | {b1[2]:.2f} ({b1[1]:.2f}) "
+              f"| {a1[2] - b1[2]:.2f} |")
+    for kind, t in tot.items():
+        print(f"| {kind} | all | | {t[0]:.2f} ({t[2]:.2f}) | | {t[1]:.2f} ({t[3]:.2f}) | {t[0] - t[1]:.2f} |")
 
 
 def profile_quick(top: int) -> None:
@@ -146,7 +307,20 @@ def main():
     ap.add_argument("--profile", action="store_true", help="also profile the warm quick run (cProfile)")
     ap.add_argument("--top", type=int, default=25)
     ap.add_argument("--json", type=Path, help="also write the rows as JSON here")
+    ap.add_argument("--costs", action="store_true", help="the cold run's costs by kernel, integrator and grid "
+                    "(the quick run, or the full one with --only full), instead of the timed runs")
+    ap.add_argument("--warm-json", type=Path, help="with --costs: take the warm half from this file (a warm.json "
+                    "kept by an earlier --costs --keep; 'none': no warm half) and run only the cold one")
+    ap.add_argument("--keep", type=Path, help="with --costs: keep the instrumented runs' cold.json/warm.json here")
+    ap.add_argument("--_instrument", help=argparse.SUPPRESS)
+    if "--_instrument" in sys.argv:
+        i = sys.argv.index("--_instrument")
+        _instrumented_child(sys.argv[i + 1], sys.argv[i + 3:])
+        return
     args = ap.parse_args()
+    if args.costs:
+        cold_costs(args.only != "full", args.warm_json, args.keep)
+        return
     kinds = {"quick": [True], "full": [False], "all": [True, False]}[args.only]
     caches = {"warm": [False], "cold": [True], "both": [False, True]}[args.cache]
     workers = [int(w) for w in args.workers.split(",")]
@@ -164,7 +338,8 @@ def main():
                     rows.append(r)
                     t = r["timings"]
                     print(f"{'quick' if quick else 'full':5s} {'cold' if cold else 'warm'} workers={w}: "
-                          f"{r['wall_s']:.1f} s, peak {r['peak_child_mb']:.0f} MB (process tree "
+                          f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU), peak {r['peak_child_mb']:.0f} MB "
+                          f"(process tree "
                           f"{r['peak_tree_mb']:.0f} MB); set-up {t.get('setup_s', 0):.1f} s, compile "
                           f"{t.get('compile_s', 0):.1f} s, propagate {t.get('propagate_s', 0):.1f} s, analyses "
                           f"{t.get('analyses_s', 0):.1f} s, other {_other(r):.1f} s", flush=True)

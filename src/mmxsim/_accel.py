@@ -40,3 +40,58 @@ def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
 def num_threads() -> int:
     """numba's current number of threads (1 without numba)."""
     return numba.get_num_threads() if HAVE_NUMBA else 1
+
+
+def _blas_setters() -> list:
+    """The ``*openblas_set_num_threads*``/``*openblas_get_num_threads*`` pairs of the OpenBLAS
+    libraries loaded in this process (NumPy's and SciPy's wheels each bundle one), found through
+    /proc/self/maps (Linux); empty elsewhere or when none is loaded."""
+    import ctypes
+
+    try:
+        with open("/proc/self/maps") as f:
+            names = (ln.split()[-1] for ln in f if len(ln.split()) >= 6)
+            paths = sorted({p for p in names if "openblas" in os.path.basename(p).lower() and ".so" in p})
+    except OSError:
+        return []
+    out = []
+    for p in paths:
+        try:
+            lib = ctypes.CDLL(p, mode=getattr(ctypes, "RTLD_NOLOAD", 0) | ctypes.RTLD_GLOBAL)
+        except OSError:
+            continue
+        for prefix, suffix in (("scipy_", "64_"), ("scipy_", ""), ("", "64_"), ("", "")):
+            try:
+                setter = getattr(lib, f"{prefix}openblas_set_num_threads{suffix}")
+                getter = getattr(lib, f"{prefix}openblas_get_num_threads{suffix}")
+            except AttributeError:
+                continue
+            setter.argtypes, setter.restype, getter.restype = [ctypes.c_int], None, ctypes.c_int
+            out.append((setter, getter))
+            break
+    return out
+
+
+def limit_threads(n: int | None) -> dict:
+    """Set the threads numba's parallel kernels (for this thread and those it starts) and the loaded
+    OpenBLAS libraries use to ``n`` (``None``: leave them), and return what they were, as a dict for
+    :func:`restore_threads`. Used where several processes share the cores (the analyses' workers):
+    each then keeps to one thread instead of all of them starting one per core."""
+    before: dict = {"numba": num_threads() if HAVE_NUMBA else None, "blas": []}
+    if n is None:
+        return before
+    n = max(1, int(n))
+    if HAVE_NUMBA:
+        numba.set_num_threads(min(n, numba.config.NUMBA_NUM_THREADS))
+    for setter, getter in _blas_setters():
+        before["blas"].append((setter, getter()))
+        setter(n)
+    return before
+
+
+def restore_threads(before: dict) -> None:
+    """Undo :func:`limit_threads` (its returned dict)."""
+    if HAVE_NUMBA and before.get("numba"):
+        numba.set_num_threads(before["numba"])
+    for setter, value in before.get("blas", []):
+        setter(value)

@@ -277,9 +277,12 @@ def run(
         _app.STOP_REQUESTED.append(signum)  # remember it, in case Python swallows the exception
         raise KeyboardInterrupt(signum)
 
+    from .mission import warmup
+
     run_scenario_file = _app.run_scenario_file
     _app.STOP_REQUESTED.clear()
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    warmup.start()  # a cold numba cache: its kernels compiled by a background process meanwhile
     try:
         result, _paths = run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase,
                                            workers=workers)
@@ -289,6 +292,7 @@ def run(
                          "a previous complete run, or nothing)\n")
         raise typer.Exit(code) from None
     finally:
+        warmup.finish()
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     if result.termination.startswith("non-finite"):
@@ -829,6 +833,9 @@ def _caches() -> list[dict]:
                     "speeds_up": what, "configure": "$MMXSIM_CACHE_DIR (else $XDG_CACHE_HOME/mmxsim, ~/.cache/mmxsim)",
                     "clear": (lambda fs=files: _remove(fs))})
     dirs, files = _numba_cache_files()
+    from .mission.warmup import marker_files
+
+    files = files + marker_files()  # the background compilation's "kernels cached" markers: cleared with them
     out.append({"cache": "numba kernels", "location": "; ".join(dirs), "files": len(files), "size_bytes": _size(files),
                 "speeds_up": "the numba-compiled kernels (polyhedron gravity, ray casting, Lambert, descent, rover, "
                              "touchdown): seconds of compilation per kernel on first use in a process",

@@ -163,11 +163,16 @@ _worker_state: dict = {}
 
 
 def _worker_init(setup) -> None:
+    from .._accel import limit_threads
+
+    limit_threads(1)  # the workers and the parent share the cores: one thread each (numba, OpenBLAS)
     _worker_state.clear()
     _worker_state["setup"] = setup
 
 
 def _run_group(names: list[str], s, ctx) -> list[Section]:
+    import gc
+
     reg = registry()
     out = []
     for name in names:
@@ -175,6 +180,7 @@ def _run_group(names: list[str], s, ctx) -> list[Section]:
         sec = reg[name].run(getattr(s.analyses, name), s, ctx)
         sec.seconds = _time.perf_counter() - t0
         out.append(sec)
+        gc.collect()  # an analysis' large temporaries in reference cycles go before the next one starts
     return out
 
 
@@ -296,6 +302,9 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
     feeders = [threading.Thread(target=feed, daemon=True, name=f"mmxsim-analyses-{i}") for i in range(workers - 1)]
     last_worker_peaks.clear()
     finished = False
+    from .._accel import limit_threads, restore_threads
+
+    threads_before = limit_threads(1)  # this process too, while the workers run (see _worker_init)
     try:
         for th in feeders:
             th.start()
@@ -316,6 +325,7 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
             for p in list(getattr(pool, "_processes", {}).values() or []):
                 p.terminate()
         pool.shutdown(wait=finished, cancel_futures=True)
+        restore_threads(threads_before)
     last_worker_peaks.extend(peaks.values())
     if errors:
         err = errors[min(errors)]
