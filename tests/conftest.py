@@ -17,6 +17,10 @@ optional test dependency) inside the test process.
   skipped with its reason, failed with its output) becomes the parent's. With the two fixes above a
   JVM can also share the session (``tests/navigation/test_orekit_reference.py`` does: one JVM and
   module-scoped Orekit fixtures for all its tests).
+* First-run warm-up: ``mmxsim run`` on a cold numba cache starts a background process compiling the
+  packaged kernels (:mod:`mmxsim.mission.warmup`); the suite turns it off (``MMXSIM_NO_WARMUP``) so
+  that CLI tests on a fresh CI cache do not each start one. tests/mission/test_warmup.py tests it
+  with the variable set explicitly.
 """
 
 from __future__ import annotations
@@ -64,6 +68,8 @@ def _xss() -> str:
     mb = 64 if soft == resource.RLIM_INFINITY else max(8, soft // 2**20)
     return f"-Xss{mb}m"
 
+
+os.environ.setdefault("MMXSIM_NO_WARMUP", "1")
 
 _opts = os.environ.get("JAVA_TOOL_OPTIONS", "")
 if "-Xss" not in _opts:
