@@ -37,10 +37,10 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..errors import InputError
-from .context import Context
+from .context import Context, ParameterTable
 from .model import DynamicsModel, Propagation
 from .near_surface import NearSurfaceEntry, switched_force
-from .propagator import instance_state, propagate, rhs_expressions
+from .propagator import propagate, rhs_expressions
 from .tracks import SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
@@ -157,20 +157,74 @@ def _outer_events(model: DynamicsModel):
     return terminal, fallback, nonterminal
 
 
-def build_batch(model: DynamicsModel, batch_size: int) -> _Compiled:
-    """Compile (or copy from the cache) the batch integrator of ``model`` for ``batch_size`` lanes."""
+def _cached(model: DynamicsModel, batch_size: int) -> tuple[tuple, _Compiled, float]:
+    """(key, the cached pristine compiled integrator of ``model`` for ``batch_size`` lanes, compile seconds
+    spent now: 0 when it was cached)."""
     key = (model.signature(), int(batch_size))
     with _CACHE_LOCK:
         c = _CACHE.get(key)
         if c is None:
             c = _compile(model, batch_size)
             _CACHE[key] = c
-            compile_s = c.compile_s
-        else:
-            compile_s = 0.0
-    params, tracks = instance_state(model, c.params, c.tracks)
+            return key, c, c.compile_s
+    return key, c, 0.0
+
+
+def _instance(model: DynamicsModel, c: _Compiled):
+    """This model instance's parameter table and tracks for the compiled ``c`` (what
+    ``propagator.instance_state`` gives, with two list copies instead of a deep copy)."""
+    params = ParameterTable(list(c.params.names), list(c.params.values))
+    for f in model.forces:
+        for k, v in f.parameters().items():
+            params.values[params.names.index(k)] = v
+    tracks = model.make_tracks()
+    for name, tr in tracks.items():
+        if tr.kind == "chebyshev":
+            tr.first_par = c.tracks[name].first_par
+    return params, tracks
+
+
+def build_batch(model: DynamicsModel, batch_size: int) -> _Compiled:
+    """Compile (or copy from the cache) the batch integrator of ``model`` for ``batch_size`` lanes (a
+    copy of its own: :func:`propagate_ensemble` borrows pooled copies instead, see :class:`_Pool`)."""
+    _, c, compile_s = _cached(model, batch_size)
+    params, tracks = _instance(model, c)
     return _Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.terminal, c.fallback, c.nonterminal,
                      c.n_breaks, compile_s)
+
+
+class _Pool:
+    """Copies of the compiled batch integrators, lent to one thread at a time and given back after the
+    call, so that a call does not deep-copy the integrator (~1-4 ms each, measured; a few copies per key
+    exist: as many as threads ever flew that model at once).
+
+    A borrowed integrator is reset before it is lent: terminal events' cooldowns cleared; its state,
+    epoch and every runtime parameter (model values, per-member values, Chebyshev coefficients, shadow
+    switches) are written by :func:`_run_batch` before the first step, and the event callbacks' records
+    are cleared before every heyoka call. heyoka keeps no other state between steps that a step reads
+    (each step size comes from the Taylor coefficients of the current state), so a reused integrator
+    flies the same steps as a fresh copy: bit for bit equal results (tests/dynamics/test_ensemble.py)."""
+
+    def __init__(self):
+        self._free: dict = {}
+        self._lock = threading.Lock()
+
+    def borrow(self, key: tuple, c: _Compiled):
+        with self._lock:
+            free = self._free.get(key)
+            ta = free.pop() if free else None
+        if ta is None:
+            ta = copy.deepcopy(c.ta)
+        else:
+            ta.reset_cooldowns()
+        return ta
+
+    def give_back(self, key: tuple, ta) -> None:
+        with self._lock:
+            self._free.setdefault(key, []).append(ta)
+
+
+_POOL = _Pool()
 
 
 def _compile(model: DynamicsModel, batch_size: int) -> _Compiled:
@@ -698,7 +752,23 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
 
     B = int(batch_size or hy.recommended_simd_size())
     n = x0.shape[0]
-    comp = build_batch(model, B)
+    key, cached, compile_s = _cached(model, B)
+    params, tracks = _instance(model, cached)
+    comp = _Compiled(_POOL.borrow(key, cached), params, tracks, cached.rotations, cached.terminal, cached.fallback,
+                     cached.nonterminal, cached.n_breaks, compile_s)
+    try:
+        return _propagate(model, comp, t0, x0, g, pars, t_stop, workers, B, burns, key, cached)
+    except BaseException:
+        comp.ta = None  # an integrator left mid-call is not lent again
+        raise
+    finally:
+        if comp.ta is not None:
+            _POOL.give_back(key, comp.ta)
+
+
+def _propagate(model, comp: _Compiled, t0, x0, g, pars, t_stop, workers, B, burns, key, cached):
+    """The body of :func:`propagate_ensemble` once the inputs are checked and an integrator is borrowed."""
+    n = x0.shape[0]
     names = comp.params.names
     base = np.asarray(comp.params.values, float)
     lane_pars = np.repeat(base[:, None], n, axis=1) if base.size else np.zeros((0, n))
@@ -723,11 +793,14 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
     workers_used = max(1, min(workers, len(groups)))
 
     def work(w: int):
+        c = None
         try:
-            c = comp if w == 0 else _Compiled(copy.deepcopy(comp.ta), comp.params, comp.tracks, comp.rotations,
+            c = comp if w == 0 else _Compiled(_POOL.borrow(key, cached), comp.params, comp.tracks, comp.rotations,
                                               comp.terminal, comp.fallback, comp.nonterminal, comp.n_breaks, 0.0)
             for gidx in range(w, len(groups), workers_used):
                 _run_batch(c, groups[gidx], x0, lane_pars, t0, g, t_stop, segments, out, burns)
+            if w:
+                _POOL.give_back(key, c.ta)
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 
