@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 import time as _time
 from dataclasses import dataclass, field
 
@@ -41,7 +42,7 @@ from .context import Context, ParameterTable
 from .model import DynamicsModel, Propagation
 from .near_surface import NearSurfaceEntry, switched_force
 from .propagator import propagate, rhs_expressions
-from .tracks import SegmentFits, segment_length
+from .tracks import AnalyticTrack, ChebyshevTrack, SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
 _CACHE_LOCK = threading.Lock()
@@ -642,16 +643,55 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
 class _StartContexts:
     """Numeric contexts of the members at the common epoch ``t0``: the bodies' positions and rotations
     there (ephemeris look-ups, the costly part) are computed once and shared by every member's context,
-    which only swaps the state in."""
+    which only swaps the state in. They are also remembered across calls (an LRU of
+    ``_T0_MEMO_SIZE`` epochs, keyed by the epoch, the ephemeris and rotation objects): a Monte Carlo
+    flies many calls from the same epochs, and a look-up is a deterministic function of these, so a
+    remembered one is the same numbers. Tracks other than the built-in ones are never remembered."""
 
     def __init__(self, comp: _Compiled, t0: float):
         self.base = Context.numeric(t0, np.zeros(6), comp.tracks, comp.rotations, comp.params)
+        self._key = self._memo_key(comp, t0)
+        if self._key is not None:
+            with _T0_LOCK:
+                hit = _T0_MEMO.get(self._key)
+                if hit is not None:
+                    _T0_MEMO.move_to_end(self._key)
+            if hit is not None:
+                self.base._pos_cache.update({k: list(v) for k, v in hit[1].items()})
+                self.base._rot_cache.update({k: [list(r) for r in m] for k, m in hit[2].items()})
+
+    @staticmethod
+    def _memo_key(comp: _Compiled, t0: float):
+        ids = []
+        for name, tr in sorted(comp.tracks.items()):
+            if type(tr) not in (ChebyshevTrack, AnalyticTrack):
+                return None
+            ids.append((name, type(tr).__name__, id(tr.eph)))
+        return (float(t0), tuple(ids), id(comp.rotations))
+
+    def remember(self, comp: _Compiled) -> None:
+        """Keep what the members' contexts looked up (held with the objects whose ids are in the key)."""
+        if self._key is None or not (self.base._pos_cache or self.base._rot_cache):
+            return
+        refs = ([tr.eph for tr in comp.tracks.values()], comp.rotations)
+        pos = {k: list(v) for k, v in self.base._pos_cache.items()}
+        rot = {k: [list(r) for r in m] for k, m in self.base._rot_cache.items()}
+        with _T0_LOCK:
+            _T0_MEMO[self._key] = (refs, pos, rot)
+            _T0_MEMO.move_to_end(self._key)
+            while len(_T0_MEMO) > _T0_MEMO_SIZE:
+                _T0_MEMO.popitem(last=False)
 
     def at(self, x: np.ndarray) -> Context:
         c = copy.copy(self.base)  # shallow: the position and rotation caches (same epoch) are shared
         s = np.asarray(x, dtype=float)
         c.r, c.v = [s[0], s[1], s[2]], [s[3], s[4], s[5]]
         return c
+
+
+_T0_MEMO: OrderedDict = OrderedDict()
+_T0_LOCK = threading.Lock()
+_T0_MEMO_SIZE = 256
 
 
 def _starts_inside(comp: _Compiled, model, t0: float, x: np.ndarray, ctx: Context | None = None) -> bool:
@@ -784,6 +824,7 @@ def _propagate(model, comp: _Compiled, t0, x0, g, pars, t_stop, workers, B, burn
             (scalar if _starts_inside(comp, model, t0, x0[i], ctx) else batch).append(i)
             for j, v in _start_switches(model, comp, ctx):
                 lane_pars[j, i] = v
+        starts.remember(comp)
     else:
         batch = list(range(n))
     segments = _Segments(comp.tracks, comp.params, t0, t_stop)
