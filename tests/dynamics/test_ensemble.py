@@ -236,9 +236,10 @@ def _same(a, b):
 
 
 def test_remembered_fits_and_reused_integrator_give_the_cold_answer(setup):
-    """Issue 19: a call reuses the Chebyshev fits of earlier calls (tracks.FIT_CACHE) and a pooled
-    integrator (reset, not deep-copied). A warm call equals the cold one bit for bit, and a call after one
-    with other parameters, a terminal event, a manoeuvre and other batch sizes is not contaminated."""
+    """Issue 19: a call reuses the Chebyshev fits of earlier calls (tracks.FIT_CACHE), a pooled
+    integrator (reset, not deep-copied) and the start epoch's ephemeris look-ups. A warm call equals the
+    cold one bit for bit, and a call after one with other parameters, a terminal event, a manoeuvre and
+    other batch sizes is not contaminated."""
     from mmxsim.dynamics import ensemble as E
     from mmxsim.dynamics.tracks import FIT_CACHE
 
@@ -246,7 +247,9 @@ def test_remembered_fits_and_reused_integrator_give_the_cold_answer(setup):
     grid = t0 + np.linspace(0.0, 0.5 * DAY, 7)
     FIT_CACHE.clear()
     E._POOL._free.clear()
+    E._T0_MEMO.clear()
     cold = propagate_ensemble(model, t0, X, grid)
+    assert len(E._T0_MEMO) == 1  # the start epoch's look-ups, remembered
     assert FIT_CACHE.misses > 0 and len(FIT_CACHE) > 0
     misses = FIT_CACHE.misses
     warm = propagate_ensemble(model, t0, X, grid)
