@@ -791,7 +791,6 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
     import heyoka as hy
 
     B = int(batch_size or hy.recommended_simd_size())
-    n = x0.shape[0]
     key, cached, compile_s = _cached(model, B)
     params, tracks = _instance(model, cached)
     comp = _Compiled(_POOL.borrow(key, cached), params, tracks, cached.rotations, cached.terminal, cached.fallback,
