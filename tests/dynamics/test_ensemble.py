@@ -226,3 +226,72 @@ def test_manoeuvres_per_member_equal_scalar_arcs(setup, ens):
         propagate_ensemble(model, t0, X, grid, manoeuvres=[(grid[-1] + 1.0, dv)])
     with pytest.raises(InputError, match="dv"):
         propagate_ensemble(model, t0, X, grid, manoeuvres=[(tm, dv[:3])])
+
+
+def _same(a, b):
+    """Two ensemble results equal bit for bit (states, ends, events, steps)."""
+    return (np.array_equal(a.states, b.states, equal_nan=True) and np.array_equal(a.final_state, b.final_state)
+            and np.array_equal(a.final_time, b.final_time) and a.termination == b.termination
+            and a.events == b.events and a.path == b.path and np.array_equal(a.n_steps, b.n_steps))
+
+
+def test_remembered_fits_and_reused_integrator_give_the_cold_answer(setup):
+    """Issue 19: a call reuses the Chebyshev fits of earlier calls (tracks.FIT_CACHE), a pooled
+    integrator (reset, not deep-copied) and the start epoch's ephemeris look-ups. A warm call equals the
+    cold one bit for bit, and a call after one with other parameters, a terminal event, a manoeuvre and
+    other batch sizes is not contaminated."""
+    from mmxsim.dynamics import ensemble as E
+    from mmxsim.dynamics.tracks import FIT_CACHE
+
+    model, t0, X, _ = setup
+    grid = t0 + np.linspace(0.0, 0.5 * DAY, 7)
+    FIT_CACHE.clear()
+    E._POOL._free.clear()
+    E._T0_MEMO.clear()
+    cold = propagate_ensemble(model, t0, X, grid)
+    assert len(E._T0_MEMO) == 1  # the start epoch's look-ups, remembered
+    assert FIT_CACHE.misses > 0 and len(FIT_CACHE) > 0
+    misses = FIT_CACHE.misses
+    warm = propagate_ensemble(model, t0, X, grid)
+    assert FIT_CACHE.misses == misses and FIT_CACHE.hits > 0  # every segment came from the cache
+    assert [len(v) for v in E._POOL._free.values()] == [1]  # one integrator, lent twice
+    assert _same(cold, warm)
+    # a call that leaves the integrator with other parameters, a fired terminal event (cooldown),
+    # a manoeuvre, then other lanes and threads
+    Y = X.copy()
+    Y[6, 3:] = 0.1 * Y[6, 3:]  # hits Mars
+    other = propagate_ensemble(model, t0, Y, grid, parameters={"srp:cr_area_over_mass": 0.13},
+                               manoeuvres=[(t0 + 5000.0, np.array([1e-5, 0.0, 0.0]))])
+    assert other.termination[6] == "terminal event: impact (MARS)"
+    again = propagate_ensemble(model, t0, X, grid)
+    assert _same(cold, again)
+    four = propagate_ensemble(model, t0, X, grid, batch_size=4, workers=2)
+    four_again = propagate_ensemble(model, t0, X, grid, batch_size=4, workers=2)
+    assert _same(four, four_again)
+    assert _close(four.states, cold.states, m=0.01, mm_s=0.01)
+
+
+def test_fit_cache_is_exact_and_bounded(setup):
+    """A segment's fit does not depend on the batch it was fitted in (so a remembered fit is the one a
+    fresh propagation would make), and the LRU keeps at most ``maxsize`` entries, the newest."""
+    from mmxsim.dynamics.tracks import SegmentFits, _FitCache
+
+    model, t0, _, _ = setup
+    tracks = [tr for tr in model.make_tracks().values() if tr.kind == "chebyshev"]
+    b = t0 + 3 * 3600.0 * np.arange(21)
+    for tr in tracks:
+        many = tr.fit_many(b[:-1], b[1:])
+        for k in (0, 7, 19):
+            assert np.array_equal(many[k], tr.fit(b[k], b[k + 1]))
+    small = _FitCache(maxsize=5)
+    f = SegmentFits(tracks[:1], 3 * 3600.0, b[-1], batch=3, cache=small)
+    first = f.coefficients(b[0])[0][1]
+    assert len(small) == 3 and small.misses == 1
+    g = SegmentFits(tracks[:1], 3 * 3600.0, b[-1], batch=3, cache=small)
+    assert np.array_equal(g.coefficients(b[0])[0][1], first) and small.hits == 1
+    g.coefficients(b[3])  # three more: the least recently used (segment 1; segment 0 was just read) falls out
+    assert len(small) == 5
+    assert small.get(tracks[0], b[1], b[2]) is None
+    assert small.get(tracks[0], b[0], b[1]) is not None and small.get(tracks[0], b[5], b[6]) is not None
+    # another track (another body) never gets this one's coefficients
+    assert small.get(tracks[1], b[5], b[6]) is None

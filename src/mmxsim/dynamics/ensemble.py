@@ -31,17 +31,18 @@ from __future__ import annotations
 
 import copy
 import threading
+from collections import OrderedDict
 import time as _time
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..errors import InputError
-from .context import Context
+from .context import Context, ParameterTable
 from .model import DynamicsModel, Propagation
 from .near_surface import NearSurfaceEntry, switched_force
-from .propagator import instance_state, propagate, rhs_expressions
-from .tracks import SegmentFits, segment_length
+from .propagator import propagate, rhs_expressions
+from .tracks import AnalyticTrack, ChebyshevTrack, SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
 _CACHE_LOCK = threading.Lock()
@@ -157,20 +158,74 @@ def _outer_events(model: DynamicsModel):
     return terminal, fallback, nonterminal
 
 
-def build_batch(model: DynamicsModel, batch_size: int) -> _Compiled:
-    """Compile (or copy from the cache) the batch integrator of ``model`` for ``batch_size`` lanes."""
+def _cached(model: DynamicsModel, batch_size: int) -> tuple[tuple, _Compiled, float]:
+    """(key, the cached pristine compiled integrator of ``model`` for ``batch_size`` lanes, compile seconds
+    spent now: 0 when it was cached)."""
     key = (model.signature(), int(batch_size))
     with _CACHE_LOCK:
         c = _CACHE.get(key)
         if c is None:
             c = _compile(model, batch_size)
             _CACHE[key] = c
-            compile_s = c.compile_s
-        else:
-            compile_s = 0.0
-    params, tracks = instance_state(model, c.params, c.tracks)
+            return key, c, c.compile_s
+    return key, c, 0.0
+
+
+def _instance(model: DynamicsModel, c: _Compiled):
+    """This model instance's parameter table and tracks for the compiled ``c`` (what
+    ``propagator.instance_state`` gives, with two list copies instead of a deep copy)."""
+    params = ParameterTable(list(c.params.names), list(c.params.values))
+    for f in model.forces:
+        for k, v in f.parameters().items():
+            params.values[params.names.index(k)] = v
+    tracks = model.make_tracks()
+    for name, tr in tracks.items():
+        if tr.kind == "chebyshev":
+            tr.first_par = c.tracks[name].first_par
+    return params, tracks
+
+
+def build_batch(model: DynamicsModel, batch_size: int) -> _Compiled:
+    """Compile (or copy from the cache) the batch integrator of ``model`` for ``batch_size`` lanes (a
+    copy of its own: :func:`propagate_ensemble` borrows pooled copies instead, see :class:`_Pool`)."""
+    _, c, compile_s = _cached(model, batch_size)
+    params, tracks = _instance(model, c)
     return _Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.terminal, c.fallback, c.nonterminal,
                      c.n_breaks, compile_s)
+
+
+class _Pool:
+    """Copies of the compiled batch integrators, lent to one thread at a time and given back after the
+    call, so that a call does not deep-copy the integrator (~1-4 ms each, measured; a few copies per key
+    exist: as many as threads ever flew that model at once).
+
+    A borrowed integrator is reset before it is lent: terminal events' cooldowns cleared; its state,
+    epoch and every runtime parameter (model values, per-member values, Chebyshev coefficients, shadow
+    switches) are written by :func:`_run_batch` before the first step, and the event callbacks' records
+    are cleared before every heyoka call. heyoka keeps no other state between steps that a step reads
+    (each step size comes from the Taylor coefficients of the current state), so a reused integrator
+    flies the same steps as a fresh copy: bit for bit equal results (tests/dynamics/test_ensemble.py)."""
+
+    def __init__(self):
+        self._free: dict = {}
+        self._lock = threading.Lock()
+
+    def borrow(self, key: tuple, c: _Compiled):
+        with self._lock:
+            free = self._free.get(key)
+            ta = free.pop() if free else None
+        if ta is None:
+            ta = copy.deepcopy(c.ta)
+        else:
+            ta.reset_cooldowns()
+        return ta
+
+    def give_back(self, key: tuple, ta) -> None:
+        with self._lock:
+            self._free.setdefault(key, []).append(ta)
+
+
+_POOL = _Pool()
 
 
 def _compile(model: DynamicsModel, batch_size: int) -> _Compiled:
@@ -588,16 +643,55 @@ def _run_batch(comp: _Compiled, lanes: list, x0: np.ndarray, lane_pars: np.ndarr
 class _StartContexts:
     """Numeric contexts of the members at the common epoch ``t0``: the bodies' positions and rotations
     there (ephemeris look-ups, the costly part) are computed once and shared by every member's context,
-    which only swaps the state in."""
+    which only swaps the state in. They are also remembered across calls (an LRU of
+    ``_T0_MEMO_SIZE`` epochs, keyed by the epoch, the ephemeris and rotation objects): a Monte Carlo
+    flies many calls from the same epochs, and a look-up is a deterministic function of these, so a
+    remembered one is the same numbers. Tracks other than the built-in ones are never remembered."""
 
     def __init__(self, comp: _Compiled, t0: float):
         self.base = Context.numeric(t0, np.zeros(6), comp.tracks, comp.rotations, comp.params)
+        self._key = self._memo_key(comp, t0)
+        if self._key is not None:
+            with _T0_LOCK:
+                hit = _T0_MEMO.get(self._key)
+                if hit is not None:
+                    _T0_MEMO.move_to_end(self._key)
+            if hit is not None:
+                self.base._pos_cache.update({k: list(v) for k, v in hit[1].items()})
+                self.base._rot_cache.update({k: [list(r) for r in m] for k, m in hit[2].items()})
+
+    @staticmethod
+    def _memo_key(comp: _Compiled, t0: float):
+        ids = []
+        for name, tr in sorted(comp.tracks.items()):
+            if type(tr) not in (ChebyshevTrack, AnalyticTrack):
+                return None
+            ids.append((name, type(tr).__name__, id(tr.eph)))
+        return (float(t0), tuple(ids), id(comp.rotations))
+
+    def remember(self, comp: _Compiled) -> None:
+        """Keep what the members' contexts looked up (held with the objects whose ids are in the key)."""
+        if self._key is None or not (self.base._pos_cache or self.base._rot_cache):
+            return
+        refs = ([tr.eph for tr in comp.tracks.values()], comp.rotations)
+        pos = {k: list(v) for k, v in self.base._pos_cache.items()}
+        rot = {k: [list(r) for r in m] for k, m in self.base._rot_cache.items()}
+        with _T0_LOCK:
+            _T0_MEMO[self._key] = (refs, pos, rot)
+            _T0_MEMO.move_to_end(self._key)
+            while len(_T0_MEMO) > _T0_MEMO_SIZE:
+                _T0_MEMO.popitem(last=False)
 
     def at(self, x: np.ndarray) -> Context:
         c = copy.copy(self.base)  # shallow: the position and rotation caches (same epoch) are shared
         s = np.asarray(x, dtype=float)
         c.r, c.v = [s[0], s[1], s[2]], [s[3], s[4], s[5]]
         return c
+
+
+_T0_MEMO: OrderedDict = OrderedDict()
+_T0_LOCK = threading.Lock()
+_T0_MEMO_SIZE = 256
 
 
 def _starts_inside(comp: _Compiled, model, t0: float, x: np.ndarray, ctx: Context | None = None) -> bool:
@@ -697,8 +791,23 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
     import heyoka as hy
 
     B = int(batch_size or hy.recommended_simd_size())
+    key, cached, compile_s = _cached(model, B)
+    params, tracks = _instance(model, cached)
+    comp = _Compiled(_POOL.borrow(key, cached), params, tracks, cached.rotations, cached.terminal, cached.fallback,
+                     cached.nonterminal, cached.n_breaks, compile_s)
+    try:
+        return _propagate(model, comp, t0, x0, g, pars, t_stop, workers, B, burns, key, cached)
+    except BaseException:
+        comp.ta = None  # an integrator left mid-call is not lent again
+        raise
+    finally:
+        if comp.ta is not None:
+            _POOL.give_back(key, comp.ta)
+
+
+def _propagate(model, comp: _Compiled, t0, x0, g, pars, t_stop, workers, B, burns, key, cached):
+    """The body of :func:`propagate_ensemble` once the inputs are checked and an integrator is borrowed."""
     n = x0.shape[0]
-    comp = build_batch(model, B)
     names = comp.params.names
     base = np.asarray(comp.params.values, float)
     lane_pars = np.repeat(base[:, None], n, axis=1) if base.size else np.zeros((0, n))
@@ -714,6 +823,7 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
             (scalar if _starts_inside(comp, model, t0, x0[i], ctx) else batch).append(i)
             for j, v in _start_switches(model, comp, ctx):
                 lane_pars[j, i] = v
+        starts.remember(comp)
     else:
         batch = list(range(n))
     segments = _Segments(comp.tracks, comp.params, t0, t_stop)
@@ -723,11 +833,14 @@ def propagate_ensemble(model: DynamicsModel, t0: float, states0, t_grid, *, para
     workers_used = max(1, min(workers, len(groups)))
 
     def work(w: int):
+        c = None
         try:
-            c = comp if w == 0 else _Compiled(copy.deepcopy(comp.ta), comp.params, comp.tracks, comp.rotations,
+            c = comp if w == 0 else _Compiled(_POOL.borrow(key, cached), comp.params, comp.tracks, comp.rotations,
                                               comp.terminal, comp.fallback, comp.nonterminal, comp.n_breaks, 0.0)
             for gidx in range(w, len(groups), workers_used):
                 _run_batch(c, groups[gidx], x0, lane_pars, t0, g, t_stop, segments, out, burns)
+            if w:
+                _POOL.give_back(key, c.ta)
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 

@@ -10,6 +10,8 @@
 
 from __future__ import annotations
 
+import threading
+from collections import OrderedDict
 from functools import lru_cache
 
 import numpy as np
@@ -98,30 +100,95 @@ class ChebyshevTrack:
         return coef
 
 
+class _FitCache:
+    """Chebyshev fits remembered across propagations (an LRU of ``maxsize`` track-segments, thread-safe).
+
+    A fit is a deterministic function of the ephemeris, the track (body, degree, error bound) and the
+    segment's two epochs, so a segment flown again (the station-keeping Monte Carlo flies the same arcs
+    many times) reuses the coefficients bit for bit: :meth:`ChebyshevTrack.fit_many` gives each
+    segment the same numbers whatever batch it was fitted in (checked in tests/dynamics/test_ensemble.py).
+    The key holds the ephemeris object's identity and the entry a reference to it (so the identity is
+    never reused while the entry lives); an ephemeris is assumed not to change its positions in place
+    (none in the package does: a different ephemeris is a different object)."""
+
+    def __init__(self, maxsize: int = 8192):
+        self.maxsize = int(maxsize)
+        self._d: OrderedDict = OrderedDict()
+        self._lock = threading.Lock()
+        self.hits = 0
+        self.misses = 0
+
+    @staticmethod
+    def key(track, s0: float, s1: float) -> tuple:
+        return (id(track.eph), track.signature(), float(track.max_fit_error_km), float(s0), float(s1))
+
+    def get(self, track, s0: float, s1: float):
+        k = self.key(track, s0, s1)
+        with self._lock:
+            e = self._d.get(k)
+            if e is None or e[0] is not track.eph:
+                self.misses += 1
+                return None
+            self._d.move_to_end(k)
+            self.hits += 1
+            return e[1]
+
+    def put(self, track, s0: float, s1: float, coef: np.ndarray) -> None:
+        coef = np.array(coef, float)
+        coef.setflags(write=False)
+        k = self.key(track, s0, s1)
+        with self._lock:
+            self._d[k] = (track.eph, coef)
+            self._d.move_to_end(k)
+            while len(self._d) > self.maxsize:
+                self._d.popitem(last=False)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._d.clear()
+            self.hits = self.misses = 0
+
+    def __len__(self) -> int:
+        return len(self._d)
+
+
+#: the process-wide cache of segment fits (used by :class:`SegmentFits`)
+FIT_CACHE = _FitCache()
+
+
 class SegmentFits:
     """Chebyshev coefficients of several tracks for the consecutive segments a propagation flies,
     fitted ahead in vectorised batches of ``batch`` segments (one ephemeris look-up per track and
-    batch instead of one per segment: the look-ups dominated a 30-day QSO run, measured).
+    batch instead of one per segment: the look-ups dominated a 30-day QSO run, measured), and
+    remembered across propagations in :data:`FIT_CACHE` (a segment flown again is not fitted again).
 
     Segment ends follow ``s1 = min(s0 + seg, t_stop)`` exactly as the propagation loop adds them."""
 
-    def __init__(self, tracks, seg: float, t_stop: float, batch: int = 96):
+    def __init__(self, tracks, seg: float, t_stop: float, batch: int = 96, cache: _FitCache | None = None):
         self.tracks, self.seg, self.t_stop, self.batch = list(tracks), float(seg), float(t_stop), int(batch)
+        self.cache = FIT_CACHE if cache is None else cache
         self._bounds = np.empty(0)
         self._coef: list = []
 
     def coefficients(self, s0: float):
         """[(track, coef (degree+1, 3))] for the segment starting at ``s0``."""
         idx = np.flatnonzero(self._bounds[:-1] == s0) if self._bounds.size > 1 else np.empty(0, int)
-        if idx.size == 0:
-            b = [float(s0)]
-            while len(b) <= self.batch and b[-1] < self.t_stop:
-                b.append(min(b[-1] + self.seg, self.t_stop))
-            self._bounds = np.asarray(b)
-            self._coef = [tr.fit_many(self._bounds[:-1], self._bounds[1:]) for tr in self.tracks]
-            idx = np.array([0])
-        i = int(idx[0])
-        return [(tr, c[i]) for tr, c in zip(self.tracks, self._coef)]
+        if idx.size:
+            i = int(idx[0])
+            return [(tr, c[i]) for tr, c in zip(self.tracks, self._coef)]
+        s1 = min(float(s0) + self.seg, self.t_stop)
+        got = [self.cache.get(tr, s0, s1) for tr in self.tracks]
+        if all(c is not None for c in got):
+            return list(zip(self.tracks, got))
+        b = [float(s0)]
+        while len(b) <= self.batch and b[-1] < self.t_stop:
+            b.append(min(b[-1] + self.seg, self.t_stop))
+        self._bounds = np.asarray(b)
+        self._coef = [tr.fit_many(self._bounds[:-1], self._bounds[1:]) for tr in self.tracks]
+        for tr, c in zip(self.tracks, self._coef):
+            for k in range(len(b) - 1):
+                self.cache.put(tr, b[k], b[k + 1], c[k])
+        return [(tr, c[0]) for tr, c in zip(self.tracks, self._coef)]
 
 
 @lru_cache(maxsize=None)
