@@ -720,6 +720,9 @@ def campaign(
                                             "(tcp://host:8786), or 'synchronous' to run in this process."),
     retry_failed: bool = typer.Option(False, "--retry-failed", help="Run again the samples recorded as failed."),
     fresh: bool = typer.Option(False, "--fresh", help="Delete earlier results in the folder first."),
+    engine: str = typer.Option("auto", "--engine", help="auto (ensembles when every output comes from the trajectory "
+                                                       "and no analysis runs), ensemble (an error saying why when it "
+                                                       "cannot) or scenario (each sample through the whole run)."),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="No progress bar."),
     fmt: str = _format_option("table", what=": the summary (samples, ok, failed, time, results file); csv and "
                                             "json on standard output"),
@@ -731,7 +734,7 @@ def campaign(
 
     fmt = _check_format(fmt)
     res = run_campaign(load_campaign(spec), out, n_workers=workers, scheduler=scheduler, progress=not quiet,
-                       retry_failed=retry_failed, fresh=fresh)
+                       retry_failed=retry_failed, fresh=fresh, engine=engine)
     if fmt != "table":
         summ = res.summary()
         _emit(fmt, [(k, "") for k in summ], [summ], doc=summ)

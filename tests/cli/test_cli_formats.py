@@ -223,9 +223,12 @@ def test_campaign_summary_formats(monkeypatch, tmp_path):
     res = CampaignResult(spec=spec, out_dir=tmp_path, path=tmp_path / "results.parquet", table=None, n_ok=2,
                          n_failed=1, n_resumed=0, n_run=3, wall_s=1.25, workers=1)
     monkeypatch.setattr(campaign, "load_campaign", lambda path: spec)
-    monkeypatch.setattr(campaign, "run_campaign", lambda *a, **k: res)
+    seen = []
+    monkeypatch.setattr(campaign, "run_campaign", lambda *a, **k: seen.append(k["engine"]) or res)
     doc = json.loads(_invoke("campaign", tmp_path / "c.yaml", "-q", "--format", "json").stdout)
     assert doc == res.summary()
+    _invoke("campaign", tmp_path / "c.yaml", "-q", "--engine", "scenario", "--format", "json")
+    assert seen == ["auto", "scenario"]  # the default, then --engine passed through
     header, rows = _csv_rows(_invoke("campaign", tmp_path / "c.yaml", "-q", "--format", "csv").stdout)
     assert rows == [{k: str(v) for k, v in res.summary().items()}]
     t = _invoke("campaign", tmp_path / "c.yaml", "-q")
