@@ -207,7 +207,7 @@ def simulate_ensemble(ref: Reference, errors, interval_revs: float = 1.25, days:
     together as ensembles: the runs share the manoeuvre epochs, so between two manoeuvres every run's
     targeting flows and then the truth arcs are members of one :func:`~mmxsim.dynamics.propagate_ensemble`
     call (heyoka SIMD batch). Each run keeps its own generator (seeded as :func:`simulate`'s: the same draws
-    in the same order) and its own targeting; returns [SKRun] in the order of ``seeds``.
+    in the same order) and its own targeting; returns a list of :class:`SKRun`, in the order of ``seeds``.
 
     Targeting: the same condition as :func:`simulate` (the estimate reaches the reference position at the
     next manoeuvre epoch to 1 cm), solved by chord iterations with the dr/dv block of the *reference* arc's
