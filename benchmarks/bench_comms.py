@@ -8,7 +8,7 @@ For the quick look (``--quick``: 3 days) and the full run (30 days) of
 * profiles: the geometry along each pass (``visibility.pass_profile``, Earth orientation included);
 * budgets: the link budget along each pass (``link.pass_rates``, ITU-R attenuation included);
 * greedy: the greedy baseline (``schedule.greedy_schedule``);
-* MILP build / MILP solve: ``schedule._build_milp`` and ``schedule._solve_milp`` (HiGHS);
+* MILP build / MILP solve: ``schedule._build_milp`` and ``schedule._solve_milp`` (HiGHS, every block);
 * recorder: ``datavolume.simulate_recorder``;
 * figures: the three PNGs (``analyses._common.png_bytes``); "other" is the rest (imports included);
 
@@ -16,13 +16,13 @@ each as wall seconds and CPU seconds of the process (``time.process_time``), plu
 (variables, constraints, non-zeros) and how it stopped, and the section's schedule numbers.
 
 Caches: each measurement is a fresh child process (no in-process cache carried over) with
-``MMXSIM_CACHE_DIR`` set to a temporary folder: *cold* (empty: the ITU-R grids, the Earth-orientation
-look-ups and the HiGHS answer are computed and kept, :mod:`mmxsim.comms._cache`), then *warm* (the
-same folder again: they are read back). Both give the same section numbers (checked here). The
+``MMXSIM_CACHE_DIR`` set to a temporary folder: *cold* (empty: the ITU-R grids and the Earth-orientation
+look-ups are computed and kept, :mod:`mmxsim.comms._cache`), then *warm* (the same folder again: they
+are read back). The booking MILP is solved in both (its answer is never kept). Both give the same section numbers (checked here). The
 trajectory is propagated once per variant in this process and handed to the children in a file.
 
 Run:  python benchmarks/bench_comms.py [--only quick|full|all] [--cache cold|warm|both]
-The full cold run takes about a minute (HiGHS' root node on ~11 000 variables). No timed
+Each full run takes about a minute (HiGHS' root node on ~11 000 variables, one block). No timed
 assertion: a printed table (and ``--json PATH``).
 """
 

@@ -763,6 +763,7 @@ DATA_CACHES = (
     ("surface-distance BVH", "sdist-*.npz",
      "the packed BVH and pseudo-normals of the surface-distance kernels (mmxsim.bodies.shape_distance): "
      "about 2 s per 50k-facet mesh"),
+    ("comms memos", "comms-*", "the ground stations' ITU-R attenuation grids and Earth-orientation look-ups (mmxsim.comms): about 4 s per comms run"),
 )
 
 

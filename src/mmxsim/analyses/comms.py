@@ -143,8 +143,8 @@ class CommsAnalysis(SchemaModel):
         None, gt=0, description="book the fewest hours that return this volume instead of the most volume, Gbit")
     # measured on the reference mission's 30-day plan (11 169 variables): the root node alone 43.5 s
     # idle, 20 nodes 344 s for the same bookings (gap 12.7 % both); the quick look's plan (1065
-    # variables): 1 node ~5 s. HiGHS' answer is kept on disk for the same model, options and scipy
-    # (mmxsim.comms._cache): a later run of the same plan reads it back instead of solving again
+    # variables): 1 node ~5 s. Every run solves it (the answer is not kept on disk); the plan is one
+    # block (comms.schedule.milp_blocks: the one-downlink-at-a-time cliques link every segment)
     node_limit: int = Field(1, ge=1, le=100_000, description=(
         "MILP work limit in branch-and-bound nodes (1: the root node, with HiGHS' heuristics): the same "
         "bookings on any machine load (HiGHS is deterministic for a node count); the plan says how it "

@@ -1,16 +1,17 @@
-"""On-disk memo of the ground segment's deterministic, costly results (layer 4, private).
+"""On-disk memo of the ground segment's deterministic, costly look-ups of packaged data (layer 4,
+private).
 
-Three things are kept between runs, each in a file named by a hash of everything it depends on
+Two things are kept between runs, each in a file named by a hash of everything it depends on
 (inputs, library versions, a recipe version), in mmxsim's cache folder
 (:func:`mmxsim.files.cache_dir`, files ``comms-*``):
 
 * ``comms-itur-*.npz``: a station's ITU-R attenuation grid (:mod:`.link`; ``itur`` evaluates its
   data maps for seconds per station);
 * ``comms-eop-*.npz``: Earth-orientation data at a set of epochs (:mod:`.geometry`; the first use
-  of astropy's IERS table in a process parses it for seconds);
-* ``comms-milp-*.npz``: the HiGHS answer to a booking MILP (:mod:`.schedule`; HiGHS is
-  deterministic for a given model, options and node limit, so the same model gets the same
-  answer: answers stopped by the wall-clock limit are never kept).
+  of astropy's IERS table in a process parses it for seconds).
+
+Both are functions of packaged data and the libraries only, like the geometry grids of other
+modules. An analysis' answer (the booking MILP's solution) is never kept: every run solves it.
 
 A memo holds what the computation returned for exactly those inputs, so a run gives the same
 numbers with or without it. An absent, unreadable or mismatched file is recomputed (and

@@ -25,8 +25,13 @@ pass.  Binary variables per segment ``s``: ``x_s`` (booked), ``y_s`` (a track st
 
 Objective: maximise the returnable volume (sum of segment capacities), or with
 ``required_bits`` minimise charged hours subject to volume >= required.  Solved as a MILP
-with HiGHS (``scipy.optimize.milp``) under a node limit (deterministic; the answer is kept on disk
-for the same model, options and scipy version, :mod:`._cache`); :func:`greedy_schedule` is the
+with HiGHS (``scipy.optimize.milp``) under a node limit (deterministic), block by block: the
+connected components of the variable-constraint graph (:func:`milp_blocks`) are independent MILPs
+whose optima add up to the whole one's, solved in a fixed order, the node limit applying to each
+block. (On the reference mission's plans the spacecraft's one-downlink-at-a-time cliques chain
+every segment to the next, so the plan is one block there: passes of several stations overlap at
+every instant. A ``required_bits`` volume row couples every segment with volume.) The answer is
+computed by every call, never read back from disk. :func:`greedy_schedule` is the
 baseline (contiguous runs ranked by volume per charged hour) and the MILP answer is never
 returned worse than it.  :func:`check_schedule` verifies any selection against the rules
 independently of the MILP formulation; :func:`brute_force_schedule` enumerates small cases.
@@ -36,6 +41,7 @@ from __future__ import annotations
 
 import functools
 import math
+import time
 from dataclasses import dataclass, field, replace
 from typing import Mapping, Sequence
 
@@ -49,7 +55,7 @@ from .types import Pass
 __all__ = [
     "DAY_ORIGIN_S", "BookingRules", "BlockedWindow", "Segment", "Booking", "Schedule",
     "segment_passes", "check_schedule", "optimal_schedule", "greedy_schedule",
-    "brute_force_schedule", "tracks_of",
+    "brute_force_schedule", "tracks_of", "milp_blocks",
 ]
 
 #: TDB seconds past J2000 of 2000-01-01T00:00 UTC, a UTC midnight (J2000 is 2000-01-01 12:00 TT, and
@@ -436,38 +442,88 @@ def _milp_status(res, node_limit, time_limit_s) -> tuple[str, str]:
 
 
 def _solve_milp(c, integrality, ub, A, lo, hi, options):
-    """``scipy.optimize.milp`` of the model (bounds 0..ub), remembered on disk (:mod:`._cache`)
-    for the same model, options and scipy (HiGHS) version: HiGHS is deterministic for a node
-    limit, so a remembered answer is the one it would give again. Answers stopped by the
-    wall-clock safety limit depend on the machine's load and are not kept."""
-    from types import SimpleNamespace
-
+    """``scipy.optimize.milp`` of the model (bounds 0..ub). Solved by every call: the answer is
+    never remembered between runs."""
     from scipy.optimize import Bounds, LinearConstraint, milp
 
-    from . import _cache
+    return milp(c, integrality=integrality, bounds=Bounds(np.zeros(len(c)), ub),
+                constraints=LinearConstraint(A, lo, hi), options=options)
 
-    key = _cache.digest("milp", 1, ("scipy", "numpy"), c, integrality, ub, A.indptr, A.indices, A.data, lo, hi,
-                        sorted(options.items()), A.shape)
-    d = _cache.load("milp", key)
-    names = ("x", "has_x", "fun", "status", "message", "success", "mip_gap", "mip_node_count", "mip_dual_bound")
-    if d is not None and all(k in d for k in names) and d["x"].shape == ((len(c),) if d["has_x"] else (0,)):
-        x = d["x"] if d["has_x"] else None
-        return SimpleNamespace(x=x, fun=float(d["fun"]) if x is not None else None, status=int(d["status"]),
-                               message=str(d["message"]), success=bool(d["success"]),
-                               mip_gap=None if np.isnan(d["mip_gap"]) else float(d["mip_gap"]),
-                               mip_node_count=None if int(d["mip_node_count"]) < 0 else int(d["mip_node_count"]),
-                               mip_dual_bound=None if np.isnan(d["mip_dual_bound"]) else float(d["mip_dual_bound"]))
-    res = milp(c, integrality=integrality, bounds=Bounds(np.zeros(len(c)), ub),
-               constraints=LinearConstraint(A, lo, hi), options=options)
-    if "Time limit" not in str(res.message):
-        nan = float("nan")
-        _cache.save("milp", key, x=np.zeros(0) if res.x is None else np.asarray(res.x, float),
-                    has_x=res.x is not None, fun=nan if res.fun is None else float(res.fun),
-                    status=int(res.status), message=str(res.message), success=bool(res.success),
-                    mip_gap=nan if getattr(res, "mip_gap", None) is None else float(res.mip_gap),
-                    mip_node_count=-1 if getattr(res, "mip_node_count", None) is None else int(res.mip_node_count),
-                    mip_dual_bound=nan if getattr(res, "mip_dual_bound", None) is None else float(res.mip_dual_bound))
-    return res
+
+def milp_blocks(A) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The independent blocks of a constraint matrix: ``[(columns, rows), ...]``, the connected
+    components of its variable-constraint graph (two variables are in one block when a chain of
+    constraints with non-zero coefficients links them), each as sorted index arrays, ordered by
+    their first column. A variable in no constraint is a block of its own (no rows). The optimum of
+    a separable MILP is the sum of its blocks' optima, so each block may be solved alone."""
+    from scipy.sparse import coo_matrix
+    from scipy.sparse.csgraph import connected_components
+
+    A = A.tocoo()
+    m, nv = A.shape
+    keep = A.data != 0
+    r, cl = A.row[keep], A.col[keep]
+    # graph on columns and rows (rows numbered after the columns)
+    g = coo_matrix((np.ones(len(r)), (cl, nv + r)), shape=(nv + m, nv + m))
+    _, lab = connected_components(g, directed=False)
+    col_lab, row_lab = lab[:nv], lab[nv:]
+    order: dict[int, int] = {}
+    for L in col_lab:  # labels in order of their first column: a deterministic block order
+        order.setdefault(int(L), len(order))
+    cb = np.array([order[int(L)] for L in col_lab], int)
+    rb = np.array([order.get(int(L), -1) for L in row_lab], int)  # -1: an empty row (no columns)
+    cols_of = np.argsort(cb, kind="stable")
+    rows_of = np.argsort(rb, kind="stable")
+    csplit = np.searchsorted(cb[cols_of], np.arange(len(order) + 1))
+    rsplit = np.searchsorted(rb[rows_of], np.arange(-1, len(order) + 1))
+    return [(cols_of[csplit[k]:csplit[k + 1]], rows_of[rsplit[k + 1]:rsplit[k + 2]]) for k in range(len(order))]
+
+
+def _solve_blocks(c, ub, A, lo, hi, options, node_limit, time_limit_s):
+    """Solve the MILP block by block (:func:`milp_blocks`), in the blocks' order, each with the
+    full ``options`` (the node limit applies to each block). Returns (x or None, status, note,
+    message): status ``'optimal'`` only if every block was solved to ``mip_rel_gap``; otherwise
+    the worst block's status (``time_limit`` > ``stopped`` > ``node_limit``). A model that is one
+    block is passed to HiGHS unchanged (the same answer as without the decomposition)."""
+    from types import SimpleNamespace
+
+    blocks = milp_blocks(A)
+    nv = len(c)
+    if len(blocks) == 1:
+        res = _solve_milp(c, np.ones(nv), ub, A, lo, hi, options)
+        status, note = _milp_status(res, node_limit, time_limit_s)
+        return (None if res.x is None else np.asarray(res.x)), status, note, str(res.message)
+    A = A.tocsr()
+    x = np.zeros(nv)
+    counts = {"optimal": 0, "node_limit": 0, "time_limit": 0, "stopped": 0}
+    worst, notes, sizes, nodes = "optimal", [], [], 0
+    rank = {"optimal": 0, "node_limit": 1, "stopped": 2, "time_limit": 3}
+    t_start = time.perf_counter()
+    for cols, rows in blocks:
+        sizes.append(len(cols))
+        if len(rows) == 0:  # in no constraint: at the bound its cost prefers
+            x[cols] = np.where(c[cols] < 0, ub[cols], 0.0)
+            counts["optimal"] += 1
+            continue
+        sub = A[rows][:, cols]
+        left = float(options["time_limit"]) - (time.perf_counter() - t_start)
+        opts = {**options, "time_limit": max(left, 1e-3)}  # the safety cap is for the whole solve
+        res = _solve_milp(c[cols], np.ones(len(cols)), ub[cols], sub, lo[rows], hi[rows], opts)
+        if res.x is None:
+            return None, "stopped", f"HiGHS MILP, block of {len(cols)} variables: {res.message}", str(res.message)
+        x[cols] = res.x
+        st, nt = _milp_status(res, node_limit, time_limit_s)
+        counts[st] += 1
+        nodes += int(getattr(res, "mip_node_count", 0) or 0)
+        if rank[st] > rank[worst]:
+            worst = st
+        if st != "optimal":
+            notes.append(nt)
+    done = ", ".join(f"{k} {v}" for k, v in counts.items() if v and k != "optimal")
+    note = (f"HiGHS MILP in {len(blocks)} independent blocks (largest {max(sizes)} of {nv} variables, "
+            f"{nodes} nodes in all): {counts['optimal']} solved to optimality"
+            + (f", {done} (" + "; ".join(notes[:3]) + (" ..." if len(notes) > 3 else "") + ")" if done else ""))
+    return x, worst, note, "block solve"
 
 
 def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, BookingRules],
@@ -488,7 +544,10 @@ def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, B
     The work limit is a node count, not a time, so that the same inputs give the same bookings
     on any machine load (HiGHS is deterministic for a given node limit; measured: the quick
     reference comms plan, 1065 variables, gave the same selection in 12.7 s idle and 36.6 s
-    under three CPU hogs). ``node_limit=None``: solve to ``mip_rel_gap``. ``greedy``: the
+    under three CPU hogs). The model is solved block by block (:func:`milp_blocks`, in a fixed
+    order) and ``node_limit`` applies to each block; ``status`` is ``'optimal'`` only when every
+    block was solved to ``mip_rel_gap``, and ``notes`` gives the blocks and how each stopped.
+    ``time_limit_s`` caps the whole solve. ``node_limit=None``: solve to ``mip_rel_gap``. ``greedy``: the
     :func:`greedy_schedule` of the same inputs when the caller has it already (it is computed
     otherwise); it is not modified.
     """
@@ -526,17 +585,16 @@ def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, B
     options = {"time_limit": float(time_limit_s), "mip_rel_gap": float(mip_rel_gap)}
     if node_limit is not None:
         options["node_limit"] = int(node_limit)
-    res = _solve_milp(c, np.ones(3 * n), ub, A, lo, hi, options)
-    status, note = _milp_status(res, node_limit, time_limit_s)
-    if res.x is None:
+    x, status, note, message = _solve_blocks(c, ub, A, lo, hi, options, node_limit, time_limit_s)
+    if x is None:
         if required_bits is not None:
             return _result("milp", "infeasible", segs, np.zeros(n, bool), rules,
-                           [f"HiGHS: {res.message}"])
+                           [f"HiGHS: {message}"])
         g = _greedy_copy(greedy, segs, rules, blocked)
         g.status = "greedy"
-        g.notes.append(f"MILP returned no solution ({res.message}); greedy baseline returned")
+        g.notes.append(f"MILP returned no solution ({message}); greedy baseline returned")
         return g
-    sel = np.round(res.x[:n]).astype(bool)
+    sel = np.round(x[:n]).astype(bool)
     out = _result("milp", status, segs, sel, rules, [note])
     viol = check_schedule(segs, sel, rules, blocked)
     if viol:  # would be a bug in the formulation: say so loudly
