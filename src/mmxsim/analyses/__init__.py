@@ -135,12 +135,12 @@ set_analyses_provider(analyses_model)
 SHARES_CTX: dict[str, str] = {"origin": "geodesy"}  # origin's interior table takes geodesy's covariance
 
 #: Wall seconds of the heaviest analyses of the reference mission (full run, warm caches, one
-#: process, 2026-12-06 on a loaded 2-CPU machine: benchmarks/bench_mission.py, docs/benchmarks.md),
-#: used only to hand the longest tasks out first in a concurrent run (longest-processing-time
-#: first); the results do not depend on it. Analyses not listed count 1 s.
-COST_HINT_S: dict[str, float] = {"origin": 164.0, "comms": 71.0, "qso_campaign": 63.0, "od": 54.0, "geodesy": 41.0,
-                                 "transfer": 35.0, "qso_family": 13.0, "rover": 6.0, "observation": 5.0,
-                                 "megane": 5.0, "mirs": 4.0, "landing": 4.0, "entry": 3.0}
+#: process, 2026-12-06 on the idle 2-CPU machine after issue 19's speed work: benchmarks/bench_mission.py,
+#: docs/benchmarks.md), used only to hand the longest tasks out first in a concurrent run
+#: (longest-processing-time first); the results do not depend on it. Analyses not listed count 1 s.
+COST_HINT_S: dict[str, float] = {"comms": 45.0, "origin": 20.0, "transfer": 10.0, "od": 7.0, "qso_campaign": 6.0,
+                                 "rover": 4.0, "geodesy": 2.0, "observation": 2.0, "qso_family": 2.0,
+                                 "landing": 1.6, "megane": 1.6, "entry": 1.5, "mirs": 1.5}
 
 
 def _tasks(names: list[str]) -> list[list[str]]:

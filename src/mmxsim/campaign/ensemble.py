@@ -119,20 +119,6 @@ def _grid(s) -> tuple[float, float, np.ndarray]:
     return t0, t1, grid
 
 
-def _orientation(pck):
-    """The body orientation ``run_scenario`` uses: the text PCK's IAU rotations when the model has
-    one (``model.rotation_pck``), else None (the built-in rotations)."""
-    if pck is None:
-        return None
-    from ..bodies import get_body
-    from ..bodies.rotation import iau_rotation
-
-    def orient(body, t):
-        return iau_rotation(get_body(body).naif_id, pck).matrix_and_rate(t)
-
-    return orient
-
-
 def _check_coverage(model, eph, t0: float, t1: float) -> None:
     """The ephemeris coverage check of ``run_scenario`` (raises its CoverageError)."""
     for body in ["MARS", *sorted(model.bodies())]:
@@ -170,7 +156,7 @@ def run_ensemble_samples(spec: CampaignSpec, indices) -> list[dict]:
     Same records as ``[run_sample(spec, i) for i in indices]`` (outputs to the integrator's
     tolerance, ``path`` and ``wall_s`` aside); never raises for a bad sample."""
     from ..dynamics.ensemble import parameter_names, propagate_ensemble
-    from ..mission.runner import altitude_surface, build_model, initial_state
+    from ..mission.runner import altitude_surface, body_orientation, build_model, initial_state
     from ..scenario import parse_scenario
     from .sample import fail_record, new_record, pick_outputs, run_sample
 
@@ -188,14 +174,14 @@ def run_ensemble_samples(spec: CampaignSpec, indices) -> list[dict]:
             model, eph = build_model(s, spec.base_dir)
             t0, t1, grid = _grid(s)
             if ref is None:
-                orient = _orientation(model.rotation_pck)
+                orient = body_orientation(model.rotation_pck)
                 _check_coverage(model, eph, t0, t1)
                 ref = (s, model, eph, orient, t0, t1, grid, model.signature(), parameter_names(model))
             elif (model.signature() != ref[7] or t0 != ref[4] or t1 != ref[5] or grid.shape != ref[6].shape
                   or not np.array_equal(grid, ref[6])):
                 alone.append(i)
                 continue
-            x0 = initial_state(s, t0, eph, _orientation(model.rotation_pck))
+            x0 = initial_state(s, t0, eph, body_orientation(model.rotation_pck))
             pars = {k: v for f in model.forces for k, v in f.parameters().items()}
             members.append((i, new_record(spec, i, seed, values), s, model, x0, pars))
         except Exception:  # noqa: BLE001 - run_sample records it with the same error

@@ -66,7 +66,9 @@ def build_model(s, base_dir=None):
     return model, eph
 
 
-def _orientation(pck):
+def body_orientation(pck):
+    """``orient(body, t)`` -> (rotation matrix, its rate) of a body's IAU rotation from the text PCK
+    ``pck`` (None: None), as the runner and campaign ensembles give it to the initial-state design."""
     if pck is None:
         return None
     from ..bodies import get_body
@@ -304,7 +306,7 @@ def _analysis_context(scenario_data, base_dir, t, states, pfix):
 
     s = parse_scenario(scenario_data, "<analysis worker>", base_dir=base_dir, coverage=False)
     model, eph = build_model(s, base_dir)
-    return s, {"t": t, "states": states, "eph": eph, "orientation": _orientation(model.rotation_pck),
+    return s, {"t": t, "states": states, "eph": eph, "orientation": body_orientation(model.rotation_pck),
                "phobos_fixed": pfix, "model": model}
 
 
@@ -336,7 +338,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
 
     t_build = _time.perf_counter()
     model, eph = build_model(s, base_dir)
-    orient = _orientation(model.rotation_pck)
+    orient = body_orientation(model.rotation_pck)
     t0, t1 = float(s.t0_tdb), float(s.t1_tdb)
     for body in ["MARS", *sorted(model.bodies())]:
         lo, hi = eph.coverage(body)
