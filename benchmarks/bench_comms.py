@@ -55,12 +55,12 @@ def propagate(variant: str, path: Path) -> None:
     import numpy as np
 
     from mmxsim.dynamics import propagate as prop
-    from mmxsim.mission.runner import _orientation, build_model, initial_state
+    from mmxsim.mission.runner import body_orientation, build_model, initial_state
 
     s = _scenario(variant)
     model, eph = build_model(s)
     t0, t1 = float(s.t0_tdb), float(s.t1_tdb)
-    x0 = initial_state(s, t0, eph, _orientation(model.rotation_pck))
+    x0 = initial_state(s, t0, eph, body_orientation(model.rotation_pck))
     step = float(s.propagation.output_step_s)
     grid = t0 + step * np.arange(int(np.floor((t1 - t0) / step + 1e-9)) + 1)
     if grid[-1] < t1 - 1e-6:

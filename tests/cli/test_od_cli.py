@@ -42,7 +42,7 @@ def tracking(tmp_path_factory):
     """(scenario path, TDM path, truth state, TDM path with an unknown station)."""
     from mmxsim.analyses._navigation import ground_stations, measurement_settings, od_model
     from mmxsim.analyses.od import OdAnalysis
-    from mmxsim.mission.runner import _orientation, build_model, initial_state
+    from mmxsim.mission.runner import body_orientation, build_model, initial_state
     from mmxsim.navigation.measurements import elevation_mask
     from mmxsim.navigation.od import OrbitProblem, simulate
     from mmxsim.navigation.schedule import ScheduleSettings, Track, schedule
@@ -55,7 +55,7 @@ def tracking(tmp_path_factory):
     s = load_scenario(path)
     model0, eph = build_model(s)
     t0 = float(s.t0_tdb)
-    x_apriori = initial_state(s, t0, eph, _orientation(model0.rotation_pck))
+    x_apriori = initial_state(s, t0, eph, body_orientation(model0.rotation_pck))
     x_true = x_apriori + OFFSET
     model = od_model(model0, False, False)
     names = ("DSS-14", "DSS-63", "DSS-43")

@@ -69,7 +69,7 @@ def determine_orbit(scenario, tdm_paths: Sequence, *, base_dir=None, noise: dict
     from ..navigation.estimation import BatchSettings, batch_least_squares
     from ..navigation.od import STATE_NAMES, OrbitProblem, Prior
     from ..navigation.tdm import read_tdm
-    from .runner import _orientation, build_model, initial_state
+    from .runner import body_orientation, build_model, initial_state
 
     if not tdm_paths:
         raise InputError("--tdm", [], "one or more CCSDS TDM files")
@@ -87,7 +87,7 @@ def determine_orbit(scenario, tdm_paths: Sequence, *, base_dir=None, noise: dict
         raise InputError("--tdm", [str(p) for p in tdm_paths], "files with observations")
     model0, eph = build_model(scenario, base_dir)
     t0 = float(scenario.t0_tdb)
-    x0 = initial_state(scenario, t0, eph, _orientation(model0.rotation_pck))
+    x0 = initial_state(scenario, t0, eph, body_orientation(model0.rotation_pck))
     t_obs = data.epochs()
     if t_obs.min() - data.count_time.max() - 3600.0 < t0:
         raise InputError("scenario epoch", scenario.epoch,
