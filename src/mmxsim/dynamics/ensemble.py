@@ -111,6 +111,28 @@ class _BatchStepBreak:
         return True
 
 
+def batch_step_break_events(model: DynamicsModel, ctx, params) -> list:
+    """The batch twins of :func:`~mmxsim.dynamics.propagator.step_break_events`: the same expressions and
+    parameter flips (:class:`_BatchStepBreak`), per lane; used by the ensembles and by the batch
+    variational trajectories of :mod:`mmxsim.navigation.variational`."""
+    import heyoka as hy
+
+    from .forces import Switch
+
+    out = []
+    for f in model.forces:
+        for item in f.step_breaks(ctx):
+            if isinstance(item, Switch):
+                idx = {k: params.names.index(k) for k in (*item.below, *item.above)}
+                cb = _BatchStepBreak([(idx[k], float(v)) for k, v in item.below.items()],
+                                     [(idx[k], float(v)) for k, v in item.above.items()])
+                ex = item.expr
+            else:
+                cb, ex = _BatchStepBreak(), item
+            out.append(hy.t_event_batch(ex, callback=cb, direction=hy.event_direction.any))
+    return out
+
+
 class _BatchStop:
     """Terminal callback: record (lane, time, d_sgn) and stop (heyoka then stops the batch)."""
 
@@ -231,8 +253,6 @@ _POOL = _Pool()
 def _compile(model: DynamicsModel, batch_size: int) -> _Compiled:
     import heyoka as hy
 
-    from .forces import Switch
-
     t0 = _time.perf_counter()
     sys, ctx, params, tracks, rots = rhs_expressions(model)
     terminal, fallback, nonterminal = _outer_events(model)
@@ -244,18 +264,9 @@ def _compile(model: DynamicsModel, batch_size: int) -> _Compiled:
     t_events += [hy.t_event_batch(e.expression(ctx), callback=_BatchStop(),
                                   direction=hy.event_direction.any if getattr(e, "refine", False)
                                   else dirs[e.direction]) for e in fallback]
-    n_breaks = 0
-    for f in model.forces:
-        for item in f.step_breaks(ctx):
-            if isinstance(item, Switch):
-                idx = {k: params.names.index(k) for k in (*item.below, *item.above)}
-                cb = _BatchStepBreak([(idx[k], float(v)) for k, v in item.below.items()],
-                                     [(idx[k], float(v)) for k, v in item.above.items()])
-                ex = item.expr
-            else:
-                cb, ex = _BatchStepBreak(), item
-            t_events.append(hy.t_event_batch(ex, callback=cb, direction=hy.event_direction.any))
-            n_breaks += 1
+    breaks = batch_step_break_events(model, ctx, params)
+    t_events += breaks
+    n_breaks = len(breaks)
     nt_events = [hy.nt_event_batch(e.expression(ctx), _BatchRecord()) for e in nonterminal]
     pars = np.repeat(np.asarray(params.values, float)[:, None], batch_size, axis=1) if params.values else None
     kw = {"pars": pars} if pars is not None else {}

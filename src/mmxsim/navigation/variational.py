@@ -57,6 +57,7 @@ import numpy as np
 
 from ..dynamics.context import ParameterTable
 from ..dynamics.model import DynamicsModel
+from ..dynamics.ensemble import batch_step_break_events
 from ..dynamics.phobos_correction import FIXED_MARK
 from ..dynamics.propagator import (SegmentSchedule, instance_state, rhs_expressions, step_break_events,
                                    switch_parameters)
@@ -100,6 +101,25 @@ def estimable_parameters(model: DynamicsModel) -> list[str]:
             and FIXED_MARK not in n]
 
 
+def _variational_system(model: DynamicsModel, parameters: tuple):
+    """(its own parameter table, tracks, rotations, heyoka's first-order variational system, context) of
+    the model w.r.t. the initial state and ``parameters``, shared by the scalar and batch builders."""
+    import heyoka as hy
+
+    table, tracks, rots, sys, ctx = _symbolic(model)
+    params = copy.deepcopy(table)
+    idx = [params.names.index(p) for p in parameters]
+    # each estimated parameter p enters as p~ * s (s a runtime parameter, not differentiated): the
+    # integrator's partials are then s dx/dp, of the size of the state's (see _column_scales)
+    scale = [params.index(f"scale:{p}", 1.0) for p in parameters]
+    smap = {hy.par[i]: hy.par[i] * hy.par[k] for i, k in zip(idx, scale)}
+    if smap:
+        rhs = hy.subs([r for _, r in sys], smap)
+        sys = [(v, r) for (v, _), r in zip(sys, rhs)]
+    vsys = hy.var_ode_sys(sys, [*ctx.r, *ctx.v, *(hy.par[i] for i in idx)], order=1)
+    return params, tracks, rots, vsys, ctx
+
+
 def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
     key = (model.signature(), parameters)
     c = _VCACHE.get(key)
@@ -107,17 +127,7 @@ def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
         import heyoka as hy
 
         t0 = _time.perf_counter()
-        table, tracks, rots, sys, ctx = _symbolic(model)
-        params = copy.deepcopy(table)
-        idx = [params.names.index(p) for p in parameters]
-        # each estimated parameter p enters as p~ * s (s a runtime parameter, not differentiated): the
-        # integrator's partials are then s dx/dp, of the size of the state's (see _column_scales)
-        scale = [params.index(f"scale:{p}", 1.0) for p in parameters]
-        smap = {hy.par[i]: hy.par[i] * hy.par[k] for i, k in zip(idx, scale)}
-        if smap:
-            rhs = hy.subs([r for _, r in sys], smap)
-            sys = [(v, r) for (v, _), r in zip(sys, rhs)]
-        vsys = hy.var_ode_sys(sys, [*ctx.r, *ctx.v, *(hy.par[i] for i in idx)], order=1)
+        params, tracks, rots, vsys, ctx = _variational_system(model, parameters)
         ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
                                 t_events=step_break_events(model, ctx, params), compact_mode=model.compact_mode)
         c = _VarCompiled(ta, params, tracks, rots, np.array(ta.state[6:]), _time.perf_counter() - t0)
@@ -423,46 +433,6 @@ class Trajectory:
 _VBCACHE: dict[tuple, _VarCompiled] = {}
 
 
-class _LaneBreak:
-    """Step-break callback in batch mode: flip the switched parameters of the lane that crossed (as
-    ``dynamics.propagator``'s scalar callback does for its one lane), continue."""
-
-    def __init__(self, below=(), above=()):
-        self.below = tuple(below)
-        self.above = tuple(above)
-
-    def __call__(self, ta, d_sgn, lane):
-        if self.below or self.above:
-            h = ta.last_h[lane]
-            side = int(d_sgn) * (1 if h > 0 else -1 if h < 0 else 0)
-            if side:
-                pars = ta.pars
-                for i, v in (self.above if side > 0 else self.below):
-                    pars[i, lane] = v
-        return True
-
-
-def _batch_break_events(model, ctx, params: ParameterTable) -> list:
-    """The batch twins of :func:`~mmxsim.dynamics.propagator.step_break_events` (same expressions,
-    same parameter flips, per lane)."""
-    import heyoka as hy
-
-    from ..dynamics.forces import Switch
-
-    out = []
-    for f in model.forces:
-        for item in f.step_breaks(ctx):
-            if isinstance(item, Switch):
-                idx = {k: params.names.index(k) for k in (*item.below, *item.above)}
-                cb = _LaneBreak([(idx[k], float(v)) for k, v in item.below.items()],
-                                [(idx[k], float(v)) for k, v in item.above.items()])
-                ex = item.expr
-            else:
-                cb, ex = _LaneBreak(), item
-            out.append(hy.t_event_batch(ex, callback=cb, direction=hy.event_direction.any))
-    return out
-
-
 def _build_batch(model: DynamicsModel, parameters: tuple, batch_size: int) -> _VarCompiled:
     """The batch integrator of (model, estimated parameters), compiled once per process and batch size
     (the cache pattern of :func:`_build`)."""
@@ -472,18 +442,10 @@ def _build_batch(model: DynamicsModel, parameters: tuple, batch_size: int) -> _V
         import heyoka as hy
 
         t0 = _time.perf_counter()
-        table, tracks, rots, sys, ctx = _symbolic(model)
-        params = copy.deepcopy(table)
-        idx = [params.names.index(p) for p in parameters]
-        scale = [params.index(f"scale:{p}", 1.0) for p in parameters]
-        smap = {hy.par[i]: hy.par[i] * hy.par[k] for i, k in zip(idx, scale)}
-        if smap:
-            rhs = hy.subs([r for _, r in sys], smap)
-            sys = [(v, r) for (v, _), r in zip(sys, rhs)]
-        vsys = hy.var_ode_sys(sys, [*ctx.r, *ctx.v, *(hy.par[i] for i in idx)], order=1)
+        params, tracks, rots, vsys, ctx = _variational_system(model, parameters)
         pars = np.repeat(np.asarray(params.values, float)[:, None], batch_size, axis=1)
         ta = hy.taylor_adaptive_batch(vsys, np.zeros((6, batch_size)), tol=model.tolerance, pars=pars,
-                                      t_events=_batch_break_events(model, ctx, params),
+                                      t_events=batch_step_break_events(model, ctx, params),
                                       compact_mode=model.compact_mode)
         c = _VarCompiled(ta, params, tracks, rots, np.array(ta.state[6:, 0]), _time.perf_counter() - t0)
         _VBCACHE[key] = c
