@@ -173,6 +173,51 @@ def _failed_record(spec, i, exc) -> dict:
             "status": "failed", "error": f"{type(exc).__name__}: {exc}", "path": None, "wall_s": None}
 
 
+def _dask_tasks(client, spec, fn, name: str, take, workers: int, stats: dict | None = None, done=None):
+    """Yield ``(index, record)`` as tasks ``fn(spec, chunk)`` finish on the cluster, two per worker in
+    flight (following a cluster that grows or shrinks). ``take()`` gives the next chunk of sample
+    indices (None: none left); ``done(records)`` sees each task's records before the next are taken.
+    A task that fails (e.g. KilledWorker) gives a failed record per sample. ``stats`` receives the
+    number of tasks and the largest chunk."""
+    from dask.distributed import as_completed
+
+    spec_f = client.scatter(spec, broadcast=True)
+    tag = spec.digest[:12]
+    futures: dict = {}
+    ac = as_completed()
+    left = [True]
+
+    def in_flight() -> int:
+        return 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
+
+    def fill():
+        while left[0] and len(futures) < in_flight():
+            chunk = take()
+            if not chunk:
+                left[0] = False
+                return
+            fut = client.submit(fn, spec_f, chunk, pure=False, key=f"mmxsim-{name}-{tag}-{chunk[0]}-{len(chunk)}")
+            futures[fut] = chunk
+            ac.add(fut)
+            if stats is not None:
+                stats["tasks"] = stats.get("tasks", 0) + 1
+                stats["max_batch"] = max(stats.get("max_batch", 0), len(chunk))
+
+    fill()
+    for fut in ac:
+        chunk = futures.pop(fut)
+        try:
+            recs = fut.result()
+        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record it
+            recs = [_failed_record(spec, i, exc) for i in chunk]
+        fut.release()
+        if done is not None:
+            done(recs)
+        fill()
+        for rec in recs:
+            yield rec["index"], rec
+
+
 def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
     """Yield ``(index, record)`` as samples finish on the cluster.
 
@@ -183,47 +228,23 @@ def _iter_dask(client, spec, todo, workers: int, stats: dict | None = None):
     samples are short, one sample per worker in flight when they are long. ``stats`` receives
     the number of tasks and the largest batch.
     """
-    from dask.distributed import as_completed
-
-    spec_f = client.scatter(spec, broadcast=True)
-    tag = spec.digest[:12]
     queue = list(todo)
-    futures: dict = {}
     recent: list[float] = []
-    batch = 1
-    ac = as_completed()
+    batch = [1]
 
-    def submit():
+    def take():
         nonlocal queue
-        chunk, queue = queue[:batch], queue[batch:]
-        fut = client.submit(run_samples, spec_f, chunk, pure=False,
-                            key=f"mmxsim-samples-{tag}-{chunk[0]}-{len(chunk)}")
-        futures[fut] = chunk
-        ac.add(fut)
-        if stats is not None:
-            stats["tasks"] = stats.get("tasks", 0) + 1
-            stats["max_batch"] = max(stats.get("max_batch", 0), len(chunk))
+        chunk, queue = queue[:batch[0]], queue[batch[0]:]
+        return chunk
 
-    def in_flight() -> int:  # two tasks per worker, following a cluster that grows or shrinks
-        return 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
-
-    while queue and len(futures) < in_flight():
-        submit()
-    for fut in ac:
-        chunk = futures.pop(fut)
-        try:
-            recs = fut.result()
-        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record it
-            recs = [_failed_record(spec, i, exc) for i in chunk]
-        fut.release()
+    def done(recs):
+        nonlocal recent
         recent = (recent + [r["wall_s"] for r in recs if r.get("wall_s")])[-32:]
         if recent:
             med = sorted(recent)[len(recent) // 2]
-            batch = max(1, min(MAX_BATCH, int(TARGET_TASK_S / max(med, 1e-6))))
-        while queue and len(futures) < in_flight():
-            submit()
-        for rec in recs:
-            yield rec["index"], rec
+            batch[0] = max(1, min(MAX_BATCH, int(TARGET_TASK_S / max(med, 1e-6))))
+
+    yield from _dask_tasks(client, spec, run_samples, "samples", take, workers, stats, done)
 
 
 def _iter_ensemble_sync(spec, chunks):
@@ -237,42 +258,11 @@ def _iter_ensemble_sync(spec, chunks):
 def _iter_dask_ensembles(client, spec, chunks, workers: int, stats: dict | None = None):
     """Yield ``(index, record)`` as ensemble tasks (one chunk of a group each) finish on the cluster,
     two tasks per worker in flight; a chunk's records come back (and are written) together."""
-    from dask.distributed import as_completed
-
     from .ensemble import run_ensemble_samples
 
-    spec_f = client.scatter(spec, broadcast=True)
-    tag = spec.digest[:12]
     queue = list(chunks)
-    futures: dict = {}
-    ac = as_completed()
-
-    def submit():
-        chunk = queue.pop(0)
-        fut = client.submit(run_ensemble_samples, spec_f, chunk, pure=False,
-                            key=f"mmxsim-ensemble-{tag}-{chunk[0]}-{len(chunk)}")
-        futures[fut] = chunk
-        ac.add(fut)
-        if stats is not None:
-            stats["tasks"] = stats.get("tasks", 0) + 1
-            stats["max_batch"] = max(stats.get("max_batch", 0), len(chunk))
-
-    def in_flight() -> int:
-        return 2 * max(1, len(client.scheduler_info().get("workers", {})) or workers)
-
-    while queue and len(futures) < in_flight():
-        submit()
-    for fut in ac:
-        chunk = futures.pop(fut)
-        try:
-            recs = fut.result()
-        except Exception as exc:  # noqa: BLE001 - e.g. KilledWorker: record it
-            recs = [_failed_record(spec, i, exc) for i in chunk]
-        fut.release()
-        while queue and len(futures) < in_flight():
-            submit()
-        for rec in recs:
-            yield rec["index"], rec
+    yield from _dask_tasks(client, spec, run_ensemble_samples, "ensemble", lambda: queue.pop(0) if queue else None,
+                           workers, stats)
 
 
 def choose_engine(spec: CampaignSpec, engine: str = "auto") -> str:
