@@ -131,6 +131,19 @@ def _fit_lanes(sig, tr, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.array([_FIT_MEMO[k] for k in keys])
 
 
+def _segment_bookkeeping(flow) -> None:
+    """The Chebyshev tracks of a flow's model, their segment length and the indices of the segment
+    parameters (t_mid, 1/half-length) in its parameter table; shared by :class:`Flow` and
+    :class:`BatchFlow`."""
+    from ..dynamics.tracks import segment_length
+
+    flow.cheb = [tr for tr in flow.tracks.values() if tr.kind == "chebyshev"]
+    flow.seg = segment_length(flow.tracks.values()) if flow.cheb else None
+    names = flow.params.names
+    flow.i_tmid = names.index("cheb:t_mid") if flow.cheb else None
+    flow.i_ih = names.index("cheb:inv_half") if flow.cheb else None
+
+
 class Flow:
     """Full-model flow ``(t0, x0, t1) -> (x1, Phi)`` with heyoka variational equations.
 
@@ -139,8 +152,6 @@ class Flow:
     """
 
     def __init__(self, model):
-        from ..dynamics.tracks import segment_length
-
         sig = ("var", model.signature())
         self.compile_s = 0.0
         if sig not in _VAR_CACHE:
@@ -157,11 +168,7 @@ class Flow:
             _VAR_CACHE[sig] = (ta, params, tracks)
         self.ta, self.params, self.tracks = _VAR_CACHE[sig]
         self.sig = model.signature()
-        self.cheb = [tr for tr in self.tracks.values() if tr.kind == "chebyshev"]
-        self.seg = segment_length(self.tracks.values()) if self.cheb else None
-        names = self.params.names
-        self.i_tmid = names.index("cheb:t_mid") if self.cheb else None
-        self.i_ih = names.index("cheb:inv_half") if self.cheb else None
+        _segment_bookkeeping(self)
         self.n_flows = 0
 
     def __call__(self, t0: float, x0, t1: float):
@@ -204,8 +211,6 @@ class BatchFlow:
     def __init__(self, model, batch_size: int | None = None):
         import heyoka as hy
 
-        from ..dynamics.tracks import segment_length
-
         B = int(batch_size or hy.recommended_simd_size())
         if B < 1:
             raise InputError("batch_size", batch_size, "an integer >= 1")
@@ -225,11 +230,7 @@ class BatchFlow:
         self.ta, self.params, self.tracks = _VAR_CACHE[sig]
         self.sig = model.signature()
         self.batch_size = B
-        self.cheb = [tr for tr in self.tracks.values() if tr.kind == "chebyshev"]
-        self.seg = segment_length(self.tracks.values()) if self.cheb else None
-        names = self.params.names
-        self.i_tmid = names.index("cheb:t_mid") if self.cheb else None
-        self.i_ih = names.index("cheb:inv_half") if self.cheb else None
+        _segment_bookkeeping(self)
         self.n_flows = 0
 
     def _pieces(self, t0: float, t1: float) -> list:
@@ -427,7 +428,6 @@ def multiple_shooting(model, t, X0, tol_pos_km: float = 1e-6, tol_vel_km_s: floa
     T = _time.perf_counter()
     flow = flow or Flow(model)
     c_s = flow.compile_s
-    n = t.size - 1
     S = np.r_[np.ones(3), np.full(3, 1.0 / N)]  # scaled variable = S * physical
     hp, hv = [], []
     converged = False
