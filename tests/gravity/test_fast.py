@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 
 from mmxsim.errors import InputError
+from mmxsim.gravity import fast
 from mmxsim.gravity.fast import GridGravity, ray_radii
 
 
@@ -167,3 +168,57 @@ def test_atomic_file_leaves_the_old_file_on_failure(tmp_path):
             fh.write(b"new, half")
             raise KeyboardInterrupt
     assert p.read_bytes() == b"old" and not list(tmp_path.glob(".*.tmp"))
+
+
+def _grid_and_random_dirs(deg, n_random, seed=5):
+    lat = np.radians(np.arange(-90.0, 90.0 + 1e-9, deg))
+    lon = np.radians(np.arange(-180.0, 180.0 - 1e-9, deg))
+    la, lo = np.meshgrid(lat, lon, indexing="ij")
+    d = np.stack([np.cos(la) * np.cos(lo), np.cos(la) * np.sin(lo), np.sin(la)], axis=-1).reshape(-1, 3)
+    rng = np.random.default_rng(seed)
+    r = rng.normal(size=(n_random, 3))
+    return np.vstack([d, r / np.linalg.norm(r, axis=1)[:, None]])
+
+
+@pytest.mark.skipif(not fast.HAVE_NUMBA, reason="the BVH ray kernel needs numba")
+def test_ray_spans_bvh_equal_the_brute_force():
+    """The BVH-culled ray casting of ray_radii gives the crossings of the brute-force test of every
+    ray against every facet: the outermost and innermost crossing of grid rays (through vertices
+    and edges: the lat/lon nodes of a mesh sampled on a lat/lon grid) and random rays, on thomas3k
+    and on the folded mesh of test_overhang_tolerance (three crossings). Bit-identical here
+    (the same operations in the same order); held to 1e-13 relative in case NumPy's einsum sums
+    its 3-term products in another order elsewhere. A BVH that dropped facets, a wrong box test
+    or a facet tolerance lost on edges fails this."""
+    from mmxsim.bodies.shapes import ShapeModel, phobos_shape
+
+    s = phobos_shape("thomas3k")
+    V = s.vertices.copy()
+    k = int(np.argmax(np.abs(V[:, 2]) < 0.5))
+    t = np.cross([0, 0, 1.0], V[k] / np.linalg.norm(V[k]))
+    V[k] = V[k] + 0.25 * np.linalg.norm(V[k]) * t
+    bent = ShapeModel(V, s.faces, name="bent")
+    d = _grid_and_random_dirs(6.0, 400)
+    d_bent = np.vstack([d, (V[k] / np.linalg.norm(V[k]) + 0.02 * np.random.default_rng(1).normal(size=(200, 3)))])
+    d_bent /= np.linalg.norm(d_bent, axis=1)[:, None]
+    for shape, dirs in ((s, d), (bent, d_bent)):
+        last_b, first_b = fast._ray_spans_bvh(shape, dirs)
+        last_n, first_n = fast._ray_spans_numpy(shape, dirs)
+        np.testing.assert_allclose(last_b, last_n, rtol=1e-13, atol=0)
+        np.testing.assert_allclose(first_b, first_n, rtol=1e-13, atol=0)
+        assert np.all(np.isfinite(last_b)) and np.all(last_b >= first_b)
+    assert np.max(last_b - first_b) > 0.1  # the folded mesh's rays do cross three times
+
+
+def test_ray_radii_refuses_a_mesh_not_around_the_origin():
+    """A ray that misses the mesh (the origin outside it): InputError, with and without the BVH."""
+    from mmxsim.bodies.shapes import ShapeModel, icosphere
+
+    ball = icosphere(2, 1.0)
+    off = ShapeModel(ball.vertices + np.array([3.0, 0.0, 0.0]), ball.faces, name="off")
+    d = _grid_and_random_dirs(30.0, 10)
+    with pytest.raises(InputError, match="ray misses"):
+        ray_radii(off, d)
+    last, first = fast._ray_spans_numpy(off, d)
+    assert np.any(~np.isfinite(last))
+    R = ray_radii(ball, d)
+    np.testing.assert_allclose(R, 1.0, rtol=0, atol=0.05)  # inscribed facets: 0.95-1 of the radius

@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._accel import jit
+from .._accel import HAVE_NUMBA, jit, prange
 from ..errors import InputError
 from ..files import atomic_file
 from .polyhedron import Polyhedron
@@ -290,19 +290,16 @@ _altitude_many = jit(_altitude_many)
 MAX_OVERHANG_KM = 0.05
 
 
-def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHANG_KM, report: dict | None = None):
-    """Distance from the origin along unit vectors ``dirs`` (n, 3) to where the ray last leaves
-    the mesh (Möller & Trumbore 1997 ray-triangle test, all facets). A ray that crosses the
-    surface more than once (an overhang: the mesh is not star-shaped from the origin there) is
-    accepted if the crossings span at most ``max_overhang_km`` (default 50 m; the outermost one
-    is used, so the surface is the radial envelope and the pocket under the overhang counts as
-    inside); otherwise InputError. The Ernst mesh has such overhangs of a few metres (1 ray
-    in 2000 random ones, 3.5 m). ``report['max_overhang_km']`` receives the largest span."""
+def _ray_spans_numpy(shape, dirs, chunk: int = 64):
+    """(t_last, t_first) of the rays from the origin along ``dirs`` (n, 3): the largest and the
+    smallest ray parameter of a crossing of the mesh (-inf / inf where a ray crosses nothing).
+    Every ray against every facet (Möller & Trumbore 1997), in NumPy chunks of ``chunk`` rays:
+    the reference of :func:`_ray_spans_bvh` and the path without numba."""
     V, F = shape.vertices, shape.faces
     v0, v1, v2 = V[F[:, 0]], V[F[:, 1]], V[F[:, 2]]
     e1, e2 = v1 - v0, v2 - v0
-    out = np.empty(len(dirs))
-    worst = 0.0
+    t_last = np.empty(len(dirs))
+    t_first = np.empty(len(dirs))
     for c in range(0, len(dirs), chunk):
         d = dirs[c:c + chunk]  # (b, 3)
         pv = np.cross(d[:, None, :], e2[None])  # (b, f, 3)
@@ -314,23 +311,145 @@ def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHAN
             qv = np.cross(tv, e1)  # (f, 3)
             v = np.einsum("bi,fi->bf", d, qv) * inv
             t = np.einsum("fi,fi->f", e2, qv)[None, :] * inv
-        tol = 1e-10
-        hit = (u >= -tol) & (v >= -tol) & (u + v <= 1 + tol) & (t > 0) & np.isfinite(t)
-        tt = np.where(hit, t, -np.inf)
-        tmax = tt.max(axis=1)
-        tmin = np.where(hit, t, np.inf).min(axis=1)
+            hit = (u >= -_RAY_TOL) & (v >= -_RAY_TOL) & (u + v <= 1 + _RAY_TOL) & (t > 0) & np.isfinite(t)
+        t_last[c:c + chunk] = np.where(hit, t, -np.inf).max(axis=1)
+        t_first[c:c + chunk] = np.where(hit, t, np.inf).min(axis=1)
+    return t_last, t_first
+
+
+#: barycentric tolerance of a ray/facet crossing in :func:`ray_radii` (a ray through an edge or a
+#: vertex counts for every facet it touches)
+_RAY_TOL = 1e-10
+#: padding (km) of the BVH boxes in :func:`_ray_spans_bvh`: far larger than the facet tolerance
+#: (1e-10 of a facet's edges, < 1e-9 km) and rounding, so that no facet the brute-force test
+#: counts as crossed is left out
+_BOX_PAD_KM = 1e-6
+
+
+def _ray_spans_impl(D, box, nd, tri, tol, pad, t_last, t_first):
+    """For each unit direction D[i]: the largest and smallest t > 0 at which the ray t D[i] from
+    the origin crosses a facet (the test of :func:`_ray_spans_numpy`, operation for operation),
+    visiting only the facets of the BVH leaves whose padded box the ray meets."""
+    for i in prange(D.shape[0]):
+        stack = np.empty(256, np.int64)
+        dx = D[i, 0]
+        dy = D[i, 1]
+        dz = D[i, 2]
+        tl = -np.inf
+        tf = np.inf
+        stack[0] = 0
+        sp = 1
+        while sp > 0:
+            sp -= 1
+            node = stack[sp]
+            t0 = 0.0
+            t1 = np.inf
+            ok = True
+            for ax in range(3):
+                dd = dx if ax == 0 else (dy if ax == 1 else dz)
+                lo = box[node, ax] - pad
+                hi = box[node, ax + 3] + pad
+                if dd != 0.0:
+                    a = lo / dd
+                    b = hi / dd
+                    if a > b:
+                        a, b = b, a
+                    if a > t0:
+                        t0 = a
+                    if b < t1:
+                        t1 = b
+                elif lo > 0.0 or hi < 0.0:
+                    ok = False
+            if not ok or t0 > t1:
+                continue
+            c = nd[node, 0]
+            if c >= 0:
+                stack[sp] = c + 1
+                stack[sp + 1] = c
+                sp += 2
+                continue
+            for k in range(-c - 1, -c - 1 + nd[node, 1]):
+                # the NumPy reference's arithmetic: pv = d x e2, det = e1.pv, tv = -v0,
+                # u = tv.pv / det, qv = tv x e1, v = d.qv / det, t = e2.qv / det, with the
+                # 3-term dot products summed as np.einsum sums them, (x0 y0 + x2 y2) + x1 y1
+                e1x = tri[k, 3]
+                e1y = tri[k, 4]
+                e1z = tri[k, 5]
+                e2x = tri[k, 6]
+                e2y = tri[k, 7]
+                e2z = tri[k, 8]
+                tvx = -tri[k, 0]
+                tvy = -tri[k, 1]
+                tvz = -tri[k, 2]
+                px = dy * e2z - dz * e2y
+                py = dz * e2x - dx * e2z
+                pz = dx * e2y - dy * e2x
+                det = (e1x * px + e1z * pz) + e1y * py
+                if det == 0.0:  # the reference's t is then inf or nan: not a crossing
+                    continue
+                inv = 1.0 / det
+                u = ((tvx * px + tvz * pz) + tvy * py) * inv
+                qx = tvy * e1z - tvz * e1y
+                qy = tvz * e1x - tvx * e1z
+                qz = tvx * e1y - tvy * e1x
+                v = ((dx * qx + dz * qz) + dy * qy) * inv
+                t = ((e2x * qx + e2z * qz) + e2y * qy) * inv
+                if u >= -tol and v >= -tol and u + v <= 1.0 + tol and t > 0.0 and np.isfinite(t):
+                    if t > tl:
+                        tl = t
+                    if t < tf:
+                        tf = t
+        t_last[i] = tl
+        t_first[i] = tf
+
+
+_ray_spans_kernel = jit(_ray_spans_impl, parallel=True)
+
+
+def _ray_spans_bvh(shape, dirs):
+    """:func:`_ray_spans_numpy` with the shape's BVH (:func:`mmxsim.bodies.bvh.get_bvh`, shared
+    with the ray casting and the surface distance) culling the facets a ray cannot cross: the same
+    crossing test on the remaining facets, so the same numbers (compared in tests/gravity)."""
+    from ..bodies.bvh import get_bvh
+
+    bvh = get_bvh(shape)
+    D = np.ascontiguousarray(dirs, dtype=float)
+    t_last = np.empty(len(D))
+    t_first = np.empty(len(D))
+    _ray_spans_kernel(D, bvh.box, bvh.nd, bvh.tri, _RAY_TOL, _BOX_PAD_KM, t_last, t_first)
+    return t_last, t_first
+
+
+def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHANG_KM, report: dict | None = None):
+    """Distance from the origin along unit vectors ``dirs`` (n, 3) to where the ray last leaves
+    the mesh (Möller & Trumbore 1997 ray-triangle test; with numba only against the facets in the
+    BVH leaves the ray meets, otherwise against all facets, the same numbers). A ray that crosses the
+    surface more than once (an overhang: the mesh is not star-shaped from the origin there) is
+    accepted if the crossings span at most ``max_overhang_km`` (default 50 m; the outermost one
+    is used, so the surface is the radial envelope and the pocket under the overhang counts as
+    inside); otherwise InputError. The Ernst mesh has such overhangs of a few metres (1 ray
+    in 2000 random ones, 3.5 m). ``report['max_overhang_km']`` receives the largest span.
+    The rays are checked in groups of ``chunk`` in order (the error names the largest span of
+    the first group with one too large)."""
+    dirs = np.asarray(dirs, dtype=float).reshape(-1, 3)
+    if HAVE_NUMBA:
+        t_last, t_first = _ray_spans_bvh(shape, dirs)
+    else:
+        t_last, t_first = _ray_spans_numpy(shape, dirs, chunk)
+    worst = 0.0
+    for c in range(0, len(dirs), chunk):
+        tmax = t_last[c:c + chunk]
         if not np.all(np.isfinite(tmax)):
             raise InputError("GridGravity shape", shape.name, "a closed mesh around the origin (a ray misses it)")
-        span = float(np.max(tmax - tmin)) if len(tmax) else 0.0
+        span = float(np.max(tmax - t_first[c:c + chunk])) if len(tmax) else 0.0
         worst = max(worst, span)
         if span > max_overhang_km:
             raise InputError("GridGravity shape", shape.name,
                              f"a mesh star-shaped from the origin up to overhangs of {max_overhang_km * 1e3:.0f} m "
                              f"(a ray crosses the surface more than once, {span * 1e3:.0f} m apart)")
-        out[c:c + chunk] = tmax
     if report is not None:
         report["max_overhang_km"] = worst
-    return out
+    return t_last
 
 
 def _cache_dir(cache_dir=None) -> Path:
