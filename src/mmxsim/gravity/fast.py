@@ -59,7 +59,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .._accel import HAVE_NUMBA, jit, prange
+from .._accel import HAVE_NUMBA, jit, limit_threads, prange, restore_threads
 from ..errors import InputError
 from ..files import atomic_file
 from .polyhedron import Polyhedron
@@ -611,7 +611,13 @@ class GridGravity:
                     idx.append((1, nn, m))
         A = np.stack(cols, axis=1) * (self.gm / R)
         w = 1.0 / u  # relative residuals
-        coef = np.linalg.lstsq(A * w[:, None], u * w, rcond=None)[0]
+        # a 3000 x 121 problem: one OpenBLAS thread solves it in milliseconds, more threads spin
+        # for ten times the CPU (the same numbers: measured bit-identical)
+        before = limit_threads(1)
+        try:
+            coef = np.linalg.lstsq(A * w[:, None], u * w, rcond=None)[0]
+        finally:
+            restore_threads(before)
         C = np.zeros((_SH_DEGREE + 1, _SH_DEGREE + 1))
         S = np.zeros_like(C)
         for (k, nn, m), c in zip(idx, coef):
