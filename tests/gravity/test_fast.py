@@ -222,3 +222,14 @@ def test_ray_radii_refuses_a_mesh_not_around_the_origin():
     assert np.any(~np.isfinite(last))
     R = ray_radii(ball, d)
     np.testing.assert_allclose(R, 1.0, rtol=0, atol=0.05)  # inscribed facets: 0.95-1 of the radius
+
+
+def test_grid_with_bvh_rays_equals_the_brute_force_build(monkeypatch):
+    """The whole build (rays, nodes, polyhedron, SH fit) with the BVH ray casting gives the grid
+    the every-ray-against-every-facet casting gives, array for array (a coarse 10-deg grid)."""
+    kw = dict(dlat_deg=10.0, dlon_deg=10.0, n_radial=4, cache=False)
+    g1 = GridGravity("thomas3k", **kw)
+    monkeypatch.setattr(fast, "HAVE_NUMBA", False)  # ray_radii's NumPy path (the kernels stay compiled)
+    g2 = GridGravity("thomas3k", **kw)
+    for nm in ("R", "G", "C", "S"):
+        np.testing.assert_array_equal(getattr(g1, nm), getattr(g2, nm), err_msg=nm)
