@@ -216,8 +216,11 @@ def test_ray_radii_refuses_a_mesh_not_around_the_origin():
     ball = icosphere(2, 1.0)
     off = ShapeModel(ball.vertices + np.array([3.0, 0.0, 0.0]), ball.faces, name="off")
     d = _grid_and_random_dirs(30.0, 10)
-    with pytest.raises(InputError, match="ray misses"):
-        ray_radii(off, d)
+    for backend in ("numba", "numpy"):
+        with pytest.raises(InputError, match="ray misses"):
+            ray_radii(off, d, backend=backend)
+    with pytest.raises(InputError):
+        ray_radii(ball, d, backend="cuda")
     last, first = fast._ray_spans_numpy(off, d)
     assert np.any(~np.isfinite(last))
     R = ray_radii(ball, d)
@@ -228,6 +231,7 @@ def test_grid_with_bvh_rays_equals_the_brute_force_build(monkeypatch):
     """The whole build (rays, nodes, polyhedron, SH fit) with the BVH ray casting gives the grid
     the every-ray-against-every-facet casting gives, array for array (a coarse 10-deg grid)."""
     kw = dict(dlat_deg=10.0, dlon_deg=10.0, n_radial=4, cache=False)
+    monkeypatch.setattr(fast, "_RAY_COMPILE_PAYS", 0)  # the BVH kernel for any size
     g1 = GridGravity("thomas3k", **kw)
     monkeypatch.setattr(fast, "HAVE_NUMBA", False)  # ray_radii's NumPy path (the kernels stay compiled)
     g2 = GridGravity("thomas3k", **kw)

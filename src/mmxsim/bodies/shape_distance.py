@@ -30,7 +30,7 @@ signed with the face normal near its boundary edges.
 Speed (numba): ~8 us per point in a batch of 4321 (parallel), ~15 us one point at a time, from the
 surface to 100 km on the 50k-facet Ernst
 mesh (``tests/bodies/test_shape_distance.py`` prints the figure); the BVH and pseudo-normals are
-built once per mesh (~2 s) and cached in ``shape._cache`` and on disk.
+built once per mesh (~0.2 s CPU for Ernst) and cached in ``shape._cache`` and on disk.
 """
 
 from __future__ import annotations
@@ -252,7 +252,7 @@ def _cache_path(shape) -> str:
 
 def _prepared(shape, disk_cache: bool = True):
     """(box, nd, tri, pn, tri_id): the BVH packed for the kernels and the pseudo-normals in BVH
-    order; cached in ``shape._cache`` and on disk (building them costs ~2 s on a 50k mesh)."""
+    order; cached in ``shape._cache`` and on disk (building them costs ~0.2 s CPU on a 50k mesh)."""
     if "sdist" in shape._cache:
         return shape._cache["sdist"]
     import os

@@ -415,14 +415,27 @@ def _ray_spans_bvh(shape, dirs):
     from ..bodies.bvh import get_bvh
 
     bvh = get_bvh(shape)
-    D = np.ascontiguousarray(dirs, dtype=float)
+    D = np.array(dirs, dtype=float, order="C")  # a fresh writable array: the signature warmup compiles
     t_last = np.empty(len(D))
     t_first = np.empty(len(D))
     _ray_spans_kernel(D, bvh.box, bvh.nd, bvh.tri, _RAY_TOL, _BOX_PAD_KM, t_last, t_first)
     return t_last, t_first
 
 
-def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHANG_KM, report: dict | None = None):
+#: rays x facets above which compiling the BVH ray kernel (~2 s CPU) costs less than the brute force
+#: (~2 s per 1e8 ray-facet tests); below, the kernel is used once it is compiled (or in numba's cache)
+_RAY_COMPILE_PAYS = 1e8
+
+
+def _ray_kernel_ready() -> bool:
+    from ..bodies.bvh import compiled_ready
+
+    z2, z1 = np.zeros((1, 3)), np.zeros(1)
+    return compiled_ready(_ray_spans_kernel, (z2, z2, np.zeros((1, 2), np.int64), z2, 0.0, 0.0, z1, z1))
+
+
+def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHANG_KM, report: dict | None = None,
+              backend: str | None = None):
     """Distance from the origin along unit vectors ``dirs`` (n, 3) to where the ray last leaves
     the mesh (Möller & Trumbore 1997 ray-triangle test; with numba only against the facets in the
     BVH leaves the ray meets, otherwise against all facets, the same numbers). A ray that crosses the
@@ -432,9 +445,15 @@ def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHAN
     inside); otherwise InputError. The Ernst mesh has such overhangs of a few metres (1 ray
     in 2000 random ones, 3.5 m). ``report['max_overhang_km']`` receives the largest span.
     The rays are checked in groups of ``chunk`` in order (the error names the largest span of
-    the first group with one too large)."""
+    the first group with one too large). ``backend``: "numba" (the BVH kernel), "numpy" (every
+    ray against every facet) or None: the kernel once compiled (or in numba's cache, where
+    mission.warmup puts it) or where compiling it pays at once (> 1e8 ray-facet tests), else
+    NumPy; the same numbers either way."""
     dirs = np.asarray(dirs, dtype=float).reshape(-1, 3)
-    if HAVE_NUMBA:
+    if backend not in (None, "numba", "numpy"):
+        raise InputError("ray_radii backend", backend, "numba, numpy or None")
+    if HAVE_NUMBA and (backend == "numba" or (backend is None and (
+            len(dirs) * len(shape.faces) > _RAY_COMPILE_PAYS or _ray_kernel_ready()))):
         t_last, t_first = _ray_spans_bvh(shape, dirs)
     else:
         t_last, t_first = _ray_spans_numpy(shape, dirs, chunk)
