@@ -418,7 +418,8 @@ def _ray_spans_bvh(shape, dirs):
     D = np.array(dirs, dtype=float, order="C")  # a fresh writable array: the signature warmup compiles
     t_last = np.empty(len(D))
     t_first = np.empty(len(D))
-    _ray_spans_kernel(D, bvh.box, bvh.nd, bvh.tri, _RAY_TOL, _BOX_PAD_KM, t_last, t_first)
+    pad = max(_BOX_PAD_KM, 1e-9 * float(np.abs(bvh.box).max()))  # and relative, for a mesh far larger than Phobos
+    _ray_spans_kernel(D, bvh.box, bvh.nd, bvh.tri, _RAY_TOL, pad, t_last, t_first)
     return t_last, t_first
 
 
