@@ -227,6 +227,7 @@ def test_ray_radii_refuses_a_mesh_not_around_the_origin():
     np.testing.assert_allclose(R, 1.0, rtol=0, atol=0.05)  # inscribed facets: 0.95-1 of the radius
 
 
+@pytest.mark.skipif(not fast.HAVE_NUMBA, reason="the BVH ray kernel needs numba")
 def test_grid_with_bvh_rays_equals_the_brute_force_build(monkeypatch):
     """The whole build (rays, nodes, polyhedron, SH fit) with the BVH ray casting gives the grid
     the every-ray-against-every-facet casting gives, array for array (a coarse 10-deg grid)."""
