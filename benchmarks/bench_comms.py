@@ -127,7 +127,7 @@ def child(variant: str, traj: Path, solvers: bool = False) -> dict:
         info["milp_nonzeros"] = int(len(out[2]))
         return out
 
-    originals = (SC.greedy_schedule, SC._solve_milp, SC.track_schedule)
+    originals = (SC.greedy_schedule, SC._solve_milp, SC.track_schedule, SC._build_milp)
     VI.find_passes = timed("geometry", VI.find_passes)
     VI.conjunctions = timed("geometry", VI.conjunctions)
     VI.pass_profile = timed("profiles", VI.pass_profile)
@@ -156,7 +156,7 @@ def child(variant: str, traj: Path, solvers: bool = False) -> dict:
     sec = AC.comms_section(s.analyses.comms, s, ctx)
     total = (time.perf_counter() - w, time.process_time() - c)
     data = {k: v for k, v in sec.data.items() if k != "agencies"}
-    SC.greedy_schedule, SC._solve_milp, SC.track_schedule = originals  # the solver rows are timed apart
+    SC.greedy_schedule, SC._solve_milp, SC.track_schedule, SC._build_milp = originals  # solver rows: apart
     rows = solver_rows(*seen["args"]) if solvers and "args" in seen else []
     return {"total_wall_s": total[0], "total_cpu_s": total[1], "solvers": rows,
             "stages": {k: {"wall_s": v[0], "cpu_s": v[1]} for k, v in acc.items()},
@@ -205,7 +205,7 @@ def main(argv=None) -> int:
             print(f"  {name:<12}{st[name]['wall_s']:9.2f}{st[name]['cpu_s']:9.2f}")
         print(f"  {'other':<12}{other_w:9.2f}{other_c:9.2f}")
         m, d = r["milp"], r["data"]
-        print(f"  MILP: {m.get('milp_variables')} variables, {m.get('milp_constraints')} constraints, "
+        print(f"  segment MILP: {m.get('milp_variables')} variables, {m.get('milp_constraints')} constraints, "
               f"{m.get('milp_nonzeros')} non-zeros; status {d['schedule_status']}; bookings by {r['method']}")
         print(f"  optimal {d['optimal_bits'] / 1e9:.6f} Gbit, greedy {d['greedy_bits'] / 1e9:.6f} Gbit, "
               f"downlinked {d['downlinked_bits'] / 1e9:.6f} Gbit, {d['passes']} passes")

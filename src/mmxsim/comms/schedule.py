@@ -1014,10 +1014,14 @@ def track_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, Boo
     vol = float(sum(segs[i].volume_bits for i in np.flatnonzero(sel)))
     gap = max(0.0, bound - vol) / max(bound, 1e-300)
     status = "optimal" if gap <= mip_rel_gap else "heuristic"
-    nstop = sum(st != "optimal" for st in states)
+    how = {k: states.count(k) for k in ("optimal", "node_limit", "time_limit", "stopped") if states.count(k)}
+    if failed:
+        how["without a solution"] = failed
     note = (f"track formulation, LP-guided: {nr} bookable tracks, LP bound {bound:.6g} bits; {int(keep.sum())} "
             f"tracks kept (reduced cost <= {rc_window:g} and the greedy baseline's), solved in {solves} "
-            + (f"windows of {W} days ({step} booked per window)" if solves > 1 else "piece")
-            + f" ({nstop} stopped at the node limit" + (f", {failed} without a solution" if failed else "") + "), "
-            + ("optimal" if status == "optimal" else f"within {100 * gap:.2f} % of the bound"))
+            + (f"windows of {W} days ({step} booked per window; " if solves > 1 else "piece (")
+            + ", ".join(f"{v} {k}" for k, v in how.items()) + "), "
+            + ("optimal" if status == "optimal" else f"within {100 * gap:.2f} % of the bound")
+            + ("; stopped by the wall-clock safety limit: a run under another load may book differently"
+               if "time_limit" in how else ""))
     return finish(sel, status, [note])
