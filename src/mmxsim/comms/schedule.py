@@ -916,11 +916,11 @@ def track_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, Boo
     greedy baseline's tracks, in a rolling horizon: windows of ``window_days`` UTC days of track
     starts in time order, each solve with the tracks booked before the window fixed and later ones
     left out, booking its first ``window_days - 1`` days (``None``: one solve), each deterministic
-    (``node_limit`` nodes). The answer is never
-    worse than the greedy baseline; its
-    ``status`` is ``'optimal'`` when it is within ``mip_rel_gap`` of the LP bound (or solved exactly),
-    else ``'heuristic'``, and ``notes`` give the bound and the gap (``'greedy'``: the greedy baseline
-    was better and is returned). Maximum volume only (``required_bits``: :func:`optimal_schedule`).
+    (``node_limit`` nodes). The answer is never worse than the greedy baseline; its ``status`` is
+    ``'optimal'`` when it is within ``mip_rel_gap`` of the LP bound, else ``'heuristic'``, and
+    ``notes`` give the bound and the gap (``'greedy'``: the greedy baseline was better and is
+    returned; with ``exact=True`` the status is HiGHS', as in :func:`optimal_schedule`). Maximum
+    volume only (``required_bits``: :func:`optimal_schedule`).
     """
     from scipy.optimize import linprog
 
