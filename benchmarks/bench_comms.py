@@ -8,7 +8,10 @@ For the quick look (``--quick``: 3 days) and the full run (30 days) of
 * profiles: the geometry along each pass (``visibility.pass_profile``, Earth orientation included);
 * budgets: the link budget along each pass (``link.pass_rates``, ITU-R attenuation included);
 * greedy: the greedy baseline (``schedule.greedy_schedule``);
-* MILP build / MILP solve: ``schedule._build_milp`` and ``schedule._solve_milp`` (HiGHS, every block);
+* MILP build / MILP solve: ``schedule._build_milp`` and ``schedule._solve_milp`` (HiGHS, every block, of
+  the segment MILP and of the track formulation's windows);
+* tracks: ``schedule.track_schedule`` as a whole (the track formulation's LP-guided search, the full
+  run's default solver; its HiGHS solves are also in "MILP solve", and "other" counts them once);
 * recorder: ``datavolume.simulate_recorder``;
 * figures: the three PNGs (``analyses._common.png_bytes``); "other" is the rest (imports included);
 
@@ -21,9 +24,13 @@ look-ups are computed and kept, :mod:`mmxsim.comms._cache`), then *warm* (the sa
 are read back). The booking MILP is solved in both (its answer is never kept). Both give the same section numbers (checked here). The
 trajectory is propagated once per variant in this process and handed to the children in a file.
 
-Run:  python benchmarks/bench_comms.py [--only quick|full|all] [--cache cold|warm|both]
-Each full run takes about a minute (HiGHS' root node on ~11 000 variables, one block). No timed
-assertion: a printed table (and ``--json PATH``).
+With ``--solvers``, each child also books the plan's segments once with each solver, in the same
+process (CPU seconds): the greedy baseline, the track formulation's LP-guided search
+(``track_schedule``, default settings) and the segment MILP's root node (``optimal_schedule``,
+``node_limit=1``; about a minute on the full plan): volume, status and the solver's note.
+
+Run:  python benchmarks/bench_comms.py [--only quick|full|all] [--cache cold|warm|both] [--solvers]
+No timed assertion: a printed table (and ``--json PATH``).
 """
 
 from __future__ import annotations
@@ -39,7 +46,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 SCENARIO = ROOT / "src" / "mmxsim" / "scenarios" / "reference_mission.yaml"
-STAGES = ("geometry", "profiles", "budgets", "greedy", "milp_build", "milp_solve", "recorder", "figures")
+STAGES = ("geometry", "profiles", "budgets", "greedy", "milp_build", "tracks", "milp_solve", "recorder",
+          "figures")
 
 
 def _scenario(variant):
@@ -69,7 +77,26 @@ def propagate(variant: str, path: Path) -> None:
     np.savez(path, t=r.t, states=r.states)
 
 
-def child(variant: str, traj: Path) -> dict:
+def solver_rows(segs, rules, blocked) -> list[dict]:
+    """The plan's segments booked by each solver, CPU seconds of this process."""
+    import mmxsim.comms.schedule as SC
+
+    rows = []
+    c = time.process_time()
+    g = SC.greedy_schedule(segs, rules, blocked)
+    rows.append({"solver": "greedy", "cpu_s": time.process_time() - c, "gbit": g.volume_bits / 1e9,
+                 "status": g.status, "note": ""})
+    for name, fn in (("tracks (LP-guided)", lambda: SC.track_schedule(segs, rules, blocked, greedy=g)),
+                     ("segment MILP, root node", lambda: SC.optimal_schedule(segs, rules, blocked, node_limit=1,
+                                                                             greedy=g))):
+        c = time.process_time()
+        r = fn()
+        rows.append({"solver": name, "cpu_s": time.process_time() - c, "gbit": r.volume_bits / 1e9,
+                     "status": r.status, "note": "; ".join(r.notes)[:300]})
+    return rows
+
+
+def child(variant: str, traj: Path, solvers: bool = False) -> dict:
     """In a fresh process: the comms section with its stages timed."""
     import numpy as np
 
@@ -100,6 +127,7 @@ def child(variant: str, traj: Path) -> dict:
         info["milp_nonzeros"] = int(len(out[2]))
         return out
 
+    originals = (SC.greedy_schedule, SC._solve_milp, SC.track_schedule, SC._build_milp)
     VI.find_passes = timed("geometry", VI.find_passes)
     VI.conjunctions = timed("geometry", VI.conjunctions)
     VI.pass_profile = timed("profiles", VI.pass_profile)
@@ -107,6 +135,16 @@ def child(variant: str, traj: Path) -> dict:
     SC.greedy_schedule = timed("greedy", SC.greedy_schedule)
     SC._build_milp = timed("milp_build", build)
     SC._solve_milp = timed("milp_solve", SC._solve_milp)
+    SC.track_schedule = timed("tracks", SC.track_schedule)
+    seen: dict = {}
+    greedy = SC.greedy_schedule
+
+    def greedy_seen(cands, rules, blocked=(), **k):
+        out = greedy(cands, rules, blocked, **k)
+        seen.setdefault("args", (out.segments, rules, list(blocked)))
+        return out
+
+    SC.greedy_schedule = greedy_seen
     DV.simulate_recorder = timed("recorder", DV.simulate_recorder)
     AC.png_bytes = timed("figures", AC.png_bytes)
 
@@ -118,7 +156,9 @@ def child(variant: str, traj: Path) -> dict:
     sec = AC.comms_section(s.analyses.comms, s, ctx)
     total = (time.perf_counter() - w, time.process_time() - c)
     data = {k: v for k, v in sec.data.items() if k != "agencies"}
-    return {"total_wall_s": total[0], "total_cpu_s": total[1],
+    SC.greedy_schedule, SC._solve_milp, SC.track_schedule, SC._build_milp = originals  # solver rows: apart
+    rows = solver_rows(*seen["args"]) if solvers and "args" in seen else []
+    return {"total_wall_s": total[0], "total_cpu_s": total[1], "solvers": rows,
             "stages": {k: {"wall_s": v[0], "cpu_s": v[1]} for k, v in acc.items()},
             "milp": info, "data": data, "method": sec.paragraphs[0].split(" by ", 1)[-1][:160]}
 
@@ -128,10 +168,11 @@ def main(argv=None) -> int:
     ap.add_argument("--only", choices=("quick", "full", "all"), default="all")
     ap.add_argument("--cache", choices=("cold", "warm", "both"), default="both")
     ap.add_argument("--json", help="write the results here too")
-    ap.add_argument("--child", nargs=2, metavar=("VARIANT", "TRAJ"), help=argparse.SUPPRESS)
+    ap.add_argument("--solvers", action="store_true", help="also book each plan with every solver (CPU s)")
+    ap.add_argument("--child", nargs=3, metavar=("VARIANT", "TRAJ", "SOLVERS"), help=argparse.SUPPRESS)
     a = ap.parse_args(argv)
     if a.child:
-        print("BENCH-JSON " + json.dumps(child(a.child[0], Path(a.child[1])), default=float))
+        print("BENCH-JSON " + json.dumps(child(a.child[0], Path(a.child[1]), a.child[2] == "1"), default=float))
         return 0
     variants = ("quick", "full") if a.only == "all" else (a.only,)
     runs = {"cold": ("cold",), "warm": ("cold", "warm"), "both": ("cold", "warm")}[a.cache]
@@ -143,7 +184,8 @@ def main(argv=None) -> int:
             propagate(v, traj)
             cache = Path(tmp) / f"cache-{v}"
             for kind in runs:
-                p = subprocess.run([sys.executable, __file__, "--child", v, str(traj)], capture_output=True,
+                p = subprocess.run([sys.executable, __file__, "--child", v, str(traj), "1" if a.solvers else "0"],
+                                   capture_output=True,
                                    text=True, env={**env, "MMXSIM_CACHE_DIR": str(cache)}, cwd=ROOT)
                 line = [x for x in p.stdout.splitlines() if x.startswith("BENCH-JSON ")]
                 if p.returncode or not line:
@@ -154,18 +196,22 @@ def main(argv=None) -> int:
         if a.cache == "warm" and k.endswith("/cold"):
             continue
         st = r["stages"]
-        other_w = r["total_wall_s"] - sum(x["wall_s"] for x in st.values())
-        other_c = r["total_cpu_s"] - sum(x["cpu_s"] for x in st.values())
+        # "tracks" holds its own HiGHS solves, which "milp_solve" counts too
+        other_w = r["total_wall_s"] - sum(x["wall_s"] for k, x in st.items() if k != "tracks")
+        other_c = r["total_cpu_s"] - sum(x["cpu_s"] for k, x in st.items() if k != "tracks")
         print(f"\n{k}: total {r['total_wall_s']:.2f} s wall, {r['total_cpu_s']:.2f} s CPU")
         print(f"  {'stage':<12}{'wall s':>9}{'CPU s':>9}")
         for name in STAGES:
             print(f"  {name:<12}{st[name]['wall_s']:9.2f}{st[name]['cpu_s']:9.2f}")
         print(f"  {'other':<12}{other_w:9.2f}{other_c:9.2f}")
         m, d = r["milp"], r["data"]
-        print(f"  MILP: {m.get('milp_variables')} variables, {m.get('milp_constraints')} constraints, "
+        print(f"  segment MILP: {m.get('milp_variables')} variables, {m.get('milp_constraints')} constraints, "
               f"{m.get('milp_nonzeros')} non-zeros; status {d['schedule_status']}; bookings by {r['method']}")
         print(f"  optimal {d['optimal_bits'] / 1e9:.6f} Gbit, greedy {d['greedy_bits'] / 1e9:.6f} Gbit, "
               f"downlinked {d['downlinked_bits'] / 1e9:.6f} Gbit, {d['passes']} passes")
+        for row in r.get("solvers", []):
+            print(f"  solver {row['solver']:<24} {row['cpu_s']:8.2f} CPU s {row['gbit']:10.4f} Gbit  {row['status']}"
+                  f"  {row['note'][:150]}")
     for v in variants:
         if f"{v}/cold" in out and f"{v}/warm" in out and out[f"{v}/cold"]["data"] != out[f"{v}/warm"]["data"]:
             print(f"\n{v}: cold and warm runs gave different numbers")

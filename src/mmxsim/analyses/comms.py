@@ -141,14 +141,22 @@ class CommsAnalysis(SchemaModel):
                                     description="spacecraft downlink chain (unpublished: defaults are assumptions)")
     required_gbit: float | None = Field(
         None, gt=0, description="book the fewest hours that return this volume instead of the most volume, Gbit")
-    # measured on the reference mission's 30-day plan (11 169 variables): the root node alone 43.5 s
-    # idle, 20 nodes 344 s for the same bookings (gap 12.7 % both); the quick look's plan (1065
-    # variables): 1 node ~5 s. Every run solves it (the answer is not kept on disk); the plan is one
-    # block (comms.schedule.milp_blocks: the one-downlink-at-a-time cliques link every segment)
+    # Measured on the reference plans (2026-12-06, shared 2-core machine, CPU s of the process):
+    # full (30 days, 3723 segments, 41 103 bookable tracks): the segment MILP's root node ~43 s idle and
+    # its answer (62.45 Gbit) below the greedy baseline (64.04 Gbit, returned); the track formulation's
+    # LP-guided search (3-day rolling windows) ~5.6 CPU s, 67.93 Gbit, 5.25 % below its LP bound
+    # (71.69 Gbit). Quick (3 days, 355 segments): the segment MILP's root ~5 s, 7.551 Gbit, the proven
+    # optimum; the LP-guided search ~1 s, 7.549 Gbit (an alternative booking 0.03 % lower): so the
+    # quick look keeps the segment MILP (ANALYSIS.quick). Every run solves it (the answer is not kept
+    # on disk); either plan is one block (comms.schedule.milp_blocks).
+    solver: Literal["tracks", "segments"] = Field("tracks", description=(
+        "booking solver: 'tracks' (one binary per bookable track, an LP-guided search that reports its "
+        "LP bound and gap; comms.schedule.track_schedule) or 'segments' (the segment MILP, "
+        "comms.schedule.optimal_schedule); with required_gbit the segment MILP is used"))
     node_limit: int = Field(1, ge=1, le=100_000, description=(
-        "MILP work limit in branch-and-bound nodes (1: the root node, with HiGHS' heuristics): the same "
-        "bookings on any machine load (HiGHS is deterministic for a node count); the plan says how it "
-        "stopped and its gap"))
+        "MILP work limit in branch-and-bound nodes, per HiGHS solve (1: the root node, with HiGHS' "
+        "heuristics): the same bookings on any machine load (HiGHS is deterministic for a node count); "
+        "the plan says how it stopped and its gap"))
     time_limit_s: float = Field(600.0, gt=0, le=3600, description=(
         "wall-clock safety cap on the MILP, s; if it is hit, the bookings may differ with machine load "
         "and the report says so"))
@@ -212,6 +220,9 @@ def _method(opt) -> str:
     notes = "; ".join(words(n) for n in opt.notes)
     if opt.method == "greedy" or opt.status == "greedy":
         return "the greedy baseline" + (f" ({notes})" if notes else "")
+    if opt.method == "tracks":
+        what = "the exact optimum of" if opt.status == "optimal" else "a heuristic answer (with its gap) of"
+        return f"{what} a track MILP" + (f" ({notes})" if notes else " (HiGHS)")
     return "a MILP" + (f" ({notes})" if notes else " (HiGHS)")
 
 
@@ -255,7 +266,7 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
         blocked=[BlockedWindow(b.station, tdb_seconds(b.start, "utc"), tdb_seconds(b.stop, "utc"), b.reason)
                  for b in cfg.blocked],
         phases=phases, rates_bps=rates, recorder_bits=cfg.recorder_gbit * 1e9, rdr_bits=cfg.rdr_gbit * 1e9,
-        required_bits=required, node_limit=cfg.node_limit, time_limit_s=cfg.time_limit_s,
+        required_bits=required, node_limit=cfg.node_limit, time_limit_s=cfg.time_limit_s, solver=cfg.solver,
         field_name="analyses.comms.stations")
     stations, passes, cands, profiles = plan.stations, plan.passes, plan.candidates, plan.profiles
     blocked, blackouts, opt, greedy, rec, rows = (plan.blocked, plan.conjunctions, plan.optimal, plan.greedy,
@@ -378,6 +389,6 @@ ANALYSIS = Analysis(
         ("ESA", "Ka-band deep-space transponder"),
         ("ESA", "ESTRACK ground stations"),
     ),
-    quick={"node_limit": 1},
+    quick={"node_limit": 1, "solver": "segments"},
     warnings=warnings,
 )

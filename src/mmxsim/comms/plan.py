@@ -53,7 +53,7 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
                   blocked: Sequence = (), phases: Sequence = (),
                   rates_bps: Mapping[str, Mapping[str, float]] | None = None,
                   recorder_bits: float = 64e9, rdr_bits: float = 0.0, required_bits: float | None = None,
-                  node_limit: int | None = 20, time_limit_s: float = 600.0,
+                  node_limit: int | None = 20, time_limit_s: float = 600.0, solver: str = "segments",
                   field_name: str = "stations") -> DownlinkPlan:
     """Passes, rates, bookings and the recorder over [t0, t1] for ``target`` (a
     :mod:`mmxsim.comms.geometry` target).
@@ -68,14 +68,19 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
     name -> bit/s) set the data production. With ``required_bits`` the MILP books the fewest hours
     that return that volume, else the most volume. ``node_limit`` bounds the MILP's work (the
     same bookings on any machine load); ``time_limit_s`` is only a safety cap (see
-    :func:`~mmxsim.comms.schedule.optimal_schedule`).
+    :func:`~mmxsim.comms.schedule.optimal_schedule`). ``solver``: ``'segments'`` (the segment MILP,
+    :func:`~mmxsim.comms.schedule.optimal_schedule`) or ``'tracks'`` (the track formulation's LP-guided
+    search, :func:`~mmxsim.comms.schedule.track_schedule`, maximum volume only: with ``required_bits``
+    the segment MILP is used).
     """
     from .datavolume import agency_table, downlink_intervals, production_intervals, simulate_recorder
     from .link import mmx_telecom_assumed, pass_rates
-    from .schedule import BlockedWindow, BookingRules, greedy_schedule, optimal_schedule
+    from .schedule import BlockedWindow, BookingRules, greedy_schedule, optimal_schedule, track_schedule
     from .stations import get_station, get_stations
     from .visibility import conjunctions, find_passes, pass_profile
 
+    if solver not in ("segments", "tracks"):
+        raise InputError("solver", solver, "'segments' or 'tracks'")
     stns = get_stations(list(stations), catalogue)
     by_name = {s.name: s for s in stns}
     terms = {s.name: ground_terminal_for(s, band, field_name) for s in stns}
@@ -103,9 +108,14 @@ def plan_downlink(stations: Sequence[str], target, t0: float, t1: float, *, cata
                 for b in blackouts for st in with_passes]
     # the greedy baseline once: reported, and the floor of the MILP's answer
     greedy = greedy_schedule(cands, rules, windows) if cands else None
-    opt = optimal_schedule(greedy.segments, rules, windows, required_bits=required_bits, node_limit=node_limit,
-                           time_limit_s=time_limit_s, greedy=greedy) \
-        if cands else None
+    if not cands:
+        opt = None
+    elif solver == "tracks" and required_bits is None:
+        opt = track_schedule(greedy.segments, rules, windows, node_limit=node_limit, time_limit_s=time_limit_s,
+                             greedy=greedy)
+    else:
+        opt = optimal_schedule(greedy.segments, rules, windows, required_bits=required_bits, node_limit=node_limit,
+                               time_limit_s=time_limit_s, greedy=greedy)
     prod = production_intervals(phases, rates_bps or {})
     rec = simulate_recorder(prod, downlink_intervals(opt, cands) if opt else [], recorder_bits, t0, t1,
                             rdr_capacity_bits=rdr_bits)
