@@ -47,7 +47,7 @@ def test_quick_settings_of_the_builtins():
     assert q["qso_family"] == {"sizes_km": [200.0, 100.0, 50.0]}
     assert q["qso_campaign"] == {"station_keeping_samples": 0}
     assert q["transfer"] == {"search_points": 1, "tof_max_days": 0.5}
-    assert q["comms"] == {"node_limit": 1, "solver": "segments"} and q["deimos"] == {} and q["planetary_protection"] == {}
+    assert q["comms"] == {"node_limit": 1} and q["deimos"] == {} and q["planetary_protection"] == {}
     assert q["origin"] == {"trials": 200, "shape": "thomas3k"} and q["landing"] == {"samples": 100}
 
 
