@@ -97,3 +97,38 @@ def test_batch_arcs_equal_scalar_arcs(pair):
         assert np.allclose(a, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
     one = T._sample_arcs(X0s[:1], tau, 2, 50)[0]
     assert np.array_equal(one, T._sample_arc(X0s[0], tau, 2, 50)[1])
+
+
+def test_cheap_line_search_trials_keep_the_newton_path(pair, monkeypatch):
+    """Line-search trials are first flown without the variational equations (issue 19): the Newton
+    iterates, their count and the failures are bit for bit those of deciding every trial on the
+    variational flight (``_TRIAL_REL`` = inf), with fewer variational flights."""
+    dep, arr = pair
+    X1, X2 = T._to_tau(T.qso_state(dep, 0.25)), T._to_tau(T.qso_state(arr, 0.75))
+    tau = 1.0 * DAY * T.N
+    guesses = [X1[3:], T._linear_guess(X1[:3], X2[:3], tau)]  # converges in 6 steps; fails in a line search
+    flights = []
+    flight = T._flight
+    monkeypatch.setattr(T, "_flight", lambda *a: flights.append(a[3]) or flight(*a))
+
+    def solve_all():
+        out = []
+        for vg in guesses:
+            try:
+                out.append(T._solve_bvp(X1[:3], X2[:3], tau, 2, vg))
+            except T.TransferError as e:
+                out.append(str(e))
+        return out
+
+    got = solve_all()
+    n_var = sum(flights)
+    flights.clear()
+    monkeypatch.setattr(T, "_TRIAL_REL", np.inf)
+    ref = solve_all()
+    assert isinstance(ref[0], tuple) and isinstance(ref[1], str) and got[1] == ref[1]
+    for a, b in zip(got[0], ref[0]):
+        assert np.array_equal(a, b)
+    assert n_var < sum(flights)
+    # the lockstep driver runs the same iterations
+    sols = T._solve_bvps([(X1[:3], X2[:3], tau, vg) for vg in guesses], 2)
+    assert np.array_equal(sols[0][0], ref[0][0]) and str(sols[1]) == ref[1]
