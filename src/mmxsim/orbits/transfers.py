@@ -21,8 +21,9 @@ Method
 * :func:`two_impulse_transfer` solves the two-point boundary-value problem
   r(t0) = r1 (departure point), r(t0 + tof) = r2 (arrival point) for the departure
   velocity by Newton's method. The Jacobian is the position-velocity block of the
-  state-transition matrix from heyoka's variational equations (``hy.var_ode_sys``,
-  the cached integrator of :func:`mmxsim.orbits.qso.hill_integrator`). The first guess
+  state-transition matrix from heyoka's variational equations (``hy.var_ode_sys``; the scalar
+  flights take the variations with respect to the initial velocity only, :func:`_newton_integrator`,
+  24 instead of 42 variables, no event; the grid's batch flights the full STM). The first guess
   is the solution of the same problem in the linear Hill (Clohessy-Wiltshire) equations
   (no Phobos gravity), then the departure orbit's own velocity; a backtracking line
   search keeps the miss decreasing. Its trial steps are flown first without the variational
@@ -319,7 +320,7 @@ def _newton_bvp(r1, r2, v_guess, tol_km=1e-9, maxit=25):
     for it in range(1, maxit + 1):
         if g < tol_km * max(1.0, np.linalg.norm(r2)):
             return v, Xf, g, it - 1
-        dv = np.linalg.lstsq(phi[:3, 3:], -G, rcond=1e-12)[0]
+        dv = np.linalg.lstsq(phi[:3, -3:], -G, rcond=1e-12)[0]
         s = 1.0
         while True:
             vt = v + s * dv
@@ -354,15 +355,51 @@ def _flow_state(X0, tau, degree):
     return ta.state.copy(), None
 
 
+_NEWTON_INTEGRATORS: dict = {}
+
+
+def _newton_integrator(degree):
+    """Cached scalar heyoka integrator of the Hill problem with the variational equations with respect
+    to the initial velocity only (state, then d state / d v0 as 6x3 row-major: the Newton Jacobian is
+    its position rows), no event: the same equations and tolerance as ``qso.hill_integrator(degree,
+    variational=True)`` at 24 instead of 42 variables."""
+    key = int(degree)
+    if key not in _NEWTON_INTEGRATORS:
+        import heyoka as hy
+
+        from ..mathns import heyoka_ns
+
+        Q._field(degree)
+        X = list(hy.make_vars("x", "y", "z", "vx", "vy", "vz"))
+        sys = hy.var_ode_sys(list(zip(X, Q.hill_rhs(X, degree, heyoka_ns()))), X[3:], order=1)
+        _NEWTON_INTEGRATORS[key] = hy.taylor_adaptive(sys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True)
+    return _NEWTON_INTEGRATORS[key]
+
+
+_V_SEED = np.vstack([np.zeros((3, 3)), np.eye(3)]).ravel()
+
+
+def _flow_newton(X0, tau, degree):
+    """State and d state / d v0 (6x3) at tau from (0, X0) (:func:`_newton_integrator`), or an error
+    message where the propagation failed."""
+    ta = _newton_integrator(degree)
+    ta.time = 0.0
+    st = ta.state
+    st[:6] = X0
+    st[6:] = _V_SEED
+    ta.propagate_until(tau)
+    st = ta.state
+    if not (abs(ta.time - tau) <= 1e-12 * max(1.0, tau) and np.all(np.isfinite(st))):
+        return f"propagation stopped at tau = {ta.time:.4g} of {tau:.4g}"
+    return st[:6].copy(), st[6:].reshape(6, 3).copy()
+
+
 def _flight(X0, tau, degree, stm):
     """One flight of :func:`_newton_bvp`'s request: (Xf, phi) with the STM, else (Xf, None); or the
     error message where the propagation failed."""
     if not stm:
         return _flow_state(X0, tau, degree)
-    try:
-        return _flow_stm(X0, tau, degree)
-    except TransferError as e:
-        return str(e)
+    return _flow_newton(X0, tau, degree)
 
 
 def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
