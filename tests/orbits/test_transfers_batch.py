@@ -32,11 +32,15 @@ def test_batch_stm_equals_scalar(pair):
     X0s = [X0 * (1.0 + 1e-3 * rng.standard_normal(6)) for _ in range(11)] + [np.array([0.0, 0, 0, 0.1, 0, 0])]
     taus = list(rng.uniform(0.5, 8.0, 11)) + [1.0]
     got = T._flow_stm_many(X0s, taus, 2)
-    for X, tau, g in zip(X0s[:-1], taus[:-1], got[:-1]):
+    newton = T._flow_stm_many(X0s, taus, 2, velocity_only=True)  # the grid's Newton flights: d state / d v0
+    for X, tau, g, gn in zip(X0s[:-1], taus[:-1], got[:-1], newton[:-1]):
         xs, phi = T._flow_stm(X, tau, 2)
         assert np.allclose(g[0], xs, rtol=0, atol=1e-11 * np.abs(xs).max())
         assert np.allclose(g[1], phi, rtol=0, atol=1e-10 * np.abs(phi).max())
-    assert isinstance(got[-1], str)
+        assert gn[1].shape == (6, 3)
+        assert np.allclose(gn[0], xs, rtol=0, atol=1e-11 * np.abs(xs).max())
+        assert np.allclose(gn[1], phi[:, 3:], rtol=0, atol=1e-10 * np.abs(phi).max())
+    assert isinstance(got[-1], str) and isinstance(newton[-1], str)
     with pytest.raises(T.TransferError):
         T._flow_stm(X0s[-1], taus[-1], 2)
 
@@ -47,7 +51,7 @@ def test_batch_grid_equals_scalar_grid(pair, monkeypatch):
     dep, arr = pair
     calls = []
     flow_many = T._flow_stm_many
-    monkeypatch.setattr(T, "_flow_stm_many", lambda *a: calls.append(len(a[0])) or flow_many(*a))
+    monkeypatch.setattr(T, "_flow_stm_many", lambda *a, **k: calls.append(len(a[0])) or flow_many(*a, **k))
     tofs, ph = np.array([0.3 * DAY, 0.6 * DAY]), np.array([0.0, 0.5])
     got, batched = T._grid_transfers(dep, arr, tofs, ph, ph, 2)
     assert batched

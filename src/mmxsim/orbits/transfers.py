@@ -21,9 +21,9 @@ Method
 * :func:`two_impulse_transfer` solves the two-point boundary-value problem
   r(t0) = r1 (departure point), r(t0 + tof) = r2 (arrival point) for the departure
   velocity by Newton's method. The Jacobian is the position-velocity block of the
-  state-transition matrix from heyoka's variational equations (``hy.var_ode_sys``; the scalar
-  flights take the variations with respect to the initial velocity only, :func:`_newton_integrator`,
-  24 instead of 42 variables, no event; the grid's batch flights the full STM). The first guess
+  state-transition matrix from heyoka's variational equations (``hy.var_ode_sys``, taken with
+  respect to the initial velocity only: 24 instead of 42 variables, no event; the scalar
+  :func:`_newton_integrator` and its batch twin for the grid). The first guess
   is the solution of the same problem in the linear Hill (Clohessy-Wiltshire) equations
   (no Phobos gravity), then the departure orbit's own velocity; a backtracking line
   search keeps the miss decreasing. Its trial steps are flown first without the variational
@@ -417,12 +417,14 @@ def _solve_bvp(r1, r2, tau, degree, v_guess, tol_km=1e-9, maxit=25):
 _BATCH_INTEGRATORS: dict = {}
 
 
-def _batch_integrator(degree, variational=True):
+def _batch_integrator(degree, variational=True, velocity_only=False):
     """Cached heyoka batch integrator (SIMD width ``heyoka.recommended_simd_size()``, one lane per
-    problem) of the Hill problem, with its variational equations (state, then the 6x6 STM row-major)
-    or without, no events: the batch twin of ``qso.hill_integrator(degree, variational)``, same
-    equations and tolerance."""
-    key = (int(degree), bool(variational))
+    problem) of the Hill problem, with its variational equations (state, then the 6x6 STM row-major;
+    ``velocity_only``: the variations with respect to the initial velocity only, 6x3, the batch twin
+    of :func:`_newton_integrator`) or without, no events: the batch twin of
+    ``qso.hill_integrator(degree, variational)``, same equations and tolerance."""
+    velocity_only = bool(variational and velocity_only)
+    key = (int(degree), bool(variational), velocity_only)
     if key not in _BATCH_INTEGRATORS:
         import heyoka as hy
 
@@ -432,40 +434,46 @@ def _batch_integrator(degree, variational=True):
         X = list(hy.make_vars("x", "y", "z", "vx", "vy", "vz"))
         sys = list(zip(X, Q.hill_rhs(X, degree, heyoka_ns())))
         if variational:
-            sys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
+            sys = hy.var_ode_sys(sys, X[3:] if velocity_only else hy.var_args.vars, order=1)
         W = int(hy.recommended_simd_size())
-        _BATCH_INTEGRATORS[key] = (hy.taylor_adaptive_batch(sys, np.ones((42 if variational else 6, W)),
-                                                            compact_mode=True), hy.taylor_outcome.time_limit)
+        n = 24 if velocity_only else 42 if variational else 6
+        _BATCH_INTEGRATORS[key] = (hy.taylor_adaptive_batch(sys, np.ones((n, W)), compact_mode=True),
+                                   hy.taylor_outcome.time_limit)
     return _BATCH_INTEGRATORS[key]
 
 
-def _flow_stm_many(X0s, taus, degree):
+def _flow_stm_many(X0s, taus, degree, velocity_only=False):
     """State and STM at tau_i from (0, X0_i) for many problems: heyoka batch mode (lanes sorted by tau,
     the last batch padded with a copy of one of its members). Returns a list of (Xf, phi) or, where a
     propagation failed (non-finite state, integrator error), an error message. heyoka stops the whole
-    batch when one lane fails; the other lanes of that batch are then flown with the scalar integrator."""
-    B, time_limit = _batch_integrator(degree)
+    batch when one lane fails; the other lanes of that batch are then flown with the scalar integrator.
+    ``velocity_only``: phi is d state / d v0 (6x3), the batch twin of :func:`_flow_newton`."""
+    B, time_limit = _batch_integrator(degree, True, velocity_only)
     W = B.batch_size
     X0s, taus = np.asarray(X0s, float), np.asarray(taus, float)
     order = np.argsort(taus, kind="stable")
     out = [None] * len(taus)
-    eye = np.eye(6).ravel()[:, None]
+    seed = (_V_SEED if velocity_only else np.eye(6).ravel())[:, None]
+    cols = 3 if velocity_only else 6
     for k in range(0, len(order), W):
         idx = order[k:k + W]
         lanes = np.concatenate([idx, np.full(W - len(idx), idx[0])])
         B.set_time(0.0)
         st = B.state
         st[:6, :] = X0s[lanes].T
-        st[6:, :] = eye
+        st[6:, :] = seed
         B.propagate_until(taus[lanes])
         st = B.state
         for j, i in enumerate(idx):
             oc = B.propagate_res[j][0]
             Xf = st[:, j]
             if oc == time_limit and np.all(np.isfinite(Xf)):
-                out[i] = (Xf[:6].copy(), Xf[6:].reshape(6, 6).copy())
+                out[i] = (Xf[:6].copy(), Xf[6:].reshape(6, cols).copy())
             elif np.all(np.isfinite(Xf)):
                 # stopped with the batch when another lane failed (heyoka stops every lane): flown alone
+                if velocity_only:
+                    out[i] = _flow_newton(X0s[i], taus[i], degree)
+                    continue
                 try:
                     out[i] = _flow_stm(X0s[i], taus[i], degree)
                 except TransferError as e:
@@ -500,7 +508,8 @@ def _solve_bvps(problems, degree):
         full = [i for i, (_, stm) in pending.items() if stm]
         if batch and len(full) >= _BATCH_MIN_LANES:
             X0s = [np.concatenate([problems[i][0], pending[i][0]]) for i in full]
-            res.update(zip(full, _flow_stm_many(X0s, [problems[i][2] for i in full], degree)))
+            res.update(zip(full, _flow_stm_many(X0s, [problems[i][2] for i in full], degree,
+                                                velocity_only=True)))
         for i, (v, stm) in pending.items():
             if i not in res:
                 res[i] = _flight(np.concatenate([problems[i][0], v]), problems[i][2], degree, stm)
