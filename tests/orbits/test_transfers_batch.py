@@ -41,6 +41,11 @@ def test_batch_stm_equals_scalar(pair):
         assert np.allclose(gn[0], xs, rtol=0, atol=1e-11 * np.abs(xs).max())
         assert np.allclose(gn[1], phi[:, 3:], rtol=0, atol=1e-10 * np.abs(phi).max())
     assert isinstance(got[-1], str) and isinstance(newton[-1], str)
+    states = T._flow_states_many(X0s, taus, 2)  # the line-search trials: the state only, no STM
+    for X, tau, g in zip(X0s[:-1], taus[:-1], states[:-1]):
+        ref = T._flow_state(X, tau, 2)[0]
+        assert g[1] is None and np.allclose(g[0], ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+    assert isinstance(states[-1], str)
     with pytest.raises(T.TransferError):
         T._flow_stm(X0s[-1], taus[-1], 2)
 
