@@ -32,11 +32,20 @@ def test_batch_stm_equals_scalar(pair):
     X0s = [X0 * (1.0 + 1e-3 * rng.standard_normal(6)) for _ in range(11)] + [np.array([0.0, 0, 0, 0.1, 0, 0])]
     taus = list(rng.uniform(0.5, 8.0, 11)) + [1.0]
     got = T._flow_stm_many(X0s, taus, 2)
-    for X, tau, g in zip(X0s[:-1], taus[:-1], got[:-1]):
+    newton = T._flow_stm_many(X0s, taus, 2, velocity_only=True)  # the grid's Newton flights: d state / d v0
+    for X, tau, g, gn in zip(X0s[:-1], taus[:-1], got[:-1], newton[:-1]):
         xs, phi = T._flow_stm(X, tau, 2)
         assert np.allclose(g[0], xs, rtol=0, atol=1e-11 * np.abs(xs).max())
         assert np.allclose(g[1], phi, rtol=0, atol=1e-10 * np.abs(phi).max())
-    assert isinstance(got[-1], str)
+        assert gn[1].shape == (6, 3)
+        assert np.allclose(gn[0], xs, rtol=0, atol=1e-11 * np.abs(xs).max())
+        assert np.allclose(gn[1], phi[:, 3:], rtol=0, atol=1e-10 * np.abs(phi).max())
+    assert isinstance(got[-1], str) and isinstance(newton[-1], str)
+    states = T._flow_states_many(X0s, taus, 2)  # the line-search trials: the state only, no STM
+    for X, tau, g in zip(X0s[:-1], taus[:-1], states[:-1]):
+        ref = T._flow_state(X, tau, 2)[0]
+        assert g[1] is None and np.allclose(g[0], ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+    assert isinstance(states[-1], str)
     with pytest.raises(T.TransferError):
         T._flow_stm(X0s[-1], taus[-1], 2)
 
@@ -47,7 +56,7 @@ def test_batch_grid_equals_scalar_grid(pair, monkeypatch):
     dep, arr = pair
     calls = []
     flow_many = T._flow_stm_many
-    monkeypatch.setattr(T, "_flow_stm_many", lambda *a: calls.append(len(a[0])) or flow_many(*a))
+    monkeypatch.setattr(T, "_flow_stm_many", lambda *a, **k: calls.append(len(a[0])) or flow_many(*a, **k))
     tofs, ph = np.array([0.3 * DAY, 0.6 * DAY]), np.array([0.0, 0.5])
     got, batched = T._grid_transfers(dep, arr, tofs, ph, ph, 2)
     assert batched
@@ -97,3 +106,55 @@ def test_batch_arcs_equal_scalar_arcs(pair):
         assert np.allclose(a, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
     one = T._sample_arcs(X0s[:1], tau, 2, 50)[0]
     assert np.array_equal(one, T._sample_arc(X0s[0], tau, 2, 50)[1])
+
+
+def test_cheap_line_search_trials_keep_the_newton_path(pair, monkeypatch):
+    """Line-search trials are first flown without the variational equations (issue 19): the Newton
+    iterates, their count and the failures are bit for bit those of deciding every trial on the
+    variational flight (``_TRIAL_REL`` = inf), with fewer variational flights."""
+    dep, arr = pair
+    X1, X2 = T._to_tau(T.qso_state(dep, 0.25)), T._to_tau(T.qso_state(arr, 0.75))
+    tau = 1.0 * DAY * T.N
+    guesses = [X1[3:], T._linear_guess(X1[:3], X2[:3], tau)]  # converges in 6 steps; fails in a line search
+    flights = []
+    flight = T._flight
+    monkeypatch.setattr(T, "_flight", lambda *a: flights.append(a[3]) or flight(*a))
+
+    def solve_all():
+        out = []
+        for vg in guesses:
+            try:
+                out.append(T._solve_bvp(X1[:3], X2[:3], tau, 2, vg))
+            except T.TransferError as e:
+                out.append(str(e))
+        return out
+
+    got = solve_all()
+    n_var = sum(flights)
+    flights.clear()
+    monkeypatch.setattr(T, "_TRIAL_REL", np.inf)
+    ref = solve_all()
+    assert isinstance(ref[0], tuple) and isinstance(ref[1], str) and got[1] == ref[1]
+    for a, b in zip(got[0], ref[0]):
+        assert np.array_equal(a, b)
+    assert n_var < sum(flights)
+    # the lockstep driver runs the same iterations
+    sols = T._solve_bvps([(X1[:3], X2[:3], tau, vg) for vg in guesses], 2)
+    assert np.array_equal(sols[0][0], ref[0][0]) and str(sols[1]) == ref[1]
+
+
+def test_newton_flight_equals_full_stm(pair):
+    """The scalar Newton flights integrate the variations with respect to the initial velocity only
+    (24 variables, no section event): state and d r / d v0 equal the full STM integrator's to ~1e-12;
+    a flight into Phobos' centre is an error message."""
+    rng = np.random.default_rng(3)
+    X0 = T._to_tau(pair[0].state0)
+    for _ in range(3):
+        X = X0 * (1.0 + 1e-3 * rng.standard_normal(6))
+        tau = rng.uniform(2.0, 12.0)
+        xs, jac = T._flow_newton(X, tau, 2)
+        ref, phi = T._flow_stm(X, tau, 2)
+        assert jac.shape == (6, 3)
+        assert np.allclose(xs, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
+        assert np.allclose(jac, phi[:, 3:], rtol=0, atol=1e-10 * np.abs(phi).max())
+    assert isinstance(T._flow_newton(np.array([0.0, 0, 0, 0.1, 0, 0]), 1.0, 2), str)
