@@ -68,7 +68,7 @@ synchronised clocks).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Mapping
 
 import numpy as np
@@ -363,6 +363,76 @@ def _delay(p):
     return float(getattr(p, "delay_s", 0.0))
 
 
+def _count_start(data, idx, settings):
+    """Two-part epochs of the count starts ``t - Tc`` of Doppler rows ``idx`` (as :func:`compute` forms them)."""
+    t_hi, t_lo = data.t[idx].astype(float), data.t_lo[idx].astype(float)
+    if not settings.two_part_epochs:
+        t_hi, t_lo = t_hi + t_lo, np.zeros_like(t_lo)
+    s_hi, s_lo = add_epoch(t_hi, t_lo, -data.count_time[idx])
+    if not settings.two_part_epochs:
+        s_hi, s_lo = s_hi + s_lo, np.zeros_like(s_lo)
+    return s_hi, s_lo
+
+
+def _take_leg(leg: _Leg, i) -> _Leg:
+    return _Leg(*(getattr(leg, f.name)[i] if isinstance(getattr(leg, f.name), np.ndarray) else getattr(leg, f.name)
+                  for f in fields(_Leg)))
+
+
+def _take_path(path: dict, i) -> dict:
+    out = {}
+    for k, v in path.items():
+        if isinstance(v, _Leg):
+            out[k] = _take_leg(v, i)
+        elif isinstance(v, tuple):
+            out[k] = tuple(a[i] for a in v)
+        elif isinstance(v, np.ndarray):
+            out[k] = v[i]
+        else:
+            out[k] = v
+    return out
+
+
+def _shared_paths(data, keys, spacecraft, stations, settings, eph) -> dict:
+    """``{(key, "tag" | "start"): path}``: the two-way paths (:func:`_two_way`) of the range and
+    Doppler rows of each key of :func:`compute` ending at the tags and, for Doppler, at the count
+    starts ``t - Tc``, each (receiver, transmitter) pair's solved ONCE for every distinct two-part
+    epoch: a Doppler count that starts at the previous row's tag (60 s counts every 60 s) and a
+    range point at a Doppler tag are the same path. Each element of the light-time solution is
+    computed alone (elementwise arithmetic), so the values are those of one path per row; only
+    the number of Newton steps, taken until the slowest element of the batch has converged (the
+    extra ones below the tolerance), depends on the batch."""
+    need: dict = {}
+    for key in dict.fromkeys(keys):
+        kind, rname, tname, _ = key.split("|")
+        if kind not in ("range", "doppler"):
+            continue
+        idx = np.flatnonzero(keys == key)
+        t_hi, t_lo = data.t[idx].astype(float), data.t_lo[idx].astype(float)
+        if not settings.two_part_epochs:
+            t_hi, t_lo = t_hi + t_lo, np.zeros_like(t_lo)
+        need.setdefault((rname, tname), []).append(((key, "tag"), t_hi, t_lo))
+        if kind == "doppler":
+            need[(rname, tname)].append(((key, "start"), *_count_start(data, idx, settings)))
+    out = {}
+    for (rname, tname), parts in need.items():
+        hi = np.concatenate([a for _, a, _ in parts])
+        lo = np.concatenate([b for _, _, b in parts])
+        lo = np.where(lo == 0.0, 0.0, lo)  # -0.0 and 0.0 are one epoch
+        order = np.lexsort((lo, hi))
+        new = np.ones(len(hi), bool)
+        new[1:] = (hi[order][1:] != hi[order][:-1]) | (lo[order][1:] != lo[order][:-1])
+        first = order[new]
+        inv = np.empty(len(hi), int)
+        inv[order] = np.cumsum(new) - 1
+        p = _two_way(spacecraft, stations[rname], stations[tname], hi[first], lo[first], settings, eph)
+        k = 0
+        for name, a, _ in parts:
+            out[name] = _take_path(p, inv[k: k + len(a)])
+            k += len(a)
+    return out
+
+
 def compute(data, spacecraft, stations: Mapping[str, object], settings: MeasurementSettings | None = None,
             ephemeris=None) -> Computed:
     """Computed values, bounce epochs, partials, light times, elevations and corrections of every
@@ -390,6 +460,7 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
     c = C_KM_S
     keys = np.array([f"{k}|{r}|{t}|{s if k == 'ddor' else ''}" for k, r, t, s in
                      zip(data.kind, data.receiver, data.transmitter, data.station2)], dtype=object)
+    paths = _shared_paths(data, keys, spacecraft, stations, settings, ephemeris)
     for key in dict.fromkeys(keys):
         idx = np.flatnonzero(keys == key)
         kind, rname, tname, sname = key.split("|")
@@ -398,7 +469,7 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
         if not settings.two_part_epochs:
             t_hi, t_lo = t_hi + t_lo, np.zeros_like(t_lo)
         if kind in ("range", "doppler"):
-            p1 = _two_way(spacecraft, rx, tx, t_hi, t_lo, settings, ephemeris)
+            p1 = paths[(key, "tag")]
             delay = 0.5 * c * (_delay(rx) + _delay(tx) + settings.transponder_delay_s)
             out.light_time[idx] = np.stack([p1["up"].tau, p1["down"].tau], axis=1)
             out.elevation_deg[idx] = np.stack(p1["el"], axis=1)
@@ -413,10 +484,7 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
                 out.mapping_wet[idx, 0], out.mapping_wet[idx, 1] = p1["mw"]
             else:
                 tc = data.count_time[idx]
-                s_hi, s_lo = add_epoch(t_hi, t_lo, -tc)
-                if not settings.two_part_epochs:
-                    s_hi, s_lo = s_hi + s_lo, np.zeros_like(s_lo)
-                p0 = _two_way(spacecraft, rx, tx, s_hi, s_lo, settings, ephemeris)
+                p0 = paths[(key, "start")]
                 out.iterations = max(out.iterations, p0["it"])
                 if settings.two_part_epochs:
                     dgeo = 0.5 * (_ddist(p1["down"], p0["down"]) + _ddist(p1["up"], p0["up"]))
