@@ -152,6 +152,15 @@ class Computed:
     mapping_wet: np.ndarray = None
     iterations: int = 0
 
+    def select(self, rows) -> "Computed":
+        """The rows ``rows`` (a boolean mask or indices) of every per-row array."""
+        return Computed(value=self.value[rows], bounce_hi=self.bounce_hi[rows], bounce_lo=self.bounce_lo[rows],
+                        d_value_d_state=self.d_value_d_state[rows], light_time=self.light_time[rows],
+                        elevation_deg=self.elevation_deg[rows],
+                        corrections={k: v[rows] for k, v in self.corrections.items()},
+                        mapping_wet=None if self.mapping_wet is None else self.mapping_wet[rows],
+                        iterations=self.iterations)
+
 
 # ---------------------------------------------------------------------------------------------
 # Media and relativity

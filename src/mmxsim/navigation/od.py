@@ -417,15 +417,36 @@ class OrbitProblem:
         trajectory); :meth:`computed_rows` gives every row (optical and LIDAR too)."""
         from .measurements import compute
 
-        traj = self.trajectory(p, c)
+        key = self._computed_key(p, c)
+        memo = getattr(self, "_comp_memo", None)
+        if memo is not None and memo[0] == key:  # the same point again (set-up, simulation): kept
+            comp, traj = memo[1], memo[2]
+        else:
+            traj = self.trajectory(p, c)
+            comp = compute(self.data, traj, self.stations, self.settings, self.ephemeris)
         if c is None:  # the last linearisation point is the reference of stm()
             self._cache = (np.asarray(p, float).tobytes(), traj)
-        comp = compute(self.data, traj, self.stations, self.settings, self.ephemeris)
+        self._comp_memo = (key, comp, traj)
         if not self._elevation_checked:
             self.check_elevation(comp)
         v = self.values(p, c)
         bias = self._bias_matrix(list(v)) @ np.array(list(v.values()))
         return comp.value + bias, comp, traj
+
+    def _computed_key(self, p, c):
+        """What :func:`measurements.compute` depends on besides the problem's fixed parts: the data
+        (by identity: a problem's data are not edited in place) and the trajectory's point."""
+        return (id(self.data), len(self.data), self._trajectory_args(p, c)[0])
+
+    def keep_computed(self, p, c, comp, traj) -> None:
+        """Make ``comp`` (a :class:`~mmxsim.navigation.measurements.Computed` of this problem's data
+        with ``traj``, the trajectory of ``(p, c)``) the computation :meth:`computed` returns at
+        ``(p, c)`` without computing it again, e.g. the rows of a larger problem's computation at the
+        same point (each row's computation depends on that row alone)."""
+        if len(comp.value) != len(self.data):
+            raise InputError("keep_computed comp", len(comp.value), f"{len(self.data)} rows (this problem's data)")
+        self._comp_memo = (self._computed_key(p, c), comp, traj)
+        self._traj_memo = (self._trajectory_args(p, c)[0], traj)
 
     def computed_rows(self, p, c=None):
         """(computed values of every row (radiometric, landmark, LIDAR; see :meth:`observations`), the
