@@ -223,13 +223,15 @@ class _Leg:
     iterations: int
     grad_known: np.ndarray = None  # d(leg length)/d(known position): -n + Shapiro gradient
     grad_other: np.ndarray = None  # d(leg length)/d(other position): n + Shapiro gradient
+    other_state: tuple = None  # (pos_hi, pos_lo, vel) of the other participant at (t_hi, t_lo)
 
 
-def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph) -> _Leg:
+def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph, known_state=None) -> _Leg:
     """Light time between ``known`` at ``t_hi + t_lo`` and ``other`` at ``t ± τ`` (sign -1: other
-    emitted earlier; +1: other receives later)."""
+    emitted earlier; +1: other receives later). ``known_state``: ``known``'s ``state_dd`` at those
+    epochs when the caller has it (the previous leg's ``other_state``: the same numbers)."""
     naive = not settings.two_part_epochs
-    a_hi, a_lo, va = state_dd(known, t_hi, t_lo)
+    a_hi, a_lo, va = state_dd(known, t_hi, t_lo) if known_state is None else known_state
     if naive:
         a_hi, a_lo = a_hi + a_lo, np.zeros_like(a_lo)
     sun = np.atleast_2d(eph.state("SUN", "SSB", t_hi))[:, :3] if settings.shapiro else None
@@ -256,7 +258,7 @@ def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph
             if sun is not None:
                 sa, sb = shapiro_gradient_km(a_hi, b_hi, sun, settings.gamma)
                 ga, gb = ga + sa, gb + sb
-            return _Leg(tau, eh, el, r_hi, r_lo, d, sh, va, vb, k, ga, gb)
+            return _Leg(tau, eh, el, r_hi, r_lo, d, sh, va, vb, k, ga, gb, (b_hi, b_lo, vb))
         tau = tau - step
     raise LightTimeError(f"light time between {getattr(known, 'name', '?')} and {getattr(other, 'name', '?')} "
                          f"did not converge in {settings.max_iterations} iterations (last step "
@@ -342,7 +344,7 @@ def _two_way(sc, rx, tx, t_hi, t_lo, settings, eph):
     """Path ending at the receiver at t: downlink then uplink. Returns a dict of arrays."""
     c = C_KM_S
     down = _leg(rx, t_hi, t_lo, sc, -1, settings, eph)  # other = spacecraft at the bounce
-    up = _leg(sc, down.t_hi, down.t_lo, tx, -1, settings, eph)  # other = transmitter at t_t
+    up = _leg(sc, down.t_hi, down.t_lo, tx, -1, settings, eph, down.other_state)  # other = transmitter at t_t
     n_d = _unit(down.r_hi)  # receiver -> spacecraft
     n_u = -_unit(up.r_hi)  # transmitter -> spacecraft
     v_sc, v_tx = down.v_other, up.v_other
@@ -384,8 +386,12 @@ def _count_start(data, idx, settings):
 
 
 def _take_leg(leg: _Leg, i) -> _Leg:
-    return _Leg(*(getattr(leg, f.name)[i] if isinstance(getattr(leg, f.name), np.ndarray) else getattr(leg, f.name)
-                  for f in fields(_Leg)))
+    def take(v):
+        if isinstance(v, np.ndarray):
+            return v[i]
+        return tuple(take(a) for a in v) if isinstance(v, tuple) else v
+
+    return _Leg(*(take(getattr(leg, f.name)) for f in fields(_Leg)))
 
 
 def _take_path(path: dict, i) -> dict:
@@ -512,7 +518,8 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
         else:  # ddor
             r2 = stations[sname]
             l1 = _leg(rx, t_hi, t_lo, spacecraft, -1, settings, ephemeris)  # emission at t - tau1
-            l2 = _leg(spacecraft, l1.t_hi, l1.t_lo, r2, +1, settings, ephemeris)  # reaches station2 at t_e + tau2
+            l2 = _leg(spacecraft, l1.t_hi, l1.t_lo, r2, +1, settings, ephemeris,
+                      l1.other_state)  # reaches station2 at t_e + tau2
             n1 = _unit(l1.r_hi)  # receiver -> spacecraft
             n2 = _unit(l2.r_hi)  # spacecraft -> station2
             v_sc, v_r2 = l1.v_other, l2.v_other
