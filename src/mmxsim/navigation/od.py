@@ -505,12 +505,18 @@ class OrbitProblem:
         J = np.zeros((len(d), len(names)))
         hi, lo = comp.bounce_hi, comp.bounce_lo
         src, dst = self._columns(traj.names, names)
+        # the sensitivity once per distinct bounce epoch (a Doppler count's first bounce is the
+        # previous row's second, a range bounce a Doppler one: _shared_paths in measurements)
+        ok_all = np.isfinite(hi)
+        if ok_all.any():
+            ep = np.unique(np.stack([hi[ok_all], lo[ok_all]], axis=1), axis=0)
+            S_all = traj.sensitivity(ep[:, 0].copy(), ep[:, 1].copy())[:, :, src]  # (K, 6, n)
         for j in range(hi.shape[1]):
-            ok = np.isfinite(hi[:, j])
+            ok = ok_all[:, j]
             if not ok.any():
                 continue
-            S = traj.sensitivity(hi[ok, j], lo[ok, j])  # (k, 6, n_traj)
-            dh = np.einsum("ki,kin->kn", comp.d_value_d_state[ok, j, :], S[:, :, src])
+            k = _epoch_rows(ep, hi[ok, j], lo[ok, j])
+            dh = np.einsum("ki,kin->kn", comp.d_value_d_state[ok, j, :], S_all[k])
             J[np.ix_(np.flatnonzero(ok), dst)] += dh
         J += self._bias_matrix(names, d)
         return J
@@ -863,6 +869,19 @@ class OrbitProblem:
             Q[i, i + 3] = Q[i + 3, i] = q * dt ** 2 / 2.0
             Q[i + 3, i + 3] = q * dt
         return Q
+
+
+def _epoch_rows(ep: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Rows of ``ep`` ((K, 2) distinct two-part epochs sorted by (hi, lo), as np.unique(axis=0)
+    gives) equal to each (hi, lo)."""
+    i = np.searchsorted(ep[:, 0], hi, side="left")
+    j = np.searchsorted(ep[:, 0], hi, side="right")
+    out = i.copy()
+    for r in np.flatnonzero(j - i > 1):  # one hi with several lo: rare (the same float, other low parts)
+        out[r] = i[r] + int(np.searchsorted(ep[i[r]:j[r], 1], lo[r]))
+    if not (np.array_equal(ep[out, 0], hi) and np.array_equal(ep[out, 1], lo)):  # pragma: no cover
+        raise MmxsimError("internal: a bounce epoch was not found among the evaluated ones")
+    return out
 
 
 def fly_trajectories(items) -> list:
