@@ -414,9 +414,10 @@ def _shared_paths(data, keys, spacecraft, stations, settings, eph) -> dict:
     starts ``t - Tc``, each (receiver, transmitter) pair's solved ONCE for every distinct two-part
     epoch: a Doppler count that starts at the previous row's tag (60 s counts every 60 s) and a
     range point at a Doppler tag are the same path. Each element of the light-time solution is
-    computed alone (elementwise arithmetic), so the values are those of one path per row; only
-    the number of Newton steps, taken until the slowest element of the batch has converged (the
-    extra ones below the tolerance), depends on the batch."""
+    computed alone (elementwise arithmetic), so the values are those of one path per row, to the
+    light-time tolerance: the number of Newton steps, taken until the slowest element of the batch
+    has converged (each extra one below the tolerance), depends on the batch, as it did per key
+    (tests/navigation/test_measurements.py: every row against its computation alone)."""
     need: dict = {}
     for key in dict.fromkeys(keys):
         kind, rname, tname, _ = key.split("|")

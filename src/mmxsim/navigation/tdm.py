@@ -24,7 +24,8 @@ TrackingData kind      TDM
 =====================  ==========================================================================
 
 Epochs are the receive time tags (``TIMETAG_REF = RECEIVE``). They are written and read with exact
-arithmetic (integer seconds and :class:`fractions.Fraction`), never through one float or a one-part
+arithmetic (integer seconds and :class:`fractions.Fraction`; many epochs at once as integers in units of
+2^-1080 x 1e-30 s, the same strings), never through one float or a one-part
 Julian date: UTC <-> TAI with the leap-second table of ERFA (``erfa.dat``, exact integer seconds;
 a time inside a leap second, ``23:59:60.x``, is handled), TT = TAI + 32.184 s, GPS = TAI - 19 s
 (definitions), and TDB - TT from ERFA's ``dtdb`` (Fairhead & Bretagnon series, geocentre, as
