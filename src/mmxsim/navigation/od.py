@@ -419,14 +419,14 @@ class OrbitProblem:
 
         key = self._computed_key(p, c)
         memo = getattr(self, "_comp_memo", None)
-        if memo is not None and memo[0] == key:  # the same point again (set-up, simulation): kept
-            comp, traj = memo[1], memo[2]
+        if memo is not None and memo[0] is self.data and memo[1] == key:  # the same point again: kept
+            comp, traj = memo[2], memo[3]
         else:
             traj = self.trajectory(p, c)
             comp = compute(self.data, traj, self.stations, self.settings, self.ephemeris)
         if c is None:  # the last linearisation point is the reference of stm()
             self._cache = (np.asarray(p, float).tobytes(), traj)
-        self._comp_memo = (key, comp, traj)
+        self._comp_memo = (self.data, key, comp, traj)
         if not self._elevation_checked:
             self.check_elevation(comp)
         v = self.values(p, c)
@@ -434,9 +434,10 @@ class OrbitProblem:
         return comp.value + bias, comp, traj
 
     def _computed_key(self, p, c):
-        """What :func:`measurements.compute` depends on besides the problem's fixed parts: the data
-        (by identity: a problem's data are not edited in place) and the trajectory's point."""
-        return (id(self.data), len(self.data), self._trajectory_args(p, c)[0])
+        """What :func:`measurements.compute` depends on besides the problem's fixed parts and its data
+        (the memo holds the data object itself, compared by identity: a problem's data are not edited
+        in place): the number of rows and the trajectory's point."""
+        return (len(self.data), self._trajectory_args(p, c)[0])
 
     def keep_computed(self, p, c, comp, traj) -> None:
         """Make ``comp`` (a :class:`~mmxsim.navigation.measurements.Computed` of this problem's data
@@ -445,7 +446,7 @@ class OrbitProblem:
         same point (each row's computation depends on that row alone)."""
         if len(comp.value) != len(self.data):
             raise InputError("keep_computed comp", len(comp.value), f"{len(self.data)} rows (this problem's data)")
-        self._comp_memo = (self._computed_key(p, c), comp, traj)
+        self._comp_memo = (self.data, self._computed_key(p, c), comp, traj)
         self._traj_memo = (self._trajectory_args(p, c)[0], traj)
 
     def computed_rows(self, p, c=None):
