@@ -219,7 +219,7 @@ def _format_ticks(ticks: int, system: str, decimals: int) -> str:
     """The epoch string of ``ticks`` units of ``10**-decimals`` s past J2000 on ``system``'s clock
     (TAI seconds for UTC, as :func:`_in_scale` gives)."""
     scale = 10**decimals
-    if system == "UTC":  # x is TAI: find the UTC day that holds it (a leap second day is 86401 s)
+    if system == "UTC":  # ticks are TAI: find the UTC day that holds them (a leap second day is 86401 s)
         day0 = (ticks // scale + 43200) // 86400
         for day in (day0 - 1, day0, day0 + 1):
             start = (day * 86400 - 43200 + _leap(day)) * scale
@@ -227,7 +227,7 @@ def _format_ticks(ticks: int, system: str, decimals: int) -> str:
             if start <= ticks < start + length:
                 break
         else:  # pragma: no cover - the table is monotonic
-            raise InputError("TDM epoch", float(x), "a UTC epoch inside ERFA's leap-second table")
+            raise InputError("TDM epoch", ticks / scale, "a UTC epoch inside ERFA's leap-second table")
         sod_ticks = ticks - start
     else:
         day, sod_ticks = divmod(ticks + 43200 * scale, 86400 * scale)
