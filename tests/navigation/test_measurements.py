@@ -600,3 +600,46 @@ def test_doppler_noise_real_ephemeris_and_station():
     noise = _highpass_rms(compute(data, mars, gs, MeasurementSettings(), eph).value) * 1e6
     print(f"Doppler noise on DE421 + DSS-43: {noise:.1e} mm/s")
     assert noise < 3e-3
+
+
+def test_shared_paths_equal_one_row_at_a_time(monkeypatch):
+    """compute() solves each (receiver, transmitter) pair's two-way path once per distinct epoch: a
+    Doppler count starting at the previous tag (60 s counts every 60 s) and a range point at a Doppler
+    tag reuse one solution. Every row equals its computation alone (light time, values, partials,
+    bounces), and the paths solved are the distinct epochs only (n + 1 for n Doppler rows)."""
+    import mmxsim.navigation.measurements as meas
+
+    sc = FunctionParticipant("MMX", _dd(_sc_ld))
+    st = _stations()
+    n = 8
+    dop = _doppler_rows(n)
+    dop.t_lo = np.zeros(n)  # on the 60 s grid: each count start is the previous tag exactly
+    rng = TrackingData(kind=["range"] * 3, t=dop.t[[1, 4, 6]], t_lo=np.zeros(3), receiver=["DSS-25"] * 3,
+                       transmitter=["DSS-25"] * 3, value=np.zeros(3), sigma=np.full(3, 1e-3), count_time=np.zeros(3))
+    three = _doppler_rows(4, rx="DSS-25", tx="DSS-65")  # another pair, other (non-grid) low parts
+    cols = ("kind", "t", "t_lo", "receiver", "transmitter", "value", "sigma", "count_time")
+    data = TrackingData(**{c: np.concatenate([np.asarray(getattr(d, c)) for d in (dop, rng, three)]) for c in cols})
+    sizes = []
+    real = meas._two_way
+
+    def counting(sc_, rx, tx, t_hi, *a):
+        sizes.append((rx.name, tx.name, len(t_hi)))
+        return real(sc_, rx, tx, t_hi, *a)
+
+    monkeypatch.setattr(meas, "_two_way", counting)
+    settings = MeasurementSettings(troposphere=True, shapiro=False)
+    whole = compute(data, sc, st, settings)
+    assert ("DSS-25", "DSS-25", n + 1) in sizes and ("DSS-25", "DSS-65", 8) in sizes
+    # a row alone may take one Newton step more or fewer (its batch's slowest element decides), each
+    # below the light-time tolerance (4 ulp of tau here): equal to that
+    tol = 2 * np.maximum(settings.light_time_tol_s, 4 * np.spacing(whole.light_time))
+    for i in range(len(data)):
+        one = compute(data.select(np.array([i])), sc, st, settings)
+        assert np.all(np.abs(whole.light_time[i] - one.light_time[0]) <= tol[i])
+        db = (whole.bounce_hi[i] - one.bounce_hi[0]) + (whole.bounce_lo[i] - one.bounce_lo[0])
+        assert np.all(np.isnan(db) | (np.abs(db) <= tol[i].max())), (i, db)
+        scale = C_KM_S * (1.0 if data.kind[i] == "range" else 1.0 / data.count_time[i])
+        assert abs(whole.value[i] - one.value[0]) <= scale * tol[i].max(), (i, whole.value[i] - one.value[0])
+        assert np.allclose(whole.elevation_deg[i], one.elevation_deg[0], rtol=0, atol=1e-9)
+        assert np.allclose(whole.mapping_wet[i], one.mapping_wet[0], rtol=1e-9, atol=0, equal_nan=True)
+        assert np.allclose(whole.d_value_d_state[i], one.d_value_d_state[0], rtol=1e-9, atol=1e-15)

@@ -378,3 +378,35 @@ def test_a_diverging_batch_says_so(case):
         batch_least_squares(p, BatchSettings(max_iterations=15, divergence_iterations=2))
     print(str(exc.value))
     assert "iter" in str(exc.value)
+
+
+def test_kept_computation_is_returned_at_its_point_only(case, monkeypatch):
+    """OrbitProblem.computed keeps its last computation: the same point again (or a point handed
+    over with keep_computed, e.g. a subset of a larger problem's rows) returns it without computing,
+    the elevation check included; another point computes; a computation of other rows is refused."""
+    import mmxsim.navigation.measurements as meas
+
+    calls = []
+    real = meas.compute
+    monkeypatch.setattr(meas, "compute", lambda *a, **k: calls.append(1) or real(*a, **k))
+    big = make(case)
+    p = big.p0
+    v1, comp, traj = big.computed(p)
+    v2, comp2, _ = big.computed(p.copy())
+    assert len(calls) == 1 and comp2 is comp and np.array_equal(v1, v2)
+    keep = np.arange(len(case["rows"])) % 3 != 0
+    sub = make(case, data=case["rows"].select(keep))
+    sub.keep_computed(p, None, comp.select(keep), traj)
+    v3, _, _ = sub.computed(p)
+    assert len(calls) == 1 and np.array_equal(v3, v1[keep])  # range biases: the same columns, kept rows
+    q = p.copy()
+    q[0] += 1e-3
+    sub.computed(q)
+    assert len(calls) == 2
+    with pytest.raises(InputError, match="keep_computed"):
+        sub.keep_computed(p, None, comp, traj)
+    # a kept computation is checked against the elevation mask like a computed one
+    strict = make(case, elevation_mask_deg=89.0)
+    strict.keep_computed(p, None, comp, traj)
+    with pytest.raises(InputError, match="od.elevation_mask_deg"):
+        strict.computed(p)

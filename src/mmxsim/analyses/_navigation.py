@@ -297,10 +297,13 @@ def setup(cfg, scenario, ctx) -> Setup:
     # the problem's own check (OrbitProblem.elevation_mask_deg, at its first computation) holds
     from ..navigation.measurements import elevation_mask
 
-    _, comp, _ = problem.computed(p_true, c_true)
+    _, comp, traj = problem.computed(p_true, c_true)
     keep = elevation_mask(comp, ELEVATION_MASK_DEG)
     dropped = int(np.sum(~keep))
     problem = problem_with(problem, data=rows.select(keep))  # with the check (ELEVATION_MASK_DEG)
+    # the kept rows' computation at the truth is that one's (row by row): the troposphere residual
+    # and the simulation below take it instead of computing it again
+    problem.keep_computed(p_true, c_true, comp.select(keep), traj)
     rows = problem.data
     if len(rows) == 0:
         raise InputError("analyses.od.stations", list(cfg.stations),
@@ -352,6 +355,9 @@ def estimate_once(su: Setup, cfg, seed: int, noise: bool):
     else:
         state, est = None, None
     prob = problem_with(su.problem, data=data, state=state, estimate=est)
+    if not noise:  # noise-free data: the first (only) linearisation point is the truth, computed already
+        _, comp, traj = su.problem.computed(su.p_true, su.c_true)
+        prob.keep_computed(su.p_true, su.c_true, comp, traj)
     bs = BatchSettings(max_iterations=cfg.max_iterations if noise else 1, n_sigma=cfg.n_sigma if noise else None,
                        step_tolerance=cfg.step_tolerance_sigma, rms_tolerance=cfg.rms_tolerance)
     return data, prob, batch_least_squares(prob, bs, initial=None if noise else su.p_true)

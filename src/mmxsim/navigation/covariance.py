@@ -24,7 +24,6 @@ All functions are vectorised over leading axes. Units: km, km/s, s.
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import chi2
 
 from ..errors import InputError
 
@@ -157,6 +156,8 @@ def nees_band(dimension: int, runs: int, probability: float = 0.95) -> tuple[flo
         raise InputError("dimension, runs", (dimension, runs), "positive integers")
     if not 0 < probability < 1:
         raise InputError("probability", probability, "a number in (0, 1)")
+    from scipy.stats import chi2  # here, not at import: scipy.stats takes ~1 s to import
+
     dof = dimension * runs
     a = 1.0 - probability
     return float(chi2.ppf(a / 2, dof) / runs), float(chi2.ppf(1 - a / 2, dof) / runs)

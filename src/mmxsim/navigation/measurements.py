@@ -68,7 +68,7 @@ synchronised clocks).
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Mapping
 
 import numpy as np
@@ -152,6 +152,15 @@ class Computed:
     mapping_wet: np.ndarray = None
     iterations: int = 0
 
+    def select(self, rows) -> "Computed":
+        """The rows ``rows`` (a boolean mask or indices) of every per-row array."""
+        return Computed(value=self.value[rows], bounce_hi=self.bounce_hi[rows], bounce_lo=self.bounce_lo[rows],
+                        d_value_d_state=self.d_value_d_state[rows], light_time=self.light_time[rows],
+                        elevation_deg=self.elevation_deg[rows],
+                        corrections={k: v[rows] for k, v in self.corrections.items()},
+                        mapping_wet=None if self.mapping_wet is None else self.mapping_wet[rows],
+                        iterations=self.iterations)
+
 
 # ---------------------------------------------------------------------------------------------
 # Media and relativity
@@ -214,13 +223,15 @@ class _Leg:
     iterations: int
     grad_known: np.ndarray = None  # d(leg length)/d(known position): -n + Shapiro gradient
     grad_other: np.ndarray = None  # d(leg length)/d(other position): n + Shapiro gradient
+    other_state: tuple = None  # (pos_hi, pos_lo, vel) of the other participant at (t_hi, t_lo)
 
 
-def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph) -> _Leg:
+def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph, known_state=None) -> _Leg:
     """Light time between ``known`` at ``t_hi + t_lo`` and ``other`` at ``t ± τ`` (sign -1: other
-    emitted earlier; +1: other receives later)."""
+    emitted earlier; +1: other receives later). ``known_state``: ``known``'s ``state_dd`` at those
+    epochs when the caller has it (the previous leg's ``other_state``: the same numbers)."""
     naive = not settings.two_part_epochs
-    a_hi, a_lo, va = state_dd(known, t_hi, t_lo)
+    a_hi, a_lo, va = state_dd(known, t_hi, t_lo) if known_state is None else known_state
     if naive:
         a_hi, a_lo = a_hi + a_lo, np.zeros_like(a_lo)
     sun = np.atleast_2d(eph.state("SUN", "SSB", t_hi))[:, :3] if settings.shapiro else None
@@ -247,7 +258,7 @@ def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph
             if sun is not None:
                 sa, sb = shapiro_gradient_km(a_hi, b_hi, sun, settings.gamma)
                 ga, gb = ga + sa, gb + sb
-            return _Leg(tau, eh, el, r_hi, r_lo, d, sh, va, vb, k, ga, gb)
+            return _Leg(tau, eh, el, r_hi, r_lo, d, sh, va, vb, k, ga, gb, (b_hi, b_lo, vb))
         tau = tau - step
     raise LightTimeError(f"light time between {getattr(known, 'name', '?')} and {getattr(other, 'name', '?')} "
                          f"did not converge in {settings.max_iterations} iterations (last step "
@@ -333,7 +344,7 @@ def _two_way(sc, rx, tx, t_hi, t_lo, settings, eph):
     """Path ending at the receiver at t: downlink then uplink. Returns a dict of arrays."""
     c = C_KM_S
     down = _leg(rx, t_hi, t_lo, sc, -1, settings, eph)  # other = spacecraft at the bounce
-    up = _leg(sc, down.t_hi, down.t_lo, tx, -1, settings, eph)  # other = transmitter at t_t
+    up = _leg(sc, down.t_hi, down.t_lo, tx, -1, settings, eph, down.other_state)  # other = transmitter at t_t
     n_d = _unit(down.r_hi)  # receiver -> spacecraft
     n_u = -_unit(up.r_hi)  # transmitter -> spacecraft
     v_sc, v_tx = down.v_other, up.v_other
@@ -363,6 +374,81 @@ def _delay(p):
     return float(getattr(p, "delay_s", 0.0))
 
 
+def _count_start(data, idx, settings):
+    """Two-part epochs of the count starts ``t - Tc`` of Doppler rows ``idx`` (as :func:`compute` forms them)."""
+    t_hi, t_lo = data.t[idx].astype(float), data.t_lo[idx].astype(float)
+    if not settings.two_part_epochs:
+        t_hi, t_lo = t_hi + t_lo, np.zeros_like(t_lo)
+    s_hi, s_lo = add_epoch(t_hi, t_lo, -data.count_time[idx])
+    if not settings.two_part_epochs:
+        s_hi, s_lo = s_hi + s_lo, np.zeros_like(s_lo)
+    return s_hi, s_lo
+
+
+def _take_leg(leg: _Leg, i) -> _Leg:
+    def take(v):
+        if isinstance(v, np.ndarray):
+            return v[i]
+        return tuple(take(a) for a in v) if isinstance(v, tuple) else v
+
+    return _Leg(*(take(getattr(leg, f.name)) for f in fields(_Leg)))
+
+
+def _take_path(path: dict, i) -> dict:
+    out = {}
+    for k, v in path.items():
+        if isinstance(v, _Leg):
+            out[k] = _take_leg(v, i)
+        elif isinstance(v, tuple):
+            out[k] = tuple(a[i] for a in v)
+        elif isinstance(v, np.ndarray):
+            out[k] = v[i]
+        else:
+            out[k] = v
+    return out
+
+
+def _shared_paths(data, keys, spacecraft, stations, settings, eph) -> dict:
+    """``{(key, "tag" | "start"): path}``: the two-way paths (:func:`_two_way`) of the range and
+    Doppler rows of each key of :func:`compute` ending at the tags and, for Doppler, at the count
+    starts ``t - Tc``, each (receiver, transmitter) pair's solved ONCE for every distinct two-part
+    epoch: a Doppler count that starts at the previous row's tag (60 s counts every 60 s) and a
+    range point at a Doppler tag are the same path. Each element of the light-time solution is
+    computed alone (elementwise arithmetic), so the values are those of one path per row, to the
+    light-time tolerance: the number of Newton steps, taken until the slowest element of the batch
+    has converged (each extra one below the tolerance), depends on the batch, as it did per key
+    (tests/navigation/test_measurements.py: every row against its computation alone)."""
+    need: dict = {}
+    for key in dict.fromkeys(keys):
+        kind, rname, tname, _ = key.split("|")
+        if kind not in ("range", "doppler"):
+            continue
+        idx = np.flatnonzero(keys == key)
+        t_hi, t_lo = data.t[idx].astype(float), data.t_lo[idx].astype(float)
+        if not settings.two_part_epochs:
+            t_hi, t_lo = t_hi + t_lo, np.zeros_like(t_lo)
+        need.setdefault((rname, tname), []).append(((key, "tag"), t_hi, t_lo))
+        if kind == "doppler":
+            need[(rname, tname)].append(((key, "start"), *_count_start(data, idx, settings)))
+    out = {}
+    for (rname, tname), parts in need.items():
+        hi = np.concatenate([a for _, a, _ in parts])
+        lo = np.concatenate([b for _, _, b in parts])
+        lo = np.where(lo == 0.0, 0.0, lo)  # -0.0 and 0.0 are one epoch
+        order = np.lexsort((lo, hi))
+        new = np.ones(len(hi), bool)
+        new[1:] = (hi[order][1:] != hi[order][:-1]) | (lo[order][1:] != lo[order][:-1])
+        first = order[new]
+        inv = np.empty(len(hi), int)
+        inv[order] = np.cumsum(new) - 1
+        p = _two_way(spacecraft, stations[rname], stations[tname], hi[first], lo[first], settings, eph)
+        k = 0
+        for name, a, _ in parts:
+            out[name] = _take_path(p, inv[k: k + len(a)])
+            k += len(a)
+    return out
+
+
 def compute(data, spacecraft, stations: Mapping[str, object], settings: MeasurementSettings | None = None,
             ephemeris=None) -> Computed:
     """Computed values, bounce epochs, partials, light times, elevations and corrections of every
@@ -390,6 +476,7 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
     c = C_KM_S
     keys = np.array([f"{k}|{r}|{t}|{s if k == 'ddor' else ''}" for k, r, t, s in
                      zip(data.kind, data.receiver, data.transmitter, data.station2)], dtype=object)
+    paths = _shared_paths(data, keys, spacecraft, stations, settings, ephemeris)
     for key in dict.fromkeys(keys):
         idx = np.flatnonzero(keys == key)
         kind, rname, tname, sname = key.split("|")
@@ -398,7 +485,7 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
         if not settings.two_part_epochs:
             t_hi, t_lo = t_hi + t_lo, np.zeros_like(t_lo)
         if kind in ("range", "doppler"):
-            p1 = _two_way(spacecraft, rx, tx, t_hi, t_lo, settings, ephemeris)
+            p1 = paths[(key, "tag")]
             delay = 0.5 * c * (_delay(rx) + _delay(tx) + settings.transponder_delay_s)
             out.light_time[idx] = np.stack([p1["up"].tau, p1["down"].tau], axis=1)
             out.elevation_deg[idx] = np.stack(p1["el"], axis=1)
@@ -413,10 +500,7 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
                 out.mapping_wet[idx, 0], out.mapping_wet[idx, 1] = p1["mw"]
             else:
                 tc = data.count_time[idx]
-                s_hi, s_lo = add_epoch(t_hi, t_lo, -tc)
-                if not settings.two_part_epochs:
-                    s_hi, s_lo = s_hi + s_lo, np.zeros_like(s_lo)
-                p0 = _two_way(spacecraft, rx, tx, s_hi, s_lo, settings, ephemeris)
+                p0 = paths[(key, "start")]
                 out.iterations = max(out.iterations, p0["it"])
                 if settings.two_part_epochs:
                     dgeo = 0.5 * (_ddist(p1["down"], p0["down"]) + _ddist(p1["up"], p0["up"]))
@@ -435,7 +519,8 @@ def compute(data, spacecraft, stations: Mapping[str, object], settings: Measurem
         else:  # ddor
             r2 = stations[sname]
             l1 = _leg(rx, t_hi, t_lo, spacecraft, -1, settings, ephemeris)  # emission at t - tau1
-            l2 = _leg(spacecraft, l1.t_hi, l1.t_lo, r2, +1, settings, ephemeris)  # reaches station2 at t_e + tau2
+            l2 = _leg(spacecraft, l1.t_hi, l1.t_lo, r2, +1, settings, ephemeris,
+                      l1.other_state)  # reaches station2 at t_e + tau2
             n1 = _unit(l1.r_hi)  # receiver -> spacecraft
             n2 = _unit(l2.r_hi)  # spacecraft -> station2
             v_sc, v_r2 = l1.v_other, l2.v_other

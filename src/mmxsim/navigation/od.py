@@ -417,15 +417,37 @@ class OrbitProblem:
         trajectory); :meth:`computed_rows` gives every row (optical and LIDAR too)."""
         from .measurements import compute
 
-        traj = self.trajectory(p, c)
+        key = self._computed_key(p, c)
+        memo = getattr(self, "_comp_memo", None)
+        if memo is not None and memo[0] is self.data and memo[1] == key:  # the same point again: kept
+            comp, traj = memo[2], memo[3]
+        else:
+            traj = self.trajectory(p, c)
+            comp = compute(self.data, traj, self.stations, self.settings, self.ephemeris)
         if c is None:  # the last linearisation point is the reference of stm()
             self._cache = (np.asarray(p, float).tobytes(), traj)
-        comp = compute(self.data, traj, self.stations, self.settings, self.ephemeris)
+        self._comp_memo = (self.data, key, comp, traj)
         if not self._elevation_checked:
             self.check_elevation(comp)
         v = self.values(p, c)
         bias = self._bias_matrix(list(v)) @ np.array(list(v.values()))
         return comp.value + bias, comp, traj
+
+    def _computed_key(self, p, c):
+        """What :func:`measurements.compute` depends on besides the problem's fixed parts and its data
+        (the memo holds the data object itself, compared by identity: a problem's data are not edited
+        in place): the number of rows and the trajectory's point."""
+        return (len(self.data), self._trajectory_args(p, c)[0])
+
+    def keep_computed(self, p, c, comp, traj) -> None:
+        """Make ``comp`` (a :class:`~mmxsim.navigation.measurements.Computed` of this problem's data
+        with ``traj``, the trajectory of ``(p, c)``) the computation :meth:`computed` returns at
+        ``(p, c)`` without computing it again, e.g. the rows of a larger problem's computation at the
+        same point (each row's computation depends on that row alone)."""
+        if len(comp.value) != len(self.data):
+            raise InputError("keep_computed comp", len(comp.value), f"{len(self.data)} rows (this problem's data)")
+        self._comp_memo = (self.data, self._computed_key(p, c), comp, traj)
+        self._traj_memo = (self._trajectory_args(p, c)[0], traj)
 
     def computed_rows(self, p, c=None):
         """(computed values of every row (radiometric, landmark, LIDAR; see :meth:`observations`), the
@@ -484,12 +506,18 @@ class OrbitProblem:
         J = np.zeros((len(d), len(names)))
         hi, lo = comp.bounce_hi, comp.bounce_lo
         src, dst = self._columns(traj.names, names)
+        # the sensitivity once per distinct bounce epoch (a Doppler count's first bounce is the
+        # previous row's second, a range bounce a Doppler one: _shared_paths in measurements)
+        ok_all = np.isfinite(hi)
+        if ok_all.any():
+            ep = np.unique(np.stack([hi[ok_all], lo[ok_all]], axis=1), axis=0)
+            S_all = traj.sensitivity(ep[:, 0].copy(), ep[:, 1].copy())[:, :, src]  # (K, 6, n)
         for j in range(hi.shape[1]):
-            ok = np.isfinite(hi[:, j])
+            ok = ok_all[:, j]
             if not ok.any():
                 continue
-            S = traj.sensitivity(hi[ok, j], lo[ok, j])  # (k, 6, n_traj)
-            dh = np.einsum("ki,kin->kn", comp.d_value_d_state[ok, j, :], S[:, :, src])
+            k = _epoch_rows(ep, hi[ok, j], lo[ok, j])
+            dh = np.einsum("ki,kin->kn", comp.d_value_d_state[ok, j, :], S_all[k])
             J[np.ix_(np.flatnonzero(ok), dst)] += dh
         J += self._bias_matrix(names, d)
         return J
@@ -842,6 +870,19 @@ class OrbitProblem:
             Q[i, i + 3] = Q[i + 3, i] = q * dt ** 2 / 2.0
             Q[i + 3, i + 3] = q * dt
         return Q
+
+
+def _epoch_rows(ep: np.ndarray, hi: np.ndarray, lo: np.ndarray) -> np.ndarray:
+    """Rows of ``ep`` ((K, 2) distinct two-part epochs sorted by (hi, lo), as np.unique(axis=0)
+    gives) equal to each (hi, lo)."""
+    i = np.searchsorted(ep[:, 0], hi, side="left")
+    j = np.searchsorted(ep[:, 0], hi, side="right")
+    out = i.copy()
+    for r in np.flatnonzero(j - i > 1):  # one hi with several lo: rare (the same float, other low parts)
+        out[r] = i[r] + int(np.searchsorted(ep[i[r]:j[r], 1], lo[r]))
+    if not (np.array_equal(ep[out, 0], hi) and np.array_equal(ep[out, 1], lo)):  # pragma: no cover
+        raise MmxsimError("internal: a bounce epoch was not found among the evaluated ones")
+    return out
 
 
 def fly_trajectories(items) -> list:

@@ -201,15 +201,27 @@ def square_root_information_filter(problem, reference: Optional[np.ndarray] = No
     z = R @ (chk.p0 - p_ref)
     Rs[0], zs[0] = R, z
     eye = np.eye(n)
+    # every row's whitened partials in its node's local coordinates (H Phi_k^-1 w) and whitened
+    # residual, in one batched product; each update then stacks [R z; rows] in a preallocated block
+    node_of = np.empty(m, dtype=int)
+    node_of[order] = 1 + np.searchsorted(uniq, ts)
+    Hw = np.matmul(lin.H[:, None, :], inv_all[node_of])[:, 0, :] * w[:, None]
+    rw = lin.residual * w
+    most = int(np.max(stop - start)) if uniq.size else 0
+    block = np.empty((n + most, n + 1))
+    upper = np.triu(np.ones((n, n + 1), bool))
     for k in range(1, K):
         Rt = R @ step_inv[k]  # R Phi(t_k, t_{k-1})^-1
         zt = z
         Q = None
         if pn is not None and epochs[k] != epochs[k - 1]:
             Q = np.asarray(pn(epochs[k - 1], epochs[k]), dtype=float)
-            if Q.shape != (n, n) or not np.all(np.isfinite(Q)) or not np.allclose(Q, Q.T, atol=0, rtol=1e-9):
+            asym = Q.shape == (n, n) and Q.any() and not np.allclose(Q, Q.T, atol=0, rtol=1e-9)
+            if Q.shape != (n, n) or not np.all(np.isfinite(Q)) or asym:
                 raise InputError("problem.process_noise", Q.shape, f"a finite symmetric ({n}, {n}) matrix")
-            lam, V = np.linalg.eigh(Q)
+            # no noise at all (the usual case): nothing to factor, the step below is skipped as for
+            # any Q without a kept eigenvalue
+            lam, V = (np.zeros(n), None) if not Q.any() else np.linalg.eigh(Q)
             if lam.min() < -1e-12 * max(lam.max(), 0.0) - 1e-300:
                 raise InputError("problem.process_noise", float(lam.min()), "a positive semi-definite matrix")
             keep = lam > 1e-14 * max(lam.max(), 0.0)
@@ -225,10 +237,14 @@ def square_root_information_filter(problem, reference: Optional[np.ndarray] = No
         R, z = Rt, zt
         if k <= uniq.size:
             rows = order[start[k - 1]:stop[k - 1]]
-            Hl = lin.H[rows] @ inv_all[k]
-            T = _qr_r(np.vstack([np.hstack([R, z[:, None]]),
-                                 np.hstack([Hl * w[rows, None], (lin.residual[rows] * w[rows])[:, None]])]))
-            R, z = T[:n, :n], T[:n, n]
+            r = len(rows)
+            block[:n, :n] = R
+            block[:n, n] = z
+            block[n:n + r, :n] = Hw[rows]
+            block[n:n + r, n] = rw[rows]
+            h = np.linalg.qr(block[:n + r], mode="raw")[0]  # R of [R z; rows] in h's transpose
+            T = h.T[:n] * upper
+            R, z = T[:, :n], T[:, n]
         Rs[k], zs[k] = R, z
 
     # estimates and covariances from the stored square-root information, in batched calls

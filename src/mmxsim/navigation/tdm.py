@@ -24,7 +24,8 @@ TrackingData kind      TDM
 =====================  ==========================================================================
 
 Epochs are the receive time tags (``TIMETAG_REF = RECEIVE``). They are written and read with exact
-arithmetic (integer seconds and :class:`fractions.Fraction`), never through one float or a one-part
+arithmetic (integer seconds and :class:`fractions.Fraction`; many epochs at once as integers in units of
+2^-1080 x 1e-30 s, the same strings), never through one float or a one-part
 Julian date: UTC <-> TAI with the leap-second table of ERFA (``erfa.dat``, exact integer seconds;
 a time inside a leap second, ``23:59:60.x``, is handled), TT = TAI + 32.184 s, GPS = TAI - 19 s
 (definitions), and TDB - TT from ERFA's ``dtdb`` (Fairhead & Bretagnon series, geocentre, as
@@ -211,9 +212,14 @@ def _in_scale(exact_tdb: Fraction, system: str) -> Fraction:
 def _format_one(exact_tdb: Fraction, system: str, decimals: int, x: Fraction | None = None) -> str:
     if x is None:
         x = _in_scale(exact_tdb, system)
+    return _format_ticks(round(x * 10**decimals), system, decimals)  # exact rounding, half to even
+
+
+def _format_ticks(ticks: int, system: str, decimals: int) -> str:
+    """The epoch string of ``ticks`` units of ``10**-decimals`` s past J2000 on ``system``'s clock
+    (TAI seconds for UTC, as :func:`_in_scale` gives)."""
     scale = 10**decimals
-    ticks = round(x * scale)  # exact rounding, half to even
-    if system == "UTC":  # x is TAI: find the UTC day that holds it (a leap second day is 86401 s)
+    if system == "UTC":  # ticks are TAI: find the UTC day that holds them (a leap second day is 86401 s)
         day0 = (ticks // scale + 43200) // 86400
         for day in (day0 - 1, day0, day0 + 1):
             start = (day * 86400 - 43200 + _leap(day)) * scale
@@ -221,7 +227,7 @@ def _format_one(exact_tdb: Fraction, system: str, decimals: int, x: Fraction | N
             if start <= ticks < start + length:
                 break
         else:  # pragma: no cover - the table is monotonic
-            raise InputError("TDM epoch", float(x), "a UTC epoch inside ERFA's leap-second table")
+            raise InputError("TDM epoch", ticks / scale, "a UTC epoch inside ERFA's leap-second table")
         sod_ticks = ticks - start
     else:
         day, sod_ticks = divmod(ticks + 43200 * scale, 86400 * scale)
@@ -248,6 +254,8 @@ def format_epochs(t, t_lo=None, time_system: str = "UTC", decimals: int | None =
             raise InputError("epoch_decimals", decimals, "0 to 30, or None (12, more where exactness needs)")
     t = np.atleast_1d(np.asarray(t, float))
     lo = np.zeros_like(t) if t_lo is None else np.atleast_1d(np.asarray(t_lo, float))
+    if decimals is None and t.size and np.all(np.isfinite(t)) and np.all(np.isfinite(lo)):
+        return _format_exact(t, np.broadcast_to(lo, t.shape), system)
     out = []
     for a, b in zip(t.tolist(), lo.tolist()):
         exact = Fraction(a) + Fraction(b)
@@ -261,6 +269,76 @@ def format_epochs(t, t_lo=None, time_system: str = "UTC", decimals: int | None =
             if _split(_parse_one(text, system)) == target:
                 break
         out.append(text)  # at 30 decimals the epoch is exact to 1e-30 s even if not bit for bit
+    return out
+
+
+# The same epochs as the loop of format_epochs (decimals None), for many epochs at once: every
+# quantity an integer number of 1/_Q s (_Q = 2**1080 * 10**30 holds every float64, the 10**-30 s of
+# the longest epoch string and TT - TAI = 32.184 s exactly), ERFA's dtdb called once per array, and
+# the round trip checked arithmetically: the string of ``ticks`` (10**-d s on the system's clock,
+# see _format_ticks) reads back (_parse_one) as ticks / 10**d + the system's offset to TT, plus
+# TDB - TT of that unless the system is TDB. Equal to the loop string for string (tests/navigation/test_tdm.py).
+_Q = 2**1080 * 10**30
+
+
+def _q(v) -> int:
+    """``v`` (a float or a Fraction whose denominator divides _Q) in units of 1/_Q, exactly."""
+    n, d = v.as_integer_ratio()
+    return n * (_Q // d)
+
+
+def _round_q(n: int, scale: int) -> int:
+    """round(n / _Q * scale), half to even (as Fraction.__round__)."""
+    q, r = divmod(n * scale, _Q)
+    if 2 * r > _Q or (2 * r == _Q and q % 2):
+        q += 1
+    return q
+
+
+def _dtdb_q(nums: list, known: dict) -> list:
+    """TDB - TT (as :func:`_dtdb`) at TT ``nums`` (units of 1/_Q), in units of 1/_Q; ``known``:
+    float argument -> value already computed (a function of the float argument alone), updated."""
+    import erfa
+
+    f = [n / _Q for n in nums]  # correctly rounded, as float(Fraction)
+    new = sorted({v for v in f if v not in known})
+    if new:
+        d = erfa.dtdb(2451545.0, np.array(new) / 86400.0, 0.0, 0.0, 0.0, 0.0)
+        known.update(zip(new, (_q(v) for v in np.atleast_1d(d).tolist())))
+    return [known[v] for v in f]
+
+
+def _format_exact(t: np.ndarray, lo: np.ndarray, system: str) -> list[str]:
+    offset = {"UTC": TT_MINUS_TAI, "TAI": TT_MINUS_TAI, "GPS": TT_MINUS_TAI + TAI_MINUS_GPS, "TT": Fraction(0),
+              "TDB": Fraction(0)}[system]
+    off = _q(offset)
+    known: dict = {}  # dtdb's float argument -> value: the read-back epochs mostly round to the TT ones
+    exact = [_q(a) + _q(b) for a, b in zip(t.tolist(), lo.tolist())]
+    hi = [n / _Q for n in exact]
+    target = [(h, (n - _q(h)) / _Q) for n, h in zip(exact, hi)]
+    if system == "TDB":
+        x = exact
+    else:  # _in_scale
+        tt = [n - d for n, d in zip(exact, _dtdb_q(exact, known))]
+        x = [n - d - off for n, d in zip(exact, _dtdb_q(tt, known))]
+    out: list = [None] * len(exact)
+    todo = list(range(len(exact)))
+    for dec in (12, 24, 27, 30):
+        scale = 10**dec
+        ticks = [_round_q(x[i], scale) for i in todo]
+        back = [k * (_Q // scale) + off for k in ticks]
+        if system != "TDB":
+            back = [n + d for n, d in zip(back, _dtdb_q(back, known))]
+        left = []
+        for i, k, n in zip(todo, ticks, back):
+            h = n / _Q
+            if dec == 30 or (h, (n - _q(h)) / _Q) == target[i]:
+                out[i] = _format_ticks(k, system, dec)
+            else:
+                left.append(i)
+        todo = left
+        if not todo:
+            break
     return out
 
 

@@ -18,8 +18,10 @@ Two-part epochs (``t + t_lo``, ``|t_lo| < 1 ms``, see :mod:`mmxsim.navigation.da
 evaluated at ``t`` and corrected to first order, position by ``v t_lo`` and velocity by ``a t_lo``
 (``a`` from a 1 s central difference of the continuous output's velocity); the neglected terms are
 ``a t_lo^2 / 2 < 3e-10 km`` and ``j t_lo^2 / 2``. In the barycentric state Mars' offset is corrected
-the same way (its velocity x t_lo, ~24 m per ms, and its acceleration x t_lo from a central difference
-of the ephemeris velocity, 2.6e-9 km/s per ms). Partials are taken at ``t``.
+the same way: its velocity x t_lo (~24 m per ms) and its acceleration x t_lo (2.6e-9 km/s per ms), the
+acceleration the Sun's point-mass pull at Mars (ephemeris Sun; the planets' pulls on Mars and on the Sun
+change it by ~1e-4, i.e. < 3e-13 km/s per ms of t_lo, and |t_lo| < 1e-7 s in practice). Partials are taken
+at ``t``.
 
 Simplifications (stated for users of the partials):
 
@@ -66,6 +68,16 @@ from ..errors import InputError, MmxsimError
 STATE_NAMES = ("x", "y", "z", "vx", "vy", "vz")
 T_LO_MAX = 1e-3  # s: the small part of a two-part epoch (navigation.data)
 _ACC_STEP = 0.5  # s: half-step of the central difference of the velocity that gives a*t_lo
+
+
+def _mars_acceleration(eph, t, mars_ssb) -> np.ndarray:
+    """(N, 3) Mars' barycentric acceleration (km/s^2) for the sub-millisecond epoch correction: the
+    Sun's point-mass pull (GM_SUN, bodies) at Mars' SSB position ``mars_ssb`` (module doc: within
+    ~1e-4 of the full value, one ephemeris look-up instead of the two of a central difference)."""
+    from ..bodies import GM_SUN
+
+    r = mars_ssb - np.asarray(eph.state("SUN", "SSB", t), dtype=float).reshape(-1, 6)[:, :3]
+    return -GM_SUN * r / np.linalg.norm(r, axis=1)[:, None] ** 3
 
 
 @dataclass
@@ -343,12 +355,9 @@ class Trajectory:
         if self.barycentric:
             mars = np.asarray(self.model.ephemeris.state("MARS", "SSB", t), dtype=float).reshape(-1, 6)
             if corr.any():  # Mars moves ~24 m in 1 ms; its acceleration (2.6e-6 km/s^2) x 1 ms is 2.6e-9 km/s
-                tc = t[corr]
-                eph = self.model.ephemeris
-                acc = (np.asarray(eph.state("MARS", "SSB", tc + _ACC_STEP), dtype=float).reshape(-1, 6)[:, 3:]
-                       - np.asarray(eph.state("MARS", "SSB", tc - _ACC_STEP), dtype=float).reshape(-1, 6)[:, 3:])
+                acc = _mars_acceleration(self.model.ephemeris, t[corr], mars[corr, :3])
                 mars[corr, :3] += mars[corr, 3:] * t_lo[corr, None]
-                mars[corr, 3:] += acc / (2 * _ACC_STEP) * t_lo[corr, None]
+                mars[corr, 3:] += acc * t_lo[corr, None]
             x += mars
         return x
 
