@@ -25,7 +25,10 @@ give the combinations ``doppler+landmarks`` and ``doppler+landmarks+lidar``.
 The formal covariance of the globals (:func:`mmxsim.navigation.geodesy.campaign_covariance`) is
 computed per arc of ``arc_days`` with the local parameters (state, Cr A/m, empirical accelerations,
 range biases, camera and LIDAR pointing biases) eliminated with their a priori, and accumulated per
-QSO and over the campaign.
+QSO and over the campaign. The covariance is computed once per run and shared through the run's
+``ctx`` (:func:`geodesy_result`): the ``origin`` section, which comes first, takes it alone; the Monte
+Carlo (``monte_carlo.runs``) is run by this section into the same result. OpenBLAS keeps to one thread
+while both run (their matrices are a few hundred wide).
 """
 
 from __future__ import annotations
