@@ -119,7 +119,9 @@ def test_origin_takes_its_interior_from_the_run_geodesy():
     """With the geodesy analysis enabled, the origin section's interior table gains the separation
     computed with the run's geodesy covariance (GM, C̄20, C̄22, libration of the richest combination), the
     covariance is computed once (the geodesy section reuses it through ``ctx``: the same object), and
-    its σ are those of the geodesy section's covariance (reference: the shared result; 0 difference)."""
+    its σ are those of the geodesy section's covariance (reference: the shared result; 0 difference). The
+    origin section does not run the geodesy Monte Carlo (it does not show it): the geodesy section's call
+    runs it once, into the same result."""
     from mmxsim.analyses.geodesy import geodesy_result, interior_covariance
     from mmxsim.analyses.origin import origin_section
 
@@ -127,11 +129,16 @@ def test_origin_takes_its_interior_from_the_run_geodesy():
         "origin": {"trials": 100, "errors_pct": [10, 30]},
         "geodesy": {"qsos": ["QSO-LB"], "days_per_qso": 0.25, "arc_days": 0.25, "degree": 2,
                     "combinations": ["doppler", "doppler+landmarks"],
-                    "surface": {"images_per_day": 48, "landmarks": 30, "lidar_hz": 0}}}})
+                    "surface": {"images_per_day": 48, "landmarks": 30, "lidar_hz": 0},
+                    "monte_carlo": {"runs": 2, "hours": 1.0, "combination": "doppler+landmarks"}}}})
     ctx = {}
     sec = origin_section(s.analyses.origin, s, ctx)
     res = ctx["geodesy"][1]
+    assert res.monte_carlo is None and "monte_carlo_s" not in res.timings
     assert geodesy_result(s.analyses.geodesy, s, ctx) is res
+    mc = res.monte_carlo
+    assert mc is not None and mc.n_runs == 2 and "monte_carlo_s" in res.timings
+    assert geodesy_result(s.analyses.geodesy, s, ctx).monte_carlo is mc  # run once
     t = next(t for t in sec.tables if t.caption.startswith("Which interior families"))
     assert "Distance, computed" in t.header and "the geodesy analysis of this run" in t.caption
     d = sec.data["interior"]

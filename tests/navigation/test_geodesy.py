@@ -48,6 +48,25 @@ def test_schur_reduction_is_the_marginal_of_the_joint_covariance():
     assert np.allclose(G.schur_reduce(N, nl, np.diag(lam_l[0])), G.schur_reduce(N, nl, lam_l[0]), rtol=1e-13)
 
 
+def test_marginal_of_the_reported_globals_equals_the_full_inverse():
+    """The σ and covariance of the first k parameters (one Cholesky of I + N with them last, then a
+    k x k inverse) equal the leading block of the full inverse of I + N to 1e-10 relative, on a random
+    information matrix spanning 1e-2..1e8 (as the campaign's scaled information does), for k = 3 of 12
+    and k = n (reference: numpy.linalg.inv)."""
+    rng = np.random.default_rng(11)
+    n, k = 12, 3
+    N = _spd_information(rng, 30, n)
+    s = np.logspace(-1, 4, n)
+    N = N * np.outer(s, s)
+    full = np.linalg.inv(np.eye(n) + N)
+    for kk in (k, n):
+        P = G._covariance_from_information(N, kk)
+        ref = full[:kk, :kk]
+        assert np.max(np.abs(P - ref) / np.sqrt(np.outer(np.diag(ref), np.diag(ref)))) < 1e-10
+        assert np.allclose(G._sigma_from_information(N, kk), np.sqrt(np.diag(ref)), rtol=1e-10, atol=0)
+    assert np.allclose(G._sigma_from_information(N), np.sqrt(np.diag(full)), rtol=1e-10, atol=0)
+
+
 def test_days_to_threshold_exact_on_power_laws():
     """σ = a/√t sampled daily: the crossing between samples (log-log interpolation) and beyond the last
     sample (the 1/√t law) are exact to 1e-12 relative; with an a priori σ0 the law 1/σ² = 1/σ0² + k t

@@ -25,11 +25,15 @@ give the combinations ``doppler+landmarks`` and ``doppler+landmarks+lidar``.
 The formal covariance of the globals (:func:`mmxsim.navigation.geodesy.campaign_covariance`) is
 computed per arc of ``arc_days`` with the local parameters (state, Cr A/m, empirical accelerations,
 range biases, camera and LIDAR pointing biases) eliminated with their a priori, and accumulated per
-QSO and over the campaign.
+QSO and over the campaign. The covariance is computed once per run and shared through the run's
+``ctx`` (:func:`geodesy_result`): the ``origin`` section, which comes first, takes it alone; the Monte
+Carlo (``monte_carlo.runs``) is run by this section into the same result. OpenBLAS keeps to one thread
+while both run (their matrices are a few hundred wide).
 """
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from typing import Literal
 
 import numpy as np
@@ -214,8 +218,35 @@ def booked_phobos_tracks(catalogue, eph, t0: float, t1: float, band: str, count_
     return out, blackouts
 
 
-def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
-    """(GeodesyCovariance, provenance dict) for the settings (see module doc)."""
+@contextmanager
+def _one_blas_thread():
+    """OpenBLAS on one thread inside the block (numba's threads untouched), restored afterwards: the
+    covariance's and the Monte Carlo's matrices are a few hundred wide, where OpenBLAS' threads cost more
+    than they give (the Monte Carlo's QR of 1233 x 204: 5 ms on one thread, 0.24-0.27 s of CPU on the
+    default two on a busy 2-core machine, measured) and oversubscribe the cores beside other processes."""
+    from .._accel import limit_threads, restore_threads
+
+    before = limit_threads(1)
+    restore_threads({"numba": before["numba"]})  # numba's parallel ray casting keeps its threads
+    try:
+        yield
+    finally:
+        restore_threads({"blas": before["blas"]})
+
+
+def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None, monte_carlo: bool = True):
+    """GeodesyCovariance for the settings (see module doc), its Monte Carlo (``cfg.monte_carlo``) in
+    ``.monte_carlo`` when ``monte_carlo``; else the Monte Carlo left to :func:`geodesy_result`, which runs
+    it when asked (the ``origin`` section needs only the covariance)."""
+    with _one_blas_thread():
+        res, pending = _run_geodesy(cfg, scenario, ctx)
+        if monte_carlo:
+            pending()
+    return res if monte_carlo else (res, pending)
+
+
+def _run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
+    """(GeodesyCovariance, a function that runs its Monte Carlo into it when called, once)."""
     import time as _time
 
     from ..ephemeris import default_ephemeris
@@ -278,16 +309,22 @@ def run_geodesy(cfg: GeodesyAnalysis, scenario, ctx=None):
                               elevation_mask_deg=0.0, surface=plan)
     tm["covariance_s"] = _time.perf_counter() - t_a
     res.timings.update(tm)
-    if cfg.monte_carlo.runs:
-        t_a = _time.perf_counter()
-        res.monte_carlo, res.setup["monte_carlo"] = monte_carlo(cfg, base, eph, legs, rows, stations, loc, glo, plan)
-        res.timings["monte_carlo_s"] = _time.perf_counter() - t_a
+    done = []
+
+    def pending():
+        if cfg.monte_carlo.runs and not done:
+            t_m = _time.perf_counter()
+            res.monte_carlo, res.setup["monte_carlo"] = monte_carlo(cfg, base, eph, legs, rows, stations, loc, glo,
+                                                                    plan)
+            res.timings["monte_carlo_s"] = _time.perf_counter() - t_m
+        done.append(True)
+
     prov = {"tracks": len(tracks), "plan": tr.tracks,
             "tracking_hours": float(sum(t.stop - t.start for t in tracks) / 3600.0),
             "blackouts": len(blackouts), "stations": list(cfg.stations), "t0_tdb": t0, "t1_tdb": t1,
             "truth_model": base.describe(), "tracking": tr.model_dump(), "apriori": a.model_dump()}
     res.setup["analysis"] = prov
-    return res
+    return res, pending
 
 
 def monte_carlo(cfg: GeodesyAnalysis, base, eph, legs, rows, stations, loc, glo, plan):
@@ -330,16 +367,23 @@ def monte_carlo(cfg: GeodesyAnalysis, base, eph, legs, rows, stations, loc, glo,
                  "parameters": len(ap.problem.names), "seed": mc.seed, "runs": mc.runs}
 
 
-def geodesy_result(cfg: GeodesyAnalysis, scenario, ctx=None):
-    """:func:`run_geodesy`, kept in the run's ``ctx`` (key ``"geodesy"``, with the settings it was run
-    with) so that the ``origin`` section (which comes first in the report) can take its interior
-    families from the same covariance without computing it twice."""
+def geodesy_result(cfg: GeodesyAnalysis, scenario, ctx=None, monte_carlo: bool = True):
+    """:func:`run_geodesy`, kept in the run's ``ctx`` (key ``"geodesy"``: the settings it was run with,
+    the result, the function that runs its Monte Carlo) so that the ``origin`` section (which comes
+    first in the report) can take its interior families from the same covariance without computing it
+    twice. ``monte_carlo`` False: the covariance alone (what ``origin`` needs); the Monte Carlo is then
+    run by the next call that asks for it (the ``geodesy`` section), into the same result."""
     key = cfg.model_dump_json()
     if ctx is not None and isinstance(ctx.get("geodesy"), tuple) and ctx["geodesy"][0] == key:
-        return ctx["geodesy"][1]
-    res = run_geodesy(cfg, scenario, ctx)
-    if ctx is not None:
-        ctx["geodesy"] = (key, res)
+        res = ctx["geodesy"][1]
+        pending = ctx["geodesy"][2] if len(ctx["geodesy"]) > 2 else None
+    else:
+        res, pending = run_geodesy(cfg, scenario, ctx, monte_carlo=False)
+        if ctx is not None:
+            ctx["geodesy"] = (key, res, pending)
+    if monte_carlo and pending is not None:
+        with _one_blas_thread():
+            pending()
     return res
 
 
@@ -359,7 +403,9 @@ def geodesy_section(cfg: GeodesyAnalysis, scenario, ctx=None) -> Section:
     """Formal covariance of Phobos geodesy over the QSO campaign (see module doc)."""
     from ._geodesy_report import geodesy_report
 
-    return geodesy_report(cfg, geodesy_result(cfg, scenario, ctx))
+    res = geodesy_result(cfg, scenario, ctx)
+    with _one_blas_thread():  # the report's NEES and criteria factor the runs' 200-wide covariances
+        return geodesy_report(cfg, res)
 
 
 def quick(cfg: GeodesyAnalysis) -> dict:

@@ -160,13 +160,14 @@ MMX_LIKE_TARGET = "0.1 % on C20/C22, 0.01 deg on the libration (assumed target)"
 def _computed_geodesy(scenario, ctx):
     """(4x4 covariance of GM, C̄20, C̄22, libration, a label) from the run's ``geodesy`` analysis when the
     scenario enables it (computed once and shared through ``ctx``:
-    :func:`mmxsim.analyses.geodesy.geodesy_result`), else None."""
+    :func:`mmxsim.analyses.geodesy.geodesy_result`; its Monte Carlo, which this section does not show, is
+    left to the geodesy section), else None."""
     cfg = getattr(getattr(scenario, "analyses", None), "geodesy", None)
     if cfg is None:
         return None
     from .geodesy import geodesy_result, interior_covariance
 
-    res = geodesy_result(cfg, scenario, ctx)
+    res = geodesy_result(cfg, scenario, ctx, monte_carlo=False)
     out = interior_covariance(res)
     if out is None:
         return None

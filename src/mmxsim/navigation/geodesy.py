@@ -261,19 +261,33 @@ def schur_reduce(N: np.ndarray, n_local: int, local_prior_information=None) -> n
     return 0.5 * (out + out.T)
 
 
-def _sigma_from_information(N_scaled: np.ndarray) -> np.ndarray:
-    """sqrt(diag((I + N)^-1)) in a priori-scaled coordinates."""
+def _leading_inverse_factor(N_scaled: np.ndarray, k: int | None = None) -> np.ndarray:
+    """``F`` (k, k) with ``F^T F`` the leading k x k block of ``(I + N)^-1`` (a priori-scaled
+    coordinates; k = n by default): the first k parameters are moved last, ``I + N`` is factorised
+    (Cholesky, ``L L^T``) and ``F = L_kk^-1`` from its trailing k x k block, since the trailing block of
+    the inverse is ``(L_kk L_kk^T)^-1`` (the Schur complement of the other parameters). One Cholesky
+    and a k x k inverse instead of the whole inverse: the campaign's marginals of its 38 reported
+    globals beside 180 landmark coordinates."""
     n = N_scaled.shape[0]
-    c = np.linalg.cholesky(np.eye(n) + N_scaled)
-    ci = np.linalg.solve(c, np.eye(n))
-    return np.sqrt(np.sum(ci * ci, axis=0))
+    k = n if k is None else int(k)
+    idx = np.r_[k:n, 0:k]
+    M = N_scaled[np.ix_(idx, idx)]
+    M[np.diag_indices(n)] += 1.0
+    L = np.linalg.cholesky(M)
+    return np.linalg.solve(L[n - k:, n - k:], np.eye(k))
 
 
-def _covariance_from_information(N_scaled: np.ndarray) -> np.ndarray:
-    n = N_scaled.shape[0]
-    c = np.linalg.cholesky(np.eye(n) + N_scaled)
-    ci = np.linalg.solve(c, np.eye(n))
-    return ci.T @ ci
+def _sigma_from_information(N_scaled: np.ndarray, k: int | None = None) -> np.ndarray:
+    """sqrt(diag((I + N)^-1)) in a priori-scaled coordinates, of the first ``k`` parameters (all by
+    default)."""
+    F = _leading_inverse_factor(N_scaled, k)
+    return np.sqrt(np.sum(F * F, axis=0))
+
+
+def _covariance_from_information(N_scaled: np.ndarray, k: int | None = None) -> np.ndarray:
+    """The leading k x k block (all by default) of ``(I + N)^-1`` in a priori-scaled coordinates."""
+    F = _leading_inverse_factor(N_scaled, k)
+    return F.T @ F
 
 
 def days_to_threshold(days, sigma, threshold: float, sigma0: float | None = None) -> tuple[float, bool]:
@@ -728,9 +742,9 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
         rows_c = []
         for Nr in reduced[c]:
             acc = acc + Nr
-            rows_c.append(_sigma_from_information(acc)[:ng] * sig_g)
+            rows_c.append(_sigma_from_information(acc, ng) * sig_g)
         sigma[c] = np.array(rows_c)
-        Ps = _covariance_from_information(acc)[:ng, :ng]  # the marginal of the reported globals
+        Ps = _covariance_from_information(acc, ng)  # the marginal of the reported globals
         cov[c] = Ps * np.outer(sig_g, sig_g)
         per_qso[c], dtt[c] = {}, {}
         for q in qnames:
@@ -741,7 +755,7 @@ def campaign_covariance(model, legs: Sequence[QsoLeg], tracking, stations: Mappi
             curve = []
             for i in idx:
                 acc = acc + reduced[c][i]
-                curve.append(_sigma_from_information(acc)[:ng] * sig_g)
+                curve.append(_sigma_from_information(acc, ng) * sig_g)
             curve = np.array(curve)
             per_qso[c][q] = {"days": dq, "sigma": curve, "final": curve[-1]}
             dtt[c][q] = {}
