@@ -310,6 +310,9 @@ def caches(tmp_path, monkeypatch):
         f.write_bytes(b"n" * 7)
     (nb / "other.txt").write_text("keep")
     monkeypatch.setattr(cli, "_numba_cache_files", lambda: ([str(nb)], [f for f in nb_files if f.exists()]))
+    # the background compiler's markers live in the real numba cache: none here (a machine that ran
+    # `mmxsim run` has one, which would be counted and cleared with the numba kernels)
+    monkeypatch.setattr("mmxsim.mission.warmup.marker_files", lambda: [])
     cleared = []
     monkeypatch.setattr(cli, "_heyoka_cache", lambda: (tmp_path / "heyoka", 0 if cleared else 4096, True,
                                                        lambda: cleared.append(1)))
