@@ -33,8 +33,17 @@ CPU is reported apart ("child processes"); ``MMXSIM_NO_WARMUP=1`` measures witho
 Profile (``--profile``): the warm quick run under cProfile in one process (``-m cProfile``, serial
 analyses), the top functions by cumulative and by own time.
 
+Schedule: a concurrent run's summary says where and when each analysis ran (metadata.analysis_schedule):
+printed by process, with each process' busy seconds (the busiest one is the critical path).
+
+Cost hints (``--hints``, or ``--hints-from SUMMARY.json`` without running anything): the measured
+seconds per analysis written as ``mmxsim.analyses.COST_HINT_S`` (from a one-process full run: ``--only
+full --workers 1 --hints``), to paste when an analysis got faster or slower: the hints only order a
+concurrent run's tasks (longest first), the results never depend on them.
+
 Run:  python benchmarks/bench_mission.py [--only quick|full|all] [--cache warm|cold|both]
                                           [--workers 1,2] [--repeats 1] [--profile] [--top 25]
+                                          [--hints | --hints-from SUMMARY.json]
 A full cold run takes minutes; ``--only quick`` is the short one. No timed assertion: a printed table.
 """
 
@@ -120,7 +129,8 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
             "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_child_mb": usage.ru_maxrss / 1024, "peak_tree_mb": peak_tree[0] / 2**20,
             "timings": summary["timings_s"],
-            "analyses": {k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()}}
+            "analyses": {k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()},
+            "schedule": summary.get("metadata", {}).get("analysis_schedule", [])}
 
 
 def _other(r) -> float:
@@ -280,6 +290,39 @@ def cold_costs(quick: bool, warm_json: Path | None = None, keep: Path | None = N
         print(f"| {kind} | all | | {t[0]:.2f} ({t[2]:.2f}) | | {t[1]:.2f} ({t[3]:.2f}) | {t[0] - t[1]:.2f} |")
 
 
+def cost_hints(seconds: dict[str, float], floor: float = 1.0) -> str:
+    """``COST_HINT_S`` (mmxsim.analyses) written from measured seconds per analysis (a full run in one
+    process): the analyses above ``floor`` seconds (the hint of an unlisted one), longest first."""
+    rows = sorted(((n, s) for n, s in seconds.items() if s == s and s > floor), key=lambda x: -x[1])
+    items = [f'"{n}": {round(s, 1)}' if s < 10 else f'"{n}": {s:.0f}.0' for n, s in rows]
+    lines, line = [], "COST_HINT_S: dict[str, float] = {"
+    for i, it in enumerate(items):
+        piece = it + ("}" if i == len(items) - 1 else ", ")
+        if len(line) + len(piece) > 118:
+            lines.append(line.rstrip())
+            line = " " * 33
+        line += piece
+    lines.append(line if items else line + "}")
+    return "\n".join(lines)
+
+
+def print_schedule(r: dict) -> None:
+    """Where and when each analysis ran in a concurrent run (its summary's metadata.analysis_schedule),
+    by process, with each process' busy seconds: the critical path is the busiest process."""
+    sched = r.get("schedule") or []
+    if not sched:
+        return
+    print(f"\nSchedule of the {'quick' if r['quick'] else 'full'} {'cold' if r['cold'] else 'warm'} run, "
+          f"{r['workers']} workers (seconds since the analyses began):\n")
+    print("| process | analyses in the order they ran (start-end s) | busy s | last end s |")
+    print("|---|---|---:|---:|")
+    for proc in sorted({x["process"] for x in sched}):
+        rows = sorted((x for x in sched if x["process"] == proc), key=lambda x: x["start_s"])
+        busy = sum(x["end_s"] - x["start_s"] for x in rows)
+        text = ", ".join(f"{x['analysis']} ({x['start_s']:.1f}-{x['end_s']:.1f})" for x in rows)
+        print(f"| {proc} | {text} | {busy:.1f} | {max(x['end_s'] for x in rows):.1f} |")
+
+
 def profile_quick(top: int) -> None:
     import pstats
 
@@ -312,12 +355,20 @@ def main():
     ap.add_argument("--warm-json", type=Path, help="with --costs: take the warm half from this file (a warm.json "
                     "kept by an earlier --costs --keep; 'none': no warm half) and run only the cold one")
     ap.add_argument("--keep", type=Path, help="with --costs: keep the instrumented runs' cold.json/warm.json here")
+    ap.add_argument("--hints", action="store_true", help="also print mmxsim.analyses.COST_HINT_S from the measured "
+                    "seconds per analysis (of the first one-process full run measured, else the first run)")
+    ap.add_argument("--hints-from", type=Path, help="print COST_HINT_S from this summary.json (its analyses' "
+                    "seconds; a one-process full run) and exit")
     ap.add_argument("--_instrument", help=argparse.SUPPRESS)
     if "--_instrument" in sys.argv:
         i = sys.argv.index("--_instrument")
         _instrumented_child(sys.argv[i + 1], sys.argv[i + 3:])
         return
     args = ap.parse_args()
+    if args.hints_from is not None:
+        summary = json.loads(args.hints_from.read_text())
+        print(cost_hints({k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()}))
+        return
     if args.costs:
         cold_costs(args.only != "full", args.warm_json, args.keep)
         return
@@ -363,6 +414,13 @@ def main():
             print(f"| {n} | " + " | ".join(f"{r['analyses'][n]:.2f}" if n in r["analyses"] else "-" for r in rows)
                   + " |")
         print("| sum | " + " | ".join(f"{sum(r['analyses'].values()):.1f}" for r in rows) + " |")
+    for r in rows:
+        print_schedule(r)
+    if args.hints and rows:
+        base = next((r for r in rows if not r["quick"] and r["workers"] == 1), rows[0])
+        print(f"\nCost hints from the {'quick' if base['quick'] else 'full'} run with {base['workers']} worker(s) "
+              "(paste into src/mmxsim/analyses/__init__.py):\n")
+        print(cost_hints(base["analyses"]))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.profile:

@@ -69,6 +69,14 @@ def test_the_schedule_says_where_each_analysis_ran(both):
         assert all(a[1] <= b[0] + 1e-3 for a, b in zip(rows, rows[1:]))
 
 
+def test_the_collector_is_given_back_its_objects(both):
+    """run_analyses freezes the objects alive before the analyses (gc.freeze, so the collection after
+    each analysis scans only what it created) and unfreezes them at the end, serial or not."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
+
+
 def test_progress_and_memory_are_reported(both):
     serial, pooled, seen = both
     assert seen[1] == seen[2] == [*CHEAP, None]

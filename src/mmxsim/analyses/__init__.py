@@ -195,16 +195,41 @@ def schedule_order(tasks: list[list[str]]) -> list[list[str]]:
 _worker_state: dict = {}
 
 
-def release_memory() -> None:
+def release_memory(freeze: bool = False) -> None:
     """Hand back what an analysis left behind before the next one starts: its large temporaries
     in reference cycles (``gc.collect``) and the C heap's free pages (glibc's ``malloc_trim``, where
-    there is one: freed memory otherwise stays in the process' resident set)."""
+    there is one: freed memory otherwise stays in the process' resident set). ``freeze``: then move
+    the survivors to the collector's permanent generation (``gc.freeze``, see :func:`_freeze_begin`),
+    so the next collection scans only what the next analysis creates (~0.1 s saved per analysis)."""
     import gc
 
     gc.collect()
+    if freeze:
+        gc.freeze()
     trim = _malloc_trim()
     if trim is not None:
         trim(0)
+
+
+def _freeze_begin() -> bool:
+    """Collect, then freeze every object alive (``gc.freeze``): the modules, the run's products and
+    caches survive the analyses, and a full collection after each analysis then costs milliseconds
+    instead of ~0.1 s. False (nothing done) where the collector is off or something else froze
+    objects; :func:`_freeze_end` gives them back to the collector."""
+    import gc
+
+    if not gc.isenabled() or gc.get_freeze_count():
+        return False
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+def _freeze_end(frozen: bool) -> None:
+    if frozen:
+        import gc
+
+        gc.unfreeze()
 
 
 _trim: list = []
@@ -254,7 +279,7 @@ def _worker_prime() -> bool:
     return True
 
 
-def _run_group(names: list[str], s, ctx, release: bool = True) -> list[Section]:
+def _run_group(names: list[str], s, ctx, frozen: bool = False) -> list[Section]:
     reg = registry()
     out = []
     for name in names:
@@ -262,8 +287,7 @@ def _run_group(names: list[str], s, ctx, release: bool = True) -> list[Section]:
         sec = reg[name].run(getattr(s.analyses, name), s, ctx)
         sec.seconds = _time.perf_counter() - t0
         out.append(sec)
-        if release:
-            release_memory()
+        release_memory(frozen)
     return out
 
 
@@ -282,7 +306,9 @@ def _worker_run(names: list[str], extra: dict | None = None):
         ctx = _worker_state["ctx"]
         for k, v in (extra or {}).items():
             ctx.setdefault(k, v)
-        result = _run_group(names, _worker_state["scenario"], ctx)
+        if "frozen" not in _worker_state:  # this process lives for the run's analyses: frozen until it ends
+            _worker_state["frozen"] = _freeze_begin()
+        result = _run_group(names, _worker_state["scenario"], ctx, _worker_state["frozen"])
     except Exception as exc:  # re-raised in the parent as the same type with the same attributes
         result = ("error", type(exc), exc.args, dict(getattr(exc, "__dict__", {})), traceback.format_exc())
     return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, (start, _time.time())
@@ -371,7 +397,8 @@ def run_analyses(scenario, ctx: dict | None = None,
     starts). An analysis' exception is raised with its type and attributes (a worker's traceback as
     its cause); after a failure no new task starts. Without ``worker_setup`` or ``pool``, or with
     fewer than two tasks, the run is serial. After each analysis the memory it released is handed
-    back (:func:`release_memory`)."""
+    back (:func:`release_memory`; the objects alive before are frozen meanwhile, see
+    :func:`_freeze_begin`, and unfrozen at the end)."""
     block = scenario.analyses
     names = [n for n in type(block).model_fields if getattr(block, n) is not None]
     tasks = _tasks(names, block)
@@ -380,14 +407,18 @@ def run_analyses(scenario, ctx: dict | None = None,
                                pool, worker_ctx)
     sections = []
     reg = registry()
-    for name in names:
-        if progress is not None:
-            progress(name)
-        t0 = _time.perf_counter()
-        sec = reg[name].run(getattr(block, name), scenario, ctx)
-        sec.seconds = _time.perf_counter() - t0
-        sections.append(sec)
-        release_memory()
+    frozen = _freeze_begin()
+    try:
+        for name in names:
+            if progress is not None:
+                progress(name)
+            t0 = _time.perf_counter()
+            sec = reg[name].run(getattr(block, name), scenario, ctx)
+            sec.seconds = _time.perf_counter() - t0
+            sections.append(sec)
+            release_memory(frozen)
+    finally:
+        _freeze_end(frozen)
     return sections
 
 
@@ -445,13 +476,14 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
     from .._accel import limit_threads, restore_threads
 
     threads_before = limit_threads(1)  # this process too, while the workers run (see _worker_init)
+    frozen = _freeze_begin()
     try:
         for th in feeders:
             th.start()
         while (g := take()) is not None:  # this process takes tasks from the same queue
             start = _time.time()
             try:
-                result = _run_group(g, scenario, ctx)
+                result = _run_group(g, scenario, ctx, frozen)
             except Exception as exc:
                 result = exc
             with lock:
@@ -469,6 +501,7 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
         elif own is None:
             pool.close()
         restore_threads(threads_before)
+        _freeze_end(frozen)
     last_worker_peaks.extend(peaks.values())
     label: dict = {None: "main"}
     for n in sorted(ran, key=lambda n: ran[n][1]):
