@@ -6,7 +6,10 @@ its start to its exit (wall), with:
 * peak memory: the child's own peak resident set (``os.wait4``'s rusage of that child) and the peak of
   the sum over the child and its descendants (the analyses' worker processes), sampled from /proc every
   0.1 s (a sum of resident sets: pages shared between processes are counted once per process, so this is
-  an upper bound);
+  an upper bound), and the peak of the sum of their proportional set sizes (PSS, /proc/PID/smaps_rollup:
+  a shared page counted once in all, split among the processes that map it: the memory the run holds;
+  processes outside the run that map the same libraries take their share, so on a busy machine it is
+  a little lower than on an idle one);
 * the run's own breakdown from its summary.json: ``timings_s`` (set-up, compilation, propagation,
   analyses, outputs) and each analysis' ``seconds``.
 
@@ -62,8 +65,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and its descendants (from /proc; 0 where unreadable)."""
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (/proc/PID/smaps_rollup: each shared page divided
+    among the processes that map it; 0 where unreadable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_rss(pid: int, pss: list | None = None) -> int:
+    """Resident bytes of ``pid`` and its descendants (from /proc; 0 where unreadable); with ``pss``
+    (a list) their proportional set sizes' sum is appended to it."""
     try:
         kids = {}
         for d in os.listdir("/proc"):
@@ -74,7 +91,7 @@ def _tree_rss(pid: int) -> int:
                     kids.setdefault(ppid, []).append(int(d))
                 except (OSError, ValueError, IndexError):
                     pass
-        total, todo = 0, [pid]
+        total, todo, prop = 0, [pid], 0
         while todo:
             p = todo.pop()
             todo.extend(kids.get(p, []))
@@ -83,6 +100,10 @@ def _tree_rss(pid: int) -> int:
                     total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             except (OSError, ValueError, IndexError):
                 pass
+            if pss is not None:
+                prop += _pss(p)
+        if pss is not None:
+            pss.append(prop)
         return total
     except OSError:
         return 0
@@ -106,12 +127,14 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
             cmd += ["--workers", str(workers)]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak_tree = [0]
+        peak_tree, peak_pss = [0], [0]
         stop = threading.Event()
 
         def sample():
             while not stop.is_set():
-                peak_tree[0] = max(peak_tree[0], _tree_rss(proc.pid))
+                pss: list = []
+                peak_tree[0] = max(peak_tree[0], _tree_rss(proc.pid, pss))
+                peak_pss[0] = max(peak_pss[0], pss[0])
                 stop.wait(0.1)
 
         th = threading.Thread(target=sample, daemon=True)
@@ -128,6 +151,7 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
     return {"quick": quick, "cold": cold, "workers": workers or 1, "wall_s": wall,
             "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_child_mb": usage.ru_maxrss / 1024, "peak_tree_mb": peak_tree[0] / 2**20,
+            "peak_tree_pss_mb": peak_pss[0] / 2**20,
             "timings": summary["timings_s"],
             "analyses": {k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()},
             "schedule": summary.get("metadata", {}).get("analysis_schedule", [])}
@@ -390,17 +414,18 @@ def main():
                     t = r["timings"]
                     print(f"{'quick' if quick else 'full':5s} {'cold' if cold else 'warm'} workers={w}: "
                           f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU), peak {r['peak_child_mb']:.0f} MB "
-                          f"(process tree "
-                          f"{r['peak_tree_mb']:.0f} MB); set-up {t.get('setup_s', 0):.1f} s, compile "
+                          f"(process tree {r['peak_tree_mb']:.0f} MB, PSS {r['peak_tree_pss_mb']:.0f} MB); "
+                          f"set-up {t.get('setup_s', 0):.1f} s, compile "
                           f"{t.get('compile_s', 0):.1f} s, propagate {t.get('propagate_s', 0):.1f} s, analyses "
                           f"{t.get('analyses_s', 0):.1f} s, other {_other(r):.1f} s", flush=True)
-    print("\n| run | caches | workers | wall s | peak MB (run) | peak MB (process tree) | set-up s | compile s "
-          "| propagate s | analyses s | other s |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| run | caches | workers | wall s | peak MB (run) | peak MB (process tree) | peak MB (tree PSS) "
+          "| set-up s | compile s | propagate s | analyses s | other s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         t = r["timings"]
         print(f"| {'quick' if r['quick'] else 'full'} | {'cold' if r['cold'] else 'warm'} | {r['workers']} "
-              f"| {r['wall_s']:.1f} | {r['peak_child_mb']:.0f} | {r['peak_tree_mb']:.0f} | {t.get('setup_s', 0):.1f} "
+              f"| {r['wall_s']:.1f} | {r['peak_child_mb']:.0f} | {r['peak_tree_mb']:.0f} "
+              f"| {r['peak_tree_pss_mb']:.0f} | {t.get('setup_s', 0):.1f} "
               f"| {t.get('compile_s', 0):.1f} | {t.get('propagate_s', 0):.1f} | {t.get('analyses_s', 0):.1f} "
               f"| {_other(r):.1f} |")
     names = list(dict.fromkeys(k for r in rows for k in r["analyses"]))

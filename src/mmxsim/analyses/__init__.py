@@ -276,6 +276,14 @@ def _worker_prime() -> bool:
         _worker_ready()
     except Exception:  # noqa: BLE001 - raised again, with its traceback, by the first analysis task
         return False
+    try:  # what nearly every analysis' figures load on first use: Matplotlib, its Agg canvas and font
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(1, 1))
+        fig.subplots().set_title("mmxsim")
+        png_bytes(fig, dpi=10)
+    except Exception:  # noqa: BLE001 - only a head start: the analyses report their own errors
+        pass
     return True
 
 
