@@ -259,7 +259,7 @@ def run(
                                                               "(see `mmxsim timeline`), e.g. 'QSO campaign'."),
     workers: Optional[str] = typer.Option(None, "--workers", help="Processes that run the analyses once the trajectory "
                                                                   "exists: a number, or auto (the CPUs, at most 2); "
-                                                                  "default $MMXSIM_WORKERS, else 1. Same results."),
+                                                                  "default $MMXSIM_WORKERS, else auto. Same results."),
 ):
     """Run a scenario and write OEM, time series, events, summary.json and the report (report/index.html).
 

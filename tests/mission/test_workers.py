@@ -140,11 +140,13 @@ def test_analyses_that_share_the_navigation_error_run_together():
     assert order[0] == ["comms"] and sorted(map(tuple, order)) == sorted(map(tuple, groups))
 
 
-@pytest.mark.parametrize("given, env, expected", [(None, None, 1), (3, None, 3), ("2", None, 2), (None, "2", 2),
-                                                 (1, "2", 1), (None, " ", 1)])
+@pytest.mark.parametrize("given, env, expected", [(None, None, "auto"), (3, None, 3), ("2", None, 2), (None, "2", 2),
+                                                 (1, "2", 1), (None, " ", "auto")])
 def test_worker_count(monkeypatch, given, env, expected):
     from mmxsim.mission.runner import WORKERS_ENV, analysis_workers
 
+    if expected == "auto":  # the default: the CPUs this process may use, at most 2
+        expected = analysis_workers("auto")
     if env is None:
         monkeypatch.delenv(WORKERS_ENV, raising=False)
     else:
@@ -163,6 +165,24 @@ def test_worker_count_auto_and_refusals(monkeypatch):
     with pytest.raises(InputError) as e:
         analysis_workers()
     assert e.value.field == f"${WORKERS_ENV}"
+
+
+def test_the_default_on_a_one_cpu_machine_is_a_serial_run(monkeypatch):
+    """auto (the default) counts the CPUs this process may use: on one CPU the run is serial (no worker
+    process, no schedule); on four, two processes."""
+    import os
+
+    from mmxsim.mission import runner
+
+    monkeypatch.delenv(runner.WORKERS_ENV, raising=False)
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    assert runner.DEFAULT_WORKERS == "auto" and runner.analysis_workers() == 1
+    r = runner.run_scenario(parse_scenario({**BASE, "analyses": {"budget": {}, "planetary_protection": {}}}))
+    assert r.timings["analysis_workers"] == 1 and "analysis_schedule" not in r.metadata
+    assert [sec.key for sec in r.sections] == ["budget", "planetary_protection"]
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert runner.analysis_workers() == 2
 
 
 def test_the_command_line_refuses_a_bad_worker_count_before_running(tmp_path):

@@ -269,9 +269,10 @@ def switch_lines(prop) -> list[str]:
 
 WORKERS_ENV = "MMXSIM_WORKERS"
 
-#: The analyses' worker processes when neither the caller nor $MMXSIM_WORKERS says (see
-#: docs/benchmarks.md, "The whole mission": measured on 2 cores).
-DEFAULT_WORKERS = 1
+#: The analyses' worker processes when neither the caller nor $MMXSIM_WORKERS says: ``"auto"``, the
+#: CPUs this process may use, at most 2 (one on a one-CPU machine: a serial run). See docs/benchmarks.md,
+#: "M: run overhead, worker scheduling and memory" (measured on 2 cores).
+DEFAULT_WORKERS = "auto"
 
 
 def analysis_workers(workers=None) -> int:
@@ -283,7 +284,7 @@ def analysis_workers(workers=None) -> int:
     if value is None:
         field, value = f"${WORKERS_ENV}", os.environ.get(WORKERS_ENV)
         if value is None or value.strip() == "":
-            return DEFAULT_WORKERS
+            field, value = "DEFAULT_WORKERS", DEFAULT_WORKERS
     if isinstance(value, str):
         v = value.strip().lower()
         if v == "auto":
@@ -331,7 +332,8 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
     ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
     analysis starts (``None`` once all are done; with several workers, as each analysis' section is
     collected, in order). ``workers``: processes for the analyses, this one included (:func:`analysis_workers`: an int,
-    ``"auto"``, or None for $MMXSIM_WORKERS, else 1); the results are the same whatever the number.
+    ``"auto"``, or None for $MMXSIM_WORKERS, else :data:`DEFAULT_WORKERS`: auto); the results are the
+    same whatever the number.
     The result's ``timings`` carry ``analysis_workers``, ``peak_rss_mb`` (this process' peak resident
     memory) and, with workers, ``workers_peak_rss_mb`` (the sum of the other processes' peaks: with
     ``peak_rss_mb``, a bound on what the run held at once). With workers, they start before the
