@@ -430,6 +430,18 @@ def run_analyses(scenario, ctx: dict | None = None,
     return sections
 
 
+def _member_times(g, result, pid, start: float, end: float) -> dict:
+    """``{analysis: (pid, start, end)}`` of a group that ran from ``start`` to ``end``: each member
+    from its section's seconds, one after the other (the whole span for each after a failure)."""
+    if not isinstance(result, list):
+        return {n: (pid, start, end) for n in g}
+    out, t = {}, start
+    for n, sec in zip(g, result):
+        out[n] = (pid, t, min(t + sec.seconds, end))
+        t = out[n][2]
+    return out
+
+
 def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress, own=None,
                     worker_ctx=None) -> list[Section]:
     import threading
@@ -474,7 +486,7 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
                 if pid is not None:
                     peaks[pid] = max(peak, peaks.get(pid, 0))
                 if when is not None:
-                    ran.update({n: (pid, *when) for n in g})
+                    ran.update(_member_times(g, result, pid, *when))
             record(g, result)
 
     feeders = [threading.Thread(target=feed, daemon=True, name=f"mmxsim-analyses-{i}") for i in range(workers - 1)]
@@ -495,7 +507,7 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
             except Exception as exc:
                 result = exc
             with lock:
-                ran.update({n: (None, start, _time.time()) for n in g})
+                ran.update(_member_times(g, result, None, start, _time.time()))
             record(g, result)
             tell()
         for th in feeders:
