@@ -224,7 +224,7 @@ def run_scenario_file(path, out_dir, progress: bool | str = True, quick: bool = 
     analyses of that mission phase (:func:`mmxsim.mission.variants.phase_variant`).
     ``progress`` (on standard error): ``True`` or ``"auto"`` (rich bars on a terminal, else
     :class:`PlainProgress` lines), ``"bars"``, ``"plain"``, or ``False`` (none). ``workers``: processes
-    for the analyses (:func:`mmxsim.mission.runner.analysis_workers`; None: $MMXSIM_WORKERS, else auto).
+    for the analyses (:func:`mmxsim.mission.runner.analysis_workers`; None: $MMXSIM_WORKERS, else 1).
     Returns ``(result, {kind: path})``."""
     import sys
 

@@ -140,13 +140,11 @@ def test_analyses_that_share_the_navigation_error_run_together():
     assert order[0] == ["comms"] and sorted(map(tuple, order)) == sorted(map(tuple, groups))
 
 
-@pytest.mark.parametrize("given, env, expected", [(None, None, "auto"), (3, None, 3), ("2", None, 2), (None, "2", 2),
-                                                 (1, "2", 1), (None, " ", "auto")])
+@pytest.mark.parametrize("given, env, expected", [(None, None, 1), (3, None, 3), ("2", None, 2), (None, "2", 2),
+                                                 (1, "2", 1), (None, " ", 1)])
 def test_worker_count(monkeypatch, given, env, expected):
     from mmxsim.mission.runner import WORKERS_ENV, analysis_workers
 
-    if expected == "auto":  # the default: the CPUs this process may use, at most 2
-        expected = analysis_workers("auto")
     if env is None:
         monkeypatch.delenv(WORKERS_ENV, raising=False)
     else:
@@ -167,22 +165,36 @@ def test_worker_count_auto_and_refusals(monkeypatch):
     assert e.value.field == f"${WORKERS_ENV}"
 
 
-def test_the_default_on_a_one_cpu_machine_is_a_serial_run(monkeypatch):
-    """auto (the default) counts the CPUs this process may use: on one CPU the run is serial (no worker
-    process, no schedule); on four, two processes."""
+def test_the_command_line_default_is_auto_and_serial_on_one_cpu(monkeypatch, tmp_path):
+    """`mmxsim run` without --workers or $MMXSIM_WORKERS runs the analyses in auto processes: the CPUs
+    this process may use, at most 2; on a one-CPU machine a serial run (no schedule in its summary).
+    The API and campaigns keep one process (DEFAULT_WORKERS)."""
     import os
 
+    from typer.testing import CliRunner
+
+    from mmxsim.cli import app
     from mmxsim.mission import runner
 
-    monkeypatch.delenv(runner.WORKERS_ENV, raising=False)
+    assert runner.COMMAND_LINE_WORKERS == "auto" and runner.DEFAULT_WORKERS == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert runner.analysis_workers(runner.COMMAND_LINE_WORKERS) == 2
     monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
-    assert runner.DEFAULT_WORKERS == "auto" and runner.analysis_workers() == 1
-    r = runner.run_scenario(parse_scenario({**BASE, "analyses": {"budget": {}, "planetary_protection": {}}}))
-    assert r.timings["analysis_workers"] == 1 and "analysis_schedule" not in r.metadata
-    assert [sec.key for sec in r.sections] == ["budget", "planetary_protection"]
-    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
-    assert runner.analysis_workers() == 2
+    monkeypatch.delenv(runner.WORKERS_ENV, raising=False)
+    seen = []
+    real = runner.analysis_workers
+    monkeypatch.setattr(runner, "analysis_workers", lambda w=None: seen.append(w) or real(w))
+    path = tmp_path / "s.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump({**BASE, "analyses": {"budget": {}, "planetary_protection": {}}}))
+    r = CliRunner().invoke(app, ["run", str(path), "-q", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert seen and seen[0] == "auto"
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["timings_s"]["analysis_workers"] == 1 and "analysis_schedule" not in summary["metadata"]
+    assert list(summary["analyses"]) == ["budget", "planetary_protection"]
 
 
 def test_the_command_line_refuses_a_bad_worker_count_before_running(tmp_path):

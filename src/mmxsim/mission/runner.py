@@ -269,10 +269,15 @@ def switch_lines(prop) -> list[str]:
 
 WORKERS_ENV = "MMXSIM_WORKERS"
 
-#: The analyses' worker processes when neither the caller nor $MMXSIM_WORKERS says: ``"auto"``, the
-#: CPUs this process may use, at most 2 (one on a one-CPU machine: a serial run). See docs/benchmarks.md,
-#: "M: run overhead, worker scheduling and memory" (measured on 2 cores).
-DEFAULT_WORKERS = "auto"
+#: The analyses' worker processes when neither the caller nor $MMXSIM_WORKERS says, for the API
+#: (:func:`run_scenario`, :func:`mmxsim.api.run`) and campaigns, whose samples already run in parallel.
+DEFAULT_WORKERS = 1
+
+#: The default of ``mmxsim run --workers`` (when $MMXSIM_WORKERS is not set either): ``"auto"``, the
+#: CPUs this process may use, at most 2 (one on a one-CPU machine: a serial run); two processes keep
+#: the reference mission under 1.5 GB (docs/benchmarks.md, "M: run overhead, worker scheduling and
+#: memory", measured on 2 cores).
+COMMAND_LINE_WORKERS = "auto"
 
 
 def analysis_workers(workers=None) -> int:
@@ -284,7 +289,7 @@ def analysis_workers(workers=None) -> int:
     if value is None:
         field, value = f"${WORKERS_ENV}", os.environ.get(WORKERS_ENV)
         if value is None or value.strip() == "":
-            field, value = "DEFAULT_WORKERS", DEFAULT_WORKERS
+            return DEFAULT_WORKERS
     if isinstance(value, str):
         v = value.strip().lower()
         if v == "auto":
@@ -332,8 +337,7 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
     ``progress(fraction)`` follows the propagation; ``analysis_progress(name)`` is called as each
     analysis starts (``None`` once all are done; with several workers, as each analysis' section is
     collected, in order). ``workers``: processes for the analyses, this one included (:func:`analysis_workers`: an int,
-    ``"auto"``, or None for $MMXSIM_WORKERS, else :data:`DEFAULT_WORKERS`: auto); the results are the
-    same whatever the number.
+    ``"auto"``, or None for $MMXSIM_WORKERS, else 1); the results are the same whatever the number.
     The result's ``timings`` carry ``analysis_workers``, ``peak_rss_mb`` (this process' peak resident
     memory) and, with workers, ``workers_peak_rss_mb`` (the sum of the other processes' peaks: with
     ``peak_rss_mb``, a bound on what the run held at once). With workers, they start before the
