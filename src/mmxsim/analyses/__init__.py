@@ -60,10 +60,10 @@ from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_ope
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
-           "report_warnings", "SHARES_CTX", "SHARED_WORK", "COST_HINT_S", "schedule_order", "AnalysisWorkers",
-           "release_memory", "start_method", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
-           "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain",
-           "phobos_fixed_geometry", "science_windows", "site_pair"]
+           "report_warnings", "SHARES_CTX", "SHARED_WORK", "COST_HINT_S", "task_groups", "schedule_order",
+           "AnalysisWorkers", "release_memory", "start_method", "MissionEvent", "Operation", "first_touchdown_tdb",
+           "reference_operations", "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words",
+           "plain", "phobos_fixed_geometry", "science_windows", "site_pair"]
 
 #: The entry-point group through which installed packages add analyses.
 ENTRY_POINT_GROUP = "mmxsim.analyses"
@@ -184,6 +184,12 @@ def _tasks(names: list[str], block=None) -> list[list[str]]:
     for n in names:
         groups.setdefault(root(n), []).append(n)
     return sorted(groups.values(), key=lambda g: names.index(g[0]))
+
+
+def task_groups(block) -> list[list[str]]:
+    """The tasks of a concurrent run of the scenario's ``analyses`` block: its enabled analyses
+    grouped by :func:`_tasks`."""
+    return _tasks([n for n in type(block).model_fields if getattr(block, n) is not None], block)
 
 
 def schedule_order(tasks: list[list[str]]) -> list[list[str]]:

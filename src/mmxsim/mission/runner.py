@@ -348,12 +348,10 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
 
     n_workers = analysis_workers(workers)
     pool = None
-    if n_workers > 1:
-        block = s.analyses
-        if len(_analyses._tasks([n for n in type(block).model_fields if getattr(block, n) is not None], block)) > 1:
-            # the workers start (interpreter, imports, scenario, model) while this process propagates
-            pool = _analyses.AnalysisWorkers(n_workers - 1, (_analysis_context, (
-                scenario_to_dict(s), None if base_dir is None else str(base_dir))))
+    if n_workers > 1 and len(_analyses.task_groups(s.analyses)) > 1:
+        # the workers start (interpreter, imports, scenario, model) while this process propagates
+        pool = _analyses.AnalysisWorkers(n_workers - 1, (_analysis_context, (
+            scenario_to_dict(s), None if base_dir is None else str(base_dir))))
     try:
         return _run_scenario(s, base_dir, progress, analysis_progress, n_workers, pool)
     except BaseException:
