@@ -137,7 +137,7 @@ def _computes_navigation(cfg) -> bool:
 #: Work that several analyses need and that one process computes once, kept for the others (in the
 #: run's ``ctx`` or in a per-process cache): ``{what: {analysis: uses(settings) or None (always)}}``.
 #: In a concurrent run (:func:`run_analyses` with ``workers`` > 1) the enabled analyses that use one
-#: such product run in one worker, in registry order, so it is computed once as in a serial run
+#: such product run in one process, in registry order, so it is computed once as in a serial run
 #: (in two processes it would be computed twice: the same numbers, twice the CPU).
 SHARED_WORK: dict[str, dict[str, Callable[[object], bool] | None]] = {
     # origin's interior table takes geodesy's covariance (analyses.geodesy.geodesy_result, ctx["geodesy"])
