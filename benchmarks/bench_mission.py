@@ -6,7 +6,10 @@ its start to its exit (wall), with:
 * peak memory: the child's own peak resident set (``os.wait4``'s rusage of that child) and the peak of
   the sum over the child and its descendants (the analyses' worker processes), sampled from /proc every
   0.1 s (a sum of resident sets: pages shared between processes are counted once per process, so this is
-  an upper bound);
+  an upper bound), and the peak of the sum of their proportional set sizes (PSS, /proc/PID/smaps_rollup:
+  a shared page counted once in all, split among the processes that map it: the memory the run holds;
+  processes outside the run that map the same libraries take their share, so on a busy machine it is
+  a little lower than on an idle one);
 * the run's own breakdown from its summary.json: ``timings_s`` (set-up, compilation, propagation,
   analyses, outputs) and each analysis' ``seconds``.
 
@@ -33,8 +36,17 @@ CPU is reported apart ("child processes"); ``MMXSIM_NO_WARMUP=1`` measures witho
 Profile (``--profile``): the warm quick run under cProfile in one process (``-m cProfile``, serial
 analyses), the top functions by cumulative and by own time.
 
+Schedule: a concurrent run's summary says where and when each analysis ran (metadata.analysis_schedule):
+printed by process, with each process' busy seconds (the busiest one is the critical path).
+
+Cost hints (``--hints``, or ``--hints-from SUMMARY.json`` without running anything): the measured
+seconds per analysis written as ``mmxsim.analyses.COST_HINT_S`` (from a one-process full run: ``--only
+full --workers 1 --hints``), to paste when an analysis got faster or slower: the hints only order a
+concurrent run's tasks (longest first), the results never depend on them.
+
 Run:  python benchmarks/bench_mission.py [--only quick|full|all] [--cache warm|cold|both]
                                           [--workers 1,2] [--repeats 1] [--profile] [--top 25]
+                                          [--hints | --hints-from SUMMARY.json]
 A full cold run takes minutes; ``--only quick`` is the short one. No timed assertion: a printed table.
 """
 
@@ -53,8 +65,22 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _tree_rss(pid: int) -> int:
-    """Resident bytes of ``pid`` and its descendants (from /proc; 0 where unreadable)."""
+def _pss(pid: int) -> int:
+    """Proportional set size of ``pid`` in bytes (/proc/PID/smaps_rollup: each shared page divided
+    among the processes that map it; 0 where unreadable)."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as f:
+            for line in f:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    return 0
+
+
+def _tree_rss(pid: int, pss: list | None = None) -> int:
+    """Resident bytes of ``pid`` and its descendants (from /proc; 0 where unreadable); with ``pss``
+    (a list) their proportional set sizes' sum is appended to it."""
     try:
         kids = {}
         for d in os.listdir("/proc"):
@@ -65,7 +91,7 @@ def _tree_rss(pid: int) -> int:
                     kids.setdefault(ppid, []).append(int(d))
                 except (OSError, ValueError, IndexError):
                     pass
-        total, todo = 0, [pid]
+        total, todo, prop = 0, [pid], 0
         while todo:
             p = todo.pop()
             todo.extend(kids.get(p, []))
@@ -74,6 +100,10 @@ def _tree_rss(pid: int) -> int:
                     total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
             except (OSError, ValueError, IndexError):
                 pass
+            if pss is not None:
+                prop += _pss(p)
+        if pss is not None:
+            pss.append(prop)
         return total
     except OSError:
         return 0
@@ -97,12 +127,14 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
             cmd += ["--workers", str(workers)]
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak_tree = [0]
+        peak_tree, peak_pss = [0], [0]
         stop = threading.Event()
 
         def sample():
             while not stop.is_set():
-                peak_tree[0] = max(peak_tree[0], _tree_rss(proc.pid))
+                pss: list = []
+                peak_tree[0] = max(peak_tree[0], _tree_rss(proc.pid, pss))
+                peak_pss[0] = max(peak_pss[0], pss[0])
                 stop.wait(0.1)
 
         th = threading.Thread(target=sample, daemon=True)
@@ -119,8 +151,10 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
     return {"quick": quick, "cold": cold, "workers": workers or 1, "wall_s": wall,
             "cpu_s": usage.ru_utime + usage.ru_stime,
             "peak_child_mb": usage.ru_maxrss / 1024, "peak_tree_mb": peak_tree[0] / 2**20,
+            "peak_tree_pss_mb": peak_pss[0] / 2**20,
             "timings": summary["timings_s"],
-            "analyses": {k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()}}
+            "analyses": {k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()},
+            "schedule": summary.get("metadata", {}).get("analysis_schedule", [])}
 
 
 def _other(r) -> float:
@@ -280,6 +314,39 @@ def cold_costs(quick: bool, warm_json: Path | None = None, keep: Path | None = N
         print(f"| {kind} | all | | {t[0]:.2f} ({t[2]:.2f}) | | {t[1]:.2f} ({t[3]:.2f}) | {t[0] - t[1]:.2f} |")
 
 
+def cost_hints(seconds: dict[str, float], floor: float = 1.0) -> str:
+    """``COST_HINT_S`` (mmxsim.analyses) written from measured seconds per analysis (a full run in one
+    process): the analyses above ``floor`` seconds (the hint of an unlisted one), longest first."""
+    rows = sorted(((n, s) for n, s in seconds.items() if s == s and s > floor), key=lambda x: -x[1])
+    items = [f'"{n}": {round(s, 1)}' if s < 10 else f'"{n}": {s:.0f}.0' for n, s in rows]
+    lines, line = [], "COST_HINT_S: dict[str, float] = {"
+    for i, it in enumerate(items):
+        piece = it + ("}" if i == len(items) - 1 else ", ")
+        if len(line) + len(piece) > 118:
+            lines.append(line.rstrip())
+            line = " " * 33
+        line += piece
+    lines.append(line if items else line + "}")
+    return "\n".join(lines)
+
+
+def print_schedule(r: dict) -> None:
+    """Where and when each analysis ran in a concurrent run (its summary's metadata.analysis_schedule),
+    by process, with each process' busy seconds: the critical path is the busiest process."""
+    sched = r.get("schedule") or []
+    if not sched:
+        return
+    print(f"\nSchedule of the {'quick' if r['quick'] else 'full'} {'cold' if r['cold'] else 'warm'} run, "
+          f"{r['workers']} workers (seconds since the analyses began):\n")
+    print("| process | analyses in the order they ran (start-end s) | busy s | last end s |")
+    print("|---|---|---:|---:|")
+    for proc in sorted({x["process"] for x in sched}):
+        rows = sorted((x for x in sched if x["process"] == proc), key=lambda x: x["start_s"])
+        busy = sum(x["end_s"] - x["start_s"] for x in rows)
+        text = ", ".join(f"{x['analysis']} ({x['start_s']:.1f}-{x['end_s']:.1f})" for x in rows)
+        print(f"| {proc} | {text} | {busy:.1f} | {max(x['end_s'] for x in rows):.1f} |")
+
+
 def profile_quick(top: int) -> None:
     import pstats
 
@@ -312,12 +379,20 @@ def main():
     ap.add_argument("--warm-json", type=Path, help="with --costs: take the warm half from this file (a warm.json "
                     "kept by an earlier --costs --keep; 'none': no warm half) and run only the cold one")
     ap.add_argument("--keep", type=Path, help="with --costs: keep the instrumented runs' cold.json/warm.json here")
+    ap.add_argument("--hints", action="store_true", help="also print mmxsim.analyses.COST_HINT_S from the measured "
+                    "seconds per analysis (of the first one-process full run measured, else the first run)")
+    ap.add_argument("--hints-from", type=Path, help="print COST_HINT_S from this summary.json (its analyses' "
+                    "seconds; a one-process full run) and exit")
     ap.add_argument("--_instrument", help=argparse.SUPPRESS)
     if "--_instrument" in sys.argv:
         i = sys.argv.index("--_instrument")
         _instrumented_child(sys.argv[i + 1], sys.argv[i + 3:])
         return
     args = ap.parse_args()
+    if args.hints_from is not None:
+        summary = json.loads(args.hints_from.read_text())
+        print(cost_hints({k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()}))
+        return
     if args.costs:
         cold_costs(args.only != "full", args.warm_json, args.keep)
         return
@@ -339,17 +414,18 @@ def main():
                     t = r["timings"]
                     print(f"{'quick' if quick else 'full':5s} {'cold' if cold else 'warm'} workers={w}: "
                           f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU), peak {r['peak_child_mb']:.0f} MB "
-                          f"(process tree "
-                          f"{r['peak_tree_mb']:.0f} MB); set-up {t.get('setup_s', 0):.1f} s, compile "
+                          f"(process tree {r['peak_tree_mb']:.0f} MB, PSS {r['peak_tree_pss_mb']:.0f} MB); "
+                          f"set-up {t.get('setup_s', 0):.1f} s, compile "
                           f"{t.get('compile_s', 0):.1f} s, propagate {t.get('propagate_s', 0):.1f} s, analyses "
                           f"{t.get('analyses_s', 0):.1f} s, other {_other(r):.1f} s", flush=True)
-    print("\n| run | caches | workers | wall s | peak MB (run) | peak MB (process tree) | set-up s | compile s "
-          "| propagate s | analyses s | other s |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    print("\n| run | caches | workers | wall s | peak MB (run) | peak MB (process tree) | peak MB (tree PSS) "
+          "| set-up s | compile s | propagate s | analyses s | other s |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
     for r in rows:
         t = r["timings"]
         print(f"| {'quick' if r['quick'] else 'full'} | {'cold' if r['cold'] else 'warm'} | {r['workers']} "
-              f"| {r['wall_s']:.1f} | {r['peak_child_mb']:.0f} | {r['peak_tree_mb']:.0f} | {t.get('setup_s', 0):.1f} "
+              f"| {r['wall_s']:.1f} | {r['peak_child_mb']:.0f} | {r['peak_tree_mb']:.0f} "
+              f"| {r['peak_tree_pss_mb']:.0f} | {t.get('setup_s', 0):.1f} "
               f"| {t.get('compile_s', 0):.1f} | {t.get('propagate_s', 0):.1f} | {t.get('analyses_s', 0):.1f} "
               f"| {_other(r):.1f} |")
     names = list(dict.fromkeys(k for r in rows for k in r["analyses"]))
@@ -363,6 +439,13 @@ def main():
             print(f"| {n} | " + " | ".join(f"{r['analyses'][n]:.2f}" if n in r["analyses"] else "-" for r in rows)
                   + " |")
         print("| sum | " + " | ".join(f"{sum(r['analyses'].values()):.1f}" for r in rows) + " |")
+    for r in rows:
+        print_schedule(r)
+    if args.hints and rows:
+        base = next((r for r in rows if not r["quick"] and r["workers"] == 1), rows[0])
+        print(f"\nCost hints from the {'quick' if base['quick'] else 'full'} run with {base['workers']} worker(s) "
+              "(paste into src/mmxsim/analyses/__init__.py):\n")
+        print(cost_hints(base["analyses"]))
     if args.json:
         args.json.write_text(json.dumps(rows, indent=1))
     if args.profile:

@@ -21,6 +21,9 @@ optional test dependency) inside the test process.
   packaged kernels (:mod:`mmxsim.mission.warmup`); the suite turns it off (``MMXSIM_NO_WARMUP``) so
   that CLI tests on a fresh CI cache do not each start one. tests/mission/test_warmup.py tests it
   with the variable set explicitly.
+* Analyses in one process: ``mmxsim run`` runs the analyses in up to two processes by default
+  (``--workers auto``); the suite already spreads test files over the cores (pytest-xdist), so it
+  sets ``MMXSIM_WORKERS=1``. tests/mission/test_workers.py passes its counts explicitly.
 """
 
 from __future__ import annotations
@@ -70,6 +73,7 @@ def _xss() -> str:
 
 
 os.environ.setdefault("MMXSIM_NO_WARMUP", "1")
+os.environ.setdefault("MMXSIM_WORKERS", "1")  # the suite's own processes use the cores (module doc)
 
 _opts = os.environ.get("JAVA_TOOL_OPTIONS", "")
 if "-Xss" not in _opts:

@@ -259,7 +259,7 @@ def run(
                                                               "(see `mmxsim timeline`), e.g. 'QSO campaign'."),
     workers: Optional[str] = typer.Option(None, "--workers", help="Processes that run the analyses once the trajectory "
                                                                   "exists: a number, or auto (the CPUs, at most 2); "
-                                                                  "default $MMXSIM_WORKERS, else 1. Same results."),
+                                                                  "default $MMXSIM_WORKERS, else auto. Same results."),
 ):
     """Run a scenario and write OEM, time series, events, summary.json and the report (report/index.html).
 
@@ -269,6 +269,7 @@ def run(
     analysis' start and end with its time) when standard error is not a terminal (CI, a log file).
     Exit codes: 0 done; 1 the integration failed (outputs up to the failure are written); 2 bad
     input or an output folder that cannot be written; 130 / 143 interrupted."""
+    import os
     import signal
 
     from . import app as _app
@@ -278,7 +279,10 @@ def run(
         raise KeyboardInterrupt(signum)
 
     from .mission import warmup
+    from .mission.runner import COMMAND_LINE_WORKERS, WORKERS_ENV
 
+    if workers is None and not os.environ.get(WORKERS_ENV, "").strip():
+        workers = COMMAND_LINE_WORKERS  # up to two processes unless told (the API's default is one)
     run_scenario_file = _app.run_scenario_file
     _app.STOP_REQUESTED.clear()
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}

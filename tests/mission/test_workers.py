@@ -27,6 +27,7 @@ CHEAP = {"qso_family": {"degree": 0, "sizes_km": [100, 40]}, "sampling": {"sampl
 def _without_timings(summary: dict) -> dict:
     s = json.loads(json.dumps(summary, default=str))
     s.pop("timings_s")
+    s["metadata"].pop("analysis_schedule", None)  # where and when each analysis ran: run information
     for sec in s.get("analyses", {}).values():
         sec.pop("seconds", None)
         sec.pop("timings_s", None)
@@ -53,6 +54,27 @@ def test_two_workers_give_the_serial_summary(both):
     assert a == b and len(a["analyses"]) == 4
     for x, y in zip(serial.sections, pooled.sections):  # the same Section objects, figures included
         assert type(x) is type(y) and x.figures == y.figures and x.files == y.files
+
+
+def test_the_schedule_says_where_each_analysis_ran(both):
+    serial, pooled, _ = both
+    assert "analysis_schedule" not in serial.metadata
+    sched = pooled.metadata["analysis_schedule"]
+    assert [r["analysis"] for r in sched] == list(CHEAP)
+    assert {r["process"] for r in sched} <= {"main", "worker 1"}
+    assert all(0 <= r["start_s"] <= r["end_s"] for r in sched)
+    # one process runs one analysis at a time: its intervals do not overlap
+    for proc in {r["process"] for r in sched}:
+        rows = sorted((r["start_s"], r["end_s"]) for r in sched if r["process"] == proc)
+        assert all(a[1] <= b[0] + 1e-3 for a, b in zip(rows, rows[1:]))
+
+
+def test_the_collector_is_given_back_its_objects(both):
+    """run_analyses freezes the objects alive before the analyses (gc.freeze, so the collection after
+    each analysis scans only what it created) and unfreezes them at the end, serial or not."""
+    import gc
+
+    assert gc.get_freeze_count() == 0
 
 
 def test_progress_and_memory_are_reported(both):
@@ -96,6 +118,28 @@ def test_origin_runs_beside_the_geodesy_it_reads():
     assert _tasks(["geodesy"]) == [["geodesy"]]
 
 
+def test_analyses_that_share_the_navigation_error_run_together():
+    """qso_campaign, transfer and landing each take the covariance analysis of the run's tracking
+    (od.navigation_error, cached per process) when their navigation is "computed": in one worker it is
+    computed once. The reference mission computes it for qso_campaign and transfer, not landing."""
+    from mmxsim.analyses import _tasks, schedule_order
+    from mmxsim.scenario.builtins import builtin_scenario
+
+    s = builtin_scenario("reference_mission")
+    block = s.analyses
+    names = [n for n in type(block).model_fields if getattr(block, n) is not None]
+    groups = _tasks(names, block)
+    assert sorted(x for g in groups for x in g) == sorted(names)  # every analysis once
+    together = next(g for g in groups if "transfer" in g)
+    assert "qso_campaign" in together and "landing" not in together
+    assert next(g for g in groups if "origin" in g) == ["origin", "geodesy"]
+    # without the settings every member is taken to use it
+    assert _tasks(["qso_campaign", "landing", "budget", "transfer"]) == [["qso_campaign", "landing", "transfer"],
+                                                                          ["budget"]]
+    order = schedule_order(groups)  # the longest (by COST_HINT_S) first
+    assert order[0] == ["comms"] and sorted(map(tuple, order)) == sorted(map(tuple, groups))
+
+
 @pytest.mark.parametrize("given, env, expected", [(None, None, 1), (3, None, 3), ("2", None, 2), (None, "2", 2),
                                                  (1, "2", 1), (None, " ", 1)])
 def test_worker_count(monkeypatch, given, env, expected):
@@ -119,6 +163,38 @@ def test_worker_count_auto_and_refusals(monkeypatch):
     with pytest.raises(InputError) as e:
         analysis_workers()
     assert e.value.field == f"${WORKERS_ENV}"
+
+
+def test_the_command_line_default_is_auto_and_serial_on_one_cpu(monkeypatch, tmp_path):
+    """`mmxsim run` without --workers or $MMXSIM_WORKERS runs the analyses in auto processes: the CPUs
+    this process may use, at most 2; on a one-CPU machine a serial run (no schedule in its summary).
+    The API and campaigns keep one process (DEFAULT_WORKERS)."""
+    import os
+
+    from typer.testing import CliRunner
+
+    from mmxsim.cli import app
+    from mmxsim.mission import runner
+
+    assert runner.COMMAND_LINE_WORKERS == "auto" and runner.DEFAULT_WORKERS == 1
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0, 1, 2, 3}, raising=False)
+    assert runner.analysis_workers(runner.COMMAND_LINE_WORKERS) == 2
+    monkeypatch.setattr(os, "sched_getaffinity", lambda pid: {0}, raising=False)
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
+    monkeypatch.delenv(runner.WORKERS_ENV, raising=False)
+    seen = []
+    real = runner.analysis_workers
+    monkeypatch.setattr(runner, "analysis_workers", lambda w=None: seen.append(w) or real(w))
+    path = tmp_path / "s.yaml"
+    import yaml
+
+    path.write_text(yaml.safe_dump({**BASE, "analyses": {"budget": {}, "planetary_protection": {}}}))
+    r = CliRunner().invoke(app, ["run", str(path), "-q", "--out", str(tmp_path / "o")])
+    assert r.exit_code == 0, r.output
+    assert seen and seen[0] == "auto"
+    summary = json.loads((tmp_path / "o" / "summary.json").read_text())
+    assert summary["timings_s"]["analysis_workers"] == 1 and "analysis_schedule" not in summary["metadata"]
+    assert list(summary["analyses"]) == ["budget", "planetary_protection"]
 
 
 def test_the_command_line_refuses_a_bad_worker_count_before_running(tmp_path):

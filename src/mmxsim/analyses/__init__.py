@@ -60,9 +60,10 @@ from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_ope
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
-           "report_warnings", "SHARES_CTX", "MissionEvent", "Operation", "first_touchdown_tdb", "reference_operations",
-           "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words", "plain",
-           "phobos_fixed_geometry", "science_windows", "site_pair"]
+           "report_warnings", "SHARES_CTX", "SHARED_WORK", "COST_HINT_S", "task_groups", "schedule_order",
+           "AnalysisWorkers", "release_memory", "start_method", "MissionEvent", "Operation", "first_touchdown_tdb",
+           "reference_operations", "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words",
+           "plain", "phobos_fixed_geometry", "science_windows", "site_pair"]
 
 #: The entry-point group through which installed packages add analyses.
 ENTRY_POINT_GROUP = "mmxsim.analyses"
@@ -129,37 +130,131 @@ def analyses_model() -> type[AnalysesBlock]:
 set_analyses_provider(analyses_model)
 
 
-#: Analyses that read another's product through ``ctx`` (reader -> the analysis it reads): in a
-#: concurrent run (:func:`run_analyses` with ``workers`` > 1) each such pair runs in one worker, in
-#: registry order, so the product is computed once there as in a serial run.
-SHARES_CTX: dict[str, str] = {"origin": "geodesy"}  # origin's interior table takes geodesy's covariance
+def _computes_navigation(cfg) -> bool:
+    return getattr(cfg, "navigation", None) == "computed"
+
+
+#: Work that several analyses need and that one process computes once, kept for the others (in the
+#: run's ``ctx`` or in a per-process cache): ``{what: {analysis: uses(settings) or None (always)}}``.
+#: In a concurrent run (:func:`run_analyses` with ``workers`` > 1) the enabled analyses that use one
+#: such product run in one process, in registry order, so it is computed once as in a serial run
+#: (in two processes it would be computed twice: the same numbers, twice the CPU).
+SHARED_WORK: dict[str, dict[str, Callable[[object], bool] | None]] = {
+    # origin's interior table takes geodesy's covariance (analyses.geodesy.geodesy_result, ctx["geodesy"])
+    "geodesy covariance": {"geodesy": None, "origin": lambda cfg: bool(getattr(cfg, "interior", True))},
+    # the covariance analysis of the run's tracking (analyses.od.navigation_error, cached per process),
+    # ~2-3 CPU-s, asked for by each analysis whose navigation is "computed"
+    "navigation error": {"qso_campaign": _computes_navigation, "transfer": _computes_navigation,
+                         "landing": _computes_navigation},
+}
+
+#: Analyses that read another's product through ``ctx`` (reader -> the analysis it reads); part of
+#: :data:`SHARED_WORK`.
+SHARES_CTX: dict[str, str] = {"origin": "geodesy"}
 
 #: Wall seconds of the heaviest analyses of the reference mission (full run, warm caches, one
 #: process, 2026-12-06 on the idle 2-CPU machine after issue 19's speed work: benchmarks/bench_mission.py,
 #: docs/benchmarks.md), used only to hand the longest tasks out first in a concurrent run
 #: (longest-processing-time first); the results do not depend on it. Analyses not listed count 1 s.
+#: To re-measure: ``python benchmarks/bench_mission.py --only full --hints`` (or ``--hints-from
+#: SUMMARY.json`` of a one-process run) prints this table from the measured seconds.
 COST_HINT_S: dict[str, float] = {"comms": 45.0, "origin": 20.0, "transfer": 10.0, "od": 7.0, "qso_campaign": 6.0,
                                  "rover": 4.0, "geodesy": 2.0, "observation": 2.0, "qso_family": 2.0,
                                  "landing": 1.6, "megane": 1.6, "entry": 1.5, "mirs": 1.5}
 
 
-def _tasks(names: list[str]) -> list[list[str]]:
-    """The enabled analyses in groups that run in one worker (see :data:`SHARES_CTX`), each group in
-    registry order, the groups in the order of their first member."""
-    groups: list[list[str]] = []
-    where: dict[str, list[str]] = {}
-    for name in names:
-        other = SHARES_CTX.get(name)
-        partner = next((g for n, g in where.items() if n == other or SHARES_CTX.get(n) == name), None)
-        if partner is None:
-            partner = []
-            groups.append(partner)
-        partner.append(name)
-        where[name] = partner
-    return groups
+def _tasks(names: list[str], block=None) -> list[list[str]]:
+    """The enabled analyses ``names`` in groups that run in one worker (see :data:`SHARED_WORK`;
+    ``block``: the scenario's ``analyses`` block, to ask each member whether its settings use the
+    product; None: they all do), each group in the order of ``names``, the groups in the order of
+    their first member."""
+    parent = {n: n for n in names}
+
+    def root(n):
+        while parent[n] != n:
+            n = parent[n]
+        return n
+
+    for members in SHARED_WORK.values():
+        users = [n for n in names if n in members and (block is None or members[n] is None
+                                                        or members[n](getattr(block, n)))]
+        for n in users[1:]:
+            parent[root(n)] = root(users[0])
+    groups: dict[str, list[str]] = {}
+    for n in names:
+        groups.setdefault(root(n), []).append(n)
+    return sorted(groups.values(), key=lambda g: names.index(g[0]))
+
+
+def task_groups(block) -> list[list[str]]:
+    """The tasks of a concurrent run of the scenario's ``analyses`` block: its enabled analyses
+    grouped by :func:`_tasks`."""
+    return _tasks([n for n in type(block).model_fields if getattr(block, n) is not None], block)
+
+
+def schedule_order(tasks: list[list[str]]) -> list[list[str]]:
+    """The groups of :func:`_tasks` in the order a concurrent run hands them out: the longest first by
+    :data:`COST_HINT_S` (an unlisted analysis counts 1 s), ties in registry order."""
+    return sorted(tasks, key=lambda g: -sum(COST_HINT_S.get(n, 1.0) for n in g))
 
 
 _worker_state: dict = {}
+
+
+def release_memory(freeze: bool = False) -> None:
+    """Hand back what an analysis left behind before the next one starts: its large temporaries
+    in reference cycles (``gc.collect``) and the C heap's free pages (glibc's ``malloc_trim``, where
+    there is one: freed memory otherwise stays in the process' resident set). ``freeze``: then move
+    the survivors to the collector's permanent generation (``gc.freeze``, see :func:`_freeze_begin`),
+    so the next collection scans only what the next analysis creates (~0.1 s saved per analysis)."""
+    import gc
+
+    gc.collect()
+    if freeze:
+        gc.freeze()
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+def _freeze_begin() -> bool:
+    """Collect, then freeze every object alive (``gc.freeze``): the modules, the run's products and
+    caches survive the analyses, and a full collection after each analysis then costs milliseconds
+    instead of ~0.1 s. False (nothing done) where the collector is off or something else froze
+    objects; :func:`_freeze_end` gives them back to the collector."""
+    import gc
+
+    if not gc.isenabled() or gc.get_freeze_count():
+        return False
+    gc.collect()
+    gc.freeze()
+    return True
+
+
+def _freeze_end(frozen: bool) -> None:
+    if frozen:
+        import gc
+
+        gc.unfreeze()
+
+
+_trim: list = []
+
+
+def _malloc_trim():
+    if not _trim:
+        fn = None
+        try:
+            import ctypes
+            import sys
+
+            if sys.platform.startswith("linux"):
+                fn = ctypes.CDLL("libc.so.6").malloc_trim
+                fn.argtypes, fn.restype = [ctypes.c_size_t], ctypes.c_int
+        except (OSError, AttributeError):  # not glibc (musl, macOS): nothing to trim
+            fn = None
+        _trim.append(fn)
+    return _trim[0]
 
 
 def _worker_init(setup) -> None:
@@ -170,9 +265,35 @@ def _worker_init(setup) -> None:
     _worker_state["setup"] = setup
 
 
-def _run_group(names: list[str], s, ctx) -> list[Section]:
-    import gc
+def _worker_ready() -> None:
+    """The worker's scenario and ctx, built once by the setup the parent handed over, and the
+    analysis modules imported."""
+    if "ctx" not in _worker_state:
+        fn, args = _worker_state["setup"]
+        _worker_state["scenario"], _worker_state["ctx"] = fn(*args)
+        registry()
 
+
+def _worker_prime() -> bool:
+    """A worker's first task when the pool is started ahead of the run's products
+    (:class:`AnalysisWorkers`): its set-up, done while the parent propagates. A failure here is
+    not reported: the first real task repeats the set-up and reports it."""
+    try:
+        _worker_ready()
+    except Exception:  # noqa: BLE001 - raised again, with its traceback, by the first analysis task
+        return False
+    try:  # what nearly every analysis' figures load on first use: Matplotlib, its Agg canvas and font
+        from matplotlib.figure import Figure
+
+        fig = Figure(figsize=(1, 1))
+        fig.subplots().set_title("mmxsim")
+        png_bytes(fig, dpi=10)
+    except Exception:  # noqa: BLE001 - only a head start: the analyses report their own errors
+        pass
+    return True
+
+
+def _run_group(names: list[str], s, ctx, frozen: bool = False) -> list[Section]:
     reg = registry()
     out = []
     for name in names:
@@ -180,25 +301,31 @@ def _run_group(names: list[str], s, ctx) -> list[Section]:
         sec = reg[name].run(getattr(s.analyses, name), s, ctx)
         sec.seconds = _time.perf_counter() - t0
         out.append(sec)
-        gc.collect()  # an analysis' large temporaries in reference cycles go before the next one starts
+        release_memory(frozen)
     return out
 
 
-def _worker_run(names: list[str]):
+def _worker_run(names: list[str], extra: dict | None = None):
     """In a worker: (sections or a portable exception, the worker's pid, its peak resident memory in
-    bytes). The scenario and ctx are built once per worker by the setup the parent handed over."""
+    bytes, (start, end) wall-clock epoch seconds). The scenario and ctx are built once per worker by
+    the setup the parent handed over; ``extra`` (the run's arrays, when the pool was started before
+    they existed) completes the ctx."""
     import os
     import resource
     import traceback
 
+    start = _time.time()
     try:
-        if "ctx" not in _worker_state:
-            fn, args = _worker_state["setup"]
-            _worker_state["scenario"], _worker_state["ctx"] = fn(*args)
-        result = _run_group(names, _worker_state["scenario"], _worker_state["ctx"])
+        _worker_ready()
+        ctx = _worker_state["ctx"]
+        for k, v in (extra or {}).items():
+            ctx.setdefault(k, v)
+        if "frozen" not in _worker_state:  # this process lives for the run's analyses: frozen until it ends
+            _worker_state["frozen"] = _freeze_begin()
+        result = _run_group(names, _worker_state["scenario"], ctx, _worker_state["frozen"])
     except Exception as exc:  # re-raised in the parent as the same type with the same attributes
         result = ("error", type(exc), exc.args, dict(getattr(exc, "__dict__", {})), traceback.format_exc())
-    return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+    return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, (start, _time.time())
 
 
 class RemoteTraceback(Exception):
@@ -216,58 +343,124 @@ def _reraise(err):
     raise exc from RemoteTraceback(tb)
 
 
+def start_method() -> str:
+    """The start method of the analysis workers: ``forkserver`` where the platform has one, else
+    ``spawn``; never ``fork``, unsafe once heyoka's and numba's threads have started."""
+    import multiprocessing as mp
+
+    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+
+
+class AnalysisWorkers:
+    """``processes`` worker processes for :func:`run_analyses`, started now so that their start-up
+    (interpreter, imports, the scenario and its dynamics model: ``setup``, see :func:`run_analyses`)
+    runs while this process builds and propagates the trajectory. ``setup(*args)`` returns
+    ``(scenario, ctx)`` without the run's arrays; :func:`run_analyses` sends those with each task
+    (``worker_ctx``). Close it (or use it as a context manager) when the analyses are done."""
+
+    def __init__(self, processes: int, setup, prime: bool = True):
+        import multiprocessing as mp
+        from concurrent.futures import ProcessPoolExecutor
+
+        self.processes = int(processes)
+        self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=mp.get_context(start_method()),
+                                        initializer=_worker_init, initargs=(setup,))
+        # a task per worker starts the processes now (the pool starts them as tasks arrive)
+        self.primed = [self.pool.submit(_worker_prime) for _ in range(self.processes)] if prime else []
+
+    def close(self, wait: bool = True) -> None:
+        """Stop the workers (``wait=False``: at once, e.g. after an interrupt)."""
+        if not wait:
+            for p in list(getattr(self.pool, "_processes", {}).values() or []):
+                p.terminate()
+        self.pool.shutdown(wait=wait, cancel_futures=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, exc_type, *_):
+        self.close(wait=exc_type is None)
+
+
 #: Peak resident memory (bytes) of the worker processes of the last concurrent :func:`run_analyses`
 #: in this process, one entry per worker that ran a task (this process' own peak is not in it).
 last_worker_peaks: list[int] = []
 
+#: Where and when each analysis of the last concurrent :func:`run_analyses` in this process ran:
+#: ``{"analysis", "process"`` ("main", or "worker 1", "worker 2"... in order of first use)``,
+#: "start_s", "end_s"}`` (wall seconds since the analyses began), in registry order.
+last_schedule: list[dict] = []
+
 
 def run_analyses(scenario, ctx: dict | None = None,
                  progress: Callable[[str], None] | None = None, workers: int = 1,
-                 worker_setup=None) -> list[Section]:
+                 worker_setup=None, pool: AnalysisWorkers | None = None,
+                 worker_ctx: dict | None = None) -> list[Section]:
     """Run every analysis the scenario's ``analyses`` block enables; each section's ``seconds`` is
     its wall time. ``ctx``: the run's products (see :class:`Analysis`).
 
-    ``workers`` > 1 with a ``worker_setup`` runs them concurrently: this process and ``workers - 1``
-    worker processes (a ``forkserver`` pool where the platform has one, else ``spawn``; never
-    ``fork``, unsafe once heyoka's and numba's threads have started) take the tasks, longest first
-    (:data:`COST_HINT_S`), from one queue. ``worker_setup`` is ``(function, args)``, both picklable:
+    ``workers`` > 1 with a ``worker_setup`` (or a started ``pool``) runs them concurrently: this
+    process and ``workers - 1`` worker processes (:func:`start_method`) take the tasks, longest first
+    (:func:`schedule_order`), from one queue. ``worker_setup`` is ``(function, args)``, both picklable:
     ``function(*args)`` returns ``(scenario, ctx)`` in a worker, once per worker (the run's products
-    rebuilt there: an ephemeris holds open files and cannot travel). Analyses that share ctx products
-    (:data:`SHARES_CTX`) run together in one process. The sections come back in registry order
-    whatever the completion order, and ``progress(name)`` is called in that order as the sections
-    arrive (in a serial run: as each starts). An analysis' exception is raised with its type and
-    attributes (a worker's traceback as its cause); after a failure no new task starts. Without
-    ``worker_setup``, or with fewer than two tasks, the run is serial."""
+    rebuilt there: an ephemeris holds open files and cannot travel). ``pool``: workers started
+    ahead (:class:`AnalysisWorkers`; not closed here), whose ctx ``worker_ctx`` (picklable: the
+    run's arrays) completes. Analyses that share work (:data:`SHARED_WORK`) run together in one
+    process. The sections come back in registry order whatever the completion order, and
+    ``progress(name)`` is called in that order as the sections arrive (in a serial run: as each
+    starts). An analysis' exception is raised with its type and attributes (a worker's traceback as
+    its cause); after a failure no new task starts. Without ``worker_setup`` or ``pool``, or with
+    fewer than two tasks, the run is serial. After each analysis the memory it released is handed
+    back (:func:`release_memory`; the objects alive before are frozen meanwhile, see
+    :func:`_freeze_begin`, and unfrozen at the end)."""
     block = scenario.analyses
     names = [n for n in type(block).model_fields if getattr(block, n) is not None]
-    tasks = _tasks(names)
-    if workers > 1 and worker_setup is not None and len(tasks) > 1:
-        return _run_concurrent(scenario, ctx, names, tasks, min(int(workers), len(tasks)), worker_setup, progress)
+    tasks = _tasks(names, block)
+    if workers > 1 and (worker_setup is not None or pool is not None) and len(tasks) > 1:
+        return _run_concurrent(scenario, ctx, names, tasks, min(int(workers), len(tasks)), worker_setup, progress,
+                               pool, worker_ctx)
     sections = []
     reg = registry()
-    for name in names:
-        if progress is not None:
-            progress(name)
-        t0 = _time.perf_counter()
-        sec = reg[name].run(getattr(block, name), scenario, ctx)
-        sec.seconds = _time.perf_counter() - t0
-        sections.append(sec)
+    frozen = _freeze_begin()
+    try:
+        for name in names:
+            if progress is not None:
+                progress(name)
+            t0 = _time.perf_counter()
+            sec = reg[name].run(getattr(block, name), scenario, ctx)
+            sec.seconds = _time.perf_counter() - t0
+            sections.append(sec)
+            release_memory(frozen)
+    finally:
+        _freeze_end(frozen)
     return sections
 
 
-def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress) -> list[Section]:
-    import multiprocessing as mp
+def _member_times(g, result, pid, start: float, end: float) -> dict:
+    """``{analysis: (pid, start, end)}`` of a group that ran from ``start`` to ``end``: each member
+    from its section's seconds, one after the other (the whole span for each after a failure)."""
+    if not isinstance(result, list):
+        return {n: (pid, start, end) for n in g}
+    out, t = {}, start
+    for n, sec in zip(g, result):
+        out[n] = (pid, t, min(t + sec.seconds, end))
+        t = out[n][2]
+    return out
+
+
+def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress, own=None,
+                    worker_ctx=None) -> list[Section]:
     import threading
     from collections import deque
-    from concurrent.futures import ProcessPoolExecutor
 
-    method = "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
-    pending = deque(sorted(tasks, key=lambda g: -sum(COST_HINT_S.get(n, 1.0) for n in g)))  # longest first
+    pending = deque(schedule_order(tasks))  # longest first
     lock = threading.Lock()
     done: dict[str, Section] = {}
     errors: dict[int, BaseException | tuple] = {}  # registry position of the failed task's first member -> error
     peaks: dict[int, int] = {}
+    ran: dict[str, tuple] = {}  # analysis -> (pid or None for this process, start, end) of its group
     told = [0]
+    t_begin = _time.time()
 
     def take():
         with lock:
@@ -285,34 +478,42 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
             progress(names[told[0]])
             told[0] += 1
 
-    pool = ProcessPoolExecutor(max_workers=workers - 1, mp_context=mp.get_context(method),
-                               initializer=_worker_init, initargs=(worker_setup,))
+    workers = min(workers, 1 + (own.processes if own is not None else workers - 1))
+    # workers for this call only, started now, unless started ahead
+    pool = own if own is not None else AnalysisWorkers(workers - 1, worker_setup, prime=False)
 
     def feed():  # one thread per worker process: hand it the next task, wait for its sections
         while (g := take()) is not None:
             try:
-                result, pid, peak = pool.submit(_worker_run, g).result()
+                result, pid, peak, when = pool.pool.submit(_worker_run, g, worker_ctx).result()
             except BaseException as exc:  # noqa: BLE001 - e.g. a worker killed: BrokenProcessPool
-                result, pid, peak = exc, None, 0
+                result, pid, peak, when = exc, None, 0, None
             with lock:
                 if pid is not None:
                     peaks[pid] = max(peak, peaks.get(pid, 0))
+                if when is not None:
+                    ran.update(_member_times(g, result, pid, *when))
             record(g, result)
 
     feeders = [threading.Thread(target=feed, daemon=True, name=f"mmxsim-analyses-{i}") for i in range(workers - 1)]
     last_worker_peaks.clear()
+    last_schedule.clear()
     finished = False
     from .._accel import limit_threads, restore_threads
 
     threads_before = limit_threads(1)  # this process too, while the workers run (see _worker_init)
+    frozen = _freeze_begin()
     try:
         for th in feeders:
             th.start()
         while (g := take()) is not None:  # this process takes tasks from the same queue
+            start = _time.time()
             try:
-                result = _run_group(g, scenario, ctx)
+                result = _run_group(g, scenario, ctx, frozen)
             except Exception as exc:
                 result = exc
+            with lock:
+                ran.update(_member_times(g, result, None, start, _time.time()))
             record(g, result)
             tell()
         for th in feeders:
@@ -322,11 +523,17 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
         if not finished:  # interrupted (KeyboardInterrupt): stop the workers rather than wait for them
             with lock:
                 pending.clear()
-            for p in list(getattr(pool, "_processes", {}).values() or []):
-                p.terminate()
-        pool.shutdown(wait=finished, cancel_futures=True)
+            pool.close(wait=False)
+        elif own is None:
+            pool.close()
         restore_threads(threads_before)
+        _freeze_end(frozen)
     last_worker_peaks.extend(peaks.values())
+    label: dict = {None: "main"}
+    for n in sorted(ran, key=lambda n: ran[n][1]):
+        label.setdefault(ran[n][0], f"worker {len(label)}")
+    last_schedule.extend({"analysis": n, "process": label[ran[n][0]], "start_s": round(ran[n][1] - t_begin, 3),
+                          "end_s": round(ran[n][2] - t_begin, 3)} for n in names if n in ran)
     if errors:
         err = errors[min(errors)]
         if isinstance(err, tuple):

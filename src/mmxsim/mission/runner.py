@@ -269,9 +269,15 @@ def switch_lines(prop) -> list[str]:
 
 WORKERS_ENV = "MMXSIM_WORKERS"
 
-#: The analyses' worker processes when neither the caller nor $MMXSIM_WORKERS says (see
-#: docs/benchmarks.md, "The whole mission": measured on 2 cores).
+#: The analyses' worker processes when neither the caller nor $MMXSIM_WORKERS says, for the API
+#: (:func:`run_scenario`, :func:`mmxsim.api.run`) and campaigns, whose samples already run in parallel.
 DEFAULT_WORKERS = 1
+
+#: The default of ``mmxsim run --workers`` (when $MMXSIM_WORKERS is not set either): ``"auto"``, the
+#: CPUs this process may use, at most 2 (one on a one-CPU machine: a serial run); two processes keep
+#: the reference mission under 1.5 GB (docs/benchmarks.md, "M: run overhead, worker scheduling and
+#: memory", measured on 2 cores).
+COMMAND_LINE_WORKERS = "auto"
 
 
 def analysis_workers(workers=None) -> int:
@@ -298,16 +304,20 @@ def analysis_workers(workers=None) -> int:
     return int(value)
 
 
-def _analysis_context(scenario_data, base_dir, t, states, pfix):
+def _analysis_context(scenario_data, base_dir, t=None, states=None, pfix=None):
     """In an analysis worker process: (the scenario, the ctx of :func:`run_scenario`) rebuilt from the
     scenario's plain data and the propagated arrays (the same model and ephemeris, built again: an
-    ephemeris holds open files and cannot be sent between processes)."""
+    ephemeris holds open files and cannot be sent between processes). Without the arrays (``t``
+    None: a worker started before the propagation) the ctx lacks ``t``, ``states`` and
+    ``phobos_fixed``, which each task then brings."""
     from ..scenario import parse_scenario
 
     s = parse_scenario(scenario_data, "<analysis worker>", base_dir=base_dir, coverage=False)
     model, eph = build_model(s, base_dir)
-    return s, {"t": t, "states": states, "eph": eph, "orientation": body_orientation(model.rotation_pck),
-               "phobos_fixed": pfix, "model": model}
+    ctx = {"eph": eph, "orientation": body_orientation(model.rotation_pck), "model": model}
+    if t is not None:
+        ctx.update(t=t, states=states, phobos_fixed=pfix)
+    return s, ctx
 
 
 def _peak_rss_bytes() -> int | None:
@@ -330,7 +340,31 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
     ``"auto"``, or None for $MMXSIM_WORKERS, else 1); the results are the same whatever the number.
     The result's ``timings`` carry ``analysis_workers``, ``peak_rss_mb`` (this process' peak resident
     memory) and, with workers, ``workers_peak_rss_mb`` (the sum of the other processes' peaks: with
-    ``peak_rss_mb``, a bound on what the run held at once)."""
+    ``peak_rss_mb``, a bound on what the run held at once). With workers, they start before the
+    propagation (:class:`mmxsim.analyses.AnalysisWorkers`: their start-up overlaps it) and the
+    metadata's ``analysis_schedule`` says where and when each analysis ran."""
+    from .. import analyses as _analyses
+    from ..scenario import scenario_to_dict
+
+    n_workers = analysis_workers(workers)
+    pool = None
+    if n_workers > 1 and len(_analyses.task_groups(s.analyses)) > 1:
+        # the workers start (interpreter, imports, scenario, model) while this process propagates
+        pool = _analyses.AnalysisWorkers(n_workers - 1, (_analysis_context, (
+            scenario_to_dict(s), None if base_dir is None else str(base_dir))))
+    try:
+        return _run_scenario(s, base_dir, progress, analysis_progress, n_workers, pool)
+    except BaseException:
+        if pool is not None:
+            pool.close(wait=False)
+            pool = None
+        raise
+    finally:
+        if pool is not None:
+            pool.close()
+
+
+def _run_scenario(s, base_dir, progress, analysis_progress, n_workers, pool) -> RunResult:
     from ..version import __version__
     from ..dynamics import propagate
     from ..frames import from_mars_icrf
@@ -371,14 +405,14 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
 
     from .. import analyses as _analyses
 
-    n_workers = analysis_workers(workers)
     t_an = _time.perf_counter()
-    setup = (_analysis_context, (scenario_to_dict(s), None if base_dir is None else str(base_dir),
-                                 prop.t, prop.states, pfix)) if n_workers > 1 else None
     sections = _analyses.run_analyses(s, {"t": prop.t, "states": prop.states, "eph": eph, "orientation": orient,
                                           "phobos_fixed": pfix, "model": model}, progress=analysis_progress,
-                                      workers=n_workers, worker_setup=setup)
-    worker_peaks = list(_analyses.last_worker_peaks) if n_workers > 1 else []
+                                      workers=n_workers, pool=pool,
+                                      worker_ctx={"t": prop.t, "states": prop.states, "phobos_fixed": pfix})
+    concurrent = pool is not None
+    worker_peaks = list(_analyses.last_worker_peaks) if concurrent else []
+    schedule = list(_analyses.last_schedule) if concurrent else []
     if analysis_progress is not None:
         analysis_progress(None)
     analyses_s = _time.perf_counter() - t_an
@@ -407,7 +441,8 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
                   "tolerance": s.propagation.tolerance, "propagation_frame": "Mars-centred ICRF",
                   "time_system": "TDB", "ephemeris_sources": ephemeris_sources(model),
                   "scenario_sha256": scenario_digest(s), "seeds": analysis_seeds(s),
-                  "scenario": scenario_to_dict(s)},
+                  "scenario": scenario_to_dict(s),
+                  **({"analysis_schedule": schedule} if schedule else {})},
         termination=prop.termination,
         sections=sections,
         altitude_surface=surface.label,
