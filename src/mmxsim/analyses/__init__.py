@@ -153,14 +153,14 @@ SHARED_WORK: dict[str, dict[str, Callable[[object], bool] | None]] = {
 SHARES_CTX: dict[str, str] = {"origin": "geodesy"}
 
 #: Wall seconds of the heaviest analyses of the reference mission (full run, warm caches, one
-#: process, 2026-12-06 on the idle 2-CPU machine after issue 19's speed work: benchmarks/bench_mission.py,
-#: docs/benchmarks.md), used only to hand the longest tasks out first in a concurrent run
+#: process, 2026-12-06 on the 2-CPU machine after the second round of issue 19's speed work (K3, O2, T2,
+#: N2 merged; one helper still running beside it): ``--hints-from`` a warm run's summary.json), used only to hand the longest tasks out first in a concurrent run
 #: (longest-processing-time first); the results do not depend on it. Analyses not listed count 1 s.
 #: To re-measure: ``python benchmarks/bench_mission.py --only full --hints`` (or ``--hints-from
 #: SUMMARY.json`` of a one-process run) prints this table from the measured seconds.
-COST_HINT_S: dict[str, float] = {"comms": 45.0, "origin": 20.0, "transfer": 10.0, "od": 7.0, "qso_campaign": 6.0,
-                                 "rover": 4.0, "geodesy": 2.0, "observation": 2.0, "qso_family": 2.0,
-                                 "landing": 1.6, "megane": 1.6, "entry": 1.5, "mirs": 1.5}
+COST_HINT_S: dict[str, float] = {"origin": 8.4, "geodesy": 8.3, "comms": 6.6, "rover": 6.1, "transfer": 4.6,
+                                 "qso_campaign": 3.9, "observation": 3.7, "od": 3.5, "landing": 2.7, "mirs": 2.4,
+                                 "megane": 2.3, "qso_family": 1.9, "entry": 1.5}
 
 
 def _tasks(names: list[str], block=None) -> list[list[str]]:
