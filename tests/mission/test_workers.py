@@ -122,7 +122,7 @@ def test_analyses_that_share_the_navigation_error_run_together():
     """qso_campaign, transfer and landing each take the covariance analysis of the run's tracking
     (od.navigation_error, cached per process) when their navigation is "computed": in one worker it is
     computed once. The reference mission computes it for qso_campaign and transfer, not landing."""
-    from mmxsim.analyses import _tasks, schedule_order
+    from mmxsim.analyses import COST_HINT_S, _tasks, schedule_order
     from mmxsim.scenario.builtins import builtin_scenario
 
     s = builtin_scenario("reference_mission")
@@ -136,8 +136,10 @@ def test_analyses_that_share_the_navigation_error_run_together():
     # without the settings every member is taken to use it
     assert _tasks(["qso_campaign", "landing", "budget", "transfer"]) == [["qso_campaign", "landing", "transfer"],
                                                                           ["budget"]]
-    order = schedule_order(groups)  # the longest (by COST_HINT_S) first
-    assert order[0] == ["comms"] and sorted(map(tuple, order)) == sorted(map(tuple, groups))
+    order = schedule_order(groups)  # the longest (by COST_HINT_S, summed over a group) first
+    cost = [sum(COST_HINT_S.get(n, 1.0) for n in g) for g in order]
+    assert cost == sorted(cost, reverse=True) and cost[0] > cost[-1]
+    assert order[0] == ["origin", "geodesy"] and sorted(map(tuple, order)) == sorted(map(tuple, groups))
 
 
 @pytest.mark.parametrize("given, env, expected", [(None, None, 1), (3, None, 3), ("2", None, 2), (None, "2", 2),
