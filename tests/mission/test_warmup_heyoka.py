@@ -1,0 +1,122 @@
+"""heyoka's integrators in the background compilation of a first run (mmxsim.mission.warmup): the
+packaged list, models written as plain JSON and rebuilt to the same signature, the marker, and the
+disk-cache hit the run gets for an integrator the background process built."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from mmxsim.mission import warmup
+
+SRC = str(Path(warmup.__file__).resolve().parents[2])
+
+
+@pytest.fixture(scope="module")
+def reference_model():
+    from mmxsim.mission.runner import build_model
+    from mmxsim.scenario import builtin_scenario
+
+    return build_model(builtin_scenario("reference_mission"))[0]
+
+
+def test_model_round_trip_keeps_the_signature(reference_model):
+    """The reference scenario's model (forces, impact/eclipse events, default ephemeris) and an od-style
+    variant (Phobos GM, field and libration as parameters, empirical acceleration) rebuild from plain JSON
+    to models with the same signature, the key of every integrator cache."""
+    import dataclasses
+
+    from mmxsim.dynamics.forces import EmpiricalAcceleration, PhobosGravity
+    from mmxsim.dynamics.near_surface import NearSurfaceEntry
+
+    od = dataclasses.replace(reference_model, events=[NearSurfaceEntry(22.0)], forces=[
+        PhobosGravity("harmonics", 8, gm_parameter=True, estimate_degree=2, libration_parameter=True)
+        if isinstance(f, PhobosGravity) else f for f in reference_model.forces] + [EmpiricalAcceleration()])
+    for model in (reference_model, od):
+        enc = warmup.encode_model(model)
+        assert enc is not None
+        back = warmup.decode_model(json.loads(json.dumps(enc)))
+        assert back.signature() == model.signature()
+    # a model that rebuilds differently is refused, not built wrong
+    enc = warmup.encode_model(reference_model)
+    enc["tolerance"] = 1e-10
+    with pytest.raises(ValueError):
+        warmup.decode_model(enc)
+    # what has no plain form is left to the run
+    assert warmup.encode_model(dataclasses.replace(reference_model, track_overrides={"PHOBOS": object()})) is None
+    assert warmup.encode_model(dataclasses.replace(reference_model, ephemeris=object())) is None
+
+
+def test_packaged_integrator_list_rebuilds():
+    """Every entry of the packaged list names a builder and, where it has one, a model that rebuilds to
+    the recorded signature digest (a changed force or event: re-record with
+    ``python -m mmxsim.mission.warmup --record-heyoka``)."""
+    entries = warmup.load_heyoka_manifest()
+    assert len(entries) >= 5
+    builders = warmup._builders()
+    for e in entries:
+        assert e["builder"] in builders
+        if builders[e["builder"]][1]:
+            warmup.decode_model(e["model"])
+    kinds = {e["builder"] for e in entries}
+    assert {"hill", "flow", "propagator", "variational"} <= kinds
+
+
+def test_build_integrators_skips_what_it_cannot_build():
+    entries = [{"builder": "hill", "args": {"degree": 0, "variational": False}},
+               {"builder": "no_such_builder", "args": {}},
+               {"builder": "propagator", "model": {"digest": "x"}, "args": {}}]
+    logs = []
+    assert warmup.build_integrators(entries, log=logs.append) == (1, 2)
+    assert sum(x.startswith("skipped") for x in logs) == 2
+
+
+def test_heyoka_marker_follows_the_disk_cache(tmp_path, monkeypatch):
+    """Cold = no marker in mmxsim's cache folder, or heyoka's disk cache smaller than when the marker
+    was written (cleared since)."""
+    import heyoka as hy
+
+    if not hy.llvm_state.get_diskcache_enabled():
+        pytest.skip("heyoka's disk cache is off here")
+    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path))
+    marker = warmup.heyoka_marker_path()
+    assert marker is not None and marker.parent == tmp_path and marker.name.startswith("heyoka-warm-")
+    assert warmup._heyoka_needed() is True
+    size = int(hy.llvm_state.get_diskcache_size())
+    marker.write_text(json.dumps({"diskcache_bytes": size}))
+    assert warmup._heyoka_needed() is False
+    marker.write_text(json.dumps({"diskcache_bytes": size + 1}))  # the cache shrank since: cold again
+    assert warmup._heyoka_needed() is True
+
+
+def _child(code: str, env: dict) -> str:
+    r = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, r.stderr[-2000:]
+    return r.stdout.strip().splitlines()[-1]
+
+
+def test_the_run_loads_what_the_background_process_built(tmp_path):
+    """The background process' builder call leaves in heyoka's disk cache exactly the entry the run's own
+    call then loads: the run's build adds nothing to a cache the background process filled, while it
+    adds an entry to an empty one."""
+    env = dict(os.environ, XDG_CACHE_HOME=str(tmp_path), MMXSIM_NO_WARMUP="1",
+               PYTHONPATH=SRC + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    run = ("import heyoka as hy; from mmxsim.orbits import qso; n = hy.llvm_state.get_diskcache_size(); "
+           "ta = qso.hill_integrator(0, variational=True); d = hy.llvm_state.get_diskcache_size() - n; "
+           "ta.state[:6] = [30.0, 0.0, 0.0, 0.0, -60.0, 1.0]; ta.propagate_until(7.0); "
+           "assert ta.time > 1.0 and all(map(float.__eq__, ta.state, ta.state)); "  # flown, finite
+           "print(d, ta.state.tobytes().hex())")
+    grown, cold = _child(run, env).split()
+    assert int(grown) > 0  # an empty cache: the run compiles and stores
+    env["XDG_CACHE_HOME"] = str(tmp_path / "second")
+    warm = ("from mmxsim.mission import warmup; "
+            "print(warmup.build_integrators([{'builder': 'hill', 'args': {'degree': 0, 'variational': True}}]))")
+    assert _child(warm, env) == "(1, 0)"
+    grown, loaded = _child(run, env).split()
+    assert int(grown) == 0  # a hit: nothing compiled, nothing stored
+    assert loaded == cold  # the same compiled code: bit for bit the same states and partials
