@@ -120,3 +120,37 @@ def test_the_run_loads_what_the_background_process_built(tmp_path):
     grown, loaded = _child(run, env).split()
     assert int(grown) == 0  # a hit: nothing compiled, nothing stored
     assert loaded == cold  # the same compiled code: bit for bit the same states and partials
+
+
+def test_in_process_builds_fill_heyokas_cache_not_mmxsims():
+    """The set-up's integrators built ahead of need in the run's own process go through the uncached
+    compile functions behind the run's builders: the same LLVM module (the builder's call then adds no
+    module to heyoka's in-memory cache) and nothing left in mmxsim's caches (whose entries would carry
+    the rebuilt model's values)."""
+    import heyoka as hy
+
+    from mmxsim.dynamics import DynamicsModel, MarsGravity, propagator
+    from mmxsim.ephemeris import default_ephemeris
+    from mmxsim.orbits import qso
+
+    entries = warmup.load_heyoka_manifest()
+    early = [e for e in entries if warmup.in_process(e)]
+    assert {e["builder"] for e in early} == set(warmup.IN_PROCESS)
+    assert not any(warmup.in_process(e) for e in entries if e.get("phase") != "setup")
+
+    model = DynamicsModel(forces=[MarsGravity(3)], ephemeris=default_ephemeris(), tolerance=1e-11)
+    enc = warmup.encode_model(model)
+    qso._INTEGRATORS.pop((3, True), None)
+    propagator._CACHE.pop(model.signature(), None)
+    todo = [{"builder": "hill", "args": {"degree": 3, "variational": True}},
+            {"builder": "propagator", "model": enc, "args": {}}]
+    n0 = hy.llvm_state.get_memcache_size()
+    assert warmup.build_integrators(todo, builders=warmup._in_process_builders()) == (2, 0)
+    n = hy.llvm_state.get_memcache_size()
+    assert n > n0  # compiled (or loaded from disk) into heyoka's in-memory cache
+    assert (3, True) not in qso._INTEGRATORS and model.signature() not in propagator._CACHE
+    propagator.build(model)
+    qso.hill_integrator(3, variational=True)
+    assert hy.llvm_state.get_memcache_size() == n  # both found in heyoka's in-memory cache: the same modules
+    qso._INTEGRATORS.pop((3, True), None)
+    propagator._CACHE.pop(model.signature(), None)

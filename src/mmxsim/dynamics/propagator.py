@@ -189,6 +189,15 @@ def build(model: DynamicsModel) -> Compiled:
         c = _CACHE[sig]
         params, tracks = instance_state(model, c.params, c.tracks)
         return Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.events, 0.0, c.watched)
+    comp = _compile(model)
+    _CACHE[sig] = comp
+    return Compiled(copy.deepcopy(comp.ta), copy.deepcopy(comp.params), comp.tracks, comp.rotations, comp.events,
+                    comp.compile_s, comp.watched)
+
+
+def _compile(model: DynamicsModel) -> Compiled:
+    """The integrator of ``model``, compiled now (heyoka's own caches apart) and not cached here: what
+    :func:`build` caches, and what :mod:`mmxsim.mission.warmup` builds ahead of the run."""
     import heyoka as hy
 
     t0 = _time.perf_counter()
@@ -212,10 +221,7 @@ def build(model: DynamicsModel) -> Compiled:
     ta = hy.taylor_adaptive(sys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
                             t_events=[e for _, e in t_events] + breaks + triggers,
                             nt_events=[e for _, e in nt_events], compact_mode=model.compact_mode)
-    dt = _time.perf_counter() - t0
-    comp = Compiled(ta, params, tracks, rots, specs, dt, watched)
-    _CACHE[sig] = comp
-    return Compiled(copy.deepcopy(ta), copy.deepcopy(params), tracks, rots, specs, dt, watched)
+    return Compiled(ta, params, tracks, rots, specs, _time.perf_counter() - t0, watched)
 
 
 def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | None = None,

@@ -9,11 +9,17 @@ machine's other cores wait. :func:`start` (called by ``mmxsim run`` before the s
 when a cache looks cold, a second Python process at low priority (``nice`` 10) that compiles the
 kernels and builds the integrators a run of the reference mission uses, each list in the order that
 run first needs them (the integrators in a thread of their own: heyoka compiles without holding the
-GIL), into the same disk caches. The run itself is unchanged: each kernel it calls and each integrator
-it builds is loaded from the disk cache if the background process has written it by then, else
-compiled in the run's process as before (numba checks its disk cache at a kernel's first call, heyoka
-at each integrator's construction), so the results are identical (the same compiled code) and nothing
-waits for the background process. :func:`finish` (the run's end) stops it; what it compiled so far
+GIL), into the same disk caches. The integrators the run's set-up needs within seconds of its start
+(the Hill problem's and the full model's of the initial-state correction, the propagation's), which
+the background process, still starting, would deliver too late, are built instead in two threads of
+the run's own process, through the uncached compile functions behind the run's builders
+(``orbits.qso.compile_hill``, ``orbits.handoff.compile_flow``, ``dynamics.propagator._compile``): only
+heyoka's caches are filled, and the run's own builder call then finds the module in heyoka's
+in-memory cache. The run itself is unchanged: each kernel it calls and each integrator it builds is
+loaded from a cache if it has been written by then, else compiled in the run's process as before
+(numba checks its disk cache at a kernel's first call, heyoka its caches at each integrator's
+construction), so the results are identical (the same compiled code) and nothing waits for the
+background work. :func:`finish` (the run's end) stops the background process; what it compiled so far
 stays cached.
 
 The list of kernels and their argument types is packaged (``data/numba_kernels.json``), recorded from
@@ -384,6 +390,29 @@ def _builders() -> dict:
     }
 
 
+def _in_process_builders() -> dict:
+    """Builder name -> function(model or None, args) for the integrators the run's own process builds
+    ahead of need in a thread (:func:`start`): the uncached compile functions behind the run's builders,
+    so the thread leaves only heyoka's caches filled (the run's own builder call then finds the module
+    in heyoka's in-memory cache) and never an integrator with the rebuilt model's values in mmxsim's."""
+    from ..dynamics import propagator
+    from ..orbits import handoff, qso
+
+    return {"hill": lambda m, a: qso.compile_hill(a["degree"], a["variational"]),
+            "flow": lambda m, a: handoff.compile_flow(m),
+            "propagator": lambda m, a: propagator._compile(m)}
+
+
+IN_PROCESS = ("hill", "flow", "propagator")  # the builders of _in_process_builders
+
+
+def in_process(entry: dict) -> bool:
+    """Whether the run's own process builds ``entry`` ahead of need (the set-up's integrators, needed
+    within seconds of the start: the background process, still starting, would come too late), rather
+    than the background process."""
+    return entry.get("phase") == "setup" and entry.get("builder") in IN_PROCESS
+
+
 def heyoka_manifest_path() -> Path:
     return manifest_path().with_name(HEYOKA_MANIFEST)
 
@@ -395,13 +424,14 @@ def load_heyoka_manifest() -> list[dict]:
         return []
 
 
-def build_integrators(entries: list[dict], log=None) -> tuple[int, int]:
-    """Build each listed integrator through its builder, in list order (compiled into heyoka's disk
-    cache, or loaded from it); returns (done, skipped). Never raises for an entry."""
+def build_integrators(entries: list[dict], log=None, builders=None) -> tuple[int, int]:
+    """Build each listed integrator through its builder (default :func:`_builders`), in list order
+    (compiled into heyoka's disk cache, or loaded from it); returns (done, skipped). Never raises for an
+    entry."""
     import time
 
     try:
-        builders = _builders()
+        builders = _builders() if builders is None else builders
     except Exception as exc:  # noqa: BLE001 - heyoka or a module missing: nothing to build
         if log:
             log(f"no integrators built: {type(exc).__name__}: {exc}")
@@ -411,7 +441,8 @@ def build_integrators(entries: list[dict], log=None) -> tuple[int, int]:
         if log:
             log(f"{time.process_time():8.2f} s CPU: heyoka {e.get('builder')} {e.get('args', {})}")
         try:
-            fn, takes_model = builders[e["builder"]]
+            fn = builders[e["builder"]]
+            fn, takes_model = fn if isinstance(fn, tuple) else (fn, "model" in e)
             fn(decode_model(e["model"]) if takes_model else None, e.get("args", {}))
             done += 1
         except Exception as exc:  # noqa: BLE001 - an integrator that cannot be built here is built by the run
@@ -489,14 +520,36 @@ def needed() -> bool:
     return _numba_needed() or _heyoka_needed()
 
 
+_THREAD: list = []
+
+
+def _prebuild_in_process(entries) -> None:
+    try:
+        _THREAD.append(build_integrators(entries, builders=_in_process_builders()))
+    except Exception:  # noqa: BLE001 - the run builds them itself
+        pass
+
+
 def start() -> bool:
-    """Start the background compilation if :func:`needed`; True if started. Never raises: a
-    background process that cannot start leaves the run as it was."""
+    """Start the background compilation if :func:`needed`; True if started. With heyoka's integrators
+    cold, the set-up's integrators (:func:`in_process`) are also built in a thread of this process
+    (heyoka compiles without holding the GIL), the others in the background process. Never raises: a
+    background process or thread that cannot start leaves the run as it was."""
     try:
         if _PROC and _PROC[0].poll() is None:
             return False
         if not needed():
             return False
+        if _heyoka_needed():
+            import threading
+
+            early = [e for e in load_heyoka_manifest() if in_process(e)]
+            # two threads: the Hill problem's integrators (the first needed) and the full model's (the
+            # costlier ones, needed next), so that neither waits behind the other
+            for group in ([e for e in early if e["builder"] == "hill"], [e for e in early if e["builder"] != "hill"]):
+                if group:
+                    threading.Thread(target=_prebuild_in_process, args=(group,), name="mmxsim-warmup",
+                                     daemon=True).start()
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -582,6 +635,7 @@ def _record_heyoka(quick_and_full=(True, False)) -> list[dict]:
 
     simd = int(hy.recommended_simd_size())
     out, seen, left = [], set(), []
+    phase = ["setup"]
 
     def lanes(b):
         return "simd" if int(b) == simd else int(b)
@@ -595,7 +649,7 @@ def _record_heyoka(quick_and_full=(True, False)) -> list[dict]:
         k = json.dumps(e, sort_keys=True)
         if k not in seen:
             seen.add(k)
-            out.append(e)
+            out.append({**e, "phase": phase[0]})
 
     def hook(owner, name, describe):
         orig = getattr(owner, name)
@@ -624,12 +678,23 @@ def _record_heyoka(quick_and_full=(True, False)) -> list[dict]:
             "degree": int(degree), "variational": bool(variational)})),
     ]
     saved = [(owner, name, hook(owner, name, d)) for owner, name, d in hooks]
+    from .. import analyses
+
+    run_analyses = analyses.run_analyses
+
+    def analyses_phase(*a, **k):  # what the run builds before its analyses is its set-up's
+        phase[0] = "analyses"
+        return run_analyses(*a, **k)
+
+    saved.append((analyses, "run_analyses", run_analyses))
+    analyses.run_analyses = analyses_phase
     from ..scenario import builtin_scenario
     from .runner import run_scenario
     from .variants import quick_variant
 
     try:
         for quick in quick_and_full:
+            phase[0] = "setup"
             s = builtin_scenario("reference_mission")
             run_scenario(quick_variant(s) if quick else s, workers=1)
     finally:
@@ -770,7 +835,7 @@ def main(argv=None) -> int:
 def _build_and_mark(log=None) -> None:
     """Build the packaged integrators, then write :func:`heyoka_marker_path` (with the size of
     heyoka's disk cache after them)."""
-    done, skipped = build_integrators(load_heyoka_manifest(), log=log)
+    done, skipped = build_integrators([e for e in load_heyoka_manifest() if not in_process(e)], log=log)
     try:
         import heyoka as hy
 
