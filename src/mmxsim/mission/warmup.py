@@ -11,15 +11,15 @@ kernels and builds the integrators a run of the reference mission uses, each lis
 run first needs them (the integrators in a thread of their own: heyoka compiles without holding the
 GIL), into the same disk caches. The integrators the run's set-up needs within seconds of its start
 (the Hill problem's and the full model's of the initial-state correction, the propagation's), which
-the background process, still starting, would deliver too late, are built instead in two threads of
-the run's own process, through the uncached compile functions behind the run's builders
-(``orbits.qso.compile_hill``, ``orbits.handoff.compile_flow``, ``dynamics.propagator._compile``): only
-heyoka's caches are filled, and the run's own builder call then finds the module in heyoka's
-in-memory cache. The run itself is unchanged: each kernel it calls and each integrator it builds is
-loaded from a cache if it has been written by then, else compiled in the run's process as before
-(numba checks its disk cache at a kernel's first call, heyoka its caches at each integrator's
-construction), so the results are identical (the same compiled code) and nothing waits for the
-background work. :func:`finish` (the run's end) stops the background process; what it compiled so far
+the background process, still starting, would deliver too late, are built instead in threads of the
+run's own process (the Hill ones in one, each of the others in its own), through the uncached compile
+functions behind the run's builders (``orbits.qso.compile_hill``, ``orbits.handoff.compile_flow``,
+``dynamics.propagator._compile``): only heyoka's caches are filled, and the run's own builder call
+then finds the module in heyoka's in-memory cache. The run itself is unchanged: each kernel it calls
+and each integrator it builds is loaded from a cache if it has been written by then, else compiled
+in the run's process as before (numba checks its disk cache at a kernel's first call, heyoka its
+caches at each integrator's construction), so the results are identical (the same compiled code) and
+nothing waits for the background work. :func:`finish` (the run's end) stops the background process; what it compiled so far
 stays cached.
 
 The list of kernels and their argument types is packaged (``data/numba_kernels.json``), recorded from
@@ -544,9 +544,11 @@ def start() -> bool:
             import threading
 
             early = [e for e in load_heyoka_manifest() if in_process(e)]
-            # two threads: the Hill problem's integrators (the first needed) and the full model's (the
-            # costlier ones, needed next), so that neither waits behind the other
-            for group in ([e for e in early if e["builder"] == "hill"], [e for e in early if e["builder"] != "hill"]):
+            # one thread for the Hill problem's integrators (the first needed, one after the other) and
+            # one for each of the full model's (the costlier ones, needed next), so that none waits
+            # behind another
+            hill = [e for e in early if e["builder"] == "hill"]
+            for group in (hill, *([e] for e in early if e["builder"] != "hill")):
                 if group:
                     threading.Thread(target=_prebuild_in_process, args=(group,), name="mmxsim-warmup",
                                      daemon=True).start()
