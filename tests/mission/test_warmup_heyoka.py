@@ -154,3 +154,31 @@ def test_in_process_builds_fill_heyokas_cache_not_mmxsims():
     assert hy.llvm_state.get_memcache_size() == n  # both found in heyoka's in-memory cache: the same modules
     qso._INTEGRATORS.pop((3, True), None)
     propagator._CACHE.pop(model.signature(), None)
+
+
+def test_start_builds_the_setup_in_threads_and_finish_waits(monkeypatch):
+    """On cold heyoka caches :func:`start` builds the set-up's integrators in threads of this process
+    (and starts the background process for the rest); :func:`finish` waits for the threads."""
+    monkeypatch.delenv(warmup.ENV_OFF, raising=False)
+    monkeypatch.setattr(warmup, "_heyoka_needed", lambda: True)
+    monkeypatch.setattr(warmup, "_numba_needed", lambda: False)
+    early = {"builder": "hill", "args": {"degree": 4, "variational": False}, "phase": "setup"}
+    later = {"builder": "hill", "args": {"degree": 5, "variational": False}, "phase": "analyses"}
+    monkeypatch.setattr(warmup, "load_heyoka_manifest", lambda: [early, later])
+    started = []
+
+    class _Proc:  # the background process is not started here: its command line is checked
+        def __init__(self, cmd, **kw):
+            started.append(cmd)
+
+        def poll(self):
+            return 0
+
+    monkeypatch.setattr(warmup.subprocess, "Popen", _Proc)
+    monkeypatch.setattr(warmup, "_PROC", [])
+    monkeypatch.setattr(warmup, "_THREAD", [])
+    assert warmup.start() is True
+    assert started and started[0][-2:] == ["mmxsim.mission.warmup", "--compile"]
+    warmup.finish()
+    assert warmup._THREADS == [] and warmup._THREAD == [(1, 0)]  # the set-up's one entry, in a thread
+    assert warmup.in_process(early) and not warmup.in_process(later)

@@ -19,8 +19,9 @@ then finds the module in heyoka's in-memory cache. The run itself is unchanged: 
 and each integrator it builds is loaded from a cache if it has been written by then, else compiled
 in the run's process as before (numba checks its disk cache at a kernel's first call, heyoka its
 caches at each integrator's construction), so the results are identical (the same compiled code) and
-nothing waits for the background work. :func:`finish` (the run's end) stops the background process; what it compiled so far
-stays cached.
+nothing waits for the background work. :func:`finish` (the run's end) stops the background process
+(what it compiled so far stays cached) and waits for the in-process threads (done long before, except
+on a run that failed at once).
 
 The list of kernels and their argument types is packaged (``data/numba_kernels.json``), recorded from
 the reference mission's full and quick runs by ``python -m mmxsim.mission.warmup --record`` (numba's
@@ -520,7 +521,8 @@ def needed() -> bool:
     return _numba_needed() or _heyoka_needed()
 
 
-_THREAD: list = []
+_THREAD: list = []  # (done, skipped) of each finished in-process group
+_THREADS: list = []  # the in-process threads (joined by finish)
 
 
 def _prebuild_in_process(entries) -> None:
@@ -550,8 +552,10 @@ def start() -> bool:
             hill = [e for e in early if e["builder"] == "hill"]
             for group in (hill, *([e] for e in early if e["builder"] != "hill")):
                 if group:
-                    threading.Thread(target=_prebuild_in_process, args=(group,), name="mmxsim-warmup",
-                                     daemon=True).start()
+                    th = threading.Thread(target=_prebuild_in_process, args=(group,), name="mmxsim-warmup",
+                                          daemon=True)
+                    th.start()
+                    _THREADS.append(th)
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -569,7 +573,11 @@ def start() -> bool:
 
 
 def finish(wait: bool = False) -> None:
-    """Stop the background compilation (``wait``: let it end by itself first)."""
+    """Stop the background compilation (``wait``: let it end by itself first). The in-process threads
+    are waited for (a few seconds at most, on a run that ended before they did, e.g. on bad input):
+    an interpreter must not exit while a thread is inside heyoka's compiler."""
+    while _THREADS:
+        _THREADS.pop().join(timeout=120)
     if not _PROC:
         return
     p = _PROC.pop()
