@@ -76,10 +76,12 @@ def test_build_integrators_skips_what_it_cannot_build():
     assert sum(x.startswith("skipped") for x in logs) == 2
 
 
-def test_heyoka_marker_follows_the_disk_cache(tmp_path, monkeypatch):
-    """Cold = no marker in mmxsim's cache folder, or heyoka's disk cache smaller than when the marker
-    was written (cleared since)."""
+def test_heyoka_marker_and_cache_clear(tmp_path, monkeypatch):
+    """Cold = no heyoka marker in mmxsim's cache folder; ``mmxsim cache clear --only heyoka`` removes
+    the marker with heyoka's cache, so the next run builds again."""
     import heyoka as hy
+
+    from mmxsim import cli
 
     if not hy.llvm_state.get_diskcache_enabled():
         pytest.skip("heyoka's disk cache is off here")
@@ -87,10 +89,14 @@ def test_heyoka_marker_follows_the_disk_cache(tmp_path, monkeypatch):
     marker = warmup.heyoka_marker_path()
     assert marker is not None and marker.parent == tmp_path and marker.name.startswith("heyoka-warm-")
     assert warmup._heyoka_needed() is True
-    size = int(hy.llvm_state.get_diskcache_size())
-    marker.write_text(json.dumps({"diskcache_bytes": size}))
+    marker.write_text("{}\n")
     assert warmup._heyoka_needed() is False
-    marker.write_text(json.dumps({"diskcache_bytes": size + 1}))  # the cache shrank since: cold again
+    assert warmup.heyoka_marker_files() == [marker]
+    cleared = []
+    monkeypatch.setattr(cli, "_heyoka_cache", lambda: (tmp_path, 0, True, lambda: cleared.append(1)))
+    entry = next(c for c in cli._caches() if c["cache"] == "heyoka compiled code")
+    entry["clear"]()
+    assert cleared == [1] and not marker.exists()
     assert warmup._heyoka_needed() is True
 
 

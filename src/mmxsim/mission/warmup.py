@@ -46,10 +46,10 @@ before, with the same options.
 (:func:`numba_cache_folder`), written by the background process once it has compiled (or loaded)
 every kernel, and named after the numba, Python and mmxsim versions and the kernel list; for heyoka,
 one in mmxsim's cache folder (:func:`heyoka_marker_path`), named after the heyoka, Python and mmxsim
-versions, heyoka's disk-cache folder and the integrator list, holding the size of heyoka's disk
-cache when it was written (a smaller cache since, e.g. after ``mmxsim cache clear --only heyoka``, is
-cold again). A warm run looks for the two files (and heyoka's cache size) and starts nothing;
-``mmxsim cache clear --only numba`` removes the numba marker with the kernels.
+versions, heyoka's disk-cache folder and the integrator list. A warm run looks for the two files and
+starts nothing; ``mmxsim cache clear --only numba`` (``--only heyoka``) removes the numba (heyoka)
+marker with the kernels (the integrators). (Integrators heyoka itself evicts from a full disk cache
+are compiled by the run, as before.)
 ``MMXSIM_NO_WARMUP=1`` turns the background process off; ``MMXSIM_WARMUP_NICE`` sets its niceness
 (default 10, so that it never slows a run whose workers use every core).
 """
@@ -456,9 +456,8 @@ def build_integrators(entries: list[dict], log=None, builders=None) -> tuple[int
 def heyoka_marker_path() -> Path | None:
     """The file that says the listed integrators are in heyoka's disk cache: in mmxsim's cache folder
     (:func:`mmxsim.files.cache_dir`), named after the heyoka, Python and mmxsim versions, heyoka's disk
-    cache folder and the list; it holds the size of heyoka's disk cache once they were built (a smaller
-    cache since, e.g. ``mmxsim cache clear --only heyoka``, is cold again). None: heyoka missing or its
-    disk cache off."""
+    cache folder and the list (``mmxsim cache clear --only heyoka`` removes it with heyoka's cache).
+    None: heyoka missing or its disk cache off."""
     import platform
 
     from ..files import cache_dir
@@ -482,17 +481,19 @@ def heyoka_marker_path() -> Path | None:
     return cache_dir() / f"heyoka-warm-{h.hexdigest()[:20]}"
 
 
+def heyoka_marker_files() -> list[Path]:
+    """The heyoka markers present (any version), for ``mmxsim cache clear``."""
+    from ..files import cache_dir
+
+    d = cache_dir()
+    return sorted(f for f in d.glob("heyoka-warm-*") if f.is_file()) if d.is_dir() else []
+
+
 def _heyoka_needed() -> bool:
     try:
         marker = heyoka_marker_path()
-        if marker is None or not load_heyoka_manifest():
-            return False
-        if not marker.exists():
-            return True
-        import heyoka as hy
-
-        return int(hy.llvm_state.get_diskcache_size()) < int(json.loads(marker.read_text())["diskcache_bytes"])
-    except (OSError, ValueError, KeyError, TypeError):
+        return marker is not None and bool(load_heyoka_manifest()) and not marker.exists()
+    except OSError:
         return True
 
 
@@ -843,18 +844,15 @@ def main(argv=None) -> int:
 
 
 def _build_and_mark(log=None) -> None:
-    """Build the packaged integrators, then write :func:`heyoka_marker_path` (with the size of
-    heyoka's disk cache after them)."""
+    """Build the packaged integrators (but those the run's process builds itself), then write
+    :func:`heyoka_marker_path`."""
     done, skipped = build_integrators([e for e in load_heyoka_manifest() if not in_process(e)], log=log)
     try:
-        import heyoka as hy
-
         marker = heyoka_marker_path()
         if marker is None:
             return
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"built": done, "skipped": skipped,
-                                      "diskcache_bytes": int(hy.llvm_state.get_diskcache_size())}) + "\n")
+        marker.write_text(json.dumps({"built": done, "skipped": skipped}) + "\n")
     except OSError:  # a read-only cache folder: the next run tries again
         pass
     if log:
