@@ -187,4 +187,29 @@ def test_start_builds_the_setup_in_threads_and_finish_waits(monkeypatch):
     assert started and started[0][-2:] == ["mmxsim.mission.warmup", "--compile"]
     warmup.finish()
     assert warmup._THREADS == [] and warmup._THREAD == [(1, 0)]  # the set-up's one entry, in a thread
+    from mmxsim.dynamics.propagator import PREBUILDS
+
+    assert PREBUILDS == {}  # nothing left for a builder to wait for
     assert warmup.in_process(early) and not warmup.in_process(later)
+
+
+def test_a_builder_waits_for_the_prebuild_under_way():
+    """The run's builder, asked for an integrator a thread is building ahead of need, waits for that
+    build instead of compiling the same module alongside."""
+    import threading
+    import time
+
+    from mmxsim.dynamics.propagator import PREBUILDS
+    from mmxsim.orbits import qso
+
+    key = ("hill", 6, False)
+    qso._INTEGRATORS.pop(key[1:], None)
+    ev = PREBUILDS[key] = threading.Event()
+    t0 = time.perf_counter()
+    threading.Timer(0.5, lambda: (PREBUILDS.pop(key), ev.set())).start()
+    try:
+        qso.hill_integrator(6, variational=False)
+    finally:
+        PREBUILDS.pop(key, None)
+        qso._INTEGRATORS.pop(key[1:], None)
+    assert ev.is_set() and time.perf_counter() - t0 >= 0.5

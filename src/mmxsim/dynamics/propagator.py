@@ -28,6 +28,26 @@ from .tracks import SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
 
+# Integrators being built ahead of need in a thread of this process (mission.warmup, on a first run):
+# key -> threading.Event set when that build has ended. A builder about to compile an integrator whose
+# build is under way waits for it and then finds the module in heyoka's in-memory cache, instead of
+# compiling the same module a second time alongside.
+PREBUILDS: dict = {}
+
+
+def signature_digest(model: DynamicsModel) -> str:
+    """A short digest of ``model.signature()`` (the key of the integrator caches)."""
+    import hashlib
+
+    return hashlib.sha256(repr(model.signature()).encode()).hexdigest()[:20]
+
+
+def await_prebuild(key) -> None:
+    """Wait (at most 120 s) for the ahead-of-need build of ``key`` if one is under way (see PREBUILDS)."""
+    ev = PREBUILDS.get(key)
+    if ev is not None:
+        ev.wait(timeout=120.0)
+
 
 @dataclass
 class Compiled:
@@ -189,6 +209,8 @@ def build(model: DynamicsModel) -> Compiled:
         c = _CACHE[sig]
         params, tracks = instance_state(model, c.params, c.tracks)
         return Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.events, 0.0, c.watched)
+    if PREBUILDS:
+        await_prebuild(("propagator", signature_digest(model)))
     comp = _compile(model)
     _CACHE[sig] = comp
     return Compiled(copy.deepcopy(comp.ta), copy.deepcopy(comp.params), comp.tracks, comp.rotations, comp.events,

@@ -332,7 +332,17 @@ def _ephemeris_settings(eph):
 
 def model_digest(model) -> str:
     """A short digest of ``model.signature()`` (what every integrator cache of mmxsim is keyed on)."""
-    return hashlib.sha256(repr(model.signature()).encode()).hexdigest()[:20]
+    from ..dynamics.propagator import signature_digest
+
+    return signature_digest(model)
+
+
+def prebuild_key(entry: dict):
+    """The key of an in-process entry in ``dynamics.propagator.PREBUILDS`` (what the run's builder
+    computes from its own arguments)."""
+    if entry["builder"] == "hill":
+        return ("hill", int(entry["args"]["degree"]), bool(entry["args"]["variational"]))
+    return (entry["builder"], entry["model"]["digest"])
 
 
 def encode_model(model) -> dict | None:
@@ -527,10 +537,25 @@ _THREADS: list = []  # the in-process threads (joined by finish)
 
 
 def _prebuild_in_process(entries) -> None:
+    from ..dynamics.propagator import PREBUILDS
+
+    builders = _in_process_builders()
+    done = skipped = 0
     try:
-        _THREAD.append(build_integrators(entries, builders=_in_process_builders()))
-    except Exception:  # noqa: BLE001 - the run builds them itself
-        pass
+        for e in entries:
+            try:
+                d, s = build_integrators([e], builders=builders)
+                done, skipped = done + d, skipped + s
+            finally:  # the run's builder, if it waits for this one, goes on (and finds it, or compiles)
+                ev = PREBUILDS.pop(prebuild_key(e), None)
+                if ev is not None:
+                    ev.set()
+    finally:
+        for e in entries:  # none left waited for, whatever happened
+            ev = PREBUILDS.pop(prebuild_key(e), None)
+            if ev is not None:
+                ev.set()
+        _THREAD.append((done, skipped))
 
 
 def start() -> bool:
@@ -550,12 +575,21 @@ def start() -> bool:
             # one thread for the Hill problem's integrators (the first needed, one after the other) and
             # one for each of the full model's (the costlier ones, needed next), so that none waits
             # behind another
+            from ..dynamics.propagator import PREBUILDS
+
+            for e in early:  # registered before any thread starts: the run's builders wait for these
+                PREBUILDS[prebuild_key(e)] = threading.Event()
             hill = [e for e in early if e["builder"] == "hill"]
             for group in (hill, *([e] for e in early if e["builder"] != "hill")):
                 if group:
                     th = threading.Thread(target=_prebuild_in_process, args=(group,), name="mmxsim-warmup",
                                           daemon=True)
-                    th.start()
+                    try:
+                        th.start()
+                    except RuntimeError:  # no thread: nothing to wait for
+                        for e in group:
+                            PREBUILDS.pop(prebuild_key(e)).set()
+                        continue
                     _THREADS.append(th)
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])

@@ -170,7 +170,11 @@ class Flow:
         sig = ("var", model.signature())
         self.compile_s = 0.0
         if sig not in _VAR_CACHE:
+            from ..dynamics import propagator
+
             t = _time.perf_counter()
+            if propagator.PREBUILDS:
+                propagator.await_prebuild(("flow", propagator.signature_digest(model)))
             _VAR_CACHE[sig] = compile_flow(model)
             self.compile_s = _time.perf_counter() - t
         self.ta, self.params, self.tracks = _VAR_CACHE[sig]

@@ -128,6 +128,10 @@ def hill_integrator(degree: int = 0, variational: bool = False):
     key = (int(degree), bool(variational))
     if key in _INTEGRATORS:
         return _INTEGRATORS[key]
+    from ..dynamics import propagator
+
+    if propagator.PREBUILDS:
+        propagator.await_prebuild(("hill", *key))
     ta = _INTEGRATORS[key] = compile_hill(degree, variational)
     return ta
 
