@@ -15,11 +15,12 @@ the background process, still starting, would deliver too late, are built instea
 run's own process (the Hill ones in one, each of the others in its own), through the uncached compile
 functions behind the run's builders (``orbits.qso.compile_hill``, ``orbits.handoff.compile_flow``,
 ``dynamics.propagator._compile``): only heyoka's caches are filled, and the run's own builder call
-then finds the module in heyoka's in-memory cache. The run itself is unchanged: each kernel it calls
-and each integrator it builds is loaded from a cache if it has been written by then, else compiled
-in the run's process as before (numba checks its disk cache at a kernel's first call, heyoka its
-caches at each integrator's construction), so the results are identical (the same compiled code) and
-nothing waits for the background work. :func:`finish` (the run's end) stops the background process
+then finds the module in heyoka's in-memory cache (a builder that comes while that build is still
+under way waits for it, ``dynamics.propagator.PREBUILDS``, instead of compiling the same module
+alongside). The run itself is unchanged: each kernel it calls and each integrator it builds is loaded
+from a cache if it has been written by then, else compiled in the run's process as before (numba checks
+its disk cache at a kernel's first call, heyoka its caches at each integrator's construction), so the
+results are identical (the same compiled code) and nothing waits for the background process. :func:`finish` (the run's end) stops the background process
 (what it compiled so far stays cached) and waits for the in-process threads (done long before, except
 on a run that failed at once).
 
