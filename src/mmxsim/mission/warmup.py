@@ -20,9 +20,9 @@ under way waits for it, ``dynamics.propagator.PREBUILDS``, instead of compiling 
 alongside). The run itself is unchanged: each kernel it calls and each integrator it builds is loaded
 from a cache if it has been written by then, else compiled in the run's process as before (numba checks
 its disk cache at a kernel's first call, heyoka its caches at each integrator's construction), so the
-results are identical (the same compiled code) and nothing waits for the background process. :func:`finish` (the run's end) stops the background process
-(what it compiled so far stays cached) and waits for the in-process threads (done long before, except
-on a run that failed at once).
+results are identical (the same compiled code) and nothing waits for the background process.
+:func:`finish` (the run's end) stops the background process (what it compiled so far stays cached) and
+waits for the in-process threads (done long before, except on a run that failed at once).
 
 The list of kernels and their argument types is packaged (``data/numba_kernels.json``), recorded from
 the reference mission's full and quick runs by ``python -m mmxsim.mission.warmup --record`` (numba's
@@ -32,10 +32,10 @@ or whose argument types cannot be written down (e.g. a jitted function passed as
 skipped: the run then compiles it itself, as without the background process.
 
 The list of integrators is packaged too (``data/heyoka_integrators.json``, recorded by ``python -m
-mmxsim.mission.warmup --record-heyoka``): for each, the mmxsim builder the run calls (the propagator's,
-the variational equations' of navigation, the handoff flows', the ensembles', the Hill problem's) and
-its arguments, with the dynamics model written as its forces' and events' constructor arguments,
-tolerance, compact mode and built-in ephemeris settings. The background process calls the same
+mmxsim.mission.warmup --record-heyoka`` from the full run, then the quick one): for each, the mmxsim
+builder the run calls (the propagator's, the variational equations' of navigation, the handoff flows',
+the ensembles', the Hill problem's) and its arguments, with the dynamics model written as its forces'
+and events' constructor arguments, tolerance, compact mode and built-in ephemeris settings. The background process calls the same
 builder with the rebuilt model, so heyoka generates the same module with the same options and its
 disk cache holds the entry the run's own call then loads; a model is used only if it rebuilds to the
 recorded digest of its ``signature()`` (the key of mmxsim's in-process integrator caches). A
@@ -669,10 +669,11 @@ def _record(quick_and_full=(True, False)) -> list[dict]:
     return out
 
 
-def _record_heyoka(quick_and_full=(True, False)) -> list[dict]:
-    """Run the reference mission (quick, then full) in this process and list every heyoka integrator a
-    builder of :func:`_builders` compiled (or loaded), in the order of first need, with its model and
-    arguments; integrators whose model has no plain form are left out (printed)."""
+def _record_heyoka(quick_and_full=(False, True)) -> list[dict]:
+    """Run the reference mission (full, then quick: the full run is the first run a new user makes, and
+    its order of need comes first) in this process and list every heyoka integrator a builder of
+    :func:`_builders` compiled (or loaded), in the order of first need, with its model, arguments and
+    phase; integrators whose model has no plain form are left out (printed)."""
     import heyoka as hy
 
     from ..dynamics import ensemble, propagator
@@ -834,8 +835,9 @@ def main(argv=None) -> int:
     a = ap.parse_args(argv)
     if a.record_heyoka:
         items = _record_heyoka()
-        about = ("heyoka integrators of the reference mission (quick and full runs) in the order of first need: "
-                 "the builder the run calls, its model (forces, events, settings; digest of its signature) and "
+        about = ("heyoka integrators of the reference mission (the full run, then any others of the quick run) in "
+                 "the order of first need, with the phase that needs them (setup: before the analyses); each: the "
+                 "builder the run calls, its model (forces, events, settings; digest of its signature) and "
                  "arguments; written by python -m mmxsim.mission.warmup --record-heyoka; read by "
                  "mmxsim.mission.warmup")
         lines = ",\n".join(json.dumps(k, separators=(",", ":")) for k in items)
