@@ -35,13 +35,13 @@ The list of integrators is packaged too (``data/heyoka_integrators.json``, recor
 mmxsim.mission.warmup --record-heyoka`` from the full run, then the quick one): for each, the mmxsim
 builder the run calls (the propagator's, the variational equations' of navigation, the handoff flows',
 the ensembles', the Hill problem's) and its arguments, with the dynamics model written as its forces'
-and events' constructor arguments, tolerance, compact mode and built-in ephemeris settings. The background process calls the same
-builder with the rebuilt model, so heyoka generates the same module with the same options and its
-disk cache holds the entry the run's own call then loads; a model is used only if it rebuilds to the
-recorded digest of its ``signature()`` (the key of mmxsim's in-process integrator caches). A
-scenario other than the reference mission gets the integrators it shares with it; the others it
-builds itself, as before. Nothing switches heyoka's compact or full mode: the run builds what it built
-before, with the same options.
+and events' constructor arguments, tolerance, compact mode and built-in ephemeris settings. The
+background process calls the same builder with the rebuilt model, so heyoka generates the same module
+with the same options and its disk cache holds the entry the run's own call then loads; a model is used
+only if it rebuilds to the recorded digest of its ``signature()`` (the key of mmxsim's in-process
+integrator caches). A scenario other than the reference mission gets the integrators it shares with it;
+the others it builds itself, as before. Nothing switches heyoka's compact or full mode: the run builds
+what it built before, with the same options.
 
 "Cold" is judged by marker files: for numba, one in numba's cache folder for mmxsim
 (:func:`numba_cache_folder`), written by the background process once it has compiled (or loaded)
