@@ -841,7 +841,7 @@ def _caches() -> list[dict]:
                     "speeds_up": what, "configure": "$MMXSIM_CACHE_DIR (else $XDG_CACHE_HOME/mmxsim, ~/.cache/mmxsim)",
                     "clear": (lambda fs=files: _remove(fs))})
     dirs, files = _numba_cache_files()
-    from .mission.warmup import marker_files
+    from .mission.warmup import heyoka_marker_files, marker_files
 
     files = files + marker_files()  # the background compilation's "kernels cached" markers: cleared with them
     out.append({"cache": "numba kernels", "location": "; ".join(dirs), "files": len(files), "size_bytes": _size(files),
@@ -853,6 +853,8 @@ def _caches() -> list[dict]:
         path, size, enabled, clear = _heyoka_cache()
     except ImportError:  # pragma: no cover - heyoka is a dependency
         path, size, enabled, clear = None, 0, False, None
+    if clear is not None:  # the background compilation's "integrators cached" markers: cleared with them
+        clear = (lambda c=clear: (c(), _remove(heyoka_marker_files()))[0])
     out.append({"cache": "heyoka compiled code", "location": str(path) if path else "(heyoka not installed)",
                 "files": None, "size_bytes": size,
                 "speeds_up": "compiling the Taylor integrators (about 2 s for the reference model, compact mode); "

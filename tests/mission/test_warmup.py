@@ -60,6 +60,7 @@ def test_compile_all_compiles_listed_kernel_and_skips_unknown():
 def test_needed_follows_marker_and_switch(tmp_path, monkeypatch):
     """Cold = no marker in numba's cache folder for mmxsim; MMXSIM_NO_WARMUP turns it all off."""
     monkeypatch.delenv(warmup.ENV_OFF, raising=False)
+    monkeypatch.setattr(warmup, "_heyoka_needed", lambda: False)  # heyoka's part: test_warmup_heyoka.py
     if not HAVE_NUMBA:
         assert warmup.needed() is False
         return

@@ -28,6 +28,26 @@ from .tracks import SegmentFits, segment_length
 
 _CACHE: dict[tuple, tuple] = {}
 
+# Integrators being built ahead of need in a thread of this process (mission.warmup, on a first run):
+# key -> threading.Event set when that build has ended. A builder about to compile an integrator whose
+# build is under way waits for it and then finds the module in heyoka's in-memory cache, instead of
+# compiling the same module a second time alongside.
+PREBUILDS: dict = {}
+
+
+def signature_digest(model: DynamicsModel) -> str:
+    """A short digest of ``model.signature()`` (the key of the integrator caches)."""
+    import hashlib
+
+    return hashlib.sha256(repr(model.signature()).encode()).hexdigest()[:20]
+
+
+def await_prebuild(key) -> None:
+    """Wait (at most 120 s) for the ahead-of-need build of ``key`` if one is under way (see PREBUILDS)."""
+    ev = PREBUILDS.get(key)
+    if ev is not None:
+        ev.wait(timeout=120.0)
+
 
 @dataclass
 class Compiled:
@@ -189,6 +209,17 @@ def build(model: DynamicsModel) -> Compiled:
         c = _CACHE[sig]
         params, tracks = instance_state(model, c.params, c.tracks)
         return Compiled(copy.deepcopy(c.ta), params, tracks, c.rotations, c.events, 0.0, c.watched)
+    if PREBUILDS:
+        await_prebuild(("propagator", signature_digest(model)))
+    comp = _compile(model)
+    _CACHE[sig] = comp
+    return Compiled(copy.deepcopy(comp.ta), copy.deepcopy(comp.params), comp.tracks, comp.rotations, comp.events,
+                    comp.compile_s, comp.watched)
+
+
+def _compile(model: DynamicsModel) -> Compiled:
+    """The integrator of ``model``, compiled now (heyoka's own caches apart) and not cached here: what
+    :func:`build` caches, and what :mod:`mmxsim.mission.warmup` builds ahead of the run."""
     import heyoka as hy
 
     t0 = _time.perf_counter()
@@ -212,10 +243,7 @@ def build(model: DynamicsModel) -> Compiled:
     ta = hy.taylor_adaptive(sys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
                             t_events=[e for _, e in t_events] + breaks + triggers,
                             nt_events=[e for _, e in nt_events], compact_mode=model.compact_mode)
-    dt = _time.perf_counter() - t0
-    comp = Compiled(ta, params, tracks, rots, specs, dt, watched)
-    _CACHE[sig] = comp
-    return Compiled(copy.deepcopy(ta), copy.deepcopy(params), tracks, rots, specs, dt, watched)
+    return Compiled(ta, params, tracks, rots, specs, _time.perf_counter() - t0, watched)
 
 
 def propagate(model: DynamicsModel, t0: float, state0, t_grid, t_stop: float | None = None,

@@ -1,15 +1,28 @@
-"""A first run without the wait: numba's kernels compiled in a background process (issue 19 item 4).
+"""A first run without the wait: numba's kernels and heyoka's integrators compiled in a background
+process (issue 19 item 4).
 
-mmxsim's numba kernels are compiled on first use and kept in numba's disk cache (``cache=True``), so
-the first run after ``pip install`` pays every compilation, one after another, in the run's own
-process, while the machine's other cores wait. :func:`start` (called by
-:func:`~mmxsim.mission.runner.run_scenario` before the propagation) starts, when the cache looks cold,
-a second Python process at low priority (``nice`` 10) that compiles the kernels a run of the
-reference mission uses, in the order that run first needs them, into the same disk cache. The run
-itself is unchanged: each kernel it calls is loaded from the disk cache if the background process has
-written it by then, else compiled in the run's process as before (numba checks its disk cache at a
-kernel's first call), so the results are identical and nothing waits for the background process.
-:func:`finish` (the run's end) stops it; what it compiled so far stays cached.
+mmxsim's numba kernels are compiled on first use and kept in numba's disk cache (``cache=True``), and
+its heyoka Taylor integrators are JIT-compiled on first use and kept in heyoka's disk cache
+(``$XDG_CACHE_HOME/heyoka``, keyed on the generated LLVM module), so the first run after
+``pip install`` pays every compilation, one after another, in the run's own process, while the
+machine's other cores wait. :func:`start` (called by ``mmxsim run`` before the scenario is read) starts,
+when a cache looks cold, a second Python process at low priority (``nice`` 10) that compiles the
+kernels and builds the integrators a run of the reference mission uses, each list in the order that
+run first needs them (the integrators in a thread of their own: heyoka compiles without holding the
+GIL), into the same disk caches. The integrators the run's set-up needs within seconds of its start
+(the Hill problem's and the full model's of the initial-state correction, the propagation's), which
+the background process, still starting, would deliver too late, are built instead in threads of the
+run's own process (the Hill ones in one, each of the others in its own), through the uncached compile
+functions behind the run's builders (``orbits.qso.compile_hill``, ``orbits.handoff.compile_flow``,
+``dynamics.propagator._compile``): only heyoka's caches are filled, and the run's own builder call
+then finds the module in heyoka's in-memory cache (a builder that comes while that build is still
+under way waits for it, ``dynamics.propagator.PREBUILDS``, instead of compiling the same module
+alongside). The run itself is unchanged: each kernel it calls and each integrator it builds is loaded
+from a cache if it has been written by then, else compiled in the run's process as before (numba checks
+its disk cache at a kernel's first call, heyoka its caches at each integrator's construction), so the
+results are identical (the same compiled code) and nothing waits for the background process.
+:func:`finish` (the run's end) stops the background process (what it compiled so far stays cached) and
+waits for the in-process threads (done long before, except on a run that failed at once).
 
 The list of kernels and their argument types is packaged (``data/numba_kernels.json``), recorded from
 the reference mission's full and quick runs by ``python -m mmxsim.mission.warmup --record`` (numba's
@@ -18,10 +31,26 @@ code is the one the run asks numba for. A kernel the list names that no longer e
 or whose argument types cannot be written down (e.g. a jitted function passed as an argument) is
 skipped: the run then compiles it itself, as without the background process.
 
-"Cold" is judged by a marker file in numba's cache folder for mmxsim (:func:`numba_cache_folder`),
-written by the background process once it has compiled (or loaded) every kernel, and named after the
-numba, Python and mmxsim versions and the kernel list: a warm run looks for one file and starts
-nothing; ``mmxsim cache clear --only numba`` removes the marker with the kernels.
+The list of integrators is packaged too (``data/heyoka_integrators.json``, recorded by ``python -m
+mmxsim.mission.warmup --record-heyoka`` from the full run, then the quick one): for each, the mmxsim
+builder the run calls (the propagator's, the variational equations' of navigation, the handoff flows',
+the ensembles', the Hill problem's) and its arguments, with the dynamics model written as its forces'
+and events' constructor arguments, tolerance, compact mode and built-in ephemeris settings. The
+background process calls the same builder with the rebuilt model, so heyoka generates the same module
+with the same options and its disk cache holds the entry the run's own call then loads; a model is used
+only if it rebuilds to the recorded digest of its ``signature()`` (the key of mmxsim's in-process
+integrator caches). A scenario other than the reference mission gets the integrators it shares with it;
+the others it builds itself, as before. Nothing switches heyoka's compact or full mode: the run builds
+what it built before, with the same options.
+
+"Cold" is judged by marker files: for numba, one in numba's cache folder for mmxsim
+(:func:`numba_cache_folder`), written by the background process once it has compiled (or loaded)
+every kernel, and named after the numba, Python and mmxsim versions and the kernel list; for heyoka,
+one in mmxsim's cache folder (:func:`heyoka_marker_path`), named after the heyoka, Python and mmxsim
+versions, heyoka's disk-cache folder and the integrator list. A warm run looks for the two files and
+starts nothing; ``mmxsim cache clear --only numba`` (``--only heyoka``) removes the numba (heyoka)
+marker with the kernels (the integrators). (Integrators heyoka itself evicts from a full disk cache
+are compiled by the run, as before.)
 ``MMXSIM_NO_WARMUP=1`` turns the background process off; ``MMXSIM_WARMUP_NICE`` sets its niceness
 (default 10, so that it never slows a run whose workers use every core).
 """
@@ -222,15 +251,264 @@ def compile_all(entries: list[dict], log=None) -> tuple[int, int]:
 
 
 # --------------------------------------------------------------------------------------------
-# The background process, from the run
-_PROC: list = []
+# heyoka's integrators: the packaged list of what the reference mission builds
+#
+# Each entry names one of mmxsim's integrator builders (the functions the run itself calls, so the
+# child builds the same LLVM module with the same options and heyoka's disk cache, keyed on that
+# module, gets the entry the run then loads) and its arguments; a dynamics model is written as its
+# forces and events (constructor arguments), tolerance, compact mode and ephemeris settings, and is
+# checked after rebuilding against the digest of the recorded model's ``signature()`` (the key of
+# every in-process integrator cache): an entry whose model rebuilds differently (changed code, another
+# ephemeris) is skipped, and the run compiles that integrator itself, as without the background process.
+HEYOKA_MANIFEST = "heyoka_integrators.json"
 
 
-def needed() -> bool:
-    """Whether a run should start the background compilation (numba present, not turned off, the
-    marker absent, a kernel list packaged)."""
-    if os.environ.get(ENV_OFF, "").strip() not in ("", "0"):
-        return False
+def _enc_force(f):
+    from ..dynamics import forces as F
+
+    if type(f) is F.MarsGravity:
+        return ["MarsGravity", {"degree": int(f.degree), "gm": float(f.gm)}]
+    if type(f) is F.PhobosGravity:
+        if f.ephemeris_parameters:  # an epoch and a correction: left to the run
+            return None
+        return ["PhobosGravity", {"model": f.model, "degree": int(f.degree) or 8, "near_surface": f.near_surface,
+                                  "gm_parameter": f.gm_parameter, "estimate_degree": f.estimate_degree,
+                                  "libration_parameter": f.libration_parameter}]
+    if type(f) is F.ThirdBody:
+        return ["ThirdBody", {"body": f.body}]
+    if type(f) is F.SolarRadiationPressure:  # Cr A/m is a runtime parameter: its value is not compiled in
+        return ["SolarRadiationPressure", {"shadows": list(f.shadows), "cr": float(f.cram), "area_m2": 1.0,
+                                           "mass_kg": 1.0}]
+    if type(f) is F.EmpiricalAcceleration:
+        return ["EmpiricalAcceleration", {"frame": f.frame}]
+    return None
+
+
+def _enc_event(e):
+    from ..dynamics import events as E
+    from ..dynamics.near_surface import NearSurfaceEntry
+
+    if type(e) in (E.MarsImpact,):
+        return ["MarsImpact", {}]
+    if type(e) is E.PhobosImpact:
+        s = e.surface
+        if type(s) is E.ShapeSurface:
+            return ["PhobosImpact", {"surface": ["ShapeSurface", s.model]}]
+        if type(s) is E.EllipsoidSurface:
+            return ["PhobosImpact", {"surface": ["EllipsoidSurface", list(s.radii)]}]
+        return None
+    if type(e) is E.MaxDistance:
+        return ["MaxDistance", {"km": e.km}]
+    if type(e) is E.Eclipse:
+        return ["Eclipse", {"occulter": e.body}]
+    if type(e) is NearSurfaceEntry:
+        return ["NearSurfaceEntry", {"km": e.km}]
+    return None
+
+
+def _dec_object(e):
+    from ..dynamics import events as E
+    from ..dynamics import forces as F
+    from ..dynamics.near_surface import NearSurfaceEntry
+
+    cls = {"NearSurfaceEntry": NearSurfaceEntry}.get(e[0]) or getattr(F, e[0], None) or getattr(E, e[0])
+    kw = dict(e[1])
+    if "surface" in kw:
+        kind, arg = kw["surface"]
+        kw["surface"] = E.ShapeSurface(arg) if kind == "ShapeSurface" else E.EllipsoidSurface(tuple(arg))
+    if "shadows" in kw:
+        kw["shadows"] = tuple(kw["shadows"])
+    return cls(**kw)
+
+
+def _ephemeris_settings(eph):
+    """(phobos_tidal, moons) of ``eph`` if it is one of the built-in default ephemerides, else None."""
+    from ..ephemeris import default_ephemeris
+
+    for tidal, moons in ((True, "integrated"), (True, "mean_elements"), (False, "mean_elements")):
+        if default_ephemeris(tidal, moons) is eph:
+            return [tidal, moons]
+    return None
+
+
+def model_digest(model) -> str:
+    """A short digest of ``model.signature()`` (what every integrator cache of mmxsim is keyed on)."""
+    from ..dynamics.propagator import signature_digest
+
+    return signature_digest(model)
+
+
+def prebuild_key(entry: dict):
+    """The key of an in-process entry in ``dynamics.propagator.PREBUILDS`` (what the run's builder
+    computes from its own arguments)."""
+    if entry["builder"] == "hill":
+        return ("hill", int(entry["args"]["degree"]), bool(entry["args"]["variational"]))
+    return (entry["builder"], entry["model"]["digest"])
+
+
+def encode_model(model) -> dict | None:
+    """``model`` as plain JSON (see above), or None when a part has no such form (a SPICE or user
+    ephemeris, track overrides, a text PCK, an unknown force or event)."""
+    if model.track_overrides or model.rotation_pck is not None:
+        return None
+    eph = _ephemeris_settings(model.ephemeris)
+    forces = [_enc_force(f) for f in model.forces]
+    events = [_enc_event(e) for e in model.events]
+    if eph is None or any(x is None for x in forces + events):
+        return None
+    return {"forces": forces, "events": events, "tolerance": float(model.tolerance),
+            "compact_mode": bool(model.compact_mode), "analytic_bodies": sorted(model.analytic_bodies),
+            "ephemeris": eph, "digest": model_digest(model)}
+
+
+def decode_model(d: dict):
+    """The model :func:`encode_model` wrote; ValueError if it does not rebuild to the recorded one."""
+    from ..dynamics import DynamicsModel
+    from ..ephemeris import default_ephemeris
+
+    model = DynamicsModel(forces=[_dec_object(f) for f in d["forces"]], ephemeris=default_ephemeris(*d["ephemeris"]),
+                          events=[_dec_object(e) for e in d["events"]], tolerance=d["tolerance"],
+                          analytic_bodies=frozenset(d["analytic_bodies"]), compact_mode=d["compact_mode"])
+    if model_digest(model) != d["digest"]:
+        raise ValueError("the model does not rebuild to the recorded one")
+    return model
+
+
+def _lanes(n) -> int:
+    """A recorded batch size: ``"simd"`` is heyoka's recommended SIMD width on this machine (what the
+    run's batch integrators use by default)."""
+    import heyoka as hy
+
+    return int(hy.recommended_simd_size()) if n == "simd" else int(n)
+
+
+def _builders() -> dict:
+    """Builder name -> (function(model or None, args) that builds the integrator through the run's own
+    code path, whether it takes a model)."""
+    from ..dynamics import ensemble, propagator
+    from ..navigation import variational
+    from ..orbits import handoff, qso, transfers
+
+    return {
+        "propagator": (lambda m, a: propagator.build(m), True),
+        "variational": (lambda m, a: variational._build(m, tuple(a["parameters"])), True),
+        "variational_batch": (lambda m, a: variational._build_batch(m, tuple(a["parameters"]), _lanes(a["lanes"])),
+                              True),
+        "flow": (lambda m, a: handoff.Flow(m), True),
+        "batch_flow": (lambda m, a: handoff.BatchFlow(m, _lanes(a["lanes"])), True),
+        "ensemble": (lambda m, a: ensemble._cached(m, _lanes(a["lanes"])), True),
+        "hill": (lambda m, a: qso.hill_integrator(a["degree"], a["variational"]), False),
+        "hill_batch": (lambda m, a: transfers._batch_integrator(a["degree"], a["variational"]), False),
+    }
+
+
+def _in_process_builders() -> dict:
+    """Builder name -> function(model or None, args) for the integrators the run's own process builds
+    ahead of need in a thread (:func:`start`): the uncached compile functions behind the run's builders,
+    so the thread leaves only heyoka's caches filled (the run's own builder call then finds the module
+    in heyoka's in-memory cache) and never an integrator with the rebuilt model's values in mmxsim's."""
+    from ..dynamics import propagator
+    from ..orbits import handoff, qso
+
+    return {"hill": lambda m, a: qso.compile_hill(a["degree"], a["variational"]),
+            "flow": lambda m, a: handoff.compile_flow(m),
+            "propagator": lambda m, a: propagator._compile(m)}
+
+
+IN_PROCESS = ("hill", "flow", "propagator")  # the builders of _in_process_builders
+
+
+def in_process(entry: dict) -> bool:
+    """Whether the run's own process builds ``entry`` ahead of need (the set-up's integrators, needed
+    within seconds of the start: the background process, still starting, would come too late), rather
+    than the background process."""
+    return entry.get("phase") == "setup" and entry.get("builder") in IN_PROCESS
+
+
+def heyoka_manifest_path() -> Path:
+    return manifest_path().with_name(HEYOKA_MANIFEST)
+
+
+def load_heyoka_manifest() -> list[dict]:
+    try:
+        return json.loads(heyoka_manifest_path().read_text())["integrators"]
+    except (OSError, ValueError, KeyError):
+        return []
+
+
+def build_integrators(entries: list[dict], log=None, builders=None) -> tuple[int, int]:
+    """Build each listed integrator through its builder (default :func:`_builders`), in list order
+    (compiled into heyoka's disk cache, or loaded from it); returns (done, skipped). Never raises for an
+    entry."""
+    import time
+
+    try:
+        builders = _builders() if builders is None else builders
+    except Exception as exc:  # noqa: BLE001 - heyoka or a module missing: nothing to build
+        if log:
+            log(f"no integrators built: {type(exc).__name__}: {exc}")
+        return 0, len(entries)
+    done = skipped = 0
+    for e in entries:
+        if log:
+            log(f"{time.process_time():8.2f} s CPU: heyoka {e.get('builder')} {e.get('args', {})}")
+        try:
+            fn = builders[e["builder"]]
+            fn, takes_model = fn if isinstance(fn, tuple) else (fn, "model" in e)
+            fn(decode_model(e["model"]) if takes_model else None, e.get("args", {}))
+            done += 1
+        except Exception as exc:  # noqa: BLE001 - an integrator that cannot be built here is built by the run
+            skipped += 1
+            if log:
+                log(f"skipped heyoka {e.get('builder')}: {type(exc).__name__}: {exc}")
+    return done, skipped
+
+
+def heyoka_marker_path() -> Path | None:
+    """The file that says the listed integrators are in heyoka's disk cache: in mmxsim's cache folder
+    (:func:`mmxsim.files.cache_dir`), named after the heyoka, Python and mmxsim versions, heyoka's disk
+    cache folder and the list (``mmxsim cache clear --only heyoka`` removes it with heyoka's cache).
+    None: heyoka missing or its disk cache off."""
+    import platform
+
+    from ..files import cache_dir
+    from ..version import __version__
+
+    try:
+        import heyoka as hy
+
+        if not hy.llvm_state.get_diskcache_enabled():
+            return None
+        where = str(hy.llvm_state.get_diskcache_path())
+    except Exception:  # noqa: BLE001
+        return None
+    h = hashlib.sha256()
+    for part in (hy.__version__, platform.python_version(), __version__, where):
+        h.update(part.encode() + b"\0")
+    try:
+        h.update(heyoka_manifest_path().read_bytes())
+    except OSError:
+        return None
+    return cache_dir() / f"heyoka-warm-{h.hexdigest()[:20]}"
+
+
+def heyoka_marker_files() -> list[Path]:
+    """The heyoka markers present (any version), for ``mmxsim cache clear``."""
+    from ..files import cache_dir
+
+    d = cache_dir()
+    return sorted(f for f in d.glob("heyoka-warm-*") if f.is_file()) if d.is_dir() else []
+
+
+def _heyoka_needed() -> bool:
+    try:
+        marker = heyoka_marker_path()
+        return marker is not None and bool(load_heyoka_manifest()) and not marker.exists()
+    except OSError:
+        return True
+
+
+def _numba_needed() -> bool:
     from .._accel import HAVE_NUMBA
 
     if not HAVE_NUMBA or not manifest_path().exists():
@@ -242,14 +520,78 @@ def needed() -> bool:
         return False
 
 
+# --------------------------------------------------------------------------------------------
+# The background process, from the run
+_PROC: list = []
+
+
+def needed() -> bool:
+    """Whether a run should start the background compilation (not turned off, and numba's kernels or
+    heyoka's integrators not marked as cached: :func:`marker_path`, :func:`heyoka_marker_path`)."""
+    if os.environ.get(ENV_OFF, "").strip() not in ("", "0"):
+        return False
+    return _numba_needed() or _heyoka_needed()
+
+
+_THREAD: list = []  # (done, skipped) of each finished in-process group
+_THREADS: list = []  # the in-process threads (joined by finish)
+
+
+def _prebuild_in_process(entries) -> None:
+    from ..dynamics.propagator import PREBUILDS
+
+    builders = _in_process_builders()
+    done = skipped = 0
+    try:
+        for e in entries:
+            try:
+                d, s = build_integrators([e], builders=builders)
+                done, skipped = done + d, skipped + s
+            finally:  # the run's builder, if it waits for this one, goes on (and finds it, or compiles)
+                ev = PREBUILDS.pop(prebuild_key(e), None)
+                if ev is not None:
+                    ev.set()
+    finally:
+        for e in entries:  # none left waited for, whatever happened
+            ev = PREBUILDS.pop(prebuild_key(e), None)
+            if ev is not None:
+                ev.set()
+        _THREAD.append((done, skipped))
+
+
 def start() -> bool:
-    """Start the background compilation if :func:`needed`; True if started. Never raises: a
-    background process that cannot start leaves the run as it was."""
+    """Start the background compilation if :func:`needed`; True if started. With heyoka's integrators
+    cold, the set-up's integrators (:func:`in_process`) are also built in a thread of this process
+    (heyoka compiles without holding the GIL), the others in the background process. Never raises: a
+    background process or thread that cannot start leaves the run as it was."""
     try:
         if _PROC and _PROC[0].poll() is None:
             return False
         if not needed():
             return False
+        if _heyoka_needed():
+            import threading
+
+            early = [e for e in load_heyoka_manifest() if in_process(e)]
+            # one thread for the Hill problem's integrators (the first needed, one after the other) and
+            # one for each of the full model's (the costlier ones, needed next), so that none waits
+            # behind another
+            from ..dynamics.propagator import PREBUILDS
+
+            for e in early:  # registered before any thread starts: the run's builders wait for these
+                PREBUILDS[prebuild_key(e)] = threading.Event()
+            hill = [e for e in early if e["builder"] == "hill"]
+            for group in (hill, *([e] for e in early if e["builder"] != "hill")):
+                if group:
+                    th = threading.Thread(target=_prebuild_in_process, args=(group,), name="mmxsim-warmup",
+                                          daemon=True)
+                    try:
+                        th.start()
+                    except RuntimeError:  # no thread: nothing to wait for
+                        for e in group:
+                            PREBUILDS.pop(prebuild_key(e)).set()
+                        continue
+                    _THREADS.append(th)
         env = dict(os.environ)
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
@@ -267,7 +609,11 @@ def start() -> bool:
 
 
 def finish(wait: bool = False) -> None:
-    """Stop the background compilation (``wait``: let it end by itself first)."""
+    """Stop the background compilation (``wait``: let it end by itself first). The in-process threads
+    are waited for (a few seconds at most, on a run that ended before they did, e.g. on bad input):
+    an interpreter must not exit while a thread is inside heyoka's compiler."""
+    while _THREADS:
+        _THREADS.pop().join(timeout=120)
     if not _PROC:
         return
     p = _PROC.pop()
@@ -320,6 +666,89 @@ def _record(quick_and_full=(True, False)) -> list[dict]:
         if any(x is None for x in enc) or resolve(module, qualname, parallel) is None:
             continue
         out.append({"module": module, "qualname": qualname, "parallel": parallel, "args": enc})
+    return out
+
+
+def _record_heyoka(quick_and_full=(False, True)) -> list[dict]:
+    """Run the reference mission (full, then quick: the full run is the first run a new user makes, and
+    its order of need comes first) in this process and list every heyoka integrator a builder of
+    :func:`_builders` compiled (or loaded), in the order of first need, with its model, arguments and
+    phase; integrators whose model has no plain form are left out (printed)."""
+    import heyoka as hy
+
+    from ..dynamics import ensemble, propagator
+    from ..navigation import variational
+    from ..orbits import handoff, qso, transfers
+
+    simd = int(hy.recommended_simd_size())
+    out, seen, left = [], set(), []
+    phase = ["setup"]
+
+    def lanes(b):
+        return "simd" if int(b) == simd else int(b)
+
+    def note(builder, model, args):
+        enc = None if model is None else encode_model(model)
+        if model is not None and enc is None:
+            left.append(builder)
+            return
+        e = {"builder": builder, **({"model": enc} if enc else {}), "args": args}
+        k = json.dumps(e, sort_keys=True)
+        if k not in seen:
+            seen.add(k)
+            out.append({**e, "phase": phase[0]})
+
+    def hook(owner, name, describe):
+        orig = getattr(owner, name)
+
+        def wrapper(*a, **k):
+            before = hy.llvm_state.get_memcache_size()
+            r = orig(*a, **k)
+            if hy.llvm_state.get_memcache_size() != before:  # a new LLVM module: compiled or loaded from disk
+                note(*describe(*a, **k))
+            return r
+        setattr(owner, name, wrapper)
+        return orig
+
+    hooks = [
+        (propagator, "build", lambda m: ("propagator", m, {})),
+        (variational, "_build", lambda m, p: ("variational", m, {"parameters": list(p)})),
+        (variational, "_build_batch", lambda m, p, b: ("variational_batch", m, {"parameters": list(p),
+                                                                                "lanes": lanes(b)})),
+        (handoff.Flow, "__init__", lambda self, m: ("flow", m, {})),
+        (handoff.BatchFlow, "__init__", lambda self, m, batch_size=None: ("batch_flow", m,
+                                                                          {"lanes": lanes(batch_size or simd)})),
+        (ensemble, "_cached", lambda m, b: ("ensemble", m, {"lanes": lanes(b)})),
+        (qso, "hill_integrator", lambda degree=0, variational=False: ("hill", None, {
+            "degree": int(degree), "variational": bool(variational)})),
+        (transfers, "_batch_integrator", lambda degree, variational=True: ("hill_batch", None, {
+            "degree": int(degree), "variational": bool(variational)})),
+    ]
+    saved = [(owner, name, hook(owner, name, d)) for owner, name, d in hooks]
+    from .. import analyses
+
+    run_analyses = analyses.run_analyses
+
+    def analyses_phase(*a, **k):  # what the run builds before its analyses is its set-up's
+        phase[0] = "analyses"
+        return run_analyses(*a, **k)
+
+    saved.append((analyses, "run_analyses", run_analyses))
+    analyses.run_analyses = analyses_phase
+    from ..scenario import builtin_scenario
+    from .runner import run_scenario
+    from .variants import quick_variant
+
+    try:
+        for quick in quick_and_full:
+            phase[0] = "setup"
+            s = builtin_scenario("reference_mission")
+            run_scenario(quick_variant(s) if quick else s, workers=1)
+    finally:
+        for owner, name, orig in saved:
+            setattr(owner, name, orig)
+    if left:
+        print(f"left out (no plain form of their model): {left}")
     return out
 
 
@@ -400,8 +829,21 @@ def main(argv=None) -> int:
     g.add_argument("--from-cache", nargs="+", metavar="FOLDER",
                    help="re-write the packaged list from numba cache folders (e.g. a cold quick run's "
                         "$NUMBA_CACHE_DIR)")
+    g.add_argument("--record-heyoka", action="store_true",
+                   help="re-record the packaged list of heyoka integrators from the reference mission")
     ap.add_argument("-v", action="store_true")
     a = ap.parse_args(argv)
+    if a.record_heyoka:
+        items = _record_heyoka()
+        about = ("heyoka integrators of the reference mission (the full run, then any others of the quick run) in "
+                 "the order of first need, with the phase that needs them (setup: before the analyses); each: the "
+                 "builder the run calls, its model (forces, events, settings; digest of its signature) and "
+                 "arguments; written by python -m mmxsim.mission.warmup --record-heyoka; read by "
+                 "mmxsim.mission.warmup")
+        lines = ",\n".join(json.dumps(k, separators=(",", ":")) for k in items)
+        heyoka_manifest_path().write_text(f'{{"about": {json.dumps(about)},\n"integrators": [\n{lines}\n]}}\n')
+        print(f"{len(items)} integrators -> {heyoka_manifest_path()}")
+        return 0
     if a.record or a.from_cache:
         kernels = _record() if a.record else _from_index_files(a.from_cache)
         about = ("numba kernels of the reference mission (full and quick runs) and their argument types, in the "
@@ -413,19 +855,45 @@ def main(argv=None) -> int:
         return 0
     from .._accel import limit_threads
 
-    limit_threads(1)  # one core: the other is the run's
-    marker = marker_path()
-    done, skipped = compile_all(load_manifest(), log=print if a.v else None)
+    limit_threads(1)  # numba's parallel kernels on one thread: the other core is the run's
+    log = print if a.v else None
+    heyoka_thread = None
+    if _heyoka_needed():  # heyoka's integrators beside numba's kernels (heyoka compiles without the GIL)
+        import threading
+
+        heyoka_thread = threading.Thread(target=_build_and_mark, args=(log,), daemon=True)
+        heyoka_thread.start()
+    if _numba_needed():
+        marker = marker_path()
+        done, skipped = compile_all(load_manifest(), log=log)
+        try:
+            if marker is None:
+                raise OSError("no numba cache folder")
+            marker.parent.mkdir(parents=True, exist_ok=True)
+            marker.write_text(json.dumps({"compiled": done, "skipped": skipped}) + "\n")
+        except OSError:  # a read-only cache folder: the next run tries again
+            pass
+        if a.v:
+            print(f"{done} kernels compiled or loaded, {skipped} skipped")
+    if heyoka_thread is not None:
+        heyoka_thread.join()
+    return 0
+
+
+def _build_and_mark(log=None) -> None:
+    """Build the packaged integrators (but those the run's process builds itself), then write
+    :func:`heyoka_marker_path`."""
+    done, skipped = build_integrators([e for e in load_heyoka_manifest() if not in_process(e)], log=log)
     try:
+        marker = heyoka_marker_path()
         if marker is None:
-            raise OSError("no numba cache folder")
+            return
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.write_text(json.dumps({"compiled": done, "skipped": skipped}) + "\n")
+        marker.write_text(json.dumps({"built": done, "skipped": skipped}) + "\n")
     except OSError:  # a read-only cache folder: the next run tries again
         pass
-    if a.v:
-        print(f"{done} kernels compiled or loaded, {skipped} skipped")
-    return 0
+    if log:
+        log(f"{done} heyoka integrators built or loaded, {skipped} skipped")
 
 
 if __name__ == "__main__":

@@ -144,6 +144,21 @@ def _segment_bookkeeping(flow) -> None:
     flow.i_ih = names.index("cheb:inv_half") if flow.cheb else None
 
 
+def compile_flow(model) -> tuple:
+    """(integrator, parameter table, tracks) of :class:`Flow`'s variational equations of ``model``,
+    compiled now (heyoka's own caches apart) and not cached here: what :class:`Flow` caches, and what
+    :mod:`mmxsim.mission.warmup` builds ahead of the run."""
+    import heyoka as hy
+
+    from ..dynamics.propagator import rhs_expressions
+
+    sys, _ctx, params, tracks, _rots = rhs_expressions(model)
+    vsys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
+    ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
+                            compact_mode=model.compact_mode)
+    return ta, params, tracks
+
+
 class Flow:
     """Full-model flow ``(t0, x0, t1) -> (x1, Phi)`` with heyoka variational equations.
 
@@ -155,17 +170,13 @@ class Flow:
         sig = ("var", model.signature())
         self.compile_s = 0.0
         if sig not in _VAR_CACHE:
-            import heyoka as hy
-
-            from ..dynamics.propagator import rhs_expressions
+            from ..dynamics import propagator
 
             t = _time.perf_counter()
-            sys, _ctx, params, tracks, _rots = rhs_expressions(model)
-            vsys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
-            ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
-                                    compact_mode=model.compact_mode)
+            if propagator.PREBUILDS:
+                propagator.await_prebuild(("flow", propagator.signature_digest(model)))
+            _VAR_CACHE[sig] = compile_flow(model)
             self.compile_s = _time.perf_counter() - t
-            _VAR_CACHE[sig] = (ta, params, tracks)
         self.ta, self.params, self.tracks = _VAR_CACHE[sig]
         self.sig = model.signature()
         _segment_bookkeeping(self)

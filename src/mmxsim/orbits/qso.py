@@ -128,6 +128,18 @@ def hill_integrator(degree: int = 0, variational: bool = False):
     key = (int(degree), bool(variational))
     if key in _INTEGRATORS:
         return _INTEGRATORS[key]
+    from ..dynamics import propagator
+
+    if propagator.PREBUILDS:
+        propagator.await_prebuild(("hill", *key))
+    ta = _INTEGRATORS[key] = compile_hill(degree, variational)
+    return ta
+
+
+def compile_hill(degree: int = 0, variational: bool = False):
+    """The integrator of :func:`hill_integrator`, compiled now (heyoka's own caches apart) and not cached
+    here: what :func:`hill_integrator` caches, and what :mod:`mmxsim.mission.warmup` builds ahead of the
+    run."""
     _field(degree)  # validates
     ns = heyoka_ns()
     hy = ns.hy
@@ -139,7 +151,6 @@ def hill_integrator(degree: int = 0, variational: bool = False):
         ta = hy.taylor_adaptive(vsys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True, t_events=ev)
     else:
         ta = hy.taylor_adaptive(sys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True)
-    _INTEGRATORS[key] = ta
     return ta
 
 
