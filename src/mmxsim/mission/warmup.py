@@ -398,7 +398,9 @@ def _builders() -> dict:
         "batch_flow": (lambda m, a: handoff.BatchFlow(m, _lanes(a["lanes"])), True),
         "ensemble": (lambda m, a: ensemble._cached(m, _lanes(a["lanes"])), True),
         "hill": (lambda m, a: qso.hill_integrator(a["degree"], a["variational"]), False),
-        "hill_batch": (lambda m, a: transfers._batch_integrator(a["degree"], a["variational"]), False),
+        "hill_batch": (lambda m, a: transfers._batch_integrator(a["degree"], a["variational"],
+                                                                a.get("velocity_only", False)), False),
+        "hill_newton": (lambda m, a: transfers._newton_integrator(a["degree"]), False),
     }
 
 
@@ -721,8 +723,10 @@ def _record_heyoka(quick_and_full=(False, True)) -> list[dict]:
         (ensemble, "_cached", lambda m, b: ("ensemble", m, {"lanes": lanes(b)})),
         (qso, "hill_integrator", lambda degree=0, variational=False: ("hill", None, {
             "degree": int(degree), "variational": bool(variational)})),
-        (transfers, "_batch_integrator", lambda degree, variational=True: ("hill_batch", None, {
-            "degree": int(degree), "variational": bool(variational)})),
+        (transfers, "_batch_integrator", lambda degree, variational=True, velocity_only=False: ("hill_batch", None, {
+            "degree": int(degree), "variational": bool(variational),
+            **({"velocity_only": True} if variational and velocity_only else {})})),
+        (transfers, "_newton_integrator", lambda degree: ("hill_newton", None, {"degree": int(degree)})),
     ]
     saved = [(owner, name, hook(owner, name, d)) for owner, name, d in hooks]
     from .. import analyses
