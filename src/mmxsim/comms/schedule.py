@@ -542,6 +542,20 @@ def _solve_blocks(c, ub, A, lo, hi, options, node_limit, time_limit_s):
     return x, worst, note, "block solve"
 
 
+def _solver_inputs(candidates, segment_s, rules, blocked, time_limit_s, node_limit) -> list[Segment]:
+    """The segments of ``candidates``, with the inputs both MILP solvers share checked (blocked windows
+    on stations with passes, rules for every agency, the time cap and the node limit)."""
+    segs = _as_segments(candidates, segment_s)
+    _check_blocked(blocked, segs)
+    for s in segs:
+        _rules_for(rules, s.agency)
+    if not (math.isfinite(time_limit_s) and time_limit_s > 0):
+        raise InputError("time_limit_s", time_limit_s, "> 0 s")
+    if node_limit is not None and not (isinstance(node_limit, (int, np.integer)) and node_limit >= 1):
+        raise InputError("node_limit", node_limit, "a whole number of nodes >= 1, or None (solve to the gap)")
+    return segs
+
+
 def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, BookingRules],
                      blocked: Sequence[BlockedWindow] = (), *, segment_s: float = 1800.0,
                      required_bits: float | None = None, node_limit: int | None = 20,
@@ -569,14 +583,7 @@ def optimal_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, B
     """
     from scipy.sparse import coo_matrix
 
-    segs = _as_segments(candidates, segment_s)
-    _check_blocked(blocked, segs)
-    for s in segs:
-        _rules_for(rules, s.agency)
-    if not (math.isfinite(time_limit_s) and time_limit_s > 0):
-        raise InputError("time_limit_s", time_limit_s, "> 0 s")
-    if node_limit is not None and not (isinstance(node_limit, (int, np.integer)) and node_limit >= 1):
-        raise InputError("node_limit", node_limit, "a whole number of nodes >= 1, or None (solve to the gap)")
+    segs = _solver_inputs(candidates, segment_s, rules, blocked, time_limit_s, node_limit)
     n = len(segs)
     if n == 0:
         return _result("milp", "optimal", segs, np.zeros(0, bool), rules)
@@ -924,14 +931,7 @@ def track_schedule(candidates: Sequence | list[Segment], rules: Mapping[str, Boo
     """
     from scipy.optimize import linprog
 
-    segs = _as_segments(candidates, segment_s)
-    _check_blocked(blocked, segs)
-    for s in segs:
-        _rules_for(rules, s.agency)
-    if not (math.isfinite(time_limit_s) and time_limit_s > 0):
-        raise InputError("time_limit_s", time_limit_s, "> 0 s")
-    if node_limit is not None and not (isinstance(node_limit, (int, np.integer)) and node_limit >= 1):
-        raise InputError("node_limit", node_limit, "a whole number of nodes >= 1, or None (solve to the gap)")
+    segs = _solver_inputs(candidates, segment_s, rules, blocked, time_limit_s, node_limit)
     if not (math.isfinite(rc_window) and rc_window >= 0):
         raise InputError("rc_window", rc_window, "a reduced-cost window >= 0")
     if window_days is not None and not (isinstance(window_days, (int, np.integer)) and window_days >= 1):
