@@ -501,8 +501,6 @@ def _solve_blocks(c, ub, A, lo, hi, options, node_limit, time_limit_s):
     message): status ``'optimal'`` only if every block was solved to ``mip_rel_gap``; otherwise
     the worst block's status (``time_limit`` > ``stopped`` > ``node_limit``). A model that is one
     block is passed to HiGHS unchanged (the same answer as without the decomposition)."""
-    from types import SimpleNamespace
-
     blocks = milp_blocks(A)
     nv = len(c)
     if len(blocks) == 1:
