@@ -86,6 +86,27 @@ def mars_shadow(body_pos_from_mars_km: np.ndarray, sun_pos_from_mars_km: np.ndar
     return (along < 0.0) & (perp < radius_km)
 
 
+def _view_arrays(sc, c, n, sdir=None):
+    """(range, cos of emission, phase angle or None), each (N, F), of N spacecraft positions ``sc``
+    seen from F facet centres ``c`` with normals ``n`` (``sdir``: N unit Sun directions, for the
+    phase), in chunks of epochs so that the (chunk, F, 3) temporaries stay < 50 MB."""
+    N, F = len(sc), len(c)
+    cos_e = np.empty((N, F))
+    rng = np.empty((N, F))
+    phase = None if sdir is None else np.empty((N, F))
+    step = max(1, 2_000_000 // F)
+    for i0 in range(0, N, step):
+        s_ = slice(i0, min(N, i0 + step))
+        d = sc[s_, None, :] - c[None, :, :]
+        r = np.linalg.norm(d, axis=2)
+        d /= r[..., None]
+        rng[s_] = r
+        cos_e[s_] = np.einsum("nfk,fk->nf", d, n)
+        if phase is not None:
+            phase[s_] = np.arccos(np.clip(np.einsum("nfk,nk->nf", d, sdir[s_]), -1.0, 1.0))
+    return rng, cos_e, phase
+
+
 def facet_geometry(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion: bool = True,
                    mars_radius_km: float = MARS_RADIUS_KM) -> FacetGeometry:
     """Geometry of each facet of ``shape`` at N epochs.
@@ -111,19 +132,8 @@ def facet_geometry(shape, sc_pos_km, sun_pos_km, *, mars_pos_km=None, occlusion:
         raise InputError("sun_pos_km", f"{len(sun)} epochs", f"{len(sc)} epochs, as sc_pos_km")
     c, n, area = facet_frame(shape)
     sdir = sun / np.linalg.norm(sun, axis=1, keepdims=True)
-    N, F = len(sc), len(c)
-    cos_e = np.empty((N, F))
-    rng = np.empty((N, F))
-    phase = np.empty((N, F))
-    step = max(1, 2_000_000 // F)  # epochs per chunk: (chunk, F, 3) temporaries stay < 50 MB
-    for i0 in range(0, N, step):
-        s_ = slice(i0, min(N, i0 + step))
-        d = sc[s_, None, :] - c[None, :, :]
-        r = np.linalg.norm(d, axis=2)
-        d /= r[..., None]
-        rng[s_] = r
-        cos_e[s_] = np.einsum("nfk,fk->nf", d, n)
-        phase[s_] = np.arccos(np.clip(np.einsum("nfk,nk->nf", d, sdir[s_]), -1.0, 1.0))
+    N = len(sc)
+    rng, cos_e, phase = _view_arrays(sc, c, n, sdir)
     cos_i = sdir @ n.T
     visible = cos_e > 0.0
     lit = cos_i > 0.0
@@ -161,17 +171,7 @@ def emission_geometry(shape, sc_pos_km, *, occlusion: bool = True) -> EmissionGe
     illumination and its ray casts), which instruments sensing the body's own emission do not use."""
     sc = _as_epochs(sc_pos_km, "sc_pos_km")
     c, n, area = facet_frame(shape)
-    N, F = len(sc), len(c)
-    cos_e = np.empty((N, F))
-    rng = np.empty((N, F))
-    step = max(1, 2_000_000 // F)
-    for i0 in range(0, N, step):
-        s_ = slice(i0, min(N, i0 + step))
-        d = sc[s_, None, :] - c[None, :, :]
-        r = np.linalg.norm(d, axis=2)
-        d /= r[..., None]
-        rng[s_] = r
-        cos_e[s_] = np.einsum("nfk,fk->nf", d, n)
+    rng, cos_e, _ = _view_arrays(sc, c, n)
     visible = cos_e > 0.0
     if occlusion:
         from ._raycast import occluded
