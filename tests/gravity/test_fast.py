@@ -209,6 +209,37 @@ def test_ray_spans_bvh_equal_the_brute_force():
     assert np.max(last_b - first_b) > 0.1  # the folded mesh's rays do cross three times
 
 
+def test_cone_culled_ray_spans_equal_the_brute_force_and_the_kernel():
+    """The NumPy ray casting that ray_radii uses before the BVH kernel is compiled tests each ray only
+    against the facets whose cone from the origin holds it: the crossings of the brute force (grid
+    rays through vertices and edges, random rays, the folded mesh's triple crossings), and the BVH
+    kernel's numbers bit for bit (the same operations in the same order). A cone too narrow (a
+    dropped facet) or another summation order fails this."""
+    from mmxsim.bodies.shapes import ShapeModel, phobos_shape
+
+    s = phobos_shape("thomas3k")
+    V = s.vertices.copy()
+    k = int(np.argmax(np.abs(V[:, 2]) < 0.5))
+    t = np.cross([0, 0, 1.0], V[k] / np.linalg.norm(V[k]))
+    V[k] = V[k] + 0.25 * np.linalg.norm(V[k]) * t
+    bent = ShapeModel(V, s.faces, name="bent")
+    d = _grid_and_random_dirs(6.0, 400)
+    d_bent = np.vstack([d, (V[k] / np.linalg.norm(V[k]) + 0.02 * np.random.default_rng(1).normal(size=(200, 3)))])
+    d_bent /= np.linalg.norm(d_bent, axis=1)[:, None]
+    for shape, dirs in ((s, d), (bent, d_bent)):
+        last_c, first_c = fast._ray_spans_culled(shape, dirs, chunk=100)  # several chunks
+        last_n, first_n = fast._ray_spans_numpy(shape, dirs)
+        np.testing.assert_allclose(last_c, last_n, rtol=1e-13, atol=0)
+        np.testing.assert_allclose(first_c, first_n, rtol=1e-13, atol=0)
+        if fast.HAVE_NUMBA:
+            last_b, first_b = fast._ray_spans_bvh(shape, dirs)
+            np.testing.assert_array_equal(last_c, last_b)
+            np.testing.assert_array_equal(first_c, first_b)
+    assert np.max(last_c - first_c) > 0.1  # the folded mesh's rays do cross three times
+    axis, cmin = fast._facet_cones(s)
+    assert np.all(cmin > 0.99)  # thomas3k's facets subtend < 8 deg: the culling keeps few of them
+
+
 def test_ray_radii_refuses_a_mesh_not_around_the_origin():
     """A ray that misses the mesh (the origin outside it): InputError, with and without the BVH."""
     from mmxsim.bodies.shapes import ShapeModel, icosphere
@@ -216,7 +247,7 @@ def test_ray_radii_refuses_a_mesh_not_around_the_origin():
     ball = icosphere(2, 1.0)
     off = ShapeModel(ball.vertices + np.array([3.0, 0.0, 0.0]), ball.faces, name="off")
     d = _grid_and_random_dirs(30.0, 10)
-    for backend in ("numba", "numpy"):
+    for backend in ("numba", "numpy", None):
         with pytest.raises(InputError, match="ray misses"):
             ray_radii(off, d, backend=backend)
     with pytest.raises(InputError):

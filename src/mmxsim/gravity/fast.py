@@ -319,6 +319,75 @@ def _ray_spans_numpy(shape, dirs, chunk: int = 64):
     return t_last, t_first
 
 
+#: angular padding (rad) of the facet cones of :func:`_ray_spans_culled`, on top of the facet's own
+#: barycentric tolerance: far above the rounding of the cone test (~1e-15)
+_CONE_PAD_RAD = 1e-6
+
+
+def _facet_cones(shape):
+    """(axis (F, 3), cos of the half-angle (F,)) of a cone from the origin around each facet: the
+    axis is the direction of the facet's vertex sum, the half-angle the largest angle from it to a
+    vertex, padded by ``_CONE_PAD_RAD`` and by the angle the barycentric tolerance adds. A cap of
+    less than a hemisphere is convex on the sphere, so it holds the facet's whole central
+    projection; cos = -2 (every ray a candidate) where the padded cap is not that small or the
+    facet comes near the origin."""
+    V, F = shape.vertices, shape.faces
+    P = V[F]  # (F, 3 vertices, 3)
+    dist = np.linalg.norm(P, axis=2)  # (F, 3)
+    s = P.sum(axis=1)
+    ns = np.linalg.norm(s, axis=1)
+    dmin = dist.min(axis=1)
+    ok = (ns > 0.0) & (dmin > 0.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ax = s / np.where(ok, ns, 1.0)[:, None]
+        cosv = np.einsum("fi,fvi->fv", ax, P) / np.where(dist > 0.0, dist, 1.0)
+        half = np.arccos(np.clip(cosv.min(axis=1), -1.0, 1.0))
+        edges = (np.linalg.norm(P[:, 1] - P[:, 0], axis=1) + np.linalg.norm(P[:, 2] - P[:, 0], axis=1)
+                 + np.linalg.norm(P[:, 2] - P[:, 1], axis=1))
+        half = half + _CONE_PAD_RAD + 100.0 * _RAY_TOL * edges / np.where(ok, dmin, 1.0)
+    ok &= half < 0.5 * np.pi - 1e-3
+    return np.ascontiguousarray(ax), np.where(ok, np.cos(np.where(ok, half, 0.0)), -2.0)
+
+
+def _ray_spans_culled(shape, dirs, chunk: int = 1024):
+    """:func:`_ray_spans_numpy` testing each ray only against the facets whose cone
+    (:func:`_facet_cones`) holds its direction (a ray outside a facet's cone cannot cross the
+    facet), with the arithmetic of the BVH kernel :func:`_ray_spans_impl` (the brute force's
+    operations, 3-term dot products summed as (x0 y0 + x2 y2) + x1 y1): the same numbers as the
+    kernel, without compiling it (compared in tests/gravity/test_fast.py). NumPy; the rays in
+    chunks of ``chunk``."""
+    V, F = shape.vertices, shape.faces
+    v0 = V[F[:, 0]]
+    e1 = V[F[:, 1]] - v0
+    e2 = V[F[:, 2]] - v0
+    tv = -v0
+    # qv = tv x e1 and e2 . qv depend on the facet only
+    qx = tv[:, 1] * e1[:, 2] - tv[:, 2] * e1[:, 1]
+    qy = tv[:, 2] * e1[:, 0] - tv[:, 0] * e1[:, 2]
+    qz = tv[:, 0] * e1[:, 1] - tv[:, 1] * e1[:, 0]
+    te = (e2[:, 0] * qx + e2[:, 2] * qz) + e2[:, 1] * qy
+    axis, cmin = _facet_cones(shape)
+    n = len(dirs)
+    t_last = np.full(n, -np.inf)
+    t_first = np.full(n, np.inf)
+    for c in range(0, n, chunk):
+        d = dirs[c:c + chunk]
+        bi, k = np.nonzero(d @ axis.T >= cmin[None, :])
+        dx, dy, dz = d[bi, 0], d[bi, 1], d[bi, 2]
+        px = dy * e2[k, 2] - dz * e2[k, 1]
+        py = dz * e2[k, 0] - dx * e2[k, 2]
+        pz = dx * e2[k, 1] - dy * e2[k, 0]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            inv = 1.0 / ((e1[k, 0] * px + e1[k, 2] * pz) + e1[k, 1] * py)
+            u = ((tv[k, 0] * px + tv[k, 2] * pz) + tv[k, 1] * py) * inv
+            v = ((dx * qx[k] + dz * qz[k]) + dy * qy[k]) * inv
+            t = te[k] * inv
+            hit = (u >= -_RAY_TOL) & (v >= -_RAY_TOL) & (u + v <= 1 + _RAY_TOL) & (t > 0) & np.isfinite(t)
+        np.maximum.at(t_last, c + bi[hit], t[hit])
+        np.minimum.at(t_first, c + bi[hit], t[hit])
+    return t_last, t_first
+
+
 #: barycentric tolerance of a ray/facet crossing in :func:`ray_radii` (a ray through an edge or a
 #: vertex counts for every facet it touches)
 _RAY_TOL = 1e-10
@@ -423,9 +492,10 @@ def _ray_spans_bvh(shape, dirs):
     return t_last, t_first
 
 
-#: rays x facets above which compiling the BVH ray kernel (~2 s CPU) costs less than the brute force
-#: (~2 s per 1e8 ray-facet tests); below, the kernel is used once it is compiled (or in numba's cache)
-_RAY_COMPILE_PAYS = 1e8
+#: rays x facets above which compiling the BVH ray kernel (~1.5 s CPU) costs less than the cone-culled
+#: NumPy casting (:func:`_ray_spans_culled`, ~0.15 s per 1e8 ray-facet cone tests on thomas3k; the brute
+#: force costs ~3 s per 1e8); below, the kernel is used once it is compiled (or in numba's cache)
+_RAY_COMPILE_PAYS = 1e9
 
 
 def _ray_kernel_ready() -> bool:
@@ -439,7 +509,8 @@ def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHAN
               backend: str | None = None):
     """Distance from the origin along unit vectors ``dirs`` (n, 3) to where the ray last leaves
     the mesh (Möller & Trumbore 1997 ray-triangle test; with numba only against the facets in the
-    BVH leaves the ray meets, otherwise against all facets, the same numbers). A ray that crosses the
+    BVH leaves the ray meets, otherwise against the facets whose cone from the origin holds it, the
+    same numbers). A ray that crosses the
     surface more than once (an overhang: the mesh is not star-shaped from the origin there) is
     accepted if the crossings span at most ``max_overhang_km`` (default 50 m; the outermost one
     is used, so the surface is the radial envelope and the pocket under the overhang counts as
@@ -448,16 +519,19 @@ def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHAN
     The rays are checked in groups of ``chunk`` in order (the error names the largest span of
     the first group with one too large). ``backend``: "numba" (the BVH kernel), "numpy" (every
     ray against every facet) or None: the kernel once compiled (or in numba's cache, where
-    mission.warmup puts it) or where compiling it pays at once (> 1e8 ray-facet tests), else
-    NumPy; the same numbers either way."""
+    mission.warmup puts it) or where compiling it pays at once (> 1e9 ray-facet pairs), else
+    NumPy against the facets whose cone from the origin holds the ray (:func:`_ray_spans_culled`);
+    the same numbers in all three."""
     dirs = np.asarray(dirs, dtype=float).reshape(-1, 3)
     if backend not in (None, "numba", "numpy"):
         raise InputError("ray_radii backend", backend, "numba, numpy or None")
     if HAVE_NUMBA and (backend == "numba" or (backend is None and (
             len(dirs) * len(shape.faces) > _RAY_COMPILE_PAYS or _ray_kernel_ready()))):
         t_last, t_first = _ray_spans_bvh(shape, dirs)
-    else:
+    elif backend == "numpy":
         t_last, t_first = _ray_spans_numpy(shape, dirs, chunk)
+    else:
+        t_last, t_first = _ray_spans_culled(shape, dirs)
     worst = 0.0
     for c in range(0, len(dirs), chunk):
         tmax = t_last[c:c + chunk]
