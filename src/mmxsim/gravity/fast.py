@@ -672,8 +672,22 @@ class GridGravity:
         R = self.R
         s = np.exp(self.dq * np.arange(self.n_radial))
         P = s[:, None, None, None] * (R[..., None] * d)[None]  # (nq, nlat, nlon, 3)
+        # the nlon nodes of a pole row are one point (one direction, one ray radius): the exact
+        # polyhedron is evaluated once per pole and radial node and copied along the row
+        keep = np.ones(P.shape[:3], bool)
+        for j in (0, self.nlat - 1):
+            if np.all(P[:, j] == P[:, j, :1]):
+                keep[:, j, 1:] = False
         P = P.reshape(-1, 3)
-        u, a = self.poly.potential_acceleration(P)
+        keep = keep.reshape(-1)
+        u = np.empty(len(P))
+        a = np.empty((len(P), 3))
+        u[keep], a[keep] = self.poly.potential_acceleration(P[keep])
+        for j in (0, self.nlat - 1):
+            rows = np.ravel_multi_index((np.arange(self.n_radial)[:, None], j, np.arange(self.nlon)[None]),
+                                        (self.n_radial, self.nlat, self.nlon))
+            u[rows] = u[rows[:, :1]]
+            a[rows] = a[rows[:, :1]]
         r = np.linalg.norm(P, axis=1)
         G = np.empty((len(P), 4))
         G[:, 0] = u - self.gm / r
