@@ -73,3 +73,27 @@ def test_cube_exact():
                   [-1.0, 0.5, 0.5]])
     want = [1.0, np.sqrt(2.0), np.sqrt(3.0), -0.5, -0.1, 1.0]
     np.testing.assert_allclose(signed_distance(cube, P), want, atol=1e-14)
+
+
+def test_prepared_from_disk_gives_the_built_bvh(tmp_path, monkeypatch):
+    """_prepared read back from its disk cache also gives the shape's BVH (so that the ray casting of
+    the same process does not build it again): array for array the tree build_bvh makes, and the
+    same distances."""
+    from mmxsim.bodies import shape_distance as sd
+    from mmxsim.bodies.bvh import build_bvh
+
+    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path))
+    s = phobos_shape("thomas3k")
+    a = ShapeModel(s.vertices.copy(), s.faces.copy(), name="a")
+    b = ShapeModel(s.vertices.copy(), s.faces.copy(), name="b")
+    sd._prepared(a)  # builds and writes the cache
+    assert "bvh" not in b._cache
+    sd._prepared(b)  # reads it
+    built = build_bvh(s.vertices, s.faces)
+    got = b._cache["bvh"]
+    for nm in ("bmin", "bmax", "left", "right", "start", "count", "v0", "e1", "e2", "tri_id", "box", "nd", "tri"):
+        x, y = getattr(got, nm), getattr(built, nm)
+        assert x.dtype == y.dtype, nm
+        np.testing.assert_array_equal(x, y, err_msg=nm)
+    P = np.random.default_rng(5).normal(size=(300, 3)) * 15.0
+    np.testing.assert_array_equal(signed_distance(a, P), signed_distance(b, P))

@@ -252,7 +252,9 @@ def _cache_path(shape) -> str:
 
 def _prepared(shape, disk_cache: bool = True):
     """(box, nd, tri, pn, tri_id): the BVH packed for the kernels and the pseudo-normals in BVH
-    order; cached in ``shape._cache`` and on disk (building them costs ~0.2 s CPU on a 50k mesh)."""
+    order; cached in ``shape._cache`` and on disk (building them costs ~0.2 s CPU on a 50k mesh, ~2 s
+    where the BVH build's kernel is not compiled yet). Read from disk, they also give the shape's
+    BVH (``shape._cache["bvh"]``), which the ray casting of the same process would otherwise build."""
     if "sdist" in shape._cache:
         return shape._cache["sdist"]
     import os
@@ -280,8 +282,26 @@ def _prepared(shape, disk_cache: bool = True):
                 os.replace(tmp, path)
             except OSError:  # a read-only cache is not an error
                 pass
+    if "bvh" not in shape._cache:  # read from disk: the shape's BVH too, so get_bvh does not build it again
+        shape._cache["bvh"] = _bvh_from_packed(*out[:3], out[4])
     shape._cache["sdist"] = out
     return out
+
+
+def _bvh_from_packed(box, nd, tri, tri_id):
+    """The :class:`~mmxsim.bodies.bvh.BVH` whose packed arrays are ``box, nd, tri`` (as
+    :func:`_prepared` keeps them on disk): the node arrays of :func:`~mmxsim.bodies.bvh.build_bvh`
+    (inner nodes: children l, l + 1, start and count 0; leaves: children -1) and the triangles
+    (v0, e1, e2), the same numbers as the build."""
+    from .bvh import BVH
+
+    inner = nd[:, 0] >= 0
+    left = np.where(inner, nd[:, 0], -1)
+    right = np.where(inner, nd[:, 0] + 1, -1)
+    start = np.where(inner, 0, -nd[:, 0] - 1)
+    return BVH(np.ascontiguousarray(box[:, :3]), np.ascontiguousarray(box[:, 3:]), left, right, start,
+               np.ascontiguousarray(nd[:, 1]), np.ascontiguousarray(tri[:, 0:3]), np.ascontiguousarray(tri[:, 3:6]),
+               np.ascontiguousarray(tri[:, 6:9]), tri_id)
 
 
 def signed_distance(shape, points, return_facet: bool = False):
