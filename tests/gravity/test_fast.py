@@ -269,3 +269,33 @@ def test_grid_with_bvh_rays_equals_the_brute_force_build(monkeypatch):
     g2 = GridGravity("thomas3k", **kw)
     for nm in ("R", "G", "C", "S"):
         np.testing.assert_array_equal(getattr(g1, nm), getattr(g2, nm), err_msg=nm)
+
+
+def test_grid_waits_for_the_process_building_it(tmp_path, monkeypatch):
+    """While another builder holds a grid's lock, GridGravity waits and then reads the file that
+    builder wrote, without building the grid again (a background build is not repeated)."""
+    import fcntl
+    import os
+    import threading
+
+    kw = dict(dlat_deg=30.0, dlon_deg=30.0, n_radial=4)
+    ref = GridGravity("thomas3k", cache=False, **kw)
+    path = tmp_path / f"gridgravity-{ref.key}.npz"
+    fd = os.open(tmp_path / f".{path.stem}.lock", os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # "another process" is building
+    builds = []
+    build = GridGravity._build
+    monkeypatch.setattr(GridGravity, "_build", lambda self: (builds.append(1), build(self)))
+    out = {}
+    th = threading.Thread(target=lambda: out.setdefault("g", GridGravity("thomas3k", cache_dir=tmp_path, **kw)))
+    th.start()
+    th.join(0.5)
+    assert th.is_alive() and not path.exists()  # waiting for the lock
+    np.savez(path, R=ref.R, G=ref.G, C=ref.C, S=ref.S)
+    os.close(fd)  # the builder is done
+    th.join(60)
+    assert not th.is_alive() and builds == []
+    np.testing.assert_array_equal(out["g"].G, ref.G)
+    # the lock held by nobody: a missing grid is built (and written) by the caller
+    g = GridGravity("thomas3k", cache_dir=tmp_path / "other", **kw)
+    assert builds == [1] and g.cache_path.parent.name == "other"

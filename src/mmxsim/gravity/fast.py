@@ -43,8 +43,11 @@ interpolant, not the mesh itself (difference measured and stated in the docs).
 The grid is cached on disk (``$MMXSIM_CACHE_DIR`` or ``$XDG_CACHE_HOME/mmxsim`` or
 ``~/.cache/mmxsim``), keyed by a hash of the mesh, GM and the grid parameters; it is computed
 on first use: the exact polyhedron at every node (about 13 CPU-s for the default grid of the 3.5k
-mesh, minutes with the Ernst mesh); the ray casting (:func:`ray_radii`, BVH-culled) and the SH fit
-take well under a second. No network.
+mesh, minutes with the Ernst mesh; once per pole and radial node, the pole rows' nodes being one
+point); the ray casting (:func:`ray_radii`, BVH- or cone-culled) and the SH fit take well under a
+second. One process at a time builds a given grid (an exclusive lock on a hidden ``.lock`` file
+next to it): another that asks for it meanwhile waits and reads the file (so a grid built ahead, in
+the background of a run, is not built twice). No network.
 
 The point kernels (:func:`grid_accel_point`) are plain Python on scalars, numba-compiled when
 numba is installed (``MMXSIM_NO_NUMBA=1`` or no numba: same code in pure Python, correct but
@@ -53,8 +56,10 @@ numba is installed (``MMXSIM_NO_NUMBA=1`` or no numba: same code in pure Python,
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
+import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -554,6 +559,41 @@ def _cache_dir(cache_dir=None) -> Path:
     return Path(cache_dir) if cache_dir is not None else _default()
 
 
+@contextlib.contextmanager
+def _build_lock(path):
+    """Hold an exclusive lock (``fcntl.flock``) on ``.<grid file name>.lock`` next to the grid's
+    cache file while building it; yields whether another process held it first (then the grid
+    is probably on disk now). No lock (yields False) where there is no cache file, no fcntl
+    (Windows) or the cache folder cannot be written. The lock file stays (empty, hidden): removing
+    it would let two builders lock two different files."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        fcntl = None
+    fd = None
+    if path is not None and fcntl is not None:
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path.parent / f".{path.stem}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            fd = None
+    if fd is None:
+        yield False
+        return
+    try:
+        waited = False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waited = True
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: build without one, as before
+            pass
+        yield waited
+    finally:
+        os.close(fd)  # releases the lock
+
+
 def _check_param(name, value, lo, hi, what):
     try:
         v = float(value)
@@ -625,31 +665,41 @@ class GridGravity:
         self.key = h.hexdigest()[:20]
         path = _cache_dir(cache_dir) / f"gridgravity-{self.key}.npz"
         self.cache_path = path if cache else None
-        loaded = False
-        if cache and path.exists():
-            try:
-                with np.load(path) as d:
-                    self.R, self.G, self.C, self.S = d["R"], d["G"], d["C"], d["S"]
-                loaded = self.G.shape == (self.n_radial, nlat, nlon, 4)
-            except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
-                loaded = False
-                warnings.warn(f"gravity grid cache {path} is unreadable ({type(exc).__name__}: {exc}); "
-                              "rebuilding it", RuntimeWarning, stacklevel=2)
+        loaded = cache and self._load(path)
         if not loaded:
-            self._rays()
-            self._check_s_max(s_max)
-            self._build()
-            if cache:
-                try:  # complete or absent, never a truncated file that breaks later runs
-                    path.parent.mkdir(parents=True, exist_ok=True)
-                    with atomic_file(path) as fh:
-                        np.savez(fh, R=self.R, G=self.G, C=self.C, S=self.S)
-                except OSError:  # a read-only or full cache is not an error; the grid is just not kept
-                    pass
+            # one builder per grid at a time: a process (the analyses' workers, a background build)
+            # that finds another one building this grid waits for it and reads its file
+            with _build_lock(path if cache else None) as waited:
+                loaded = cache and waited and self._load(path)
+                if not loaded:
+                    self._rays()
+                    self._check_s_max(s_max)
+                    self._build()
+                    if cache:
+                        try:  # complete or absent, never a truncated file that breaks later runs
+                            path.parent.mkdir(parents=True, exist_ok=True)
+                            with atomic_file(path) as fh:
+                                np.savez(fh, R=self.R, G=self.G, C=self.C, S=self.S)
+                        except OSError:  # a read-only or full cache is not an error; the grid is just not kept
+                            pass
         self.R = np.ascontiguousarray(self.R)
         self.G = np.ascontiguousarray(self.G)
         self._sh = (_SH_REF_RADIUS, np.ascontiguousarray(self.C), np.ascontiguousarray(self.S))
         self._check_s_max(s_max)
+
+    def _load(self, path) -> bool:
+        """Read the grid from its cache file; False where it is absent, of another shape or
+        unreadable (then with a warning, and it is rebuilt)."""
+        if not path.exists():
+            return False
+        try:
+            with np.load(path) as d:
+                self.R, self.G, self.C, self.S = d["R"], d["G"], d["C"], d["S"]
+            return self.G.shape == (self.n_radial, self.nlat, self.nlon, 4)
+        except (OSError, ValueError, KeyError, EOFError, zipfile.BadZipFile) as exc:
+            warnings.warn(f"gravity grid cache {path} is unreadable ({type(exc).__name__}: {exc}); "
+                          "rebuilding it", RuntimeWarning, stacklevel=3)
+            return False
 
     def _check_s_max(self, s_max):
         if self.s_max * self.R.min() <= self.R.max():
