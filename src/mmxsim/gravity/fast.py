@@ -354,13 +354,13 @@ def _facet_cones(shape):
     return np.ascontiguousarray(ax), np.where(ok, np.cos(np.where(ok, half, 0.0)), -2.0)
 
 
-def _ray_spans_culled(shape, dirs, chunk: int = 1024):
+def _ray_spans_culled(shape, dirs, chunk: int | None = None):
     """:func:`_ray_spans_numpy` testing each ray only against the facets whose cone
     (:func:`_facet_cones`) holds its direction (a ray outside a facet's cone cannot cross the
     facet), with the arithmetic of the BVH kernel :func:`_ray_spans_impl` (the brute force's
     operations, 3-term dot products summed as (x0 y0 + x2 y2) + x1 y1): the same numbers as the
     kernel, without compiling it (compared in tests/gravity/test_fast.py). NumPy; the rays in
-    chunks of ``chunk``."""
+    chunks of ``chunk`` (default: 4 million ray-facet cone tests, at most 1024 rays, a chunk)."""
     V, F = shape.vertices, shape.faces
     v0 = V[F[:, 0]]
     e1 = V[F[:, 1]] - v0
@@ -373,6 +373,8 @@ def _ray_spans_culled(shape, dirs, chunk: int = 1024):
     te = (e2[:, 0] * qx + e2[:, 2] * qz) + e2[:, 1] * qy
     axis, cmin = _facet_cones(shape)
     n = len(dirs)
+    if chunk is None:
+        chunk = max(1, min(1024, 4_000_000 // max(len(F), 1)))
     t_last = np.full(n, -np.inf)
     t_first = np.full(n, np.inf)
     for c in range(0, n, chunk):
