@@ -15,7 +15,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import BinaryIO, Iterator
 
-__all__ = ["atomic_write", "atomic_file", "remove_stale_temporaries", "csv_text", "cache_dir"]
+__all__ = ["atomic_write", "atomic_file", "build_lock", "remove_stale_temporaries", "csv_text", "cache_dir"]
 
 
 @contextmanager
@@ -36,6 +36,43 @@ def atomic_file(path: str | os.PathLike) -> Iterator[BinaryIO]:
         except OSError:
             pass
         raise
+
+
+@contextmanager
+def build_lock(path: str | os.PathLike | None) -> Iterator[bool]:
+    """``with build_lock(p) as waited:`` holds an exclusive lock (``fcntl.flock``) on the hidden
+    ``.<stem of p>.lock`` beside the cache file ``p`` while it is built, so that one process at a
+    time builds it; ``waited`` says that another process held the lock first (then ``p`` has
+    probably been written meanwhile: read it before building). No lock (``waited`` False) for
+    ``p`` None, without fcntl (Windows), where the folder cannot be written or the file system
+    has no locks. The lock file stays (empty): removing it would let two builders lock two files."""
+    try:
+        import fcntl
+    except ImportError:  # pragma: no cover - not POSIX
+        fcntl = None
+    fd = None
+    if path is not None and fcntl is not None:
+        path = Path(path)
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            fd = os.open(path.parent / f".{path.stem}.lock", os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError:
+            fd = None
+    if fd is None:
+        yield False
+        return
+    try:
+        waited = False
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            waited = True
+            fcntl.flock(fd, fcntl.LOCK_EX)
+        except OSError:  # a file system without locks: build without one
+            pass
+        yield waited
+    finally:
+        os.close(fd)  # releases the lock
 
 
 def atomic_write(path: str | os.PathLike, data: bytes) -> Path:

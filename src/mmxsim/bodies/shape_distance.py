@@ -259,29 +259,37 @@ def _prepared(shape, disk_cache: bool = True):
         return shape._cache["sdist"]
     import os
 
+    from ..files import build_lock
+
     keys = ("box", "nd", "tri", "pn", "tri_id")
     path = _cache_path(shape) if disk_cache else ""
-    out = None
-    if path and os.path.exists(path):
+
+    def load():
+        if not (path and os.path.exists(path)):
+            return None
         try:
             with np.load(path) as z:
-                out = tuple(np.ascontiguousarray(z[k]) for k in keys)
-            if len(out[4]) != len(shape.faces) or out[3].shape != (len(shape.faces), 28):
-                out = None
+                got = tuple(np.ascontiguousarray(z[k]) for k in keys)
         except (OSError, ValueError, KeyError):
-            out = None
+            return None
+        return got if len(got[4]) == len(shape.faces) and got[3].shape == (len(shape.faces), 28) else None
+
+    out = load()
     if out is None:
-        bvh = get_bvh(shape)
-        pn = np.ascontiguousarray(pseudo_normals(shape.vertices, shape.faces)[bvh.tri_id])
-        out = (bvh.box, np.ascontiguousarray(bvh.nd), bvh.tri, pn, bvh.tri_id)
-        if path:
-            try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = path + f".{os.getpid()}.tmp.npz"
-                np.savez(tmp, **dict(zip(keys, out)))
-                os.replace(tmp, path)
-            except OSError:  # a read-only cache is not an error
-                pass
+        with build_lock(path or None) as waited:  # one builder at a time; the others read its file
+            out = load() if waited else None
+            if out is None:
+                bvh = get_bvh(shape)
+                pn = np.ascontiguousarray(pseudo_normals(shape.vertices, shape.faces)[bvh.tri_id])
+                out = (bvh.box, np.ascontiguousarray(bvh.nd), bvh.tri, pn, bvh.tri_id)
+                if path:
+                    try:
+                        os.makedirs(os.path.dirname(path), exist_ok=True)
+                        tmp = path + f".{os.getpid()}.tmp.npz"
+                        np.savez(tmp, **dict(zip(keys, out)))
+                        os.replace(tmp, path)
+                    except OSError:  # a read-only cache is not an error
+                        pass
     if "bvh" not in shape._cache:  # read from disk: the shape's BVH too, so get_bvh does not build it again
         shape._cache["bvh"] = _bvh_from_packed(*out[:3], out[4])
     shape._cache["sdist"] = out

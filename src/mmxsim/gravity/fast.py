@@ -56,10 +56,8 @@ numba is installed (``MMXSIM_NO_NUMBA=1`` or no numba: same code in pure Python,
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
-import os
 import warnings
 import zipfile
 from pathlib import Path
@@ -68,7 +66,7 @@ import numpy as np
 
 from .._accel import HAVE_NUMBA, jit, limit_threads, prange, restore_threads
 from ..errors import InputError
-from ..files import atomic_file
+from ..files import atomic_file, build_lock
 from .polyhedron import Polyhedron
 
 _VERSION = "grid-v2"
@@ -561,41 +559,6 @@ def _cache_dir(cache_dir=None) -> Path:
     return Path(cache_dir) if cache_dir is not None else _default()
 
 
-@contextlib.contextmanager
-def _build_lock(path):
-    """Hold an exclusive lock (``fcntl.flock``) on ``.<grid file name>.lock`` next to the grid's
-    cache file while building it; yields whether another process held it first (then the grid
-    is probably on disk now). No lock (yields False) where there is no cache file, no fcntl
-    (Windows) or the cache folder cannot be written. The lock file stays (empty, hidden): removing
-    it would let two builders lock two different files."""
-    try:
-        import fcntl
-    except ImportError:  # pragma: no cover - not POSIX
-        fcntl = None
-    fd = None
-    if path is not None and fcntl is not None:
-        try:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            fd = os.open(path.parent / f".{path.stem}.lock", os.O_RDWR | os.O_CREAT, 0o644)
-        except OSError:
-            fd = None
-    if fd is None:
-        yield False
-        return
-    try:
-        waited = False
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError:
-            waited = True
-            fcntl.flock(fd, fcntl.LOCK_EX)
-        except OSError:  # a file system without locks: build without one, as before
-            pass
-        yield waited
-    finally:
-        os.close(fd)  # releases the lock
-
-
 def _check_param(name, value, lo, hi, what):
     try:
         v = float(value)
@@ -671,7 +634,7 @@ class GridGravity:
         if not loaded:
             # one builder per grid at a time: a process (the analyses' workers, a background build)
             # that finds another one building this grid waits for it and reads its file
-            with _build_lock(path if cache else None) as waited:
+            with build_lock(path if cache else None) as waited:
                 loaded = cache and waited and self._load(path)
                 if not loaded:
                     self._rays()

@@ -457,7 +457,8 @@ def horizon_bound(shape, sectors: int = HORIZON_SECTORS, disk_cache: bool = True
     of its sector cannot hit the mesh.  1 (no bound) without numba.
 
     Cached in ``shape._cache`` and on disk (``$MMXSIM_CACHE_DIR`` or ``$XDG_CACHE_HOME/mmxsim``,
-    as the gravity grids; keyed by a hash of the mesh), since it costs seconds on a 50k mesh."""
+    as the gravity grids; keyed by a hash of the mesh), since it costs seconds on a 50k mesh; one
+    process at a time builds it (:func:`mmxsim.files.build_lock`), another waits and reads it."""
     key = ("horizon", sectors)
     if key in shape._cache:
         return shape._cache[key]
@@ -474,26 +475,33 @@ def horizon_bound(shape, sectors: int = HORIZON_SECTORS, disk_cache: bool = True
     h.update(np.ascontiguousarray(shape.faces).tobytes())
     h.update(repr((sectors, OFFSET_REL)).encode())
     path = os.path.join(_cache_dir(), f"horizon-{h.hexdigest()[:20]}.npy")
-    out = None
-    if disk_cache and os.path.exists(path):
+    from ..files import build_lock
+
+    def load():
+        if not (disk_cache and os.path.exists(path)):
+            return None
         try:
-            out = np.load(path)
-            if out.shape != (len(cen), sectors):
-                out = None
+            got = np.load(path)
         except (OSError, ValueError):
-            out = None
+            return None
+        return got if got.shape == (len(cen), sectors) else None
+
+    out = load()
     if out is None:
-        bvh = get_bvh(shape)
-        out = np.empty((len(cen), sectors))
-        _kernel("horizon")(cen, nrm, t1, t2, sectors, *bvh.arrays, bvh.tri_id, out)
-        if disk_cache:
-            try:
-                os.makedirs(os.path.dirname(path), exist_ok=True)
-                tmp = path + f".{os.getpid()}.tmp.npy"
-                np.save(tmp, out)
-                os.replace(tmp, path)
-            except OSError:  # a read-only cache is not an error
-                pass
+        with build_lock(path if disk_cache else None) as waited:  # one builder at a time; the others read its file
+            out = load() if waited else None
+            if out is None:
+                bvh = get_bvh(shape)
+                out = np.empty((len(cen), sectors))
+                _kernel("horizon")(cen, nrm, t1, t2, sectors, *bvh.arrays, bvh.tri_id, out)
+                if disk_cache:
+                    try:
+                        os.makedirs(os.path.dirname(path), exist_ok=True)
+                        tmp = path + f".{os.getpid()}.tmp.npy"
+                        np.save(tmp, out)
+                        os.replace(tmp, path)
+                    except OSError:  # a read-only cache is not an error
+                        pass
     shape._cache[key] = out
     return out
 
