@@ -497,10 +497,10 @@ def _ray_spans_bvh(shape, dirs):
     return t_last, t_first
 
 
-#: rays x facets above which compiling the BVH ray kernel (~1.5 s CPU) costs less than the cone-culled
-#: NumPy casting (:func:`_ray_spans_culled`, ~0.15 s per 1e8 ray-facet cone tests on thomas3k; the brute
-#: force costs ~3 s per 1e8); below, the kernel is used once it is compiled (or in numba's cache)
-_RAY_COMPILE_PAYS = 1e9
+#: rays x facets above which compiling the BVH ray kernel (~1-1.5 s CPU) costs less than the cone-culled
+#: NumPy casting (:func:`_ray_spans_culled`, ~0.35 s per 1e8 ray-facet pairs on thomas3k and Ernst; the
+#: brute force costs ~2.5-3 s per 1e8); below, the kernel is used once compiled (or in numba's cache)
+_RAY_COMPILE_PAYS = 4e8
 
 
 def _ray_kernel_ready() -> bool:
@@ -524,7 +524,7 @@ def ray_radii(shape, dirs, chunk: int = 64, max_overhang_km: float = MAX_OVERHAN
     The rays are checked in groups of ``chunk`` in order (the error names the largest span of
     the first group with one too large). ``backend``: "numba" (the BVH kernel), "numpy" (every
     ray against every facet) or None: the kernel once compiled (or in numba's cache, where
-    mission.warmup puts it) or where compiling it pays at once (> 1e9 ray-facet pairs), else
+    mission.warmup puts it) or where compiling it pays at once (> 4e8 ray-facet pairs), else
     NumPy against the facets whose cone from the origin holds the ray (:func:`_ray_spans_culled`);
     the same numbers in all three."""
     dirs = np.asarray(dirs, dtype=float).reshape(-1, 3)
