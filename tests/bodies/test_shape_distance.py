@@ -97,3 +97,36 @@ def test_prepared_from_disk_gives_the_built_bvh(tmp_path, monkeypatch):
         np.testing.assert_array_equal(x, y, err_msg=nm)
     P = np.random.default_rng(5).normal(size=(300, 3)) * 15.0
     np.testing.assert_array_equal(signed_distance(a, P), signed_distance(b, P))
+
+
+def test_prepared_waits_for_the_process_building_it(tmp_path, monkeypatch):
+    """While another builder holds the lock of a mesh's distance file, _prepared waits and then
+    reads the file that builder wrote (no second BVH build)."""
+    import fcntl
+    import os
+    import threading
+
+    from mmxsim.bodies import shape_distance as sd
+
+    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path))
+    s = phobos_shape("thomas3k")
+    a = ShapeModel(s.vertices.copy(), s.faces.copy(), name="a")
+    b = ShapeModel(s.vertices.copy(), s.faces.copy(), name="b")
+    path = sd._cache_path(a)
+    fd = os.open(os.path.join(str(tmp_path), "." + os.path.basename(path)[:-4] + ".lock"), os.O_RDWR | os.O_CREAT)
+    fcntl.flock(fd, fcntl.LOCK_EX)  # "another process" is building
+    builds = []
+    get_bvh = sd.get_bvh
+    monkeypatch.setattr(sd, "get_bvh", lambda shape: (builds.append(1), get_bvh(shape))[1])
+    th = threading.Thread(target=sd._prepared, args=(b,))
+    th.start()
+    th.join(0.5)
+    assert th.is_alive() and "sdist" not in b._cache  # waiting for the lock
+    ref = sd._prepared(a, disk_cache=False)
+    assert builds == [1]
+    np.savez(path, **dict(zip(("box", "nd", "tri", "pn", "tri_id"), ref)))
+    os.close(fd)  # the builder is done
+    th.join(60)
+    assert not th.is_alive() and builds == [1]  # b was read, not built
+    for x, y in zip(b._cache["sdist"], ref):
+        np.testing.assert_array_equal(x, y)
