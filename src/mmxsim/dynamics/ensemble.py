@@ -39,6 +39,7 @@ import numpy as np
 
 from ..errors import InputError
 from .context import Context, ParameterTable
+from .jit import HEYOKA_OPTIONS
 from .model import DynamicsModel, Propagation
 from .near_surface import NearSurfaceEntry, switched_force
 from .propagator import propagate, rhs_expressions
@@ -271,7 +272,7 @@ def _compile(model: DynamicsModel, batch_size: int) -> _Compiled:
     pars = np.repeat(np.asarray(params.values, float)[:, None], batch_size, axis=1) if params.values else None
     kw = {"pars": pars} if pars is not None else {}
     ta = hy.taylor_adaptive_batch(sys, np.zeros((6, batch_size)), tol=model.tolerance, t_events=t_events,
-                                  nt_events=nt_events, compact_mode=model.compact_mode, **kw)
+                                  nt_events=nt_events, compact_mode=model.compact_mode, **kw, **HEYOKA_OPTIONS)
     return _Compiled(ta, params, tracks, rots, terminal, fallback, nonterminal, n_breaks,
                      _time.perf_counter() - t0)
 

@@ -21,6 +21,7 @@ import numpy as np
 
 from ..errors import MmxsimError
 from .context import Context, ParameterTable
+from .jit import HEYOKA_OPTIONS
 from .surface_watch import SurfaceWatch, Trigger
 from .model import DynamicsModel, Propagation, body_rotations, moon_source  # noqa: F401 (public here too)
 from .near_surface import propagate_switched
@@ -242,7 +243,8 @@ def _compile(model: DynamicsModel) -> Compiled:
                 for ev in watched]
     ta = hy.taylor_adaptive(sys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
                             t_events=[e for _, e in t_events] + breaks + triggers,
-                            nt_events=[e for _, e in nt_events], compact_mode=model.compact_mode)
+                            nt_events=[e for _, e in nt_events], compact_mode=model.compact_mode,
+                            **HEYOKA_OPTIONS)
     return Compiled(ta, params, tracks, rots, specs, _time.perf_counter() - t0, watched)
 
 

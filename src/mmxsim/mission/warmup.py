@@ -469,10 +469,13 @@ def build_integrators(entries: list[dict], log=None, builders=None) -> tuple[int
 def heyoka_marker_path() -> Path | None:
     """The file that says the listed integrators are in heyoka's disk cache: in mmxsim's cache folder
     (:func:`mmxsim.files.cache_dir`), named after the heyoka, Python and mmxsim versions, heyoka's disk
-    cache folder and the list (``mmxsim cache clear --only heyoka`` removes it with heyoka's cache).
+    cache folder, the integrators' build options (:data:`mmxsim.dynamics.jit.HEYOKA_OPTIONS`, part of
+    heyoka's cache keys) and the list (``mmxsim cache clear --only heyoka`` removes it with heyoka's
+    cache).
     None: heyoka missing or its disk cache off."""
     import platform
 
+    from ..dynamics.jit import HEYOKA_OPTIONS
     from ..files import cache_dir
     from ..version import __version__
 
@@ -485,7 +488,8 @@ def heyoka_marker_path() -> Path | None:
     except Exception:  # noqa: BLE001
         return None
     h = hashlib.sha256()
-    for part in (hy.__version__, platform.python_version(), __version__, where):
+    options = repr(sorted(HEYOKA_OPTIONS.items()))
+    for part in (hy.__version__, platform.python_version(), __version__, where, options):
         h.update(part.encode() + b"\0")
     try:
         h.update(heyoka_manifest_path().read_bytes())

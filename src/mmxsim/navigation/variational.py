@@ -60,6 +60,7 @@ import numpy as np
 from ..dynamics.context import ParameterTable
 from ..dynamics.model import DynamicsModel
 from ..dynamics.ensemble import batch_step_break_events
+from ..dynamics.jit import HEYOKA_OPTIONS
 from ..dynamics.phobos_correction import FIXED_MARK
 from ..dynamics.propagator import (SegmentSchedule, instance_state, rhs_expressions, step_break_events,
                                    switch_parameters)
@@ -141,7 +142,8 @@ def _build(model: DynamicsModel, parameters: tuple) -> _VarCompiled:
         t0 = _time.perf_counter()
         params, tracks, rots, vsys, ctx = _variational_system(model, parameters)
         ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
-                                t_events=step_break_events(model, ctx, params), compact_mode=model.compact_mode)
+                                t_events=step_break_events(model, ctx, params), compact_mode=model.compact_mode,
+                                **HEYOKA_OPTIONS)
         c = _VarCompiled(ta, params, tracks, rots, np.array(ta.state[6:]), _time.perf_counter() - t0)
         _VCACHE[key] = c
         compile_s = c.compile_s
@@ -455,7 +457,7 @@ def _build_batch(model: DynamicsModel, parameters: tuple, batch_size: int) -> _V
         pars = np.repeat(np.asarray(params.values, float)[:, None], batch_size, axis=1)
         ta = hy.taylor_adaptive_batch(vsys, np.zeros((6, batch_size)), tol=model.tolerance, pars=pars,
                                       t_events=batch_step_break_events(model, ctx, params),
-                                      compact_mode=model.compact_mode)
+                                      compact_mode=model.compact_mode, **HEYOKA_OPTIONS)
         c = _VarCompiled(ta, params, tracks, rots, np.array(ta.state[6:, 0]), _time.perf_counter() - t0)
         _VBCACHE[key] = c
         compile_s = c.compile_s

@@ -150,12 +150,13 @@ def compile_flow(model) -> tuple:
     :mod:`mmxsim.mission.warmup` builds ahead of the run."""
     import heyoka as hy
 
+    from ..dynamics.jit import HEYOKA_OPTIONS
     from ..dynamics.propagator import rhs_expressions
 
     sys, _ctx, params, tracks, _rots = rhs_expressions(model)
     vsys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
     ta = hy.taylor_adaptive(vsys, [0.0] * 6, tol=model.tolerance, pars=list(params.values),
-                            compact_mode=model.compact_mode)
+                            compact_mode=model.compact_mode, **HEYOKA_OPTIONS)
     return ta, params, tracks
 
 
@@ -228,6 +229,7 @@ class BatchFlow:
         sig = ("var-batch", model.signature(), B)
         self.compile_s = 0.0
         if sig not in _VAR_CACHE:
+            from ..dynamics.jit import HEYOKA_OPTIONS
             from ..dynamics.propagator import rhs_expressions
 
             t = _time.perf_counter()
@@ -235,7 +237,7 @@ class BatchFlow:
             vsys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
             pars = np.repeat(np.asarray(params.values, float)[:, None], B, axis=1)
             ta = hy.taylor_adaptive_batch(vsys, np.zeros((6, B)), tol=model.tolerance, pars=pars,
-                                          compact_mode=model.compact_mode)
+                                          compact_mode=model.compact_mode, **HEYOKA_OPTIONS)
             self.compile_s = _time.perf_counter() - t
             _VAR_CACHE[sig] = (ta, params, tracks)
         self.ta, self.params, self.tracks = _VAR_CACHE[sig]

@@ -140,6 +140,8 @@ def compile_hill(degree: int = 0, variational: bool = False):
     """The integrator of :func:`hill_integrator`, compiled now (heyoka's own caches apart) and not cached
     here: what :func:`hill_integrator` caches, and what :mod:`mmxsim.mission.warmup` builds ahead of the
     run."""
+    from ..dynamics.jit import HEYOKA_OPTIONS
+
     _field(degree)  # validates
     ns = heyoka_ns()
     hy = ns.hy
@@ -148,9 +150,10 @@ def compile_hill(degree: int = 0, variational: bool = False):
     if variational:
         vsys = hy.var_ode_sys(sys, hy.var_args.vars, order=1)
         ev = [hy.t_event(X[1], direction=hy.event_direction.positive)]
-        ta = hy.taylor_adaptive(vsys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True, t_events=ev)
+        ta = hy.taylor_adaptive(vsys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True, t_events=ev,
+                                **HEYOKA_OPTIONS)
     else:
-        ta = hy.taylor_adaptive(sys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True)
+        ta = hy.taylor_adaptive(sys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True, **HEYOKA_OPTIONS)
     return ta
 
 

@@ -368,12 +368,14 @@ def _newton_integrator(degree):
     if key not in _NEWTON_INTEGRATORS:
         import heyoka as hy
 
+        from ..dynamics.jit import HEYOKA_OPTIONS
         from ..mathns import heyoka_ns
 
         Q._field(degree)
         X = list(hy.make_vars("x", "y", "z", "vx", "vy", "vz"))
         sys = hy.var_ode_sys(list(zip(X, Q.hill_rhs(X, degree, heyoka_ns()))), X[3:], order=1)
-        _NEWTON_INTEGRATORS[key] = hy.taylor_adaptive(sys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True)
+        _NEWTON_INTEGRATORS[key] = hy.taylor_adaptive(sys, [1.0, 0, 0, 0, 1.0, 0], compact_mode=True,
+                                                       **HEYOKA_OPTIONS)
     return _NEWTON_INTEGRATORS[key]
 
 
@@ -429,6 +431,7 @@ def _batch_integrator(degree, variational=True, velocity_only=False):
     if key not in _BATCH_INTEGRATORS:
         import heyoka as hy
 
+        from ..dynamics.jit import HEYOKA_OPTIONS
         from ..mathns import heyoka_ns
 
         Q._field(degree)
@@ -438,7 +441,8 @@ def _batch_integrator(degree, variational=True, velocity_only=False):
             sys = hy.var_ode_sys(sys, X[3:] if velocity_only else hy.var_args.vars, order=1)
         W = int(hy.recommended_simd_size())
         n = 24 if velocity_only else 42 if variational else 6
-        _BATCH_INTEGRATORS[key] = (hy.taylor_adaptive_batch(sys, np.ones((n, W)), compact_mode=True),
+        _BATCH_INTEGRATORS[key] = (hy.taylor_adaptive_batch(sys, np.ones((n, W)), compact_mode=True,
+                                                            **HEYOKA_OPTIONS),
                                    hy.taylor_outcome.time_limit)
     return _BATCH_INTEGRATORS[key]
 
