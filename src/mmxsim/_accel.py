@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     HAVE_NUMBA = False
     prange = range
 
-__all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads"]
+__all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads", "share_compilation"]
 
 
 def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
@@ -34,7 +34,158 @@ def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
     opts = dict(cache=cache, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)
     if inline:
         opts["inline"] = "always"
-    return numba.njit(**opts)(f)
+    d = numba.njit(**opts)(f)
+    if cache and not inline:
+        share_compilation(d)
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# One compilation per kernel and signature across the processes of a run (issue 19, the first run)
+#
+# On a first run several processes compile mmxsim's kernels at once: the run's own, its analysis
+# workers and the background compiler (mmxsim.mission.warmup). Without coordination two of them
+# compile the same kernel for the same argument types side by side, seconds of the same work done twice
+# (numba's disk cache only helps a process that looks after the other has written it). So a
+# dispatcher made here compiles under an advisory file lock, one per kernel and signature, beside
+# numba's cache index: a process that needs a kernel another is compiling waits for it (its core
+# is free meanwhile, the other's compilation goes faster), then numba's own compile finds the
+# new entry in the disk cache and loads it. Only the outermost compilation of a thread takes a lock
+# (a kernel's callees compile inside it, under numba's compiler lock): a thread holds one lock at a time
+# and waits only while it holds none, so the locks cannot deadlock. The lock never changes what is
+# compiled: numba's compile is called as before, and where there is no lock (no fcntl, a read-only
+# folder) it runs at once. A wait is bounded (:data:`LOCK_WAIT_S`): a holder that makes no progress
+# (stopped, starved) is not waited for longer; the waiter then compiles, as without the lock.
+
+#: Longest wait, in seconds, for a kernel another process is compiling before compiling it anyway: a
+#: compilation takes seconds (the costliest ~7 CPU-s); a holder that takes much longer is starved
+#: (e.g. the nice background compiler on a machine busy with other work), not worth waiting for.
+LOCK_WAIT_S = 30.0
+
+_local = None  # threading.local: the depth of numba compilations in this thread
+#: counters of this process: {"waited": locks found held (their holder compiled for us),
+#: "wait_s": seconds waited for them, "locked": compilations done under a lock}
+LOCK_STATS = {"waited": 0, "wait_s": 0.0, "locked": 0}
+
+
+def _lock_path(d, args):
+    """The lock file of dispatcher ``d``'s compilation for argument types ``args``: beside its index
+    in numba's cache folder (``<index name>.<signature digest>.lock``); None without a disk cache."""
+    import hashlib
+
+    cache = getattr(d, "_cache", None)
+    folder, impl = getattr(cache, "_cache_path", None), getattr(cache, "_impl", None)
+    base = getattr(impl, "filename_base", None)
+    if not folder or not base:
+        return None
+    sig = hashlib.sha1(repr(tuple(args)).encode()).hexdigest()[:12]
+    return os.path.join(folder, f"{base}.{sig}.lock")
+
+
+def _open_lock(path):
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:  # numba makes the folder on its first save
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def try_lock(d, sig):
+    """Take dispatcher ``d``'s lock for signature ``sig`` without waiting: the open file descriptor
+    (close it to release), False when another process holds it, None when there is no lock here."""
+    try:
+        import fcntl
+
+        from numba.core import sigutils
+
+        path = _lock_path(d, sigutils.normalize_signature(sig)[0])
+        if path is None:
+            return None
+        fd = _open_lock(path)
+    except (ImportError, OSError, TypeError, ValueError):
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError:
+        os.close(fd)
+        return False
+
+
+def _acquire(path):
+    """The descriptor of ``path`` locked (waiting up to :data:`LOCK_WAIT_S` for another process), or
+    None (no lock: compile anyway)."""
+    import fcntl
+    import time
+
+    try:
+        fd = _open_lock(path)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        return fd
+    except OSError:
+        pass
+    t0 = time.monotonic()
+    LOCK_STATS["waited"] += 1
+    delay = 0.005
+    while True:  # polled rather than a blocking flock: the wait stays bounded and interruptible
+        time.sleep(delay)
+        delay = min(0.05, delay * 2)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            break
+        except OSError:
+            if time.monotonic() - t0 > LOCK_WAIT_S:
+                os.close(fd)
+                fd = None
+                break
+    LOCK_STATS["wait_s"] += time.monotonic() - t0
+    return fd
+
+
+def _shared_compile(self, sig, _compile=None):
+    """``Dispatcher.compile`` under the kernel's lock (see above)."""
+    import threading
+
+    global _local
+    if _local is None:
+        _local = threading.local()
+    if getattr(_local, "depth", 0):  # a callee, compiled inside its caller's compilation
+        return _compile(self, sig)
+    try:
+        from numba.core import sigutils
+
+        args = tuple(sigutils.normalize_signature(sig)[0])
+        path = None if self.overloads.get(args) is not None else _lock_path(self, args)
+    except Exception:  # noqa: BLE001 - a signature numba will reject itself
+        path = None
+    if path is None:
+        return _compile(self, sig)
+    fd = _acquire(path)
+    _local.depth = 1
+    try:
+        if fd is not None:
+            LOCK_STATS["locked"] += 1
+        return _compile(self, sig)  # numba's: the loaded overload, the disk cache's entry, or a compilation
+    finally:
+        _local.depth = 0
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+def share_compilation(d):
+    """Make dispatcher ``d`` compile under its per-signature file lock (see above); returns ``d``.
+    Without fcntl (Windows) ``d`` is left as it is."""
+    try:
+        import fcntl  # noqa: F401
+        import types as _pytypes
+    except ImportError:  # pragma: no cover - not on POSIX
+        return d
+    orig = type(d).compile
+    d.compile = _pytypes.MethodType(lambda self, sig: _shared_compile(self, sig, orig), d)
+    return d
 
 
 def num_threads() -> int:
