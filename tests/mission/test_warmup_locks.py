@@ -189,3 +189,52 @@ def test_the_background_process_is_niced_in_the_runs_session(monkeypatch):
     assert sid == os.getsid(0)  # the run's session: the run's scheduling group
     assert pgid == pid != os.getpgid(0)  # a process group of its own (a terminal's Ctrl-C is the run's)
     assert nice == min(19, os.nice(0) + 10)
+
+
+def _holder(path, nice):
+    """A process that takes the lock file ``path`` (as _accel does: its id written in it) at niceness
+    +``nice`` and then sleeps: a holder that gets no CPU."""
+    code = textwrap.dedent(f"""
+        import fcntl, os, sys, time
+        os.nice({nice})
+        fd = os.open({str(path)!r}, os.O_RDWR | os.O_CREAT, 0o644)
+        fcntl.flock(fd, fcntl.LOCK_EX)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+        print("locked", flush=True)
+        time.sleep(60)
+    """)
+    p = subprocess.Popen([sys.executable, "-c", code], stdout=subprocess.PIPE, text=True)
+    assert p.stdout.readline().strip() == "locked"
+    return p
+
+
+@pytest.mark.skipif(not os.path.exists("/proc/self/stat"), reason="reads /proc")
+def test_a_starved_lower_priority_holder_is_not_waited_for(tmp_path, monkeypatch):
+    """A lock held by a niced process that gets no CPU is given up after ~2 s (the waiter compiles
+    itself) instead of waited for to the end (:data:`LOCK_WAIT_S`); one held at the waiter's own
+    priority is waited for until it is released."""
+    from mmxsim import _accel
+
+    monkeypatch.setattr(_accel, "LOCK_WAIT_S", 20.0)
+    path = tmp_path / "k.lock"
+    p = _holder(path, 10)
+    try:
+        t0 = time.monotonic()
+        before = _accel.LOCK_STATS["gave_up"]
+        assert _accel._acquire(str(path)) is None
+        assert time.monotonic() - t0 < 10.0
+        assert _accel.LOCK_STATS["gave_up"] == before + 1
+    finally:
+        p.kill()
+        p.wait()
+    p = _holder(path, 0)
+    try:
+        threading.Timer(3.0, p.kill).start()  # released after 3 s, more than the starvation window
+        t0 = time.monotonic()
+        fd = _accel._acquire(str(path))
+        assert type(fd) is int and time.monotonic() - t0 >= 2.5
+        assert int(os.pread(fd, 32, 0)) == os.getpid()  # now this process holds it
+        os.close(fd)
+    finally:
+        p.kill()
+        p.wait()
