@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     HAVE_NUMBA = False
     prange = range
 
-__all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads"]
+__all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads", "share_compilation"]
 
 
 def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
@@ -34,7 +34,209 @@ def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
     opts = dict(cache=cache, fastmath=False, error_model="numpy", nogil=True, parallel=parallel)
     if inline:
         opts["inline"] = "always"
-    return numba.njit(**opts)(f)
+    d = numba.njit(**opts)(f)
+    if cache and not inline:
+        share_compilation(d)
+    return d
+
+
+# --------------------------------------------------------------------------------------------
+# One compilation per kernel and signature across the processes of a run (issue 19, the first run)
+#
+# On a first run several processes compile mmxsim's kernels at once: the run's own, its analysis
+# workers and the background compiler (mmxsim.mission.warmup). Without coordination two of them
+# compile the same kernel for the same argument types side by side, seconds of the same work done twice
+# (numba's disk cache only helps a process that looks after the other has written it). So a
+# dispatcher made here compiles under an advisory file lock, one per kernel and signature, beside
+# numba's cache index: a process that needs a kernel another is compiling waits for it (its core
+# is free meanwhile, the other's compilation goes faster), then numba's own compile finds the
+# new entry in the disk cache and loads it. Only the outermost compilation of a thread takes a lock
+# (a kernel's callees compile inside it, under numba's compiler lock): a thread holds one lock at a time
+# and waits only while it holds none, so the locks cannot deadlock. The lock never changes what is
+# compiled: numba's compile is called as before, and where there is no lock (no fcntl, a read-only
+# folder) it runs at once. A wait is bounded (:data:`LOCK_WAIT_S`), and a holder with a lower priority
+# that is not getting a core (the nice background compiler on a machine busy with other work: measured,
+# a worker waited 30 s for a 3 CPU-s compilation it then did in 6) is not waited for: the waiter
+# compiles, as without the lock.
+
+#: Longest wait, in seconds, for a kernel another process is compiling before compiling it anyway: a
+#: compilation takes seconds (the costliest ~7 CPU-s); a holder that takes much longer is starved
+#: (e.g. the nice background compiler on a machine busy with other work), not worth waiting for.
+LOCK_WAIT_S = 30.0
+
+_local = None  # threading.local: the depth of numba compilations in this thread
+#: counters of this process: {"waited": locks found held, "wait_s": seconds waited for them,
+#: "locked": compilations done under a lock, "gave_up": waits given up (compiled here after all)}
+LOCK_STATS = {"waited": 0, "wait_s": 0.0, "locked": 0, "gave_up": 0}
+
+
+def _lock_path(d, args):
+    """The lock file of dispatcher ``d``'s compilation for argument types ``args``: beside its index
+    in numba's cache folder (``<index name>.<signature digest>.lock``); None without a disk cache."""
+    import hashlib
+
+    cache = getattr(d, "_cache", None)
+    folder, impl = getattr(cache, "_cache_path", None), getattr(cache, "_impl", None)
+    base = getattr(impl, "filename_base", None)
+    if not folder or not base:
+        return None
+    sig = hashlib.sha1(repr(tuple(args)).encode()).hexdigest()[:12]
+    return os.path.join(folder, f"{base}.{sig}.lock")
+
+
+def _open_lock(path):
+    try:
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+    except FileNotFoundError:  # numba makes the folder on its first save
+        os.makedirs(os.path.dirname(path), exist_ok=True)
+        return os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+
+
+def try_lock(d, sig):
+    """Take dispatcher ``d``'s lock for signature ``sig`` without waiting: the open file descriptor
+    (close it to release), False when another process holds it, None when there is no lock here."""
+    try:
+        import fcntl
+
+        from numba.core import sigutils
+
+        path = _lock_path(d, sigutils.normalize_signature(sig)[0])
+        if path is None:
+            return None
+        fd = _open_lock(path)
+    except (ImportError, OSError, TypeError, ValueError):
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _mark_holder(fd)
+        return fd
+    except OSError:
+        os.close(fd)
+        return False
+
+
+def _mark_holder(fd) -> None:
+    """Write this process' id into a lock file it holds (read by a waiter: :func:`_starved`)."""
+    try:
+        os.ftruncate(fd, 0)
+        os.pwrite(fd, str(os.getpid()).encode(), 0)
+    except OSError:
+        pass
+
+
+def _cpu_and_nice(pid: int):
+    """(CPU seconds used, niceness) of process ``pid`` from /proc (Linux), or None."""
+    try:
+        with open(f"/proc/{pid}/stat") as f:
+            fields = f.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK"), int(fields[16])
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+def _starved(fd, seen: list, now: float) -> bool:
+    """Whether the holder of the lock file ``fd`` (its process id written in it) is a lower-priority
+    process that is not getting a core: niced more than this one and using less than half a CPU over
+    the last 2 s (``seen``: this wait's samples). Such a holder (the background compiler on a machine
+    busy with other work) may take minutes; compiling here costs seconds."""
+    try:
+        pid = int(os.pread(fd, 32, 0).decode() or 0)
+    except (OSError, ValueError):
+        return False
+    got = _cpu_and_nice(pid) if pid > 0 and pid != os.getpid() else None
+    if got is None:
+        return False
+    seen.append((now, got[0]))
+    while len(seen) > 1 and now - seen[1][0] >= 2.0:
+        seen.pop(0)
+    if got[1] <= os.nice(0) or now - seen[0][0] < 2.0:
+        return False
+    return (got[0] - seen[0][1]) / (now - seen[0][0]) < 0.5
+
+
+def _acquire(path):
+    """The descriptor of ``path`` locked (waiting while another process compiles: up to
+    :data:`LOCK_WAIT_S`, and not for a starved lower-priority holder, :func:`_starved`), or None
+    (no lock: compile anyway)."""
+    import fcntl
+    import time
+
+    try:
+        fd = _open_lock(path)
+    except OSError:
+        return None
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        _mark_holder(fd)
+        return fd
+    except OSError:
+        pass
+    t0 = last = time.monotonic()
+    LOCK_STATS["waited"] += 1
+    delay, seen = 0.005, []
+    while True:  # polled rather than a blocking flock: the wait stays bounded and interruptible
+        time.sleep(delay)
+        delay = min(0.05, delay * 2)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            _mark_holder(fd)
+            break
+        except OSError:
+            now = time.monotonic()
+            starved = False
+            if now - last >= 0.25:
+                last = now
+                starved = _starved(fd, seen, now)
+            if starved or now - t0 > LOCK_WAIT_S:
+                LOCK_STATS["gave_up"] += 1
+                os.close(fd)
+                fd = None
+                break
+    LOCK_STATS["wait_s"] += time.monotonic() - t0
+    return fd
+
+
+def _shared_compile(self, sig, _compile=None):
+    """``Dispatcher.compile`` under the kernel's lock (see above)."""
+    import threading
+
+    global _local
+    if _local is None:
+        _local = threading.local()
+    if getattr(_local, "depth", 0):  # a callee, compiled inside its caller's compilation
+        return _compile(self, sig)
+    try:
+        from numba.core import sigutils
+
+        args = tuple(sigutils.normalize_signature(sig)[0])
+        path = None if self.overloads.get(args) is not None else _lock_path(self, args)
+    except Exception:  # noqa: BLE001 - a signature numba will reject itself
+        path = None
+    if path is None:
+        return _compile(self, sig)
+    fd = _acquire(path)
+    _local.depth = 1
+    try:
+        if fd is not None:
+            LOCK_STATS["locked"] += 1
+        return _compile(self, sig)  # numba's: the loaded overload, the disk cache's entry, or a compilation
+    finally:
+        _local.depth = 0
+        if fd is not None:
+            os.close(fd)  # closing the descriptor releases the lock
+
+
+def share_compilation(d):
+    """Make dispatcher ``d`` compile under its per-signature file lock (see above); returns ``d``.
+    Without fcntl (Windows) ``d`` is left as it is."""
+    try:
+        import fcntl  # noqa: F401
+        import types as _pytypes
+    except ImportError:  # pragma: no cover - not on POSIX
+        return d
+    orig = type(d).compile
+    d.compile = _pytypes.MethodType(lambda self, sig: _shared_compile(self, sig, orig), d)
+    return d
 
 
 def num_threads() -> int:

@@ -3,26 +3,44 @@ process (issue 19 item 4).
 
 mmxsim's numba kernels are compiled on first use and kept in numba's disk cache (``cache=True``), and
 its heyoka Taylor integrators are JIT-compiled on first use and kept in heyoka's disk cache
-(``$XDG_CACHE_HOME/heyoka``, keyed on the generated LLVM module), so the first run after
-``pip install`` pays every compilation, one after another, in the run's own process, while the
-machine's other cores wait. :func:`start` (called by ``mmxsim run`` before the scenario is read) starts,
-when a cache looks cold, a second Python process at low priority (``nice`` 10) that compiles the
-kernels and builds the integrators a run of the reference mission uses, each list in the order that
-run first needs them (the integrators in a thread of their own: heyoka compiles without holding the
-GIL), into the same disk caches. The integrators the run's set-up needs within seconds of its start
-(the Hill problem's and the full model's of the initial-state correction, the propagation's), which
-the background process, still starting, would deliver too late, are built instead in threads of the
-run's own process (the Hill ones in one, each of the others in its own), through the uncached compile
-functions behind the run's builders (``orbits.qso.compile_hill``, ``orbits.handoff.compile_flow``,
-``dynamics.propagator._compile``): only heyoka's caches are filled, and the run's own builder call
-then finds the module in heyoka's in-memory cache (a builder that comes while that build is still
-under way waits for it, ``dynamics.propagator.PREBUILDS``, instead of compiling the same module
-alongside). The run itself is unchanged: each kernel it calls and each integrator it builds is loaded
-from a cache if it has been written by then, else compiled in the run's process as before (numba checks
-its disk cache at a kernel's first call, heyoka its caches at each integrator's construction), so the
-results are identical (the same compiled code) and nothing waits for the background process.
-:func:`finish` (the run's end) stops the background process (what it compiled so far stays cached) and
-waits for the in-process threads (done long before, except on a run that failed at once).
+(``$XDG_CACHE_HOME/heyoka``, keyed on the generated LLVM module), so the first run after ``pip install``
+pays every compilation, one after another, in the run's own process, while the machine's other cores
+wait. :func:`start` (called by ``mmxsim run`` before the scenario is read) starts, when a cache looks
+cold, a second Python process at low priority (``nice`` 10, in the run's session: see below) that
+compiles the kernels and builds the integrators a run of the reference mission uses, each list in the
+order that run first needs them (the integrators in a thread of their own: heyoka compiles without
+holding the GIL), into the same disk caches. The integrators the run's set-up needs within seconds of
+its start (the Hill problem's and the full model's of the initial-state correction, the propagation's),
+which the background process, still starting, would deliver too late, are built instead in threads of
+the run's own process (the Hill ones in one, each of the others in its own), through the uncached
+compile functions behind the run's builders (``orbits.qso.compile_hill``,
+``orbits.handoff.compile_flow``, ``dynamics.propagator._compile``): only heyoka's caches are filled, and
+the run's own builder call then finds the module in heyoka's in-memory cache (a builder that comes while
+that build is still under way waits for it, ``dynamics.propagator.PREBUILDS``, instead of compiling the
+same module alongside). The run itself is unchanged: each kernel it calls and each integrator it builds
+is loaded from a cache if it has been written by then, else compiled in the run's process as before
+(numba checks its disk cache at a kernel's first call, heyoka its caches at each integrator's
+construction), so the results are identical (the same compiled code). :func:`finish` (the run's end)
+stops the background process (what it compiled so far stays cached) and waits for the in-process threads
+(done long before, except on a run that failed at once).
+
+A numba kernel is never compiled twice at once for the same argument types: each compiles under a file
+lock beside numba's cache index (``_accel``: one lock per kernel and signature, taken by the outermost
+compilation of a thread), so a run's process that needs a kernel the background process (or the other
+analysis process) is compiling waits for it and then loads it from the disk cache, and the background
+process puts off a kernel a run's process is compiling (:func:`compile_all` ``skip_busy``) and comes
+back to it after the rest, when it is a load. (A run's process does not wait for a background process
+that is not getting a core, e.g. on a machine busy with other work: it compiles the kernel itself, as
+before.) heyoka's integrators have no such lock across processes: an integrator the run needs while the
+background process is building it is built twice.
+
+The background process is ``nice`` 10 so that it takes only the CPU the run leaves idle: the analysis
+worker's wait for the propagation, the end of an uneven schedule, a process waiting for a lock. It stays
+in the run's session (its own process group only): on Linux with scheduler autogroups (the default of
+desktop kernels) each session is one scheduling group, and a background process in a session of its own,
+as it was first started, got half of a two-core machine whatever its niceness, slowing a run whose two
+analysis processes need both cores with work it did not need yet (or at all: the list is the full run's
+and the quick run's).
 
 The list of kernels and their argument types is packaged (``data/numba_kernels.json``), recorded from
 the reference mission's full and quick runs by ``python -m mmxsim.mission.warmup --record`` (numba's
@@ -224,29 +242,51 @@ def marker_files() -> list[Path]:
     return sorted(f for f in folder.glob("mmxsim-warm-*") if f.is_file()) if folder and folder.is_dir() else []
 
 
-def compile_all(entries: list[dict], log=None) -> tuple[int, int]:
+def compile_all(entries: list[dict], log=None, skip_busy: bool = False) -> tuple[int, int]:
     """Compile (or load from numba's disk cache) each listed kernel for its argument types, in list
-    order; returns (done, skipped). (mmxsim's gravity grids are not built here: tried, the ernst grid
-    took far longer in this process than in the run's and held the kernels back; docs/benchmarks.md.)"""
+    order; returns (done, skipped). ``skip_busy`` (the background process): a kernel another process
+    is compiling at that moment (its lock held, :func:`mmxsim._accel.try_lock`) is put off rather than
+    waited for, and taken up after the rest, when it is usually in the disk cache already (a load).
+    (mmxsim's gravity grids are not built here: tried, the ernst grid took far longer in this process
+    than in the run's and held the kernels back; docs/benchmarks.md.)"""
     import time
 
+    from .._accel import try_lock
+
     done = skipped = 0
-    for e in entries:
-        name = f"{e['module']}.{e['qualname']}"
-        if log:
-            log(f"{time.process_time():8.2f} s CPU: {name}{' (parallel)' if e.get('parallel') else ''}")
-        d = resolve(e["module"], e["qualname"], bool(e.get("parallel")))
-        try:
-            if d is None:
-                raise LookupError("no such kernel")
-            sig = tuple(decode(x) for x in e["args"])
-            if sig not in d.overloads:
-                d.compile(sig)
-            done += 1
-        except Exception as exc:  # noqa: BLE001 - a kernel that cannot be warmed is compiled by the run
-            skipped += 1
-            if log:
-                log(f"skipped {e['module']}.{e['qualname']}: {type(exc).__name__}: {exc}")
+    later: list = []
+    for attempt in (0, 1):
+        for e in (entries if attempt == 0 else later):
+            name = f"{e['module']}.{e['qualname']}"
+            d = resolve(e["module"], e["qualname"], bool(e.get("parallel")))
+            try:
+                if d is None:
+                    raise LookupError("no such kernel")
+                sig = tuple(decode(x) for x in e["args"])
+                if sig in d.overloads:
+                    done += 1
+                    continue
+                fd = try_lock(d, sig) if skip_busy and attempt == 0 else None
+                if fd is False:  # another process compiles it now: not the same work twice
+                    later.append(e)
+                    if log:
+                        log(f"{time.process_time():8.2f} s CPU: {name} put off (compiled elsewhere now)")
+                    continue
+                if log:
+                    log(f"{time.process_time():8.2f} s CPU: {name}{' (parallel)' if e.get('parallel') else ''}")
+                try:
+                    if fd is None:
+                        d.compile(sig)  # under the kernel's lock where there is one (waits for its holder)
+                    else:  # the lock is held here already: numba's own compile
+                        type(d).compile(d, sig)
+                finally:
+                    if type(fd) is int:
+                        os.close(fd)
+                done += 1
+            except Exception as exc:  # noqa: BLE001 - a kernel that cannot be warmed is compiled by the run
+                skipped += 1
+                if log:
+                    log(f"skipped {e['module']}.{e['qualname']}: {type(exc).__name__}: {exc}")
     return done, skipped
 
 
@@ -602,7 +642,11 @@ def start() -> bool:
         src = str(Path(__file__).resolve().parents[2])
         env["PYTHONPATH"] = src + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
         env[ENV_OFF] = "1"  # the background process never starts another
-        kw = {"start_new_session": True}
+        # its own process group (a Ctrl-C at the terminal is the run's to handle, and finish() stops the
+        # process) but the run's session: where Linux groups a session's processes for the scheduler
+        # (autogroup, the default of desktop kernels) a new session would compete as a whole second run,
+        # half the CPU whatever its niceness, and the niceness would only rank it among its own threads
+        kw = {"process_group": 0} if os.name == "posix" else {}
         nice = int(os.environ.get(ENV_NICE, "10") or 10)
         if hasattr(os, "nice") and nice:
             kw["preexec_fn"] = lambda: os.nice(nice)
@@ -873,7 +917,7 @@ def main(argv=None) -> int:
         heyoka_thread.start()
     if _numba_needed():
         marker = marker_path()
-        done, skipped = compile_all(load_manifest(), log=log)
+        done, skipped = compile_all(load_manifest(), log=log, skip_busy=True)
         try:
             if marker is None:
                 raise OSError("no numba cache folder")
