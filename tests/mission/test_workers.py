@@ -141,6 +141,43 @@ def test_analyses_that_need_no_trajectory_start_before_it():
     assert early and all(r["process"] == "worker 1" for r in early)
 
 
+_FORKED = """
+import json, sys
+from mmxsim.analyses import start_method
+from mmxsim.mission.runner import run_scenario
+from mmxsim.results.summary import build_summary
+from mmxsim.scenario import parse_scenario
+first = start_method()
+s = parse_scenario(json.loads(sys.argv[1]))
+pooled = build_summary(run_scenario(s, workers=2))  # started first: nothing imported heyoka or numba yet
+later = start_method()
+serial = build_summary(run_scenario(s, workers=1))
+print(json.dumps({"first": first, "later": later, "pooled": pooled, "serial": serial}, default=str))
+"""
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="fork is used on Linux only")
+def test_a_fresh_process_forks_its_workers_and_gets_the_serial_summary():
+    """`mmxsim run` starts its workers before heyoka or numba is imported: they are forked then (this
+    process' imports for free), and forkserver once those libraries are in (their threads and LLVM
+    must not be forked). The forked workers give the serial summary."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("MMXSIM_WORKERS", None)
+    out = subprocess.run([sys.executable, "-c", _FORKED, json.dumps({**BASE, "analyses": CHEAP})], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["first"] == "fork" and r["later"] == "forkserver"
+    assert r["pooled"]["timings_s"]["analysis_workers"] == 2
+    assert _without_timings(r["pooled"]) == _without_timings(r["serial"])
+
+
 def test_an_analysis_started_before_the_trajectory_cannot_read_it():
     """The ctx of an early task refuses the trajectory's keys, so an analysis wrongly listed in
     NO_TRAJECTORY fails instead of running without the trajectory (comms would fall back silently)."""
