@@ -304,14 +304,16 @@ def _malloc_trim():
 
 
 def _worker_init(setup) -> None:
+    import multiprocessing as mp
     import signal
 
     from .._accel import limit_threads
 
-    # a forked worker inherits the parent's handlers (mmxsim run's turn SIGTERM into KeyboardInterrupt):
-    # the defaults, as in a worker that starts afresh, so that terminate() ends it
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    signal.signal(signal.SIGINT, signal.default_int_handler)
+    if mp.parent_process() is not None:  # in a worker process (not when a test calls this directly)
+        # a forked worker inherits the parent's handlers (mmxsim run's turn SIGTERM into
+        # KeyboardInterrupt): the defaults, as in a worker that starts afresh, so that terminate() ends it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     limit_threads(1)  # the workers and the parent share the cores: one thread each (numba, OpenBLAS)
     _worker_state.clear()
     _worker_state["setup"] = setup
