@@ -37,7 +37,9 @@ Profile (``--profile``): the warm quick run under cProfile in one process (``-m 
 analyses), the top functions by cumulative and by own time.
 
 Schedule: a concurrent run's summary says where and when each analysis ran (metadata.analysis_schedule):
-printed by process, with each process' busy seconds (the busiest one is the critical path).
+printed by process, with each process' busy seconds (the busiest one is the critical path), its CPU
+seconds while busy and its first start (negative: analyses that need no trajectory, started by a
+worker while the parent still propagated).
 
 Cost hints (``--hints``, or ``--hints-from SUMMARY.json`` without running anything): the measured
 seconds per analysis written as ``mmxsim.analyses.COST_HINT_S`` (from a one-process full run: ``--only
@@ -337,14 +339,18 @@ def print_schedule(r: dict) -> None:
     if not sched:
         return
     print(f"\nSchedule of the {'quick' if r['quick'] else 'full'} {'cold' if r['cold'] else 'warm'} run, "
-          f"{r['workers']} workers (seconds since the analyses began):\n")
-    print("| process | analyses in the order they ran (start-end s) | busy s | last end s |")
-    print("|---|---|---:|---:|")
+          f"{r['workers']} workers (seconds since the trajectory was handed to the analyses; negative: a worker "
+          "started an analysis that needs no trajectory before it existed; CPU: the process' CPU seconds while "
+          "its analyses ran, a measure that a busy machine does not inflate):\n")
+    print("| process | analyses in the order they ran (start-end s) | busy s | busy CPU s | first start s | last end s |")
+    print("|---|---|---:|---:|---:|---:|")
     for proc in sorted({x["process"] for x in sched}):
         rows = sorted((x for x in sched if x["process"] == proc), key=lambda x: x["start_s"])
         busy = sum(x["end_s"] - x["start_s"] for x in rows)
+        cpu = sum(x.get("cpu_s", float("nan")) for x in rows)
         text = ", ".join(f"{x['analysis']} ({x['start_s']:.1f}-{x['end_s']:.1f})" for x in rows)
-        print(f"| {proc} | {text} | {busy:.1f} | {max(x['end_s'] for x in rows):.1f} |")
+        print(f"| {proc} | {text} | {busy:.1f} | {cpu:.1f} | {rows[0]['start_s']:.1f} | "
+              f"{max(x['end_s'] for x in rows):.1f} |")
 
 
 def profile_quick(top: int) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 
+import numpy as np
 import pytest
 
 from mmxsim.errors import InputError
@@ -62,7 +63,9 @@ def test_the_schedule_says_where_each_analysis_ran(both):
     sched = pooled.metadata["analysis_schedule"]
     assert [r["analysis"] for r in sched] == list(CHEAP)
     assert {r["process"] for r in sched} <= {"main", "worker 1"}
-    assert all(0 <= r["start_s"] <= r["end_s"] for r in sched)
+    # a worker may start these (none reads the trajectory) before the propagation ends: start_s < 0 there
+    assert all(r["start_s"] <= r["end_s"] and (r["start_s"] >= 0 or r["process"] != "main") for r in sched)
+    assert all(r["cpu_s"] >= 0 for r in sched)
     # one process runs one analysis at a time: its intervals do not overlap
     for proc in {r["process"] for r in sched}:
         rows = sorted((r["start_s"], r["end_s"]) for r in sched if r["process"] == proc)
@@ -108,6 +111,111 @@ def test_an_analysis_error_in_a_worker_keeps_its_type_and_fields():
     assert str(pooled.value) == str(serial.value)
     cause = pooled.value.__cause__
     assert cause is None or (isinstance(cause, RemoteTraceback) and "comms" in str(cause))
+
+
+def test_analyses_that_need_no_trajectory_start_before_it():
+    """AnalysisWorkers.begin hands the worker the NO_TRAJECTORY tasks at once, before the run's arrays
+    exist (here: before run_analyses is even called); the sections are those of a serial run."""
+    import time
+
+    from mmxsim.analyses import NO_TRAJECTORY, AnalysisWorkers, last_schedule, run_analyses
+    from mmxsim.mission.runner import _analysis_context
+    from mmxsim.scenario import scenario_to_dict
+
+    assert set(CHEAP) <= NO_TRAJECTORY
+    s = parse_scenario({**BASE, "analyses": CHEAP})
+    scen, ctx = _analysis_context(scenario_to_dict(s), None)
+    serial = run_analyses(scen, ctx, workers=1)
+    with AnalysisWorkers(1, (_analysis_context, (scenario_to_dict(s), None))) as pool:
+        pool.begin(s)
+        deadline = time.time() + 120
+        while not pool.schedule.done and time.time() < deadline:
+            time.sleep(0.05)
+        assert pool.schedule.done  # a section came back with no trajectory handed over
+        t = s.t0_tdb + np.array([0.0, 600.0])
+        pooled = run_analyses(s, {**ctx, "t": t, "states": np.zeros((2, 6))}, workers=2, pool=pool,
+                              worker_ctx={"t": t, "states": np.zeros((2, 6)), "phobos_fixed": None})
+    assert [x.key for x in pooled] == list(CHEAP)
+    assert [(x.headline, x.data) for x in pooled] == [(x.headline, x.data) for x in serial]
+    early = [r for r in last_schedule if r["start_s"] < 0]
+    assert early and all(r["process"] == "worker 1" for r in early)
+
+
+_FORKED = """
+import json, sys
+from mmxsim.analyses import start_method
+from mmxsim.mission.runner import run_scenario
+from mmxsim.results.summary import build_summary
+from mmxsim.scenario import parse_scenario
+first = start_method()
+s = parse_scenario(json.loads(sys.argv[1]))
+pooled = build_summary(run_scenario(s, workers=2))  # started first: nothing imported heyoka or numba yet
+later = start_method()
+serial = build_summary(run_scenario(s, workers=1))
+print(json.dumps({"first": first, "later": later, "pooled": pooled, "serial": serial}, default=str))
+"""
+
+
+@pytest.mark.skipif(not __import__("sys").platform.startswith("linux"), reason="fork is used on Linux only")
+def test_a_fresh_process_forks_its_workers_and_gets_the_serial_summary():
+    """`mmxsim run` starts its workers before heyoka or numba is imported: they are forked then (this
+    process' imports for free), and forkserver once those libraries are in (their threads and LLVM
+    must not be forked). The forked workers give the serial summary."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    src = str(Path(__file__).resolve().parents[2] / "src")
+    env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("MMXSIM_WORKERS", None)
+    out = subprocess.run([sys.executable, "-c", _FORKED, json.dumps({**BASE, "analyses": CHEAP})], env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert out.returncode == 0, out.stderr[-3000:]
+    r = json.loads(out.stdout.strip().splitlines()[-1])
+    assert r["first"] == "fork" and r["later"] == "forkserver"
+    assert r["pooled"]["timings_s"]["analysis_workers"] == 2
+    assert _without_timings(r["pooled"]) == _without_timings(r["serial"])
+
+
+def test_an_analysis_started_before_the_trajectory_cannot_read_it():
+    """The ctx of an early task refuses the trajectory's keys, so an analysis wrongly listed in
+    NO_TRAJECTORY fails instead of running without the trajectory (comms would fall back silently)."""
+    from mmxsim.analyses import TRAJECTORY_KEYS, _BeforeTrajectory, get
+    from mmxsim.errors import MmxsimError
+    from mmxsim.mission.runner import _analysis_context
+    from mmxsim.scenario import scenario_to_dict
+
+    ctx = _BeforeTrajectory({"eph": 1, "model": 2})
+    assert ctx["eph"] == 1 and ctx.get("model") == 2 and "eph" in ctx and ctx.get("geodesy") is None
+    for key in TRAJECTORY_KEYS:
+        for read in (lambda: ctx[key], lambda: ctx.get(key), lambda: key in ctx):
+            with pytest.raises(MmxsimError, match="NO_TRAJECTORY"):
+                read()
+    s = parse_scenario({**BASE, "duration_days": 0.2, "analyses": {"comms": {}}})
+    scen, full = _analysis_context(scenario_to_dict(s), None)
+    with pytest.raises(MmxsimError, match="NO_TRAJECTORY"):
+        get("comms").run(s.analyses.comms, s, _BeforeTrajectory(full))
+
+
+@pytest.mark.slow
+def test_every_analysis_listed_as_needing_no_trajectory_runs_without_it():
+    """Each NO_TRAJECTORY analysis of the reference mission's quick look runs to its section with a ctx
+    that refuses the trajectory (as a worker runs it before the propagation ends): none reads it, so
+    none can give another number for being started early."""
+    from mmxsim.analyses import NO_TRAJECTORY, _BeforeTrajectory, get
+    from mmxsim.app import resolve_scenario
+    from mmxsim.mission.runner import _analysis_context
+    from mmxsim.scenario import scenario_to_dict
+
+    s, base = resolve_scenario(None, quick=True)
+    names = [n for n in type(s.analyses).model_fields if getattr(s.analyses, n) is not None and n in NO_TRAJECTORY]
+    assert len(names) >= 10
+    _, ctx = _analysis_context(scenario_to_dict(s), None if base is None else str(base))
+    guarded = _BeforeTrajectory(ctx)
+    for name in names:  # origin before geodesy, as in a run: origin stores the covariance geodesy reads
+        sec = get(name).run(getattr(s.analyses, name), s, guarded)
+        assert sec.key == name and sec.headline
 
 
 def test_origin_runs_beside_the_geodesy_it_reads():

@@ -60,7 +60,8 @@ from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_ope
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
-           "report_warnings", "SHARES_CTX", "SHARED_WORK", "COST_HINT_S", "task_groups", "schedule_order",
+           "report_warnings", "SHARES_CTX", "SHARED_WORK", "COST_HINT_S", "NO_TRAJECTORY", "task_groups",
+           "schedule_order",
            "AnalysisWorkers", "release_memory", "start_method", "MissionEvent", "Operation", "first_touchdown_tdb",
            "reference_operations", "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words",
            "plain", "phobos_fixed_geometry", "science_windows", "site_pair"]
@@ -162,6 +163,51 @@ COST_HINT_S: dict[str, float] = {"origin": 8.4, "geodesy": 8.3, "comms": 6.6, "r
                                  "qso_campaign": 3.9, "observation": 3.7, "od": 3.5, "landing": 2.7, "mirs": 2.4,
                                  "megane": 2.3, "qso_family": 1.9, "entry": 1.5}
 
+#: The built-in analyses that never read the run's trajectory (``ctx["t"]``, ``ctx["states"]``,
+#: ``ctx["phobos_fixed"]``, :data:`TRAJECTORY_KEYS`): only their settings, the scenario, the ephemeris
+#: and the model. In a concurrent run whose workers start ahead (:class:`AnalysisWorkers`,
+#: :meth:`AnalysisWorkers.begin`), a worker takes these (whole groups of them) while this process
+#: still propagates, instead of waiting idle for the arrays. Plugins are not listed: they wait for
+#: the trajectory. An analysis listed here that reads the trajectory fails
+#: (:class:`~mmxsim.errors.MmxsimError` naming the key) instead of running without it, so a wrong
+#: entry can never change a result silently; tests/mission/test_workers.py runs each listed analysis
+#: of the reference mission's quick look that way.
+NO_TRAJECTORY: frozenset[str] = frozenset({
+    "origin", "geodesy", "rover", "entry", "touchdown", "surface_map", "sampling", "planetary_protection",
+    "qso_family", "budget", "deimos", "windows"})
+
+#: The keys of the run's ``ctx`` that hold the propagated trajectory (see :data:`NO_TRAJECTORY`).
+TRAJECTORY_KEYS: tuple[str, ...] = ("t", "states", "phobos_fixed")
+
+
+class _BeforeTrajectory(dict):
+    """A worker's ``ctx`` for an analysis started before the trajectory exists: reading one of
+    :data:`TRAJECTORY_KEYS` raises (the analysis is wrongly listed in :data:`NO_TRAJECTORY`)."""
+
+    def _refuse(self, key):
+        if key in TRAJECTORY_KEYS:
+            from ..errors import MmxsimError
+
+            raise MmxsimError(f"an analysis listed in mmxsim.analyses.NO_TRAJECTORY read ctx[{key!r}], the "
+                              "run's trajectory, which it is started without: remove it from the list")
+
+    def __getitem__(self, key):
+        self._refuse(key)
+        return super().__getitem__(key)
+
+    def get(self, key, default=None):
+        self._refuse(key)
+        return super().get(key, default)
+
+    def __contains__(self, key):
+        self._refuse(key)
+        return super().__contains__(key)
+
+
+def _before_trajectory(group) -> bool:
+    """Whether a task (a group of :func:`_tasks`) may start before the run's trajectory exists."""
+    return all(n in NO_TRAJECTORY for n in group)
+
 
 def _tasks(names: list[str], block=None) -> list[list[str]]:
     """The enabled analyses ``names`` in groups that run in one worker (see :data:`SHARED_WORK`;
@@ -258,8 +304,16 @@ def _malloc_trim():
 
 
 def _worker_init(setup) -> None:
+    import multiprocessing as mp
+    import signal
+
     from .._accel import limit_threads
 
+    if mp.parent_process() is not None:  # in a worker process (not when a test calls this directly)
+        # a forked worker inherits the parent's handlers (mmxsim run's turn SIGTERM into
+        # KeyboardInterrupt): the defaults, as in a worker that starts afresh, so that terminate() ends it
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+        signal.signal(signal.SIGINT, signal.default_int_handler)
     limit_threads(1)  # the workers and the parent share the cores: one thread each (numba, OpenBLAS)
     _worker_state.clear()
     _worker_state["setup"] = setup
@@ -293,28 +347,35 @@ def _worker_prime() -> bool:
     return True
 
 
-def _run_group(names: list[str], s, ctx, frozen: bool = False) -> list[Section]:
+def _run_group(names: list[str], s, ctx, frozen: bool = False, cpu: list | None = None) -> list[Section]:
+    """The sections of ``names``, one after the other; ``cpu`` (a list): each one's CPU seconds (of
+    this process, its threads included) are appended to it."""
     reg = registry()
     out = []
     for name in names:
-        t0 = _time.perf_counter()
+        t0, c0 = _time.perf_counter(), _time.process_time()
         sec = reg[name].run(getattr(s.analyses, name), s, ctx)
         sec.seconds = _time.perf_counter() - t0
+        if cpu is not None:
+            cpu.append(_time.process_time() - c0)
         out.append(sec)
         release_memory(frozen)
     return out
 
 
-def _worker_run(names: list[str], extra: dict | None = None):
+def _worker_run(names: list[str], extra: dict | None = None, early: bool = False):
     """In a worker: (sections or a portable exception, the worker's pid, its peak resident memory in
-    bytes, (start, end) wall-clock epoch seconds). The scenario and ctx are built once per worker by
+    bytes, (start, end) wall-clock epoch seconds, each analysis' CPU seconds). The scenario and ctx are built once per worker by
     the setup the parent handed over; ``extra`` (the run's arrays, when the pool was started before
-    they existed) completes the ctx."""
+    they existed) completes the ctx. ``early``: the task started before the trajectory exists (its
+    analyses are in :data:`NO_TRAJECTORY`): its ctx refuses the trajectory's keys; what the
+    analyses add to it (``ctx["geodesy"]``) is kept for the worker's later tasks."""
     import os
     import resource
     import traceback
 
     start = _time.time()
+    cpu: list[float] = []
     try:
         _worker_ready()
         ctx = _worker_state["ctx"]
@@ -322,10 +383,18 @@ def _worker_run(names: list[str], extra: dict | None = None):
             ctx.setdefault(k, v)
         if "frozen" not in _worker_state:  # this process lives for the run's analyses: frozen until it ends
             _worker_state["frozen"] = _freeze_begin()
-        result = _run_group(names, _worker_state["scenario"], ctx, _worker_state["frozen"])
+        if early:
+            guarded = _BeforeTrajectory((k, v) for k, v in ctx.items() if k not in TRAJECTORY_KEYS)
+            try:
+                result = _run_group(names, _worker_state["scenario"], guarded, _worker_state["frozen"], cpu)
+            finally:
+                ctx.update((k, v) for k, v in dict.items(guarded) if k not in TRAJECTORY_KEYS)
+        else:
+            result = _run_group(names, _worker_state["scenario"], ctx, _worker_state["frozen"], cpu)
     except Exception as exc:  # re-raised in the parent as the same type with the same attributes
         result = ("error", type(exc), exc.args, dict(getattr(exc, "__dict__", {})), traceback.format_exc())
-    return result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, (start, _time.time())
+    return (result, os.getpid(), resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024, (start, _time.time()),
+            cpu)
 
 
 class RemoteTraceback(Exception):
@@ -344,11 +413,22 @@ def _reraise(err):
 
 
 def start_method() -> str:
-    """The start method of the analysis workers: ``forkserver`` where the platform has one, else
-    ``spawn``; never ``fork``, unsafe once heyoka's and numba's threads have started."""
+    """The start method of the analysis workers. ``fork`` on Linux while it is safe: no Python thread
+    but this one runs and neither heyoka nor numba is imported yet (so neither has started a thread
+    or its LLVM), as in ``mmxsim run``, which starts its workers before anything else; the worker then
+    begins with this process' imports (Python, NumPy, pydantic, mmxsim and its analyses) instead of
+    importing them again (~0.7 CPU-s, measured with ``time.process_time()``). Otherwise (a process
+    that has run something already: an API session, the test suite) ``forkserver`` where the platform
+    has one, else ``spawn``: fork is unsafe once heyoka's and numba's threads have started."""
     import multiprocessing as mp
+    import sys
+    import threading
 
-    return "forkserver" if "forkserver" in mp.get_all_start_methods() else "spawn"
+    methods = mp.get_all_start_methods()
+    if (sys.platform.startswith("linux") and "fork" in methods and threading.active_count() == 1
+            and "heyoka" not in sys.modules and "numba" not in sys.modules):
+        return "fork"
+    return "forkserver" if "forkserver" in methods else "spawn"
 
 
 class AnalysisWorkers:
@@ -356,24 +436,54 @@ class AnalysisWorkers:
     (interpreter, imports, the scenario and its dynamics model: ``setup``, see :func:`run_analyses`)
     runs while this process builds and propagates the trajectory. ``setup(*args)`` returns
     ``(scenario, ctx)`` without the run's arrays; :func:`run_analyses` sends those with each task
-    (``worker_ctx``). Close it (or use it as a context manager) when the analyses are done."""
+    (``worker_ctx``). :meth:`begin` then hands the workers the analyses that need no trajectory
+    (:data:`NO_TRAJECTORY`) before it exists. Close it (or use it as a context manager) when the
+    analyses are done."""
 
     def __init__(self, processes: int, setup, prime: bool = True):
         import multiprocessing as mp
         from concurrent.futures import ProcessPoolExecutor
 
         self.processes = int(processes)
+        self.schedule: _Schedule | None = None
         self.pool = ProcessPoolExecutor(max_workers=self.processes, mp_context=mp.get_context(start_method()),
                                         initializer=_worker_init, initargs=(setup,))
         # a task per worker starts the processes now (the pool starts them as tasks arrive)
         self.primed = [self.pool.submit(_worker_prime) for _ in range(self.processes)] if prime else []
 
+    def begin(self, scenario) -> None:
+        """Start handing out ``scenario``'s analyses now, before the run's trajectory exists: each
+        worker takes the longest task (:func:`schedule_order`) whose analyses all need no trajectory
+        (:data:`NO_TRAJECTORY`), then the next, and waits when none is left; once
+        :func:`run_analyses` brings the trajectory, every task is handed out from the same queue.
+        Nothing starts with fewer than two tasks (:func:`run_analyses` then runs them serially)."""
+        if self.schedule is not None:
+            return
+        block = scenario.analyses
+        names = [n for n in type(block).model_fields if getattr(block, n) is not None]
+        tasks = _tasks(names, block)
+        if len(tasks) < 2:
+            return
+        self.schedule = _Schedule(names, tasks, self, min(self.processes, len(tasks) - 1))
+        self.schedule.start()
+
     def close(self, wait: bool = True) -> None:
         """Stop the workers (``wait=False``: at once, e.g. after an interrupt)."""
+        if self.schedule is not None:
+            self.schedule.stop()
         if not wait:
             for p in list(getattr(self.pool, "_processes", {}).values() or []):
                 p.terminate()
         self.pool.shutdown(wait=wait, cancel_futures=True)
+
+    def release(self) -> None:
+        """Let the workers exit once their tasks are done, without waiting for them here: their
+        exit (the interpreter's and its libraries' teardown) overlaps what this process does next,
+        e.g. writing the outputs (the pool's own thread joins them; the interpreter waits for it at
+        exit)."""
+        if self.schedule is not None:
+            self.schedule.stop()
+        self.pool.shutdown(wait=False, cancel_futures=True)
 
     def __enter__(self):
         return self
@@ -382,13 +492,97 @@ class AnalysisWorkers:
         self.close(wait=exc_type is None)
 
 
+class _Schedule:
+    """The task queue of one concurrent run: one feeding thread per worker process (each hands its
+    worker the next task and waits for its sections) and this process' own loop (:meth:`own`).
+    Before :meth:`ready` only the tasks that need no trajectory (:func:`_before_trajectory`) go out,
+    to the workers; after it, every task, longest first."""
+
+    def __init__(self, names, tasks, workers: AnalysisWorkers, feeders: int):
+        import threading
+        from collections import deque
+
+        self.names, self.workers = names, workers
+        self.pending = deque(schedule_order(tasks))  # longest first
+        self.cond = threading.Condition()
+        self.is_ready, self.stopped, self.worker_ctx, self.t_ready = False, False, None, None
+        self.done: dict[str, Section] = {}
+        self.errors: dict[int, BaseException | tuple] = {}  # registry position of a failed task's first member
+        self.peaks: dict[int, int] = {}
+        self.ran: dict[str, tuple] = {}  # analysis -> (pid or None for this process, start, end) of its group
+        self.feeders = [threading.Thread(target=self._feed, daemon=True, name=f"mmxsim-analyses-{i}")
+                        for i in range(feeders)]
+
+    def start(self) -> None:
+        for th in self.feeders:
+            th.start()
+
+    def ready(self, worker_ctx: dict | None) -> None:
+        """The trajectory exists: ``worker_ctx`` (its arrays) goes with every task from now on."""
+        with self.cond:
+            self.is_ready, self.worker_ctx, self.t_ready = True, worker_ctx, _time.time()
+            self.cond.notify_all()
+
+    def stop(self) -> None:
+        """No new task starts (an interrupt, or the run failed before its analyses)."""
+        with self.cond:
+            self.stopped = True
+            self.pending.clear()
+            self.cond.notify_all()
+
+    def take(self, before_trajectory: bool = False):
+        """The next task as ``(group, early)``, or None when none is left (or after a failure);
+        ``before_trajectory``: a feeder, which may take a task that needs no trajectory before it
+        exists (``early``) and otherwise waits for it."""
+        with self.cond:
+            while True:
+                if self.errors or self.stopped or not self.pending:
+                    return None
+                if self.is_ready:
+                    return self.pending.popleft(), False
+                if before_trajectory:
+                    g = next((g for g in self.pending if _before_trajectory(g)), None)
+                    if g is not None:
+                        self.pending.remove(g)
+                        return g, True
+                self.cond.wait()
+
+    def record(self, g, result, pid, start, end, peak: int = 0, cpu=()) -> None:
+        with self.cond:
+            if pid is not None:
+                self.peaks[pid] = max(peak, self.peaks.get(pid, 0))
+            if start is not None:
+                self.ran.update(_member_times(g, result, pid, start, end, cpu))
+            if isinstance(result, list):
+                self.done.update(zip(g, result))
+            else:
+                self.errors[self.names.index(g[0])] = result
+            self.cond.notify_all()
+
+    def _feed(self) -> None:
+        while (got := self.take(before_trajectory=True)) is not None:
+            g, early = got
+            try:
+                result, pid, peak, when, cpu = self.workers.pool.submit(
+                    _worker_run, g, None if early else self.worker_ctx, early).result()
+            except BaseException as exc:  # noqa: BLE001 - e.g. a worker killed: BrokenProcessPool
+                result, pid, peak, when, cpu = exc, None, 0, (None, None), ()
+            self.record(g, result, pid, *when, peak=peak, cpu=cpu)
+
+    def join(self) -> None:
+        for th in self.feeders:
+            th.join()
+
+
 #: Peak resident memory (bytes) of the worker processes of the last concurrent :func:`run_analyses`
 #: in this process, one entry per worker that ran a task (this process' own peak is not in it).
 last_worker_peaks: list[int] = []
 
 #: Where and when each analysis of the last concurrent :func:`run_analyses` in this process ran:
 #: ``{"analysis", "process"`` ("main", or "worker 1", "worker 2"... in order of first use)``,
-#: "start_s", "end_s"}`` (wall seconds since the analyses began), in registry order.
+#: "start_s", "end_s", "cpu_s"}`` (wall seconds since the trajectory was handed to the analyses:
+#: negative for an analysis a worker started before it existed, see :meth:`AnalysisWorkers.begin`;
+#: its process' CPU seconds while it ran, threads included), in registry order.
 last_schedule: list[dict] = []
 
 
@@ -436,66 +630,40 @@ def run_analyses(scenario, ctx: dict | None = None,
     return sections
 
 
-def _member_times(g, result, pid, start: float, end: float) -> dict:
-    """``{analysis: (pid, start, end)}`` of a group that ran from ``start`` to ``end``: each member
-    from its section's seconds, one after the other (the whole span for each after a failure)."""
+def _member_times(g, result, pid, start: float, end: float, cpu=()) -> dict:
+    """``{analysis: (pid, start, end, CPU seconds or None)}`` of a group that ran from ``start`` to
+    ``end``: each member from its section's seconds, one after the other (the whole span for each
+    after a failure); ``cpu``: the members' CPU seconds, in order."""
     if not isinstance(result, list):
-        return {n: (pid, start, end) for n in g}
+        return {n: (pid, start, end, None) for n in g}
     out, t = {}, start
-    for n, sec in zip(g, result):
-        out[n] = (pid, t, min(t + sec.seconds, end))
+    cpu = list(cpu)
+    for i, (n, sec) in enumerate(zip(g, result)):
+        out[n] = (pid, t, min(t + sec.seconds, end), cpu[i] if i < len(cpu) else None)
         t = out[n][2]
     return out
 
 
 def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress, own=None,
                     worker_ctx=None) -> list[Section]:
-    import threading
-    from collections import deque
-
-    pending = deque(schedule_order(tasks))  # longest first
-    lock = threading.Lock()
-    done: dict[str, Section] = {}
-    errors: dict[int, BaseException | tuple] = {}  # registry position of the failed task's first member -> error
-    peaks: dict[int, int] = {}
-    ran: dict[str, tuple] = {}  # analysis -> (pid or None for this process, start, end) of its group
     told = [0]
-    t_begin = _time.time()
-
-    def take():
-        with lock:
-            return None if errors or not pending else pending.popleft()
-
-    def record(g, result):
-        with lock:
-            if isinstance(result, list):
-                done.update(zip(g, result))
-            else:
-                errors[names.index(g[0])] = result
-
-    def tell():  # progress in registry order, in this (the calling) thread only
-        while progress is not None and told[0] < len(names) and names[told[0]] in done:
-            progress(names[told[0]])
-            told[0] += 1
-
     workers = min(workers, 1 + (own.processes if own is not None else workers - 1))
     # workers for this call only, started now, unless started ahead
     pool = own if own is not None else AnalysisWorkers(workers - 1, worker_setup, prime=False)
+    sched = pool.schedule
+    if sched is None or sched.names != names or sched.is_ready:  # not begun (AnalysisWorkers.begin) for these
+        if sched is not None:
+            sched.stop()
+            sched.join()
+        sched = pool.schedule = _Schedule(names, tasks, pool, workers - 1)
+        sched.ready(worker_ctx)  # the trajectory is there from the start: every task in the longest-first order
+        sched.start()
 
-    def feed():  # one thread per worker process: hand it the next task, wait for its sections
-        while (g := take()) is not None:
-            try:
-                result, pid, peak, when = pool.pool.submit(_worker_run, g, worker_ctx).result()
-            except BaseException as exc:  # noqa: BLE001 - e.g. a worker killed: BrokenProcessPool
-                result, pid, peak, when = exc, None, 0, None
-            with lock:
-                if pid is not None:
-                    peaks[pid] = max(peak, peaks.get(pid, 0))
-                if when is not None:
-                    ran.update(_member_times(g, result, pid, *when))
-            record(g, result)
+    def tell():  # progress in registry order, in this (the calling) thread only
+        while progress is not None and told[0] < len(names) and names[told[0]] in sched.done:
+            progress(names[told[0]])
+            told[0] += 1
 
-    feeders = [threading.Thread(target=feed, daemon=True, name=f"mmxsim-analyses-{i}") for i in range(workers - 1)]
     last_worker_peaks.clear()
     last_schedule.clear()
     finished = False
@@ -504,43 +672,43 @@ def _run_concurrent(scenario, ctx, names, tasks, workers, worker_setup, progress
     threads_before = limit_threads(1)  # this process too, while the workers run (see _worker_init)
     frozen = _freeze_begin()
     try:
-        for th in feeders:
-            th.start()
-        while (g := take()) is not None:  # this process takes tasks from the same queue
+        if not sched.is_ready:
+            sched.ready(worker_ctx)
+        tell()
+        while (got := sched.take()) is not None:  # this process takes tasks from the same queue
+            g, cpu = got[0], []
             start = _time.time()
             try:
-                result = _run_group(g, scenario, ctx, frozen)
+                result = _run_group(g, scenario, ctx, frozen, cpu)
             except Exception as exc:
                 result = exc
-            with lock:
-                ran.update(_member_times(g, result, None, start, _time.time()))
-            record(g, result)
+            sched.record(g, result, None, start, _time.time(), cpu=cpu)
             tell()
-        for th in feeders:
-            th.join()
+        sched.join()
         finished = True
     finally:
         if not finished:  # interrupted (KeyboardInterrupt): stop the workers rather than wait for them
-            with lock:
-                pending.clear()
             pool.close(wait=False)
         elif own is None:
             pool.close()
         restore_threads(threads_before)
         _freeze_end(frozen)
-    last_worker_peaks.extend(peaks.values())
+    last_worker_peaks.extend(sched.peaks.values())
+    ran, t_begin = sched.ran, sched.t_ready
     label: dict = {None: "main"}
     for n in sorted(ran, key=lambda n: ran[n][1]):
         label.setdefault(ran[n][0], f"worker {len(label)}")
     last_schedule.extend({"analysis": n, "process": label[ran[n][0]], "start_s": round(ran[n][1] - t_begin, 3),
-                          "end_s": round(ran[n][2] - t_begin, 3)} for n in names if n in ran)
-    if errors:
-        err = errors[min(errors)]
+                          "end_s": round(ran[n][2] - t_begin, 3),
+                          **({} if ran[n][3] is None else {"cpu_s": round(ran[n][3], 3)})}
+                         for n in names if n in ran)
+    if sched.errors:
+        err = sched.errors[min(sched.errors)]
         if isinstance(err, tuple):
             _reraise(err)
         raise err
     tell()
-    return [done[name] for name in names]
+    return [sched.done[name] for name in names]
 
 
 def phase_analyses(phase: str) -> tuple[str, ...]:

@@ -342,7 +342,9 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
     memory) and, with workers, ``workers_peak_rss_mb`` (the sum of the other processes' peaks: with
     ``peak_rss_mb``, a bound on what the run held at once). With workers, they start before the
     propagation (:class:`mmxsim.analyses.AnalysisWorkers`: their start-up overlaps it) and the
-    metadata's ``analysis_schedule`` says where and when each analysis ran."""
+    metadata's ``analysis_schedule`` says where and when each analysis ran; the workers take the
+    analyses that need no trajectory (:data:`mmxsim.analyses.NO_TRAJECTORY`) while this process
+    still propagates (their ``start_s`` there is negative: seconds before the trajectory was ready)."""
     from .. import analyses as _analyses
     from ..scenario import scenario_to_dict
 
@@ -353,6 +355,8 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
         pool = _analyses.AnalysisWorkers(n_workers - 1, (_analysis_context, (
             scenario_to_dict(s), None if base_dir is None else str(base_dir))))
     try:
+        if pool is not None:  # the analyses that need no trajectory start in the workers meanwhile
+            pool.begin(s)
         return _run_scenario(s, base_dir, progress, analysis_progress, n_workers, pool)
     except BaseException:
         if pool is not None:
@@ -360,8 +364,8 @@ def run_scenario(s, base_dir=None, progress=None, analysis_progress=None, worker
             pool = None
         raise
     finally:
-        if pool is not None:
-            pool.close()
+        if pool is not None:  # its tasks are done: the workers exit while this process goes on
+            pool.release()
 
 
 def _run_scenario(s, base_dir, progress, analysis_progress, n_workers, pool) -> RunResult:
