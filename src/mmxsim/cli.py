@@ -803,7 +803,8 @@ def _numba_cache_files() -> tuple[list[str], list[Path]]:
             d = Path(kind(_probe, str(py)).get_cache_path())
             if not d.is_dir():
                 continue
-            found = [f for f in d.glob(f"{py.stem}.*") if f.suffix in (".nbi", ".nbc") and f.is_file()]
+            # .lock: the empty per-kernel compile locks of mmxsim._accel.share_compilation
+            found = [f for f in d.glob(f"{py.stem}.*") if f.suffix in (".nbi", ".nbc", ".lock") and f.is_file()]
             if found:
                 dirs[str(d)] = None
                 files.update(dict.fromkeys(found))
@@ -837,9 +838,11 @@ def _caches() -> list[dict]:
     d = _data_cache_dir()
     for name, pattern, what in DATA_CACHES:
         files = sorted(f for f in d.glob(pattern) if f.is_file()) if d.is_dir() else []
+        # the empty build locks beside them (mmxsim.files.build_lock: hidden ".<stem>.lock")
+        locks = sorted(f for f in d.glob("." + pattern.rsplit(".", 1)[0] + ".lock") if f.is_file()) if d.is_dir() else []
         out.append({"cache": name, "location": str(d / pattern), "files": len(files), "size_bytes": _size(files),
                     "speeds_up": what, "configure": "$MMXSIM_CACHE_DIR (else $XDG_CACHE_HOME/mmxsim, ~/.cache/mmxsim)",
-                    "clear": (lambda fs=files: _remove(fs))})
+                    "clear": (lambda fs=files + locks: _remove(fs))})
     dirs, files = _numba_cache_files()
     from .mission.warmup import heyoka_marker_files, marker_files
 

@@ -302,6 +302,8 @@ def caches(tmp_path, monkeypatch):
     for name, size in (("gridgravity-aa.npz", 1000), ("horizon-bb.npy", 200), ("sdist-cc.npz", 30)):
         (data / name).write_bytes(b"x" * size)
     (data / "keep.txt").write_text("not a cache file")
+    for name in (".gridgravity-aa.lock", ".sdist-cc.lock"):  # build locks (files.build_lock): cleared with their caches
+        (data / name).write_bytes(b"")
     monkeypatch.setenv("MMXSIM_CACHE_DIR", str(data))
     nb = tmp_path / "numba"
     nb.mkdir()
@@ -341,7 +343,7 @@ def test_cache_clear_asks_then_removes_only_cache_files(caches):
     assert (caches.data / "gridgravity-aa.npz").exists() and not caches.cleared
     r = _invoke("cache", "clear", "--only", "data", "--yes")
     assert r.exit_code == 0, r.output
-    assert sorted(p.name for p in caches.data.iterdir()) == ["keep.txt"]
+    assert sorted(p.name for p in caches.data.iterdir()) == ["keep.txt"]  # locks gone too
     assert all(f.exists() for f in caches.nb_files) and not caches.cleared
     r = _invoke("cache", "clear", input="y\n")
     assert r.exit_code == 0, r.output
@@ -360,7 +362,7 @@ def test_numba_cache_files_are_only_numba_files_of_mmxsim():
     stems = {p.stem for p in (ROOT / "src" / "mmxsim").rglob("*.py")} | {
         p.stem for p in Path(cli.__file__).parent.rglob("*.py")}
     for f in files:
-        assert f.suffix in (".nbi", ".nbc") and f.name.split(".")[0] in stems, f
+        assert f.suffix in (".nbi", ".nbc", ".lock") and f.name.split(".")[0] in stems, f
 
 
 @pytest.mark.parametrize("env", [{"MMXSIM_CACHE_DIR": "/tmp/a-cache"}, {"XDG_CACHE_HOME": "/tmp/xdg"}, {}])
