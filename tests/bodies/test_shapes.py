@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from mmxsim._data import data_path
+from mmxsim.bodies import shapes
 from mmxsim.bodies.shapes import ShapeModel, deimos_shape, load_obj, load_pds_grid, phobos_shape
 from mmxsim.errors import InputError
 
@@ -153,3 +154,35 @@ def test_centroid_of_shifted_solids_is_analytic():
     tet = ShapeModel(v, np.array([[0, 2, 1], [0, 1, 3], [0, 3, 2], [1, 2, 3]]), "tet")
     assert tet.volume == pytest.approx(1.0, rel=1e-12)  # 2 * 1 * 3 / 6, outward orientation
     np.testing.assert_allclose(tet.centroid, v.mean(axis=0), rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("rel", sorted(set(shapes.PHOBOS_SHAPES.values()) | set(shapes.DEIMOS_SHAPES.values())))
+def test_fast_obj_reader_is_the_line_reader(rel, monkeypatch):
+    """The numpy reader of plain OBJ files gives the line-by-line reader's arrays bit for bit, and the
+    integer-key edge counts are numpy's row-wise unique (every packaged mesh)."""
+    from mmxsim._data import data_path
+
+    path = data_path(rel)
+    assert shapes._obj_fast(path.read_text()) is not None  # the packaged meshes take the fast path
+    fast = shapes.load_obj(path)
+    monkeypatch.setattr(shapes, "_obj_fast", lambda text: None)
+    slow = shapes.load_obj(path)
+    assert fast.vertices.tobytes() == slow.vertices.tobytes() and fast.faces.tobytes() == slow.faces.tobytes()
+    f = fast.faces
+    d = np.stack([f, np.roll(f, -1, axis=1)], axis=2).reshape(-1, 2)
+    uniq, inv = np.unique(np.sort(d, axis=1), axis=0, return_inverse=True)
+    e, einv = fast.edges()
+    assert np.array_equal(e, uniq) and e.dtype == uniq.dtype and np.array_equal(einv, inv.reshape(-1, 3))
+    t = fast.topology()
+    assert t["edges"] == len(uniq) and t["boundary_edges"] == t["non_manifold_edges"] == 0
+    assert t["repeated_directed_edges"] == 0 and t["euler"] == 2
+
+
+def test_fast_obj_reader_leaves_other_records_to_the_line_reader():
+    assert shapes._obj_fast("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1/1 2/2 3/3\n") is None
+    assert shapes._obj_fast("v 0 0 0\nv 1 0 0\nv 0 1 0\nvn 0 0 1\nf 1 2 3\n") is None
+    assert shapes._obj_fast("v 0 0 0\nv 1 0 0\nv 0 1 0\nf -3 -2 -1\n") is None
+    assert shapes._obj_fast("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 3 4\n") is None  # a quad: fanned by the line reader
+    assert shapes._obj_fast("v 0 0 0\nv 1 0 0\nv 0 1 0\nf 1 2 4\n") is None  # an index past the vertices
+    v, f = shapes._obj_fast("# c\nv 0 0 0\nv 1 0 -2.5\n\nv 0 1 0\nf 1 2 3\n")
+    assert v.tolist() == [[0, 0, 0], [1, 0, -2.5], [0, 1, 0]] and f.tolist() == [[0, 1, 2]]
