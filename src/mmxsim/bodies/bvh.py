@@ -55,6 +55,62 @@ class BVH:
         return len(self.left)
 
 
+def _argsort_stable(key, n, o, tmp, kv, kt):
+    """``o[:n]`` = the indices that sort ``key[:n]`` ascending, equal keys in index order (the
+    permutation of NumPy's stable argsort): insertion sort of runs of 16, then bottom-up merges that
+    take the left run's element on ties; the keys travel with the indices (``kv``, ``kt``: float
+    work arrays, ``tmp``: int). numba's own ``np.argsort(kind="mergesort")`` compiled in ~1.5 s."""
+    for q in range(n):
+        o[q] = q
+        kv[q] = key[q]
+    for lo in range(0, n, 16):
+        hi = min(lo + 16, n)
+        for q in range(lo + 1, hi):
+            x = kv[q]
+            ix = o[q]
+            r = q - 1
+            while r >= lo and kv[r] > x:
+                kv[r + 1] = kv[r]
+                o[r + 1] = o[r]
+                r -= 1
+            kv[r + 1] = x
+            o[r + 1] = ix
+    w = 16
+    while w < n:
+        lo = 0
+        while lo < n - w:
+            mid = lo + w
+            hi = min(lo + 2 * w, n)
+            i = lo
+            j = mid
+            t = lo
+            while i < mid and j < hi:
+                if kv[j] < kv[i]:
+                    kt[t] = kv[j]
+                    tmp[t] = o[j]
+                    j += 1
+                else:
+                    kt[t] = kv[i]
+                    tmp[t] = o[i]
+                    i += 1
+                t += 1
+            while i < mid:
+                kt[t] = kv[i]
+                tmp[t] = o[i]
+                i += 1
+                t += 1
+            while j < hi:
+                kt[t] = kv[j]
+                tmp[t] = o[j]
+                j += 1
+                t += 1
+            for q in range(lo, hi):
+                kv[q] = kt[q]
+                o[q] = tmp[q]
+            lo += 2 * w
+        w *= 2
+
+
 def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count, order):
     """The SAH build of :func:`build_bvh` as a compiled loop (the same nodes in the same order,
     the same stable sorts, costs and first-minimum choice; numba): fills the node arrays and
@@ -73,6 +129,10 @@ def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count,
     ph = np.empty(3)
     best_o = np.empty(T, np.int64)
     perm = np.empty(T, np.int64)
+    o = np.empty(T, np.int64)
+    tmp = np.empty(T, np.int64)
+    kv = np.empty(T)
+    kt = np.empty(T)
     while sp > 0:
         sp -= 1
         node = stk[sp, 0]
@@ -97,7 +157,7 @@ def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count,
         for axis in range(3):
             for q in range(n):
                 key[q] = cen[order[s + q], axis]
-            o = np.argsort(key[:n], kind="mergesort")
+            _argsort_stable(key, n, o, tmp, kv, kt)
             for q in range(n):
                 t = order[s + o[q]]
                 for c in range(3):
@@ -159,6 +219,7 @@ def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count,
     return n_nodes
 
 
+_argsort_stable = jit(_argsort_stable)
 _sah_kernel = jit(_sah_impl)
 
 
@@ -356,19 +417,21 @@ def ray_traverse(ox, oy, oz, dx, dy, dz, tmax, first, box, nd, tri, stack):
 
 def ray_any_hit(ox, oy, oz, dx, dy, dz, tmax, box, nd, tri, stack):
     """Index (BVH order) of a triangle hit by the ray o + t d, 0 < t < tmax, or -1 (any-hit)."""
-    return ray_traverse(ox, oy, oz, dx, dy, dz, tmax, True, box, nd, tri, stack)[1]
+    return ray_traverse(ox, oy, oz, dx, dy, dz, tmax, np.bool_(True), box, nd, tri, stack)[1]
 
 
 def ray_closest(ox, oy, oz, dx, dy, dz, box, nd, tri, stack):
     """(t, k) of the nearest triangle hit by the ray o + t d, t > 0 (k in BVH order), or
     (inf, -1) (closest-hit)."""
-    return ray_traverse(ox, oy, oz, dx, dy, dz, np.inf, False, box, nd, tri, stack)
+    return ray_traverse(ox, oy, oz, dx, dy, dz, np.float64(np.inf), np.bool_(False), box, nd, tri, stack)
 
 
 ray_triangle_t = jit(ray_triangle_t, inline=True)
 _slab = jit(_slab, inline=True)
 ray_hits_box = jit(ray_hits_box, inline=True)
-ray_traverse = jit(ray_traverse, inline=True)
+# one compiled traversal for both wrappers (``first`` and ``tmax`` typed as plain bool and float64,
+# not as literals): inlining it into each, as before, compiled it twice
+ray_traverse = jit(ray_traverse)
 ray_any_hit = jit(ray_any_hit)
 ray_closest = jit(ray_closest)
 

@@ -318,6 +318,8 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
     mesh seen from the centroid.  Element bounds: max height / min distance (boxes: corners and
     box distance; triangles: vertices and exact point-triangle distance).  Facets ``f0:f1``."""
     pad = 1e-9
+    n8 = np.int64(8)  # point counts typed int64, not as literals: one compiled _arc_update, not two
+    n3 = np.int64(3)
     for f in range(f0, f1):
         stack = np.empty(256, np.int64)
         xs = np.empty(8)
@@ -360,7 +362,7 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
                     pz = (bmax[node, 2] if q & 4 else bmin[node, 2]) - cz
                     xs[q] = px * ax + py * ay + pz * az
                     ys[q] = px * bx_ + py * by_ + pz * bz_
-                s0, ns = _arc_update(xs, ys, 8, bound, K, m, pad)
+                s0, ns = _arc_update(xs, ys, n8, bound, K, m, pad)
                 need = False
                 for r in range(ns):
                     if m[(s0 + r) % K] < bound:
@@ -414,7 +416,7 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
                 ys[1] = (px1 - cx) * bx_ + (py1 - cy) * by_ + (pz1 - cz) * bz_
                 xs[2] = (px2 - cx) * ax + (py2 - cy) * ay + (pz2 - cz) * az
                 ys[2] = (px2 - cx) * bx_ + (py2 - cy) * by_ + (pz2 - cz) * bz_
-                s0, ns = _arc_update(xs, ys, 3, b, K, m, pad)
+                s0, ns = _arc_update(xs, ys, n3, b, K, m, pad)
                 for r in range(ns):
                     q = (s0 + r) % K
                     if m[q] < b:
