@@ -265,3 +265,29 @@ def test_small_and_large_batches_agree():
         ui, ai = p.potential_acceleration(P[i:i + 1])
         assert ui[0] == pytest.approx(u[i], rel=1e-13)
         assert np.linalg.norm(ai[0] - a[i]) < 1e-13 * np.linalg.norm(a[i])
+
+
+@pytest.mark.skipif(not HAVE_NUMBA, reason="numba kernels only")
+def test_threads_and_read_only_meshes_change_nothing():
+    """The kernels run chunks of points over threads (run_chunks) and take the mesh as a writable
+    copy: one thread or two, a read-only mesh or not, the same numbers bit for bit (SIMD kernel for
+    many points, scalar one for the tensor), from one compiled version of each kernel."""
+    from mmxsim._accel import limit_threads, restore_threads
+    from mmxsim.gravity import polyhedron as PH
+
+    s = phobos_shape("thomas3k")
+    v = s.vertices.copy()
+    v.setflags(write=False)
+    ro = ShapeModel(v, s.faces, name=s.name)
+    P = np.random.default_rng(6).normal(size=(300, 3)) * 20.0
+    res = []
+    for n, shape in ((1, s), (2, ro)):
+        before = limit_threads(n)
+        try:
+            p = Polyhedron(shape)
+            res.append((*p.potential_acceleration(P), p.gradient_tensor(P[:40])))
+        finally:
+            restore_threads(before)
+    for a, b in zip(*res):
+        np.testing.assert_array_equal(a, b)
+    assert all(len(k.signatures) == 1 for k in PH._KERNELS.values())

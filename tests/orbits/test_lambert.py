@@ -224,3 +224,21 @@ def test_lambert_all_includes_the_highest_revolution_count(k):
     circ = [(b, v1, v2) for n, b, v1, v2 in sols if n == k
             and np.allclose(v1, [0, 1, 0], atol=1e-8) and np.allclose(v2, [-1, 0, 0], atol=1e-8)]
     assert len(circ) == 1, [(n, b, v1) for n, b, v1, _ in sols]
+
+
+def test_threaded_batch_equals_the_serial_one():
+    """solve(parallel=True) spreads ranges of problems over threads (run_chunks); the numbers are
+    those of the serial loop, bit for bit, read-only inputs included."""
+    rng = np.random.default_rng(5)
+    n = 3 * L._CHUNK + 17
+    r1 = rng.normal(size=(n, 3)) * 1.5e8
+    r2 = rng.normal(size=(n, 3)) * 1.5e8
+    tof = rng.uniform(5e6, 4e7, n)
+    for a in (r1, r2, tof):
+        a.setflags(write=False)
+    v1a, v2a, sa = L.solve(GM_SUN, r1, r2, tof, parallel=True)
+    v1b, v2b, sb = L.solve(GM_SUN, r1, r2, tof, parallel=False)
+    assert (sa == 0).sum() > n // 2
+    np.testing.assert_array_equal(v1a, v1b)
+    np.testing.assert_array_equal(v2a, v2b)
+    np.testing.assert_array_equal(sa, sb)

@@ -11,7 +11,7 @@ Ray traversal, written once for any-hit (occlusion: is anything on the segment?)
 (first intersection): :func:`ray_traverse` (stack traversal with the slab test
 :func:`ray_hits_box` and the Möller–Trumbore test :func:`ray_triangle_t`), wrapped as
 :func:`ray_any_hit` and :func:`ray_closest`; scalar kernels, numba through :mod:`mmxsim._accel`.  Batched over rays:
-:func:`first_hits` (closest hit of many rays, ``prange``; used by the instruments' LIDAR and the
+:func:`first_hits` (closest hit of many rays, threads over chunks of rays; used by the instruments' LIDAR and the
 navigation's landmark and altimetry models) and :func:`any_hits` (occlusion of many segments).
 """
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .._accel import HAVE_NUMBA, jit, prange
+from .._accel import HAVE_NUMBA, jit, run_chunks
 
 LEAF_SIZE = 4
 
@@ -55,6 +55,62 @@ class BVH:
         return len(self.left)
 
 
+def _argsort_stable(key, n, o, tmp, kv, kt):
+    """``o[:n]`` = the indices that sort ``key[:n]`` ascending, equal keys in index order (the
+    permutation of NumPy's stable argsort): insertion sort of runs of 16, then bottom-up merges that
+    take the left run's element on ties; the keys travel with the indices (``kv``, ``kt``: float
+    work arrays, ``tmp``: int). numba's own ``np.argsort(kind="mergesort")`` compiled in ~1.5 s."""
+    for q in range(n):
+        o[q] = q
+        kv[q] = key[q]
+    for lo in range(0, n, 16):
+        hi = min(lo + 16, n)
+        for q in range(lo + 1, hi):
+            x = kv[q]
+            ix = o[q]
+            r = q - 1
+            while r >= lo and kv[r] > x:
+                kv[r + 1] = kv[r]
+                o[r + 1] = o[r]
+                r -= 1
+            kv[r + 1] = x
+            o[r + 1] = ix
+    w = 16
+    while w < n:
+        lo = 0
+        while lo < n - w:
+            mid = lo + w
+            hi = min(lo + 2 * w, n)
+            i = lo
+            j = mid
+            t = lo
+            while i < mid and j < hi:
+                if kv[j] < kv[i]:
+                    kt[t] = kv[j]
+                    tmp[t] = o[j]
+                    j += 1
+                else:
+                    kt[t] = kv[i]
+                    tmp[t] = o[i]
+                    i += 1
+                t += 1
+            while i < mid:
+                kt[t] = kv[i]
+                tmp[t] = o[i]
+                i += 1
+                t += 1
+            while j < hi:
+                kt[t] = kv[j]
+                tmp[t] = o[j]
+                j += 1
+                t += 1
+            for q in range(lo, hi):
+                kv[q] = kt[q]
+                o[q] = tmp[q]
+            lo += 2 * w
+        w *= 2
+
+
 def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count, order):
     """The SAH build of :func:`build_bvh` as a compiled loop (the same nodes in the same order,
     the same stable sorts, costs and first-minimum choice; numba): fills the node arrays and
@@ -73,6 +129,10 @@ def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count,
     ph = np.empty(3)
     best_o = np.empty(T, np.int64)
     perm = np.empty(T, np.int64)
+    o = np.empty(T, np.int64)
+    tmp = np.empty(T, np.int64)
+    kv = np.empty(T)
+    kt = np.empty(T)
     while sp > 0:
         sp -= 1
         node = stk[sp, 0]
@@ -97,7 +157,7 @@ def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count,
         for axis in range(3):
             for q in range(n):
                 key[q] = cen[order[s + q], axis]
-            o = np.argsort(key[:n], kind="mergesort")
+            _argsort_stable(key, n, o, tmp, kv, kt)
             for q in range(n):
                 t = order[s + o[q]]
                 for c in range(3):
@@ -159,6 +219,7 @@ def _sah_impl(tmin, tmax, cen, leaf_size, bmin, bmax, left, right, start, count,
     return n_nodes
 
 
+_argsort_stable = jit(_argsort_stable)
 _sah_kernel = jit(_sah_impl)
 
 
@@ -356,53 +417,68 @@ def ray_traverse(ox, oy, oz, dx, dy, dz, tmax, first, box, nd, tri, stack):
 
 def ray_any_hit(ox, oy, oz, dx, dy, dz, tmax, box, nd, tri, stack):
     """Index (BVH order) of a triangle hit by the ray o + t d, 0 < t < tmax, or -1 (any-hit)."""
-    return ray_traverse(ox, oy, oz, dx, dy, dz, tmax, True, box, nd, tri, stack)[1]
+    return ray_traverse(ox, oy, oz, dx, dy, dz, tmax, np.bool_(True), box, nd, tri, stack)[1]
 
 
 def ray_closest(ox, oy, oz, dx, dy, dz, box, nd, tri, stack):
     """(t, k) of the nearest triangle hit by the ray o + t d, t > 0 (k in BVH order), or
     (inf, -1) (closest-hit)."""
-    return ray_traverse(ox, oy, oz, dx, dy, dz, np.inf, False, box, nd, tri, stack)
+    return ray_traverse(ox, oy, oz, dx, dy, dz, np.float64(np.inf), np.bool_(False), box, nd, tri, stack)
 
 
 ray_triangle_t = jit(ray_triangle_t, inline=True)
 _slab = jit(_slab, inline=True)
 ray_hits_box = jit(ray_hits_box, inline=True)
-ray_traverse = jit(ray_traverse, inline=True)
+# one compiled traversal for both wrappers (``first`` and ``tmax`` typed as plain bool and float64,
+# not as literals): inlining it into each, as before, compiled it twice
+ray_traverse = jit(ray_traverse)
 ray_any_hit = jit(ray_any_hit)
 ray_closest = jit(ray_closest)
 
 
 # ---------------------------------------------------------------------------------------------
 # Batched rays (moved here from instruments._raycast so that navigation can use them too)
-def _first_hits_impl(O, D, box, nd, tri, tri_id, t_out, f_out):
-    for i in prange(O.shape[0]):
-        stack = np.empty(256, np.int64)
+def _first_hits_impl(O, D, box, nd, tri, tri_id, t_out, f_out, i0, i1):
+    stack = np.empty(256, np.int64)
+    for i in range(i0, i1):
         t, k = ray_closest(O[i, 0], O[i, 1], O[i, 2], D[i, 0], D[i, 1], D[i, 2], box, nd, tri, stack)
         t_out[i] = t
         f_out[i] = tri_id[k] if k >= 0 else -1
 
 
-def _any_hits_impl(O, D, T, box, nd, tri, out):
-    for i in prange(O.shape[0]):
-        stack = np.empty(256, np.int64)
+def _any_hits_impl(O, D, T, box, nd, tri, out, i0, i1):
+    stack = np.empty(256, np.int64)
+    for i in range(i0, i1):
         out[i] = ray_any_hit(O[i, 0], O[i, 1], O[i, 2], D[i, 0], D[i, 1], D[i, 2], T[i], box, nd, tri, stack) >= 0
 
 
-_first_hits_kernel = jit(_first_hits_impl, parallel=True)
-_any_hits_kernel = jit(_any_hits_impl, parallel=True)
+# serial kernels over a range of rays, spread over threads by run_chunks (compiled in a third of the
+# time of prange kernels; the same per-ray arithmetic)
+_first_hits_kernel = jit(_first_hits_impl)
+_any_hits_kernel = jit(_any_hits_impl)
+_RAYS_PER_CHUNK = 256
+
+
+def _spread(kernel, args, n):
+    run_chunks(kernel, args, n, -(-n // _RAYS_PER_CHUNK))
+
+
+def _writable(a):
+    """``a`` (C-contiguous) itself if writable, else a copy: the kernels then see one set of argument
+    types (numba compiles a version for read-only arrays of its own)."""
+    return a if a.flags.writeable else a.copy()
 
 
 def _rays_in(origins, directions):
-    O = np.ascontiguousarray(np.atleast_2d(np.asarray(origins, float)))
-    D = np.ascontiguousarray(np.broadcast_to(np.atleast_2d(np.asarray(directions, float)), O.shape))
+    O = _writable(np.ascontiguousarray(np.atleast_2d(np.asarray(origins, float))))
+    D = _writable(np.ascontiguousarray(np.broadcast_to(np.atleast_2d(np.asarray(directions, float)), O.shape)))
     return O, D
 
 
 def first_hits(shape, origins, directions, backend: str | None = None):
     """Closest intersection of rays with the mesh: (t (R,), facet (R,)) with the hit point
     ``origins + t * directions``; t = inf and facet = -1 where the ray misses.  BVH
-    closest-hit traversal with the Möller–Trumbore test (numba ``prange``, or the same scalar
+    closest-hit traversal with the Möller–Trumbore test (numba, chunks of rays over threads, or the same scalar
     code in plain Python with ``backend="numpy"`` or without numba: fine for thousands of rays)."""
     O, D = _rays_in(origins, directions)
     bvh = get_bvh(shape)
@@ -410,7 +486,7 @@ def first_hits(shape, origins, directions, backend: str | None = None):
     f = np.empty(len(O), np.int64)
     backend = backend or ("numba" if HAVE_NUMBA else "numpy")
     if backend == "numba" and HAVE_NUMBA:
-        _first_hits_kernel(O, D, *bvh.packed, bvh.tri_id, t, f)
+        _spread(_first_hits_kernel, (O, D, *bvh.packed, bvh.tri_id, t, f), len(O))
     else:
         traverse = getattr(ray_traverse, "py_func", ray_traverse)
         stack = np.empty(256, np.int64)
@@ -425,12 +501,12 @@ def any_hits(shape, origins, directions, tmax=np.inf, backend: str | None = None
     """(R,) bool: does the ray ``origins + t * directions`` meet the mesh for 0 < t < tmax?
     (any-hit BVH traversal; tmax a scalar or (R,)).  Same kernels as :func:`first_hits`."""
     O, D = _rays_in(origins, directions)
-    T = np.ascontiguousarray(np.broadcast_to(np.asarray(tmax, float), (len(O),)))
+    T = _writable(np.ascontiguousarray(np.broadcast_to(np.asarray(tmax, float), (len(O),))))
     bvh = get_bvh(shape)
     out = np.empty(len(O), bool)
     backend = backend or ("numba" if HAVE_NUMBA else "numpy")
     if backend == "numba" and HAVE_NUMBA:
-        _any_hits_kernel(O, D, T, *bvh.packed, out)
+        _spread(_any_hits_kernel, (O, D, T, *bvh.packed, out), len(O))
     else:
         traverse = getattr(ray_traverse, "py_func", ray_traverse)
         stack = np.empty(256, np.int64)

@@ -39,7 +39,7 @@ import numpy as np
 
 from .._accel import HAVE_NUMBA
 from .._accel import jit as _jit
-from .._accel import prange as _prange
+from .._accel import run_chunks as _run_chunks
 from .bvh import get_bvh
 
 _STACK = 512  # traversal stack (the BVH depth of the packaged meshes is < 60)
@@ -167,19 +167,12 @@ def _winding_inside(px, py, pz, tri):
     return w > 2.0 * np.pi
 
 
-def _sdist_serial(P, box, nd, tri, pn, out, kout):
+def _sdist_range(P, box, nd, tri, pn, out, kout, i0, i1):
+    """Points ``i0:i1`` of ``P`` (one point or many: :func:`signed_distance` spreads ranges of a large
+    batch over threads with :func:`mmxsim._accel.run_chunks`)."""
     stack = np.empty(_STACK, np.int64)
-    for i in range(P.shape[0]):
+    for i in range(i0, i1):
         out[i], kout[i] = _sdist_point(P[i, 0], P[i, 1], P[i, 2], box, nd, tri, pn, stack)
-
-
-def _sdist_parallel(P, box, nd, tri, pn, out, kout):
-    n = P.shape[0]
-    nblk = (n + 63) // 64
-    for b in _prange(nblk):
-        stack = np.empty(_STACK, np.int64)
-        for i in range(b * 64, min(n, b * 64 + 64)):
-            out[i], kout[i] = _sdist_point(P[i, 0], P[i, 1], P[i, 2], box, nd, tri, pn, stack)
 
 
 if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
@@ -187,8 +180,7 @@ if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
     _box_dist2 = _jit(_box_dist2, inline=True)
     _winding_inside = _jit(_winding_inside)
     _sdist_point = _jit(_sdist_point)
-    _sdist_serial = _jit(_sdist_serial)
-    _sdist_parallel = _jit(_sdist_parallel, parallel=True)
+    _sdist_range = _jit(_sdist_range)
 
 
 def pseudo_normals(vertices, faces) -> np.ndarray:
@@ -323,11 +315,16 @@ def signed_distance(shape, points, return_facet: bool = False):
 
         raise InputError("points", P.shape, "an array of shape (..., 3), km")
     P = np.ascontiguousarray(P.reshape(-1, 3))
+    if not P.flags.writeable:  # one set of argument types for the kernel (numba compiles read-only apart)
+        P = P.copy()
     box, nd, tri, pn, tri_id = _prepared(shape)
     out = np.empty(len(P))
     k = np.empty(len(P), np.int64)
-    kern = _sdist_parallel if (HAVE_NUMBA and len(P) >= 256) else _sdist_serial
-    kern(P, box, nd, tri, pn, out, k)
+    n = len(P)
+    if HAVE_NUMBA and n >= 256:  # blocks of 64 points over threads
+        _run_chunks(_sdist_range, (P, box, nd, tri, pn, out, k), n, -(-n // 64))
+    else:
+        _sdist_range(P, box, nd, tri, pn, out, k, 0, n)
     out = out.reshape(shp)
     if return_facet:
         return out, tri_id[k].reshape(shp)

@@ -22,7 +22,8 @@ L_e is evaluated as ln((a+b+e)²/(a b |â+b̂|²)) near the edge (no cancellatio
 U is positive (U = GM/r far away), the acceleration is ∇U. Units: km, km²/s², km/s², 1/s².
 
 Speed: with numba (BSD-2, a core dependency), potential/acceleration/Laplacian run in a kernel
-that is parallel over points and SIMD-vectorised over blocks of up to 64 points (``_simd_impl``:
+that is threaded over chunks of points (:func:`mmxsim._accel.run_chunks`) and SIMD-vectorised
+over blocks of up to 64 points (``_simd_impl``:
 the mesh is cut into Morton-ordered patches of 256 faces whose vertex/edge work arrays stay in
 cache; atan and log are written out as argument reduction + Taylor series with exact
 coefficients so that LLVM can vectorise without fastmath). The gradient tensor uses a simpler
@@ -46,17 +47,18 @@ G_SI = 6.67430e-11  # m^3 kg^-1 s^-2, CODATA 2018 (Tiesinga et al. 2021, RMP 93,
 from .._accel import HAVE_NUMBA  # noqa: E402  (MMXSIM_NO_NUMBA=1 forces the NumPy fallback)
 from .._accel import jit as _jit  # noqa: E402
 from .._accel import num_threads as _num_threads  # noqa: E402
-from .._accel import prange as _prange  # noqa: E402
+from .._accel import run_chunks as _run_chunks  # noqa: E402
 
 
 # ---------------------------------------------------------------------------------------------
 # Kernel (written once as plain Python on scalars; numba-compiled when available)
-def _kernel_impl(P, V, E, elen, Fv, Fe, N, M, want_tensor, out_u, out_a, out_t, out_w, nchunk):
+def _kernel_impl(P, V, E, elen, Fv, Fe, N, M, want_tensor, out_u, out_a, out_t, out_w, nchunk, c0, c1):
+    # chunks c0:c1 of the nchunk chunks of points (run_chunks spreads them over threads)
     nv = V.shape[0]
     ne = E.shape[0]
     nf = Fv.shape[0]
     npts = P.shape[0]
-    for c in _prange(nchunk):
+    for c in range(c0, c1):
         i0 = (c * npts) // nchunk
         i1 = ((c + 1) * npts) // nchunk
         rx = np.empty(nv)
@@ -188,13 +190,14 @@ _SQRT2 = 1.4142135623730951
 _LN2 = 0.6931471805599453
 
 
-def _simd_impl(P, V, E, elen, Fv, Fe, N, M, vptr, eptr, fptr, out_u, out_a, out_w, nchunk, B, nv, ne):
+def _simd_impl(P, V, E, elen, Fv, Fe, N, M, vptr, eptr, fptr, out_u, out_a, out_w, nchunk, B, nv, ne, c0, c1):
     # V, E, elen, Fv, Fe, N, M hold the mesh split into spatially compact patches (see
     # Polyhedron._patches): patch c has vertices vptr[c]:vptr[c+1] etc., indices local to it.
+    # Chunks c0:c1 of the nchunk chunks of blocks of B points (run_chunks spreads them over threads).
     npatch = vptr.shape[0] - 1
     npts = P.shape[0]
     nblk = (npts + B - 1) // B
-    for c in _prange(nchunk):
+    for c in range(c0, c1):
         b0 = (c * nblk) // nchunk
         b1 = ((c + 1) * nblk) // nchunk
         R = np.empty((nv, 4, B))
@@ -388,15 +391,16 @@ def _simd_impl(P, V, E, elen, Fv, Fe, N, M, vptr, eptr, fptr, out_u, out_a, out_
 _KERNELS: dict = {}
 
 
-def _get_kernel(which="scalar", parallel=True):
-    """numba-compile a kernel on first use (no fastmath; cached on disk by numba). The serial
-    build serves calls with a single chunk of points (e.g. one point per integrator step), which
-    need no thread start-up."""
-    key = (which, parallel)
-    if key not in _KERNELS:
-        impl = _kernel_impl if which == "scalar" else _simd_impl
-        _KERNELS[key] = _jit(impl, parallel=parallel)
-    return _KERNELS[key]
+def _get_kernel(which="scalar", parallel=False):
+    """The numba kernel ``which`` ("scalar" or "simd"), made on first use (no fastmath; compiled on
+    first call, cached on disk by numba). Each is one serial build over a range of chunks of points:
+    a call with one chunk (e.g. one point per integrator step) runs in the calling thread, one with
+    several spreads them over threads (:func:`mmxsim._accel.run_chunks`), so ``parallel`` selects
+    nothing any more (a ``parallel=True`` build compiled three times slower, and the serial one
+    besides); it is accepted for the callers that still name it."""
+    if which not in _KERNELS:
+        _KERNELS[which] = _jit(_kernel_impl if which == "scalar" else _simd_impl)
+    return _KERNELS[which]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -520,7 +524,7 @@ class Polyhedron:
         for k, (p, q) in enumerate(((a, b), (b, c), (c, a))):
             m = np.cross(q - p, n)
             M[:, k] = m / np.linalg.norm(m, axis=1)[:, None]
-        self._V = np.ascontiguousarray(V)
+        self._V = np.array(V, dtype=float, order="C")  # writable, whatever the shape's: one kernel signature
         self._E = np.ascontiguousarray(E.astype(np.int64))
         self._elen = np.linalg.norm(V[E[:, 1]] - V[E[:, 0]], axis=1)
         self._Fv = np.ascontiguousarray(Fv.astype(np.int64))
@@ -573,6 +577,8 @@ class Polyhedron:
     # -----------------------------------------------------------------------------------------
     def _eval(self, points, tensor=False):
         P = np.ascontiguousarray(np.atleast_2d(np.asarray(points, dtype=float)))
+        if not P.flags.writeable:  # one set of argument types for the kernels (numba compiles read-only apart)
+            P = P.copy()
         if P.ndim != 2 or P.shape[1] != 3:
             raise InputError("Polyhedron points", np.shape(points), "(N, 3) body-fixed positions in km")
         args = (P, self._V, self._E, self._elen, self._Fv, self._Fe, self._N, self._M)
@@ -584,13 +590,13 @@ class Polyhedron:
             if tensor or lanes < 16:  # the SIMD kernel needs >= 16 points per thread to pay off
                 t = np.empty((n, 6)) if tensor else np.empty((1, 6))
                 nchunk = max(1, min(n, 8 * nth))
-                _get_kernel("scalar", n > 1)(*args, bool(tensor), u, a, t, w, nchunk)
+                _run_chunks(_get_kernel("scalar"), (*args, bool(tensor), u, a, t, w, nchunk), nchunk, nchunk)
                 t = t if tensor else None
             else:
                 t = None
                 nchunk = max(1, min(-(-n // lanes), nth))
                 pd = self._patches()
-                _get_kernel("simd", nchunk > 1)(P, *pd[:10], u, a, w, nchunk, lanes, pd[10], pd[11])
+                _run_chunks(_get_kernel("simd"), (P, *pd[:10], u, a, w, nchunk, lanes, pd[10], pd[11]), nchunk, nchunk)
         else:
             u, a, t, w = _numpy_eval(*args, tensor)
         return u, a, t, w

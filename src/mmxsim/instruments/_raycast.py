@@ -21,7 +21,9 @@ Acceleration (exact; none of it changes a result):
 * Occluder cache: walking the epochs in order, each facet first retries the triangle that
   occluded it last time (a hit is a hit).
 
-With numba (a core dependency) the kernels run in ``prange`` over blocks of facets; without numba (or
+With numba (a core dependency) the kernels are serial loops over a range of blocks of facets, spread
+over threads by :func:`mmxsim._accel.run_chunks` (compiled in a third of the time of ``prange``
+kernels, with the same per-facet arithmetic); without numba (or
 with ``MMXSIM_NO_NUMBA=1``) a NumPy version expands (ray, node) pairs level by level -- same
 rays, same triangle test, same booleans, much slower.
 
@@ -37,7 +39,7 @@ import numpy as np
 from ..bodies.shape_distance import closest_on_tri
 from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the NumPy fallback
 from .._accel import jit as _jit
-from .._accel import prange as _prange
+from .._accel import run_chunks as _run_chunks
 from ..bodies.bvh import BVH, LEAF_SIZE, build_bvh, get_bvh  # noqa: F401 (re-exported; moved to bodies)
 from ..bodies.bvh import DET_EPS, ray_any_hit, ray_closest, ray_traverse, ray_triangle_t  # noqa: F401
 from ..bodies.bvh import first_hits  # noqa: F401 (moved to bodies.bvh; instruments.lidar uses it)
@@ -46,7 +48,8 @@ from ..bodies.bvh import first_hits  # noqa: F401 (moved to bodies.bvh; instrume
 OFFSET_REL = 1e-9
 #: margin on the horizon bound before a ray is declared clear without tracing
 CLEAR_MARGIN = 1e-9
-_BLOCK = 512  # facets per parallel work item
+_BLOCK = 512  # facets per work item of the ray casts (each keeps its own occluder cache)
+_HORIZON_CHUNK = 256  # facets per work item of the horizon bound
 
 
 def _frame(shape):
@@ -94,11 +97,14 @@ def _clear_of(clear, t1, t2, f, dx, dy, dz):
     return clear[f, k]
 
 
-def _occ_impl(orig, nrm, t1, t2, clear, targets, to_point, cand, box, nd, tri, out, nblk):
+def _occ_impl(orig, nrm, t1, t2, clear, targets, to_point, cand, box, nd, tri, out, nblk, b0, b1):
+    """Blocks ``b0:b1`` of the ``nblk`` blocks of facets (:func:`mmxsim._accel.run_chunks` spreads
+    the blocks over threads); each walks the epochs in order and first retries the triangle that
+    occluded the facet at an earlier epoch (an exact shortcut: a hit is a hit)."""
     N = cand.shape[0]
     F = cand.shape[1]
     bs = (F + nblk - 1) // nblk
-    for b in _prange(nblk):
+    for b in range(b0, b1):
         stack = np.empty(256, np.int64)
         last = np.full(bs, -1, np.int64)  # occluder found at the previous epoch, tried first
         for i in range(N):
@@ -136,14 +142,14 @@ def _occ_impl(orig, nrm, t1, t2, clear, targets, to_point, cand, box, nd, tri, o
                     out[i, f] = True
 
 
-def _visillum_impl(cen, orig, nrm, t1, t2, clear, sc, sdir, dark, box, nd, tri, vis, lit, nblk):
+def _visillum_impl(cen, orig, nrm, t1, t2, clear, sc, sdir, dark, box, nd, tri, vis, lit, nblk, b0, b1):
     """Facing tests and ray casts together, without (N, F) float temporaries.  Work items are
-    blocks of facets; each walks the epochs in order and first retries the triangle that
-    occluded the facet at an earlier epoch (an exact shortcut: a hit is a hit)."""
+    blocks of facets (here blocks ``b0:b1`` of ``nblk``); each walks the epochs in order and first
+    retries the triangle that occluded the facet at an earlier epoch (an exact shortcut: a hit is a hit)."""
     N = sc.shape[0]
     F = cen.shape[0]
     bs = (F + nblk - 1) // nblk
-    for b in _prange(nblk):
+    for b in range(b0, b1):
         stack = np.empty(256, np.int64)
         lastv = np.full(bs, -1, np.int64)
         lastl = np.full(bs, -1, np.int64)
@@ -306,14 +312,15 @@ def _arc_update(xs, ys, npts, bound, K, m, pad):
     return s0, ns
 
 
-def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0, e1, e2, tri_id, out):
+def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0, e1, e2, tri_id, out, f0, f1):
     """Per facet and azimuth sector (K sectors of the tangent plane, from atan2 of the
     components along t1, t2): an upper bound on sin(elevation above the tangent plane) of the
     mesh seen from the centroid.  Element bounds: max height / min distance (boxes: corners and
-    box distance; triangles: vertices and exact point-triangle distance)."""
-    F = cen.shape[0]
+    box distance; triangles: vertices and exact point-triangle distance).  Facets ``f0:f1``."""
     pad = 1e-9
-    for f in _prange(F):
+    n8 = np.int64(8)  # point counts typed int64, not as literals: one compiled _arc_update, not two
+    n3 = np.int64(3)
+    for f in range(f0, f1):
         stack = np.empty(256, np.int64)
         xs = np.empty(8)
         ys = np.empty(8)
@@ -355,7 +362,7 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
                     pz = (bmax[node, 2] if q & 4 else bmin[node, 2]) - cz
                     xs[q] = px * ax + py * ay + pz * az
                     ys[q] = px * bx_ + py * by_ + pz * bz_
-                s0, ns = _arc_update(xs, ys, 8, bound, K, m, pad)
+                s0, ns = _arc_update(xs, ys, n8, bound, K, m, pad)
                 need = False
                 for r in range(ns):
                     if m[(s0 + r) % K] < bound:
@@ -409,7 +416,7 @@ def _horizon_impl(cen, nrm, t1, t2, K, bmin, bmax, left, right, start, count, v0
                 ys[1] = (px1 - cx) * bx_ + (py1 - cy) * by_ + (pz1 - cz) * bz_
                 xs[2] = (px2 - cx) * ax + (py2 - cy) * ay + (pz2 - cz) * az
                 ys[2] = (px2 - cx) * bx_ + (py2 - cy) * by_ + (pz2 - cz) * bz_
-                s0, ns = _arc_update(xs, ys, 3, b, K, m, pad)
+                s0, ns = _arc_update(xs, ys, n3, b, K, m, pad)
                 for r in range(ns):
                     q = (s0 + r) % K
                     if m[q] < b:
@@ -428,9 +435,9 @@ if HAVE_NUMBA:  # compiled on first call (no fastmath; cached on disk by numba)
     _tri_max_sin_el = _jit(_tri_max_sin_el)
     _clear_of = _jit(_clear_of, inline=True)
     _tri_hit = _jit(_tri_hit, inline=True)
-    _KERNELS = {"occ": _jit(_occ_impl, parallel=True),
-                "visillum": _jit(_visillum_impl, parallel=True),
-                "horizon": _jit(_horizon_impl, parallel=True)}
+    # serial kernels over ranges of facet blocks, spread over threads by run_chunks (a third of the
+    # compile time of parallel=True builds; the same per-facet arithmetic)
+    _KERNELS = {"occ": _jit(_occ_impl), "visillum": _jit(_visillum_impl), "horizon": _jit(_horizon_impl)}
 else:
     _KERNELS = {}
 
@@ -493,7 +500,9 @@ def horizon_bound(shape, sectors: int = HORIZON_SECTORS, disk_cache: bool = True
             if out is None:
                 bvh = get_bvh(shape)
                 out = np.empty((len(cen), sectors))
-                _kernel("horizon")(cen, nrm, t1, t2, sectors, *bvh.arrays, bvh.tri_id, out)
+                F = len(cen)
+                _run_chunks(_kernel("horizon"), (cen, nrm, t1, t2, sectors, *bvh.arrays, bvh.tri_id, out), F,
+                            -(-F // _HORIZON_CHUNK))
                 if disk_cache:
                     try:
                         os.makedirs(os.path.dirname(path), exist_ok=True)
@@ -582,9 +591,16 @@ def _rays(shape, targets, cand, to_point):
 
 # ---------------------------------------------------------------------------------------------
 # Public (package-private) calls
+def _c(a, dtype):
+    """``a`` as a C-contiguous, writable array of ``dtype`` (copied only where needed), so that the
+    kernels see one set of argument types (numba compiles read-only arrays separately)."""
+    a = np.ascontiguousarray(a, dtype)
+    return a if a.flags.writeable else a.copy()
+
+
 def _check(shape, targets, candidates):
-    t = np.ascontiguousarray(np.atleast_2d(np.asarray(targets, float)))
-    c = np.ascontiguousarray(np.atleast_2d(np.asarray(candidates, bool)))
+    t = _c(np.atleast_2d(np.asarray(targets, float)), float)
+    c = _c(np.atleast_2d(np.asarray(candidates, bool)), bool)
     if c.shape != (len(t), len(shape.faces)):
         from ..errors import InputError
 
@@ -608,7 +624,8 @@ def occluded(shape, centroids, targets, candidates, to_point: bool, backend: str
         clear = horizon_bound(shape)
         out = np.empty((N, F), bool)
         nblk = max(1, -(-F // _BLOCK))
-        _kernel("occ")(orig, nrm, t1, t2, clear, t, bool(to_point), cand, *bvh.packed, out, nblk)
+        _run_chunks(_kernel("occ"), (orig, nrm, t1, t2, clear, t, bool(to_point), cand, *bvh.packed, out, nblk),
+                    nblk, nblk)
         return out
     out = np.zeros((N, F), bool)
     ii, ff, o, d, tmax = _rays(shape, t, cand, to_point)
@@ -645,9 +662,8 @@ def visibility_illumination_arrays(shape, sc, sdir, dark, backend: str | None = 
         vis = np.empty((N, F), bool)
         lit = np.empty((N, F), bool)
         nblk = max(1, -(-F // _BLOCK))
-        _kernel("visillum")(cen, orig, nrm, t1, t2, clear, np.ascontiguousarray(sc, float),
-                            np.ascontiguousarray(sdir, float), np.ascontiguousarray(dark, bool), *bvh.packed,
-                            vis, lit, nblk)
+        _run_chunks(_kernel("visillum"), (cen, orig, nrm, t1, t2, clear, _c(sc, float), _c(sdir, float),
+                                          _c(dark, bool), *bvh.packed, vis, lit, nblk), nblk, nblk)
         return vis, lit
     vis = np.empty((N, F), bool)
     lit = np.empty((N, F), bool)

@@ -23,7 +23,8 @@ doi:10.1007/s10569-014-9587-y)
 * Velocities from x by Izzo's reconstruction (radial/tangential components).
 
 Implementation: one scalar kernel written as plain Python on floats, compiled with numba
-(``parallel=True``, a ``prange`` over problems) when numba is installed; without numba (or with
+(a loop over a range of problems, which large batches spread over threads in ranges of 1024) when numba
+is installed; without numba (or with
 ``MMXSIM_NO_NUMBA=1``) the same kernel runs in a Python loop (about 1e4 problems per second,
 ``benchmarks/bench_lambert.py``). Units: whatever ``mu``, ``r`` and ``tof`` share (km, s).
 
@@ -42,7 +43,7 @@ from ..errors import InputError
 
 from .._accel import HAVE_NUMBA  # MMXSIM_NO_NUMBA=1 forces the pure-Python fallback
 from .._accel import jit
-from .._accel import prange as _prange
+from .._accel import run_chunks
 
 __all__ = ["lambert", "lambert_all", "solve", "max_revolutions", "HAVE_NUMBA"]
 
@@ -252,18 +253,25 @@ def _solve_one(mu, r1x, r1y, r1z, r2x, r2y, r2z, tof, n, right, prograde, out):
     out[7] = 0.0
 
 
-def _batch_impl(mu, r1, r2, tof, n, right, prograde, out):
-    m = tof.shape[0]
-    for i in _prange(m):
+def _batch_range(mu, r1, r2, tof, n, right, prograde, out, i0, i1):
+    for i in range(i0, i1):
         _solve_one(mu, r1[i, 0], r1[i, 1], r1[i, 2], r2[i, 0], r2[i, 1], r2[i, 2], tof[i], n, right,
                    prograde, out[i])
 
 
 def _batch_serial(mu, r1, r2, tof, n, right, prograde, out):
+    """Every problem, in order, in the calling thread."""
+    _batch_range(mu, r1, r2, tof, n, right, prograde, out, 0, tof.shape[0])
+
+
+def _batch_threads(mu, r1, r2, tof, n, right, prograde, out):
+    """Every problem, in ranges of ``_CHUNK`` spread over threads (:func:`mmxsim._accel.run_chunks`;
+    the compiled range kernel releases the GIL)."""
     m = tof.shape[0]
-    for i in range(m):
-        _solve_one(mu, r1[i, 0], r1[i, 1], r1[i, 2], r2[i, 0], r2[i, 1], r2[i, 2], tof[i], n, right,
-                   prograde, out[i])
+    run_chunks(_batch_range, (mu, r1, r2, tof, n, right, prograde, out), m, -(-m // _CHUNK))
+
+
+_CHUNK = 1024  # problems per work item of the threaded batch (~1 ms)
 
 
 _SCALAR_FUNCS = ("_hyp2f1b", "_x2tof", "_dtdx", "_householder_l", "_tmin", "_nmax", "_solve_one")
@@ -275,8 +283,7 @@ def _pure_python_namespace() -> dict:
     import types
 
     g = dict(globals())
-    g["_prange"] = range
-    for name in (*_SCALAR_FUNCS, "_batch_impl", "_batch_serial"):
+    for name in (*_SCALAR_FUNCS, "_batch_range", "_batch_serial"):
         f = globals()[name]
         f = getattr(f, "py_func", f)
         g[name] = types.FunctionType(f.__code__, g, name)
@@ -288,16 +295,18 @@ PURE = _pure_python_namespace()  # PURE["_solve_one"], PURE["_batch_serial"]: no
 if HAVE_NUMBA:  # compile lazily on first call, cached on disk by numba
     for _name in _SCALAR_FUNCS:
         globals()[_name] = jit(globals()[_name])
-    _batch_serial = jit(_batch_serial)
-    _batch_impl = jit(_batch_impl, parallel=True)
+    # one compiled kernel over a range of problems, for the serial and the threaded batch (a
+    # parallel=True build compiled three times slower, and the serial one besides)
+    _batch_range = jit(_batch_range)
     del _name
 
 
 def _kernel(parallel: bool = True):
-    """The batch kernel: numba-compiled (parallel or serial) or the pure-Python one."""
+    """The batch call: the compiled range kernel over threads (``parallel``) or in the calling thread,
+    or the pure-Python loop without numba."""
     if not HAVE_NUMBA:
         return PURE["_batch_serial"]
-    return _batch_impl if parallel else _batch_serial
+    return _batch_threads if parallel else _batch_serial
 
 
 # ---------------------------------------------------------------------------------------------
@@ -324,6 +333,13 @@ def _check(mu, r1, r2, tof, revs, branch):
     return r1, r2, tof
 
 
+def _writable(a):
+    """``a`` C-contiguous and writable (copied only where needed): the kernel then sees one set of
+    argument types (numba compiles a version for read-only arrays of its own)."""
+    a = np.ascontiguousarray(a)
+    return a if a.flags.writeable else a.copy()
+
+
 def solve(mu: float, r1, r2, tof, revs: int = 0, branch: str = "left", prograde: bool = True,
           parallel: bool = True):
     """Vectorised Lambert solver: N problems at once.
@@ -345,9 +361,9 @@ def solve(mu: float, r1, r2, tof, revs: int = 0, branch: str = "left", prograde:
     r1, r2, tof = _check(mu, r1, r2, tof, revs, branch)
     shape = np.broadcast_shapes(r1.shape[:-1], r2.shape[:-1], tof.shape)
     n = int(np.prod(shape)) if shape else 1
-    R1 = np.ascontiguousarray(np.broadcast_to(r1, shape + (3,)).reshape(n, 3))
-    R2 = np.ascontiguousarray(np.broadcast_to(r2, shape + (3,)).reshape(n, 3))
-    TT = np.ascontiguousarray(np.broadcast_to(tof, shape).reshape(n))
+    R1 = _writable(np.broadcast_to(r1, shape + (3,)).reshape(n, 3))
+    R2 = _writable(np.broadcast_to(r2, shape + (3,)).reshape(n, 3))
+    TT = _writable(np.broadcast_to(tof, shape).reshape(n))
     out = np.empty((n, 8))
     _kernel(parallel)(float(mu), R1, R2, TT, int(revs), branch == "right", bool(prograde), out)
     v1 = out[:, 0:3].reshape(shape + (3,))
