@@ -21,7 +21,7 @@ except ImportError:  # pragma: no cover - depends on the environment
     HAVE_NUMBA = False
     prange = range
 
-__all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads", "run_rows"]
+__all__ = ["HAVE_NUMBA", "numba", "prange", "jit", "num_threads"]
 
 
 def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
@@ -40,31 +40,6 @@ def jit(f, parallel: bool = False, inline: bool = False, cache: bool = True):
 def num_threads() -> int:
     """numba's current number of threads (1 without numba)."""
     return numba.get_num_threads() if HAVE_NUMBA else 1
-
-
-def run_rows(kernel, n: int, args: tuple, threads: int | None = None, chunks_per_thread: int = 4) -> None:
-    """Call ``kernel(i0, i1, *args)`` over the rows ``[0, n)`` of an ensemble whose rows are independent
-    (each writes only its own outputs): in this thread when one thread is allowed (``threads``, default
-    :func:`num_threads`, the setting :func:`limit_threads` changes), else in that many threads over
-    chunks of rows taken in turn (``chunks_per_thread`` per thread, so that rows of uneven cost keep the
-    threads busy). The kernel is a serial jitted function (:func:`jit` releases the GIL): compiling it
-    costs a fraction of a ``parallel=True`` ``prange`` kernel's parfor passes, and as each row's
-    arithmetic does not depend on how the rows are split, the results are the same for any number of
-    threads."""
-    n = int(n)
-    nth = num_threads() if threads is None else max(1, int(threads))
-    nth = min(nth, n) if HAVE_NUMBA else 1  # without numba the kernel is Python: threads would not help
-    if nth <= 1:
-        kernel(0, n, *args)
-        return
-    from concurrent.futures import ThreadPoolExecutor
-
-    nchunk = min(n, nth * max(1, int(chunks_per_thread)))
-    edges = [n * k // nchunk for k in range(nchunk + 1)]
-    with ThreadPoolExecutor(max_workers=nth) as pool:
-        done = [pool.submit(kernel, edges[k], edges[k + 1], *args) for k in range(nchunk)]
-        for f in done:
-            f.result()  # an exception in a chunk is raised here
 
 
 def _blas_setters() -> list:

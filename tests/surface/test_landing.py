@@ -105,24 +105,6 @@ def test_monte_carlo_reproducible(plan):
     assert np.all(np.linalg.norm(a.touchdown.position_km - c.touchdown.position_km, axis=1) > 0)
 
 
-def test_ensemble_in_threads_equals_the_serial_one(plan, monkeypatch):
-    """The trajectories run in chunks over threads (``_accel.run_rows``) give the same bits as one
-    serial pass, whatever the number of threads and chunks: each trajectory writes its own rows."""
-    import mmxsim.surface.landing as L
-    from mmxsim._accel import run_rows
-
-    runs = {}
-    for threads, per_thread in ((1, 1), (2, 1), (3, 5)):
-        monkeypatch.setattr(L, "run_rows", lambda k, n, a, threads=None, t=threads, c=per_thread:
-                            run_rows(k, n, a, threads=t, chunks_per_thread=c))
-        d = landing_dispersion(plan, n=23, seed=3, record=2)
-        runs[(threads, per_thread)] = (d.touchdown.position_km, d.touchdown.vertical_m_s, d.tracks)
-    ref = runs.pop((1, 1))
-    for got in runs.values():
-        for a, b in zip(ref, got):
-            np.testing.assert_array_equal(a, b)
-
-
 def test_ellipse_vs_sample_statistics(plan):
     """The k-sigma ellipse is the sample covariance's: semi-axes^2 = k^2 eigenvalues (to 1e-9)
     and the major axis is the leading eigenvector. Then, with synthetic Gaussian offsets of known

@@ -1,8 +1,7 @@
 """The compiled kernels of :mod:`mmxsim.surface.landing`: the descent right-hand side (circular
 Hill problem in Phobos' body frame with the interpolated gravity), the executed burn, and the
 ensemble driver (fixed-step RK4 of :mod:`mmxsim.dynamics.fixed_step`, altitude crossings by
-bisection on the step; numba through :mod:`mmxsim._accel`): a serial kernel over a range of
-trajectories, which :func:`mmxsim._accel.run_rows` runs in threads."""
+bisection on the step; numba through :mod:`mmxsim._accel`, parallel over trajectories)."""
 
 from __future__ import annotations
 
@@ -10,7 +9,7 @@ import math
 
 import numpy as np
 
-from .._accel import jit
+from .._accel import jit, prange
 from ..dynamics.fixed_step import event_bisector, rk4_stepper, rk4_work
 from ..gravity.fast import grid_accel_point, radius_interp
 
@@ -74,15 +73,15 @@ def _exec_burn(dv, err, out):
 _exec_burn = jit(_exec_burn)
 
 
-def _descent_rows(i0, i1, X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, dt, t_max, r_esc,
+def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, dt, t_max, r_esc,
                   G, Rg, gm, dq, dlat, dlon, shR, shC, shS, n, out, burns, hist):
-    """Propagate trajectories i0 <= i < i1 from X0[i] (state just after the executed departure burn).
+    """Propagate trajectories i from X0[i] (state just after the executed departure burn).
     out[i] = (t, x, y, z, vx, vy, vz, status), burns[i] = (correction dv, braking dv) (km/s).
-    hist (m, nsteps, 7) records (t, state) of the first m trajectories (m may be 0). Each trajectory
-    writes only its own rows: :func:`mmxsim._accel.run_rows` runs chunks of them in threads."""
+    hist (m, nsteps, 7) records (t, state) of the first m trajectories (m may be 0)."""
+    ntr = X0.shape[0]
     nrec = hist.shape[0]
     nmax = hist.shape[1]
-    for i in range(i0, i1):
+    for i in prange(ntr):
         s = np.empty(6)
         s1 = np.empty(6)
         sb = np.empty(6)
@@ -166,4 +165,5 @@ def _descent_rows(i0, i1, X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, 
 
 
 LANDED_C, IMPACT_C, TIMEOUT_C, ESCAPED_C = LANDED, IMPACT_BEFORE_BRAKING, TIMEOUT, ESCAPED
-_descent_kernel = jit(_descent_rows)
+_descent_serial = jit(_descent_impl, parallel=False)
+_descent_parallel = jit(_descent_impl, parallel=True)

@@ -52,7 +52,7 @@ Simplified model (stated assumptions; see docs/descent.md)
   ``numpy.random.default_rng(seed)``: same seed, same ensemble.
 
 Integration: fixed-step classical Runge-Kutta 4 (default 10 s; the local dynamical time near
-the surface is ~1400 s) in a numba kernel run in threads over trajectories; altitude crossings are
+the surface is ~1400 s) in a numba kernel parallel over trajectories; altitude crossings are
 located by bisection on the step. Validated against SciPy DOP853 with the exact polyhedron in
 tests/surface/test_landing.py (tolerance stated there).
 """
@@ -64,13 +64,12 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .._accel import run_rows
 from ..bodies import PHOBOS_MEAN_MOTION
 from ..errors import InputError
 from ..gravity.fast import GridGravity
 from ._descent_kernels import ESCAPED, IMPACT_BEFORE_BRAKING, LANDED, TIMEOUT  # status codes
 from ._descent_kernels import _step  # noqa: F401 (the RK4 step of the descent model, used by tests)
-from ._descent_kernels import _descent_kernel, _exec_burn
+from ._descent_kernels import _descent_parallel, _descent_serial, _exec_burn
 
 N = PHOBOS_MEAN_MOTION  # rad/s, [JPL-SAT] 1128.8447569 deg/day
 HILL_TO_BODY = np.diag([-1.0, -1.0, 1.0])  # as mmxsim.orbits.qso (180 deg about z)
@@ -212,12 +211,11 @@ def _propagate(grid, X0, plan_args, h_b, v_tgt, nav_c, exec_c, nav_b, exec_b, dt
     burns = np.empty((n, 6))
     hist = np.zeros((record, nsteps, 7))
     t_c, xnom_c, K = plan_args
-    args = (X0, float(t_c), np.ascontiguousarray(xnom_c, float), np.ascontiguousarray(K, float),
-            np.ascontiguousarray(nav_c, float), np.ascontiguousarray(exec_c, float), float(h_b),
-            np.ascontiguousarray(v_tgt, float), np.ascontiguousarray(nav_b, float),
-            np.ascontiguousarray(exec_b, float), float(dt), float(t_max), _R_ESCAPE_KM, *grid.kernel_args, N, out,
-            burns, hist)
-    run_rows(_descent_kernel, n, args, threads=None if parallel else 1)  # in threads over the trajectories
+    f = _descent_parallel if (parallel and n > 1) else _descent_serial
+    f(X0, float(t_c), np.ascontiguousarray(xnom_c, float), np.ascontiguousarray(K, float),
+      np.ascontiguousarray(nav_c, float), np.ascontiguousarray(exec_c, float), float(h_b),
+      np.ascontiguousarray(v_tgt, float), np.ascontiguousarray(nav_b, float), np.ascontiguousarray(exec_b, float),
+      float(dt), float(t_max), _R_ESCAPE_KM, *grid.kernel_args, N, out, burns, hist)
     return out, burns, hist
 
 
@@ -716,7 +714,7 @@ def landing_dispersion(plan: DescentPlan, n: int = 1000, seed: int = 0, model: D
                        limits: TouchdownLimits = TouchdownLimits(), record: int = 0) -> Dispersion:
     """Monte Carlo of the descent: the spacecraft's true departure state is the planned one plus
     a navigation error; each burn is computed from navigated states and executed with errors
-    (see module docstring). Ensemble propagated in threads (``mmxsim._accel.run_rows``). ``record`` > 0
+    (see module docstring). Ensemble propagated in parallel (numba threads). ``record`` > 0
     keeps the integrator steps (t, state) of the first ``record`` trajectories in
     ``Dispersion.tracks`` (record, steps, 7), unused rows zero."""
     if not isinstance(n, (int, np.integer)) or not 1 <= n <= 10_000_000:
