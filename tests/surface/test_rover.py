@@ -136,6 +136,25 @@ def test_friction_stops_at_analytic_distance():
         assert abs(res.rest_position_m[0, 1]) < 1e-6
 
 
+def test_read_only_frictions_do_not_compile_the_kernel_again():
+    """run_states passes the frictions as a read-only broadcast view; the kernel gets a writable copy,
+    so that it is compiled for one argument type only (a second type is a second compilation of the
+    largest rover kernel on a first run)."""
+    from mmxsim._accel import HAVE_NUMBA
+    from mmxsim.surface.rover.kernels import _deploy_kernel
+
+    if not HAVE_NUMBA:
+        pytest.skip("numba's compiled versions only")
+    env = rv.make_env(settings=rv.Settings(t_max_s=1.0))
+    X = _state((0.0, 0.0, 1.0))
+    rv.run_states(env, X[None], friction=0.5)
+    mu = np.full(2, 0.5)
+    mu.flags.writeable = False
+    rv.run_states(env, np.stack([X, X]), friction=mu)
+    rv.run_states(env, np.stack([X, X]), friction=np.broadcast_to(0.7, (2,)))
+    assert len(_deploy_kernel.signatures) == 1, _deploy_kernel.signatures
+
+
 def test_rests_on_slope_below_friction_angle_and_slides_above():
     """Stick friction: on a 20° plane with μ = 0.6 (friction angle 31°) a rover set down at rest
     stays (drift < 1 mm over 60 s); with μ = 0.2 (11°) it slides away (> 1 m)."""

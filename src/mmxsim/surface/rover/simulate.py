@@ -152,7 +152,9 @@ class _Env:
                                                                                   float(restitution[0]))[1])
         out = np.zeros((n, _NOUT))
         hist = np.zeros((record, nsteps, 8))
-        _deploy_kernel(np.ascontiguousarray(X0), cns, np.asarray(friction, float), self.prm, self.pts, self.rad,
+        # a fresh writable copy of the frictions: the read-only view run_states passes would make numba
+        # compile the kernel a second time, for that type
+        _deploy_kernel(np.ascontiguousarray(X0), cns, np.array(friction, dtype=float), self.prm, self.pts, self.rad,
                        np.ascontiguousarray(self.terrain.base, float), self.terrain.relief, self.Mb, self.site,
                        self.Rlb, self.Om, self.G, self.Rg, self.shC, self.shS, out, hist)
         return out, hist
