@@ -165,5 +165,7 @@ def _descent_impl(X0, t_c, xnom_c, K, nav_c, exec_c, h_b, v_tgt, nav_b, exec_b, 
 
 
 LANDED_C, IMPACT_C, TIMEOUT_C, ESCAPED_C = LANDED, IMPACT_BEFORE_BRAKING, TIMEOUT, ESCAPED
+# One serial kernel. (A parallel=True twin built from the same function shared numba's disk-cache
+# entry with it, numba's key ignoring the parallel flag, so whichever was compiled first served both;
+# the analyses' workers run numba on one thread anyway: mmxsim.analyses.AnalysisWorkers.)
 _descent_serial = jit(_descent_impl, parallel=False)
-_descent_parallel = jit(_descent_impl, parallel=True)

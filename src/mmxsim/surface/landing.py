@@ -52,7 +52,7 @@ Simplified model (stated assumptions; see docs/descent.md)
   ``numpy.random.default_rng(seed)``: same seed, same ensemble.
 
 Integration: fixed-step classical Runge-Kutta 4 (default 10 s; the local dynamical time near
-the surface is ~1400 s) in a numba kernel parallel over trajectories; altitude crossings are
+the surface is ~1400 s) in a numba kernel looping over the trajectories (serial); altitude crossings are
 located by bisection on the step. Validated against SciPy DOP853 with the exact polyhedron in
 tests/surface/test_landing.py (tolerance stated there).
 """
@@ -69,7 +69,7 @@ from ..errors import InputError
 from ..gravity.fast import GridGravity
 from ._descent_kernels import ESCAPED, IMPACT_BEFORE_BRAKING, LANDED, TIMEOUT  # status codes
 from ._descent_kernels import _step  # noqa: F401 (the RK4 step of the descent model, used by tests)
-from ._descent_kernels import _descent_parallel, _descent_serial, _exec_burn
+from ._descent_kernels import _descent_serial, _exec_burn
 
 N = PHOBOS_MEAN_MOTION  # rad/s, [JPL-SAT] 1128.8447569 deg/day
 HILL_TO_BODY = np.diag([-1.0, -1.0, 1.0])  # as mmxsim.orbits.qso (180 deg about z)
@@ -203,16 +203,14 @@ def site_from_point(grid: GridGravity, point_km, tolerance_m: float = 100.0):
     return math.degrees(la[0]), math.degrees(lo[0])
 
 
-def _propagate(grid, X0, plan_args, h_b, v_tgt, nav_c, exec_c, nav_b, exec_b, dt, t_max, record=0, nsteps=0,
-               parallel=True):
+def _propagate(grid, X0, plan_args, h_b, v_tgt, nav_c, exec_c, nav_b, exec_b, dt, t_max, record=0, nsteps=0):
     X0 = np.ascontiguousarray(np.atleast_2d(X0), float)
     n = len(X0)
     out = np.empty((n, 8))
     burns = np.empty((n, 6))
     hist = np.zeros((record, nsteps, 7))
     t_c, xnom_c, K = plan_args
-    f = _descent_parallel if (parallel and n > 1) else _descent_serial
-    f(X0, float(t_c), np.ascontiguousarray(xnom_c, float), np.ascontiguousarray(K, float),
+    _descent_serial(X0, float(t_c), np.ascontiguousarray(xnom_c, float), np.ascontiguousarray(K, float),
       np.ascontiguousarray(nav_c, float), np.ascontiguousarray(exec_c, float), float(h_b),
       np.ascontiguousarray(v_tgt, float), np.ascontiguousarray(nav_b, float), np.ascontiguousarray(exec_b, float),
       float(dt), float(t_max), _R_ESCAPE_KM, *grid.kernel_args, N, out, burns, hist)
@@ -227,7 +225,7 @@ def _ballistic(grid, X0, T, dt):
     z4 = np.zeros((len(X0), 4))
     z6 = np.zeros((len(X0), 6))
     out, _, _ = _propagate(grid, X0, (T, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3), z6, z4, z3, z4,
-                           dt, T, parallel=len(X0) > 1)
+                           dt, T)
     return out[:, 1:7]
 
 
@@ -352,7 +350,7 @@ def periodic_qso_grid(size_km: float, grid: GridGravity | None = None, guess=Non
     nst = int(T / dt) + 3
     out, _, hist = _propagate(grid, X0[None], (T, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3),
                               np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)), dt, T,
-                              record=1, nsteps=nst, parallel=False)
+                              record=1, nsteps=nst)
     k = 1 + int(np.count_nonzero(hist[0, 1:, 0] > 0.0))
     P = hist[0, :k, 1:4]
     h = grid.altitude(P)[0]
@@ -546,7 +544,7 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
     nchk = int(T / dt)
     _, _, hist = _propagate(grid, Xd[None], (T, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3),
                             np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)), dt, T,
-                            record=1, nsteps=nchk + 2, parallel=False)
+                            record=1, nsteps=nchk + 2)
     hs = grid.altitude(hist[0, :nchk, 1:4])[0]
     if np.any(hs[1:] < hb * 0.999):
         raise InputError("site", (site_lat_deg, site_lon_deg),
@@ -573,9 +571,9 @@ def plan_descent(start, site_lat_deg: float, site_lon_deg: float, grid: GridGrav
     return plan
 
 
-def _run(plan, X0, nav_c, exec_c, nav_b, exec_b, record=0, nsteps=0, parallel=True):
+def _run(plan, X0, nav_c, exec_c, nav_b, exec_b, record=0, nsteps=0):
     return _propagate(plan.grid, X0, plan.args, plan.brake_altitude_km, plan.v_brake_target, nav_c, exec_c, nav_b,
-                      exec_b, plan.dt, plan.t_max, record, nsteps, parallel)
+                      exec_b, plan.dt, plan.t_max, record, nsteps)
 
 
 def nominal_trajectory(plan: DescentPlan):
@@ -583,7 +581,7 @@ def nominal_trajectory(plan: DescentPlan):
     nsteps = int(plan.t_max / plan.dt) + 10
     Xd = np.concatenate([plan.state0[:3], plan.state0[3:] + plan.dv1])
     out, _, hist = _run(plan, Xd[None], np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)),
-                        record=1, nsteps=nsteps, parallel=False)
+                        record=1, nsteps=nsteps)
     k = 1 + int(np.count_nonzero(hist[0, 1:, 0] > 0.0))  # recorded steps (t > 0 after the first)
     t = np.append(hist[0, :k, 0], out[0, 0])
     X = np.vstack([hist[0, :k, 1:], out[0, 1:7]])
@@ -714,7 +712,7 @@ def landing_dispersion(plan: DescentPlan, n: int = 1000, seed: int = 0, model: D
                        limits: TouchdownLimits = TouchdownLimits(), record: int = 0) -> Dispersion:
     """Monte Carlo of the descent: the spacecraft's true departure state is the planned one plus
     a navigation error; each burn is computed from navigated states and executed with errors
-    (see module docstring). Ensemble propagated in parallel (numba threads). ``record`` > 0
+    (see module docstring). Ensemble propagated by one numba kernel (serial). ``record`` > 0
     keeps the integrator steps (t, state) of the first ``record`` trajectories in
     ``Dispersion.tracks`` (record, steps, 7), unused rows zero."""
     if not isinstance(n, (int, np.integer)) or not 1 <= n <= 10_000_000:
