@@ -96,7 +96,7 @@ def try_lock(d, sig):
     """Take dispatcher ``d``'s lock for signature ``sig`` without waiting: the open file descriptor
     (close it to release), False when another process holds it, None when there is no lock here."""
     try:
-        import fcntl
+        import fcntl  # noqa: F401 - no lock without it (Windows)
 
         from numba.core import sigutils
 
@@ -106,13 +106,23 @@ def try_lock(d, sig):
         fd = _open_lock(path)
     except (ImportError, OSError, TypeError, ValueError):
         return None
+    if _take(fd):
+        return fd
+    os.close(fd)
+    return False
+
+
+def _take(fd) -> bool:
+    """Lock the open lock file ``fd`` without waiting and write this process' id into it; False
+    when another process holds it."""
+    import fcntl
+
     try:
         fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        _mark_holder(fd)
-        return fd
     except OSError:
-        os.close(fd)
         return False
+    _mark_holder(fd)
+    return True
 
 
 def _mark_holder(fd) -> None:
@@ -158,40 +168,32 @@ def _acquire(path):
     """The descriptor of ``path`` locked (waiting while another process compiles: up to
     :data:`LOCK_WAIT_S`, and not for a starved lower-priority holder, :func:`_starved`), or None
     (no lock: compile anyway)."""
-    import fcntl
     import time
 
     try:
         fd = _open_lock(path)
     except OSError:
         return None
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        _mark_holder(fd)
+    if _take(fd):
         return fd
-    except OSError:
-        pass
     t0 = last = time.monotonic()
     LOCK_STATS["waited"] += 1
     delay, seen = 0.005, []
     while True:  # polled rather than a blocking flock: the wait stays bounded and interruptible
         time.sleep(delay)
         delay = min(0.05, delay * 2)
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-            _mark_holder(fd)
+        if _take(fd):
             break
-        except OSError:
-            now = time.monotonic()
-            starved = False
-            if now - last >= 0.25:
-                last = now
-                starved = _starved(fd, seen, now)
-            if starved or now - t0 > LOCK_WAIT_S:
-                LOCK_STATS["gave_up"] += 1
-                os.close(fd)
-                fd = None
-                break
+        now = time.monotonic()
+        starved = False
+        if now - last >= 0.25:
+            last = now
+            starved = _starved(fd, seen, now)
+        if starved or now - t0 > LOCK_WAIT_S:
+            LOCK_STATS["gave_up"] += 1
+            os.close(fd)
+            fd = None
+            break
     LOCK_STATS["wait_s"] += time.monotonic() - t0
     return fd
 
