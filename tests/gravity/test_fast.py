@@ -181,14 +181,10 @@ def _grid_and_random_dirs(deg, n_random, seed=5):
 
 
 @pytest.mark.skipif(not fast.HAVE_NUMBA, reason="the BVH ray kernel needs numba")
-def test_ray_spans_bvh_equal_the_brute_force():
-    """The BVH-culled ray casting of ray_radii gives the crossings of the brute-force test of every
-    ray against every facet: the outermost and innermost crossing of grid rays (through vertices
-    and edges: the lat/lon nodes of a mesh sampled on a lat/lon grid) and random rays, on thomas3k
-    and on the folded mesh of test_overhang_tolerance (three crossings). Bit-identical here
-    (the same operations in the same order); held to 1e-13 relative in case NumPy's einsum sums
-    its 3-term products in another order elsewhere. A BVH that dropped facets, a wrong box test
-    or a facet tolerance lost on edges fails this."""
+
+def _thomas_and_folded_rays():
+    """[(thomas3k, grid and random rays), (thomas3k with one vertex pushed sideways so that rays near it
+    cross the surface three times, the same rays plus 200 around that vertex)]."""
     from mmxsim.bodies.shapes import ShapeModel, phobos_shape
 
     s = phobos_shape("thomas3k")
@@ -200,7 +196,17 @@ def test_ray_spans_bvh_equal_the_brute_force():
     d = _grid_and_random_dirs(6.0, 400)
     d_bent = np.vstack([d, (V[k] / np.linalg.norm(V[k]) + 0.02 * np.random.default_rng(1).normal(size=(200, 3)))])
     d_bent /= np.linalg.norm(d_bent, axis=1)[:, None]
-    for shape, dirs in ((s, d), (bent, d_bent)):
+    return [(s, d), (bent, d_bent)]
+
+def test_ray_spans_bvh_equal_the_brute_force():
+    """The BVH-culled ray casting of ray_radii gives the crossings of the brute-force test of every
+    ray against every facet: the outermost and innermost crossing of grid rays (through vertices
+    and edges: the lat/lon nodes of a mesh sampled on a lat/lon grid) and random rays, on thomas3k
+    and on the folded mesh of test_overhang_tolerance (three crossings). Bit-identical here
+    (the same operations in the same order); held to 1e-13 relative in case NumPy's einsum sums
+    its 3-term products in another order elsewhere. A BVH that dropped facets, a wrong box test
+    or a facet tolerance lost on edges fails this."""
+    for shape, dirs in _thomas_and_folded_rays():
         last_b, first_b = fast._ray_spans_bvh(shape, dirs)
         last_n, first_n = fast._ray_spans_numpy(shape, dirs)
         np.testing.assert_allclose(last_b, last_n, rtol=1e-13, atol=0)
@@ -215,18 +221,7 @@ def test_cone_culled_ray_spans_equal_the_brute_force_and_the_kernel():
     rays through vertices and edges, random rays, the folded mesh's triple crossings), and the BVH
     kernel's numbers bit for bit (the same operations in the same order). A cone too narrow (a
     dropped facet) or another summation order fails this."""
-    from mmxsim.bodies.shapes import ShapeModel, phobos_shape
-
-    s = phobos_shape("thomas3k")
-    V = s.vertices.copy()
-    k = int(np.argmax(np.abs(V[:, 2]) < 0.5))
-    t = np.cross([0, 0, 1.0], V[k] / np.linalg.norm(V[k]))
-    V[k] = V[k] + 0.25 * np.linalg.norm(V[k]) * t
-    bent = ShapeModel(V, s.faces, name="bent")
-    d = _grid_and_random_dirs(6.0, 400)
-    d_bent = np.vstack([d, (V[k] / np.linalg.norm(V[k]) + 0.02 * np.random.default_rng(1).normal(size=(200, 3)))])
-    d_bent /= np.linalg.norm(d_bent, axis=1)[:, None]
-    for shape, dirs in ((s, d), (bent, d_bent)):
+    for shape, dirs in _thomas_and_folded_rays():
         last_c, first_c = fast._ray_spans_culled(shape, dirs, chunk=100)  # several chunks
         last_n, first_n = fast._ray_spans_numpy(shape, dirs)
         np.testing.assert_allclose(last_c, last_n, rtol=1e-13, atol=0)
@@ -236,7 +231,9 @@ def test_cone_culled_ray_spans_equal_the_brute_force_and_the_kernel():
             np.testing.assert_array_equal(last_c, last_b)
             np.testing.assert_array_equal(first_c, first_b)
     assert np.max(last_c - first_c) > 0.1  # the folded mesh's rays do cross three times
-    axis, cmin = fast._facet_cones(s)
+    from mmxsim.bodies.shapes import phobos_shape
+
+    axis, cmin = fast._facet_cones(phobos_shape("thomas3k"))
     assert np.all(cmin > 0.99)  # thomas3k's facets subtend < 8 deg: the culling keeps few of them
 
 
