@@ -9,7 +9,10 @@ its start to its exit (wall), with:
   an upper bound), and the peak of the sum of their proportional set sizes (PSS, /proc/PID/smaps_rollup:
   a shared page counted once in all, split among the processes that map it: the memory the run holds;
   processes outside the run that map the same libraries take their share, so on a busy machine it is
-  a little lower than on an idle one);
+  a little lower than on an idle one), sampled every 1 s: reading smaps_rollup walks each process' page
+  tables, ~20 ms of CPU per sample of a quick run's three processes, which sampled every 0.1 s took a
+  fifth of a core from the run it measured (2-3 s of a quick run's wall time on 2 cores); the sampler's
+  own CPU seconds are printed with each run (``sampler``);
 * the run's own breakdown from its summary.json: ``timings_s`` (set-up, compilation, propagation,
   analyses, outputs) and each analysis' ``seconds``.
 
@@ -21,7 +24,10 @@ Caches:
   ``__pycache__`` beside the sources) and ``XDG_CACHE_HOME`` (heyoka's compiled integrators: heyoka keeps
   them in ``$XDG_CACHE_HOME/heyoka``, else ``~/.cache/heyoka``, checked with
   ``heyoka.llvm_state.get_diskcache_path()``) pointed at fresh empty folders. Python's own bytecode is not
-  cleared (``pip install`` compiles it).
+  cleared (``pip install`` compiles it): the benchmark byte-compiles ``src/mmxsim`` first (``compileall``,
+  into the git-ignored ``__pycache__`` folders), so that the runs, which import from ``src``, read bytecode
+  as an installed package does even where ``PYTHONDONTWRITEBYTECODE`` is set (without it each process
+  compiled mmxsim's modules from source: ~0.5 s of CPU per process).
 
 Cold costs (``--costs``): the quick run (or the full one with ``--only full``) twice in one process
 each, first with fresh caches then with the caches that first run filled, instrumented: every numba
@@ -57,6 +63,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import subprocess
 import sys
 import tempfile
@@ -111,6 +118,13 @@ def _tree_rss(pid: int, pss: list | None = None) -> int:
         return 0
 
 
+def byte_compile() -> None:
+    """Byte-compile ``src/mmxsim`` as ``pip install`` does (see the module docstring)."""
+    import compileall
+
+    compileall.compile_dir(str(ROOT / "src" / "mmxsim"), quiet=1)
+
+
 def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = None) -> dict:
     with tempfile.TemporaryDirectory(prefix="bench_mission_") as tmp:
         tmp = Path(tmp)
@@ -127,16 +141,20 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
             cmd.append("--quick")
         if workers is not None:
             cmd += ["--workers", str(workers)]
+        self0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         peak_tree, peak_pss = [0], [0]
         stop = threading.Event()
 
         def sample():
+            n = 0
             while not stop.is_set():
-                pss: list = []
+                pss: list | None = [] if n % 10 == 0 else None  # PSS every 1 s: see the module docstring
                 peak_tree[0] = max(peak_tree[0], _tree_rss(proc.pid, pss))
-                peak_pss[0] = max(peak_pss[0], pss[0])
+                if pss:
+                    peak_pss[0] = max(peak_pss[0], pss[0])
+                n += 1
                 stop.wait(0.1)
 
         th = threading.Thread(target=sample, daemon=True)
@@ -145,13 +163,15 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
         wall = time.perf_counter() - t0
         stop.set()
         th.join()
+        self1 = resource.getrusage(resource.RUSAGE_SELF)  # this process only sampled meanwhile
+        sampler_s = (self1.ru_utime - self0.ru_utime) + (self1.ru_stime - self0.ru_stime)
         proc.returncode = os.waitstatus_to_exitcode(status)
         err = proc.stderr.read().decode(errors="replace")
         if proc.returncode != 0:
             raise SystemExit(f"{' '.join(cmd)} failed ({proc.returncode}):\n{err[-3000:]}")
         summary = json.loads((out / "summary.json").read_text())
     return {"quick": quick, "cold": cold, "workers": workers or 1, "wall_s": wall,
-            "cpu_s": usage.ru_utime + usage.ru_stime,
+            "cpu_s": usage.ru_utime + usage.ru_stime, "sampler_cpu_s": sampler_s,
             "peak_child_mb": usage.ru_maxrss / 1024, "peak_tree_mb": peak_tree[0] / 2**20,
             "peak_tree_pss_mb": peak_pss[0] / 2**20,
             "timings": summary["timings_s"],
@@ -400,6 +420,7 @@ def main():
         print(cost_hints({k: v.get("seconds", float("nan")) for k, v in summary.get("analyses", {}).items()}))
         return
     if args.costs:
+        byte_compile()
         cold_costs(args.only != "full", args.warm_json, args.keep)
         return
     kinds = {"quick": [True], "full": [False], "all": [True, False]}[args.only]
@@ -410,6 +431,7 @@ def main():
     except OSError:
         load = float("nan")
     print(f"python {sys.version.split()[0]}, {os.cpu_count()} CPUs, load {load:.2f} before")
+    byte_compile()
     rows = []
     for quick in kinds:
         for cold in caches:
@@ -419,7 +441,7 @@ def main():
                     rows.append(r)
                     t = r["timings"]
                     print(f"{'quick' if quick else 'full':5s} {'cold' if cold else 'warm'} workers={w}: "
-                          f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU), peak {r['peak_child_mb']:.0f} MB "
+                          f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU; sampler {r['sampler_cpu_s']:.2f} s CPU), peak {r['peak_child_mb']:.0f} MB "
                           f"(process tree {r['peak_tree_mb']:.0f} MB, PSS {r['peak_tree_pss_mb']:.0f} MB); "
                           f"set-up {t.get('setup_s', 0):.1f} s, compile "
                           f"{t.get('compile_s', 0):.1f} s, propagate {t.get('propagate_s', 0):.1f} s, analyses "
