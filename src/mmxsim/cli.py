@@ -229,6 +229,25 @@ def _fail(exc: Exception) -> None:
     raise typer.Exit(2)
 
 
+_EXIT_FREEZE: list = []
+
+
+def _quick_exit() -> None:
+    """Make the interpreter's exit after a run cheap: an exit handler, registered before any other of
+    the run's and so run last, moves every object still alive to the collector's permanent generation
+    (``gc.freeze``), so the full collections of Python's finalization skip them. After a run some
+    300,000 objects are alive (modules, caches, the run's products); collecting them at exit, which
+    frees nothing the operating system would not, took ~0.7 s of a quick run's wall time. Exit
+    handlers and the finalizers of objects freed by reference counting all still run; only reference
+    cycles left at exit are not collected (their memory goes back with the process)."""
+    if not _EXIT_FREEZE:
+        import atexit
+        import gc
+
+        atexit.register(gc.freeze)
+        _EXIT_FREEZE.append(True)
+
+
 def _guard(fn):
     import functools
 
@@ -281,6 +300,7 @@ def run(
     from .mission import warmup
     from .mission.runner import COMMAND_LINE_WORKERS, WORKERS_ENV
 
+    _quick_exit()
     if workers is None and not os.environ.get(WORKERS_ENV, "").strip():
         workers = COMMAND_LINE_WORKERS  # up to two processes unless told (the API's default is one)
     run_scenario_file = _app.run_scenario_file
