@@ -864,9 +864,11 @@ def _caches() -> list[dict]:
                     "speeds_up": what, "configure": "$MMXSIM_CACHE_DIR (else $XDG_CACHE_HOME/mmxsim, ~/.cache/mmxsim)",
                     "clear": (lambda fs=files + locks: _remove(fs))})
     dirs, files = _numba_cache_files()
-    from .mission.warmup import heyoka_marker_files, marker_files
+    from .mission.warmup import heyoka_marker_files, marker_files, warm_stamp_files
 
-    files = files + marker_files()  # the background compilation's "kernels cached" markers: cleared with them
+    # the background compilation's "kernels cached" markers, and the stamps that remember both markers
+    # (mmxsim.mission.warmup.warm_stamp_path): cleared with them
+    files = files + marker_files() + warm_stamp_files()
     out.append({"cache": "numba kernels", "location": "; ".join(dirs), "files": len(files), "size_bytes": _size(files),
                 "speeds_up": "the numba-compiled kernels (polyhedron gravity, ray casting, Lambert, descent, rover, "
                              "touchdown): seconds of compilation per kernel on first use in a process",
@@ -877,7 +879,7 @@ def _caches() -> list[dict]:
     except ImportError:  # pragma: no cover - heyoka is a dependency
         path, size, enabled, clear = None, 0, False, None
     if clear is not None:  # the background compilation's "integrators cached" markers: cleared with them
-        clear = (lambda c=clear: (c(), _remove(heyoka_marker_files()))[0])
+        clear = (lambda c=clear: (c(), _remove(heyoka_marker_files() + warm_stamp_files()))[0])
     out.append({"cache": "heyoka compiled code", "location": str(path) if path else "(heyoka not installed)",
                 "files": None, "size_bytes": size,
                 "speeds_up": "compiling the Taylor integrators (about 2 s for the reference model, compact mode); "

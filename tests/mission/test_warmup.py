@@ -3,6 +3,12 @@ concurrent analyses (mmxsim._accel.limit_threads)."""
 
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
 import pytest
 
 from mmxsim._accel import HAVE_NUMBA
@@ -60,6 +66,7 @@ def test_compile_all_compiles_listed_kernel_and_skips_unknown():
 def test_needed_follows_marker_and_switch(tmp_path, monkeypatch):
     """Cold = no marker in numba's cache folder for mmxsim; MMXSIM_NO_WARMUP turns it all off."""
     monkeypatch.delenv(warmup.ENV_OFF, raising=False)
+    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path / "mmxsim"))  # where a warm answer is remembered
     monkeypatch.setattr(warmup, "_heyoka_needed", lambda: False)  # heyoka's part: test_warmup_heyoka.py
     if not HAVE_NUMBA:
         assert warmup.needed() is False
@@ -72,6 +79,7 @@ def test_needed_follows_marker_and_switch(tmp_path, monkeypatch):
     assert warmup.needed() is False
     assert warmup.marker_files() == [marker]
     marker.unlink()
+    assert warmup.needed() is True  # the remembered answer holds only while the marker exists
     monkeypatch.setenv(warmup.ENV_OFF, "1")
     assert warmup.needed() is False
     assert warmup.start() is False
@@ -104,10 +112,40 @@ def test_limit_threads_and_restore():
     assert [g() for _, g in _accel._blas_setters()] == before_blas
 
 
+@needs_numba
+def test_a_warm_answer_is_remembered_without_numba_or_heyoka(tmp_path):
+    """Once both markers exist, the next process knows the caches are warm without importing numba or
+    heyoka (so that its analysis workers can be forked), and no longer once a marker is gone."""
+    env = {**os.environ, "MMXSIM_CACHE_DIR": str(tmp_path / "mmxsim"), "NUMBA_CACHE_DIR": str(tmp_path / "nb"),
+           "XDG_CACHE_HOME": str(tmp_path / "xdg")}
+    env.pop(warmup.ENV_OFF, None)
+    code = ("import sys, json; from mmxsim.mission import warmup as w; n = w.needed(); "
+            "print(json.dumps([n, 'numba' in sys.modules, 'heyoka' in sys.modules]))")
+
+    def ask():
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        return json.loads(out.stdout.strip().splitlines()[-1])
+
+    assert ask()[:2] == [True, True]  # cold: no markers (found by importing numba)
+    markers = subprocess.run([sys.executable, "-c", "from mmxsim.mission import warmup as w; "
+                              "print(w.marker_path()); print(w.heyoka_marker_path())"],
+                             env=env, capture_output=True, text=True, check=True).stdout.split()
+    if "None" in markers:
+        pytest.skip("heyoka's disk cache is off here: no heyoka marker")
+    for m in markers:
+        Path(m).parent.mkdir(parents=True, exist_ok=True)
+        Path(m).write_text("{}\n")
+    assert ask() == [False, True, True]  # warm, found the long way: remembered
+    assert ask() == [False, False, False]  # warm, from the stamp alone
+    Path(markers[0]).unlink()
+    assert ask()[:2] == [True, True]
+
+
 def test_cache_clear_of_numba_removes_the_marker(tmp_path, monkeypatch):
     """``mmxsim cache clear --only numba`` removes the marker too, so the next run warms again."""
     from mmxsim import cli
 
+    monkeypatch.setenv("MMXSIM_CACHE_DIR", str(tmp_path / "mmxsim"))  # no stamp of the user's caches listed
     monkeypatch.setattr(warmup, "numba_cache_folder", lambda: tmp_path)
     monkeypatch.setattr(cli, "_numba_cache_files", lambda: ([str(tmp_path)], []))
     marker = tmp_path / "mmxsim-warm-0123456789abcdef0123"

@@ -17,6 +17,14 @@ from mmxsim.mission import warmup
 SRC = str(Path(warmup.__file__).resolve().parents[2])
 
 
+@pytest.fixture(autouse=True)
+def _no_remembered_answer(monkeypatch):
+    """These tests drive the markers' checks: no stamp of this machine's caches answers for them (the
+    stamp: tests/mission/test_warmup.py)."""
+    monkeypatch.setattr(warmup, "_stamp_says_warm", lambda: False)
+    monkeypatch.setattr(warmup, "_write_stamp", lambda: None)
+
+
 @pytest.fixture(scope="module")
 def reference_model():
     from mmxsim.mission.runner import build_model
