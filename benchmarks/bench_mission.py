@@ -13,6 +13,10 @@ its start to its exit (wall), with:
   tables, ~20 ms of CPU per sample of a quick run's three processes, which sampled every 0.1 s took a
   fifth of a core from the run it measured (2-3 s of a quick run's wall time on 2 cores); the sampler's
   own CPU seconds are printed with each run (``sampler``);
+* CPU seconds: the run's and those of the children it waited for (``os.wait4``; a forked analysis
+  worker that the run does not wait for is not among them), and the process tree's: the sum of each
+  process' own last sampled user + system time (/proc/PID/stat, every 0.1 s: each process' last 0.1 s
+  may be missed);
 * the run's own breakdown from its summary.json: ``timings_s`` (set-up, compilation, propagation,
   analyses, outputs) and each analysis' ``seconds``.
 
@@ -87,23 +91,27 @@ def _pss(pid: int) -> int:
     return 0
 
 
-def _tree_rss(pid: int, pss: list | None = None) -> int:
+def _tree_rss(pid: int, pss: list | None = None, cpu: dict | None = None) -> int:
     """Resident bytes of ``pid`` and its descendants (from /proc; 0 where unreadable); with ``pss``
-    (a list) their proportional set sizes' sum is appended to it."""
+    (a list) their proportional set sizes' sum is appended to it; with ``cpu`` (a dict) each process'
+    CPU seconds so far (user + system, /proc/PID/stat) are recorded under its pid."""
     try:
-        kids = {}
+        kids, ticks = {}, {}
         for d in os.listdir("/proc"):
             if d.isdigit():
                 try:
                     with open(f"/proc/{d}/stat") as f:
-                        ppid = int(f.read().rsplit(")", 1)[1].split()[1])
-                    kids.setdefault(ppid, []).append(int(d))
+                        fields = f.read().rsplit(")", 1)[1].split()
+                    kids.setdefault(int(fields[1]), []).append(int(d))
+                    ticks[int(d)] = int(fields[11]) + int(fields[12])  # utime + stime
                 except (OSError, ValueError, IndexError):
                     pass
         total, todo, prop = 0, [pid], 0
         while todo:
             p = todo.pop()
             todo.extend(kids.get(p, []))
+            if cpu is not None and p in ticks:
+                cpu[p] = max(cpu.get(p, 0.0), ticks[p] / os.sysconf("SC_CLK_TCK"))
             try:
                 with open(f"/proc/{p}/statm") as f:
                     total += int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
@@ -144,14 +152,14 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
         self0 = resource.getrusage(resource.RUSAGE_SELF)
         t0 = time.perf_counter()
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-        peak_tree, peak_pss = [0], [0]
+        peak_tree, peak_pss, tree_cpu = [0], [0], {}
         stop = threading.Event()
 
         def sample():
             n = 0
             while not stop.is_set():
                 pss: list | None = [] if n % 10 == 0 else None  # PSS every 1 s: see the module docstring
-                peak_tree[0] = max(peak_tree[0], _tree_rss(proc.pid, pss))
+                peak_tree[0] = max(peak_tree[0], _tree_rss(proc.pid, pss, tree_cpu))
                 if pss:
                     peak_pss[0] = max(peak_pss[0], pss[0])
                 n += 1
@@ -172,6 +180,7 @@ def run_once(quick: bool, cold: bool, workers: int | None, keep: Path | None = N
         summary = json.loads((out / "summary.json").read_text())
     return {"quick": quick, "cold": cold, "workers": workers or 1, "wall_s": wall,
             "cpu_s": usage.ru_utime + usage.ru_stime, "sampler_cpu_s": sampler_s,
+            "tree_cpu_s": sum(tree_cpu.values()),
             "peak_child_mb": usage.ru_maxrss / 1024, "peak_tree_mb": peak_tree[0] / 2**20,
             "peak_tree_pss_mb": peak_pss[0] / 2**20,
             "timings": summary["timings_s"],
@@ -441,7 +450,8 @@ def main():
                     rows.append(r)
                     t = r["timings"]
                     print(f"{'quick' if quick else 'full':5s} {'cold' if cold else 'warm'} workers={w}: "
-                          f"{r['wall_s']:.1f} s ({r['cpu_s']:.1f} s CPU; sampler {r['sampler_cpu_s']:.2f} s CPU), peak {r['peak_child_mb']:.0f} MB "
+                          f"{r['wall_s']:.1f} s (CPU: {r['tree_cpu_s']:.1f} s the process tree, {r['cpu_s']:.1f} s the run and "
+                          f"the children it waited for; sampler {r['sampler_cpu_s']:.2f} s), peak {r['peak_child_mb']:.0f} MB "
                           f"(process tree {r['peak_tree_mb']:.0f} MB, PSS {r['peak_tree_pss_mb']:.0f} MB); "
                           f"set-up {t.get('setup_s', 0):.1f} s, compile "
                           f"{t.get('compile_s', 0):.1f} s, propagate {t.get('propagate_s', 0):.1f} s, analyses "
