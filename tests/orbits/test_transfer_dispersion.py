@@ -140,3 +140,24 @@ def test_bad_input_is_an_input_error(case):
         T.transfer_dispersion(tr, surface_threshold_km=-1.0)
     with pytest.raises(InputError, match="n_samples"):
         T.transfer_dispersion_mc(tr, n_samples=1)
+
+
+def test_second_error_model_reuses_the_arc_with_the_same_numbers(case):
+    """The arc's STMs, distances and gradients are kept for the same transfer (the transfer analysis
+    disperses it under two navigation errors): a dispersion under another error model equals the one
+    computed with nothing kept, and the arrays it returns are its own (writing them changes nothing kept)."""
+    tr, _, _, _ = case
+    err = T.TransferErrors(nav_pos_km=3e-3, nav_vel_km_s=3e-7, exec_mag_frac=0.02, exec_point_rad=0.01)
+    T._ARC_GRIDS.clear()
+    fresh = T.transfer_dispersion(tr, err)
+    assert len(T._ARC_GRIDS) == 1
+    T.transfer_dispersion(tr, T.TransferErrors())
+    kept = T.transfer_dispersion(tr, err)
+    for name in ("stm", "arrival_covariance", "correction_covariance", "distance_km", "distance_sigma_km",
+                 "times_s"):
+        assert np.array_equal(getattr(kept, name), getattr(fresh, name)), name
+    assert (kept.margin_sigma, kept.surface_probability) == (fresh.margin_sigma, fresh.surface_probability)
+    kept.distance_km[:] = -1.0
+    kept.stm[:] = 0.0
+    again = T.transfer_dispersion(tr, err)
+    assert np.array_equal(again.distance_km, fresh.distance_km) and np.array_equal(again.stm, fresh.stm)

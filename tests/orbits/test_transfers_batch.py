@@ -158,3 +158,20 @@ def test_newton_flight_equals_full_stm(pair):
         assert np.allclose(xs, ref, rtol=0, atol=1e-11 * np.abs(ref).max())
         assert np.allclose(jac, phi[:, 3:], rtol=0, atol=1e-10 * np.abs(phi).max())
     assert isinstance(T._flow_newton(np.array([0.0, 0, 0, 0.1, 0, 0]), 1.0, 2), str)
+
+
+def test_two_sample_arc_is_the_ends_of_the_sampled_one(pair):
+    """_make_transfer takes a two-point arc (the optimisers' trials) from the ends of the arc it sampled
+    for the surface check: heyoka's grid propagation steps the same way whatever the grid points
+    between the ends, so the ends equal a two-point grid's flight bit for bit (several times of flight,
+    arcs from a perturbed QSO state)."""
+    rng = np.random.default_rng(3)
+    X0 = T._to_tau(pair[0].state0)
+    for tof_d in (0.2, 0.45, 0.8):
+        X = X0 * (1.0 + 1e-3 * rng.standard_normal(6))
+        tau = tof_d * DAY * T.N
+        m = int(60 * tau / (2 * np.pi)) + 2
+        t_many, a_many = T._sample_arc(X, tau, 2, m)
+        t_two, a_two = T._sample_arc(X, tau, 2, 2)
+        assert len(a_many) == m > 2
+        assert np.array_equal(t_many[[0, -1]], t_two) and np.array_equal(a_many[[0, -1]], a_two)

@@ -651,7 +651,13 @@ def _make_transfer(departure, arrival, deg, p1, p2, tof, tof_s, s1, s2, sol, n_s
         raise InputError("tof_s", tof_s, f"a transfer arc that stays outside Phobos' shape "
                                          f"(this one goes {-dmin:.2f} km inside)")
     if len(t) != n_samples:
-        t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, n_samples)
+        if n_samples == 2 and len(arc) == len(t):
+            # the ends of the arc just flown: heyoka's grid propagation takes the same steps whatever the
+            # grid points between the ends, so these are a two-point grid's numbers, bit for bit
+            # (tests/orbits: test_two_sample_arc_is_the_ends_of_the_sampled_one)
+            t, arc = t[[0, -1]], arc[[0, -1]]
+        else:
+            t, arc = _sample_arc(np.concatenate([X1[:3], v]), tau, deg, n_samples)
     traj = np.hstack([(t / N)[:, None], _to_dim(arc)])
     return Transfer(
         degree=deg, departure_size_km=float(departure.size_km), arrival_size_km=float(arrival.size_km),
@@ -1213,6 +1219,34 @@ def _norm_stats(C, seed=12345, n=200000):
     return float(r.mean()), float(np.percentile(r, 99.0))
 
 
+_ARC_GRIDS: dict = {}  # (arc start, tof, degree, n_grid) -> _arc_grid's arrays, this process' last few
+
+
+def _arc_grid(tr: Transfer, n_grid: int):
+    """What :func:`transfer_dispersion` needs of ``tr``'s arc whatever the errors: the ``n_grid`` times
+    (dimensionless), the STMs from departure to each (km, km/s, s), the distance to Phobos' shape and its
+    gradient at each point. Kept (read-only) for the last four arcs of this process, so that the same
+    transfer dispersed under another error model (the transfer analysis' assumed and computed
+    navigation errors) is not flown and measured again: the same numbers as computing them anew."""
+    X0 = _to_tau(tr.trajectory[0, 1:])
+    key = (X0.tobytes(), float(tr.tof_s), int(tr.degree), int(n_grid))
+    hit = _ARC_GRIDS.get(key)
+    if hit is None:
+        taus = np.linspace(0.0, tr.tof_s * N, n_grid)
+        try:
+            xs, phis = _stm_grid(X0, taus, tr.degree)
+        except TransferError as e:  # pragma: no cover - the transfer itself was propagated
+            raise InputError("transfer", tr.summary(), f"an arc that propagates ({e})") from None
+        r = xs[:, :3]
+        hit = (taus, np.array([_dim(p) for p in phis]), Q.surface_distance_hill(r), _surface_gradient(r))
+        for a in hit:
+            a.flags.writeable = False
+        if len(_ARC_GRIDS) >= 4:
+            _ARC_GRIDS.pop(next(iter(_ARC_GRIDS)))
+        _ARC_GRIDS[key] = hit
+    return hit
+
+
 def transfer_dispersion(tr: Transfer, errors: TransferErrors = TransferErrors(), surface_threshold_km: float = 1.0,
                         n_grid: int = 200) -> TransferDispersion:
     """Linear covariance of the transfer ``tr`` under navigation and execution errors.
@@ -1226,34 +1260,24 @@ def transfer_dispersion(tr: Transfer, errors: TransferErrors = TransferErrors(),
     linearises the signed distance to the shape model (gradient by central differences).
     """
     thr = _check_dispersion_args(tr, errors, surface_threshold_km, n_grid)
-    X0 = _to_tau(tr.trajectory[0, 1:])
-    tau = tr.tof_s * N
-    taus = np.linspace(0.0, tau, n_grid)
-    try:
-        xs, phis = _stm_grid(X0, taus, tr.degree)
-    except TransferError as e:  # pragma: no cover - the transfer itself was propagated
-        raise InputError("transfer", tr.summary(), f"an arc that propagates ({e})") from None
+    taus, phid, d, g = _arc_grid(tr, n_grid)
     K = errors.knowledge()
     P0 = K.copy()
     P0[3:, 3:] += errors.execution(tr.dv1)
-    phid = np.array([_dim(p) for p in phis])
     Pt = phid @ P0 @ np.transpose(phid, (0, 2, 1))
     Pf = 0.5 * (Pt[-1] + Pt[-1].T)
     Cc = Pf[3:, 3:] + K[3:, 3:]
     Cpost = K[3:, 3:] + errors.execution(tr.dv2)
     mean, p99 = _norm_stats(Cc)
-    r = xs[:, :3]
-    d = Q.surface_distance_hill(r)
-    g = _surface_gradient(r)
     sd = np.sqrt(np.clip(np.einsum("ki,kij,kj->k", g, Pt[:, :3, :3], g), 0.0, None))
     with np.errstate(divide="ignore", invalid="ignore"):
         k = np.where(sd > 0, (d - thr) / np.where(sd > 0, sd, 1.0), np.where(d > thr, math.inf, -math.inf))
     margin = float(k.min())
     prob = 0.5 * math.erfc(margin / math.sqrt(2.0)) if math.isfinite(margin) else (0.0 if margin > 0 else 1.0)
     return TransferDispersion(
-        transfer=tr, errors=errors, surface_threshold_km=thr, stm=phid[-1], departure_covariance=P0,
+        transfer=tr, errors=errors, surface_threshold_km=thr, stm=phid[-1].copy(), departure_covariance=P0,
         arrival_covariance=Pf, correction_covariance=Cc, post_velocity_covariance=Cpost, correction_mean_km_s=mean,
-        correction_p99_km_s=p99, times_s=taus / N, distance_km=d, distance_sigma_km=sd, margin_sigma=margin,
+        correction_p99_km_s=p99, times_s=taus / N, distance_km=d.copy(), distance_sigma_km=sd, margin_sigma=margin,
         surface_probability=prob)
 
 

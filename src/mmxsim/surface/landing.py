@@ -319,22 +319,35 @@ def periodic_qso_grid(size_km: float, grid: GridGravity | None = None, guess=Non
     T = float(guess.period_s)
     free = [2, 3, 4, 5]
     err, prev, it = np.inf, np.inf, 0
+    flown = None  # (out, hist) of the orbit from the current X0 over T, recorded at each step
+
+    def fly(X, TT):  # one revolution, recorded (the altitude check of the corrected orbit reads it)
+        out, _, hist = _propagate(grid, X[None], (TT, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3),
+                                  np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)), dt, TT,
+                                  record=1, nsteps=int(TT / dt) + 3)
+        return out, hist
+
     for it in range(1, maxit + 1):
         eps = np.array([1e-6, 1e-9, 1e-9, 1e-9])  # km, km/s
-        batch = np.repeat(X0[None], 5, axis=0)
-        for k, j in enumerate(free):
-            batch[k + 1, j] += eps[k]
-        Y = _ballistic(grid, batch, T, dt)
-        res = Y[0] - X0
+        # the orbit first, alone (kept for the checks below when it closes); the four perturbed
+        # orbits of the Jacobian only where another step follows (the kernel flies each row on its
+        # own: the same numbers as one batch of five)
+        flown = fly(X0, T)
+        Y0 = flown[0][0, 1:7]
+        res = Y0 - X0
         err = float(np.linalg.norm(res[:3])) * 1e3
         if not np.isfinite(err) or err < 1e-2 * tol_m or (err < tol_m and err > 0.5 * prev):
             break  # converged, or stalled at the discrete flow's floor (mm: RK4 does not conserve C exactly)
         prev = err
+        batch = np.repeat(X0[None], 4, axis=0)
+        for k, j in enumerate(free):
+            batch[k, j] += eps[k]
+        Y = _ballistic(grid, batch, T, dt)
         J = np.empty((6, 5))
         for k, j in enumerate(free):
-            J[:, k] = (Y[k + 1] - Y[0]) / eps[k]
+            J[:, k] = (Y[k] - Y0) / eps[k]
             J[j, k] -= 1.0
-        J[:, 4] = _grid_rhs(grid, Y[0])
+        J[:, 4] = _grid_rhs(grid, Y0)
         # position in km, velocity scaled by 1/n (km): comparable residuals
         W = np.array([1, 1, 1, 1 / N, 1 / N, 1 / N])
         step = np.linalg.lstsq(J * W[:, None], -res * W, rcond=None)[0]
@@ -344,13 +357,11 @@ def periodic_qso_grid(size_km: float, grid: GridGravity | None = None, guess=Non
             step /= f
         X0[free] += step[:4]
         T += step[4]
+        flown = None
     if not err < tol_m:
         raise InputError("size_km", size_km, f"a size whose QSO the grid-model corrector closes (miss {err:.3g} m "
                                              f"after {it} iterations)")
-    nst = int(T / dt) + 3
-    out, _, hist = _propagate(grid, X0[None], (T, np.zeros(6), np.zeros((3, 3))), -1e9, np.zeros(3),
-                              np.zeros((1, 6)), np.zeros((1, 4)), np.zeros((1, 3)), np.zeros((1, 4)), dt, T,
-                              record=1, nsteps=nst)
+    out, hist = flown if flown is not None else fly(X0, T)
     k = 1 + int(np.count_nonzero(hist[0, 1:, 0] > 0.0))
     P = hist[0, :k, 1:4]
     h = grid.altitude(P)[0]
@@ -399,17 +410,21 @@ def _newton(grid, X0, target, T, dt, v, maxit=15, tol=1e-7):
     err = np.inf
     for it in range(1, maxit + 1):
         eps = 1e-7
-        batch = np.repeat(np.concatenate([X0[:3], v])[None], 4, axis=0)
-        for k in range(3):
-            batch[k + 1, 3 + k] += eps
-        Y = _ballistic(grid, batch, T, dt)
-        res = Y[0, :3] - target
+        x = np.concatenate([X0[:3], v])
+        # the arc first, alone: the three perturbed arcs of the Jacobian only where another step follows
+        # (the kernel flies each row on its own: the same numbers as one batch of four)
+        Y0 = _ballistic(grid, x[None], T, dt)[0]
+        res = Y0[:3] - target
         err = float(np.linalg.norm(res))
         if not np.isfinite(err):
             return v, it, np.inf
         if err < tol:
             return v, it, err
-        J = (Y[1:, :3] - Y[0, :3]).T / eps
+        batch = np.repeat(x[None], 3, axis=0)
+        for k in range(3):
+            batch[k, 3 + k] += eps
+        Y = _ballistic(grid, batch, T, dt)
+        J = (Y[:, :3] - Y0[:3]).T / eps
         try:
             step = np.linalg.solve(J, -res)
         except np.linalg.LinAlgError:
