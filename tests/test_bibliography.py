@@ -219,3 +219,18 @@ def test_docs_page_is_generated():
         assert md.count(f'<a id="{k}"></a>') == 1, k
     items = [ln for ln in md.splitlines() if ln.startswith("- ")]
     assert len(items) == len(B.bibliography())
+
+
+def test_bibliography_reads_as_pyyaml_safe_loader_does():
+    """The shipped file parsed by PyYAML's pure-Python safe loader gives the same entries as
+    bibliography() (which uses libyaml's when PyYAML has it)."""
+    import yaml
+
+    from mmxsim._data import data_path
+    from mmxsim.bibliography import bibliography
+
+    raw = yaml.load(data_path("bibliography.yaml").read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    assert list(raw) == list(bibliography())
+    for key, ref in bibliography().items():
+        assert ref.title == str(raw[key]["title"])
+        assert ref.doi == raw[key].get("doi") and ref.year == raw[key].get("year")

@@ -108,7 +108,10 @@ def bibliography() -> dict[str, Reference]:
     from ._data import data_path
     import yaml
 
-    raw = yaml.safe_load(data_path("bibliography.yaml").read_text(encoding="utf-8"))
+    # libyaml's parser where PyYAML has it (the same safe constructor, the same entries: 0.01 s instead of
+    # ~0.1 CPU-s in the analysis process that cites first), else PyYAML's own
+    loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+    raw = yaml.load(data_path("bibliography.yaml").read_text(encoding="utf-8"), Loader=loader)
     out: dict[str, Reference] = {}
     for key, e in raw.items():
         where = f"bibliography.yaml: {key}"

@@ -240,6 +240,8 @@ def test_analyses_that_share_the_navigation_error_run_together():
     assert sorted(x for g in groups for x in g) == sorted(names)  # every analysis once
     together = next(g for g in groups if "transfer" in g)
     assert "qso_campaign" in together and "landing" not in together
+    assert "od" in together  # its variational integrator is the navigation error's (built once)
+    assert _tasks(["od", "budget"]) == [["od"], ["budget"]]
     assert next(g for g in groups if "origin" in g) == ["origin", "geodesy"]
     # without the settings every member is taken to use it
     assert _tasks(["qso_campaign", "landing", "budget", "transfer"]) == [["qso_campaign", "landing", "transfer"],

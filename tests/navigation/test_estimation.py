@@ -390,3 +390,23 @@ def test_nees_band_detects_a_wrong_covariance():
     np.testing.assert_allclose(cov.nees(e[0], P), e[0] @ np.linalg.solve(P, e[0]), rtol=1e-10)
     with pytest.raises(InputError):
         cov.nees(e[0], -P)
+
+
+def test_chi2_ppf_is_scipy_stats_chi2_ppf_without_importing_it():
+    """chi2_ppf gives scipy.stats.chi2.ppf's numbers exactly (the NEES bands and spread intervals of
+    summary.json unchanged) over the degrees of freedom and levels the estimators use, and refuses a
+    probability outside (0, 1) or dof <= 0; a fresh interpreter importing mmxsim.navigation.montecarlo
+    and evaluating nees_band does not import scipy.stats."""
+    import subprocess
+    import sys
+
+    for dof in (1, 2, 3, 6, 13, 65, 200, 1000, 2500, 13 * 1000):
+        for p in (0.0005, 0.005, 0.025, 0.05, 0.5, 0.95, 0.975, 0.995, 0.9995):
+            assert cov.chi2_ppf(p, dof) == float(chi2.ppf(p, dof))
+    for bad in ((0.0, 3), (1.0, 3), (0.5, 0), (float("nan"), 3)):
+        with pytest.raises(InputError):
+            cov.chi2_ppf(*bad)
+    code = ("import sys; from mmxsim.navigation import montecarlo as m; from mmxsim.navigation.covariance import "
+            "nees_band; nees_band(6, 5); m.spread_interval(1.0, 4); print('scipy.stats' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

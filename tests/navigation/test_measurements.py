@@ -643,3 +643,51 @@ def test_shared_paths_equal_one_row_at_a_time(monkeypatch):
         assert np.allclose(whole.elevation_deg[i], one.elevation_deg[0], rtol=0, atol=1e-9)
         assert np.allclose(whole.mapping_wet[i], one.mapping_wet[0], rtol=1e-9, atol=0, equal_nan=True)
         assert np.allclose(whole.d_value_d_state[i], one.d_value_d_state[0], rtol=1e-9, atol=1e-15)
+
+
+def test_ephemeris_states_memo_returns_the_ephemeris_numbers_once_per_epochs():
+    """ephemeris_state gives what the ephemeris gives, bit for bit, asks the ephemeris once for the same
+    object, bodies and epochs (a changed epoch, body or ephemeris object is asked again), returns read-only
+    arrays, keeps at most max_rows rows (least recently used out first) and never matches a dead
+    ephemeris whose address a new object reuses."""
+    import gc
+
+    from mmxsim.navigation.participants import _EpochMemo
+
+    class Eph:
+        def __init__(self, scale=1.0):
+            self.calls, self.scale = 0, scale
+
+        def state(self, target, center, t):
+            self.calls += 1
+            t = np.atleast_1d(t)
+            return self.scale * np.column_stack([t * k for k in range(1, 7)]) + len(target)
+
+    memo = _EpochMemo(max_rows=10)
+    e = Eph()
+    t = np.array([1.0, 2.0, 3.0])
+    a = memo.state(e, "SUN", "SSB", t)
+    assert np.array_equal(a, Eph().state("SUN", "SSB", t)) and not a.flags.writeable
+    with pytest.raises(ValueError):
+        a[0, 0] = 1.0
+    assert memo.state(e, "SUN", "SSB", t.copy()) is a and e.calls == 1
+    memo.state(e, "MARS", "SSB", t)
+    memo.state(e, "SUN", "SSB", t + 1e-9)
+    assert e.calls == 3
+    memo.state(e, "EARTH", "SSB", np.arange(5.0))  # 3 + 3 + 3 + 5 rows > 10: the oldest (SUN at t) goes
+    assert memo._rows <= 10
+    memo.state(e, "SUN", "SSB", t)
+    assert e.calls == 5
+    big = memo.state(e, "SUN", "SSB", np.arange(11.0))  # more rows than the memo holds: not kept
+    assert big.shape == (11, 6) and memo._rows <= 10
+    other = Eph(scale=2.0)  # another ephemeris: its own numbers
+    assert np.array_equal(memo.state(other, "SUN", "SSB", t), other.state("SUN", "SSB", t))
+    memo.clear()
+    e2 = Eph()
+    memo.state(e2, "SUN", "SSB", t)
+    key = next(iter(memo._d))
+    del e2
+    gc.collect()
+    e3 = Eph(scale=3.0)
+    memo._d[(id(e3), *key[1:])] = memo._d.pop(key)  # as if e3 took the dead object's address
+    assert np.array_equal(memo.state(e3, "SUN", "SSB", t), e3.state("SUN", "SSB", t)) and e3.calls == 2

@@ -324,3 +324,22 @@ def test_interior_assessment_bundles_the_pieces(ernst):
     assert ("homogeneous", "porous_homogeneous") in a["indistinguishable"]
     with pytest.raises(InputError, match="truth"):
         it.interior_assessment(s, shape=ernst, truth="iron")
+
+
+def test_family_table_computed_once_per_read_only_mesh(ernst):
+    """The rows of a packaged (read-only) mesh are kept on the shape: a second call returns equal rows,
+    as new dicts (editing one changes neither the cache nor the next call); the base mesh's moments are
+    those of polyhedron_second_moment; a writable copy of the mesh is computed afresh each time (no
+    cache) with the same numbers."""
+    a = it.family_table(ernst)
+    b = it.family_table(ernst)
+    assert a == b and all(x is not y for x, y in zip(a, b))
+    b[0]["c20bar"] = 99.0
+    assert it.family_table(ernst)[0]["c20bar"] == a[0]["c20bar"] != 99.0
+    vol, first, P = it.polyhedron_second_moment(ernst.vertices, ernst.faces)
+    v2, f2, P2 = it._shape_moments(ernst)
+    assert vol == v2 and np.array_equal(first, f2) and np.array_equal(P, P2)
+    mut = ShapeModel(ernst.vertices.copy(), ernst.faces.copy(), "copy")
+    assert it._frozen_mesh(mut) is None
+    assert it.family_table(mut) == a
+    assert not mut._cache

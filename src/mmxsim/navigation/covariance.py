@@ -37,6 +37,7 @@ __all__ = [
     "sigma_per_axis",
     "nees",
     "nees_band",
+    "chi2_ppf",
 ]
 
 
@@ -156,8 +157,19 @@ def nees_band(dimension: int, runs: int, probability: float = 0.95) -> tuple[flo
         raise InputError("dimension, runs", (dimension, runs), "positive integers")
     if not 0 < probability < 1:
         raise InputError("probability", probability, "a number in (0, 1)")
-    from scipy.stats import chi2  # here, not at import: scipy.stats takes ~1 s to import
-
     dof = dimension * runs
     a = 1.0 - probability
-    return float(chi2.ppf(a / 2, dof) / runs), float(chi2.ppf(1 - a / 2, dof) / runs)
+    return float(chi2_ppf(a / 2, dof) / runs), float(chi2_ppf(1 - a / 2, dof) / runs)
+
+
+def chi2_ppf(p: float, dof: float) -> float:
+    """The ``p`` quantile of chi-square with ``dof`` degrees of freedom, ``p`` in (0, 1): ``2 P^-1(dof/2, p)``
+    (the inverse regularised lower incomplete gamma function), the expression ``scipy.stats.chi2.ppf``
+    evaluates (the same numbers), without importing scipy.stats (0.3-1 CPU-s in a fresh process)."""
+    if not 0.0 < p < 1.0:
+        raise InputError("p", p, "a probability in (0, 1)")
+    if not dof > 0:
+        raise InputError("dof", dof, "degrees of freedom > 0")
+    from scipy.special import gammaincinv
+
+    return float(2.0 * gammaincinv(dof / 2.0, p))

@@ -76,7 +76,7 @@ import numpy as np
 from ..bodies import C_KM_S, GM_SUN
 from ..errors import InputError, MmxsimError
 from .data import KINDS
-from .participants import add_epoch, fast_two_sum, state_dd, two_sum
+from .participants import add_epoch, ephemeris_state, fast_two_sum, state_dd, two_sum
 
 __all__ = ["MeasurementSettings", "Computed", "LightTimeError", "compute", "light_time",
            "troposphere_zenith_m", "chao_mapping", "shapiro_km", "shapiro_gradient_km", "range_units",
@@ -234,7 +234,7 @@ def _leg(known, t_hi, t_lo, other, sign: int, settings: MeasurementSettings, eph
     a_hi, a_lo, va = state_dd(known, t_hi, t_lo) if known_state is None else known_state
     if naive:
         a_hi, a_lo = a_hi + a_lo, np.zeros_like(a_lo)
-    sun = np.atleast_2d(eph.state("SUN", "SSB", t_hi))[:, :3] if settings.shapiro else None
+    sun = np.atleast_2d(ephemeris_state(eph, "SUN", "SSB", t_hi))[:, :3] if settings.shapiro else None
     b_hi, b_lo, vb = state_dd(other, t_hi, t_lo)
     tau = np.linalg.norm(b_hi - a_hi, axis=1) / C_KM_S
     for k in range(1, int(settings.max_iterations) + 1):

@@ -89,10 +89,9 @@ from dataclasses import dataclass, field
 from typing import Sequence
 
 import numpy as np
-from scipy.stats import chi2
 
 from ..errors import InputError, MmxsimError
-from .covariance import nees, nees_band
+from .covariance import chi2_ppf, nees, nees_band
 from .estimation import BatchSettings, EstimationWarning, batch_least_squares
 
 __all__ = ["MonteCarloRun", "MonteCarloResult", "estimation_monte_carlo", "draw_parameters", "problem_with_data",
@@ -388,10 +387,10 @@ def spread_interval(s: float, dof: int, probability: float = 0.95) -> tuple[floa
 
 @functools.lru_cache(maxsize=256)
 def _spread_factors(dof: int, probability: float) -> tuple[float, float]:
-    """(sqrt(dof / chi2.ppf(1 - a/2)), sqrt(dof / chi2.ppf(a/2))), a = 1 - probability: the same few
+    """(sqrt(dof / chi2_ppf(1 - a/2)), sqrt(dof / chi2_ppf(a/2))), a = 1 - probability: the same few
     (dof, probability) pairs recur for every parameter and bootstrap of a result's tables."""
     a = 1.0 - probability
-    return float(np.sqrt(dof / chi2.ppf(1 - a / 2, dof))), float(np.sqrt(dof / chi2.ppf(a / 2, dof)))
+    return float(np.sqrt(dof / chi2_ppf(1 - a / 2, dof))), float(np.sqrt(dof / chi2_ppf(a / 2, dof)))
 
 
 @dataclass

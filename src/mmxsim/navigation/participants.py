@@ -36,7 +36,70 @@ import numpy as np
 
 from ..errors import InputError
 
-__all__ = ["GroundStation", "FunctionParticipant", "two_sum", "fast_two_sum", "add_epoch", "state_dd"]
+__all__ = ["GroundStation", "FunctionParticipant", "two_sum", "fast_two_sum", "add_epoch", "state_dd",
+           "ephemeris_state"]
+
+
+# ---------------------------------------------------------------------------------------------
+# Ephemeris states at epochs asked for before
+# ---------------------------------------------------------------------------------------------
+class _EpochMemo:
+    """The last ephemeris states asked for (least recently used out first, at most ``max_rows`` rows
+    kept in all), each under its ephemeris object (held weakly: a new object at a reused address never
+    matches), its bodies and the exact bytes of its epochs. The measurement model asks again and again
+    for the same epochs: every call of :func:`mmxsim.navigation.measurements.compute` (each estimator
+    iteration, each Monte Carlo run) evaluates the receiving station's Earth, the Sun and, for the light
+    time's first guess, the spacecraft's Mars at the data's own time tags (measured on the quick run's
+    origin, geodesy and od: half of the ~250,000 rows of ephemeris states were repeats). The stored
+    arrays are read-only copies of what the ephemeris gave; a hit returns that array."""
+
+    def __init__(self, max_rows: int = 200_000):
+        from collections import OrderedDict
+
+        self.max_rows = int(max_rows)
+        self._d: OrderedDict = OrderedDict()
+        self._rows = 0
+
+    def state(self, eph, target: str, center: str, t) -> np.ndarray:
+        import weakref
+
+        t = np.asarray(t, dtype=float)
+        key = (id(eph), target, center, t.shape, t.tobytes())
+        hit = self._d.get(key)
+        if hit is not None and hit[0]() is eph:
+            self._d.move_to_end(key)
+            return hit[1]
+        out = np.asarray(eph.state(target, center, t), dtype=float)
+        try:
+            ref = weakref.ref(eph)
+        except TypeError:  # an ephemeris that cannot be referenced weakly is not memoised
+            return out
+        if hit is not None:  # a stale entry (its ephemeris is gone and the address reused)
+            self._rows -= len(np.atleast_2d(self._d.pop(key)[1]))
+        rows = len(np.atleast_2d(out))
+        if rows > self.max_rows:
+            return out
+        out = out.copy()  # the memo's own array, whatever the ephemeris does with the one it returned
+        out.flags.writeable = False
+        self._d[key] = (ref, out)
+        self._rows += rows
+        while self._rows > self.max_rows:
+            _, (_, old) = self._d.popitem(last=False)
+            self._rows -= len(np.atleast_2d(old))
+        return out
+
+    def clear(self) -> None:
+        self._d.clear()
+        self._rows = 0
+
+
+_MEMO = _EpochMemo()
+
+
+def ephemeris_state(eph, target: str, center: str, t) -> np.ndarray:
+    """``eph.state(target, center, t)`` as a read-only array, kept for the next call with the same
+    ephemeris object, bodies and epochs (the same numbers: see :class:`_EpochMemo`)."""
+    return _MEMO.state(eph, target, center, t)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -114,7 +177,7 @@ class GroundStation(_Base):
 
     def state_dd(self, t, t_lo=None):
         t, lo = _times(t, t_lo)
-        earth = np.atleast_2d(self.eph.state("EARTH", "SSB", t))
+        earth = np.atleast_2d(ephemeris_state(self.eph, "EARTH", "SSB", t))
         p, v = self.eo.station_gcrs(self.station, t)
         hi, plo = two_sum(earth[:, :3], np.atleast_2d(p))
         vel = earth[:, 3:] + v

@@ -77,7 +77,9 @@ def _mars_acceleration(eph, t, mars_ssb) -> np.ndarray:
     ~1e-4 of the full value, one ephemeris look-up instead of the two of a central difference)."""
     from ..bodies import GM_SUN
 
-    r = mars_ssb - np.asarray(eph.state("SUN", "SSB", t), dtype=float).reshape(-1, 6)[:, :3]
+    from .participants import ephemeris_state
+
+    r = mars_ssb - np.asarray(ephemeris_state(eph, "SUN", "SSB", t), dtype=float).reshape(-1, 6)[:, :3]
     return -GM_SUN * r / np.linalg.norm(r, axis=1)[:, None] ** 3
 
 
@@ -355,7 +357,10 @@ class Trajectory:
             x[corr, :3] += x[corr, 3:] * t_lo[corr, None]
             x[corr, 3:] += acc * t_lo[corr, None]
         if self.barycentric:
-            mars = np.asarray(self.model.ephemeris.state("MARS", "SSB", t), dtype=float).reshape(-1, 6)
+            from .participants import ephemeris_state
+
+            # a copy: corrected in place below (the memo's array is read-only)
+            mars = np.array(ephemeris_state(self.model.ephemeris, "MARS", "SSB", t), dtype=float).reshape(-1, 6)
             if corr.any():  # Mars moves ~24 m in 1 ms; its acceleration (2.6e-6 km/s^2) x 1 ms is 2.6e-9 km/s
                 acc = _mars_acceleration(self.model.ephemeris, t[corr], mars[corr, :3])
                 mars[corr, :3] += mars[corr, 3:] * t_lo[corr, None]

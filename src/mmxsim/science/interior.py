@@ -333,10 +333,43 @@ DEFAULT_FAMILIES = (
 )
 
 
+def _frozen_mesh(shape) -> dict | None:
+    """The per-object cache of a shape whose mesh cannot change (``ShapeModel._cache`` with read-only
+    vertex and face arrays, as every packaged mesh: :func:`mmxsim.bodies.shapes.phobos_shape`), else None."""
+    cache = getattr(shape, "_cache", None)
+    v, f = getattr(shape, "vertices", None), getattr(shape, "faces", None)
+    if not isinstance(cache, dict) or not isinstance(v, np.ndarray) or not isinstance(f, np.ndarray):
+        return None
+    return cache if not (v.flags.writeable or f.flags.writeable) else None
+
+
+def _shape_moments(shape):
+    """:func:`polyhedron_second_moment` of the shape's mesh, computed once per shape object when its mesh
+    is read-only (:func:`_frozen_mesh`): every family of a table starts from it."""
+    cache = _frozen_mesh(shape)
+    if cache is None:
+        return polyhedron_second_moment(shape.vertices, shape.faces)
+    if "interior_second_moment" not in cache:
+        vol, first, P = polyhedron_second_moment(shape.vertices, shape.faces)
+        first.flags.writeable = P.flags.writeable = False
+        cache["interior_second_moment"] = (vol, first, P)
+    return cache["interior_second_moment"]
+
+
+def _shape_volume(shape) -> float:
+    """``shape.volume``, computed once per shape object when its mesh is read-only (:func:`_frozen_mesh`)."""
+    cache = _frozen_mesh(shape)
+    if cache is None:
+        return shape.volume
+    if "interior_volume" not in cache:
+        cache["interior_volume"] = shape.volume
+    return cache["interior_volume"]
+
+
 def _family_P(shape, fam: Family, rho_bulk: float):
     """Second moment about the centroid of the body per unit bulk density (∫ rho/rho_bulk x x^T dV),
     the volume and the core and shell densities relative to the bulk."""
-    vol, first, P = polyhedron_second_moment(shape.vertices, shape.faces)
+    vol, first, P = _shape_moments(shape)
     com = first / vol
     P0 = P - vol * np.outer(com, com)
     if fam.core == "none":
@@ -378,7 +411,7 @@ def family_observables(shape, fam: Family, *, gm: float = GM_PHOBOS, e: float = 
     """Observables and moments of one family: GM, principal-axis Cbar20, Cbar22 (about the centre
     of mass, R = ref_radius), |libration| (rad), C/MR^2, A/MR^2, B/MR^2, (B-A)/C, densities."""
     gm = _finite("GM", gm, positive=True)
-    rho_bulk = gm / G_KM / abs(shape.volume) * 1e-9  # kg/m^3
+    rho_bulk = gm / G_KM / abs(_shape_volume(shape)) * 1e-9  # kg/m^3
     vol, P, rc, rs = _family_P(shape, fam, rho_bulk)
     I = _tensor_from_P(P)  # per unit bulk density
     A, B, C = np.linalg.eigvalsh(I)
@@ -395,12 +428,27 @@ def family_observables(shape, fam: Family, *, gm: float = GM_PHOBOS, e: float = 
 
 def family_table(shape=None, families=DEFAULT_FAMILIES, *, gm: float = GM_PHOBOS, e: float = E_PHOBOS,
                  ref_radius: float = R_REF) -> list[dict]:
-    """:func:`family_observables` for each family (default the packaged Ernst shape)."""
+    """:func:`family_observables` for each family (default the packaged Ernst shape). For a read-only mesh
+    (every packaged one) the rows are computed once per shape object and arguments (the ``origin`` and
+    ``geodesy`` sections of one run both ask for them) and each call gets its own copies."""
     if shape is None:
         from ..bodies.shapes import phobos_shape
 
         shape = phobos_shape("ernst")
-    return [family_observables(shape, f, gm=gm, e=e, ref_radius=ref_radius) for f in families]
+    cache = _frozen_mesh(shape)
+    key = None
+    if cache is not None:
+        try:
+            key = ("interior_family_table", tuple(families), float(gm), float(e), float(ref_radius))
+            hash(key)
+        except (TypeError, ValueError):  # unhashable families or non-numbers: computed (and checked) below
+            key = None
+    if key is not None and key in cache:
+        return [dict(r) for r in cache[key]]
+    rows = [family_observables(shape, f, gm=gm, e=e, ref_radius=ref_radius) for f in families]
+    if key is not None:
+        cache[key] = [dict(r) for r in rows]
+    return rows
 
 
 # ---------------------------------------------------------------------------------------------
