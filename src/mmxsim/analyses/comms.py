@@ -230,6 +230,7 @@ def _method(opt) -> str:
 def comms_section(cfg, scenario, ctx=None) -> Section:
     """Passes of the run's trajectory, their downlink rates, an optimised booking plan and the recorder
     (:func:`mmxsim.comms.plan.plan_downlink`), laid out as a section."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     from ..comms.datavolume import Phase, plot_backlog
@@ -276,6 +277,7 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
 
     # Gantt chart: passes per station, booked tracks on top
     fig = Figure(figsize=(10, 0.45 * len(stations) + 1.6))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     ax = fig.add_subplot(111)
     names = [s.name for s in stations]
     for p in passes:
@@ -293,6 +295,7 @@ def comms_section(cfg, scenario, ctx=None) -> Section:
     gantt = png_bytes(fig)
     # elevation and supportable rate along the passes
     fig2 = Figure(figsize=(10, 4.6))
+    FigureCanvasAgg(fig2)  # its tight_layout() and png_bytes share one renderer
     a1, a2 = fig2.add_subplot(211), fig2.add_subplot(212, sharex=None)
     for c, prof in zip(cands, profiles):
         a1.plot((prof["t"] - t0) / day, prof["elevation_deg"], lw=0.7)

@@ -329,9 +329,11 @@ def plot_backlog(result: RecorderResult, *, time_unit_s: float = 86400.0, title:
     import matplotlib
 
     matplotlib.use("Agg", force=False)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 3.5))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     ax = fig.add_subplot(1, 1, 1)
     x = (result.t - result.t[0]) / time_unit_s
     ax.plot(x, result.stored_bits / 1e9, label="recorder")

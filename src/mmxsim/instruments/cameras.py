@@ -269,9 +269,11 @@ def camera_coverage(camera: Camera, shape, sc_pos_km, sun_pos_km, *, mars_pos_km
 def plot_coverage_map(cov: CoverageMap, title: str | None = None, vmin=None, vmax=None):
     """Facet lon/lat map of log10(best GSD / m) (grey: never observed), as a matplotlib Figure
     (Agg, no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 4.2))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     ax = fig.add_subplot(111)
     seen = np.isfinite(cov.best_gsd_m)
     ax.scatter(cov.lon_deg[~seen], cov.lat_deg[~seen], s=1.5, c="0.8", lw=0, rasterized=True, label="not observed")

@@ -135,9 +135,11 @@ def lidar_track(shape, t, sc_pos_km, *, boresight=None, lidar: Lidar = MMX_LIDAR
 def plot_lidar_track(track: LidarTrack, title: str | None = None):
     """Two panels: the ground track (lon/lat of the hit points, colour = range) and range,
     footprint and accuracy vs time.  A matplotlib Figure (no pyplot)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(8, 6))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     ax = fig.add_subplot(211)
     a = track.available
     if a.any():

@@ -8,7 +8,6 @@ where the run has no data for it.
 
 from __future__ import annotations
 
-import io
 import math
 
 import numpy as np
@@ -26,12 +25,10 @@ MAX_PLOT_POINTS = 20000
 
 
 def _png(fig) -> bytes:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    """PNG at 100 dpi: :func:`mmxsim.analyses.png_bytes` (one draw, RGB when opaque)."""
+    from ..analyses import png_bytes
 
-    FigureCanvasAgg(fig)
-    buf = io.BytesIO()
-    fig.savefig(buf, format="png", dpi=100, metadata={"Software": None})
-    return buf.getvalue()
+    return png_bytes(fig, dpi=100)
 
 
 def thin(n: int, keep: list[int]) -> np.ndarray:
@@ -54,6 +51,7 @@ def nanarg(a, fn) -> int | None:
 
 def hill_png(result: RunResult) -> bytes | None:
     """The trajectory in the x-y and x-z planes of the Phobos Hill frame, around Phobos' ellipsoid."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
     from matplotlib.patches import Ellipse
 
@@ -66,6 +64,7 @@ def hill_png(result: RunResult) -> bytes | None:
     x, y, z = s[sel, 0], s[sel, 1], s[sel, 2]
     a, b, c = PHOBOS_RADII_KM
     fig = Figure(figsize=(11, 5.2))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     for k, (ax, v, w, lab) in enumerate(
         zip(fig.subplots(1, 2), (y, z), (b, c), ("y (along track) [km]", "z (orbit normal) [km]"))
     ):
@@ -112,6 +111,7 @@ def event_rows(result: RunResult) -> list[tuple[str, np.ndarray, np.ndarray]]:
 def distance_png(result: RunResult) -> bytes | None:
     """Distance to Phobos and altitude above its surface against time, and under them one row per
     kind of event (bars for events with a duration, ticks for instants)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     t = result.trajectory.t
@@ -127,6 +127,7 @@ def distance_png(result: RunResult) -> bytes | None:
     rows = event_rows(result)
     n = len(rows)
     fig = Figure(figsize=(11, 5.6 + 0.28 * n))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     axes = fig.subplots(3 if n else 2, 1, sharex=True,
                         gridspec_kw={"height_ratios": [3, 3] + ([max(0.45 * n, 0.8)] if n else [])})
     ax1, ax2 = axes[0], axes[1]

@@ -200,9 +200,11 @@ def comparison(plate_deg: float = 15.0, rover: RoverModel = RoverModel(), contac
 
 def comparison_figure(rows):
     """Figure: bar chart of impact speed, contact duration and log10 Fr per case."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.figure import Figure
 
     fig = Figure(figsize=(10, 3.6))
+    FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
     axs = fig.subplots(1, 3)
     names = [r.facility.split(",")[0] for r in rows]
     vals3 = ([r.impact_speed_m_s for r in rows], [np.nan_to_num(r.contact_duration_s) for r in rows],

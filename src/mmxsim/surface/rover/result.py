@@ -99,6 +99,7 @@ class DeploymentResult:
     # -- figures ---------------------------------------------------------------------------------
     def plot_trajectory(self, k: int = 0):
         """Figure: height above the base surface vs time and ground track of recorded deployment k."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         if self.tracks is None or k >= len(self.tracks):
@@ -110,6 +111,7 @@ class DeploymentResult:
         t, p = tr[:, 0], tr[:, 1:4]
         h = p[:, 2] - self.terrain.base_height(p[:, 0], p[:, 1])
         fig = Figure(figsize=(11, 4.2))
+        FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
         a1, a2 = fig.subplots(1, 2, gridspec_kw={"width_ratios": [1.6, 1]})
         a1.plot(t, h, lw=1)
         t1 = self.t_first_impact_s[k]
@@ -137,6 +139,7 @@ class DeploymentResult:
 
     def plot_dispersion(self, sigmas=(1, 2, 3)):
         """Figure: rest points over the local relief with k-sigma ellipses (and the site's facet slope)."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         ok = self.settled
@@ -146,6 +149,7 @@ class DeploymentResult:
         X, Y = np.meshgrid(u, u, indexing="ij")
         Z = self.terrain.height(X, Y) - self.terrain.base_height(X, Y)
         fig = Figure(figsize=(7.2, 6))
+        FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
         ax = fig.subplots()
         im = ax.imshow(Z.T, origin="lower", extent=(-ext, ext, -ext, ext), cmap="gray")
         fig.colorbar(im, ax=ax, label="relief above the fitted shape-model surface (m)")
@@ -176,9 +180,11 @@ class DeploymentResult:
 
     def plot_settling(self):
         """Figure: histograms of settling time and number of impacts."""
+        from matplotlib.backends.backend_agg import FigureCanvasAgg
         from matplotlib.figure import Figure
 
         fig = Figure(figsize=(10, 3.8))
+        FigureCanvasAgg(fig)  # its tight_layout() and png_bytes share one renderer
         a1, a2 = fig.subplots(1, 2)
         ts = self.settle_time_s[self.settled]
         a1.hist(ts, bins=40, color="tab:blue")
