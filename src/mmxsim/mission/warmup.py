@@ -540,12 +540,17 @@ def heyoka_marker_path() -> Path | None:
     return cache_dir() / f"heyoka-warm-{h.hexdigest()[:20]}"
 
 
-def heyoka_marker_files() -> list[Path]:
-    """The heyoka markers present (any version), for ``mmxsim cache clear``."""
+def _cache_files(pattern: str) -> list[Path]:
+    """The files in mmxsim's cache folder that match ``pattern``."""
     from ..files import cache_dir
 
     d = cache_dir()
-    return sorted(f for f in d.glob("heyoka-warm-*") if f.is_file()) if d.is_dir() else []
+    return sorted(f for f in d.glob(pattern) if f.is_file()) if d.is_dir() else []
+
+
+def heyoka_marker_files() -> list[Path]:
+    """The heyoka markers present (any version), for ``mmxsim cache clear``."""
+    return _cache_files("heyoka-warm-*")
 
 
 def _heyoka_needed() -> bool:
@@ -648,10 +653,7 @@ def _write_stamp() -> None:
 
 def warm_stamp_files() -> list[Path]:
     """The stamps present (any version), for ``mmxsim cache clear``."""
-    from ..files import cache_dir
-
-    d = cache_dir()
-    return sorted(f for f in d.glob("warm-*.json") if f.is_file()) if d.is_dir() else []
+    return _cache_files("warm-*.json")
 
 
 _THREAD: list = []  # (done, skipped) of each finished in-process group
