@@ -22,7 +22,10 @@ its start to its exit (wall), with:
 
 Caches:
 
-* warm: the caches as they are (run the command once before to fill them);
+* warm: the caches as they are (run the command once before to fill them; heyoka's disk cache, shared
+  with every heyoka program, costs each process' first integrator the time to open it, which grows
+  with its size: 0.5-0.7 s at 1.5 GB, 0.05 s at the ~50 MB a reference run leaves, so say its size
+  with warm timings);
 * cold: every on-disk cache empty: ``MMXSIM_CACHE_DIR`` (mmxsim's geometry and gravity grids),
   ``NUMBA_CACHE_DIR`` (numba's compiled kernels: with it set numba neither reads nor writes the
   ``__pycache__`` beside the sources) and ``XDG_CACHE_HOME`` (heyoka's compiled integrators: heyoka keeps
