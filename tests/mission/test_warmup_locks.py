@@ -167,6 +167,7 @@ def test_the_background_process_is_niced_in_the_runs_session(monkeypatch):
 
     monkeypatch.delenv(warmup.ENV_OFF, raising=False)
     monkeypatch.delenv(warmup.ENV_NICE, raising=False)
+    monkeypatch.setattr(warmup, "_stamp_says_warm", lambda: False)  # not this machine's remembered answer
     monkeypatch.setattr(warmup, "_heyoka_needed", lambda: False)
     monkeypatch.setattr(warmup, "_numba_needed", lambda: True)
     real_popen = subprocess.Popen
