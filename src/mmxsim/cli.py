@@ -298,7 +298,8 @@ def run(
         raise KeyboardInterrupt(signum)
 
     from .mission import warmup
-    from .mission.runner import COMMAND_LINE_WORKERS, WORKERS_ENV
+    from .errors import MmxsimError
+    from .mission.runner import COMMAND_LINE_WORKERS, WORKERS_ENV, analysis_workers
 
     _quick_exit()
     if workers is None and not os.environ.get(WORKERS_ENV, "").strip():
@@ -306,7 +307,11 @@ def run(
     run_scenario_file = _app.run_scenario_file
     _app.STOP_REQUESTED.clear()
     previous = {sig: signal.signal(sig, _stop) for sig in (signal.SIGINT, signal.SIGTERM)}
-    warmup.start()  # a cold numba cache: its kernels compiled by a background process meanwhile
+    try:
+        procs = analysis_workers(workers)
+    except MmxsimError:  # a bad --workers: the run reports it
+        procs = None
+    warmup.start(procs)  # cold caches and a spare CPU: kernels compiled by a background process meanwhile
     try:
         result, _paths = run_scenario_file(scenario, out, progress=not quiet, quick=quick, phase=phase,
                                            workers=workers)

@@ -181,3 +181,16 @@ def test_analysis_workers_keep_to_one_thread_and_the_parent_is_restored():
     r = run_scenario(s, workers=2)
     assert r.timings["analysis_workers"] == 2
     assert _accel.num_threads() == before
+
+
+def test_nothing_starts_when_the_run_takes_every_cpu(monkeypatch):
+    """start(run_processes): no background compilation when the run's own processes take every CPU
+    (it would only compete with them); with a spare CPU the usual checks decide."""
+    monkeypatch.delenv(warmup.ENV_OFF, raising=False)
+    monkeypatch.setattr(warmup, "_cpus", lambda: 2)
+    asked = []
+    monkeypatch.setattr(warmup, "needed", lambda: asked.append(1) or False)
+    monkeypatch.setattr(warmup, "_PROC", [])
+    assert warmup.start(2) is False and asked == []
+    assert warmup.start(1) is False and asked == [1]  # a spare CPU: the caches are checked
+    assert warmup.start() is False and asked == [1, 1]
