@@ -71,6 +71,8 @@ importing numba or heyoka: 0.25 s, and a parent that has imported neither forks 
 instead of starting fresh interpreters, :func:`mmxsim.analyses.start_method`); ``mmxsim cache clear --only numba`` (``--only heyoka``) removes the numba (heyoka)
 marker with the kernels (the integrators). (Integrators heyoka itself evicts from a full disk cache
 are compiled by the run, as before.)
+Nothing starts when the run's own processes take every CPU (:func:`start`'s ``run_processes``: two
+analysis processes on two CPUs), where the background work only competed with the run.
 ``MMXSIM_NO_WARMUP=1`` turns the background process off; ``MMXSIM_WARMUP_NICE`` sets its niceness
 (default 10, so that it never slows a run whose workers use every core).
 """
