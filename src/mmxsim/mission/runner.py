@@ -280,6 +280,13 @@ DEFAULT_WORKERS = 1
 COMMAND_LINE_WORKERS = "auto"
 
 
+def usable_cpus() -> int:
+    """The CPUs this process may use (its affinity where the system says, else the machine's count)."""
+    import os
+
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+
+
 def analysis_workers(workers=None) -> int:
     """How many processes run the analyses: ``workers`` (an int >= 1, or ``"auto"``: the CPUs this
     process may use, at most 2), else $MMXSIM_WORKERS (the same forms), else :data:`DEFAULT_WORKERS`."""
@@ -293,8 +300,7 @@ def analysis_workers(workers=None) -> int:
     if isinstance(value, str):
         v = value.strip().lower()
         if v == "auto":
-            n = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
-            return max(1, min(2, n))
+            return max(1, min(2, usable_cpus()))
         try:
             value = int(v)
         except ValueError:

@@ -748,8 +748,10 @@ def start(run_processes: int | None = None) -> bool:
 
 
 def _cpus() -> int:
-    """The CPUs this process may use."""
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    """The CPUs this process may use (:func:`mmxsim.mission.runner.usable_cpus`)."""
+    from .runner import usable_cpus
+
+    return usable_cpus()
 
 
 def finish(wait: bool = False) -> None:
