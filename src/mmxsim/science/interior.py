@@ -343,27 +343,32 @@ def _frozen_mesh(shape) -> dict | None:
     return cache if not (v.flags.writeable or f.flags.writeable) else None
 
 
-def _shape_moments(shape):
-    """:func:`polyhedron_second_moment` of the shape's mesh, computed once per shape object when its mesh
-    is read-only (:func:`_frozen_mesh`): every family of a table starts from it."""
+def _per_shape(shape, key, compute):
+    """``compute()``, kept in the shape's cache under ``key`` when its mesh is read-only
+    (:func:`_frozen_mesh`), else computed at each call."""
     cache = _frozen_mesh(shape)
     if cache is None:
-        return polyhedron_second_moment(shape.vertices, shape.faces)
-    if "interior_second_moment" not in cache:
+        return compute()
+    if key not in cache:
+        cache[key] = compute()
+    return cache[key]
+
+
+def _shape_moments(shape):
+    """:func:`polyhedron_second_moment` of the shape's mesh, once per read-only shape (:func:`_per_shape`):
+    every family of a table starts from it."""
+    def compute():
         vol, first, P = polyhedron_second_moment(shape.vertices, shape.faces)
-        first.flags.writeable = P.flags.writeable = False
-        cache["interior_second_moment"] = (vol, first, P)
-    return cache["interior_second_moment"]
+        if _frozen_mesh(shape) is not None:  # kept: read-only
+            first.flags.writeable = P.flags.writeable = False
+        return vol, first, P
+
+    return _per_shape(shape, "interior_second_moment", compute)
 
 
 def _shape_volume(shape) -> float:
-    """``shape.volume``, computed once per shape object when its mesh is read-only (:func:`_frozen_mesh`)."""
-    cache = _frozen_mesh(shape)
-    if cache is None:
-        return shape.volume
-    if "interior_volume" not in cache:
-        cache["interior_volume"] = shape.volume
-    return cache["interior_volume"]
+    """``shape.volume``, once per read-only shape (:func:`_per_shape`)."""
+    return _per_shape(shape, "interior_volume", lambda: shape.volume)
 
 
 def _family_P(shape, fam: Family, rho_bulk: float):
@@ -435,20 +440,15 @@ def family_table(shape=None, families=DEFAULT_FAMILIES, *, gm: float = GM_PHOBOS
         from ..bodies.shapes import phobos_shape
 
         shape = phobos_shape("ernst")
-    cache = _frozen_mesh(shape)
-    key = None
-    if cache is not None:
-        try:
-            key = ("interior_family_table", tuple(families), float(gm), float(e), float(ref_radius))
-            hash(key)
-        except (TypeError, ValueError):  # unhashable families or non-numbers: computed (and checked) below
-            key = None
-    if key is not None and key in cache:
-        return [dict(r) for r in cache[key]]
-    rows = [family_observables(shape, f, gm=gm, e=e, ref_radius=ref_radius) for f in families]
-    if key is not None:
-        cache[key] = [dict(r) for r in rows]
-    return rows
+    def rows():
+        return [family_observables(shape, f, gm=gm, e=e, ref_radius=ref_radius) for f in families]
+
+    try:
+        key = ("interior_family_table", tuple(families), float(gm), float(e), float(ref_radius))
+        hash(key)
+    except (TypeError, ValueError):  # unhashable families or non-numbers: computed (and checked) here
+        return rows()
+    return [dict(r) for r in _per_shape(shape, key, rows)]
 
 
 # ---------------------------------------------------------------------------------------------
