@@ -7,6 +7,7 @@ import math
 import numpy as np
 
 from ...bodies import GM_PHOBOS
+from ..._accel import run_chunks
 from ...errors import InputError
 from .model import (DEFAULT_SITE, G_PHOBOS_NOMINAL, GRAVITY_KINDS, N_PHOBOS, SETTLED, ContactModel,
                     DeploymentDistribution, Release, RoverModel, Settings, _num, euler_quaternion, quat_matrix)
@@ -154,9 +155,12 @@ class _Env:
         hist = np.zeros((record, nsteps, 8))
         # a fresh writable copy of the frictions: the read-only view run_states passes would make numba
         # compile the kernel a second time, for that type
-        _deploy_kernel(np.ascontiguousarray(X0), cns, np.array(friction, dtype=float), self.prm, self.pts, self.rad,
-                       np.ascontiguousarray(self.terrain.base, float), self.terrain.relief, self.Mb, self.site,
-                       self.Rlb, self.Om, self.G, self.Rg, self.shC, self.shS, out, hist)
+        args = (np.ascontiguousarray(X0), cns, np.array(friction, dtype=float), self.prm, self.pts, self.rad,
+                np.ascontiguousarray(self.terrain.base, float), self.terrain.relief, self.Mb, self.site,
+                self.Rlb, self.Om, self.G, self.Rg, self.shC, self.shS, out, hist)
+        # one deployment per range (their lengths differ by orders of magnitude: hops), taken by the
+        # threads in turn (dynamic scheduling)
+        run_chunks(_deploy_kernel, args, n, n)
         return out, hist
 
 
