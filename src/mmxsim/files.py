@@ -114,3 +114,26 @@ def cache_dir() -> Path:
     if os.environ.get("MMXSIM_CACHE_DIR"):
         return Path(os.environ["MMXSIM_CACHE_DIR"])
     return Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")) / "mmxsim"
+
+
+def numba_cache_has(py_file: str | os.PathLike, qualname: str) -> bool:
+    """Whether numba's disk cache holds an index for the function ``qualname`` of the module ``py_file``,
+    looked for where numba's cache locators (``numba.core.caching``, numba 0.6x) put it, in their order:
+    ``$NUMBA_CACHE_DIR/<folder>_<sha1 of the folder>``, else the ``__pycache__`` beside the source
+    where it is writable, else the user-wide ``$XDG_CACHE_HOME/numba/<folder>_<sha1>`` (or
+    ``~/.cache/numba/...``); file ``<module>.<qualname>-<line>.py<ver>.nbi``. Without importing numba
+    (a process that has imported it can no longer fork safely: :func:`mmxsim.analyses.start_method`).
+    A hint, not a promise (numba may lay its cache out differently in another version): only the
+    order in which a concurrent run hands out its analyses depends on it."""
+    import hashlib
+
+    src = Path(os.path.abspath(py_file))
+    folder = str(src.parent)
+    sub = f"{os.path.basename(folder)}_{hashlib.sha1(folder.encode()).hexdigest()}"
+    if os.environ.get("NUMBA_CACHE_DIR"):
+        places = [Path(os.environ["NUMBA_CACHE_DIR"]) / sub]
+    else:
+        user = Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"))
+        places = [src.parent / "__pycache__", user / "numba" / sub]
+    pattern = f"{src.stem}.{qualname}-*.nbi"
+    return any(next(p.glob(pattern), None) is not None for p in places if p.is_dir())

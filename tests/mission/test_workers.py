@@ -252,6 +252,47 @@ def test_analyses_that_share_the_navigation_error_run_together():
     assert order[0] == ["origin", "geodesy"] and sorted(map(tuple, order)) == sorted(map(tuple, groups))
 
 
+def test_analyses_that_share_the_default_gravity_grid_run_together():
+    """The rover and the landing analysis (at its default grid spacing) fly thomas3k's default gravity
+    grid: one worker builds it (a first run) and the other analysis reads it, instead of a second
+    process waiting idle for the first's build lock. A landing analysis on another grid is free."""
+    import inspect
+
+    from mmxsim.analyses import DEFAULT_GRID_DEG, _tasks
+    from mmxsim.analyses.landing import LandingAnalysis
+    from mmxsim.gravity.fast import GridGravity
+    from mmxsim.scenario.builtins import builtin_scenario
+
+    sig = inspect.signature(GridGravity)
+    assert sig.parameters["dlat_deg"].default == sig.parameters["dlon_deg"].default == DEFAULT_GRID_DEG
+    assert LandingAnalysis().grid_deg == DEFAULT_GRID_DEG
+    block = builtin_scenario("reference_mission").analyses
+    names = [n for n in type(block).model_fields if getattr(block, n) is not None]
+    groups = _tasks(names, block)
+    together = next(g for g in groups if "rover" in g)
+    assert "landing" in together and sorted(x for g in groups for x in g) == sorted(names)
+    coarse = block.model_copy(update={"landing": LandingAnalysis(grid_deg=3.0)})
+    assert next(g for g in _tasks(names, coarse) if "rover" in g) == ["rover"]
+
+
+def test_a_first_run_hands_out_its_analyses_by_first_run_costs(tmp_path, monkeypatch):
+    """With numba's cache empty (looks_cold), the first-run hints order the tasks: the grid group
+    (landing builds thomas3k's grid, the rover compiles the largest kernel) goes out first, where by
+    the warm hints it went third and ended a first run 7 s after the other process."""
+    from mmxsim.analyses import _tasks, looks_cold, schedule_order
+    from mmxsim.scenario.builtins import builtin_scenario
+
+    block = builtin_scenario("reference_mission").analyses
+    names = [n for n in type(block).model_fields if getattr(block, n) is not None]
+    groups = _tasks(names, block)
+    grid = next(g for g in groups if "rover" in g)
+    assert schedule_order(groups, first_run=True)[0] == grid
+    warm = schedule_order(groups)
+    assert warm.index(grid) > 0 and sorted(map(tuple, warm)) == sorted(map(tuple, groups))
+    monkeypatch.setenv("NUMBA_CACHE_DIR", str(tmp_path))  # an empty numba cache
+    assert looks_cold()
+
+
 @pytest.mark.parametrize("given, env, expected", [(None, None, 1), (3, None, 3), ("2", None, 2), (None, "2", 2),
                                                  (1, "2", 1), (None, " ", 1)])
 def test_worker_count(monkeypatch, given, env, expected):

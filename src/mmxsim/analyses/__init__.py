@@ -47,6 +47,7 @@ import importlib
 import pkgutil
 import time as _time
 from importlib.metadata import entry_points
+from pathlib import Path
 from typing import Callable
 
 from pydantic import Field, create_model
@@ -60,7 +61,7 @@ from ._events import MissionEvent, Operation, first_touchdown_tdb, reference_ope
 from ._plugin import Analysis
 
 __all__ = ["Analysis", "ENTRY_POINT_GROUP", "registry", "get", "analyses_model", "run_analyses", "phase_analyses",
-           "report_warnings", "SHARES_CTX", "SHARED_WORK", "COST_HINT_S", "NO_TRAJECTORY", "task_groups",
+           "report_warnings", "SHARES_CTX", "SHARED_WORK", "COST_HINT_S", "COST_HINT_FIRST_RUN_S", "NO_TRAJECTORY", "task_groups",
            "schedule_order",
            "AnalysisWorkers", "release_memory", "start_method", "MissionEvent", "Operation", "first_touchdown_tdb",
            "reference_operations", "png_bytes", "figures_png", "fmt_num", "kv_table", "label", "param_label", "words",
@@ -135,6 +136,15 @@ def _computes_navigation(cfg) -> bool:
     return getattr(cfg, "navigation", None) == "computed"
 
 
+#: the spacing (deg) of thomas3k's default fast-gravity grid (``gravity.fast.GridGravity``'s default
+#: ``dlat_deg`` = ``dlon_deg``; a test checks that they agree)
+DEFAULT_GRID_DEG = 2.0
+
+
+def _uses_default_grid(cfg) -> bool:
+    return getattr(cfg, "grid_deg", None) == DEFAULT_GRID_DEG
+
+
 #: Work that several analyses need and that one process computes once, kept for the others (in the
 #: run's ``ctx`` or in a per-process cache): ``{what: {analysis: uses(settings) or None (always)}}``.
 #: In a concurrent run (:func:`run_analyses` with ``workers`` > 1) the enabled analyses that use one
@@ -152,6 +162,11 @@ SHARED_WORK: dict[str, dict[str, Callable[[object], bool] | None]] = {
     # built once beside them instead of in two processes (0.2-0.5 CPU-s of a quick run, measured)
     "od variational equations": {"od": None, "qso_campaign": _computes_navigation, "transfer": _computes_navigation,
                                  "landing": _computes_navigation},
+    # thomas3k's default fast-gravity grid (gravity.fast.GridGravity("thomas3k"), surface.landing.default_grid:
+    # 2° x 2° x 24 nodes), ~12 CPU-s to build on a first run and then on disk: in one process the second user
+    # reads the file; in two, the second waited for the first's build lock with its core idle (7 s of the
+    # main process on a first full run, measured)
+    "thomas3k gravity grid": {"rover": None, "landing": _uses_default_grid},
 }
 
 #: Analyses that read another's product through ``ctx`` (reader -> the analysis it reads); part of
@@ -167,6 +182,18 @@ SHARES_CTX: dict[str, str] = {"origin": "geodesy"}
 COST_HINT_S: dict[str, float] = {"origin": 8.4, "geodesy": 8.3, "comms": 6.6, "rover": 6.1, "transfer": 4.6,
                                  "qso_campaign": 3.9, "observation": 3.7, "od": 3.5, "landing": 2.7, "mirs": 2.4,
                                  "megane": 2.3, "qso_family": 1.9, "entry": 1.5}
+
+#: The same for a first run (numba's, heyoka's and mmxsim's caches empty: each analysis also compiles
+#: its kernels and builds its grids), used instead of :data:`COST_HINT_S` when
+#: :func:`looks_cold` says so: there the landing analysis (with the thomas3k gravity
+#: grid it builds for itself and the rover) and the rover outweigh the rest, and handed out third by the
+#: warm hints they ended a first run 7 s after the other process had finished (measured). Wall seconds
+#: of each analysis in its process, full run, 2 processes, every cache cold (``bench_mission.py --only
+#: full --cache cold --workers 2``, 2026-12-07 on the 2-CPU machine, after issue 19's fourth round).
+COST_HINT_FIRST_RUN_S: dict[str, float] = {
+    "landing": 23.7, "origin": 20.1, "rover": 17.1, "qso_campaign": 10.4, "geodesy": 10.0, "comms": 8.7,
+    "entry": 6.2, "transfer": 5.6, "touchdown": 5.0, "od": 3.0, "observation": 2.9, "qso_family": 2.7,
+    "windows": 2.6, "deimos": 1.4, "megane": 1.3, "mirs": 1.1}
 
 #: The built-in analyses that never read the run's trajectory (``ctx["t"]``, ``ctx["states"]``,
 #: ``ctx["phobos_fixed"]``, :data:`TRAJECTORY_KEYS`): only their settings, the scenario, the ephemeris
@@ -243,10 +270,26 @@ def task_groups(block) -> list[list[str]]:
     return _tasks([n for n in type(block).model_fields if getattr(block, n) is not None], block)
 
 
-def schedule_order(tasks: list[list[str]]) -> list[list[str]]:
+def looks_cold() -> bool:
+    """Whether this looks like a first run (caches empty), judged without importing numba: numba's disk
+    cache holds no compiled rover deployment kernel (``surface.rover.kernels._deploy_impl``, which
+    every run of the reference mission compiles; :func:`mmxsim.files.numba_cache_has`). Chooses the
+    cost hints of :func:`schedule_order`, nothing else."""
+    from ..files import numba_cache_has
+
+    try:
+        return not numba_cache_has(Path(__file__).resolve().parents[1] / "surface" / "rover" / "kernels.py",
+                                   "_deploy_impl")
+    except OSError:
+        return False
+
+
+def schedule_order(tasks: list[list[str]], first_run: bool = False) -> list[list[str]]:
     """The groups of :func:`_tasks` in the order a concurrent run hands them out: the longest first by
-    :data:`COST_HINT_S` (an unlisted analysis counts 1 s), ties in registry order."""
-    return sorted(tasks, key=lambda g: -sum(COST_HINT_S.get(n, 1.0) for n in g))
+    :data:`COST_HINT_S` (``first_run``: :data:`COST_HINT_FIRST_RUN_S`; an unlisted analysis counts 1 s),
+    ties in registry order."""
+    hints = COST_HINT_FIRST_RUN_S if first_run else COST_HINT_S
+    return sorted(tasks, key=lambda g: -sum(hints.get(n, 1.0) for n in g))
 
 
 _worker_state: dict = {}
@@ -508,7 +551,7 @@ class _Schedule:
         from collections import deque
 
         self.names, self.workers = names, workers
-        self.pending = deque(schedule_order(tasks))  # longest first
+        self.pending = deque(schedule_order(tasks, looks_cold()))  # longest first
         self.cond = threading.Condition()
         self.is_ready, self.stopped, self.worker_ctx, self.t_ready = False, False, None, None
         self.done: dict[str, Section] = {}
