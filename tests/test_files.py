@@ -12,8 +12,7 @@ from mmxsim.files import numba_cache_has
 pytest.importorskip("numba")
 
 
-def _compile_in(tmp_path, env_extra):
-    mod = tmp_path / "src" / "probe_mod.py"
+def _compile_in(mod, env_extra):
     mod.parent.mkdir(exist_ok=True)
     mod.write_text(textwrap.dedent("""
         import numba
@@ -26,7 +25,6 @@ def _compile_in(tmp_path, env_extra):
     env.update(env_extra)
     code = f"import sys; sys.path.insert(0, {str(mod.parent)!r}); import probe_mod; probe_mod.kernel_one(1.0)"
     subprocess.run([sys.executable, "-c", code], env=env, check=True, timeout=120)
-    return mod
 
 
 @pytest.mark.parametrize("where", ["NUMBA_CACHE_DIR", "__pycache__"])
@@ -40,7 +38,7 @@ def test_numba_cache_has_finds_what_numba_wrote(tmp_path, monkeypatch, where):
     else:
         monkeypatch.delenv("NUMBA_CACHE_DIR", raising=False)
     assert not numba_cache_has(mod, "kernel_one")
-    _compile_in(tmp_path, extra)
+    _compile_in(mod, extra)
     assert numba_cache_has(mod, "kernel_one")
     assert not numba_cache_has(mod, "kernel_two")
     if extra:  # beside the source there is nothing: numba wrote to NUMBA_CACHE_DIR

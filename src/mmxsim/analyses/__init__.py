@@ -189,7 +189,8 @@ COST_HINT_S: dict[str, float] = {"origin": 8.4, "geodesy": 8.3, "comms": 6.6, "r
 #: grid it builds for itself and the rover) and the rover outweigh the rest, and handed out third by the
 #: warm hints they ended a first run 7 s after the other process had finished (measured). Wall seconds
 #: of each analysis in its process, full run, 2 processes, every cache cold (``bench_mission.py --only
-#: full --cache cold --workers 2``, 2026-12-07 on the 2-CPU machine, after issue 19's fourth round).
+#: full --cache cold --workers 2``, 2026-12-07 on the 2-CPU machine, with issue 19's fifth round: serial
+#: rover kernel, one grid).
 COST_HINT_FIRST_RUN_S: dict[str, float] = {
     "landing": 23.7, "origin": 20.1, "rover": 17.1, "qso_campaign": 10.4, "geodesy": 10.0, "comms": 8.7,
     "entry": 6.2, "transfer": 5.6, "touchdown": 5.0, "od": 3.0, "observation": 2.9, "qso_family": 2.7,

@@ -28,7 +28,7 @@ class LandingAnalysis(SchemaModel):
     samples: int = Field(1000, ge=10, le=100000, description="Monte Carlo trajectories, 10..100000")
     seed: int = Field(0, ge=0, description="random seed (same seed, same result)")
     grid_deg: float = Field(2.0, ge=1, le=6, description="fast-gravity grid spacing, deg, [1, 6]; the default "
-                                                          "2 is the grid the rover and touchdown use (one build)")
+                                                          "2 is the grid the rover uses (one build)")
     max_vertical_m_s: float = Field(0.5, gt=0, le=5, description="touchdown vertical speed limit, m/s (assumed)")
     max_horizontal_m_s: float = Field(0.1, gt=0, le=5, description="touchdown horizontal speed limit, m/s (assumed)")
     nav_pos_m: float = Field(10.0, ge=0, description="navigation position error, 1 sigma per axis, m (assumed)")
