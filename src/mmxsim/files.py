@@ -107,13 +107,18 @@ def csv_text(value) -> str:
     return "'" + text if text.startswith(_FORMULA_START) else text
 
 
+def _user_cache_home() -> Path:
+    """``$XDG_CACHE_HOME``, else ``~/.cache``: where mmxsim's and numba's user-wide caches live."""
+    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"))
+
+
 def cache_dir() -> Path:
     """mmxsim's on-disk cache folder (gravity grids, horizon bounds, surface-distance BVHs):
     ``$MMXSIM_CACHE_DIR``, else ``$XDG_CACHE_HOME/mmxsim``, else ``~/.cache/mmxsim``. Read at each call,
     so a changed environment takes effect; the one rule that the writers and ``mmxsim cache`` share."""
     if os.environ.get("MMXSIM_CACHE_DIR"):
         return Path(os.environ["MMXSIM_CACHE_DIR"])
-    return Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")) / "mmxsim"
+    return _user_cache_home() / "mmxsim"
 
 
 def numba_cache_has(py_file: str | os.PathLike, qualname: str) -> bool:
@@ -133,7 +138,6 @@ def numba_cache_has(py_file: str | os.PathLike, qualname: str) -> bool:
     if os.environ.get("NUMBA_CACHE_DIR"):
         places = [Path(os.environ["NUMBA_CACHE_DIR"]) / sub]
     else:
-        user = Path(os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache"))
-        places = [src.parent / "__pycache__", user / "numba" / sub]
+        places = [src.parent / "__pycache__", _user_cache_home() / "numba" / sub]
     pattern = f"{src.stem}.{qualname}-*.nbi"
     return any(next(p.glob(pattern), None) is not None for p in places if p.is_dir())
